@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs the Debian packages PACI builds and tests with, skipping those already present.
+# Usage: scripts/install-deps.sh [--test]   (--test adds what only the test suite needs)
+set -euo pipefail
+
+BUILD_PKGS=(
+  cmake g++ pkg-config
+  libprotobuf-dev protobuf-compiler
+  libeigen3-dev libopenblas-dev
+  libcli11-dev libfmt-dev nlohmann-json3-dev
+  libsqlite3-dev sqlite3
+  libgtest-dev libgmock-dev libbenchmark-dev
+  openmpi-bin libopenmpi-dev
+  qt6-base-dev qt6-charts-dev qt6-svg-dev libqt6opengl6-dev libxkbcommon-dev libgl-dev
+  fortunes-min fortunes
+)
+TEST_PKGS=(python3 python3-torch python3-numpy xvfb xauth)
+
+want=("${BUILD_PKGS[@]}")
+if [[ "${1:-}" == "--test" ]]; then want+=("${TEST_PKGS[@]}"); fi
+
+missing=()
+for p in "${want[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]} == 0)); then
+  echo "install-deps: all packages present"
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

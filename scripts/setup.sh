@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# One-command set-up on a fresh Debian 12 machine.
+#   bash scripts/setup.sh          installs what is missing, builds, runs the main job
+#   bash scripts/setup.sh --test   installs what is missing, builds, runs the whole test suite
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+mode="${1:-run}"
+if [[ "$mode" == "--test" ]]; then
+  bash scripts/install-deps.sh --test
+else
+  bash scripts/install-deps.sh
+fi
+
+jobs="$(nproc)"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
+cmake --build build -j"$jobs"
+
+if [[ "$mode" == "--test" ]]; then
+  cd build
+  # Tests that spawn their own processes (MPI, multi-writer) are labelled and run serially.
+  ctest --output-on-failure -j"$jobs" -LE serial
+  ctest --output-on-failure -L serial
+else
+  bash scripts/main-job.sh
+fi
