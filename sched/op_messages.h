@@ -1,0 +1,45 @@
+// Which message a send or receive op carries, so sends and receives can be paired across stages.
+// Virtual stage v = chunk * P + stage (interleaved 1F1B); activations flow v -> v+1 and gradients
+// v -> v-1. A SEND and a RECV pair up exactly when their MessageKeys are equal.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+#include "sched/expanded_schedule.h"
+
+namespace paci {
+
+struct MessageKey {
+  bool is_grad = false;
+  uint64_t micro_batch = 0;
+  uint32_t from_virtual = 0;
+  uint32_t to_virtual = 0;
+  bool operator==(const MessageKey&) const = default;
+};
+
+inline uint32_t VirtualStageOf(const PlainOp& op, uint32_t stages) {
+  return op.chunk * stages + op.stage;
+}
+
+// Stage and chunk that hold virtual stage v.
+struct StageChunk {
+  uint32_t stage;
+  uint32_t chunk;
+};
+inline StageChunk StageChunkOf(uint32_t virtual_stage, uint32_t stages) {
+  return {virtual_stage % stages, virtual_stage / stages};
+}
+
+inline bool IsSend(ir::OpKind k) { return k == ir::SEND_ACTIVATION || k == ir::SEND_GRAD; }
+inline bool IsRecv(ir::OpKind k) { return k == ir::RECV_ACTIVATION || k == ir::RECV_GRAD; }
+inline bool IsCompute(ir::OpKind k) {
+  return k == ir::FORWARD || k == ir::BACKWARD || k == ir::BACKWARD_INPUT ||
+         k == ir::BACKWARD_WEIGHT || k == ir::OPTIMIZER_STEP;
+}
+
+// The message of a send/receive op; nullopt for other ops or for a message that would leave the
+// pipeline (a send past the last virtual stage or before the first).
+std::optional<MessageKey> MessageOf(const PlainOp& op, uint32_t stages, uint32_t chunks);
+
+}  // namespace paci
