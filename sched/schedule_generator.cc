@@ -11,16 +11,6 @@
 namespace paci {
 namespace {
 
-ir::WeightPolicy PolicyFor(ir::ScheduleKind kind) {
-  switch (kind) {
-    case ir::PIPEDREAM: return ir::STASH;
-    case ir::PIPEDREAM_2BW: return ir::DOUBLE_BUFFER;
-    case ir::PACI:
-    case ir::PIPEMARE: return ir::LIVE_BOUNDED_DRIFT;
-    default: return ir::SYNC_AFTER_FLUSH;
-  }
-}
-
 void BuildFlushStream(const ir::PipelineSpec& spec, ir::StageStream& stream) {
   StreamBuilder b(stream.stage(), spec.stages(), spec.chunks(), stream.mutable_body());
   switch (spec.kind()) {
@@ -68,6 +58,16 @@ void BuildAsyncStream(const ir::PipelineSpec& spec, ir::StageStream& stream) {
 
 }  // namespace
 
+ir::WeightPolicy WeightPolicyFor(ir::ScheduleKind kind) {
+  switch (kind) {
+    case ir::PIPEDREAM: return ir::STASH;
+    case ir::PIPEDREAM_2BW: return ir::DOUBLE_BUFFER;
+    case ir::PACI:
+    case ir::PIPEMARE: return ir::LIVE_BOUNDED_DRIFT;
+    default: return ir::SYNC_AFTER_FLUSH;
+  }
+}
+
 Result<ir::Schedule> GenerateSchedule(const ir::PipelineSpec& requested) {
   Result<ir::PipelineSpec> spec = NormalizeSpec(requested);
   if (!spec.ok()) return spec.status();
@@ -77,7 +77,7 @@ Result<ir::Schedule> GenerateSchedule(const ir::PipelineSpec& requested) {
   for (uint32_t s = 0; s < spec->stages(); ++s) {
     ir::StageStream& stream = *schedule.add_streams();
     stream.set_stage(s);
-    stream.set_weight_policy(PolicyFor(spec->kind()));
+    stream.set_weight_policy(WeightPolicyFor(spec->kind()));
     if (IsFlushSchedule(spec->kind())) {
       BuildFlushStream(*spec, stream);
     } else {

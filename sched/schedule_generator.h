@@ -12,4 +12,8 @@ namespace paci {
 // (prefix, repeated body, suffix), whose size does not grow with the length of the run.
 Result<ir::Schedule> GenerateSchedule(const ir::PipelineSpec& spec);
 
+// The weight policy a schedule kind runs with: STASH for pipedream, DOUBLE_BUFFER for
+// pipedream-2bw, LIVE_BOUNDED_DRIFT for paci and pipemare, SYNC_AFTER_FLUSH otherwise.
+ir::WeightPolicy WeightPolicyFor(ir::ScheduleKind kind);
+
 }  // namespace paci

@@ -8,5 +8,12 @@
 namespace paci::cli {
 
 void AddScheduleCommand(CLI::App& app);
+void AddRunsCommand(CLI::App& app);     // store: paci runs list|show|delete|link
+void AddExportCommand(CLI::App& app);   // store: paci export --format chrome|csv
+void AddImportCommand(CLI::App& app);   // store: paci import --format chrome
+void AddCompareCommand(CLI::App& app);  // store: paci compare RUN_A RUN_B
+void AddSimulateCommand(CLI::App& app);  // sim: paci simulate
+void AddSweepCommand(CLI::App& app);     // sim: paci sweep (with --loss-curve: time to accuracy)
+void AddTrainCommand(CLI::App& app);    // exec: paci train (unpipelined GPT training)
 
 }  // namespace paci::cli

@@ -9,6 +9,13 @@ int main(int argc, char** argv) {
   CLI::App app{"paci: pipeline-parallel schedules, simulation and training with bounded drift"};
   app.require_subcommand(1);
   paci::cli::AddScheduleCommand(app);
+  paci::cli::AddRunsCommand(app);
+  paci::cli::AddExportCommand(app);
+  paci::cli::AddImportCommand(app);
+  paci::cli::AddCompareCommand(app);
+  paci::cli::AddSimulateCommand(app);
+  paci::cli::AddSweepCommand(app);
+  paci::cli::AddTrainCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::RuntimeError& e) {

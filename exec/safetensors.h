@@ -1,0 +1,44 @@
+// The safetensors file format, written and read by hand: an 8-byte little-endian header length,
+// a JSON header {name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {str: str}},
+// then the raw little-endian tensor bytes. Only F32 tensors are read back as floats.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "proto/status.h"
+
+namespace paci::exec {
+
+// A tensor to write; data is not owned and must stay valid during safetensors_write.
+struct SafeTensorRef {
+  std::string name;
+  std::vector<int64_t> shape;
+  const float* data = nullptr;  // F32, numel = product of shape
+};
+
+Status safetensors_write(const std::string& path, const std::vector<SafeTensorRef>& tensors,
+                         const std::map<std::string, std::string>& metadata);
+
+struct SafeTensorsEntry {
+  std::string dtype;
+  std::vector<int64_t> shape;
+  size_t begin = 0, end = 0;  // byte range inside SafeTensorsFile::data
+};
+
+struct SafeTensorsFile {
+  std::string path;
+  std::map<std::string, std::string> metadata;
+  std::map<std::string, SafeTensorsEntry> tensors;
+  std::vector<uint8_t> data;  // the byte buffer after the header
+};
+
+Result<SafeTensorsFile> safetensors_read(const std::string& path);
+
+// Copies F32 tensor `name` into dst after checking that it exists with exactly `shape`.
+Status safetensors_get_f32(const SafeTensorsFile& f, const std::string& name, const std::vector<int64_t>& shape,
+                           float* dst);
+
+}  // namespace paci::exec

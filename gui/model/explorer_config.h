@@ -1,0 +1,35 @@
+// ExplorerConfig: the explorer's controls as one value (schedule, P, K, M, V, stage costs), and
+// the spec and cost model it stands for. Costs are uniform per stage times an optional per-stage
+// scale, which is how a user models a slow stage.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "paci.pb.h"
+
+namespace paci::gui {
+
+struct ExplorerConfig {
+  ir::ScheduleKind kind = ir::PACI;
+  uint32_t stages = 4;            // P
+  uint32_t accum = 4;             // K (asynchronous schedules)
+  uint32_t microbatches = 8;      // M (flush schedules)
+  uint32_t chunks = 1;            // V (interleaved)
+  uint64_t total_microbatches = 0;  // 0: the spec's default run length
+  double forward_ms = 1.0;
+  double backward_ms = 2.0;       // input + weight gradient
+  double optimizer_ms = 0.3;
+  std::vector<double> stage_scale;  // per stage; missing entries are 1
+  double activation_mib = 64;
+  double weight_mib = 256;
+  double link_latency_us = 20;
+  double link_gb_per_s = 25;
+  uint64_t tokens_per_microbatch = 8192;
+  bool operator==(const ExplorerConfig&) const = default;
+};
+
+ir::PipelineSpec SpecOf(const ExplorerConfig& c);
+ir::CostModel CostOf(const ExplorerConfig& c);
+
+}  // namespace paci::gui

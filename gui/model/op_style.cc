@@ -1,0 +1,46 @@
+#include "gui/model/op_style.h"
+
+#include "proto/ir_names.h"
+
+namespace paci::gui {
+
+QColor OpKindColor(ir::OpKind kind) {
+  switch (kind) {
+    case ir::FORWARD: return QColor(0x3b, 0x7d, 0xd8);          // blue
+    case ir::BACKWARD: return QColor(0x2e, 0xa0, 0x4f);         // green
+    case ir::BACKWARD_INPUT: return QColor(0x1f, 0x9e, 0x99);   // teal
+    case ir::BACKWARD_WEIGHT: return QColor(0x8a, 0x9a, 0x2b);  // olive
+    case ir::OPTIMIZER_STEP: return QColor(0xd9, 0x48, 0x3b);   // red: where versions change
+    case ir::SEND_ACTIVATION:
+    case ir::RECV_ACTIVATION: return QColor(0x9a, 0x8f, 0xc9);  // lavender
+    case ir::SEND_GRAD:
+    case ir::RECV_GRAD: return QColor(0xc9, 0xa0, 0x6a);        // tan
+    default: return QColor(0x88, 0x88, 0x88);
+  }
+}
+
+QColor OpFill(const OpSpan& op) {
+  // Four shades cycle with the micro-batch: enough to separate neighbours, few enough that the
+  // kind stays recognisable.
+  const int shade = static_cast<int>(op.micro_batch % 4);
+  return OpKindColor(op.kind).lighter(100 + 14 * shade);
+}
+
+QString OpLabel(const OpSpan& op, bool with_version) {
+  QString s = QString::fromStdString(OpKindCode(op.kind));
+  if (op.kind != ir::OPTIMIZER_STEP) s += QString::number(op.micro_batch);
+  if (with_version && op.version >= 0) s += QStringLiteral(" v%1").arg(op.version);
+  return s;
+}
+
+QString FormatBytes(double bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  int u = 0;
+  while (bytes >= 1024 && u < 4) {
+    bytes /= 1024;
+    ++u;
+  }
+  return QStringLiteral("%1 %2").arg(bytes, 0, 'f', u == 0 ? 0 : 1).arg(units[u]);
+}
+
+}  // namespace paci::gui

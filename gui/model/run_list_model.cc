@@ -1,0 +1,102 @@
+#include "gui/model/run_list_model.h"
+
+namespace paci::gui {
+
+void RunListModel::setRuns(std::vector<RunSummary> runs) {
+  beginResetModel();
+  runs_ = std::move(runs);
+  endResetModel();
+}
+
+const RunSummary* RunListModel::runById(int64_t id) const {
+  for (const auto& r : runs_) {
+    if (r.id == id) return &r;
+  }
+  return nullptr;
+}
+
+int RunListModel::rowCount(const QModelIndex& parent) const {
+  return parent.isValid() ? 0 : static_cast<int>(runs_.size());
+}
+
+int RunListModel::columnCount(const QModelIndex& parent) const {
+  return parent.isValid() ? 0 : kColumnCount;
+}
+
+QVariant RunListModel::data(const QModelIndex& index, int role) const {
+  if (!checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid)) {
+    return {};
+  }
+  const RunSummary& r = runs_[index.row()];
+  if (role == RunIdRole) return QVariant::fromValue<qlonglong>(r.id);
+  if (role == Qt::TextAlignmentRole) {
+    const bool numeric = index.column() != kKind && index.column() != kName &&
+                         index.column() != kSchedule && index.column() != kState;
+    return QVariant::fromValue<int>(numeric ? Qt::AlignRight | Qt::AlignVCenter
+                                            : Qt::AlignLeft | Qt::AlignVCenter);
+  }
+  if (role != Qt::DisplayRole && role != Qt::EditRole) return {};
+  switch (index.column()) {
+    case kId: return QVariant::fromValue<qlonglong>(r.id);
+    case kKind: return QString::fromLatin1(RunKindName(r.kind));
+    case kName: return QString::fromStdString(r.name);
+    case kSchedule: return QString::fromStdString(r.schedule);
+    case kStages: return r.stages;
+    case kAccum: return r.accum;
+    case kMicrobatches: return r.microbatches;
+    case kChunks: return r.chunks;
+    case kOps: return QVariant::fromValue<qlonglong>(r.op_count);
+    case kState: return QString::fromStdString(r.state);
+    default: return {};
+  }
+}
+
+QVariant RunListModel::headerData(int section, Qt::Orientation o, int role) const {
+  if (o != Qt::Horizontal || role != Qt::DisplayRole) return {};
+  static const char* kNames[kColumnCount] = {"ID", "Kind", "Name", "Schedule", "P", "K", "M",
+                                             "V", "Ops", "State"};
+  return section >= 0 && section < kColumnCount ? QString::fromLatin1(kNames[section])
+                                                : QVariant();
+}
+
+RunFilterModel::RunFilterModel(QObject* parent) : QSortFilterProxyModel(parent) {
+  setDynamicSortFilter(true);
+}
+
+void RunFilterModel::setKind(std::optional<RunKind> kind) {
+  kind_ = kind;
+  invalidateFilter();
+}
+
+void RunFilterModel::setSchedule(const QString& schedule) {
+  schedule_ = schedule;
+  invalidateFilter();
+}
+
+void RunFilterModel::setStages(std::optional<uint32_t> stages) {
+  stages_ = stages;
+  invalidateFilter();
+}
+
+void RunFilterModel::setAccum(std::optional<uint32_t> accum) {
+  accum_ = accum;
+  invalidateFilter();
+}
+
+bool RunFilterModel::filterAcceptsRow(int row, const QModelIndex& parent) const {
+  auto* m = qobject_cast<const RunListModel*>(sourceModel());
+  if (!m || parent.isValid() || row < 0 || row >= static_cast<int>(m->runs().size())) return true;
+  const RunSummary& r = m->runs()[row];
+  if (kind_ && r.kind != *kind_) return false;
+  if (!schedule_.isEmpty() && QString::fromStdString(r.schedule) != schedule_) return false;
+  if (stages_ && r.stages != *stages_) return false;
+  if (accum_ && r.accum != *accum_) return false;
+  return true;
+}
+
+bool RunFilterModel::lessThan(const QModelIndex& a, const QModelIndex& b) const {
+  // Numbers sort as numbers, text as text: QVariant's ordering handles both.
+  return QVariant::compare(a.data(), b.data()) == QPartialOrdering::Less;
+}
+
+}  // namespace paci::gui

@@ -1,0 +1,43 @@
+// RunSource: where the viewer gets runs from. The store adapter (store_run_source.h) reads a
+// SQLite trace store; MemoryRunSource holds runs built in memory (tests, the explorer, demos).
+// Thread rules: LoadRun may be called from a worker thread; a source is used by one thread at a time.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gui/model/run_trace.h"
+#include "proto/status.h"
+
+namespace paci::gui {
+
+// Called with the fraction loaded (0..1); returning false asks the loader to stop.
+using LoadProgress = std::function<bool(double fraction)>;
+
+class RunSource {
+ public:
+  virtual ~RunSource() = default;
+  virtual std::string Describe() const = 0;  // file name or "memory", for titles and errors
+  virtual Result<std::vector<RunSummary>> ListRuns() = 0;
+  virtual Result<RunTrace> LoadRun(int64_t id, const LoadProgress& progress) = 0;
+};
+
+class MemoryRunSource : public RunSource {
+ public:
+  // Takes the run; returns its id (ids count from 1 in insertion order unless trace has one).
+  int64_t Add(RunTrace trace);
+  std::string Describe() const override { return "memory"; }
+  Result<std::vector<RunSummary>> ListRuns() override;
+  Result<RunTrace> LoadRun(int64_t id, const LoadProgress& progress) override;
+
+ private:
+  std::map<int64_t, RunTrace> runs_;
+};
+
+// Opens the trace store at path, or says why not (no store library, not a store, locked...).
+Result<std::unique_ptr<RunSource>> OpenStoreSource(const std::string& path);
+
+}  // namespace paci::gui

@@ -1,0 +1,45 @@
+// RunSummary (one row of the run browser) and RunTrace (a loaded run: spec, ops, updates, memory).
+// The viewer's own plain types, so the models do not depend on how a run was obtained: the trace
+// store, an in-process simulation or a test's vector of TraceEvents.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "paci.pb.h"
+
+namespace paci::gui {
+
+enum class RunKind { kPredicted, kMeasured };
+
+struct RunSummary {
+  int64_t id = 0;
+  RunKind kind = RunKind::kPredicted;
+  std::string name;
+  std::string schedule;      // CLI name, e.g. "paci", "1f1b-flush"
+  uint32_t stages = 0;       // P
+  uint32_t accum = 0;        // K
+  uint32_t microbatches = 0; // M
+  uint32_t chunks = 0;       // V
+  int64_t op_count = 0;
+  std::string state;         // "complete", "running", "incomplete", "failed"
+  int64_t start_unix_ns = 0;
+};
+
+struct RunTrace {
+  RunSummary summary;
+  ir::PipelineSpec spec;
+  std::optional<ir::CostModel> cost_model;
+  std::vector<ir::TraceEvent> ops;
+  std::vector<ir::UpdateMetric> updates;
+  std::vector<ir::MemorySample> memory;
+};
+
+const char* RunKindName(RunKind kind);  // "predicted", "measured"
+
+// Summary fields that follow from a spec (schedule name, P, K, M, V).
+void FillSummaryFromSpec(const ir::PipelineSpec& spec, RunSummary* summary);
+
+}  // namespace paci::gui

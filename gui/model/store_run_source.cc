@@ -1,0 +1,68 @@
+// RunSource over the SQLite trace store (store/trace_store.h), opened read-only so the viewer
+// never migrates or locks a file another process is writing.
+#include <memory>
+
+#include "gui/model/run_source.h"
+#include "store/trace_store.h"
+
+namespace paci::gui {
+namespace {
+
+RunSummary Summarize(const store::RunRecord& r) {
+  RunSummary s;
+  s.id = r.id;
+  s.kind = r.info.kind == store::RunKind::kMeasured ? RunKind::kMeasured : RunKind::kPredicted;
+  s.name = r.info.name;
+  FillSummaryFromSpec(r.info.spec, &s);
+  s.op_count = r.op_count;
+  s.state = store::RunStateName(r.state);
+  s.start_unix_ns = r.start_unix_ns;
+  return s;
+}
+
+class StoreRunSource : public RunSource {
+ public:
+  explicit StoreRunSource(store::TraceStore store) : store_(std::move(store)) {}
+  std::string Describe() const override { return store_.path(); }
+
+  Result<std::vector<RunSummary>> ListRuns() override {
+    auto runs = store_.ListRuns();
+    if (!runs.ok()) return runs.status();
+    std::vector<RunSummary> out;
+    for (const auto& r : *runs) out.push_back(Summarize(r));
+    return out;
+  }
+
+  Result<RunTrace> LoadRun(int64_t id, const LoadProgress& progress) override {
+    // The store reads a run in one call; progress moves at its start and end only.
+    if (progress && !progress(0.05)) return Status::Internal("cancelled");
+    auto data = store_.LoadRun(id);
+    if (!data.ok()) return data.status();
+    RunTrace t;
+    t.summary = Summarize(data->record);
+    t.spec = data->record.info.spec;
+    t.cost_model = data->record.info.cost_model;
+    t.ops = std::move(data->ops);
+    t.updates = std::move(data->updates);
+    t.memory = std::move(data->memory);
+    if (progress) progress(0.8);
+    return t;
+  }
+
+ private:
+  store::TraceStore store_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<RunSource>> OpenStoreSource(const std::string& path) {
+  store::OpenOptions options;
+  options.create_if_missing = false;
+  options.read_only = true;
+  options.busy_timeout_ms = 2000;  // a viewer says "locked" after 2 s rather than hang
+  auto store = store::TraceStore::Open(path, options);
+  if (!store.ok()) return store.status();
+  return std::unique_ptr<RunSource>(std::make_unique<StoreRunSource>(std::move(*store)));
+}
+
+}  // namespace paci::gui

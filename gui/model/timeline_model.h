@@ -1,0 +1,64 @@
+// TimelineModel: one run laid out as lanes, one per stage (compute band with thin send and receive
+// bands under it), in pixels for a given TimeAxis. It yields the boxes to paint, answers "which op
+// is under the mouse", owns the selection and its dependency edges and writes tooltips; the
+// widget only paints. Not a QObject: tests drive it with numbers.
+#pragma once
+
+#include <QPointF>
+#include <QRectF>
+#include <QString>
+#include <functional>
+#include <memory>
+#include <optional>
+
+#include "gui/model/op_dependencies.h"
+#include "gui/model/time_axis.h"
+#include "gui/model/trace_index.h"
+
+namespace paci::gui {
+
+struct LaneGeometry {
+  double lane_height = 36;  // one stage, all three bands
+  double lane_gap = 6;
+  double comm_fraction = 0.18;  // height of each of the send and receive bands
+};
+
+class TimelineModel {
+ public:
+  TimelineModel(std::shared_ptr<const TraceIndex> index, uint32_t chunks,
+                LaneGeometry geometry = {});
+
+  const TraceIndex& index() const { return *index_; }
+  std::shared_ptr<const TraceIndex> shared_index() const { return index_; }
+  const LaneGeometry& geometry() const { return geometry_; }
+  double Height() const;
+  // Band of (stage, lane) with y measured from the model's top and x spanning [0, width].
+  QRectF LaneRect(uint32_t stage, ir::Lane lane, double width) const;
+  QRectF StageRect(uint32_t stage, double width) const;
+
+  struct Box {
+    QRectF rect;
+    size_t index;  // into index().ops()
+  };
+  // Visible ops as boxes. Ops narrower than a pixel that land in an already drawn pixel column
+  // are skipped, so the cost is bounded by the width, not by the op count.
+  void ForEachVisible(const TimeAxis& axis, const std::function<void(const Box&)>& fn) const;
+  QRectF OpRect(size_t i, const TimeAxis& axis) const;
+  // Op under p (model coordinates), preferring the shortest when measured ops overlap.
+  std::optional<size_t> HitTest(QPointF p, const TimeAxis& axis) const;
+  QString ToolTip(size_t i) const;
+
+  void Select(std::optional<size_t> i);
+  std::optional<size_t> selected() const { return selected_; }
+  const OpEdges& edges() const { return edges_; }
+
+ private:
+  std::shared_ptr<const TraceIndex> index_;
+  uint32_t chunks_;
+  LaneGeometry geometry_;
+  std::optional<size_t> selected_;
+  OpEdges edges_;
+  mutable std::unique_ptr<OpDependencies> deps_;  // built on the first selection
+};
+
+}  // namespace paci::gui

@@ -1,0 +1,78 @@
+#include "gui/model/trace_index.h"
+
+#include <algorithm>
+#include <limits>
+
+namespace paci::gui {
+
+TraceIndex TraceIndex::Build(const std::vector<ir::TraceEvent>& events, uint32_t stages) {
+  TraceIndex t;
+  t.stages_ = std::max<uint32_t>(stages, 1);
+  int64_t first = std::numeric_limits<int64_t>::max();
+  for (const auto& e : events) {
+    t.stages_ = std::max(t.stages_, e.stage() + 1);
+    first = std::min(first, e.start_ns());
+  }
+  t.offset_ = events.empty() ? 0 : first;
+  t.ops_.reserve(events.size());
+  for (const auto& e : events) {
+    OpSpan s;
+    s.start = e.start_ns() - t.offset_;
+    s.end = std::max(e.end_ns(), e.start_ns()) - t.offset_;
+    s.op_id = e.op_id();
+    s.micro_batch = e.micro_batch();
+    s.version = e.weight_version();
+    s.live_bytes = e.live_bytes();
+    s.stage = e.stage();
+    s.chunk = e.chunk();
+    s.kind = e.kind();
+    s.lane = (e.lane() >= 0 && e.lane() < kLanesPerStage) ? e.lane() : ir::LANE_COMPUTE;
+    t.makespan_ = std::max(t.makespan_, s.end);
+    t.ops_.push_back(s);
+  }
+  auto row_of = [](const OpSpan& s) { return s.stage * kLanesPerStage + s.lane; };
+  std::sort(t.ops_.begin(), t.ops_.end(), [&](const OpSpan& a, const OpSpan& b) {
+    const uint32_t ra = row_of(a), rb = row_of(b);
+    if (ra != rb) return ra < rb;
+    if (a.start != b.start) return a.start < b.start;
+    return a.op_id < b.op_id;  // ties in id order keep the layout reproducible
+  });
+  const size_t rows = size_t{t.stages_} * kLanesPerStage;
+  t.row_begin_.assign(rows + 1, t.ops_.size());
+  t.max_end_.resize(t.ops_.size());
+  t.by_id_.reserve(t.ops_.size());
+  for (size_t i = t.ops_.size(); i-- > 0;) t.row_begin_[row_of(t.ops_[i])] = i;
+  for (size_t r = rows; r-- > 0;) t.row_begin_[r] = std::min(t.row_begin_[r], t.row_begin_[r + 1]);
+  for (size_t i = 0; i < t.ops_.size(); ++i) {
+    const bool row_start = i == 0 || row_of(t.ops_[i]) != row_of(t.ops_[i - 1]);
+    t.max_end_[i] = row_start ? t.ops_[i].end : std::max(t.max_end_[i - 1], t.ops_[i].end);
+    t.by_id_.emplace(t.ops_[i].op_id, i);
+  }
+  return t;
+}
+
+std::pair<size_t, size_t> TraceIndex::Row(uint32_t stage, ir::Lane lane) const {
+  if (stage >= stages_ || lane < 0 || lane >= kLanesPerStage) return {0, 0};
+  const size_t r = size_t{stage} * kLanesPerStage + lane;
+  return {row_begin_[r], row_begin_[r + 1]};
+}
+
+std::pair<size_t, size_t> TraceIndex::Visible(uint32_t stage, ir::Lane lane, double t0,
+                                              double t1) const {
+  const auto [b, e] = Row(stage, lane);
+  // First op whose running max end reaches t0: everything before it ended earlier.
+  const size_t lo = std::partition_point(max_end_.begin() + b, max_end_.begin() + e,
+                                         [&](int64_t m) { return m < t0; }) - max_end_.begin();
+  // First op starting after t1: it and everything after it start later.
+  const size_t hi = std::partition_point(ops_.begin() + lo, ops_.begin() + e,
+                                         [&](const OpSpan& s) { return s.start <= t1; }) -
+                    ops_.begin();
+  return {lo, hi};
+}
+
+int64_t TraceIndex::FindOpId(uint64_t op_id) const {
+  auto it = by_id_.find(op_id);
+  return it == by_id_.end() ? -1 : static_cast<int64_t>(it->second);
+}
+
+}  // namespace paci::gui

@@ -1,0 +1,60 @@
+// TraceIndex: a run's ops in the compact, sorted form every view reads. Ops are grouped in rows
+// (stage x lane), sorted by start within a row, times shifted so the run starts at 0. A prefix
+// maximum of end times makes "ops visible in [t0, t1]" a binary search even when measured ops
+// overlap, so a 100,000-op run pans and zooms without scanning. Immutable once built; share it
+// between threads through std::shared_ptr<const TraceIndex>.
+#pragma once
+
+#include <cstdint>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "paci.pb.h"
+
+namespace paci::gui {
+
+struct OpSpan {
+  int64_t start = 0;  // ns from the run's first op
+  int64_t end = 0;
+  uint64_t op_id = 0;
+  uint64_t micro_batch = 0;
+  int64_t version = -1;
+  uint64_t live_bytes = 0;
+  uint32_t stage = 0;
+  uint32_t chunk = 0;
+  ir::OpKind kind = ir::OP_KIND_UNSPECIFIED;
+  ir::Lane lane = ir::LANE_COMPUTE;
+};
+
+inline constexpr int kLanesPerStage = 3;  // compute, send, recv (ir::Lane values)
+
+class TraceIndex {
+ public:
+  // stages: at least this many stages (from the spec); more if the events name higher stages.
+  static TraceIndex Build(const std::vector<ir::TraceEvent>& events, uint32_t stages);
+
+  uint32_t stages() const { return stages_; }
+  int64_t offset_ns() const { return offset_; }  // subtracted from every event time
+  int64_t makespan() const { return makespan_; }
+  const std::vector<OpSpan>& ops() const { return ops_; }
+  const OpSpan& op(size_t i) const { return ops_[i]; }
+
+  // [begin, end) of row (stage, lane) in ops().
+  std::pair<size_t, size_t> Row(uint32_t stage, ir::Lane lane) const;
+  // Index range within the row of ops that may intersect [t0, t1]: every op outside it does not.
+  std::pair<size_t, size_t> Visible(uint32_t stage, ir::Lane lane, double t0, double t1) const;
+  // Index of the op with this id, or -1.
+  int64_t FindOpId(uint64_t op_id) const;
+
+ private:
+  uint32_t stages_ = 0;
+  int64_t offset_ = 0;
+  int64_t makespan_ = 0;
+  std::vector<OpSpan> ops_;
+  std::vector<int64_t> max_end_;     // max end of ops_[row begin .. i]
+  std::vector<size_t> row_begin_;    // size stages * kLanesPerStage + 1
+  std::unordered_map<uint64_t, size_t> by_id_;
+};
+
+}  // namespace paci::gui

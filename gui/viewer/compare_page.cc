@@ -1,0 +1,84 @@
+#include "gui/viewer/compare_page.h"
+
+#include <QHeaderView>
+#include <QLabel>
+#include <QScrollArea>
+#include <QSplitter>
+#include <QTableWidget>
+#include <QVBoxLayout>
+
+#include "gui/viewer/timeline_widget.h"
+
+namespace paci::gui {
+namespace {
+QString RunTitle(const char* role, const RunSummary& s) {
+  return QStringLiteral("%1: #%2 %3 (%4)")
+      .arg(QLatin1String(role))
+      .arg(s.id)
+      .arg(QString::fromStdString(s.name.empty() ? s.schedule : s.name))
+      .arg(QLatin1String(RunKindName(s.kind)));
+}
+}  // namespace
+
+ComparePage::ComparePage(QWidget* parent) : QWidget(parent) {
+  headline_ = new QLabel(tr("Select two runs in the run browser and press \"Compare two\"."));
+  headline_->setWordWrap(true);
+  timeline_ = new TimelineWidget;
+  auto* scroll = new QScrollArea;
+  scroll->setWidget(timeline_);
+  scroll->setWidgetResizable(true);
+  scroll->setFrameShape(QFrame::NoFrame);
+  table_ = new QTableWidget;
+  table_->verticalHeader()->hide();
+  auto* split = new QSplitter(Qt::Vertical);
+  split->addWidget(scroll);
+  split->addWidget(table_);
+  split->setStretchFactor(0, 3);
+  split->setStretchFactor(1, 1);
+  auto* layout = new QVBoxLayout(this);
+  layout->addWidget(headline_);
+  layout->addWidget(split, 1);
+}
+
+void ComparePage::setRuns(const RunTrace& a, const RunTrace& b) {
+  model_ = std::make_unique<ComparisonModel>(a, b);
+  headline_->setText(QStringLiteral("<b>A − B:</b> ") + model_->headline().toHtmlEscaped());
+  ComparisonModel* m = model_.get();
+  auto residual_tip = [m](size_t i) {
+    const auto* r = m->residual(m->timelineA().index().op(i).op_id);
+    if (!r) return QString();
+    return QStringLiteral("\nresidual A − B: start %1 us, duration %2 us")
+        .arg(r->start_residual_ns / 1e3, 0, 'f', 1)
+        .arg(r->duration_residual_ns / 1e3, 0, 'f', 1);
+  };
+  timeline_->setTracks({{RunTitle("A", m->summaryA()), &m->timelineA(), residual_tip},
+                        {RunTitle("B", m->summaryB()), &m->timelineB(), {}}});
+  fillTable();
+}
+
+void ComparePage::fillTable() {
+  const auto& rows = model_->stageErrors();
+  const QStringList headers = {tr("stage"), tr("busy A (ms)"), tr("busy B (ms)"), tr("busy error %"),
+                               tr("bubble A %"), tr("bubble B %"), tr("mean |dur residual| (us)"),
+                               tr("ops matched")};
+  table_->clear();
+  table_->setColumnCount(headers.size());
+  table_->setHorizontalHeaderLabels(headers);
+  table_->setRowCount(static_cast<int>(rows.size()));
+  for (int r = 0; r < static_cast<int>(rows.size()); ++r) {
+    const StageError& e = rows[r];
+    const QStringList cells = {
+        QString::number(e.stage), QString::number(e.busy_a_ns / 1e6, 'f', 3),
+        QString::number(e.busy_b_ns / 1e6, 'f', 3), QString::number(e.busy_error_pct, 'f', 2),
+        QString::number(100 * e.bubble_a, 'f', 1), QString::number(100 * e.bubble_b, 'f', 1),
+        QString::number(e.mean_abs_duration_residual_ns / 1e3, 'f', 1), QString::number(e.ops)};
+    for (int c = 0; c < cells.size(); ++c) {
+      auto* item = new QTableWidgetItem(cells[c]);
+      item->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
+      table_->setItem(r, c, item);
+    }
+  }
+  table_->resizeColumnsToContents();
+}
+
+}  // namespace paci::gui

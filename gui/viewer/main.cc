@@ -1,0 +1,181 @@
+// paci-viewer [FILE.db]: the Qt viewer. With --screenshot it renders one view without a display
+// (offscreen platform) and exits; with --bench it prints open, first-paint and zoom timings of a
+// run's timeline. See README.md ("Viewer") for the flags.
+#include <QApplication>
+#include <QCommandLineParser>
+#include <QElapsedTimer>
+#include <QThread>
+#include <QWheelEvent>
+#include <cstdio>
+#include <functional>
+
+#include "gui/model/sim_backend.h"
+#include "gui/viewer/curves_page.h"
+#include "gui/viewer/explorer_page.h"
+#include "gui/viewer/main_window.h"
+#include "gui/viewer/replay_page.h"
+#include "gui/viewer/run_browser.h"
+#include "gui/viewer/timeline_page.h"
+#include "gui/viewer/timeline_widget.h"
+#include "proto/ir_names.h"
+
+namespace paci::gui {
+namespace {
+
+bool WaitFor(const std::function<bool()>& done, int timeout_ms) {
+  QElapsedTimer t;
+  t.start();
+  while (!done() && t.elapsed() < timeout_ms) {
+    QCoreApplication::processEvents(QEventLoop::AllEvents, 20);
+    QThread::msleep(2);
+  }
+  return done();
+}
+
+std::vector<int64_t> ParseIds(const QString& s) {
+  std::vector<int64_t> ids;
+  for (const QString& p : s.split(',', Qt::SkipEmptyParts)) ids.push_back(p.trimmed().toLongLong());
+  return ids;
+}
+
+std::optional<MainWindow::View> ParseView(const QString& v) {
+  static const std::pair<const char*, MainWindow::View> kViews[] = {
+      {"runs", MainWindow::View::kRuns},         {"timeline", MainWindow::View::kTimeline},
+      {"compare", MainWindow::View::kCompare},   {"explorer", MainWindow::View::kExplorer},
+      {"replay", MainWindow::View::kReplay},     {"curves", MainWindow::View::kCurves}};
+  for (const auto& [name, view] : kViews) {
+    if (v == QLatin1String(name)) return view;
+  }
+  return std::nullopt;
+}
+
+// Fills the explorer from flags, simulates and sweeps, and waits for both.
+bool PrepareExplorer(MainWindow& w, const QCommandLineParser& args) {
+  ExplorerPage* page = w.explorerPage();
+  ExplorerConfig c = page->model().config();
+  if (args.isSet("schedule")) {
+    c.kind = ParseScheduleName(args.value("schedule").toStdString()).value_or(c.kind);
+  }
+  if (args.isSet("stages")) c.stages = args.value("stages").toUInt();
+  if (args.isSet("accum")) c.accum = args.value("accum").toUInt();
+  page->setConfig(c);
+  page->startSweep();
+  return WaitFor([&] { return !page->model().busy() && !page->model().sweep().empty(); }, 120000) &&
+         page->model().outcome() != nullptr;
+}
+
+// Opens a run asynchronously as a user would and prints how long each step took.
+int Bench(MainWindow& w, int64_t id, const QElapsedTimer& since_start) {
+  QElapsedTimer t;
+  t.start();
+  bool shown = false;
+  QObject::connect(&w, &MainWindow::runShown, [&] { shown = true; });
+  w.openRun(id);
+  if (!WaitFor([&] { return shown; }, 600000)) return 1;
+  const double load_ms = t.nsecsElapsed() / 1e6;
+  TimelineWidget* tl = w.timelinePage()->timeline();
+  QCoreApplication::processEvents();
+  t.restart();
+  (void)tl->grab();
+  const double paint_ms = t.nsecsElapsed() / 1e6;
+  const size_t ops = w.timelinePage()->model()->index().ops().size();
+  std::printf("run %lld: %zu ops\n", static_cast<long long>(id), ops);
+  std::printf("load (store read + index, off the UI thread): %.1f ms\n", load_ms);
+  std::printf("first paint of the whole run: %.1f ms\n", paint_ms);
+  std::printf("time to first paint since process start: %.1f ms\n",
+              since_start.nsecsElapsed() / 1e6);
+  double total = 0, worst = 0;
+  const int steps = 40;
+  for (int i = 0; i < steps; ++i) {
+    // 20 notches in, then 20 out, about the middle: every frame repaints the whole timeline.
+    const int delta = i < steps / 2 ? 120 : -120;
+    const QPointF pos(tl->width() / 2.0, 60);
+    QWheelEvent e(pos, tl->mapToGlobal(pos), QPoint(), QPoint(0, delta), Qt::NoButton,
+                  Qt::NoModifier, Qt::NoScrollPhase, false);
+    t.restart();
+    QApplication::sendEvent(tl, &e);
+    (void)tl->grab();
+    const double ms = t.nsecsElapsed() / 1e6;
+    total += ms;
+    worst = std::max(worst, ms);
+  }
+  std::printf("zoom (wheel notch + full repaint), %d frames: mean %.2f ms, worst %.2f ms\n", steps,
+              total / steps, worst);
+  return 0;
+}
+
+}  // namespace
+}  // namespace paci::gui
+
+int main(int argc, char** argv) {
+  using namespace paci::gui;
+  QElapsedTimer since_start;
+  since_start.start();
+  // Screenshots and benchmarks need no display: pick the offscreen platform unless told otherwise.
+  for (int i = 1; i < argc; ++i) {
+    const QByteArray a(argv[i]);
+    if ((a == "--screenshot" || a == "--bench") && qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM")) {
+      qputenv("QT_QPA_PLATFORM", "offscreen");
+    }
+  }
+  QApplication app(argc, argv);
+  QApplication::setApplicationName(QStringLiteral("paci-viewer"));
+  QCommandLineParser args;
+  args.setApplicationDescription(QStringLiteral("PACI viewer: timelines, comparison, explorer, replay, curves"));
+  args.addHelpOption();
+  args.addPositionalArgument(QStringLiteral("FILE.db"), QStringLiteral("trace store to open"));
+  args.addOptions({
+      {"run", "Open run ID.", "ID"},
+      {"compare", "Compare runs A,B (A the prediction).", "A,B"},
+      {"curves", "Plot the curves of runs ID,ID,...", "IDS"},
+      {"view", "View to show: runs|timeline|compare|explorer|replay|curves.", "VIEW"},
+      {"screenshot", "Render the view to FILE (.png or .svg) and exit.", "FILE"},
+      {"size", "Window size for screenshots (WxH).", "WxH", "1600x1000"},
+      {"schedule", "Explorer: schedule name.", "NAME"},
+      {"stages", "Explorer: P.", "P"},
+      {"accum", "Explorer: K.", "K"},
+      {"replay-at", "Replay: play head at this fraction of the run.", "F", "0.5"},
+      {"bench", "Open --run ID, print load, first-paint and zoom timings, and exit."},
+  });
+  args.process(app);
+
+  MainWindow w(MakePaciSimBackend());
+  const bool batch = args.isSet("screenshot") || args.isSet("bench");
+  w.setInteractive(!batch);
+  const QStringList size = args.value("size").split('x');
+  if (size.size() == 2) w.resize(size[0].toInt(), size[1].toInt());
+  w.show();
+  if (!args.positionalArguments().isEmpty() && !w.openStore(args.positionalArguments().first())) {
+    if (batch) return 1;
+  }
+  if (args.isSet("bench")) return Bench(w, args.value("run").toLongLong(), since_start);
+
+  auto view = args.isSet("view") ? ParseView(args.value("view")) : std::optional<MainWindow::View>();
+  if (args.isSet("view") && !view) {
+    std::fprintf(stderr, "paci-viewer: unknown view %s\n", qPrintable(args.value("view")));
+    return 2;
+  }
+  bool ok = true;
+  if (args.isSet("run")) ok = batch ? w.openRunNow(args.value("run").toLongLong()) : (w.openRun(args.value("run").toLongLong()), true);
+  if (ok && args.isSet("compare")) {
+    const auto ids = ParseIds(args.value("compare"));
+    ok = ids.size() == 2 && (batch ? w.compareRunsNow(ids[0], ids[1]) : (w.compareRuns(ids[0], ids[1]), true));
+  }
+  if (ok && (args.isSet("curves") || view == MainWindow::View::kCurves)) {
+    std::vector<int64_t> ids = ParseIds(args.value("curves"));
+    if (ids.empty()) {
+      for (const auto& r : w.browser()->model().runs()) ids.push_back(r.id);
+    }
+    ok = batch ? w.showCurvesNow(ids) : (w.showCurves(ids), true);
+  }
+  if (ok && view == MainWindow::View::kExplorer) ok = batch ? PrepareExplorer(w, args) : true;
+  if (ok && view == MainWindow::View::kReplay) {
+    ReplayModel& r = w.replayPage()->model();
+    if (r.index()) r.setTime(static_cast<int64_t>(r.index()->makespan() * args.value("replay-at").toDouble()));
+  }
+  if (view) w.showView(*view);
+  if (!batch) return app.exec();
+  if (!ok) return 1;
+  QCoreApplication::processEvents();
+  return w.exportCurrentView(args.value("screenshot")) ? 0 : 1;
+}

@@ -1,0 +1,262 @@
+#include "gui/viewer/timeline_widget.h"
+
+#include <QHelpEvent>
+#include <QKeyEvent>
+#include <QMouseEvent>
+#include <QPainter>
+#include <QPainterPath>
+#include <QToolTip>
+#include <QWheelEvent>
+#include <algorithm>
+#include <cmath>
+
+#include "gui/model/op_style.h"
+
+namespace paci::gui {
+namespace {
+constexpr double kGutter = 64;      // stage labels
+constexpr double kRuler = 26;
+constexpr double kTitle = 20;       // track title row
+constexpr double kTrackGap = 10;
+}  // namespace
+
+TimelineWidget::TimelineWidget(QWidget* parent) : QWidget(parent) {
+  setMouseTracking(true);
+  setFocusPolicy(Qt::StrongFocus);
+  setAttribute(Qt::WA_OpaquePaintEvent);
+}
+
+void TimelineWidget::setTracks(std::vector<Track> tracks) {
+  tracks_ = std::move(tracks);
+  updateGeometry();
+  fit();
+}
+
+void TimelineWidget::fit() {
+  double extent = 1;
+  for (const auto& t : tracks_) extent = std::max<double>(extent, t.model->index().makespan());
+  axis_.Fit(extent, std::max(1.0, width() - kGutter));
+  changed();
+}
+
+void TimelineWidget::showRange(double t0, double t1) {
+  axis_.ShowRange(t0, t1);
+  changed();
+}
+
+void TimelineWidget::setPlayHead(std::optional<double> t, std::vector<size_t> emphasised) {
+  play_head_ = t;
+  emphasised_ = std::move(emphasised);
+  update();
+}
+
+void TimelineWidget::changed() {
+  update();
+  emit axisChanged();
+}
+
+QSize TimelineWidget::sizeHint() const {
+  return {1200, static_cast<int>(trackTop(static_cast<int>(tracks_.size())) + 4)};
+}
+
+double TimelineWidget::trackTop(int t) const {
+  double y = kRuler;
+  for (int i = 0; i < t && i < static_cast<int>(tracks_.size()); ++i) {
+    y += kTitle + tracks_[i].model->Height() + kTrackGap;
+  }
+  return y + kTitle;
+}
+
+std::optional<std::pair<int, QPointF>> TimelineWidget::locate(QPointF pos) const {
+  for (int t = 0; t < static_cast<int>(tracks_.size()); ++t) {
+    const double top = trackTop(t);
+    if (pos.y() >= top && pos.y() < top + tracks_[t].model->Height()) {
+      return std::make_pair(t, QPointF(pos.x() - kGutter, pos.y() - top));
+    }
+  }
+  return std::nullopt;
+}
+
+void TimelineWidget::resizeEvent(QResizeEvent*) {
+  // Keep the visible time range when the width changes.
+  const double t0 = axis_.VisibleStart(), t1 = axis_.VisibleEnd();
+  axis_.width_px = std::max(1.0, width() - kGutter);
+  axis_.ShowRange(t0, t1);
+}
+
+void TimelineWidget::paintEvent(QPaintEvent*) {
+  QPainter p(this);
+  p.fillRect(rect(), palette().base());
+  for (int t = 0; t < static_cast<int>(tracks_.size()); ++t) paintTrack(p, t);
+  paintRuler(p);
+  if (play_head_) {
+    const double x = kGutter + axis_.ToX(*play_head_);
+    p.setPen(QPen(QColor(220, 30, 30), 2));
+    p.drawLine(QPointF(x, kRuler), QPointF(x, height()));
+  }
+}
+
+void TimelineWidget::paintRuler(QPainter& p) {
+  p.fillRect(QRectF(0, 0, width(), kRuler), palette().window());
+  p.setPen(palette().color(QPalette::Mid));
+  p.drawLine(QPointF(0, kRuler - 0.5), QPointF(width(), kRuler - 0.5));
+  const double step = axis_.TickStep(90);
+  p.setPen(palette().color(QPalette::WindowText));
+  for (double t : axis_.Ticks(90)) {
+    const double x = kGutter + axis_.ToX(t);
+    p.drawLine(QPointF(x, kRuler - 8), QPointF(x, kRuler));
+    p.drawText(QPointF(x + 3, kRuler - 10), QString::fromStdString(FormatTime(t, step)));
+  }
+}
+
+void TimelineWidget::paintTrack(QPainter& p, int t) {
+  const TimelineModel& m = *tracks_[t].model;
+  const double top = trackTop(t);
+  const double w = axis_.width_px;
+  p.setPen(palette().color(QPalette::WindowText));
+  QFont bold = font();
+  bold.setBold(true);
+  p.setFont(bold);
+  p.drawText(QRectF(4, top - kTitle, width() - 8, kTitle), Qt::AlignLeft | Qt::AlignVCenter,
+             tracks_[t].title);
+  p.setFont(font());
+  for (uint32_t s = 0; s < m.index().stages(); ++s) {
+    const QRectF lane = m.StageRect(s, w).translated(kGutter, top);
+    p.fillRect(lane, palette().alternateBase());
+    p.setPen(palette().color(QPalette::WindowText));
+    p.drawText(QRectF(0, lane.top(), kGutter - 6, lane.height()),
+               Qt::AlignRight | Qt::AlignVCenter, QStringLiteral("stage %1").arg(s));
+  }
+  p.save();
+  p.setClipRect(QRectF(kGutter, top, w, m.Height()));
+  p.translate(kGutter, top);
+  const bool emphasise = t == 0 && !emphasised_.empty();
+  const QFontMetricsF fm(font());
+  m.ForEachVisible(axis_, [&](const TimelineModel::Box& b) {
+    const OpSpan& op = m.index().op(b.index);
+    QColor fill = OpFill(op);
+    if (emphasise && !std::binary_search(emphasised_.begin(), emphasised_.end(), b.index)) {
+      fill = fill.lighter(160);
+      fill.setAlpha(110);
+    }
+    p.fillRect(b.rect, fill);
+    if (b.rect.width() > 4) {
+      p.setPen(QPen(fill.darker(150), 0));
+      p.drawRect(b.rect.adjusted(0, 0, -0.5, -0.5));
+    }
+    if (op.lane == ir::LANE_COMPUTE && b.rect.width() > 26) {
+      const QString label = OpLabel(op, b.rect.width() > fm.horizontalAdvance(OpLabel(op, true)) + 6);
+      p.setPen(Qt::white);
+      p.drawText(b.rect, Qt::AlignCenter, label);
+    }
+  });
+  paintSelection(p, t);
+  p.restore();
+}
+
+void TimelineWidget::paintSelection(QPainter& p, int t) {
+  const TimelineModel& m = *tracks_[t].model;
+  if (!m.selected()) return;
+  const QRectF sel = m.OpRect(*m.selected(), axis_);
+  auto outline = [&](size_t i, const QColor& c) {
+    p.setPen(QPen(c, 2));
+    p.setBrush(Qt::NoBrush);
+    p.drawRect(m.OpRect(i, axis_).adjusted(-1, -1, 1, 1));
+  };
+  auto arrow = [&](const QRectF& from, const QRectF& to, const QColor& c) {
+    QPainterPath path(QPointF(from.right(), from.center().y()));
+    const QPointF end(to.left(), to.center().y());
+    path.cubicTo(QPointF(from.right() + 30, from.center().y()), QPointF(end.x() - 30, end.y()), end);
+    p.setPen(QPen(c, 1.5));
+    p.drawPath(path);
+  };
+  const QColor before(230, 120, 0), after(140, 60, 200);
+  for (size_t i : m.edges().before) {
+    outline(i, before);
+    arrow(m.OpRect(i, axis_), sel, before);
+  }
+  for (size_t i : m.edges().after) {
+    outline(i, after);
+    arrow(sel, m.OpRect(i, axis_), after);
+  }
+  outline(*m.selected(), Qt::black);
+}
+
+void TimelineWidget::wheelEvent(QWheelEvent* e) {
+  const double x = e->position().x() - kGutter;
+  if (e->modifiers() & Qt::ShiftModifier) {
+    axis_.Pan(e->angleDelta().y() / 2.0);
+  } else {
+    // 120 units per notch; one notch zooms by 20 %.
+    axis_.ZoomAbout(x, std::pow(1.2, e->angleDelta().y() / 120.0));
+  }
+  changed();
+  e->accept();
+}
+
+void TimelineWidget::mousePressEvent(QMouseEvent* e) {
+  if (e->button() != Qt::LeftButton) return;
+  pressed_ = true;
+  dragging_ = false;
+  press_pos_ = e->position();
+}
+
+void TimelineWidget::mouseMoveEvent(QMouseEvent* e) {
+  if (!pressed_) return;
+  const QPointF d = e->position() - press_pos_;
+  if (!dragging_ && std::abs(d.x()) + std::abs(d.y()) < 4) return;
+  dragging_ = true;
+  setCursor(Qt::ClosedHandCursor);
+  axis_.Pan(d.x());
+  press_pos_ = e->position();
+  changed();
+}
+
+void TimelineWidget::mouseReleaseEvent(QMouseEvent* e) {
+  if (!pressed_) return;
+  pressed_ = false;
+  unsetCursor();
+  if (dragging_) return;
+  const auto where = locate(e->position());
+  for (int t = 0; t < static_cast<int>(tracks_.size()); ++t) {
+    std::optional<size_t> hit;
+    if (where && where->first == t) hit = tracks_[t].model->HitTest(where->second, axis_);
+    tracks_[t].model->Select(hit);
+    if (where && where->first == t) emit opSelected(t, hit ? static_cast<qint64>(*hit) : -1);
+  }
+  update();
+}
+
+void TimelineWidget::keyPressEvent(QKeyEvent* e) {
+  const double mid = axis_.width_px / 2;
+  switch (e->key()) {
+    case Qt::Key_W: axis_.ZoomAbout(mid, 1.25); break;
+    case Qt::Key_S: axis_.ZoomAbout(mid, 0.8); break;
+    case Qt::Key_A: axis_.Pan(axis_.width_px / 8); break;
+    case Qt::Key_D: axis_.Pan(-axis_.width_px / 8); break;
+    case Qt::Key_0: fit(); return;
+    default: QWidget::keyPressEvent(e); return;
+  }
+  changed();
+}
+
+bool TimelineWidget::event(QEvent* e) {
+  if (e->type() == QEvent::ToolTip) {
+    auto* help = static_cast<QHelpEvent*>(e);
+    const auto where = locate(help->pos());
+    std::optional<size_t> hit;
+    if (where) hit = tracks_[where->first].model->HitTest(where->second, axis_);
+    if (hit) {
+      const Track& track = tracks_[where->first];
+      QString tip = track.model->ToolTip(*hit);
+      if (track.extra_tooltip) tip += track.extra_tooltip(*hit);
+      QToolTip::showText(help->globalPos(), tip, this);
+    } else {
+      QToolTip::hideText();
+    }
+    return true;
+  }
+  return QWidget::event(e);
+}
+
+}  // namespace paci::gui

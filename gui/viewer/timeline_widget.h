@@ -1,0 +1,71 @@
+// TimelineWidget: paints one or more TimelineModels stacked on one shared TimeAxis with a time
+// ruler on top, and turns mouse and keys into axis and selection changes (wheel zooms about the
+// cursor, drag pans, click selects, W/S zoom and A/D pan as in Perfetto). All geometry and hit
+// testing is the models'; this class only paints and forwards input.
+#pragma once
+
+#include <QString>
+#include <QWidget>
+#include <functional>
+#include <optional>
+#include <vector>
+
+#include "gui/model/time_axis.h"
+#include "gui/model/timeline_model.h"
+
+namespace paci::gui {
+
+class TimelineWidget : public QWidget {
+  Q_OBJECT
+ public:
+  struct Track {
+    QString title;
+    TimelineModel* model = nullptr;  // not owned; the page keeps it alive while shown
+    std::function<QString(size_t)> extra_tooltip;  // appended to the model's tooltip
+  };
+
+  explicit TimelineWidget(QWidget* parent = nullptr);
+
+  void setTracks(std::vector<Track> tracks);
+  void fit();  // whole run across the width
+  const TimeAxis& axis() const { return axis_; }
+  void showRange(double t0, double t1);
+  // Replay: a vertical line at t and a set of ops (of track 0) drawn emphasised.
+  void setPlayHead(std::optional<double> t, std::vector<size_t> emphasised = {});
+
+  QSize sizeHint() const override;
+  QSize minimumSizeHint() const override { return {400, 120}; }
+
+ signals:
+  void opSelected(int track, qint64 op_index);  // -1: nothing
+  void axisChanged();
+
+ protected:
+  void paintEvent(QPaintEvent*) override;
+  void resizeEvent(QResizeEvent*) override;
+  void wheelEvent(QWheelEvent*) override;
+  void mousePressEvent(QMouseEvent*) override;
+  void mouseMoveEvent(QMouseEvent*) override;
+  void mouseReleaseEvent(QMouseEvent*) override;
+  void keyPressEvent(QKeyEvent*) override;
+  bool event(QEvent*) override;
+
+ private:
+  double trackTop(int t) const;  // widget y of track t's first lane
+  // Track and model-local point under a widget position, if any.
+  std::optional<std::pair<int, QPointF>> locate(QPointF pos) const;
+  void paintRuler(QPainter& p);
+  void paintTrack(QPainter& p, int t);
+  void paintSelection(QPainter& p, int t);
+  void changed();
+
+  std::vector<Track> tracks_;
+  TimeAxis axis_;
+  std::optional<double> play_head_;
+  std::vector<size_t> emphasised_;
+  QPointF press_pos_;
+  bool dragging_ = false;
+  bool pressed_ = false;
+};
+
+}  // namespace paci::gui

@@ -1,0 +1,93 @@
+// StageCostModel: an ir::CostModel resolved for one schedule, so the engine's hot loop only reads
+// small arrays. It gives each compute op its duration (stage cost / V per chunk for interleaved
+// schedules, times a jitter factor), each message its transfer time, and each stage its memory
+// sizes. Jitter is drawn from a hash of (seed, op id), not from a stream, so a duration does not
+// depend on the order in which the engine happens to play ops. Immutable after Create.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include "paci.pb.h"
+#include "proto/status.h"
+#include "sched/expanded_schedule.h"
+
+namespace paci::sim {
+
+// Bytes one stage holds besides live activations.
+struct StageMemory {
+  uint64_t activation_bytes = 0;   // per live forward output of one chunk (M_B / V)
+  uint64_t weight_grad_bytes = 0;  // per pending weight-gradient of one chunk (M_W / V)
+  uint64_t weight_bytes = 0;       // one weight copy of the whole stage
+  uint64_t static_bytes = 0;       // gradient buffer + optimizer state
+};
+
+class StageCostModel {
+ public:
+  // Checks `cost` against P stages: `stages` has 1 or P entries, `links` 0, 1, P-1 or P (the P-th
+  // is the wrap link P-1 -> 0 of interleaved schedules; with P-1 entries the wrap costs link 0),
+  // no negative time, jitter cv >= 0, straggler stage in range. `chunks` V divides compute times.
+  static Result<StageCostModel> Create(const ir::CostModel& cost, uint32_t stages, uint32_t chunks);
+
+  // Duration of a compute op in ns (0 for send and receive ops), jitter included.
+  int64_t Duration(const PlainOp& op) const {
+    const int64_t base = base_ns_[op.stage * kKinds + KindIndex(op.kind)];
+    return jitter_ ? Jittered(base, op.id) : base;
+  }
+
+  // Time a message occupies the sender's send lane and travels: latency + bytes / bandwidth.
+  // `link` is min(from, to) for neighbours and P-1 for the wrap between stage P-1 and stage 0.
+  int64_t TransferNs(uint32_t link) const { return transfer_ns_[link]; }
+
+  const StageMemory& Memory(uint32_t stage) const { return memory_[stage]; }
+  uint64_t tokens_per_microbatch() const { return tokens_per_microbatch_; }
+  uint32_t stages() const { return stages_; }
+
+  // The log-normal factor (mean 1, given cv) applied to op `op_id`; 1 when jitter is off.
+  double JitterFactor(uint64_t op_id) const;
+
+ private:
+  static constexpr int kKinds = 6;  // F, B, I, W, OPT, other
+  static int KindIndex(ir::OpKind kind) {
+    switch (kind) {
+      case ir::FORWARD: return 0;
+      case ir::BACKWARD: return 1;
+      case ir::BACKWARD_INPUT: return 2;
+      case ir::BACKWARD_WEIGHT: return 3;
+      case ir::OPTIMIZER_STEP: return 4;
+      default: return 5;
+    }
+  }
+  int64_t Jittered(int64_t base, uint64_t op_id) const;
+
+  uint32_t stages_ = 0;
+  bool jitter_ = false;
+  double sigma_ = 0, mu_ = 0;
+  uint64_t seed_ = 0;
+  uint64_t tokens_per_microbatch_ = 0;
+  std::vector<int64_t> base_ns_;      // [stage * kKinds + kind]
+  std::vector<int64_t> transfer_ns_;  // [link]
+  std::vector<StageMemory> memory_;
+};
+
+// A CostModel with the same costs on every stage and link (what the CLI flags describe).
+struct UniformCost {
+  double fwd_ms = 1, bwd_ms = 2, wgrad_ms = 0, opt_ms = 0;
+  double latency_us = 0, bandwidth_gbps = 0;  // Gbit/s; 0 = infinite
+  double activation_mb = 0, wgrad_mb = 0, weights_mb = 0, message_mb = 0;
+  double jitter_cv = 0;
+  uint64_t seed = 1;
+  int32_t straggler_stage = -1;
+  double straggler_factor = 0;
+  uint64_t tokens_per_microbatch = 0;
+};
+
+// Builds the CostModel of `u`: backward_input = bwd, backward_weight = wgrad (so non-split
+// schedules take bwd + wgrad), gradient buffer = weights, optimizer state = 2 x weights (AdamW).
+ir::CostModel MakeCostModel(const UniformCost& u);
+
+inline int64_t MsToNs(double ms) { return static_cast<int64_t>(ms * 1e6 + (ms >= 0 ? 0.5 : -0.5)); }
+inline uint64_t MbToBytes(double mb) { return static_cast<uint64_t>(mb * 1024.0 * 1024.0 + 0.5); }
+
+}  // namespace paci::sim

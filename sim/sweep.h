@@ -1,0 +1,79 @@
+// Sweep: simulates every configuration of a grid (schedules x stages x accumulation factors x run
+// lengths) on a pool of threads, in a deterministic output order, and recommends the fastest
+// configuration that fits a per-stage memory budget and a drift limit. Used by `paci sweep`.
+// K is the number of micro-batches per optimizer step for every schedule: asynchronous schedules
+// step every K backwards, flush schedules run iterations of M = K micro-batches.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "paci.pb.h"
+#include "proto/status.h"
+
+namespace paci::sim {
+
+// "8", "2,4,8", "2..32" (every integer), "2..32:pow2" (powers of two within), "2..32:4" (step 4),
+// and comma-separated mixtures of these. Sorted, duplicates removed; values >= 1.
+Result<std::vector<uint64_t>> ParseRange(std::string_view text);
+
+struct SweepGrid {
+  std::vector<ir::ScheduleKind> schedules;
+  std::vector<uint32_t> stages;
+  std::vector<uint32_t> accums;
+  std::vector<uint64_t> microbatches;  // run lengths N; empty: 8 * max(P, K) per point
+  uint32_t chunks = 2;                 // V for interleaved-1f1b
+};
+
+// One simulated configuration. Run lengths are rounded up to whole groups of K micro-batches.
+struct SweepRow {
+  ir::ScheduleKind kind = ir::SCHEDULE_KIND_UNSPECIFIED;
+  uint32_t stages = 0, accum = 0, chunks = 1;
+  uint64_t microbatches = 0;
+  std::string error;  // non-empty: the configuration is impossible (e.g. 2BW with K < P)
+
+  int64_t makespan_ns = 0;
+  uint64_t optimizer_updates = 0;
+  double throughput_microbatches_per_s = 0;
+  double tokens_per_s = 0;
+  double bubble_fraction = 0;
+  uint64_t peak_memory_bytes = 0;  // max over stages
+  uint32_t peak_activations = 0;   // max over stages
+  uint32_t weight_versions = 0;    // max over stages
+  uint32_t max_drift = 0;          // max over stages
+  double mean_drift = 0;           // max over stages of the stage mean
+  uint64_t ops = 0;
+
+  bool ok() const { return error.empty(); }
+};
+
+// Calls fn(0..n-1) on `threads` threads (0: all cores); each index exactly once.
+void ParallelFor(size_t n, unsigned threads, const std::function<void(size_t)>& fn);
+
+// The spec of one grid point (flush: M = K, run rounded up to whole iterations).
+ir::PipelineSpec SweepSpec(ir::ScheduleKind kind, uint32_t stages, uint32_t accum, uint64_t microbatches,
+                           uint32_t chunks);
+
+// Simulates every point on `threads` threads (0: all cores). Rows come in grid order:
+// schedule, then stages, then K, then N. Points a generator rejects become rows with `error`.
+std::vector<SweepRow> RunSweep(const SweepGrid& grid, const ir::CostModel& cost, unsigned threads = 0);
+
+struct SweepLimits {
+  std::optional<uint64_t> memory_budget_bytes;  // per stage
+  std::optional<uint32_t> max_drift;
+};
+
+struct Recommendation {
+  uint32_t stages = 0;
+  std::optional<SweepRow> best;       // highest throughput within the limits
+  std::optional<SweepRow> runner_up;  // highest throughput of another schedule within the limits
+};
+
+// One recommendation per stage count in `rows` (ascending P); ties go to the earlier row.
+std::vector<Recommendation> Recommend(const std::vector<SweepRow>& rows, const SweepLimits& limits);
+
+}  // namespace paci::sim

@@ -1,0 +1,305 @@
+#include "store/chrome_trace.h"
+
+#include <google/protobuf/util/json_util.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <tuple>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "proto/ir_names.h"
+
+namespace paci::store {
+namespace {
+
+using nlohmann::json;
+
+constexpr int kFormatVersion = 1;
+constexpr const char* kLaneNames[] = {"compute", "send", "recv"};
+
+// Perfetto keys threads by tid alone in some versions, so tids are unique across processes.
+int Pid(uint32_t stage) { return static_cast<int>(stage) + 1; }
+int Tid(uint32_t stage, ir::Lane lane) { return Pid(stage) * 1000 + static_cast<int>(lane); }
+double Us(int64_t ns) { return static_cast<double>(ns) / 1000.0; }
+
+int LaneIndex(ir::Lane lane) { return lane >= 0 && lane < 3 ? lane : 0; }
+
+ir::Lane LaneOf(const ir::TraceEvent& e) {
+  switch (e.kind()) {
+    case ir::SEND_ACTIVATION: case ir::SEND_GRAD: return ir::LANE_SEND;
+    case ir::RECV_ACTIVATION: case ir::RECV_GRAD: return ir::LANE_RECV;
+    case ir::OP_KIND_UNSPECIFIED: return static_cast<ir::Lane>(LaneIndex(e.lane()));
+    default: return ir::LANE_COMPUTE;
+  }
+}
+
+json ProtoToJson(const google::protobuf::Message& msg) {
+  std::string text;
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  if (!google::protobuf::util::MessageToJsonString(msg, &text, options).ok()) return nullptr;
+  return json::parse(text);
+}
+
+bool JsonToProto(const json& j, google::protobuf::Message* msg) {
+  return google::protobuf::util::JsonStringToMessage(j.dump(), msg).ok();
+}
+
+void AddMetadata(uint32_t stages, json* events) {
+  for (uint32_t s = 0; s < stages; ++s) {
+    events->push_back({{"ph", "M"}, {"name", "process_name"}, {"pid", Pid(s)}, {"tid", 0},
+                       {"args", {{"name", fmt::format("stage {}", s)}}}});
+    events->push_back({{"ph", "M"}, {"name", "process_sort_index"}, {"pid", Pid(s)}, {"tid", 0},
+                       {"args", {{"sort_index", s}}}});
+    for (int lane = 0; lane < 3; ++lane) {
+      const int tid = Tid(s, static_cast<ir::Lane>(lane));
+      events->push_back({{"ph", "M"}, {"name", "thread_name"}, {"pid", Pid(s)}, {"tid", tid},
+                         {"args", {{"name", kLaneNames[lane]}}}});
+      events->push_back({{"ph", "M"}, {"name", "thread_sort_index"}, {"pid", Pid(s)},
+                         {"tid", tid}, {"args", {{"sort_index", lane}}}});
+    }
+  }
+}
+
+json OpEvent(const ir::TraceEvent& e, bool show_chunk) {
+  const ir::Lane lane = LaneOf(e);
+  std::string name = fmt::format("{}{}", OpKindCode(e.kind()), e.micro_batch());
+  if (show_chunk) name += fmt::format(".c{}", e.chunk());
+  return {{"ph", "X"}, {"name", name}, {"cat", kLaneNames[lane]}, {"pid", Pid(e.stage())},
+          {"tid", Tid(e.stage(), lane)}, {"ts", Us(e.start_ns())},
+          {"dur", Us(e.end_ns() - e.start_ns())},
+          {"args", {{"op_id", e.op_id()}, {"stage", e.stage()}, {"chunk", e.chunk()},
+                    {"micro_batch", e.micro_batch()}, {"kind", OpKindCode(e.kind())},
+                    {"lane", kLaneNames[LaneIndex(e.lane())]}, {"weight_version", e.weight_version()},
+                    {"live_bytes", e.live_bytes()}, {"start_ns", e.start_ns()},
+                    {"end_ns", e.end_ns()}}}};
+}
+
+// Flow arrows from each send to the receive it feeds: activations go to virtual stage v+1,
+// gradients to v-1, where v = chunk * P + stage; same micro-batch.
+void AddFlows(const std::vector<ir::TraceEvent>& ops, uint32_t stages, json* events) {
+  using Key = std::tuple<int, uint32_t, uint32_t, uint64_t>;  // kind, stage, chunk, micro-batch
+  std::map<Key, const ir::TraceEvent*> recvs;
+  for (const auto& e : ops) {
+    if (e.kind() == ir::RECV_ACTIVATION || e.kind() == ir::RECV_GRAD)
+      recvs[{e.kind(), e.stage(), e.chunk(), e.micro_batch()}] = &e;
+  }
+  for (const auto& e : ops) {
+    const bool act = e.kind() == ir::SEND_ACTIVATION;
+    if (!act && e.kind() != ir::SEND_GRAD) continue;
+    const int64_t v = static_cast<int64_t>(e.chunk()) * stages + e.stage() + (act ? 1 : -1);
+    if (v < 0) continue;
+    const Key key{act ? ir::RECV_ACTIVATION : ir::RECV_GRAD, static_cast<uint32_t>(v % stages),
+                  static_cast<uint32_t>(v / stages), e.micro_batch()};
+    auto it = recvs.find(key);
+    if (it == recvs.end()) continue;
+    const ir::TraceEvent& r = *it->second;
+    const char* name = act ? "activation" : "gradient";
+    // Midpoints bind each end to its own slice, not to a neighbour that ends where it starts.
+    events->push_back({{"ph", "s"}, {"id", e.op_id()}, {"name", name}, {"cat", "p2p"},
+                       {"pid", Pid(e.stage())}, {"tid", Tid(e.stage(), ir::LANE_SEND)},
+                       {"ts", Us(e.start_ns() + (e.end_ns() - e.start_ns()) / 2)}});
+    events->push_back({{"ph", "f"}, {"bp", "e"}, {"id", e.op_id()}, {"name", name},
+                       {"cat", "p2p"}, {"pid", Pid(r.stage())}, {"tid", Tid(r.stage(), ir::LANE_RECV)},
+                       {"ts", Us(r.start_ns() + (r.end_ns() - r.start_ns()) / 2)}});
+  }
+}
+
+void AddCounters(const RunData& run, json* events) {
+  std::vector<std::tuple<uint32_t, int64_t, uint64_t>> live;  // stage, time, bytes
+  for (const auto& e : run.ops) live.emplace_back(e.stage(), e.end_ns(), e.live_bytes());
+  for (const auto& s : run.memory) live.emplace_back(s.stage(), s.time_ns(), s.live_bytes());
+  std::sort(live.begin(), live.end());
+  for (const auto& [stage, t, bytes] : live) {
+    events->push_back({{"ph", "C"}, {"name", "live memory"}, {"pid", Pid(stage)},
+                       {"ts", Us(t)}, {"args", {{"bytes", bytes}}}});
+  }
+  for (const auto& e : run.ops) {
+    if (e.weight_version() < 0 || LaneOf(e) != ir::LANE_COMPUTE) continue;
+    events->push_back({{"ph", "C"}, {"name", "weight version"}, {"pid", Pid(e.stage())},
+                       {"ts", Us(e.start_ns())}, {"args", {{"version", e.weight_version()}}}});
+  }
+}
+
+json RunJson(const RunData& run) {
+  const RunRecord& r = run.record;
+  json j = {{"id", r.id}, {"kind", RunKindName(r.info.kind)}, {"name", r.info.name},
+            {"status", RunStatusName(r.status)}, {"message", r.message},
+            {"description", r.info.description}, {"host", r.info.host},
+            {"code_revision", r.info.code_revision}, {"start_unix_ns", r.start_unix_ns},
+            {"end_unix_ns", r.end_unix_ns ? json(*r.end_unix_ns) : json(nullptr)},
+            {"spec", ProtoToJson(r.info.spec)}};
+  if (r.info.schedule) j["schedule"] = ProtoToJson(*r.info.schedule);
+  if (r.info.cost_model) j["cost_model"] = ProtoToJson(*r.info.cost_model);
+  return j;
+}
+
+json PaciJson(const RunData& run) {
+  json updates = json::array(), memory = json::array();
+  for (const auto& m : run.updates) {
+    updates.push_back({m.update(), m.loss(), m.val_loss(), m.learning_rate(), m.tokens(), m.wall_ns()});
+  }
+  for (const auto& s : run.memory) memory.push_back({s.stage(), s.time_ns(), s.live_bytes()});
+  return {{"format", kFormatVersion}, {"run", RunJson(run)}, {"metrics", run.metrics},
+          {"updates_columns", {"update", "loss", "val_loss", "learning_rate", "tokens", "wall_ns"}},
+          {"updates", updates}, {"memory_columns", {"stage", "time_ns", "live_bytes"}},
+          {"memory", memory}};
+}
+
+uint32_t StageCount(const RunData& run) {
+  uint32_t stages = run.record.info.spec.stages();
+  for (const auto& e : run.ops) stages = std::max(stages, e.stage() + 1);
+  for (const auto& s : run.memory) stages = std::max(stages, s.stage() + 1);
+  return stages;
+}
+
+}  // namespace
+
+std::string ExportChromeTrace(const RunData& run) {
+  const uint32_t stages = StageCount(run);
+  const bool show_chunk = run.record.info.spec.chunks() > 1;
+  json events = json::array();
+  AddMetadata(stages, &events);
+  for (const auto& e : run.ops) events.push_back(OpEvent(e, show_chunk));
+  AddFlows(run.ops, stages, &events);
+  AddCounters(run, &events);
+  json doc = {{"displayTimeUnit", "ns"}, {"paci", PaciJson(run)}, {"traceEvents", events}};
+  return doc.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+namespace {
+
+// Reading errors are thrown inside this file only (nlohmann throws on a wrong type anyway) and
+// turned into a Status at the boundary, ImportChromeTrace.
+struct ImportError {
+  std::string message;
+};
+
+template <typename T>
+T Get(const json& obj, const char* key, const std::string& where) {
+  auto it = obj.find(key);
+  if (it == obj.end()) throw ImportError{fmt::format("{} has no \"{}\"", where, key)};
+  return it->get<T>();
+}
+
+ir::TraceEvent ReadOpEvent(const json& ev) {
+  const json& args = ev.at("args");
+  const std::string where = fmt::format("X event \"{}\"", ev.value("name", ""));
+  ir::TraceEvent e;
+  e.set_op_id(Get<uint64_t>(args, "op_id", where));
+  e.set_stage(Get<uint32_t>(args, "stage", where));
+  e.set_chunk(args.value("chunk", 0u));
+  e.set_micro_batch(Get<uint64_t>(args, "micro_batch", where));
+  auto kind = ParseOpKindCode(Get<std::string>(args, "kind", where));
+  if (!kind) throw ImportError{where + " has an unknown op kind"};
+  e.set_kind(*kind);
+  const std::string lane = args.value("lane", "compute");
+  e.set_lane(lane == "send" ? ir::LANE_SEND : lane == "recv" ? ir::LANE_RECV : ir::LANE_COMPUTE);
+  // Exact nanoseconds from args; ts/dur (floating microseconds) only when they are missing.
+  const int64_t start = args.contains("start_ns") ? args["start_ns"].get<int64_t>()
+                                                  : std::llround(ev.at("ts").get<double>() * 1000);
+  const int64_t end = args.contains("end_ns")
+                          ? args["end_ns"].get<int64_t>()
+                          : start + std::llround(ev.at("dur").get<double>() * 1000);
+  e.set_start_ns(start);
+  e.set_end_ns(end);
+  e.set_weight_version(args.value("weight_version", int64_t{-1}));
+  e.set_live_bytes(args.value("live_bytes", uint64_t{0}));
+  return e;
+}
+
+double NumberOrNaN(const json& j) {
+  return j.is_number() ? j.get<double>() : std::numeric_limits<double>::quiet_NaN();
+}
+
+void ReadRun(const json& r, RunRecord* rec) {
+  auto kind = ParseRunKind(r.value("kind", "measured"));
+  auto status = ParseRunStatus(r.value("status", "complete"));
+  if (!kind || !status) throw ImportError{"paci.run has an unknown kind or status"};
+  rec->info.kind = *kind;
+  rec->status = *status;
+  rec->info.name = r.value("name", "");
+  rec->message = r.value("message", "");
+  rec->info.description = r.value("description", "");
+  rec->info.host = r.value("host", "");
+  rec->info.code_revision = r.value("code_revision", "");
+  rec->start_unix_ns = r.value("start_unix_ns", int64_t{0});
+  if (r.contains("end_unix_ns") && r["end_unix_ns"].is_number())
+    rec->end_unix_ns = r["end_unix_ns"].get<int64_t>();
+  if (r.contains("spec") && !JsonToProto(r["spec"], &rec->info.spec))
+    throw ImportError{"paci.run.spec is not a PipelineSpec"};
+  if (r.contains("schedule")) {
+    rec->info.schedule.emplace();
+    if (!JsonToProto(r["schedule"], &*rec->info.schedule))
+      throw ImportError{"paci.run.schedule is not a Schedule"};
+  }
+  if (r.contains("cost_model")) {
+    rec->info.cost_model.emplace();
+    if (!JsonToProto(r["cost_model"], &*rec->info.cost_model))
+      throw ImportError{"paci.run.cost_model is not a CostModel"};
+  }
+}
+
+void ReadPaci(const json& p, RunData* run) {
+  if (p.value("format", 0) > kFormatVersion)
+    throw ImportError{fmt::format("paci.format {} is newer than this paci reads ({})",
+                                  p.value("format", 0), kFormatVersion)};
+  if (p.contains("run")) ReadRun(p["run"], &run->record);
+  for (const json& u : p.value("updates", json::array())) {
+    ir::UpdateMetric& m = run->updates.emplace_back();
+    m.set_update(u.at(0).get<uint64_t>());
+    m.set_loss(NumberOrNaN(u.at(1)));
+    m.set_val_loss(NumberOrNaN(u.at(2)));
+    m.set_learning_rate(NumberOrNaN(u.at(3)));
+    m.set_tokens(u.at(4).get<uint64_t>());
+    m.set_wall_ns(u.at(5).get<int64_t>());
+  }
+  for (const json& s : p.value("memory", json::array())) {
+    ir::MemorySample& m = run->memory.emplace_back();
+    m.set_stage(s.at(0).get<uint32_t>());
+    m.set_time_ns(s.at(1).get<int64_t>());
+    m.set_live_bytes(s.at(2).get<uint64_t>());
+  }
+  const json metrics = p.value("metrics", json::object());
+  for (const auto& [key, value] : metrics.items()) run->metrics[key] = NumberOrNaN(value);
+}
+
+}  // namespace
+
+Result<RunData> ImportChromeTrace(std::string_view text, const std::string& source) {
+  json doc = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded()) return Status::InvalidArgument(fmt::format("{}: not JSON", source));
+  if (!doc.is_object() || !doc.contains("traceEvents") || !doc["traceEvents"].is_array()) {
+    return Status::InvalidArgument(
+        fmt::format("{}: not a Chrome trace (no \"traceEvents\" array)", source));
+  }
+  RunData run;
+  run.record.info.kind = RunKind::kMeasured;
+  run.record.status = RunStatus::kComplete;
+  try {
+    if (doc.contains("paci")) ReadPaci(doc["paci"], &run);
+    for (const json& ev : doc["traceEvents"]) {
+      if (ev.value("ph", "") == "X" && ev.contains("args") && ev["args"].contains("op_id"))
+        run.ops.push_back(ReadOpEvent(ev));
+    }
+  } catch (const ImportError& e) {
+    return Status::InvalidArgument(fmt::format("{}: {}", source, e.message));
+  } catch (const json::exception& e) {
+    return Status::InvalidArgument(fmt::format("{}: unexpected JSON: {}", source, e.what()));
+  }
+  if (run.ops.empty() && run.updates.empty()) {
+    return Status::InvalidArgument(
+        fmt::format("{}: no paci ops (X events with args.op_id); was it written by paci export?",
+                    source));
+  }
+  std::sort(run.ops.begin(), run.ops.end(),
+            [](const ir::TraceEvent& a, const ir::TraceEvent& b) { return a.op_id() < b.op_id(); });
+  run.record.op_count = static_cast<int64_t>(run.ops.size());
+  return run;
+}
+
+}  // namespace paci::store

@@ -1,0 +1,59 @@
+// Plain structs for what the store keeps about a run: RunInfo (what a writer supplies when it
+// begins a run), RunRecord (a stored run's row as read back) and RunData (a run with its events).
+// Engines fill RunInfo; the CLI, viewer and metrics read RunRecord and RunData.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "paci.pb.h"
+
+namespace paci::store {
+
+enum class RunKind { kPredicted, kMeasured };
+// What is stored in runs.status. A run whose writer died stays kRunning in the file.
+enum class RunStatus { kRunning, kComplete, kFailed };
+// What a reader shows: kIncomplete is a kRunning run whose writer process is gone.
+enum class RunState { kRunning, kIncomplete, kComplete, kFailed };
+
+const char* RunKindName(RunKind kind);          // "predicted", "measured"
+const char* RunStatusName(RunStatus status);    // "running", "complete", "failed"
+const char* RunStateName(RunState state);       // ... plus "incomplete"
+std::optional<RunKind> ParseRunKind(const std::string& name);
+std::optional<RunStatus> ParseRunStatus(const std::string& name);
+
+struct RunInfo {
+  RunKind kind = RunKind::kPredicted;
+  std::string name;                      // free label, e.g. "paci P=8 K=8"
+  std::optional<ir::Schedule> schedule;  // the IR the run played, when known
+  ir::PipelineSpec spec;                 // copied from schedule->spec() when that is set
+  std::optional<ir::CostModel> cost_model;
+  std::string description;               // model and data description, free text or JSON
+  std::string host;                      // empty: filled with this machine's host name
+  std::string code_revision;             // e.g. `git describe`
+};
+
+struct RunRecord {
+  int64_t id = 0;
+  RunInfo info;
+  int64_t writer_pid = 0;
+  int64_t start_unix_ns = 0;
+  std::optional<int64_t> end_unix_ns;
+  RunStatus status = RunStatus::kRunning;
+  RunState state = RunState::kRunning;
+  std::string message;                   // why it failed, when it did
+  int64_t op_count = 0;
+};
+
+struct RunData {
+  RunRecord record;
+  std::vector<ir::TraceEvent> ops;       // by op id
+  std::vector<ir::UpdateMetric> updates; // by update index
+  std::vector<ir::MemorySample> memory;  // by stage, then time
+  std::map<std::string, double> metrics;
+};
+
+}  // namespace paci::store

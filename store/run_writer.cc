@@ -1,0 +1,133 @@
+#include "store/run_writer.h"
+
+#include <chrono>
+
+#include <fmt/format.h>
+
+namespace paci::store {
+namespace {
+
+int64_t UnixNowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+RunWriter::RunWriter(std::unique_ptr<SqliteDb> db, int64_t run_id, bool owns_run,
+                     WriterOptions options)
+    : db_(std::move(db)), run_id_(run_id), owns_run_(owns_run), options_(options),
+      last_flush_(std::chrono::steady_clock::now()) {}
+
+RunWriter::~RunWriter() {
+  if (!db_ || finished_) return;
+  if (owns_run_) {
+    Finish(RunStatus::kFailed, "writer closed before Finish");
+  } else {
+    Flush();
+  }
+}
+
+Status RunWriter::Prepare() {
+  auto op = SqliteStmt::Prepare(*db_, "INSERT INTO ops VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)");
+  if (!op.ok()) return op.status();
+  auto up = SqliteStmt::Prepare(*db_, "INSERT INTO updates VALUES (?1,?2,?3,?4,?5,?6,?7)");
+  if (!up.ok()) return up.status();
+  auto mem = SqliteStmt::Prepare(*db_, "INSERT INTO memory VALUES (?1,?2,?3,?4)");
+  if (!mem.ok()) return mem.status();
+  insert_op_.emplace(std::move(*op));
+  insert_update_.emplace(std::move(*up));
+  insert_memory_.emplace(std::move(*mem));
+  return Status::Ok();
+}
+
+void RunWriter::OnOp(const ir::TraceEvent& event) {
+  ops_.push_back(event);
+  MaybeFlush();
+}
+
+void RunWriter::OnUpdate(const ir::UpdateMetric& metric) {
+  updates_.push_back(metric);
+  MaybeFlush();
+}
+
+void RunWriter::OnMemory(const ir::MemorySample& sample) {
+  memory_.push_back(sample);
+  MaybeFlush();
+}
+
+void RunWriter::MaybeFlush() {
+  const size_t pending = ops_.size() + updates_.size() + memory_.size();
+  if (pending >= options_.batch_events ||
+      std::chrono::steady_clock::now() - last_flush_ >= options_.max_delay) {
+    Flush();  // an error is kept in error_ and returned by the next Flush or Finish
+  }
+}
+
+Status RunWriter::Flush() {
+  if (!db_) return Status::FailedPrecondition("flush of a moved-from RunWriter");
+  if (ops_.empty() && updates_.empty() && memory_.empty()) return error_;
+  Status st = WriteBatch();
+  ops_.clear();
+  updates_.clear();
+  memory_.clear();
+  last_flush_ = std::chrono::steady_clock::now();
+  if (!st.ok() && error_.ok()) {
+    error_ = Status::IoError(fmt::format("run {}: batch lost: {}", run_id_, st.message()));
+  }
+  return error_;
+}
+
+Status RunWriter::WriteBatch() {
+  if (!insert_op_) PACI_RETURN_IF_ERROR(Prepare());
+  auto txn = SqliteTxn::Begin(*db_);
+  if (!txn.ok()) return txn.status();
+  for (const ir::TraceEvent& e : ops_) {
+    insert_op_->Bind(1, run_id_).Bind(2, static_cast<int64_t>(e.op_id())).Bind(3, e.stage())
+        .Bind(4, e.chunk()).Bind(5, static_cast<int64_t>(e.micro_batch())).Bind(6, e.kind())
+        .Bind(7, e.lane()).Bind(8, e.start_ns()).Bind(9, e.end_ns()).Bind(10, e.weight_version())
+        .Bind(11, static_cast<int64_t>(e.live_bytes()));
+    PACI_RETURN_IF_ERROR(insert_op_->Run());
+  }
+  for (const ir::UpdateMetric& m : updates_) {
+    insert_update_->Bind(1, run_id_).Bind(2, static_cast<int64_t>(m.update())).BindDouble(3, m.loss())
+        .BindDouble(4, m.val_loss()).BindDouble(5, m.learning_rate())
+        .Bind(6, static_cast<int64_t>(m.tokens())).Bind(7, m.wall_ns());
+    PACI_RETURN_IF_ERROR(insert_update_->Run());
+  }
+  for (const ir::MemorySample& s : memory_) {
+    insert_memory_->Bind(1, run_id_).Bind(2, s.stage()).Bind(3, s.time_ns())
+        .Bind(4, static_cast<int64_t>(s.live_bytes()));
+    PACI_RETURN_IF_ERROR(insert_memory_->Run());
+  }
+  return txn->Commit();
+}
+
+Status RunWriter::SetMetric(const std::string& key, double value) {
+  if (!db_) return Status::FailedPrecondition("SetMetric on a moved-from RunWriter");
+  auto stmt = SqliteStmt::Prepare(*db_, "INSERT OR REPLACE INTO metrics VALUES (?1, ?2, ?3)");
+  if (!stmt.ok()) return stmt.status();
+  stmt->Bind(1, run_id_).BindText(2, key).BindDouble(3, value);
+  return stmt->Run();
+}
+
+Status RunWriter::Finish(RunStatus status, const std::string& message) {
+  if (!db_) return Status::FailedPrecondition("Finish of a moved-from RunWriter");
+  if (finished_) return Status::FailedPrecondition(fmt::format("run {}: finished twice", run_id_));
+  finished_ = true;
+  Status flushed = Flush();
+  if (!owns_run_) return flushed;
+  if (!flushed.ok() && status == RunStatus::kComplete) status = RunStatus::kFailed;
+  auto stmt = SqliteStmt::Prepare(
+      *db_, "UPDATE runs SET status = ?1, message = ?2, end_unix_ns = ?3 WHERE id = ?4");
+  if (!stmt.ok()) return stmt.status();
+  stmt->BindText(1, RunStatusName(status))
+      .BindText(2, flushed.ok() ? message : flushed.message())
+      .Bind(3, UnixNowNs())
+      .Bind(4, run_id_);
+  PACI_RETURN_IF_ERROR(stmt->Run());
+  return flushed;
+}
+
+}  // namespace paci::store

@@ -1,0 +1,336 @@
+#include "store/trace_store.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "store/schema.h"
+
+namespace paci::store {
+namespace {
+
+constexpr std::string_view kRunColumns =
+    "id, kind, name, schedule, spec, cost_model, description, host, writer_pid, code_revision, "
+    "start_unix_ns, end_unix_ns, status, message, (SELECT count(*) FROM ops WHERE run = runs.id)";
+
+std::string HostName() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof(buf) - 1) != 0) return "";
+  return buf;
+}
+
+int64_t UnixNowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// A running run whose writer was on this host and is gone will never be finished.
+RunState StateOf(const RunRecord& r) {
+  switch (r.status) {
+    case RunStatus::kComplete: return RunState::kComplete;
+    case RunStatus::kFailed: return RunState::kFailed;
+    case RunStatus::kRunning: break;
+  }
+  if (r.info.host == HostName() && r.writer_pid > 0 &&
+      kill(static_cast<pid_t>(r.writer_pid), 0) != 0 && errno == ESRCH) {
+    return RunState::kIncomplete;
+  }
+  return RunState::kRunning;
+}
+
+template <typename Msg>
+Status ParseBlob(const SqliteStmt& s, int col, std::optional<Msg>* out, int64_t id, const char* what) {
+  if (s.IsNull(col)) return Status::Ok();
+  Msg msg;
+  if (!msg.ParseFromString(s.Blob(col))) {
+    return Status::Corruption(fmt::format("run {}: stored {} does not parse", id, what));
+  }
+  *out = std::move(msg);
+  return Status::Ok();
+}
+
+Result<RunRecord> ReadRunRow(const SqliteStmt& s) {
+  RunRecord r;
+  r.id = s.Int(0);
+  auto kind = ParseRunKind(s.Text(1));
+  auto status = ParseRunStatus(s.Text(12));
+  if (!kind || !status) return Status::Corruption(fmt::format("run {}: bad kind or status", r.id));
+  r.info.kind = *kind;
+  r.info.name = s.Text(2);
+  PACI_RETURN_IF_ERROR(ParseBlob(s, 3, &r.info.schedule, r.id, "schedule"));
+  std::optional<ir::PipelineSpec> spec;
+  PACI_RETURN_IF_ERROR(ParseBlob(s, 4, &spec, r.id, "spec"));
+  if (spec) r.info.spec = *spec;
+  PACI_RETURN_IF_ERROR(ParseBlob(s, 5, &r.info.cost_model, r.id, "cost model"));
+  r.info.description = s.Text(6);
+  r.info.host = s.Text(7);
+  r.writer_pid = s.Int(8);
+  r.info.code_revision = s.Text(9);
+  r.start_unix_ns = s.Int(10);
+  if (!s.IsNull(11)) r.end_unix_ns = s.Int(11);
+  r.status = *status;
+  r.message = s.Text(13);
+  r.op_count = s.Int(14);
+  r.state = StateOf(r);
+  return r;
+}
+
+Status SetPragmas(SqliteDb& db) {
+  // Switching to WAL needs a moment alone with the file; retry while another opener holds it.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  for (;;) {
+    Status st = db.Exec("PRAGMA journal_mode = WAL");
+    if (st.ok()) break;
+    if (std::chrono::steady_clock::now() > deadline) return st;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  // NORMAL in WAL mode keeps every commit across a process crash (SIGKILL); only power loss can
+  // roll back the last commits.
+  return db.Exec("PRAGMA synchronous = NORMAL");
+}
+
+}  // namespace
+
+Result<TraceStore> TraceStore::Open(const std::string& path, OpenOptions options) {
+  struct stat st {};
+  const bool exists = stat(path.c_str(), &st) == 0;
+  if (!exists && (!options.create_if_missing || options.read_only)) {
+    return Status::NotFound(fmt::format("{}: no such trace store", path));
+  }
+  // Look before touching: a foreign or newer file must stay byte-identical.
+  if (exists && st.st_size > 0) {
+    int version = 0;
+    PACI_RETURN_IF_ERROR(InspectStoreFile(path, options.busy_timeout_ms, &version));
+    if (options.read_only && version < kSchemaVersion) {
+      return Status::FailedPrecondition(fmt::format(
+          "{}: trace store schema version {} is older than {}; open it once for writing to migrate",
+          path, version, kSchemaVersion));
+    }
+  }
+  TraceStore store(path, options);
+  auto db = store.Connect(options.read_only);
+  if (!db.ok()) return db.status();
+  store.db_ = std::move(*db);
+  if (!options.read_only) {
+    // Tables first, WAL second: a concurrent opener then sees either an empty file or a store.
+    PACI_RETURN_IF_ERROR(MigrateToCurrent(*store.db_));
+    PACI_RETURN_IF_ERROR(SetPragmas(*store.db_));
+  }
+  return store;
+}
+
+Result<std::unique_ptr<SqliteDb>> TraceStore::Connect(bool read_only) const {
+  auto db = SqliteDb::Open(path_, read_only ? SQLITE_OPEN_READONLY
+                                            : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  if (!db.ok()) return db.status();
+  auto owned = std::make_unique<SqliteDb>(std::move(*db));
+  sqlite3_busy_timeout(owned->get(), options_.busy_timeout_ms);
+  return owned;
+}
+
+Result<RunWriter> TraceStore::BeginRun(const RunInfo& info, WriterOptions options) {
+  auto db = Connect(false);
+  if (!db.ok()) return db.status();
+  PACI_RETURN_IF_ERROR(SetPragmas(**db));
+  auto stmt = SqliteStmt::Prepare(**db,
+      "INSERT INTO runs (kind, name, schedule, spec, cost_model, description, host, writer_pid, "
+      "code_revision, start_unix_ns, status) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,'running')");
+  if (!stmt.ok()) return stmt.status();
+  const ir::PipelineSpec& spec = info.schedule ? info.schedule->spec() : info.spec;
+  stmt->BindText(1, RunKindName(info.kind)).BindText(2, info.name);
+  if (info.schedule) stmt->BindBlob(3, info.schedule->SerializeAsString());
+  stmt->BindBlob(4, spec.SerializeAsString());
+  if (info.cost_model) stmt->BindBlob(5, info.cost_model->SerializeAsString());
+  stmt->BindText(6, info.description).BindText(7, info.host.empty() ? HostName() : info.host)
+      .Bind(8, getpid()).BindText(9, info.code_revision).Bind(10, UnixNowNs());
+  PACI_RETURN_IF_ERROR(stmt->Run());
+  const int64_t id = (*db)->LastInsertId();
+  return RunWriter(std::move(*db), id, /*owns_run=*/true, options);
+}
+
+Result<RunWriter> TraceStore::AttachRun(int64_t run_id, WriterOptions options) {
+  auto record = GetRun(run_id);
+  if (!record.ok()) return record.status();
+  auto db = Connect(false);
+  if (!db.ok()) return db.status();
+  PACI_RETURN_IF_ERROR(SetPragmas(**db));
+  return RunWriter(std::move(*db), run_id, /*owns_run=*/false, options);
+}
+
+Result<std::vector<RunRecord>> TraceStore::ListRuns() {
+  auto stmt = SqliteStmt::Prepare(*db_, fmt::format("SELECT {} FROM runs ORDER BY id", kRunColumns));
+  if (!stmt.ok()) return stmt.status();
+  std::vector<RunRecord> runs;
+  for (bool row = true;;) {
+    PACI_RETURN_IF_ERROR(stmt->Step(&row));
+    if (!row) break;
+    auto r = ReadRunRow(*stmt);
+    if (!r.ok()) return r.status();
+    runs.push_back(std::move(*r));
+  }
+  return runs;
+}
+
+Result<RunRecord> TraceStore::GetRun(int64_t run_id) {
+  auto stmt = SqliteStmt::Prepare(*db_, fmt::format("SELECT {} FROM runs WHERE id = ?1", kRunColumns));
+  if (!stmt.ok()) return stmt.status();
+  stmt->Bind(1, run_id);
+  bool row = false;
+  PACI_RETURN_IF_ERROR(stmt->Step(&row));
+  if (!row) return Status::NotFound(fmt::format("{}: no run {}", path_, run_id));
+  return ReadRunRow(*stmt);
+}
+
+Status TraceStore::DeleteRun(int64_t run_id) {
+  auto record = GetRun(run_id);
+  if (!record.ok()) return record.status();
+  auto txn = SqliteTxn::Begin(*db_);
+  if (!txn.ok()) return txn.status();
+  for (const char* sql : {"DELETE FROM ops WHERE run = ?1", "DELETE FROM updates WHERE run = ?1",
+                          "DELETE FROM memory WHERE run = ?1", "DELETE FROM metrics WHERE run = ?1",
+                          "DELETE FROM links WHERE predicted = ?1 OR measured = ?1",
+                          "DELETE FROM runs WHERE id = ?1"}) {
+    auto stmt = SqliteStmt::Prepare(*db_, sql);
+    if (!stmt.ok()) return stmt.status();
+    PACI_RETURN_IF_ERROR(stmt->Bind(1, run_id).Run());
+  }
+  return txn->Commit();
+}
+
+Status TraceStore::LinkPrediction(int64_t predicted, int64_t measured) {
+  auto p = GetRun(predicted);
+  if (!p.ok()) return p.status();
+  auto m = GetRun(measured);
+  if (!m.ok()) return m.status();
+  if (p->info.kind != RunKind::kPredicted || m->info.kind != RunKind::kMeasured) {
+    return Status::InvalidArgument(fmt::format(
+        "{}: link needs a predicted run then a measured one; run {} is {}, run {} is {}", path_,
+        predicted, RunKindName(p->info.kind), measured, RunKindName(m->info.kind)));
+  }
+  auto stmt = SqliteStmt::Prepare(*db_, "INSERT OR IGNORE INTO links VALUES (?1, ?2)");
+  if (!stmt.ok()) return stmt.status();
+  return stmt->Bind(1, predicted).Bind(2, measured).Run();
+}
+
+Result<std::vector<std::pair<int64_t, int64_t>>> TraceStore::LinksOf(int64_t run_id) {
+  auto stmt = SqliteStmt::Prepare(
+      *db_, "SELECT predicted, measured FROM links WHERE predicted = ?1 OR measured = ?1 "
+            "ORDER BY predicted, measured");
+  if (!stmt.ok()) return stmt.status();
+  stmt->Bind(1, run_id);
+  std::vector<std::pair<int64_t, int64_t>> links;
+  for (bool row = true;;) {
+    PACI_RETURN_IF_ERROR(stmt->Step(&row));
+    if (!row) break;
+    links.emplace_back(stmt->Int(0), stmt->Int(1));
+  }
+  return links;
+}
+
+namespace {
+
+template <typename Fn>
+Status ForEachRow(const SqliteDb& db, std::string_view sql, int64_t run_id, Fn&& fn) {
+  auto stmt = SqliteStmt::Prepare(db, sql);
+  if (!stmt.ok()) return stmt.status();
+  stmt->Bind(1, run_id);
+  for (bool row = true;;) {
+    PACI_RETURN_IF_ERROR(stmt->Step(&row));
+    if (!row) return Status::Ok();
+    fn(*stmt);
+  }
+}
+
+ir::TraceEvent ReadOp(const SqliteStmt& s) {
+  ir::TraceEvent e;
+  e.set_op_id(s.Int(0));
+  e.set_stage(s.Int(1));
+  e.set_chunk(s.Int(2));
+  e.set_micro_batch(s.Int(3));
+  e.set_kind(static_cast<ir::OpKind>(s.Int(4)));
+  e.set_lane(static_cast<ir::Lane>(s.Int(5)));
+  e.set_start_ns(s.Int(6));
+  e.set_end_ns(s.Int(7));
+  e.set_weight_version(s.Int(8));
+  e.set_live_bytes(s.Int(9));
+  return e;
+}
+
+}  // namespace
+
+Result<RunData> TraceStore::LoadRun(int64_t run_id) {
+  auto record = GetRun(run_id);
+  if (!record.ok()) return record.status();
+  RunData data;
+  data.record = std::move(*record);
+  data.ops.reserve(data.record.op_count);
+  PACI_RETURN_IF_ERROR(ForEachRow(*db_,
+      "SELECT op_id, stage, chunk, micro_batch, kind, lane, start_ns, end_ns, weight_version, "
+      "live_bytes FROM ops WHERE run = ?1 ORDER BY op_id", run_id,
+      [&](const SqliteStmt& s) { data.ops.push_back(ReadOp(s)); }));
+  PACI_RETURN_IF_ERROR(ForEachRow(*db_,
+      "SELECT idx, loss, val_loss, lr, tokens, wall_ns FROM updates WHERE run = ?1 ORDER BY idx",
+      run_id, [&](const SqliteStmt& s) {
+        ir::UpdateMetric& m = data.updates.emplace_back();
+        m.set_update(s.Int(0));
+        m.set_loss(s.Double(1));
+        m.set_val_loss(s.Double(2));
+        m.set_learning_rate(s.Double(3));
+        m.set_tokens(s.Int(4));
+        m.set_wall_ns(s.Int(5));
+      }));
+  PACI_RETURN_IF_ERROR(ForEachRow(*db_,
+      "SELECT stage, time_ns, live_bytes FROM memory WHERE run = ?1 ORDER BY stage, time_ns, rowid",
+      run_id, [&](const SqliteStmt& s) {
+        ir::MemorySample& m = data.memory.emplace_back();
+        m.set_stage(s.Int(0));
+        m.set_time_ns(s.Int(1));
+        m.set_live_bytes(s.Int(2));
+      }));
+  PACI_RETURN_IF_ERROR(ForEachRow(*db_, "SELECT key, value FROM metrics WHERE run = ?1", run_id,
+      [&](const SqliteStmt& s) { data.metrics[s.Text(0)] = s.Double(1); }));
+  return data;
+}
+
+Result<std::vector<ir::TraceEvent>> TraceStore::LoadOps(int64_t run_id, uint32_t stage,
+                                                        int64_t start_ns, int64_t end_ns) {
+  auto stmt = SqliteStmt::Prepare(*db_,
+      "SELECT op_id, stage, chunk, micro_batch, kind, lane, start_ns, end_ns, weight_version, "
+      "live_bytes FROM ops WHERE run = ?1 AND stage = ?2 AND start_ns < ?4 AND end_ns > ?3 "
+      "ORDER BY start_ns, op_id");
+  if (!stmt.ok()) return stmt.status();
+  stmt->Bind(1, run_id).Bind(2, stage).Bind(3, start_ns).Bind(4, end_ns);
+  std::vector<ir::TraceEvent> ops;
+  for (bool row = true;;) {
+    PACI_RETURN_IF_ERROR(stmt->Step(&row));
+    if (!row) return ops;
+    ops.push_back(ReadOp(*stmt));
+  }
+}
+
+Result<int64_t> TraceStore::ImportRun(const RunData& data) {
+  auto writer = BeginRun(data.record.info, WriterOptions{.batch_events = 1 << 16});
+  if (!writer.ok()) return writer.status();
+  for (const auto& e : data.ops) writer->OnOp(e);
+  for (const auto& m : data.updates) writer->OnUpdate(m);
+  for (const auto& s : data.memory) writer->OnMemory(s);
+  for (const auto& [key, value] : data.metrics) PACI_RETURN_IF_ERROR(writer->SetMetric(key, value));
+  PACI_RETURN_IF_ERROR(writer->Finish(data.record.status, data.record.message));
+  // Keep the original times; writer_pid 0 says no live process owns an imported run.
+  auto stmt = SqliteStmt::Prepare(*db_,
+      "UPDATE runs SET start_unix_ns = ?1, end_unix_ns = ?2, writer_pid = 0 WHERE id = ?3");
+  if (!stmt.ok()) return stmt.status();
+  stmt->Bind(1, data.record.start_unix_ns).Bind(3, writer->run_id());
+  if (data.record.end_unix_ns) stmt->Bind(2, *data.record.end_unix_ns);
+  PACI_RETURN_IF_ERROR(stmt->Run());
+  return writer->run_id();
+}
+
+}  // namespace paci::store

@@ -1,0 +1,69 @@
+// TraceStore: one SQLite file holding every predicted and measured run, keyed by IR op id, so a
+// prediction can be put beside the run it predicted. Opening checks, before writing anything,
+// that the file is a paci store this code understands; schema and migrations are in schema.h.
+// Several processes may open one file at once (WAL mode, busy timeout).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "proto/status.h"
+#include "store/run_info.h"
+#include "store/run_writer.h"
+#include "store/sqlite_db.h"
+
+namespace paci::store {
+
+struct OpenOptions {
+  bool create_if_missing = true;  // false: a missing file is an error (readers, the CLI)
+  bool read_only = false;         // never writes, not even a migration
+  int busy_timeout_ms = 30000;    // how long to wait for another process's write lock
+};
+
+class TraceStore {
+ public:
+  // Errors name the file: absent (without create_if_missing), not a paci store, newer schema.
+  // Such a file is left byte-identical.
+  static Result<TraceStore> Open(const std::string& path, OpenOptions options = {});
+
+  TraceStore(TraceStore&&) noexcept = default;
+  TraceStore& operator=(TraceStore&&) noexcept = default;
+
+  const std::string& path() const { return path_; }
+
+  // Creates a run (status running) and returns the writer that fills and finishes it.
+  Result<RunWriter> BeginRun(const RunInfo& info, WriterOptions options = {});
+  // Another writer for an existing run, e.g. for pipeline rank r > 0 of a measured run.
+  Result<RunWriter> AttachRun(int64_t run_id, WriterOptions options = {});
+
+  Result<std::vector<RunRecord>> ListRuns();
+  Result<RunRecord> GetRun(int64_t run_id);
+  Result<RunData> LoadRun(int64_t run_id);
+  // The ops of one stage that overlap [start_ns, end_ns), by start time: what a viewer needs for
+  // the visible window of a long run without loading all of it.
+  Result<std::vector<ir::TraceEvent>> LoadOps(int64_t run_id, uint32_t stage, int64_t start_ns,
+                                              int64_t end_ns);
+  Status DeleteRun(int64_t run_id);
+
+  // Records that `predicted` is a prediction of `measured`.
+  Status LinkPrediction(int64_t predicted, int64_t measured);
+  // (predicted, measured) pairs in which run_id takes part.
+  Result<std::vector<std::pair<int64_t, int64_t>>> LinksOf(int64_t run_id);
+
+  // Writes a whole run (from an import) with its status and times; returns the new id.
+  Result<int64_t> ImportRun(const RunData& data);
+
+ private:
+  TraceStore(std::string path, OpenOptions options) : path_(std::move(path)), options_(options) {}
+  // A new connection to the file with this store's pragmas; every writer gets its own.
+  Result<std::unique_ptr<SqliteDb>> Connect(bool read_only) const;
+
+  std::string path_;
+  std::unique_ptr<SqliteDb> db_;
+  OpenOptions options_;
+};
+
+}  // namespace paci::store

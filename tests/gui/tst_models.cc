@@ -1,0 +1,280 @@
+// The view models without widgets or a simulator: TraceIndex range queries, TimelineModel boxes,
+// hit testing and dependencies, RunListModel under QAbstractItemModelTester with its filter,
+// ComparisonModel residuals and errors, ReplayModel stepping, CurveModel series.
+// Traces are built from a real schedule (sched/) with synthetic times, so op ids and send/receive
+// pairs are the real ones.
+#include <QAbstractItemModelTester>
+#include <QtTest>
+#include <cmath>
+
+#include "gui/model/comparison_model.h"
+#include "gui/model/curve_model.h"
+#include "gui/model/replay_model.h"
+#include "gui/model/run_list_model.h"
+#include "gui/model/timeline_model.h"
+#include "sched/expanded_schedule.h"
+#include "sched/op_messages.h"
+#include "sched/schedule_generator.h"
+
+using namespace paci;
+using namespace paci::gui;
+
+namespace {
+
+// Every op of a GPipe P x M schedule laid out back to back per stage: op k of a stage runs
+// [10k, 10k + 8] plus `shift`, scaled by `scale`. Not a feasible timing; the models do not care.
+std::vector<ir::TraceEvent> SyntheticTrace(uint32_t P, uint32_t M, double scale = 1,
+                                           int64_t shift = 0) {
+  ir::PipelineSpec spec;
+  spec.set_kind(ir::GPIPE);
+  spec.set_stages(P);
+  spec.set_microbatches_per_iteration(M);
+  auto schedule = GenerateSchedule(spec);
+  if (!schedule.ok()) qFatal("%s", schedule.status().message().c_str());
+  std::vector<ir::TraceEvent> out;
+  for (const auto& stage : ExpandSchedule(*schedule)) {
+    int64_t k = 0;
+    for (const PlainOp& op : stage) {
+      ir::TraceEvent e;
+      e.set_op_id(op.id);
+      e.set_stage(op.stage);
+      e.set_kind(op.kind);
+      e.set_micro_batch(op.micro_batch);
+      e.set_chunk(op.chunk);
+      e.set_start_ns(shift + static_cast<int64_t>(10 * k * scale));
+      e.set_end_ns(shift + static_cast<int64_t>((10 * k + 8) * scale));
+      e.set_lane(IsSend(op.kind) ? ir::LANE_SEND : IsRecv(op.kind) ? ir::LANE_RECV : ir::LANE_COMPUTE);
+      e.set_weight_version(IsCompute(op.kind) ? k / 4 : -1);
+      e.set_live_bytes(100 * (k + 1));
+      out.push_back(e);
+      ++k;
+    }
+  }
+  return out;
+}
+
+RunTrace Trace(int64_t id, RunKind kind, std::vector<ir::TraceEvent> ops, uint32_t P) {
+  RunTrace t;
+  t.summary.id = id;
+  t.summary.kind = kind;
+  t.spec.set_stages(P);
+  t.spec.set_kind(ir::GPIPE);
+  t.ops = std::move(ops);
+  return t;
+}
+
+}  // namespace
+
+class ModelsTest : public QObject {
+  Q_OBJECT
+ private slots:
+  void traceIndexVisible();
+  void timelineBoxesAndHitTest();
+  void timelineLevelOfDetail();
+  void dependencies();
+  void runListModel();
+  void comparison();
+  void replaySteps();
+  void curves();
+};
+
+void ModelsTest::traceIndexVisible() {
+  auto ix = TraceIndex::Build(SyntheticTrace(2, 4, 1, 1000), 2);
+  QCOMPARE(ix.offset_ns(), 1000);  // shifted to start at 0
+  QCOMPARE(ix.stages(), 2u);
+  // Brute force is the oracle for the binary-searched range.
+  for (double t0 : {0.0, 15.0, 40.0, 95.0}) {
+    const double t1 = t0 + 25;
+    for (uint32_t s = 0; s < 2; ++s) {
+      for (int lane = 0; lane < kLanesPerStage; ++lane) {
+        const auto [b, e] = ix.Row(s, static_cast<ir::Lane>(lane));
+        const auto [lo, hi] = ix.Visible(s, static_cast<ir::Lane>(lane), t0, t1);
+        for (size_t i = b; i < e; ++i) {
+          const bool hits = ix.op(i).end >= t0 && ix.op(i).start <= t1;
+          if (hits) QVERIFY2(i >= lo && i < hi, "an intersecting op fell outside Visible()");
+        }
+      }
+    }
+  }
+}
+
+void ModelsTest::timelineBoxesAndHitTest() {
+  auto ix = std::make_shared<const TraceIndex>(TraceIndex::Build(SyntheticTrace(2, 2), 2));
+  TimelineModel m(ix, 1);
+  TimeAxis axis;
+  axis.extent_ns = ix->makespan();
+  axis.width_px = 1000;
+  axis.ShowRange(0, 100);  // 10 px per ns
+  size_t boxes = 0;
+  m.ForEachVisible(axis, [&](const TimelineModel::Box& b) {
+    ++boxes;
+    const OpSpan& s = ix->op(b.index);
+    QVERIFY(std::abs(b.rect.left() - 10 * s.start) < 1e-6);
+    QVERIFY(m.LaneRect(s.stage, s.lane, 1000).contains(b.rect.center()));
+  });
+  QVERIFY(boxes > 0);
+  // Click in the middle of the first compute op of stage 1.
+  const auto [b, e] = ix->Row(1, ir::LANE_COMPUTE);
+  QVERIFY(e > b);
+  const OpSpan& first = ix->op(b);
+  const QRectF lane = m.LaneRect(1, ir::LANE_COMPUTE, 1000);
+  const auto hit = m.HitTest(QPointF(axis.ToX((first.start + first.end) / 2.0), lane.center().y()), axis);
+  QVERIFY(hit.has_value());
+  QCOMPARE(ix->op(*hit).op_id, first.op_id);
+  QVERIFY(m.ToolTip(*hit).contains(QStringLiteral("op %1").arg(first.op_id)));
+  QVERIFY(!m.HitTest(QPointF(5, m.Height() + 50), axis).has_value());
+}
+
+void ModelsTest::timelineLevelOfDetail() {
+  // 4 stages x many micro-batches squeezed into 100 px: boxes are bounded by pixels, not ops.
+  auto ix = std::make_shared<const TraceIndex>(TraceIndex::Build(SyntheticTrace(4, 512), 4));
+  TimelineModel m(ix, 1);
+  TimeAxis axis;
+  axis.Fit(ix->makespan(), 100);
+  size_t boxes = 0;
+  m.ForEachVisible(axis, [&](const TimelineModel::Box&) { ++boxes; });
+  qInfo("%zu ops drawn as %zu boxes in 100 px", ix->ops().size(), boxes);
+  QCOMPARE_LE(boxes, size_t{4 * kLanesPerStage * 101});
+  QVERIFY(ix->ops().size() > 10 * boxes);
+}
+
+void ModelsTest::dependencies() {
+  auto ix = std::make_shared<const TraceIndex>(TraceIndex::Build(SyntheticTrace(3, 2), 3));
+  TimelineModel m(ix, 1);
+  // Forward of micro-batch 1 on the middle stage: waits for stage 0's F1 through RECV/SEND,
+  // and stage 2's F1 waits for it.
+  int64_t f1 = -1;
+  for (size_t i = 0; i < ix->ops().size(); ++i) {
+    const OpSpan& s = ix->op(i);
+    if (s.stage == 1 && s.kind == ir::FORWARD && s.micro_batch == 1) f1 = i;
+  }
+  QVERIFY(f1 >= 0);
+  m.Select(f1);
+  auto has = [&](const std::vector<size_t>& v, uint32_t stage, ir::OpKind kind) {
+    for (size_t i : v) {
+      if (ix->op(i).stage == stage && ix->op(i).kind == kind && ix->op(i).micro_batch == 1) return true;
+    }
+    return false;
+  };
+  QVERIFY(has(m.edges().before, 1, ir::RECV_ACTIVATION));
+  QVERIFY(has(m.edges().before, 0, ir::SEND_ACTIVATION));
+  QVERIFY(has(m.edges().before, 0, ir::FORWARD));
+  QVERIFY(has(m.edges().after, 1, ir::SEND_ACTIVATION));
+  QVERIFY(has(m.edges().after, 2, ir::RECV_ACTIVATION));
+  QVERIFY(has(m.edges().after, 2, ir::FORWARD));
+  m.Select(std::nullopt);
+  QVERIFY(m.edges().before.empty());
+}
+
+void ModelsTest::runListModel() {
+  RunListModel model;
+  QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+  RunFilterModel filter;
+  filter.setSourceModel(&model);
+  QAbstractItemModelTester filter_tester(&filter, QAbstractItemModelTester::FailureReportingMode::QtTest);
+  std::vector<RunSummary> runs(4);
+  const char* schedules[] = {"paci", "paci", "1f1b-flush", "gpipe"};
+  for (int i = 0; i < 4; ++i) {
+    runs[i].id = i + 1;
+    runs[i].schedule = schedules[i];
+    runs[i].stages = i < 2 ? 4 : 8;
+    runs[i].accum = static_cast<uint32_t>(i + 1);
+    runs[i].kind = i == 1 ? RunKind::kMeasured : RunKind::kPredicted;
+  }
+  model.setRuns(runs);
+  QCOMPARE(model.rowCount(), 4);
+  QCOMPARE(model.data(model.index(2, RunListModel::kSchedule)).toString(), QStringLiteral("1f1b-flush"));
+  QCOMPARE(model.data(model.index(1, RunListModel::kKind)).toString(), QStringLiteral("measured"));
+  filter.setSchedule(QStringLiteral("paci"));
+  QCOMPARE(filter.rowCount(), 2);
+  filter.setKind(RunKind::kMeasured);
+  QCOMPARE(filter.rowCount(), 1);
+  QCOMPARE(filter.index(0, 0).data(RunListModel::RunIdRole).toLongLong(), 2);
+  filter.setKind(std::nullopt);
+  filter.setSchedule({});
+  filter.setStages(8u);
+  QCOMPARE(filter.rowCount(), 2);
+  filter.setAccum(4u);
+  QCOMPARE(filter.rowCount(), 1);
+  filter.setStages(std::nullopt);
+  filter.setAccum(std::nullopt);
+  filter.sort(RunListModel::kAccum, Qt::DescendingOrder);
+  QCOMPARE(filter.index(0, 0).data(RunListModel::RunIdRole).toLongLong(), 4);
+  model.setRuns({});
+  QCOMPARE(filter.rowCount(), 0);
+}
+
+void ModelsTest::comparison() {
+  // B takes 10 % longer per op than A: makespan error of A against B is -1/1.1 + 1 = -9.09 %.
+  RunTrace a = Trace(1, RunKind::kPredicted, SyntheticTrace(2, 4), 2);
+  RunTrace b = Trace(2, RunKind::kMeasured, SyntheticTrace(2, 4, 1.1, 5000), 2);
+  QVERIFY(PredictionShouldComeFirst(b.summary, a.summary));
+  ComparisonModel c(a, b);
+  QVERIFY(c.comparison().same_ops);
+  QVERIFY(std::abs(c.makespanErrorPct() - (1 / 1.1 - 1) * 100) < 0.5);
+  QCOMPARE(c.stageErrors().size(), size_t{2});
+  for (const StageError& e : c.stageErrors()) {
+    QVERIFY(e.busy_error_pct < -8 && e.busy_error_pct > -10);
+    QVERIFY(e.ops > 0);
+  }
+  const uint64_t id = a.ops.back().op_id;
+  QVERIFY(c.residual(id) != nullptr);
+  QVERIFY(c.residual(id)->duration_residual_ns < 0);
+  QCOMPARE(c.extentNs(), c.timelineB().index().makespan());
+  QVERIFY(c.headline().contains(QStringLiteral("error")));
+}
+
+void ModelsTest::replaySteps() {
+  auto ix = std::make_shared<const TraceIndex>(TraceIndex::Build(SyntheticTrace(2, 2), 2));
+  ReplayModel r;
+  QSignalSpy moved(&r, &ReplayModel::timeChanged);
+  r.setTrace(ix, {});
+  QCOMPARE(r.time(), 0);
+  r.setSpeed(2.0);  // 2 ns per wall millisecond
+  r.step(2.5);      // -> 5 ns: inside every stage's first op [0, 8]
+  QCOMPARE(r.time(), 5);
+  const auto in_flight = r.opsInFlight();
+  QCOMPARE(in_flight.size(), size_t{2});
+  for (size_t i : in_flight) QVERIFY(ix->op(i).start <= 5 && 5 < ix->op(i).end);
+  QCOMPARE(r.liveBytes(), (std::vector<uint64_t>{0, 0}));  // nothing has ended yet
+  r.step(5);        // -> 15: first op ended (live 100), second running
+  QCOMPARE(r.time(), 15);
+  QCOMPARE(r.liveBytes(), (std::vector<uint64_t>{100, 100}));
+  r.setTime(ix->makespan() + 1000);
+  QCOMPARE(r.time(), ix->makespan());
+  const auto versions = r.latestVersion();
+  QCOMPARE(versions.size(), size_t{2});
+  QVERIFY(versions[0] >= 1);
+  QVERIFY(moved.count() >= 3);
+  r.step(10);  // at the end: stays, stops
+  QVERIFY(!r.playing());
+}
+
+void ModelsTest::curves() {
+  CurveModel m;
+  RunSummary s;
+  s.id = 3;
+  s.name = "paci";
+  std::vector<ir::UpdateMetric> ups;
+  for (int u = 1; u <= 5; ++u) {
+    ir::UpdateMetric x;
+    x.set_update(u);
+    x.set_loss(5.0 - u);
+    x.set_val_loss(u == 5 ? 0.5 : std::nan(""));
+    x.set_wall_ns(1000000000LL * (u + 10));
+    ups.push_back(x);
+  }
+  m.addRun(s, ups);
+  const auto by_update = m.series(CurveAxis::kUpdate);
+  QCOMPARE(by_update.size(), size_t{1});
+  QCOMPARE(by_update[0].loss.size(), 5);
+  QCOMPARE(by_update[0].val_loss.size(), 1);
+  QCOMPARE(by_update[0].loss.front(), QPointF(1, 4));
+  const auto by_time = m.series(CurveAxis::kWallSeconds);
+  QCOMPARE(by_time[0].loss.back(), QPointF(4, 0));  // seconds since the first update record
+  QCOMPARE(m.timeToTarget(0, 2.5, CurveAxis::kUpdate).value(), 3.0);
+  QVERIFY(!m.timeToTarget(0, -1, CurveAxis::kUpdate).has_value());
+}
+
+QTEST_GUILESS_MAIN(ModelsTest)
+#include "tst_models.moc"

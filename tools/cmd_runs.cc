@@ -1,0 +1,134 @@
+// `paci runs list|show|delete|link`: what is in a trace store, one run in detail, removing runs,
+// and recording which prediction a measured run belongs to.
+#include <ctime>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
+#include "proto/ir_names.h"
+#include "store/run_metrics.h"
+#include "store/trace_store.h"
+#include "tools/commands.h"
+
+namespace paci::cli {
+namespace {
+
+using store::RunRecord;
+using store::TraceStore;
+
+[[noreturn]] void Fail(const Status& st) {
+  fmt::print(stderr, "paci runs: {}\n", st.message());
+  throw CLI::RuntimeError(st.code() == Status::Code::kIoError || st.code() == Status::Code::kInternal
+                              ? 1 : 2);
+}
+
+TraceStore OpenOrFail(const std::string& db) {
+  auto store = TraceStore::Open(db, store::OpenOptions{.create_if_missing = false});
+  if (!store.ok()) Fail(store.status());
+  return std::move(*store);
+}
+
+std::string Utc(int64_t unix_ns) {
+  const std::time_t secs = static_cast<std::time_t>(unix_ns / 1000000000);
+  return fmt::format("{:%Y-%m-%d %H:%M:%S}", fmt::gmtime(secs));
+}
+
+std::string ScheduleOf(const RunRecord& r) {
+  const ir::PipelineSpec& spec = r.info.spec;
+  if (spec.stages() == 0) return "-";
+  return fmt::format("{} P={}", ScheduleName(spec.kind()), spec.stages());
+}
+
+void List(const std::string& db) {
+  TraceStore store = OpenOrFail(db);
+  auto runs = store.ListRuns();
+  if (!runs.ok()) Fail(runs.status());
+  fmt::print("{:>5}  {:<9}  {:<10}  {:>9}  {:<20}  {:<19}  {}\n", "id", "kind", "status", "ops",
+             "schedule", "started (UTC)", "name");
+  for (const RunRecord& r : *runs) {
+    fmt::print("{:>5}  {:<9}  {:<10}  {:>9}  {:<20}  {:<19}  {}\n", r.id, RunKindName(r.info.kind),
+               RunStateName(r.state), r.op_count, ScheduleOf(r), Utc(r.start_unix_ns), r.info.name);
+  }
+}
+
+void Show(const std::string& db, int64_t id) {
+  TraceStore store = OpenOrFail(db);
+  auto run = store.LoadRun(id);
+  if (!run.ok()) Fail(run.status());
+  const RunRecord& r = run->record;
+  fmt::print("run {}\n  kind: {}\n  status: {}{}\n  name: {}\n", r.id, RunKindName(r.info.kind),
+             RunStateName(r.state), r.message.empty() ? "" : " (" + r.message + ")", r.info.name);
+  fmt::print("  schedule: {}  (IR {})\n  spec: {}\n", ScheduleOf(r),
+             r.info.schedule ? "stored" : "not stored", r.info.spec.ShortDebugString());
+  fmt::print("  cost model: {}\n  description: {}\n", r.info.cost_model ? "stored" : "not stored",
+             r.info.description);
+  fmt::print("  host: {} (writer pid {})\n  code revision: {}\n", r.info.host, r.writer_pid,
+             r.info.code_revision);
+  fmt::print("  started: {} UTC\n  ended: {}\n", Utc(r.start_unix_ns),
+             r.end_unix_ns ? Utc(*r.end_unix_ns) + " UTC" : "-");
+  fmt::print("  ops: {}  updates: {}  memory samples: {}\n", run->ops.size(), run->updates.size(),
+             run->memory.size());
+  const store::RunMetrics m = store::ComputeRunMetrics(*run);
+  fmt::print("  makespan: {} ns  bubble: {:.4f}\n", m.makespan_ns, m.bubble_fraction);
+  for (const auto& [key, value] : run->metrics) fmt::print("  metric {}: {}\n", key, value);
+  auto links = store.LinksOf(id);
+  if (!links.ok()) Fail(links.status());
+  for (const auto& [pred, meas] : *links) fmt::print("  link: run {} predicts run {}\n", pred, meas);
+}
+
+void Delete(const std::string& db, const std::vector<int64_t>& ids) {
+  TraceStore store = OpenOrFail(db);
+  for (int64_t id : ids) {
+    Status st = store.DeleteRun(id);
+    if (!st.ok()) Fail(st);
+    fmt::print("deleted run {}\n", id);
+  }
+}
+
+void Link(const std::string& db, int64_t predicted, int64_t measured) {
+  TraceStore store = OpenOrFail(db);
+  Status st = store.LinkPrediction(predicted, measured);
+  if (!st.ok()) Fail(st);
+  fmt::print("run {} predicts run {}\n", predicted, measured);
+}
+
+struct RunsFlags {
+  std::string db = "paci.db";
+  int64_t id = 0;
+  std::vector<int64_t> ids;
+  int64_t predicted = 0, measured = 0;
+};
+
+void AddDbFlag(CLI::App* app, RunsFlags* flags) {
+  app->add_option("--db", flags->db, "trace store file")->capture_default_str();
+}
+
+}  // namespace
+
+void AddRunsCommand(CLI::App& app) {
+  auto flags = std::make_shared<RunsFlags>();
+  CLI::App* runs = app.add_subcommand("runs", "list, show, delete or link runs in a trace store");
+  runs->require_subcommand(1);
+  CLI::App* list = runs->add_subcommand("list", "one line per run");
+  AddDbFlag(list, flags.get());
+  list->callback([flags] { List(flags->db); });
+  CLI::App* show = runs->add_subcommand("show", "one run in detail");
+  show->add_option("ID", flags->id, "run id")->required();
+  AddDbFlag(show, flags.get());
+  show->callback([flags] { Show(flags->db, flags->id); });
+  CLI::App* del = runs->add_subcommand("delete", "delete runs with their events");
+  del->add_option("ID", flags->ids, "run ids")->required();
+  AddDbFlag(del, flags.get());
+  del->callback([flags] { Delete(flags->db, flags->ids); });
+  CLI::App* link = runs->add_subcommand("link", "record that a predicted run predicts a measured one");
+  link->add_option("PREDICTED", flags->predicted, "predicted run id")->required();
+  link->add_option("MEASURED", flags->measured, "measured run id")->required();
+  AddDbFlag(link, flags.get());
+  link->callback([flags] { Link(flags->db, flags->predicted, flags->measured); });
+}
+
+}  // namespace paci::cli

@@ -1,0 +1,224 @@
+// `paci schedule`: generate a schedule (or load one with --input), validate it, and print it as
+// text, a unit-time grid, JSON, PyTorch CSV or binary protobuf, or print its weight-version analysis.
+// Exit codes: 0 ok, 2 bad flags, unknown names, impossible combinations or an invalid input file,
+// 1 anything else (an I/O failure, a generated schedule the validator rejects).
+#include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "proto/ir_names.h"
+#include "sched/comm_lowering.h"
+#include "sched/pipeline_spec.h"
+#include "sched/schedule_generator.h"
+#include "sched/schedule_grid.h"
+#include "sched/schedule_io.h"
+#include "sched/schedule_text.h"
+#include "sched/schedule_validator.h"
+#include "sched/weight_version_analysis.h"
+#include "tools/commands.h"
+
+namespace paci::cli {
+namespace {
+
+struct ScheduleFlags {
+  std::string schedule;
+  uint32_t stages = 0, microbatches = 0, accum = 0, chunks = 0, iterations = 0;
+  std::vector<uint32_t> window;
+  std::string format = "text";
+  std::string csv_format = "compute_only";
+  bool analyze = false, per_microbatch = false, compact = false, no_comms = false, add_comms = false;
+  std::string output, input;
+};
+
+[[noreturn]] void Fail(int code, const std::string& message) {
+  std::fprintf(stderr, "paci schedule: %s\n", message.c_str());
+  throw CLI::RuntimeError(code);
+}
+
+ir::ScheduleKind KindOrFail(const std::string& name) {
+  auto kind = ParseScheduleName(name);
+  if (!kind) {
+    std::string known;
+    for (const std::string& n : AllScheduleNames()) known += (known.empty() ? "" : ", ") + n;
+    Fail(2, fmt::format("unknown schedule '{}' (known: {})", name, known));
+  }
+  return *kind;
+}
+
+// The spec the flags ask for. --microbatches is M per iteration for flush schedules and the run
+// length for asynchronous ones; --iterations multiplies M (flush) or K (asynchronous).
+ir::PipelineSpec SpecFromFlags(const ScheduleFlags& f) {
+  if (f.schedule.empty()) Fail(2, "--schedule NAME is required (or --input FILE)");
+  if (f.stages == 0) Fail(2, "--stages P is required and must be at least 1");
+  ir::PipelineSpec spec;
+  spec.set_kind(KindOrFail(f.schedule));
+  spec.set_stages(f.stages);
+  spec.set_chunks(f.chunks);
+  spec.set_accum(f.accum);
+  for (uint32_t w : f.window) spec.add_window(w);
+  const bool flush = IsFlushSchedule(spec.kind());
+  if (flush) spec.set_microbatches_per_iteration(f.microbatches);
+  else spec.set_total_microbatches(f.microbatches);
+  Result<ir::PipelineSpec> normalized = NormalizeSpec(spec);
+  if (!normalized.ok()) Fail(2, normalized.status().message());
+  if (f.iterations > 0) {
+    if (!flush && f.microbatches > 0) Fail(2, "give either --microbatches or --iterations for an asynchronous schedule");
+    spec = *normalized;
+    spec.set_total_microbatches(uint64_t{f.iterations} *
+                                (flush ? spec.microbatches_per_iteration() : spec.accum()));
+  }
+  return spec;
+}
+
+ir::Schedule LoadOrFail(const ScheduleFlags& f) {
+  ScheduleReadOptions options;
+  if (!f.schedule.empty()) options.csv.kind = KindOrFail(f.schedule);
+  options.csv.accum = f.accum;
+  Result<ir::Schedule> schedule = ReadScheduleFile(f.input, options);
+  if (!schedule.ok()) Fail(schedule.status().code() == Status::Code::kIoError ? 1 : 2, schedule.status().message());
+  if (Status st = ValidateSchedule(*schedule); !st.ok()) Fail(2, fmt::format("{}: {}", f.input, st.message()));
+  return f.add_comms ? WithCommOps(*schedule) : *schedule;
+}
+
+ir::Schedule GenerateOrFail(const ScheduleFlags& f) {
+  Result<ir::Schedule> schedule = GenerateSchedule(SpecFromFlags(f));
+  if (!schedule.ok()) Fail(2, schedule.status().message());
+  if (Status st = ValidateSchedule(*schedule); !st.ok())
+    Fail(1, "generated schedule failed validation (a generator bug): " + st.message());
+  return f.add_comms ? WithCommOps(*schedule) : *schedule;
+}
+
+nlohmann::json StageJson(const StageVersionStats& s) {
+  nlohmann::json j = {{"stage", s.stage},
+                      {"policy", WeightPolicyName(s.policy)},
+                      {"max_drift", s.max_drift},
+                      {"mean_drift", s.mean_drift},
+                      {"histogram", s.histogram},
+                      {"weight_versions", s.weight_versions},
+                      {"peak_inflight", s.peak_inflight},
+                      {"peak_pending_weight_grads", s.peak_pending_weight_grads},
+                      {"optimizer_steps", s.optimizer_steps},
+                      {"backwards", s.backwards}};
+  if (s.drift_bound >= 0) j["drift_bound"] = s.drift_bound;
+  return j;
+}
+
+std::string AnalysisJson(const ir::Schedule& schedule, const WeightVersionReport& report,
+                         const std::vector<MicroBatchVersions>& records, bool per_microbatch) {
+  const ir::PipelineSpec& spec = schedule.spec();
+  nlohmann::json j = {{"schedule", ScheduleName(spec.kind())},
+                      {"stages", spec.stages()},
+                      {"chunks", spec.chunks()},
+                      {"accum", spec.accum()},
+                      {"microbatches_per_iteration", spec.microbatches_per_iteration()},
+                      {"total_microbatches", spec.total_microbatches()},
+                      {"per_stage", nlohmann::json::array()}};
+  for (const StageVersionStats& s : report.stages) j["per_stage"].push_back(StageJson(s));
+  if (per_microbatch) {
+    j["micro_batches"] = nlohmann::json::array();
+    for (const MicroBatchVersions& r : records)
+      j["micro_batches"].push_back({{"stage", r.stage}, {"chunk", r.chunk}, {"micro_batch", r.micro_batch},
+                                    {"forward_version", r.forward_version},
+                                    {"backward_version", r.backward_version}, {"drift", r.drift}});
+  }
+  return j.dump(2) + "\n";
+}
+
+std::string AnalysisTable(const ir::Schedule& schedule, const WeightVersionReport& report) {
+  const ir::PipelineSpec& spec = schedule.spec();
+  std::string out = fmt::format("{}: P={} V={} K={} M={} N={}\n", ScheduleName(spec.kind()), spec.stages(),
+                                spec.chunks(), spec.accum(), spec.microbatches_per_iteration(),
+                                spec.total_microbatches());
+  out += fmt::format("{:>5} {:>18} {:>9} {:>6} {:>10} {:>8} {:>8} {:>6}  {}\n", "stage", "policy", "max_drift",
+                     "bound", "mean_drift", "versions", "inflight", "steps", "histogram (drift:count)");
+  for (const StageVersionStats& s : report.stages) {
+    std::string hist;
+    for (size_t d = 0; d < s.histogram.size(); ++d)
+      if (s.histogram[d]) hist += fmt::format("{}{}:{}", hist.empty() ? "" : " ", d, s.histogram[d]);
+    out += fmt::format("{:>5} {:>18} {:>9} {:>6} {:>10.4f} {:>8} {:>8} {:>6}  {}\n", s.stage,
+                       WeightPolicyName(s.policy), s.max_drift,
+                       s.drift_bound >= 0 ? std::to_string(s.drift_bound) : "-", s.mean_drift,
+                       s.weight_versions, s.peak_inflight, s.optimizer_steps, hist);
+  }
+  return out;
+}
+
+std::string Analyze(const ir::Schedule& schedule, const ScheduleFlags& f) {
+  std::vector<MicroBatchVersions> records;
+  VersionVisitor visit;
+  if (f.per_microbatch) visit = [&](const MicroBatchVersions& r) { records.push_back(r); };
+  Result<WeightVersionReport> report = AnalyzeWeightVersions(schedule, visit);
+  if (!report.ok()) Fail(1, report.status().message());
+  return f.format == "json" ? AnalysisJson(schedule, *report, records, f.per_microbatch)
+                            : AnalysisTable(schedule, *report);
+}
+
+std::string Render(const ir::Schedule& schedule, const ScheduleFlags& f) {
+  if (f.analyze) return Analyze(schedule, f);
+  if (f.format == "grid") {
+    Result<std::string> grid = FormatScheduleGrid(schedule);
+    if (!grid.ok()) Fail(1, grid.status().message());
+    return *grid;
+  }
+  if (f.format == "text") return FormatScheduleText(schedule, TextOptions{f.compact, !f.no_comms});
+  ScheduleWriteOptions options;
+  options.format = *ParseScheduleFileFormat(f.format);
+  options.csv = f.csv_format == "compute_comms" ? CsvFormat::kComputeComms : CsvFormat::kComputeOnly;
+  Result<std::string> out = FormatSchedule(schedule, options);
+  if (!out.ok()) Fail(1, out.status().message());
+  return *out;
+}
+
+void Emit(const std::string& content, const std::string& path) {
+  if (path.empty() || path == "-") {
+    std::fwrite(content.data(), 1, content.size(), stdout);
+    return;
+  }
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << content;
+  out.close();
+  if (!out) Fail(1, fmt::format("{}: cannot write", path));
+}
+
+void Run(const ScheduleFlags& f) {
+  const ir::Schedule schedule = f.input.empty() ? GenerateOrFail(f) : LoadOrFail(f);
+  Emit(Render(schedule, f), f.output);
+}
+
+}  // namespace
+
+void AddScheduleCommand(CLI::App& app) {
+  auto flags = std::make_shared<ScheduleFlags>();
+  CLI::App* cmd = app.add_subcommand("schedule", "Generate, load, validate, analyse and print a schedule");
+  cmd->add_option("--schedule", flags->schedule, "gpipe, 1f1b-flush, interleaved-1f1b, zb-h1, pipedream, "
+                                                 "pipedream-2bw, pipemare, paci");
+  cmd->add_option("--stages,-P", flags->stages, "pipeline stages P");
+  cmd->add_option("--microbatches,-M", flags->microbatches,
+                  "flush schedules: micro-batches per iteration M; asynchronous: run length");
+  cmd->add_option("--accum,-K", flags->accum, "micro-batches per optimizer step K (paci, 2bw, pipemare)");
+  cmd->add_option("--chunks,-V", flags->chunks, "virtual chunks per stage (interleaved-1f1b)");
+  cmd->add_option("--iterations", flags->iterations, "iterations (flush: run = I*M; asynchronous: I*K)");
+  cmd->add_option("--window", flags->window, "in-flight cap per stage L_0,L_1,... (asynchronous)")
+      ->delimiter(',');
+  cmd->add_option("--format", flags->format, "output: text, grid, json, csv, proto")
+      ->check(CLI::IsMember({"text", "grid", "json", "csv", "proto"}));
+  cmd->add_option("--csv-format", flags->csv_format, "PyTorch CSV flavour for --format csv")
+      ->check(CLI::IsMember({"compute_only", "compute_comms"}));
+  cmd->add_flag("--analyze", flags->analyze, "print the weight-version analysis instead of the schedule");
+  cmd->add_flag("--per-microbatch", flags->per_microbatch, "with --analyze --format json: every micro-batch's versions");
+  cmd->add_flag("--compact", flags->compact, "text: keep the repeated body as ( ... )xR+S");
+  cmd->add_flag("--no-comms", flags->no_comms, "text: leave out SEND/RECV ops");
+  cmd->add_flag("--add-comms", flags->add_comms, "rewrite SEND/RECV ops around every compute op (e.g. after a compute_only CSV)");
+  cmd->add_option("-o,--output", flags->output, "write here instead of stdout");
+  cmd->add_option("--input", flags->input, "load a schedule (.txt text, .csv PyTorch, .json, .pb) instead of generating");
+  cmd->callback([flags] { Run(*flags); });
+}
+
+}  // namespace paci::cli

@@ -1,0 +1,223 @@
+// `paci simulate`: play a generated (or loaded) schedule in the discrete-event simulator and print
+// its predicted makespan, throughput, bubbles, memory and drift per stage, as a table or JSON.
+// The run is stored as a 'predicted' run in the trace store (--db, default paci.db; --no-db skips).
+// Exit codes: 0 ok, 2 bad flags or input, 1 a simulation or store failure.
+#include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "proto/ir_names.h"
+#include "sched/pipeline_spec.h"
+#include "sched/schedule_generator.h"
+#include "sched/schedule_io.h"
+#include "sched/schedule_validator.h"
+#include "sim/simulator.h"
+#include "store/trace_store.h"
+#include "tools/commands.h"
+#include "tools/sim_flags.h"
+
+namespace paci::cli {
+namespace {
+
+struct SimulateFlags {
+  std::string schedule, input;
+  uint32_t stages = 0, microbatches = 0, accum = 0, chunks = 0, iterations = 0;
+  std::vector<uint32_t> window;
+  CostFlags cost;
+  bool json = false, no_db = false;
+  std::string db = "paci.db", name;
+};
+
+[[noreturn]] void Fail(int code, const std::string& message) {
+  std::fprintf(stderr, "paci simulate: %s\n", message.c_str());
+  throw CLI::RuntimeError(code);
+}
+
+// The spec the flags ask for, as `paci schedule` reads them: --microbatches is M per iteration
+// for flush schedules and the run length for asynchronous ones; --iterations multiplies M or K.
+ir::PipelineSpec SpecFromFlags(const SimulateFlags& f) {
+  if (f.schedule.empty()) Fail(2, "--schedule: required (or --input FILE)");
+  if (f.stages == 0) Fail(2, "--stages: required and must be at least 1");
+  const std::optional<ir::ScheduleKind> kind = ParseScheduleName(f.schedule);
+  if (!kind) {
+    std::string known;
+    for (const std::string& n : AllScheduleNames()) known += (known.empty() ? "" : ", ") + n;
+    Fail(2, fmt::format("--schedule: unknown schedule '{}' (known: {})", f.schedule, known));
+  }
+  ir::PipelineSpec spec;
+  spec.set_kind(*kind);
+  spec.set_stages(f.stages);
+  spec.set_chunks(f.chunks);
+  spec.set_accum(f.accum);
+  for (uint32_t w : f.window) spec.add_window(w);
+  const bool flush = IsFlushSchedule(*kind);
+  if (flush) spec.set_microbatches_per_iteration(f.microbatches);
+  else spec.set_total_microbatches(f.microbatches);
+  Result<ir::PipelineSpec> normalized = NormalizeSpec(spec);
+  if (!normalized.ok()) Fail(2, "--" + normalized.status().message());
+  spec = *normalized;
+  if (f.iterations > 0) {
+    if (!flush && f.microbatches > 0) Fail(2, "--iterations: give either --microbatches or --iterations");
+    spec.set_total_microbatches(uint64_t{f.iterations} * (flush ? spec.microbatches_per_iteration() : spec.accum()));
+  }
+  return spec;
+}
+
+ir::Schedule ScheduleFromFlags(const SimulateFlags& f) {
+  if (!f.input.empty()) {
+    Result<ir::Schedule> s = ReadScheduleFile(f.input);
+    if (!s.ok()) Fail(2, "--input: " + s.status().message());
+    if (Status st = ValidateSchedule(*s); !st.ok()) Fail(2, fmt::format("--input: {}: {}", f.input, st.message()));
+    return *s;
+  }
+  Result<ir::Schedule> s = GenerateSchedule(SpecFromFlags(f));
+  if (!s.ok()) Fail(2, s.status().message());
+  return *s;
+}
+
+std::string RunName(const ir::PipelineSpec& s) {
+  return fmt::format("{} P={} M={} K={} V={} N={}", ScheduleName(s.kind()), s.stages(),
+                     s.microbatches_per_iteration(), s.accum(), s.chunks(), s.total_microbatches());
+}
+
+// Simulates into the store: a predicted run with the schedule, cost model and metrics.
+int64_t SimulateIntoStore(const SimulateFlags& f, const ir::Schedule& schedule, const ir::CostModel& cost,
+                          sim::SimulationResult* out) {
+  Result<store::TraceStore> db = store::TraceStore::Open(f.db);
+  if (!db.ok()) Fail(1, "--db: " + db.status().message());
+  store::RunInfo info;
+  info.kind = store::RunKind::kPredicted;
+  info.name = f.name.empty() ? RunName(schedule.spec()) : f.name;
+  info.schedule = schedule;
+  info.spec = schedule.spec();
+  info.cost_model = cost;
+  Result<store::RunWriter> writer = db->BeginRun(info);
+  if (!writer.ok()) Fail(1, "--db: " + writer.status().message());
+  sim::SimulationOptions options;
+  options.sink = &*writer;
+  Result<sim::SimulationResult> r = sim::Simulate(schedule, cost, options);
+  if (!r.ok()) {
+    (void)writer->Finish(store::RunStatus::kFailed, r.status().message());
+    Fail(1, r.status().message());
+  }
+  const std::pair<const char*, double> metrics[] = {
+      {"makespan_ns", static_cast<double>(r->makespan_ns)},
+      {"bubble_fraction", r->bubble_fraction},
+      {"throughput_microbatches_per_s", r->throughput_microbatches_per_s},
+      {"tokens_per_s", r->tokens_per_s}};
+  for (const auto& [key, value] : metrics)
+    if (Status st = writer->SetMetric(key, value); !st.ok()) Fail(1, "--db: " + st.message());
+  if (Status st = writer->Finish(store::RunStatus::kComplete); !st.ok()) Fail(1, "--db: " + st.message());
+  *out = *r;
+  return writer->run_id();
+}
+
+nlohmann::json ResultJson(const ir::PipelineSpec& spec, const sim::SimulationResult& r, int64_t run_id) {
+  nlohmann::json j = {{"schedule", ScheduleName(spec.kind())},
+                      {"stages", spec.stages()},
+                      {"chunks", spec.chunks()},
+                      {"accum", spec.accum()},
+                      {"microbatches_per_iteration", spec.microbatches_per_iteration()},
+                      {"total_microbatches", spec.total_microbatches()},
+                      {"makespan_ms", r.makespan_ms()},
+                      {"makespan_ns", r.makespan_ns},
+                      {"bubble_fraction", r.bubble_fraction},
+                      {"throughput_microbatches_per_s", r.throughput_microbatches_per_s},
+                      {"tokens_per_s", r.tokens_per_s},
+                      {"optimizer_updates", r.optimizer_updates},
+                      {"ops", r.ops},
+                      {"per_stage", nlohmann::json::array()}};
+  if (run_id > 0) j["run_id"] = run_id;
+  for (const sim::StageMetrics& s : r.stages)
+    j["per_stage"].push_back({{"stage", s.stage},
+                              {"busy_ms", s.busy_ns / 1e6},
+                              {"idle_ms", s.idle_ns / 1e6},
+                              {"bubble_fraction", s.bubble_fraction},
+                              {"span_bubble_fraction", s.span_bubble_fraction},
+                              {"peak_activations", s.peak_activations},
+                              {"peak_weight_grads", s.peak_weight_grads},
+                              {"peak_memory_bytes", s.peak_memory_bytes},
+                              {"weight_versions", s.weight_versions},
+                              {"optimizer_steps", s.optimizer_steps},
+                              {"max_drift", s.max_drift},
+                              {"mean_drift", s.mean_drift},
+                              {"drift_histogram", s.drift_histogram},
+                              {"send_busy_ms", s.send_busy_ns / 1e6}});
+  return j;
+}
+
+void PrintTable(const ir::PipelineSpec& spec, const sim::SimulationResult& r, double wall_s) {
+  fmt::print("{}\n", RunName(spec));
+  fmt::print("makespan {:.6g} ms   throughput {:.6g} micro-batches/s{}   bubble {:.4f}   updates {}\n",
+             r.makespan_ms(), r.throughput_microbatches_per_s,
+             r.tokens_per_s > 0 ? fmt::format(" ({:.6g} tokens/s)", r.tokens_per_s) : "", r.bubble_fraction,
+             r.optimizer_updates);
+  fmt::print("{:>5} {:>11} {:>11} {:>7} {:>7} {:>8} {:>12} {:>8} {:>9} {:>10}  {}\n", "stage", "busy_ms",
+             "idle_ms", "bubble", "span_b", "peak_act", "peak_mem_MiB", "versions", "max_drift", "mean_drift",
+             "drift histogram (d:count)");
+  for (const sim::StageMetrics& s : r.stages) {
+    std::string hist;
+    for (size_t d = 0; d < s.drift_histogram.size(); ++d)
+      if (s.drift_histogram[d]) hist += fmt::format("{}{}:{}", hist.empty() ? "" : " ", d, s.drift_histogram[d]);
+    fmt::print("{:>5} {:>11.6g} {:>11.6g} {:>7.4f} {:>7.4f} {:>8} {:>12.1f} {:>8} {:>9} {:>10.4f}  {}\n", s.stage,
+               s.busy_ns / 1e6, s.idle_ns / 1e6, s.bubble_fraction, s.span_bubble_fraction, s.peak_activations,
+               s.peak_memory_bytes / 1048576.0, s.weight_versions, s.max_drift, s.mean_drift, hist);
+  }
+  fmt::print("simulated {} ops in {:.3f} s ({:.3g} M ops/s)\n", r.ops, wall_s,
+             wall_s > 0 ? r.ops / wall_s / 1e6 : 0.0);
+}
+
+void Run(const SimulateFlags& f) {
+  const ir::Schedule schedule = ScheduleFromFlags(f);
+  Result<ir::CostModel> cost = CostFromFlags(f.cost);
+  if (!cost.ok()) Fail(2, cost.status().message());
+  const auto t0 = std::chrono::steady_clock::now();
+  sim::SimulationResult r;
+  int64_t run_id = 0;
+  if (f.no_db) {
+    Result<sim::SimulationResult> res = sim::Simulate(schedule, *cost);
+    if (!res.ok()) Fail(res.status().code() == Status::Code::kInvalidArgument ? 2 : 1, res.status().message());
+    r = *res;
+  } else {
+    run_id = SimulateIntoStore(f, schedule, *cost, &r);
+  }
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (f.json) {
+    fmt::print("{}\n", ResultJson(schedule.spec(), r, run_id).dump(2));
+    return;
+  }
+  PrintTable(schedule.spec(), r, wall);
+  if (run_id > 0) fmt::print("stored as predicted run {} in {}\n", run_id, f.db);
+}
+
+}  // namespace
+
+void AddSimulateCommand(CLI::App& app) {
+  auto flags = std::make_shared<SimulateFlags>();
+  CLI::App* cmd = app.add_subcommand("simulate", "Predict a schedule's timeline, bubbles, memory and drift");
+  cmd->add_option("--schedule", flags->schedule, "gpipe, 1f1b-flush, interleaved-1f1b, zb-h1, pipedream, "
+                                                 "pipedream-2bw, pipemare, paci");
+  cmd->add_option("--stages,-P", flags->stages, "pipeline stages P");
+  cmd->add_option("--microbatches,-M", flags->microbatches,
+                  "flush schedules: micro-batches per iteration M; asynchronous: run length");
+  cmd->add_option("--accum,-K", flags->accum, "micro-batches per optimizer step K (paci, 2bw, pipemare)");
+  cmd->add_option("--chunks,-V", flags->chunks, "virtual chunks per stage (interleaved-1f1b)");
+  cmd->add_option("--iterations", flags->iterations, "iterations (flush: run = I*M; asynchronous: I*K)");
+  cmd->add_option("--window", flags->window, "in-flight cap per stage L_0,L_1,... (asynchronous)")->delimiter(',');
+  cmd->add_option("--input", flags->input, "simulate a schedule file (.txt, .csv, .json, .pb) instead");
+  AddCostFlags(cmd, flags->cost);
+  cmd->add_flag("--json", flags->json, "print JSON instead of a table");
+  cmd->add_option("--db", flags->db, "trace store that receives the predicted run")->capture_default_str();
+  cmd->add_flag("--no-db", flags->no_db, "do not store the run");
+  cmd->add_option("--name", flags->name, "name of the stored run (default: schedule and spec)");
+  cmd->callback([flags] { Run(*flags); });
+}
+
+}  // namespace paci::cli

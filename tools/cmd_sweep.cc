@@ -1,0 +1,315 @@
+// `paci sweep`: simulate a grid of configurations (schedules x stages x K x run lengths) on all
+// cores, write the rows as CSV or JSON, and recommend the fastest schedule and K per stage count
+// under a per-stage memory budget and a drift limit. With --loss-curve and --target-loss it also
+// reports time to accuracy: updates needed (from the curve) x simulated time per update.
+// Exit codes: 0 ok, 2 bad flags or input, 1 I/O failure.
+#include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "proto/ir_names.h"
+#include "sim/sweep.h"
+#include "sim/time_to_accuracy.h"
+#include "tools/commands.h"
+#include "tools/sim_flags.h"
+
+namespace paci::cli {
+namespace {
+
+struct SweepFlags {
+  std::string schedules = "paci,1f1b-flush", stages, accum = "8", microbatches;
+  uint32_t chunks = 2;
+  unsigned threads = 0;
+  CostFlags cost;
+  std::string output, format;
+  double memory_budget_gb = 0;
+  int64_t max_drift = -1;
+  std::vector<std::string> loss_curves;
+  double target_loss = NAN;
+  uint64_t tta_updates = 32;
+};
+
+[[noreturn]] void Fail(int code, const std::string& message) {
+  std::fprintf(stderr, "paci sweep: %s\n", message.c_str());
+  throw CLI::RuntimeError(code);
+}
+
+template <typename T>
+std::vector<T> RangeOrFail(const std::string& flag, const std::string& text) {
+  Result<std::vector<uint64_t>> r = sim::ParseRange(text);
+  if (!r.ok()) Fail(2, flag + ": " + r.status().message());
+  std::vector<T> out;
+  for (uint64_t v : *r) {
+    if (v > 1000000) Fail(2, flag + ": " + std::to_string(v) + " is too large");
+    out.push_back(static_cast<T>(v));
+  }
+  return out;
+}
+
+sim::SweepGrid GridFromFlags(const SweepFlags& f) {
+  sim::SweepGrid g;
+  std::string_view rest = f.schedules;
+  while (!rest.empty()) {
+    const size_t comma = std::min(rest.find(','), rest.size());
+    const std::string name(rest.substr(0, comma));
+    if (name == "all") {
+      for (const std::string& n : AllScheduleNames()) g.schedules.push_back(*ParseScheduleName(n));
+    } else if (auto kind = ParseScheduleName(name)) {
+      g.schedules.push_back(*kind);
+    } else {
+      Fail(2, fmt::format("--schedules: unknown schedule '{}'", name));
+    }
+    rest = comma < rest.size() ? rest.substr(comma + 1) : std::string_view{};
+  }
+  if (f.stages.empty()) Fail(2, "--stages: required (e.g. 8, 2..32, 4,8,16)");
+  g.stages = RangeOrFail<uint32_t>("--stages", f.stages);
+  g.accums = RangeOrFail<uint32_t>("--accum", f.accum);
+  if (!f.microbatches.empty()) g.microbatches = RangeOrFail<uint64_t>("--microbatches", f.microbatches);
+  if (f.chunks < 2) Fail(2, "--chunks: interleaved-1f1b needs at least 2");
+  g.chunks = f.chunks;
+  return g;
+}
+
+std::string Label(const sim::SweepRow& r) {
+  return fmt::format("{} P={} K={}{}", ScheduleName(r.kind), r.stages, r.accum,
+                     r.kind == ir::INTERLEAVED_1F1B ? fmt::format(" V={}", r.chunks) : "");
+}
+
+// Loss curve for each schedule: "FILE" for all, or "SCHEDULE=FILE" (repeatable).
+std::map<std::string, sim::LossCurve> CurvesOrFail(const SweepFlags& f) {
+  std::map<std::string, sim::LossCurve> curves;
+  for (const std::string& spec : f.loss_curves) {
+    const size_t eq = spec.find('=');
+    const std::string key = eq == std::string::npos ? "*" : spec.substr(0, eq);
+    const std::string path = eq == std::string::npos ? spec : spec.substr(eq + 1);
+    if (key != "*" && !ParseScheduleName(key)) Fail(2, "--loss-curve: unknown schedule '" + key + "'");
+    Result<sim::LossCurve> c = sim::LoadLossCurveCsv(path);
+    if (!c.ok()) Fail(2, "--loss-curve: " + c.status().message());
+    curves[key] = *c;
+  }
+  return curves;
+}
+
+// Time to accuracy of every successful row, ranked per stage count.
+std::vector<sim::TtaEntry> TimeToAccuracy(const SweepFlags& f, const std::vector<sim::SweepRow>& rows,
+                                          const ir::CostModel& cost) {
+  const std::map<std::string, sim::LossCurve> curves = CurvesOrFail(f);
+  std::vector<sim::TtaEntry> entries(rows.size());
+  std::vector<Status> errors(rows.size());
+  sim::ParallelFor(rows.size(), f.threads, [&](size_t i) {
+    const sim::SweepRow& r = rows[i];
+    sim::TtaEntry& e = entries[i];
+    e.label = Label(r);
+    e.flush = IsFlushSchedule(r.kind);
+    if (!r.ok()) return;
+    auto it = curves.find(ScheduleName(r.kind));
+    if (it == curves.end()) it = curves.find("*");
+    if (it == curves.end()) return;
+    e.updates_to_target = sim::UpdatesToReach(it->second, f.target_loss);
+    Result<sim::UpdateTiming> t =
+        sim::SimulateUpdateTiming(sim::SweepSpec(r.kind, r.stages, r.accum, 0, r.chunks), cost, f.tta_updates);
+    if (!t.ok()) errors[i] = t.status();
+    else e.timing = *t;
+  });
+  for (const Status& st : errors)
+    if (!st.ok()) Fail(1, st.message());
+  // Rank within each stage count: the fastest flush baseline at the same P.
+  std::map<uint32_t, std::vector<size_t>> by_p;
+  for (size_t i = 0; i < rows.size(); ++i) by_p[rows[i].stages].push_back(i);
+  for (auto& [p, idx] : by_p) {
+    std::vector<sim::TtaEntry> group;
+    for (size_t i : idx) group.push_back(entries[i]);
+    sim::RankTimeToAccuracy(&group);
+    for (size_t k = 0; k < idx.size(); ++k) entries[idx[k]] = group[k];
+  }
+  return entries;
+}
+
+const char* kColumns[] = {"schedule", "stages", "accum", "chunks", "microbatches", "makespan_ms",
+                          "throughput_microbatches_per_s", "tokens_per_s", "bubble_fraction",
+                          "peak_memory_bytes", "peak_activations", "weight_versions", "max_drift",
+                          "mean_drift", "optimizer_updates", "ops", "error"};
+
+nlohmann::json RowJson(const sim::SweepRow& r, const sim::TtaEntry* tta) {
+  nlohmann::json j = {{"schedule", ScheduleName(r.kind)},
+                      {"stages", r.stages},
+                      {"accum", r.accum},
+                      {"chunks", r.chunks},
+                      {"microbatches", r.microbatches},
+                      {"makespan_ms", r.makespan_ns / 1e6},
+                      {"throughput_microbatches_per_s", r.throughput_microbatches_per_s},
+                      {"tokens_per_s", r.tokens_per_s},
+                      {"bubble_fraction", r.bubble_fraction},
+                      {"peak_memory_bytes", r.peak_memory_bytes},
+                      {"peak_activations", r.peak_activations},
+                      {"weight_versions", r.weight_versions},
+                      {"max_drift", r.max_drift},
+                      {"mean_drift", r.mean_drift},
+                      {"optimizer_updates", r.optimizer_updates},
+                      {"ops", r.ops},
+                      {"error", r.error}};
+  if (tta) {
+    j["seconds_per_update"] = tta->timing.period_s;
+    j["updates_to_target"] = tta->updates_to_target ? nlohmann::json(*tta->updates_to_target) : nlohmann::json();
+    j["time_to_target_s"] = tta->seconds_to_target ? nlohmann::json(*tta->seconds_to_target) : nlohmann::json();
+    j["speedup_vs_best_flush"] =
+        tta->speedup_vs_best_flush ? nlohmann::json(*tta->speedup_vs_best_flush) : nlohmann::json();
+  }
+  return j;
+}
+
+std::string CsvCell(const nlohmann::json& v) {
+  if (v.is_null()) return "";
+  if (v.is_string()) {
+    std::string s = v.get<std::string>(), out = "\"";
+    for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+    return s.find_first_of(",\"\n") == std::string::npos ? s : out + "\"";
+  }
+  if (v.is_number_float()) return fmt::format("{:.10g}", v.get<double>());
+  return v.dump();
+}
+
+std::string Format(const std::vector<sim::SweepRow>& rows, const std::vector<sim::TtaEntry>& tta,
+                   const std::string& format) {
+  if (format == "json") {
+    nlohmann::json all = nlohmann::json::array();
+    for (size_t i = 0; i < rows.size(); ++i) all.push_back(RowJson(rows[i], tta.empty() ? nullptr : &tta[i]));
+    return all.dump(2) + "\n";
+  }
+  std::vector<std::string> cols(std::begin(kColumns), std::end(kColumns));
+  if (!tta.empty())
+    for (const char* c : {"seconds_per_update", "updates_to_target", "time_to_target_s", "speedup_vs_best_flush"})
+      cols.push_back(c);
+  std::string out;
+  for (size_t c = 0; c < cols.size(); ++c) out += (c ? "," : "") + cols[c];
+  out += "\n";
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const nlohmann::json j = RowJson(rows[i], tta.empty() ? nullptr : &tta[i]);
+    for (size_t c = 0; c < cols.size(); ++c) out += (c ? "," : "") + CsvCell(j.at(cols[c]));
+    out += "\n";
+  }
+  return out;
+}
+
+void PrintTable(const std::vector<sim::SweepRow>& rows) {
+  fmt::print("{:<28} {:>7} {:>12} {:>14} {:>8} {:>12} {:>9} {:>10}\n", "configuration", "N", "makespan_ms",
+             "microbatch/s", "bubble", "peak_mem_MiB", "max_drift", "mean_drift");
+  for (const sim::SweepRow& r : rows) {
+    if (!r.ok()) continue;
+    fmt::print("{:<28} {:>7} {:>12.6g} {:>14.6g} {:>8.4f} {:>12.1f} {:>9} {:>10.4f}\n", Label(r), r.microbatches,
+               r.makespan_ns / 1e6, r.throughput_microbatches_per_s, r.bubble_fraction,
+               r.peak_memory_bytes / 1048576.0, r.max_drift, r.mean_drift);
+  }
+}
+
+void PrintRecommendations(const std::vector<sim::SweepRow>& rows, const sim::SweepLimits& limits) {
+  std::string within;
+  if (limits.memory_budget_bytes) within += fmt::format(" memory <= {:.6g} GiB/stage", *limits.memory_budget_bytes / 1073741824.0);
+  if (limits.max_drift) within += fmt::format(" drift <= {}", *limits.max_drift);
+  fmt::print("recommendation (best throughput{}):\n", within.empty() ? "" : "," + within);
+  auto line = [](const char* what, const std::optional<sim::SweepRow>& r) {
+    if (!r) return fmt::format("  {:<10} none fits\n", what);
+    return fmt::format("  {:<10} {:<28} {:.6g} micro-batches/s{}  peak {:.1f} MiB  max drift {}\n", what, Label(*r),
+                       r->throughput_microbatches_per_s,
+                       r->tokens_per_s > 0 ? fmt::format(" ({:.6g} tokens/s)", r->tokens_per_s) : "",
+                       r->peak_memory_bytes / 1048576.0, r->max_drift);
+  };
+  for (const sim::Recommendation& rec : sim::Recommend(rows, limits)) {
+    fmt::print(" P={}\n{}{}", rec.stages, line("best", rec.best), line("runner-up", rec.runner_up));
+  }
+}
+
+void PrintTta(const std::vector<sim::SweepRow>& rows, const std::vector<sim::TtaEntry>& tta, double target) {
+  fmt::print("time to loss <= {:g}:\n", target);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const sim::TtaEntry& e = tta[i];
+    if (!rows[i].ok()) continue;
+    if (!e.seconds_to_target) {
+      fmt::print("  {:<28} {}\n", e.label, e.updates_to_target ? "-" : "not reached (or no curve)");
+      continue;
+    }
+    fmt::print("  {:<28} {:>8} updates x {:.6g} s = {:.6g} s{}\n", e.label, *e.updates_to_target, e.timing.period_s,
+               *e.seconds_to_target,
+               e.speedup_vs_best_flush ? fmt::format("   {:.3f}x vs best flush", *e.speedup_vs_best_flush) : "");
+  }
+}
+
+void Write(const std::string& content, const std::string& path) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << content;
+  out.close();
+  if (!out) Fail(1, "-o: cannot write " + path);
+}
+
+void Run(const SweepFlags& f) {
+  const sim::SweepGrid grid = GridFromFlags(f);
+  Result<ir::CostModel> cost = CostFromFlags(f.cost);
+  if (!cost.ok()) Fail(2, cost.status().message());
+  if (f.memory_budget_gb < 0) Fail(2, "--memory-budget-gb: must be >= 0");
+  const bool tta = !f.loss_curves.empty();
+  if (tta && std::isnan(f.target_loss)) Fail(2, "--target-loss: required with --loss-curve");
+  std::string format = f.format;
+  if (format.empty()) format = f.output.size() > 5 && f.output.ends_with(".json") ? "json" : "csv";
+
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::vector<sim::SweepRow> rows = sim::RunSweep(grid, *cost, f.threads);
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const std::vector<sim::TtaEntry> entries = tta ? TimeToAccuracy(f, rows, *cost) : std::vector<sim::TtaEntry>{};
+
+  uint64_t ops = 0, failed = 0;
+  for (const sim::SweepRow& r : rows) {
+    ops += r.ops;
+    failed += r.ok() ? 0 : 1;
+  }
+  if (f.output.empty() || f.output == "-") {
+    if (f.output == "-") std::fputs(Format(rows, entries, format).c_str(), stdout);
+    else PrintTable(rows);
+  } else {
+    Write(Format(rows, entries, format), f.output);
+  }
+  std::fprintf(stderr, "paci sweep: %zu configurations (%llu impossible, skipped) in %.3f s, %.3g M ops/s\n",
+               rows.size(), static_cast<unsigned long long>(failed), wall, wall > 0 ? ops / wall / 1e6 : 0.0);
+  sim::SweepLimits limits;
+  if (f.memory_budget_gb > 0) limits.memory_budget_bytes = static_cast<uint64_t>(f.memory_budget_gb * 1073741824.0);
+  if (f.max_drift >= 0) limits.max_drift = static_cast<uint32_t>(f.max_drift);
+  if (f.output == "-") return;  // machine-readable stdout: no trailing prose
+  PrintRecommendations(rows, limits);
+  if (tta) PrintTta(rows, entries, f.target_loss);
+}
+
+}  // namespace
+
+void AddSweepCommand(CLI::App& app) {
+  auto flags = std::make_shared<SweepFlags>();
+  CLI::App* cmd = app.add_subcommand("sweep", "Simulate a grid of schedules x stages x K and recommend one");
+  cmd->add_option("--schedules", flags->schedules, "comma-separated schedule names, or 'all'")->capture_default_str();
+  cmd->add_option("--stages,-P", flags->stages, "stage counts: 8, 4,8,16, 2..32, 2..64:pow2, 2..32:2");
+  cmd->add_option("--accum,-K", flags->accum, "micro-batches per optimizer step (flush: M per iteration), as a range")
+      ->capture_default_str();
+  cmd->add_option("--microbatches,-M", flags->microbatches, "run lengths N as a range (default 8 x max(P, K))");
+  cmd->add_option("--chunks,-V", flags->chunks, "virtual chunks for interleaved-1f1b")->capture_default_str();
+  cmd->add_option("--threads", flags->threads, "worker threads (0 = all cores)")->capture_default_str();
+  AddCostFlags(cmd, flags->cost);
+  cmd->add_option("-o,--output", flags->output, "write rows here (CSV or JSON; '-' = stdout)");
+  cmd->add_option("--format", flags->format, "csv or json (default: from -o's extension, else csv)")
+      ->check(CLI::IsMember({"csv", "json"}));
+  cmd->add_option("--memory-budget-gb", flags->memory_budget_gb, "per-stage memory budget for the recommendation (GiB)");
+  cmd->add_option("--max-drift", flags->max_drift, "largest drift the recommendation may have");
+  cmd->add_option("--loss-curve", flags->loss_curves,
+                  "CSV update,loss for time to accuracy: FILE (all schedules) or SCHEDULE=FILE (repeatable)");
+  cmd->add_option("--target-loss", flags->target_loss, "target loss for time to accuracy");
+  cmd->add_option("--tta-updates", flags->tta_updates, "updates simulated to fit time per update")->capture_default_str();
+  cmd->callback([flags] { Run(*flags); });
+}
+
+}  // namespace paci::cli

@@ -1,0 +1,155 @@
+// `paci train`: trains the GPT model on one process, unpipelined (exec/train.h), with a progress
+// line on stderr, validation every --eval-every updates, --save/--resume safetensors checkpoints
+// and a final summary on stdout.
+// Exit codes: 0 ok, 2 bad flags or unreadable/mismatched input files, 1 a failure while writing.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "exec/checkpoint.h"
+#include "exec/data.h"
+#include "exec/threads.h"
+#include "exec/train.h"
+#include "tools/commands.h"
+
+namespace paci::cli {
+namespace {
+
+struct TrainFlags {
+  exec::TrainConfig cfg;
+  int seq = 32;
+  std::vector<std::string> data;
+  std::string sampler = "random";
+  std::string save, resume;
+  int eval_every = 50;
+  int threads = 0;
+};
+
+[[noreturn]] void Fail(int code, const std::string& message) {
+  std::fprintf(stderr, "paci train: %s\n", message.c_str());
+  throw CLI::RuntimeError(code);
+}
+
+std::string FormatSeconds(double s) {
+  const long t = std::lround(s);
+  return t >= 3600 ? fmt::format("{}:{:02}:{:02}", t / 3600, t / 60 % 60, t % 60) : fmt::format("{}:{:02}", t / 60, t % 60);
+}
+
+exec::DataSplit LoadData(const TrainFlags& f) {
+  std::vector<std::string> files = f.data;
+  if (files.empty()) {
+    Result<std::vector<std::string>> def = exec::default_corpus_files();
+    if (!def.ok()) Fail(2, def.status().message());
+    files = *def;
+  }
+  Result<std::vector<uint16_t>> tokens = exec::load_tokens(files, f.cfg.model.vocab_size);
+  if (!tokens.ok()) Fail(2, "--data: " + tokens.status().message());
+  return exec::split_tokens(*tokens);
+}
+
+void RunTrain(TrainFlags& f) {
+  exec::TrainConfig& c = f.cfg;
+  c.model.block_size = f.seq;
+  if (f.sampler == "random") {
+    c.sampler = exec::SamplerKind::kRandom;
+  } else if (f.sampler == "sequential") {
+    c.sampler = exec::SamplerKind::kSequential;
+  } else {
+    Fail(2, "--sampler must be random or sequential, not '" + f.sampler + "'");
+  }
+  if (f.threads < 0) Fail(2, "--threads must not be negative");
+  if (f.eval_every < 0) Fail(2, "--eval-every must not be negative");
+  exec::exec_set_threads(f.threads);
+  Result<exec::Trainer> created = exec::trainer_create(c, LoadData(f));
+  if (!created.ok()) Fail(2, created.status().message());
+  exec::Trainer& tr = *created;
+  if (!f.resume.empty()) {
+    const Status st = exec::checkpoint_load(f.resume, &tr);
+    if (!st.ok()) Fail(2, "--resume: " + st.message());
+  }
+  const int64_t start = tr.opt.step;
+  const double tokens_per_update = static_cast<double>(c.B) * c.model.block_size * c.accum;
+  std::fprintf(stderr,
+               "paci train: %zu parameters, %d layers, dim %d, %d heads, seq %d, batch %d x %d accum, "
+               "%zu train / %zu val tokens, %d threads (%s), updates %lld..%lld\n",
+               tr.params.size(), c.model.n_layer, c.model.n_embd, c.model.n_head, c.model.block_size, c.B,
+               c.accum, tr.data.train.size(), tr.data.val.size(), exec::exec_threads(), exec::exec_gemm_backend(),
+               static_cast<long long>(start), static_cast<long long>(c.updates));
+  const bool tty = isatty(fileno(stderr)) != 0;
+  const auto t0 = std::chrono::steady_clock::now();
+  exec::StepStats st;
+  float val = NAN;
+  for (int64_t u = start; u < c.updates; u++) {
+    st = exec::trainer_step(&tr);
+    const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double done = static_cast<double>(u + 1 - start);
+    const double tps = tokens_per_update * done / el;
+    const bool eval = f.eval_every > 0 && ((u + 1) % f.eval_every == 0 || u + 1 == c.updates);
+    if (eval) val = exec::trainer_eval(&tr);
+    if (tty || eval || (u + 1) % 10 == 0 || u + 1 == c.updates) {
+      std::string line = fmt::format("update {:>5}/{} | loss {:.4f} | lr {:.2e} | norm {:.3f} | {:.0f} tok/s | ETA {}",
+                                     u + 1, c.updates, st.loss, st.lr, st.grad_norm, tps,
+                                     FormatSeconds(el / done * static_cast<double>(c.updates - u - 1)));
+      if (eval) line += fmt::format(" | val {:.4f}", val);
+      std::fprintf(stderr, tty && !eval ? "\r%s\033[K" : "\r%s\033[K\n", line.c_str());
+    }
+  }
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (std::isnan(val)) val = exec::trainer_eval(&tr);
+  if (!f.save.empty()) {
+    const Status s = exec::checkpoint_save(f.save, tr);
+    if (!s.ok()) Fail(1, "--save: " + s.message());
+  }
+  const int64_t n = c.updates - start;
+  std::printf("trained %lld updates (%lld..%lld) in %.1f s, %.0f tokens/s\n", static_cast<long long>(n),
+              static_cast<long long>(start), static_cast<long long>(c.updates), secs,
+              n > 0 ? tokens_per_update * static_cast<double>(n) / secs : 0.0);
+  std::printf("final train loss %.4f, val loss %.4f (uniform over the vocabulary: %.4f)\n", st.loss, val,
+              std::log(static_cast<double>(c.model.vocab_size)));
+  if (!f.save.empty()) std::printf("saved %s and %s\n", f.save.c_str(), exec::optim_path(f.save).c_str());
+}
+
+}  // namespace
+
+void AddTrainCommand(CLI::App& app) {
+  auto f = std::make_shared<TrainFlags>();
+  CLI::App* cmd = app.add_subcommand("train", "Train the GPT model on one process (no pipeline)");
+  exec::TrainConfig& c = f->cfg;
+  c.model.n_layer = 2;
+  c.model.n_embd = 64;
+  c.model.n_head = 4;
+  cmd->add_option("--layers", c.model.n_layer, "transformer blocks")->capture_default_str();
+  cmd->add_option("--dim", c.model.n_embd, "embedding width")->capture_default_str();
+  cmd->add_option("--heads", c.model.n_head, "attention heads")->capture_default_str();
+  cmd->add_option("--seq", f->seq, "sequence length T")->capture_default_str();
+  cmd->add_option("--microbatch-size", c.B, "micro-batch size b")->capture_default_str();
+  cmd->add_option("--vocab", c.model.vocab_size, "vocabulary (256 for text; e.g. 50257 for GPT-2 .bin)")
+      ->capture_default_str();
+  cmd->add_flag("--tie", c.model.tie, "tie lm_head to the token embedding");
+  cmd->add_option("--updates", c.updates, "train until this many optimizer updates")->capture_default_str();
+  cmd->add_option("--decay-updates", c.decay_updates, "cosine schedule length (0: --updates)")->capture_default_str();
+  cmd->add_option("--accum", c.accum, "micro-batches per update")->capture_default_str();
+  cmd->add_option("--lr", c.lr, "peak learning rate")->capture_default_str();
+  cmd->add_option("--warmup", c.warmup, "linear warm-up updates")->capture_default_str();
+  cmd->add_option("--min-lr-frac", c.min_lr_frac, "final learning rate as a fraction of --lr")->capture_default_str();
+  cmd->add_option("--weight-decay", c.adamw.weight_decay, "AdamW decoupled weight decay")->capture_default_str();
+  cmd->add_option("--grad-clip", c.grad_clip, "global gradient-norm clip (0: off)")->capture_default_str();
+  cmd->add_option("--seed", c.seed, "seed for weights and the sampler")->capture_default_str();
+  cmd->add_option("--data", f->data, "text files or .bin token files (default: the fortunes corpus)");
+  cmd->add_option("--sampler", f->sampler, "random | sequential")->capture_default_str();
+  cmd->add_option("--save", f->save, "write a safetensors checkpoint at the end");
+  cmd->add_option("--resume", f->resume, "continue from a checkpoint written by --save");
+  cmd->add_option("--eval-every", f->eval_every, "validation loss every N updates (0: only at the end)")
+      ->capture_default_str();
+  cmd->add_option("--eval-batches", c.eval_batches, "validation micro-batches")->capture_default_str();
+  cmd->add_option("--threads", f->threads, "kernel threads (0: all cores)")->capture_default_str();
+  cmd->callback([f] { RunTrain(*f); });
+}
+
+}  // namespace paci::cli
