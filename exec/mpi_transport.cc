@@ -39,6 +39,13 @@ void MpiSession::AbortJob(int code) {
   std::abort();  // MPI_Abort does not return; this keeps [[noreturn]] honest
 }
 
+int64_t MpiSession::Broadcast(int64_t value, int root) const {
+  MPI_Bcast(&value, 1, MPI_INT64_T, root, MPI_COMM_WORLD);
+  return value;
+}
+
+void MpiSession::Barrier() const { MPI_Barrier(MPI_COMM_WORLD); }
+
 struct MpiTransport::PendingSend {
   std::vector<char> buffer;
   MPI_Request request = MPI_REQUEST_NULL;

@@ -4,6 +4,7 @@
 // Each message carries its MessageKey in a small header. Built only when MPI is found.
 #pragma once
 
+#include <cstdint>
 #include <list>
 #include <map>
 #include <memory>
@@ -25,6 +26,10 @@ class MpiSession {
   int size() const { return size_; }
   // Ends every rank of the job with `code` (after this rank printed its error).
   [[noreturn]] void AbortJob(int code);
+  // Rank `root`'s value on every rank (e.g. the store's run id, created once by rank 0).
+  int64_t Broadcast(int64_t value, int root) const;
+  // Every rank waits here for every other; also lines up the ranks' clocks before a run.
+  void Barrier() const;
 
  private:
   int rank_ = 0;

@@ -111,7 +111,7 @@ Result<PipelineResult> TrainPipelineThreads(const ir::Schedule& schedule, const 
     // Endpoints are declared first so they outlive the threads that use them.
     std::vector<std::unique_ptr<Transport>> endpoints;
     std::vector<std::jthread> threads;
-    for (uint32_t s = 0; s < P; ++s) endpoints.push_back(hub.Endpoint(s));
+    for (uint32_t s = 0; s < P; ++s) endpoints.push_back(WrapWithFault(hub.Endpoint(s), cfg.fault));
     // OpenMP's thread count is per thread: give each stage the caller's, so results match it.
     const int omp_threads = exec_threads();
     for (uint32_t s = 0; s < P; ++s) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "exec/fault_injection.h"
 #include "exec/stage_worker.h"
 #include "exec/transport.h"
 
@@ -17,6 +18,7 @@ struct PipelineConfig {
   std::string partition;       // "--partition" cut points; empty = balanced by compute
   std::chrono::milliseconds recv_timeout{60000};
   PipeMareConfig pipemare;
+  FaultSpec fault;             // none unless a test or drill asks for a failing stage
 };
 
 struct PipelineResult {

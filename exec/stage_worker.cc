@@ -140,6 +140,7 @@ Status StageWorker::Forward(const PlainOp& op, int64_t* version) {
   std::vector<float> out;
   chunks_[op.chunk].model.forward(weights_->Weights(op.chunk, *version), in, B, T, &saved, &out);
   inbox_.erase(key);
+  if (report_->activation_bytes == 0) report_->activation_bytes = SavedBytes(saved);
   if (LastVirtual(op.chunk)) {
     group_loss_ += saved.loss;
     ++group_count_;

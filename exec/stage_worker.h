@@ -45,6 +45,7 @@ struct StageReport {
   uint64_t peak_bytes = 0;
   int64_t max_drift = 0;
   int weight_versions = 1;                // most versions held at once
+  uint64_t activation_bytes = 0;          // what one micro-batch's forward keeps for its backward
   std::vector<ir::UpdateMetric> updates;  // filled by the stage that holds the loss
 };
 

@@ -190,14 +190,14 @@ struct StageLine {
   int line;
   uint32_t stage;
   ir::WeightPolicy policy;
-  std::string_view ops;
+  std::string ops;  // owned: the line buffer it comes from is reused
 };
 
 Result<StageLine> ParseStageHeader(const Parser& p, std::string_view text) {
   size_t colon = text.find(':');
   if (colon == std::string_view::npos) return p.Error("a stage line reads 'stage <s> <policy>: <ops>'");
   std::vector<std::string_view> head = Split(text.substr(0, colon));
-  StageLine out{p.line, 0, ir::WEIGHT_POLICY_UNSPECIFIED, text.substr(colon + 1)};
+  StageLine out{p.line, 0, ir::WEIGHT_POLICY_UNSPECIFIED, std::string(text.substr(colon + 1))};
   if (head.size() < 2 || head.size() > 3 || head[0] != "stage" || !ParseUint(head[1], out.stage))
     return p.Error("a stage line reads 'stage <s> <policy>: <ops>'");
   if (head.size() == 3) {

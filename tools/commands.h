@@ -14,6 +14,8 @@ void AddImportCommand(CLI::App& app);   // store: paci import --format chrome
 void AddCompareCommand(CLI::App& app);  // store: paci compare RUN_A RUN_B
 void AddSimulateCommand(CLI::App& app);  // sim: paci simulate
 void AddSweepCommand(CLI::App& app);     // sim: paci sweep (with --loss-curve: time to accuracy)
+void AddPredictCommand(CLI::App& app);  // sim + store: paci predict --run ID
+void AddSummaryCommand(CLI::App& app);  // store: paci summary RUN...
 void AddTrainCommand(CLI::App& app);    // exec: paci train (unpipelined GPT training)
 
 }  // namespace paci::cli

@@ -16,6 +16,8 @@ int main(int argc, char** argv) {
   paci::cli::AddSimulateCommand(app);
   paci::cli::AddSweepCommand(app);
   paci::cli::AddTrainCommand(app);
+  paci::cli::AddPredictCommand(app);
+  paci::cli::AddSummaryCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::RuntimeError& e) {

@@ -71,13 +71,13 @@ std::vector<double> TimeAxis::Ticks(double min_px) const {
 std::string FormatTime(double ns, double step_ns) {
   struct Unit { double scale; const char* name; };
   static constexpr Unit kUnits[] = {{1e9, "s"}, {1e6, "ms"}, {1e3, "us"}, {1, "ns"}};
-  const double mag = std::max(std::abs(step_ns), 1e-9);
+  // Unit from the value (1.5 ms, not 1500 us), decimals from the step so neighbours differ.
+  const double mag = std::max({std::abs(ns), std::abs(step_ns), 1e-9});
   for (const Unit& u : kUnits) {
     if (mag >= u.scale || u.scale == 1) {
-      // Enough decimals to tell neighbouring ticks apart.
       const double in_unit = step_ns / u.scale;
       int decimals = 0;
-      while (decimals < 3 && std::abs(in_unit * std::pow(10, decimals) -
+      while (decimals < 6 && std::abs(in_unit * std::pow(10, decimals) -
                                       std::round(in_unit * std::pow(10, decimals))) > 1e-6) {
         ++decimals;
       }

@@ -217,7 +217,7 @@ void ModelsTest::comparison() {
     QVERIFY(e.busy_error_pct < -8 && e.busy_error_pct > -10);
     QVERIFY(e.ops > 0);
   }
-  const uint64_t id = a.ops.back().op_id;
+  const uint64_t id = a.ops.back().op_id();
   QVERIFY(c.residual(id) != nullptr);
   QVERIFY(c.residual(id)->duration_residual_ns < 0);
   QCOMPARE(c.extentNs(), c.timelineB().index().makespan());

@@ -203,44 +203,27 @@ TEST(StageModelSemantics, PaciBackwardUsesLiveWeightsWithSavedActivations) {
   EXPECT_GT(MaxAbsDiff(dx_mixed, dx_w0), 1e-4f);
 }
 
-// A stage that never answers: its neighbours end with a DeadlineExceeded naming the stage and op,
-// within the receive timeout, instead of hanging.
-class SilentTransport : public Transport {
- public:
-  explicit SilentTransport(std::unique_ptr<Transport> inner) : inner_(std::move(inner)) {}
-  uint32_t stage() const override { return inner_->stage(); }
-  uint32_t stages() const override { return inner_->stages(); }
-  Status Send(uint32_t, const MessageKey&, std::span<const float>) override { return Status::Ok(); }
-  Status Recv(uint32_t from, const MessageKey& key, std::vector<float>* out,
-              std::chrono::milliseconds t) override { return inner_->Recv(from, key, out, t); }
-  void Abort(const std::string&) override {}
-
- private:
-  std::unique_ptr<Transport> inner_;
-};
-
+// A stage that never answers: the others end with a DeadlineExceeded naming the stage and op
+// they waited at, within the receive timeout, instead of hanging.
 TEST(PipelineFailure, SilentPeerEndsTheRunWithinTheTimeout) {
   PipelineConfig pc;
   pc.train = TinyTrainConfig();
   pc.recv_timeout = std::chrono::milliseconds(300);
-  const ir::Schedule s = Generate(ir::PACI, 3, 0, 3, 24);
-  ThreadTransportHub hub(3);
-  std::vector<std::unique_ptr<Transport>> ends;
-  ends.push_back(hub.Endpoint(0));
-  ends.push_back(std::make_unique<SilentTransport>(hub.Endpoint(1)));
-  ends.push_back(hub.Endpoint(2));
-  const DataSplit data = TinyCorpus();
-  std::vector<Status> st(3);
+  pc.fault = {FaultSpec::Kind::kHang, 1, 0};  // stage 1 sends nothing
   const auto t0 = std::chrono::steady_clock::now();
-  {
-    std::vector<std::jthread> threads;
-    for (int i = 0; i < 3; ++i)
-      threads.emplace_back([&, i] { st[i] = TrainPipelineStage(s, pc, data, *ends[i], nullptr).status(); });
-  }
+  Result<PipelineResult> r = TrainPipelineThreads(Generate(ir::PACI, 3, 0, 3, 24), pc, TinyCorpus(), nullptr);
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
-  EXPECT_EQ(st[2].code(), Status::Code::kDeadlineExceeded);
-  EXPECT_NE(st[2].message().find("from stage 1"), std::string::npos) << st[2].message();
-  EXPECT_NE(st[2].message().find("at 2RECV_F1"), std::string::npos) << st[2].message();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Status::Code::kDeadlineExceeded);
+  EXPECT_NE(r.status().message().find("from stage 1"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("at 0RECV_B1"), std::string::npos) << r.status().message();
+}
+
+TEST(FaultSpecParse, NamesTheFlagOnBadInput) {
+  EXPECT_TRUE(ParseFaultSpec("hang:2:10").ok());
+  Result<FaultSpec> bad = ParseFaultSpec("explode:1");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("--inject-fault"), std::string::npos);
 }
 
 }  // namespace

@@ -179,7 +179,8 @@ TEST(Generators, PaciPeriodPerGroup) {
 TEST(Generators, CompactStreamSizeDoesNotGrowWithTheRun) {
   const ir::Schedule short_run = Generate({.kind = ir::PACI, .P = 8, .K = 4, .N = 64});
   const ir::Schedule long_run = Generate({.kind = ir::PACI, .P = 8, .K = 4, .N = 64'000'000});
-  EXPECT_EQ(long_run.ByteSizeLong() - short_run.ByteSizeLong() < 64, true);
+  // Only varint widths grow (absolute micro-batch numbers in the suffix, the repeat count).
+  EXPECT_LT(long_run.ByteSizeLong(), 2 * short_run.ByteSizeLong());
   EXPECT_EQ(StageLength(long_run.streams(7)), 64'000'000ull * 4 + 64'000'000 / 4);  // RECV_F F B SEND_B, OPT per K
 }
 

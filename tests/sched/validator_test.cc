@@ -93,8 +93,8 @@ TEST(Validator, ExactlyOnceMissingBackward) {
   // Compute-only form (no comm ops): stage 0 never runs B3.
   const std::string text =
       "spec ir_version=1 kind=1f1b-flush stages=2 chunks=1 microbatches=3 total=3\n"
-      "stage 0 sync-after-flush: 0F1 0F2 0B1 0F3 0B2 0OPT2\n"
-      "stage 1 sync-after-flush: 1F1 1B1 1F2 1B2 1F3 1B3 1OPT3\n";
+      "stage 0 sync-after-flush: 0F1 0F2 0B1 0F3 0B2\n"
+      "stage 1 sync-after-flush: 1F1 1B1 1F2 1B2 1F3 1B3\n";
   ExpectBroken(ValidateText(text), "stage 0: op 0B3 (missing)", "exactly-once", "no B");
 }
 

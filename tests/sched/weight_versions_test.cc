@@ -98,11 +98,16 @@ TEST(WeightVersions, PaciDriftTableP8) {
     EXPECT_EQ(MaxDrifts(a), expected) << "K=" << K;
     std::vector<double> sum(8, 0), count(8, 0);
     for (const MicroBatchVersions& m : a.records)
-      if (InSteadyGroup(m, 8, K, N)) sum[m.stage] += m.drift, count[m.stage] += 1;
+      if (InSteadyGroup(m, 8, K, N)) {
+        sum[m.stage] += m.drift;
+        count[m.stage] += 1;
+      }
     for (uint32_t s = 0; s < 8; ++s) {
       ASSERT_GT(count[s], 0) << "K=" << K << " s=" << s;
       EXPECT_DOUBLE_EQ(sum[s] / count[s], (7.0 - s) / K) << "K=" << K << " s=" << s;
-      if (mean_table.count(K)) EXPECT_DOUBLE_EQ(sum[s] / count[s], mean_table.at(K)[s]);
+      if (mean_table.count(K)) {
+        EXPECT_DOUBLE_EQ(sum[s] / count[s], mean_table.at(K)[s]);
+      }
     }
   }
 }
@@ -114,7 +119,10 @@ std::map<int64_t, double> SteadyHistogram(uint32_t P, uint32_t K, uint32_t stage
   std::map<int64_t, double> h;
   double total = 0;
   for (const MicroBatchVersions& m : a.records)
-    if (m.stage == stage && InSteadyGroup(m, P, K, N)) h[m.drift] += 1, total += 1;
+    if (m.stage == stage && InSteadyGroup(m, P, K, N)) {
+      h[m.drift] += 1;
+      total += 1;
+    }
   for (auto& [d, share] : h) share /= total;
   return h;
 }
@@ -133,7 +141,10 @@ TEST(WeightVersions, StageHistogramCountsEveryBackward) {
   const Analysis a = Analyze(Generate({.kind = ir::PACI, .P = 8, .K = 4}));
   for (const StageVersionStats& s : a.report.stages) {
     uint64_t total = 0, weighted = 0;
-    for (size_t d = 0; d < s.histogram.size(); ++d) total += s.histogram[d], weighted += d * s.histogram[d];
+    for (size_t d = 0; d < s.histogram.size(); ++d) {
+      total += s.histogram[d];
+      weighted += d * s.histogram[d];
+    }
     EXPECT_EQ(total, s.backwards);
     EXPECT_DOUBLE_EQ(s.mean_drift, double(weighted) / double(total));
     EXPECT_EQ(s.histogram.size(), size_t(s.max_drift + 1));
@@ -141,8 +152,7 @@ TEST(WeightVersions, StageHistogramCountsEveryBackward) {
 }
 
 TEST(WeightVersions, WindowOverrideBound) {
-  // Uniform L = 8 on P = 8 (method.md 3.1): bound ceil((L-1)/K) on every stage but the last, whose
-  // window cannot exceed one micro-batch in flight in a 1F1B order... it can: L caps, B arrives at once.
+  // Uniform L = 8 on P = 8 (method.md 3.1 corollary): the bound is ceil((L-1)/K) on every stage.
   const Analysis a = Analyze(Generate({.kind = ir::PACI, .P = 8, .K = 4, .N = 200, .window = {8, 8, 8, 8, 8, 8, 8, 8}}));
   for (const StageVersionStats& s : a.report.stages) {
     EXPECT_EQ(s.drift_bound, 2);
@@ -195,12 +205,12 @@ TEST(WeightVersions, ZeroBubbleDefersWeightGrads) {
 }
 
 TEST(WeightVersions, LongRunsStreamInBoundedMemory) {
-  // 16 stages x 2M micro-batches: a compact schedule walked by cursors, no per-micro-batch storage.
+  // 16 stages x 500k micro-batches: a compact schedule walked by cursors, no per-micro-batch storage.
   const Result<WeightVersionReport> r =
-      AnalyzeWeightVersions(Generate({.kind = ir::PACI, .P = 16, .K = 16, .N = 2'000'000}));
+      AnalyzeWeightVersions(Generate({.kind = ir::PACI, .P = 16, .K = 16, .N = 500'000}));
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(r->stages[0].max_drift, 1);
-  EXPECT_EQ(r->stages[0].backwards, 2'000'000u);
+  EXPECT_EQ(r->stages[0].backwards, 500'000u);
   EXPECT_NEAR(r->stages[0].mean_drift, 15.0 / 16, 1e-4);
 }
 

@@ -75,14 +75,17 @@ TEST(Sweep, RecommendsFastestWithinLimits) {
     ASSERT_TRUE(rec.best && rec.runner_up);
     EXPECT_NE(rec.best->kind, rec.runner_up->kind);
     for (const SweepRow& r : rows)
-      if (r.ok() && r.stages == rec.stages)
+      if (r.ok() && r.stages == rec.stages) {
         EXPECT_LE(r.throughput_microbatches_per_s, rec.best->throughput_microbatches_per_s);
+      }
   }
   // Drift 0 leaves the flush schedules and 2BW (its backwards use the forward's version).
   SweepLimits no_drift;
   no_drift.max_drift = 0;
   for (const Recommendation& rec : Recommend(rows, no_drift))
-    if (rec.best) EXPECT_NE(rec.best->kind, ir::PACI);
+    if (rec.best) {
+      EXPECT_NE(rec.best->kind, ir::PACI);
+    }
   // A budget below every configuration's peak leaves nothing.
   SweepLimits tiny;
   tiny.memory_budget_bytes = 1;

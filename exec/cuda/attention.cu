@@ -1,0 +1,166 @@
+// Attention kernels. Heads are first permuted to (B,NH,T,hs) so every (batch, head) is one equally
+// strided GEMM operand; the full T x T score matrix is formed (the causal half is zeroed by the
+// softmax), as the CPU reference does. See attention.cuh; reference exec/attention.cc.
+#include <cmath>
+#include <type_traits>
+
+#include "exec/cuda/attention.cuh"
+#include "exec/cuda/cuda_util.cuh"
+
+namespace paci::exec {
+
+namespace {
+
+template <typename X>
+constexpr cudaDataType_t cuda_type() {
+  return std::is_same_v<X, float> ? CUDA_R_32F : CUDA_R_16BF;
+}
+
+// Column-major batched C = alpha op(A) op(B) + 0, count = B*NH, fp32 accumulation.
+template <typename X>
+void gemm_batched(const CudaContext& ctx, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
+                  float alpha, const X* A, int lda, long sa, const X* Bm, int ldb, long sb, X* Cm, int ldc,
+                  long sc, int count) {
+  const float beta = 0.0f;
+  constexpr cudaDataType_t t = cuda_type<X>();
+  CUBLAS_CHECK(cublasGemmStridedBatchedEx(ctx.cublas, ta, tb, m, n, k, &alpha, A, t, lda, sa, Bm, t, ldb, sb,
+                                          &beta, Cm, t, ldc, sc, count, CUBLAS_COMPUTE_32F,
+                                          CUBLAS_GEMM_DEFAULT));
+}
+
+}  // namespace
+
+// qkv (B,T,3,NH,hs) -> q, k, v each (B,NH,T,hs).
+template <typename X>
+__global__ void permute_qkv_kernel(X* q, X* k, X* v, const X* qkv, int B, int T, int NH, int hs) {
+  const long i = blockIdx.x * static_cast<long>(blockDim.x) + threadIdx.x;
+  if (i >= static_cast<long>(B) * NH * T * hs) return;
+  const int d = i % hs, t = (i / hs) % T, h = (i / (static_cast<long>(hs) * T)) % NH;
+  const long b = i / (static_cast<long>(hs) * T * NH);
+  const int C = NH * hs;
+  const long src = (b * T + t) * 3 * C + h * hs + d;
+  q[i] = qkv[src];
+  k[i] = qkv[src + C];
+  v[i] = qkv[src + 2 * C];
+}
+
+// (B,NH,T,hs) -> (B,T,NH,hs) = (B,T,C) row, written at `stride` per row (C, or 3C into dqkv).
+template <typename X>
+__global__ void unpermute_kernel(X* out, const X* in, int B, int T, int NH, int hs, int stride) {
+  const long i = blockIdx.x * static_cast<long>(blockDim.x) + threadIdx.x;
+  if (i >= static_cast<long>(B) * NH * T * hs) return;
+  const int d = i % hs, t = (i / hs) % T, h = (i / (static_cast<long>(hs) * T)) % NH;
+  const long b = i / (static_cast<long>(hs) * T * NH);
+  out[(b * T + t) * stride + h * hs + d] = in[i];
+}
+
+// (B,T,NH,hs) -> (B,NH,T,hs): the inverse, for the output gradient.
+template <typename X>
+__global__ void permute_kernel(X* out, const X* in, int B, int T, int NH, int hs) {
+  const long i = blockIdx.x * static_cast<long>(blockDim.x) + threadIdx.x;
+  if (i >= static_cast<long>(B) * NH * T * hs) return;
+  const int d = i % hs, t = (i / hs) % T, h = (i / (static_cast<long>(hs) * T)) % NH;
+  const long b = i / (static_cast<long>(hs) * T * NH);
+  out[i] = in[(b * T + t) * NH * hs + h * hs + d];
+}
+
+// One warp per row t of one (b,h): softmax over columns 0..t in fp32, zeros above the diagonal.
+template <typename X>
+__global__ void causal_softmax_kernel(X* att, int rows, int T) {
+  const long row = blockIdx.x * (blockDim.x / 32L) + threadIdx.x / 32;
+  const int lane = threadIdx.x % 32;
+  if (row >= rows) return;
+  const int t = static_cast<int>(row % T);
+  X* r = att + row * T;
+  float mx = -INFINITY;
+  for (int j = lane; j <= t; j += 32) mx = fmaxf(mx, to_f32(r[j]));
+  mx = warp_max(mx);
+  float sum = 0.0f;
+  for (int j = lane; j <= t; j += 32) sum += expf(to_f32(r[j]) - mx);
+  const float inv = 1.0f / warp_sum(sum);
+  for (int j = lane; j < T; j += 32) r[j] = from_f32<X>(j <= t ? expf(to_f32(r[j]) - mx) * inv : 0.0f);
+}
+
+// In place: datt -> d(scores) = att * (datt - <att, datt>) * scale on the causal half, 0 above.
+template <typename X>
+__global__ void causal_softmax_backward_kernel(X* datt, const X* att, int rows, int T, float scale) {
+  const long row = blockIdx.x * (blockDim.x / 32L) + threadIdx.x / 32;
+  const int lane = threadIdx.x % 32;
+  if (row >= rows) return;
+  const int t = static_cast<int>(row % T);
+  X* d = datt + row * T;
+  const X* a = att + row * T;
+  float dot = 0.0f;
+  for (int j = lane; j <= t; j += 32) dot += to_f32(a[j]) * to_f32(d[j]);
+  dot = warp_sum(dot);
+  for (int j = lane; j < T; j += 32)
+    d[j] = from_f32<X>(j <= t ? to_f32(a[j]) * (to_f32(d[j]) - dot) * scale : 0.0f);
+}
+
+size_t attention_scratch_elems(int B, int T, int C, int NH) {
+  const size_t nc = static_cast<size_t>(B) * T * C;
+  return 7 * nc + static_cast<size_t>(B) * NH * T * T;
+}
+
+template <typename X>
+void attention_forward_cuda(const CudaContext& ctx, X* out, X* att, const X* qkv, X* scratch, int B, int T,
+                            int C, int NH) {
+  const int hs = C / NH;
+  const long nc = static_cast<long>(B) * T * C;
+  X *q = scratch, *k = q + nc, *v = k + nc, *y = v + nc;
+  const unsigned grid = ceil_div(nc, 256);
+  permute_qkv_kernel<<<grid, 256, 0, ctx.stream>>>(q, k, v, qkv, B, T, NH, hs);
+  CUDA_CHECK(cudaGetLastError());
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hs));
+  const long th = static_cast<long>(T) * hs, tt = static_cast<long>(T) * T;
+  // scores[i][j] = scale * q_i . k_j  (column-major: (j,i) = k^T-op times q)
+  gemm_batched<X>(ctx, CUBLAS_OP_T, CUBLAS_OP_N, T, T, hs, scale, k, hs, th, q, hs, th, att, T, tt, B * NH);
+  const int rows = B * NH * T;
+  causal_softmax_kernel<<<ceil_div(rows, 8), 256, 0, ctx.stream>>>(att, rows, T);
+  CUDA_CHECK(cudaGetLastError());
+  // y_i = sum_j att[i][j] v_j
+  gemm_batched<X>(ctx, CUBLAS_OP_N, CUBLAS_OP_N, hs, T, T, 1.0f, v, hs, th, att, T, tt, y, hs, th, B * NH);
+  unpermute_kernel<<<grid, 256, 0, ctx.stream>>>(out, y, B, T, NH, hs, C);
+  CUDA_CHECK(cudaGetLastError());
+}
+
+template <typename X>
+void attention_backward_cuda(const CudaContext& ctx, X* dqkv, const X* dout, const X* qkv, const X* att,
+                             X* scratch, int B, int T, int C, int NH) {
+  const int hs = C / NH;
+  const long nc = static_cast<long>(B) * T * C;
+  X *q = scratch, *k = q + nc, *v = k + nc, *dy = v + nc, *dq = dy + nc, *dk = dq + nc, *dv = dk + nc;
+  X* datt = dv + nc;
+  const unsigned grid = ceil_div(nc, 256);
+  permute_qkv_kernel<<<grid, 256, 0, ctx.stream>>>(q, k, v, qkv, B, T, NH, hs);
+  CUDA_CHECK(cudaGetLastError());
+  permute_kernel<<<grid, 256, 0, ctx.stream>>>(dy, dout, B, T, NH, hs);
+  CUDA_CHECK(cudaGetLastError());
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hs));
+  const long th = static_cast<long>(T) * hs, tt = static_cast<long>(T) * T;
+  const int count = B * NH;
+  // datt[i][j] = dy_i . v_j
+  gemm_batched<X>(ctx, CUBLAS_OP_T, CUBLAS_OP_N, T, T, hs, 1.0f, v, hs, th, dy, hs, th, datt, T, tt, count);
+  // dv_j = sum_i att[i][j] dy_i
+  gemm_batched<X>(ctx, CUBLAS_OP_N, CUBLAS_OP_T, hs, T, T, 1.0f, dy, hs, th, att, T, tt, dv, hs, th, count);
+  const int rows = count * T;
+  causal_softmax_backward_kernel<<<ceil_div(rows, 8), 256, 0, ctx.stream>>>(datt, att, rows, T, scale);
+  CUDA_CHECK(cudaGetLastError());
+  // dq_i = sum_j ds[i][j] k_j ; dk_j = sum_i ds[i][j] q_i  (ds already holds the scale)
+  gemm_batched<X>(ctx, CUBLAS_OP_N, CUBLAS_OP_N, hs, T, T, 1.0f, k, hs, th, datt, T, tt, dq, hs, th, count);
+  gemm_batched<X>(ctx, CUBLAS_OP_N, CUBLAS_OP_T, hs, T, T, 1.0f, q, hs, th, datt, T, tt, dk, hs, th, count);
+  unpermute_kernel<<<grid, 256, 0, ctx.stream>>>(dqkv, dq, B, T, NH, hs, 3 * C);
+  unpermute_kernel<<<grid, 256, 0, ctx.stream>>>(dqkv + C, dk, B, T, NH, hs, 3 * C);
+  unpermute_kernel<<<grid, 256, 0, ctx.stream>>>(dqkv + 2 * C, dv, B, T, NH, hs, 3 * C);
+  CUDA_CHECK(cudaGetLastError());
+}
+
+#define PACI_INSTANTIATE(X)                                                                                  \
+  template void attention_forward_cuda<X>(const CudaContext&, X*, X*, const X*, X*, int, int, int, int);      \
+  template void attention_backward_cuda<X>(const CudaContext&, X*, const X*, const X*, const X*, X*, int, int, \
+                                           int, int);
+PACI_INSTANTIATE(float)
+PACI_INSTANTIATE(__nv_bfloat16)
+#undef PACI_INSTANTIATE
+
+}  // namespace paci::exec

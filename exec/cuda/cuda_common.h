@@ -1,0 +1,112 @@
+// Shared pieces of the CUDA executor: fail-fast CHECK macros that print the library's error string
+// with file:line (llm.c cudaCheck, nccl-tests CUDACHECK), the activation precision, the per-stream
+// context that owns the cuBLAS handle (no globals), and an owning device buffer. Host-only header:
+// plain C++ translation units may include it.
+#pragma once
+
+#include <cstddef>
+#include <cstdio>
+#include <cstdlib>
+#include <utility>
+
+#include <cublas_v2.h>
+#include <cuda_bf16.h>
+#include <cuda_runtime.h>
+
+namespace paci::exec {
+
+[[noreturn]] inline void cuda_fail(const char* lib, const char* msg, const char* expr, const char* file,
+                                   int line) {
+  std::fprintf(stderr, "[%s error] %s\n  in %s\n  at %s:%d\n", lib, msg, expr, file, line);
+  std::exit(EXIT_FAILURE);
+}
+
+}  // namespace paci::exec
+
+#define CUDA_CHECK(call)                                                                  \
+  do {                                                                                    \
+    cudaError_t e_ = (call);                                                              \
+    if (e_ != cudaSuccess)                                                                \
+      ::paci::exec::cuda_fail("CUDA", cudaGetErrorString(e_), #call, __FILE__, __LINE__); \
+  } while (0)
+
+#define CUBLAS_CHECK(call)                                                                     \
+  do {                                                                                         \
+    cublasStatus_t s_ = (call);                                                                \
+    if (s_ != CUBLAS_STATUS_SUCCESS)                                                           \
+      ::paci::exec::cuda_fail("cuBLAS", cublasGetStatusString(s_), #call, __FILE__, __LINE__); \
+  } while (0)
+
+namespace paci::exec {
+
+// Activations and GEMM operands: fp32 everywhere, or bf16 with fp32 accumulation. Master weights,
+// gradients and optimizer moments are fp32 in both.
+enum class Precision { kFP32, kBF16 };
+
+inline size_t precision_bytes(Precision p) { return p == Precision::kBF16 ? 2 : 4; }
+inline const char* precision_name(Precision p) { return p == Precision::kBF16 ? "bf16" : "fp32"; }
+
+// Number of CUDA devices, 0 when there is no driver or no device (never fails).
+inline int cuda_device_count() {
+  int n = 0;
+  if (cudaGetDeviceCount(&n) != cudaSuccess) {
+    (void)cudaGetLastError();  // clear the sticky "no device" error
+    return 0;
+  }
+  return n;
+}
+
+// What a kernel launcher needs: the stream it runs on and a cuBLAS handle bound to that stream.
+// One per stream (cuBLAS handles are not meant to be shared between concurrently used streams).
+struct CudaContext {
+  cudaStream_t stream = nullptr;
+  cublasHandle_t cublas = nullptr;
+  void* workspace = nullptr;  // cuBLAS workspace, so concurrent handles never share the default one
+  size_t workspace_bytes = 0;
+  bool owns_stream = false;
+};
+
+// Creates a non-blocking stream (or adopts `stream` when not null) and a cuBLAS handle on it.
+CudaContext cuda_context_create(cudaStream_t stream = nullptr);
+void cuda_context_destroy(CudaContext* ctx);
+
+// Owning device allocation; grows on demand and never shrinks (records are reused per micro-batch).
+class DeviceBuffer {
+ public:
+  DeviceBuffer() = default;
+  explicit DeviceBuffer(size_t bytes) { reserve(bytes); }
+  ~DeviceBuffer() { release(); }
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  DeviceBuffer(DeviceBuffer&& o) noexcept : ptr_(std::exchange(o.ptr_, nullptr)), bytes_(std::exchange(o.bytes_, 0)) {}
+  DeviceBuffer& operator=(DeviceBuffer&& o) noexcept {
+    if (this != &o) {
+      release();
+      ptr_ = std::exchange(o.ptr_, nullptr);
+      bytes_ = std::exchange(o.bytes_, 0);
+    }
+    return *this;
+  }
+  // Ensures at least `bytes`; the old contents are lost when it grows.
+  void reserve(size_t bytes) {
+    if (bytes <= bytes_) return;
+    release();
+    CUDA_CHECK(cudaMalloc(&ptr_, bytes));
+    bytes_ = bytes;
+  }
+  void release() {
+    if (ptr_ != nullptr) CUDA_CHECK(cudaFree(ptr_));
+    ptr_ = nullptr;
+    bytes_ = 0;
+  }
+  void* get() const { return ptr_; }
+  template <typename T>
+  T* as() const { return static_cast<T*>(ptr_); }
+  size_t bytes() const { return bytes_; }
+
+ private:
+  void* ptr_ = nullptr;
+  size_t bytes_ = 0;
+};
+
+}  // namespace paci::exec

@@ -1,0 +1,75 @@
+// `paci summary RUN...`: stored runs side by side, one row each: validation loss, tokens/s, time
+// per update, max drift and peak memory per stage, and for a prediction the measured run it
+// predicts. The main job ends with this table.
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "proto/ir_names.h"
+#include "store/trace_store.h"
+#include "tools/commands.h"
+
+namespace paci::cli {
+namespace {
+
+struct SummaryFlags {
+  std::string db = "paci.db";
+  std::vector<int64_t> runs;
+};
+
+[[noreturn]] void Fail(int code, const std::string& message) {
+  fmt::print(stderr, "paci summary: {}\n", message);
+  throw CLI::RuntimeError(code);
+}
+
+std::string Metric(const store::RunData& r, const std::string& key, const char* format, double scale = 1.0) {
+  auto it = r.metrics.find(key);
+  if (it == r.metrics.end() || std::isnan(it->second)) return "-";
+  return fmt::format(fmt::runtime(format), it->second * scale);
+}
+
+// "2,2,1,0" from key_stage0, key_stage1, ...
+std::string PerStage(const store::RunData& r, const std::string& key, const char* format, double scale) {
+  std::vector<std::string> parts;
+  for (uint32_t s = 0; s < r.record.info.spec.stages(); ++s) parts.push_back(Metric(r, fmt::format("{}_stage{}", key, s), format, scale));
+  return fmt::format("{}", fmt::join(parts, ","));
+}
+
+std::string Predicts(store::TraceStore& db, int64_t id) {
+  Result<std::vector<std::pair<int64_t, int64_t>>> links = db.LinksOf(id);
+  if (!links.ok()) return "";
+  for (const auto& [pred, meas] : *links)
+    if (pred == id) return fmt::format("predicts {}", meas);
+  return "";
+}
+
+void RunSummary(const SummaryFlags& f) {
+  Result<store::TraceStore> db = store::TraceStore::Open(f.db, store::OpenOptions{.create_if_missing = false});
+  if (!db.ok()) Fail(2, "--db: " + db.status().message());
+  fmt::print("{:>4} {:<9} {:<26} {:>8} {:>10} {:>12}  {:<16} {:<30} {}\n", "run", "kind", "name", "val loss",
+             "tokens/s", "ms/update", "max drift/stage", "peak MB/stage", "");
+  for (int64_t id : f.runs) {
+    Result<store::RunData> r = db->LoadRun(id);
+    if (!r.ok()) Fail(2, fmt::format("run {}: {}", id, r.status().message()));
+    fmt::print("{:>4} {:<9} {:<26} {:>8} {:>10} {:>12}  {:<16} {:<30} {}\n", id,
+               store::RunKindName(r->record.info.kind), r->record.info.name.substr(0, 26),
+               Metric(*r, "val_loss", "{:.4f}"), Metric(*r, "tokens_per_s", "{:.0f}"),
+               Metric(*r, "time_per_update_ms", "{:.2f}"), PerStage(*r, "max_drift", "{:.0f}", 1.0),
+               PerStage(*r, "peak_memory_bytes", "{:.2f}", 1.0 / (1 << 20)), Predicts(*db, id));
+  }
+}
+
+}  // namespace
+
+void AddSummaryCommand(CLI::App& app) {
+  auto f = std::make_shared<SummaryFlags>();
+  CLI::App* cmd = app.add_subcommand("summary", "Stored runs side by side: loss, speed, drift, memory");
+  cmd->add_option("runs", f->runs, "run ids")->required();
+  cmd->add_option("--db", f->db, "trace store")->capture_default_str();
+  cmd->callback([f] { RunSummary(*f); });
+}
+
+}  // namespace paci::cli

@@ -1,0 +1,40 @@
+// `paci train --schedule NAME --stages P ...`: pipelined training of the GPT model with any
+// schedule IR, over threads or MPI ranks, stored as a measured run. cmd_train.cc parses the model
+// and data flags and hands over here when --schedule is given.
+#pragma once
+
+#include <string>
+
+#include "exec/data.h"
+#include "exec/train.h"
+
+namespace CLI {
+class App;
+}
+
+namespace paci::cli {
+
+struct PipelineTrainFlags {
+  std::string schedule;        // empty: unpipelined training
+  uint32_t stages = 1;
+  uint32_t microbatches = 0;   // flush schedules: M per update (default: --accum)
+  uint32_t chunks = 0;
+  std::string transport = "threads";
+  std::string db = "paci.db";
+  bool no_db = false;
+  std::string partition;
+  int recv_timeout_s = 60;
+  std::string inject_fault;
+  std::string name;
+};
+
+// Adds --schedule, --stages, --microbatches, --chunks, --transport, --db, --no-db, --partition,
+// --recv-timeout, --name and the hidden --inject-fault to `cmd`.
+void AddPipelineFlags(CLI::App* cmd, PipelineTrainFlags* flags);
+
+// Trains `updates` updates of `accum` micro-batches each (cfg.accum; for flush schedules M), and
+// prints each update's loss. Exits the command with code 2 on bad flags, 1 on a failed run.
+void RunPipelineTrain(const exec::TrainConfig& cfg, const PipelineTrainFlags& flags,
+                      const exec::DataSplit& data);
+
+}  // namespace paci::cli
