@@ -64,8 +64,8 @@ Result<std::vector<LayerRange>> PlanPipeline(const ir::Schedule& schedule, const
     return Status::InvalidArgument("--tie: a tied LM head needs the embedding and the head on one "
                                    "stage; untie it to pipeline the model");
   if (cfg.train.grad_clip > 0.0f && parts > 1)
-    return Status::InvalidArgument("--clip: global gradient clipping needs an all-reduce across "
-                                   "stages, which asynchronous pipelines do not have; use --clip 0");
+    return Status::InvalidArgument("--grad-clip: global gradient clipping needs an all-reduce across "
+                                   "stages, which these pipelines do not have; use --grad-clip 0");
   return cfg.partition.empty() ? partition_balanced(cfg.train.model, parts)
                                : partition_from_cuts(cfg.train.model, parts, cfg.partition);
 }

@@ -167,7 +167,7 @@ class StageScan {
     if (op.stage != stage_)
       return Broken(op, l_, "stream-stage", fmt::format("op says stage {} in the stream of stage {}",
                                                         op.stage, stage_));
-    if (OpKindCode(op.kind) == "?") return Broken(op, l_, "op-fields", "no op kind");
+    if (op.kind < ir::FORWARD || op.kind > ir::OPTIMIZER_STEP) return Broken(op, l_, "op-fields", "no op kind");
     if (op.kind == ir::OPTIMIZER_STEP)
       return op.micro_batch <= l_.N ? Status::Ok()
                                     : Broken(op, l_, "op-fields", fmt::format("micro-batch beyond N = {}", l_.N));

@@ -91,7 +91,7 @@ void AddFlows(const std::vector<ir::TraceEvent>& ops, uint32_t stages, json* eve
   for (const auto& e : ops) {
     const bool act = e.kind() == ir::SEND_ACTIVATION;
     if (!act && e.kind() != ir::SEND_GRAD) continue;
-    const int64_t v = static_cast<int64_t>(e.chunk()) * stages + e.stage() + 1;
+    const int64_t v = static_cast<int64_t>(e.chunk()) * stages + e.stage() + (act ? 1 : -1);
     if (v < 0) continue;
     const Key key{act ? ir::RECV_ACTIVATION : ir::RECV_GRAD, static_cast<uint32_t>(v % stages),
                   static_cast<uint32_t>(v / stages), e.micro_batch()};

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdio>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "exec/checkpoint.h"
@@ -17,6 +18,7 @@
 #include "exec/threads.h"
 #include "exec/train.h"
 #include "tools/commands.h"
+#include "tools/pipeline_train.h"
 
 namespace paci::cli {
 namespace {
@@ -29,6 +31,8 @@ struct TrainFlags {
   std::string save, resume;
   int eval_every = 50;
   int threads = 0;
+  PipelineTrainFlags pipe;  // --schedule and friends: pipelined training (tools/pipeline_train.h)
+  CLI::Option* grad_clip = nullptr;
 };
 
 [[noreturn]] void Fail(int code, const std::string& message) {
@@ -65,6 +69,17 @@ void RunTrain(TrainFlags& f) {
   }
   if (f.threads < 0) Fail(2, "--threads must not be negative");
   if (f.eval_every < 0) Fail(2, "--eval-every must not be negative");
+  if (!f.pipe.schedule.empty()) {
+    // Each stage gets its share of the cores unless --threads says otherwise; threads and MPI
+    // runs then use the same count, which keeps their results identical.
+    const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    // Pipelines have no global gradient norm (no all-reduce across stages): clipping is off
+    // unless asked for, and then PlanPipeline refuses it with a message.
+    if (f.grad_clip->count() == 0) c.grad_clip = 0.0f;
+    exec::exec_set_threads(f.threads > 0 ? f.threads : std::max(1, hw / static_cast<int>(std::max(1u, f.pipe.stages))));
+    RunPipelineTrain(c, f.pipe, LoadData(f));
+    return;
+  }
   exec::exec_set_threads(f.threads);
   Result<exec::Trainer> created = exec::trainer_create(c, LoadData(f));
   if (!created.ok()) Fail(2, created.status().message());
@@ -97,7 +112,11 @@ void RunTrain(TrainFlags& f) {
                                      u + 1, c.updates, st.loss, st.lr, st.grad_norm, tps,
                                      FormatSeconds(el / done * static_cast<double>(c.updates - u - 1)));
       if (eval) line += fmt::format(" | val {:.4f}", val);
-      std::fprintf(stderr, tty && !eval ? "\r%s\033[K" : "\r%s\033[K\n", line.c_str());
+      if (tty) {
+        std::fprintf(stderr, eval ? "\r%s\033[K\n" : "\r%s\033[K", line.c_str());  // redraw in place
+      } else {
+        std::fprintf(stderr, "%s\n", line.c_str());
+      }
     }
   }
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -119,7 +138,7 @@ void RunTrain(TrainFlags& f) {
 
 void AddTrainCommand(CLI::App& app) {
   auto f = std::make_shared<TrainFlags>();
-  CLI::App* cmd = app.add_subcommand("train", "Train the GPT model on one process (no pipeline)");
+  CLI::App* cmd = app.add_subcommand("train", "Train the GPT model, unpipelined or with a pipeline schedule (--schedule)");
   exec::TrainConfig& c = f->cfg;
   c.model.n_layer = 2;
   c.model.n_embd = 64;
@@ -139,7 +158,7 @@ void AddTrainCommand(CLI::App& app) {
   cmd->add_option("--warmup", c.warmup, "linear warm-up updates")->capture_default_str();
   cmd->add_option("--min-lr-frac", c.min_lr_frac, "final learning rate as a fraction of --lr")->capture_default_str();
   cmd->add_option("--weight-decay", c.adamw.weight_decay, "AdamW decoupled weight decay")->capture_default_str();
-  cmd->add_option("--grad-clip", c.grad_clip, "global gradient-norm clip (0: off)")->capture_default_str();
+  f->grad_clip = cmd->add_option("--grad-clip", c.grad_clip, "global gradient-norm clip (0: off)")->capture_default_str();
   cmd->add_option("--seed", c.seed, "seed for weights and the sampler")->capture_default_str();
   cmd->add_option("--data", f->data, "text files or .bin token files (default: the fortunes corpus)");
   cmd->add_option("--sampler", f->sampler, "random | sequential")->capture_default_str();
@@ -149,6 +168,7 @@ void AddTrainCommand(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--eval-batches", c.eval_batches, "validation micro-batches")->capture_default_str();
   cmd->add_option("--threads", f->threads, "kernel threads (0: all cores)")->capture_default_str();
+  AddPipelineFlags(cmd, &f->pipe);
   cmd->callback([f] { RunTrain(*f); });
 }
 

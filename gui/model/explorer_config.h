@@ -1,6 +1,7 @@
 // ExplorerConfig: the explorer's controls as one value (schedule, P, K, M, V, stage costs), and
-// the spec and cost model it stands for. Costs are uniform per stage times an optional per-stage
-// scale, which is how a user models a slow stage.
+// the spec and cost model it stands for. Times and sizes are the whole model's per micro-batch,
+// split evenly over the P stages (so a K x P sweep compares splits of one model), times an
+// optional per-stage scale, which is how a user models a slow stage.
 #pragma once
 
 #include <cstdint>
@@ -17,12 +18,12 @@ struct ExplorerConfig {
   uint32_t microbatches = 8;      // M (flush schedules)
   uint32_t chunks = 1;            // V (interleaved)
   uint64_t total_microbatches = 0;  // 0: the spec's default run length
-  double forward_ms = 1.0;
-  double backward_ms = 2.0;       // input + weight gradient
-  double optimizer_ms = 0.3;
+  double forward_ms = 4.0;        // whole model, one micro-batch
+  double backward_ms = 8.0;       // input + weight gradient, whole model
+  double optimizer_ms = 0.3;      // per stage step
   std::vector<double> stage_scale;  // per stage; missing entries are 1
-  double activation_mib = 64;
-  double weight_mib = 256;
+  double activation_mib = 256;    // whole model, one micro-batch
+  double weight_mib = 1024;       // whole model
   double link_latency_us = 20;
   double link_gb_per_s = 25;
   uint64_t tokens_per_microbatch = 8192;

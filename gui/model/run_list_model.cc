@@ -42,8 +42,11 @@ QVariant RunListModel::data(const QModelIndex& index, int role) const {
     case kName: return QString::fromStdString(r.name);
     case kSchedule: return QString::fromStdString(r.schedule);
     case kStages: return r.stages;
-    case kAccum: return r.accum;
-    case kMicrobatches: return r.microbatches;
+    // 0 means "does not apply" (K of a flush schedule, M of an asynchronous one): the table
+    // shows nothing; EditRole keeps the number for sorting.
+    case kAccum: return r.accum || role == Qt::EditRole ? QVariant(r.accum) : QVariant(QString());
+    case kMicrobatches:
+      return r.microbatches || role == Qt::EditRole ? QVariant(r.microbatches) : QVariant(QString());
     case kChunks: return r.chunks;
     case kOps: return QVariant::fromValue<qlonglong>(r.op_count);
     case kState: return QString::fromStdString(r.state);
@@ -96,7 +99,7 @@ bool RunFilterModel::filterAcceptsRow(int row, const QModelIndex& parent) const 
 
 bool RunFilterModel::lessThan(const QModelIndex& a, const QModelIndex& b) const {
   // Numbers sort as numbers, text as text: QVariant's ordering handles both.
-  return QVariant::compare(a.data(), b.data()) == QPartialOrdering::Less;
+  return QVariant::compare(a.data(Qt::EditRole), b.data(Qt::EditRole)) == QPartialOrdering::Less;
 }
 
 }  // namespace paci::gui

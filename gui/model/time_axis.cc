@@ -75,12 +75,14 @@ std::string FormatTime(double ns, double step_ns) {
   const double mag = std::max({std::abs(ns), std::abs(step_ns), 1e-9});
   for (const Unit& u : kUnits) {
     if (mag >= u.scale || u.scale == 1) {
-      const double in_unit = step_ns / u.scale;
-      int decimals = 0;
-      while (decimals < 6 && std::abs(in_unit * std::pow(10, decimals) -
-                                      std::round(in_unit * std::pow(10, decimals))) > 1e-6) {
-        ++decimals;
-      }
+      // Decimals from the step's magnitude, one more for steps like 0.25.
+      const double in_unit = std::abs(step_ns / u.scale);
+      auto whole = [&](int d) {
+        const double v = in_unit * std::pow(10, d);
+        return std::abs(v - std::round(v)) < 1e-6 * std::max(1.0, v);
+      };
+      int decimals = in_unit >= 1 ? 0 : std::min(6, static_cast<int>(std::ceil(-std::log10(in_unit) - 1e-9)));
+      if (decimals < 6 && !whole(decimals) && whole(decimals + 1)) ++decimals;
       char buf[64];
       std::snprintf(buf, sizeof buf, "%.*f %s", decimals, ns / u.scale, u.name);
       return buf;

@@ -79,6 +79,10 @@ void ComparePage::fillTable() {
     }
   }
   table_->resizeColumnsToContents();
+  // The timeline gets the room; the table only what its rows need.
+  const int rows_height = table_->horizontalHeader()->height() + 4 +
+                          table_->verticalHeader()->defaultSectionSize() * table_->rowCount();
+  table_->setMaximumHeight(rows_height);
 }
 
 }  // namespace paci::gui

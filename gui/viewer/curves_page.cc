@@ -39,6 +39,10 @@ CurvesPage::CurvesPage(QWidget* parent) : QWidget(parent) {
   connect(target_, &QDoubleSpinBox::valueChanged, this, &CurvesPage::refresh);
 }
 
+void CurvesPage::setTarget(double loss) { target_->setValue(loss); }
+
+void CurvesPage::setAxis(CurveAxis axis) { axis_->setCurrentIndex(axis == CurveAxis::kUpdate ? 0 : 1); }
+
 void CurvesPage::refresh() {
   const CurveAxis axis = axis_->currentIndex() == 0 ? CurveAxis::kUpdate : CurveAxis::kWallSeconds;
   auto* chart = new QChart;

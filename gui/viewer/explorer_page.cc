@@ -118,9 +118,9 @@ QWidget* ExplorerPage::buildControls() {
   form->addRow(tr("Micro-batches M"), m_);
   form->addRow(tr("Chunks V"), v_);
   form->addRow(tr("Run length"), length_);
-  form->addRow(tr("Forward"), fwd_);
-  form->addRow(tr("Backward"), bwd_);
-  form->addRow(tr("Optimizer"), opt_);
+  form->addRow(tr("Forward (model)"), fwd_);
+  form->addRow(tr("Backward (model)"), bwd_);
+  form->addRow(tr("Optimizer (stage)"), opt_);
   form->addRow(tr("Stage scale"), scale_);
   form->addRow(tr("Sweep K"), sweep_ks_);
   form->addRow(tr("Sweep P"), sweep_ps_);

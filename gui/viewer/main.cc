@@ -10,6 +10,7 @@
 #include <functional>
 
 #include "gui/model/sim_backend.h"
+#include "gui/viewer/compare_page.h"
 #include "gui/viewer/curves_page.h"
 #include "gui/viewer/explorer_page.h"
 #include "gui/viewer/main_window.h"
@@ -135,6 +136,10 @@ int main(int argc, char** argv) {
       {"stages", "Explorer: P.", "P"},
       {"accum", "Explorer: K.", "K"},
       {"replay-at", "Replay: play head at this fraction of the run.", "F", "0.5"},
+      {"select-op", "Timeline: select op ID and show its dependencies.", "ID"},
+      {"range-ms", "Timeline/compare: show [A, B] milliseconds.", "A,B"},
+      {"target-loss", "Curves: target loss line.", "LOSS"},
+      {"curve-axis", "Curves: x axis, update or wall.", "AXIS", "update"},
       {"bench", "Open --run ID, print load, first-paint and zoom timings, and exit."},
   });
   args.process(app);
@@ -150,30 +155,45 @@ int main(int argc, char** argv) {
   }
   if (args.isSet("bench")) return Bench(w, args.value("run").toLongLong(), since_start);
 
-  auto view = args.isSet("view") ? ParseView(args.value("view")) : std::optional<MainWindow::View>();
-  if (args.isSet("view") && !view) {
+  const auto parsed = ParseView(args.value("view"));
+  if (args.isSet("view") && !parsed) {
     std::fprintf(stderr, "paci-viewer: unknown view %s\n", qPrintable(args.value("view")));
     return 2;
   }
+  // Without --view, the last thing opened stays in front.
+  const bool has_view = args.isSet("view");
+  const MainWindow::View view = parsed.value_or(MainWindow::View::kRuns);
   bool ok = true;
   if (args.isSet("run")) ok = batch ? w.openRunNow(args.value("run").toLongLong()) : (w.openRun(args.value("run").toLongLong()), true);
   if (ok && args.isSet("compare")) {
     const auto ids = ParseIds(args.value("compare"));
     ok = ids.size() == 2 && (batch ? w.compareRunsNow(ids[0], ids[1]) : (w.compareRuns(ids[0], ids[1]), true));
   }
-  if (ok && (args.isSet("curves") || view == MainWindow::View::kCurves)) {
+  if (ok && (args.isSet("curves") || (has_view && view == MainWindow::View::kCurves))) {
     std::vector<int64_t> ids = ParseIds(args.value("curves"));
     if (ids.empty()) {
       for (const auto& r : w.browser()->model().runs()) ids.push_back(r.id);
     }
     ok = batch ? w.showCurvesNow(ids) : (w.showCurves(ids), true);
   }
-  if (ok && view == MainWindow::View::kExplorer) ok = batch ? PrepareExplorer(w, args) : true;
-  if (ok && view == MainWindow::View::kReplay) {
+  if (ok && has_view && view == MainWindow::View::kExplorer) ok = batch ? PrepareExplorer(w, args) : true;
+  if (ok && has_view && view == MainWindow::View::kReplay) {
     ReplayModel& r = w.replayPage()->model();
     if (r.index()) r.setTime(static_cast<int64_t>(r.index()->makespan() * args.value("replay-at").toDouble()));
   }
-  if (view) w.showView(*view);
+  if (ok && args.isSet("select-op")) w.timelinePage()->selectOpId(args.value("select-op").toULongLong());
+  if (ok && args.value("curve-axis") == QLatin1String("wall")) w.curvesPage()->setAxis(CurveAxis::kWallSeconds);
+  if (ok && args.isSet("range-ms")) {
+    const QStringList r = args.value("range-ms").split(',');
+    if (r.size() == 2) {
+      QCoreApplication::processEvents();  // let the widgets take their final width first
+      for (TimelineWidget* tl : {w.timelinePage()->timeline(), w.comparePage()->timeline()}) {
+        tl->showRange(r[0].toDouble() * 1e6, r[1].toDouble() * 1e6);
+      }
+    }
+  }
+  if (ok && args.isSet("target-loss")) w.curvesPage()->setTarget(args.value("target-loss").toDouble());
+  if (has_view) w.showView(view);
   if (!batch) return app.exec();
   if (!ok) return 1;
   QCoreApplication::processEvents();

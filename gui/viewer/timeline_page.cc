@@ -22,17 +22,29 @@ TimelinePage::TimelinePage(QWidget* parent) : QWidget(parent) {
   layout->addWidget(header_);
   layout->addWidget(scroll, 1);
   layout->addWidget(details_);
-  connect(timeline_, &TimelineWidget::opSelected, this, [this](int, qint64 op) {
-    if (op < 0 || !model_) {
-      details_->setText(tr("No op selected."));
-      return;
-    }
-    const auto& e = model_->edges();
-    details_->setText(model_->ToolTip(op).replace('\n', QStringLiteral("   ")) +
-                      tr("   |  waits for %1 ops (orange), %2 ops wait for it (purple)")
-                          .arg(e.before.size())
-                          .arg(e.after.size()));
-  });
+  connect(timeline_, &TimelineWidget::opSelected, this, [this](int, qint64 op) { showDetails(op); });
+}
+
+void TimelinePage::showDetails(int64_t op) {
+  if (op < 0 || !model_) {
+    details_->setText(tr("No op selected."));
+    return;
+  }
+  const auto& e = model_->edges();
+  details_->setText(model_->ToolTip(op).replace('\n', QStringLiteral("   ")) +
+                    tr("   |  waits for %1 ops (orange), %2 ops wait for it (purple)")
+                        .arg(e.before.size())
+                        .arg(e.after.size()));
+}
+
+bool TimelinePage::selectOpId(uint64_t op_id) {
+  if (!model_) return false;
+  const int64_t i = model_->index().FindOpId(op_id);
+  if (i < 0) return false;
+  model_->Select(static_cast<size_t>(i));
+  showDetails(i);
+  timeline_->update();
+  return true;
 }
 
 void TimelinePage::setRun(std::shared_ptr<const TraceIndex> index, uint32_t chunks,

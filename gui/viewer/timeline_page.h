@@ -22,8 +22,12 @@ class TimelinePage : public QWidget {
   void setRun(std::shared_ptr<const TraceIndex> index, uint32_t chunks, const QString& title);
   TimelineWidget* timeline() const { return timeline_; }
   TimelineModel* model() const { return model_.get(); }
+  // Selects the op with this id (as a click would) and centres the view on it; false if absent.
+  bool selectOpId(uint64_t op_id);
 
  private:
+  void showDetails(int64_t op);
+
   QLabel* header_;
   QLabel* details_;
   TimelineWidget* timeline_;

@@ -144,10 +144,14 @@ void TimelineWidget::paintTrack(QPainter& p, int t) {
       p.setPen(QPen(fill.darker(150), 0));
       p.drawRect(b.rect.adjusted(0, 0, -0.5, -0.5));
     }
-    if (op.lane == ir::LANE_COMPUTE && b.rect.width() > 26) {
-      const QString label = OpLabel(op, b.rect.width() > fm.horizontalAdvance(OpLabel(op, true)) + 6);
-      p.setPen(Qt::white);
-      p.drawText(b.rect, Qt::AlignCenter, label);
+    if (op.lane == ir::LANE_COMPUTE && b.rect.width() > 12) {
+      // The longest label that fits: "F3 v2", else "F3", else none.
+      QString label = OpLabel(op, true);
+      if (fm.horizontalAdvance(label) + 4 > b.rect.width()) label = OpLabel(op, false);
+      if (fm.horizontalAdvance(label) + 4 <= b.rect.width()) {
+        p.setPen(fill.lightness() > 170 ? QColor(60, 60, 60) : QColor(Qt::white));
+        p.drawText(b.rect, Qt::AlignCenter, label);
+      }
     }
   });
   paintSelection(p, t);

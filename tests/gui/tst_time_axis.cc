@@ -128,6 +128,8 @@ void TimeAxisTest::format_data() {
   QTest::newRow("s") << 3e9 << 1e9 << "3 s";
   QTest::newRow("ns") << 40.0 << 20.0 << "40 ns";
   QTest::newRow("fine_ms") << 1.25e6 << 2.5e5 << "1.25 ms";
+  QTest::newRow("clock_odd_step") << 59031815.0 << 131181.8 << "59.0 ms";
+  QTest::newRow("zero_tick") << 0.0 << 1e7 << "0 ms";
 }
 
 void TimeAxisTest::format() {

@@ -139,7 +139,9 @@ TEST(IrForms, CsvRoundTrip) {
         const ir::Schedule want = comms ? ToExplicit(s) : WithoutCommOps(s);
         EXPECT_EQ(ExpandSchedule(*back), ExpandSchedule(want)) << Name(s) << " " << comms;
       }
-      if (whole) EXPECT_TRUE(ValidateSchedule(*back).ok()) << Name(s) << ": " << ValidateSchedule(*back).message();
+      if (whole) {
+        EXPECT_TRUE(ValidateSchedule(*back).ok()) << Name(s) << ": " << ValidateSchedule(*back).message();
+      }
     }
   }
 }

@@ -155,18 +155,25 @@ TEST(StoreRoundTrip, WriterDroppedWithoutFinishMarksRunFailed) {
   EXPECT_EQ(run->ops.size(), GpipeRun(2, 2).size());  // buffered events were still flushed
 }
 
-TEST(StoreRoundTrip, DuplicateOpIdIsReported) {
+TEST(StoreRoundTrip, DuplicateOpIdIsReportedAndItsBatchDropped) {
   TempDir dir;
   auto store = TraceStore::Open(dir.File("paci.db"));
   auto writer = store->BeginRun(GpipeInfo(2, 2));
   ASSERT_TRUE(writer.ok());
   const auto ops = GpipeRun(2, 2);
   writer->OnOp(ops[0]);
+  ASSERT_TRUE(writer->Flush().ok());
+  // The next batch repeats op 0 at its end: none of that batch may be stored, not even a part.
+  for (int i = 1; i <= 4; ++i) writer->OnOp(ops[i]);
   writer->OnOp(ops[0]);
+  EXPECT_FALSE(writer->Flush().ok());
   Status st = writer->Finish(RunStatus::kComplete);
   EXPECT_FALSE(st.ok());
   EXPECT_NE(st.message().find("UNIQUE"), std::string::npos) << st.message();
-  EXPECT_EQ(store->GetRun(writer->run_id())->status, RunStatus::kFailed);
+  auto run = store->LoadRun(writer->run_id());
+  EXPECT_EQ(run->record.status, RunStatus::kFailed);
+  ASSERT_EQ(run->ops.size(), 1u);
+  EXPECT_EQ(run->ops[0].op_id(), ops[0].op_id());
 }
 
 TEST(StoreRoundTrip, AttachedWriterAddsOpsOfAnotherRank) {
