@@ -24,7 +24,7 @@ PRED=$(id predicted) MEAS=$(id measured) FLUSH=$(id flush) LARGE=$(id large)
 export QT_QPA_PLATFORM=offscreen
 V=("$BUILD/gui/paci-viewer" "$DB" --size 1600x1000)
 "${V[@]}" --view runs --screenshot "$OUT/runs.png"
-"${V[@]}" --run "$PRED" --view timeline --select-op 230 --range-ms 20,60 --screenshot "$OUT/timeline.png"
+"${V[@]}" --run "$PRED" --view timeline --select-op 230 --range-ms 40,76 --screenshot "$OUT/timeline.png"
 "${V[@]}" --run "$PRED" --view timeline --screenshot "$OUT/timeline.svg"
 "${V[@]}" --compare "$PRED,$MEAS" --view compare --screenshot "$OUT/side-by-side.png"
 "${V[@]}" --view explorer --schedule paci --stages 4 --accum 4 --screenshot "$OUT/explorer.png"

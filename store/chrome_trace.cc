@@ -167,7 +167,10 @@ std::string ExportChromeTrace(const RunData& run) {
   for (const auto& e : run.ops) events.push_back(OpEvent(e, show_chunk));
   AddFlows(run.ops, stages, &events);
   AddCounters(run, &events);
-  json doc = {{"displayTimeUnit", "ns"}, {"paci", PaciJson(run)}, {"traceEvents", events}};
+  // Perfetto's JSON reader stops at the first top-level key it does not know, so the run's
+  // description goes under "metadata", which it knows and skips.
+  json doc = {{"displayTimeUnit", "ns"}, {"metadata", {{"paci", PaciJson(run)}}},
+              {"traceEvents", events}};
   return doc.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
@@ -281,7 +284,8 @@ Result<RunData> ImportChromeTrace(std::string_view text, const std::string& sour
   run.record.info.kind = RunKind::kMeasured;
   run.record.status = RunStatus::kComplete;
   try {
-    if (doc.contains("paci")) ReadPaci(doc["paci"], &run);
+    if (doc.contains("metadata") && doc["metadata"].contains("paci"))
+      ReadPaci(doc["metadata"]["paci"], &run);
     for (const json& ev : doc["traceEvents"]) {
       if (ev.value("ph", "") == "X" && ev.contains("args") && ev["args"].contains("op_id"))
         run.ops.push_back(ReadOpEvent(ev));

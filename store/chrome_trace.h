@@ -1,7 +1,7 @@
 // Chrome trace-event JSON export and import of a run. The export opens in Perfetto and
 // chrome://tracing: one process per stage with compute, send and recv threads, one complete
 // ("X") event per op, flow arrows from each send to its receive, counters for live memory and
-// weight version. A "paci" key holds the run's description so that import rebuilds the run.
+// weight version. "metadata": {"paci": ...} holds the run description that import rebuilds.
 #pragma once
 
 #include <string>

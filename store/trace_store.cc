@@ -38,11 +38,12 @@ RunState StateOf(const RunRecord& r) {
     case RunStatus::kFailed: return RunState::kFailed;
     case RunStatus::kRunning: break;
   }
-  if (r.info.host == HostName() && r.writer_pid > 0 &&
-      kill(static_cast<pid_t>(r.writer_pid), 0) != 0 && errno == ESRCH) {
+  if (r.writer_pid <= 0) return RunState::kIncomplete;  // imported while it was still running
+  if (r.info.host == HostName() && kill(static_cast<pid_t>(r.writer_pid), 0) != 0 &&
+      errno == ESRCH) {
     return RunState::kIncomplete;
   }
-  return RunState::kRunning;
+  return RunState::kRunning;  // alive, or on another host where we cannot tell
 }
 
 template <typename Msg>

@@ -119,8 +119,8 @@ int64_t SimulateIntoStore(const SimulateFlags& f, const ir::Schedule& schedule, 
   return writer->run_id();
 }
 
-nlohmann::json ResultJson(const ir::PipelineSpec& spec, const sim::SimulationResult& r, int64_t run_id) {
-  nlohmann::json j = {{"schedule", ScheduleName(spec.kind())},
+nlohmann::ordered_json ResultJson(const ir::PipelineSpec& spec, const sim::SimulationResult& r, int64_t run_id) {
+  nlohmann::ordered_json j = {{"schedule", ScheduleName(spec.kind())},
                       {"stages", spec.stages()},
                       {"chunks", spec.chunks()},
                       {"accum", spec.accum()},
@@ -133,7 +133,7 @@ nlohmann::json ResultJson(const ir::PipelineSpec& spec, const sim::SimulationRes
                       {"tokens_per_s", r.tokens_per_s},
                       {"optimizer_updates", r.optimizer_updates},
                       {"ops", r.ops},
-                      {"per_stage", nlohmann::json::array()}};
+                      {"per_stage", nlohmann::ordered_json::array()}};
   if (run_id > 0) j["run_id"] = run_id;
   for (const sim::StageMetrics& s : r.stages)
     j["per_stage"].push_back({{"stage", s.stage},

@@ -140,8 +140,8 @@ const char* kColumns[] = {"schedule", "stages", "accum", "chunks", "microbatches
                           "peak_memory_bytes", "peak_activations", "weight_versions", "max_drift",
                           "mean_drift", "optimizer_updates", "ops", "error"};
 
-nlohmann::json RowJson(const sim::SweepRow& r, const sim::TtaEntry* tta) {
-  nlohmann::json j = {{"schedule", ScheduleName(r.kind)},
+nlohmann::ordered_json RowJson(const sim::SweepRow& r, const sim::TtaEntry* tta) {
+  nlohmann::ordered_json j = {{"schedule", ScheduleName(r.kind)},
                       {"stages", r.stages},
                       {"accum", r.accum},
                       {"chunks", r.chunks},
@@ -160,15 +160,15 @@ nlohmann::json RowJson(const sim::SweepRow& r, const sim::TtaEntry* tta) {
                       {"error", r.error}};
   if (tta) {
     j["seconds_per_update"] = tta->timing.period_s;
-    j["updates_to_target"] = tta->updates_to_target ? nlohmann::json(*tta->updates_to_target) : nlohmann::json();
-    j["time_to_target_s"] = tta->seconds_to_target ? nlohmann::json(*tta->seconds_to_target) : nlohmann::json();
+    j["updates_to_target"] = tta->updates_to_target ? nlohmann::ordered_json(*tta->updates_to_target) : nlohmann::ordered_json();
+    j["time_to_target_s"] = tta->seconds_to_target ? nlohmann::ordered_json(*tta->seconds_to_target) : nlohmann::ordered_json();
     j["speedup_vs_best_flush"] =
-        tta->speedup_vs_best_flush ? nlohmann::json(*tta->speedup_vs_best_flush) : nlohmann::json();
+        tta->speedup_vs_best_flush ? nlohmann::ordered_json(*tta->speedup_vs_best_flush) : nlohmann::ordered_json();
   }
   return j;
 }
 
-std::string CsvCell(const nlohmann::json& v) {
+std::string CsvCell(const nlohmann::ordered_json& v) {
   if (v.is_null()) return "";
   if (v.is_string()) {
     std::string s = v.get<std::string>(), out = "\"";
@@ -182,7 +182,7 @@ std::string CsvCell(const nlohmann::json& v) {
 std::string Format(const std::vector<sim::SweepRow>& rows, const std::vector<sim::TtaEntry>& tta,
                    const std::string& format) {
   if (format == "json") {
-    nlohmann::json all = nlohmann::json::array();
+    nlohmann::ordered_json all = nlohmann::ordered_json::array();
     for (size_t i = 0; i < rows.size(); ++i) all.push_back(RowJson(rows[i], tta.empty() ? nullptr : &tta[i]));
     return all.dump(2) + "\n";
   }
@@ -194,7 +194,7 @@ std::string Format(const std::vector<sim::SweepRow>& rows, const std::vector<sim
   for (size_t c = 0; c < cols.size(); ++c) out += (c ? "," : "") + cols[c];
   out += "\n";
   for (size_t i = 0; i < rows.size(); ++i) {
-    const nlohmann::json j = RowJson(rows[i], tta.empty() ? nullptr : &tta[i]);
+    const nlohmann::ordered_json j = RowJson(rows[i], tta.empty() ? nullptr : &tta[i]);
     for (size_t c = 0; c < cols.size(); ++c) out += (c ? "," : "") + CsvCell(j.at(cols[c]));
     out += "\n";
   }

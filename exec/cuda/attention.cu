@@ -6,6 +6,7 @@
 
 #include "exec/cuda/attention.cuh"
 #include "exec/cuda/cuda_util.cuh"
+#include "exec/cuda/gemm_shapes.h"
 
 namespace paci::exec {
 
@@ -16,16 +17,13 @@ constexpr cudaDataType_t cuda_type() {
   return std::is_same_v<X, float> ? CUDA_R_32F : CUDA_R_16BF;
 }
 
-// Column-major batched C = alpha op(A) op(B) + 0, count = B*NH, fp32 accumulation.
+// Issues the batched `g` (gemm_shapes.h), all operands X, fp32 accumulation.
 template <typename X>
-void gemm_batched(const CudaContext& ctx, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
-                  float alpha, const X* A, int lda, long sa, const X* Bm, int ldb, long sb, X* Cm, int ldc,
-                  long sc, int count) {
-  const float beta = 0.0f;
+void gemm_batched(const CudaContext& ctx, const GemmCall& g, const X* A, const X* B, X* C) {
   constexpr cudaDataType_t t = cuda_type<X>();
-  CUBLAS_CHECK(cublasGemmStridedBatchedEx(ctx.cublas, ta, tb, m, n, k, &alpha, A, t, lda, sa, Bm, t, ldb, sb,
-                                          &beta, Cm, t, ldc, sc, count, CUBLAS_COMPUTE_32F,
-                                          CUBLAS_GEMM_DEFAULT));
+  CUBLAS_CHECK(cublasGemmStridedBatchedEx(ctx.cublas, g.ta ? CUBLAS_OP_T : CUBLAS_OP_N, g.tb ? CUBLAS_OP_T : CUBLAS_OP_N,
+                                          g.m, g.n, g.k, &g.alpha, A, t, g.lda, g.sa, B, t, g.ldb, g.sb, &g.beta, C,
+                                          t, g.ldc, g.sc, g.batch, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
 }
 
 }  // namespace
@@ -112,14 +110,11 @@ void attention_forward_cuda(const CudaContext& ctx, X* out, X* att, const X* qkv
   permute_qkv_kernel<<<grid, 256, 0, ctx.stream>>>(q, k, v, qkv, B, T, NH, hs);
   CUDA_CHECK(cudaGetLastError());
   const float scale = 1.0f / std::sqrt(static_cast<float>(hs));
-  const long th = static_cast<long>(T) * hs, tt = static_cast<long>(T) * T;
-  // scores[i][j] = scale * q_i . k_j  (column-major: (j,i) = k^T-op times q)
-  gemm_batched<X>(ctx, CUBLAS_OP_T, CUBLAS_OP_N, T, T, hs, scale, k, hs, th, q, hs, th, att, T, tt, B * NH);
+  gemm_batched<X>(ctx, attention_scores_gemm(B, NH, T, hs, scale), k, q, att);
   const int rows = B * NH * T;
   causal_softmax_kernel<<<ceil_div(rows, 8), 256, 0, ctx.stream>>>(att, rows, T);
   CUDA_CHECK(cudaGetLastError());
-  // y_i = sum_j att[i][j] v_j
-  gemm_batched<X>(ctx, CUBLAS_OP_N, CUBLAS_OP_N, hs, T, T, 1.0f, v, hs, th, att, T, tt, y, hs, th, B * NH);
+  gemm_batched<X>(ctx, attention_values_gemm(B, NH, T, hs), v, att, y);
   unpermute_kernel<<<grid, 256, 0, ctx.stream>>>(out, y, B, T, NH, hs, C);
   CUDA_CHECK(cudaGetLastError());
 }
@@ -137,18 +132,14 @@ void attention_backward_cuda(const CudaContext& ctx, X* dqkv, const X* dout, con
   permute_kernel<<<grid, 256, 0, ctx.stream>>>(dy, dout, B, T, NH, hs);
   CUDA_CHECK(cudaGetLastError());
   const float scale = 1.0f / std::sqrt(static_cast<float>(hs));
-  const long th = static_cast<long>(T) * hs, tt = static_cast<long>(T) * T;
-  const int count = B * NH;
-  // datt[i][j] = dy_i . v_j
-  gemm_batched<X>(ctx, CUBLAS_OP_T, CUBLAS_OP_N, T, T, hs, 1.0f, v, hs, th, dy, hs, th, datt, T, tt, count);
-  // dv_j = sum_i att[i][j] dy_i
-  gemm_batched<X>(ctx, CUBLAS_OP_N, CUBLAS_OP_T, hs, T, T, 1.0f, dy, hs, th, att, T, tt, dv, hs, th, count);
-  const int rows = count * T;
+  gemm_batched<X>(ctx, attention_datt_gemm(B, NH, T, hs), v, dy, datt);
+  gemm_batched<X>(ctx, attention_dv_gemm(B, NH, T, hs), dy, att, dv);
+  const int rows = B * NH * T;
   causal_softmax_backward_kernel<<<ceil_div(rows, 8), 256, 0, ctx.stream>>>(datt, att, rows, T, scale);
   CUDA_CHECK(cudaGetLastError());
-  // dq_i = sum_j ds[i][j] k_j ; dk_j = sum_i ds[i][j] q_i  (ds already holds the scale)
-  gemm_batched<X>(ctx, CUBLAS_OP_N, CUBLAS_OP_N, hs, T, T, 1.0f, k, hs, th, datt, T, tt, dq, hs, th, count);
-  gemm_batched<X>(ctx, CUBLAS_OP_N, CUBLAS_OP_T, hs, T, T, 1.0f, q, hs, th, datt, T, tt, dk, hs, th, count);
+  // d(scores) in datt already holds the scale.
+  gemm_batched<X>(ctx, attention_dq_gemm(B, NH, T, hs), k, datt, dq);
+  gemm_batched<X>(ctx, attention_dk_gemm(B, NH, T, hs), q, datt, dk);
   unpermute_kernel<<<grid, 256, 0, ctx.stream>>>(dqkv, dq, B, T, NH, hs, 3 * C);
   unpermute_kernel<<<grid, 256, 0, ctx.stream>>>(dqkv + C, dk, B, T, NH, hs, 3 * C);
   unpermute_kernel<<<grid, 256, 0, ctx.stream>>>(dqkv + 2 * C, dv, B, T, NH, hs, 3 * C);

@@ -4,6 +4,7 @@
 #include <type_traits>
 
 #include "exec/cuda/cuda_util.cuh"
+#include "exec/cuda/gemm_shapes.h"
 #include "exec/cuda/matmul.cuh"
 
 namespace paci::exec {
@@ -15,13 +16,12 @@ constexpr cudaDataType_t cuda_type() {
   return std::is_same_v<X, float> ? CUDA_R_32F : CUDA_R_16BF;
 }
 
-// Column-major C (m,n) = alpha op(A) op(B) + beta C, fp32 accumulation whatever the storage types.
-void gemm(const CudaContext& ctx, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
-          const void* A, cudaDataType_t at, int lda, const void* B, cudaDataType_t bt, int ldb, float beta,
-          void* C, cudaDataType_t ct, int ldc) {
-  const float alpha = 1.0f;
-  CUBLAS_CHECK(cublasGemmEx(ctx.cublas, ta, tb, m, n, k, &alpha, A, at, lda, B, bt, ldb, &beta, C, ct, ldc,
-                            CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+// Issues `g` (gemm_shapes.h) with fp32 accumulation whatever the storage types.
+void gemm(const CudaContext& ctx, const GemmCall& g, const void* A, cudaDataType_t at, const void* B,
+          cudaDataType_t bt, void* C, cudaDataType_t ct) {
+  CUBLAS_CHECK(cublasGemmEx(ctx.cublas, g.ta ? CUBLAS_OP_T : CUBLAS_OP_N, g.tb ? CUBLAS_OP_T : CUBLAS_OP_N, g.m, g.n,
+                            g.k, &g.alpha, A, at, g.lda, B, bt, g.ldb, &g.beta, C, ct, g.ldc, CUBLAS_COMPUTE_32F,
+                            CUBLAS_GEMM_DEFAULT));
 }
 
 }  // namespace
@@ -54,8 +54,7 @@ template <typename X>
 void matmul_forward_cuda(const CudaContext& ctx, X* out, const X* inp, const X* w, const float* bias, int N,
                          int C, int OC) {
   constexpr cudaDataType_t xt = cuda_type<X>();
-  // Column-major out^T (OC,N) = (w read as (C,OC))^T @ (inp read as (C,N)).
-  gemm(ctx, CUBLAS_OP_T, CUBLAS_OP_N, OC, N, C, w, xt, C, inp, xt, C, 0.0f, out, xt, OC);
+  gemm(ctx, matmul_forward_gemm(N, C, OC), w, xt, inp, xt, out, xt);
   if (bias != nullptr) {
     const long n = static_cast<long>(N) * OC;
     add_bias_kernel<<<ceil_div(n, 256), 256, 0, ctx.stream>>>(out, bias, N, OC);
@@ -67,14 +66,14 @@ template <typename X>
 void matmul_backward_input_cuda(const CudaContext& ctx, X* dinp, const X* dout, const X* w, int N, int C,
                                 int OC, bool accumulate) {
   constexpr cudaDataType_t xt = cuda_type<X>();
-  gemm(ctx, CUBLAS_OP_N, CUBLAS_OP_N, C, N, OC, w, xt, C, dout, xt, OC, accumulate ? 1.0f : 0.0f, dinp, xt, C);
+  gemm(ctx, matmul_backward_input_gemm(N, C, OC, accumulate), w, xt, dout, xt, dinp, xt);
 }
 
 template <typename X>
 void matmul_backward_weight_cuda(const CudaContext& ctx, float* dw, float* dbias, const X* dout, const X* inp,
                                  int N, int C, int OC) {
   constexpr cudaDataType_t xt = cuda_type<X>();
-  gemm(ctx, CUBLAS_OP_N, CUBLAS_OP_T, C, OC, N, inp, xt, C, dout, xt, OC, 1.0f, dw, CUDA_R_32F, C);
+  gemm(ctx, matmul_backward_weight_gemm(N, C, OC), inp, xt, dout, xt, dw, CUDA_R_32F);
   if (dbias != nullptr) {
     bias_backward_kernel<<<ceil_div(OC, 32), dim3(32, 32), 0, ctx.stream>>>(dbias, dout, N, OC);
     CUDA_CHECK(cudaGetLastError());

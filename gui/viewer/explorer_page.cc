@@ -211,10 +211,13 @@ void ExplorerPage::showOutcome() {
   }
   peak_->setText(peaks.join(QStringLiteral(" · ")));
   const ExplorerConfig& cfg = model_.config();
-  status_->setText(tr("%1, P=%2, K=%3, M=%4: %5 ops simulated")
+  // K or M, whichever the schedule uses (the normalized spec leaves the other 0).
+  const QString batching = outcome->spec.accum() ? QStringLiteral("K=%1").arg(outcome->spec.accum())
+                                                 : QStringLiteral("M=%1").arg(outcome->spec.microbatches_per_iteration());
+  status_->setText(tr("%1, P=%2, %3: %4 ops simulated")
                        .arg(QString::fromStdString(ScheduleName(cfg.kind)))
-                       .arg(cfg.stages).arg(outcome->spec.accum())
-                       .arg(outcome->spec.microbatches_per_iteration())
+                       .arg(cfg.stages)
+                       .arg(batching)
                        .arg(outcome->ops.size()));
   auto index = std::make_shared<const TraceIndex>(TraceIndex::Build(outcome->ops, outcome->spec.stages()));
   timeline_model_ = std::make_unique<TimelineModel>(index, outcome->spec.chunks());

@@ -59,6 +59,11 @@ MainWindow::MainWindow(std::shared_ptr<const SimBackend> backend, QWidget* paren
           [this](qint64 a, qint64 b) { compareRuns(a, b); });
   connect(browser_, &RunBrowser::showCurves, this,
           [this](const std::vector<int64_t>& ids) { showCurves(ids); });
+  connect(tabs_, &QTabWidget::currentChanged, this, [this](int tab) {
+    if (tab != static_cast<int>(View::kReplay) || !replay_pending_) return;
+    const auto run = std::move(replay_pending_);
+    replay_->setRun(run->index, run->trace.spec.chunks(), run->trace.memory, RunTitle(run->trace.summary));
+  });
   connect(&loader_, &RunLoader::loaded, this, &MainWindow::onLoaded);
   connect(&loader_, &RunLoader::failed, this, &MainWindow::onFailed);
   connect(&loader_, &RunLoader::progress, this,
@@ -174,7 +179,7 @@ void MainWindow::finish(const Pending& p) {
   auto get = [&](int64_t id) { return p.runs.at(id); };
   switch (p.purpose) {
     case Purpose::kOpen:
-      showRun(*get(p.ids.front()));
+      showRun(get(p.ids.front()));
       showView(View::kTimeline);
       break;
     case Purpose::kCompare: {
@@ -193,10 +198,10 @@ void MainWindow::finish(const Pending& p) {
   }
 }
 
-void MainWindow::showRun(const LoadedRun& run) {
-  const QString title = RunTitle(run.trace.summary);
-  timeline_->setRun(run.index, run.trace.spec.chunks(), title);
-  replay_->setRun(run.index, run.trace.spec.chunks(), run.trace.memory, title);
+void MainWindow::showRun(std::shared_ptr<const LoadedRun> run) {
+  const QString title = RunTitle(run->trace.summary);
+  timeline_->setRun(run->index, run->trace.spec.chunks(), title);
+  replay_pending_ = std::move(run);
   emit runShown();
 }
 

@@ -70,7 +70,7 @@ class MainWindow : public QMainWindow {
   void onLoaded(int request, std::shared_ptr<LoadedRun> run);
   void onFailed(int request, const QString& message);
   void finish(const Pending& p);
-  void showRun(const LoadedRun& run);
+  void showRun(std::shared_ptr<const LoadedRun> run);
   void showError(const QString& message);
 
   std::shared_ptr<const SimBackend> backend_;
@@ -88,6 +88,9 @@ class MainWindow : public QMainWindow {
   std::map<int, Pending> pending_;
   int next_pending_ = 0;
   int current_job_ = 0;  // the newest job of each purpose wins; older ones are dropped
+  // The replay page is filled when first shown: its per-stage tables cost time on the UI thread
+  // that opening a timeline should not pay.
+  std::shared_ptr<const LoadedRun> replay_pending_;
 };
 
 }  // namespace paci::gui

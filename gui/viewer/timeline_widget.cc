@@ -135,7 +135,9 @@ void TimelineWidget::paintTrack(QPainter& p, int t) {
   m.ForEachVisible(axis_, [&](const TimelineModel::Box& b) {
     const OpSpan& op = m.index().op(b.index);
     QColor fill = OpFill(op);
-    if (emphasise && !std::binary_search(emphasised_.begin(), emphasised_.end(), b.index)) {
+    const bool faded =
+        emphasise && !std::binary_search(emphasised_.begin(), emphasised_.end(), b.index);
+    if (faded) {
       fill = fill.lighter(160);
       fill.setAlpha(110);
     }
@@ -149,7 +151,7 @@ void TimelineWidget::paintTrack(QPainter& p, int t) {
       QString label = OpLabel(op, true);
       if (fm.horizontalAdvance(label) + 4 > b.rect.width()) label = OpLabel(op, false);
       if (fm.horizontalAdvance(label) + 4 <= b.rect.width()) {
-        p.setPen(fill.lightness() > 170 ? QColor(60, 60, 60) : QColor(Qt::white));
+        p.setPen(faded || fill.lightness() > 170 ? QColor(60, 60, 60) : QColor(Qt::white));
         p.drawText(b.rect, Qt::AlignCenter, label);
       }
     }

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <ostream>
 
 #include "exec/cuda/gpu_pipeline.h"
 #include "exec/pipeline_trainer.h"
@@ -31,6 +32,9 @@ struct Case {
   ir::ScheduleKind kind;
   uint32_t P, M, K;
 };
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << ir::ScheduleKind_Name(c.kind) << " P=" << c.P << " M=" << c.M << " K=" << c.K;
+}
 
 class OneGpu : public ::testing::TestWithParam<Case> {};
 

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <ostream>
 
 #include "exec/cuda/stage_cuda.h"
 #include "exec/gpt.h"
@@ -13,6 +14,10 @@
 #include "tests/cuda/cuda_test_util.h"
 
 namespace paci::exec {
+
+// gtest prints test parameters through PrintTo, found by argument-dependent lookup.
+void PrintTo(Precision p, std::ostream* os) { *os << precision_name(p); }
+
 namespace {
 
 using testing::DevArray;
@@ -48,6 +53,7 @@ struct Slice {
   int first, last;
   bool tie;
 };
+void PrintTo(const Slice& s, std::ostream* os) { *os << "[" << s.first << ", " << s.last << (s.tie ? ") tied" : ")"); }
 
 class CudaStage : public ::testing::TestWithParam<std::tuple<Slice, Precision>> {};
 

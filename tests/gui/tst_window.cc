@@ -6,6 +6,7 @@
 #include "gui/viewer/compare_page.h"
 #include "gui/viewer/curves_page.h"
 #include "gui/viewer/explorer_page.h"
+#include "gui/viewer/heatmap_widget.h"
 #include "gui/viewer/main_window.h"
 #include "gui/viewer/run_browser.h"
 #include "gui/viewer/timeline_page.h"
@@ -101,6 +102,22 @@ void WindowTest::explorerPage() {
   page->setConfig(c);
   QVERIFY(ready.wait(30000));
   QCOMPARE(page->model().outcome()->spec.accum(), 2u);
+
+  // Sweep K x P, then click the heatmap's top-left cell: its configuration is simulated and shown.
+  w_->showView(MainWindow::View::kExplorer);
+  QSignalSpy swept(&page->model(), &ExplorerModel::sweepReady);
+  page->model().runSweep({1, 8}, {2, 4});
+  QVERIFY(swept.wait(60000));
+  auto* heatmap = page->findChild<HeatmapWidget*>();
+  QVERIFY(heatmap && heatmap->isVisible());
+  // The grid spans [56, width - 12] x [28, height - 34] (heatmap_widget.cc); 2 x 2 cells.
+  const QPoint cell(56 + (heatmap->width() - 68) / 4, 28 + (heatmap->height() - 62) / 4);
+  ready.clear();
+  QTest::mouseClick(heatmap, Qt::LeftButton, {}, cell);
+  QVERIFY(ready.wait(30000));
+  QCOMPARE(page->model().config().accum, 1u);
+  QCOMPARE(page->model().config().stages, 2u);
+  QCOMPARE(page->model().outcome()->spec.stages(), 2u);
 }
 
 void WindowTest::badStoreShowsMessage() {

@@ -14,18 +14,18 @@
 
 namespace {
 
-struct Run {
+struct CliRun {
   int code = -1;
   std::string out, err;
 };
 
-Run Paci(const std::string& args) {
+CliRun Paci(const std::string& args) {
   static int counter = 0;
   const auto dir = std::filesystem::temp_directory_path();
   const std::string tag = std::to_string(::getpid()) + "_" + std::to_string(counter++);
   const std::string out = (dir / ("paci_cli_out_" + tag)).string(), err = (dir / ("paci_cli_err_" + tag)).string();
   const int status = std::system((std::string(PACI_BIN) + " " + args + " >" + out + " 2>" + err).c_str());
-  Run r;
+  CliRun r;
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   auto slurp = [](const std::string& path) {
     std::ifstream in(path);
@@ -40,7 +40,7 @@ Run Paci(const std::string& args) {
 }
 
 TEST(ScheduleCli, AcceptancePaciAnalysis) {
-  const Run r = Paci("schedule --schedule paci --stages 8 --accum 4 --analyze --format json");
+  const CliRun r = Paci("schedule --schedule paci --stages 8 --accum 4 --analyze --format json");
   ASSERT_EQ(r.code, 0) << r.err;
   const nlohmann::json j = nlohmann::json::parse(r.out);
   std::vector<int> max_drift, inflight;
@@ -55,7 +55,7 @@ TEST(ScheduleCli, AcceptancePaciAnalysis) {
 }
 
 TEST(ScheduleCli, PipedreamWeightVersions) {
-  const Run r = Paci("schedule --schedule pipedream --stages 8 --analyze --format json");
+  const CliRun r = Paci("schedule --schedule pipedream --stages 8 --analyze --format json");
   ASSERT_EQ(r.code, 0) << r.err;
   std::vector<int> versions;
   for (const auto& s : nlohmann::json::parse(r.out).at("per_stage")) versions.push_back(s.at("weight_versions"));
@@ -74,7 +74,7 @@ TEST(ScheduleCli, BadNamesAndCombinationsExitTwo) {
            "schedule --schedule gpipe --stages 4 --format svg",
            "schedule --stages 4",
        }) {
-    const Run r = Paci(args);
+    const CliRun r = Paci(args);
     EXPECT_EQ(r.code, 2) << args << "\n" << r.err;
     EXPECT_FALSE(r.err.empty()) << args;
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n') <= 2, true) << args << "\n" << r.err;
@@ -83,13 +83,13 @@ TEST(ScheduleCli, BadNamesAndCombinationsExitTwo) {
 
 TEST(ScheduleCli, EveryFormatPrints) {
   for (const char* format : {"text", "grid", "json", "csv", "proto"}) {
-    const Run r = Paci(std::string("schedule --schedule 1f1b-flush --stages 4 --microbatches 8 --format ") + format);
+    const CliRun r = Paci(std::string("schedule --schedule 1f1b-flush --stages 4 --microbatches 8 --format ") + format);
     EXPECT_EQ(r.code, 0) << format << ": " << r.err;
     EXPECT_FALSE(r.out.empty()) << format;
   }
-  const Run grid = Paci("schedule --schedule 1f1b-flush --stages 4 --microbatches 8 --format grid");
+  const CliRun grid = Paci("schedule --schedule 1f1b-flush --stages 4 --microbatches 8 --format grid");
   EXPECT_NE(grid.out.find("makespan 33"), std::string::npos) << grid.out;
-  const Run table = Paci("schedule --schedule paci --stages 4 --accum 2 --analyze");
+  const CliRun table = Paci("schedule --schedule paci --stages 4 --accum 2 --analyze");
   EXPECT_NE(table.out.find("max_drift"), std::string::npos) << table.out;
 }
 
@@ -99,13 +99,13 @@ TEST(ScheduleCli, WrittenFilesLoadBack) {
   for (const char* ext : {"txt", "json", "pb", "csv"}) {
     const std::string path = (dir / (std::string("s.") + ext)).string();
     const std::string format = std::string(ext) == "txt" ? "text" : std::string(ext) == "pb" ? "proto" : ext;
-    const Run w = Paci("schedule --schedule zb-h1 --stages 4 --microbatches 8 --format " + format + " -o " + path);
+    const CliRun w = Paci("schedule --schedule zb-h1 --stages 4 --microbatches 8 --format " + format + " -o " + path);
     ASSERT_EQ(w.code, 0) << w.err;
-    const Run r = Paci("schedule --schedule zb-h1 --input " + path + " --analyze --format json");
+    const CliRun r = Paci("schedule --schedule zb-h1 --input " + path + " --analyze --format json");
     EXPECT_EQ(r.code, 0) << ext << ": " << r.err;
   }
   std::ofstream(dir / "bad.txt") << "stage 0 stash: 0F1 0B1\nstage 1 stash: 1B1 1F1\n";
-  const Run bad = Paci("schedule --input " + (dir / "bad.txt").string());
+  const CliRun bad = Paci("schedule --input " + (dir / "bad.txt").string());
   EXPECT_EQ(bad.code, 2);
   EXPECT_NE(bad.err.find("bad.txt"), std::string::npos) << bad.err;
   EXPECT_NE(bad.err.find("stage 1: op 1B1 (id 2)"), std::string::npos) << bad.err;

@@ -101,8 +101,8 @@ TEST_F(CliTest, ImportBringsBackTheExport) {
   EXPECT_NE(o.out.find(fmt::format("imported run {}", id_ + 1)), std::string::npos) << o.out;
   json a = json::parse(ReadBytes(file));
   json b = json::parse(Paci(fmt::format("export --run {}", id_ + 1) + Db()).out);
-  a["paci"]["run"].erase("id");
-  b["paci"]["run"].erase("id");
+  a["metadata"]["paci"]["run"].erase("id");
+  b["metadata"]["paci"]["run"].erase("id");
   EXPECT_EQ(a, b);
   Outcome c = Paci(fmt::format("compare {} {}", id_ + 1, id_) + Db());
   EXPECT_NE(c.out.find("error +0.00%"), std::string::npos) << c.out;
