@@ -17,20 +17,19 @@ JOBS="${JOBS:-$(nproc)}"
 BENCH_ARGS="${BENCH_ARGS:-}"
 export PATH="/usr/local/cuda/bin:$PATH"
 
-if ! grep -q "add_subdirectory(cuda)" "$ROOT/exec/CMakeLists.txt"; then
-  echo "gpu_check: exec/CMakeLists.txt does not add exec/cuda yet; add:" >&2
-  echo "  if(PACI_HAVE_CUDA) add_subdirectory(cuda) endif()" >&2
-  exit 2
-fi
-
 mkdir -p "$OUT_DIR"
 echo "== device"
 nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv | tee "$OUT_DIR/device.txt" || true
 
 if [[ -z "${SKIP_BUILD:-}" ]]; then
+  if ! grep -q "add_subdirectory(cuda)" "$ROOT/exec/CMakeLists.txt"; then
+    echo "gpu_check: exec/CMakeLists.txt does not add exec/cuda yet; add:" >&2
+    echo "  if(PACI_HAVE_CUDA) add_subdirectory(cuda) endif()" >&2
+    exit 2
+  fi
   echo "== build ($BUILD)"
   cmake -S "$ROOT" -B "$BUILD" -DPACI_WITH_CUDA=ON -DPACI_WITH_QT=OFF -DCMAKE_BUILD_TYPE=Release > "$OUT_DIR/configure.log"
-  targets="cuda_kernels_test cuda_stage_test cuda_pipeline_test gpu_train_bench"
+  targets="cuda_gemm_shapes_test cuda_kernels_test cuda_stage_test cuda_pipeline_test gpu_train_bench"
   if cmake --build "$BUILD" --target help | grep -q "cuda_nccl_test"; then targets="$targets cuda_nccl_test"; fi
   # shellcheck disable=SC2086
   cmake --build "$BUILD" -j "$JOBS" --target $targets > "$OUT_DIR/build.log" 2>&1 \
@@ -44,7 +43,7 @@ grep -E "max abs err|loss cpu|update [0-9]+:|Skipped|SKIPPED|Failed|FAILED|tests
   "$OUT_DIR/tests.log" | sed -E 's/^[0-9]+: //' || true
 if [[ $status -ne 0 ]]; then echo "gpu_check: cuda tests FAILED (see $OUT_DIR/tests.log)"; fi
 
-ngpu=$(nvidia-smi -L 2>/dev/null | wc -l || echo 0)
+ngpu=$(nvidia-smi -L 2>/dev/null | grep -c "^GPU" || true)
 if [[ -x "$BUILD/tests/cuda/cuda_nccl_test" && "$ngpu" -ge 2 ]] && command -v mpirun > /dev/null; then
   echo "== NCCL transport, 2 ranks"
   mpirun --allow-run-as-root --oversubscribe -np 2 "$BUILD/tests/cuda/cuda_nccl_test" 2>&1 \
