@@ -5,6 +5,8 @@
 # of several schedules, a synthetic "measured" run = the same PACI spec simulated with jitter and a
 # straggler, made-up loss curves, and a PACI P=8 K=8 run of ~100,000 ops), renders each view with
 # `paci-viewer FILE.db ... --screenshot`, and times the 100,000-op run (bench-100k.txt).
+# With MEASURED_DB=store.db (e.g. from `paci train` + `paci predict`), it also renders that store's
+# prediction vs measurement (MEASURED_COMPARE=A,B, default 2,1) and curves (MEASURED_CURVES=1,3).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$ROOT/build-gui}
@@ -34,4 +36,11 @@ V=("$BUILD/gui/paci-viewer" "$DB" --size 1600x1000)
 "${V[@]}" --run "$MEAS" --view replay --replay-at 0.45 --screenshot "$OUT/replay.png"
 "${V[@]}" --run "$LARGE" --view timeline --screenshot "$OUT/timeline-100k.png"
 "${V[@]}" --run "$LARGE" --bench | tee "$OUT/bench-100k.txt"
+if [[ -n "${MEASURED_DB:-}" ]]; then
+  cp "$MEASURED_DB" "$WORK/measured.db"  # the viewer only reads; a copy leaves the original alone
+  M=("$BUILD/gui/paci-viewer" "$WORK/measured.db" --size 1600x1000)
+  "${M[@]}" --compare "${MEASURED_COMPARE:-2,1}" --view compare --screenshot "$OUT/measured-compare.png"
+  "${M[@]}" --curves "${MEASURED_CURVES:-1,3}" --view curves --curve-axis wall \
+    --screenshot "$OUT/measured-curves.png"
+fi
 ls -l "$OUT"

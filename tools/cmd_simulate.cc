@@ -83,8 +83,11 @@ ir::Schedule ScheduleFromFlags(const SimulateFlags& f) {
 }
 
 std::string RunName(const ir::PipelineSpec& s) {
-  return fmt::format("{} P={} M={} K={} V={} N={}", ScheduleName(s.kind()), s.stages(),
-                     s.microbatches_per_iteration(), s.accum(), s.chunks(), s.total_microbatches());
+  std::string out = fmt::format("{} P={}", ScheduleName(s.kind()), s.stages());
+  if (IsFlushSchedule(s.kind())) out += fmt::format(" M={}", s.microbatches_per_iteration());
+  else out += fmt::format(" K={}", s.accum());
+  if (s.chunks() > 1) out += fmt::format(" V={}", s.chunks());
+  return out + fmt::format(" N={}", s.total_microbatches());
 }
 
 // Simulates into the store: a predicted run with the schedule, cost model and metrics.

@@ -74,7 +74,7 @@ inline Result<ir::CostModel> CostFromFlags(const CostFlags& f) {
   const ir::CostModel flags = sim::MakeCostModel(f.u);
   if (f.cost_file.empty()) return flags;
   Result<ir::CostModel> file = sim::LoadCostModelFile(f.cost_file);
-  if (!file.ok()) return file.status();
+  if (!file.ok()) return Status::InvalidArgument("--cost: " + file.status().message());
   ir::CostModel cost = *file;
   const ir::StageCost& fs = flags.stages(0);
   for (ir::StageCost& s : *cost.mutable_stages()) {

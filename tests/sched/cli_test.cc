@@ -58,7 +58,8 @@ TEST(ScheduleCli, PipedreamWeightVersions) {
   const CliRun r = Paci("schedule --schedule pipedream --stages 8 --analyze --format json");
   ASSERT_EQ(r.code, 0) << r.err;
   std::vector<int> versions;
-  for (const auto& s : nlohmann::json::parse(r.out).at("per_stage")) versions.push_back(s.at("weight_versions"));
+  const nlohmann::json j = nlohmann::json::parse(r.out);
+  for (const auto& s : j.at("per_stage")) versions.push_back(s.at("weight_versions"));
   EXPECT_EQ(versions, (std::vector<int>{8, 7, 6, 5, 4, 3, 2, 1}));
 }
 
