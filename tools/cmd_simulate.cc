@@ -156,7 +156,7 @@ nlohmann::ordered_json ResultJson(const ir::PipelineSpec& spec, const sim::Simul
   return j;
 }
 
-void PrintTable(const ir::PipelineSpec& spec, const sim::SimulationResult& r, double wall_s) {
+void PrintTable(const ir::PipelineSpec& spec, const sim::SimulationResult& r, double wall_s, bool stored) {
   fmt::print("{}\n", RunName(spec));
   fmt::print("makespan {:.6g} ms   throughput {:.6g} micro-batches/s{}   bubble {:.4f}   updates {}\n",
              r.makespan_ms(), r.throughput_microbatches_per_s,
@@ -173,8 +173,8 @@ void PrintTable(const ir::PipelineSpec& spec, const sim::SimulationResult& r, do
                s.busy_ns / 1e6, s.idle_ns / 1e6, s.bubble_fraction, s.span_bubble_fraction, s.peak_activations,
                s.peak_memory_bytes / 1048576.0, s.weight_versions, s.max_drift, s.mean_drift, hist);
   }
-  fmt::print("simulated {} ops in {:.3f} s ({:.3g} M ops/s)\n", r.ops, wall_s,
-             wall_s > 0 ? r.ops / wall_s / 1e6 : 0.0);
+  fmt::print("simulated {} ops in {:.3f} s ({:.3g} M ops/s{})\n", r.ops, wall_s,
+             wall_s > 0 ? r.ops / wall_s / 1e6 : 0.0, stored ? ", trace store writes included" : "");
 }
 
 void Run(const SimulateFlags& f) {
@@ -196,7 +196,7 @@ void Run(const SimulateFlags& f) {
     fmt::print("{}\n", ResultJson(schedule.spec(), r, run_id).dump(2));
     return;
   }
-  PrintTable(schedule.spec(), r, wall);
+  PrintTable(schedule.spec(), r, wall, run_id > 0);
   if (run_id > 0) fmt::print("stored as predicted run {} in {}\n", run_id, f.db);
 }
 
