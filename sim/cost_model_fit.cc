@@ -17,25 +17,27 @@ struct Mean {
   int64_t Get() const { return n == 0 ? 0 : static_cast<int64_t>(sum / static_cast<double>(n) + 0.5); }
 };
 
-// Median delay from a send's end to its receive's end, over receives that started waiting first.
+// Median delay from a send's start to its receive's end, over receives that were already waiting
+// when the send started (so the delay is the transfer, not the receiver's lateness). Works for
+// executor traces (SEND = hand-off, RECV = the wait) and simulator traces (SEND = transfer).
 int64_t FitLatency(const ir::Schedule& schedule, const std::vector<ir::TraceEvent>& measured) {
   const uint32_t P = schedule.spec().stages(), V = std::max<uint32_t>(1, schedule.spec().chunks());
   auto key_of = [&](const ir::TraceEvent& e) {
     PlainOp op{e.op_id(), e.stage(), e.chunk(), e.micro_batch(), e.kind()};
     return MessageOf(op, P, V);
   };
-  std::map<std::tuple<bool, uint64_t, uint32_t, uint32_t>, int64_t> send_end;
+  std::map<std::tuple<bool, uint64_t, uint32_t, uint32_t>, int64_t> send_start;
   for (const ir::TraceEvent& e : measured) {
     if (!IsSend(e.kind())) continue;
-    if (auto k = key_of(e)) send_end[{k->is_grad, k->micro_batch, k->from_virtual, k->to_virtual}] = e.end_ns();
+    if (auto k = key_of(e)) send_start[{k->is_grad, k->micro_batch, k->from_virtual, k->to_virtual}] = e.start_ns();
   }
   std::vector<int64_t> delays;
   for (const ir::TraceEvent& e : measured) {
     if (!IsRecv(e.kind())) continue;
     auto k = key_of(e);
     if (!k) continue;
-    auto it = send_end.find({k->is_grad, k->micro_batch, k->from_virtual, k->to_virtual});
-    if (it != send_end.end() && e.start_ns() <= it->second) delays.push_back(std::max<int64_t>(0, e.end_ns() - it->second));
+    auto it = send_start.find({k->is_grad, k->micro_batch, k->from_virtual, k->to_virtual});
+    if (it != send_start.end() && e.start_ns() <= it->second) delays.push_back(std::max<int64_t>(0, e.end_ns() - it->second));
   }
   if (delays.empty()) return 0;
   std::nth_element(delays.begin(), delays.begin() + delays.size() / 2, delays.end());

@@ -1,7 +1,7 @@
 // CostModelFit: derives a simulator cost model from a measured run (the executor's trace of the
 // same IR), so the simulator can replay the run and its prediction be compared op by op. Per
 // stage: the mean measured duration of each compute op kind; per link: the median delay from a
-// send's end to the matching receive's end when the receiver was already waiting.
+// send's start to the matching receive's end when the receiver was already waiting.
 #pragma once
 
 #include <vector>
