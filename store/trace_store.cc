@@ -31,6 +31,17 @@ int64_t UnixNowNs() {
       .count();
 }
 
+// True while `pid` runs. A zombie (exited, not yet reaped: common when a container's init does not
+// reap, or right after mpirun kills its ranks) counts as gone.
+bool ProcessAlive(int64_t pid) {
+  if (kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) return false;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return true;  // no procfs: trust kill()
+  const size_t close = line.rfind(')');      // the state follows "pid (comm) "
+  return !(close != std::string::npos && close + 2 < line.size() && line[close + 2] == 'Z');
+}
+
 // A running run whose writer was on this host and is gone will never be finished.
 RunState StateOf(const RunRecord& r) {
   switch (r.status) {
@@ -39,10 +50,7 @@ RunState StateOf(const RunRecord& r) {
     case RunStatus::kRunning: break;
   }
   if (r.writer_pid <= 0) return RunState::kIncomplete;  // imported while it was still running
-  if (r.info.host == HostName() && kill(static_cast<pid_t>(r.writer_pid), 0) != 0 &&
-      errno == ESRCH) {
-    return RunState::kIncomplete;
-  }
+  if (r.info.host == HostName() && !ProcessAlive(r.writer_pid)) return RunState::kIncomplete;
   return RunState::kRunning;  // alive, or on another host where we cannot tell
 }
 

@@ -1,6 +1,7 @@
 // `paci summary RUN...`: stored runs side by side, one row each: validation loss, tokens/s, time
 // per update, max drift and peak memory per stage, and for a prediction the measured run it
 // predicts. The main job ends with this table.
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -18,7 +19,56 @@ namespace {
 struct SummaryFlags {
   std::string db = "paci.db";
   std::vector<int64_t> runs;
+  double target_loss = 0;  // 0: the lowest smoothed loss every measured run reaches
 };
+
+// Training loss smoothed over a trailing window, so one lucky micro-batch does not count as
+// reaching the target.
+std::vector<double> Smoothed(const std::vector<ir::UpdateMetric>& updates, size_t window = 10) {
+  std::vector<double> out;
+  double sum = 0;
+  for (size_t i = 0; i < updates.size(); ++i) {
+    sum += updates[i].loss();
+    if (i >= window) sum -= updates[i - window].loss();
+    out.push_back(sum / static_cast<double>(std::min(i + 1, window)));
+  }
+  return out;
+}
+
+// Wall time (s) of the first update whose smoothed loss is at or below target; NaN if never.
+double TimeToLoss(const store::RunData& r, double target) {
+  const std::vector<double> s = Smoothed(r.updates);
+  for (size_t i = 0; i < s.size(); ++i)
+    if (s[i] <= target) return static_cast<double>(r.updates[i].wall_ns()) / 1e9;
+  return NAN;
+}
+
+// Time to a target loss per measured run, and each run's speed-up over the fastest flush run.
+void PrintTimeToLoss(const std::vector<store::RunData>& runs, double target) {
+  std::vector<const store::RunData*> measured;
+  for (const auto& r : runs)
+    if (r.record.info.kind == store::RunKind::kMeasured && !r.updates.empty()) measured.push_back(&r);
+  if (measured.empty()) return;
+  if (target <= 0) {
+    for (const auto* r : measured) {
+      const std::vector<double> s = Smoothed(r->updates);
+      target = std::max(target, *std::min_element(s.begin(), s.end()));
+    }
+  }
+  double best_flush = NAN;
+  for (const auto* r : measured) {
+    const double t = TimeToLoss(*r, target);
+    if (IsFlushSchedule(r->record.info.spec.kind()) && !std::isnan(t) && !(t >= best_flush)) best_flush = t;
+  }
+  fmt::print("\ntime to training loss {:.4f} (smoothed over 10 updates):\n", target);
+  for (const auto* r : measured) {
+    const double t = TimeToLoss(*r, target);
+    fmt::print("{:>4} {:<26} {:>9} {}\n", r->record.id, r->record.info.name.substr(0, 26),
+               std::isnan(t) ? "never" : fmt::format("{:.1f} s", t),
+               std::isnan(t) || std::isnan(best_flush) ? std::string()
+                                                       : fmt::format("{:.2f}x vs fastest flush", best_flush / t));
+  }
+}
 
 [[noreturn]] void Fail(int code, const std::string& message) {
   fmt::print(stderr, "paci summary: {}\n", message);
@@ -51,15 +101,22 @@ void RunSummary(const SummaryFlags& f) {
   if (!db.ok()) Fail(2, "--db: " + db.status().message());
   fmt::print("{:>4} {:<9} {:<26} {:>8} {:>10} {:>12}  {:<16} {:<30} {}\n", "run", "kind", "name", "val loss",
              "tokens/s", "ms/update", "max drift/stage", "peak MB/stage", "");
+  std::vector<store::RunData> loaded;
   for (int64_t id : f.runs) {
     Result<store::RunData> r = db->LoadRun(id);
     if (!r.ok()) Fail(2, fmt::format("run {}: {}", id, r.status().message()));
+    loaded.push_back(std::move(*r));
+  }
+  for (const store::RunData& run : loaded) {
+    const store::RunData* r = &run;
+    const int64_t id = run.record.id;
     fmt::print("{:>4} {:<9} {:<26} {:>8} {:>10} {:>12}  {:<16} {:<30} {}\n", id,
                store::RunKindName(r->record.info.kind), r->record.info.name.substr(0, 26),
                Metric(*r, "val_loss", "{:.4f}"), Metric(*r, "tokens_per_s", "{:.0f}"),
                Metric(*r, "time_per_update_ms", "{:.2f}"), PerStage(*r, "max_drift", "{:.0f}", 1.0),
                PerStage(*r, "peak_memory_bytes", "{:.2f}", 1.0 / (1 << 20)), Predicts(*db, id));
   }
+  PrintTimeToLoss(loaded, f.target_loss);
 }
 
 }  // namespace
@@ -69,6 +126,8 @@ void AddSummaryCommand(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("summary", "Stored runs side by side: loss, speed, drift, memory");
   cmd->add_option("runs", f->runs, "run ids")->required();
   cmd->add_option("--db", f->db, "trace store")->capture_default_str();
+  cmd->add_option("--target-loss", f->target_loss,
+                  "training loss for time-to-accuracy (default: the lowest every measured run reaches)");
   cmd->callback([f] { RunSummary(*f); });
 }
 
