@@ -41,7 +41,7 @@ for fault in crash hang; do
   check=$(sqlite3 "$work/$fault.db" "pragma integrity_check")
   if [[ "$check" != ok ]]; then echo "FAIL: $fault: integrity_check says $check"; exit 1; fi
   "$PACI" runs list --db "$work/$fault.db" > "$work/$fault.runs"
-  if grep -q complete "$work/$fault.runs"; then echo "FAIL: $fault: run marked complete"; cat "$work/$fault.runs"; exit 1; fi
+  if awk 'NR > 1 && $3 == "complete"' "$work/$fault.runs" | grep -q .; then echo "FAIL: $fault: run marked complete"; cat "$work/$fault.runs"; exit 1; fi
   echo "ok: $fault ended the job in ${took}s (exit $rc), store intact: $(grep -m1 -E 'incomplete|failed|running' "$work/$fault.runs" || true)"
   grep -m2 "paci" "$work/$fault.err" || true
 done
