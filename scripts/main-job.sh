@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 PACI=build/tools/paci
 DB="${PACI_DB:-paci.db}"
 UPDATES="${PACI_UPDATES:-300}"
-MODEL=(--layers 4 --dim 64 --heads 4 --seq 64 --microbatch-size 8 --lr 0.003 --warmup 20
+MODEL=(--layers 4 --dim 64 --heads 4 --seq 64 --microbatch-size 8 --lr 0.001 --warmup 20
        --updates "$UPDATES" --accum 4 --stages 2 --db "$DB")
 
 run_and_predict() {
