@@ -20,6 +20,7 @@
 #include "proto/ir_names.h"
 #include "sim/sweep.h"
 #include "sim/time_to_accuracy.h"
+#include "store/trace_store.h"
 #include "tools/commands.h"
 #include "tools/sim_flags.h"
 
@@ -37,6 +38,8 @@ struct SweepFlags {
   std::vector<std::string> loss_curves;
   double target_loss = NAN;
   uint64_t tta_updates = 32;
+  std::string db = "paci.db";
+  bool no_db = false;
 };
 
 [[noreturn]] void Fail(int code, const std::string& message) {
@@ -251,6 +254,42 @@ void Write(const std::string& content, const std::string& path) {
   if (!out) Fail(1, "-o: cannot write " + path);
 }
 
+// Each possible point becomes a predicted run holding the sweep's metrics (no op trace: `paci
+// simulate` with the same flags records one), so sweeps sit beside the runs they inform.
+void StoreRows(const SweepFlags& f, const std::vector<sim::SweepRow>& rows, const ir::CostModel& cost) {
+  if (f.no_db) return;
+  Result<store::TraceStore> db = store::TraceStore::Open(f.db);
+  if (!db.ok()) Fail(2, "--db: " + db.status().message());
+  size_t stored = 0;
+  for (const sim::SweepRow& r : rows) {
+    if (!r.ok()) continue;
+    store::RunInfo info;
+    info.kind = store::RunKind::kPredicted;
+    info.name = fmt::format("sweep: {} P={} K={}", ScheduleName(r.kind), r.stages, r.accum);
+    info.spec.set_kind(r.kind);
+    info.spec.set_stages(r.stages);
+    info.spec.set_chunks(r.chunks);
+    info.spec.set_accum(r.accum);
+    info.spec.set_total_microbatches(r.microbatches);
+    info.cost_model = cost;
+    info.description = "sweep point: metrics only";
+    Result<store::RunWriter> w = db->BeginRun(info);
+    if (!w.ok()) Fail(1, "--db: " + w.status().message());
+    (void)w->SetMetric("makespan_ns", static_cast<double>(r.makespan_ns));
+    (void)w->SetMetric("tokens_per_s", r.tokens_per_s);
+    (void)w->SetMetric("throughput_microbatches_per_s", r.throughput_microbatches_per_s);
+    (void)w->SetMetric("bubble_fraction", r.bubble_fraction);
+    (void)w->SetMetric("peak_memory_bytes", static_cast<double>(r.peak_memory_bytes));
+    (void)w->SetMetric("max_drift", r.max_drift);
+    (void)w->SetMetric("time_per_update_ms", static_cast<double>(r.makespan_ns) / 1e6 /
+                                                 std::max<double>(1.0, static_cast<double>(r.optimizer_updates)));
+    const Status st = w->Finish(store::RunStatus::kComplete);
+    if (!st.ok()) Fail(1, "--db: " + st.message());
+    ++stored;
+  }
+  std::fprintf(stderr, "paci sweep: stored %zu predicted runs in %s\n", stored, f.db.c_str());
+}
+
 void Run(const SweepFlags& f) {
   const sim::SweepGrid grid = GridFromFlags(f);
   Result<ir::CostModel> cost = CostFromFlags(f.cost);
@@ -282,6 +321,7 @@ void Run(const SweepFlags& f) {
   sim::SweepLimits limits;
   if (f.memory_budget_gb > 0) limits.memory_budget_bytes = static_cast<uint64_t>(f.memory_budget_gb * 1073741824.0);
   if (f.max_drift >= 0) limits.max_drift = static_cast<uint32_t>(f.max_drift);
+  StoreRows(f, rows, *cost);
   if (f.output == "-") return;  // machine-readable stdout: no trailing prose
   PrintRecommendations(rows, limits);
   if (tta) PrintTta(rows, entries, f.target_loss);
@@ -309,6 +349,8 @@ void AddSweepCommand(CLI::App& app) {
                   "CSV update,loss for time to accuracy: FILE (all schedules) or SCHEDULE=FILE (repeatable)");
   cmd->add_option("--target-loss", flags->target_loss, "target loss for time to accuracy");
   cmd->add_option("--tta-updates", flags->tta_updates, "updates simulated to fit time per update")->capture_default_str();
+  cmd->add_option("--db", flags->db, "trace store that receives one predicted run per point")->capture_default_str();
+  cmd->add_flag("--no-db", flags->no_db, "do not store the points");
   cmd->callback([flags] { Run(*flags); });
 }
 
