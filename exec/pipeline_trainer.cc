@@ -74,22 +74,7 @@ float EvaluateLoss(const GPTConfig& model, const float* params, const std::vecto
                    int B, int batches) {
   Result<StageModel> whole = StageModel::Create(model, 0, gpt_num_layers(model));
   PACI_CHECK(whole.ok());
-  const int T = model.block_size;
-  Sampler s;
-  s.kind = SamplerKind::kSequential;
-  std::vector<int> in(static_cast<size_t>(B) * T), tg(in.size());
-  std::vector<float> out;
-  StageSaved saved;
-  double sum = 0.0;
-  for (int k = 0; k < batches; ++k) {
-    sampler_next(&s, tokens, B, T, in.data(), tg.data());
-    StageInput si;
-    si.tokens = in.data();
-    si.targets = tg.data();
-    whole->forward(params, si, B, T, &saved, &out);
-    sum += saved.loss;
-  }
-  return static_cast<float>(sum / batches);
+  return eval_loss(*whole, params, tokens, B, batches);
 }
 
 Result<PipelineResult> TrainPipelineThreads(const ir::Schedule& schedule, const PipelineConfig& cfg,

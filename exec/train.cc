@@ -63,24 +63,28 @@ StepStats trainer_step(Trainer* tr) {
   return st;
 }
 
-float trainer_eval(Trainer* tr) {
-  const TrainConfig& c = tr->cfg;
-  const int T = c.model.block_size;
+float eval_loss(const StageModel& model, const float* params, const std::vector<uint16_t>& tokens, int B,
+                int batches) {
+  const int T = model.config().block_size;
   Sampler s;
   s.kind = SamplerKind::kSequential;
-  std::vector<int> in(tr->inputs.size()), tg(tr->targets.size());
+  std::vector<int> in(static_cast<size_t>(B) * T), tg(in.size());
   std::vector<float> out;
   StageSaved saved;
   double sum = 0.0;
-  for (int k = 0; k < c.eval_batches; k++) {
-    sampler_next(&s, tr->data.val, c.B, T, in.data(), tg.data());
+  for (int k = 0; k < batches; k++) {
+    sampler_next(&s, tokens, B, T, in.data(), tg.data());
     StageInput si;
     si.tokens = in.data();
     si.targets = tg.data();
-    tr->model.forward(tr->params.data(), si, c.B, T, &saved, &out);
+    model.forward(params, si, B, T, &saved, &out);
     sum += saved.loss;
   }
-  return static_cast<float>(sum / c.eval_batches);
+  return static_cast<float>(sum / batches);
+}
+
+float trainer_eval(Trainer* tr) {
+  return eval_loss(tr->model, tr->params.data(), tr->data.val, tr->cfg.B, tr->cfg.eval_batches);
 }
 
 }  // namespace paci::exec

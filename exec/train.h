@@ -54,4 +54,9 @@ StepStats trainer_step(Trainer* tr);
 // Mean validation loss over cfg.eval_batches fixed windows; does not touch the training state.
 float trainer_eval(Trainer* tr);
 
+// Mean loss of `model` (the whole layer list) over `batches` fixed sequential (B, T) windows from
+// the start of `tokens`. Shared by trainer_eval and the pipeline runtime's final evaluation.
+float eval_loss(const StageModel& model, const float* params, const std::vector<uint16_t>& tokens, int B,
+                int batches);
+
 }  // namespace paci::exec
