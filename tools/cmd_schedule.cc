@@ -23,14 +23,13 @@
 #include "sched/schedule_validator.h"
 #include "sched/weight_version_analysis.h"
 #include "tools/commands.h"
+#include "tools/spec_flags.h"
 
 namespace paci::cli {
 namespace {
 
 struct ScheduleFlags {
-  std::string schedule;
-  uint32_t stages = 0, microbatches = 0, accum = 0, chunks = 0, iterations = 0;
-  std::vector<uint32_t> window;
+  SpecFlags spec;
   std::string format = "text";
   std::string csv_format = "compute_only";
   bool analyze = false, per_microbatch = false, compact = false, no_comms = false, add_comms = false;
@@ -42,45 +41,20 @@ struct ScheduleFlags {
   throw CLI::RuntimeError(code);
 }
 
-ir::ScheduleKind KindOrFail(const std::string& name) {
-  auto kind = ParseScheduleName(name);
-  if (!kind) {
-    std::string known;
-    for (const std::string& n : AllScheduleNames()) known += (known.empty() ? "" : ", ") + n;
-    Fail(2, fmt::format("unknown schedule '{}' (known: {})", name, known));
-  }
-  return *kind;
-}
-
-// The spec the flags ask for. --microbatches is M per iteration for flush schedules and the run
-// length for asynchronous ones; --iterations multiplies M (flush) or K (asynchronous).
-ir::PipelineSpec SpecFromFlags(const ScheduleFlags& f) {
-  if (f.schedule.empty()) Fail(2, "--schedule NAME is required (or --input FILE)");
-  if (f.stages == 0) Fail(2, "--stages P is required and must be at least 1");
-  ir::PipelineSpec spec;
-  spec.set_kind(KindOrFail(f.schedule));
-  spec.set_stages(f.stages);
-  spec.set_chunks(f.chunks);
-  spec.set_accum(f.accum);
-  for (uint32_t w : f.window) spec.add_window(w);
-  const bool flush = IsFlushSchedule(spec.kind());
-  if (flush) spec.set_microbatches_per_iteration(f.microbatches);
-  else spec.set_total_microbatches(f.microbatches);
-  Result<ir::PipelineSpec> normalized = NormalizeSpec(spec);
-  if (!normalized.ok()) Fail(2, normalized.status().message());
-  if (f.iterations > 0) {
-    if (!flush && f.microbatches > 0) Fail(2, "give either --microbatches or --iterations for an asynchronous schedule");
-    spec = *normalized;
-    spec.set_total_microbatches(uint64_t{f.iterations} *
-                                (flush ? spec.microbatches_per_iteration() : spec.accum()));
-  }
-  return spec;
+ir::PipelineSpec SpecOrFail(const ScheduleFlags& f) {
+  Result<ir::PipelineSpec> spec = SpecFromFlags(f.spec);
+  if (!spec.ok()) Fail(2, spec.status().message());
+  return *spec;
 }
 
 ir::Schedule LoadOrFail(const ScheduleFlags& f) {
   ScheduleReadOptions options;
-  if (!f.schedule.empty()) options.csv.kind = KindOrFail(f.schedule);
-  options.csv.accum = f.accum;
+  if (!f.spec.schedule.empty()) {
+    Result<ir::ScheduleKind> kind = ScheduleKindFromFlag(f.spec.schedule);
+    if (!kind.ok()) Fail(2, kind.status().message());
+    options.csv.kind = *kind;
+  }
+  options.csv.accum = f.spec.accum;
   Result<ir::Schedule> schedule = ReadScheduleFile(f.input, options);
   if (!schedule.ok()) Fail(schedule.status().code() == Status::Code::kIoError ? 1 : 2, schedule.status().message());
   if (Status st = ValidateSchedule(*schedule); !st.ok()) Fail(2, fmt::format("{}: {}", f.input, st.message()));
@@ -88,7 +62,7 @@ ir::Schedule LoadOrFail(const ScheduleFlags& f) {
 }
 
 ir::Schedule GenerateOrFail(const ScheduleFlags& f) {
-  Result<ir::Schedule> schedule = GenerateSchedule(SpecFromFlags(f));
+  Result<ir::Schedule> schedule = GenerateSchedule(SpecOrFail(f));
   if (!schedule.ok()) Fail(2, schedule.status().message());
   if (Status st = ValidateSchedule(*schedule); !st.ok())
     Fail(1, "generated schedule failed validation (a generator bug): " + st.message());
@@ -197,16 +171,7 @@ void Run(const ScheduleFlags& f) {
 void AddScheduleCommand(CLI::App& app) {
   auto flags = std::make_shared<ScheduleFlags>();
   CLI::App* cmd = app.add_subcommand("schedule", "Generate, load, validate, analyse and print a schedule");
-  cmd->add_option("--schedule", flags->schedule, "gpipe, 1f1b-flush, interleaved-1f1b, zb-h1, pipedream, "
-                                                 "pipedream-2bw, pipemare, paci");
-  cmd->add_option("--stages,-P", flags->stages, "pipeline stages P");
-  cmd->add_option("--microbatches,-M", flags->microbatches,
-                  "flush schedules: micro-batches per iteration M; asynchronous: run length");
-  cmd->add_option("--accum,-K", flags->accum, "micro-batches per optimizer step K (paci, 2bw, pipemare)");
-  cmd->add_option("--chunks,-V", flags->chunks, "virtual chunks per stage (interleaved-1f1b)");
-  cmd->add_option("--iterations", flags->iterations, "iterations (flush: run = I*M; asynchronous: I*K)");
-  cmd->add_option("--window", flags->window, "in-flight cap per stage L_0,L_1,... (asynchronous)")
-      ->delimiter(',');
+  AddSpecFlags(cmd, &flags->spec);
   cmd->add_option("--format", flags->format, "output: text, grid, json, csv, proto")
       ->check(CLI::IsMember({"text", "grid", "json", "csv", "proto"}));
   cmd->add_option("--csv-format", flags->csv_format, "PyTorch CSV flavour for --format csv")

@@ -21,15 +21,15 @@
 #include "sim/simulator.h"
 #include "store/trace_store.h"
 #include "tools/commands.h"
+#include "tools/spec_flags.h"
 #include "tools/sim_flags.h"
 
 namespace paci::cli {
 namespace {
 
 struct SimulateFlags {
-  std::string schedule, input;
-  uint32_t stages = 0, microbatches = 0, accum = 0, chunks = 0, iterations = 0;
-  std::vector<uint32_t> window;
+  std::string input;
+  SpecFlags spec;
   CostFlags cost;
   bool json = false, no_db = false;
   std::string db = "paci.db", name;
@@ -40,34 +40,10 @@ struct SimulateFlags {
   throw CLI::RuntimeError(code);
 }
 
-// The spec the flags ask for, as `paci schedule` reads them: --microbatches is M per iteration
-// for flush schedules and the run length for asynchronous ones; --iterations multiplies M or K.
-ir::PipelineSpec SpecFromFlags(const SimulateFlags& f) {
-  if (f.schedule.empty()) Fail(2, "--schedule: required (or --input FILE)");
-  if (f.stages == 0) Fail(2, "--stages: required and must be at least 1");
-  const std::optional<ir::ScheduleKind> kind = ParseScheduleName(f.schedule);
-  if (!kind) {
-    std::string known;
-    for (const std::string& n : AllScheduleNames()) known += (known.empty() ? "" : ", ") + n;
-    Fail(2, fmt::format("--schedule: unknown schedule '{}' (known: {})", f.schedule, known));
-  }
-  ir::PipelineSpec spec;
-  spec.set_kind(*kind);
-  spec.set_stages(f.stages);
-  spec.set_chunks(f.chunks);
-  spec.set_accum(f.accum);
-  for (uint32_t w : f.window) spec.add_window(w);
-  const bool flush = IsFlushSchedule(*kind);
-  if (flush) spec.set_microbatches_per_iteration(f.microbatches);
-  else spec.set_total_microbatches(f.microbatches);
-  Result<ir::PipelineSpec> normalized = NormalizeSpec(spec);
-  if (!normalized.ok()) Fail(2, "--" + normalized.status().message());
-  spec = *normalized;
-  if (f.iterations > 0) {
-    if (!flush && f.microbatches > 0) Fail(2, "--iterations: give either --microbatches or --iterations");
-    spec.set_total_microbatches(uint64_t{f.iterations} * (flush ? spec.microbatches_per_iteration() : spec.accum()));
-  }
-  return spec;
+ir::PipelineSpec SpecOrFail(const SimulateFlags& f) {
+  Result<ir::PipelineSpec> spec = SpecFromFlags(f.spec);
+  if (!spec.ok()) Fail(2, spec.status().message());
+  return *spec;
 }
 
 ir::Schedule ScheduleFromFlags(const SimulateFlags& f) {
@@ -77,7 +53,7 @@ ir::Schedule ScheduleFromFlags(const SimulateFlags& f) {
     if (Status st = ValidateSchedule(*s); !st.ok()) Fail(2, fmt::format("--input: {}: {}", f.input, st.message()));
     return *s;
   }
-  Result<ir::Schedule> s = GenerateSchedule(SpecFromFlags(f));
+  Result<ir::Schedule> s = GenerateSchedule(SpecOrFail(f));
   if (!s.ok()) Fail(2, s.status().message());
   return *s;
 }
@@ -205,15 +181,7 @@ void Run(const SimulateFlags& f) {
 void AddSimulateCommand(CLI::App& app) {
   auto flags = std::make_shared<SimulateFlags>();
   CLI::App* cmd = app.add_subcommand("simulate", "Predict a schedule's timeline, bubbles, memory and drift");
-  cmd->add_option("--schedule", flags->schedule, "gpipe, 1f1b-flush, interleaved-1f1b, zb-h1, pipedream, "
-                                                 "pipedream-2bw, pipemare, paci");
-  cmd->add_option("--stages,-P", flags->stages, "pipeline stages P");
-  cmd->add_option("--microbatches,-M", flags->microbatches,
-                  "flush schedules: micro-batches per iteration M; asynchronous: run length");
-  cmd->add_option("--accum,-K", flags->accum, "micro-batches per optimizer step K (paci, 2bw, pipemare)");
-  cmd->add_option("--chunks,-V", flags->chunks, "virtual chunks per stage (interleaved-1f1b)");
-  cmd->add_option("--iterations", flags->iterations, "iterations (flush: run = I*M; asynchronous: I*K)");
-  cmd->add_option("--window", flags->window, "in-flight cap per stage L_0,L_1,... (asynchronous)")->delimiter(',');
+  AddSpecFlags(cmd, &flags->spec);
   cmd->add_option("--input", flags->input, "simulate a schedule file (.txt, .csv, .json, .pb) instead");
   AddCostFlags(cmd, flags->cost);
   cmd->add_flag("--json", flags->json, "print JSON instead of a table");

@@ -1,4 +1,5 @@
 #include "tools/pipeline_train.h"
+#include "tools/spec_flags.h"
 
 #include <unistd.h>
 
@@ -29,8 +30,8 @@ namespace {
 }
 
 ir::Schedule BuildSchedule(const exec::TrainConfig& cfg, const PipelineTrainFlags& f) {
-  const std::optional<ir::ScheduleKind> kind = ParseScheduleName(f.schedule);
-  if (!kind) Fail(2, "--schedule: unknown schedule '" + f.schedule + "'");
+  const Result<ir::ScheduleKind> kind = ScheduleKindFromFlag(f.schedule);
+  if (!kind.ok()) Fail(2, kind.status().message());
   ir::PipelineSpec spec;
   spec.set_kind(*kind);
   spec.set_stages(f.stages);
