@@ -4,7 +4,7 @@
 set -euo pipefail
 
 BUILD_PKGS=(
-  cmake g++ pkg-config
+  cmake g++ pkg-config patchelf
   libprotobuf-dev protobuf-compiler
   libeigen3-dev libopenblas-dev
   libcli11-dev libfmt-dev nlohmann-json3-dev
