@@ -105,7 +105,7 @@ verify() {
     else
       echo "ok   $t: $(grep -c '=>' <<< "$out") libraries, from the bundle, glibc or CUDA"
     fi
-    if grep -E "=> /usr/lib|=> /lib" <<< "$out" | grep -vE "/(ld-linux|libc|libm|libdl|libpthread|librt|libresolv)\." ; then
+    if grep -E "=> /usr/lib|=> /lib" <<< "$out" | grep -vE "/(ld-linux-x86-64|libc|libm|libdl|libpthread|librt|libresolv)\.so" ; then
       echo "FAIL $t: resolved a library outside the bundle, glibc and CUDA"; failed=1
     fi
   done
