@@ -17,7 +17,7 @@
 
 #include "exec/cuda/cuda_common.h"
 #include "exec/cuda/gpu_pipeline.h"
-#include "exec/rng.h"
+#include "exec/model/rng.h"
 #include "sched/expanded_schedule.h"
 #include "sched/schedule_generator.h"
 #include "sim/simulator.h"

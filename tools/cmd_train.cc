@@ -13,10 +13,10 @@
 #include <thread>
 #include <vector>
 
-#include "exec/checkpoint.h"
-#include "exec/data.h"
-#include "exec/threads.h"
-#include "exec/train.h"
+#include "exec/model/checkpoint.h"
+#include "exec/model/data.h"
+#include "exec/model/threads.h"
+#include "exec/model/train.h"
 #include "tools/commands.h"
 #include "tools/pipeline_train.h"
 

@@ -11,13 +11,13 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "exec/pipeline_trainer.h"
+#include "exec/runtime/pipeline_trainer.h"
 #include "proto/ir_names.h"
 #include "sched/schedule_generator.h"
 #include "sched/schedule_validator.h"
 #include "store/trace_store.h"
 #ifdef PACI_HAVE_MPI
-#include "exec/mpi_transport.h"
+#include "exec/runtime/mpi_transport.h"
 #endif
 
 namespace paci::cli {

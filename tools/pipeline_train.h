@@ -5,8 +5,8 @@
 
 #include <string>
 
-#include "exec/data.h"
-#include "exec/train.h"
+#include "exec/model/data.h"
+#include "exec/model/train.h"
 
 namespace CLI {
 class App;

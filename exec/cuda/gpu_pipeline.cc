@@ -11,8 +11,8 @@
 
 #include "exec/cuda/elementwise.cuh"
 #include "exec/cuda/stage_cuda.h"
-#include "exec/stage_worker.h"  // CountUpdates
-#include "exec/transport.h"
+#include "exec/runtime/stage_worker.h"  // CountUpdates
+#include "exec/runtime/transport.h"
 #include "proto/ir_names.h"
 #include "sched/expanded_schedule.h"
 #include "sched/op_messages.h"

@@ -19,9 +19,9 @@
 
 #include "exec/cuda/cuda_common.h"
 #include "exec/cuda/device_transport.h"
-#include "exec/data.h"
-#include "exec/layer_partition.h"
-#include "exec/train.h"
+#include "exec/model/data.h"
+#include "exec/runtime/layer_partition.h"
+#include "exec/model/train.h"
 #include "paci.pb.h"
 #include "proto/status.h"
 #include "proto/trace_sink.h"

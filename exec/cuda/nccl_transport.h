@@ -23,8 +23,8 @@
 
 #include "exec/cuda/cuda_common.h"
 #include "exec/cuda/device_transport.h"
-#include "exec/mpi_transport.h"
-#include "exec/transport.h"
+#include "exec/runtime/mpi_transport.h"
+#include "exec/runtime/transport.h"
 
 #define NCCL_CHECK(call)                                                                     \
   do {                                                                                       \

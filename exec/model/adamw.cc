@@ -1,5 +1,5 @@
 // AdamW, schedule and clipping. See adamw.h.
-#include "exec/adamw.h"
+#include "exec/model/adamw.h"
 
 #include <algorithm>
 #include <cmath>

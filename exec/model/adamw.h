@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "exec/gpt.h"
+#include "exec/model/gpt.h"
 
 namespace paci::exec {
 

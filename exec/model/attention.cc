@@ -2,8 +2,8 @@
 // three small GEMMs with Eigen (single-threaded inside the parallel region).
 #include <cmath>
 
-#include "exec/eigen_maps.h"
-#include "exec/layers.h"
+#include "exec/model/eigen_maps.h"
+#include "exec/model/layers.h"
 
 namespace paci::exec {
 

@@ -1,11 +1,11 @@
 // See checkpoint.h.
-#include "exec/checkpoint.h"
+#include "exec/model/checkpoint.h"
 
 #include <cstdlib>
 
 #include <nlohmann/json.hpp>
 
-#include "exec/safetensors.h"
+#include "exec/model/safetensors.h"
 
 namespace paci::exec {
 

@@ -7,9 +7,9 @@
 #include <map>
 #include <string>
 
-#include "exec/adamw.h"
-#include "exec/gpt.h"
-#include "exec/train.h"
+#include "exec/model/adamw.h"
+#include "exec/model/gpt.h"
+#include "exec/model/train.h"
 #include "proto/status.h"
 
 namespace paci::exec {

@@ -1,5 +1,5 @@
 // Token files, split and samplers. See data.h.
-#include "exec/data.h"
+#include "exec/model/data.h"
 
 #include <algorithm>
 #include <cstdio>

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "exec/rng.h"
+#include "exec/model/rng.h"
 #include "proto/status.h"
 
 namespace paci::exec {

@@ -1,9 +1,9 @@
 // Parameter layout and initialisation. See gpt.h.
-#include "exec/gpt.h"
+#include "exec/model/gpt.h"
 
 #include <cmath>
 
-#include "exec/rng.h"
+#include "exec/model/rng.h"
 
 namespace paci::exec {
 

@@ -1,10 +1,10 @@
 // Row-wise kernels and the linear layer. See layers.h for the contract.
-#include "exec/layers.h"
+#include "exec/model/layers.h"
 
 #include <cmath>
 #include <vector>
 
-#include "exec/eigen_maps.h"
+#include "exec/model/eigen_maps.h"
 
 namespace paci::exec {
 

@@ -1,5 +1,5 @@
 // See safetensors.h. nlohmann::json builds and parses the header.
-#include "exec/safetensors.h"
+#include "exec/model/safetensors.h"
 
 #include <cstdio>
 #include <cstring>

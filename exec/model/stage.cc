@@ -1,9 +1,9 @@
 // Per-layer forward/backward of a stage: embedding, transformer block, head. See stage.h.
-#include "exec/stage.h"
+#include "exec/model/stage.h"
 
 #include <algorithm>
 
-#include "exec/layers.h"
+#include "exec/model/layers.h"
 
 namespace paci::exec {
 

@@ -9,7 +9,7 @@
 
 #include <vector>
 
-#include "exec/gpt.h"
+#include "exec/model/gpt.h"
 #include "proto/status.h"
 
 namespace paci::exec {

@@ -1,5 +1,5 @@
 // See threads.h.
-#include "exec/threads.h"
+#include "exec/model/threads.h"
 
 #include <omp.h>
 

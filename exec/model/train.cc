@@ -1,5 +1,5 @@
 // See train.h.
-#include "exec/train.h"
+#include "exec/model/train.h"
 
 #include <algorithm>
 #include <cmath>

@@ -6,10 +6,10 @@
 #include <cstdint>
 #include <vector>
 
-#include "exec/adamw.h"
-#include "exec/data.h"
-#include "exec/gpt.h"
-#include "exec/stage.h"
+#include "exec/model/adamw.h"
+#include "exec/model/data.h"
+#include "exec/model/gpt.h"
+#include "exec/model/stage.h"
 #include "proto/status.h"
 
 namespace paci::exec {

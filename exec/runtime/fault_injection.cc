@@ -1,4 +1,4 @@
-#include "exec/fault_injection.h"
+#include "exec/runtime/fault_injection.h"
 
 #include <cstdio>
 #include <cstdlib>

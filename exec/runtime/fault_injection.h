@@ -7,7 +7,7 @@
 #include <memory>
 #include <string>
 
-#include "exec/transport.h"
+#include "exec/runtime/transport.h"
 
 namespace paci::exec {
 

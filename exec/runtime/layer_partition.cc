@@ -1,4 +1,4 @@
-#include "exec/layer_partition.h"
+#include "exec/runtime/layer_partition.h"
 
 #include <algorithm>
 #include <limits>

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "exec/gpt.h"
+#include "exec/model/gpt.h"
 #include "proto/status.h"
 
 namespace paci::exec {

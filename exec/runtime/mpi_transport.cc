@@ -1,4 +1,4 @@
-#include "exec/mpi_transport.h"
+#include "exec/runtime/mpi_transport.h"
 
 // The C API is all we use; skipping the deprecated C++ bindings keeps -Wextra quiet.
 #define OMPI_SKIP_MPICXX 1

@@ -11,7 +11,7 @@
 #include <tuple>
 #include <vector>
 
-#include "exec/transport.h"
+#include "exec/runtime/transport.h"
 
 namespace paci::exec {
 

@@ -1,12 +1,12 @@
-#include "exec/pipeline_trainer.h"
+#include "exec/runtime/pipeline_trainer.h"
 
 #include <mutex>
 #include <thread>
 
 #include <fmt/format.h>
 
-#include "exec/thread_transport.h"
-#include "exec/threads.h"
+#include "exec/runtime/thread_transport.h"
+#include "exec/model/threads.h"
 
 namespace paci::exec {
 namespace {

@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "exec/fault_injection.h"
-#include "exec/stage_worker.h"
-#include "exec/transport.h"
+#include "exec/runtime/fault_injection.h"
+#include "exec/runtime/stage_worker.h"
+#include "exec/runtime/transport.h"
 
 namespace paci::exec {
 

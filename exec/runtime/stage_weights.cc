@@ -1,4 +1,4 @@
-#include "exec/stage_weights.h"
+#include "exec/runtime/stage_weights.h"
 
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-#include "exec/stage_worker.h"
+#include "exec/runtime/stage_worker.h"
 
 #include <algorithm>
 #include <cmath>
@@ -6,8 +6,8 @@
 
 #include <fmt/format.h>
 
-#include "exec/adamw.h"
-#include "exec/stage_weights.h"
+#include "exec/model/adamw.h"
+#include "exec/runtime/stage_weights.h"
 #include "proto/ir_names.h"
 #include "sched/expanded_schedule.h"
 #include "sched/op_messages.h"

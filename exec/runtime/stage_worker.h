@@ -8,10 +8,10 @@
 #include <cstdint>
 #include <vector>
 
-#include "exec/data.h"
-#include "exec/layer_partition.h"
-#include "exec/train.h"
-#include "exec/transport.h"
+#include "exec/model/data.h"
+#include "exec/runtime/layer_partition.h"
+#include "exec/model/train.h"
+#include "exec/runtime/transport.h"
 #include "paci.pb.h"
 #include "proto/trace_sink.h"
 

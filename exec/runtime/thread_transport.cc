@@ -1,4 +1,4 @@
-#include "exec/thread_transport.h"
+#include "exec/runtime/thread_transport.h"
 
 #include <fmt/format.h>
 

@@ -9,7 +9,7 @@
 #include <tuple>
 #include <vector>
 
-#include "exec/transport.h"
+#include "exec/runtime/transport.h"
 
 namespace paci::exec {
 

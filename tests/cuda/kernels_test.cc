@@ -4,7 +4,7 @@
 // counts). Each comparison prints its max error. Skips cleanly without a GPU.
 #include <gtest/gtest.h>
 
-#include "exec/adamw.h"
+#include "exec/model/adamw.h"
 #include "exec/cuda/adamw.cuh"
 #include "exec/cuda/attention.cuh"
 #include "exec/cuda/crossentropy.cuh"
@@ -14,7 +14,7 @@
 #include "exec/cuda/layernorm.cuh"
 #include "exec/cuda/matmul.cuh"
 #include "exec/cuda/stage_cuda.h"
-#include "exec/layers.h"
+#include "exec/model/layers.h"
 #include "tests/cuda/cuda_test_util.h"
 
 namespace paci::exec {

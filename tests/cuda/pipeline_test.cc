@@ -7,7 +7,7 @@
 #include <ostream>
 
 #include "exec/cuda/gpu_pipeline.h"
-#include "exec/pipeline_trainer.h"
+#include "exec/runtime/pipeline_trainer.h"
 #include "sched/expanded_schedule.h"
 #include "sched/schedule_generator.h"
 #include "tests/cuda/cuda_test_util.h"

@@ -14,7 +14,7 @@
 
 #include <fmt/format.h>
 
-#include "exec/pipeline_trainer.h"
+#include "exec/runtime/pipeline_trainer.h"
 #include "proto/ir_names.h"
 #include "sched/schedule_generator.h"
 #include "tiny_setup.h"

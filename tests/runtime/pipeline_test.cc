@@ -6,9 +6,9 @@
 #include <map>
 #include <thread>
 
-#include "exec/pipeline_trainer.h"
-#include "exec/stage_weights.h"
-#include "exec/thread_transport.h"
+#include "exec/runtime/pipeline_trainer.h"
+#include "exec/runtime/stage_weights.h"
+#include "exec/runtime/thread_transport.h"
 #include "sched/expanded_schedule.h"
 #include "sched/schedule_generator.h"
 #include "sched/weight_version_analysis.h"
