@@ -94,16 +94,16 @@ bool MpiTransport::PollOne(uint32_t from) {
   if (!payload.empty()) std::memcpy(payload.data(), buffer.data() + sizeof h, payload.size() * 4);
   if (h.abort) {
     // An aborting peer's reason travels as bytes; keep it under a key no real message uses.
-    mailbox_[Key{from, true, UINT64_MAX, 0, 0}] = std::move(payload);
+    mailbox_[Key{from, MessageKey{true, UINT64_MAX, 0, 0}}] = std::move(payload);
     return true;
   }
-  mailbox_[Key{from, h.is_grad != 0, h.micro_batch, h.from_virtual, h.to_virtual}] = std::move(payload);
+  mailbox_[Key{from, MessageKey{h.is_grad != 0, h.micro_batch, h.from_virtual, h.to_virtual}}] = std::move(payload);
   return true;
 }
 
 Status MpiTransport::Recv(uint32_t from, const MessageKey& key, std::vector<float>* out,
                           std::chrono::milliseconds timeout) {
-  const Key k{from, key.is_grad, key.micro_batch, key.from_virtual, key.to_virtual};
+  const Key k{from, key};
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
     if (auto it = mailbox_.find(k); it != mailbox_.end()) {
@@ -112,7 +112,7 @@ Status MpiTransport::Recv(uint32_t from, const MessageKey& key, std::vector<floa
       return Status::Ok();
     }
     for (uint32_t s = 0; s < stages_; ++s) {
-      if (mailbox_.count(Key{s, true, UINT64_MAX, 0, 0}))
+      if (mailbox_.count(Key{s, MessageKey{true, UINT64_MAX, 0, 0}}))
         return Status::FailedPrecondition(fmt::format("pipeline aborted by rank {}", s));
     }
     Progress();

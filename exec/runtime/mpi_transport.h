@@ -49,7 +49,7 @@ class MpiTransport : public Transport {
   Status Flush() override;
 
  private:
-  using Key = std::tuple<uint32_t, bool, uint64_t, uint32_t, uint32_t>;
+  using Key = std::pair<uint32_t, MessageKey>;  // (from stage, message)
   struct PendingSend;
   void Progress();           // completes finished sends
   bool PollOne(uint32_t from);  // receives one message from `from` into the mailbox if any

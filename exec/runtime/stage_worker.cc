@@ -2,328 +2,244 @@
 
 #include <algorithm>
 #include <cmath>
-#include <map>
+#include <deque>
 
 #include <fmt/format.h>
 
-#include "exec/model/adamw.h"
-#include "exec/runtime/stage_weights.h"
-#include "proto/ir_names.h"
+#include "exec/runtime/pipeline_eval.h"
+#include "exec/runtime/weight_versions.h"
 #include "sched/expanded_schedule.h"
 #include "sched/op_messages.h"
+#include "sched/op_trace.h"
+#include "sched/schedule_text.h"
 
 namespace paci::exec {
 namespace {
 
-using MbKey = std::pair<uint64_t, uint32_t>;  // (micro-batch, chunk)
-
-uint64_t SavedBytes(const StageSaved& s) {
-  uint64_t bytes = 0;
-  for (const LayerSaved& l : s.layers) {
-    for (const std::vector<float>* v :
-         {&l.inp, &l.ln1, &l.ln1_mean, &l.ln1_rstd, &l.qkv, &l.atty, &l.att, &l.r2, &l.ln2,
-          &l.ln2_mean, &l.ln2_rstd, &l.fch, &l.fch_gelu, &l.logits, &l.probs, &l.losses, &l.dy,
-          &l.dfch, &l.dln2, &l.dr2, &l.dqkv, &l.dln1, &l.dlogits})
-      bytes += v->capacity() * sizeof(float);
-    bytes += (l.tokens.capacity() + l.targets.capacity()) * sizeof(int);
-  }
-  return bytes;
-}
-
-std::string OpText(const PlainOp& op) {
-  return fmt::format("{}{}{}{} (op {})", op.stage, OpKindCode(op.kind), op.micro_batch,
-                     op.chunk > 0 ? fmt::format(".{}", op.chunk) : std::string(), op.id);
-}
+// An op issued to the backend and not yet reported.
+struct IssuedOp {
+  PlainOp op;
+  uint64_t timer = 0;
+  int64_t version = -1;
+  bool has_update = false;      // an optimizer step of the stage that holds the loss
+  ir::UpdateMetric update;
+  size_t loss_first = 0, loss_count = 0;
+};
 
 class StageWorker {
  public:
   StageWorker(const StageWorkerSetup& setup, StageReport* report);
-  Status Create();
   Status Play(const PlainOp& op);
+  // Reports every op that has completed, in issue order; with `wait`, all of them.
+  void ReportCompleted(bool wait);
+  const Sampler& sampler() const { return sampler_; }
 
  private:
-  struct Chunk {
-    StageModel model;
-    AdamW opt;
-    std::vector<float> delta;  // PipeMare: EMA of weight updates
-  };
   uint32_t Virtual(uint32_t chunk) const { return chunk * P_ + s_.stage; }
   bool FirstVirtual(uint32_t chunk) const { return Virtual(chunk) == 0; }
   bool LastVirtual(uint32_t chunk) const { return Virtual(chunk) + 1 == P_ * V_; }
-  float* Live(uint32_t c) { return s_.params + chunks_[c].model.param_offset(); }
-  float* Grads(uint32_t c) { return s_.grads + chunks_[c].model.param_offset(); }
+  std::string Where(const PlainOp& op) const {
+    return fmt::format("stage {}: op {} (id {})", s_.stage, OpText(op, P_), op.id);
+  }
 
   Status Forward(const PlainOp& op, int64_t* version);
   Status Backward(const PlainOp& op, bool with_weight, int64_t* version);
-  void WeightGrad(const PlainOp& op);
-  void OptimizerStep(int64_t wall_ns);
+  Status WeightGrad(const PlainOp& op, int64_t* version);
+  void OptimizerStep(IssuedOp* issued);
   Status Communicate(const PlainOp& op);
-  const float* BackwardWeights(const PlainOp& op, int64_t version);
-  uint64_t LiveBytes() const;
+  std::vector<float> LearningRates() const;
+  void SnapshotForEval(int64_t update);
 
   const StageWorkerSetup& s_;
+  StageBackend& backend_;
   StageReport* report_;
   uint32_t P_, V_;
-  ir::WeightPolicy policy_;
   float loss_divisor_;
-  int64_t total_updates_;
-  std::vector<Chunk> chunks_;
-  std::unique_ptr<StageWeights> weights_;
+  int64_t decay_updates_;
+  WeightVersions versions_;
   Sampler sampler_;
   uint64_t next_sample_mb_ = 1;
-  std::map<MbKey, std::vector<float>> inbox_, outbox_;
-  std::map<MbKey, StageSaved> saved_;
-  std::map<MbKey, std::vector<int>> tokens_, targets_;
-  std::vector<float> corrected_;  // PipeMare's backward weights
-  double group_loss_ = 0.0;
-  int group_count_ = 0;
+  size_t losses_issued_ = 0, group_first_loss_ = 0;
   uint64_t tokens_done_ = 0;
+  std::deque<IssuedOp> issued_;
+  ir::TraceEvent event_;
 };
 
+ir::WeightPolicy PolicyOf(const StageWorkerSetup& s) { return s.schedule->streams(s.stage).weight_policy(); }
+
 StageWorker::StageWorker(const StageWorkerSetup& setup, StageReport* report)
-    : s_(setup), report_(report) {
+    : s_(setup), backend_(*setup.backend), report_(report),
+      versions_(PolicyOf(setup), setup.schedule->spec().accum()) {
   const ir::PipelineSpec& spec = setup.schedule->spec();
   P_ = spec.stages();
   V_ = std::max<uint32_t>(1, spec.chunks());
-  policy_ = setup.schedule->streams(setup.stage).weight_policy();
-  const bool flush = policy_ == ir::SYNC_AFTER_FLUSH;
+  const bool flush = PolicyOf(setup) == ir::SYNC_AFTER_FLUSH;
   loss_divisor_ = static_cast<float>(flush ? spec.microbatches_per_iteration() : spec.accum());
-  total_updates_ = CountUpdates(*setup.schedule);
-  sampler_.kind = setup.train.sampler;
-  sampler_.rng.state = setup.train.seed;  // as trainer_create: the same batches as unpipelined
-}
-
-Status StageWorker::Create() {
-  std::vector<WeightSpan> spans;
-  for (uint32_t c = 0; c < V_; ++c) {
-    const LayerRange r = s_.virtual_ranges[Virtual(c)];
-    Result<StageModel> model = StageModel::Create(s_.train.model, r.first, r.last);
-    if (!model.ok()) return model.status();
-    Chunk chunk{std::move(*model), {}, {}};
-    chunk.opt = adamw_create(s_.train.adamw, chunk.model.layout(), chunk.model.param_offset(),
-                             chunk.model.num_params());
-    if (s_.schedule->spec().kind() == ir::PIPEMARE) chunk.delta.assign(chunk.model.num_params(), 0.0f);
-    chunks_.push_back(std::move(chunk));
-    spans.push_back({Live(c), chunks_[c].model.num_params()});
+  decay_updates_ = DecayLength(setup.train, *setup.schedule, setup.start);
+  tokens_done_ = setup.start.tokens;
+  if (setup.start.resumed) {
+    sampler_ = setup.start.sampler;
+  } else {
+    sampler_.kind = setup.train.sampler;
+    sampler_.rng.state = setup.train.seed;  // as trainer_create: the same batches as unpipelined
   }
-  weights_ = std::make_unique<StageWeights>(policy_, std::move(spans), s_.schedule->spec().accum());
-  return Status::Ok();
 }
 
 Status StageWorker::Forward(const PlainOp& op, int64_t* version) {
-  const MbKey key{op.micro_batch, op.chunk};
   const int B = s_.train.B, T = s_.train.model.block_size;
-  StageInput in;
+  std::vector<int> tokens, targets;
   if (FirstVirtual(op.chunk) || LastVirtual(op.chunk)) {
     // Stages draw batches in micro-batch order from the same seed, so the first stage's inputs
     // and the last stage's targets come from the same windows, as in unpipelined training.
     if (op.micro_batch != next_sample_mb_)
-      return Status::Internal(fmt::format("stage {}: forward of micro-batch {} out of order",
-                                          s_.stage, op.micro_batch));
+      return Status::Internal(Where(op) + ": forward of this micro-batch out of order");
     ++next_sample_mb_;
-    std::vector<int>& tok = tokens_[key];
-    std::vector<int>& tgt = targets_[key];
-    tok.resize(static_cast<size_t>(B) * T);
-    tgt.resize(static_cast<size_t>(B) * T);
-    sampler_next(&sampler_, s_.data->train, B, T, tok.data(), tgt.data());
-    if (FirstVirtual(op.chunk)) in.tokens = tok.data();
-    if (LastVirtual(op.chunk)) in.targets = tgt.data();
+    tokens.resize(static_cast<size_t>(B) * T);
+    targets.resize(static_cast<size_t>(B) * T);
+    sampler_next(&sampler_, s_.data->train, B, T, tokens.data(), targets.data());
   }
-  if (!FirstVirtual(op.chunk)) {
-    auto it = inbox_.find(key);
-    if (it == inbox_.end())
-      return Status::Internal(fmt::format("stage {}: no activation received for {}", s_.stage, OpText(op)));
-    in.acts = it->second.data();
-  }
-  *version = weights_->BeginForward(op.micro_batch, op.chunk);
-  StageSaved& saved = saved_[key];
-  std::vector<float> out;
-  chunks_[op.chunk].model.forward(weights_->Weights(op.chunk, *version), in, B, T, &saved, &out);
-  inbox_.erase(key);
-  if (report_->activation_bytes == 0) report_->activation_bytes = SavedBytes(saved);
-  if (LastVirtual(op.chunk)) {
-    group_loss_ += saved.loss;
-    ++group_count_;
-  } else {
-    outbox_[key] = std::move(out);
-  }
+  *version = versions_.BeginForward(op.micro_batch, op.chunk);
+  PACI_RETURN_IF_ERROR(backend_.Forward({op.micro_batch, op.chunk}, *version,
+                                        FirstVirtual(op.chunk) ? tokens.data() : nullptr,
+                                        LastVirtual(op.chunk) ? targets.data() : nullptr));
+  if (LastVirtual(op.chunk)) ++losses_issued_;
   return Status::Ok();
-}
-
-const float* StageWorker::BackwardWeights(const PlainOp& op, int64_t version) {
-  const float* w = weights_->Weights(op.chunk, version);
-  const Chunk& c = chunks_[op.chunk];
-  const int64_t drift = version - weights_->ForwardVersion(op.micro_batch, op.chunk);
-  if (c.delta.empty() || drift <= 0) return w;
-  // PipeMare discrepancy correction: estimate the weights the forward used.
-  corrected_.resize(c.delta.size());
-  for (size_t i = 0; i < c.delta.size(); ++i) corrected_[i] = w[i] - static_cast<float>(drift) * c.delta[i];
-  return corrected_.data();
 }
 
 Status StageWorker::Backward(const PlainOp& op, bool with_weight, int64_t* version) {
-  const MbKey key{op.micro_batch, op.chunk};
-  auto saved = saved_.find(key);
-  if (saved == saved_.end())
-    return Status::Internal(fmt::format("stage {}: backward before forward at {}", s_.stage, OpText(op)));
-  const float dloss = 1.0f / loss_divisor_;
-  const float* dout = &dloss;
-  if (!LastVirtual(op.chunk)) {
-    auto it = inbox_.find(key);
-    if (it == inbox_.end())
-      return Status::Internal(fmt::format("stage {}: no gradient received for {}", s_.stage, OpText(op)));
-    dout = it->second.data();
-  }
-  *version = weights_->BackwardVersion(op.micro_batch, op.chunk);
-  report_->max_drift =
-      std::max(report_->max_drift, *version - weights_->ForwardVersion(op.micro_batch, op.chunk));
-  const float* w = BackwardWeights(op, *version);
-  std::vector<float> dinp;
-  const StageModel& model = chunks_[op.chunk].model;
-  if (with_weight) {
-    model.backward(w, &saved->second, dout, &dinp, Grads(op.chunk));
-  } else {
-    model.backward_input(w, &saved->second, dout, &dinp);
-  }
-  inbox_.erase(key);
-  if (!FirstVirtual(op.chunk)) outbox_[key] = std::move(dinp);
-  if (with_weight) {
-    saved_.erase(saved);
-    tokens_.erase(key);
-    targets_.erase(key);
-    weights_->EndBackward(op.micro_batch, op.chunk);
-  }
+  const int64_t forward = versions_.ForwardVersion(op.micro_batch, op.chunk);
+  if (forward < 0) return Status::Internal(Where(op) + ": backward before its forward");
+  *version = versions_.BackwardVersion(op.micro_batch, op.chunk);
+  const int64_t drift = *version - forward;
+  report_->max_drift = std::max(report_->max_drift, drift);
+  const int64_t correction = s_.schedule->spec().kind() == ir::PIPEMARE ? drift : 0;
+  PACI_RETURN_IF_ERROR(backend_.Backward({op.micro_batch, op.chunk}, *version, correction, 1.0f / loss_divisor_,
+                                         with_weight));
+  if (with_weight)
+    for (int64_t v : versions_.EndBackward(op.micro_batch, op.chunk)) backend_.DropVersion(v);
   return Status::Ok();
 }
 
-void StageWorker::WeightGrad(const PlainOp& op) {
-  const MbKey key{op.micro_batch, op.chunk};
-  auto saved = saved_.find(key);
-  PACI_CHECK(saved != saved_.end());
-  chunks_[op.chunk].model.backward_weight(&saved->second, Grads(op.chunk));
-  saved_.erase(saved);
-  tokens_.erase(key);
-  targets_.erase(key);
-  weights_->EndBackward(op.micro_batch, op.chunk);
+Status StageWorker::WeightGrad(const PlainOp& op, int64_t* version) {
+  *version = versions_.BackwardVersion(op.micro_batch, op.chunk);
+  PACI_RETURN_IF_ERROR(backend_.BackwardWeight({op.micro_batch, op.chunk}));
+  for (int64_t v : versions_.EndBackward(op.micro_batch, op.chunk)) backend_.DropVersion(v);
+  return Status::Ok();
 }
 
-void StageWorker::OptimizerStep(int64_t wall_ns) {
+std::vector<float> StageWorker::LearningRates() const {
   const TrainConfig& t = s_.train;
-  float lr = 0.0f;
-  weights_->BeforeStep();
-  for (uint32_t c = 0; c < V_; ++c) {
-    Chunk& ch = chunks_[c];
-    lr = lr_schedule(ch.opt.step, t.lr, t.warmup, total_updates_, t.min_lr_frac);
-    if (!ch.delta.empty()) {
-      // PipeMare T1: stages with more delay start with a smaller step, annealed to plain lr.
-      const ir::PipelineSpec& spec = s_.schedule->spec();
-      const double tau = std::max<double>(1.0, std::ceil(double(P_ - 1 - s_.stage) / spec.accum()));
-      const double p = std::max(0.0, 1.0 - double(ch.opt.step) / double(s_.pipemare.lr_warmup));
-      lr = static_cast<float>(lr * std::pow(tau, -p));
-    }
-    float* w = Live(c);
-    const size_t n = ch.model.num_params();
-    std::vector<float> before;
-    if (!ch.delta.empty()) before.assign(w, w + n);
-    adamw_update(&ch.opt, w, Grads(c), lr);
-    std::fill(Grads(c), Grads(c) + n, 0.0f);
-    const float g = s_.pipemare.gamma;
-    for (size_t i = 0; i < ch.delta.size(); ++i) ch.delta[i] = g * ch.delta[i] + (1 - g) * (w[i] - before[i]);
+  const int64_t step = s_.start.updates + versions_.live();  // updates done, as AdamW::step
+  std::vector<float> lr(V_, lr_schedule(step, t.lr, t.warmup, decay_updates_, t.min_lr_frac));
+  if (s_.schedule->spec().kind() == ir::PIPEMARE) {
+    // PipeMare T1: stages with more delay start with a smaller step, annealed to plain lr.
+    const ir::PipelineSpec& spec = s_.schedule->spec();
+    const double tau = std::max<double>(1.0, std::ceil(double(P_ - 1 - s_.stage) / spec.accum()));
+    const double p = std::max(0.0, 1.0 - double(step) / double(s_.pipemare.lr_warmup));
+    for (float& l : lr) l = static_cast<float>(l * std::pow(tau, -p));
   }
-  weights_->AfterStep();
-  if (group_count_ > 0) {
-    const int64_t tokens = int64_t{group_count_} * t.B * t.model.block_size;
+  return lr;
+}
+
+void StageWorker::OptimizerStep(IssuedOp* issued) {
+  const std::vector<float> lr = LearningRates();
+  if (versions_.KeepBeforeStep()) backend_.KeepVersion(versions_.live());
+  backend_.OptimizerStep(lr);
+  for (int64_t v : versions_.AfterStep()) backend_.DropVersion(v);
+  const int64_t update = s_.start.updates + versions_.live();
+  const size_t group = losses_issued_ - group_first_loss_;
+  if (group > 0) {
+    const int64_t tokens = static_cast<int64_t>(group) * s_.train.B * s_.train.model.block_size;
     tokens_done_ += static_cast<uint64_t>(tokens);
-    ir::UpdateMetric m;
-    m.set_update(static_cast<uint64_t>(weights_->live_version()));
-    m.set_loss(group_loss_ / group_count_);
-    m.set_val_loss(std::nan(""));
-    m.set_learning_rate(lr);
-    m.set_tokens(tokens_done_);
-    m.set_wall_ns(wall_ns);
-    report_->updates.push_back(m);
-    if (s_.sink) s_.sink->OnUpdate(m);
-    group_loss_ = 0.0;
-    group_count_ = 0;
+    issued->has_update = true;
+    issued->update.set_update(static_cast<uint64_t>(update));
+    issued->update.set_val_loss(std::nan(""));
+    issued->update.set_learning_rate(lr.back());
+    issued->update.set_tokens(tokens_done_);
+    issued->loss_first = group_first_loss_;
+    issued->loss_count = group;
+    group_first_loss_ = losses_issued_;
+  }
+  if (s_.eval && s_.eval->Due(update)) SnapshotForEval(update);
+}
+
+// Copies of this stage's weights right after `update`, for the validation loss: the live
+// weights and every version the schedule uses stay untouched.
+void StageWorker::SnapshotForEval(int64_t update) {
+  backend_.Synchronize();
+  const ParamLayout layout = gpt_param_layout(s_.train.model);
+  for (uint32_t c = 0; c < V_; ++c) {
+    ChunkState state;
+    backend_.ExportChunk(c, &state);
+    s_.eval->AddSlice(update, layout.layer_offset[s_.virtual_ranges[Virtual(c)].first], std::move(state.weights));
   }
 }
 
 Status StageWorker::Communicate(const PlainOp& op) {
   const std::optional<MessageKey> key = MessageOf(op, P_, V_);
-  if (!key) return Status::Internal(fmt::format("stage {}: {} leaves the pipeline", s_.stage, OpText(op)));
-  const MbKey mb{op.micro_batch, op.chunk};
-  if (IsSend(op.kind)) {
-    auto it = outbox_.find(mb);
-    PACI_CHECK(it != outbox_.end());
-    const uint32_t to = StageChunkOf(key->to_virtual, P_).stage;
-    Status st = s_.transport->Send(to, *key, it->second);
-    outbox_.erase(it);
-    return st;
-  }
-  const uint32_t from = StageChunkOf(key->from_virtual, P_).stage;
-  Status st = s_.transport->Recv(from, *key, &inbox_[mb], s_.recv_timeout);
+  if (!key) return Status::Internal(Where(op) + ": the message leaves the pipeline");
+  const MicroBatchSlot slot{op.micro_batch, op.chunk};
+  if (IsSend(op.kind))
+    return backend_.Send(*s_.transport, StageChunkOf(key->to_virtual, P_).stage, *key, slot);
+  Status st = backend_.Recv(*s_.transport, StageChunkOf(key->from_virtual, P_).stage, *key, slot, s_.recv_timeout);
   if (!st.ok()) {
-    const std::string msg = fmt::format("at {}: {}", OpText(op), st.message());
+    const std::string msg = fmt::format("at {}: {}", OpText(op, P_), st.message());
     return st.code() == Status::Code::kDeadlineExceeded ? Status::DeadlineExceeded(msg)
                                                         : Status::FailedPrecondition(msg);
   }
   return Status::Ok();
 }
 
-uint64_t StageWorker::LiveBytes() const {
-  uint64_t bytes = weights_->CopyBytes();
-  for (const Chunk& c : chunks_) bytes += c.model.num_params() * sizeof(float) * (4 + (c.delta.empty() ? 0 : 1));
-  for (const auto& [k, s] : saved_) bytes += SavedBytes(s);
-  for (const auto& [k, v] : inbox_) bytes += v.capacity() * sizeof(float);
-  for (const auto& [k, v] : outbox_) bytes += v.capacity() * sizeof(float);
-  return bytes;
+Status StageWorker::Play(const PlainOp& op) {
+  IssuedOp issued;
+  issued.op = op;
+  issued.timer = backend_.BeginOp();
+  Status st;
+  switch (op.kind) {
+    case ir::FORWARD: st = Forward(op, &issued.version); break;
+    case ir::BACKWARD: st = Backward(op, true, &issued.version); break;
+    case ir::BACKWARD_INPUT: st = Backward(op, false, &issued.version); break;
+    case ir::BACKWARD_WEIGHT: st = WeightGrad(op, &issued.version); break;
+    case ir::OPTIMIZER_STEP:
+      issued.version = versions_.live();
+      OptimizerStep(&issued);
+      break;
+    default: st = Communicate(op);
+  }
+  backend_.EndOp(issued.timer);
+  if (!st.ok()) return st.code() == Status::Code::kInternal ? Status::Internal(Where(op) + ": " + st.message()) : st;
+  report_->weight_versions = std::max(report_->weight_versions, versions_.VersionsHeld());
+  ++report_->ops;
+  issued_.push_back(std::move(issued));
+  ReportCompleted(false);
+  return Status::Ok();
 }
 
-Status StageWorker::Play(const PlainOp& op) {
-  using Clock = std::chrono::steady_clock;
-  const auto ns = [&](Clock::time_point t) {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(t - s_.origin).count();
-  };
-  const Clock::time_point start = Clock::now();
-  int64_t version = -1;
-  Status st;
-  ir::Lane lane = ir::LANE_COMPUTE;
-  switch (op.kind) {
-    case ir::FORWARD: st = Forward(op, &version); break;
-    case ir::BACKWARD: st = Backward(op, true, &version); break;
-    case ir::BACKWARD_INPUT: st = Backward(op, false, &version); break;
-    case ir::BACKWARD_WEIGHT:
-      version = weights_->BackwardVersion(op.micro_batch, op.chunk);
-      WeightGrad(op);
-      break;
-    case ir::OPTIMIZER_STEP:
-      version = weights_->live_version();
-      OptimizerStep(ns(start));
-      break;
-    default:
-      lane = IsSend(op.kind) ? ir::LANE_SEND : ir::LANE_RECV;
-      st = Communicate(op);
+void StageWorker::ReportCompleted(bool wait) {
+  OpTimes t;
+  while (!issued_.empty() && backend_.OpTimesIfDone(issued_.front().timer, wait, &t)) {
+    IssuedOp& done = issued_.front();
+    report_->peak_bytes = std::max(report_->peak_bytes, t.live_bytes);
+    if (done.has_update) {
+      std::vector<float> losses(done.loss_count);
+      backend_.ReadLosses(done.loss_first, done.loss_count, losses.data());
+      double sum = 0.0;
+      for (float l : losses) sum += l;
+      done.update.set_loss(sum / static_cast<double>(done.loss_count));
+      done.update.set_wall_ns(t.start_ns);
+      if (s_.eval && s_.eval->Due(static_cast<int64_t>(done.update.update()))) {
+        s_.eval->AddMetric(done.update);  // emitted with its validation loss
+      } else {
+        report_->updates.push_back(done.update);
+        if (s_.sink) s_.sink->OnUpdate(done.update);
+      }
+    }
+    if (s_.sink) {
+      FillTraceEvent(done.op, t.start_ns, t.end_ns, done.version, t.live_bytes, &event_);
+      s_.sink->OnOp(event_);
+    }
+    issued_.pop_front();
   }
-  if (!st.ok()) return st;
-  const uint64_t live = LiveBytes();
-  report_->peak_bytes = std::max(report_->peak_bytes, live);
-  report_->weight_versions = std::max(report_->weight_versions, weights_->VersionsHeld());
-  ++report_->ops;
-  if (s_.sink) {
-    ir::TraceEvent e;
-    e.set_op_id(op.id);
-    e.set_stage(op.stage);
-    e.set_start_ns(ns(start));
-    e.set_end_ns(ns(Clock::now()));
-    e.set_weight_version(version);
-    e.set_live_bytes(live);
-    e.set_kind(op.kind);
-    e.set_micro_batch(op.micro_batch);
-    e.set_chunk(op.chunk);
-    e.set_lane(lane);
-    s_.sink->OnOp(e);
-  }
-  return Status::Ok();
 }
 
 }  // namespace
@@ -336,12 +252,23 @@ int64_t CountUpdates(const ir::Schedule& schedule) {
   return n;
 }
 
+int64_t DecayLength(const TrainConfig& train, const ir::Schedule& schedule, const SegmentStart& start) {
+  return train.decay_updates > 0 ? train.decay_updates : start.updates + CountUpdates(schedule);
+}
+
 Status RunStageWorker(const StageWorkerSetup& setup, StageReport* report) {
   StageWorker worker(setup, report);
-  PACI_RETURN_IF_ERROR(worker.Create());
   const std::vector<uint64_t> bases = StageIdBases(*setup.schedule);
-  for (StageOpCursor c(setup.schedule->streams(setup.stage), bases[setup.stage]); !c.Done(); c.Next())
-    PACI_RETURN_IF_ERROR(worker.Play(c.Current()));
+  for (StageOpCursor c(setup.schedule->streams(setup.stage), bases[setup.stage]); !c.Done(); c.Next()) {
+    Status st = worker.Play(c.Current());
+    if (!st.ok()) {
+      setup.backend->Synchronize();
+      return st;
+    }
+  }
+  worker.ReportCompleted(true);
+  report->sampler = worker.sampler();
+  report->activation_bytes = setup.backend->ActivationBytes();
   return Status::Ok();
 }
 

@@ -45,7 +45,7 @@ void ThreadTransportHub::Deliver(uint32_t from, uint32_t to, const MessageKey& k
   Mailbox& box = *boxes_[to];
   {
     std::lock_guard<std::mutex> lock(box.mu);
-    box.messages[Key{from, key.is_grad, key.micro_batch, key.from_virtual, key.to_virtual}] =
+    box.messages[Key{from, key}] =
         std::move(data);
   }
   box.cv.notify_all();
@@ -54,7 +54,7 @@ void ThreadTransportHub::Deliver(uint32_t from, uint32_t to, const MessageKey& k
 Status ThreadTransportHub::Take(uint32_t from, uint32_t to, const MessageKey& key,
                                 std::vector<float>* out, std::chrono::milliseconds timeout) {
   Mailbox& box = *boxes_[to];
-  const Key k{from, key.is_grad, key.micro_batch, key.from_virtual, key.to_virtual};
+  const Key k{from, key};
   std::unique_lock<std::mutex> lock(box.mu);
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {

@@ -22,7 +22,7 @@ class ThreadTransportHub {
 
  private:
   friend class ThreadTransport;
-  using Key = std::tuple<uint32_t, bool, uint64_t, uint32_t, uint32_t>;  // from, grad, mb, from_v, to_v
+  using Key = std::pair<uint32_t, MessageKey>;  // (from stage, message)
   struct Mailbox {
     std::mutex mu;
     std::condition_variable cv;
