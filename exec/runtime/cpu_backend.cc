@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "exec/runtime/pipemare.h"
+
 namespace paci::exec {
 
 uint64_t SavedBytes(const StageSaved& s) {
@@ -80,7 +82,7 @@ Result<const float*> CpuBackend::BackwardWeights(uint32_t chunk, int64_t version
   if (!w.ok() || c.delta.empty() || correction <= 0) return w;
   // PipeMare discrepancy correction: estimate the weights the forward used.
   corrected_.resize(c.delta.size());
-  for (size_t i = 0; i < c.delta.size(); ++i) corrected_[i] = (*w)[i] - static_cast<float>(correction) * c.delta[i];
+  pipemare_corrected_weights(corrected_.data(), *w, c.delta.data(), static_cast<float>(correction), c.delta.size());
   return static_cast<const float*>(corrected_.data());
 }
 
@@ -162,8 +164,7 @@ void CpuBackend::OptimizerStep(const std::vector<float>& lr) {
       if (!ch.delta.empty()) before.assign(w, w + n);
       adamw_update(&ch.opt, w, Grads(c), lr[c]);
       std::fill(Grads(c), Grads(c) + n, 0.0f);
-      const float g = s_.pipemare_gamma;
-      for (size_t i = 0; i < ch.delta.size(); ++i) ch.delta[i] = g * ch.delta[i] + (1 - g) * (w[i] - before[i]);
+      if (!ch.delta.empty()) pipemare_update_delta(ch.delta.data(), w, before.data(), s_.pipemare_gamma, n);
     }
     ++live_version_;
     return Status::Ok();

@@ -159,7 +159,8 @@ Result<std::vector<LayerRange>> PlanPipeline(const ir::Schedule& schedule, const
   if (cfg.train.model.tie && parts > 1)
     return Status::InvalidArgument("--tie: a tied LM head needs the embedding and the head on one "
                                    "stage; untie it to pipeline the model");
-  if (cfg.train.grad_clip > 0.0f && parts > 1)
+  // The stage worker never clips (PACI does not: method.md 2.2), on any device, even with one stage.
+  if (cfg.train.grad_clip > 0.0f)
     return Status::InvalidArgument("--grad-clip: global gradient clipping needs an all-reduce across "
                                    "stages, which these pipelines do not have; use --grad-clip 0");
   return cfg.partition.empty() ? partition_balanced(cfg.train.model, parts)

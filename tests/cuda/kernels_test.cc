@@ -12,6 +12,8 @@
 #include "exec/cuda/elementwise.cuh"
 #include "exec/cuda/encoder.cuh"
 #include "exec/cuda/layernorm.cuh"
+#include "exec/cuda/pipemare.cuh"
+#include "exec/runtime/pipemare.h"
 #include "exec/cuda/matmul.cuh"
 #include "exec/cuda/stage_cuda.h"
 #include "exec/model/layers.h"
@@ -235,6 +237,19 @@ TEST_F(CudaKernels, AdamW) {
   expect_close("adamw_update params (3 steps) [fp32]", dp.download(), p, {1e-6, 1e-5});
   expect_close("adamw_update bf16 copy of params", shadow.download(), p, {1e-6, 8e-3});
   EXPECT_EQ(gpu.step, cpu.step);
+}
+
+TEST_F(CudaKernels, PipeMare) {
+  const size_t n = 10007;  // not a multiple of the block size
+  std::vector<float> delta = randn(n, 70, 0.01f), w = randn(n, 71), before = randn(n, 72);
+  DevArray<float> ddelta(delta), dw(w), dbefore(before), dout(n);
+  pipemare_update_delta(delta.data(), w.data(), before.data(), 0.9f, n);
+  pipemare_update_delta_cuda(ddelta.get(), dw.get(), dbefore.get(), 0.9f, n, nullptr);
+  expect_close("pipemare_update_delta [fp32]", ddelta.download(), delta, testing::kFp32Tol);
+  std::vector<float> out(n);
+  pipemare_corrected_weights(out.data(), w.data(), delta.data(), 3.0f, n);
+  pipemare_corrected_weights_cuda(dout.get(), dw.get(), ddelta.get(), 3.0f, n, nullptr);
+  expect_close("pipemare_corrected_weights [fp32]", dout.download(), out, testing::kFp32Tol);
 }
 
 }  // namespace
