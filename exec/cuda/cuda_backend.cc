@@ -13,6 +13,9 @@ namespace {
 
 constexpr size_t kLossBlock = 4096;  // losses per pinned block
 constexpr int kIdsSlots = 4;         // forwards whose token ids may be in flight at once
+// With device-to-device messages nothing blocks the host, which could issue arbitrarily far ahead
+// of the GPU (each op in flight holds memory): at most this many ops are left unfinished.
+constexpr size_t kIssueWindow = 256;
 
 std::string SlotText(const MicroBatchSlot& s) {
   return s.chunk > 0 ? fmt::format("micro-batch {} chunk {}", s.micro_batch, s.chunk)
@@ -350,6 +353,8 @@ void CudaBackend::EndOp(uint64_t timer) {
   t.end = NewEvent();
   CUDA_CHECK(cudaEventRecord(t.end, ctx_.stream));
   t.live_bytes = LiveBytes();
+  if (timer >= kIssueWindow && timer - kIssueWindow >= first_timer_)
+    CUDA_CHECK(cudaEventSynchronize(timers_[timer - kIssueWindow - first_timer_].end));
 }
 
 bool CudaBackend::OpTimesIfDone(uint64_t timer, bool wait, OpTimes* times) {
