@@ -25,6 +25,9 @@
 #ifdef PACI_HAVE_CUDA
 #include "exec/cuda/cuda_backend.h"
 #endif
+#ifdef PACI_HAVE_NCCL
+#include "exec/cuda/nccl_transport.h"
+#endif
 
 namespace paci::cli {
 namespace {
@@ -238,8 +241,25 @@ void RunMpi(const exec::TrainConfig& cfg, const PipelineTrainFlags& f, const exe
     if (!w.ok()) { std::fprintf(stderr, "paci train: --db: %s\n", w.status().message().c_str()); session.AbortJob(1); }
     writer.emplace(std::move(*w));
   }
-  std::unique_ptr<exec::Transport> transport =
-      exec::WrapWithFault(std::make_unique<exec::MpiTransport>(session), pc.fault);
+  std::unique_ptr<exec::Transport> inner;
+  if (f.transport == "nccl") {
+#ifdef PACI_HAVE_NCCL
+    // GPU = node-local rank modulo the visible devices; NCCL moves device buffers directly.
+    Result<std::unique_ptr<exec::NcclTransport>> nccl = exec::NcclTransport::Create(session);
+    if (!nccl.ok()) {
+      std::fprintf(stderr, "paci train: rank %u: --transport nccl: %s\n", rank, nccl.status().message().c_str());
+      session.AbortJob(2);
+    }
+    inner = std::move(*nccl);
+#endif
+  } else {
+#ifdef PACI_HAVE_CUDA
+    // GPU ranks over MPI stage messages through host memory.
+    if (f.device == "cuda") CUDA_CHECK(cudaSetDevice(session.local_rank() % exec::cuda_device_count()));
+#endif
+    inner = std::make_unique<exec::MpiTransport>(session);
+  }
+  std::unique_ptr<exec::Transport> transport = exec::WrapWithFault(std::move(inner), pc.fault);
   session.Barrier();  // the ranks' clocks start together
   PrintingSink sink(writer ? &*writer : nullptr, last);
   Result<exec::PipelineResult> r = exec::TrainPipelineStage(schedule, pc, data, *transport, &sink);
@@ -304,9 +324,11 @@ void CheckApplicable(const PipelineTrainFlags& f) {
 #else
     if (exec::cuda_device_count() == 0)
       Fail(2, "--device cuda: no CUDA device is visible (cudaGetDeviceCount found none); use --device cpu");
-    if (f.transport != "threads")
-      Fail(2, "--transport " + f.transport + ": GPU runs play every stage on one GPU (--transport threads); "
-              "ranks with one GPU each are not wired into paci train yet");
+#endif
+  }
+  if (f.transport == "nccl") {
+#ifndef PACI_HAVE_NCCL
+    Fail(2, "--transport nccl: this build has no NCCL transport (needs CUDA, MPI and NCCL)");
 #endif
   }
 }
@@ -350,14 +372,12 @@ void RunPipelineTrain(const exec::TrainConfig& cfg, const PipelineTrainFlags& f,
   if (f.transport == "threads") {
     PrintPartition(*ranges, f.stages);
     RunThreads(cfg, f, data, schedule, pc, *ranges);
-  } else if (f.transport == "mpi") {
+  } else {
 #ifdef PACI_HAVE_MPI
     RunMpi(cfg, f, data, schedule, pc, *ranges);
 #else
-    Fail(2, "--transport mpi: this build has no MPI (install libopenmpi-dev and rebuild)");
+    Fail(2, "--transport " + f.transport + ": this build has no MPI (install libopenmpi-dev and rebuild)");
 #endif
-  } else {
-    Fail(2, "--transport nccl: not wired into paci train yet (see exec/cuda/README.md)");
   }
 }
 

@@ -24,6 +24,9 @@ class MpiSession {
   MpiSession& operator=(const MpiSession&) = delete;
   int rank() const { return rank_; }
   int size() const { return size_; }
+  // This rank's index among the ranks on its node (MPI's shared-memory split, in world order), so
+  // it holds under mpirun and srun alike; a GPU run uses GPU local_rank() % devices.
+  int local_rank() const { return local_rank_; }
   // Ends every rank of the job with `code` (after this rank printed its error).
   [[noreturn]] void AbortJob(int code);
   // Rank `root`'s value on every rank (e.g. the store's run id, created once by rank 0).
@@ -34,6 +37,7 @@ class MpiSession {
  private:
   int rank_ = 0;
   int size_ = 1;
+  int local_rank_ = 0;
 };
 
 class MpiTransport : public Transport {
