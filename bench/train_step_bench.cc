@@ -5,9 +5,9 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "exec/rng.h"
-#include "exec/threads.h"
-#include "exec/train.h"
+#include "exec/model/rng.h"
+#include "exec/model/threads.h"
+#include "exec/model/train.h"
 
 int main(int argc, char** argv) {
   if (argc != 9) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <compare>
 #include <optional>
 
 #include "sched/expanded_schedule.h"
@@ -15,11 +16,17 @@ struct MessageKey {
   uint64_t micro_batch = 0;
   uint32_t from_virtual = 0;
   uint32_t to_virtual = 0;
-  bool operator==(const MessageKey&) const = default;
+  // Ordered, so transports and engines can key maps by it directly.
+  auto operator<=>(const MessageKey&) const = default;
 };
 
 inline uint32_t VirtualStageOf(const PlainOp& op, uint32_t stages) {
   return op.chunk * stages + op.stage;
+}
+
+inline bool IsFirstVirtual(const PlainOp& op, uint32_t stages) { return VirtualStageOf(op, stages) == 0; }
+inline bool IsLastVirtual(const PlainOp& op, uint32_t stages, uint32_t chunks) {
+  return VirtualStageOf(op, stages) + 1 == stages * (chunks == 0 ? 1 : chunks);
 }
 
 // Stage and chunk that hold virtual stage v.

@@ -64,10 +64,9 @@ class StageAnalysis {
 
   Status Forward(const PlainOp& op) {
     InFlight f;
-    f.forward_version = live_;
-    if (stats_.policy == ir::STASH) f.held_version = live_;
+    f.forward_version = ForwardVersionOf(stats_.policy, op.micro_batch, K_, live_);
+    if (stats_.policy == ir::STASH || stats_.policy == ir::DOUBLE_BUFFER) f.held_version = f.forward_version;
     if (stats_.policy == ir::DOUBLE_BUFFER) {
-      f.forward_version = f.held_version = DoubleBufferVersion(op.micro_batch, K_);
       if (f.forward_version > live_)
         return Error(op, fmt::format("double buffer would use version {} before it exists (live {})",
                                      f.forward_version, live_));
@@ -84,7 +83,7 @@ class StageAnalysis {
     auto it = inflight_.find(Key(op));
     if (it == inflight_.end() || it->second.input_grad_done) return Error(op, "backward without its forward");
     InFlight& f = it->second;
-    const int64_t used = f.held_version >= 0 ? f.held_version : live_;
+    const int64_t used = BackwardVersionOf(stats_.policy, f.forward_version, live_);
     if (stats_.policy == ir::DOUBLE_BUFFER && used < live_ - 1)
       return Error(op, fmt::format("double buffer no longer holds version {} (live {})", used, live_));
     MicroBatchVersions r{op.stage, op.chunk, op.micro_batch, f.forward_version, used, used - f.forward_version};

@@ -10,6 +10,7 @@
 
 #include "paci.pb.h"
 #include "proto/status.h"
+#include "sched/weight_version_rule.h"
 
 namespace paci {
 
@@ -18,10 +19,7 @@ namespace paci {
 //  STASH (PipeDream): B/I use the version F stashed, so drift is 0.
 //  DOUBLE_BUFFER (2BW): group t = ceil(n/K) runs F and B at version max(0, t-2) (method.md 4.6);
 //    the analysis fails if that version is not yet made at F or no longer held at B.
-inline int64_t DoubleBufferVersion(uint64_t micro_batch, uint64_t accum) {
-  const int64_t t = static_cast<int64_t>((micro_batch + accum - 1) / accum);
-  return t > 2 ? t - 2 : 0;
-}
+// The rule itself is sched/weight_version_rule.h.
 
 struct MicroBatchVersions {
   uint32_t stage = 0;

@@ -8,6 +8,8 @@
 #include "sched/expanded_schedule.h"
 #include "sched/schedule_generator.h"
 #include "sched/weight_version_analysis.h"
+#include "sched/op_trace.h"
+#include "sched/weight_version_rule.h"
 #include "sim/event_queue.h"
 #include "sim/stage_cost_model.h"
 #include "sim/stage_state.h"
@@ -217,8 +219,7 @@ void Engine::Send(uint32_t s, const PlainOp& op, int64_t now) {
 }
 
 int64_t Engine::ForwardVersion(const StageState& st, const PlainOp& op) const {
-  if (st.policy != ir::DOUBLE_BUFFER) return st.live_version;
-  return DoubleBufferVersion(op.micro_batch, K_);  // the sched analysis's rule
+  return ForwardVersionOf(st.policy, op.micro_batch, K_, st.live_version);  // sched/weight_version_rule.h
 }
 
 // Weight copies a stage holds now: the live copy plus, when stashing, each older version an
@@ -303,8 +304,7 @@ void Engine::Backward(StageState& st, const PlainOp& op, int64_t* version) {
     return;
   }
   const int64_t vf = ring.Front().version;
-  int64_t vb = st.live_version;
-  if (st.policy == ir::STASH || st.policy == ir::DOUBLE_BUFFER) vb = vf;
+  const int64_t vb = BackwardVersionOf(st.policy, vf, st.live_version);
   ring.Pop();
   if (st.policy == ir::STASH && (ring.Empty() || ring.Front().version != vf)) --st.stash_distinct;
   const uint64_t d = static_cast<uint64_t>(std::max<int64_t>(0, vb - vf));
@@ -321,16 +321,8 @@ void Engine::Backward(StageState& st, const PlainOp& op, int64_t* version) {
 
 void Engine::Emit(const PlainOp& op, ir::Lane lane, int64_t start, int64_t end, int64_t version,
                   uint64_t live_bytes) {
-  event_.set_op_id(op.id);
-  event_.set_stage(op.stage);
-  event_.set_start_ns(start);
-  event_.set_end_ns(end);
-  event_.set_weight_version(version);
-  event_.set_live_bytes(live_bytes);
-  event_.set_kind(op.kind);
-  event_.set_micro_batch(op.micro_batch);
-  event_.set_chunk(op.chunk);
-  event_.set_lane(lane);
+  FillTraceEvent(op, start, end, version, live_bytes, &event_);
+  event_.set_lane(lane);  // the lane the simulator modelled (LaneOf(op.kind) for every op today)
   sink_->OnOp(event_);
 }
 

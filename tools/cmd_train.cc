@@ -13,10 +13,10 @@
 #include <thread>
 #include <vector>
 
-#include "exec/checkpoint.h"
-#include "exec/data.h"
-#include "exec/threads.h"
-#include "exec/train.h"
+#include "exec/model/checkpoint.h"
+#include "exec/model/data.h"
+#include "exec/model/threads.h"
+#include "exec/model/train.h"
 #include "tools/commands.h"
 #include "tools/pipeline_train.h"
 
@@ -33,6 +33,7 @@ struct TrainFlags {
   int threads = 0;
   PipelineTrainFlags pipe;  // --schedule and friends: pipelined training (tools/pipeline_train.h)
   CLI::Option* grad_clip = nullptr;
+  CLI::Option* eval_every_opt = nullptr;
 };
 
 [[noreturn]] void Fail(int code, const std::string& message) {
@@ -76,10 +77,17 @@ void RunTrain(TrainFlags& f) {
     // Pipelines have no global gradient norm (no all-reduce across stages): clipping is off
     // unless asked for, and then PlanPipeline refuses it with a message.
     if (f.grad_clip->count() == 0) c.grad_clip = 0.0f;
+    f.pipe.save = f.save;
+    f.pipe.resume = f.resume;
+    // Validation during a pipelined run copies every stage's weights: only when asked for.
+    f.pipe.eval_every = f.eval_every_opt->count() > 0 ? f.eval_every : 0;
     exec::exec_set_threads(f.threads > 0 ? f.threads : std::max(1, hw / static_cast<int>(std::max(1u, f.pipe.stages))));
     RunPipelineTrain(c, f.pipe, LoadData(f));
     return;
   }
+  const std::string pipeline_only = GivenPipelineOnlyFlag(f.pipe);
+  if (!pipeline_only.empty())
+    Fail(2, pipeline_only + " applies to pipelined training only; add --schedule NAME (e.g. --schedule 1f1b-flush --stages 1)");
   exec::exec_set_threads(f.threads);
   Result<exec::Trainer> created = exec::trainer_create(c, LoadData(f));
   if (!created.ok()) Fail(2, created.status().message());
@@ -164,8 +172,10 @@ void AddTrainCommand(CLI::App& app) {
   cmd->add_option("--sampler", f->sampler, "random | sequential")->capture_default_str();
   cmd->add_option("--save", f->save, "write a safetensors checkpoint at the end");
   cmd->add_option("--resume", f->resume, "continue from a checkpoint written by --save");
-  cmd->add_option("--eval-every", f->eval_every, "validation loss every N updates (0: only at the end)")
-      ->capture_default_str();
+  f->eval_every_opt = cmd->add_option("--eval-every", f->eval_every,
+                                      "validation loss every N updates (0: only at the end; pipelined runs: "
+                                      "off unless given)")
+                          ->capture_default_str();
   cmd->add_option("--eval-batches", c.eval_batches, "validation micro-batches")->capture_default_str();
   cmd->add_option("--threads", f->threads, "kernel threads (0: all cores)")->capture_default_str();
   AddPipelineFlags(cmd, &f->pipe);

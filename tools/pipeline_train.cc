@@ -11,13 +11,22 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "exec/pipeline_trainer.h"
+#include "exec/model/checkpoint.h"
+#include "exec/runtime/pipeline_checkpoint.h"
+#include "exec/runtime/pipeline_trainer.h"
+#include "exec/runtime/stage_sizes.h"
 #include "proto/ir_names.h"
 #include "sched/schedule_generator.h"
 #include "sched/schedule_validator.h"
 #include "store/trace_store.h"
 #ifdef PACI_HAVE_MPI
-#include "exec/mpi_transport.h"
+#include "exec/runtime/mpi_transport.h"
+#endif
+#ifdef PACI_HAVE_CUDA
+#include "exec/cuda/cuda_backend.h"
+#endif
+#ifdef PACI_HAVE_NCCL
+#include "exec/cuda/nccl_transport.h"
 #endif
 
 namespace paci::cli {
@@ -29,7 +38,8 @@ namespace {
   throw CLI::RuntimeError(code);
 }
 
-ir::Schedule BuildSchedule(const exec::TrainConfig& cfg, const PipelineTrainFlags& f) {
+// The schedule of this run's segment: `updates` optimizer updates (after a resumed checkpoint's).
+ir::Schedule BuildSchedule(const exec::TrainConfig& cfg, const PipelineTrainFlags& f, uint64_t updates) {
   const Result<ir::ScheduleKind> kind = ScheduleKindFromFlag(f.schedule);
   if (!kind.ok()) Fail(2, kind.status().message());
   ir::PipelineSpec spec;
@@ -38,7 +48,6 @@ ir::Schedule BuildSchedule(const exec::TrainConfig& cfg, const PipelineTrainFlag
   spec.set_chunks(f.chunks);
   // --accum is the micro-batches per optimizer update for every schedule, so runs compare at
   // the same effective batch; a flush schedule's M defaults to it.
-  const uint64_t updates = static_cast<uint64_t>(cfg.updates);
   if (IsFlushSchedule(*kind)) {
     const uint32_t M = f.microbatches > 0 ? f.microbatches : static_cast<uint32_t>(cfg.accum);
     spec.set_microbatches_per_iteration(M);
@@ -55,47 +64,32 @@ ir::Schedule BuildSchedule(const exec::TrainConfig& cfg, const PipelineTrainFlag
   return *schedule;
 }
 
-// Sizes the simulator needs to replay this run: weights, gradients, optimizer state and messages
-// per stage, tokens per micro-batch. Times are left for `paci predict` to fit.
-ir::CostModel SizesOf(const exec::TrainConfig& cfg, const ir::Schedule& schedule,
-                      const std::vector<exec::LayerRange>& ranges) {
-  const exec::ParamLayout layout = exec::gpt_param_layout(cfg.model);
-  const uint32_t P = schedule.spec().stages();
-  ir::CostModel cost;
-  for (uint32_t s = 0; s < P; ++s) {
-    uint64_t params = 0;
-    for (size_t v = s; v < ranges.size(); v += P)
-      params += layout.layer_offset[ranges[v].last] - layout.layer_offset[ranges[v].first];
-    ir::StageCost& c = *cost.add_stages();
-    c.set_weight_bytes(params * 4);
-    c.set_gradient_bytes(params * 4);
-    c.set_optimizer_state_bytes(params * 8);
-    c.set_message_bytes(static_cast<uint64_t>(cfg.B) * cfg.model.block_size * cfg.model.n_embd * 4);
-  }
-  cost.set_tokens_per_microbatch(static_cast<uint64_t>(cfg.B) * cfg.model.block_size);
-  return cost;
-}
-
-std::string Describe(const exec::TrainConfig& cfg, const PipelineTrainFlags& f) {
+std::string Describe(const exec::TrainConfig& cfg, const PipelineTrainFlags& f,
+                     const std::vector<exec::LayerRange>& ranges) {
+  nlohmann::json partition = nlohmann::json::array();
+  for (const exec::LayerRange& r : ranges) partition.push_back({r.first, r.last});
   nlohmann::json j = {{"model", {{"layers", cfg.model.n_layer}, {"dim", cfg.model.n_embd},
                                  {"heads", cfg.model.n_head}, {"seq", cfg.model.block_size},
                                  {"vocab", cfg.model.vocab_size}}},
                       {"microbatch_size", cfg.B}, {"accum", cfg.accum}, {"updates", cfg.updates},
                       {"lr", cfg.lr}, {"warmup", cfg.warmup}, {"seed", cfg.seed},
-                      {"transport", f.transport}};
+                      {"transport", f.transport}, {"device", f.device},
+                      {"decay_updates", cfg.decay_updates}, {"partition", partition}};
+  if (f.device == "cuda") j["precision"] = f.precision;
+  if (!f.resume.empty()) j["resumed_from"] = f.resume;
   return j.dump();
 }
 
 store::RunInfo MakeRunInfo(const exec::TrainConfig& cfg, const PipelineTrainFlags& f,
-                           const ir::Schedule& schedule, const ir::CostModel& sizes) {
+                           const ir::Schedule& schedule, const std::vector<exec::LayerRange>& ranges) {
   store::RunInfo info;
   info.kind = store::RunKind::kMeasured;
   info.name = !f.name.empty() ? f.name
                               : fmt::format("{} P={} K={}", f.schedule, f.stages, cfg.accum);
   info.schedule = schedule;
   info.spec = schedule.spec();
-  info.cost_model = sizes;
-  info.description = Describe(cfg, f);
+  info.cost_model = exec::StageSizes(cfg, schedule, ranges, f.device == "cuda" && f.precision == "bf16" ? 2 : 4);
+  info.description = Describe(cfg, f, ranges);
 #ifdef PACI_GIT_REVISION
   info.code_revision = PACI_GIT_REVISION;
 #endif
@@ -110,8 +104,9 @@ class PrintingSink : public TraceSink {
   void OnMemory(const ir::MemorySample& m) override { if (inner_) inner_->OnMemory(m); }
   void OnUpdate(const ir::UpdateMetric& m) override {
     if (print_) {
-      std::printf("update %5llu | loss %.4f | lr %.2e | %.1f s\n",
-                  static_cast<unsigned long long>(m.update()), m.loss(), m.learning_rate(),
+      const std::string val = std::isnan(m.val_loss()) ? "" : fmt::format(" | val {:.4f}", m.val_loss());
+      std::printf("update %5llu | loss %.4f | lr %.2e%s | %.1f s\n",
+                  static_cast<unsigned long long>(m.update()), m.loss(), m.learning_rate(), val.c_str(),
                   static_cast<double>(m.wall_ns()) / 1e9);
       std::fflush(stdout);
     }
@@ -170,13 +165,20 @@ std::optional<store::TraceStore> OpenStore(const PipelineTrainFlags& f) {
   return std::move(*s);
 }
 
+void PrintPartition(const std::vector<exec::LayerRange>& ranges, uint32_t P) {
+  std::string line = "partition (layers [first, last) per stage; 0 = embedding, last = head):";
+  for (size_t v = 0; v < ranges.size(); ++v)
+    line += fmt::format(" {}{}:[{},{})", v % P, v >= P ? fmt::format(".{}", v / P) : "", ranges[v].first, ranges[v].last);
+  std::printf("%s\n", line.c_str());
+}
+
 void RunThreads(const exec::TrainConfig& cfg, const PipelineTrainFlags& f, const exec::DataSplit& data,
                 const ir::Schedule& schedule, const exec::PipelineConfig& pc,
                 const std::vector<exec::LayerRange>& ranges) {
   std::optional<store::TraceStore> db = OpenStore(f);
   std::optional<store::RunWriter> writer;
   if (db) {
-    Result<store::RunWriter> w = db->BeginRun(MakeRunInfo(cfg, f, schedule, SizesOf(cfg, schedule, ranges)));
+    Result<store::RunWriter> w = db->BeginRun(MakeRunInfo(cfg, f, schedule, ranges));
     if (!w.ok()) Fail(1, "--db: " + w.status().message());
     writer.emplace(std::move(*w));
   }
@@ -185,6 +187,12 @@ void RunThreads(const exec::TrainConfig& cfg, const PipelineTrainFlags& f, const
   if (!r.ok()) {
     if (writer) (void)writer->Finish(store::RunStatus::kFailed, r.status().message());
     Fail(1, r.status().message());
+  }
+  if (!f.save.empty()) {
+    const Status st = exec::pipeline_checkpoint_save(f.save, cfg.model, r->state);
+    if (!st.ok()) Fail(1, "--save: " + st.message());
+    std::printf("saved %s and %s (%lld updates)\n", f.save.c_str(), exec::optim_path(f.save).c_str(),
+                static_cast<long long>(r->state.updates));
   }
   for (uint32_t s = 0; s < r->stages.size(); ++s) StoreStageMetrics(writer ? &*writer : nullptr, s, r->stages[s]);
   StoreRunMetrics(writer ? &*writer : nullptr, cfg, *r);
@@ -209,22 +217,49 @@ void RunMpi(const exec::TrainConfig& cfg, const PipelineTrainFlags& f, const exe
   std::optional<store::TraceStore> db;
   std::optional<store::RunWriter> writer;
   int64_t run_id = 0;
+  // A failure here must end every rank (AbortJob), not unwind into MPI_Finalize while peers wait.
+  const auto open_store = [&] {
+    Result<store::TraceStore> s = store::TraceStore::Open(f.db);
+    if (!s.ok()) {
+      std::fprintf(stderr, "paci train: rank %u: --db: %s\n", rank, s.status().message().c_str());
+      std::fflush(stderr);
+      session.AbortJob(2);
+    }
+    db.emplace(std::move(*s));
+  };
   if (rank == 0 && !f.no_db) {
-    db = OpenStore(f);
-    Result<store::RunWriter> w = db->BeginRun(MakeRunInfo(cfg, f, schedule, SizesOf(cfg, schedule, ranges)));
+    open_store();
+    Result<store::RunWriter> w = db->BeginRun(MakeRunInfo(cfg, f, schedule, ranges));
     if (!w.ok()) { std::fprintf(stderr, "paci train: --db: %s\n", w.status().message().c_str()); session.AbortJob(1); }
     run_id = w->run_id();
     writer.emplace(std::move(*w));
   }
   run_id = session.Broadcast(run_id, 0);
   if (rank != 0 && run_id != 0) {
-    db = OpenStore(f);
+    open_store();
     Result<store::RunWriter> w = db->AttachRun(run_id);
     if (!w.ok()) { std::fprintf(stderr, "paci train: --db: %s\n", w.status().message().c_str()); session.AbortJob(1); }
     writer.emplace(std::move(*w));
   }
-  std::unique_ptr<exec::Transport> transport =
-      exec::WrapWithFault(std::make_unique<exec::MpiTransport>(session), pc.fault);
+  std::unique_ptr<exec::Transport> inner;
+  if (f.transport == "nccl") {
+#ifdef PACI_HAVE_NCCL
+    // GPU = node-local rank modulo the visible devices; NCCL moves device buffers directly.
+    Result<std::unique_ptr<exec::NcclTransport>> nccl = exec::NcclTransport::Create(session);
+    if (!nccl.ok()) {
+      std::fprintf(stderr, "paci train: rank %u: --transport nccl: %s\n", rank, nccl.status().message().c_str());
+      session.AbortJob(2);
+    }
+    inner = std::move(*nccl);
+#endif
+  } else {
+#ifdef PACI_HAVE_CUDA
+    // GPU ranks over MPI stage messages through host memory.
+    if (f.device == "cuda") CUDA_CHECK(cudaSetDevice(session.local_rank() % exec::cuda_device_count()));
+#endif
+    inner = std::make_unique<exec::MpiTransport>(session);
+  }
+  std::unique_ptr<exec::Transport> transport = exec::WrapWithFault(std::move(inner), pc.fault);
   session.Barrier();  // the ranks' clocks start together
   PrintingSink sink(writer ? &*writer : nullptr, last);
   Result<exec::PipelineResult> r = exec::TrainPipelineStage(schedule, pc, data, *transport, &sink);
@@ -254,31 +289,95 @@ void AddPipelineFlags(CLI::App* cmd, PipelineTrainFlags* f) {
   cmd->add_option("--stages", f->stages, "pipeline stages P")->capture_default_str();
   cmd->add_option("--microbatches", f->microbatches, "flush schedules: micro-batches per update M (default --accum)");
   cmd->add_option("--chunks", f->chunks, "interleaved-1f1b: chunks per stage V");
-  cmd->add_option("--transport", f->transport, "threads | mpi (one rank per stage under mpirun)")->capture_default_str();
+  cmd->add_option("--transport", f->transport, "threads | mpi (one rank per stage under mpirun) | nccl")->capture_default_str();
+  cmd->add_option("--device", f->device, "cpu | cuda (every stage on one GPU, one stream each)")->capture_default_str();
+  cmd->add_option("--precision", f->precision, "--device cuda: fp32 | bf16 activations (default bf16)");
   cmd->add_option("--db", f->db, "trace store to record the run in")->capture_default_str();
   cmd->add_flag("--no-db", f->no_db, "do not record the run");
   cmd->add_option("--partition", f->partition, "first layer of each slice after the first, e.g. 2,4 (default: balanced)");
   cmd->add_option("--recv-timeout", f->recv_timeout_s, "seconds a stage waits for a peer before failing")->capture_default_str();
   cmd->add_option("--name", f->name, "label of the stored run");
   cmd->add_option("--inject-fault", f->inject_fault, "drill: crash:STAGE:SENDS or hang:STAGE:SENDS")->group("");
+  f->cmd = cmd;
+}
+
+namespace {
+
+// Refuses, with exit code 2 and the flag's name, every flag this pipelined run cannot honour.
+void CheckApplicable(const PipelineTrainFlags& f) {
+  if (f.device != "cpu" && f.device != "cuda") Fail(2, "--device must be cpu or cuda, not '" + f.device + "'");
+  if (f.transport != "threads" && f.transport != "mpi" && f.transport != "nccl")
+    Fail(2, "--transport must be threads, mpi or nccl, not '" + f.transport + "'");
+  if (!f.precision.empty() && f.device != "cuda")
+    Fail(2, "--precision applies to --device cuda only; the CPU trains in fp32");
+  if (!f.precision.empty() && f.precision != "fp32" && f.precision != "bf16")
+    Fail(2, "--precision must be fp32 or bf16, not '" + f.precision + "'");
+  if (f.transport == "nccl" && f.device != "cuda") Fail(2, "--transport nccl needs --device cuda");
+  if (f.transport != "threads") {
+    if (!f.save.empty()) Fail(2, "--save: checkpoints of pipelined runs need --transport threads");
+    if (!f.resume.empty()) Fail(2, "--resume: checkpoints of pipelined runs need --transport threads");
+    if (f.eval_every > 0) Fail(2, "--eval-every: validation during a pipelined run needs --transport threads");
+  }
+  if (f.device == "cuda") {
+#ifndef PACI_HAVE_CUDA
+    Fail(2, "--device cuda: this build has no CUDA (configure with -DPACI_WITH_CUDA=ON on a machine with the CUDA toolkit)");
+#else
+    if (exec::cuda_device_count() == 0)
+      Fail(2, "--device cuda: no CUDA device is visible (cudaGetDeviceCount found none); use --device cpu");
+#endif
+  }
+  if (f.transport == "nccl") {
+#ifndef PACI_HAVE_NCCL
+    Fail(2, "--transport nccl: this build has no NCCL transport (needs CUDA, MPI and NCCL)");
+#endif
+  }
+}
+
+}  // namespace
+
+std::string GivenPipelineOnlyFlag(const PipelineTrainFlags& f) {
+  if (!f.cmd) return "";
+  for (const char* name : {"--stages", "--microbatches", "--chunks", "--transport", "--device", "--precision",
+                           "--db", "--no-db", "--partition", "--recv-timeout", "--name", "--inject-fault"})
+    if (f.cmd->count(name) > 0) return name;
+  return "";
 }
 
 void RunPipelineTrain(const exec::TrainConfig& cfg, const PipelineTrainFlags& f, const exec::DataSplit& data) {
   if (f.stages < 1) Fail(2, "--stages must be at least 1");
-  const ir::Schedule schedule = BuildSchedule(cfg, f);
-  const exec::PipelineConfig pc = MakePipelineConfig(cfg, f);
+  CheckApplicable(f);
+  exec::PipelineConfig pc = MakePipelineConfig(cfg, f);
+  std::optional<exec::PipelineState> resumed;
+  if (!f.resume.empty()) {
+    Result<exec::PipelineState> st = exec::pipeline_checkpoint_load(f.resume, cfg.model, cfg.sampler);
+    if (!st.ok()) Fail(2, "--resume: " + st.status().message());
+    if (st->updates >= cfg.updates)
+      Fail(2, fmt::format("--resume: {} holds {} updates; --updates {} leaves none to train", f.resume,
+                          st->updates, cfg.updates));
+    resumed = std::move(*st);
+    pc.resume = &*resumed;
+    std::printf("resuming %s at update %lld (written by %s)\n", f.resume.c_str(),
+                static_cast<long long>(resumed->updates), resumed->schedule.empty() ? "unpipelined training" : resumed->schedule.c_str());
+  }
+  const int64_t start = resumed ? resumed->updates : 0;
+  const ir::Schedule schedule = BuildSchedule(cfg, f, static_cast<uint64_t>(cfg.updates - start));
+  pc.eval_every = f.eval_every;
+  pc.keep_state = !f.save.empty();
+#ifdef PACI_HAVE_CUDA
+  if (f.device == "cuda")
+    pc.backend = exec::CudaBackendFactory(f.precision == "fp32" ? exec::Precision::kFP32 : exec::Precision::kBF16);
+#endif
   Result<std::vector<exec::LayerRange>> ranges = exec::PlanPipeline(schedule, pc);
   if (!ranges.ok()) Fail(2, ranges.status().message());
   if (f.transport == "threads") {
+    PrintPartition(*ranges, f.stages);
     RunThreads(cfg, f, data, schedule, pc, *ranges);
-  } else if (f.transport == "mpi") {
+  } else {
 #ifdef PACI_HAVE_MPI
     RunMpi(cfg, f, data, schedule, pc, *ranges);
 #else
-    Fail(2, "--transport mpi: this build has no MPI (install libopenmpi-dev and rebuild)");
+    Fail(2, "--transport " + f.transport + ": this build has no MPI (install libopenmpi-dev and rebuild)");
 #endif
-  } else {
-    Fail(2, "--transport must be threads or mpi, not '" + f.transport + "'");
   }
 }
 

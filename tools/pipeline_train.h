@@ -1,12 +1,13 @@
 // `paci train --schedule NAME --stages P ...`: pipelined training of the GPT model with any
-// schedule IR, over threads or MPI ranks, stored as a measured run. cmd_train.cc parses the model
+// schedule IR, on the CPU or a GPU (--device), over threads or MPI ranks, stored as a measured run,
+// with checkpoints (--save/--resume) and validation (--eval-every). cmd_train.cc parses the model
 // and data flags and hands over here when --schedule is given.
 #pragma once
 
 #include <string>
 
-#include "exec/data.h"
-#include "exec/train.h"
+#include "exec/model/data.h"
+#include "exec/model/train.h"
 
 namespace CLI {
 class App;
@@ -26,11 +27,21 @@ struct PipelineTrainFlags {
   int recv_timeout_s = 60;
   std::string inject_fault;
   std::string name;
+  std::string device = "cpu";
+  std::string precision;       // --device cuda: fp32 | bf16 (default bf16)
+  // Shared with unpipelined training (cmd_train.cc fills them).
+  std::string save, resume;
+  int eval_every = 0;          // 0: validation loss at the end only
+  CLI::App* cmd = nullptr;     // to tell which flags were given
 };
 
-// Adds --schedule, --stages, --microbatches, --chunks, --transport, --db, --no-db, --partition,
-// --recv-timeout, --name and the hidden --inject-fault to `cmd`.
+// Adds --schedule, --stages, --microbatches, --chunks, --transport, --device, --precision, --db,
+// --no-db, --partition, --recv-timeout, --name and the hidden --inject-fault to `cmd`.
 void AddPipelineFlags(CLI::App* cmd, PipelineTrainFlags* flags);
+
+// The flags above that were given although no --schedule was (unpipelined training ignores
+// them); empty when none. cmd_train.cc refuses them.
+std::string GivenPipelineOnlyFlag(const PipelineTrainFlags& flags);
 
 // Trains `updates` updates of `accum` micro-batches each (cfg.accum; for flush schedules M), and
 // prints each update's loss. Exits the command with code 2 on bad flags, 1 on a failed run.

@@ -1,5 +1,5 @@
 // AdamW update on the GPU over one stage's fp32 parameter span. CPU reference: adamw_update in
-// exec/adamw.h (same order: decoupled decay first, then the Adam step; bias corrections computed on
+// exec/model/adamw.h (same order: decoupled decay first, then the Adam step; bias corrections computed on
 // the host exactly as there). Optionally refreshes the bf16 copy the bf16 GEMMs read, in the same pass.
 #pragma once
 
@@ -9,7 +9,7 @@
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
-#include "exec/adamw.h"
+#include "exec/model/adamw.h"
 
 namespace paci::exec {
 

@@ -1,6 +1,6 @@
 // Causal multi-head self-attention on the GPU: cuBLAS strided-batched GEMMs over (batch, head)
 // plus causal-softmax kernels. CPU references: attention_forward and attention_backward in
-// exec/layers.h (exec/attention.cc), same layouts: qkv (B,T,3C) as [q | k | v], out (B,T,C), att
+// exec/model/layers.h (exec/attention.cc), same layouts: qkv (B,T,3C) as [q | k | v], out (B,T,C), att
 // (B,NH,T,T) softmax probabilities with an exactly-zero upper triangle. dqkv is overwritten.
 #pragma once
 

@@ -1,5 +1,5 @@
 // Softmax cross-entropy on the GPU. CPU references: crossentropy_forward and crossentropy_backward in
-// exec/layers.h, same shapes. Here probs may alias logits and dlogits may alias probs (the stage
+// exec/model/layers.h, same shapes. Here probs may alias logits and dlogits may alias probs (the stage
 // model keeps one (N,V) buffer for all three); losses and their mean are fp32.
 #pragma once
 

@@ -1,6 +1,6 @@
 // Element-wise kernels: GELU (tanh approximation) forward and backward, the residual add, and
-// precision conversion. CPU references: gelu_forward and gelu_backward in exec/layers.h; the residual
-// add is the `r2[i] += x[i]` / `y[i] += r2[i]` loop of block_forward in exec/stage.cc.
+// precision conversion. CPU references: gelu_forward and gelu_backward in exec/model/layers.h; the residual
+// add is the `r2[i] += x[i]` / `y[i] += r2[i]` loop of block_forward in exec/model/stage.cc.
 #pragma once
 
 #include <cstddef>

@@ -1,5 +1,5 @@
 // Token + position embedding on the GPU. CPU references: encoder_forward and
-// encoder_backward_weight in exec/layers.h (same shapes; X is float or __nv_bfloat16 activations,
+// encoder_backward_weight in exec/model/layers.h (same shapes; X is float or __nv_bfloat16 activations,
 // the tables and their gradients are fp32 master copies).
 #pragma once
 

@@ -1,7 +1,7 @@
 // The cuBLAS argument lists of every GEMM the executor issues, as data: transposes, sizes, leading
 // dimensions, batch strides and scalars. matmul.cu and attention.cu issue exactly these; being
 // host-only, tests/cuda/gemm_shapes_test.cc replays them with a plain column-major GEMM on the CPU
-// against exec/layers.h, so the row-major-to-column-major mapping is checked without a GPU.
+// against exec/model/layers.h, so the row-major-to-column-major mapping is checked without a GPU.
 // cuBLAS is column-major: a row-major (R,K) tensor is read as a column-major (K,R) one.
 #pragma once
 

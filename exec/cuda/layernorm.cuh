@@ -1,5 +1,5 @@
 // LayerNorm over the last dim (eps 1e-5) on the GPU. CPU references: layernorm_forward,
-// layernorm_backward_input and layernorm_backward_weight in exec/layers.h, same shapes and the same
+// layernorm_backward_input and layernorm_backward_weight in exec/model/layers.h, same shapes and the same
 // accumulate (+=) contract for dinp, dw and db. w, b and their gradients are fp32 master copies;
 // statistics are computed in fp32 whatever X is.
 #pragma once

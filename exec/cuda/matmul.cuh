@@ -1,5 +1,5 @@
 // The linear layer on the GPU through cuBLAS (row-major tensors, torch.nn.Linear weights [OC, C]).
-// CPU references: matmul_forward, matmul_backward_input, matmul_backward_weight in exec/layers.h.
+// CPU references: matmul_forward, matmul_backward_input, matmul_backward_weight in exec/model/layers.h.
 // X operands (float, or bf16 with fp32 accumulation); bias, dw and dbias are fp32 master copies.
 #pragma once
 

@@ -157,7 +157,7 @@ Status NcclTransport::Send(uint32_t to, const MessageKey& key, std::span<const f
 Status NcclTransport::Recv(uint32_t from, const MessageKey& key, std::vector<float>* out,
                            std::chrono::milliseconds timeout) {
   if (!aborted_.empty()) return Status::FailedPrecondition(aborted_);
-  const Key want{from, key.is_grad, key.micro_batch, key.from_virtual, key.to_virtual};
+  const Key want{from, key};
   Link* link = LinkFrom(from);
   if (link == nullptr) return Status::InvalidArgument(fmt::format("NCCL transport: no link {} -> {}", from, stage_));
   const std::string what = DescribeMessage(key, stages_);
@@ -174,8 +174,8 @@ Status NcclTransport::Recv(uint32_t from, const MessageKey& key, std::vector<flo
     PACI_RETURN_IF_ERROR(WaitEvent(event_, timeout, "the " + what));
     Header h;
     CUDA_CHECK(cudaMemcpy(&h, recv_header_.get(), sizeof(h), cudaMemcpyDeviceToHost));
-    std::vector<float>& slot = mailbox_[Key{from, h.is_grad != 0, h.micro_batch, static_cast<uint32_t>(h.from_virtual),
-                                            static_cast<uint32_t>(h.to_virtual)}];
+    std::vector<float>& slot = mailbox_[Key{from, MessageKey{h.is_grad != 0, h.micro_batch, static_cast<uint32_t>(h.from_virtual),
+                                                         static_cast<uint32_t>(h.to_virtual)}}];
     slot.resize(h.count);
     if (h.count > 0) {
       recv_payload_.reserve(h.count * sizeof(float));
@@ -188,8 +188,10 @@ Status NcclTransport::Recv(uint32_t from, const MessageKey& key, std::vector<flo
   }
 }
 
-Status NcclTransport::SendDevice(uint32_t to, const void* data, size_t bytes, cudaStream_t producer,
-                                 cudaEvent_t sent) {
+Status NcclTransport::SendDevice(uint32_t to, const MessageKey& /*key*/, const void* data, size_t bytes,
+                                 void* stream, void* sent_event) {
+  const cudaStream_t producer = static_cast<cudaStream_t>(stream);
+  const cudaEvent_t sent = static_cast<cudaEvent_t>(sent_event);
   if (!aborted_.empty()) return Status::FailedPrecondition(aborted_);
   Link* link = LinkTo(to);
   if (link == nullptr) return Status::InvalidArgument(fmt::format("NCCL transport: no link {} -> {}", stage_, to));
@@ -203,8 +205,10 @@ Status NcclTransport::SendDevice(uint32_t to, const void* data, size_t bytes, cu
   return Status::Ok();
 }
 
-Status NcclTransport::RecvDevice(uint32_t from, void* data, size_t bytes, cudaStream_t consumer,
-                                 cudaEvent_t writable) {
+Status NcclTransport::RecvDevice(uint32_t from, const MessageKey& /*key*/, void* data, size_t bytes, void* stream,
+                                 void* writable_event) {
+  const cudaStream_t consumer = static_cast<cudaStream_t>(stream);
+  const cudaEvent_t writable = static_cast<cudaEvent_t>(writable_event);
   if (!aborted_.empty()) return Status::FailedPrecondition(aborted_);
   Link* link = LinkFrom(from);
   if (link == nullptr) return Status::InvalidArgument(fmt::format("NCCL transport: no link {} -> {}", from, stage_));

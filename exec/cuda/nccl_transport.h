@@ -22,9 +22,8 @@
 #include <nccl.h>
 
 #include "exec/cuda/cuda_common.h"
-#include "exec/cuda/device_transport.h"
-#include "exec/mpi_transport.h"
-#include "exec/transport.h"
+#include "exec/runtime/mpi_transport.h"
+#include "exec/runtime/transport.h"
 
 #define NCCL_CHECK(call)                                                                     \
   do {                                                                                       \
@@ -35,7 +34,7 @@
 
 namespace paci::exec {
 
-class NcclTransport : public Transport, public DeviceTransport {
+class NcclTransport : public Transport {
  public:
   // Collective over the MPI job: every rank must call it. device < 0 picks the node-local rank
   // modulo the visible devices. `wrap` adds the links between the last stage and stage 0.
@@ -53,14 +52,16 @@ class NcclTransport : public Transport, public DeviceTransport {
   void Abort(const std::string& reason) override;
   Status Flush() override;
 
-  // Device API (DeviceTransport). SendDevice: the link's stream waits for `producer` (all work
-  // issued so far), sends `bytes` from device memory, then records `sent` (may be null).
-  // RecvDevice: the link's stream waits for `writable` (may be null), receives into device memory,
-  // and `consumer` waits for it. Both return at once.
-  Status SendDevice(uint32_t to_stage, const void* data, size_t bytes, cudaStream_t producer,
-                    cudaEvent_t sent) override;
-  Status RecvDevice(uint32_t from_stage, void* data, size_t bytes, cudaStream_t consumer,
-                    cudaEvent_t writable) override;
+  // Device API (Transport): `stream` is a cudaStream_t, `sent`/`writable` cudaEvent_t (may be
+  // null). SendDevice: the link's stream waits for `stream` (all work issued so far), sends
+  // `bytes` from device memory, then records `sent`. RecvDevice: the link's stream waits for
+  // `writable`, receives into device memory, and `stream` waits for it. Both return at once. The
+  // key is not sent: a link's messages are matched in the order they were sent.
+  bool moves_device_buffers() const override { return true; }
+  Status SendDevice(uint32_t to_stage, const MessageKey& key, const void* data, size_t bytes, void* stream,
+                    void* sent) override;
+  Status RecvDevice(uint32_t from_stage, const MessageKey& key, void* data, size_t bytes, void* stream,
+                    void* writable) override;
 
  private:
   struct Link {
@@ -80,7 +81,7 @@ class NcclTransport : public Transport, public DeviceTransport {
   ncclComm_t world_ = nullptr;
   std::map<std::pair<uint32_t, uint32_t>, Link> links_;  // (from, to) of this rank's directed links
   std::list<std::unique_ptr<Pending>> pending_;
-  using Key = std::tuple<uint32_t, bool, uint64_t, uint32_t, uint32_t>;
+  using Key = std::pair<uint32_t, MessageKey>;  // (from stage, message)
   std::map<Key, std::vector<float>> mailbox_;
   DeviceBuffer recv_header_, recv_payload_;
   cudaEvent_t event_ = nullptr;

@@ -1,4 +1,4 @@
-// Per-layer forward/backward of a stage on the GPU; the same sequence of kernels as exec/stage.cc,
+// Per-layer forward/backward of a stage on the GPU; the same sequence of kernels as exec/model/stage.cc,
 // with one difference in data movement: each layer writes its output straight into the next
 // layer's saved input (and each backward its input-gradient into the layer below's saved dy), so
 // no activation is copied twice. See stage_cuda.h.

@@ -1,18 +1,18 @@
-// StageModelCuda: the GPU twin of StageModel (exec/stage.h). Forward, input-gradient (B) and
+// StageModelCuda: the GPU twin of StageModel (exec/model/stage.h). Forward, input-gradient (B) and
 // weight-gradient (W) parts of a contiguous layer slice [first, last), with the weights an explicit
 // argument: fp32 master weights plus, in bf16 mode, their bf16 copy that the GEMMs read. All
 // pointers are device pointers; every call is asynchronous on ctx.stream. One model is used from one
 // stream at a time (it owns scratch memory); distinct StageSavedCuda records may be in flight.
-// AdamWCuda is the GPU twin of AdamW (exec/adamw.h) over the same stage span.
+// AdamWCuda is the GPU twin of AdamW (exec/model/adamw.h) over the same stage span.
 #pragma once
 
 #include <cstdint>
 #include <vector>
 
-#include "exec/adamw.h"
+#include "exec/model/adamw.h"
 #include "exec/cuda/adamw.cuh"
 #include "exec/cuda/cuda_common.h"
-#include "exec/stage.h"
+#include "exec/model/stage.h"
 #include "proto/status.h"
 
 namespace paci::exec {

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "exec/cuda/gemm_shapes.h"
-#include "exec/layers.h"
+#include "exec/model/layers.h"
 #include "tests/cuda/cuda_test_util.h"
 
 namespace paci::exec {

@@ -4,7 +4,7 @@
 // counts). Each comparison prints its max error. Skips cleanly without a GPU.
 #include <gtest/gtest.h>
 
-#include "exec/adamw.h"
+#include "exec/model/adamw.h"
 #include "exec/cuda/adamw.cuh"
 #include "exec/cuda/attention.cuh"
 #include "exec/cuda/crossentropy.cuh"
@@ -12,9 +12,11 @@
 #include "exec/cuda/elementwise.cuh"
 #include "exec/cuda/encoder.cuh"
 #include "exec/cuda/layernorm.cuh"
+#include "exec/cuda/pipemare.cuh"
+#include "exec/runtime/pipemare.h"
 #include "exec/cuda/matmul.cuh"
 #include "exec/cuda/stage_cuda.h"
-#include "exec/layers.h"
+#include "exec/model/layers.h"
 #include "tests/cuda/cuda_test_util.h"
 
 namespace paci::exec {
@@ -235,6 +237,54 @@ TEST_F(CudaKernels, AdamW) {
   expect_close("adamw_update params (3 steps) [fp32]", dp.download(), p, {1e-6, 1e-5});
   expect_close("adamw_update bf16 copy of params", shadow.download(), p, {1e-6, 8e-3});
   EXPECT_EQ(gpu.step, cpu.step);
+}
+
+// GPT-2-small sizes (T 256, C 768, 12 heads, V 50304): the LM-head GEMM, cross-entropy and
+// attention at the shapes the GPU check trains, where tiling and grid-stride bugs would show.
+template <typename X>
+void check_real_sizes(const CudaContext& ctx) {
+  constexpr int RB = 1, RT = 256, RC = 768, RNH = 12, RV = 50304, RN = RB * RT;
+  const std::vector<float> x = round_to<X>(randn(static_cast<size_t>(RN) * RC, 80, 0.5f));
+  const std::vector<float> w = round_to<X>(randn(static_cast<size_t>(RV) * RC, 81, 0.02f));
+  std::vector<float> logits(static_cast<size_t>(RN) * RV);
+  matmul_forward(logits.data(), x.data(), w.data(), nullptr, RN, RC, RV);
+  DevArray<X> dx(x), dw(w), dlogits(logits.size());
+  matmul_forward_cuda<X>(ctx, dlogits.get(), dx.get(), dw.get(), nullptr, RN, RC, RV);
+  expect_close(tag("matmul_forward N 256 C 768 OC 50304", type_name<X>()), dlogits.download(), logits, tol_for<X>());
+
+  const std::vector<float> lg = round_to<X>(logits);
+  const std::vector<int> tgt = randint(RN, RV, 82);
+  std::vector<float> losses(RN), probs(lg.size());
+  crossentropy_forward(losses.data(), probs.data(), lg.data(), tgt.data(), RN, RV);
+  DevArray<X> dl(lg);
+  DevArray<float> dlosses(RN);
+  DeviceBuffer dtgt = upload_ints(tgt);
+  crossentropy_forward_cuda<X>(dlosses.get(), dl.get(), dl.get(), dtgt.as<int>(), RN, RV, nullptr);
+  expect_close(tag("crossentropy_forward losses V 50304", type_name<X>()), dlosses.download(), losses, tol_for<X>());
+
+  const std::vector<float> qkv = round_to<X>(randn(static_cast<size_t>(RN) * 3 * RC, 83));
+  std::vector<float> out(static_cast<size_t>(RN) * RC), att(static_cast<size_t>(RB) * RNH * RT * RT);
+  attention_forward(out.data(), att.data(), qkv.data(), RB, RT, RC, RNH);
+  DevArray<X> dqkv(qkv), dout_(out.size()), datt(att.size()), scratch(attention_scratch_elems(RB, RT, RC, RNH));
+  attention_forward_cuda<X>(ctx, dout_.get(), datt.get(), dqkv.get(), scratch.get(), RB, RT, RC, RNH);
+  expect_close(tag("attention_forward T 256 C 768", type_name<X>()), dout_.download(), out, tol_for<X>());
+}
+TEST_F(CudaKernels, RealSizes) {
+  check_real_sizes<float>(ctx_);
+  check_real_sizes<__nv_bfloat16>(ctx_);
+}
+
+TEST_F(CudaKernels, PipeMare) {
+  const size_t n = 10007;  // not a multiple of the block size
+  std::vector<float> delta = randn(n, 70, 0.01f), w = randn(n, 71), before = randn(n, 72);
+  DevArray<float> ddelta(delta), dw(w), dbefore(before), dout(n);
+  pipemare_update_delta(delta.data(), w.data(), before.data(), 0.9f, n);
+  pipemare_update_delta_cuda(ddelta.get(), dw.get(), dbefore.get(), 0.9f, n, nullptr);
+  expect_close("pipemare_update_delta [fp32]", ddelta.download(), delta, testing::kFp32Tol);
+  std::vector<float> out(n);
+  pipemare_corrected_weights(out.data(), w.data(), delta.data(), 3.0f, n);
+  pipemare_corrected_weights_cuda(dout.get(), dw.get(), ddelta.get(), 3.0f, n, nullptr);
+  expect_close("pipemare_corrected_weights [fp32]", dout.download(), out, testing::kFp32Tol);
 }
 
 }  // namespace

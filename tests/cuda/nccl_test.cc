@@ -1,14 +1,15 @@
 // NCCL transport check, one MPI rank per GPU: `mpirun -np 2 cuda_nccl_test` on a machine with two
 // GPUs sends an activation downstream and a gradient upstream at the same time, through the host
 // API (keys received out of order) and the device API, and checks every float; then trains a tiny
-// GPT with 1F1B and PACI in rank mode (one stage per rank, messages over NCCL) and checks that the
-// last rank's losses equal one-GPU mode's on its own GPU. With one rank it only builds the
+// GPT with 1F1B and PACI in rank mode (the stage worker on the CUDA backend, one stage per rank,
+// messages device to device over NCCL) and checks that the last rank's losses equal one-GPU mode's
+// (every stage as a thread on its own GPU). With one rank it only builds the
 // communicator. Exit codes: 0 pass, 1 fail, 77 skipped (no GPU, or fewer GPUs than ranks).
 #include <cmath>
 #include <cstdio>
 #include <vector>
 
-#include "exec/cuda/gpu_pipeline.h"
+#include "exec/cuda/cuda_backend.h"
 #include "exec/cuda/nccl_transport.h"
 #include "sched/schedule_generator.h"
 #include "tests/runtime/tiny_setup.h"
@@ -45,25 +46,20 @@ int RankModeMatchesOneGpu(NcclTransport* t, ir::ScheduleKind kind, int rank) {
   spec.set_total_microbatches(16);
   Result<ir::Schedule> schedule = GenerateSchedule(spec);
   if (!schedule.ok()) return Check(false, "schedule", rank);
-  OneGpuConfig cfg;
-  cfg.train = testing::TinyTrainConfig();
-  cfg.precision = Precision::kFP32;
-  cfg.batch_pool = 16;
+  PipelineConfig pc;
+  pc.train = testing::TinyTrainConfig();
+  pc.backend = CudaBackendFactory(Precision::kFP32);
   const DataSplit data = testing::TinyCorpus();
-  Result<std::unique_ptr<OneGpuPipeline>> ranked = OneGpuPipeline::Create(cfg, P, 1, data, t);
-  if (!ranked.ok()) return Check(false, ranked.status().ToString().c_str(), rank);
-  Result<OneGpuRunResult> r = (*ranked)->Run(*schedule, nullptr);
+  Result<PipelineResult> r = TrainPipelineStage(*schedule, pc, data, *t, nullptr);
   if (!r.ok()) return Check(false, r.status().ToString().c_str(), rank);
   if (static_cast<uint32_t>(rank) != P - 1) return Check(true, "rank mode run", rank);
-  Result<std::unique_ptr<OneGpuPipeline>> one = OneGpuPipeline::Create(cfg, P, 1, data);
-  if (!one.ok()) return Check(false, one.status().ToString().c_str(), rank);
-  Result<OneGpuRunResult> o = (*one)->Run(*schedule, nullptr);
+  Result<PipelineResult> o = TrainPipelineThreads(*schedule, pc, data, nullptr);
   if (!o.ok()) return Check(false, o.status().ToString().c_str(), rank);
-  bool same = !o->update_losses.empty() && o->update_losses.size() == r->update_losses.size();
-  for (size_t u = 0; same && u < o->update_losses.size(); u++) {
+  bool same = !o->updates.empty() && o->updates.size() == r->updates.size();
+  for (size_t u = 0; same && u < o->updates.size(); u++) {
     std::printf("rank %d: %s update %zu: loss rank mode %.6f one-GPU %.6f\n", rank, ir::ScheduleKind_Name(kind).c_str(),
-                u + 1, r->update_losses[u], o->update_losses[u]);
-    same = std::fabs(r->update_losses[u] - o->update_losses[u]) <= 1e-4;
+                u + 1, r->updates[u].loss(), o->updates[u].loss());
+    same = std::fabs(r->updates[u].loss() - o->updates[u].loss()) <= 1e-4;
   }
   return Check(same, "rank mode losses equal one-GPU mode", rank);
 }
@@ -109,8 +105,10 @@ int main(int argc, char** argv) {
     CUDA_CHECK(cudaMemcpy(out.get(), mine.data(), n * sizeof(float), cudaMemcpyHostToDevice));
     cudaStream_t s;
     CUDA_CHECK(cudaStreamCreate(&s));
-    failures += Check((*t)->SendDevice(peer, out.get(), n * sizeof(float), s, nullptr).ok() &&
-                          (*t)->RecvDevice(peer, in.get(), n * sizeof(float), s, nullptr).ok(),
+    const MessageKey dk{rank == 1, 3, static_cast<uint32_t>(rank), peer};
+    const MessageKey from_peer{rank == 0, 3, peer, static_cast<uint32_t>(rank)};
+    failures += Check((*t)->SendDevice(peer, dk, out.get(), n * sizeof(float), s, nullptr).ok() &&
+                          (*t)->RecvDevice(peer, from_peer, in.get(), n * sizeof(float), s, nullptr).ok(),
                       "device send and recv issued", rank);
     CUDA_CHECK(cudaStreamSynchronize(s));
     std::vector<float> back(n);

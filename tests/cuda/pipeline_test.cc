@@ -1,13 +1,15 @@
-// One-GPU mode against the CPU pipeline runtime: the same schedule IR, model, seed and batches give
-// the same per-update losses (fp32; 1e-3 absolute over the run, as accumulation orders differ), every
-// op is traced once, and unsupported weight policies are refused with a message. Skips without a GPU.
+// The CUDA backend under the same stage worker as the CPU: every schedule and weight policy
+// (flush, PipeDream stash, 2BW, PipeMare, PACI), all stages on one GPU with one stream each, against
+// the CPU pipeline runtime: the same schedule IR, model, seed and batches give the same per-update
+// losses (fp32: 1e-4 relative, as accumulation orders differ), every op is traced once with GPU
+// times. Skips without a GPU; the host parts (peak table, FLOP count) run everywhere.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <ostream>
 
-#include "exec/cuda/gpu_pipeline.h"
-#include "exec/pipeline_trainer.h"
+#include "exec/cuda/cuda_backend.h"
+#include "exec/runtime/pipeline_trainer.h"
 #include "sched/expanded_schedule.h"
 #include "sched/schedule_generator.h"
 #include "tests/cuda/cuda_test_util.h"
@@ -36,63 +38,45 @@ void PrintTo(const Case& c, std::ostream* os) {
   *os << ir::ScheduleKind_Name(c.kind) << " P=" << c.P << " M=" << c.M << " K=" << c.K;
 }
 
-class OneGpu : public ::testing::TestWithParam<Case> {};
+class CudaBackendPipeline : public ::testing::TestWithParam<Case> {};
 
-TEST_P(OneGpu, SameLossesAsCpuPipeline) {
+TEST_P(CudaBackendPipeline, SameLossesAsCpuPipeline) {
   SKIP_WITHOUT_GPU();
   const Case c = GetParam();
-  const uint64_t total = 16;
-  const ir::Schedule schedule = Generate(c.kind, c.P, c.M, c.K, total);
+  const ir::Schedule schedule = Generate(c.kind, c.P, c.M, c.K, 16);
   PipelineConfig pc;
   pc.train = testing::TinyTrainConfig();
   const DataSplit data = testing::TinyCorpus();
   Result<PipelineResult> cpu = TrainPipelineThreads(schedule, pc, data, nullptr);
   ASSERT_TRUE(cpu.ok()) << cpu.status().ToString();
 
-  OneGpuConfig gc;
-  gc.train = pc.train;
-  gc.precision = Precision::kFP32;
-  gc.ranges = cpu->partition;
-  gc.batch_pool = static_cast<int>(total);  // the same windows, in the same order, as the CPU draws
-  Result<std::unique_ptr<OneGpuPipeline>> gpu = OneGpuPipeline::Create(gc, c.P, 1, data);
-  ASSERT_TRUE(gpu.ok()) << gpu.status().ToString();
+  pc.backend = CudaBackendFactory(Precision::kFP32);
   VectorTraceSink sink;
-  Result<OneGpuRunResult> r = (*gpu)->Run(schedule, &sink);
-  ASSERT_TRUE(r.ok()) << r.status().ToString();
-
-  ASSERT_EQ(r->update_losses.size(), cpu->updates.size());
-  for (size_t u = 0; u < cpu->updates.size(); u++) {
-    std::printf("  update %zu: loss cpu %.6f gpu %.6f\n", u + 1, cpu->updates[u].loss(), r->update_losses[u]);
-    EXPECT_NEAR(r->update_losses[u], cpu->updates[u].loss(), 1e-3);
-  }
-  uint64_t ops = 0;
-  for (uint32_t s = 0; s < c.P; s++) ops += StageLength(schedule.streams(s));
-  EXPECT_EQ(sink.ops.size(), ops);
-  EXPECT_EQ(r->microbatches, total);
-  EXPECT_GT(r->wall_ms, 0.0);
-}
-
-INSTANTIATE_TEST_SUITE_P(Schedules, OneGpu,
-                         ::testing::Values(Case{ir::ONE_F_ONE_B_FLUSH, 2, 4, 0}, Case{ir::GPIPE, 3, 4, 0},
-                                           Case{ir::ZB_H1, 2, 4, 0}, Case{ir::PACI, 2, 0, 2},
-                                           Case{ir::PACI, 4, 0, 1}),
-                         [](const ::testing::TestParamInfo<Case>& info) {
-                           return ir::ScheduleKind_Name(info.param.kind) + "_P" + std::to_string(info.param.P);
-                         });
-
-TEST(OneGpuPolicies, RefusesWeightStashing) {
-  SKIP_WITHOUT_GPU();
-  OneGpuConfig gc;
-  gc.train = testing::TinyTrainConfig();
-  Result<std::unique_ptr<OneGpuPipeline>> gpu = OneGpuPipeline::Create(gc, 2, 1, testing::TinyCorpus());
+  Result<PipelineResult> gpu = TrainPipelineThreads(schedule, pc, data, &sink);
   ASSERT_TRUE(gpu.ok()) << gpu.status().ToString();
-  Result<OneGpuRunResult> r = (*gpu)->Run(Generate(ir::PIPEDREAM, 2, 0, 1, 8), nullptr);
-  ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("PipeDream"), std::string::npos) << r.status().message();
+  ASSERT_EQ(gpu->updates.size(), cpu->updates.size());
+  double worst = 0;
+  for (size_t u = 0; u < cpu->updates.size(); ++u) {
+    const double rel = std::fabs(gpu->updates[u].loss() - cpu->updates[u].loss()) / std::fabs(cpu->updates[u].loss());
+    worst = std::max(worst, rel);
+  }
+  std::printf("  %s: %zu updates, max relative loss difference GPU vs CPU %.3g (tolerance 1e-4)\n",
+              ir::ScheduleKind_Name(c.kind).c_str(), cpu->updates.size(), worst);
+  EXPECT_LE(worst, 1e-4);
+  uint64_t ops = 0;
+  for (uint32_t s = 0; s < c.P; ++s) ops += StageLength(schedule.streams(s));
+  EXPECT_EQ(sink.ops.size(), ops);
+  for (const ir::TraceEvent& e : sink.ops) EXPECT_LE(e.start_ns(), e.end_ns());
 }
+
+INSTANTIATE_TEST_SUITE_P(Schedules, CudaBackendPipeline,
+                         ::testing::Values(Case{ir::ONE_F_ONE_B_FLUSH, 2, 4, 0}, Case{ir::GPIPE, 3, 4, 0},
+                                           Case{ir::ZB_H1, 2, 4, 0}, Case{ir::PACI, 2, 0, 4},
+                                           Case{ir::PACI, 3, 0, 2}, Case{ir::PIPEDREAM, 2, 0, 1},
+                                           Case{ir::PIPEDREAM_2BW, 2, 0, 2}, Case{ir::PIPEMARE, 2, 0, 2}));
 
 // Runs without a GPU: the MFU peak table and the FLOP count.
-TEST(OneGpuHost, PeakTableAndFlops) {
+TEST(CudaHost, PeakTableAndFlops) {
   EXPECT_EQ(gpu_bf16_peak_flops("NVIDIA H100 80GB HBM3"), 989e12);
   EXPECT_EQ(gpu_bf16_peak_flops("NVIDIA H200"), 989e12);
   EXPECT_EQ(gpu_bf16_peak_flops("NVIDIA H100 PCIe"), 756e12);

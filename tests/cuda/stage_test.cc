@@ -9,8 +9,8 @@
 #include <ostream>
 
 #include "exec/cuda/stage_cuda.h"
-#include "exec/gpt.h"
-#include "exec/stage.h"
+#include "exec/model/gpt.h"
+#include "exec/model/stage.h"
 #include "tests/cuda/cuda_test_util.h"
 
 namespace paci::exec {

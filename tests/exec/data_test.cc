@@ -9,7 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "exec/data.h"
+#include "exec/model/data.h"
 
 namespace paci::exec {
 namespace {

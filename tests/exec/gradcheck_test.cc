@@ -9,7 +9,7 @@
 #include <cstdio>
 #include <functional>
 
-#include "exec/stage.h"
+#include "exec/model/stage.h"
 #include "tests/exec/test_util.h"
 
 namespace paci::exec {

@@ -3,7 +3,7 @@
 // backward uses exactly the weights it is given (live vs stashed).
 #include <gtest/gtest.h>
 
-#include "exec/stage.h"
+#include "exec/model/stage.h"
 #include "tests/exec/test_util.h"
 
 namespace paci::exec {

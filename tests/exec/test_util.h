@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "exec/gpt.h"
-#include "exec/rng.h"
+#include "exec/model/gpt.h"
+#include "exec/model/rng.h"
 
 namespace paci::exec::testing {
 

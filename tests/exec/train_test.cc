@@ -7,10 +7,10 @@
 
 #include <filesystem>
 
-#include "exec/checkpoint.h"
-#include "exec/safetensors.h"
-#include "exec/threads.h"
-#include "exec/train.h"
+#include "exec/model/checkpoint.h"
+#include "exec/model/safetensors.h"
+#include "exec/model/threads.h"
+#include "exec/model/train.h"
 #include "tests/exec/test_util.h"
 
 namespace paci::exec {

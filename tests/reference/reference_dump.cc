@@ -7,11 +7,11 @@
 #include <string>
 #include <vector>
 
-#include "exec/adamw.h"
-#include "exec/checkpoint.h"
-#include "exec/rng.h"
-#include "exec/safetensors.h"
-#include "exec/stage.h"
+#include "exec/model/adamw.h"
+#include "exec/model/checkpoint.h"
+#include "exec/model/rng.h"
+#include "exec/model/safetensors.h"
+#include "exec/model/stage.h"
 
 using namespace paci;
 using namespace paci::exec;

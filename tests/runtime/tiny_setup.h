@@ -4,9 +4,9 @@
 
 #include <string>
 
-#include "exec/data.h"
-#include "exec/threads.h"
-#include "exec/train.h"
+#include "exec/model/data.h"
+#include "exec/model/threads.h"
+#include "exec/model/train.h"
 
 namespace paci::exec::testing {
 

@@ -3,7 +3,7 @@
 
 #include <thread>
 
-#include "exec/thread_transport.h"
+#include "exec/runtime/thread_transport.h"
 
 namespace paci::exec {
 namespace {

@@ -1,0 +1,454 @@
+#include "exec/cuda/cuda_backend.h"
+
+#include <algorithm>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "exec/cuda/elementwise.cuh"
+#include "exec/cuda/pipemare.cuh"
+
+namespace paci::exec {
+namespace {
+
+constexpr size_t kLossBlock = 4096;  // losses per pinned block
+constexpr int kIdsSlots = 4;         // forwards whose token ids may be in flight at once
+// With device-to-device messages nothing blocks the host, which could issue arbitrarily far ahead
+// of the GPU (each op in flight holds memory): at most this many ops are left unfinished.
+constexpr size_t kIssueWindow = 256;
+
+std::string SlotText(const MicroBatchSlot& s) {
+  return s.chunk > 0 ? fmt::format("micro-batch {} chunk {}", s.micro_batch, s.chunk)
+                     : fmt::format("micro-batch {}", s.micro_batch);
+}
+
+void CopyD2D(void* dst, const void* src, size_t bytes, cudaStream_t stream) {
+  CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, stream));
+}
+
+}  // namespace
+
+Result<std::unique_ptr<CudaBackend>> CudaBackend::Create(const CudaBackendSetup& setup) {
+  if (cuda_device_count() == 0) return Status::FailedPrecondition("--device cuda: no CUDA device is visible");
+  CUDA_CHECK(cudaSetDevice(setup.device));
+  std::unique_ptr<CudaBackend> b(new CudaBackend());
+  b->s_ = setup;
+  b->ctx_ = cuda_context_create();
+  const ParamLayout layout = gpt_param_layout(setup.model);
+  for (const LayerRange& r : setup.chunks) {
+    Result<StageModelCuda> model = StageModelCuda::Create(setup.model, r.first, r.last, setup.precision);
+    if (!model.ok()) return model.status();
+    Chunk c;
+    c.model = std::move(*model);
+    c.n = c.model.cpu().num_params();
+    c.opt = adamw_cuda_create(setup.adamw, layout, c.model.cpu().param_offset(), c.n);
+    c.grads.reserve(c.n * sizeof(float));
+    CUDA_CHECK(cudaMemset(c.grads.get(), 0, c.n * sizeof(float)));
+    if (setup.pipemare_delta) {
+      c.delta.reserve(c.n * sizeof(float));
+      c.before.reserve(c.n * sizeof(float));
+      CUDA_CHECK(cudaMemset(c.delta.get(), 0, c.n * sizeof(float)));
+    }
+    b->UploadWeights(c, setup.init_params + c.model.cpu().param_offset());
+    b->chunks_.push_back(std::move(c));
+  }
+  const size_t ids = static_cast<size_t>(setup.B) * setup.model.block_size;
+  b->ids_.resize(kIdsSlots);
+  for (IdsSlot& slot : b->ids_) {
+    CUDA_CHECK(cudaMallocHost(&slot.host, 2 * ids * sizeof(int)));
+    slot.dev.reserve(2 * ids * sizeof(int));
+    CUDA_CHECK(cudaEventCreateWithFlags(&slot.read, cudaEventDisableTiming));
+    CUDA_CHECK(cudaEventRecord(slot.read, b->ctx_.stream));
+  }
+  // The clock: device times are offsets from origin_, recorded once the host reaches this point.
+  b->origin_ = b->NewEvent();
+  CUDA_CHECK(cudaEventRecord(b->origin_, b->ctx_.stream));
+  CUDA_CHECK(cudaEventSynchronize(b->origin_));
+  b->origin_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() -
+                                                                       setup.origin).count();
+  return b;
+}
+
+CudaBackend::~CudaBackend() {
+  cudaStreamSynchronize(ctx_.stream);
+  for (cudaEvent_t e : all_events_) cudaEventDestroy(e);
+  for (auto& m : messages_) cudaEventDestroy(m->freed);
+  for (IdsSlot& s : ids_) {
+    cudaFreeHost(s.host);
+    cudaEventDestroy(s.read);
+  }
+  for (float* b : loss_blocks_) cudaFreeHost(b);
+  cuda_context_destroy(&ctx_);
+}
+
+void CudaBackend::UploadWeights(Chunk& c, const float* host) {
+  c.live.master.reserve(c.n * sizeof(float));
+  CUDA_CHECK(cudaMemcpy(c.live.master.get(), host, c.n * sizeof(float), cudaMemcpyHostToDevice));
+  if (s_.precision == Precision::kBF16) {
+    c.live.bf16.reserve(c.n * sizeof(__nv_bfloat16));
+    convert_cuda<__nv_bfloat16, float>(c.live.bf16.as<__nv_bfloat16>(), c.live.master.as<float>(), c.n, ctx_.stream);
+  }
+  CUDA_CHECK(cudaStreamSynchronize(ctx_.stream));
+}
+
+size_t CudaBackend::MessageBytes() const {
+  return chunks_[0].model.message_bytes(s_.B, s_.model.block_size);
+}
+
+cudaEvent_t CudaBackend::NewEvent() {
+  if (!spare_events_.empty()) {
+    cudaEvent_t e = spare_events_.back();
+    spare_events_.pop_back();
+    return e;
+  }
+  cudaEvent_t e;
+  CUDA_CHECK(cudaEventCreate(&e));
+  all_events_.push_back(e);
+  return e;
+}
+
+int64_t CudaBackend::EventNs(cudaEvent_t e) const {
+  float ms = 0.0f;
+  CUDA_CHECK(cudaEventElapsedTime(&ms, origin_, e));
+  return origin_ns_ + static_cast<int64_t>(static_cast<double>(ms) * 1e6);
+}
+
+// `idle_only`: a buffer whose last use has completed, or a new one. Otherwise a free buffer may be
+// reused once this stream waits for its last reader (which may be another stream).
+CudaBackend::Message* CudaBackend::AcquireMessage(bool idle_only) {
+  for (size_t i = 0; i < free_messages_.size(); ++i) {
+    Message* m = free_messages_[i];
+    if (cudaEventQuery(m->freed) == cudaSuccess) {
+      free_messages_.erase(free_messages_.begin() + static_cast<ptrdiff_t>(i));
+      return m;
+    }
+  }
+  (void)cudaGetLastError();  // cudaEventQuery's "not ready" is not an error
+  if (!idle_only && !free_messages_.empty()) {
+    Message* m = free_messages_.back();
+    free_messages_.pop_back();
+    CUDA_CHECK(cudaStreamWaitEvent(ctx_.stream, m->freed, 0));
+    return m;
+  }
+  messages_.push_back(std::make_unique<Message>());
+  Message* m = messages_.back().get();
+  m->buf.reserve(MessageBytes());
+  CUDA_CHECK(cudaEventCreateWithFlags(&m->freed, cudaEventDisableTiming));
+  return m;
+}
+
+void CudaBackend::ReleaseMessage(Message* m) {
+  CUDA_CHECK(cudaEventRecord(m->freed, ctx_.stream));
+  free_messages_.push_back(m);
+}
+
+Result<StageWeightsCuda> CudaBackend::WeightsAt(uint32_t chunk, int64_t version) const {
+  const Weights* w = nullptr;
+  if (version == live_version_) {
+    w = &chunks_[chunk].live;
+  } else {
+    auto it = kept_.find(version);
+    if (it == kept_.end())
+      return Status::Internal(fmt::format("weight version {} is neither live ({}) nor kept", version, live_version_));
+    w = &it->second[chunk];
+  }
+  return StageWeightsCuda{w->master.as<float>(), w->bf16.as<__nv_bfloat16>()};
+}
+
+Status CudaBackend::Forward(const MicroBatchSlot& slot, int64_t version, const int* tokens, const int* targets) {
+  Chunk& c = chunks_[slot.chunk];
+  StageInputCuda in;
+  if (tokens || targets) {
+    // Batches come from the worker's sampler in micro-batch order (it checks the order), so the
+    // ids are those of this op's micro-batch. The forward copies them into its record.
+    IdsSlot& ids = ids_[next_ids_++ % ids_.size()];
+    CUDA_CHECK(cudaEventSynchronize(ids.read));
+    const size_t n = static_cast<size_t>(s_.B) * s_.model.block_size;
+    if (tokens) std::copy(tokens, tokens + n, ids.host);
+    if (targets) std::copy(targets, targets + n, ids.host + n);
+    CUDA_CHECK(cudaMemcpyAsync(ids.dev.get(), ids.host, 2 * n * sizeof(int), cudaMemcpyHostToDevice, ctx_.stream));
+    if (tokens) in.tokens = ids.dev.as<int>();
+    if (targets) in.targets = ids.dev.as<int>() + n;
+  }
+  Message* input = nullptr;
+  if (!c.model.cpu().has_embedding()) {
+    auto it = inbox_.find(slot);
+    if (it == inbox_.end()) return Status::Internal("no activation received for " + SlotText(slot));
+    input = it->second;
+    inbox_.erase(it);
+    in.acts = input->buf.get();
+  }
+  Result<StageWeightsCuda> w = WeightsAt(slot.chunk, version);
+  if (!w.ok()) return w.status();
+  std::unique_ptr<StageSavedCuda>& rec = saved_[slot];
+  if (!spare_saved_.empty()) {
+    rec = std::move(spare_saved_.back());
+    spare_saved_.pop_back();
+  } else {
+    rec = std::make_unique<StageSavedCuda>();
+  }
+  Message* out = c.model.cpu().has_head() ? nullptr : AcquireMessage(false);
+  c.model.forward(ctx_, *w, in, s_.B, s_.model.block_size, rec.get(), out ? out->buf.get() : nullptr);
+  if (tokens || targets) CUDA_CHECK(cudaEventRecord(ids_[(next_ids_ - 1) % ids_.size()].read, ctx_.stream));
+  if (input) ReleaseMessage(input);
+  if (out) outbox_[slot] = out;
+  if (activation_bytes_ == 0) activation_bytes_ = rec->bytes();
+  if (c.model.cpu().has_head()) {
+    if (losses_issued_ % kLossBlock == 0) {
+      float* block;
+      CUDA_CHECK(cudaMallocHost(&block, kLossBlock * sizeof(float)));
+      loss_blocks_.push_back(block);
+    }
+    float* dst = loss_blocks_[losses_issued_ / kLossBlock] + losses_issued_ % kLossBlock;
+    CUDA_CHECK(cudaMemcpyAsync(dst, rec->loss.get(), sizeof(float), cudaMemcpyDeviceToHost, ctx_.stream));
+    ++losses_issued_;
+  }
+  return Status::Ok();
+}
+
+Status CudaBackend::Backward(const MicroBatchSlot& slot, int64_t version, int64_t correction, float dloss,
+                             bool with_weight) {
+  auto rec = saved_.find(slot);
+  if (rec == saved_.end()) return Status::Internal("backward before forward of " + SlotText(slot));
+  Chunk& c = chunks_[slot.chunk];
+  Message* input = nullptr;
+  if (!c.model.cpu().has_head()) {
+    auto it = inbox_.find(slot);
+    if (it == inbox_.end()) return Status::Internal("no gradient received for " + SlotText(slot));
+    input = it->second;
+    inbox_.erase(it);
+  }
+  Result<StageWeightsCuda> w = WeightsAt(slot.chunk, version);
+  if (!w.ok()) return w.status();
+  if (correction > 0 && c.delta.bytes() > 0) {
+    // PipeMare: estimate the weights the forward used, w - drift * delta.
+    corrected_.master.reserve(c.n * sizeof(float));
+    pipemare_corrected_weights_cuda(corrected_.master.as<float>(), w->master, c.delta.as<float>(),
+                                    static_cast<float>(correction), c.n, ctx_.stream);
+    if (s_.precision == Precision::kBF16) {
+      corrected_.bf16.reserve(c.n * sizeof(__nv_bfloat16));
+      convert_cuda<__nv_bfloat16, float>(corrected_.bf16.as<__nv_bfloat16>(), corrected_.master.as<float>(), c.n,
+                                         ctx_.stream);
+    }
+    *w = StageWeightsCuda{corrected_.master.as<float>(), corrected_.bf16.as<__nv_bfloat16>()};
+  }
+  Message* out = c.model.cpu().has_embedding() ? nullptr : AcquireMessage(false);
+  const void* dout = input ? input->buf.get() : nullptr;
+  void* dinp = out ? out->buf.get() : nullptr;
+  if (with_weight) {
+    c.model.backward(ctx_, *w, rec->second.get(), dout, dloss, dinp, c.grads.as<float>());
+    spare_saved_.push_back(std::move(rec->second));  // reused on this stream, in order
+    saved_.erase(rec);
+  } else {
+    c.model.backward_input(ctx_, *w, rec->second.get(), dout, dloss, dinp);
+  }
+  if (input) ReleaseMessage(input);
+  if (out) outbox_[slot] = out;
+  return Status::Ok();
+}
+
+Status CudaBackend::BackwardWeight(const MicroBatchSlot& slot) {
+  auto rec = saved_.find(slot);
+  if (rec == saved_.end()) return Status::Internal("weight gradient before backward of " + SlotText(slot));
+  Chunk& c = chunks_[slot.chunk];
+  c.model.backward_weight(ctx_, rec->second.get(), c.grads.as<float>());
+  spare_saved_.push_back(std::move(rec->second));
+  saved_.erase(rec);
+  return Status::Ok();
+}
+
+void CudaBackend::OptimizerStep(const std::vector<float>& lr) {
+  for (uint32_t i = 0; i < chunks_.size(); ++i) {
+    Chunk& c = chunks_[i];
+    float* w = c.live.master.as<float>();
+    if (c.delta.bytes() > 0) CopyD2D(c.before.get(), w, c.n * sizeof(float), ctx_.stream);
+    adamw_cuda_update(&c.opt, w, c.grads.as<float>(), lr[i], c.live.bf16.as<__nv_bfloat16>(), ctx_.stream);
+    CUDA_CHECK(cudaMemsetAsync(c.grads.get(), 0, c.n * sizeof(float), ctx_.stream));
+    if (c.delta.bytes() > 0)
+      pipemare_update_delta_cuda(c.delta.as<float>(), w, c.before.as<float>(), s_.pipemare_gamma, c.n, ctx_.stream);
+  }
+  ++live_version_;
+}
+
+void CudaBackend::KeepVersion(int64_t version) {
+  std::vector<Weights>& copy = kept_[version];
+  copy.resize(chunks_.size());
+  for (uint32_t i = 0; i < chunks_.size(); ++i) {
+    const Chunk& c = chunks_[i];
+    if (copy[i].master.bytes() == 0 && !spare_weights_.empty()) {
+      copy[i] = std::move(spare_weights_.back());
+      spare_weights_.pop_back();
+    }
+    copy[i].master.reserve(c.n * sizeof(float));
+    CopyD2D(copy[i].master.get(), c.live.master.get(), c.n * sizeof(float), ctx_.stream);
+    if (s_.precision == Precision::kBF16) {
+      copy[i].bf16.reserve(c.n * sizeof(__nv_bfloat16));
+      CopyD2D(copy[i].bf16.get(), c.live.bf16.get(), c.n * sizeof(__nv_bfloat16), ctx_.stream);
+    }
+  }
+}
+
+void CudaBackend::DropVersion(int64_t version) {
+  auto it = kept_.find(version);
+  if (it == kept_.end()) return;
+  for (Weights& w : it->second) spare_weights_.push_back(std::move(w));  // same stream: reuse is ordered
+  kept_.erase(it);
+}
+
+Status CudaBackend::Send(Transport& transport, uint32_t to_stage, const MessageKey& key, const MicroBatchSlot& slot) {
+  auto it = outbox_.find(slot);
+  if (it == outbox_.end()) return Status::Internal("nothing to send for " + SlotText(slot));
+  Message* m = it->second;
+  outbox_.erase(it);
+  if (transport.moves_device_buffers()) {
+    PACI_RETURN_IF_ERROR(transport.SendDevice(to_stage, key, m->buf.get(), MessageBytes(), ctx_.stream, m->freed));
+    free_messages_.push_back(m);  // reusable once `freed` (recorded after the send) has passed
+    return Status::Ok();
+  }
+  // Host staging: floats carry the bytes (two bf16 values per float).
+  std::vector<float> host((MessageBytes() + sizeof(float) - 1) / sizeof(float));
+  CUDA_CHECK(cudaMemcpyAsync(host.data(), m->buf.get(), MessageBytes(), cudaMemcpyDeviceToHost, ctx_.stream));
+  CUDA_CHECK(cudaStreamSynchronize(ctx_.stream));
+  ReleaseMessage(m);
+  return transport.Send(to_stage, key, host);
+}
+
+Status CudaBackend::Recv(Transport& transport, uint32_t from_stage, const MessageKey& key, const MicroBatchSlot& slot,
+                         std::chrono::milliseconds timeout) {
+  // Only idle buffers: a receive must never wait on this stream's later work, nor (NCCL) on a
+  // peer process, or the two could close a cycle.
+  Message* m = AcquireMessage(true);
+  if (transport.moves_device_buffers()) {
+    PACI_RETURN_IF_ERROR(transport.RecvDevice(from_stage, key, m->buf.get(), MessageBytes(), ctx_.stream, nullptr));
+  } else {
+    std::vector<float> host;
+    Status st = transport.Recv(from_stage, key, &host, timeout);
+    if (!st.ok()) {
+      free_messages_.push_back(m);
+      return st;
+    }
+    if (host.size() * sizeof(float) < MessageBytes())
+      return Status::Internal(fmt::format("message for {} has {} bytes, expected {}", SlotText(slot),
+                                          host.size() * sizeof(float), MessageBytes()));
+    CUDA_CHECK(cudaMemcpy(m->buf.get(), host.data(), MessageBytes(), cudaMemcpyHostToDevice));
+  }
+  inbox_[slot] = m;
+  return Status::Ok();
+}
+
+void CudaBackend::ReadLosses(size_t first, size_t n, float* out) {
+  PACI_CHECK(first + n <= losses_issued_);
+  for (size_t i = 0; i < n; ++i) out[i] = loss_blocks_[(first + i) / kLossBlock][(first + i) % kLossBlock];
+}
+
+uint64_t CudaBackend::BeginOp() {
+  timers_.push_back({});
+  timers_.back().start = NewEvent();
+  CUDA_CHECK(cudaEventRecord(timers_.back().start, ctx_.stream));
+  return first_timer_ + timers_.size() - 1;
+}
+
+void CudaBackend::EndOp(uint64_t timer) {
+  Timer& t = timers_[timer - first_timer_];
+  t.end = NewEvent();
+  CUDA_CHECK(cudaEventRecord(t.end, ctx_.stream));
+  t.live_bytes = LiveBytes();
+  if (timer >= kIssueWindow && timer - kIssueWindow >= first_timer_)
+    CUDA_CHECK(cudaEventSynchronize(timers_[timer - kIssueWindow - first_timer_].end));
+}
+
+bool CudaBackend::OpTimesIfDone(uint64_t timer, bool wait, OpTimes* times) {
+  Timer& t = timers_[timer - first_timer_];
+  if (wait) {
+    CUDA_CHECK(cudaEventSynchronize(t.end));
+  } else if (cudaEventQuery(t.end) != cudaSuccess) {
+    (void)cudaGetLastError();
+    return false;
+  }
+  times->start_ns = EventNs(t.start);
+  times->end_ns = EventNs(t.end);
+  times->live_bytes = t.live_bytes;
+  while (!timers_.empty() && first_timer_ <= timer) {  // read in issue order; recycle the events
+    spare_events_.push_back(timers_.front().start);
+    spare_events_.push_back(timers_.front().end);
+    timers_.pop_front();
+    ++first_timer_;
+  }
+  return true;
+}
+
+void CudaBackend::Synchronize() { CUDA_CHECK(cudaStreamSynchronize(ctx_.stream)); }
+
+// Device memory this stage's allocations hold (every buffer, as allocated), not an estimate.
+uint64_t CudaBackend::LiveBytes() const {
+  uint64_t bytes = corrected_.master.bytes() + corrected_.bf16.bytes();
+  for (const Chunk& c : chunks_)
+    bytes += c.live.master.bytes() + c.live.bf16.bytes() + c.grads.bytes() + c.delta.bytes() + c.before.bytes() +
+             c.opt.m.bytes() + c.opt.v.bytes() + c.opt.decay.bytes();
+  for (const auto& [v, copy] : kept_)
+    for (const Weights& w : copy) bytes += w.master.bytes() + w.bf16.bytes();
+  for (const Weights& w : spare_weights_) bytes += w.master.bytes() + w.bf16.bytes();
+  for (const auto& [k, rec] : saved_) bytes += rec->bytes();
+  for (const auto& rec : spare_saved_) bytes += rec->bytes();
+  for (const auto& m : messages_) bytes += m->buf.bytes();
+  for (const IdsSlot& s : ids_) bytes += s.dev.bytes();
+  return bytes;
+}
+
+void CudaBackend::ExportChunk(uint32_t chunk, ChunkState* out) const {
+  const Chunk& c = chunks_[chunk];
+  CUDA_CHECK(cudaStreamSynchronize(ctx_.stream));
+  out->weights.resize(c.n);
+  out->m.resize(c.n);
+  out->v.resize(c.n);
+  CUDA_CHECK(cudaMemcpy(out->weights.data(), c.live.master.get(), c.n * sizeof(float), cudaMemcpyDeviceToHost));
+  CUDA_CHECK(cudaMemcpy(out->m.data(), c.opt.m.get(), c.n * sizeof(float), cudaMemcpyDeviceToHost));
+  CUDA_CHECK(cudaMemcpy(out->v.data(), c.opt.v.get(), c.n * sizeof(float), cudaMemcpyDeviceToHost));
+  out->step = c.opt.step;
+}
+
+void CudaBackend::ImportChunk(uint32_t chunk, const ChunkState& in) {
+  Chunk& c = chunks_[chunk];
+  PACI_CHECK(in.weights.size() == c.n && in.m.size() == c.n && in.v.size() == c.n);
+  UploadWeights(c, in.weights.data());
+  CUDA_CHECK(cudaMemcpy(c.opt.m.get(), in.m.data(), c.n * sizeof(float), cudaMemcpyHostToDevice));
+  CUDA_CHECK(cudaMemcpy(c.opt.v.get(), in.v.data(), c.n * sizeof(float), cudaMemcpyHostToDevice));
+  c.opt.step = in.step;
+}
+
+BackendFactory CudaBackendFactory(Precision precision) {
+  return [precision](const BackendRequest& req) -> Result<std::unique_ptr<StageBackend>> {
+    int device = 0;
+    CUDA_CHECK(cudaGetDevice(&device));
+    CudaBackendSetup s;
+    s.model = req.train->model;
+    s.B = req.train->B;
+    s.adamw = req.train->adamw;
+    s.precision = precision;
+    s.chunks = req.chunks;
+    s.init_params = req.params;
+    s.pipemare_delta = req.pipemare;
+    s.pipemare_gamma = req.pipemare_gamma;
+    s.device = device;
+    s.origin = req.origin;
+    Result<std::unique_ptr<CudaBackend>> b = CudaBackend::Create(s);
+    if (!b.ok()) return b.status();
+    return std::unique_ptr<StageBackend>(std::move(*b));
+  };
+}
+
+double gpt_flops_per_token(const GPTConfig& cfg) {
+  const double n = static_cast<double>(gpt_param_layout(cfg).total);
+  return 6.0 * n + 6.0 * cfg.n_layer * cfg.n_embd * static_cast<double>(cfg.block_size);
+}
+
+double gpu_bf16_peak_flops(const char* device_name) {
+  const std::string name = device_name;
+  const bool pcie = name.find("PCIe") != std::string::npos;
+  if (name.find("H200") != std::string::npos) return 989e12;
+  if (name.find("H100") != std::string::npos) return pcie ? 756e12 : 989e12;
+  if (name.find("A100") != std::string::npos) return 312e12;
+  return 0.0;
+}
+
+}  // namespace paci::exec

@@ -1,0 +1,91 @@
+// StageModel: forward and backward of a contiguous slice [first, last) of the GPT layer list
+// (see gpt.h), the unit a pipeline stage runs. The whole unpipelined model is the slice [0, n_layer+2).
+// The weights a pass uses are an explicit argument, separate from the activations its forward saved:
+// PACI calls backward_input with the live, already-updated weights and the old saved activations;
+// PipeDream passes a stashed copy. Backward comes in two parts callable separately (zero-bubble B and
+// W ops) or together. Not thread-safe per StageSaved; distinct StageSaved records may be used from
+// different threads (kernels use OpenMP inside).
+#pragma once
+
+#include <vector>
+
+#include "exec/model/gpt.h"
+#include "proto/status.h"
+
+namespace paci::exec {
+
+// What one layer's forward saved for its backward, plus (after backward_input) the intermediate
+// output-gradients its weight-gradient part needs. Shapes with N = B*T rows.
+struct LayerSaved {
+  std::vector<int> tokens;    // embedding: (N) input ids
+  std::vector<float> inp;     // block, head: layer input (N,C)
+  std::vector<float> ln1, ln1_mean, ln1_rstd, qkv, atty, att, r2, ln2, ln2_mean, ln2_rstd, fch, fch_gelu;
+  std::vector<int> targets;   // head: (N)
+  std::vector<float> logits, probs, losses;  // head: (N,V), (N,V), (N); ln1* hold ln_f
+  // Written by backward_input, read by backward_weight.
+  std::vector<float> dy, dfch, dln2, dr2, dqkv, dln1, dlogits;
+  bool has_dgrads = false;
+};
+
+// One micro-batch's record for a whole stage. Reusing a record across micro-batches reuses memory.
+struct StageSaved {
+  int B = 0, T = 0;
+  float loss = 0.0f;  // mean cross-entropy, set by forward when the stage holds the head
+  std::vector<LayerSaved> layers;  // layers[i] belongs to layer first + i
+};
+
+// The input of a stage's forward. Exactly one of tokens / acts, by whether the stage holds layer 0.
+struct StageInput {
+  const int* tokens = nullptr;   // (B,T) token ids, stage holds the embedding
+  const float* acts = nullptr;   // (B,T,C) previous stage's output, otherwise
+  const int* targets = nullptr;  // (B,T) next-token ids, required when the stage holds the head
+};
+
+class StageModel {
+ public:
+  StageModel() = default;  // empty; use Create
+  // first < last <= gpt_num_layers(cfg). With cfg.tie, the stage must hold both layer 0 and the head.
+  static Result<StageModel> Create(const GPTConfig& cfg, int first, int last);
+
+  const GPTConfig& config() const { return cfg_; }
+  const ParamLayout& layout() const { return layout_; }
+  int first() const { return first_; }
+  int last() const { return last_; }
+  bool has_embedding() const { return first_ == 0; }
+  bool has_head() const { return last_ == gpt_num_layers(cfg_); }
+  // The stage's weights (and gradients) are floats [param_offset, param_offset + num_params) of
+  // the whole-model buffer; every `weights`/`grads` pointer below points at the first of them.
+  size_t param_offset() const { return layout_.layer_offset[first_]; }
+  size_t num_params() const { return layout_.layer_offset[last_] - param_offset(); }
+
+  // Runs layers [first, last) on a (B,T) micro-batch, T <= block_size. out: (B,T,C) activations
+  // for the next stage, or {loss} (mean over B*T tokens) when the stage holds the head.
+  void forward(const float* weights, const StageInput& in, int B, int T, StageSaved* saved,
+               std::vector<float>* out) const;
+
+  // Input-gradient part (B op). dout: (B,T,C) gradient of this stage's output, or, when the stage
+  // holds the head, a pointer to one float: the weight of this micro-batch's loss in the objective
+  // (1/accum). dinp: (B,T,C) gradient for the previous stage, left empty for the first stage.
+  // Also stores in `saved` what backward_weight needs; `weights` may differ from the forward's.
+  void backward_input(const float* weights, StageSaved* saved, const float* dout,
+                      std::vector<float>* dinp) const;
+
+  // Weight-gradient part (W op): grads += dLoss/dWeights, using the activations from forward and
+  // the output-gradients recorded by backward_input (which must have run on this record).
+  void backward_weight(StageSaved* saved, float* grads) const;
+
+  // Both parts.
+  void backward(const float* weights, StageSaved* saved, const float* dout, std::vector<float>* dinp,
+                float* grads) const;
+
+ private:
+  StageModel(const GPTConfig& cfg, int first, int last);
+  const float* tensor(const float* base, const char* name) const;
+  float* tensor(float* base, const char* name) const;
+
+  GPTConfig cfg_;
+  ParamLayout layout_;
+  int first_ = 0, last_ = 0;
+};
+
+}  // namespace paci::exec

@@ -1,0 +1,102 @@
+// CpuBackend: a pipeline stage on the CPU (Eigen kernels through StageModel, AdamW on the host).
+// The stage's weights and gradients are its spans of whole-model buffers the caller owns, so
+// threads sharing one process train one model in place. Ops run on the calling thread, or, with
+// `async`, on a CpuStream: then they complete later and the worker reads their times back, the
+// same path a GPU backend takes.
+#pragma once
+
+#include <chrono>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include "exec/runtime/layer_partition.h"
+#include "exec/runtime/cpu_stream.h"
+#include "exec/runtime/stage_backend.h"
+#include "exec/model/stage.h"
+
+namespace paci::exec {
+
+struct CpuBackendSetup {
+  GPTConfig model;
+  int B = 1;                               // micro-batch size; T = model.block_size
+  AdamWConfig adamw;
+  std::vector<LayerRange> chunks;          // this stage's layer slices, by chunk
+  float* params = nullptr;                 // whole-model buffers; the backend touches its spans
+  float* grads = nullptr;
+  bool pipemare_delta = false;             // keep PipeMare's EMA of weight updates
+  float pipemare_gamma = 0.9f;
+  bool async = false;                      // run ops on a CpuStream
+  std::chrono::steady_clock::time_point origin;
+};
+
+class CpuBackend : public StageBackend {
+ public:
+  static Result<std::unique_ptr<CpuBackend>> Create(const CpuBackendSetup& setup);
+  ~CpuBackend() override;
+
+  Status Forward(const MicroBatchSlot& slot, int64_t version, const int* tokens, const int* targets) override;
+  Status Backward(const MicroBatchSlot& slot, int64_t version, int64_t correction, float dloss,
+                  bool with_weight) override;
+  Status BackwardWeight(const MicroBatchSlot& slot) override;
+  void OptimizerStep(const std::vector<float>& lr) override;
+  void KeepVersion(int64_t version) override;
+  void DropVersion(int64_t version) override;
+  Status Send(Transport& transport, uint32_t to_stage, const MessageKey& key, const MicroBatchSlot& slot) override;
+  Status Recv(Transport& transport, uint32_t from_stage, const MessageKey& key, const MicroBatchSlot& slot,
+              std::chrono::milliseconds timeout) override;
+  void ReadLosses(size_t first, size_t n, float* out) override;
+  uint64_t BeginOp() override;
+  void EndOp(uint64_t timer) override;
+  bool OpTimesIfDone(uint64_t timer, bool wait, OpTimes* times) override;
+  void Synchronize() override;
+  uint64_t LiveBytes() const override;
+  uint64_t ActivationBytes() const override;
+  void ExportChunk(uint32_t chunk, ChunkState* out) const override;
+  void ImportChunk(uint32_t chunk, const ChunkState& in) override;
+
+ private:
+  struct Chunk {
+    StageModel model;
+    AdamW opt;
+    std::vector<float> delta;  // PipeMare: EMA of weight updates
+  };
+  struct Timer {
+    OpTimes times;
+    bool done = false;
+  };
+  explicit CpuBackend(const CpuBackendSetup& setup) : s_(setup) {}
+  float* Live(uint32_t c) const { return s_.params + chunks_[c].model.param_offset(); }
+  float* Grads(uint32_t c) const { return s_.grads + chunks_[c].model.param_offset(); }
+  Result<const float*> Weights(uint32_t chunk, int64_t version) const;
+  Result<const float*> BackwardWeights(uint32_t chunk, int64_t version, int64_t correction);
+  int64_t Now() const;
+  // Runs `work` now, or on the stream; a failure is returned now or by a later call.
+  Status Run(std::function<Status()> work);
+  Status TakeError();
+  Timer& TimerAt(uint64_t id) { return timers_[id - first_timer_]; }  // with mu_ held
+
+  CpuBackendSetup s_;
+  std::vector<Chunk> chunks_;
+  int64_t live_version_ = 0;
+  std::map<int64_t, std::vector<std::vector<float>>> kept_;  // version -> per chunk
+  std::map<MicroBatchSlot, StageSaved> saved_;
+  std::map<MicroBatchSlot, std::vector<float>> inbox_, outbox_;
+  std::vector<float> corrected_;  // PipeMare's backward weights
+  uint64_t activation_bytes_ = 0;
+  // Shared with the stream thread.
+  mutable std::mutex mu_;
+  std::vector<float> losses_;
+  std::deque<Timer> timers_;  // not yet read; timers_[0] is handle first_timer_
+  uint64_t first_timer_ = 0;
+  std::optional<Status> error_;
+  std::unique_ptr<CpuStream> stream_;
+};
+
+// What one micro-batch's record holds (capacity of every buffer).
+uint64_t SavedBytes(const StageSaved& s);
+
+}  // namespace paci::exec

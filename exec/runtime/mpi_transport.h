@@ -1,0 +1,66 @@
+// MpiTransport: one rank per stage, MPI point-to-point. Sends are non-blocking (MPI_Isend with
+// the buffer kept until completion) so two neighbours sending to each other never deadlock;
+// receives poll MPI_Iprobe from the peer and park messages for other keys in a local mailbox.
+// Each message carries its MessageKey in a small header. Built only when MPI is found.
+#pragma once
+
+#include <cstdint>
+#include <list>
+#include <map>
+#include <memory>
+#include <tuple>
+#include <vector>
+
+#include "exec/runtime/transport.h"
+
+namespace paci::exec {
+
+// Owns MPI_Init/MPI_Finalize for the process. Construct once in main, before any MpiTransport.
+class MpiSession {
+ public:
+  MpiSession(int* argc, char*** argv);
+  ~MpiSession();
+  MpiSession(const MpiSession&) = delete;
+  MpiSession& operator=(const MpiSession&) = delete;
+  int rank() const { return rank_; }
+  int size() const { return size_; }
+  // This rank's index among the ranks on its node (MPI's shared-memory split, in world order), so
+  // it holds under mpirun and srun alike; a GPU run uses GPU local_rank() % devices.
+  int local_rank() const { return local_rank_; }
+  // Ends every rank of the job with `code` (after this rank printed its error).
+  [[noreturn]] void AbortJob(int code);
+  // Rank `root`'s value on every rank (e.g. the store's run id, created once by rank 0).
+  int64_t Broadcast(int64_t value, int root) const;
+  // Every rank waits here for every other; also lines up the ranks' clocks before a run.
+  void Barrier() const;
+
+ private:
+  int rank_ = 0;
+  int size_ = 1;
+  int local_rank_ = 0;
+};
+
+class MpiTransport : public Transport {
+ public:
+  explicit MpiTransport(const MpiSession& session);
+  ~MpiTransport() override;
+  uint32_t stage() const override { return stage_; }
+  uint32_t stages() const override { return stages_; }
+  Status Send(uint32_t to_stage, const MessageKey& key, std::span<const float> data) override;
+  Status Recv(uint32_t from_stage, const MessageKey& key, std::vector<float>* out,
+              std::chrono::milliseconds timeout) override;
+  void Abort(const std::string& reason) override;
+  Status Flush() override;
+
+ private:
+  using Key = std::pair<uint32_t, MessageKey>;  // (from stage, message)
+  struct PendingSend;
+  void Progress();           // completes finished sends
+  bool PollOne(uint32_t from);  // receives one message from `from` into the mailbox if any
+
+  uint32_t stage_, stages_;
+  std::list<std::unique_ptr<PendingSend>> pending_;
+  std::map<Key, std::vector<float>> mailbox_;
+};
+
+}  // namespace paci::exec

@@ -1,0 +1,294 @@
+#include "exec/runtime/pipeline_trainer.h"
+
+#include <mutex>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "exec/runtime/cpu_backend.h"
+#include "exec/runtime/pipeline_eval.h"
+#include "exec/runtime/thread_transport.h"
+#include "exec/model/threads.h"
+#include "proto/ir_names.h"
+
+namespace paci::exec {
+namespace {
+
+// Serialises the stage threads' calls into a sink that is not thread-safe.
+class LockedSink : public TraceSink {
+ public:
+  explicit LockedSink(TraceSink* inner) : inner_(inner) {}
+  void OnOp(const ir::TraceEvent& e) override { std::lock_guard l(mu_); inner_->OnOp(e); }
+  void OnUpdate(const ir::UpdateMetric& m) override { std::lock_guard l(mu_); inner_->OnUpdate(m); }
+  void OnMemory(const ir::MemorySample& s) override { std::lock_guard l(mu_); inner_->OnMemory(s); }
+  Status Flush() override { std::lock_guard l(mu_); return inner_->Flush(); }
+
+ private:
+  std::mutex mu_;
+  TraceSink* inner_;
+};
+
+std::vector<float> InitialParams(const GPTConfig& model, uint64_t seed) {
+  const ParamLayout layout = gpt_param_layout(model);
+  std::vector<float> params(layout.total, 0.0f);
+  gpt_init_params(model, layout, seed, params.data());
+  return params;
+}
+
+std::vector<LayerRange> ChunksOf(const std::vector<LayerRange>& ranges, uint32_t stage, uint32_t P) {
+  std::vector<LayerRange> chunks;
+  for (size_t v = stage; v < ranges.size(); v += P) chunks.push_back(ranges[v]);
+  return chunks;
+}
+
+Result<std::unique_ptr<StageBackend>> MakeBackend(const PipelineConfig& cfg, const BackendRequest& req) {
+  if (cfg.backend) return cfg.backend(req);
+  CpuBackendSetup b;
+  b.model = req.train->model;
+  b.B = req.train->B;
+  b.adamw = req.train->adamw;
+  b.chunks = req.chunks;
+  b.params = req.params;
+  b.grads = req.grads;
+  b.pipemare_delta = req.pipemare;
+  b.pipemare_gamma = req.pipemare_gamma;
+  b.async = cfg.cpu_async;
+  b.origin = req.origin;
+  Result<std::unique_ptr<CpuBackend>> cpu = CpuBackend::Create(b);
+  if (!cpu.ok()) return cpu.status();
+  return std::unique_ptr<StageBackend>(std::move(*cpu));
+}
+
+// The stage's chunks from a checkpoint (the sizes were checked when it was loaded).
+void ImportState(StageBackend& backend, const std::vector<LayerRange>& chunks, const GPTConfig& model,
+                 const PipelineState& state) {
+  const ParamLayout layout = gpt_param_layout(model);
+  for (uint32_t c = 0; c < chunks.size(); ++c) {
+    const size_t lo = layout.layer_offset[chunks[c].first], hi = layout.layer_offset[chunks[c].last];
+    ChunkState s;
+    s.weights.assign(state.params.begin() + lo, state.params.begin() + hi);
+    s.m.assign(state.m.begin() + lo, state.m.begin() + hi);
+    s.v.assign(state.v.begin() + lo, state.v.begin() + hi);
+    s.step = state.updates;
+    backend.ImportChunk(c, s);
+  }
+}
+
+// Copies the stage's trained weights (and, with `state`, AdamW moments) into whole-model buffers.
+void ExportState(StageBackend& backend, const std::vector<LayerRange>& chunks, const GPTConfig& model,
+                 std::vector<float>* params, PipelineState* state) {
+  backend.Synchronize();
+  const ParamLayout layout = gpt_param_layout(model);
+  for (uint32_t c = 0; c < chunks.size(); ++c) {
+    const size_t lo = layout.layer_offset[chunks[c].first];
+    ChunkState s;
+    backend.ExportChunk(c, &s);
+    std::copy(s.weights.begin(), s.weights.end(), params->begin() + static_cast<ptrdiff_t>(lo));
+    if (!state) continue;
+    std::copy(s.m.begin(), s.m.end(), state->m.begin() + static_cast<ptrdiff_t>(lo));
+    std::copy(s.v.begin(), s.v.end(), state->v.begin() + static_cast<ptrdiff_t>(lo));
+  }
+}
+
+SegmentStart StartOf(const PipelineConfig& cfg) {
+  SegmentStart start;
+  if (!cfg.resume) return start;
+  start.resumed = true;
+  start.updates = cfg.resume->updates;
+  start.tokens = cfg.resume->tokens;
+  start.sampler = cfg.resume->sampler;
+  return start;
+}
+
+// Everything one stage needs; `eval` may be null.
+struct StageRun {
+  StageWorkerSetup setup;
+  std::unique_ptr<StageBackend> backend;
+  std::vector<LayerRange> chunks;
+};
+
+Result<StageRun> PrepareStage(const ir::Schedule& schedule, const PipelineConfig& cfg, uint32_t stage,
+                              const std::vector<LayerRange>& ranges, float* params, float* grads,
+                              const DataSplit& data, Transport* transport, TraceSink* sink, PipelineEval* eval,
+                              std::chrono::steady_clock::time_point origin) {
+  StageRun run;
+  run.chunks = ChunksOf(ranges, stage, schedule.spec().stages());
+  BackendRequest req;
+  req.stage = stage;
+  req.chunks = run.chunks;
+  req.train = &cfg.train;
+  req.params = params;
+  req.grads = grads;
+  req.pipemare = schedule.spec().kind() == ir::PIPEMARE;
+  req.pipemare_gamma = cfg.pipemare.gamma;
+  req.origin = origin;
+  Result<std::unique_ptr<StageBackend>> backend = MakeBackend(cfg, req);
+  if (!backend.ok()) return backend.status();
+  run.backend = std::move(*backend);
+  if (cfg.resume) ImportState(*run.backend, run.chunks, cfg.train.model, *cfg.resume);
+  StageWorkerSetup& s = run.setup;
+  s.schedule = &schedule;
+  s.stage = stage;
+  s.train = cfg.train;
+  s.virtual_ranges = ranges;
+  s.backend = run.backend.get();
+  s.data = &data;
+  s.transport = transport;
+  s.sink = sink;
+  s.eval = eval;
+  s.recv_timeout = cfg.recv_timeout;
+  s.pipemare = cfg.pipemare;
+  s.start = StartOf(cfg);
+  return run;
+}
+
+// A message key no schedule op uses: the trained weights of virtual stage v, sent at the end.
+MessageKey WeightsKey(uint32_t virtual_stage) { return {false, UINT64_MAX, virtual_stage, virtual_stage}; }
+
+std::string SpecText(const ir::Schedule& schedule) {
+  const ir::PipelineSpec& s = schedule.spec();
+  return fmt::format("{} P={} K={} M={} V={}", ScheduleName(s.kind()), s.stages(), s.accum(),
+                     s.microbatches_per_iteration(), std::max<uint32_t>(1, s.chunks()));
+}
+
+}  // namespace
+
+Result<std::vector<LayerRange>> PlanPipeline(const ir::Schedule& schedule, const PipelineConfig& cfg) {
+  const ir::PipelineSpec& spec = schedule.spec();
+  const int parts = static_cast<int>(spec.stages() * std::max<uint32_t>(1, spec.chunks()));
+  if (cfg.train.model.tie && parts > 1)
+    return Status::InvalidArgument("--tie: a tied LM head needs the embedding and the head on one "
+                                   "stage; untie it to pipeline the model");
+  // The stage worker never clips (PACI does not: method.md 2.2), on any device, even with one stage.
+  if (cfg.train.grad_clip > 0.0f)
+    return Status::InvalidArgument("--grad-clip: global gradient clipping needs an all-reduce across "
+                                   "stages, which these pipelines do not have; use --grad-clip 0");
+  return cfg.partition.empty() ? partition_balanced(cfg.train.model, parts)
+                               : partition_from_cuts(cfg.train.model, parts, cfg.partition);
+}
+
+float EvaluateLoss(const GPTConfig& model, const float* params, const std::vector<uint16_t>& tokens,
+                   int B, int batches) {
+  Result<StageModel> whole = StageModel::Create(model, 0, gpt_num_layers(model));
+  PACI_CHECK(whole.ok());
+  return eval_loss(*whole, params, tokens, B, batches);
+}
+
+Result<PipelineResult> TrainPipelineThreads(const ir::Schedule& schedule, const PipelineConfig& cfg,
+                                            const DataSplit& data, TraceSink* sink) {
+  Result<std::vector<LayerRange>> ranges = PlanPipeline(schedule, cfg);
+  if (!ranges.ok()) return ranges.status();
+  const uint32_t P = schedule.spec().stages();
+  PipelineResult result;
+  result.partition = *ranges;
+  result.params = cfg.resume ? cfg.resume->params : InitialParams(cfg.train.model, cfg.train.seed);
+  if (cfg.keep_state) {
+    result.state.m.assign(result.params.size(), 0.0f);
+    result.state.v.assign(result.params.size(), 0.0f);
+  }
+  std::vector<float> grads(result.params.size(), 0.0f);
+  ThreadTransportHub hub(P);
+  std::optional<LockedSink> locked;
+  if (sink) locked.emplace(sink);
+  TraceSink* shared_sink = locked ? &*locked : nullptr;
+  std::optional<PipelineEval> eval;
+  if (cfg.eval_every > 0)
+    eval.emplace(cfg.train.model, &data.val, cfg.train.B, cfg.train.eval_batches, cfg.eval_every,
+                 static_cast<uint32_t>(ranges->size()), shared_sink);
+  result.stages.resize(P);
+  std::vector<Status> status(P);
+  const auto origin = std::chrono::steady_clock::now();
+  {
+    // Endpoints are declared first so they outlive the threads that use them.
+    std::vector<std::unique_ptr<Transport>> endpoints;
+    std::vector<std::jthread> threads;
+    for (uint32_t s = 0; s < P; ++s) endpoints.push_back(WrapWithFault(hub.Endpoint(s), cfg.fault));
+    // OpenMP's thread count is per thread: give each stage the caller's, so results match it.
+    const int omp_threads = exec_threads();
+    for (uint32_t s = 0; s < P; ++s) {
+      threads.emplace_back([&, s] {
+        exec_set_threads(omp_threads);
+        Result<StageRun> run = PrepareStage(schedule, cfg, s, *ranges, result.params.data(), grads.data(), data,
+                                            endpoints[s].get(), shared_sink, eval ? &*eval : nullptr, origin);
+        status[s] = run.ok() ? RunStageWorker(run->setup, &result.stages[s]) : run.status();
+        if (!status[s].ok()) {
+          endpoints[s]->Abort(fmt::format("stage {} failed", s));
+          return;
+        }
+        ExportState(*run->backend, run->chunks, cfg.train.model, &result.params,
+                    cfg.keep_state ? &result.state : nullptr);
+      });
+    }
+  }
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - origin).count();
+  // Report the root cause: the first stage that failed on its own, not one told to abort.
+  for (const Status& st : status)
+    if (!st.ok() && st.code() != Status::Code::kFailedPrecondition) return st;
+  for (const Status& st : status)
+    if (!st.ok()) return st;
+  result.updates = result.stages[P - 1].updates;
+  if (eval) {
+    for (const ir::UpdateMetric& m : eval->Metrics()) result.updates.push_back(m);
+    std::sort(result.updates.begin(), result.updates.end(),
+              [](const ir::UpdateMetric& a, const ir::UpdateMetric& b) { return a.update() < b.update(); });
+  }
+  result.val_loss = EvaluateLoss(cfg.train.model, result.params.data(), data.val, cfg.train.B,
+                                 cfg.train.eval_batches);
+  if (cfg.keep_state) {
+    result.state.params = result.params;
+    result.state.updates = StartOf(cfg).updates + CountUpdates(schedule);
+    result.state.tokens = result.updates.empty() ? StartOf(cfg).tokens : result.updates.back().tokens();
+    result.state.sampler = result.stages[0].sampler;
+    result.state.schedule = SpecText(schedule);
+  }
+  return result;
+}
+
+Result<PipelineResult> TrainPipelineStage(const ir::Schedule& schedule, const PipelineConfig& cfg,
+                                          const DataSplit& data, Transport& transport,
+                                          TraceSink* sink) {
+  if (cfg.eval_every > 0 || cfg.keep_state)
+    return Status::InvalidArgument("--eval-every and --save need all stages in one process (--transport threads)");
+  Result<std::vector<LayerRange>> ranges = PlanPipeline(schedule, cfg);
+  if (!ranges.ok()) return ranges.status();
+  const uint32_t P = schedule.spec().stages(), s = transport.stage();
+  if (transport.stages() != P)
+    return Status::InvalidArgument(fmt::format("--stages {} but the job has {} ranks", P, transport.stages()));
+  PipelineResult result;
+  result.partition = *ranges;
+  result.params = cfg.resume ? cfg.resume->params : InitialParams(cfg.train.model, cfg.train.seed);
+  std::vector<float> grads(result.params.size(), 0.0f);
+  result.stages.resize(1);
+  const auto origin = std::chrono::steady_clock::now();
+  Result<StageRun> run = PrepareStage(schedule, cfg, s, *ranges, result.params.data(), grads.data(), data,
+                                      &transport, sink, nullptr, origin);
+  if (!run.ok()) return run.status();
+  PACI_RETURN_IF_ERROR(RunStageWorker(run->setup, &result.stages[0]));
+  ExportState(*run->backend, run->chunks, cfg.train.model, &result.params, nullptr);
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - origin).count();
+  result.updates = result.stages[0].updates;
+  // Gather the trained slices on the last stage, which evaluates the whole model.
+  const ParamLayout layout = gpt_param_layout(cfg.train.model);
+  for (uint32_t v = s; v < ranges->size(); v += P) {
+    const LayerRange r = (*ranges)[v];
+    float* begin = result.params.data() + layout.layer_offset[r.first];
+    const size_t n = layout.layer_offset[r.last] - layout.layer_offset[r.first];
+    if (s + 1 == P) continue;
+    PACI_RETURN_IF_ERROR(transport.Send(P - 1, WeightsKey(v), std::span<const float>(begin, n)));
+  }
+  if (s + 1 == P) {
+    for (uint32_t v = 0; v < ranges->size(); ++v) {
+      if (v % P == s) continue;
+      std::vector<float> slice;
+      PACI_RETURN_IF_ERROR(transport.Recv(v % P, WeightsKey(v), &slice, cfg.recv_timeout));
+      std::copy(slice.begin(), slice.end(),
+                result.params.begin() + static_cast<ptrdiff_t>(layout.layer_offset[(*ranges)[v].first]));
+    }
+    result.val_loss = EvaluateLoss(cfg.train.model, result.params.data(), data.val, cfg.train.B,
+                                   cfg.train.eval_batches);
+  }
+  PACI_RETURN_IF_ERROR(transport.Flush());
+  return result;
+}
+
+}  // namespace paci::exec

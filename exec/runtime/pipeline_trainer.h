@@ -1,0 +1,76 @@
+// PipelineTrainer: trains the GPT model with any schedule IR across stage workers: all stages as
+// threads of this process (in-process transport), or this process as one stage of many (MPI:
+// one rank per stage). Both play the same IR with the same batches and report the same losses.
+// Each stage runs on a StageBackend: the CPU one by default, or one the caller's factory makes
+// (the CUDA backend: all stages on one GPU as threads, or one GPU per rank).
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "exec/runtime/fault_injection.h"
+#include "exec/runtime/pipeline_checkpoint.h"
+#include "exec/runtime/stage_worker.h"
+#include "exec/runtime/transport.h"
+
+namespace paci::exec {
+
+// What a backend factory is asked for: one stage's slices, its share of the initial weights.
+struct BackendRequest {
+  uint32_t stage = 0;
+  std::vector<LayerRange> chunks;   // the stage's slices, by chunk
+  const TrainConfig* train = nullptr;
+  float* params = nullptr;          // whole-model host buffers (initial weights; the CPU trains in place)
+  float* grads = nullptr;
+  bool pipemare = false;            // keep PipeMare's EMA of weight updates
+  float pipemare_gamma = 0.9f;
+  std::chrono::steady_clock::time_point origin;
+};
+using BackendFactory = std::function<Result<std::unique_ptr<StageBackend>>(const BackendRequest&)>;
+
+struct PipelineConfig {
+  TrainConfig train;           // model, micro-batch size, LR schedule, AdamW, seed, eval batches
+  std::string partition;       // "--partition" cut points; empty = balanced by compute
+  std::chrono::milliseconds recv_timeout{60000};
+  PipeMareConfig pipemare;
+  FaultSpec fault;             // none unless a test or drill asks for a failing stage
+  BackendFactory backend;      // empty: the CPU backend
+  bool cpu_async = false;      // CPU backend: ops on a CpuStream, times read back (tests the GPU path)
+  int64_t eval_every = 0;      // validation loss every N updates (threads only)
+  const PipelineState* resume = nullptr;  // start from a checkpoint's drained point
+  bool keep_state = false;     // fill PipelineResult::state (for --save; threads only)
+};
+
+struct PipelineResult {
+  std::vector<StageReport> stages;        // threads: every stage; MPI: this rank's only
+  std::vector<ir::UpdateMetric> updates;  // per optimizer update, from the stage holding the loss
+  std::vector<LayerRange> partition;      // per virtual stage
+  float val_loss = 0.0f;                  // after training (threads; MPI on the last rank)
+  double seconds = 0.0;
+  std::vector<float> params;              // the trained whole model (threads; MPI on the last rank)
+  PipelineState state;                    // with keep_state: everything a resumed run needs
+};
+
+// Checks the schedule against the model (enough layers, no tied head across stages, no global
+// gradient clipping) and returns the slice of each virtual stage.
+Result<std::vector<LayerRange>> PlanPipeline(const ir::Schedule& schedule, const PipelineConfig& cfg);
+
+// All stages in this process, one thread each. `sink` may be null; it is called from one thread at
+// a time.
+Result<PipelineResult> TrainPipelineThreads(const ir::Schedule& schedule, const PipelineConfig& cfg,
+                                            const DataSplit& data, TraceSink* sink);
+
+// This process plays stage transport.stage(). At the end every stage sends its trained weights to
+// the last stage, which computes the validation loss.
+Result<PipelineResult> TrainPipelineStage(const ir::Schedule& schedule, const PipelineConfig& cfg,
+                                          const DataSplit& data, Transport& transport,
+                                          TraceSink* sink);
+
+// Mean loss of `batches` fixed sequential windows from the start of `tokens`.
+float EvaluateLoss(const GPTConfig& model, const float* params, const std::vector<uint16_t>& tokens,
+                   int B, int batches);
+
+}  // namespace paci::exec

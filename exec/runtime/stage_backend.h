@@ -1,0 +1,90 @@
+// StageBackend: the device side of one pipeline stage, what the stage worker (stage_worker.h)
+// drives. The worker decides what runs (the schedule IR, the weight-version rule, the order of
+// batches, the learning rate); a backend owns the stage's weights, kept weight versions, AdamW
+// state, saved activations and message buffers, and runs the ops on its device: CpuBackend
+// (cpu_backend.h, Eigen) or CudaBackend (exec/cuda/cuda_backend.h, kernels and cuBLAS on the
+// stage's stream). Ops may complete after the call returns; their times are read back later.
+#pragma once
+
+#include <chrono>
+#include <compare>
+#include <cstdint>
+#include <vector>
+
+#include "exec/model/adamw.h"
+#include "exec/runtime/transport.h"
+#include "proto/status.h"
+#include "sched/op_messages.h"
+
+namespace paci::exec {
+
+// One micro-batch's record on a stage: what its forward saved, its messages in and out.
+struct MicroBatchSlot {
+  uint64_t micro_batch = 0;
+  uint32_t chunk = 0;
+  auto operator<=>(const MicroBatchSlot&) const = default;
+};
+
+// An op's start and end in ns since the run's origin (the worker's steady-clock origin), and the
+// bytes the stage held when it ended.
+struct OpTimes {
+  int64_t start_ns = 0;
+  int64_t end_ns = 0;
+  uint64_t live_bytes = 0;
+};
+
+// One chunk's training state, host side: weights, AdamW moments and step (checkpoints).
+struct ChunkState {
+  std::vector<float> weights, m, v;
+  int64_t step = 0;
+};
+
+class StageBackend {
+ public:
+  virtual ~StageBackend() = default;
+
+  // Forward of `slot` at weight `version` (live, or one kept by KeepVersion). `tokens` (first
+  // virtual stage) and `targets` (last) are (B,T) host ids, null otherwise; the input
+  // activation is the message Recv stored for `slot`; the output waits for Send.
+  virtual Status Forward(const MicroBatchSlot& slot, int64_t version, const int* tokens,
+                         const int* targets) = 0;
+  // Backward (input part, and the weight part too when `with_weight`). `dloss` weighs the loss
+  // on the last virtual stage; `correction` > 0 runs it at w - correction * delta (PipeMare).
+  virtual Status Backward(const MicroBatchSlot& slot, int64_t version, int64_t correction, float dloss,
+                          bool with_weight) = 0;
+  virtual Status BackwardWeight(const MicroBatchSlot& slot) = 0;
+  // One AdamW update per chunk at lr[chunk]; gradients are zeroed; the live version advances.
+  virtual void OptimizerStep(const std::vector<float>& lr) = 0;
+
+  // Weight versions besides the live one (PipeDream's stash, 2BW's older buffer).
+  virtual void KeepVersion(int64_t version) = 0;  // copies the live weights as `version`
+  virtual void DropVersion(int64_t version) = 0;
+
+  // Messages: the output of `slot` to a peer, and a peer's message into `slot`'s input.
+  virtual Status Send(Transport& transport, uint32_t to_stage, const MessageKey& key,
+                      const MicroBatchSlot& slot) = 0;
+  virtual Status Recv(Transport& transport, uint32_t from_stage, const MessageKey& key,
+                      const MicroBatchSlot& slot, std::chrono::milliseconds timeout) = 0;
+
+  // Losses of the forwards on the last virtual stage, in issue order; values [first, first + n)
+  // may be read once the ops that produced them have completed (see OpTimesIfDone).
+  virtual void ReadLosses(size_t first, size_t n, float* out) = 0;
+
+  // Timing: BeginOp before issuing an op, EndOp after; the returned handle resolves to the op's
+  // times and live bytes once it has completed. OpTimesIfDone with wait=false never blocks.
+  virtual uint64_t BeginOp() = 0;
+  virtual void EndOp(uint64_t timer) = 0;
+  virtual bool OpTimesIfDone(uint64_t timer, bool wait, OpTimes* times) = 0;
+  // Waits for every op issued so far.
+  virtual void Synchronize() = 0;
+
+  // Bytes the stage holds now, and what one micro-batch's forward keeps for its backward.
+  virtual uint64_t LiveBytes() const = 0;
+  virtual uint64_t ActivationBytes() const = 0;
+
+  // Training state of chunk c, for checkpoints (after Synchronize).
+  virtual void ExportChunk(uint32_t chunk, ChunkState* out) const = 0;
+  virtual void ImportChunk(uint32_t chunk, const ChunkState& in) = 0;
+};
+
+}  // namespace paci::exec

@@ -1,0 +1,275 @@
+#include "exec/runtime/stage_worker.h"
+
+#include <algorithm>
+#include <cmath>
+#include <deque>
+
+#include <fmt/format.h>
+
+#include "exec/runtime/pipeline_eval.h"
+#include "exec/runtime/weight_versions.h"
+#include "sched/expanded_schedule.h"
+#include "sched/op_messages.h"
+#include "sched/op_trace.h"
+#include "sched/schedule_text.h"
+
+namespace paci::exec {
+namespace {
+
+// An op issued to the backend and not yet reported.
+struct IssuedOp {
+  PlainOp op;
+  uint64_t timer = 0;
+  int64_t version = -1;
+  bool has_update = false;      // an optimizer step of the stage that holds the loss
+  ir::UpdateMetric update;
+  size_t loss_first = 0, loss_count = 0;
+};
+
+class StageWorker {
+ public:
+  StageWorker(const StageWorkerSetup& setup, StageReport* report);
+  Status Play(const PlainOp& op);
+  // Reports every op that has completed, in issue order; with `wait`, all of them.
+  void ReportCompleted(bool wait);
+  const Sampler& sampler() const { return sampler_; }
+
+ private:
+  uint32_t Virtual(uint32_t chunk) const { return chunk * P_ + s_.stage; }
+  bool FirstVirtual(uint32_t chunk) const { return Virtual(chunk) == 0; }
+  bool LastVirtual(uint32_t chunk) const { return Virtual(chunk) + 1 == P_ * V_; }
+  std::string Where(const PlainOp& op) const {
+    return fmt::format("stage {}: op {} (id {})", s_.stage, OpText(op, P_), op.id);
+  }
+
+  Status Forward(const PlainOp& op, int64_t* version);
+  Status Backward(const PlainOp& op, bool with_weight, int64_t* version);
+  Status WeightGrad(const PlainOp& op, int64_t* version);
+  void OptimizerStep(IssuedOp* issued);
+  Status Communicate(const PlainOp& op);
+  std::vector<float> LearningRates() const;
+  void SnapshotForEval(int64_t update);
+
+  const StageWorkerSetup& s_;
+  StageBackend& backend_;
+  StageReport* report_;
+  uint32_t P_, V_;
+  float loss_divisor_;
+  int64_t decay_updates_;
+  WeightVersions versions_;
+  Sampler sampler_;
+  uint64_t next_sample_mb_ = 1;
+  size_t losses_issued_ = 0, group_first_loss_ = 0;
+  uint64_t tokens_done_ = 0;
+  std::deque<IssuedOp> issued_;
+  ir::TraceEvent event_;
+};
+
+ir::WeightPolicy PolicyOf(const StageWorkerSetup& s) { return s.schedule->streams(s.stage).weight_policy(); }
+
+StageWorker::StageWorker(const StageWorkerSetup& setup, StageReport* report)
+    : s_(setup), backend_(*setup.backend), report_(report),
+      versions_(PolicyOf(setup), setup.schedule->spec().accum()) {
+  const ir::PipelineSpec& spec = setup.schedule->spec();
+  P_ = spec.stages();
+  V_ = std::max<uint32_t>(1, spec.chunks());
+  const bool flush = PolicyOf(setup) == ir::SYNC_AFTER_FLUSH;
+  loss_divisor_ = static_cast<float>(flush ? spec.microbatches_per_iteration() : spec.accum());
+  decay_updates_ = DecayLength(setup.train, *setup.schedule, setup.start);
+  tokens_done_ = setup.start.tokens;
+  if (setup.start.resumed) {
+    sampler_ = setup.start.sampler;
+  } else {
+    sampler_.kind = setup.train.sampler;
+    sampler_.rng.state = setup.train.seed;  // as trainer_create: the same batches as unpipelined
+  }
+}
+
+Status StageWorker::Forward(const PlainOp& op, int64_t* version) {
+  const int B = s_.train.B, T = s_.train.model.block_size;
+  std::vector<int> tokens, targets;
+  if (FirstVirtual(op.chunk) || LastVirtual(op.chunk)) {
+    // Stages draw batches in micro-batch order from the same seed, so the first stage's inputs
+    // and the last stage's targets come from the same windows, as in unpipelined training.
+    if (op.micro_batch != next_sample_mb_)
+      return Status::Internal(Where(op) + ": forward of this micro-batch out of order");
+    ++next_sample_mb_;
+    tokens.resize(static_cast<size_t>(B) * T);
+    targets.resize(static_cast<size_t>(B) * T);
+    sampler_next(&sampler_, s_.data->train, B, T, tokens.data(), targets.data());
+  }
+  *version = versions_.BeginForward(op.micro_batch, op.chunk);
+  PACI_RETURN_IF_ERROR(backend_.Forward({op.micro_batch, op.chunk}, *version,
+                                        FirstVirtual(op.chunk) ? tokens.data() : nullptr,
+                                        LastVirtual(op.chunk) ? targets.data() : nullptr));
+  if (LastVirtual(op.chunk)) ++losses_issued_;
+  return Status::Ok();
+}
+
+Status StageWorker::Backward(const PlainOp& op, bool with_weight, int64_t* version) {
+  const int64_t forward = versions_.ForwardVersion(op.micro_batch, op.chunk);
+  if (forward < 0) return Status::Internal(Where(op) + ": backward before its forward");
+  *version = versions_.BackwardVersion(op.micro_batch, op.chunk);
+  const int64_t drift = *version - forward;
+  report_->max_drift = std::max(report_->max_drift, drift);
+  const int64_t correction = s_.schedule->spec().kind() == ir::PIPEMARE ? drift : 0;
+  PACI_RETURN_IF_ERROR(backend_.Backward({op.micro_batch, op.chunk}, *version, correction, 1.0f / loss_divisor_,
+                                         with_weight));
+  if (with_weight)
+    for (int64_t v : versions_.EndBackward(op.micro_batch, op.chunk)) backend_.DropVersion(v);
+  return Status::Ok();
+}
+
+Status StageWorker::WeightGrad(const PlainOp& op, int64_t* version) {
+  *version = versions_.BackwardVersion(op.micro_batch, op.chunk);
+  PACI_RETURN_IF_ERROR(backend_.BackwardWeight({op.micro_batch, op.chunk}));
+  for (int64_t v : versions_.EndBackward(op.micro_batch, op.chunk)) backend_.DropVersion(v);
+  return Status::Ok();
+}
+
+std::vector<float> StageWorker::LearningRates() const {
+  const TrainConfig& t = s_.train;
+  const int64_t step = s_.start.updates + versions_.live();  // updates done, as AdamW::step
+  std::vector<float> lr(V_, lr_schedule(step, t.lr, t.warmup, decay_updates_, t.min_lr_frac));
+  if (s_.schedule->spec().kind() == ir::PIPEMARE) {
+    // PipeMare T1: stages with more delay start with a smaller step, annealed to plain lr.
+    const ir::PipelineSpec& spec = s_.schedule->spec();
+    const double tau = std::max<double>(1.0, std::ceil(double(P_ - 1 - s_.stage) / spec.accum()));
+    const double p = std::max(0.0, 1.0 - double(step) / double(s_.pipemare.lr_warmup));
+    for (float& l : lr) l = static_cast<float>(l * std::pow(tau, -p));
+  }
+  return lr;
+}
+
+void StageWorker::OptimizerStep(IssuedOp* issued) {
+  const std::vector<float> lr = LearningRates();
+  if (versions_.KeepBeforeStep()) backend_.KeepVersion(versions_.live());
+  backend_.OptimizerStep(lr);
+  for (int64_t v : versions_.AfterStep()) backend_.DropVersion(v);
+  const int64_t update = s_.start.updates + versions_.live();
+  const size_t group = losses_issued_ - group_first_loss_;
+  if (group > 0) {
+    const int64_t tokens = static_cast<int64_t>(group) * s_.train.B * s_.train.model.block_size;
+    tokens_done_ += static_cast<uint64_t>(tokens);
+    issued->has_update = true;
+    issued->update.set_update(static_cast<uint64_t>(update));
+    issued->update.set_val_loss(std::nan(""));
+    issued->update.set_learning_rate(lr.back());
+    issued->update.set_tokens(tokens_done_);
+    issued->loss_first = group_first_loss_;
+    issued->loss_count = group;
+    group_first_loss_ = losses_issued_;
+  }
+  if (s_.eval && s_.eval->Due(update)) SnapshotForEval(update);
+}
+
+// Copies of this stage's weights right after `update`, for the validation loss: the live
+// weights and every version the schedule uses stay untouched.
+void StageWorker::SnapshotForEval(int64_t update) {
+  backend_.Synchronize();
+  const ParamLayout layout = gpt_param_layout(s_.train.model);
+  for (uint32_t c = 0; c < V_; ++c) {
+    ChunkState state;
+    backend_.ExportChunk(c, &state);
+    s_.eval->AddSlice(update, layout.layer_offset[s_.virtual_ranges[Virtual(c)].first], std::move(state.weights));
+  }
+}
+
+Status StageWorker::Communicate(const PlainOp& op) {
+  const std::optional<MessageKey> key = MessageOf(op, P_, V_);
+  if (!key) return Status::Internal(Where(op) + ": the message leaves the pipeline");
+  const MicroBatchSlot slot{op.micro_batch, op.chunk};
+  if (IsSend(op.kind))
+    return backend_.Send(*s_.transport, StageChunkOf(key->to_virtual, P_).stage, *key, slot);
+  Status st = backend_.Recv(*s_.transport, StageChunkOf(key->from_virtual, P_).stage, *key, slot, s_.recv_timeout);
+  if (!st.ok()) {
+    const std::string msg = fmt::format("at {}: {}", OpText(op, P_), st.message());
+    return st.code() == Status::Code::kDeadlineExceeded ? Status::DeadlineExceeded(msg)
+                                                        : Status::FailedPrecondition(msg);
+  }
+  return Status::Ok();
+}
+
+Status StageWorker::Play(const PlainOp& op) {
+  IssuedOp issued;
+  issued.op = op;
+  issued.timer = backend_.BeginOp();
+  Status st;
+  switch (op.kind) {
+    case ir::FORWARD: st = Forward(op, &issued.version); break;
+    case ir::BACKWARD: st = Backward(op, true, &issued.version); break;
+    case ir::BACKWARD_INPUT: st = Backward(op, false, &issued.version); break;
+    case ir::BACKWARD_WEIGHT: st = WeightGrad(op, &issued.version); break;
+    case ir::OPTIMIZER_STEP:
+      issued.version = versions_.live();
+      OptimizerStep(&issued);
+      break;
+    default: st = Communicate(op);
+  }
+  backend_.EndOp(issued.timer);
+  if (!st.ok()) return st.code() == Status::Code::kInternal ? Status::Internal(Where(op) + ": " + st.message()) : st;
+  report_->weight_versions = std::max(report_->weight_versions, versions_.VersionsHeld());
+  ++report_->ops;
+  issued_.push_back(std::move(issued));
+  ReportCompleted(false);
+  return Status::Ok();
+}
+
+void StageWorker::ReportCompleted(bool wait) {
+  OpTimes t;
+  while (!issued_.empty() && backend_.OpTimesIfDone(issued_.front().timer, wait, &t)) {
+    IssuedOp& done = issued_.front();
+    report_->peak_bytes = std::max(report_->peak_bytes, t.live_bytes);
+    if (done.has_update) {
+      std::vector<float> losses(done.loss_count);
+      backend_.ReadLosses(done.loss_first, done.loss_count, losses.data());
+      double sum = 0.0;
+      for (float l : losses) sum += l;
+      done.update.set_loss(sum / static_cast<double>(done.loss_count));
+      done.update.set_wall_ns(t.start_ns);
+      if (s_.eval && s_.eval->Due(static_cast<int64_t>(done.update.update()))) {
+        s_.eval->AddMetric(done.update);  // emitted with its validation loss
+      } else {
+        report_->updates.push_back(done.update);
+        if (s_.sink) s_.sink->OnUpdate(done.update);
+      }
+    }
+    if (s_.sink) {
+      FillTraceEvent(done.op, t.start_ns, t.end_ns, done.version, t.live_bytes, &event_);
+      s_.sink->OnOp(event_);
+    }
+    issued_.pop_front();
+  }
+}
+
+}  // namespace
+
+int64_t CountUpdates(const ir::Schedule& schedule) {
+  int64_t n = 0;
+  const std::vector<uint64_t> bases = StageIdBases(schedule);
+  for (StageOpCursor c(schedule.streams(0), bases[0]); !c.Done(); c.Next())
+    n += c.Current().kind == ir::OPTIMIZER_STEP;
+  return n;
+}
+
+int64_t DecayLength(const TrainConfig& train, const ir::Schedule& schedule, const SegmentStart& start) {
+  return train.decay_updates > 0 ? train.decay_updates : start.updates + CountUpdates(schedule);
+}
+
+Status RunStageWorker(const StageWorkerSetup& setup, StageReport* report) {
+  StageWorker worker(setup, report);
+  const std::vector<uint64_t> bases = StageIdBases(*setup.schedule);
+  for (StageOpCursor c(setup.schedule->streams(setup.stage), bases[setup.stage]); !c.Done(); c.Next()) {
+    Status st = worker.Play(c.Current());
+    if (!st.ok()) {
+      setup.backend->Synchronize();
+      return st;
+    }
+  }
+  worker.ReportCompleted(true);
+  report->sampler = worker.sampler();
+  report->activation_bytes = setup.backend->ActivationBytes();
+  return Status::Ok();
+}
+
+}  // namespace paci::exec

@@ -1,0 +1,91 @@
+#include "exec/runtime/thread_transport.h"
+
+#include <fmt/format.h>
+
+namespace paci::exec {
+
+std::string DescribeMessage(const MessageKey& key, uint32_t stages) {
+  const StageChunk from = StageChunkOf(key.from_virtual, stages);
+  return fmt::format("{} of micro-batch {} from stage {}{}", key.is_grad ? "gradient" : "activation",
+                     key.micro_batch, from.stage,
+                     from.chunk > 0 ? fmt::format(" chunk {}", from.chunk) : std::string());
+}
+
+class ThreadTransport : public Transport {
+ public:
+  ThreadTransport(ThreadTransportHub* hub, uint32_t stage) : hub_(hub), stage_(stage) {}
+  uint32_t stage() const override { return stage_; }
+  uint32_t stages() const override { return hub_->stages(); }
+  Status Send(uint32_t to, const MessageKey& key, std::span<const float> data) override {
+    if (to >= hub_->stages()) return Status::InvalidArgument(fmt::format("send to stage {}", to));
+    hub_->Deliver(stage_, to, key, std::vector<float>(data.begin(), data.end()));
+    return Status::Ok();
+  }
+  Status Recv(uint32_t from, const MessageKey& key, std::vector<float>* out,
+              std::chrono::milliseconds timeout) override {
+    return hub_->Take(from, stage_, key, out, timeout);
+  }
+  void Abort(const std::string& reason) override { hub_->Abort(reason); }
+
+ private:
+  ThreadTransportHub* hub_;
+  uint32_t stage_;
+};
+
+ThreadTransportHub::ThreadTransportHub(uint32_t stages) {
+  for (uint32_t s = 0; s < stages; ++s) boxes_.push_back(std::make_unique<Mailbox>());
+}
+
+std::unique_ptr<Transport> ThreadTransportHub::Endpoint(uint32_t stage) {
+  return std::make_unique<ThreadTransport>(this, stage);
+}
+
+void ThreadTransportHub::Deliver(uint32_t from, uint32_t to, const MessageKey& key,
+                                 std::vector<float> data) {
+  Mailbox& box = *boxes_[to];
+  {
+    std::lock_guard<std::mutex> lock(box.mu);
+    box.messages[Key{from, key}] =
+        std::move(data);
+  }
+  box.cv.notify_all();
+}
+
+Status ThreadTransportHub::Take(uint32_t from, uint32_t to, const MessageKey& key,
+                                std::vector<float>* out, std::chrono::milliseconds timeout) {
+  Mailbox& box = *boxes_[to];
+  const Key k{from, key};
+  std::unique_lock<std::mutex> lock(box.mu);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    auto it = box.messages.find(k);
+    if (it != box.messages.end()) {
+      *out = std::move(it->second);
+      box.messages.erase(it);
+      return Status::Ok();
+    }
+    {
+      std::lock_guard<std::mutex> abort_lock(abort_mu_);
+      if (!abort_reason_.empty())
+        return Status::FailedPrecondition("pipeline aborted: " + abort_reason_);
+    }
+    if (box.cv.wait_until(lock, deadline) == std::cv_status::timeout) {
+      return Status::DeadlineExceeded(
+          fmt::format("stage {} waited {} ms for the {}; the peer is dead or stuck", to,
+                      timeout.count(), DescribeMessage(key, stages())));
+    }
+  }
+}
+
+void ThreadTransportHub::Abort(const std::string& reason) {
+  {
+    std::lock_guard<std::mutex> lock(abort_mu_);
+    if (abort_reason_.empty()) abort_reason_ = reason;
+  }
+  for (auto& box : boxes_) {
+    std::lock_guard<std::mutex> lock(box->mu);  // so no waiter misses the notification
+    box->cv.notify_all();
+  }
+}
+
+}  // namespace paci::exec

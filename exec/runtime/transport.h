@@ -1,0 +1,57 @@
+// Transport: how pipeline stages pass activations downstream and gradients upstream. A message
+// is a float tensor tagged with its MessageKey (sched/op_messages.h), so a receive names exactly
+// what it waits for and messages may arrive in any order. Implementations: in-process channels
+// between threads (ThreadTransport) and MPI point-to-point between ranks (MpiTransport), both on
+// host buffers; NCCL (exec/cuda/nccl_transport.h) also moves device buffers, stream-ordered.
+// A GPU backend uses the device API when the transport has it and stages through host memory
+// otherwise. Every wait has a deadline: a dead or silent peer becomes a DeadlineExceeded Status
+// naming the peer and the message, never a hang.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "proto/status.h"
+#include "sched/op_messages.h"
+
+namespace paci::exec {
+
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  // Stage index of this endpoint and the number of stages.
+  virtual uint32_t stage() const = 0;
+  virtual uint32_t stages() const = 0;
+  // Queues `data` for `to_stage`; returns without waiting for the receiver.
+  virtual Status Send(uint32_t to_stage, const MessageKey& key, std::span<const float> data) = 0;
+  // Waits for the message `key` from `from_stage` and moves its payload into `out`.
+  virtual Status Recv(uint32_t from_stage, const MessageKey& key, std::vector<float>* out,
+                      std::chrono::milliseconds timeout) = 0;
+  // Tells every peer to stop: their pending and future Recv calls fail with `reason`.
+  virtual void Abort(const std::string& reason) = 0;
+  // Waits until every message this endpoint sent has left its buffers.
+  virtual Status Flush() { return Status::Ok(); }
+
+  // Device API, for transports that move GPU memory themselves (NCCL). `stream` and the events
+  // are a cudaStream_t and cudaEvent_t, opaque here so this header needs no CUDA. SendDevice sends
+  // once `stream` has passed the work issued so far and records `sent` (may be null) when `data`
+  // may be written again; RecvDevice receives once `writable` (may be null) has passed, and makes
+  // `stream` wait for the data. Both return at once; a link's messages arrive in send order.
+  virtual bool moves_device_buffers() const { return false; }
+  virtual Status SendDevice(uint32_t /*to_stage*/, const MessageKey& /*key*/, const void* /*data*/,
+                            size_t /*bytes*/, void* /*stream*/, void* /*sent*/) {
+    return Status::FailedPrecondition("this transport moves host buffers only");
+  }
+  virtual Status RecvDevice(uint32_t /*from_stage*/, const MessageKey& /*key*/, void* /*data*/,
+                            size_t /*bytes*/, void* /*stream*/, void* /*writable*/) {
+    return Status::FailedPrecondition("this transport moves host buffers only");
+  }
+};
+
+// Human-readable message name for errors: "activation of micro-batch 5 from stage 1".
+std::string DescribeMessage(const MessageKey& key, uint32_t stages);
+
+}  // namespace paci::exec
