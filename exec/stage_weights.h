@@ -1,7 +1,7 @@
 // StageWeights: the weight versions one pipeline stage keeps, by the schedule's weight policy
 // (proto WeightPolicy), and which version each forward and backward uses:
 //   SYNC_AFTER_FLUSH, LIVE_BOUNDED_DRIFT: the live weights (PACI's backward thus pairs the
-//     forward's saved activations with the live, already-updated weights: method.md 2.4);
+//     forward's saved activations with the live, already-updated weights: docs/method.md §2.4);
 //   STASH (PipeDream): a backward uses the version its forward used, copied before any update;
 //   DOUBLE_BUFFER (2BW): micro-batch n of accumulation group t = ceil(n/K) runs F and B at
 //     version max(0, t-2), so the stage holds the live version and one older one.

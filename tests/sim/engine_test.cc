@@ -1,5 +1,5 @@
 // The engine against an obvious reference (a dataflow pass over the expanded schedule), the
-// weight-version analysis of sched/, method.md 3.2-3.3 (drift, utilisation, communication),
+// weight-version analysis of sched/, docs/method.md §3.2-3.3 (drift, utilisation, communication),
 // jitter determinism, memory timelines and error reports.
 #include <gtest/gtest.h>
 
@@ -145,7 +145,7 @@ TEST(Engine, MatchesWeightVersionAnalysis) {
   }
 }
 
-// method.md 3.2: steady state d(n,s) = max(0, ceil((P-s-r)/K)), v_b = t - 1 on every stage.
+// docs/method.md §3.2: steady state d(n,s) = max(0, ceil((P-s-r)/K)), v_b = t - 1 on every stage.
 TEST(Engine, PaciDriftSteadyState) {
   for (uint32_t P : {4u, 8u, 16u}) {
     for (uint32_t K : {1u, 2u, 3u, 4u, 7u, 8u, 16u, 32u}) {
@@ -169,7 +169,7 @@ TEST(Engine, PaciDriftSteadyState) {
   }
 }
 
-// method.md 3.2 table (P = 8): max drift per stage = ceil((7 - s)/K); histograms.
+// docs/method.md §3.2 table (P = 8): max drift per stage = ceil((7 - s)/K); histograms.
 TEST(Engine, PaciDriftTableAndHistograms) {
   for (uint32_t K : {1u, 2u, 4u, 8u, 16u, 32u}) {
     const SimulationResult r = Sim(Spec(ir::PACI, 8, 0, K, 8 * std::max(8u, K)), Cost(1, 2));
@@ -224,7 +224,7 @@ TEST(Engine, LongPaciRunUtilisation) {
   }
 }
 
-// method.md 3.3 with per-hop transfer time c = latency + bytes/bandwidth (c < T_F):
+// docs/method.md §3.3 with per-hop transfer time c = latency + bytes/bandwidth (c < T_F):
 //  - GPipe: the forward and the backward wave each cross P-1 hops once:
 //      (M + P - 1)(T_F + T_B) + 2(P - 1)c, for any M.
 //  - 1F1B-flush, M <= 2: the same. For 3 <= M <= P + 1 the longest path takes a detour: B_1
