@@ -1,6 +1,7 @@
 #include "gui/viewer/explorer_page.h"
 
 #include <QComboBox>
+#include <algorithm>
 #include <QDoubleSpinBox>
 #include <QFormLayout>
 #include <QGridLayout>
@@ -9,6 +10,7 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QPushButton>
+#include <QScrollArea>
 #include <QSpinBox>
 #include <QSplitter>
 #include <QVBoxLayout>
@@ -46,11 +48,18 @@ ExplorerPage::ExplorerPage(std::shared_ptr<const SimBackend> backend, QWidget* p
     : QWidget(parent), model_(std::move(backend)) {
   timeline_ = new TimelineWidget;
   heatmap_ = new HeatmapWidget;
-  auto* right = new QSplitter(Qt::Vertical);
-  right->addWidget(timeline_);
-  right->addWidget(heatmap_);
-  right->setStretchFactor(0, 3);
-  right->setStretchFactor(1, 2);
+  // The timeline keeps the height its stage rows need and scrolls when the pane is smaller, so
+  // no stage is cut off; the heatmap takes what is left.
+  timeline_scroll_ = new QScrollArea;
+  timeline_scroll_->setWidget(timeline_);
+  timeline_scroll_->setWidgetResizable(true);
+  timeline_scroll_->setFrameShape(QFrame::NoFrame);
+  splitter_ = new QSplitter(Qt::Vertical);
+  splitter_->addWidget(timeline_scroll_);
+  splitter_->addWidget(heatmap_);
+  splitter_->setStretchFactor(0, 3);
+  splitter_->setStretchFactor(1, 2);
+  auto* right = splitter_;
   auto* body = new QHBoxLayout;
   body->addWidget(buildControls());
   body->addWidget(right, 1);
@@ -72,6 +81,8 @@ ExplorerPage::ExplorerPage(std::shared_ptr<const SimBackend> backend, QWidget* p
           [this](int ki, int pi) { setConfig(model_.cellConfig(ki, pi)); });
   connect(metric_, &QComboBox::currentIndexChanged, this,
           [this](int i) { heatmap_->setMetric(static_cast<SweepMetric>(i)); });
+  // Show the default configuration at once, not empty cards until the first input changes.
+  model_.setConfig(readControls());
 }
 
 QWidget* ExplorerPage::buildControls() {
@@ -222,7 +233,20 @@ void ExplorerPage::showOutcome() {
   auto index = std::make_shared<const TraceIndex>(TraceIndex::Build(outcome->ops, outcome->spec.stages()));
   timeline_model_ = std::make_unique<TimelineModel>(index, outcome->spec.chunks());
   timeline_->setTracks({{tr("simulated timeline"), timeline_model_.get(), {}}});
+  fitTimeline();
   heatmap_->setCurrent(cfg.accum, cfg.stages);
+}
+
+// Gives the timeline pane the rows' height when the window has room (the heatmap keeps at least
+// its minimum); otherwise the pane keeps its share and scrolls.
+void ExplorerPage::fitTimeline() {
+  const int rows = timeline_->sizeHint().height();
+  timeline_->setMinimumHeight(rows);
+  const QList<int> sizes = splitter_->sizes();
+  const int total = sizes.value(0) + sizes.value(1);
+  if (total <= 0 || sizes.value(0) >= rows) return;
+  const int timeline = std::min(rows, std::max(sizes.value(0), total - heatmap_->minimumHeight()));
+  splitter_->setSizes({timeline, total - timeline});
 }
 
 }  // namespace paci::gui

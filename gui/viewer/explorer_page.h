@@ -13,7 +13,9 @@ class QComboBox;
 class QDoubleSpinBox;
 class QLabel;
 class QLineEdit;
+class QScrollArea;
 class QSpinBox;
+class QSplitter;
 
 namespace paci::gui {
 
@@ -25,6 +27,8 @@ class ExplorerPage : public QWidget {
  public:
   explicit ExplorerPage(std::shared_ptr<const SimBackend> backend, QWidget* parent = nullptr);
   ExplorerModel& model() { return model_; }
+  TimelineWidget* timeline() const { return timeline_; }
+  QScrollArea* timelineScroll() const { return timeline_scroll_; }
   void setConfig(const ExplorerConfig& c);  // updates the controls, then simulates
   void startSweep();
 
@@ -33,6 +37,7 @@ class ExplorerPage : public QWidget {
   QWidget* buildCards();
   ExplorerConfig readControls() const;
   void showOutcome();
+  void fitTimeline();
 
   ExplorerModel model_;
   QComboBox* schedule_;
@@ -43,6 +48,8 @@ class ExplorerPage : public QWidget {
   QComboBox* metric_;
   QLabel *tokens_, *bubble_, *makespan_, *drift_, *peak_, *status_;
   TimelineWidget* timeline_;
+  QScrollArea* timeline_scroll_;
+  QSplitter* splitter_;
   HeatmapWidget* heatmap_;
   std::unique_ptr<TimelineModel> timeline_model_;
   bool syncing_ = false;
