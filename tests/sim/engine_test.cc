@@ -269,6 +269,31 @@ TEST(Engine, CommunicationDelaysAsPredicted) {
   EXPECT_EQ(Sim(Spec(ir::ONE_F_ONE_B_FLUSH, 8, 2), MakeCostModel(u)).makespan_ns, 9 * 3 * kMs + 14 * c2);
 }
 
+// docs/method.md §3.3 / §6.8: 1F1B-flush with hop time c < T_F, any M:
+//   (M + P - 1)(T_F + T_B) + (2P + 2M - 6 - 2 floor((M - 2) / P)) c.
+// Past M = P + 1 every P-th micro-batch adds nothing, as in the steady state above.
+TEST(Engine, FlushLatencyRule) {
+  struct Case {
+    double f, b, latency_us;
+  };
+  for (const Case& k : {Case{1, 2, 100}, Case{2, 3, 700}}) {
+    UniformCost u;
+    u.fwd_ms = k.f;
+    u.bwd_ms = k.b;
+    u.latency_us = k.latency_us;
+    const ir::CostModel cost = MakeCostModel(u);
+    const int64_t c = static_cast<int64_t>(k.latency_us * 1000);
+    for (int64_t P : {2, 3, 5, 8}) {
+      for (int64_t M = 1; M <= 3 * P + 4; ++M) {
+        const int64_t floor_div = M >= 2 ? (M - 2) / P : -1;
+        const int64_t want = (M + P - 1) * static_cast<int64_t>((k.f + k.b) * kMs) +
+                             (2 * P + 2 * M - 6 - 2 * floor_div) * c;
+        EXPECT_EQ(Sim(Spec(ir::ONE_F_ONE_B_FLUSH, P, M), cost).makespan_ns, want) << "P " << P << " M " << M;
+      }
+    }
+  }
+}
+
 // A transfer longer than a forward makes the send lane the bottleneck: stage 0 of GPipe sends
 // M activations back to back, so the last arrives at T_F + M * t (FIFO send lane).
 TEST(Engine, SendLaneSerialises) {
