@@ -31,9 +31,11 @@ WIN=$(xdotool search --sync --onlyvisible --name "PACI viewer" | head -1)
 xdotool windowmove "$WIN" 0 0
 sleep 2
 shot() { python3 "$ROOT/scripts/xshot.py" "$OUT/$1"; echo "wrote $OUT/$1"; }
-# Tab centres at the default size (1500 x 950), measured on the first screenshot.
-tab() { xdotool mousemove --window "$WIN" "$1" 40 click 1; sleep "${2:-2}"; }
+# Tab centres (window x, y = 32), measured on the first screenshot.
+tab() { xdotool mousemove --window "$WIN" "$1" 32 click 1; sleep "${2:-2}"; }
 shot first-look-runs.png
-tab 190 5   # Explorer: must show the default configuration without any input
+tab 263 5   # Explorer: must show the default configuration without any input
 shot first-look-explorer.png
-tab 24      # Runs
+xdotool mousemove --window "$WIN" 144 537 click 1   # "Sweep K x P"
+sleep 15
+shot first-look-explorer-sweep.png

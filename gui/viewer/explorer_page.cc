@@ -74,6 +74,7 @@ ExplorerPage::ExplorerPage(std::shared_ptr<const SimBackend> backend, QWidget* p
     if (busy) status_->setText(tr("Simulating…"));
   });
   connect(&model_, &ExplorerModel::sweepReady, this, [this] {
+    status_->setText(outcome_status_);  // the sweep's "Simulating…" is over
     heatmap_->setData(model_.sweep(), static_cast<SweepMetric>(metric_->currentIndex()));
     heatmap_->setCurrent(model_.config().accum, model_.config().stages);
   });
@@ -225,11 +226,12 @@ void ExplorerPage::showOutcome() {
   // K or M, whichever the schedule uses (the normalized spec leaves the other 0).
   const QString batching = outcome->spec.accum() ? QStringLiteral("K=%1").arg(outcome->spec.accum())
                                                  : QStringLiteral("M=%1").arg(outcome->spec.microbatches_per_iteration());
-  status_->setText(tr("%1, P=%2, %3: %4 ops simulated")
-                       .arg(QString::fromStdString(ScheduleName(cfg.kind)))
-                       .arg(cfg.stages)
-                       .arg(batching)
-                       .arg(outcome->ops.size()));
+  outcome_status_ = tr("%1, P=%2, %3: %4 ops simulated")
+                        .arg(QString::fromStdString(ScheduleName(cfg.kind)))
+                        .arg(cfg.stages)
+                        .arg(batching)
+                        .arg(outcome->ops.size());
+  status_->setText(outcome_status_);
   auto index = std::make_shared<const TraceIndex>(TraceIndex::Build(outcome->ops, outcome->spec.stages()));
   timeline_model_ = std::make_unique<TimelineModel>(index, outcome->spec.chunks());
   timeline_->setTracks({{tr("simulated timeline"), timeline_model_.get(), {}}});
@@ -237,15 +239,27 @@ void ExplorerPage::showOutcome() {
   heatmap_->setCurrent(cfg.accum, cfg.stages);
 }
 
+void ExplorerPage::showEvent(QShowEvent* e) {
+  QWidget::showEvent(e);
+  fitTimeline();
+}
+
+void ExplorerPage::resizeEvent(QResizeEvent* e) {
+  QWidget::resizeEvent(e);
+  fitTimeline();
+}
+
 // Gives the timeline pane the rows' height when the window has room (the heatmap keeps at least
 // its minimum); otherwise the pane keeps its share and scrolls.
 void ExplorerPage::fitTimeline() {
   const int rows = timeline_->sizeHint().height();
   timeline_->setMinimumHeight(rows);
+  if (!isVisible()) return;
   const QList<int> sizes = splitter_->sizes();
   const int total = sizes.value(0) + sizes.value(1);
-  if (total <= 0 || sizes.value(0) >= rows) return;
-  const int timeline = std::min(rows, std::max(sizes.value(0), total - heatmap_->minimumHeight()));
+  const int frame = timeline_scroll_->frameWidth() * 2;
+  if (total <= 0 || sizes.value(0) >= rows + frame) return;
+  const int timeline = std::min(rows + frame, std::max(sizes.value(0), total - heatmap_->minimumHeight()));
   splitter_->setSizes({timeline, total - timeline});
 }
 

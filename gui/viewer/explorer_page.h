@@ -32,6 +32,11 @@ class ExplorerPage : public QWidget {
   void setConfig(const ExplorerConfig& c);  // updates the controls, then simulates
   void startSweep();
 
+ protected:
+  // The splitter has its real height only once the page is shown: fit the rows then, too.
+  void showEvent(QShowEvent* e) override;
+  void resizeEvent(QResizeEvent* e) override;
+
  private:
   QWidget* buildControls();
   QWidget* buildCards();
@@ -52,6 +57,7 @@ class ExplorerPage : public QWidget {
   QSplitter* splitter_;
   HeatmapWidget* heatmap_;
   std::unique_ptr<TimelineModel> timeline_model_;
+  QString outcome_status_;  // what the status line says about the shown outcome
   bool syncing_ = false;
 };
 
