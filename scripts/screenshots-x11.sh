@@ -36,6 +36,6 @@ tab() { xdotool mousemove --window "$WIN" "$1" 32 click 1; sleep "${2:-2}"; }
 shot first-look-runs.png
 tab 263 5   # Explorer: must show the default configuration without any input
 shot first-look-explorer.png
-xdotool mousemove --window "$WIN" 144 537 click 1   # "Sweep K x P"
+xdotool mousemove --window "$WIN" 144 508 click 1   # "Sweep K x P"
 sleep 15
 shot first-look-explorer-sweep.png

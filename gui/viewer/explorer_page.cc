@@ -106,7 +106,7 @@ QWidget* ExplorerPage::buildControls() {
   const ExplorerConfig c;
   p_ = spin(1, 64, c.stages);
   k_ = spin(1, 256, c.accum);
-  m_ = spin(1, 1024, c.microbatches);
+  k_->setToolTip(tr("Micro-batches per optimizer update, for every schedule (a flush schedule's M)"));
   v_ = spin(1, 8, c.chunks);
   length_ = spin(0, 1 << 20, 0);
   length_->setSpecialValueText(tr("default"));
@@ -126,8 +126,7 @@ QWidget* ExplorerPage::buildControls() {
   auto* form = new QFormLayout(box);
   form->addRow(tr("Schedule"), schedule_);
   form->addRow(tr("Stages P"), p_);
-  form->addRow(tr("Accumulation K"), k_);
-  form->addRow(tr("Micro-batches M"), m_);
+  form->addRow(tr("Per update K"), k_);
   form->addRow(tr("Chunks V"), v_);
   form->addRow(tr("Run length"), length_);
   form->addRow(tr("Forward (model)"), fwd_);
@@ -144,7 +143,7 @@ QWidget* ExplorerPage::buildControls() {
     if (!syncing_) model_.setConfig(readControls());
   };
   connect(schedule_, &QComboBox::currentIndexChanged, this, changed);
-  for (QSpinBox* s : {p_, k_, m_, v_, length_}) connect(s, &QSpinBox::valueChanged, this, changed);
+  for (QSpinBox* s : {p_, k_, v_, length_}) connect(s, &QSpinBox::valueChanged, this, changed);
   for (QDoubleSpinBox* s : {fwd_, bwd_, opt_}) {
     connect(s, &QDoubleSpinBox::valueChanged, this, changed);
   }
@@ -176,7 +175,6 @@ ExplorerConfig ExplorerPage::readControls() const {
   c.kind = ParseScheduleName(schedule_->currentText().toStdString()).value_or(ir::PACI);
   c.stages = p_->value();
   c.accum = k_->value();
-  c.microbatches = m_->value();
   c.chunks = v_->value();
   c.total_microbatches = length_->value();
   c.forward_ms = fwd_->value();
@@ -194,7 +192,6 @@ void ExplorerPage::setConfig(const ExplorerConfig& c) {
   schedule_->setCurrentText(QString::fromStdString(ScheduleName(c.kind)));
   p_->setValue(c.stages);
   k_->setValue(c.accum);
-  m_->setValue(c.microbatches);
   v_->setValue(c.chunks);
   length_->setValue(static_cast<int>(c.total_microbatches));
   fwd_->setValue(c.forward_ms);

@@ -1,4 +1,4 @@
-// ExplorerPage: controls for schedule, P, K, M, V and stage costs; metric cards; the simulated
+// ExplorerPage: controls for schedule, P, K (micro-batches per update), V and stage costs; metric cards; the simulated
 // timeline; and the K x P sweep heatmap whose cells open their configuration. Every control
 // change goes to ExplorerModel, which re-simulates off the UI thread.
 #pragma once
@@ -46,7 +46,7 @@ class ExplorerPage : public QWidget {
 
   ExplorerModel model_;
   QComboBox* schedule_;
-  QSpinBox *p_, *k_, *m_, *v_, *length_;
+  QSpinBox *p_, *k_, *v_, *length_;
   QDoubleSpinBox *fwd_, *bwd_, *opt_;
   QLineEdit* scale_;
   QLineEdit *sweep_ks_, *sweep_ps_;

@@ -26,6 +26,7 @@ class FirstLookTest : public QObject {
   void explorerShowsEveryStage_data();
   void explorerShowsEveryStage();
   void sweepLeavesNoStaleStatus();
+  void flushKIsMicrobatchesPerUpdate();
   void helpNeedsNoDisplay();
   void compareARunWithItself();
 
@@ -105,6 +106,26 @@ void FirstLookTest::sweepLeavesNoStaleStatus() {
   for (QLabel* label : page->findChildren<QLabel*>()) {
     QVERIFY2(!label->text().contains(QStringLiteral("Simulating")), qPrintable(label->text()));
   }
+}
+
+// K reads as on the command line: micro-batches per update for every schedule, so a flush
+// schedule's iteration follows K (and the K x P heatmap's rows differ for flush schedules too).
+void FirstLookTest::flushKIsMicrobatchesPerUpdate() {
+  ExplorerPage* page = w_->explorerPage();
+  ExplorerConfig c;
+  c.kind = ir::ONE_F_ONE_B_FLUSH;
+  c.stages = 4;
+  c.accum = 12;
+  page->setConfig(c);
+  QTRY_VERIFY_WITH_TIMEOUT(page->model().outcome() && !page->model().busy() &&
+                               page->model().outcome()->spec.kind() == ir::ONE_F_ONE_B_FLUSH,
+                           60000);
+  QCOMPARE(page->model().outcome()->spec.microbatches_per_iteration(), 12u);
+  QSignalSpy swept(&page->model(), &ExplorerModel::sweepReady);
+  page->model().runSweep({2, 16}, {4});
+  QVERIFY(swept.wait(60000));
+  QVERIFY(page->model().sweep().At(0, 0).ok && page->model().sweep().At(1, 0).ok);
+  QVERIFY(page->model().sweep().At(0, 0).bubble_fraction > page->model().sweep().At(1, 0).bubble_fraction);
 }
 
 void FirstLookTest::helpNeedsNoDisplay() {
