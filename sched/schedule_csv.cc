@@ -146,6 +146,37 @@ bool HasCommActions(const std::vector<std::vector<Action>>& actions) {
   return false;
 }
 
+// PyTorch's runtime posts a RECV where the file lists it and waits for it only at the compute op
+// that needs the message (`_wait_batch_p2p` before the forward or backward). The IR's RECV waits
+// where it stands, so each RECV moves to just before its consumer on the same rank: F for an
+// activation, I or B for a gradient, same virtual stage and micro-batch. A RECV without a
+// consumer stays where it is.
+void DeferReceivesToTheirConsumers(std::vector<Action>& row) {
+  auto consumes = [](const Action& recv, const Action& op) {
+    if (op.virtual_stage != recv.virtual_stage || op.micro_batch != recv.micro_batch) return false;
+    if (recv.kind == ir::RECV_ACTIVATION) return op.kind == ir::FORWARD;
+    return op.kind == ir::BACKWARD_INPUT || op.kind == ir::BACKWARD;
+  };
+  std::vector<std::vector<Action>> before(row.size());
+  std::vector<bool> moved(row.size(), false);
+  for (size_t i = 0; i < row.size(); ++i) {
+    if (!IsRecv(row[i].kind)) continue;
+    for (size_t j = i + 1; j < row.size(); ++j)
+      if (consumes(row[i], row[j])) {
+        before[j].push_back(row[i]);
+        moved[i] = true;
+        break;
+      }
+  }
+  std::vector<Action> out;
+  out.reserve(row.size());
+  for (size_t i = 0; i < row.size(); ++i) {
+    out.insert(out.end(), before[i].begin(), before[i].end());
+    if (!moved[i]) out.push_back(row[i]);
+  }
+  row = std::move(out);
+}
+
 bool CompletesBackward(ir::OpKind k) { return k == ir::BACKWARD || k == ir::BACKWARD_WEIGHT; }
 
 // The spec of an imported schedule: what the CSV shows plus the options.
@@ -204,6 +235,7 @@ Result<ir::Schedule> ParseScheduleCsv(std::string_view text, const CsvImportOpti
   }
   if (N == 0) return Status::InvalidArgument(fmt::format("{}: no actions", source));
   PACI_RETURN_IF_ERROR(ReadLegacyBackwardNames(source, actions));
+  for (auto& row : actions) DeferReceivesToTheirConsumers(row);
   Result<ir::PipelineSpec> spec = ImportedSpec(P, V, N, options);
   if (!spec.ok()) return Status::InvalidArgument(fmt::format("{}: {}", source, spec.status().message()));
   ir::Schedule schedule;

@@ -35,7 +35,8 @@ struct CsvImportOptions {
 // OPT ops are left out (PyTorch has no optimizer action). Rows end in "\r\n" like Python's csv.
 std::string FormatScheduleCsv(const ir::Schedule& schedule, CsvFormat format);
 
-// Reads either format (comm actions are kept when present; see lower_compute_only). PyTorch's
+// Reads either format (comm actions are kept when present; see lower_compute_only). A RECV moves
+// to just before the compute op that consumes it, where PyTorch's runtime waits for it. PyTorch's
 // older backward names (B = input gradient beside W, BW = full backward) are recognised and read
 // as I and B; a file mixing them with I is refused with how to convert. UNSHARD, RESHARD and REDUCE_GRAD
 // actions are dropped (no IR meaning yet); OVERLAP_F_B expands into its sub-actions in order.
