@@ -1,5 +1,5 @@
 // Synchronous (flush) schedules: one iteration of M micro-batches is the repeated body, followed
-// by the stage's optimizer step. Orders follow method.md section 4.1-4.4.
+// by the stage's optimizer step. Orders follow docs/method.md §4.1-4.4.
 #include "sched/flush_schedules.h"
 
 #include <algorithm>
@@ -30,7 +30,7 @@ void Build1f1bIteration(StreamBuilder& b, uint32_t stage, const ir::PipelineSpec
   b.OptimizerStep(M);
 }
 
-// Megatron's interleaved 1F1B (virtual stage v = chunk * P + stage), from method.md 4.3.
+// Megatron's interleaved 1F1B (virtual stage v = chunk * P + stage), from docs/method.md §4.3.
 void BuildInterleavedIteration(StreamBuilder& b, uint32_t stage, const ir::PipelineSpec& spec) {
   const uint32_t P = spec.stages(), V = spec.chunks(), M = spec.microbatches_per_iteration();
   const uint32_t total = M * V;
@@ -47,7 +47,7 @@ void BuildInterleavedIteration(StreamBuilder& b, uint32_t stage, const ir::Pipel
   b.OptimizerStep(M);
 }
 
-// ZB-H1 (method.md 4.4): backward split into input-grad (I) and weight-grad (W); stage s defers
+// ZB-H1 (docs/method.md §4.4): backward split into input-grad (I) and weight-grad (W); stage s defers
 // its first s weight-grads into the cool-down, which fills the 1F1B bubble.
 void BuildZbH1Iteration(StreamBuilder& b, uint32_t stage, const ir::PipelineSpec& spec) {
   const uint32_t M = spec.microbatches_per_iteration();

@@ -5,9 +5,12 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <optional>
+#include <set>
 #include <vector>
 
 #include "proto/ir_names.h"
+#include "sched/comm_lowering.h"
 #include "sched/expanded_schedule.h"
 #include "sched/ir_version.h"
 #include "sched/op_messages.h"
@@ -22,6 +25,7 @@ struct Action {
   uint32_t virtual_stage = 0;
   ir::OpKind kind = ir::OP_KIND_UNSPECIFIED;
   uint64_t micro_batch = 0;  // ours, 1-based
+  bool legacy_bw = false;    // spelled "BW": PyTorch's older name for the full backward
 };
 
 struct Cell {
@@ -64,8 +68,10 @@ Status ParseCell(const Cell& cell, std::string_view text, std::vector<Action>& o
   while (j < text.size() && (std::isupper(static_cast<unsigned char>(text[j])) || text[j] == '_')) ++j;
   const std::string_view code = text.substr(i, j - i);
   if (code == "UNSHARD" || code == "RESHARD" || code == "REDUCE_GRAD") return Status::Ok();
-  auto kind = ParseOpKindCode(code);
+  const bool legacy_bw = code == "BW";
+  auto kind = legacy_bw ? std::optional<ir::OpKind>(ir::BACKWARD) : ParseOpKindCode(code);
   Action a;
+  a.legacy_bw = legacy_bw;
   uint64_t mb0 = 0;
   const std::string_view digits = text.substr(j);
   if (i == 0 || !kind || *kind == ir::OPTIMIZER_STEP || !AllDigits(digits) ||
@@ -102,6 +108,73 @@ Status ParseRow(std::string_view source, size_t r, std::string_view row, std::ve
     start = comma + 1;
   }
   return Status::Ok();
+}
+
+// PyTorch renamed its backward actions in 2024: before, B was the input gradient (beside W) and
+// BW the full backward; now I is the input gradient and B the full backward. A file uses the old
+// names when it spells BW, or when one micro-batch has both B and W on a virtual stage (under the
+// new names that would compute the weight gradient twice). Old names are rewritten to ours; a
+// file that mixes I with old names cannot be read either way and is refused.
+Status ReadLegacyBackwardNames(std::string_view source, std::vector<std::vector<Action>>& actions) {
+  std::set<std::pair<uint32_t, uint64_t>> with_b, with_w;
+  bool has_bw = false, has_i = false;
+  for (const auto& row : actions)
+    for (const Action& a : row) {
+      has_bw |= a.legacy_bw;
+      has_i |= a.kind == ir::BACKWARD_INPUT;
+      if (a.kind == ir::BACKWARD && !a.legacy_bw) with_b.insert({a.virtual_stage, a.micro_batch});
+      if (a.kind == ir::BACKWARD_WEIGHT) with_w.insert({a.virtual_stage, a.micro_batch});
+    }
+  bool b_beside_w = false;
+  for (const auto& key : with_b) b_beside_w |= with_w.count(key) > 0;
+  if (!has_bw && !b_beside_w) return Status::Ok();
+  if (has_i)
+    return Status::InvalidArgument(fmt::format(
+        "{}: mixes PyTorch's old backward names (B = input gradient beside W, BW = full backward) with "
+        "the new ones (I = input gradient, B = full backward); convert to the new names: B that has a W "
+        "for the same micro-batch -> I, BW -> B", source));
+  for (auto& row : actions)
+    for (Action& a : row)
+      if (a.kind == ir::BACKWARD) a.kind = a.legacy_bw ? ir::BACKWARD : ir::BACKWARD_INPUT;
+  return Status::Ok();
+}
+
+bool HasCommActions(const std::vector<std::vector<Action>>& actions) {
+  for (const auto& row : actions)
+    for (const Action& a : row)
+      if (IsSend(a.kind) || IsRecv(a.kind)) return true;
+  return false;
+}
+
+// PyTorch's runtime posts a RECV where the file lists it and waits for it only at the compute op
+// that needs the message (`_wait_batch_p2p` before the forward or backward). The IR's RECV waits
+// where it stands, so each RECV moves to just before its consumer on the same rank: F for an
+// activation, I or B for a gradient, same virtual stage and micro-batch. A RECV without a
+// consumer stays where it is.
+void DeferReceivesToTheirConsumers(std::vector<Action>& row) {
+  auto consumes = [](const Action& recv, const Action& op) {
+    if (op.virtual_stage != recv.virtual_stage || op.micro_batch != recv.micro_batch) return false;
+    if (recv.kind == ir::RECV_ACTIVATION) return op.kind == ir::FORWARD;
+    return op.kind == ir::BACKWARD_INPUT || op.kind == ir::BACKWARD;
+  };
+  std::vector<std::vector<Action>> before(row.size());
+  std::vector<bool> moved(row.size(), false);
+  for (size_t i = 0; i < row.size(); ++i) {
+    if (!IsRecv(row[i].kind)) continue;
+    for (size_t j = i + 1; j < row.size(); ++j)
+      if (consumes(row[i], row[j])) {
+        before[j].push_back(row[i]);
+        moved[i] = true;
+        break;
+      }
+  }
+  std::vector<Action> out;
+  out.reserve(row.size());
+  for (size_t i = 0; i < row.size(); ++i) {
+    out.insert(out.end(), before[i].begin(), before[i].end());
+    if (!moved[i]) out.push_back(row[i]);
+  }
+  row = std::move(out);
 }
 
 bool CompletesBackward(ir::OpKind k) { return k == ir::BACKWARD || k == ir::BACKWARD_WEIGHT; }
@@ -161,6 +234,8 @@ Result<ir::Schedule> ParseScheduleCsv(std::string_view text, const CsvImportOpti
     }
   }
   if (N == 0) return Status::InvalidArgument(fmt::format("{}: no actions", source));
+  PACI_RETURN_IF_ERROR(ReadLegacyBackwardNames(source, actions));
+  for (auto& row : actions) DeferReceivesToTheirConsumers(row);
   Result<ir::PipelineSpec> spec = ImportedSpec(P, V, N, options);
   if (!spec.ok()) return Status::InvalidArgument(fmt::format("{}: {}", source, spec.status().message()));
   ir::Schedule schedule;
@@ -188,7 +263,7 @@ Result<ir::Schedule> ParseScheduleCsv(std::string_view text, const CsvImportOpti
       if (!options.add_optimizer_steps || flush || !CompletesBackward(a.kind) ||
           (a.micro_batch % K != 0 && a.micro_batch != N))
         continue;
-      // As PACI does (method.md 3.3): send the input gradient first, then step.
+      // As PACI does (docs/method.md §3.3): send the input gradient first, then step.
       if (i + 1 < row.size() && row[i + 1].kind == ir::SEND_GRAD && row[i + 1].micro_batch == a.micro_batch) {
         add(ir::SEND_GRAD, row[i + 1].virtual_stage / P, a.micro_batch);
         ++i;
@@ -197,6 +272,10 @@ Result<ir::Schedule> ParseScheduleCsv(std::string_view text, const CsvImportOpti
     }
     if (options.add_optimizer_steps && flush) add(ir::OPTIMIZER_STEP, 0, N);
   }
+  // Compute-only input says nothing about when a stage may start: without messages the simulator
+  // would run every rank's first forward at time 0. Lower it as PyTorch's runtime does
+  // (`_add_send_recv`) so each op waits for the op it depends on.
+  if (options.lower_compute_only && P > 1 && !HasCommActions(actions)) return WithCommOps(schedule);
   return schedule;
 }
 

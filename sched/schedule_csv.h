@@ -26,12 +26,19 @@ struct CsvImportOptions {
   // PyTorch leaves the optimizer step to the caller. Add OPT ops: one at the end of each stage
   // (flush kinds and unspecified) or after every K-th backward (asynchronous kinds).
   bool add_optimizer_steps = true;
+  // A compute-only file (no SEND/RECV action) gets a RECV before and a SEND after each compute op
+  // that talks to another rank, as PyTorch's runtime lowers it (comm_lowering.h), so stages wait
+  // for their inputs. Off: the compute ops alone, as written.
+  bool lower_compute_only = true;
 };
 
 // OPT ops are left out (PyTorch has no optimizer action). Rows end in "\r\n" like Python's csv.
 std::string FormatScheduleCsv(const ir::Schedule& schedule, CsvFormat format);
 
-// Reads either format (comm actions are kept when present). UNSHARD, RESHARD and REDUCE_GRAD
+// Reads either format (comm actions are kept when present; see lower_compute_only). A RECV moves
+// to just before the compute op that consumes it, where PyTorch's runtime waits for it. PyTorch's
+// older backward names (B = input gradient beside W, BW = full backward) are recognised and read
+// as I and B; a file mixing them with I is refused with how to convert. UNSHARD, RESHARD and REDUCE_GRAD
 // actions are dropped (no IR meaning yet); OVERLAP_F_B expands into its sub-actions in order.
 // A V-shaped stage placement (virtual stage v not on rank v mod P) is rejected.
 // Errors read "<source>:<row>:<column>: ...".

@@ -23,7 +23,7 @@ void BuildFlushStream(const ir::PipelineSpec& spec, ir::StageStream& stream) {
   stream.set_body_stride(spec.microbatches_per_iteration());
 }
 
-// Asynchronous 1F1B without flush (PACI, PipeDream, 2BW, PipeMare; method.md 2.2 and 7):
+// Asynchronous 1F1B without flush (PACI, PipeDream, 2BW, PipeMare; docs/method.md §2.2 and §7):
 // w = min(window, N) warm-up forwards, then pairs (B_j, F_{j+w}), then the cool-down backwards.
 // The stage steps right after sending the K-th backward's input-gradient. Pairs are grouped K at
 // a time into the repeated body (stride K), so the stream's size does not depend on N.

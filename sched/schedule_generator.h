@@ -1,5 +1,5 @@
 // Schedule generators: turn a PipelineSpec into per-stage op streams (the IR) for PACI and every
-// baseline, following ../shared/docs/method.md sections 2-4. Streams include the send and receive
+// baseline, following docs/method.md §2-4. Streams include the send and receive
 // ops around each forward and backward, and the optimizer steps.
 #pragma once
 

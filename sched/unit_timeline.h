@@ -1,5 +1,5 @@
 // Unit-time timeline of a schedule, for drawing (`paci schedule --format grid`) and for quick
-// checks of the generated orders against method.md's closed forms. Each stage runs its compute ops
+// checks of the generated orders against docs/method.md's closed forms. Each stage runs its compute ops
 // in stream order, each as soon as the op it depends on has ended (F after F on the previous virtual
 // stage, B/I after B/I on the next, W after its I). Communication is free. Not a simulator: sim/
 // models real costs, links and jitter.

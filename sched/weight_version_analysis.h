@@ -1,6 +1,6 @@
 // Weight-version analysis: which version of its stage's weights each forward and backward uses,
 // how many optimizer updates a micro-batch crosses between them (drift), how many versions and
-// in-flight activations each stage must hold. Follows the WeightPolicy rules of method.md 2-4.
+// in-flight activations each stage must hold. Follows the WeightPolicy rules of docs/method.md §2-4.
 // Streams are walked with StageOpCursor, so memory is O(P * window) for runs of any length.
 #pragma once
 
@@ -17,7 +17,7 @@ namespace paci {
 // Version counter: the number of OPTIMIZER_STEP ops before an op in its stage's stream ("live").
 //  SYNC_AFTER_FLUSH, LIVE_BOUNDED_DRIFT: F uses the live count at F, B/I the live count at B/I.
 //  STASH (PipeDream): B/I use the version F stashed, so drift is 0.
-//  DOUBLE_BUFFER (2BW): group t = ceil(n/K) runs F and B at version max(0, t-2) (method.md 4.6);
+//  DOUBLE_BUFFER (2BW): group t = ceil(n/K) runs F and B at version max(0, t-2) (docs/method.md §4.6);
 //    the analysis fails if that version is not yet made at F or no longer held at B.
 // The rule itself is sched/weight_version_rule.h.
 

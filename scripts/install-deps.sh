@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages PACI builds and tests with, skipping those already present.
-# Usage: scripts/install-deps.sh [--test]   (--test adds what only the test suite needs)
+# Usage: scripts/install-deps.sh [--test|--screenshots]   (--test adds what only the test suite
+# needs; --screenshots what scripts/screenshots-x11.sh drives a real X window with)
 set -euo pipefail
 
 BUILD_PKGS=(
@@ -15,9 +16,11 @@ BUILD_PKGS=(
   fortunes-min fortunes
 )
 TEST_PKGS=(python3 python3-torch python3-numpy xvfb xauth)
+SHOT_PKGS=(python3 xvfb xdotool)
 
 want=("${BUILD_PKGS[@]}")
 if [[ "${1:-}" == "--test" ]]; then want+=("${TEST_PKGS[@]}"); fi
+if [[ "${1:-}" == "--screenshots" ]]; then want+=("${SHOT_PKGS[@]}"); fi
 
 missing=()
 for p in "${want[@]}"; do

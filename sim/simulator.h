@@ -4,7 +4,7 @@
 // hands the message to the send lane (FIFO, latency + bytes / bandwidth) and the compute lane
 // moves on, so communication overlaps compute. Event-driven, int64 ns, ties broken by
 // (time, sequence); memory does not grow with the length of the run. Not thread-safe per call;
-// separate calls may run in parallel (sweeps do). Semantics: ../shared/docs/method.md sections 2-7.
+// separate calls may run in parallel (sweeps do). Semantics: docs/method.md §2-7.
 #pragma once
 
 #include "paci.pb.h"

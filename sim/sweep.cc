@@ -118,7 +118,10 @@ ir::PipelineSpec SweepSpec(ir::ScheduleKind kind, uint32_t P, uint32_t K, uint64
 
 std::vector<SweepRow> RunSweep(const SweepGrid& grid, const ir::CostModel& cost, unsigned threads) {
   std::vector<SweepRow> rows;
-  const std::vector<uint64_t> lengths = grid.microbatches.empty() ? std::vector<uint64_t>{0} : grid.microbatches;
+  const bool by_updates = !grid.updates.empty();
+  const std::vector<uint64_t> lengths = by_updates ? grid.updates
+                                        : grid.microbatches.empty() ? std::vector<uint64_t>{0}
+                                                                    : grid.microbatches;
   for (ir::ScheduleKind kind : grid.schedules)
     for (uint32_t P : grid.stages)
       for (uint32_t K : grid.accums)
@@ -127,7 +130,7 @@ std::vector<SweepRow> RunSweep(const SweepGrid& grid, const ir::CostModel& cost,
           r.kind = kind;
           r.stages = P;
           r.accum = K;
-          r.microbatches = N;
+          r.microbatches = by_updates ? N * K : N;
           r.chunks = kind == ir::INTERLEAVED_1F1B ? grid.chunks : 1;
         }
   // Results land at their index, so the output order does not depend on which thread ran what.

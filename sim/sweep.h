@@ -26,6 +26,7 @@ struct SweepGrid {
   std::vector<uint32_t> stages;
   std::vector<uint32_t> accums;
   std::vector<uint64_t> microbatches;  // run lengths N; empty: 8 * max(P, K) per point
+  std::vector<uint64_t> updates;       // or run lengths in updates (N = updates x K); not both
   uint32_t chunks = 2;                 // V for interleaved-1f1b
 };
 

@@ -1,7 +1,7 @@
 // Run metrics and run comparison: per-stage busy time, bubble fraction, drift and peak memory of
 // one run, and the side-by-side of two runs with per-op residuals. Shared by `paci compare`, the
 // viewer and tests, so every tool reports the same numbers.
-// Conventions (../shared/docs/method.md): the window is [first op start, last op end] (that is
+// Conventions (docs/method.md): the window is [first op start, last op end] (that is
 // [0, makespan] for simulated runs); bubble = idle / (idle + busy) over that window (beta_total);
 // busy = union of the stage's compute-lane ops; drift d(n,s) = v_b - v_f, with v_b from BACKWARD
 // or BACKWARD_INPUT and v_f from FORWARD of the same micro-batch and chunk.

@@ -48,14 +48,9 @@ ir::PipelineSpec SpecOrFail(const ScheduleFlags& f) {
 }
 
 ir::Schedule LoadOrFail(const ScheduleFlags& f) {
-  ScheduleReadOptions options;
-  if (!f.spec.schedule.empty()) {
-    Result<ir::ScheduleKind> kind = ScheduleKindFromFlag(f.spec.schedule);
-    if (!kind.ok()) Fail(2, kind.status().message());
-    options.csv.kind = *kind;
-  }
-  options.csv.accum = f.spec.accum;
-  Result<ir::Schedule> schedule = ReadScheduleFile(f.input, options);
+  Result<ScheduleReadOptions> options = InputOptionsFromFlags(f.spec);
+  if (!options.ok()) Fail(2, options.status().message());
+  Result<ir::Schedule> schedule = ReadScheduleFile(f.input, *options);
   if (!schedule.ok()) Fail(schedule.status().code() == Status::Code::kIoError ? 1 : 2, schedule.status().message());
   if (Status st = ValidateSchedule(*schedule); !st.ok()) Fail(2, fmt::format("{}: {}", f.input, st.message()));
   return f.add_comms ? WithCommOps(*schedule) : *schedule;

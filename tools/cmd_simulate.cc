@@ -48,7 +48,9 @@ ir::PipelineSpec SpecOrFail(const SimulateFlags& f) {
 
 ir::Schedule ScheduleFromFlags(const SimulateFlags& f) {
   if (!f.input.empty()) {
-    Result<ir::Schedule> s = ReadScheduleFile(f.input);
+    Result<ScheduleReadOptions> options = InputOptionsFromFlags(f.spec);
+    if (!options.ok()) Fail(2, options.status().message());
+    Result<ir::Schedule> s = ReadScheduleFile(f.input, *options);
     if (!s.ok()) Fail(2, "--input: " + s.status().message());
     if (Status st = ValidateSchedule(*s); !st.ok()) Fail(2, fmt::format("--input: {}: {}", f.input, st.message()));
     return *s;

@@ -23,12 +23,13 @@
 #include "store/trace_store.h"
 #include "tools/commands.h"
 #include "tools/sim_flags.h"
+#include "tools/spec_flags.h"
 
 namespace paci::cli {
 namespace {
 
 struct SweepFlags {
-  std::string schedules = "paci,1f1b-flush", stages, accum = "8", microbatches;
+  std::string schedules = "paci,1f1b-flush", stages, accum = "8", microbatches, updates;
   uint32_t chunks = 2;
   unsigned threads = 0;
   CostFlags cost;
@@ -78,6 +79,12 @@ sim::SweepGrid GridFromFlags(const SweepFlags& f) {
   g.stages = RangeOrFail<uint32_t>("--stages", f.stages);
   g.accums = RangeOrFail<uint32_t>("--accum", f.accum);
   if (!f.microbatches.empty()) g.microbatches = RangeOrFail<uint64_t>("--microbatches", f.microbatches);
+  if (!f.updates.empty()) g.updates = RangeOrFail<uint64_t>("--updates", f.updates);
+  // The one reading of the run length (spec_flags.h), checked for every K x N of the grid.
+  for (uint32_t K : g.accums)
+    for (uint64_t N : g.microbatches.empty() ? std::vector<uint64_t>{0} : g.microbatches)
+      for (uint64_t U : g.updates.empty() ? std::vector<uint64_t>{0} : g.updates)
+        if (Result<uint64_t> u = UpdatesFromFlags(K, N, U); !u.ok()) Fail(2, u.status().message());
   if (f.chunks < 2) Fail(2, "--chunks: interleaved-1f1b needs at least 2");
   g.chunks = f.chunks;
   return g;
@@ -334,9 +341,11 @@ void AddSweepCommand(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("sweep", "Simulate a grid of schedules x stages x K and recommend one");
   cmd->add_option("--schedules", flags->schedules, "comma-separated schedule names, or 'all'")->capture_default_str();
   cmd->add_option("--stages,-P", flags->stages, "stage counts: 8, 4,8,16, 2..32, 2..64:pow2, 2..32:2");
-  cmd->add_option("--accum,-K", flags->accum, "micro-batches per optimizer step (flush: M per iteration), as a range")
+  cmd->add_option("--accum,-K", flags->accum, "micro-batches per optimizer update K (flush: the iteration M = K), as a range")
       ->capture_default_str();
-  cmd->add_option("--microbatches,-M", flags->microbatches, "run lengths N as a range (default 8 x max(P, K))");
+  cmd->add_option("--microbatches,-M", flags->microbatches,
+                  "run lengths in micro-batches, whole updates of every K, as a range (default 8 x max(P, K))");
+  cmd->add_option("--updates,--iterations", flags->updates, "run lengths in optimizer updates (N x K micro-batches), as a range");
   cmd->add_option("--chunks,-V", flags->chunks, "virtual chunks for interleaved-1f1b")->capture_default_str();
   cmd->add_option("--threads", flags->threads, "worker threads (0 = all cores)")->capture_default_str();
   AddCostFlags(cmd, flags->cost);

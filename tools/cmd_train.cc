@@ -19,6 +19,7 @@
 #include "exec/model/train.h"
 #include "tools/commands.h"
 #include "tools/pipeline_train.h"
+#include "tools/spec_flags.h"
 
 namespace paci::cli {
 namespace {
@@ -34,6 +35,7 @@ struct TrainFlags {
   PipelineTrainFlags pipe;  // --schedule and friends: pipelined training (tools/pipeline_train.h)
   CLI::Option* grad_clip = nullptr;
   CLI::Option* eval_every_opt = nullptr;
+  CLI::Option* updates = nullptr;
 };
 
 [[noreturn]] void Fail(int code, const std::string& message) {
@@ -70,6 +72,14 @@ void RunTrain(TrainFlags& f) {
   }
   if (f.threads < 0) Fail(2, "--threads must not be negative");
   if (f.eval_every < 0) Fail(2, "--eval-every must not be negative");
+  if (c.accum < 1) Fail(2, "--accum must be at least 1");
+  // One reading of the run length for every command (tools/spec_flags.h).
+  const Result<uint64_t> updates = UpdatesFromFlags(static_cast<uint32_t>(c.accum), f.pipe.microbatches,
+                                                    f.updates->count() > 0 ? static_cast<uint64_t>(c.updates) : 0);
+  if (!updates.ok()) Fail(2, updates.status().message());
+  if (*updates > 0) c.updates = static_cast<int64_t>(*updates);
+  if (f.pipe.schedule.empty() && (f.pipe.stages != 1 || f.pipe.chunks != 0))
+    Fail(2, std::string(f.pipe.stages != 1 ? "--stages" : "--chunks") + ": applies only to pipelined training (--schedule)");
   if (!f.pipe.schedule.empty()) {
     // Each stage gets its share of the cores unless --threads says otherwise; threads and MPI
     // runs then use the same count, which keeps their results identical.
@@ -159,7 +169,7 @@ void AddTrainCommand(CLI::App& app) {
   cmd->add_option("--vocab", c.model.vocab_size, "vocabulary (256 for text; e.g. 50257 for GPT-2 .bin)")
       ->capture_default_str();
   cmd->add_flag("--tie", c.model.tie, "tie lm_head to the token embedding");
-  cmd->add_option("--updates", c.updates, "train until this many optimizer updates")->capture_default_str();
+  f->updates = cmd->add_option("--updates", c.updates, "train until this many optimizer updates")->capture_default_str();
   cmd->add_option("--decay-updates", c.decay_updates, "cosine schedule length (0: --updates)")->capture_default_str();
   cmd->add_option("--accum", c.accum, "micro-batches per update")->capture_default_str();
   cmd->add_option("--lr", c.lr, "peak learning rate")->capture_default_str();

@@ -40,24 +40,17 @@ namespace {
 
 // The schedule of this run's segment: `updates` optimizer updates (after a resumed checkpoint's).
 ir::Schedule BuildSchedule(const exec::TrainConfig& cfg, const PipelineTrainFlags& f, uint64_t updates) {
-  const Result<ir::ScheduleKind> kind = ScheduleKindFromFlag(f.schedule);
-  if (!kind.ok()) Fail(2, kind.status().message());
-  ir::PipelineSpec spec;
-  spec.set_kind(*kind);
-  spec.set_stages(f.stages);
-  spec.set_chunks(f.chunks);
-  // --accum is the micro-batches per optimizer update for every schedule, so runs compare at
-  // the same effective batch; a flush schedule's M defaults to it.
-  if (IsFlushSchedule(*kind)) {
-    const uint32_t M = f.microbatches > 0 ? f.microbatches : static_cast<uint32_t>(cfg.accum);
-    spec.set_microbatches_per_iteration(M);
-    spec.set_total_microbatches(updates * M);
-  } else {
-    const uint32_t K = *kind == ir::PIPEDREAM ? 1 : static_cast<uint32_t>(cfg.accum);
-    spec.set_accum(K);
-    spec.set_total_microbatches(updates * K);
-  }
-  Result<ir::Schedule> schedule = GenerateSchedule(spec);
+  // The one reading of the flags (spec_flags.h): --accum is the micro-batches per optimizer
+  // update for every schedule, so runs compare at the same effective batch.
+  SpecFlags flags;
+  flags.schedule = f.schedule;
+  flags.stages = f.stages;
+  flags.chunks = f.chunks;
+  flags.accum = static_cast<uint32_t>(cfg.accum);
+  flags.updates = updates;
+  const Result<ir::PipelineSpec> spec = SpecFromFlags(flags);
+  if (!spec.ok()) Fail(2, spec.status().message());
+  Result<ir::Schedule> schedule = GenerateSchedule(*spec);
   if (!schedule.ok()) Fail(2, schedule.status().message());
   const Status valid = ValidateSchedule(*schedule);
   if (!valid.ok()) Fail(1, "generated schedule is invalid: " + valid.message());
@@ -287,7 +280,7 @@ void AddPipelineFlags(CLI::App* cmd, PipelineTrainFlags* f) {
   cmd->add_option("--schedule", f->schedule, "pipeline schedule: " + fmt::format("{}", fmt::join(AllScheduleNames(), ", ")) +
                                                  " (default: no pipeline)");
   cmd->add_option("--stages", f->stages, "pipeline stages P")->capture_default_str();
-  cmd->add_option("--microbatches", f->microbatches, "flush schedules: micro-batches per update M (default --accum)");
+  cmd->add_option("--microbatches", f->microbatches, "run length in micro-batches instead of --updates (N = updates x --accum)");
   cmd->add_option("--chunks", f->chunks, "interleaved-1f1b: chunks per stage V");
   cmd->add_option("--transport", f->transport, "threads | mpi (one rank per stage under mpirun) | nccl")->capture_default_str();
   cmd->add_option("--device", f->device, "cpu | cuda (every stage on one GPU, one stream each)")->capture_default_str();

@@ -18,7 +18,7 @@ namespace paci::cli {
 struct PipelineTrainFlags {
   std::string schedule;        // empty: unpipelined training
   uint32_t stages = 1;
-  uint32_t microbatches = 0;   // flush schedules: M per update (default: --accum)
+  uint64_t microbatches = 0;   // run length in micro-batches, instead of --updates (spec_flags.h)
   uint32_t chunks = 0;
   std::string transport = "threads";
   std::string db = "paci.db";
@@ -43,7 +43,7 @@ void AddPipelineFlags(CLI::App* cmd, PipelineTrainFlags* flags);
 // them); empty when none. cmd_train.cc refuses them.
 std::string GivenPipelineOnlyFlag(const PipelineTrainFlags& flags);
 
-// Trains `updates` updates of `accum` micro-batches each (cfg.accum; for flush schedules M), and
+// Trains `updates` updates of `accum` micro-batches each (cfg.accum, for every schedule), and
 // prints each update's loss. Exits the command with code 2 on bad flags, 1 on a failed run.
 void RunPipelineTrain(const exec::TrainConfig& cfg, const PipelineTrainFlags& flags,
                       const exec::DataSplit& data);

@@ -2,51 +2,101 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "proto/ir_names.h"
 #include "sched/pipeline_spec.h"
 
 namespace paci::cli {
+namespace {
+
+Status Bad(const std::string& message) { return Status::InvalidArgument(message); }
+
+}  // namespace
 
 void AddSpecFlags(CLI::App* cmd, SpecFlags* flags) {
   cmd->add_option("--schedule", flags->schedule, fmt::format("{}", fmt::join(AllScheduleNames(), ", ")));
   cmd->add_option("--stages,-P", flags->stages, "pipeline stages P");
-  cmd->add_option("--microbatches,-M", flags->microbatches,
-                  "flush schedules: micro-batches per iteration M; asynchronous: run length");
-  cmd->add_option("--accum,-K", flags->accum, "micro-batches per optimizer step K (paci, 2bw, pipemare)");
+  cmd->add_option("--accum,-K", flags->accum,
+                  "micro-batches per optimizer update K, every schedule (flush: the iteration M = K; "
+                  "default 2P flush, 1 pipedream, else P)");
+  cmd->add_option("--microbatches,-M", flags->microbatches, "run length in micro-batches, whole updates of K");
+  cmd->add_option("--updates,--iterations", flags->updates, "run length in optimizer updates (N x K micro-batches)");
   cmd->add_option("--chunks,-V", flags->chunks, "virtual chunks per stage (interleaved-1f1b)");
-  cmd->add_option("--iterations", flags->iterations, "iterations (flush: run = I*M; asynchronous: I*K)");
   cmd->add_option("--window", flags->window, "in-flight cap per stage L_0,L_1,... (asynchronous)")->delimiter(',');
 }
 
 Result<ir::ScheduleKind> ScheduleKindFromFlag(const std::string& name) {
   if (auto kind = ParseScheduleName(name)) return *kind;
-  return Status::InvalidArgument(fmt::format("--schedule: unknown schedule '{}' (known: {})", name,
-                                             fmt::join(AllScheduleNames(), ", ")));
+  return Bad(fmt::format("--schedule: unknown schedule '{}' (known: {})", name, fmt::join(AllScheduleNames(), ", ")));
 }
 
-Result<ir::PipelineSpec> SpecFromFlags(const SpecFlags& f) {
-  if (f.schedule.empty()) return Status::InvalidArgument("--schedule: required (or --input FILE)");
-  if (f.stages == 0) return Status::InvalidArgument("--stages: required and must be at least 1");
+uint32_t DefaultAccum(ir::ScheduleKind kind, uint32_t stages) {
+  if (IsFlushSchedule(kind)) return 2 * stages;
+  return kind == ir::PIPEDREAM ? 1 : stages;
+}
+
+Result<uint64_t> UpdatesFromFlags(uint32_t accum, uint64_t microbatches, uint64_t updates) {
+  if (accum == 0) return Bad("--accum: must be at least 1");
+  if (microbatches > 0 && updates > 0)
+    return Bad(fmt::format("--microbatches and --updates both set the run length: give one "
+                           "(--microbatches N = --updates N/K with --accum K = {})", accum));
+  if (microbatches == 0) return updates;
+  if (microbatches % accum != 0)
+    return Bad(fmt::format("--microbatches: {} is not a whole number of updates of --accum {} "
+                           "(every schedule updates after K micro-batches)", microbatches, accum));
+  return microbatches / accum;
+}
+
+Result<ir::PipelineSpec> SpecFromFlags(const SpecFlags& f, uint64_t default_updates) {
+  if (f.schedule.empty()) return Bad("--schedule: required (or --input FILE)");
+  if (f.stages == 0) return Bad("--stages: required and must be at least 1");
   Result<ir::ScheduleKind> kind = ScheduleKindFromFlag(f.schedule);
   if (!kind.ok()) return kind.status();
+  const uint32_t P = f.stages, K = f.accum > 0 ? f.accum : DefaultAccum(*kind, P);
+  const bool flush = IsFlushSchedule(*kind);
+  if (*kind == ir::PIPEDREAM && K != 1)
+    return Bad("--accum: pipedream updates after every micro-batch (K = 1); for K > 1 use pipedream-2bw or paci");
+  if (*kind == ir::INTERLEAVED_1F1B && K % P != 0)
+    return Bad(fmt::format("--accum: interleaved-1f1b needs K (its iteration M) to be a multiple of --stages "
+                           "{}, got {}", P, K));
+  if (f.chunks > 1 && *kind != ir::INTERLEAVED_1F1B)
+    return Bad("--chunks: only interleaved-1f1b has more than one chunk per stage");
+  if (!f.window.empty() && flush) return Bad("--window: flush schedules fix their own in-flight window");
+  Result<uint64_t> updates = UpdatesFromFlags(K, f.microbatches, f.updates);
+  if (!updates.ok()) return updates.status();
+  uint64_t run = *updates > 0 ? *updates * K : default_updates * K;
+  if (run == 0) run = (4 * uint64_t{std::max(P, K)} + K - 1) / K * K;
+
   ir::PipelineSpec spec;
   spec.set_kind(*kind);
-  spec.set_stages(f.stages);
+  spec.set_stages(P);
   spec.set_chunks(f.chunks);
-  spec.set_accum(f.accum);
+  if (flush) spec.set_microbatches_per_iteration(K);
+  else spec.set_accum(K);
+  spec.set_total_microbatches(run);
   for (uint32_t w : f.window) spec.add_window(w);
-  const bool flush = IsFlushSchedule(*kind);
-  if (flush) spec.set_microbatches_per_iteration(f.microbatches);
-  else spec.set_total_microbatches(f.microbatches);
   Result<ir::PipelineSpec> normalized = NormalizeSpec(spec);
-  if (!normalized.ok()) return Status::InvalidArgument("--" + normalized.status().message());
-  spec = *normalized;
-  if (f.iterations > 0) {
-    if (!flush && f.microbatches > 0)
-      return Status::InvalidArgument("--iterations: give either --microbatches or --iterations");
-    spec.set_total_microbatches(uint64_t{f.iterations} * (flush ? spec.microbatches_per_iteration() : spec.accum()));
+  if (!normalized.ok()) return Bad("--" + normalized.status().message());
+  return normalized;
+}
+
+Result<ScheduleReadOptions> InputOptionsFromFlags(const SpecFlags& f) {
+  const std::pair<const char*, bool> shaping[] = {
+      {"--stages", f.stages > 0},   {"--microbatches", f.microbatches > 0}, {"--updates", f.updates > 0},
+      {"--chunks", f.chunks > 0},   {"--window", !f.window.empty()}};
+  for (const auto& [flag, given] : shaping)
+    if (given)
+      return Bad(fmt::format("{}: does not apply to --input (the file fixes its stages and run); "
+                             "only --schedule and --accum say how to read a compute-only CSV", flag));
+  ScheduleReadOptions options;
+  if (!f.schedule.empty()) {
+    Result<ir::ScheduleKind> kind = ScheduleKindFromFlag(f.schedule);
+    if (!kind.ok()) return kind.status();
+    options.csv.kind = *kind;
   }
-  return spec;
+  options.csv.accum = f.accum;
+  return options;
 }
 
 }  // namespace paci::cli

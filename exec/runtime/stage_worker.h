@@ -21,7 +21,7 @@ namespace paci::exec {
 
 class PipelineEval;
 
-// PipeMare's two corrections (method.md 4.7, [M]): per-stage learning-rate rescheduling
+// PipeMare's two corrections (docs/method.md §4.7, recalled from the paper): per-stage learning-rate rescheduling
 // lr * tau^-p with p annealed from 1 to 0 over `lr_warmup` updates, and the backward run at
 // w - d * delta, delta an EMA (factor `gamma`) of the stage's weight updates, d the drift.
 struct PipeMareConfig {

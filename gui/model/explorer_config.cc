@@ -16,7 +16,7 @@ ir::PipelineSpec SpecOf(const ExplorerConfig& c) {
   s.set_stages(c.stages);
   s.set_chunks(c.kind == ir::INTERLEAVED_1F1B ? c.chunks : 1);
   if (IsFlushSchedule(c.kind)) {
-    s.set_microbatches_per_iteration(c.microbatches);
+    s.set_microbatches_per_iteration(c.accum);  // one update per iteration
   } else {
     s.set_accum(c.accum);
   }

@@ -1,5 +1,6 @@
-// ExplorerConfig: the explorer's controls as one value (schedule, P, K, M, V, stage costs), and
-// the spec and cost model it stands for. Times and sizes are the whole model's per micro-batch,
+// ExplorerConfig: the explorer's controls as one value (schedule, P, K, V, stage costs), and
+// the spec and cost model it stands for. K reads as on the command line (tools/README.md): the
+// micro-batches per optimizer update for every schedule, so a flush schedule's iteration M is K. Times and sizes are the whole model's per micro-batch,
 // split evenly over the P stages (so a K x P sweep compares splits of one model), times an
 // optional per-stage scale, which is how a user models a slow stage.
 #pragma once
@@ -14,8 +15,7 @@ namespace paci::gui {
 struct ExplorerConfig {
   ir::ScheduleKind kind = ir::PACI;
   uint32_t stages = 4;            // P
-  uint32_t accum = 4;             // K (asynchronous schedules)
-  uint32_t microbatches = 8;      // M (flush schedules)
+  uint32_t accum = 4;             // K: micro-batches per update, every schedule (flush: M = K)
   uint32_t chunks = 1;            // V (interleaved)
   uint64_t total_microbatches = 0;  // 0: the spec's default run length
   double forward_ms = 4.0;        // whole model, one micro-batch

@@ -1,6 +1,7 @@
 #include "gui/viewer/explorer_page.h"
 
 #include <QComboBox>
+#include <algorithm>
 #include <QDoubleSpinBox>
 #include <QFormLayout>
 #include <QGridLayout>
@@ -9,6 +10,7 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QPushButton>
+#include <QScrollArea>
 #include <QSpinBox>
 #include <QSplitter>
 #include <QVBoxLayout>
@@ -46,11 +48,18 @@ ExplorerPage::ExplorerPage(std::shared_ptr<const SimBackend> backend, QWidget* p
     : QWidget(parent), model_(std::move(backend)) {
   timeline_ = new TimelineWidget;
   heatmap_ = new HeatmapWidget;
-  auto* right = new QSplitter(Qt::Vertical);
-  right->addWidget(timeline_);
-  right->addWidget(heatmap_);
-  right->setStretchFactor(0, 3);
-  right->setStretchFactor(1, 2);
+  // The timeline keeps the height its stage rows need and scrolls when the pane is smaller, so
+  // no stage is cut off; the heatmap takes what is left.
+  timeline_scroll_ = new QScrollArea;
+  timeline_scroll_->setWidget(timeline_);
+  timeline_scroll_->setWidgetResizable(true);
+  timeline_scroll_->setFrameShape(QFrame::NoFrame);
+  splitter_ = new QSplitter(Qt::Vertical);
+  splitter_->addWidget(timeline_scroll_);
+  splitter_->addWidget(heatmap_);
+  splitter_->setStretchFactor(0, 3);
+  splitter_->setStretchFactor(1, 2);
+  auto* right = splitter_;
   auto* body = new QHBoxLayout;
   body->addWidget(buildControls());
   body->addWidget(right, 1);
@@ -65,6 +74,7 @@ ExplorerPage::ExplorerPage(std::shared_ptr<const SimBackend> backend, QWidget* p
     if (busy) status_->setText(tr("Simulating…"));
   });
   connect(&model_, &ExplorerModel::sweepReady, this, [this] {
+    status_->setText(outcome_status_);  // the sweep's "Simulating…" is over
     heatmap_->setData(model_.sweep(), static_cast<SweepMetric>(metric_->currentIndex()));
     heatmap_->setCurrent(model_.config().accum, model_.config().stages);
   });
@@ -72,6 +82,8 @@ ExplorerPage::ExplorerPage(std::shared_ptr<const SimBackend> backend, QWidget* p
           [this](int ki, int pi) { setConfig(model_.cellConfig(ki, pi)); });
   connect(metric_, &QComboBox::currentIndexChanged, this,
           [this](int i) { heatmap_->setMetric(static_cast<SweepMetric>(i)); });
+  // Show the default configuration at once, not empty cards until the first input changes.
+  model_.setConfig(readControls());
 }
 
 QWidget* ExplorerPage::buildControls() {
@@ -94,7 +106,7 @@ QWidget* ExplorerPage::buildControls() {
   const ExplorerConfig c;
   p_ = spin(1, 64, c.stages);
   k_ = spin(1, 256, c.accum);
-  m_ = spin(1, 1024, c.microbatches);
+  k_->setToolTip(tr("Micro-batches per optimizer update, for every schedule (a flush schedule's M)"));
   v_ = spin(1, 8, c.chunks);
   length_ = spin(0, 1 << 20, 0);
   length_->setSpecialValueText(tr("default"));
@@ -114,8 +126,7 @@ QWidget* ExplorerPage::buildControls() {
   auto* form = new QFormLayout(box);
   form->addRow(tr("Schedule"), schedule_);
   form->addRow(tr("Stages P"), p_);
-  form->addRow(tr("Accumulation K"), k_);
-  form->addRow(tr("Micro-batches M"), m_);
+  form->addRow(tr("Per update K"), k_);
   form->addRow(tr("Chunks V"), v_);
   form->addRow(tr("Run length"), length_);
   form->addRow(tr("Forward (model)"), fwd_);
@@ -132,7 +143,7 @@ QWidget* ExplorerPage::buildControls() {
     if (!syncing_) model_.setConfig(readControls());
   };
   connect(schedule_, &QComboBox::currentIndexChanged, this, changed);
-  for (QSpinBox* s : {p_, k_, m_, v_, length_}) connect(s, &QSpinBox::valueChanged, this, changed);
+  for (QSpinBox* s : {p_, k_, v_, length_}) connect(s, &QSpinBox::valueChanged, this, changed);
   for (QDoubleSpinBox* s : {fwd_, bwd_, opt_}) {
     connect(s, &QDoubleSpinBox::valueChanged, this, changed);
   }
@@ -164,7 +175,6 @@ ExplorerConfig ExplorerPage::readControls() const {
   c.kind = ParseScheduleName(schedule_->currentText().toStdString()).value_or(ir::PACI);
   c.stages = p_->value();
   c.accum = k_->value();
-  c.microbatches = m_->value();
   c.chunks = v_->value();
   c.total_microbatches = length_->value();
   c.forward_ms = fwd_->value();
@@ -182,7 +192,6 @@ void ExplorerPage::setConfig(const ExplorerConfig& c) {
   schedule_->setCurrentText(QString::fromStdString(ScheduleName(c.kind)));
   p_->setValue(c.stages);
   k_->setValue(c.accum);
-  m_->setValue(c.microbatches);
   v_->setValue(c.chunks);
   length_->setValue(static_cast<int>(c.total_microbatches));
   fwd_->setValue(c.forward_ms);
@@ -214,15 +223,41 @@ void ExplorerPage::showOutcome() {
   // K or M, whichever the schedule uses (the normalized spec leaves the other 0).
   const QString batching = outcome->spec.accum() ? QStringLiteral("K=%1").arg(outcome->spec.accum())
                                                  : QStringLiteral("M=%1").arg(outcome->spec.microbatches_per_iteration());
-  status_->setText(tr("%1, P=%2, %3: %4 ops simulated")
-                       .arg(QString::fromStdString(ScheduleName(cfg.kind)))
-                       .arg(cfg.stages)
-                       .arg(batching)
-                       .arg(outcome->ops.size()));
+  outcome_status_ = tr("%1, P=%2, %3: %4 ops simulated")
+                        .arg(QString::fromStdString(ScheduleName(cfg.kind)))
+                        .arg(cfg.stages)
+                        .arg(batching)
+                        .arg(outcome->ops.size());
+  status_->setText(outcome_status_);
   auto index = std::make_shared<const TraceIndex>(TraceIndex::Build(outcome->ops, outcome->spec.stages()));
   timeline_model_ = std::make_unique<TimelineModel>(index, outcome->spec.chunks());
   timeline_->setTracks({{tr("simulated timeline"), timeline_model_.get(), {}}});
+  fitTimeline();
   heatmap_->setCurrent(cfg.accum, cfg.stages);
+}
+
+void ExplorerPage::showEvent(QShowEvent* e) {
+  QWidget::showEvent(e);
+  fitTimeline();
+}
+
+void ExplorerPage::resizeEvent(QResizeEvent* e) {
+  QWidget::resizeEvent(e);
+  fitTimeline();
+}
+
+// Gives the timeline pane the rows' height when the window has room (the heatmap keeps at least
+// its minimum); otherwise the pane keeps its share and scrolls.
+void ExplorerPage::fitTimeline() {
+  const int rows = timeline_->sizeHint().height();
+  timeline_->setMinimumHeight(rows);
+  if (!isVisible()) return;
+  const QList<int> sizes = splitter_->sizes();
+  const int total = sizes.value(0) + sizes.value(1);
+  const int frame = timeline_scroll_->frameWidth() * 2;
+  if (total <= 0 || sizes.value(0) >= rows + frame) return;
+  const int timeline = std::min(rows + frame, std::max(sizes.value(0), total - heatmap_->minimumHeight()));
+  splitter_->setSizes({timeline, total - timeline});
 }
 
 }  // namespace paci::gui

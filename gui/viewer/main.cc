@@ -126,10 +126,13 @@ int main(int argc, char** argv) {
   using namespace paci::gui;
   QElapsedTimer since_start;
   since_start.start();
-  // Screenshots and benchmarks need no display: pick the offscreen platform unless told otherwise.
+  // Screenshots, benchmarks and --help need no display: pick the offscreen platform unless told
+  // otherwise.
   for (int i = 1; i < argc; ++i) {
     const QByteArray a(argv[i]);
-    if ((a == "--screenshot" || a == "--bench") && qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM")) {
+    const bool headless = a == "--screenshot" || a == "--bench" || a == "--help" || a == "-h" ||
+                          a == "--help-all" || a == "-?" || a == "--version" || a == "-v";
+    if (headless && qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM")) {
       qputenv("QT_QPA_PLATFORM", "offscreen");
     }
   }

@@ -8,6 +8,7 @@
 #include <QStatusBar>
 #include <QTabWidget>
 #include <cstdio>
+#include <set>
 
 #include "gui/viewer/compare_page.h"
 #include "gui/viewer/curves_page.h"
@@ -140,7 +141,7 @@ void MainWindow::request(Purpose purpose, std::vector<int64_t> ids) {
   progress_->setValue(0);
   progress_->show();
   statusBar()->showMessage(tr("Loading…"));
-  for (int64_t id : ids) request_to_pending_[loader_.load(id)] = job;
+  for (int64_t id : std::set<int64_t>(ids.begin(), ids.end())) request_to_pending_[loader_.load(id)] = job;
 }
 
 void MainWindow::openRun(int64_t id) { request(Purpose::kOpen, {id}); }
@@ -157,7 +158,9 @@ void MainWindow::onLoaded(int req, std::shared_ptr<LoadedRun> run) {
   auto p = pending_.find(job);
   if (p == pending_.end()) return;
   p->second.runs[run->trace.summary.id] = std::move(run);
-  if (p->second.runs.size() < p->second.ids.size()) return;
+  // A run compared with itself is loaded once: count distinct ids, not requests.
+  const std::set<int64_t> wanted(p->second.ids.begin(), p->second.ids.end());
+  if (p->second.runs.size() < wanted.size()) return;
   Pending done = std::move(p->second);
   pending_.erase(p);
   progress_->hide();

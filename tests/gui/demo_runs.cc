@@ -76,13 +76,13 @@ Result<int64_t> WriteRun(store::TraceStore& ts, const DemoRun& d) {
   return writer->run_id();
 }
 
-DemoRun Make(const std::string& name, ir::ScheduleKind kind, uint32_t p, uint32_t k, uint32_t m) {
+// k: micro-batches per update for every schedule (a flush schedule's M).
+DemoRun Make(const std::string& name, ir::ScheduleKind kind, uint32_t p, uint32_t k) {
   DemoRun d;
   d.name = name;
   d.config.kind = kind;
   d.config.stages = p;
   d.config.accum = k;
-  d.config.microbatches = m;
   d.config.chunks = kind == ir::INTERLEAVED_1F1B ? 2 : 1;
   return d;
 }
@@ -94,7 +94,7 @@ Result<DemoIds> WriteDemoStore(const std::string& path, const DemoOptions& optio
   if (!ts.ok()) return ts.status();
   DemoIds ids;
   std::vector<DemoRun> runs;
-  DemoRun predicted = Make("paci P=4 K=4", ir::PACI, 4, 4, 8);
+  DemoRun predicted = Make("paci P=4 K=4", ir::PACI, 4, 4);
   predicted.config.total_microbatches = 32;
   predicted.updates = 300;
   predicted.loss_per_update_penalty = 0.03;
@@ -103,7 +103,7 @@ Result<DemoIds> WriteDemoStore(const std::string& path, const DemoOptions& optio
   measured.kind = store::RunKind::kMeasured;
   measured.jitter_cv = 0.08;
   measured.straggler = 2;
-  DemoRun flush = Make("1f1b-flush P=4 M=8", ir::ONE_F_ONE_B_FLUSH, 4, 0, 8);
+  DemoRun flush = Make("1f1b-flush P=4 M=8", ir::ONE_F_ONE_B_FLUSH, 4, 8);
   flush.config.total_microbatches = 32;
   flush.updates = 300;
   for (const DemoRun& d : {predicted, measured, flush}) {
@@ -115,18 +115,18 @@ Result<DemoIds> WriteDemoStore(const std::string& path, const DemoOptions& optio
   ids.measured = ids.all[1];
   ids.flush = ids.all[2];
   PACI_RETURN_IF_ERROR(ts->LinkPrediction(ids.predicted, ids.measured));
-  for (const DemoRun& d : {Make("gpipe P=4 M=8", ir::GPIPE, 4, 0, 8),
-                           Make("zb-h1 P=4 M=8", ir::ZB_H1, 4, 0, 8),
-                           Make("interleaved P=4 V=2 M=8", ir::INTERLEAVED_1F1B, 4, 0, 8),
-                           Make("pipedream-2bw P=4 K=4", ir::PIPEDREAM_2BW, 4, 4, 8),
-                           Make("paci P=8 K=2", ir::PACI, 8, 2, 8)}) {
+  for (const DemoRun& d : {Make("gpipe P=4 M=8", ir::GPIPE, 4, 8),
+                           Make("zb-h1 P=4 M=8", ir::ZB_H1, 4, 8),
+                           Make("interleaved P=4 V=2 M=8", ir::INTERLEAVED_1F1B, 4, 8),
+                           Make("pipedream-2bw P=4 K=4", ir::PIPEDREAM_2BW, 4, 4),
+                           Make("paci P=8 K=2", ir::PACI, 8, 2)}) {
     auto id = WriteRun(*ts, d);
     if (!id.ok()) return id.status();
     ids.all.push_back(*id);
   }
   if (options.large_ops > 0) {
     // PACI P=8 plays about 5.5 ops per stage per micro-batch (F, B, sends, receives, steps).
-    DemoRun large = Make("paci P=8 K=8 (large)", ir::PACI, 8, 8, 8);
+    DemoRun large = Make("paci P=8 K=8 (large)", ir::PACI, 8, 8);
     large.config.total_microbatches = (options.large_ops / (8 * 5) + 8) / 8 * 8;
     auto id = WriteRun(*ts, large);
     if (!id.ok()) return id.status();

@@ -1,5 +1,5 @@
 // Every generator over several P, M, K, V passes the validator, impossible combinations are refused,
-// and the generated orders match method.md: 1F1B warm-up counts, in-flight peaks, and the unit-time
+// and the generated orders match docs/method.md: 1F1B warm-up counts, in-flight peaks, and the unit-time
 // makespans of section 6 (checked on the dependency-driven timeline of unit_timeline.h).
 #include <gtest/gtest.h>
 
@@ -53,7 +53,7 @@ TEST(Generators, AsyncSchedulesValidate) {
                                << st.message();
         }
       }
-  // A uniform window override (method.md 3.1 corollary) still validates.
+  // A uniform window override (docs/method.md §3.1 corollary) still validates.
   EXPECT_TRUE(ValidateSchedule(Generate({.kind = ir::PACI, .P = 4, .K = 2, .N = 40, .window = {6, 6, 6, 6}})).ok());
 }
 
@@ -79,7 +79,7 @@ TEST(Generators, ImpossibleCombinationsAreRefused) {
 }
 
 // Forwards before the first backward on each stage: Megatron's P-s-1 warm-up plus the first
-// forward of the steady 1F1B phase (method.md 4.2).
+// forward of the steady 1F1B phase (docs/method.md §4.2).
 TEST(Generators, OneFOneBWarmupCounts) {
   for (uint32_t P : {2u, 4u, 8u})
     for (uint32_t M : {P, 2 * P}) {
@@ -112,7 +112,7 @@ std::vector<uint32_t> Peaks(const ir::Schedule& s) {
 }
 
 TEST(Generators, InFlightPeaks) {
-  const std::vector<uint32_t> one_f_one_b = {8, 7, 6, 5, 4, 3, 2, 1};  // method.md 6.2
+  const std::vector<uint32_t> one_f_one_b = {8, 7, 6, 5, 4, 3, 2, 1};  // docs/method.md §6.2
   EXPECT_EQ(Peaks(Generate({.kind = ir::ONE_F_ONE_B_FLUSH, .P = 8, .M = 16})), one_f_one_b);
   EXPECT_EQ(Peaks(Generate({.kind = ir::PACI, .P = 8, .K = 8})), one_f_one_b);
   EXPECT_EQ(Peaks(Generate({.kind = ir::PIPEDREAM, .P = 8})), one_f_one_b);
@@ -130,7 +130,7 @@ int64_t Makespan(const ir::Schedule& s, UnitCosts costs = {}) {
   return t.ok() ? t->makespan : -1;
 }
 
-// method.md 6.1: (M + P - 1)(T_F + T_B) with T_F = 1, T_B = 2.
+// docs/method.md §6.1: (M + P - 1)(T_F + T_B) with T_F = 1, T_B = 2.
 TEST(Generators, GpipeAndOneFOneBMakespan) {
   for (ir::ScheduleKind kind : {ir::GPIPE, ir::ONE_F_ONE_B_FLUSH}) {
     EXPECT_EQ(Makespan(Generate({.kind = kind, .P = 4, .M = 8})), 33);
@@ -140,7 +140,7 @@ TEST(Generators, GpipeAndOneFOneBMakespan) {
   }
 }
 
-// method.md 6.3: M(T_F+T_B) + (P-1)(T_F+T_B)/V in stage units; chunk ops here take F=1, B=2, so the
+// docs/method.md §6.3: M(T_F+T_B) + (P-1)(T_F+T_B)/V in stage units; chunk ops here take F=1, B=2, so the
 // timeline is V times longer: (4,8,2) 28.5 -> 57, (4,8,4) 26.25 -> 105, (8,16,2) 58.5 -> 117.
 TEST(Generators, InterleavedMakespan) {
   EXPECT_EQ(Makespan(Generate({.kind = ir::INTERLEAVED_1F1B, .P = 4, .M = 8, .V = 2})), 57);
@@ -149,7 +149,7 @@ TEST(Generators, InterleavedMakespan) {
   EXPECT_EQ(Makespan(Generate({.kind = ir::INTERLEAVED_1F1B, .P = 8, .M = 32, .V = 2})), 213);
 }
 
-// method.md 6.4: ZB-H1 = M(T_F+T_B+T_W) + (P-1)(T_F+T_B-T_W).
+// docs/method.md §6.4: ZB-H1 = M(T_F+T_B+T_W) + (P-1)(T_F+T_B-T_W).
 TEST(Generators, ZeroBubbleH1Makespan) {
   const UnitCosts unit{.forward = 1, .backward = 2, .backward_input = 1, .backward_weight = 1};
   EXPECT_EQ(Makespan(Generate({.kind = ir::ZB_H1, .P = 4, .M = 8}), unit), 27);
@@ -158,7 +158,7 @@ TEST(Generators, ZeroBubbleH1Makespan) {
   EXPECT_EQ(Makespan(Generate({.kind = ir::ZB_H1, .P = 8, .M = 16}), slow_b), 78);
 }
 
-// method.md 3.3 / 6.7: PACI's steady period per group of K is K(T_F+T_B) (24, 48, 96 for K = 8,
+// docs/method.md §3.3 / §6.7: PACI's steady period per group of K is K(T_F+T_B) (24, 48, 96 for K = 8,
 // 16, 32 at P = 8), against (K+P-1)(T_F+T_B) for the flush baseline (45, 69, 117).
 TEST(Generators, PaciPeriodPerGroup) {
   for (uint32_t K : {8u, 16u, 32u}) {

@@ -1,4 +1,4 @@
-// Weight-version analysis against method.md: the PACI drift bound ceil((P-1-s)/K) holds and is
+// Weight-version analysis against docs/method.md: the PACI drift bound ceil((P-1-s)/K) holds and is
 // reached for every P <= 16, K <= 32; the steady-state formula and histograms of section 3.2; the
 // drift table for P = 8; PipeDream's P-s stashed versions; 2BW's two buffers; flush schedules at 0.
 #include <gtest/gtest.h>
@@ -36,7 +36,7 @@ std::vector<int64_t> MaxDrifts(const Analysis& a) {
   return out;
 }
 
-// Micro-batches of whole groups that lie past stage s's first window (method.md 3.2, 7).
+// Micro-batches of whole groups that lie past stage s's first window (docs/method.md §3.2, §7).
 bool InSteadyGroup(const MicroBatchVersions& m, uint32_t P, uint32_t K, uint64_t N) {
   const uint64_t t = (m.micro_batch + K - 1) / K;
   return (t - 1) * K >= P - m.stage && t * K <= N;
@@ -85,7 +85,7 @@ TEST(WeightVersions, PaciSteadyStateFormula) {
     }
 }
 
-// method.md 3.2 table, P = 8: max drift per stage, and steady mean (7-s)/K.
+// docs/method.md §3.2 table, P = 8: max drift per stage, and steady mean (7-s)/K.
 TEST(WeightVersions, PaciDriftTableP8) {
   const std::map<uint32_t, std::vector<int64_t>> max_table = {
       {1, {7, 6, 5, 4, 3, 2, 1, 0}}, {2, {4, 3, 3, 2, 2, 1, 1, 0}}, {4, {2, 2, 2, 1, 1, 1, 1, 0}},
@@ -152,7 +152,7 @@ TEST(WeightVersions, StageHistogramCountsEveryBackward) {
 }
 
 TEST(WeightVersions, WindowOverrideBound) {
-  // Uniform L = 8 on P = 8 (method.md 3.1 corollary): the bound is ceil((L-1)/K) on every stage.
+  // Uniform L = 8 on P = 8 (docs/method.md §3.1 corollary): the bound is ceil((L-1)/K) on every stage.
   const Analysis a = Analyze(Generate({.kind = ir::PACI, .P = 8, .K = 4, .N = 200, .window = {8, 8, 8, 8, 8, 8, 8, 8}}));
   for (const StageVersionStats& s : a.report.stages) {
     EXPECT_EQ(s.drift_bound, 2);
@@ -165,7 +165,7 @@ TEST(WeightVersions, PipedreamStashesPMinusSVersions) {
   for (uint32_t P : {2u, 4u, 8u}) {
     const Analysis a = Analyze(Generate({.kind = ir::PIPEDREAM, .P = P}));
     for (uint32_t s = 0; s < P; ++s) {
-      EXPECT_EQ(a.report.stages[s].weight_versions, P - s) << "P=" << P << " s=" << s;  // method.md 6.6
+      EXPECT_EQ(a.report.stages[s].weight_versions, P - s) << "P=" << P << " s=" << s;  // docs/method.md §6.6
       EXPECT_EQ(a.report.stages[s].max_drift, 0);
       EXPECT_EQ(a.report.stages[s].peak_inflight, P - s);
     }
@@ -181,7 +181,7 @@ TEST(WeightVersions, PipedreamTwoBwHoldsTwoVersions) {
   }
   for (const MicroBatchVersions& m : a.records) {
     const int64_t t = (m.micro_batch + K - 1) / K;
-    EXPECT_EQ(m.forward_version, std::max<int64_t>(0, t - 2));  // method.md 4.6
+    EXPECT_EQ(m.forward_version, std::max<int64_t>(0, t - 2));  // docs/method.md §4.6
     EXPECT_EQ(m.backward_version, m.forward_version);
   }
 }
@@ -199,7 +199,7 @@ TEST(WeightVersions, FlushSchedulesHaveNoDrift) {
 }
 
 TEST(WeightVersions, ZeroBubbleDefersWeightGrads) {
-  // Stage s holds its first s weight-grads back (method.md 4.4): up to s + 1 pending at once.
+  // Stage s holds its first s weight-grads back (docs/method.md §4.4): up to s + 1 pending at once.
   const Analysis a = Analyze(Generate({.kind = ir::ZB_H1, .P = 4, .M = 8}));
   for (const StageVersionStats& s : a.report.stages) EXPECT_EQ(s.peak_pending_weight_grads, s.stage + 1);
 }

@@ -1,4 +1,4 @@
-// The closed forms of method.md section 6 (equal stage times, no communication, jitter off),
+// The closed forms of docs/method.md §6 (equal stage times, no communication, jitter off),
 // reproduced exactly: makespans in integer ns, fractions to 1e-9 relative.
 #include <gtest/gtest.h>
 
@@ -36,7 +36,7 @@ TEST(ClosedForm, GpipeAnd1f1bMakespanAndBubble) {
 }
 
 TEST(ClosedForm, BubbleVectorsAsPrinted) {
-  // The rounded values method.md prints next to the vectors.
+  // The rounded values docs/method.md prints next to the vectors.
   EXPECT_NEAR(Sim(Spec(ir::ONE_F_ONE_B_FLUSH, 4, 8), Cost(1, 2)).bubble_fraction, 0.2727, 5e-5);
   EXPECT_NEAR(Sim(Spec(ir::ONE_F_ONE_B_FLUSH, 8, 8), Cost(1, 2)).bubble_fraction, 0.4667, 5e-5);
   EXPECT_NEAR(Sim(Spec(ir::ONE_F_ONE_B_FLUSH, 8, 16), Cost(1, 2)).bubble_fraction, 0.3043, 5e-5);

@@ -1,5 +1,5 @@
 // The engine against an obvious reference (a dataflow pass over the expanded schedule), the
-// weight-version analysis of sched/, method.md 3.2-3.3 (drift, utilisation, communication),
+// weight-version analysis of sched/, docs/method.md §3.2-3.3 (drift, utilisation, communication),
 // jitter determinism, memory timelines and error reports.
 #include <gtest/gtest.h>
 
@@ -145,7 +145,7 @@ TEST(Engine, MatchesWeightVersionAnalysis) {
   }
 }
 
-// method.md 3.2: steady state d(n,s) = max(0, ceil((P-s-r)/K)), v_b = t - 1 on every stage.
+// docs/method.md §3.2: steady state d(n,s) = max(0, ceil((P-s-r)/K)), v_b = t - 1 on every stage.
 TEST(Engine, PaciDriftSteadyState) {
   for (uint32_t P : {4u, 8u, 16u}) {
     for (uint32_t K : {1u, 2u, 3u, 4u, 7u, 8u, 16u, 32u}) {
@@ -169,7 +169,7 @@ TEST(Engine, PaciDriftSteadyState) {
   }
 }
 
-// method.md 3.2 table (P = 8): max drift per stage = ceil((7 - s)/K); histograms.
+// docs/method.md §3.2 table (P = 8): max drift per stage = ceil((7 - s)/K); histograms.
 TEST(Engine, PaciDriftTableAndHistograms) {
   for (uint32_t K : {1u, 2u, 4u, 8u, 16u, 32u}) {
     const SimulationResult r = Sim(Spec(ir::PACI, 8, 0, K, 8 * std::max(8u, K)), Cost(1, 2));
@@ -224,7 +224,7 @@ TEST(Engine, LongPaciRunUtilisation) {
   }
 }
 
-// method.md 3.3 with per-hop transfer time c = latency + bytes/bandwidth (c < T_F):
+// docs/method.md §3.3 with per-hop transfer time c = latency + bytes/bandwidth (c < T_F):
 //  - GPipe: the forward and the backward wave each cross P-1 hops once:
 //      (M + P - 1)(T_F + T_B) + 2(P - 1)c, for any M.
 //  - 1F1B-flush, M <= 2: the same. For 3 <= M <= P + 1 the longest path takes a detour: B_1
@@ -267,6 +267,31 @@ TEST(Engine, CommunicationDelaysAsPredicted) {
   const int64_t c2 = 50000 + 104858;
   EXPECT_EQ(Sim(Spec(ir::GPIPE, 8, 16), MakeCostModel(u)).makespan_ns, 23 * 3 * kMs + 14 * c2);
   EXPECT_EQ(Sim(Spec(ir::ONE_F_ONE_B_FLUSH, 8, 2), MakeCostModel(u)).makespan_ns, 9 * 3 * kMs + 14 * c2);
+}
+
+// docs/method.md §3.3 / §6.8: 1F1B-flush with hop time c < T_F, any M:
+//   (M + P - 1)(T_F + T_B) + (2P + 2M - 6 - 2 floor((M - 2) / P)) c.
+// Past M = P + 1 every P-th micro-batch adds nothing, as in the steady state above.
+TEST(Engine, FlushLatencyRule) {
+  struct Case {
+    double f, b, latency_us;
+  };
+  for (const Case& k : {Case{1, 2, 100}, Case{2, 3, 700}}) {
+    UniformCost u;
+    u.fwd_ms = k.f;
+    u.bwd_ms = k.b;
+    u.latency_us = k.latency_us;
+    const ir::CostModel cost = MakeCostModel(u);
+    const int64_t c = static_cast<int64_t>(k.latency_us * 1000);
+    for (int64_t P : {2, 3, 5, 8}) {
+      for (int64_t M = 1; M <= 3 * P + 4; ++M) {
+        const int64_t floor_div = M >= 2 ? (M - 2) / P : -1;
+        const int64_t want = (M + P - 1) * static_cast<int64_t>((k.f + k.b) * kMs) +
+                             (2 * P + 2 * M - 6 - 2 * floor_div) * c;
+        EXPECT_EQ(Sim(Spec(ir::ONE_F_ONE_B_FLUSH, P, M), cost).makespan_ns, want) << "P " << P << " M " << M;
+      }
+    }
+  }
 }
 
 // A transfer longer than a forward makes the send lane the bottleneck: stage 0 of GPipe sends

@@ -1,4 +1,4 @@
-// Helpers for the simulator tests: specs and uniform cost models in method.md's units (T_F = 1
+// Helpers for the simulator tests: specs and uniform cost models in docs/method.md's units (T_F = 1
 // means 1 ms), and a run that fails the test with the Status message on error.
 #pragma once
 

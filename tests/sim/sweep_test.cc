@@ -105,7 +105,7 @@ TEST(TimeToAccuracy, ParsesLossCurves) {
 }
 
 TEST(TimeToAccuracy, FlushTimingIsExactAndPaciFaster) {
-  // 1F1B-flush, M = K = 8, P = 8: 45 ms per update, no offset (method.md 6.7).
+  // 1F1B-flush, M = K = 8, P = 8: 45 ms per update, no offset (docs/method.md §6.7).
   Result<UpdateTiming> flush = SimulateUpdateTiming(SweepSpec(ir::ONE_F_ONE_B_FLUSH, 8, 8, 0, 1), Cost(1, 2), 16);
   ASSERT_TRUE(flush.ok());
   EXPECT_NEAR(flush->period_s, 0.045, 1e-12);

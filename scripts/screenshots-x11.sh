@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Photographs the viewer as a person meets it: a real X window (Xvfb), the default window size,
+# driven with xdotool (clicks on the tabs, no command-line view flags), captured from the X
+# screen by scripts/xshot.py. Writes docs/screenshots/first-look-*.png.
+#   scripts/screenshots-x11.sh            (BUILD=build dir, default build; DISPLAY_NUM=99)
+# Needs `scripts/install-deps.sh --screenshots` (xvfb, xdotool) and a built paci-viewer and
+# paci-gui-demo-store.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${BUILD:-$ROOT/build}
+OUT=${OUT:-$ROOT/docs/screenshots}
+NUM=${DISPLAY_NUM:-99}
+WORK=$(mktemp -d)
+Xvfb ":$NUM" -screen 0 1600x1000x24 -nolisten tcp > "$WORK/xvfb.log" 2>&1 &
+XVFB=$!
+VIEWER=
+cleanup() {
+  [[ -n "$VIEWER" ]] && kill "$VIEWER" 2> /dev/null || true
+  kill "$XVFB" 2> /dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+export DISPLAY=":$NUM"
+unset QT_QPA_PLATFORM
+for _ in $(seq 50); do xdotool getmouselocation > /dev/null 2>&1 && break; sleep 0.1; done
+
+"$BUILD/tests/gui/paci-gui-demo-store" "$WORK/demo.db" > /dev/null
+"$BUILD/gui/paci-viewer" "$WORK/demo.db" > "$WORK/viewer.log" 2>&1 &
+VIEWER=$!
+WIN=$(xdotool search --sync --onlyvisible --name "PACI viewer" | head -1)
+xdotool windowmove "$WIN" 0 0
+sleep 2
+shot() { python3 "$ROOT/scripts/xshot.py" "$OUT/$1"; echo "wrote $OUT/$1"; }
+# Tab centres (window x, y = 32), measured on the first screenshot.
+tab() { xdotool mousemove --window "$WIN" "$1" 32 click 1; sleep "${2:-2}"; }
+shot first-look-runs.png
+tab 263 5   # Explorer: must show the default configuration without any input
+shot first-look-explorer.png
+xdotool mousemove --window "$WIN" 144 508 click 1   # "Sweep K x P"
+sleep 15
+shot first-look-explorer-sweep.png

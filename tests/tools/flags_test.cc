@@ -1,0 +1,151 @@
+// One reading of the flags (tools/spec_flags.h), checked through the real `paci` binary: for
+// every command and every schedule kind, --accum K is the micro-batches per optimizer update,
+// --updates U runs U updates and --microbatches N runs N micro-batches (N / K updates); flags that
+// contradict each other or do not apply exit 2 and name the flags.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+struct CliRun {
+  int code = -1;
+  std::string out, err;
+};
+
+CliRun Paci(const std::string& args) {
+  static int counter = 0;
+  const auto dir = std::filesystem::temp_directory_path();
+  const std::string tag = std::to_string(::getpid()) + "_" + std::to_string(counter++);
+  const std::string out = (dir / ("paci_flags_out_" + tag)).string(), err = (dir / ("paci_flags_err_" + tag)).string();
+  const int status = std::system((std::string(PACI_BIN) + " " + args + " >" + out + " 2>" + err).c_str());
+  CliRun r;
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  auto slurp = [](const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::filesystem::remove(path);
+    return ss.str();
+  };
+  r.out = slurp(out);
+  r.err = slurp(err);
+  return r;
+}
+
+// Every kind with a K that suits it on P = 4.
+struct Kind {
+  const char* name;
+  int K;
+  bool flush;
+};
+const Kind kKinds[] = {{"gpipe", 4, true},          {"1f1b-flush", 4, true}, {"interleaved-1f1b", 4, true},
+                       {"zb-h1", 4, true},          {"pipedream", 1, false}, {"pipedream-2bw", 4, false},
+                       {"pipemare", 4, false},      {"paci", 4, false}};
+
+std::string KindFlags(const Kind& k) {
+  return std::string("--schedule ") + k.name + " --stages 4 --accum " + std::to_string(k.K);
+}
+
+TEST(Flags, ScheduleReadsRunLengthTheSameForEveryKind) {
+  for (const Kind& k : kKinds) {
+    for (const std::string& length : {std::string("--updates 3"), "--microbatches " + std::to_string(3 * k.K)}) {
+      const CliRun r = Paci("schedule " + KindFlags(k) + " " + length + " --analyze --format json");
+      ASSERT_EQ(r.code, 0) << k.name << " " << length << "\n" << r.err;
+      const nlohmann::json j = nlohmann::json::parse(r.out);
+      EXPECT_EQ(j.at("total_microbatches"), 3 * k.K) << k.name;
+      EXPECT_EQ(j.at(k.flush ? "microbatches_per_iteration" : "accum"), k.K) << k.name;
+      for (const auto& stage : j.at("per_stage")) EXPECT_EQ(stage.at("optimizer_steps"), 3) << k.name << " " << length;
+    }
+  }
+}
+
+TEST(Flags, SimulateRunsTheUpdatesAskedFor) {
+  for (const Kind& k : kKinds) {
+    const CliRun r = Paci("simulate " + KindFlags(k) + " --updates 5 --json --no-db");
+    ASSERT_EQ(r.code, 0) << k.name << "\n" << r.err;
+    const nlohmann::json j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j.at("optimizer_updates"), 5) << k.name;
+    EXPECT_EQ(j.at("total_microbatches"), 5 * k.K) << k.name;
+  }
+  // The case: 800 micro-batches of K = 8 are 100 flush iterations, not one of 800.
+  const CliRun r = Paci("simulate --schedule 1f1b-flush --stages 4 --accum 8 --microbatches 800 --json --no-db");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const nlohmann::json j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j.at("optimizer_updates"), 100);
+  EXPECT_EQ(j.at("microbatches_per_iteration"), 8);
+  // Without a length every schedule runs 4 * max(P, K) micro-batches, rounded up to whole updates.
+  for (const Kind& k : kKinds) {
+    const CliRun d = Paci("simulate " + KindFlags(k) + " --json --no-db");
+    ASSERT_EQ(d.code, 0) << k.name << "\n" << d.err;
+    EXPECT_EQ(nlohmann::json::parse(d.out).at("total_microbatches"), 16) << k.name;
+  }
+}
+
+TEST(Flags, SweepReadsRunLengthTheSameWay) {
+  const CliRun r = Paci("sweep --schedules all --stages 4 --accum 4 --updates 3 -o - --format json --no-db");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const nlohmann::json rows = nlohmann::json::parse(r.out);
+  ASSERT_EQ(rows.size(), 8u);
+  for (const auto& row : rows) {
+    if (!row.at("error").get<std::string>().empty()) {  // pipedream has K = 1 only
+      EXPECT_EQ(row.at("schedule"), "pipedream");
+      continue;
+    }
+    EXPECT_EQ(row.at("microbatches"), 12) << row.at("schedule");
+    EXPECT_EQ(row.at("optimizer_updates"), 3) << row.at("schedule");
+  }
+}
+
+const char* kTinyModel = "--layers 1 --dim 16 --heads 2 --seq 8 --microbatch-size 2 --eval-every 0 --eval-batches 1";
+
+TEST(Flags, TrainRunsMicrobatchesAsWholeUpdates) {
+  for (const char* pipe : {"", "--schedule 1f1b-flush --stages 2 --no-db", "--schedule paci --stages 2 --no-db"}) {
+    const CliRun r = Paci(std::string("train ") + kTinyModel + " --accum 2 --microbatches 6 " + pipe);
+    ASSERT_EQ(r.code, 0) << pipe << "\n" << r.err;
+    EXPECT_NE(r.out.find("trained 3 updates"), std::string::npos) << pipe << "\n" << r.out;
+  }
+}
+
+TEST(Flags, ContradictoryOrInapplicableFlagsExitTwoNamingThem) {
+  const auto dir = std::filesystem::temp_directory_path() / ("paci_flags_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string file = (dir / "s.json").string();
+  ASSERT_EQ(Paci("schedule --schedule paci --stages 4 --format json -o " + file).code, 0);
+  const std::vector<std::pair<std::string, std::vector<std::string>>> cases = {
+      {"schedule --schedule 1f1b-flush --stages 4 --accum 8 --microbatches 20", {"--microbatches", "--accum"}},
+      {"schedule --schedule paci --stages 4 --accum 4 --microbatches 10", {"--microbatches", "--accum"}},
+      {"schedule --schedule gpipe --stages 4 --microbatches 16 --updates 2", {"--microbatches", "--updates"}},
+      {"schedule --schedule paci --stages 4 --microbatches 16 --iterations 4", {"--microbatches", "--updates"}},
+      {"schedule --schedule interleaved-1f1b --stages 4 --accum 6", {"--accum", "--stages"}},
+      {"schedule --schedule pipedream --stages 4 --accum 4", {"--accum"}},
+      {"schedule --schedule 1f1b-flush --stages 4 --window 4,3,2,1", {"--window"}},
+      {"schedule --schedule 1f1b-flush --stages 4 --chunks 2", {"--chunks"}},
+      {"schedule --input " + file + " --stages 4", {"--stages", "--input"}},
+      {"simulate --input " + file + " --microbatches 8 --no-db", {"--microbatches", "--input"}},
+      {"simulate --schedule zb-h1 --stages 4 --accum 8 --microbatches 12 --no-db", {"--microbatches", "--accum"}},
+      {"simulate --schedule pipemare --stages 4 --updates 2 --microbatches 8 --no-db", {"--microbatches", "--updates"}},
+      {"sweep --stages 4 --accum 4,8 --microbatches 12 --no-db", {"--microbatches", "--accum"}},
+      {"sweep --stages 4 --accum 4 --microbatches 16 --updates 4 --no-db", {"--microbatches", "--updates"}},
+      {std::string("train ") + kTinyModel + " --accum 2 --microbatches 6 --updates 3", {"--microbatches", "--updates"}},
+      {std::string("train ") + kTinyModel + " --accum 2 --microbatches 5", {"--microbatches", "--accum"}},
+      {std::string("train ") + kTinyModel + " --schedule pipedream --stages 2 --accum 4 --no-db", {"--accum"}},
+      {std::string("train ") + kTinyModel + " --stages 2", {"--stages", "--schedule"}},
+  };
+  for (const auto& [args, names] : cases) {
+    const CliRun r = Paci(args);
+    EXPECT_EQ(r.code, 2) << args << "\n" << r.err;
+    for (const std::string& name : names) EXPECT_NE(r.err.find(name), std::string::npos) << args << "\n" << r.err;
+  }
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
