@@ -330,7 +330,7 @@ void CheckApplicable(const PipelineTrainFlags& f) {
 
 std::string GivenPipelineOnlyFlag(const PipelineTrainFlags& f) {
   if (!f.cmd) return "";
-  for (const char* name : {"--stages", "--microbatches", "--chunks", "--transport", "--device", "--precision",
+  for (const char* name : {"--stages", "--chunks", "--transport", "--device", "--precision",
                            "--db", "--no-db", "--partition", "--recv-timeout", "--name", "--inject-fault"})
     if (f.cmd->count(name) > 0) return name;
   return "";
