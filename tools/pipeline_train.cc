@@ -96,6 +96,14 @@ store::RunInfo MakeRunInfo(const exec::TrainConfig& cfg, const PipelineTrainFlag
   info.spec = schedule.spec();
   info.cost_model = sizes;
   info.description = Describe(cfg, f);
+  // The runs table's configuration columns (store/run_info.h): this path trains in fp32 on CPU.
+  info.config.microbatch_size = cfg.B;
+  info.config.accum = cfg.accum;
+  info.config.tokens_per_update = int64_t{cfg.B} * cfg.model.block_size * cfg.accum;
+  info.config.lr = cfg.lr;
+  info.config.seed = static_cast<int64_t>(cfg.seed);
+  info.config.precision = "fp32";
+  info.config.device = "cpu";
 #ifdef PACI_GIT_REVISION
   info.code_revision = PACI_GIT_REVISION;
 #endif

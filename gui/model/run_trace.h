@@ -23,7 +23,10 @@ struct RunSummary {
   uint32_t accum = 0;        // K
   uint32_t microbatches = 0; // M
   uint32_t chunks = 0;       // V
+  std::optional<double> lr;      // run configuration, when the store knows it
+  std::optional<int64_t> seed;
   int64_t op_count = 0;
+  bool replayed = false;     // ops re-simulated when loaded (store/README.md, "Growth")
   std::string state;         // "complete", "running", "incomplete", "failed"
   int64_t start_unix_ns = 0;
 };

@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "gui/model/run_source.h"
+#include "gui/model/sim_backend.h"
 #include "store/trace_store.h"
 
 namespace paci::gui {
@@ -14,7 +15,10 @@ RunSummary Summarize(const store::RunRecord& r) {
   s.kind = r.info.kind == store::RunKind::kMeasured ? RunKind::kMeasured : RunKind::kPredicted;
   s.name = r.info.name;
   FillSummaryFromSpec(r.info.spec, &s);
+  s.lr = r.info.config.lr;
+  s.seed = r.info.config.seed;
   s.op_count = r.op_count;
+  s.replayed = r.op_storage == store::OpStorage::kReplayed;
   s.state = store::RunStateName(r.state);
   s.start_unix_ns = r.start_unix_ns;
   return s;
@@ -60,6 +64,7 @@ Result<std::unique_ptr<RunSource>> OpenStoreSource(const std::string& path) {
   options.create_if_missing = false;
   options.read_only = true;
   options.busy_timeout_ms = 2000;  // a viewer says "locked" after 2 s rather than hang
+  options.replay = MakeStoreReplay();  // long predicted runs are re-simulated when opened
   auto store = store::TraceStore::Open(path, options);
   if (!store.ok()) return store.status();
   return std::unique_ptr<RunSource>(std::make_unique<StoreRunSource>(std::move(*store)));

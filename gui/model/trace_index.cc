@@ -40,13 +40,24 @@ TraceIndex TraceIndex::Build(const std::vector<ir::TraceEvent>& events, uint32_t
   const size_t rows = size_t{t.stages_} * kLanesPerStage;
   t.row_begin_.assign(rows + 1, t.ops_.size());
   t.max_end_.resize(t.ops_.size());
-  t.by_id_.reserve(t.ops_.size());
+  t.busy_sum_.resize(t.ops_.size());
   for (size_t i = t.ops_.size(); i-- > 0;) t.row_begin_[row_of(t.ops_[i])] = i;
   for (size_t r = rows; r-- > 0;) t.row_begin_[r] = std::min(t.row_begin_[r], t.row_begin_[r + 1]);
+  uint64_t max_id = 0;
   for (size_t i = 0; i < t.ops_.size(); ++i) {
-    const bool row_start = i == 0 || row_of(t.ops_[i]) != row_of(t.ops_[i - 1]);
-    t.max_end_[i] = row_start ? t.ops_[i].end : std::max(t.max_end_[i - 1], t.ops_[i].end);
-    t.by_id_.emplace(t.ops_[i].op_id, i);
+    const OpSpan& s = t.ops_[i];
+    const bool row_start = i == 0 || row_of(s) != row_of(t.ops_[i - 1]);
+    t.max_end_[i] = row_start ? s.end : std::max(t.max_end_[i - 1], s.end);
+    t.busy_sum_[i] = (row_start ? 0 : t.busy_sum_[i - 1]) + (s.end - s.start);
+    max_id = std::max(max_id, s.op_id);
+  }
+  constexpr uint32_t kNone = std::numeric_limits<uint32_t>::max();
+  if (max_id < 2 * t.ops_.size() + 1024 && t.ops_.size() < kNone) {
+    t.index_of_id_.assign(max_id + 1, kNone);
+    for (size_t i = 0; i < t.ops_.size(); ++i) t.index_of_id_[t.ops_[i].op_id] = static_cast<uint32_t>(i);
+  } else {
+    t.by_id_.reserve(t.ops_.size());
+    for (size_t i = 0; i < t.ops_.size(); ++i) t.by_id_.emplace(t.ops_[i].op_id, i);
   }
   return t;
 }
@@ -71,8 +82,26 @@ std::pair<size_t, size_t> TraceIndex::Visible(uint32_t stage, ir::Lane lane, dou
 }
 
 int64_t TraceIndex::FindOpId(uint64_t op_id) const {
+  if (!index_of_id_.empty()) {
+    if (op_id >= index_of_id_.size() || index_of_id_[op_id] == std::numeric_limits<uint32_t>::max()) return -1;
+    return index_of_id_[op_id];
+  }
   auto it = by_id_.find(op_id);
   return it == by_id_.end() ? -1 : static_cast<int64_t>(it->second);
+}
+
+double TraceIndex::BusyBefore(size_t begin, size_t end, double t) const {
+  // Ops starting before t, all counted whole, minus the part of the last one that runs past t.
+  const size_t k = std::partition_point(ops_.begin() + begin, ops_.begin() + end,
+                                        [&](const OpSpan& s) { return s.start < t; }) - ops_.begin();
+  if (k == begin) return 0;
+  return static_cast<double>(busy_sum_[k - 1]) - std::max(0.0, ops_[k - 1].end - t);
+}
+
+double TraceIndex::BusyNs(uint32_t stage, ir::Lane lane, double t0, double t1) const {
+  const auto [b, e] = Row(stage, lane);
+  if (b == e || t1 <= t0) return 0;
+  return std::max(0.0, BusyBefore(b, e, t1) - BusyBefore(b, e, t0));
 }
 
 }  // namespace paci::gui

@@ -1,8 +1,10 @@
 // TraceIndex: a run's ops in the compact, sorted form every view reads. Ops are grouped in rows
 // (stage x lane), sorted by start within a row, times shifted so the run starts at 0. A prefix
 // maximum of end times makes "ops visible in [t0, t1]" a binary search even when measured ops
-// overlap, so a 100,000-op run pans and zooms without scanning. Immutable once built; share it
-// between threads through std::shared_ptr<const TraceIndex>.
+// overlap, so a 100,000-op run pans and zooms without scanning. A prefix sum of durations gives
+// the busy time of any interval in O(log n), so a zoomed-out view of ten million ops draws busy
+// fraction per pixel column instead of ops. Immutable once built; share it between threads
+// through std::shared_ptr<const TraceIndex>.
 #pragma once
 
 #include <cstdint>
@@ -46,14 +48,23 @@ class TraceIndex {
   std::pair<size_t, size_t> Visible(uint32_t stage, ir::Lane lane, double t0, double t1) const;
   // Index of the op with this id, or -1.
   int64_t FindOpId(uint64_t op_id) const;
+  // Time row (stage, lane) is busy within [t0, t1] (ns from the run start): exact when the row's
+  // ops do not overlap (simulated runs), at most the sum of their overlaps otherwise.
+  double BusyNs(uint32_t stage, ir::Lane lane, double t0, double t1) const;
 
  private:
   uint32_t stages_ = 0;
   int64_t offset_ = 0;
   int64_t makespan_ = 0;
   std::vector<OpSpan> ops_;
+  // Busy time of row ops before t: the level-of-detail primitive.
+  double BusyBefore(size_t begin, size_t end, double t) const;
+
   std::vector<int64_t> max_end_;     // max end of ops_[row begin .. i]
+  std::vector<int64_t> busy_sum_;    // sum of durations of ops_[row begin .. i]
   std::vector<size_t> row_begin_;    // size stages * kLanesPerStage + 1
+  // Op index by op id: a dense table when ids are dense (expanded schedules), else a hash map.
+  std::vector<uint32_t> index_of_id_;
   std::unordered_map<uint64_t, size_t> by_id_;
 };
 
