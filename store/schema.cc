@@ -86,8 +86,8 @@ CREATE TABLE metrics(
   PRIMARY KEY (run, key)
 ) WITHOUT ROWID;
 )sql"},
-    // 2 -> 3: predicted runs stored by what determines them (ops re-simulated on demand), and
-    // the run's configuration as columns.
+    // 2 -> 3: predicted runs stored by what determines them (ops re-simulated on demand), the
+    // run's configuration as columns, and no time index on ops.
     {R"sql(
 ALTER TABLE runs ADD COLUMN op_storage TEXT NOT NULL DEFAULT 'stored'
   CHECK (op_storage IN ('stored', 'replayed'));
@@ -102,6 +102,9 @@ ALTER TABLE runs ADD COLUMN lr REAL;
 ALTER TABLE runs ADD COLUMN seed INTEGER;
 ALTER TABLE runs ADD COLUMN precision TEXT;
 ALTER TABLE runs ADD COLUMN device TEXT;
+-- Maintained on every op insert but read only by LoadOps, which the primary key's range of one
+-- run serves as well at the sizes measured runs have: writes are 1.6x faster without it.
+DROP INDEX ops_by_time;
 )sql", BackfillRunConfig},
 }};
 

@@ -119,6 +119,14 @@ Status SetPragmas(SqliteDb& db) {
   return db.Exec("PRAGMA synchronous = NORMAL");
 }
 
+// A writer's connection: SetPragmas, and a page cache large enough that a batch's inserts into
+// the ops primary key (op ids arrive in time order, not key order) rarely go back to the file.
+// The cache is allocated as pages are used; 64 MiB bounds it per writer.
+Status SetWriterPragmas(SqliteDb& db) {
+  PACI_RETURN_IF_ERROR(SetPragmas(db));
+  return db.Exec("PRAGMA cache_size = -65536");
+}
+
 }  // namespace
 
 Result<TraceStore> TraceStore::Open(const std::string& path, OpenOptions options) {
@@ -173,7 +181,7 @@ Result<RunWriter> TraceStore::BeginRun(const RunInfo& info, WriterOptions option
   }
   auto db = Connect(false);
   if (!db.ok()) return db.status();
-  PACI_RETURN_IF_ERROR(SetPragmas(**db));
+  PACI_RETURN_IF_ERROR(SetWriterPragmas(**db));
   auto stmt = SqliteStmt::Prepare(**db, fmt::format(
       "INSERT INTO runs (kind, name, schedule, spec, cost_model, description, host, writer_pid, "
       "code_revision, start_unix_ns, status, {}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,"
@@ -199,7 +207,7 @@ Result<RunWriter> TraceStore::AttachRun(int64_t run_id, WriterOptions options) {
   if (!record.ok()) return record.status();
   auto db = Connect(false);
   if (!db.ok()) return db.status();
-  PACI_RETURN_IF_ERROR(SetPragmas(**db));
+  PACI_RETURN_IF_ERROR(SetWriterPragmas(**db));
   return RunWriter(std::move(*db), run_id, /*owns_run=*/false, options);
 }
 
@@ -380,25 +388,27 @@ Result<std::vector<ir::TraceEvent>> TraceStore::LoadOps(int64_t run_id, uint32_t
 
 namespace {
 
-// Collects a replay in memory while digesting it in the order the engine reports it.
+// Digests a replay in the order the engine reports it, passing every event on to `out`.
 class DigestingSink : public TraceSink {
  public:
+  explicit DigestingSink(TraceSink& out) : out_(out) {}
   void OnOp(const ir::TraceEvent& e) override {
     digest.Add(e);
-    ops.push_back(e);
+    out_.OnOp(e);
   }
   void OnMemory(const ir::MemorySample& s) override {
     digest.Add(s);
-    memory.push_back(s);
+    out_.OnMemory(s);
   }
   TraceDigest digest;
-  std::vector<ir::TraceEvent> ops;
-  std::vector<ir::MemorySample> memory;
+
+ private:
+  TraceSink& out_;
 };
 
 }  // namespace
 
-Status TraceStore::Replay(const RunRecord& record, RunData* data) const {
+Status TraceStore::ReplayInto(const RunRecord& record, TraceSink& sink) const {
   if (!options_.replay) {
     return Status::FailedPrecondition(fmt::format(
         "{}: run {} is stored by what determines it (schedule, cost model, seed), not op by op, "
@@ -408,30 +418,70 @@ Status TraceStore::Replay(const RunRecord& record, RunData* data) const {
     return Status::Corruption(fmt::format("{}: replayed run {} has no schedule or cost model",
                                           path_, record.id));
   }
-  DigestingSink sink;
-  sink.ops.reserve(record.op_count);
-  Status st = options_.replay(*record.info.schedule, *record.info.cost_model, sink);
+  DigestingSink digesting(sink);
+  Status st = options_.replay(*record.info.schedule, *record.info.cost_model, digesting);
   if (!st.ok()) {
     return Status::Internal(
         fmt::format("{}: run {}: re-simulation failed: {}", path_, record.id, st.message()));
   }
-  if (sink.digest.ops() != record.op_count || sink.digest.value() != record.ops_digest) {
+  if (digesting.digest.ops() != record.op_count || digesting.digest.value() != record.ops_digest) {
     return Status::FailedPrecondition(fmt::format(
         "{}: run {}: re-simulation gives {} ops (digest {:016x}), the stored run had {} (digest "
         "{:016x}); the simulator changed since revision '{}' stored it", path_, record.id,
-        sink.digest.ops(), sink.digest.value(), record.op_count, record.ops_digest,
+        digesting.digest.ops(), digesting.digest.value(), record.op_count, record.ops_digest,
         record.info.code_revision));
   }
+  return Status::Ok();
+}
+
+Status TraceStore::Replay(const RunRecord& record, RunData* data) const {
+  VectorTraceSink sink;
+  sink.ops.reserve(record.op_count);
+  PACI_RETURN_IF_ERROR(ReplayInto(record, sink));
   // The orders the SQL reads give: ops by id, memory by stage then time (stable: report order).
-  std::sort(sink.ops.begin(), sink.ops.end(),
-            [](const ir::TraceEvent& a, const ir::TraceEvent& b) { return a.op_id() < b.op_id(); });
+  // Expanded schedules number ops 0..n-1, so each op goes straight to its place.
+  std::vector<bool> seen(sink.ops.size());
+  bool dense = true;
+  for (const ir::TraceEvent& e : sink.ops) {
+    if (e.op_id() >= seen.size() || seen[e.op_id()]) {
+      dense = false;
+      break;
+    }
+    seen[e.op_id()] = true;
+  }
+  if (dense) {
+    data->ops.resize(sink.ops.size());
+    for (ir::TraceEvent& e : sink.ops) data->ops[e.op_id()] = std::move(e);
+  } else {
+    std::sort(sink.ops.begin(), sink.ops.end(),
+              [](const ir::TraceEvent& a, const ir::TraceEvent& b) { return a.op_id() < b.op_id(); });
+    data->ops = std::move(sink.ops);
+  }
   std::stable_sort(sink.memory.begin(), sink.memory.end(),
                    [](const ir::MemorySample& a, const ir::MemorySample& b) {
                      return a.stage() != b.stage() ? a.stage() < b.stage() : a.time_ns() < b.time_ns();
                    });
-  data->ops = std::move(sink.ops);
   data->memory = std::move(sink.memory);
   return Status::Ok();
+}
+
+Status TraceStore::PlayRun(int64_t run_id, TraceSink& sink) {
+  auto record = GetRun(run_id);
+  if (!record.ok()) return record.status();
+  if (record->op_storage == OpStorage::kReplayed) return ReplayInto(*record, sink);
+  PACI_RETURN_IF_ERROR(ForEachRow(*db_,
+      "SELECT op_id, stage, chunk, micro_batch, kind, lane, start_ns, end_ns, weight_version, "
+      "live_bytes FROM ops WHERE run = ?1 ORDER BY op_id", run_id,
+      [&](const SqliteStmt& s) { sink.OnOp(ReadOp(s)); }));
+  return ForEachRow(*db_,
+      "SELECT stage, time_ns, live_bytes FROM memory WHERE run = ?1 ORDER BY stage, time_ns, rowid",
+      run_id, [&](const SqliteStmt& s) {
+        ir::MemorySample m;
+        m.set_stage(s.Int(0));
+        m.set_time_ns(s.Int(1));
+        m.set_live_bytes(s.Int(2));
+        sink.OnMemory(m);
+      });
 }
 
 Result<int64_t> TraceStore::ImportRun(const RunData& data) {

@@ -65,6 +65,10 @@ class TraceStore {
   // the visible window of a long run without loading all of it. A replayed run is re-simulated.
   Result<std::vector<ir::TraceEvent>> LoadOps(int64_t run_id, uint32_t stage, int64_t start_ns,
                                               int64_t end_ns);
+  // Plays the run's ops and memory samples into `sink` without holding them: stored runs by op
+  // id (memory by stage and time), replayed runs as the engine reports them. On an error (a
+  // replay that does not match the stored digest) the sink has seen part of it: discard it.
+  Status PlayRun(int64_t run_id, TraceSink& sink);
   Status DeleteRun(int64_t run_id);
 
   // Records that `predicted` is a prediction of `measured`.
@@ -80,8 +84,9 @@ class TraceStore {
   TraceStore(std::string path, OpenOptions options);
   // A new connection to the file with this store's pragmas; every writer gets its own.
   Result<std::unique_ptr<SqliteDb>> Connect(bool read_only) const;
-  // The ops and memory samples of a replayed run, re-simulated and checked.
+  // The ops and memory samples of a replayed run, re-simulated and checked, into data or sink.
   Status Replay(const RunRecord& record, RunData* data) const;
+  Status ReplayInto(const RunRecord& record, TraceSink& sink) const;
 
   std::string path_;
   std::unique_ptr<SqliteDb> db_;

@@ -50,6 +50,9 @@ std::string OrDash(const std::optional<T>& v) {
   return v ? fmt::format("{}", *v) : "-";
 }
 
+// A learning rate as configured (stored from a float: 0.0010000000474974513 reads 0.001).
+std::string Lr(const std::optional<double>& lr) { return lr ? fmt::format("{:.4g}", *lr) : "-"; }
+
 void List(const std::string& db) {
   TraceStore store = OpenOrFail(db);
   auto runs = store.ListRuns();
@@ -63,7 +66,7 @@ void List(const std::string& db) {
     fmt::print("{:>5}  {:<9}  {:<10}  {:>10}  {:<20}  {:>4}  {:>8}  {:>6}  {:<19}  {}\n", r.id,
                RunKindName(r.info.kind), RunStateName(r.state),
                fmt::format("{}{}", r.op_count, replayed ? " r" : ""), ScheduleOf(r), OrDash(c.accum),
-               OrDash(c.lr), OrDash(c.seed), Utc(r.start_unix_ns), r.info.name);
+               Lr(c.lr), OrDash(c.seed), Utc(r.start_unix_ns), r.info.name);
   }
 }
 
@@ -71,7 +74,7 @@ std::string ConfigLine(const store::RunConfig& c) {
   auto text = [](const std::string& s) { return s.empty() ? std::string("-") : s; };
   return fmt::format("schedule {}  P {}  K {}  micro-batch size {}  tokens/update {}  lr {}  seed {}  "
                      "precision {}  device {}", text(c.schedule), OrDash(c.stages), OrDash(c.accum),
-                     OrDash(c.microbatch_size), OrDash(c.tokens_per_update), OrDash(c.lr),
+                     OrDash(c.microbatch_size), OrDash(c.tokens_per_update), Lr(c.lr),
                      OrDash(c.seed), text(c.precision), text(c.device));
 }
 

@@ -103,6 +103,9 @@ std::string OrDash(const std::optional<T>& v) {
   return v ? fmt::format("{}", *v) : "-";
 }
 
+// A learning rate as configured (stored from a float: 0.0010000000474974513 reads 0.001).
+std::string Lr(const std::optional<double>& lr) { return lr ? fmt::format("{:.4g}", *lr) : "-"; }
+
 std::string Predicts(store::TraceStore& db, int64_t id) {
   Result<std::vector<std::pair<int64_t, int64_t>>> links = db.LinksOf(id);
   if (!links.ok()) return "";
@@ -131,7 +134,7 @@ void RunSummary(const SummaryFlags& f) {
     const store::RunConfig& c = r->record.info.config;
     fmt::print("{:>4} {:<9} {:<26} {:>4} {:>8} {:>6} {:>8} {:>10} {:>12}  {:<16} {:<30} {}\n", id,
                store::RunKindName(r->record.info.kind), r->record.info.name.substr(0, 26),
-               OrDash(c.accum), OrDash(c.lr), OrDash(c.seed),
+               OrDash(c.accum), Lr(c.lr), OrDash(c.seed),
                Metric(*r, m::kValLoss, "{:.4f}"), Metric(*r, m::kTokensPerS, "{:.0f}"),
                Metric(*r, m::kTimePerUpdateMs, "{:.2f}"), PerStage(*r, m::kMaxDrift, "{:.0f}", 1.0),
                PerStage(*r, m::kPeakMemoryBytes, "{:.2f}", 1.0 / (1 << 20)), Predicts(*db, id));

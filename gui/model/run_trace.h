@@ -4,10 +4,12 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "gui/model/trace_index.h"
 #include "paci.pb.h"
 
 namespace paci::gui {
@@ -35,7 +37,8 @@ struct RunTrace {
   RunSummary summary;
   ir::PipelineSpec spec;
   std::optional<ir::CostModel> cost_model;
-  std::vector<ir::TraceEvent> ops;
+  std::vector<ir::TraceEvent> ops;       // empty when a long run was indexed while loading
+  std::shared_ptr<const TraceIndex> index;  // set by sources that index while loading
   std::vector<ir::UpdateMetric> updates;
   std::vector<ir::MemorySample> memory;
 };

@@ -1,5 +1,6 @@
 // RunSource over the SQLite trace store (store/trace_store.h), opened read-only so the viewer
 // never migrates or locks a file another process is writing.
+#include <algorithm>
 #include <memory>
 
 #include "gui/model/run_source.h"
@@ -24,6 +25,10 @@ RunSummary Summarize(const store::RunRecord& r) {
   return s;
 }
 
+// Runs with more ops than this are indexed while they are read and keep no TraceEvent copies
+// (a 10 M-op run would otherwise hold ~1 GiB of messages beside its index).
+constexpr int64_t kEventsUpTo = 1000000;
+
 class StoreRunSource : public RunSource {
  public:
   explicit StoreRunSource(store::TraceStore store) : store_(std::move(store)) {}
@@ -40,15 +45,32 @@ class StoreRunSource : public RunSource {
   Result<RunTrace> LoadRun(int64_t id, const LoadProgress& progress) override {
     // The store reads a run in one call; progress moves at its start and end only.
     if (progress && !progress(0.05)) return Status::Internal("cancelled");
-    auto data = store_.LoadRun(id);
+    auto data = store_.LoadRunWithoutOps(id);
     if (!data.ok()) return data.status();
     RunTrace t;
     t.summary = Summarize(data->record);
     t.spec = data->record.info.spec;
     t.cost_model = data->record.info.cost_model;
-    t.ops = std::move(data->ops);
     t.updates = std::move(data->updates);
-    t.memory = std::move(data->memory);
+    if (data->record.op_count > kEventsUpTo) {
+      // A long run goes from the store (or its re-simulation) straight into the index.
+      TraceIndexBuilder builder;
+      builder.spans.reserve(data->record.op_count);
+      PACI_RETURN_IF_ERROR(store_.PlayRun(id, builder));
+      if (progress && !progress(0.6)) return Status::Internal("cancelled");
+      std::stable_sort(builder.memory.begin(), builder.memory.end(),
+                       [](const ir::MemorySample& a, const ir::MemorySample& b) {
+                         return a.stage() != b.stage() ? a.stage() < b.stage() : a.time_ns() < b.time_ns();
+                       });
+      t.memory = std::move(builder.memory);
+      t.index = std::make_shared<const TraceIndex>(
+          TraceIndex::FromSpans(std::move(builder.spans), t.spec.stages()));
+    } else {
+      auto full = store_.LoadRun(id);
+      if (!full.ok()) return full.status();
+      t.ops = std::move(full->ops);
+      t.memory = std::move(full->memory);
+    }
     if (progress) progress(0.8);
     return t;
   }

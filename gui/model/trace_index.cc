@@ -5,39 +5,61 @@
 
 namespace paci::gui {
 
+OpSpan TraceIndex::SpanOf(const ir::TraceEvent& e) {
+  OpSpan s;
+  s.start = e.start_ns();
+  s.end = std::max(e.end_ns(), e.start_ns());
+  s.op_id = e.op_id();
+  s.micro_batch = e.micro_batch();
+  s.version = e.weight_version();
+  s.live_bytes = e.live_bytes();
+  s.stage = e.stage();
+  s.chunk = e.chunk();
+  s.kind = e.kind();
+  s.lane = (e.lane() >= 0 && e.lane() < kLanesPerStage) ? e.lane() : ir::LANE_COMPUTE;
+  return s;
+}
+
 TraceIndex TraceIndex::Build(const std::vector<ir::TraceEvent>& events, uint32_t stages) {
+  std::vector<OpSpan> spans;
+  spans.reserve(events.size());
+  for (const auto& e : events) spans.push_back(SpanOf(e));
+  return FromSpans(std::move(spans), stages);
+}
+
+TraceIndex TraceIndex::FromSpans(std::vector<OpSpan> spans, uint32_t stages) {
   TraceIndex t;
   t.stages_ = std::max<uint32_t>(stages, 1);
   int64_t first = std::numeric_limits<int64_t>::max();
-  for (const auto& e : events) {
-    t.stages_ = std::max(t.stages_, e.stage() + 1);
-    first = std::min(first, e.start_ns());
+  for (const OpSpan& s : spans) {
+    t.stages_ = std::max(t.stages_, s.stage + 1);
+    first = std::min(first, s.start);
   }
-  t.offset_ = events.empty() ? 0 : first;
-  t.ops_.reserve(events.size());
-  for (const auto& e : events) {
-    OpSpan s;
-    s.start = e.start_ns() - t.offset_;
-    s.end = std::max(e.end_ns(), e.start_ns()) - t.offset_;
-    s.op_id = e.op_id();
-    s.micro_batch = e.micro_batch();
-    s.version = e.weight_version();
-    s.live_bytes = e.live_bytes();
-    s.stage = e.stage();
-    s.chunk = e.chunk();
-    s.kind = e.kind();
-    s.lane = (e.lane() >= 0 && e.lane() < kLanesPerStage) ? e.lane() : ir::LANE_COMPUTE;
+  t.offset_ = spans.empty() ? 0 : first;
+  for (OpSpan& s : spans) {
+    s.start -= t.offset_;
+    s.end -= t.offset_;
     t.makespan_ = std::max(t.makespan_, s.end);
-    t.ops_.push_back(s);
   }
-  auto row_of = [](const OpSpan& s) { return s.stage * kLanesPerStage + s.lane; };
-  std::sort(t.ops_.begin(), t.ops_.end(), [&](const OpSpan& a, const OpSpan& b) {
-    const uint32_t ra = row_of(a), rb = row_of(b);
-    if (ra != rb) return ra < rb;
+  // Rows in (stage, lane) order by a stable counting pass, then each row by start; a row that
+  // arrives in order (an engine's ops usually do) is only checked, so ten million ops index in
+  // linear time.
+  auto row_of = [](const OpSpan& s) { return size_t{s.stage} * kLanesPerStage + s.lane; };
+  const size_t rows = size_t{t.stages_} * kLanesPerStage;
+  std::vector<size_t> next(rows + 1, 0);
+  for (const OpSpan& s : spans) ++next[row_of(s) + 1];
+  for (size_t r = 0; r < rows; ++r) next[r + 1] += next[r];
+  t.ops_.resize(spans.size());
+  for (const OpSpan& s : spans) t.ops_[next[row_of(s)]++] = s;
+  spans = {};
+  auto by_start = [](const OpSpan& a, const OpSpan& b) {
     if (a.start != b.start) return a.start < b.start;
     return a.op_id < b.op_id;  // ties in id order keep the layout reproducible
-  });
-  const size_t rows = size_t{t.stages_} * kLanesPerStage;
+  };
+  for (size_t r = 0, begin = 0; r < rows; begin = next[r], ++r) {
+    const auto first = t.ops_.begin() + begin, last = t.ops_.begin() + next[r];
+    if (!std::is_sorted(first, last, by_start)) std::sort(first, last, by_start);
+  }
   t.row_begin_.assign(rows + 1, t.ops_.size());
   t.max_end_.resize(t.ops_.size());
   t.busy_sum_.resize(t.ops_.size());
@@ -79,6 +101,27 @@ std::pair<size_t, size_t> TraceIndex::Visible(uint32_t stage, ir::Lane lane, dou
                                          [&](const OpSpan& s) { return s.start <= t1; }) -
                     ops_.begin();
   return {lo, hi};
+}
+
+std::vector<ir::TraceEvent> TraceIndex::Events() const {
+  std::vector<ir::TraceEvent> out(ops_.size());
+  for (size_t i = 0; i < ops_.size(); ++i) {
+    const OpSpan& s = ops_[i];
+    ir::TraceEvent& e = out[i];
+    e.set_op_id(s.op_id);
+    e.set_stage(s.stage);
+    e.set_chunk(s.chunk);
+    e.set_micro_batch(s.micro_batch);
+    e.set_kind(s.kind);
+    e.set_lane(s.lane);
+    e.set_start_ns(s.start + offset_);
+    e.set_end_ns(s.end + offset_);
+    e.set_weight_version(s.version);
+    e.set_live_bytes(s.live_bytes);
+  }
+  std::sort(out.begin(), out.end(),
+            [](const ir::TraceEvent& a, const ir::TraceEvent& b) { return a.op_id() < b.op_id(); });
+  return out;
 }
 
 int64_t TraceIndex::FindOpId(uint64_t op_id) const {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "paci.pb.h"
+#include "proto/trace_sink.h"
 
 namespace paci::gui {
 
@@ -35,6 +36,9 @@ class TraceIndex {
  public:
   // stages: at least this many stages (from the spec); more if the events name higher stages.
   static TraceIndex Build(const std::vector<ir::TraceEvent>& events, uint32_t stages);
+  // The same from spans with the events' own times (TraceIndexBuilder collects them).
+  static TraceIndex FromSpans(std::vector<OpSpan> spans, uint32_t stages);
+  static OpSpan SpanOf(const ir::TraceEvent& e);
 
   uint32_t stages() const { return stages_; }
   int64_t offset_ns() const { return offset_; }  // subtracted from every event time
@@ -46,6 +50,8 @@ class TraceIndex {
   std::pair<size_t, size_t> Row(uint32_t stage, ir::Lane lane) const;
   // Index range within the row of ops that may intersect [t0, t1]: every op outside it does not.
   std::pair<size_t, size_t> Visible(uint32_t stage, ir::Lane lane, double t0, double t1) const;
+  // The ops as events again, by op id, in the run's own times: for a run loaded without events.
+  std::vector<ir::TraceEvent> Events() const;
   // Index of the op with this id, or -1.
   int64_t FindOpId(uint64_t op_id) const;
   // Time row (stage, lane) is busy within [t0, t1] (ns from the run start): exact when the row's
@@ -66,6 +72,16 @@ class TraceIndex {
   // Op index by op id: a dense table when ids are dense (expanded schedules), else a hash map.
   std::vector<uint32_t> index_of_id_;
   std::unordered_map<uint64_t, size_t> by_id_;
+};
+
+// Collects a played run's ops as spans and memory samples, straight from an engine or the store
+// (TraceStore::PlayRun): ten million ops never exist as TraceEvent messages at once.
+class TraceIndexBuilder : public TraceSink {
+ public:
+  void OnOp(const ir::TraceEvent& e) override { spans.push_back(TraceIndex::SpanOf(e)); }
+  void OnMemory(const ir::MemorySample& s) override { memory.push_back(s); }
+  std::vector<OpSpan> spans;
+  std::vector<ir::MemorySample> memory;
 };
 
 }  // namespace paci::gui

@@ -132,12 +132,12 @@ int Bench(MainWindow& w, const QString& path, int64_t id, const QElapsedTimer& s
   phase.start();
   double read_ms = 0;
   auto run = LoadAndIndex(**source, id, [&](double f) {
-    if (f >= 0.8 && read_ms == 0) read_ms = phase.nsecsElapsed() / 1e6;
+    if (f >= 0.6 && read_ms == 0) read_ms = phase.nsecsElapsed() / 1e6;
     return true;
   });
   if (!run.ok()) return 1;
   std::printf("of which: store read or re-simulation %.1f ms (%zu ops, %zu memory samples), index %.1f ms\n", read_ms,
-              (*run)->trace.ops.size(), (*run)->trace.memory.size(),
+              (*run)->index->ops().size(), (*run)->trace.memory.size(),
               phase.nsecsElapsed() / 1e6 - read_ms);
   return 0;
 }
