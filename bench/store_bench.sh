@@ -16,7 +16,7 @@ trap 'rm -rf "$work"' EXIT
 
 now() { date +%s.%N; }
 mib() { local total=0 f; for f in "$1" "$1-wal" "$1-shm"; do [[ -e $f ]] && total=$((total + $(stat -c %s "$f"))); done
-        python3 -c "print('%.2f' % ($total / 1048576))"; }
+        python3 -c "print('%.3f' % ($total / 1048576))"; }
 
 # A store that already holds a small run, so "added" does not count the empty schema.
 seed_store() { "$PACI" simulate --schedule paci --stages 2 --accum 2 --microbatches 8 --db "$1" > /dev/null; }
@@ -30,7 +30,7 @@ measure() {  # label, extra flags...
   "$PACI" "${RUN[@]}" --db "$db" "$@" > "$work/$label.out"
   local t1; t1=$(now)
   local after; after=$(mib "$db")
-  printf '%-28s %8.2f s %10.2f MiB added\n' "$label" "$(python3 -c "print($t1 - $t0)")" \
+  printf '%-28s %8.2f s %10.3f MiB added\n' "$label" "$(python3 -c "print($t1 - $t0)")" \
          "$(python3 -c "print($after - $before)")"
 }
 

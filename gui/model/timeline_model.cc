@@ -49,12 +49,9 @@ void TimelineModel::ForEachVisible(const TimeAxis& axis, const std::function<voi
       const QRectF band = LaneRect(stage, lane, axis.width_px);
       const auto [lo, hi] = index_->Visible(stage, lane, t0, t1);
       if (coverage && static_cast<double>(hi - lo) > axis.width_px) {
-        Coverage c{band, stage, lane, std::vector<float>(static_cast<size_t>(std::ceil(axis.width_px)))};
-        for (size_t x = 0; x < c.busy.size(); ++x) {
-          const double a = axis.ToNs(static_cast<double>(x)), b = axis.ToNs(static_cast<double>(x + 1));
-          c.busy[x] = static_cast<float>(std::min(1.0, index_->BusyNs(stage, lane, a, b) / (b - a)));
-        }
-        coverage(c);
+        const size_t columns = static_cast<size_t>(std::ceil(axis.width_px));
+        coverage(Coverage{band, stage, lane,
+                          index_->BusyFractions(stage, lane, axis.ToNs(0), axis.ns_per_px, columns)});
         continue;
       }
       double covered_to = -1e300;  // right edge of the last drawn box, in px

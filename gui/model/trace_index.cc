@@ -141,6 +141,30 @@ double TraceIndex::BusyBefore(size_t begin, size_t end, double t) const {
   return static_cast<double>(busy_sum_[k - 1]) - std::max(0.0, ops_[k - 1].end - t);
 }
 
+std::vector<float> TraceIndex::BusyFractions(uint32_t stage, ir::Lane lane, double t0, double w,
+                                             size_t n) const {
+  std::vector<float> out(n, 0.0f);
+  const auto [b, e] = Row(stage, lane);
+  if (b == e || w <= 0) return out;
+  // Busy time before t, with k the first op starting at or after t; k only moves forward.
+  size_t k = b;
+  auto busy_before = [&](double t) {
+    size_t step = 1;  // gallop from k, then binary search the last stride
+    while (k + step < e && ops_[k + step - 1].start < t) step *= 2;
+    k = std::partition_point(ops_.begin() + k, ops_.begin() + std::min(e, k + step),
+                             [&](const OpSpan& s) { return s.start < t; }) - ops_.begin();
+    if (k == b) return 0.0;
+    return static_cast<double>(busy_sum_[k - 1]) - std::max(0.0, ops_[k - 1].end - t);
+  };
+  double before = busy_before(t0);
+  for (size_t i = 0; i < n; ++i) {
+    const double after = busy_before(t0 + (i + 1) * w);
+    out[i] = static_cast<float>(std::clamp((after - before) / w, 0.0, 1.0));
+    before = after;
+  }
+  return out;
+}
+
 double TraceIndex::BusyNs(uint32_t stage, ir::Lane lane, double t0, double t1) const {
   const auto [b, e] = Row(stage, lane);
   if (b == e || t1 <= t0) return 0;

@@ -57,6 +57,9 @@ class TraceIndex {
   // Time row (stage, lane) is busy within [t0, t1] (ns from the run start): exact when the row's
   // ops do not overlap (simulated runs), at most the sum of their overlaps otherwise.
   double BusyNs(uint32_t stage, ir::Lane lane, double t0, double t1) const;
+  // BusyNs / width of each of n consecutive intervals [t0 + i w, t0 + (i + 1) w), clamped to
+  // [0, 1]: one pass over the row with a galloping search, for a lane's pixel columns.
+  std::vector<float> BusyFractions(uint32_t stage, ir::Lane lane, double t0, double w, size_t n) const;
 
  private:
   uint32_t stages_ = 0;

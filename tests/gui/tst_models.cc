@@ -152,6 +152,11 @@ void ModelsTest::busyCoverageOfDenseRows() {
   }
   QVERIFY(std::abs(ix->BusyNs(1, ir::LANE_COMPUTE, t0, t1) - brute) < 1e-6);
   QCOMPARE(ix->BusyNs(1, ir::LANE_COMPUTE, t1, t0), 0.0);
+  const std::vector<float> fractions = ix->BusyFractions(1, ir::LANE_COMPUTE, t0, 37, 40);
+  for (size_t i = 0; i < fractions.size(); ++i) {
+    const double a = t0 + 37.0 * i;
+    QVERIFY(std::abs(fractions[i] - ix->BusyNs(1, ir::LANE_COMPUTE, a, a + 37) / 37) < 1e-5);
+  }
 
   TimelineModel m(ix, 1);
   TimeAxis axis;
