@@ -1,5 +1,6 @@
 // RunSource over the SQLite trace store (store/trace_store.h), opened read-only so the viewer
-// never migrates or locks a file another process is writing.
+// never locks a file another process is writing; a store of an older schema (which no current
+// writer has open: writers migrate on open) is migrated once first.
 #include <algorithm>
 #include <memory>
 
@@ -16,6 +17,9 @@ RunSummary Summarize(const store::RunRecord& r) {
   s.kind = r.info.kind == store::RunKind::kMeasured ? RunKind::kMeasured : RunKind::kPredicted;
   s.name = r.info.name;
   FillSummaryFromSpec(r.info.spec, &s);
+  // K as the store's configuration reads it: micro-batches per optimizer update, for every
+  // schedule (a flush schedule's M), so runs at the same effective batch show the same K.
+  if (r.info.config.accum) s.accum = static_cast<uint32_t>(*r.info.config.accum);
   s.lr = r.info.config.lr;
   s.seed = r.info.config.seed;
   s.op_count = r.op_count;
@@ -88,6 +92,15 @@ Result<std::unique_ptr<RunSource>> OpenStoreSource(const std::string& path) {
   options.busy_timeout_ms = 2000;  // a viewer says "locked" after 2 s rather than hang
   options.replay = MakeStoreReplay();  // long predicted runs are re-simulated when opened
   auto store = store::TraceStore::Open(path, options);
+  if (!store.ok() && store.status().code() == Status::Code::kFailedPrecondition) {
+    // Written by an older paci (e.g. the recorded traces/): migrate it once, forward only and
+    // keeping every run, then read it as usual. A newer schema fails the same way again.
+    store::OpenOptions writer = options;
+    writer.read_only = false;
+    auto migrated = store::TraceStore::Open(path, writer);
+    if (!migrated.ok()) return migrated.status();
+    store = store::TraceStore::Open(path, options);
+  }
   if (!store.ok()) return store.status();
   return std::unique_ptr<RunSource>(std::make_unique<StoreRunSource>(std::move(*store)));
 }
