@@ -203,6 +203,10 @@ Result<RunWriter> TraceStore::BeginRun(const RunInfo& info, WriterOptions option
 }
 
 Result<RunWriter> TraceStore::AttachRun(int64_t run_id, WriterOptions options) {
+  if (options.replay_above_ops > 0) {
+    return Status::InvalidArgument(fmt::format(
+        "{}: run {}: only the writer that begins a run may keep it for replay", path_, run_id));
+  }
   auto record = GetRun(run_id);
   if (!record.ok()) return record.status();
   auto db = Connect(false);
