@@ -369,6 +369,12 @@ Result<SimulationResult> Simulate(const ir::Schedule& schedule, const ir::CostMo
   return engine.TakeResult();
 }
 
+Status Replay(const ir::Schedule& schedule, const ir::CostModel& cost, TraceSink& sink) {
+  SimulationOptions options;
+  options.sink = &sink;
+  return Simulate(schedule, cost, options).status();
+}
+
 Result<SimulationResult> SimulateSpec(const ir::PipelineSpec& spec, const ir::CostModel& cost,
                                       const SimulationOptions& options) {
   ::paci::Result<ir::Schedule> schedule = GenerateSchedule(spec);

@@ -32,6 +32,10 @@ struct SimulationOptions {
 Result<SimulationResult> Simulate(const ir::Schedule& schedule, const ir::CostModel& cost,
                                   const SimulationOptions& options = {});
 
+// Simulate into `sink` with memory samples, keeping only the status: the engine half of a trace
+// store's ReplayFn (store/trace_store.h), which re-materialises a predicted run stored compactly.
+Status Replay(const ir::Schedule& schedule, const ir::CostModel& cost, TraceSink& sink);
+
 // GenerateSchedule(spec), then Simulate.
 Result<SimulationResult> SimulateSpec(const ir::PipelineSpec& spec, const ir::CostModel& cost,
                                       const SimulationOptions& options = {});

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <optional>
 #include <tuple>
 
 #include <fmt/format.h>
@@ -125,6 +126,21 @@ void AddCounters(const RunData& run, json* events) {
   }
 }
 
+// The run's configuration columns; unset fields are left out.
+json ConfigJson(const RunConfig& c) {
+  json j = json::object();
+  if (!c.schedule.empty()) j["schedule"] = c.schedule;
+  const std::pair<const char*, const std::optional<int64_t>*> ints[] = {
+      {"stages", &c.stages}, {"accum", &c.accum}, {"microbatch_size", &c.microbatch_size},
+      {"tokens_per_update", &c.tokens_per_update}, {"seed", &c.seed}};
+  for (const auto& [key, v] : ints)
+    if (*v) j[key] = **v;
+  if (c.lr) j["lr"] = *c.lr;
+  if (!c.precision.empty()) j["precision"] = c.precision;
+  if (!c.device.empty()) j["device"] = c.device;
+  return j;
+}
+
 json RunJson(const RunData& run) {
   const RunRecord& r = run.record;
   json j = {{"id", r.id}, {"kind", RunKindName(r.info.kind)}, {"name", r.info.name},
@@ -135,6 +151,7 @@ json RunJson(const RunData& run) {
             {"spec", ProtoToJson(r.info.spec)}};
   if (r.info.schedule) j["schedule"] = ProtoToJson(*r.info.schedule);
   if (r.info.cost_model) j["cost_model"] = ProtoToJson(*r.info.cost_model);
+  j["config"] = ConfigJson(r.info.config);
   return j;
 }
 
@@ -219,6 +236,27 @@ double NumberOrNaN(const json& j) {
   return j.is_number() ? j.get<double>() : std::numeric_limits<double>::quiet_NaN();
 }
 
+void ReadConfig(const json& j, RunConfig* c) {
+  if (!j.is_object()) throw ImportError{"paci.run.config is not an object"};
+  auto integer = [&](const char* key, std::optional<int64_t>* v) {
+    if (!j.contains(key)) return;
+    if (!j[key].is_number_integer()) throw ImportError{std::string("paci.run.config.") + key + " is not an integer"};
+    *v = j[key].get<int64_t>();
+  };
+  c->schedule = j.value("schedule", "");
+  integer("stages", &c->stages);
+  integer("accum", &c->accum);
+  integer("microbatch_size", &c->microbatch_size);
+  integer("tokens_per_update", &c->tokens_per_update);
+  integer("seed", &c->seed);
+  if (j.contains("lr")) {
+    if (!j["lr"].is_number()) throw ImportError{"paci.run.config.lr is not a number"};
+    c->lr = j["lr"].get<double>();
+  }
+  c->precision = j.value("precision", "");
+  c->device = j.value("device", "");
+}
+
 void ReadRun(const json& r, RunRecord* rec) {
   auto kind = ParseRunKind(r.value("kind", "measured"));
   auto status = ParseRunStatus(r.value("status", "complete"));
@@ -230,6 +268,7 @@ void ReadRun(const json& r, RunRecord* rec) {
   rec->info.description = r.value("description", "");
   rec->info.host = r.value("host", "");
   rec->info.code_revision = r.value("code_revision", "");
+  if (r.contains("config")) ReadConfig(r["config"], &rec->info.config);
   rec->start_unix_ns = r.value("start_unix_ns", int64_t{0});
   if (r.contains("end_unix_ns") && r["end_unix_ns"].is_number())
     rec->end_unix_ns = r["end_unix_ns"].get<int64_t>();

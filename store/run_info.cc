@@ -1,5 +1,9 @@
 #include "store/run_info.h"
 
+#include <nlohmann/json.hpp>
+
+#include "proto/ir_names.h"
+
 namespace paci::store {
 
 const char* RunKindName(RunKind kind) {
@@ -36,6 +40,57 @@ std::optional<RunStatus> ParseRunStatus(const std::string& name) {
   if (name == "complete") return RunStatus::kComplete;
   if (name == "failed") return RunStatus::kFailed;
   return std::nullopt;
+}
+
+const char* OpStorageName(OpStorage storage) {
+  return storage == OpStorage::kReplayed ? "replayed" : "stored";
+}
+
+std::optional<OpStorage> ParseOpStorage(const std::string& name) {
+  if (name == "stored") return OpStorage::kStored;
+  if (name == "replayed") return OpStorage::kReplayed;
+  return std::nullopt;
+}
+
+void FillConfigFromRun(RunKind kind, const ir::PipelineSpec& spec,
+                       const std::optional<ir::CostModel>& cost, RunConfig* c) {
+  if (spec.stages() > 0) {
+    if (c->schedule.empty()) c->schedule = ScheduleName(spec.kind());
+    if (!c->stages) c->stages = spec.stages();
+    // K is micro-batches per optimizer update: M for a flush schedule, accum for the others.
+    const uint32_t m = spec.microbatches_per_iteration();
+    const uint32_t k = IsFlushSchedule(spec.kind()) && m > 0 ? m : spec.accum();
+    if (!c->accum && k > 0) c->accum = k;
+  }
+  if (cost && cost->tokens_per_microbatch() > 0 && c->accum && !c->tokens_per_update) {
+    c->tokens_per_update = static_cast<int64_t>(cost->tokens_per_microbatch()) * *c->accum;
+  }
+  if (kind == RunKind::kPredicted) {
+    if (c->device.empty()) c->device = "simulator";
+    // The jitter seed, where there is jitter: without it the seed changes nothing.
+    if (!c->seed && cost && cost->jitter().cv() > 0) c->seed = static_cast<int64_t>(cost->jitter().seed());
+  }
+}
+
+void FillConfigFromDescription(const std::string& description, RunConfig* c) {
+  const nlohmann::json j = nlohmann::json::parse(description, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return;
+  auto integer = [&](const char* key) -> std::optional<int64_t> {
+    auto it = j.find(key);
+    if (it == j.end() || !it->is_number_integer()) return std::nullopt;
+    return it->get<int64_t>();
+  };
+  if (!c->microbatch_size) c->microbatch_size = integer("microbatch_size");
+  if (!c->accum) c->accum = integer("accum");
+  if (!c->seed) c->seed = integer("seed");
+  if (auto lr = j.find("lr"); !c->lr && lr != j.end() && lr->is_number()) c->lr = lr->get<double>();
+  auto model = j.find("model");
+  if (!c->tokens_per_update && c->microbatch_size && c->accum && model != j.end() && model->is_object()) {
+    auto seq = model->find("seq");
+    if (seq != model->end() && seq->is_number_integer()) {
+      c->tokens_per_update = *c->microbatch_size * *c->accum * seq->get<int64_t>();
+    }
+  }
 }
 
 }  // namespace paci::store

@@ -25,6 +25,36 @@ const char* RunStateName(RunState state);       // ... plus "incomplete"
 std::optional<RunKind> ParseRunKind(const std::string& name);
 std::optional<RunStatus> ParseRunStatus(const std::string& name);
 
+// How a run's ops and memory samples are kept. kStored: rows in `ops` and `memory` (measured runs
+// always: they are the evidence). kReplayed: only what determines them (IR, cost model, seed) and
+// their count and digest; readers re-simulate them (TraceStore's OpenOptions::replay).
+enum class OpStorage { kStored, kReplayed };
+const char* OpStorageName(OpStorage storage);  // "stored", "replayed"
+std::optional<OpStorage> ParseOpStorage(const std::string& name);
+
+// What a run was configured with, as columns of `runs` that `paci runs list`, `paci summary`,
+// the viewer and plain SQL show and filter. Unset is NULL: a simulation has no learning rate.
+// BeginRun fills schedule, stages and accum from the spec when they are unset.
+struct RunConfig {
+  std::string schedule;                     // CLI name, e.g. "paci", "1f1b-flush"
+  std::optional<int64_t> stages;            // P
+  std::optional<int64_t> accum;             // K: micro-batches per optimizer update
+  std::optional<int64_t> microbatch_size;   // sequences per micro-batch
+  std::optional<int64_t> tokens_per_update;
+  std::optional<double> lr;                 // peak learning rate
+  std::optional<int64_t> seed;              // training seed, or the simulator's jitter seed
+  std::string precision;                    // "fp32", "bf16", ...; empty: unknown
+  std::string device;                       // "cpu", "cuda", "simulator", ...; empty: unknown
+};
+
+// Fills what is unset in *c from the spec (schedule, P, K) and cost model (tokens per update),
+// and for a predicted run the simulator as device and its jitter seed.
+void FillConfigFromRun(RunKind kind, const ir::PipelineSpec& spec,
+                       const std::optional<ir::CostModel>& cost, RunConfig* c);
+// Fills what is unset in *c from a JSON description as `paci train` writes it (microbatch_size,
+// accum, lr, seed, model.seq); anything else is left as it is.
+void FillConfigFromDescription(const std::string& description, RunConfig* c);
+
 struct RunInfo {
   RunKind kind = RunKind::kPredicted;
   std::string name;                      // free label, e.g. "paci P=8 K=8"
@@ -34,6 +64,7 @@ struct RunInfo {
   std::string description;               // model and data description, free text or JSON
   std::string host;                      // empty: filled with this machine's host name
   std::string code_revision;             // e.g. `git describe`
+  RunConfig config;
 };
 
 struct RunRecord {
@@ -45,7 +76,9 @@ struct RunRecord {
   RunStatus status = RunStatus::kRunning;
   RunState state = RunState::kRunning;
   std::string message;                   // why it failed, when it did
-  int64_t op_count = 0;
+  int64_t op_count = 0;                  // also for replayed runs (their stored count)
+  OpStorage op_storage = OpStorage::kStored;
+  uint64_t ops_digest = 0;               // replayed runs: TraceDigest of their ops and memory
 };
 
 struct RunData {

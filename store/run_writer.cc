@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "store/sqlite_db.h"
+
 namespace paci::store {
 namespace {
 
@@ -19,6 +21,8 @@ RunWriter::RunWriter(std::unique_ptr<SqliteDb> db, int64_t run_id, bool owns_run
                      WriterOptions options)
     : db_(std::move(db)), run_id_(run_id), owns_run_(owns_run), options_(options),
       last_flush_(std::chrono::steady_clock::now()) {}
+
+RunWriter::RunWriter(RunWriter&&) noexcept = default;
 
 RunWriter::~RunWriter() {
   if (!db_ || finished_) return;
@@ -36,14 +40,21 @@ Status RunWriter::Prepare() {
   if (!up.ok()) return up.status();
   auto mem = SqliteStmt::Prepare(*db_, "INSERT INTO memory VALUES (?1,?2,?3,?4)");
   if (!mem.ok()) return mem.status();
-  insert_op_.emplace(std::move(*op));
-  insert_update_.emplace(std::move(*up));
-  insert_memory_.emplace(std::move(*mem));
+  insert_op_ = std::make_unique<SqliteStmt>(std::move(*op));
+  insert_update_ = std::make_unique<SqliteStmt>(std::move(*up));
+  insert_memory_ = std::make_unique<SqliteStmt>(std::move(*mem));
   return Status::Ok();
 }
 
 void RunWriter::OnOp(const ir::TraceEvent& event) {
+  digest_.Add(event);
+  if (replayed_) return;
   ops_.push_back(event);
+  if (HoldingOps() && digest_.ops() > options_.replay_above_ops) {
+    replayed_ = true;  // from here on the run is kept by what determines it
+    ops_ = {};
+    memory_ = {};
+  }
   MaybeFlush();
 }
 
@@ -53,11 +64,14 @@ void RunWriter::OnUpdate(const ir::UpdateMetric& metric) {
 }
 
 void RunWriter::OnMemory(const ir::MemorySample& sample) {
+  digest_.Add(sample);
+  if (replayed_) return;
   memory_.push_back(sample);
   MaybeFlush();
 }
 
 void RunWriter::MaybeFlush() {
+  if (HoldingOps()) return;  // decided at the limit or at Finish
   const size_t pending = ops_.size() + updates_.size() + memory_.size();
   if (pending >= options_.batch_events ||
       std::chrono::steady_clock::now() - last_flush_ >= options_.max_delay) {
@@ -67,11 +81,14 @@ void RunWriter::MaybeFlush() {
 
 Status RunWriter::Flush() {
   if (!db_) return Status::FailedPrecondition("flush of a moved-from RunWriter");
-  if (ops_.empty() && updates_.empty() && memory_.empty()) return error_;
-  Status st = WriteBatch();
-  ops_.clear();
+  const bool with_ops = !HoldingOps();
+  if (updates_.empty() && (!with_ops || (ops_.empty() && memory_.empty()))) return error_;
+  Status st = WriteBatch(with_ops);
   updates_.clear();
-  memory_.clear();
+  if (with_ops) {
+    ops_.clear();
+    memory_.clear();
+  }
   last_flush_ = std::chrono::steady_clock::now();
   if (!st.ok() && error_.ok()) {
     error_ = Status::IoError(fmt::format("run {}: batch lost: {}", run_id_, st.message()));
@@ -79,11 +96,13 @@ Status RunWriter::Flush() {
   return error_;
 }
 
-Status RunWriter::WriteBatch() {
+Status RunWriter::WriteBatch(bool with_ops) {
   if (!insert_op_) PACI_RETURN_IF_ERROR(Prepare());
   auto txn = SqliteTxn::Begin(*db_);
   if (!txn.ok()) return txn.status();
-  for (const ir::TraceEvent& e : ops_) {
+  const size_t n_ops = with_ops ? ops_.size() : 0, n_memory = with_ops ? memory_.size() : 0;
+  for (size_t i = 0; i < n_ops; ++i) {
+    const ir::TraceEvent& e = ops_[i];
     insert_op_->Bind(1, run_id_).Bind(2, static_cast<int64_t>(e.op_id())).Bind(3, e.stage())
         .Bind(4, e.chunk()).Bind(5, static_cast<int64_t>(e.micro_batch())).Bind(6, e.kind())
         .Bind(7, e.lane()).Bind(8, e.start_ns()).Bind(9, e.end_ns()).Bind(10, e.weight_version())
@@ -96,7 +115,8 @@ Status RunWriter::WriteBatch() {
         .Bind(6, static_cast<int64_t>(m.tokens())).Bind(7, m.wall_ns());
     PACI_RETURN_IF_ERROR(insert_update_->Run());
   }
-  for (const ir::MemorySample& s : memory_) {
+  for (size_t i = 0; i < n_memory; ++i) {
+    const ir::MemorySample& s = memory_[i];
     insert_memory_->Bind(1, run_id_).Bind(2, s.stage()).Bind(3, s.time_ns())
         .Bind(4, static_cast<int64_t>(s.live_bytes()));
     PACI_RETURN_IF_ERROR(insert_memory_->Run());
@@ -104,7 +124,7 @@ Status RunWriter::WriteBatch() {
   return txn->Commit();
 }
 
-Status RunWriter::SetMetric(const std::string& key, double value) {
+Status RunWriter::SetMetric(std::string_view key, double value) {
   if (!db_) return Status::FailedPrecondition("SetMetric on a moved-from RunWriter");
   auto stmt = SqliteStmt::Prepare(*db_, "INSERT OR REPLACE INTO metrics VALUES (?1, ?2, ?3)");
   if (!stmt.ok()) return stmt.status();
@@ -116,7 +136,10 @@ Status RunWriter::Finish(RunStatus status, const std::string& message) {
   if (!db_) return Status::FailedPrecondition("Finish of a moved-from RunWriter");
   if (finished_) return Status::FailedPrecondition(fmt::format("run {}: finished twice", run_id_));
   finished_ = true;
+  // A run that stayed under the replay limit is stored whole after all.
+  if (HoldingOps()) options_.replay_above_ops = 0;
   Status flushed = Flush();
+  if (flushed.ok() && replayed_) flushed = RecordReplayed();
   if (!owns_run_) return flushed;
   if (!flushed.ok() && status == RunStatus::kComplete) status = RunStatus::kFailed;
   auto stmt = SqliteStmt::Prepare(
@@ -128,6 +151,14 @@ Status RunWriter::Finish(RunStatus status, const std::string& message) {
       .Bind(4, run_id_);
   PACI_RETURN_IF_ERROR(stmt->Run());
   return flushed;
+}
+
+Status RunWriter::RecordReplayed() {
+  auto stmt = SqliteStmt::Prepare(*db_,
+      "UPDATE runs SET op_storage = 'replayed', replay_ops = ?1, replay_digest = ?2 WHERE id = ?3");
+  if (!stmt.ok()) return stmt.status();
+  // SQLite integers are signed: the digest is stored as its two's-complement bit pattern.
+  return stmt->Bind(1, digest_.ops()).Bind(2, static_cast<int64_t>(digest_.value())).Bind(3, run_id_).Run();
 }
 
 }  // namespace paci::store

@@ -5,8 +5,10 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "proto/status.h"
+#include "store/run_info.h"
 #include "store/sqlite_db.h"
 
 namespace paci::store {
@@ -14,7 +16,7 @@ namespace paci::store {
 // "PACI" in ASCII, written to the SQLite header (PRAGMA application_id) of every store.
 inline constexpr int32_t kApplicationId = 0x50414349;
 // The version this code writes. Migration i (1-based) takes a store from version i-1 to i.
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 
 // Looks at an existing, non-empty file through a read-only connection, writing nothing, and says
 // whether it is a paci store this code can open. *version receives its user_version.
@@ -28,5 +30,14 @@ Status MigrateToCurrent(SqliteDb& db);
 
 // Applies migrations up to `version` only; tests use it to build an old store.
 Status MigrateTo(SqliteDb& db, int version);
+
+// The configuration columns of `runs` (schedule_name .. device), in this order.
+inline constexpr std::string_view kConfigColumns =
+    "schedule_name, stages, accum, microbatch_size, tokens_per_update, lr, seed, precision, device";
+inline constexpr int kConfigColumnCount = 9;
+// Binds c to parameters first .. first + 8 (NULL where unset), in kConfigColumns order.
+void BindConfig(SqliteStmt& stmt, int first, const RunConfig& c);
+// Reads columns first .. first + 8 in kConfigColumns order.
+RunConfig ReadConfig(const SqliteStmt& stmt, int first);
 
 }  // namespace paci::store

@@ -6,19 +6,27 @@
 
 #include <cerrno>
 #include <fstream>
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
 #include <fmt/format.h>
 
 #include "store/schema.h"
+#include "store/sqlite_db.h"
+#include "store/trace_digest.h"
 
 namespace paci::store {
 namespace {
 
-constexpr std::string_view kRunColumns =
+// Columns 0-16 as ReadRunRow reads them, then the configuration (kConfigColumns) from 17.
+const std::string kRunColumns = fmt::format(
     "id, kind, name, schedule, spec, cost_model, description, host, writer_pid, code_revision, "
-    "start_unix_ns, end_unix_ns, status, message, (SELECT count(*) FROM ops WHERE run = runs.id)";
+    "start_unix_ns, end_unix_ns, status, message, "
+    "CASE op_storage WHEN 'replayed' THEN replay_ops "
+    "ELSE (SELECT count(*) FROM ops WHERE run = runs.id) END, op_storage, replay_digest, {}",
+    kConfigColumns);
+constexpr int kFirstConfigColumn = 17;
 
 std::string HostName() {
   char buf[256] = {};
@@ -88,6 +96,11 @@ Result<RunRecord> ReadRunRow(const SqliteStmt& s) {
   r.status = *status;
   r.message = s.Text(13);
   r.op_count = s.Int(14);
+  auto storage = ParseOpStorage(s.Text(15));
+  if (!storage) return Status::Corruption(fmt::format("run {}: bad op_storage", r.id));
+  r.op_storage = *storage;
+  r.ops_digest = static_cast<uint64_t>(s.Int(16));
+  r.info.config = ReadConfig(s, kFirstConfigColumn);
   r.state = StateOf(r);
   return r;
 }
@@ -104,6 +117,14 @@ Status SetPragmas(SqliteDb& db) {
   // NORMAL in WAL mode keeps every commit across a process crash (SIGKILL); only power loss can
   // roll back the last commits.
   return db.Exec("PRAGMA synchronous = NORMAL");
+}
+
+// A writer's connection: SetPragmas, and a page cache large enough that a batch's inserts into
+// the ops primary key (op ids arrive in time order, not key order) rarely go back to the file.
+// The cache is allocated as pages are used; 64 MiB bounds it per writer.
+Status SetWriterPragmas(SqliteDb& db) {
+  PACI_RETURN_IF_ERROR(SetPragmas(db));
+  return db.Exec("PRAGMA cache_size = -65536");
 }
 
 }  // namespace
@@ -136,6 +157,12 @@ Result<TraceStore> TraceStore::Open(const std::string& path, OpenOptions options
   return store;
 }
 
+TraceStore::TraceStore(std::string path, OpenOptions options)
+    : path_(std::move(path)), options_(std::move(options)) {}
+TraceStore::TraceStore(TraceStore&&) noexcept = default;
+TraceStore& TraceStore::operator=(TraceStore&&) noexcept = default;
+TraceStore::~TraceStore() = default;
+
 Result<std::unique_ptr<SqliteDb>> TraceStore::Connect(bool read_only) const {
   auto db = SqliteDb::Open(path_, read_only ? SQLITE_OPEN_READONLY
                                             : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
@@ -146,14 +173,24 @@ Result<std::unique_ptr<SqliteDb>> TraceStore::Connect(bool read_only) const {
 }
 
 Result<RunWriter> TraceStore::BeginRun(const RunInfo& info, WriterOptions options) {
+  if (options.replay_above_ops > 0 &&
+      (info.kind != RunKind::kPredicted || !info.schedule || !info.cost_model)) {
+    return Status::InvalidArgument(fmt::format(
+        "{}: only a predicted run with its schedule and cost model can be stored for replay",
+        path_));
+  }
   auto db = Connect(false);
   if (!db.ok()) return db.status();
-  PACI_RETURN_IF_ERROR(SetPragmas(**db));
-  auto stmt = SqliteStmt::Prepare(**db,
+  PACI_RETURN_IF_ERROR(SetWriterPragmas(**db));
+  auto stmt = SqliteStmt::Prepare(**db, fmt::format(
       "INSERT INTO runs (kind, name, schedule, spec, cost_model, description, host, writer_pid, "
-      "code_revision, start_unix_ns, status) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,'running')");
+      "code_revision, start_unix_ns, status, {}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,"
+      "'running',?11,?12,?13,?14,?15,?16,?17,?18,?19)", kConfigColumns));
   if (!stmt.ok()) return stmt.status();
   const ir::PipelineSpec& spec = info.schedule ? info.schedule->spec() : info.spec;
+  RunConfig config = info.config;
+  FillConfigFromRun(info.kind, spec, info.cost_model, &config);
+  BindConfig(*stmt, 11, config);
   stmt->BindText(1, RunKindName(info.kind)).BindText(2, info.name);
   if (info.schedule) stmt->BindBlob(3, info.schedule->SerializeAsString());
   stmt->BindBlob(4, spec.SerializeAsString());
@@ -166,11 +203,15 @@ Result<RunWriter> TraceStore::BeginRun(const RunInfo& info, WriterOptions option
 }
 
 Result<RunWriter> TraceStore::AttachRun(int64_t run_id, WriterOptions options) {
+  if (options.replay_above_ops > 0) {
+    return Status::InvalidArgument(fmt::format(
+        "{}: run {}: only the writer that begins a run may keep it for replay", path_, run_id));
+  }
   auto record = GetRun(run_id);
   if (!record.ok()) return record.status();
   auto db = Connect(false);
   if (!db.ok()) return db.status();
-  PACI_RETURN_IF_ERROR(SetPragmas(**db));
+  PACI_RETURN_IF_ERROR(SetWriterPragmas(**db));
   return RunWriter(std::move(*db), run_id, /*owns_run=*/false, options);
 }
 
@@ -275,16 +316,11 @@ ir::TraceEvent ReadOp(const SqliteStmt& s) {
 
 }  // namespace
 
-Result<RunData> TraceStore::LoadRun(int64_t run_id) {
+Result<RunData> TraceStore::LoadRunWithoutOps(int64_t run_id) {
   auto record = GetRun(run_id);
   if (!record.ok()) return record.status();
   RunData data;
   data.record = std::move(*record);
-  data.ops.reserve(data.record.op_count);
-  PACI_RETURN_IF_ERROR(ForEachRow(*db_,
-      "SELECT op_id, stage, chunk, micro_batch, kind, lane, start_ns, end_ns, weight_version, "
-      "live_bytes FROM ops WHERE run = ?1 ORDER BY op_id", run_id,
-      [&](const SqliteStmt& s) { data.ops.push_back(ReadOp(s)); }));
   PACI_RETURN_IF_ERROR(ForEachRow(*db_,
       "SELECT idx, loss, val_loss, lr, tokens, wall_ns FROM updates WHERE run = ?1 ORDER BY idx",
       run_id, [&](const SqliteStmt& s) {
@@ -296,6 +332,24 @@ Result<RunData> TraceStore::LoadRun(int64_t run_id) {
         m.set_tokens(s.Int(4));
         m.set_wall_ns(s.Int(5));
       }));
+  PACI_RETURN_IF_ERROR(ForEachRow(*db_, "SELECT key, value FROM metrics WHERE run = ?1", run_id,
+      [&](const SqliteStmt& s) { data.metrics[s.Text(0)] = s.Double(1); }));
+  return data;
+}
+
+Result<RunData> TraceStore::LoadRun(int64_t run_id) {
+  auto loaded = LoadRunWithoutOps(run_id);
+  if (!loaded.ok()) return loaded.status();
+  RunData& data = *loaded;
+  if (data.record.op_storage == OpStorage::kReplayed) {
+    PACI_RETURN_IF_ERROR(Replay(data.record, &data));
+    return loaded;
+  }
+  data.ops.reserve(data.record.op_count);
+  PACI_RETURN_IF_ERROR(ForEachRow(*db_,
+      "SELECT op_id, stage, chunk, micro_batch, kind, lane, start_ns, end_ns, weight_version, "
+      "live_bytes FROM ops WHERE run = ?1 ORDER BY op_id", run_id,
+      [&](const SqliteStmt& s) { data.ops.push_back(ReadOp(s)); }));
   PACI_RETURN_IF_ERROR(ForEachRow(*db_,
       "SELECT stage, time_ns, live_bytes FROM memory WHERE run = ?1 ORDER BY stage, time_ns, rowid",
       run_id, [&](const SqliteStmt& s) {
@@ -304,13 +358,24 @@ Result<RunData> TraceStore::LoadRun(int64_t run_id) {
         m.set_time_ns(s.Int(1));
         m.set_live_bytes(s.Int(2));
       }));
-  PACI_RETURN_IF_ERROR(ForEachRow(*db_, "SELECT key, value FROM metrics WHERE run = ?1", run_id,
-      [&](const SqliteStmt& s) { data.metrics[s.Text(0)] = s.Double(1); }));
-  return data;
+  return loaded;
 }
 
 Result<std::vector<ir::TraceEvent>> TraceStore::LoadOps(int64_t run_id, uint32_t stage,
                                                         int64_t start_ns, int64_t end_ns) {
+  auto record = GetRun(run_id);
+  if (!record.ok()) return record.status();
+  if (record->op_storage == OpStorage::kReplayed) {
+    RunData data;
+    PACI_RETURN_IF_ERROR(Replay(*record, &data));
+    std::vector<ir::TraceEvent> ops;
+    for (ir::TraceEvent& e : data.ops)
+      if (e.stage() == stage && e.start_ns() < end_ns && e.end_ns() > start_ns) ops.push_back(std::move(e));
+    std::stable_sort(ops.begin(), ops.end(), [](const ir::TraceEvent& a, const ir::TraceEvent& b) {
+      return a.start_ns() < b.start_ns();  // ties stay in op id order, as the SQL sorts them
+    });
+    return ops;
+  }
   auto stmt = SqliteStmt::Prepare(*db_,
       "SELECT op_id, stage, chunk, micro_batch, kind, lane, start_ns, end_ns, weight_version, "
       "live_bytes FROM ops WHERE run = ?1 AND stage = ?2 AND start_ns < ?4 AND end_ns > ?3 "
@@ -323,6 +388,104 @@ Result<std::vector<ir::TraceEvent>> TraceStore::LoadOps(int64_t run_id, uint32_t
     if (!row) return ops;
     ops.push_back(ReadOp(*stmt));
   }
+}
+
+namespace {
+
+// Digests a replay in the order the engine reports it, passing every event on to `out`.
+class DigestingSink : public TraceSink {
+ public:
+  explicit DigestingSink(TraceSink& out) : out_(out) {}
+  void OnOp(const ir::TraceEvent& e) override {
+    digest.Add(e);
+    out_.OnOp(e);
+  }
+  void OnMemory(const ir::MemorySample& s) override {
+    digest.Add(s);
+    out_.OnMemory(s);
+  }
+  TraceDigest digest;
+
+ private:
+  TraceSink& out_;
+};
+
+}  // namespace
+
+Status TraceStore::ReplayInto(const RunRecord& record, TraceSink& sink) const {
+  if (!options_.replay) {
+    return Status::FailedPrecondition(fmt::format(
+        "{}: run {} is stored by what determines it (schedule, cost model, seed), not op by op, "
+        "and this reader cannot re-simulate it", path_, record.id));
+  }
+  if (!record.info.schedule || !record.info.cost_model) {
+    return Status::Corruption(fmt::format("{}: replayed run {} has no schedule or cost model",
+                                          path_, record.id));
+  }
+  DigestingSink digesting(sink);
+  Status st = options_.replay(*record.info.schedule, *record.info.cost_model, digesting);
+  if (!st.ok()) {
+    return Status::Internal(
+        fmt::format("{}: run {}: re-simulation failed: {}", path_, record.id, st.message()));
+  }
+  if (digesting.digest.ops() != record.op_count || digesting.digest.value() != record.ops_digest) {
+    return Status::FailedPrecondition(fmt::format(
+        "{}: run {}: re-simulation gives {} ops (digest {:016x}), the stored run had {} (digest "
+        "{:016x}); the simulator changed since revision '{}' stored it", path_, record.id,
+        digesting.digest.ops(), digesting.digest.value(), record.op_count, record.ops_digest,
+        record.info.code_revision));
+  }
+  return Status::Ok();
+}
+
+Status TraceStore::Replay(const RunRecord& record, RunData* data) const {
+  VectorTraceSink sink;
+  sink.ops.reserve(record.op_count);
+  PACI_RETURN_IF_ERROR(ReplayInto(record, sink));
+  // The orders the SQL reads give: ops by id, memory by stage then time (stable: report order).
+  // Expanded schedules number ops 0..n-1, so each op goes straight to its place.
+  std::vector<bool> seen(sink.ops.size());
+  bool dense = true;
+  for (const ir::TraceEvent& e : sink.ops) {
+    if (e.op_id() >= seen.size() || seen[e.op_id()]) {
+      dense = false;
+      break;
+    }
+    seen[e.op_id()] = true;
+  }
+  if (dense) {
+    data->ops.resize(sink.ops.size());
+    for (ir::TraceEvent& e : sink.ops) data->ops[e.op_id()] = std::move(e);
+  } else {
+    std::sort(sink.ops.begin(), sink.ops.end(),
+              [](const ir::TraceEvent& a, const ir::TraceEvent& b) { return a.op_id() < b.op_id(); });
+    data->ops = std::move(sink.ops);
+  }
+  std::stable_sort(sink.memory.begin(), sink.memory.end(),
+                   [](const ir::MemorySample& a, const ir::MemorySample& b) {
+                     return a.stage() != b.stage() ? a.stage() < b.stage() : a.time_ns() < b.time_ns();
+                   });
+  data->memory = std::move(sink.memory);
+  return Status::Ok();
+}
+
+Status TraceStore::PlayRun(int64_t run_id, TraceSink& sink) {
+  auto record = GetRun(run_id);
+  if (!record.ok()) return record.status();
+  if (record->op_storage == OpStorage::kReplayed) return ReplayInto(*record, sink);
+  PACI_RETURN_IF_ERROR(ForEachRow(*db_,
+      "SELECT op_id, stage, chunk, micro_batch, kind, lane, start_ns, end_ns, weight_version, "
+      "live_bytes FROM ops WHERE run = ?1 ORDER BY op_id", run_id,
+      [&](const SqliteStmt& s) { sink.OnOp(ReadOp(s)); }));
+  return ForEachRow(*db_,
+      "SELECT stage, time_ns, live_bytes FROM memory WHERE run = ?1 ORDER BY stage, time_ns, rowid",
+      run_id, [&](const SqliteStmt& s) {
+        ir::MemorySample m;
+        m.set_stage(s.Int(0));
+        m.set_time_ns(s.Int(1));
+        m.set_live_bytes(s.Int(2));
+        sink.OnMemory(m);
+      });
 }
 
 Result<int64_t> TraceStore::ImportRun(const RunData& data) {

@@ -2,25 +2,38 @@
 // prediction can be put beside the run it predicted. Opening checks, before writing anything,
 // that the file is a paci store this code understands; schema and migrations are in schema.h.
 // Several processes may open one file at once (WAL mode, busy timeout).
+// Predicted runs stored compactly (OpStorage::kReplayed) are re-simulated when read, through the
+// ReplayFn a reader passes in OpenOptions: the store itself never depends on the simulator.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "proto/status.h"
+#include "proto/trace_sink.h"
 #include "store/run_info.h"
 #include "store/run_writer.h"
-#include "store/sqlite_db.h"
 
 namespace paci::store {
+
+class SqliteDb;  // store-internal (sqlite_db.h)
+
+// Plays `schedule` against `cost` into `sink`, as the engine that predicted the run did: for the
+// simulator, sim::Replay (sim/simulator.h).
+using ReplayFn =
+    std::function<Status(const ir::Schedule& schedule, const ir::CostModel& cost, TraceSink& sink)>;
 
 struct OpenOptions {
   bool create_if_missing = true;  // false: a missing file is an error (readers, the CLI)
   bool read_only = false;         // never writes, not even a migration
   int busy_timeout_ms = 30000;    // how long to wait for another process's write lock
+  // Materialises the ops and memory samples of replayed runs in LoadRun and LoadOps. Unset:
+  // those calls fail for such runs with a message that says so; everything else works.
+  ReplayFn replay = {};
 };
 
 class TraceStore {
@@ -29,8 +42,9 @@ class TraceStore {
   // Such a file is left byte-identical.
   static Result<TraceStore> Open(const std::string& path, OpenOptions options = {});
 
-  TraceStore(TraceStore&&) noexcept = default;
-  TraceStore& operator=(TraceStore&&) noexcept = default;
+  TraceStore(TraceStore&&) noexcept;
+  TraceStore& operator=(TraceStore&&) noexcept;
+  ~TraceStore();
 
   const std::string& path() const { return path_; }
 
@@ -41,11 +55,20 @@ class TraceStore {
 
   Result<std::vector<RunRecord>> ListRuns();
   Result<RunRecord> GetRun(int64_t run_id);
+  // A replayed run's ops and memory samples are re-simulated (OpenOptions::replay) and checked
+  // against the stored count and digest, so they are exactly the ones the run produced.
   Result<RunData> LoadRun(int64_t run_id);
+  // The record, updates and metrics only (ops and memory empty): what a summary needs, at the
+  // same cost for a run of ten ops or ten million.
+  Result<RunData> LoadRunWithoutOps(int64_t run_id);
   // The ops of one stage that overlap [start_ns, end_ns), by start time: what a viewer needs for
-  // the visible window of a long run without loading all of it.
+  // the visible window of a long run without loading all of it. A replayed run is re-simulated.
   Result<std::vector<ir::TraceEvent>> LoadOps(int64_t run_id, uint32_t stage, int64_t start_ns,
                                               int64_t end_ns);
+  // Plays the run's ops and memory samples into `sink` without holding them: stored runs by op
+  // id (memory by stage and time), replayed runs as the engine reports them. On an error (a
+  // replay that does not match the stored digest) the sink has seen part of it: discard it.
+  Status PlayRun(int64_t run_id, TraceSink& sink);
   Status DeleteRun(int64_t run_id);
 
   // Records that `predicted` is a prediction of `measured`.
@@ -53,13 +76,17 @@ class TraceStore {
   // (predicted, measured) pairs in which run_id takes part.
   Result<std::vector<std::pair<int64_t, int64_t>>> LinksOf(int64_t run_id);
 
-  // Writes a whole run (from an import) with its status and times; returns the new id.
+  // Writes a whole run (from an import) with its status and times, every op stored; returns
+  // the new id.
   Result<int64_t> ImportRun(const RunData& data);
 
  private:
-  TraceStore(std::string path, OpenOptions options) : path_(std::move(path)), options_(options) {}
+  TraceStore(std::string path, OpenOptions options);
   // A new connection to the file with this store's pragmas; every writer gets its own.
   Result<std::unique_ptr<SqliteDb>> Connect(bool read_only) const;
+  // The ops and memory samples of a replayed run, re-simulated and checked, into data or sink.
+  Status Replay(const RunRecord& record, RunData* data) const;
+  Status ReplayInto(const RunRecord& record, TraceSink& sink) const;
 
   std::string path_;
   std::unique_ptr<SqliteDb> db_;

@@ -12,6 +12,7 @@
 #include "store/run_metrics.h"
 #include "store/trace_store.h"
 #include "tools/commands.h"
+#include "tools/simulated_runs.h"
 
 namespace paci::cli {
 namespace {
@@ -119,7 +120,7 @@ void PrintJson(const CompareFlags& f, const RunComparison& c) {
 }
 
 void Compare(const CompareFlags& f) {
-  auto store = store::TraceStore::Open(f.db, store::OpenOptions{.create_if_missing = false});
+  auto store = OpenExistingStore(f.db);
   if (!store.ok()) Fail(2, store.status().message());
   auto a = store->LoadRun(f.a);
   if (!a.ok()) Fail(a.status().code() == Status::Code::kIoError ? 1 : 2, a.status().message());

@@ -11,6 +11,7 @@
 #include "store/csv_trace.h"
 #include "store/trace_store.h"
 #include "tools/commands.h"
+#include "tools/simulated_runs.h"
 
 namespace paci::cli {
 namespace {
@@ -28,7 +29,7 @@ struct ExportFlags {
 }
 
 void Export(const ExportFlags& f) {
-  auto store = store::TraceStore::Open(f.db, store::OpenOptions{.create_if_missing = false});
+  auto store = OpenExistingStore(f.db);
   if (!store.ok()) Fail(2, store.status().message());
   auto run = store->LoadRun(f.run);
   if (!run.ok()) Fail(run.status().code() == Status::Code::kIoError ? 1 : 2, run.status().message());

@@ -12,6 +12,7 @@
 #include "store/run_metrics.h"
 #include "store/trace_store.h"
 #include "tools/commands.h"
+#include "tools/simulated_runs.h"
 
 namespace paci::cli {
 namespace {
@@ -30,22 +31,10 @@ struct PredictFlags {
 ir::CostModel BaseCost(const store::RunData& run) {
   ir::CostModel base = run.record.info.cost_model.value_or(ir::CostModel());
   for (int s = 0; s < base.stages_size(); ++s) {
-    auto it = run.metrics.find(fmt::format("activation_bytes_stage{}", s));
+    auto it = run.metrics.find(store::metric::PerStageKey(store::metric::kActivationBytes, s));
     if (it != run.metrics.end()) base.mutable_stages(s)->set_activation_bytes(static_cast<uint64_t>(it->second));
   }
   return base;
-}
-
-void StorePredictionMetrics(store::RunWriter& w, const sim::SimulationResult& r) {
-  (void)w.SetMetric("makespan_ns", static_cast<double>(r.makespan_ns));
-  (void)w.SetMetric("tokens_per_s", r.tokens_per_s);
-  (void)w.SetMetric("updates", static_cast<double>(r.optimizer_updates));
-  (void)w.SetMetric("time_per_update_ms", r.makespan_ms() / std::max<double>(1.0, static_cast<double>(r.optimizer_updates)));
-  for (const sim::StageMetrics& s : r.stages) {
-    (void)w.SetMetric(fmt::format("peak_memory_bytes_stage{}", s.stage), static_cast<double>(s.peak_memory_bytes));
-    (void)w.SetMetric(fmt::format("max_drift_stage{}", s.stage), s.max_drift);
-    (void)w.SetMetric(fmt::format("weight_versions_stage{}", s.stage), s.weight_versions);
-  }
 }
 
 void RunPredict(const PredictFlags& f) {
@@ -75,9 +64,9 @@ void RunPredict(const PredictFlags& f) {
     (void)writer->Finish(store::RunStatus::kFailed, sim.status().message());
     Fail(1, sim.status().message());
   }
-  StorePredictionMetrics(*writer, *sim);
   const int64_t pred = writer->run_id();
-  Status st = writer->Finish(store::RunStatus::kComplete);
+  Status st = StoreSimulationMetrics(*writer, *sim);
+  if (st.ok()) st = writer->Finish(store::RunStatus::kComplete);
   if (st.ok()) st = db->LinkPrediction(pred, f.run);
   if (!st.ok()) Fail(1, "--db: " + st.message());
 

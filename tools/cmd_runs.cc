@@ -2,6 +2,7 @@
 // and recording which prediction a measured run belongs to.
 #include <ctime>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include "store/run_metrics.h"
 #include "store/trace_store.h"
 #include "tools/commands.h"
+#include "tools/simulated_runs.h"
 
 namespace paci::cli {
 namespace {
@@ -27,7 +29,7 @@ using store::TraceStore;
 }
 
 TraceStore OpenOrFail(const std::string& db) {
-  auto store = TraceStore::Open(db, store::OpenOptions{.create_if_missing = false});
+  auto store = OpenExistingStore(db);
   if (!store.ok()) Fail(store.status());
   return std::move(*store);
 }
@@ -43,16 +45,37 @@ std::string ScheduleOf(const RunRecord& r) {
   return fmt::format("{} P={}", ScheduleName(spec.kind()), spec.stages());
 }
 
+template <typename T>
+std::string OrDash(const std::optional<T>& v) {
+  return v ? fmt::format("{}", *v) : "-";
+}
+
+// A learning rate as configured (stored from a float: 0.0010000000474974513 reads 0.001).
+std::string Lr(const std::optional<double>& lr) { return lr ? fmt::format("{:.4g}", *lr) : "-"; }
+
 void List(const std::string& db) {
   TraceStore store = OpenOrFail(db);
   auto runs = store.ListRuns();
   if (!runs.ok()) Fail(runs.status());
-  fmt::print("{:>5}  {:<9}  {:<10}  {:>9}  {:<20}  {:<19}  {}\n", "id", "kind", "status", "ops",
-             "schedule", "started (UTC)", "name");
+  // ops marked 'r': replayed (re-simulated when read, store/README.md).
+  fmt::print("{:>5}  {:<9}  {:<10}  {:>10}  {:<20}  {:>4}  {:>8}  {:>6}  {:<19}  {}\n", "id", "kind",
+             "status", "ops", "schedule", "K", "lr", "seed", "started (UTC)", "name");
   for (const RunRecord& r : *runs) {
-    fmt::print("{:>5}  {:<9}  {:<10}  {:>9}  {:<20}  {:<19}  {}\n", r.id, RunKindName(r.info.kind),
-               RunStateName(r.state), r.op_count, ScheduleOf(r), Utc(r.start_unix_ns), r.info.name);
+    const store::RunConfig& c = r.info.config;
+    const bool replayed = r.op_storage == store::OpStorage::kReplayed;
+    fmt::print("{:>5}  {:<9}  {:<10}  {:>10}  {:<20}  {:>4}  {:>8}  {:>6}  {:<19}  {}\n", r.id,
+               RunKindName(r.info.kind), RunStateName(r.state),
+               fmt::format("{}{}", r.op_count, replayed ? " r" : ""), ScheduleOf(r), OrDash(c.accum),
+               Lr(c.lr), OrDash(c.seed), Utc(r.start_unix_ns), r.info.name);
   }
+}
+
+std::string ConfigLine(const store::RunConfig& c) {
+  auto text = [](const std::string& s) { return s.empty() ? std::string("-") : s; };
+  return fmt::format("schedule {}  P {}  K {}  micro-batch size {}  tokens/update {}  lr {}  seed {}  "
+                     "precision {}  device {}", text(c.schedule), OrDash(c.stages), OrDash(c.accum),
+                     OrDash(c.microbatch_size), OrDash(c.tokens_per_update), Lr(c.lr),
+                     OrDash(c.seed), text(c.precision), text(c.device));
 }
 
 void Show(const std::string& db, int64_t id) {
@@ -66,6 +89,10 @@ void Show(const std::string& db, int64_t id) {
              r.info.schedule ? "stored" : "not stored", r.info.spec.ShortDebugString());
   fmt::print("  cost model: {}\n  description: {}\n", r.info.cost_model ? "stored" : "not stored",
              r.info.description);
+  fmt::print("  config: {}\n", ConfigLine(r.info.config));
+  fmt::print("  ops kept: {}\n", r.op_storage == store::OpStorage::kReplayed
+                                     ? "replayed (re-simulated from the IR and cost model when read)"
+                                     : "stored");
   fmt::print("  host: {} (writer pid {})\n  code revision: {}\n", r.info.host, r.writer_pid,
              r.info.code_revision);
   fmt::print("  started: {} UTC\n  ended: {}\n", Utc(r.start_unix_ns),

@@ -21,6 +21,7 @@
 #include "sim/simulator.h"
 #include "store/trace_store.h"
 #include "tools/commands.h"
+#include "tools/simulated_runs.h"
 #include "tools/spec_flags.h"
 #include "tools/sim_flags.h"
 
@@ -31,7 +32,7 @@ struct SimulateFlags {
   std::string input;
   SpecFlags spec;
   CostFlags cost;
-  bool json = false, no_db = false;
+  bool json = false, no_db = false, keep_ops = false;
   std::string db = "paci.db", name;
 };
 
@@ -70,7 +71,7 @@ std::string RunName(const ir::PipelineSpec& s) {
 
 // Simulates into the store: a predicted run with the schedule, cost model and metrics.
 int64_t SimulateIntoStore(const SimulateFlags& f, const ir::Schedule& schedule, const ir::CostModel& cost,
-                          sim::SimulationResult* out) {
+                          sim::SimulationResult* out, bool* replayed) {
   Result<store::TraceStore> db = store::TraceStore::Open(f.db);
   if (!db.ok()) Fail(1, "--db: " + db.status().message());
   store::RunInfo info;
@@ -79,7 +80,12 @@ int64_t SimulateIntoStore(const SimulateFlags& f, const ir::Schedule& schedule, 
   info.schedule = schedule;
   info.spec = schedule.spec();
   info.cost_model = cost;
-  Result<store::RunWriter> writer = db->BeginRun(info);
+#ifdef PACI_GIT_REVISION
+  info.code_revision = PACI_GIT_REVISION;
+#endif
+  // Long runs keep only what determines them; readers re-simulate their ops (simulated_runs.h).
+  Result<store::RunWriter> writer = db->BeginRun(
+      info, store::WriterOptions{.replay_above_ops = f.keep_ops ? 0 : store::kReplayAboveOps});
   if (!writer.ok()) Fail(1, "--db: " + writer.status().message());
   sim::SimulationOptions options;
   options.sink = &*writer;
@@ -88,15 +94,12 @@ int64_t SimulateIntoStore(const SimulateFlags& f, const ir::Schedule& schedule, 
     (void)writer->Finish(store::RunStatus::kFailed, r.status().message());
     Fail(1, r.status().message());
   }
-  const std::pair<const char*, double> metrics[] = {
-      {"makespan_ns", static_cast<double>(r->makespan_ns)},
-      {"bubble_fraction", r->bubble_fraction},
-      {"throughput_microbatches_per_s", r->throughput_microbatches_per_s},
-      {"tokens_per_s", r->tokens_per_s}};
-  for (const auto& [key, value] : metrics)
-    if (Status st = writer->SetMetric(key, value); !st.ok()) Fail(1, "--db: " + st.message());
+  if (Status st = StoreSimulationMetrics(*writer, *r); !st.ok()) Fail(1, "--db: " + st.message());
   if (Status st = writer->Finish(store::RunStatus::kComplete); !st.ok()) Fail(1, "--db: " + st.message());
   *out = *r;
+  Result<store::RunRecord> record = db->GetRun(writer->run_id());
+  if (!record.ok()) Fail(1, "--db: " + record.status().message());
+  *replayed = record->op_storage == store::OpStorage::kReplayed;
   return writer->run_id();
 }
 
@@ -156,18 +159,20 @@ void PrintTable(const ir::PipelineSpec& spec, const sim::SimulationResult& r, do
 }
 
 void Run(const SimulateFlags& f) {
+  if (f.no_db && f.keep_ops) Fail(2, "--keep-ops: does not apply with --no-db");
   const ir::Schedule schedule = ScheduleFromFlags(f);
   Result<ir::CostModel> cost = CostFromFlags(f.cost);
   if (!cost.ok()) Fail(2, cost.status().message());
   const auto t0 = std::chrono::steady_clock::now();
   sim::SimulationResult r;
   int64_t run_id = 0;
+  bool replayed = false;
   if (f.no_db) {
     Result<sim::SimulationResult> res = sim::Simulate(schedule, *cost);
     if (!res.ok()) Fail(res.status().code() == Status::Code::kInvalidArgument ? 2 : 1, res.status().message());
     r = *res;
   } else {
-    run_id = SimulateIntoStore(f, schedule, *cost, &r);
+    run_id = SimulateIntoStore(f, schedule, *cost, &r, &replayed);
   }
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (f.json) {
@@ -175,7 +180,10 @@ void Run(const SimulateFlags& f) {
     return;
   }
   PrintTable(schedule.spec(), r, wall, run_id > 0);
-  if (run_id > 0) fmt::print("stored as predicted run {} in {}\n", run_id, f.db);
+  if (run_id > 0) {
+    fmt::print("stored as predicted run {} in {}{}\n", run_id, f.db,
+               replayed ? " (by its IR and cost model; ops are re-simulated when read)" : "");
+  }
 }
 
 }  // namespace
@@ -189,6 +197,9 @@ void AddSimulateCommand(CLI::App& app) {
   cmd->add_flag("--json", flags->json, "print JSON instead of a table");
   cmd->add_option("--db", flags->db, "trace store that receives the predicted run")->capture_default_str();
   cmd->add_flag("--no-db", flags->no_db, "do not store the run");
+  cmd->add_flag("--keep-ops", flags->keep_ops,
+                "store every op row even for a run of more than 100,000 ops (about 80 bytes each), "
+                "instead of re-simulating it when read");
   cmd->add_option("--name", flags->name, "name of the stored run (default: schedule and spec)");
   cmd->callback([flags] { Run(*flags); });
 }

@@ -3,6 +3,8 @@
 // predicts. The main job ends with this table.
 #include <algorithm>
 #include <cmath>
+#include <optional>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -10,8 +12,10 @@
 #include <fmt/format.h>
 
 #include "proto/ir_names.h"
+#include "store/metric_keys.h"
 #include "store/trace_store.h"
 #include "tools/commands.h"
+#include "tools/simulated_runs.h"
 
 namespace paci::cli {
 namespace {
@@ -75,18 +79,32 @@ void PrintTimeToLoss(const std::vector<store::RunData>& runs, double target) {
   throw CLI::RuntimeError(code);
 }
 
-std::string Metric(const store::RunData& r, const std::string& key, const char* format, double scale = 1.0) {
-  auto it = r.metrics.find(key);
+std::string Metric(const store::RunData& r, std::string_view key, const char* format, double scale = 1.0) {
+  auto it = r.metrics.find(std::string(key));
   if (it == r.metrics.end() || std::isnan(it->second)) return "-";
   return fmt::format(fmt::runtime(format), it->second * scale);
 }
 
-// "2,2,1,0" from key_stage0, key_stage1, ...
-std::string PerStage(const store::RunData& r, const std::string& key, const char* format, double scale) {
+// "2,2,1,0" from key_stage0, key_stage1, ...; "max 2" when only the maximum over stages is
+// stored (sweep points).
+std::string PerStage(const store::RunData& r, std::string_view key, const char* format, double scale) {
+  if (!r.metrics.count(store::metric::PerStageKey(key, 0)) && r.metrics.count(std::string(key))) {
+    return "max " + Metric(r, key, format, scale);
+  }
   std::vector<std::string> parts;
-  for (uint32_t s = 0; s < r.record.info.spec.stages(); ++s) parts.push_back(Metric(r, fmt::format("{}_stage{}", key, s), format, scale));
+  for (uint32_t s = 0; s < r.record.info.spec.stages(); ++s) {
+    parts.push_back(Metric(r, store::metric::PerStageKey(key, s), format, scale));
+  }
   return fmt::format("{}", fmt::join(parts, ","));
 }
+
+template <typename T>
+std::string OrDash(const std::optional<T>& v) {
+  return v ? fmt::format("{}", *v) : "-";
+}
+
+// A learning rate as configured (stored from a float: 0.0010000000474974513 reads 0.001).
+std::string Lr(const std::optional<double>& lr) { return lr ? fmt::format("{:.4g}", *lr) : "-"; }
 
 std::string Predicts(store::TraceStore& db, int64_t id) {
   Result<std::vector<std::pair<int64_t, int64_t>>> links = db.LinksOf(id);
@@ -97,24 +115,29 @@ std::string Predicts(store::TraceStore& db, int64_t id) {
 }
 
 void RunSummary(const SummaryFlags& f) {
-  Result<store::TraceStore> db = store::TraceStore::Open(f.db, store::OpenOptions{.create_if_missing = false});
+  Result<store::TraceStore> db = OpenExistingStore(f.db);
   if (!db.ok()) Fail(2, "--db: " + db.status().message());
-  fmt::print("{:>4} {:<9} {:<26} {:>8} {:>10} {:>12}  {:<16} {:<30} {}\n", "run", "kind", "name", "val loss",
-             "tokens/s", "ms/update", "max drift/stage", "peak MB/stage", "");
+  fmt::print("{:>4} {:<9} {:<26} {:>4} {:>8} {:>6} {:>8} {:>10} {:>12}  {:<16} {:<30} {}\n", "run", "kind",
+             "name", "K", "lr", "seed", "val loss", "tokens/s", "ms/update", "max drift/stage",
+             "peak MiB/stage", "");
   std::vector<store::RunData> loaded;
   for (int64_t id : f.runs) {
-    Result<store::RunData> r = db->LoadRun(id);
+    // Metrics and updates are enough: no op is read or re-simulated.
+    Result<store::RunData> r = db->LoadRunWithoutOps(id);
     if (!r.ok()) Fail(2, fmt::format("run {}: {}", id, r.status().message()));
     loaded.push_back(std::move(*r));
   }
   for (const store::RunData& run : loaded) {
     const store::RunData* r = &run;
     const int64_t id = run.record.id;
-    fmt::print("{:>4} {:<9} {:<26} {:>8} {:>10} {:>12}  {:<16} {:<30} {}\n", id,
+    namespace m = store::metric;
+    const store::RunConfig& c = r->record.info.config;
+    fmt::print("{:>4} {:<9} {:<26} {:>4} {:>8} {:>6} {:>8} {:>10} {:>12}  {:<16} {:<30} {}\n", id,
                store::RunKindName(r->record.info.kind), r->record.info.name.substr(0, 26),
-               Metric(*r, "val_loss", "{:.4f}"), Metric(*r, "tokens_per_s", "{:.0f}"),
-               Metric(*r, "time_per_update_ms", "{:.2f}"), PerStage(*r, "max_drift", "{:.0f}", 1.0),
-               PerStage(*r, "peak_memory_bytes", "{:.2f}", 1.0 / (1 << 20)), Predicts(*db, id));
+               OrDash(c.accum), Lr(c.lr), OrDash(c.seed),
+               Metric(*r, m::kValLoss, "{:.4f}"), Metric(*r, m::kTokensPerS, "{:.0f}"),
+               Metric(*r, m::kTimePerUpdateMs, "{:.2f}"), PerStage(*r, m::kMaxDrift, "{:.0f}", 1.0),
+               PerStage(*r, m::kPeakMemoryBytes, "{:.2f}", 1.0 / (1 << 20)), Predicts(*db, id));
   }
   PrintTimeToLoss(loaded, f.target_loss);
 }

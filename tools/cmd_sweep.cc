@@ -20,6 +20,7 @@
 #include "proto/ir_names.h"
 #include "sim/sweep.h"
 #include "sim/time_to_accuracy.h"
+#include "store/metric_keys.h"
 #include "store/trace_store.h"
 #include "tools/commands.h"
 #include "tools/sim_flags.h"
@@ -261,6 +262,26 @@ void Write(const std::string& content, const std::string& path) {
   if (!out) Fail(1, "-o: cannot write " + path);
 }
 
+// A sweep point's metrics under the keys every run uses; drift and memory are the maximum over
+// stages (the keys without a _stageN suffix), as a sweep row holds them.
+Status StoreSweepMetrics(store::RunWriter& w, const sim::SweepRow& r) {
+  namespace m = store::metric;
+  const double updates = static_cast<double>(r.optimizer_updates);
+  const std::pair<std::string_view, double> metrics[] = {
+      {m::kMakespanNs, static_cast<double>(r.makespan_ns)},
+      {m::kTokensPerS, r.tokens_per_s},
+      {m::kThroughputMicrobatchesPerS, r.throughput_microbatches_per_s},
+      {m::kBubbleFraction, r.bubble_fraction},
+      {m::kUpdates, updates},
+      {m::kTimePerUpdateMs, static_cast<double>(r.makespan_ns) / 1e6 / std::max(1.0, updates)},
+      {m::kPeakMemoryBytes, static_cast<double>(r.peak_memory_bytes)},
+      {m::kMaxDrift, static_cast<double>(r.max_drift)},
+      {m::kMeanDrift, r.mean_drift},
+      {m::kWeightVersions, static_cast<double>(r.weight_versions)}};
+  for (const auto& [key, value] : metrics) PACI_RETURN_IF_ERROR(w.SetMetric(key, value));
+  return Status::Ok();
+}
+
 // Each possible point becomes a predicted run holding the sweep's metrics (no op trace: `paci
 // simulate` with the same flags records one), so sweeps sit beside the runs they inform.
 void StoreRows(const SweepFlags& f, const std::vector<sim::SweepRow>& rows, const ir::CostModel& cost) {
@@ -280,17 +301,11 @@ void StoreRows(const SweepFlags& f, const std::vector<sim::SweepRow>& rows, cons
     info.spec.set_total_microbatches(r.microbatches);
     info.cost_model = cost;
     info.description = "sweep point: metrics only";
+    info.config.device = "simulator";
     Result<store::RunWriter> w = db->BeginRun(info);
     if (!w.ok()) Fail(1, "--db: " + w.status().message());
-    (void)w->SetMetric("makespan_ns", static_cast<double>(r.makespan_ns));
-    (void)w->SetMetric("tokens_per_s", r.tokens_per_s);
-    (void)w->SetMetric("throughput_microbatches_per_s", r.throughput_microbatches_per_s);
-    (void)w->SetMetric("bubble_fraction", r.bubble_fraction);
-    (void)w->SetMetric("peak_memory_bytes", static_cast<double>(r.peak_memory_bytes));
-    (void)w->SetMetric("max_drift", r.max_drift);
-    (void)w->SetMetric("time_per_update_ms", static_cast<double>(r.makespan_ns) / 1e6 /
-                                                 std::max<double>(1.0, static_cast<double>(r.optimizer_updates)));
-    const Status st = w->Finish(store::RunStatus::kComplete);
+    Status st = StoreSweepMetrics(*w, r);
+    if (st.ok()) st = w->Finish(store::RunStatus::kComplete);
     if (!st.ok()) Fail(1, "--db: " + st.message());
     ++stored;
   }

@@ -18,6 +18,7 @@
 #include "proto/ir_names.h"
 #include "sched/schedule_generator.h"
 #include "sched/schedule_validator.h"
+#include "store/metric_keys.h"
 #include "store/trace_store.h"
 #ifdef PACI_HAVE_MPI
 #include "exec/runtime/mpi_transport.h"
@@ -83,6 +84,14 @@ store::RunInfo MakeRunInfo(const exec::TrainConfig& cfg, const PipelineTrainFlag
   info.spec = schedule.spec();
   info.cost_model = exec::StageSizes(cfg, schedule, ranges, f.device == "cuda" && f.precision == "bf16" ? 2 : 4);
   info.description = Describe(cfg, f, ranges);
+  // The runs table's configuration columns (store/run_info.h).
+  info.config.microbatch_size = cfg.B;
+  info.config.accum = cfg.accum;
+  info.config.tokens_per_update = int64_t{cfg.B} * cfg.model.block_size * cfg.accum;
+  info.config.lr = cfg.lr;
+  info.config.seed = static_cast<int64_t>(cfg.seed);
+  info.config.precision = f.device == "cuda" ? (f.precision.empty() ? "bf16" : f.precision) : "fp32";
+  info.config.device = f.device;
 #ifdef PACI_GIT_REVISION
   info.code_revision = PACI_GIT_REVISION;
 #endif
@@ -112,23 +121,32 @@ class PrintingSink : public TraceSink {
   bool print_;
 };
 
+// A metric that cannot be stored leaves the run's evidence incomplete: say so, keep training's result.
+void SetMetricOrWarn(store::RunWriter* w, const std::string& key, double value) {
+  const Status st = w->SetMetric(key, value);
+  if (!st.ok()) std::fprintf(stderr, "paci train: --db: metric %s not stored: %s\n", key.c_str(), st.message().c_str());
+}
+
 void StoreStageMetrics(store::RunWriter* w, uint32_t stage, const exec::StageReport& r) {
   if (!w) return;
-  (void)w->SetMetric(fmt::format("peak_memory_bytes_stage{}", stage), static_cast<double>(r.peak_bytes));
-  (void)w->SetMetric(fmt::format("max_drift_stage{}", stage), static_cast<double>(r.max_drift));
-  (void)w->SetMetric(fmt::format("weight_versions_stage{}", stage), r.weight_versions);
-  (void)w->SetMetric(fmt::format("activation_bytes_stage{}", stage), static_cast<double>(r.activation_bytes));
+  namespace m = store::metric;
+  SetMetricOrWarn(w, m::PerStageKey(m::kPeakMemoryBytes, stage), static_cast<double>(r.peak_bytes));
+  SetMetricOrWarn(w, m::PerStageKey(m::kMaxDrift, stage), static_cast<double>(r.max_drift));
+  SetMetricOrWarn(w, m::PerStageKey(m::kWeightVersions, stage), r.weight_versions);
+  SetMetricOrWarn(w, m::PerStageKey(m::kActivationBytes, stage), static_cast<double>(r.activation_bytes));
 }
 
 void StoreRunMetrics(store::RunWriter* w, const exec::TrainConfig& cfg, const exec::PipelineResult& r) {
   const double tokens = static_cast<double>(r.updates.empty() ? 0 : r.updates.back().tokens());
   if (w) {
-    (void)w->SetMetric("val_loss", r.val_loss);
-    (void)w->SetMetric("train_loss", r.updates.empty() ? NAN : r.updates.back().loss());
-    (void)w->SetMetric("seconds", r.seconds);
-    (void)w->SetMetric("tokens_per_s", tokens / r.seconds);
-    (void)w->SetMetric("updates", static_cast<double>(r.updates.size()));
-    (void)w->SetMetric("time_per_update_ms", r.seconds * 1e3 / std::max<size_t>(1, r.updates.size()));
+    namespace m = store::metric;
+    SetMetricOrWarn(w, std::string(m::kValLoss), r.val_loss);
+    SetMetricOrWarn(w, std::string(m::kTrainLoss), r.updates.empty() ? NAN : r.updates.back().loss());
+    SetMetricOrWarn(w, std::string(m::kSeconds), r.seconds);
+    SetMetricOrWarn(w, std::string(m::kMakespanNs), r.seconds * 1e9);
+    SetMetricOrWarn(w, std::string(m::kTokensPerS), tokens / r.seconds);
+    SetMetricOrWarn(w, std::string(m::kUpdates), static_cast<double>(r.updates.size()));
+    SetMetricOrWarn(w, std::string(m::kTimePerUpdateMs), r.seconds * 1e3 / std::max<size_t>(1, r.updates.size()));
   }
   std::printf("trained %zu updates in %.1f s, %.0f tokens/s; final train loss %.4f, val loss %.4f "
               "(uniform: %.4f)\n",

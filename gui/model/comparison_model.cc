@@ -9,14 +9,15 @@ store::RunData ToRunData(const RunTrace& t) {
   store::RunData d;
   d.record.id = t.summary.id;
   d.record.info.spec = t.spec;
-  d.ops = t.ops;
+  d.ops = t.ops.empty() && t.index ? t.index->Events() : t.ops;
   d.updates = t.updates;
   d.memory = t.memory;
   return d;
 }
 
 std::unique_ptr<TimelineModel> TimelineOf(const RunTrace& t) {
-  auto index = std::make_shared<const TraceIndex>(TraceIndex::Build(t.ops, t.spec.stages()));
+  auto index = t.index ? t.index
+                       : std::make_shared<const TraceIndex>(TraceIndex::Build(t.ops, t.spec.stages()));
   return std::make_unique<TimelineModel>(index, t.spec.chunks());
 }
 

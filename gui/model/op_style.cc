@@ -26,6 +26,11 @@ QColor OpFill(const OpSpan& op) {
   return OpKindColor(op.kind).lighter(100 + 14 * shade);
 }
 
+QColor CoverageFill(ir::Lane lane) {
+  // Compute in a slate between the forward blue and backward green; communication in grey.
+  return lane == ir::LANE_COMPUTE ? QColor(0x3a, 0x6e, 0x8f) : QColor(0x9a, 0x9a, 0xa8);
+}
+
 QString OpLabel(const OpSpan& op, bool with_version) {
   QString s = QString::fromStdString(OpKindCode(op.kind));
   if (op.kind != ir::OPTIMIZER_STEP) s += QString::number(op.micro_batch);

@@ -13,6 +13,8 @@ namespace paci::gui {
 QColor OpKindColor(ir::OpKind kind);
 QColor OpFill(const OpSpan& op);
 QString OpLabel(const OpSpan& op, bool with_version);
+// Fill of a zoomed-out lane drawn as busy fraction per pixel column (ops of mixed kinds).
+QColor CoverageFill(ir::Lane lane);
 // "1.5 GiB", "320 MiB"
 QString FormatBytes(double bytes);
 

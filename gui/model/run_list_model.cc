@@ -48,6 +48,8 @@ QVariant RunListModel::data(const QModelIndex& index, int role) const {
     case kMicrobatches:
       return r.microbatches || role == Qt::EditRole ? QVariant(r.microbatches) : QVariant(QString());
     case kChunks: return r.chunks;
+    case kLr: return r.lr ? QVariant(*r.lr) : QVariant(QString());
+    case kSeed: return r.seed ? QVariant::fromValue<qlonglong>(*r.seed) : QVariant(QString());
     case kOps: return QVariant::fromValue<qlonglong>(r.op_count);
     case kState: return QString::fromStdString(r.state);
     default: return {};
@@ -57,7 +59,7 @@ QVariant RunListModel::data(const QModelIndex& index, int role) const {
 QVariant RunListModel::headerData(int section, Qt::Orientation o, int role) const {
   if (o != Qt::Horizontal || role != Qt::DisplayRole) return {};
   static const char* kNames[kColumnCount] = {"ID", "Kind", "Name", "Schedule", "P", "K", "M",
-                                             "V", "Ops", "State"};
+                                             "V", "lr", "Seed", "Ops", "State"};
   return section >= 0 && section < kColumnCount ? QString::fromLatin1(kNames[section])
                                                 : QVariant();
 }

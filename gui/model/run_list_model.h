@@ -15,8 +15,8 @@ namespace paci::gui {
 class RunListModel : public QAbstractTableModel {
   Q_OBJECT
  public:
-  enum Column { kId, kKind, kName, kSchedule, kStages, kAccum, kMicrobatches, kChunks, kOps,
-                kState, kColumnCount };
+  enum Column { kId, kKind, kName, kSchedule, kStages, kAccum, kMicrobatches, kChunks, kLr,
+                kSeed, kOps, kState, kColumnCount };
   static constexpr int RunIdRole = Qt::UserRole + 1;
 
   explicit RunListModel(QObject* parent = nullptr) : QAbstractTableModel(parent) {}

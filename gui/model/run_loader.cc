@@ -13,8 +13,9 @@ Result<std::shared_ptr<LoadedRun>> LoadAndIndex(RunSource& source, int64_t run_i
   auto run = std::make_shared<LoadedRun>();
   run->trace = std::move(*trace);
   if (progress) progress(0.85);
-  run->index = std::make_shared<const TraceIndex>(
-      TraceIndex::Build(run->trace.ops, run->trace.spec.stages()));
+  run->index = run->trace.index ? run->trace.index
+                                : std::make_shared<const TraceIndex>(
+                                      TraceIndex::Build(run->trace.ops, run->trace.spec.stages()));
   if (progress) progress(1.0);
   return run;
 }

@@ -4,10 +4,12 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "gui/model/trace_index.h"
 #include "paci.pb.h"
 
 namespace paci::gui {
@@ -23,7 +25,10 @@ struct RunSummary {
   uint32_t accum = 0;        // K
   uint32_t microbatches = 0; // M
   uint32_t chunks = 0;       // V
+  std::optional<double> lr;      // run configuration, when the store knows it
+  std::optional<int64_t> seed;
   int64_t op_count = 0;
+  bool replayed = false;     // ops re-simulated when loaded (store/README.md, "Growth")
   std::string state;         // "complete", "running", "incomplete", "failed"
   int64_t start_unix_ns = 0;
 };
@@ -32,7 +37,8 @@ struct RunTrace {
   RunSummary summary;
   ir::PipelineSpec spec;
   std::optional<ir::CostModel> cost_model;
-  std::vector<ir::TraceEvent> ops;
+  std::vector<ir::TraceEvent> ops;       // empty when a long run was indexed while loading
+  std::shared_ptr<const TraceIndex> index;  // set by sources that index while loading
   std::vector<ir::UpdateMetric> updates;
   std::vector<ir::MemorySample> memory;
 };

@@ -4,11 +4,13 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
 #include "paci.pb.h"
 #include "proto/status.h"
+#include "proto/trace_sink.h"
 
 namespace paci::gui {
 
@@ -40,5 +42,9 @@ class SimBackend {
 
 // The in-process simulator, or nullptr when the viewer was built without paci_sim.
 std::shared_ptr<const SimBackend> MakePaciSimBackend();
+
+// The simulator as the trace store's ReplayFn (store/trace_store.h): re-simulates a predicted
+// run the store keeps compactly. Empty without paci_sim: such runs then say they cannot open.
+std::function<Status(const ir::Schedule&, const ir::CostModel&, TraceSink&)> MakeStoreReplay();
 
 }  // namespace paci::gui

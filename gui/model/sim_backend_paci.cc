@@ -51,4 +51,8 @@ std::shared_ptr<const SimBackend> MakePaciSimBackend() {
   return std::make_shared<const PaciSimBackend>();
 }
 
+std::function<Status(const ir::Schedule&, const ir::CostModel&, TraceSink&)> MakeStoreReplay() {
+  return sim::Replay;
+}
+
 }  // namespace paci::gui

@@ -1,8 +1,11 @@
 // RunSource over the SQLite trace store (store/trace_store.h), opened read-only so the viewer
-// never migrates or locks a file another process is writing.
+// never locks a file another process is writing; a store of an older schema (which no current
+// writer has open: writers migrate on open) is migrated once first.
+#include <algorithm>
 #include <memory>
 
 #include "gui/model/run_source.h"
+#include "gui/model/sim_backend.h"
 #include "store/trace_store.h"
 
 namespace paci::gui {
@@ -14,11 +17,21 @@ RunSummary Summarize(const store::RunRecord& r) {
   s.kind = r.info.kind == store::RunKind::kMeasured ? RunKind::kMeasured : RunKind::kPredicted;
   s.name = r.info.name;
   FillSummaryFromSpec(r.info.spec, &s);
+  // K as the store's configuration reads it: micro-batches per optimizer update, for every
+  // schedule (a flush schedule's M), so runs at the same effective batch show the same K.
+  if (r.info.config.accum) s.accum = static_cast<uint32_t>(*r.info.config.accum);
+  s.lr = r.info.config.lr;
+  s.seed = r.info.config.seed;
   s.op_count = r.op_count;
+  s.replayed = r.op_storage == store::OpStorage::kReplayed;
   s.state = store::RunStateName(r.state);
   s.start_unix_ns = r.start_unix_ns;
   return s;
 }
+
+// Runs with more ops than this are indexed while they are read and keep no TraceEvent copies
+// (a 10 M-op run would otherwise hold ~1 GiB of messages beside its index).
+constexpr int64_t kEventsUpTo = 1000000;
 
 class StoreRunSource : public RunSource {
  public:
@@ -36,15 +49,32 @@ class StoreRunSource : public RunSource {
   Result<RunTrace> LoadRun(int64_t id, const LoadProgress& progress) override {
     // The store reads a run in one call; progress moves at its start and end only.
     if (progress && !progress(0.05)) return Status::Internal("cancelled");
-    auto data = store_.LoadRun(id);
+    auto data = store_.LoadRunWithoutOps(id);
     if (!data.ok()) return data.status();
     RunTrace t;
     t.summary = Summarize(data->record);
     t.spec = data->record.info.spec;
     t.cost_model = data->record.info.cost_model;
-    t.ops = std::move(data->ops);
     t.updates = std::move(data->updates);
-    t.memory = std::move(data->memory);
+    if (data->record.op_count > kEventsUpTo) {
+      // A long run goes from the store (or its re-simulation) straight into the index.
+      TraceIndexBuilder builder;
+      builder.spans.reserve(data->record.op_count);
+      PACI_RETURN_IF_ERROR(store_.PlayRun(id, builder));
+      if (progress && !progress(0.6)) return Status::Internal("cancelled");
+      std::stable_sort(builder.memory.begin(), builder.memory.end(),
+                       [](const ir::MemorySample& a, const ir::MemorySample& b) {
+                         return a.stage() != b.stage() ? a.stage() < b.stage() : a.time_ns() < b.time_ns();
+                       });
+      t.memory = std::move(builder.memory);
+      t.index = std::make_shared<const TraceIndex>(
+          TraceIndex::FromSpans(std::move(builder.spans), t.spec.stages()));
+    } else {
+      auto full = store_.LoadRun(id);
+      if (!full.ok()) return full.status();
+      t.ops = std::move(full->ops);
+      t.memory = std::move(full->memory);
+    }
     if (progress) progress(0.8);
     return t;
   }
@@ -60,7 +90,17 @@ Result<std::unique_ptr<RunSource>> OpenStoreSource(const std::string& path) {
   options.create_if_missing = false;
   options.read_only = true;
   options.busy_timeout_ms = 2000;  // a viewer says "locked" after 2 s rather than hang
+  options.replay = MakeStoreReplay();  // long predicted runs are re-simulated when opened
   auto store = store::TraceStore::Open(path, options);
+  if (!store.ok() && store.status().code() == Status::Code::kFailedPrecondition) {
+    // Written by an older paci (e.g. the recorded traces/): migrate it once, forward only and
+    // keeping every run, then read it as usual. A newer schema fails the same way again.
+    store::OpenOptions writer = options;
+    writer.read_only = false;
+    auto migrated = store::TraceStore::Open(path, writer);
+    if (!migrated.ok()) return migrated.status();
+    store = store::TraceStore::Open(path, options);
+  }
   if (!store.ok()) return store.status();
   return std::unique_ptr<RunSource>(std::make_unique<StoreRunSource>(std::move(*store)));
 }

@@ -41,13 +41,19 @@ QRectF TimelineModel::OpRect(size_t i, const TimeAxis& axis) const {
   return QRectF(x0, lane.top(), std::max(x1 - x0, 1.0), lane.height());
 }
 
-void TimelineModel::ForEachVisible(const TimeAxis& axis,
-                                   const std::function<void(const Box&)>& fn) const {
+void TimelineModel::ForEachVisible(const TimeAxis& axis, const std::function<void(const Box&)>& fn,
+                                   const std::function<void(const Coverage&)>& coverage) const {
   const double t0 = axis.VisibleStart(), t1 = axis.VisibleEnd();
   for (uint32_t stage = 0; stage < index_->stages(); ++stage) {
     for (ir::Lane lane : kLanes) {
       const QRectF band = LaneRect(stage, lane, axis.width_px);
       const auto [lo, hi] = index_->Visible(stage, lane, t0, t1);
+      if (coverage && static_cast<double>(hi - lo) > axis.width_px) {
+        const size_t columns = static_cast<size_t>(std::ceil(axis.width_px));
+        coverage(Coverage{band, stage, lane,
+                          index_->BusyFractions(stage, lane, axis.ToNs(0), axis.ns_per_px, columns)});
+        continue;
+      }
       double covered_to = -1e300;  // right edge of the last drawn box, in px
       for (size_t i = lo; i < hi; ++i) {
         const OpSpan& s = index_->op(i);

@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <vector>
 
 #include "gui/model/op_dependencies.h"
 #include "gui/model/time_axis.h"
@@ -40,9 +41,19 @@ class TimelineModel {
     QRectF rect;
     size_t index;  // into index().ops()
   };
+  // A row with more visible ops than pixel columns, as its busy fraction (0..1) per pixel
+  // column (TraceIndex::BusyNs): the far-out zoom levels of a long run.
+  struct Coverage {
+    QRectF band;
+    uint32_t stage;
+    ir::Lane lane;
+    std::vector<float> busy;  // one per pixel column of the axis
+  };
   // Visible ops as boxes. Ops narrower than a pixel that land in an already drawn pixel column
-  // are skipped, so the cost is bounded by the width, not by the op count.
-  void ForEachVisible(const TimeAxis& axis, const std::function<void(const Box&)>& fn) const;
+  // are skipped. With `coverage`, rows denser than one op per pixel column are handed to it
+  // instead, so a frame costs O(width x rows x log ops) however many ops are in view.
+  void ForEachVisible(const TimeAxis& axis, const std::function<void(const Box&)>& fn,
+                      const std::function<void(const Coverage&)>& coverage = {}) const;
   QRectF OpRect(size_t i, const TimeAxis& axis) const;
   // Op under p (model coordinates), preferring the shortest when measured ops overlap.
   std::optional<size_t> HitTest(QPointF p, const TimeAxis& axis) const;

@@ -5,6 +5,7 @@
 #include <QMouseEvent>
 #include <QPainter>
 #include <QPainterPath>
+#include <QPolygonF>
 #include <QToolTip>
 #include <QWheelEvent>
 #include <algorithm>
@@ -132,6 +133,20 @@ void TimelineWidget::paintTrack(QPainter& p, int t) {
   p.translate(kGutter, top);
   const bool emphasise = t == 0 && !emphasised_.empty();
   const QFontMetricsF fm(font());
+  // A dense row: its busy fraction per pixel column as a filled profile, one polygon per row.
+  auto paint_coverage = [&](const TimelineModel::Coverage& c) {
+    QPolygonF profile;
+    profile.reserve(static_cast<int>(2 * c.busy.size() + 2));
+    profile << QPointF(0, c.band.bottom());
+    for (size_t x = 0; x < c.busy.size(); ++x) {
+      const double y = c.band.bottom() - c.busy[x] * c.band.height();
+      profile << QPointF(static_cast<double>(x), y) << QPointF(static_cast<double>(x + 1), y);
+    }
+    profile << QPointF(static_cast<double>(c.busy.size()), c.band.bottom());
+    p.setPen(Qt::NoPen);
+    p.setBrush(CoverageFill(c.lane));
+    p.drawPolygon(profile);
+  };
   m.ForEachVisible(axis_, [&](const TimelineModel::Box& b) {
     const OpSpan& op = m.index().op(b.index);
     QColor fill = OpFill(op);
@@ -155,7 +170,7 @@ void TimelineWidget::paintTrack(QPainter& p, int t) {
         p.drawText(b.rect, Qt::AlignCenter, label);
       }
     }
-  });
+  }, paint_coverage);
   paintSelection(p, t);
   p.restore();
 }

@@ -14,7 +14,10 @@
 #include "gui/model/replay_model.h"
 #include "gui/model/run_list_model.h"
 #include "gui/model/run_loader.h"
+#include "sched/schedule_generator.h"
 #include "sim/simulator.h"
+#include "sim/stage_cost_model.h"
+#include "store/trace_store.h"
 #include "tests/gui/demo_runs.h"
 
 using namespace paci;
@@ -31,6 +34,8 @@ class FlowTest : public QObject {
   void asyncLoadWithProgress();
   void badFileIsAMessage();
   void lockedDatabaseIsAMessage();
+  void recordedTracesOpen();
+  void longPredictedRunIsReplayedIntoTheIndex();
 
  private:
   QTemporaryDir dir_;
@@ -230,6 +235,69 @@ void FlowTest::lockedDatabaseIsAMessage() {
   QVERIFY(t.elapsed() < 15000);
   sqlite3_exec(db, "ROLLBACK;", nullptr, nullptr, nullptr);
   sqlite3_close(db);
+}
+
+void FlowTest::recordedTracesOpen() {
+  // traces/ holds stores of an older schema: the viewer migrates a copy once and reads it.
+  const QString copy = dir_.filePath(QStringLiteral("recorded.db"));
+  QVERIFY(QFile::copy(QStringLiteral(PACI_TRACES_DIR "/paci-vs-flush-p2.db"), copy));
+  QFile::setPermissions(copy, QFileDevice::ReadOwner | QFileDevice::WriteOwner);
+  auto source = OpenStoreSource(copy.toStdString());
+  QVERIFY2(source.ok(), source.status().message().c_str());
+  auto runs = (*source)->ListRuns();
+  QVERIFY(runs.ok());
+  QCOMPARE(runs->size(), size_t{4});
+  for (const RunSummary& r : *runs) {
+    QVERIFY(r.lr.has_value());
+    QCOMPARE(*r.seed, int64_t{1337});
+    QCOMPARE(r.accum, 4u);
+  }
+  auto run = LoadAndIndex(**source, 1, {});
+  QVERIFY2(run.ok(), run.status().message().c_str());
+  QCOMPARE((*run)->index->ops().size(), size_t{3400});
+}
+
+void FlowTest::longPredictedRunIsReplayedIntoTheIndex() {
+  // More than a million ops: kept by its IR in the store, re-simulated straight into the index.
+  const std::string path = dir_.filePath(QStringLiteral("long.db")).toStdString();
+  ir::PipelineSpec spec;
+  spec.set_kind(ir::PACI);
+  spec.set_stages(4);
+  spec.set_accum(4);
+  spec.set_total_microbatches(70000);
+  auto schedule = GenerateSchedule(spec);
+  QVERIFY(schedule.ok());
+  sim::UniformCost u;
+  u.jitter_cv = 0.1;
+  const ir::CostModel cost = sim::MakeCostModel(u);
+  int64_t id = 0, makespan = 0;
+  {
+    auto store = store::TraceStore::Open(path);
+    QVERIFY(store.ok());
+    store::RunInfo info;
+    info.schedule = *schedule;
+    info.cost_model = cost;
+    auto writer = store->BeginRun(info, store::WriterOptions{.replay_above_ops = store::kReplayAboveOps});
+    QVERIFY(writer.ok());
+    sim::SimulationOptions options;
+    options.sink = &*writer;
+    auto r = sim::Simulate(*schedule, cost, options);
+    QVERIFY(r.ok());
+    makespan = r->makespan_ns;
+    QVERIFY(writer->Finish(store::RunStatus::kComplete).ok());
+    id = writer->run_id();
+  }
+  auto source = OpenStoreSource(path);
+  QVERIFY(source.ok());
+  auto runs = (*source)->ListRuns();
+  QVERIFY(runs.ok());
+  QVERIFY(runs->front().replayed);
+  QVERIFY(runs->front().op_count > 1000000);
+  auto run = LoadAndIndex(**source, id, {});
+  QVERIFY2(run.ok(), run.status().message().c_str());
+  QVERIFY((*run)->trace.ops.empty());  // indexed while read: no TraceEvent copies kept
+  QCOMPARE(static_cast<int64_t>((*run)->index->ops().size()), runs->front().op_count);
+  QCOMPARE((*run)->index->makespan(), makespan);
 }
 
 QTEST_GUILESS_MAIN(FlowTest)

@@ -71,6 +71,8 @@ class ModelsTest : public QObject {
   void traceIndexVisible();
   void timelineBoxesAndHitTest();
   void timelineLevelOfDetail();
+  void busyCoverageOfDenseRows();
+  void indexBuiltWhileLoading();
   void dependencies();
   void runListModel();
   void comparison();
@@ -136,6 +138,74 @@ void ModelsTest::timelineLevelOfDetail() {
   qInfo("%zu ops drawn as %zu boxes in 100 px", ix->ops().size(), boxes);
   QCOMPARE_LE(boxes, size_t{4 * kLanesPerStage * 101});
   QVERIFY(ix->ops().size() > 10 * boxes);
+}
+
+void ModelsTest::busyCoverageOfDenseRows() {
+  // Ops of 8 ns every 10 ns: a dense row is busy 80 % of every interval spanning whole periods.
+  auto ix = std::make_shared<const TraceIndex>(TraceIndex::Build(SyntheticTrace(4, 512), 4));
+  const auto [b, e] = ix->Row(1, ir::LANE_COMPUTE);
+  double brute = 0;
+  const double t0 = 1003, t1 = 2507;
+  for (size_t i = b; i < e; ++i) {
+    const OpSpan& s = ix->op(i);
+    brute += std::max(0.0, std::min<double>(s.end, t1) - std::max<double>(s.start, t0));
+  }
+  QVERIFY(std::abs(ix->BusyNs(1, ir::LANE_COMPUTE, t0, t1) - brute) < 1e-6);
+  QCOMPARE(ix->BusyNs(1, ir::LANE_COMPUTE, t1, t0), 0.0);
+  const std::vector<float> fractions = ix->BusyFractions(1, ir::LANE_COMPUTE, t0, 37, 40);
+  for (size_t i = 0; i < fractions.size(); ++i) {
+    const double a = t0 + 37.0 * i;
+    QVERIFY(std::abs(fractions[i] - ix->BusyNs(1, ir::LANE_COMPUTE, a, a + 37) / 37) < 1e-5);
+  }
+
+  TimelineModel m(ix, 1);
+  TimeAxis axis;
+  axis.Fit(ix->makespan(), 100);
+  size_t boxes = 0, dense_rows = 0;
+  double busy = 0;
+  m.ForEachVisible(axis, [&](const TimelineModel::Box&) { ++boxes; },
+                   [&](const TimelineModel::Coverage& c) {
+                     ++dense_rows;
+                     QCOMPARE(c.busy.size(), size_t{100});
+                     for (float f : c.busy) QVERIFY(f >= 0 && f <= 1);
+                     if (c.stage == 1 && c.lane == ir::LANE_COMPUTE) {
+                       for (float f : c.busy) busy += f * axis.ns_per_px;
+                     }
+                   });
+  QVERIFY(dense_rows >= 4);  // every compute row at least
+  const auto [cb, ce] = ix->Row(1, ir::LANE_COMPUTE);
+  double total = 0;
+  for (size_t i = cb; i < ce; ++i) total += ix->op(i).end - ix->op(i).start;
+  QVERIFY(std::abs(busy - total) / total < 0.01);
+  // Zoomed in to a few ops, the same rows are boxes again.
+  axis.ShowRange(0, 100);
+  size_t coverage_rows = 0;
+  m.ForEachVisible(axis, [&](const TimelineModel::Box&) {}, [&](const TimelineModel::Coverage&) { ++coverage_rows; });
+  QCOMPARE(coverage_rows, size_t{0});
+}
+
+void ModelsTest::indexBuiltWhileLoading() {
+  // A run indexed while loading (TraceIndexBuilder, no events kept) is the same index and
+  // compares like the run with its events.
+  const auto events = SyntheticTrace(3, 8, 1, 700);
+  TraceIndexBuilder builder;
+  for (const auto& e : events) builder.OnOp(e);
+  auto streamed = std::make_shared<const TraceIndex>(TraceIndex::FromSpans(builder.spans, 3));
+  const TraceIndex built = TraceIndex::Build(events, 3);
+  QCOMPARE(streamed->ops().size(), built.ops().size());
+  QCOMPARE(streamed->offset_ns(), built.offset_ns());
+  for (size_t i = 0; i < built.ops().size(); ++i) {
+    QCOMPARE(streamed->op(i).op_id, built.op(i).op_id);
+    QCOMPARE(streamed->op(i).start, built.op(i).start);
+  }
+  const auto back = streamed->Events();
+  QCOMPARE(back.size(), events.size());
+  RunTrace a = Trace(1, RunKind::kPredicted, {}, 3);
+  a.index = streamed;
+  RunTrace b = Trace(2, RunKind::kMeasured, events, 3);
+  ComparisonModel c(a, b);
+  QVERIFY(c.comparison().same_ops);
+  QCOMPARE(c.comparison().summary.max_abs_start_ns, 0.0);
 }
 
 void ModelsTest::dependencies() {

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <sstream>
 #include <string>
 
 #include <fmt/format.h>
@@ -145,6 +146,57 @@ TEST_F(CliTest, BadInputExitsTwoNamingTheCulprit) {
   Outcome not_trace = Paci("import " + garbage + Db());
   EXPECT_EQ(not_trace.code, 2);
   EXPECT_NE(not_trace.err.find(garbage), std::string::npos) << not_trace.err;
+}
+
+// A long simulation is kept by its IR (ops re-simulated when read): export and compare give the
+// same ops as `--keep-ops`, summary fills every column of a simulated run, and the run list
+// shows the configuration columns.
+TEST_F(CliTest, LongSimulationIsReplayedAndSummarised) {
+  const std::string sim = "simulate --schedule paci --stages 4 --accum 4 --microbatches 12000 "
+                          "--jitter 0.2 --seed 5 --activation-mb 1 --weights-mb 8";
+  Outcome compact = Paci(sim + Db());
+  ASSERT_EQ(compact.code, 0) << compact.err;
+  EXPECT_NE(compact.out.find("re-simulated when read"), std::string::npos) << compact.out;
+  Outcome whole = Paci(sim + " --keep-ops" + Db());
+  ASSERT_EQ(whole.code, 0) << whole.err;
+  EXPECT_EQ(whole.out.find("re-simulated"), std::string::npos) << whole.out;
+  const int64_t c = id_ + 1, w = id_ + 2;
+  Outcome cmp = Paci(fmt::format("compare {} {} --json", c, w) + Db());
+  ASSERT_EQ(cmp.code, 0) << cmp.err;
+  const json doc = json::parse(cmp.out);
+  EXPECT_TRUE(doc["same_ops"].get<bool>());
+  EXPECT_GT(doc["residuals"]["count"].get<int64_t>(), 100000);
+  EXPECT_EQ(doc["residuals"]["max_abs_start_ns"].get<double>(), 0.0);
+  EXPECT_EQ(doc["residuals"]["max_abs_duration_ns"].get<double>(), 0.0);
+  Outcome csv_c = Paci(fmt::format("export --run {} --format csv", c) + Db());
+  Outcome csv_w = Paci(fmt::format("export --run {} --format csv", w) + Db());
+  ASSERT_EQ(csv_c.code, 0) << csv_c.err;
+  EXPECT_EQ(csv_c.out, csv_w.out);
+
+  Outcome summary = Paci(fmt::format("summary {}", c) + Db());
+  ASSERT_EQ(summary.code, 0) << summary.err;
+  // A simulation has no learning rate and no validation loss; every other column has a value
+  // (ms/update, drift and memory per stage included).
+  std::istringstream row(summary.out.substr(summary.out.find('\n') + 1));
+  int dashes = 0;
+  for (std::string token; row >> token;) {
+    dashes += token == "-";
+    EXPECT_EQ(token.find(",-"), std::string::npos) << summary.out;
+    EXPECT_NE(token.rfind("-,", 0), 0u) << summary.out;
+  }
+  EXPECT_EQ(dashes, 2) << summary.out;
+  Outcome list = Paci("runs list" + Db());
+  ASSERT_EQ(list.code, 0) << list.err;
+  for (const char* column : {" K ", " lr ", " seed "}) {
+    EXPECT_NE(list.out.find(column), std::string::npos) << column << "\n" << list.out;
+  }
+  EXPECT_NE(list.out.find(" r "), std::string::npos) << list.out;  // ops marked replayed
+}
+
+TEST_F(CliTest, KeepOpsWithoutAStoreIsRefused) {
+  Outcome o = Paci("simulate --schedule paci --stages 2 --no-db --keep-ops");
+  EXPECT_EQ(o.code, 2);
+  EXPECT_NE(o.err.find("--keep-ops"), std::string::npos) << o.err;
 }
 
 }  // namespace
