@@ -23,6 +23,7 @@
 #include "tools/commands.h"
 #include "tools/spec_flags.h"
 #include "tools/sim_flags.h"
+#include "tools/model_flags.h"
 
 namespace paci::cli {
 namespace {
@@ -31,6 +32,7 @@ struct SimulateFlags {
   std::string input;
   SpecFlags spec;
   CostFlags cost;
+  ModelFlags model;
   bool json = false, no_db = false;
   std::string db = "paci.db", name;
 };
@@ -98,7 +100,22 @@ int64_t SimulateIntoStore(const SimulateFlags& f, const ir::Schedule& schedule, 
   return writer->run_id();
 }
 
-nlohmann::ordered_json ResultJson(const ir::PipelineSpec& spec, const sim::SimulationResult& r, int64_t run_id) {
+// The cost model's numbers for stage s (one entry may stand for all stages).
+void AddStageCosts(const ir::CostModel& cost, uint32_t s, nlohmann::ordered_json* j) {
+  if (cost.stages_size() == 0) return;
+  const ir::StageCost& c = cost.stages(cost.stages_size() == 1 ? 0 : static_cast<int>(s));
+  (*j)["layers"] = c.layers();
+  (*j)["forward_ms"] = c.forward_ns() / 1e6;
+  (*j)["backward_input_ms"] = c.backward_input_ns() / 1e6;
+  (*j)["backward_weight_ms"] = c.backward_weight_ns() / 1e6;
+  (*j)["optimizer_ms"] = c.optimizer_ns() / 1e6;
+  (*j)["activation_bytes"] = c.activation_bytes();
+  (*j)["weight_bytes"] = c.weight_bytes();
+  (*j)["message_bytes"] = c.message_bytes();
+}
+
+nlohmann::ordered_json ResultJson(const ir::PipelineSpec& spec, const sim::SimulationResult& r, int64_t run_id,
+                                  const ir::CostModel& cost) {
   nlohmann::ordered_json j = {{"schedule", ScheduleName(spec.kind())},
                       {"stages", spec.stages()},
                       {"chunks", spec.chunks()},
@@ -129,6 +146,7 @@ nlohmann::ordered_json ResultJson(const ir::PipelineSpec& spec, const sim::Simul
                               {"mean_drift", s.mean_drift},
                               {"drift_histogram", s.drift_histogram},
                               {"send_busy_ms", s.send_busy_ns / 1e6}});
+  for (auto& stage : j["per_stage"]) AddStageCosts(cost, stage["stage"].get<uint32_t>(), &stage);
   return j;
 }
 
@@ -156,6 +174,13 @@ void PrintTable(const ir::PipelineSpec& spec, const sim::SimulationResult& r, do
 void Run(const SimulateFlags& f) {
   const ir::Schedule schedule = ScheduleFromFlags(f);
   Result<ir::CostModel> cost = CostFromFlags(f.cost);
+  if (ModelFlagsGiven(f.model)) {
+    // The model on its hardware (or profile) gives the costs; the partitioner picks the split.
+    Result<sim::ModelCostSetup> setup = ModelSetupFromFlags(f.model, &f.cost);
+    if (!setup.ok()) Fail(2, setup.status().message());
+    cost = sim::CostModelForSpec(*setup, schedule.spec());
+    if (cost.ok()) *cost->mutable_jitter() = CostFromFlags(f.cost)->jitter();
+  }
   if (!cost.ok()) Fail(2, cost.status().message());
   const auto t0 = std::chrono::steady_clock::now();
   sim::SimulationResult r;
@@ -169,7 +194,7 @@ void Run(const SimulateFlags& f) {
   }
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (f.json) {
-    fmt::print("{}\n", ResultJson(schedule.spec(), r, run_id).dump(2));
+    fmt::print("{}\n", ResultJson(schedule.spec(), r, run_id, *cost).dump(2));
     return;
   }
   PrintTable(schedule.spec(), r, wall, run_id > 0);
@@ -184,6 +209,7 @@ void AddSimulateCommand(CLI::App& app) {
   AddSpecFlags(cmd, &flags->spec);
   cmd->add_option("--input", flags->input, "simulate a schedule file (.txt, .csv, .json, .pb) instead");
   AddCostFlags(cmd, flags->cost);
+  AddModelFlags(cmd, &flags->model);
   cmd->add_flag("--json", flags->json, "print JSON instead of a table");
   cmd->add_option("--db", flags->db, "trace store that receives the predicted run")->capture_default_str();
   cmd->add_flag("--no-db", flags->no_db, "do not store the run");

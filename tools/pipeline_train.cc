@@ -82,7 +82,8 @@ std::string Describe(const exec::TrainConfig& cfg, const PipelineTrainFlags& f) 
                                  {"vocab", cfg.model.vocab_size}}},
                       {"microbatch_size", cfg.B}, {"accum", cfg.accum}, {"updates", cfg.updates},
                       {"lr", cfg.lr}, {"warmup", cfg.warmup}, {"seed", cfg.seed},
-                      {"transport", f.transport}};
+                      {"transport", f.transport},
+                      {"partition", f.partition}};  // cut points; empty: balanced (paci predict re-derives it)
   return j.dump();
 }
 
