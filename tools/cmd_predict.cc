@@ -36,6 +36,7 @@ struct PredictFlags {
   int64_t run = 0, from_run = 0;
   std::string cost_file, name;
   SpecFlags spec;
+  bool json = false;
   ModelFlags model;  // --profile, --colocate, --link (--model and --hardware are refused here)
   CLI::Option* run_opt = nullptr;
 };
@@ -146,7 +147,13 @@ ir::CostModel CostForRun(const PredictFlags& f, store::TraceStore& db, const sto
 struct Summary {
   double makespan_ms = 0, per_update_ms = 0, tokens_per_s = 0, bubble = 0;
   std::vector<uint64_t> peak_bytes;
+  std::vector<double> stage_bubble;
 };
+
+nlohmann::ordered_json SummaryJson(const Summary& s) {
+  return {{"makespan_ms", s.makespan_ms}, {"time_per_update_ms", s.per_update_ms}, {"tokens_per_s", s.tokens_per_s},
+          {"bubble_fraction", s.bubble}, {"stage_bubble_fraction", s.stage_bubble}, {"peak_memory_bytes", s.peak_bytes}};
+}
 
 Summary Predicted(const sim::SimulationResult& r) {
   Summary s;
@@ -154,7 +161,10 @@ Summary Predicted(const sim::SimulationResult& r) {
   s.per_update_ms = s.makespan_ms / std::max<double>(1.0, static_cast<double>(r.optimizer_updates));
   s.tokens_per_s = r.tokens_per_s;
   s.bubble = r.bubble_fraction;
-  for (const sim::StageMetrics& m : r.stages) s.peak_bytes.push_back(m.peak_memory_bytes);
+  for (const sim::StageMetrics& m : r.stages) {
+    s.peak_bytes.push_back(m.peak_memory_bytes);
+    s.stage_bubble.push_back(m.bubble_fraction);
+  }
   return s;
 }
 
@@ -169,6 +179,7 @@ Summary Measured(const store::RunData& run, uint64_t updates) {
   for (size_t st = 0; st < m.stages.size(); ++st) {
     auto it = run.metrics.find(fmt::format("peak_memory_bytes_stage{}", st));
     s.peak_bytes.push_back(it != run.metrics.end() ? static_cast<uint64_t>(it->second) : m.stages[st].peak_live_bytes);
+    s.stage_bubble.push_back(m.stages[st].bubble_fraction);
   }
   return s;
 }
@@ -276,6 +287,10 @@ void PredictBeforeRun(const PredictFlags& f) {
   sim::SimulationResult r;
   const std::string name = !f.name.empty() ? f.name : fmt::format("prediction before running {}", f.spec.schedule);
   const int64_t pred = StorePrediction(*db, *schedule, cost, name, "", &r);
+  if (f.json) {
+    fmt::print("{}\n", nlohmann::ordered_json{{"predicted_run", pred}, {"predicted", SummaryJson(Predicted(r))}}.dump(2));
+    return;
+  }
   fmt::print("stored predicted run {} in {} ({})\n", pred, f.db, f.model.colocate ? "co-located" : "stages alone");
   PrintSummary(Predicted(r), std::nullopt);
 }
@@ -302,6 +317,13 @@ void RunPredict(const PredictFlags& f) {
   sim::SimulationResult r;
   const int64_t pred = StorePrediction(*db, schedule, cost, name, run.record.info.description, &r);
   if (Status st = db->LinkPrediction(pred, f.run); !st.ok()) Fail(1, "--db: " + st.message());
+  if (f.json) {
+    fmt::print("{}\n", nlohmann::ordered_json{{"predicted_run", pred}, {"measured_run", f.run},
+                                              {"predicted", SummaryJson(Predicted(r))},
+                                              {"measured", SummaryJson(Measured(run, r.optimizer_updates))}}
+                           .dump(2));
+    return;
+  }
   fmt::print("stored predicted run {} for measured run {} in {} (costs from {})\n", pred, f.run, f.db, source);
   PrintSummary(Predicted(r), Measured(run, r.optimizer_updates));
   const Summary p = Predicted(r), m = Measured(run, r.optimizer_updates);
@@ -319,6 +341,7 @@ void AddPredictCommand(CLI::App& app) {
   cmd->add_option("--from-run", f->from_run, "take the costs fitted to another measured run");
   cmd->add_option("--db", f->db, "trace store")->capture_default_str();
   cmd->add_option("--name", f->name, "name of the stored prediction");
+  cmd->add_flag("--json", f->json, "print predicted (and measured) numbers as JSON");
   AddSpecFlags(cmd, &f->spec);
   AddModelFlags(cmd, &f->model, /*with_shape=*/false);
   cmd->callback([f] { RunPredict(*f); });

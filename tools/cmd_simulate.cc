@@ -174,12 +174,14 @@ void PrintTable(const ir::PipelineSpec& spec, const sim::SimulationResult& r, do
 void Run(const SimulateFlags& f) {
   const ir::Schedule schedule = ScheduleFromFlags(f);
   Result<ir::CostModel> cost = CostFromFlags(f.cost);
+  if (!cost.ok()) Fail(2, cost.status().message());
   if (ModelFlagsGiven(f.model)) {
     // The model on its hardware (or profile) gives the costs; the partitioner picks the split.
     Result<sim::ModelCostSetup> setup = ModelSetupFromFlags(f.model, &f.cost);
     if (!setup.ok()) Fail(2, setup.status().message());
+    const ir::Jitter jitter = cost->jitter();
     cost = sim::CostModelForSpec(*setup, schedule.spec());
-    if (cost.ok()) *cost->mutable_jitter() = CostFromFlags(f.cost)->jitter();
+    if (cost.ok()) *cost->mutable_jitter() = jitter;
   }
   if (!cost.ok()) Fail(2, cost.status().message());
   const auto t0 = std::chrono::steady_clock::now();
