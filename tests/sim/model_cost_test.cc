@@ -3,6 +3,7 @@
 // profile file's round trip and refusals; co-location in the simulator on a hand-checked timeline.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <map>
