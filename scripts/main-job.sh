@@ -54,7 +54,7 @@ done
 echo
 "$PACI" summary "$paci_run" "$paci_pred" "$flush_run" "$flush_pred" --db "$DB"
 echo
-echo "== the same model at P = 8 on H100s (NVLink 4), 1,200 micro-batches, predicted =="
+echo "== the same model at P = 8 on H100s (NVLink 4), $((UPDATES * 4)) micro-batches, predicted =="
 for spec in "paci --accum 4" "1f1b-flush --microbatches 4"; do
   read -r schedule rest <<< "$spec"
   # shellcheck disable=SC2086

@@ -235,6 +235,50 @@ std::vector<LayerCost> LayerCostsOnHardware(const ir::ModelShape& m, uint32_t mi
   return out;
 }
 
+Result<Hardware> CalibrateHardware(const Hardware& hw, const ir::Profile& profile) {
+  Result<Precision> p = ParsePrecision(profile.precision());
+  if (!p.ok()) return p.status();
+  const double flops = *p == Precision::kFp32 ? hw.peak_flops_fp32 : hw.peak_flops_bf16;
+  // Unknowns x = 1 / e_matmul, y = 1 / e_memory; sample i: t_i = x f_i + y m_i with f_i the time at
+  // peak FLOP/s and m_i the time at peak bandwidth. Normal equations of the 2 x 2 least squares.
+  double ff = 0, fm = 0, mm = 0, ft = 0, mt = 0;
+  for (int l = 0; l < profile.layers_size(); ++l) {
+    const LayerWork w = LayerWorkOf(profile.model(), l, profile.microbatch_size(), *p);
+    const ir::LayerProfile& lp = profile.layers(l);
+    const std::pair<double, double> work[] = {{w.forward_flops, w.forward_bytes},
+                                              {w.backward_input_flops, w.backward_input_bytes},
+                                              {w.backward_weight_flops, w.backward_weight_bytes}};
+    const double measured[] = {lp.forward_ns(), lp.backward_input_ns(), lp.backward_weight_ns()};
+    for (int k = 0; k < 3; ++k) {
+      const double f = work[k].first / flops * 1e9, m = work[k].second / hw.memory_bandwidth * 1e9;
+      ff += f * f;
+      fm += f * m;
+      mm += m * m;
+      ft += f * measured[k];
+      mt += m * measured[k];
+    }
+  }
+  const double det = ff * mm - fm * fm;
+  if (!(det > 1e-12 * ff * mm)) return Status::InvalidArgument("--calibrate: the profile cannot separate GEMM from memory time");
+  double x = (ft * mm - mt * fm) / det, y = (ff * mt - fm * ft) / det;
+  // A term that comes out <= 0 cannot be told apart in this profile: keep that class's preset
+  // efficiency and fit the other alone.
+  if (x <= 0) {
+    x = 1.0 / hw.matmul_efficiency;
+    y = (mt - x * fm) / mm;
+  } else if (y <= 0) {
+    y = 1.0 / hw.memory_efficiency;
+    x = (ft - y * fm) / ff;
+  }
+  if (!(x > 0) || !(y > 0))
+    return Status::InvalidArgument("--calibrate: the profile's times do not fit the model (a term came out <= 0)");
+  Hardware out = hw;
+  out.matmul_efficiency = 1.0 / x;
+  out.memory_efficiency = 1.0 / y;
+  out.name = hw.name + " (calibrated)";
+  return out;
+}
+
 std::vector<LayerCost> LayerCostsFromProfile(const ir::Profile& profile) {
   std::vector<LayerCost> out;
   for (const ir::LayerProfile& l : profile.layers()) {

@@ -83,6 +83,12 @@ struct LayerCost {
 // Op time = FLOPs / (peak x matmul efficiency) + bytes / (bandwidth x memory efficiency).
 std::vector<LayerCost> LayerCostsOnHardware(const ir::ModelShape& m, uint32_t microbatch, Precision p,
                                             const Hardware& hw);
+// `hw` with its two efficiencies fitted to a measured profile (least squares over every layer's
+// forward, backward-input and backward-weight time: time = FLOPs / (peak x e_matmul) + bytes /
+// (bandwidth x e_memory)). The profile may be of any model: the fit is per op class, so a small
+// model profiled here calibrates the device for a large one. Error when the fit is degenerate.
+Result<Hardware> CalibrateHardware(const Hardware& hw, const ir::Profile& profile);
+
 // The measured costs of a profile (its model and micro-batch are the profile's).
 std::vector<LayerCost> LayerCostsFromProfile(const ir::Profile& profile);
 

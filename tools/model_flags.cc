@@ -55,6 +55,7 @@ void AddModelFlags(CLI::App* cmd, ModelFlags* f, bool with_shape) {
   }
   add("--hardware", f->hardware, "device: a100, h100, h200, cpu, or a JSON file (sim/model_cost.h)");
   add("--link", f->link, "link between stages: nvlink4, pcie5, ib-ndr, or a JSON file {bandwidth_gbs, latency_us}");
+  add("--calibrate", f->calibrate, "fit --hardware's GEMM and memory efficiencies to a profile measured on it (any model)");
   add("--profile", f->profile, "per-layer costs measured by `paci profile` (instead of --hardware)");
   add("--precision", f->precision, "fp32 or bf16 (default: bf16 on GPUs, fp32 on cpu)");
   add("--memory-cap-gb", f->memory_cap_gb, "per-stage memory cap for the layer split (GiB; default: the device's)");
@@ -112,10 +113,17 @@ Result<sim::ModelCostSetup> ModelSetupFromFlags(const ModelFlags& f, const CostF
     return s;
   }
   if (f.colocate) return Status::InvalidArgument("--colocate: needs --profile (its co-location factors)");
+  if (!f.calibrate.empty() && f.hardware.empty()) return Status::InvalidArgument("--calibrate: needs --hardware");
   Result<ir::ModelShape> shape = ShapeFromFlags(f, true);
   if (!shape.ok()) return shape.status();
   Result<sim::Hardware> hw = sim::HardwareByName(f.hardware);
   if (!hw.ok()) return hw.status();
+  if (!f.calibrate.empty()) {
+    Result<ir::Profile> p = sim::LoadProfileFile(f.calibrate);
+    if (!p.ok()) return Status::InvalidArgument("--calibrate: " + p.status().message());
+    hw = sim::CalibrateHardware(*hw, *p);
+    if (!hw.ok()) return hw.status();
+  }
   const std::string prec = !f.precision.empty() ? f.precision : (hw->name == "cpu" ? "fp32" : "bf16");
   Result<sim::Precision> p = sim::ParsePrecision(prec);
   if (!p.ok()) return p.status();
@@ -131,6 +139,7 @@ std::string DescribeSetup(const ModelFlags& f, const sim::ModelCostSetup& s) {
                                              : fmt::format("{} layers, dim {}", s.model.layers(), s.model.dim());
   std::string out = fmt::format("{} b={} T={}", model, s.microbatch, s.model.seq());
   out += f.profile.empty() ? fmt::format(" on {}", f.hardware) : fmt::format(" from profile {}", f.profile);
+  if (!f.calibrate.empty()) out += " calibrated by " + f.calibrate;
   if (!f.link.empty()) out += ", link " + f.link;
   if (s.colocate) out += ", stages co-located";
   return out;

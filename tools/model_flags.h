@@ -17,7 +17,7 @@
 namespace paci::cli {
 
 struct ModelFlags {
-  std::string model, hardware, link, profile, precision;
+  std::string model, hardware, link, profile, precision, calibrate;
   uint32_t layers = 0, dim = 0, heads = 0, seq = 0, vocab = 0;
   uint32_t microbatch_size = 0;
   double memory_cap_gb = -1;

@@ -254,5 +254,34 @@ TEST(ModelCost, CostModelForSpecSumsTheSplitAndFitsThePipeline) {
   ASSERT_TRUE(r.ok()) << r.status().message();
 }
 
+TEST(ModelCost, CalibrationRecoversTheEfficienciesAProfileWasMadeWith) {
+  // A profile of a small model "measured" on a device whose true efficiencies are 0.3 and 0.45;
+  // calibrating the preset (0.5, 0.5) on it recovers them, so the large model is costed right.
+  Result<Hardware> cpu = HardwareByName("cpu");
+  ASSERT_TRUE(cpu.ok());
+  Hardware truth = *cpu;
+  truth.matmul_efficiency = 0.3;
+  truth.memory_efficiency = 0.45;
+  ir::Profile p;
+  p.set_version(kProfileVersion);
+  p.mutable_model()->set_layers(4);
+  p.mutable_model()->set_dim(128);
+  p.mutable_model()->set_heads(4);
+  p.mutable_model()->set_seq(64);
+  p.mutable_model()->set_vocab(256);
+  p.set_microbatch_size(8);
+  p.set_precision("fp32");
+  for (const LayerCost& c : LayerCostsOnHardware(p.model(), 8, Precision::kFp32, truth)) {
+    ir::LayerProfile& l = *p.add_layers();
+    l.set_forward_ns(c.forward_ns);
+    l.set_backward_input_ns(c.backward_input_ns);
+    l.set_backward_weight_ns(c.backward_weight_ns);
+  }
+  Result<Hardware> fitted = CalibrateHardware(*cpu, p);
+  ASSERT_TRUE(fitted.ok()) << fitted.status().message();
+  EXPECT_NEAR(fitted->matmul_efficiency, 0.3, 1e-9);
+  EXPECT_NEAR(fitted->memory_efficiency, 0.45, 1e-9);
+}
+
 }  // namespace
 }  // namespace paci::sim::simtest
