@@ -4,7 +4,8 @@
 # (`paci predict --schedule ... --profile`, with and without the co-location model), train it
 # (`paci train --schedule`, threads, one stage per thread), and compare makespan and per-stage
 # bubble. Prints a Markdown table and the median / max |makespan error|.
-# Environment: PACI_UPDATES (default 20), PACI_OUT (default bench/prediction_accuracy.out).
+# Environment: PACI_UPDATES (default 20), PACI_OUT (default bench/prediction_accuracy.out),
+# PACI_SCHEDULES, PACI_STAGES, PACI_KS (space-separated subsets, default all / "2 4" / "4 8").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PACI=build/tools/paci
@@ -19,9 +20,9 @@ B=8
 "$PACI" profile "${MODEL[@]}" --microbatch-size "$B" --threads 1 --colocate 4 -o "$OUT/profile.json" \
   | tee "$OUT/profile.txt"
 
-for sched in gpipe 1f1b-flush interleaved-1f1b zb-h1 pipedream pipedream-2bw pipemare paci; do
-  for P in 2 4; do
-    for K in 4 8; do
+for sched in ${PACI_SCHEDULES:-gpipe 1f1b-flush interleaved-1f1b zb-h1 pipedream pipedream-2bw pipemare paci}; do
+  for P in ${PACI_STAGES:-2 4}; do
+    for K in ${PACI_KS:-4 8}; do
       case "$sched" in
         gpipe|1f1b-flush|zb-h1) spec=(--microbatches "$K" --iterations "$UPDATES") ;;
         interleaved-1f1b) spec=(--microbatches "$K" --iterations "$UPDATES" --chunks 2) ;;
