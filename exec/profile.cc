@@ -160,6 +160,7 @@ Result<ir::LayerProfile> MeasureLayer(const ProfileOptions& o, int layer) {
 // (n = 1: alone), each with `threads` kernel threads, for about `seconds`.
 Samples MeasureConcurrent(const ProfileOptions& o, std::vector<SliceBench>& benches, int n, double seconds) {
   std::vector<Samples> per(n);
+  std::vector<std::atomic<int>> done(static_cast<size_t>(n));  // samples so far, read by the timer
   std::atomic<int> ready{0};
   std::atomic<bool> stop{false};
   std::vector<std::thread> pool;
@@ -179,6 +180,7 @@ Samples MeasureConcurrent(const ProfileOptions& o, std::vector<SliceBench>& benc
           b.BackwardInput();
           b.BackwardWeight();
         }));
+        done[static_cast<size_t>(t)].fetch_add(1);
       }
     });
   }
@@ -188,7 +190,7 @@ Samples MeasureConcurrent(const ProfileOptions& o, std::vector<SliceBench>& benc
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
     const double el = std::chrono::duration<double>(Clock::now() - start).count();
     bool enough = true;
-    for (int t = 0; t < n; ++t) enough = enough && per[t].n >= 3;  // racy read, only a stop hint
+    for (const std::atomic<int>& d : done) enough = enough && d.load() >= 3;
     if (el > seconds && enough) break;
     if (el > 10 * seconds) break;
   }
