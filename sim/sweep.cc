@@ -72,7 +72,7 @@ void Summarize(const SimulationResult& r, SweepRow* row) {
   }
 }
 
-SweepRow RunPoint(const SweepRow& point, const CostForSpec& cost_for, bool keep_costs) {
+SweepRow RunPoint(const SweepRow& point, const CostForSpec& cost_for) {
   SweepRow row = point;
   const ir::PipelineSpec spec = SweepSpec(point.kind, point.stages, point.accum, point.microbatches, point.chunks);
   row.microbatches = spec.total_microbatches();
@@ -81,7 +81,7 @@ SweepRow RunPoint(const SweepRow& point, const CostForSpec& cost_for, bool keep_
     row.error = cost.status().message();
     return row;
   }
-  if (keep_costs) row.stage_costs.assign(cost->stages().begin(), cost->stages().end());
+  row.stage_costs.assign(cost->stages().begin(), cost->stages().end());
   Result<SimulationResult> r = SimulateSpec(spec, *cost);
   if (!r.ok()) {
     row.error = r.status().message();
@@ -123,8 +123,9 @@ ir::PipelineSpec SweepSpec(ir::ScheduleKind kind, uint32_t P, uint32_t K, uint64
 }
 
 std::vector<SweepRow> RunSweep(const SweepGrid& grid, const ir::CostModel& cost, unsigned threads) {
-  std::vector<SweepRow> rows = RunSweep(grid, CostForSpec([&cost](const ir::PipelineSpec&) -> Result<ir::CostModel> { return cost; }), threads);
-  for (SweepRow& r : rows) r.stage_costs.clear();
+  const CostForSpec same = [&cost](const ir::PipelineSpec&) -> Result<ir::CostModel> { return cost; };
+  std::vector<SweepRow> rows = RunSweep(grid, same, threads);
+  for (SweepRow& r : rows) r.stage_costs.clear();  // the same for every point: nothing to report
   return rows;
 }
 
@@ -143,7 +144,7 @@ std::vector<SweepRow> RunSweep(const SweepGrid& grid, const CostForSpec& cost_fo
           r.chunks = kind == ir::INTERLEAVED_1F1B ? grid.chunks : 1;
         }
   // Results land at their index, so the output order does not depend on which thread ran what.
-  ParallelFor(rows.size(), threads, [&](size_t i) { rows[i] = RunPoint(rows[i], cost_for, true); });
+  ParallelFor(rows.size(), threads, [&](size_t i) { rows[i] = RunPoint(rows[i], cost_for); });
   return rows;
 }
 

@@ -171,6 +171,18 @@ void PrintTable(const ir::PipelineSpec& spec, const sim::SimulationResult& r, do
              wall_s > 0 ? r.ops / wall_s / 1e6 : 0.0, stored ? ", trace store writes included" : "");
 }
 
+// The costs the model gave each stage (its layer split, op times and bytes).
+void PrintStageCosts(const ir::CostModel& cost) {
+  fmt::print("{:>5} {:>6} {:>11} {:>11} {:>11} {:>11} {:>12} {:>12} {:>11}\n", "stage", "layers", "forward_ms",
+             "bwd_in_ms", "bwd_w_ms", "opt_ms", "act_MiB", "weights_MiB", "msg_MiB");
+  for (int s = 0; s < cost.stages_size(); ++s) {
+    const ir::StageCost& c = cost.stages(s);
+    fmt::print("{:>5} {:>6} {:>11.4g} {:>11.4g} {:>11.4g} {:>11.4g} {:>12.1f} {:>12.1f} {:>11.2f}\n", s, c.layers(),
+               c.forward_ns() / 1e6, c.backward_input_ns() / 1e6, c.backward_weight_ns() / 1e6, c.optimizer_ns() / 1e6,
+               c.activation_bytes() / 1048576.0, c.weight_bytes() / 1048576.0, c.message_bytes() / 1048576.0);
+  }
+}
+
 void Run(const SimulateFlags& f) {
   const ir::Schedule schedule = ScheduleFromFlags(f);
   Result<ir::CostModel> cost = CostFromFlags(f.cost);
@@ -199,6 +211,7 @@ void Run(const SimulateFlags& f) {
     fmt::print("{}\n", ResultJson(schedule.spec(), r, run_id, *cost).dump(2));
     return;
   }
+  if (ModelFlagsGiven(f.model)) PrintStageCosts(*cost);
   PrintTable(schedule.spec(), r, wall, run_id > 0);
   if (run_id > 0) fmt::print("stored as predicted run {} in {}\n", run_id, f.db);
 }
