@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <chrono>
 #include <cmath>
 #include <thread>
@@ -231,7 +232,11 @@ Result<ir::Profile> MeasureProfile(const ProfileOptions& o,
   p.set_precision("fp32");
   p.set_threads(static_cast<uint32_t>(o.threads));
   p.set_target_rse(o.target_rse);
-  p.set_device("cpu: " + std::to_string(std::thread::hardware_concurrency()) + " hardware threads");
+  // The load average says whether others shared the machine while we measured (a profile taken
+  // under load predicts runs under the same load only).
+  double load = 0;
+  const std::string busy = getloadavg(&load, 1) == 1 ? ", load average " + std::to_string(load).substr(0, 4) : "";
+  p.set_device("cpu: " + std::to_string(std::thread::hardware_concurrency()) + " hardware threads" + busy);
   const int n = gpt_num_layers(o.model);
   for (int l = 0; l < n; ++l) {
     Result<ir::LayerProfile> lp = MeasureLayer(o, l);
