@@ -1,6 +1,7 @@
 #include "sim/simulator.h"
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,20 @@ struct StageState {
   uint64_t mem_bytes = 0;
   uint64_t drift_sum = 0, backwards = 0;
   StageMetrics m;
+  // Co-location: the compute op in progress on a shared device, its work left (ns at full speed)
+  // and the end it is scheduled for; `event_seq` is the stage's one valid pending event.
+  bool running = false;
+  double remaining_ns = 0;
+  int64_t op_start_ns = 0, scheduled_end_ns = 0, op_version = 0;
+  PlainOp op;
+  uint64_t event_seq = 0;
+};
+
+// Stages sharing one device progress at 1 / Slowdown(busy) of their own speed (processor sharing).
+struct DeviceState {
+  std::vector<uint32_t> members;
+  uint32_t busy = 0;
+  int64_t last_ns = 0;
 };
 
 class Engine {
@@ -46,11 +61,20 @@ class Engine {
   SimulationResult TakeResult() const;
 
  private:
-  static constexpr int64_t kNoResume = -1;
+  static constexpr int64_t kNoResume = -1;  // also: a shared-device op scheduled its own end
   int64_t Advance(uint32_t s, int64_t now);
   bool Receive(uint32_t s, const PlainOp& op, int64_t now, int64_t* resume);
   void Send(uint32_t s, const PlainOp& op, int64_t now);
   int64_t Compute(uint32_t s, const PlainOp& op, int64_t now);
+  void Complete(StageState& st, const PlainOp& op, int64_t start, int64_t end, int64_t version);
+  void StartShared(uint32_t s, const PlainOp& op, int64_t now, int64_t work_ns, int64_t version);
+  void FinishShared(uint32_t s, int64_t now);
+  void Progress(DeviceState& d, int64_t now);
+  void Reschedule(DeviceState& d, int64_t now);
+  void Schedule(int64_t t, uint32_t s) {
+    stages_[s].event_seq = queue_.inserted();
+    queue_.Insert(t, s);
+  }
   void Backward(StageState& st, const PlainOp& op, int64_t* version);
   int64_t ForwardVersion(const StageState& st, const PlainOp& op) const;
   uint32_t WeightCopies(const StageState& st) const;
@@ -73,6 +97,7 @@ class Engine {
   bool samples_;
   uint32_t P_, V_, K_;
   std::vector<StageState> stages_;
+  std::vector<DeviceState> devices_;  // only when a stage shares its device
   EventQueue queue_;
   ir::TraceEvent event_;  // reused for every emitted op
   Status error_;
@@ -105,16 +130,33 @@ Status Engine::Run() {
       return m;
     }());
   }
+  const bool shared = cost_.AnyShared();
+  if (shared) {
+    devices_.resize(cost_.devices());
+    for (uint32_t s = 0; s < P_; ++s)
+      if (cost_.SharesDevice(s)) devices_[cost_.Device(s)].members.push_back(s);
+  }
   queue_.Reserve(P_ + 1);
-  for (uint32_t s = 0; s < P_; ++s) queue_.Insert(0, s);
+  for (uint32_t s = 0; s < P_; ++s) Schedule(0, s);
   // The stage at the top resumes; its next event (if any) replaces it in one sift-down. Wake-ups
   // it inserts for other stages cannot overtake the top: they are at >= now with a later seq.
+  // With shared devices an op's end moves when a neighbour starts or ends; the moved event is
+  // inserted anew and the old one, no longer its stage's event_seq, is dropped when it surfaces.
   while (!queue_.Empty() && error_.ok()) {
     const Event e = queue_.Top();
+    if (shared) {
+      StageState& st = stages_[e.stage()];
+      if ((e.key >> Event::kStageBits) != st.event_seq) {
+        queue_.PopTop();
+        continue;
+      }
+      if (st.running) FinishShared(e.stage(), e.time_ns);
+    }
     const int64_t resume = Advance(e.stage(), e.time_ns);
     if (resume == kNoResume) {
       queue_.PopTop();
     } else {
+      stages_[e.stage()].event_seq = queue_.inserted();
       queue_.ReplaceTop(resume, e.stage());
     }
   }
@@ -212,7 +254,7 @@ void Engine::Send(uint32_t s, const PlainOp& op, int64_t now) {
     if (want.micro_batch == op.micro_batch && want.chunk * P_ + want.stage == to &&
         (want.kind == ir::RECV_GRAD) == grad) {
       rx.waiting = false;
-      queue_.Insert(arrival, dest);
+      Schedule(arrival, dest);
     }
   }
   if (sink_) Emit(op, ir::LANE_SEND, start, arrival, -1, st.mem_bytes);
@@ -288,12 +330,68 @@ int64_t Engine::Compute(uint32_t s, const PlainOp& op, int64_t now) {
       return Fail(Describe(op) + " is not an op the simulator knows");
   }
   if (!error_.ok()) return kNoResume;
-  if (st.m.compute_ops++ == 0) st.m.first_start_ns = now;
-  st.m.busy_ns += end - now;
+  if (cost_.SharesDevice(s)) {
+    StartShared(s, op, now, end - now, version);
+    return kNoResume;
+  }
+  Complete(st, op, now, end, version);
+  return end;
+}
+
+void Engine::Complete(StageState& st, const PlainOp& op, int64_t start, int64_t end, int64_t version) {
+  if (st.m.compute_ops++ == 0) st.m.first_start_ns = start;
+  st.m.busy_ns += end - start;
   st.m.last_end_ns = end;
   max_end_ = std::max(max_end_, end);
-  if (sink_) Emit(op, ir::LANE_COMPUTE, now, end, version, st.mem_bytes);
-  return end;
+  if (sink_) Emit(op, ir::LANE_COMPUTE, start, end, version, st.mem_bytes);
+}
+
+// Work done on device d since its last change, at the rate its busy count allowed.
+void Engine::Progress(DeviceState& d, int64_t now) {
+  if (d.busy > 0 && now > d.last_ns) {
+    const double done = static_cast<double>(now - d.last_ns) / cost_.Slowdown(d.busy);
+    for (uint32_t m : d.members)
+      if (stages_[m].running) stages_[m].remaining_ns = std::max(0.0, stages_[m].remaining_ns - done);
+  }
+  d.last_ns = now;
+}
+
+// Moves the end of every op running on d to where its remaining work at the current rate puts it.
+void Engine::Reschedule(DeviceState& d, int64_t now) {
+  const double slow = cost_.Slowdown(d.busy);
+  for (uint32_t m : d.members) {
+    StageState& st = stages_[m];
+    if (!st.running) continue;
+    const int64_t end = now + static_cast<int64_t>(std::llround(st.remaining_ns * slow));
+    if (end == st.scheduled_end_ns) continue;  // unchanged: its queued event stands
+    st.scheduled_end_ns = end;
+    Schedule(end, m);
+  }
+}
+
+void Engine::StartShared(uint32_t s, const PlainOp& op, int64_t now, int64_t work_ns, int64_t version) {
+  StageState& st = stages_[s];
+  DeviceState& d = devices_[cost_.Device(s)];
+  Progress(d, now);
+  st.running = true;
+  st.remaining_ns = static_cast<double>(work_ns);
+  st.op_start_ns = now;
+  st.scheduled_end_ns = -1;
+  st.op = op;
+  st.op_version = version;
+  ++d.busy;
+  Reschedule(d, now);
+}
+
+void Engine::FinishShared(uint32_t s, int64_t now) {
+  StageState& st = stages_[s];
+  DeviceState& d = devices_[cost_.Device(s)];
+  Progress(d, now);
+  st.running = false;
+  st.remaining_ns = 0;
+  --d.busy;
+  Complete(st, st.op, st.op_start_ns, now, st.op_version);
+  Reschedule(d, now);
 }
 
 // Pops the backward's forward (FIFO per chunk), records drift, frees its activation.

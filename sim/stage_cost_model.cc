@@ -50,6 +50,36 @@ Result<int64_t> LinkNs(const ir::LinkCost& link, uint64_t bytes, int index) {
   return ns;
 }
 
+// Devices and slowdowns of `cost`; `shared` stays empty when no op can ever be slowed down.
+Status SetColocation(const ir::CostModel& cost, uint32_t P, std::vector<uint32_t>* device,
+                     std::vector<bool>* shared, std::vector<double>* slowdown, uint32_t* devices) {
+  if (cost.device_size() != 0 && cost.device_size() != static_cast<int>(P))
+    return Invalid("device", "needs 0 entries or one per stage (" + std::to_string(P) + "), got " +
+                                 std::to_string(cost.device_size()));
+  bool slows = false;
+  for (int i = 0; i < cost.colocation_slowdown_size(); ++i) {
+    const double f = cost.colocation_slowdown(i);
+    if (!std::isfinite(f) || f <= 0)
+      return Invalid("colocation_slowdown[" + std::to_string(i) + "]", "must be a finite number > 0");
+    slows = slows || f != 1.0;
+    slowdown->push_back(f);
+  }
+  device->assign(cost.device().begin(), cost.device().end());
+  std::vector<uint32_t> members;
+  for (uint32_t d : *device) {
+    if (d >= P) return Invalid("device", "device ids must be < P (" + std::to_string(P) + ")");
+    if (members.size() <= d) members.resize(d + 1, 0);
+    ++members[d];
+  }
+  *devices = device->empty() ? P : static_cast<uint32_t>(members.size());
+  if (!slows || device->empty()) return Status::Ok();
+  shared->assign(P, false);
+  bool any = false;
+  for (uint32_t s = 0; s < P; ++s) any |= (*shared)[s] = members[(*device)[s]] >= 2;
+  if (!any) shared->clear();
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<StageCostModel> StageCostModel::Create(const ir::CostModel& cost, uint32_t P, uint32_t V) {
@@ -100,6 +130,7 @@ Result<StageCostModel> StageCostModel::Create(const ir::CostModel& cost, uint32_
     if (!t.ok()) return t.status();
     m.transfer_ns_[l] = *t;
   }
+  PACI_RETURN_IF_ERROR(SetColocation(cost, P, &m.device_, &m.shared_, &m.slowdown_, &m.devices_));
   if (j.cv() > 0) {
     m.jitter_ = true;
     m.sigma_ = std::sqrt(std::log1p(j.cv() * j.cv()));

@@ -5,6 +5,7 @@
 // depend on the order in which the engine happens to play ops. Immutable after Create.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <vector>
@@ -27,7 +28,8 @@ class StageCostModel {
  public:
   // Checks `cost` against P stages: `stages` has 1 or P entries, `links` 0, 1, P-1 or P (the P-th
   // is the wrap link P-1 -> 0 of interleaved schedules; with P-1 entries the wrap costs link 0),
-  // no negative time, jitter cv >= 0, straggler stage in range. `chunks` V divides compute times.
+  // no negative time, jitter cv >= 0, straggler stage in range, `device` empty or P entries,
+  // co-location slowdowns finite and > 0. `chunks` V divides compute times.
   static Result<StageCostModel> Create(const ir::CostModel& cost, uint32_t stages, uint32_t chunks);
 
   // Duration of a compute op in ns (0 for send and receive ops), jitter included.
@@ -41,6 +43,17 @@ class StageCostModel {
   int64_t TransferNs(uint32_t link) const { return transfer_ns_[link]; }
 
   const StageMemory& Memory(uint32_t stage) const { return memory_[stage]; }
+
+  // Co-location: the device of each stage, whether a stage shares its device with another stage
+  // (and sharing slows ops down), and the slowdown while `busy` stages of a device compute.
+  uint32_t Device(uint32_t stage) const { return device_.empty() ? stage : device_[stage]; }
+  bool SharesDevice(uint32_t stage) const { return !shared_.empty() && shared_[stage]; }
+  bool AnyShared() const { return !shared_.empty(); }
+  uint32_t devices() const { return devices_; }
+  double Slowdown(uint32_t busy) const {
+    if (busy < 2 || slowdown_.empty()) return 1.0;
+    return slowdown_[std::min<size_t>(busy - 2, slowdown_.size() - 1)];
+  }
   uint64_t tokens_per_microbatch() const { return tokens_per_microbatch_; }
   uint32_t stages() const { return stages_; }
 
@@ -69,6 +82,10 @@ class StageCostModel {
   std::vector<int64_t> base_ns_;      // [stage * kKinds + kind]
   std::vector<int64_t> transfer_ns_;  // [link]
   std::vector<StageMemory> memory_;
+  std::vector<uint32_t> device_;      // empty: stage s on device s
+  std::vector<bool> shared_;          // empty: no stage shares its device (or no slowdown)
+  std::vector<double> slowdown_;      // [n-2]: while n stages of a device are busy
+  uint32_t devices_ = 0;
 };
 
 // A CostModel with the same costs on every stage and link (what the CLI flags describe).

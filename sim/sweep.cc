@@ -72,11 +72,17 @@ void Summarize(const SimulationResult& r, SweepRow* row) {
   }
 }
 
-SweepRow RunPoint(const SweepRow& point, const ir::CostModel& cost) {
+SweepRow RunPoint(const SweepRow& point, const CostForSpec& cost_for) {
   SweepRow row = point;
   const ir::PipelineSpec spec = SweepSpec(point.kind, point.stages, point.accum, point.microbatches, point.chunks);
   row.microbatches = spec.total_microbatches();
-  Result<SimulationResult> r = SimulateSpec(spec, cost);
+  Result<ir::CostModel> cost = cost_for(spec);
+  if (!cost.ok()) {
+    row.error = cost.status().message();
+    return row;
+  }
+  row.stage_costs.assign(cost->stages().begin(), cost->stages().end());
+  Result<SimulationResult> r = SimulateSpec(spec, *cost);
   if (!r.ok()) {
     row.error = r.status().message();
     return row;
@@ -117,6 +123,13 @@ ir::PipelineSpec SweepSpec(ir::ScheduleKind kind, uint32_t P, uint32_t K, uint64
 }
 
 std::vector<SweepRow> RunSweep(const SweepGrid& grid, const ir::CostModel& cost, unsigned threads) {
+  const CostForSpec same = [&cost](const ir::PipelineSpec&) -> Result<ir::CostModel> { return cost; };
+  std::vector<SweepRow> rows = RunSweep(grid, same, threads);
+  for (SweepRow& r : rows) r.stage_costs.clear();  // the same for every point: nothing to report
+  return rows;
+}
+
+std::vector<SweepRow> RunSweep(const SweepGrid& grid, const CostForSpec& cost_for, unsigned threads) {
   std::vector<SweepRow> rows;
   const bool by_updates = !grid.updates.empty();
   const std::vector<uint64_t> lengths = by_updates ? grid.updates
@@ -134,7 +147,7 @@ std::vector<SweepRow> RunSweep(const SweepGrid& grid, const ir::CostModel& cost,
           r.chunks = kind == ir::INTERLEAVED_1F1B ? grid.chunks : 1;
         }
   // Results land at their index, so the output order does not depend on which thread ran what.
-  ParallelFor(rows.size(), threads, [&](size_t i) { rows[i] = RunPoint(rows[i], cost); });
+  ParallelFor(rows.size(), threads, [&](size_t i) { rows[i] = RunPoint(rows[i], cost_for); });
   return rows;
 }
 

@@ -48,6 +48,7 @@ struct SweepRow {
   uint32_t max_drift = 0;          // max over stages
   double mean_drift = 0;           // max over stages of the stage mean
   uint64_t ops = 0;
+  std::vector<ir::StageCost> stage_costs;  // the cost model's stages, when it depends on the point
 
   bool ok() const { return error.empty(); }
 };
@@ -62,6 +63,12 @@ ir::PipelineSpec SweepSpec(ir::ScheduleKind kind, uint32_t stages, uint32_t accu
 // Simulates every point on `threads` threads (0: all cores). Rows come in grid order:
 // schedule, then stages, then K, then N. Points a generator rejects become rows with `error`.
 std::vector<SweepRow> RunSweep(const SweepGrid& grid, const ir::CostModel& cost, unsigned threads = 0);
+
+// The same with a cost model per point (a model on hardware: the layer split depends on P, V and
+// the schedule's in-flight depth). Rows carry that cost model's stages; a point whose cost model
+// cannot be made (nothing fits the memory cap) becomes a row with `error`.
+using CostForSpec = std::function<Result<ir::CostModel>(const ir::PipelineSpec&)>;
+std::vector<SweepRow> RunSweep(const SweepGrid& grid, const CostForSpec& cost_for, unsigned threads = 0);
 
 struct SweepLimits {
   std::optional<uint64_t> memory_budget_bytes;  // per stage

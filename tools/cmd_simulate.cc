@@ -24,6 +24,7 @@
 #include "tools/simulated_runs.h"
 #include "tools/spec_flags.h"
 #include "tools/sim_flags.h"
+#include "tools/model_flags.h"
 
 namespace paci::cli {
 namespace {
@@ -32,6 +33,7 @@ struct SimulateFlags {
   std::string input;
   SpecFlags spec;
   CostFlags cost;
+  ModelFlags model;
   bool json = false, no_db = false, keep_ops = false;
   std::string db = "paci.db", name;
 };
@@ -103,7 +105,22 @@ int64_t SimulateIntoStore(const SimulateFlags& f, const ir::Schedule& schedule, 
   return writer->run_id();
 }
 
-nlohmann::ordered_json ResultJson(const ir::PipelineSpec& spec, const sim::SimulationResult& r, int64_t run_id) {
+// The cost model's numbers for stage s (one entry may stand for all stages).
+void AddStageCosts(const ir::CostModel& cost, uint32_t s, nlohmann::ordered_json* j) {
+  if (cost.stages_size() == 0) return;
+  const ir::StageCost& c = cost.stages(cost.stages_size() == 1 ? 0 : static_cast<int>(s));
+  (*j)["layers"] = c.layers();
+  (*j)["forward_ms"] = c.forward_ns() / 1e6;
+  (*j)["backward_input_ms"] = c.backward_input_ns() / 1e6;
+  (*j)["backward_weight_ms"] = c.backward_weight_ns() / 1e6;
+  (*j)["optimizer_ms"] = c.optimizer_ns() / 1e6;
+  (*j)["activation_bytes"] = c.activation_bytes();
+  (*j)["weight_bytes"] = c.weight_bytes();
+  (*j)["message_bytes"] = c.message_bytes();
+}
+
+nlohmann::ordered_json ResultJson(const ir::PipelineSpec& spec, const sim::SimulationResult& r, int64_t run_id,
+                                  const ir::CostModel& cost) {
   nlohmann::ordered_json j = {{"schedule", ScheduleName(spec.kind())},
                       {"stages", spec.stages()},
                       {"chunks", spec.chunks()},
@@ -134,6 +151,7 @@ nlohmann::ordered_json ResultJson(const ir::PipelineSpec& spec, const sim::Simul
                               {"mean_drift", s.mean_drift},
                               {"drift_histogram", s.drift_histogram},
                               {"send_busy_ms", s.send_busy_ns / 1e6}});
+  for (auto& stage : j["per_stage"]) AddStageCosts(cost, stage["stage"].get<uint32_t>(), &stage);
   return j;
 }
 
@@ -158,10 +176,31 @@ void PrintTable(const ir::PipelineSpec& spec, const sim::SimulationResult& r, do
              wall_s > 0 ? r.ops / wall_s / 1e6 : 0.0, stored ? ", trace store writes included" : "");
 }
 
+// The costs the model gave each stage (its layer split, op times and bytes).
+void PrintStageCosts(const ir::CostModel& cost) {
+  fmt::print("{:>5} {:>6} {:>11} {:>11} {:>11} {:>11} {:>12} {:>12} {:>11}\n", "stage", "layers", "forward_ms",
+             "bwd_in_ms", "bwd_w_ms", "opt_ms", "act_MiB", "weights_MiB", "msg_MiB");
+  for (int s = 0; s < cost.stages_size(); ++s) {
+    const ir::StageCost& c = cost.stages(s);
+    fmt::print("{:>5} {:>6} {:>11.4g} {:>11.4g} {:>11.4g} {:>11.4g} {:>12.1f} {:>12.1f} {:>11.2f}\n", s, c.layers(),
+               c.forward_ns() / 1e6, c.backward_input_ns() / 1e6, c.backward_weight_ns() / 1e6, c.optimizer_ns() / 1e6,
+               c.activation_bytes() / 1048576.0, c.weight_bytes() / 1048576.0, c.message_bytes() / 1048576.0);
+  }
+}
+
 void Run(const SimulateFlags& f) {
   if (f.no_db && f.keep_ops) Fail(2, "--keep-ops: does not apply with --no-db");
   const ir::Schedule schedule = ScheduleFromFlags(f);
   Result<ir::CostModel> cost = CostFromFlags(f.cost);
+  if (!cost.ok()) Fail(2, cost.status().message());
+  if (ModelFlagsGiven(f.model)) {
+    // The model on its hardware (or profile) gives the costs; the partitioner picks the split.
+    Result<sim::ModelCostSetup> setup = ModelSetupFromFlags(f.model, &f.cost);
+    if (!setup.ok()) Fail(2, setup.status().message());
+    const ir::Jitter jitter = cost->jitter();
+    cost = sim::CostModelForSpec(*setup, schedule.spec());
+    if (cost.ok()) *cost->mutable_jitter() = jitter;
+  }
   if (!cost.ok()) Fail(2, cost.status().message());
   const auto t0 = std::chrono::steady_clock::now();
   sim::SimulationResult r;
@@ -176,9 +215,10 @@ void Run(const SimulateFlags& f) {
   }
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (f.json) {
-    fmt::print("{}\n", ResultJson(schedule.spec(), r, run_id).dump(2));
+    fmt::print("{}\n", ResultJson(schedule.spec(), r, run_id, *cost).dump(2));
     return;
   }
+  if (ModelFlagsGiven(f.model)) PrintStageCosts(*cost);
   PrintTable(schedule.spec(), r, wall, run_id > 0);
   if (run_id > 0) {
     fmt::print("stored as predicted run {} in {}{}\n", run_id, f.db,
@@ -194,6 +234,7 @@ void AddSimulateCommand(CLI::App& app) {
   AddSpecFlags(cmd, &flags->spec);
   cmd->add_option("--input", flags->input, "simulate a schedule file (.txt, .csv, .json, .pb) instead");
   AddCostFlags(cmd, flags->cost);
+  AddModelFlags(cmd, &flags->model);
   cmd->add_flag("--json", flags->json, "print JSON instead of a table");
   cmd->add_option("--db", flags->db, "trace store that receives the predicted run")->capture_default_str();
   cmd->add_flag("--no-db", flags->no_db, "do not store the run");

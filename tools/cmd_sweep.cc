@@ -25,6 +25,7 @@
 #include "tools/commands.h"
 #include "tools/sim_flags.h"
 #include "tools/spec_flags.h"
+#include "tools/model_flags.h"
 
 namespace paci::cli {
 namespace {
@@ -34,6 +35,7 @@ struct SweepFlags {
   uint32_t chunks = 2;
   unsigned threads = 0;
   CostFlags cost;
+  ModelFlags model;
   std::string output, format;
   double memory_budget_gb = 0;
   int64_t max_drift = -1;
@@ -113,7 +115,7 @@ std::map<std::string, sim::LossCurve> CurvesOrFail(const SweepFlags& f) {
 
 // Time to accuracy of every successful row, ranked per stage count.
 std::vector<sim::TtaEntry> TimeToAccuracy(const SweepFlags& f, const std::vector<sim::SweepRow>& rows,
-                                          const ir::CostModel& cost) {
+                                          const sim::CostForSpec& cost_for) {
   const std::map<std::string, sim::LossCurve> curves = CurvesOrFail(f);
   std::vector<sim::TtaEntry> entries(rows.size());
   std::vector<Status> errors(rows.size());
@@ -127,8 +129,10 @@ std::vector<sim::TtaEntry> TimeToAccuracy(const SweepFlags& f, const std::vector
     if (it == curves.end()) it = curves.find("*");
     if (it == curves.end()) return;
     e.updates_to_target = sim::UpdatesToReach(it->second, f.target_loss);
-    Result<sim::UpdateTiming> t =
-        sim::SimulateUpdateTiming(sim::SweepSpec(r.kind, r.stages, r.accum, 0, r.chunks), cost, f.tta_updates);
+    const ir::PipelineSpec spec = sim::SweepSpec(r.kind, r.stages, r.accum, 0, r.chunks);
+    Result<ir::CostModel> cost = cost_for(spec);
+    Result<sim::UpdateTiming> t = cost.ok() ? sim::SimulateUpdateTiming(spec, *cost, f.tta_updates)
+                                            : Result<sim::UpdateTiming>(cost.status());
     if (!t.ok()) errors[i] = t.status();
     else e.timing = *t;
   });
@@ -169,6 +173,22 @@ nlohmann::ordered_json RowJson(const sim::SweepRow& r, const sim::TtaEntry* tta)
                       {"optimizer_updates", r.optimizer_updates},
                       {"ops", r.ops},
                       {"error", r.error}};
+  if (!r.stage_costs.empty()) {
+    // The model's derived costs per stage (the layer split the partitioner chose for this point).
+    j["per_stage"] = nlohmann::ordered_json::array();
+    for (size_t s = 0; s < r.stage_costs.size(); ++s) {
+      const ir::StageCost& c = r.stage_costs[s];
+      j["per_stage"].push_back({{"stage", s},
+                                {"layers", c.layers()},
+                                {"forward_ms", c.forward_ns() / 1e6},
+                                {"backward_input_ms", c.backward_input_ns() / 1e6},
+                                {"backward_weight_ms", c.backward_weight_ns() / 1e6},
+                                {"optimizer_ms", c.optimizer_ns() / 1e6},
+                                {"activation_bytes", c.activation_bytes()},
+                                {"weight_bytes", c.weight_bytes()},
+                                {"message_bytes", c.message_bytes()}});
+    }
+  }
   if (tta) {
     j["seconds_per_update"] = tta->timing.period_s;
     j["updates_to_target"] = tta->updates_to_target ? nlohmann::ordered_json(*tta->updates_to_target) : nlohmann::ordered_json();
@@ -284,7 +304,7 @@ Status StoreSweepMetrics(store::RunWriter& w, const sim::SweepRow& r) {
 
 // Each possible point becomes a predicted run holding the sweep's metrics (no op trace: `paci
 // simulate` with the same flags records one), so sweeps sit beside the runs they inform.
-void StoreRows(const SweepFlags& f, const std::vector<sim::SweepRow>& rows, const ir::CostModel& cost) {
+void StoreRows(const SweepFlags& f, const std::vector<sim::SweepRow>& rows, const sim::CostForSpec& cost_for) {
   if (f.no_db) return;
   Result<store::TraceStore> db = store::TraceStore::Open(f.db);
   if (!db.ok()) Fail(2, "--db: " + db.status().message());
@@ -299,7 +319,9 @@ void StoreRows(const SweepFlags& f, const std::vector<sim::SweepRow>& rows, cons
     info.spec.set_chunks(r.chunks);
     info.spec.set_accum(r.accum);
     info.spec.set_total_microbatches(r.microbatches);
-    info.cost_model = cost;
+    if (Result<ir::CostModel> cost = cost_for(sim::SweepSpec(r.kind, r.stages, r.accum, r.microbatches, r.chunks));
+        cost.ok())
+      info.cost_model = *cost;
     info.description = "sweep point: metrics only";
     info.config.device = "simulator";
     Result<store::RunWriter> w = db->BeginRun(info);
@@ -316,6 +338,19 @@ void Run(const SweepFlags& f) {
   const sim::SweepGrid grid = GridFromFlags(f);
   Result<ir::CostModel> cost = CostFromFlags(f.cost);
   if (!cost.ok()) Fail(2, cost.status().message());
+  sim::CostForSpec cost_for = [&cost](const ir::PipelineSpec&) -> Result<ir::CostModel> { return *cost; };
+  std::optional<sim::ModelCostSetup> setup;
+  if (ModelFlagsGiven(f.model)) {
+    // Each point gets its own layer split (it depends on P, V and the schedule's in-flight depth).
+    Result<sim::ModelCostSetup> s = ModelSetupFromFlags(f.model, &f.cost);
+    if (!s.ok()) Fail(2, s.status().message());
+    setup = *s;
+    cost_for = [&setup, &cost](const ir::PipelineSpec& spec) -> Result<ir::CostModel> {
+      Result<ir::CostModel> c = sim::CostModelForSpec(*setup, spec);
+      if (c.ok()) *c->mutable_jitter() = cost->jitter();
+      return c;
+    };
+  }
   if (f.memory_budget_gb < 0) Fail(2, "--memory-budget-gb: must be >= 0");
   const bool tta = !f.loss_curves.empty();
   if (tta && std::isnan(f.target_loss)) Fail(2, "--target-loss: required with --loss-curve");
@@ -323,9 +358,10 @@ void Run(const SweepFlags& f) {
   if (format.empty()) format = f.output.size() > 5 && f.output.ends_with(".json") ? "json" : "csv";
 
   const auto t0 = std::chrono::steady_clock::now();
-  const std::vector<sim::SweepRow> rows = sim::RunSweep(grid, *cost, f.threads);
+  const std::vector<sim::SweepRow> rows =
+      setup ? sim::RunSweep(grid, cost_for, f.threads) : sim::RunSweep(grid, *cost, f.threads);
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  const std::vector<sim::TtaEntry> entries = tta ? TimeToAccuracy(f, rows, *cost) : std::vector<sim::TtaEntry>{};
+  const std::vector<sim::TtaEntry> entries = tta ? TimeToAccuracy(f, rows, cost_for) : std::vector<sim::TtaEntry>{};
 
   uint64_t ops = 0, failed = 0;
   for (const sim::SweepRow& r : rows) {
@@ -343,7 +379,7 @@ void Run(const SweepFlags& f) {
   sim::SweepLimits limits;
   if (f.memory_budget_gb > 0) limits.memory_budget_bytes = static_cast<uint64_t>(f.memory_budget_gb * 1073741824.0);
   if (f.max_drift >= 0) limits.max_drift = static_cast<uint32_t>(f.max_drift);
-  StoreRows(f, rows, *cost);
+  StoreRows(f, rows, cost_for);
   if (f.output == "-") return;  // machine-readable stdout: no trailing prose
   PrintRecommendations(rows, limits);
   if (tta) PrintTta(rows, entries, f.target_loss);
@@ -364,6 +400,7 @@ void AddSweepCommand(CLI::App& app) {
   cmd->add_option("--chunks,-V", flags->chunks, "virtual chunks for interleaved-1f1b")->capture_default_str();
   cmd->add_option("--threads", flags->threads, "worker threads (0 = all cores)")->capture_default_str();
   AddCostFlags(cmd, flags->cost);
+  AddModelFlags(cmd, &flags->model);
   cmd->add_option("-o,--output", flags->output, "write rows here (CSV or JSON; '-' = stdout)");
   cmd->add_option("--format", flags->format, "csv or json (default: from -o's extension, else csv)")
       ->check(CLI::IsMember({"csv", "json"}));

@@ -17,5 +17,6 @@ void AddSweepCommand(CLI::App& app);     // sim: paci sweep (with --loss-curve: 
 void AddPredictCommand(CLI::App& app);  // sim + store: paci predict --run ID
 void AddSummaryCommand(CLI::App& app);  // store: paci summary RUN...
 void AddTrainCommand(CLI::App& app);    // exec: paci train (unpipelined GPT training)
+void AddProfileCommand(CLI::App& app);  // exec + sim: paci profile (per-layer costs on this machine)
 
 }  // namespace paci::cli

@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   paci::cli::AddSimulateCommand(app);
   paci::cli::AddSweepCommand(app);
   paci::cli::AddTrainCommand(app);
+  paci::cli::AddProfileCommand(app);
   paci::cli::AddPredictCommand(app);
   paci::cli::AddSummaryCommand(app);
   try {

@@ -40,6 +40,7 @@ inline Status StoreSimulationMetrics(store::RunWriter& w, const sim::SimulationR
     PACI_RETURN_IF_ERROR(w.SetMetric(m::PerStageKey(m::kMaxDrift, s.stage), s.max_drift));
     PACI_RETURN_IF_ERROR(w.SetMetric(m::PerStageKey(m::kMeanDrift, s.stage), s.mean_drift));
     PACI_RETURN_IF_ERROR(w.SetMetric(m::PerStageKey(m::kWeightVersions, s.stage), s.weight_versions));
+    PACI_RETURN_IF_ERROR(w.SetMetric(m::PerStageKey(m::kBubbleFraction, s.stage), s.bubble_fraction));
   }
   return Status::Ok();
 }

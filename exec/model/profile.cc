@@ -1,0 +1,267 @@
+#include "exec/model/profile.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <chrono>
+#include <cmath>
+#include <thread>
+#include <vector>
+
+#include "exec/model/adamw.h"
+#include "exec/model/rng.h"
+#include "exec/model/stage.h"
+#include "exec/model/threads.h"
+
+namespace paci::exec {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Running mean and relative standard error of repeated timings (Welford).
+struct Samples {
+  double mean = 0, m2 = 0;
+  int n = 0;
+  void Add(double x) {
+    ++n;
+    const double d = x - mean;
+    mean += d / n;
+    m2 += d * (x - mean);
+  }
+  double Rse() const {
+    if (n < 2 || mean <= 0) return n < 2 ? INFINITY : 0.0;
+    return std::sqrt(m2 / (n - 1) / n) / mean;
+  }
+};
+
+// Bytes one micro-batch's forward leaves in `saved` for its backward (as the stage worker counts).
+uint64_t SavedBytes(const StageSaved& s) {
+  uint64_t bytes = 0;
+  for (const LayerSaved& l : s.layers) {
+    for (const std::vector<float>* v : {&l.inp, &l.ln1, &l.ln1_mean, &l.ln1_rstd, &l.qkv, &l.atty, &l.att, &l.r2,
+                                        &l.ln2, &l.ln2_mean, &l.ln2_rstd, &l.fch, &l.fch_gelu, &l.logits,
+                                        &l.probs, &l.losses})
+      bytes += v->capacity() * sizeof(float);
+    bytes += (l.tokens.capacity() + l.targets.capacity()) * sizeof(int);
+  }
+  return bytes;
+}
+
+const char* KindName(LayerKind k) {
+  switch (k) {
+    case LayerKind::kEmbedding: return "embedding";
+    case LayerKind::kBlock: return "block";
+    case LayerKind::kHead: return "head";
+  }
+  return "";
+}
+
+// Everything one slice [first, last) needs to run forward, backward and the optimizer repeatedly.
+struct SliceBench {
+  StageModel model;
+  std::vector<float> params, grads, acts, dout, out, dinp;
+  std::vector<int> tokens, targets;
+  StageSaved saved;
+  AdamW opt;
+  int B = 0, T = 0;
+
+  static Result<SliceBench> Create(const GPTConfig& cfg, int first, int last, int B, uint64_t seed) {
+    Result<StageModel> m = StageModel::Create(cfg, first, last);
+    if (!m.ok()) return m.status();
+    SliceBench b;
+    b.model = *m;
+    b.B = B;
+    b.T = cfg.block_size;
+    const ParamLayout layout = gpt_param_layout(cfg);
+    std::vector<float> all(layout.total);
+    gpt_init_params(cfg, layout, seed, all.data());
+    b.params.assign(all.begin() + static_cast<long>(b.model.param_offset()),
+                    all.begin() + static_cast<long>(b.model.param_offset() + b.model.num_params()));
+    b.grads.assign(b.params.size(), 0.0f);
+    b.opt = adamw_create(AdamWConfig{}, layout, b.model.param_offset(), b.model.num_params());
+    Rng rng{seed * 7919 + static_cast<uint64_t>(first)};
+    const size_t n = static_cast<size_t>(B) * b.T;
+    b.tokens.resize(n);
+    b.targets.resize(n);
+    for (size_t i = 0; i < n; ++i) {
+      b.tokens[i] = static_cast<int>(rng_below(&rng, static_cast<uint64_t>(cfg.vocab_size)));
+      b.targets[i] = static_cast<int>(rng_below(&rng, static_cast<uint64_t>(cfg.vocab_size)));
+    }
+    b.acts.resize(n * static_cast<size_t>(cfg.n_embd));
+    b.dout.resize(b.acts.size());
+    for (float& x : b.acts) x = rng_normal(&rng);
+    for (float& x : b.dout) x = 1e-3f * rng_normal(&rng);
+    return b;
+  }
+
+  StageInput Input() const {
+    StageInput in;
+    if (model.has_embedding()) in.tokens = tokens.data();
+    else in.acts = acts.data();
+    if (model.has_head()) in.targets = targets.data();
+    return in;
+  }
+  void Forward() { model.forward(params.data(), Input(), B, T, &saved, &out); }
+  void BackwardInput() {
+    const float dloss = 1.0f;
+    model.backward_input(params.data(), &saved, model.has_head() ? &dloss : dout.data(), &dinp);
+  }
+  void BackwardWeight() { model.backward_weight(&saved, grads.data()); }
+  void Optimizer() { adamw_update(&opt, params.data(), grads.data(), 1e-5f); }
+};
+
+template <typename Fn>
+double TimeNs(Fn&& fn) {
+  const auto t0 = Clock::now();
+  fn();
+  return std::chrono::duration<double, std::nano>(Clock::now() - t0).count();
+}
+
+Result<ir::LayerProfile> MeasureLayer(const ProfileOptions& o, int layer) {
+  Result<SliceBench> made = SliceBench::Create(o.model, layer, layer + 1, o.B, o.seed);
+  if (!made.ok()) return made.status();
+  SliceBench& b = *made;
+  b.Forward();  // warm-up: allocates every buffer the repetitions reuse
+  ir::LayerProfile p;
+  p.set_index(static_cast<uint32_t>(layer));
+  p.set_kind(KindName(gpt_layer_kind(o.model, layer)));
+  p.set_activation_bytes(SavedBytes(b.saved));
+  b.BackwardInput();
+  b.BackwardWeight();
+  b.Optimizer();
+  Samples f, bi, bw, opt;
+  const auto start = Clock::now();
+  for (int rep = 0; rep < o.max_repetitions; ++rep) {
+    f.Add(TimeNs([&] { b.Forward(); }));
+    bi.Add(TimeNs([&] { b.BackwardInput(); }));
+    bw.Add(TimeNs([&] { b.BackwardWeight(); }));
+    opt.Add(TimeNs([&] { b.Optimizer(); }));
+    const double worst = std::max({f.Rse(), bi.Rse(), bw.Rse(), opt.Rse()});
+    const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+    if (rep + 1 >= o.min_repetitions && (worst <= o.target_rse || elapsed > o.max_seconds_per_layer)) break;
+  }
+  p.set_forward_ns(f.mean);
+  p.set_forward_rse(f.Rse());
+  p.set_backward_input_ns(bi.mean);
+  p.set_backward_input_rse(bi.Rse());
+  p.set_backward_weight_ns(bw.mean);
+  p.set_backward_weight_rse(bw.Rse());
+  p.set_optimizer_ns(opt.mean);
+  p.set_optimizer_rse(opt.Rse());
+  p.set_repetitions(static_cast<uint32_t>(f.n));
+  const uint64_t params = b.model.num_params();
+  p.set_weight_bytes(params * 4);
+  p.set_gradient_bytes(params * 4);
+  p.set_optimizer_state_bytes(params * 8);
+  p.set_message_bytes(static_cast<uint64_t>(o.B) * o.model.block_size * o.model.n_embd * 4);
+  return p;
+}
+
+// Mean time of one whole-model forward + backward on each of `n` threads running at once
+// (n = 1: alone), each with `threads` kernel threads, for about `seconds`.
+Samples MeasureConcurrent(const ProfileOptions& o, std::vector<SliceBench>& benches, int n, double seconds) {
+  std::vector<Samples> per(n);
+  std::vector<std::atomic<int>> done(static_cast<size_t>(n));  // samples so far, read by the timer
+  std::atomic<int> ready{0};
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> pool;
+  for (int t = 0; t < n; ++t) {
+    pool.emplace_back([&, t] {
+      exec_set_threads(o.threads);
+      SliceBench& b = benches[t];
+      b.Forward();
+      b.BackwardInput();
+      b.BackwardWeight();
+      ready.fetch_add(1);
+      while (ready.load() < n) std::this_thread::yield();
+      // Every thread keeps running until all have enough samples, so each sample overlaps others.
+      while (!stop.load()) {
+        per[t].Add(TimeNs([&] {
+          b.Forward();
+          b.BackwardInput();
+          b.BackwardWeight();
+        }));
+        done[static_cast<size_t>(t)].fetch_add(1);
+      }
+    });
+  }
+  while (ready.load() < n) std::this_thread::yield();
+  const auto start = Clock::now();
+  for (;;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    const double el = std::chrono::duration<double>(Clock::now() - start).count();
+    bool enough = true;
+    for (const std::atomic<int>& d : done) enough = enough && d.load() >= 3;
+    if (el > seconds && enough) break;
+    if (el > 10 * seconds) break;
+  }
+  stop.store(true);
+  for (std::thread& th : pool) th.join();
+  Samples all;  // pooled over threads (Chan et al.'s merge of mean and M2)
+  for (const Samples& t : per) {
+    if (t.n == 0) continue;
+    const int nn = all.n + t.n;
+    const double d = t.mean - all.mean;
+    all.m2 += t.m2 + d * d * static_cast<double>(all.n) * t.n / nn;
+    all.mean += d * t.n / nn;
+    all.n = nn;
+  }
+  return all;
+}
+
+}  // namespace
+
+Result<ir::Profile> MeasureProfile(const ProfileOptions& o,
+                                   const std::function<void(const std::string&)>& progress) {
+  PACI_RETURN_IF_ERROR(gpt_config_validate(o.model));
+  if (o.B < 1) return Status::InvalidArgument("--microbatch-size: must be >= 1");
+  if (o.threads < 1) return Status::InvalidArgument("--threads: must be >= 1");
+  if (!(o.target_rse > 0) || !std::isfinite(o.target_rse))
+    return Status::InvalidArgument("--target-rse: must be a number > 0");
+  exec_set_threads(o.threads);
+  ir::Profile p;
+  p.set_version(1);
+  ir::ModelShape& m = *p.mutable_model();
+  m.set_layers(static_cast<uint32_t>(o.model.n_layer));
+  m.set_dim(static_cast<uint32_t>(o.model.n_embd));
+  m.set_heads(static_cast<uint32_t>(o.model.n_head));
+  m.set_seq(static_cast<uint32_t>(o.model.block_size));
+  m.set_vocab(static_cast<uint32_t>(o.model.vocab_size));
+  m.set_tie(o.model.tie);
+  p.set_microbatch_size(static_cast<uint32_t>(o.B));
+  p.set_precision("fp32");
+  p.set_threads(static_cast<uint32_t>(o.threads));
+  p.set_target_rse(o.target_rse);
+  // The load average says whether others shared the machine while we measured (a profile taken
+  // under load predicts runs under the same load only).
+  double load = 0;
+  const std::string busy = getloadavg(&load, 1) == 1 ? ", load average " + std::to_string(load).substr(0, 4) : "";
+  p.set_device("cpu: " + std::to_string(std::thread::hardware_concurrency()) + " hardware threads" + busy);
+  const int n = gpt_num_layers(o.model);
+  for (int l = 0; l < n; ++l) {
+    Result<ir::LayerProfile> lp = MeasureLayer(o, l);
+    if (!lp.ok()) return lp.status();
+    *p.add_layers() = *lp;
+    if (progress) progress("layer " + std::to_string(l) + " (" + lp->kind() + "): " + std::to_string(lp->repetitions()) + " repetitions");
+  }
+  if (o.max_colocated >= 2) {
+    std::vector<SliceBench> benches;
+    for (int t = 0; t < o.max_colocated; ++t) {
+      Result<SliceBench> b = SliceBench::Create(o.model, 0, n, o.B, o.seed + static_cast<uint64_t>(t));
+      if (!b.ok()) return b.status();
+      benches.push_back(std::move(*b));
+    }
+    const Samples alone = MeasureConcurrent(o, benches, 1, o.colocation_seconds);
+    for (int k = 2; k <= o.max_colocated; ++k) {
+      const Samples shared = MeasureConcurrent(o, benches, k, o.colocation_seconds);
+      ir::ColocationFactor& c = *p.add_colocation();
+      c.set_stages(static_cast<uint32_t>(k));
+      c.set_slowdown(shared.mean / alone.mean);
+      c.set_rse(std::hypot(shared.Rse(), alone.Rse()));
+      if (progress) progress("co-location of " + std::to_string(k) + " stages: x" + std::to_string(c.slowdown()));
+    }
+  }
+  return p;
+}
+
+}  // namespace paci::exec

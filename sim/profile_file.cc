@@ -1,0 +1,123 @@
+#include "sim/profile_file.h"
+
+#include <google/protobuf/util/json_util.h>
+
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include "sim/model_cost.h"
+
+namespace paci::sim {
+namespace {
+
+Status Bad(const std::string& source, const std::string& field, const std::string& why) {
+  return Status::InvalidArgument(source + ": " + field + ": " + why);
+}
+
+Status CheckTime(const std::string& source, const std::string& field, double v) {
+  if (!std::isfinite(v) || v < 0) return Bad(source, field, "must be a finite number >= 0, got " + std::to_string(v));
+  return Status::Ok();
+}
+
+std::string ExpectedKind(const ir::ModelShape& m, int i) {
+  if (i == 0) return "embedding";
+  return i <= static_cast<int>(m.layers()) ? "block" : "head";
+}
+
+}  // namespace
+
+Status ValidateProfile(const ir::Profile& p, const std::string& source) {
+  if (p.version() != kProfileVersion)
+    return Bad(source, "version", "is " + std::to_string(p.version()) + ", this build reads version " +
+                                      std::to_string(kProfileVersion));
+  if (Status st = ValidateModelShape(p.model()); !st.ok()) {
+    std::string m = st.message();  // "--layers: ..." -> "model.layers: ..."
+    if (m.rfind("--", 0) == 0) m = "model." + m.substr(2);
+    return Status::InvalidArgument(source + ": " + m);
+  }
+  if (p.microbatch_size() == 0) return Bad(source, "microbatch_size", "must be > 0");
+  if (p.precision() != "fp32" && p.precision() != "bf16")
+    return Bad(source, "precision", "must be fp32 or bf16, got '" + p.precision() + "'");
+  const int n = NumLayers(p.model());
+  if (p.layers_size() != n)
+    return Bad(source, "layers", "has " + std::to_string(p.layers_size()) + " entries; the model has " +
+                                     std::to_string(n) + " layers (embedding, blocks, head)");
+  for (int i = 0; i < n; ++i) {
+    const ir::LayerProfile& l = p.layers(i);
+    const std::string f = "layers[" + std::to_string(i) + "]";
+    if (l.index() != static_cast<uint32_t>(i)) return Bad(source, f + ".index", "must be " + std::to_string(i));
+    if (l.kind() != ExpectedKind(p.model(), i))
+      return Bad(source, f + ".kind", "must be " + ExpectedKind(p.model(), i) + ", got '" + l.kind() + "'");
+    const std::pair<const char*, double> values[] = {
+        {"forward_ns", l.forward_ns()},           {"forward_rse", l.forward_rse()},
+        {"backward_input_ns", l.backward_input_ns()}, {"backward_input_rse", l.backward_input_rse()},
+        {"backward_weight_ns", l.backward_weight_ns()}, {"backward_weight_rse", l.backward_weight_rse()},
+        {"optimizer_ns", l.optimizer_ns()},       {"optimizer_rse", l.optimizer_rse()}};
+    for (const auto& [name, v] : values) PACI_RETURN_IF_ERROR(CheckTime(source, f + "." + name, v));
+    if (l.forward_ns() <= 0) return Bad(source, f + ".forward_ns", "must be > 0");
+    if (l.message_bytes() == 0) return Bad(source, f + ".message_bytes", "must be > 0");
+  }
+  for (int i = 0; i < p.colocation_size(); ++i) {
+    const ir::ColocationFactor& c = p.colocation(i);
+    const std::string f = "colocation[" + std::to_string(i) + "]";
+    if (c.stages() < 2) return Bad(source, f + ".stages", "must be >= 2");
+    if (!std::isfinite(c.slowdown()) || c.slowdown() <= 0)
+      return Bad(source, f + ".slowdown", "must be a finite number > 0, got " + std::to_string(c.slowdown()));
+    PACI_RETURN_IF_ERROR(CheckTime(source, f + ".rse", c.rse()));
+  }
+  return Status::Ok();
+}
+
+Result<std::string> ProfileToJson(const ir::Profile& profile) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = true;
+  options.preserve_proto_field_names = true;
+  options.always_print_primitive_fields = true;
+  std::string out;
+  auto status = google::protobuf::util::MessageToJsonString(profile, &out, options);
+  if (!status.ok()) return Status::Internal("profile to JSON: " + std::string(status.message()));
+  return out;
+}
+
+Result<ir::Profile> ProfileFromJson(const std::string& json, const std::string& source) {
+  ir::Profile p;
+  auto status = google::protobuf::util::JsonStringToMessage(json, &p);
+  if (!status.ok()) return Status::InvalidArgument(source + ": not a profile: " + std::string(status.message()));
+  PACI_RETURN_IF_ERROR(ValidateProfile(p, source));
+  return p;
+}
+
+Status WriteProfileFile(const ir::Profile& profile, const std::string& path) {
+  Result<std::string> json = ProfileToJson(profile);
+  if (!json.ok()) return json.status();
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << *json;
+  out.close();
+  if (!out) return Status::Internal(path + ": cannot write");
+  return Status::Ok();
+}
+
+Result<ir::Profile> LoadProfileFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::InvalidArgument(path + ": cannot read");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ProfileFromJson(ss.str(), path);
+}
+
+Status CheckProfileMatches(const ir::Profile& p, const ir::ModelShape& m, uint32_t microbatch,
+                           const std::string& source) {
+  const std::pair<const char*, std::pair<uint32_t, uint32_t>> fields[] = {
+      {"model.layers", {p.model().layers(), m.layers()}}, {"model.dim", {p.model().dim(), m.dim()}},
+      {"model.heads", {p.model().heads(), m.heads()}},    {"model.seq", {p.model().seq(), m.seq()}},
+      {"model.vocab", {p.model().vocab(), m.vocab()}},    {"microbatch_size", {p.microbatch_size(), microbatch}}};
+  for (const auto& [name, v] : fields)
+    if (v.first != v.second)
+      return Bad(source, name, "the profile is for another model: it has " + std::to_string(v.first) + ", the run needs " +
+                                   std::to_string(v.second));
+  if (p.model().tie() != m.tie()) return Bad(source, "model.tie", "the profile is for another model");
+  return Status::Ok();
+}
+
+}  // namespace paci::sim

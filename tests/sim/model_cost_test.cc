@@ -1,0 +1,287 @@
+// The model-and-hardware cost model (sim/model_cost.h): FLOPs per layer against a count of every
+// GEMM, Korthikanti et al.'s activation memory by hand, the partitioner on known cases; the
+// profile file's round trip and refusals; co-location in the simulator on a hand-checked timeline.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <map>
+
+#include "sim/model_cost.h"
+#include "sim/profile_file.h"
+#include "tests/sim/sim_test_util.h"
+
+namespace paci::sim::simtest {
+namespace {
+
+// Every GEMM of one block's forward as (rows, inner, cols); 2 * rows * inner * cols FLOPs each.
+// Attention: per head, Q K^T is (T x d) @ (d x T) and softmax(QK^T) V is (T x T) @ (T x d).
+double BlockForwardFlopsByGemms(double B, double T, double C, double heads) {
+  const double d = C / heads;
+  double flops = 0;
+  auto gemm = [&](double m, double k, double n) { flops += 2 * m * k * n; };
+  gemm(B * T, C, 3 * C);                      // qkv
+  for (int h = 0; h < heads; ++h) {
+    gemm(B * T, d, T);                        // scores (batched over B)
+    gemm(B * T, T, d);                        // weighted values
+  }
+  gemm(B * T, C, C);                          // attention projection
+  gemm(B * T, C, 4 * C);                      // fc
+  gemm(B * T, 4 * C, C);                      // fc projection
+  return flops;
+}
+
+TEST(ModelCost, BlockFlopsEqualTheGemmCountForTwoConfigs) {
+  struct Case { const char* model; uint32_t b; };
+  for (const Case& c : {Case{"gpt2-medium", 8}, Case{"gpt2-xl", 4}}) {
+    Result<ir::ModelShape> m = ModelByName(c.model);
+    ASSERT_TRUE(m.ok());
+    const LayerWork w = LayerWorkOf(*m, 1, c.b, Precision::kBf16);
+    const double fwd = BlockForwardFlopsByGemms(c.b, m->seq(), m->dim(), m->heads());
+    EXPECT_DOUBLE_EQ(w.forward_flops, fwd) << c.model;
+    // Weight gradients: one GEMM per linear, as large as its forward; input gradients: one per
+    // linear plus two per attention GEMM (both operands are activations).
+    const double attention = 4.0 * c.b * m->seq() * m->seq() * m->dim();
+    EXPECT_DOUBLE_EQ(w.backward_weight_flops, fwd - attention) << c.model;
+    EXPECT_DOUBLE_EQ(w.backward_input_flops, fwd + attention) << c.model;
+    // Head: logits (BT x C) @ (C x V).
+    const LayerWork head = LayerWorkOf(*m, m->layers() + 1, c.b, Precision::kBf16);
+    EXPECT_DOUBLE_EQ(head.forward_flops, 2.0 * c.b * m->seq() * m->dim() * m->vocab());
+  }
+}
+
+TEST(ModelCost, ActivationMemoryOfGpt2MediumMatchesKorthikanti) {
+  // s = 1024, b = 8, h = 1024, a = 16, 16-bit activations: sbh (34 + 5as/h) bytes per block.
+  const double s = 1024, b = 8, h = 1024, a = 16;
+  const double hand = s * b * h * (34 + 5 * a * s / h);
+  EXPECT_EQ(hand, 956301312.0);
+  Result<ir::ModelShape> m = ModelByName("gpt2-medium");
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(LayerWorkOf(*m, 5, 8, Precision::kBf16).activation_bytes, 956301312u);
+  // Parameters of a block: 12 h^2 + 13 h.
+  EXPECT_EQ(LayerParams(*m, 1), 12u * 1024 * 1024 + 13 * 1024);
+  // P2P message: B * T * C * 2 bytes.
+  EXPECT_EQ(LayerWorkOf(*m, 1, 8, Precision::kBf16).message_bytes, 8u * 1024 * 1024 * 2);
+}
+
+std::vector<LayerCost> Layers(std::initializer_list<double> ms, uint64_t static_bytes = 0, uint64_t act = 0) {
+  std::vector<LayerCost> out;
+  for (double t : ms) {
+    LayerCost c;
+    c.forward_ns = t * 1e6;
+    c.weight_bytes = static_bytes;
+    c.activation_bytes = act;
+    out.push_back(c);
+  }
+  return out;
+}
+
+TEST(ModelCost, PartitionerMinimisesTheSlowestStage) {
+  Result<std::vector<LayerSlice>> p = PartitionLayers(Layers({1, 1, 1, 1, 4, 1}), 2, {}, 0);
+  ASSERT_TRUE(p.ok()) << p.status().message();
+  // [1 1 1 1 | 4 1]: slowest 5, the only split under 6.
+  ASSERT_EQ(p->size(), 2u);
+  EXPECT_EQ((*p)[0].first, 0);
+  EXPECT_EQ((*p)[0].last, 4);
+  EXPECT_EQ((*p)[1].last, 6);
+  // With a memory cap: each layer holds 10 bytes of weights and 10 per micro-batch in flight;
+  // stage 0 holds 2 micro-batches (30 bytes a layer), stage 1 one (20). Uncapped the best split
+  // of {1 1 1 1 2} is 3 | 2 (slowest 3); a cap of 65 bytes lets stage 0 hold only 2 layers (60),
+  // so the split becomes 2 | 3 (slowest 4), and stage 1's 3 layers (60) fit.
+  Result<std::vector<LayerSlice>> free = PartitionLayers(Layers({1, 1, 1, 1, 2}, 10, 10), 2, {2, 1}, 0);
+  ASSERT_TRUE(free.ok());
+  EXPECT_EQ((*free)[0].last, 3);
+  Result<std::vector<LayerSlice>> capped = PartitionLayers(Layers({1, 1, 1, 1, 2}, 10, 10), 2, {2, 1}, 65);
+  ASSERT_TRUE(capped.ok()) << capped.status().message();
+  EXPECT_EQ((*capped)[0].last, 2);
+  EXPECT_FALSE(PartitionLayers(Layers({1, 1, 1, 1, 1}, 10, 10), 2, {2, 1}, 30).ok());
+  EXPECT_FALSE(PartitionLayers(Layers({1, 1}), 3, {}, 0).ok());
+}
+
+TEST(ModelCost, UnknownNamesAreRefusedByName) {
+  Result<ir::ModelShape> m = ModelByName("gpt5");
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(m.status().message().find("gpt5"), std::string::npos);
+  Result<Hardware> hw = HardwareByName("tpu9");
+  ASSERT_FALSE(hw.ok());
+  EXPECT_NE(hw.status().message().find("--hardware"), std::string::npos);
+  EXPECT_FALSE(LinkByName("carrier-pigeon").ok());
+  const std::string path = ::testing::TempDir() + "/bad_hw.json";
+  std::ofstream(path) << R"({"peak_tflops_fp32": -3, "memory_bandwidth_gbs": 100})";
+  hw = HardwareByName(path);
+  ASSERT_FALSE(hw.ok());
+  EXPECT_NE(hw.status().message().find("peak_tflops_fp32"), std::string::npos) << hw.status().message();
+}
+
+ir::Profile SmallProfile() {
+  ir::Profile p;
+  p.set_version(kProfileVersion);
+  ir::ModelShape& m = *p.mutable_model();
+  m.set_layers(2);
+  m.set_dim(64);
+  m.set_heads(4);
+  m.set_seq(32);
+  m.set_vocab(256);
+  p.set_microbatch_size(4);
+  p.set_precision("fp32");
+  p.set_threads(1);
+  for (int i = 0; i < 4; ++i) {
+    ir::LayerProfile& l = *p.add_layers();
+    l.set_index(i);
+    l.set_kind(i == 0 ? "embedding" : i == 3 ? "head" : "block");
+    l.set_forward_ns(1e6 * (i + 1));
+    l.set_backward_input_ns(2e6);
+    l.set_forward_rse(0.01);
+    l.set_message_bytes(4 * 32 * 64 * 4);
+  }
+  ir::ColocationFactor& c = *p.add_colocation();
+  c.set_stages(2);
+  c.set_slowdown(1.25);
+  return p;
+}
+
+TEST(ProfileFile, RoundTripsAndRefusesDamageByField) {
+  const ir::Profile p = SmallProfile();
+  const std::string path = ::testing::TempDir() + "/profile.json";
+  ASSERT_TRUE(WriteProfileFile(p, path).ok());
+  Result<ir::Profile> back = LoadProfileFile(path);
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(back->SerializeAsString(), p.SerializeAsString());
+
+  std::map<std::string, ir::Profile> damaged;
+  damaged["layers[2].forward_ns"] = p;
+  damaged["layers[2].forward_ns"].mutable_layers(2)->set_forward_ns(-1);
+  damaged["layers[1].backward_input_ns"] = p;
+  damaged["layers[1].backward_input_ns"].mutable_layers(1)->set_backward_input_ns(NAN);
+  damaged["version"] = p;
+  damaged["version"].set_version(99);
+  damaged["layers[3].kind"] = p;
+  damaged["layers[3].kind"].mutable_layers(3)->set_kind("block");
+  damaged["colocation[0].slowdown"] = p;
+  damaged["colocation[0].slowdown"].mutable_colocation(0)->set_slowdown(0);
+  for (const auto& [field, bad] : damaged) {
+    ASSERT_TRUE(WriteProfileFile(bad, path).ok());
+    Result<ir::Profile> r = LoadProfileFile(path);
+    ASSERT_FALSE(r.ok()) << field;
+    EXPECT_NE(r.status().message().find(field), std::string::npos) << r.status().message();
+  }
+  std::ofstream(path) << R"({"version": 1, "mdoel": {}})";
+  Result<ir::Profile> typo = LoadProfileFile(path);
+  ASSERT_FALSE(typo.ok());
+  EXPECT_NE(typo.status().message().find("mdoel"), std::string::npos) << typo.status().message();
+
+  ir::ModelShape other = p.model();
+  other.set_dim(128);
+  const Status st = CheckProfileMatches(p, other, 4, "p.json");
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("model.dim"), std::string::npos) << st.message();
+  EXPECT_FALSE(CheckProfileMatches(p, p.model(), 8, "p.json").ok());
+}
+
+struct Collect : TraceSink {
+  std::map<std::pair<uint32_t, std::string>, std::pair<double, double>> ops;  // (stage, "F1") -> ms
+  void OnOp(const ir::TraceEvent& e) override {
+    if (e.lane() != ir::LANE_COMPUTE || e.kind() == ir::OPTIMIZER_STEP) return;
+    const std::string key = (e.kind() == ir::FORWARD ? "F" : "B") + std::to_string(e.micro_batch());
+    ops[{e.stage(), key}] = {e.start_ns() / 1e6, e.end_ns() / 1e6};
+  }
+};
+
+// GPipe, P = 2, M = 2; stage 0: F 2 ms, B 4 ms; stage 1: F 4 ms, B 4 ms; no link cost. Both stages
+// on one device; while both compute each runs at 1/1.5 of its speed. By hand:
+//   s0 F1 0-2 alone; at 2 s0 F2 (2 ms of work) and s1 F1 (4) start together: s0 F2 ends at
+//   2 + 2 x 1.5 = 5, when s1 F1 has 2 ms done, 2 left alone: ends 7. s1 F2 7-11, s1 B1 11-15
+//   alone (s0 waits for B1's gradient). At 15 s1 B2 and s0 B1 (4 each) overlap fully: 15-21.
+//   s0 B2 21-25 alone.
+TEST(Colocation, SlowsExactlyTheOverlappingOps) {
+  ir::CostModel cost = Cost(2, 4);
+  *cost.add_stages() = cost.stages(0);
+  cost.mutable_stages(1)->set_forward_ns(4 * kMs);
+  const ir::PipelineSpec spec = Spec(ir::GPIPE, 2, 2, 0, 2);
+  Collect alone;
+  const SimulationResult base = Sim(spec, cost, &alone);
+  EXPECT_EQ(base.makespan_ns, 22 * kMs);  // 0-2 F1, F2 2-4 | s1 F1 2-6 F2 6-10 B1 10-14 B2 14-18 | s0 B1 14-18 B2 18-22
+  cost.add_device(0);
+  cost.add_device(0);
+  cost.add_colocation_slowdown(1.5);
+  Collect shared;
+  const SimulationResult r = Sim(spec, cost, &shared);
+  const std::map<std::pair<uint32_t, std::string>, std::pair<double, double>> want = {
+      {{0, "F1"}, {0, 2}},   {{0, "F2"}, {2, 5}},   {{1, "F1"}, {2, 7}},   {{1, "F2"}, {7, 11}},
+      {{1, "B1"}, {11, 15}}, {{1, "B2"}, {15, 21}}, {{0, "B1"}, {15, 21}}, {{0, "B2"}, {21, 25}}};
+  EXPECT_EQ(shared.ops, want);
+  EXPECT_EQ(r.makespan_ns, 25 * kMs);
+  EXPECT_EQ(r.stages[0].busy_ns, (2 + 3 + 6 + 4) * kMs);
+  // On separate devices (or with slowdown 1) nothing changes.
+  cost.set_device(1, 1);
+  EXPECT_EQ(Sim(spec, cost).makespan_ns, base.makespan_ns);
+}
+
+TEST(Colocation, BadDeviceListsAreRefused) {
+  ir::CostModel cost = Cost(1, 2);
+  cost.add_device(0);  // one entry for two stages
+  cost.add_colocation_slowdown(1.2);
+  Result<SimulationResult> r = SimulateSpec(Spec(ir::GPIPE, 2, 2, 0, 2), cost);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("device"), std::string::npos);
+}
+
+TEST(ModelCost, CostModelForSpecSumsTheSplitAndFitsThePipeline) {
+  Result<ir::ModelShape> m = ModelByName("gpt2-medium");
+  Result<Hardware> hw = HardwareByName("h100");
+  Result<Link> link = LinkByName("nvlink4");
+  ASSERT_TRUE(m.ok() && hw.ok() && link.ok());
+  ModelCostSetup s;
+  s.model = *m;
+  s.microbatch = 8;
+  s.layers = LayerCostsOnHardware(*m, 8, Precision::kBf16, *hw);
+  s.link = *link;
+  s.memory_cap_bytes = hw->memory_bytes;
+  const ir::PipelineSpec spec = Spec(ir::ONE_F_ONE_B_FLUSH, 8, 16, 0, 16);
+  Result<ir::CostModel> cost = CostModelForSpec(s, spec);
+  ASSERT_TRUE(cost.ok()) << cost.status().message();
+  ASSERT_EQ(cost->stages_size(), 8);
+  uint32_t layers = 0;
+  for (const ir::StageCost& c : cost->stages()) {
+    layers += c.layers();
+    EXPECT_GT(c.forward_ns(), 0);
+    EXPECT_EQ(c.message_bytes(), 8u * 1024 * 1024 * 2);
+  }
+  EXPECT_EQ(layers, 26u);
+  EXPECT_EQ(cost->tokens_per_microbatch(), 8u * 1024);
+  Result<SimulationResult> r = SimulateSpec(spec, *cost);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+}
+
+TEST(ModelCost, CalibrationRecoversTheEfficienciesAProfileWasMadeWith) {
+  // A profile of a small model "measured" on a device whose true efficiencies are 0.3 and 0.45;
+  // calibrating the preset (0.5, 0.5) on it recovers them, so the large model is costed right.
+  Result<Hardware> cpu = HardwareByName("cpu");
+  ASSERT_TRUE(cpu.ok());
+  Hardware truth = *cpu;
+  truth.matmul_efficiency = 0.3;
+  truth.memory_efficiency = 0.45;
+  ir::Profile p;
+  p.set_version(kProfileVersion);
+  p.mutable_model()->set_layers(4);
+  p.mutable_model()->set_dim(128);
+  p.mutable_model()->set_heads(4);
+  p.mutable_model()->set_seq(64);
+  p.mutable_model()->set_vocab(256);
+  p.set_microbatch_size(8);
+  p.set_precision("fp32");
+  for (const LayerCost& c : LayerCostsOnHardware(p.model(), 8, Precision::kFp32, truth)) {
+    ir::LayerProfile& l = *p.add_layers();
+    l.set_forward_ns(c.forward_ns);
+    l.set_backward_input_ns(c.backward_input_ns);
+    l.set_backward_weight_ns(c.backward_weight_ns);
+  }
+  Result<Hardware> fitted = CalibrateHardware(*cpu, p);
+  ASSERT_TRUE(fitted.ok()) << fitted.status().message();
+  EXPECT_NEAR(fitted->matmul_efficiency, 0.3, 1e-9);
+  EXPECT_NEAR(fitted->memory_efficiency, 0.45, 1e-9);
+}
+
+}  // namespace
+}  // namespace paci::sim::simtest

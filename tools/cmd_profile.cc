@@ -1,0 +1,114 @@
+// `paci profile`: measures per-layer op times and bytes of the GPT model on this machine with the
+// executor's own layer code (exec/profile.h), and the slowdown when N stages share the cores;
+// writes a versioned profile file (sim/profile_file.h) and prints a table. `--show FILE` reads a
+// profile back (refusing a damaged one, naming the field) and prints its table.
+// Exit codes: 0 ok, 2 bad flags or a bad profile file, 1 a write failure.
+#include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "exec/model/profile.h"
+#include "sim/profile_file.h"
+#include "tools/commands.h"
+
+namespace paci::cli {
+namespace {
+
+struct ProfileFlags {
+  exec::ProfileOptions o;
+  std::string output = "profile.json", show;
+  int colocate = -1;
+  CLI::Option* colocate_opt = nullptr;
+};
+
+[[noreturn]] void Fail(int code, const std::string& message) {
+  std::fprintf(stderr, "paci profile: %s\n", message.c_str());
+  throw CLI::RuntimeError(code);
+}
+
+std::string Cell(double ns, double rse) { return fmt::format("{:9.4f} ±{:4.1f}%", ns / 1e6, rse * 100); }
+
+void PrintTable(const ir::Profile& p) {
+  const ir::ModelShape& m = p.model();
+  fmt::print("profile: {} blocks, dim {}, {} heads, seq {}, vocab {}, micro-batch {}, {}, {} thread(s) per stage, {}\n",
+             m.layers(), m.dim(), m.heads(), m.seq(), m.vocab(), p.microbatch_size(), p.precision(), p.threads(),
+             p.device());
+  fmt::print("{:>5} {:<9} {:>16} {:>16} {:>16} {:>16} {:>5} {:>9} {:>9} {:>9}\n", "layer", "kind", "forward_ms",
+             "bwd_input_ms", "bwd_weight_ms", "optimizer_ms", "reps", "act_KiB", "weight_KiB", "msg_KiB");
+  double f = 0, bi = 0, bw = 0, opt = 0;
+  for (const ir::LayerProfile& l : p.layers()) {
+    fmt::print("{:>5} {:<9} {} {} {} {} {:>5} {:>9.1f} {:>9.1f} {:>9.1f}\n", l.index(), l.kind(),
+               Cell(l.forward_ns(), l.forward_rse()), Cell(l.backward_input_ns(), l.backward_input_rse()),
+               Cell(l.backward_weight_ns(), l.backward_weight_rse()), Cell(l.optimizer_ns(), l.optimizer_rse()),
+               l.repetitions(), l.activation_bytes() / 1024.0, l.weight_bytes() / 1024.0, l.message_bytes() / 1024.0);
+    f += l.forward_ns();
+    bi += l.backward_input_ns();
+    bw += l.backward_weight_ns();
+    opt += l.optimizer_ns();
+  }
+  fmt::print("{:>5} {:<9} {:>16.4f} {:>16.4f} {:>16.4f} {:>16.4f}\n", "sum", "", f / 1e6, bi / 1e6, bw / 1e6, opt / 1e6);
+  for (const ir::ColocationFactor& c : p.colocation())
+    fmt::print("co-location: {} stages sharing the device: ops x{:.3f} ±{:.1f}%\n", c.stages(), c.slowdown(),
+               c.rse() * 100);
+}
+
+void Run(ProfileFlags& f) {
+  if (!f.show.empty()) {
+    Result<ir::Profile> p = sim::LoadProfileFile(f.show);
+    if (!p.ok()) Fail(2, "--show: " + p.status().message());
+    PrintTable(*p);
+    return;
+  }
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (f.colocate_opt->count() > 0 && f.colocate != 0 && f.colocate < 2) Fail(2, "--colocate: must be 0 (none) or >= 2");
+  f.o.max_colocated = f.colocate_opt->count() > 0 ? f.colocate : cores;
+  if (f.o.max_repetitions < f.o.min_repetitions) Fail(2, "--max-repetitions: must be >= --min-repetitions");
+  if (!(f.o.max_seconds_per_layer > 0)) Fail(2, "--max-seconds-per-layer: must be > 0");
+  Result<ir::Profile> p = exec::MeasureProfile(f.o, [](const std::string& line) {
+    std::fprintf(stderr, "paci profile: %s\n", line.c_str());
+  });
+  if (!p.ok()) Fail(2, p.status().message());
+  if (Status st = sim::ValidateProfile(*p, "measured profile"); !st.ok()) Fail(1, st.message());
+  if (Status st = sim::WriteProfileFile(*p, f.output); !st.ok()) Fail(1, "-o: " + st.message());
+  PrintTable(*p);
+  fmt::print("wrote {}\n", f.output);
+}
+
+}  // namespace
+
+void AddProfileCommand(CLI::App& app) {
+  auto f = std::make_shared<ProfileFlags>();
+  CLI::App* cmd = app.add_subcommand("profile", "Measure per-layer costs and co-location slowdown on this machine");
+  exec::ProfileOptions& o = f->o;
+  o.model.n_layer = 2;
+  o.model.n_embd = 64;
+  o.model.n_head = 4;
+  o.model.block_size = 32;
+  cmd->add_option("--layers", o.model.n_layer, "transformer blocks")->capture_default_str();
+  cmd->add_option("--dim", o.model.n_embd, "embedding width")->capture_default_str();
+  cmd->add_option("--heads", o.model.n_head, "attention heads")->capture_default_str();
+  cmd->add_option("--seq", o.model.block_size, "sequence length T")->capture_default_str();
+  cmd->add_option("--vocab", o.model.vocab_size, "vocabulary")->capture_default_str();
+  cmd->add_flag("--tie", o.model.tie, "tie lm_head to the token embedding");
+  cmd->add_option("--microbatch-size", o.B, "micro-batch size b")->capture_default_str();
+  cmd->add_option("--threads", o.threads, "kernel threads per stage")->capture_default_str();
+  cmd->add_option("--target-rse", o.target_rse, "repeat until each mean's relative standard error is below")
+      ->capture_default_str();
+  cmd->add_option("--min-repetitions", o.min_repetitions, "fewest repetitions per layer")->capture_default_str();
+  cmd->add_option("--max-repetitions", o.max_repetitions, "most repetitions per layer")->capture_default_str();
+  cmd->add_option("--max-seconds-per-layer", o.max_seconds_per_layer, "stop repeating a layer after this long")
+      ->capture_default_str();
+  f->colocate_opt = cmd->add_option("--colocate", f->colocate,
+                                    "measure co-location for N = 2..this many stages (default: the cores; 0: none)");
+  cmd->add_option("--colocate-seconds", o.colocation_seconds, "measuring time per N")->capture_default_str();
+  cmd->add_option("--seed", o.seed, "seed of weights and inputs")->capture_default_str();
+  cmd->add_option("-o,--output", f->output, "profile file to write")->capture_default_str();
+  cmd->add_option("--show", f->show, "print a profile file instead of measuring (checks it)");
+  cmd->callback([f] { Run(*f); });
+}
+
+}  // namespace paci::cli
