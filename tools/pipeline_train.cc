@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "exec/model/checkpoint.h"
+#include "exec/runtime/exchange_plan.h"
 #include "exec/runtime/pipeline_checkpoint.h"
 #include "exec/runtime/pipeline_trainer.h"
 #include "exec/runtime/stage_sizes.h"
@@ -243,6 +244,12 @@ void RunMpi(const exec::TrainConfig& cfg, const PipelineTrainFlags& f, const exe
   }
   std::unique_ptr<exec::Transport> inner;
   if (f.transport == "nccl") {
+    // NCCL sends wait for their receives: refuse a schedule whose exchanges could deadlock.
+    if (Result<std::vector<std::vector<PlainOp>>> plan = exec::PlanExchanges(schedule); !plan.ok()) {
+      if (rank == 0) std::fprintf(stderr, "paci train: --transport nccl: %s\n", plan.status().message().c_str());
+      std::fflush(stderr);
+      session.AbortJob(2);
+    }
 #ifdef PACI_HAVE_NCCL
     // GPU = node-local rank modulo the visible devices; NCCL moves device buffers directly.
     Result<std::unique_ptr<exec::NcclTransport>> nccl = exec::NcclTransport::Create(session);
@@ -250,6 +257,8 @@ void RunMpi(const exec::TrainConfig& cfg, const PipelineTrainFlags& f, const exe
       std::fprintf(stderr, "paci train: rank %u: --transport nccl: %s\n", rank, nccl.status().message().c_str());
       session.AbortJob(2);
     }
+    std::printf("rank %u: stage %u on GPU %d (node-local rank %d, from %s)\n", rank, rank, (*nccl)->device(),
+                session.local_rank(), session.local_rank_source());
     inner = std::move(*nccl);
 #endif
   } else {
