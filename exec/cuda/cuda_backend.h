@@ -55,7 +55,8 @@ class CudaBackend : public StageBackend {
   void EndOp(uint64_t timer) override;
   bool OpTimesIfDone(uint64_t timer, bool wait, OpTimes* times) override;
   void Synchronize() override;
-  uint64_t LiveBytes() const override;
+  uint64_t LiveBytes() const override { return memory_.live(); }
+  uint64_t PeakBytes() const override { return memory_.peak(); }
   uint64_t ActivationBytes() const override { return activation_bytes_; }
   void ExportChunk(uint32_t chunk, ChunkState* out) const override;
   void ImportChunk(uint32_t chunk, const ChunkState& in) override;
@@ -96,6 +97,9 @@ class CudaBackend : public StageBackend {
   int64_t EventNs(cudaEvent_t e) const;
   size_t MessageBytes() const;
 
+  // Every device allocation of this stage is counted here (made inside a DeviceMemoryScope on
+  // it). First member, so it outlives the buffers that report their frees to it.
+  DeviceMemoryTracker memory_;
   CudaBackendSetup s_;
   CudaContext ctx_;
   std::vector<Chunk> chunks_;

@@ -299,6 +299,7 @@ Status RunStageWorker(const StageWorkerSetup& setup, StageReport* report) {
     }
   }
   worker.ReportCompleted(true);
+  report->peak_bytes = std::max(report->peak_bytes, setup.backend->PeakBytes());
   report->sampler = worker.sampler();
   report->activation_bytes = setup.backend->ActivationBytes();
   return Status::Ok();
