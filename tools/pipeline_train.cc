@@ -278,6 +278,17 @@ void RunMpi(const exec::TrainConfig& cfg, const PipelineTrainFlags& f, const exe
     if (writer) (void)writer->Flush();  // keep what this rank measured
     session.AbortJob(1);
   }
+  if (last && !f.save.empty()) {
+    // The last rank gathered every slice's weights and moments (TrainPipelineStage).
+    const Status st = exec::pipeline_checkpoint_save(f.save, cfg.model, r->state);
+    if (!st.ok()) {
+      std::fprintf(stderr, "paci train: --save: %s\n", st.message().c_str());
+      std::fflush(stderr);
+      session.AbortJob(1);
+    }
+    std::printf("saved %s and %s (%lld updates)\n", f.save.c_str(), exec::optim_path(f.save).c_str(),
+                static_cast<long long>(r->state.updates));
+  }
   StoreStageMetrics(writer ? &*writer : nullptr, rank, r->stages[0]);
   if (last) StoreRunMetrics(writer ? &*writer : nullptr, cfg, *r);
   if (writer) (void)writer->Flush();
@@ -323,8 +334,6 @@ void CheckApplicable(const PipelineTrainFlags& f) {
     Fail(2, "--precision must be fp32 or bf16, not '" + f.precision + "'");
   if (f.transport == "nccl" && f.device != "cuda") Fail(2, "--transport nccl needs --device cuda");
   if (f.transport != "threads") {
-    if (!f.save.empty()) Fail(2, "--save: checkpoints of pipelined runs need --transport threads");
-    if (!f.resume.empty()) Fail(2, "--resume: checkpoints of pipelined runs need --transport threads");
     if (f.eval_every > 0) Fail(2, "--eval-every: validation during a pipelined run needs --transport threads");
   }
   if (f.device == "cuda") {
