@@ -333,9 +333,6 @@ void CheckApplicable(const PipelineTrainFlags& f) {
   if (!f.precision.empty() && f.precision != "fp32" && f.precision != "bf16")
     Fail(2, "--precision must be fp32 or bf16, not '" + f.precision + "'");
   if (f.transport == "nccl" && f.device != "cuda") Fail(2, "--transport nccl needs --device cuda");
-  if (f.transport != "threads") {
-    if (f.eval_every > 0) Fail(2, "--eval-every: validation during a pipelined run needs --transport threads");
-  }
   if (f.device == "cuda") {
 #ifndef PACI_HAVE_CUDA
     Fail(2, "--device cuda: this build has no CUDA (configure with -DPACI_WITH_CUDA=ON on a machine with the CUDA toolkit)");
