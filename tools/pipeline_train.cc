@@ -251,8 +251,9 @@ void RunMpi(const exec::TrainConfig& cfg, const PipelineTrainFlags& f, const exe
       session.AbortJob(2);
     }
 #ifdef PACI_HAVE_NCCL
-    // GPU = node-local rank modulo the visible devices; NCCL moves device buffers directly.
-    Result<std::unique_ptr<exec::NcclTransport>> nccl = exec::NcclTransport::Create(session);
+    // GPU = node-local rank modulo the visible devices; NCCL moves device buffers directly; every
+    // NCCL wait (creation included) has the receive timeout.
+    Result<std::unique_ptr<exec::NcclTransport>> nccl = exec::NcclTransport::Create(session, -1, pc.recv_timeout);
     if (!nccl.ok()) {
       std::fprintf(stderr, "paci train: rank %u: --transport nccl: %s\n", rank, nccl.status().message().c_str());
       session.AbortJob(2);
