@@ -138,6 +138,11 @@ CudaBackend::Message* CudaBackend::AcquireMessage(bool idle_only) {
   return m;
 }
 
+void CudaBackend::RetireSends() {
+  free_messages_.insert(free_messages_.end(), sending_.begin(), sending_.end());
+  sending_.clear();
+}
+
 void CudaBackend::ReleaseMessage(Message* m) {
   CUDA_CHECK(cudaEventRecord(m->freed, ctx_.stream));
   free_messages_.push_back(m);
@@ -158,6 +163,7 @@ Result<StageWeightsCuda> CudaBackend::WeightsAt(uint32_t chunk, int64_t version)
 
 Status CudaBackend::Forward(const MicroBatchSlot& slot, int64_t version, const int* tokens, const int* targets) {
   const DeviceMemoryScope counted(&memory_);
+  RetireSends();
   Chunk& c = chunks_[slot.chunk];
   StageInputCuda in;
   if (tokens || targets) {
@@ -211,6 +217,7 @@ Status CudaBackend::Forward(const MicroBatchSlot& slot, int64_t version, const i
 Status CudaBackend::Backward(const MicroBatchSlot& slot, int64_t version, int64_t correction, float dloss,
                              bool with_weight) {
   const DeviceMemoryScope counted(&memory_);
+  RetireSends();
   auto rec = saved_.find(slot);
   if (rec == saved_.end()) return Status::Internal("backward before forward of " + SlotText(slot));
   Chunk& c = chunks_[slot.chunk];
@@ -252,6 +259,7 @@ Status CudaBackend::Backward(const MicroBatchSlot& slot, int64_t version, int64_
 
 Status CudaBackend::BackwardWeight(const MicroBatchSlot& slot) {
   const DeviceMemoryScope counted(&memory_);
+  RetireSends();
   auto rec = saved_.find(slot);
   if (rec == saved_.end()) return Status::Internal("weight gradient before backward of " + SlotText(slot));
   Chunk& c = chunks_[slot.chunk];
@@ -263,6 +271,7 @@ Status CudaBackend::BackwardWeight(const MicroBatchSlot& slot) {
 
 void CudaBackend::OptimizerStep(const std::vector<float>& lr) {
   const DeviceMemoryScope counted(&memory_);
+  RetireSends();
   for (uint32_t i = 0; i < chunks_.size(); ++i) {
     Chunk& c = chunks_[i];
     float* w = c.live.master.as<float>();
@@ -309,7 +318,7 @@ Status CudaBackend::Send(Transport& transport, uint32_t to_stage, const MessageK
   outbox_.erase(it);
   if (transport.moves_device_buffers()) {
     PACI_RETURN_IF_ERROR(transport.SendDevice(to_stage, key, m->buf.get(), MessageBytes(), ctx_.stream, m->freed));
-    free_messages_.push_back(m);  // reusable once `freed` (recorded after the send) has passed
+    sending_.push_back(m);  // reusable once `freed` (recorded after the send is posted) has passed
     return Status::Ok();
   }
   // Host staging: floats carry the bytes (two bf16 values per float).
