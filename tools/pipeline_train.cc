@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "exec/model/checkpoint.h"
+#include "exec/runtime/exchange_plan.h"
 #include "exec/runtime/pipeline_checkpoint.h"
 #include "exec/runtime/pipeline_trainer.h"
 #include "exec/runtime/stage_sizes.h"
@@ -254,13 +255,22 @@ void RunMpi(const exec::TrainConfig& cfg, const PipelineTrainFlags& f, const exe
   }
   std::unique_ptr<exec::Transport> inner;
   if (f.transport == "nccl") {
+    // NCCL sends wait for their receives: refuse a schedule whose exchanges could deadlock.
+    if (Result<std::vector<std::vector<PlainOp>>> plan = exec::PlanExchanges(schedule); !plan.ok()) {
+      if (rank == 0) std::fprintf(stderr, "paci train: --transport nccl: %s\n", plan.status().message().c_str());
+      std::fflush(stderr);
+      session.AbortJob(2);
+    }
 #ifdef PACI_HAVE_NCCL
-    // GPU = node-local rank modulo the visible devices; NCCL moves device buffers directly.
-    Result<std::unique_ptr<exec::NcclTransport>> nccl = exec::NcclTransport::Create(session);
+    // GPU = node-local rank modulo the visible devices; NCCL moves device buffers directly; every
+    // NCCL wait (creation included) has the receive timeout.
+    Result<std::unique_ptr<exec::NcclTransport>> nccl = exec::NcclTransport::Create(session, -1, pc.recv_timeout);
     if (!nccl.ok()) {
       std::fprintf(stderr, "paci train: rank %u: --transport nccl: %s\n", rank, nccl.status().message().c_str());
       session.AbortJob(2);
     }
+    std::printf("rank %u: stage %u on GPU %d (node-local rank %d, from %s)\n", rank, rank, (*nccl)->device(),
+                session.local_rank(), session.local_rank_source());
     inner = std::move(*nccl);
 #endif
   } else {
@@ -279,6 +289,17 @@ void RunMpi(const exec::TrainConfig& cfg, const PipelineTrainFlags& f, const exe
     std::fflush(stderr);
     if (writer) (void)writer->Flush();  // keep what this rank measured
     session.AbortJob(1);
+  }
+  if (last && !f.save.empty()) {
+    // The last rank gathered every slice's weights and moments (TrainPipelineStage).
+    const Status st = exec::pipeline_checkpoint_save(f.save, cfg.model, r->state);
+    if (!st.ok()) {
+      std::fprintf(stderr, "paci train: --save: %s\n", st.message().c_str());
+      std::fflush(stderr);
+      session.AbortJob(1);
+    }
+    std::printf("saved %s and %s (%lld updates)\n", f.save.c_str(), exec::optim_path(f.save).c_str(),
+                static_cast<long long>(r->state.updates));
   }
   StoreStageMetrics(writer ? &*writer : nullptr, rank, r->stages[0]);
   if (last) StoreRunMetrics(writer ? &*writer : nullptr, cfg, *r);
@@ -324,11 +345,6 @@ void CheckApplicable(const PipelineTrainFlags& f) {
   if (!f.precision.empty() && f.precision != "fp32" && f.precision != "bf16")
     Fail(2, "--precision must be fp32 or bf16, not '" + f.precision + "'");
   if (f.transport == "nccl" && f.device != "cuda") Fail(2, "--transport nccl needs --device cuda");
-  if (f.transport != "threads") {
-    if (!f.save.empty()) Fail(2, "--save: checkpoints of pipelined runs need --transport threads");
-    if (!f.resume.empty()) Fail(2, "--resume: checkpoints of pipelined runs need --transport threads");
-    if (f.eval_every > 0) Fail(2, "--eval-every: validation during a pipelined run needs --transport threads");
-  }
   if (f.device == "cuda") {
 #ifndef PACI_HAVE_CUDA
     Fail(2, "--device cuda: this build has no CUDA (configure with -DPACI_WITH_CUDA=ON on a machine with the CUDA toolkit)");

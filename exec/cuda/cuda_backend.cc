@@ -32,6 +32,7 @@ Result<std::unique_ptr<CudaBackend>> CudaBackend::Create(const CudaBackendSetup&
   if (cuda_device_count() == 0) return Status::FailedPrecondition("--device cuda: no CUDA device is visible");
   CUDA_CHECK(cudaSetDevice(setup.device));
   std::unique_ptr<CudaBackend> b(new CudaBackend());
+  const DeviceMemoryScope counted(&b->memory_);
   b->s_ = setup;
   b->ctx_ = cuda_context_create();
   const ParamLayout layout = gpt_param_layout(setup.model);
@@ -137,6 +138,11 @@ CudaBackend::Message* CudaBackend::AcquireMessage(bool idle_only) {
   return m;
 }
 
+void CudaBackend::RetireSends() {
+  free_messages_.insert(free_messages_.end(), sending_.begin(), sending_.end());
+  sending_.clear();
+}
+
 void CudaBackend::ReleaseMessage(Message* m) {
   CUDA_CHECK(cudaEventRecord(m->freed, ctx_.stream));
   free_messages_.push_back(m);
@@ -156,6 +162,8 @@ Result<StageWeightsCuda> CudaBackend::WeightsAt(uint32_t chunk, int64_t version)
 }
 
 Status CudaBackend::Forward(const MicroBatchSlot& slot, int64_t version, const int* tokens, const int* targets) {
+  const DeviceMemoryScope counted(&memory_);
+  RetireSends();
   Chunk& c = chunks_[slot.chunk];
   StageInputCuda in;
   if (tokens || targets) {
@@ -208,6 +216,8 @@ Status CudaBackend::Forward(const MicroBatchSlot& slot, int64_t version, const i
 
 Status CudaBackend::Backward(const MicroBatchSlot& slot, int64_t version, int64_t correction, float dloss,
                              bool with_weight) {
+  const DeviceMemoryScope counted(&memory_);
+  RetireSends();
   auto rec = saved_.find(slot);
   if (rec == saved_.end()) return Status::Internal("backward before forward of " + SlotText(slot));
   Chunk& c = chunks_[slot.chunk];
@@ -248,6 +258,8 @@ Status CudaBackend::Backward(const MicroBatchSlot& slot, int64_t version, int64_
 }
 
 Status CudaBackend::BackwardWeight(const MicroBatchSlot& slot) {
+  const DeviceMemoryScope counted(&memory_);
+  RetireSends();
   auto rec = saved_.find(slot);
   if (rec == saved_.end()) return Status::Internal("weight gradient before backward of " + SlotText(slot));
   Chunk& c = chunks_[slot.chunk];
@@ -258,6 +270,8 @@ Status CudaBackend::BackwardWeight(const MicroBatchSlot& slot) {
 }
 
 void CudaBackend::OptimizerStep(const std::vector<float>& lr) {
+  const DeviceMemoryScope counted(&memory_);
+  RetireSends();
   for (uint32_t i = 0; i < chunks_.size(); ++i) {
     Chunk& c = chunks_[i];
     float* w = c.live.master.as<float>();
@@ -271,6 +285,7 @@ void CudaBackend::OptimizerStep(const std::vector<float>& lr) {
 }
 
 void CudaBackend::KeepVersion(int64_t version) {
+  const DeviceMemoryScope counted(&memory_);
   std::vector<Weights>& copy = kept_[version];
   copy.resize(chunks_.size());
   for (uint32_t i = 0; i < chunks_.size(); ++i) {
@@ -296,13 +311,14 @@ void CudaBackend::DropVersion(int64_t version) {
 }
 
 Status CudaBackend::Send(Transport& transport, uint32_t to_stage, const MessageKey& key, const MicroBatchSlot& slot) {
+  const DeviceMemoryScope counted(&memory_);
   auto it = outbox_.find(slot);
   if (it == outbox_.end()) return Status::Internal("nothing to send for " + SlotText(slot));
   Message* m = it->second;
   outbox_.erase(it);
   if (transport.moves_device_buffers()) {
     PACI_RETURN_IF_ERROR(transport.SendDevice(to_stage, key, m->buf.get(), MessageBytes(), ctx_.stream, m->freed));
-    free_messages_.push_back(m);  // reusable once `freed` (recorded after the send) has passed
+    sending_.push_back(m);  // reusable once `freed` (recorded after the send is posted) has passed
     return Status::Ok();
   }
   // Host staging: floats carry the bytes (two bf16 values per float).
@@ -315,6 +331,7 @@ Status CudaBackend::Send(Transport& transport, uint32_t to_stage, const MessageK
 
 Status CudaBackend::Recv(Transport& transport, uint32_t from_stage, const MessageKey& key, const MicroBatchSlot& slot,
                          std::chrono::milliseconds timeout) {
+  const DeviceMemoryScope counted(&memory_);
   // Only idle buffers: a receive must never wait on this stream's later work, nor (NCCL) on a
   // peer process, or the two could close a cycle.
   Message* m = AcquireMessage(true);
@@ -379,22 +396,6 @@ bool CudaBackend::OpTimesIfDone(uint64_t timer, bool wait, OpTimes* times) {
 
 void CudaBackend::Synchronize() { CUDA_CHECK(cudaStreamSynchronize(ctx_.stream)); }
 
-// Device memory this stage's allocations hold (every buffer, as allocated), not an estimate.
-uint64_t CudaBackend::LiveBytes() const {
-  uint64_t bytes = corrected_.master.bytes() + corrected_.bf16.bytes();
-  for (const Chunk& c : chunks_)
-    bytes += c.live.master.bytes() + c.live.bf16.bytes() + c.grads.bytes() + c.delta.bytes() + c.before.bytes() +
-             c.opt.m.bytes() + c.opt.v.bytes() + c.opt.decay.bytes();
-  for (const auto& [v, copy] : kept_)
-    for (const Weights& w : copy) bytes += w.master.bytes() + w.bf16.bytes();
-  for (const Weights& w : spare_weights_) bytes += w.master.bytes() + w.bf16.bytes();
-  for (const auto& [k, rec] : saved_) bytes += rec->bytes();
-  for (const auto& rec : spare_saved_) bytes += rec->bytes();
-  for (const auto& m : messages_) bytes += m->buf.bytes();
-  for (const IdsSlot& s : ids_) bytes += s.dev.bytes();
-  return bytes;
-}
-
 void CudaBackend::ExportChunk(uint32_t chunk, ChunkState* out) const {
   const Chunk& c = chunks_[chunk];
   CUDA_CHECK(cudaStreamSynchronize(ctx_.stream));
@@ -408,6 +409,7 @@ void CudaBackend::ExportChunk(uint32_t chunk, ChunkState* out) const {
 }
 
 void CudaBackend::ImportChunk(uint32_t chunk, const ChunkState& in) {
+  const DeviceMemoryScope counted(&memory_);
   Chunk& c = chunks_[chunk];
   PACI_CHECK(in.weights.size() == c.n && in.m.size() == c.n && in.v.size() == c.n);
   UploadWeights(c, in.weights.data());

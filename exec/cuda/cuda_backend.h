@@ -55,7 +55,8 @@ class CudaBackend : public StageBackend {
   void EndOp(uint64_t timer) override;
   bool OpTimesIfDone(uint64_t timer, bool wait, OpTimes* times) override;
   void Synchronize() override;
-  uint64_t LiveBytes() const override;
+  uint64_t LiveBytes() const override { return memory_.live(); }
+  uint64_t PeakBytes() const override { return memory_.peak(); }
   uint64_t ActivationBytes() const override { return activation_bytes_; }
   void ExportChunk(uint32_t chunk, ChunkState* out) const override;
   void ImportChunk(uint32_t chunk, const ChunkState& in) override;
@@ -91,11 +92,15 @@ class CudaBackend : public StageBackend {
   Result<StageWeightsCuda> WeightsAt(uint32_t chunk, int64_t version) const;
   void UploadWeights(Chunk& c, const float* host);
   Message* AcquireMessage(bool idle_only);
+  void RetireSends();  // sending_ -> free_messages_; called outside exchanges only
   void ReleaseMessage(Message* m);
   cudaEvent_t NewEvent();
   int64_t EventNs(cudaEvent_t e) const;
   size_t MessageBytes() const;
 
+  // Every device allocation of this stage is counted here (made inside a DeviceMemoryScope on
+  // it). First member, so it outlives the buffers that report their frees to it.
+  DeviceMemoryTracker memory_;
   CudaBackendSetup s_;
   CudaContext ctx_;
   std::vector<Chunk> chunks_;
@@ -107,6 +112,10 @@ class CudaBackend : public StageBackend {
   std::vector<std::unique_ptr<StageSavedCuda>> spare_saved_;
   std::vector<std::unique_ptr<Message>> messages_;  // owns every message buffer
   std::vector<Message*> free_messages_;
+  // Sent over a transport that posts at EndExchange (NCCL): their `freed` is recorded only then,
+  // so they rejoin free_messages_ at the next compute op, never inside the exchange that sends
+  // them (a receive there must not pick a buffer still being sent).
+  std::vector<Message*> sending_;
   std::map<MicroBatchSlot, Message*> inbox_, outbox_;
   std::vector<IdsSlot> ids_;
   size_t next_ids_ = 0;

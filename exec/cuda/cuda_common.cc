@@ -16,6 +16,8 @@ CudaContext cuda_context_create(cudaStream_t stream) {
   // different streams run concurrently without serialising on the shared default one.
   ctx.workspace_bytes = size_t{32} << 20;
   CUDA_CHECK(cudaMalloc(&ctx.workspace, ctx.workspace_bytes));
+  ctx.memory = DeviceMemoryScope::Current();
+  if (ctx.memory != nullptr) ctx.memory->Allocated(ctx.workspace_bytes);
   CUBLAS_CHECK(cublasSetWorkspace(ctx.cublas, ctx.workspace, ctx.workspace_bytes));
   // Default math: GEMMs with CUBLAS_COMPUTE_32F stay true fp32 (no TF32), so fp32 tests hold 1e-5,
   // while bf16 operands still use tensor cores (PEDANTIC would turn those off).
@@ -25,7 +27,10 @@ CudaContext cuda_context_create(cudaStream_t stream) {
 
 void cuda_context_destroy(CudaContext* ctx) {
   if (ctx->cublas != nullptr) CUBLAS_CHECK(cublasDestroy(ctx->cublas));
-  if (ctx->workspace != nullptr) CUDA_CHECK(cudaFree(ctx->workspace));
+  if (ctx->workspace != nullptr) {
+    CUDA_CHECK(cudaFree(ctx->workspace));
+    if (ctx->memory != nullptr) ctx->memory->Freed(ctx->workspace_bytes);
+  }
   if (ctx->stream != nullptr && ctx->owns_stream) CUDA_CHECK(cudaStreamDestroy(ctx->stream));
   *ctx = CudaContext{};
 }

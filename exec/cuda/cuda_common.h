@@ -13,6 +13,8 @@
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
+#include "exec/cuda/device_memory.h"
+
 namespace paci::exec {
 
 [[noreturn]] inline void cuda_fail(const char* lib, const char* msg, const char* expr, const char* file,
@@ -64,6 +66,7 @@ struct CudaContext {
   void* workspace = nullptr;  // cuBLAS workspace, so concurrent handles never share the default one
   size_t workspace_bytes = 0;
   bool owns_stream = false;
+  DeviceMemoryTracker* memory = nullptr;  // counted the workspace (the scope at creation)
 };
 
 // Creates a non-blocking stream (or adopts `stream` when not null) and a cuBLAS handle on it.
@@ -71,6 +74,7 @@ CudaContext cuda_context_create(cudaStream_t stream = nullptr);
 void cuda_context_destroy(CudaContext* ctx);
 
 // Owning device allocation; grows on demand and never shrinks (records are reused per micro-batch).
+// An allocation made inside a DeviceMemoryScope is counted by its tracker until it is freed.
 class DeviceBuffer {
  public:
   DeviceBuffer() = default;
@@ -78,12 +82,15 @@ class DeviceBuffer {
   ~DeviceBuffer() { release(); }
   DeviceBuffer(const DeviceBuffer&) = delete;
   DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-  DeviceBuffer(DeviceBuffer&& o) noexcept : ptr_(std::exchange(o.ptr_, nullptr)), bytes_(std::exchange(o.bytes_, 0)) {}
+  DeviceBuffer(DeviceBuffer&& o) noexcept
+      : ptr_(std::exchange(o.ptr_, nullptr)), bytes_(std::exchange(o.bytes_, 0)),
+        tracker_(std::exchange(o.tracker_, nullptr)) {}
   DeviceBuffer& operator=(DeviceBuffer&& o) noexcept {
     if (this != &o) {
       release();
       ptr_ = std::exchange(o.ptr_, nullptr);
       bytes_ = std::exchange(o.bytes_, 0);
+      tracker_ = std::exchange(o.tracker_, nullptr);
     }
     return *this;
   }
@@ -93,11 +100,17 @@ class DeviceBuffer {
     release();
     CUDA_CHECK(cudaMalloc(&ptr_, bytes));
     bytes_ = bytes;
+    tracker_ = DeviceMemoryScope::Current();
+    if (tracker_ != nullptr) tracker_->Allocated(bytes);
   }
   void release() {
-    if (ptr_ != nullptr) CUDA_CHECK(cudaFree(ptr_));
+    if (ptr_ != nullptr) {
+      CUDA_CHECK(cudaFree(ptr_));
+      if (tracker_ != nullptr) tracker_->Freed(bytes_);
+    }
     ptr_ = nullptr;
     bytes_ = 0;
+    tracker_ = nullptr;
   }
   void* get() const { return ptr_; }
   template <typename T>
@@ -107,6 +120,7 @@ class DeviceBuffer {
  private:
   void* ptr_ = nullptr;
   size_t bytes_ = 0;
+  DeviceMemoryTracker* tracker_ = nullptr;
 };
 
 }  // namespace paci::exec

@@ -1,4 +1,4 @@
-// NCCL transport. See nccl_transport.h.
+// NCCL transport. See nccl_transport.h; why it cannot deadlock: README.md.
 #include "exec/cuda/nccl_transport.h"
 
 // The C API only: the MPI C++ bindings are deprecated and warn under -Wextra.
@@ -6,9 +6,7 @@
 #define MPICH_SKIP_MPICXX 1
 #include <mpi.h>
 
-#include <chrono>
 #include <cstring>
-#include <thread>
 
 #include <fmt/format.h>
 
@@ -16,151 +14,323 @@ namespace paci::exec {
 
 namespace {
 
-// Header of a host-API message: MessageKey fields and the payload length in floats.
+using Clock = std::chrono::steady_clock;
+
+// Header of a host-API message: MessageKey fields and the payload length in floats, padded to
+// 64 bytes so the payload behind it in the staging buffer stays aligned.
 struct Header {
-  uint64_t is_grad, micro_batch, from_virtual, to_virtual, count;
+  uint64_t is_grad, micro_batch, from_virtual, to_virtual, count, pad[3];
 };
-constexpr size_t kHeaderWords = sizeof(Header) / sizeof(uint64_t);
+constexpr size_t kHeaderBytes = sizeof(Header);
+static_assert(kHeaderBytes == 64);
+
+// Grows `buf` to `bytes` without freeing the old allocation now (cudaFree synchronises the whole
+// device, which would wait for a group stuck on a dead peer): it is kept in `retired` until the end.
+void GrowDevice(DeviceBuffer* buf, size_t bytes, std::vector<DeviceBuffer>* retired) {
+  if (buf->bytes() >= bytes) return;
+  retired->push_back(std::move(*buf));
+  *buf = DeviceBuffer(bytes);
+}
+
+void GrowPinned(float** host, size_t* have, size_t bytes, std::vector<float*>* retired) {
+  if (*have >= bytes) return;
+  if (*host != nullptr) retired->push_back(*host);
+  CUDA_CHECK(cudaMallocHost(reinterpret_cast<void**>(host), bytes));
+  *have = bytes;
+}
 
 }  // namespace
 
-struct NcclTransport::Pending {
-  DeviceBuffer header, payload;
-  cudaEvent_t done = nullptr;
-};
-
-Result<std::unique_ptr<NcclTransport>> NcclTransport::Create(const MpiSession& session, int device, bool wrap) {
+Result<std::unique_ptr<NcclTransport>> NcclTransport::Create(const MpiSession& session, int device,
+                                                             std::chrono::milliseconds timeout) {
   const int ndev = cuda_device_count();
   if (ndev == 0) return Status::FailedPrecondition("NCCL transport: no CUDA device on this rank");
   std::unique_ptr<NcclTransport> t(new NcclTransport());
   t->stage_ = static_cast<uint32_t>(session.rank());
   t->stages_ = static_cast<uint32_t>(session.size());
-  if (device < 0) {
-    // Node-local rank: the ranks sharing this node's memory, in world order (mpirun and srun alike).
-    MPI_Comm local;
-    MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, session.rank(), MPI_INFO_NULL, &local);
-    int local_rank = 0;
-    MPI_Comm_rank(local, &local_rank);
-    MPI_Comm_free(&local);
-    device = local_rank % ndev;
-  }
-  t->device_ = device;
-  CUDA_CHECK(cudaSetDevice(device));
+  t->exchange_timeout_ = timeout;
+  t->device_ = device >= 0 ? device : session.local_rank() % ndev;
+  CUDA_CHECK(cudaSetDevice(t->device_));
 
   ncclUniqueId id;
   if (session.rank() == 0) NCCL_CHECK(ncclGetUniqueId(&id));
   MPI_Bcast(&id, sizeof(id), MPI_BYTE, 0, MPI_COMM_WORLD);
-  NCCL_CHECK(ncclCommInitRank(&t->world_, session.size(), id, session.rank()));
-
-  // Directed links, split from the world communicator in the same order on every rank (splits are
-  // collective): s -> s+1 and s+1 -> s for every neighbour pair, then the wrap pair.
-  std::vector<std::pair<uint32_t, uint32_t>> directed;
-  const uint32_t P = t->stages_;
-  for (uint32_t s = 0; s + 1 < P; s++) {
-    directed.push_back({s, s + 1});
-    directed.push_back({s + 1, s});
+  // Non-blocking: no NCCL call waits for a peer on the host, so every wait below has a deadline.
+  ncclConfig_t config = NCCL_CONFIG_INITIALIZER;
+  config.blocking = 0;
+  ncclResult_t r = ncclCommInitRankConfig(&t->comm_, session.size(), id, session.rank(), &config);
+  const auto deadline = Clock::now() + timeout;
+  while (r == ncclInProgress && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    ncclCommGetAsyncError(t->comm_, &r);
   }
-  if (wrap && P > 2) {
-    directed.push_back({P - 1, 0});
-    directed.push_back({0, P - 1});
+  if (r != ncclSuccess) {
+    if (t->comm_ != nullptr) ncclCommAbort(t->comm_);
+    t->comm_ = nullptr;
+    if (r == ncclInProgress)
+      return Status::DeadlineExceeded(fmt::format("NCCL transport: rank {}: the communicator was not ready after {} ms; "
+                                                  "a rank is missing or stuck", t->stage_, timeout.count()));
+    return Status::FailedPrecondition(fmt::format("NCCL transport: rank {}: {}", t->stage_, ncclGetErrorString(r)));
   }
-  for (const auto& [from, to] : directed) {
-    const bool member = t->stage_ == from || t->stage_ == to;
-    ncclComm_t comm = nullptr;
-    // Key = stage, so inside the pair the lower stage is rank 0.
-    NCCL_CHECK(ncclCommSplit(t->world_, member ? 0 : NCCL_SPLIT_NOCOLOR, static_cast<int>(t->stage_), &comm,
-                             nullptr));
-    if (!member) continue;
-    Link link;
-    link.comm = comm;
-    link.peer = (t->stage_ == std::min(from, to)) ? 1 : 0;
-    CUDA_CHECK(cudaStreamCreateWithFlags(&link.stream, cudaStreamNonBlocking));
-    t->links_[{from, to}] = link;
-  }
-  CUDA_CHECK(cudaEventCreateWithFlags(&t->event_, cudaEventDisableTiming));
-  t->recv_header_.reserve(sizeof(Header));
+  CUDA_CHECK(cudaStreamCreateWithFlags(&t->stream_, cudaStreamNonBlocking));
+  CUDA_CHECK(cudaStreamCreateWithFlags(&t->copy_stream_, cudaStreamNonBlocking));
+  t->watchdog_ = std::thread([p = t.get()] { p->Watch(); });
   return t;
 }
 
 NcclTransport::~NcclTransport() {
   // Best effort: errors while tearing down are not reported (the run's Status already was).
-  (void)Flush();
-  for (auto& [k, link] : links_) {
-    if (link.comm != nullptr) ncclCommDestroy(link.comm);
-    if (link.stream != nullptr) cudaStreamDestroy(link.stream);
+  if (comm_ != nullptr) (void)Flush();
+  {
+    std::lock_guard l(mu_);
+    stop_ = true;
   }
-  if (world_ != nullptr) ncclCommDestroy(world_);
-  if (event_ != nullptr) cudaEventDestroy(event_);
-}
-
-NcclTransport::Link* NcclTransport::LinkTo(uint32_t to) {
-  auto it = links_.find({stage_, to});
-  return it == links_.end() ? nullptr : &it->second;
-}
-
-NcclTransport::Link* NcclTransport::LinkFrom(uint32_t from) {
-  auto it = links_.find({from, stage_});
-  return it == links_.end() ? nullptr : &it->second;
-}
-
-void NcclTransport::Progress() {
-  for (auto it = pending_.begin(); it != pending_.end();) {
-    if (cudaEventQuery((*it)->done) == cudaSuccess) {
-      cudaEventDestroy((*it)->done);
-      it = pending_.erase(it);
-    } else {
-      ++it;
+  cv_.notify_all();
+  if (watchdog_.joinable()) watchdog_.join();
+  if (comm_ != nullptr) {
+    ncclResult_t r = ncclCommFinalize(comm_);
+    const auto deadline = Clock::now() + std::chrono::seconds(10);
+    while (r == ncclInProgress && Clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      ncclCommGetAsyncError(comm_, &r);
     }
+    if (r == ncclSuccess) ncclCommDestroy(comm_);
+    else ncclCommAbort(comm_);
+  }
+  for (cudaEvent_t e : all_events_) cudaEventDestroy(e);
+  for (auto& s : staging_)
+    if (s->pinned != nullptr) cudaFreeHost(s->pinned);
+  if (recv_pinned_ != nullptr) cudaFreeHost(recv_pinned_);
+  for (float* p : retired_pinned_) cudaFreeHost(p);
+  if (stream_ != nullptr) cudaStreamDestroy(stream_);
+  if (copy_stream_ != nullptr) cudaStreamDestroy(copy_stream_);
+}
+
+Status NcclTransport::CheckPeer(uint32_t peer) const {
+  if (peer >= stages_ || peer == stage_)
+    return Status::InvalidArgument(fmt::format("NCCL transport: rank {} has no peer {} (of {} ranks)", stage_, peer,
+                                               stages_));
+  return Status::Ok();
+}
+
+cudaEvent_t NcclTransport::TakeEventLocked() {
+  if (!spare_events_.empty()) {
+    cudaEvent_t e = spare_events_.back();
+    spare_events_.pop_back();
+    return e;
+  }
+  cudaEvent_t e;
+  CUDA_CHECK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
+  all_events_.push_back(e);
+  return e;
+}
+
+Status NcclTransport::FailLocked(Status why) {
+  if (failed_.ok()) {
+    failed_ = std::move(why);
+    // Ends every NCCL kernel of this rank that waits on a peer, so no stream stays blocked.
+    if (comm_ != nullptr) ncclCommAbort(comm_);
+    comm_ = nullptr;
+    std::fprintf(stderr, "rank %u: NCCL communicator aborted: %s\n", stage_, failed_.message().c_str());
+    cv_.notify_all();
+  }
+  return failed_;
+}
+
+Status NcclTransport::CheckLocked() {
+  if (!failed_.ok() || comm_ == nullptr) return failed_;
+  const auto now = Clock::now();
+  while (!posted_.empty()) {
+    const cudaError_t e = cudaEventQuery(posted_.front().done);
+    if (e == cudaErrorNotReady) break;
+    if (e != cudaSuccess)
+      return FailLocked(Status::Internal(fmt::format("rank {}: {}: {}", stage_, posted_.front().what,
+                                                     cudaGetErrorString(e))));
+    completed_seq_ = posted_.front().seq;
+    spare_events_.push_back(posted_.front().done);
+    posted_.pop_front();
+    oldest_since_ = now;
+    cv_.notify_all();
+  }
+  ncclResult_t async = ncclSuccess;
+  ncclCommGetAsyncError(comm_, &async);
+  if (async != ncclSuccess && async != ncclInProgress)
+    return FailLocked(Status::FailedPrecondition(fmt::format(
+        "rank {}: NCCL: {}{}", stage_, ncclGetErrorString(async), posted_.empty() ? "" : " during " + posted_.front().what)));
+  if (!posted_.empty() && now - oldest_since_ > posted_.front().timeout)
+    return FailLocked(Status::DeadlineExceeded(fmt::format("rank {}: {} did not complete within {} ms; the peer is dead or stuck",
+                                                           stage_, posted_.front().what,
+                                                           posted_.front().timeout.count())));
+  return Status::Ok();
+}
+
+void NcclTransport::Watch() {
+  CUDA_CHECK(cudaSetDevice(device_));  // events belong to this rank's device
+  std::unique_lock l(mu_);
+  while (!stop_) {
+    cv_.wait_for(l, std::chrono::milliseconds(1));
+    if (!stop_) (void)CheckLocked();
   }
 }
 
-Status NcclTransport::WaitEvent(cudaEvent_t ev, std::chrono::milliseconds timeout, const std::string& what) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    const cudaError_t e = cudaEventQuery(ev);
-    if (e == cudaSuccess) return Status::Ok();
-    if (e != cudaErrorNotReady) return Status::Internal(fmt::format("{}: {}", what, cudaGetErrorString(e)));
-    for (auto& [k, link] : links_) {
-      ncclResult_t async = ncclSuccess;
-      ncclCommGetAsyncError(link.comm, &async);
-      if (async != ncclSuccess && async != ncclInProgress)
-        return Status::FailedPrecondition(fmt::format("{}: NCCL: {}", what, ncclGetErrorString(async)));
-    }
-    if (std::chrono::steady_clock::now() > deadline)
-      return Status::DeadlineExceeded(fmt::format("rank {} waited {} ms for {}; the peer is dead or stuck", stage_,
-                                                  timeout.count(), what));
+Status NcclTransport::PostLocked(std::chrono::milliseconds timeout, uint64_t* seq) {
+  *seq = posted_seq_;
+  if (!failed_.ok()) return failed_;
+  if (queued_.empty()) return Status::Ok();
+  std::string what;
+  for (const P2p& op : queued_) what += (what.empty() ? "" : "; ") + op.what;
+  what = queued_.size() == 1 ? what : "the exchange {" + what + "}";
+  const std::vector<P2p> ops = std::move(queued_);
+  queued_.clear();
+  // One group per exchange: NCCL posts its sends and receives together.
+  NCCL_CHECK(ncclGroupStart());
+  for (const P2p& op : ops) {
+    if (op.send) NCCL_CHECK(ncclSend(op.data, op.bytes, ncclUint8, static_cast<int>(op.peer), comm_, stream_));
+    else NCCL_CHECK(ncclRecv(op.data, op.bytes, ncclUint8, static_cast<int>(op.peer), comm_, stream_));
+  }
+  ncclResult_t r = ncclGroupEnd();
+  // Non-blocking communicator: the group may still be connecting to its peers.
+  const auto deadline = Clock::now() + timeout;
+  while (r == ncclInProgress && Clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::microseconds(50));
+    ncclCommGetAsyncError(comm_, &r);
   }
+  if (r == ncclInProgress)
+    return FailLocked(Status::DeadlineExceeded(fmt::format("rank {}: could not post {} within {} ms; the peer is dead or stuck",
+                                                           stage_, what, timeout.count())));
+  if (r != ncclSuccess)
+    return FailLocked(Status::FailedPrecondition(fmt::format("rank {}: NCCL: {} while posting {}", stage_,
+                                                             ncclGetErrorString(r), what)));
+  cudaEvent_t done = TakeEventLocked();
+  CUDA_CHECK(cudaEventRecord(done, stream_));
+  for (const P2p& op : ops) {
+    if (op.send && op.sent != nullptr) CUDA_CHECK(cudaEventRecord(op.sent, stream_));
+    if (!op.send && op.consumer != nullptr) CUDA_CHECK(cudaStreamWaitEvent(op.consumer, done, 0));
+  }
+  if (posted_.empty()) oldest_since_ = Clock::now();
+  posted_.push_back(Posted{++posted_seq_, done, std::move(what), timeout});
+  *seq = posted_seq_;
+  cv_.notify_all();
+  return Status::Ok();
+}
+
+Status NcclTransport::QueueLocked(P2p op) {
+  queued_.push_back(std::move(op));
+  if (in_exchange_) return Status::Ok();
+  uint64_t seq;
+  return PostLocked(exchange_timeout_, &seq);
+}
+
+void NcclTransport::BeginExchange() { in_exchange_ = true; }
+
+Status NcclTransport::EndExchange(std::chrono::milliseconds timeout) {
+  in_exchange_ = false;
+  std::lock_guard l(mu_);
+  uint64_t seq;
+  return PostLocked(timeout, &seq);
+}
+
+Status NcclTransport::WaitGroup(uint64_t seq, std::chrono::milliseconds timeout, const std::string& what) {
+  std::unique_lock l(mu_);
+  const auto deadline = Clock::now() + timeout;
+  while (failed_.ok() && completed_seq_ < seq) {
+    if (Clock::now() > deadline)
+      return FailLocked(Status::DeadlineExceeded(fmt::format("rank {} waited {} ms for {}; the peer is dead or stuck",
+                                                             stage_, timeout.count(), what)));
+    (void)CheckLocked();
+    if (completed_seq_ < seq) cv_.wait_for(l, std::chrono::microseconds(50));
+  }
+  return failed_;
+}
+
+Status NcclTransport::SendDevice(uint32_t to, const MessageKey& key, const void* data, size_t bytes, void* stream,
+                                 void* sent) {
+  PACI_RETURN_IF_ERROR(CheckPeer(to));
+  P2p op;
+  op.send = true;
+  op.data = const_cast<void*>(data);  // ncclSend reads it only
+  op.bytes = bytes;
+  op.peer = static_cast<int>(to);
+  op.sent = static_cast<cudaEvent_t>(sent);
+  op.what = fmt::format("sending the {} to stage {}", DescribeMessage(key, stages_), to);
+  std::lock_guard l(mu_);
+  if (!failed_.ok()) return failed_;
+  // The data is ready once the producer's stream has passed everything issued on it so far. The
+  // wait goes on the communication stream now, before the group it guards.
+  cudaEvent_t ready = TakeEventLocked();
+  CUDA_CHECK(cudaEventRecord(ready, static_cast<cudaStream_t>(stream)));
+  CUDA_CHECK(cudaStreamWaitEvent(stream_, ready, 0));
+  spare_events_.push_back(ready);  // the wait captured this record; the event may be reused
+  return QueueLocked(std::move(op));
+}
+
+Status NcclTransport::RecvDevice(uint32_t from, const MessageKey& key, void* data, size_t bytes, void* stream,
+                                 void* writable) {
+  PACI_RETURN_IF_ERROR(CheckPeer(from));
+  P2p op;
+  op.data = data;
+  op.bytes = bytes;
+  op.peer = static_cast<int>(from);
+  op.consumer = static_cast<cudaStream_t>(stream);
+  op.what = "receiving the " + DescribeMessage(key, stages_);
+  std::lock_guard l(mu_);
+  if (!failed_.ok()) return failed_;
+  // Waited for now, so the caller may record `writable` again at once.
+  if (writable != nullptr) CUDA_CHECK(cudaStreamWaitEvent(stream_, static_cast<cudaEvent_t>(writable), 0));
+  return QueueLocked(std::move(op));
 }
 
 Status NcclTransport::Send(uint32_t to, const MessageKey& key, std::span<const float> data) {
-  if (!aborted_.empty()) return Status::FailedPrecondition(aborted_);
-  Link* link = LinkTo(to);
-  if (link == nullptr) return Status::InvalidArgument(fmt::format("NCCL transport: no link {} -> {}", stage_, to));
-  Progress();
-  auto p = std::make_unique<Pending>();
-  const Header h{key.is_grad, key.micro_batch, key.from_virtual, key.to_virtual, data.size()};
-  p->header.reserve(sizeof(Header));
-  p->payload.reserve(std::max<size_t>(1, data.size()) * sizeof(float));
-  CUDA_CHECK(cudaMemcpyAsync(p->header.get(), &h, sizeof(h), cudaMemcpyHostToDevice, link->stream));
-  if (!data.empty())
-    CUDA_CHECK(cudaMemcpyAsync(p->payload.get(), data.data(), data.size_bytes(), cudaMemcpyHostToDevice, link->stream));
-  // Pageable host memory: the copies above have read `data` by the time they return.
-  NCCL_CHECK(ncclSend(p->header.get(), kHeaderWords, ncclUint64, link->peer, link->comm, link->stream));
-  if (!data.empty()) NCCL_CHECK(ncclSend(p->payload.get(), data.size(), ncclFloat32, link->peer, link->comm, link->stream));
-  CUDA_CHECK(cudaEventCreateWithFlags(&p->done, cudaEventDisableTiming));
-  CUDA_CHECK(cudaEventRecord(p->done, link->stream));
-  pending_.push_back(std::move(p));
+  PACI_RETURN_IF_ERROR(CheckPeer(to));
+  std::lock_guard l(mu_);
+  if (!failed_.ok()) return failed_;
+  // A staging buffer whose group has completed (or a new one).
+  Staging* st = nullptr;
+  for (auto& s : staging_)
+    if (s->seq <= completed_seq_) st = s.get();
+  if (st == nullptr) st = staging_.emplace_back(std::make_unique<Staging>()).get();
+  const size_t total = kHeaderBytes + data.size_bytes();
+  GrowDevice(&st->dev, total, &retired_device_);
+  GrowPinned(&st->pinned, &st->pinned_bytes, total, &retired_pinned_);
+  const Header h{key.is_grad, key.micro_batch, key.from_virtual, key.to_virtual, data.size(), {0, 0, 0}};
+  std::memcpy(st->pinned, &h, kHeaderBytes);
+  if (!data.empty()) std::memcpy(reinterpret_cast<char*>(st->pinned) + kHeaderBytes, data.data(), data.size_bytes());
+  // Stream order puts the copy before the group that sends it.
+  CUDA_CHECK(cudaMemcpyAsync(st->dev.get(), st->pinned, total, cudaMemcpyHostToDevice, stream_));
+  st->seq = posted_seq_ + 1;  // the next group carries it
+  const std::string what = fmt::format("sending the {} to stage {}", DescribeMessage(key, stages_), to);
+  const int peer = static_cast<int>(to);
+  P2p header{true, st->dev.get(), kHeaderBytes, peer, nullptr, nullptr, what + " (header)"};
+  if (data.empty()) return QueueLocked(std::move(header));  // the receiver posts no payload then
+  queued_.push_back(std::move(header));
+  return QueueLocked(P2p{true, st->dev.as<char>() + kHeaderBytes, data.size_bytes(), peer, nullptr, nullptr, what});
+}
+
+Status NcclTransport::ReceiveHost(uint32_t from, void* out, size_t bytes, std::chrono::milliseconds timeout,
+                                  const std::string& what) {
+  uint64_t seq;
+  {
+    std::lock_guard l(mu_);
+    if (!failed_.ok()) return failed_;
+    GrowDevice(&recv_dev_, bytes, &retired_device_);
+    GrowPinned(&recv_pinned_, &recv_pinned_bytes_, bytes, &retired_pinned_);
+    // Posted at once, with whatever an open exchange holds: the data is needed now.
+    queued_.push_back(P2p{false, recv_dev_.get(), bytes, static_cast<int>(from), nullptr, nullptr, "receiving " + what});
+    PACI_RETURN_IF_ERROR(PostLocked(timeout, &seq));
+  }
+  PACI_RETURN_IF_ERROR(WaitGroup(seq, timeout, what));
+  // The group has completed, so this copy cannot wait on a peer.
+  CUDA_CHECK(cudaMemcpyAsync(recv_pinned_, recv_dev_.get(), bytes, cudaMemcpyDeviceToHost, copy_stream_));
+  CUDA_CHECK(cudaStreamSynchronize(copy_stream_));
+  std::memcpy(out, recv_pinned_, bytes);
   return Status::Ok();
 }
 
 Status NcclTransport::Recv(uint32_t from, const MessageKey& key, std::vector<float>* out,
                            std::chrono::milliseconds timeout) {
-  if (!aborted_.empty()) return Status::FailedPrecondition(aborted_);
+  PACI_RETURN_IF_ERROR(CheckPeer(from));
   const Key want{from, key};
-  Link* link = LinkFrom(from);
-  if (link == nullptr) return Status::InvalidArgument(fmt::format("NCCL transport: no link {} -> {}", from, stage_));
-  const std::string what = DescribeMessage(key, stages_);
+  const std::string what = "the " + DescribeMessage(key, stages_);
   for (;;) {
     auto it = mailbox_.find(want);
     if (it != mailbox_.end()) {
@@ -168,79 +338,38 @@ Status NcclTransport::Recv(uint32_t from, const MessageKey& key, std::vector<flo
       mailbox_.erase(it);
       return Status::Ok();
     }
-    // Next message on the link: header first (it says how much payload follows).
-    NCCL_CHECK(ncclRecv(recv_header_.get(), kHeaderWords, ncclUint64, link->peer, link->comm, link->stream));
-    CUDA_CHECK(cudaEventRecord(event_, link->stream));
-    PACI_RETURN_IF_ERROR(WaitEvent(event_, timeout, "the " + what));
+    // The next message from `from`: its header says which key it is and how long it is.
     Header h;
-    CUDA_CHECK(cudaMemcpy(&h, recv_header_.get(), sizeof(h), cudaMemcpyDeviceToHost));
-    std::vector<float>& slot = mailbox_[Key{from, MessageKey{h.is_grad != 0, h.micro_batch, static_cast<uint32_t>(h.from_virtual),
-                                                         static_cast<uint32_t>(h.to_virtual)}}];
+    PACI_RETURN_IF_ERROR(ReceiveHost(from, &h, kHeaderBytes, timeout, "the header of the next message after " + what));
+    const MessageKey got{h.is_grad != 0, h.micro_batch, static_cast<uint32_t>(h.from_virtual),
+                         static_cast<uint32_t>(h.to_virtual)};
+    std::vector<float>& slot = mailbox_[Key{from, got}];
     slot.resize(h.count);
-    if (h.count > 0) {
-      recv_payload_.reserve(h.count * sizeof(float));
-      NCCL_CHECK(ncclRecv(recv_payload_.get(), h.count, ncclFloat32, link->peer, link->comm, link->stream));
-      CUDA_CHECK(cudaMemcpyAsync(slot.data(), recv_payload_.get(), h.count * sizeof(float), cudaMemcpyDeviceToHost,
-                                 link->stream));
-      CUDA_CHECK(cudaEventRecord(event_, link->stream));
-      PACI_RETURN_IF_ERROR(WaitEvent(event_, timeout, "the payload of the " + what));
-    }
+    if (h.count > 0)
+      PACI_RETURN_IF_ERROR(ReceiveHost(from, slot.data(), h.count * sizeof(float), timeout,
+                                       "the payload of the " + DescribeMessage(got, stages_)));
   }
 }
 
-Status NcclTransport::SendDevice(uint32_t to, const MessageKey& /*key*/, const void* data, size_t bytes,
-                                 void* stream, void* sent_event) {
-  const cudaStream_t producer = static_cast<cudaStream_t>(stream);
-  const cudaEvent_t sent = static_cast<cudaEvent_t>(sent_event);
-  if (!aborted_.empty()) return Status::FailedPrecondition(aborted_);
-  Link* link = LinkTo(to);
-  if (link == nullptr) return Status::InvalidArgument(fmt::format("NCCL transport: no link {} -> {}", stage_, to));
-  cudaEvent_t ready;
-  CUDA_CHECK(cudaEventCreateWithFlags(&ready, cudaEventDisableTiming));
-  CUDA_CHECK(cudaEventRecord(ready, producer));
-  CUDA_CHECK(cudaStreamWaitEvent(link->stream, ready, 0));
-  CUDA_CHECK(cudaEventDestroy(ready));  // destroying a recorded event is safe; the wait captured it
-  NCCL_CHECK(ncclSend(data, bytes, ncclUint8, link->peer, link->comm, link->stream));
-  if (sent != nullptr) CUDA_CHECK(cudaEventRecord(sent, link->stream));
-  return Status::Ok();
-}
-
-Status NcclTransport::RecvDevice(uint32_t from, const MessageKey& /*key*/, void* data, size_t bytes, void* stream,
-                                 void* writable_event) {
-  const cudaStream_t consumer = static_cast<cudaStream_t>(stream);
-  const cudaEvent_t writable = static_cast<cudaEvent_t>(writable_event);
-  if (!aborted_.empty()) return Status::FailedPrecondition(aborted_);
-  Link* link = LinkFrom(from);
-  if (link == nullptr) return Status::InvalidArgument(fmt::format("NCCL transport: no link {} -> {}", from, stage_));
-  if (writable != nullptr) CUDA_CHECK(cudaStreamWaitEvent(link->stream, writable, 0));
-  NCCL_CHECK(ncclRecv(data, bytes, ncclUint8, link->peer, link->comm, link->stream));
-  cudaEvent_t done;
-  CUDA_CHECK(cudaEventCreateWithFlags(&done, cudaEventDisableTiming));
-  CUDA_CHECK(cudaEventRecord(done, link->stream));
-  CUDA_CHECK(cudaStreamWaitEvent(consumer, done, 0));
-  CUDA_CHECK(cudaEventDestroy(done));
-  return Status::Ok();
-}
-
 void NcclTransport::Abort(const std::string& reason) {
-  aborted_ = reason.empty() ? "NCCL transport aborted" : reason;
-  // Releases this rank's pending NCCL operations; as MpiTransport, then ends the whole job so no
-  // peer waits for a message that will never come.
-  for (auto& [k, link] : links_)
-    if (link.comm != nullptr) ncclCommAbort(link.comm), link.comm = nullptr;
-  if (world_ != nullptr) ncclCommAbort(world_), world_ = nullptr;
-  std::fprintf(stderr, "rank %u: aborting: %s\n", stage_, aborted_.c_str());
+  {
+    std::lock_guard l(mu_);
+    (void)FailLocked(Status::FailedPrecondition(reason.empty() ? "NCCL transport aborted" : reason));
+  }
+  // As MpiTransport: end the whole job so no peer waits for a message that will never come.
   MPI_Abort(MPI_COMM_WORLD, 3);
 }
 
 Status NcclTransport::Flush() {
-  for (auto& [k, link] : links_)
-    if (link.stream != nullptr && link.comm != nullptr) {
-      const cudaError_t e = cudaStreamSynchronize(link.stream);
-      if (e != cudaSuccess) return Status::Internal(fmt::format("NCCL flush: {}", cudaGetErrorString(e)));
-    }
-  Progress();
-  return Status::Ok();
+  std::unique_lock l(mu_);
+  uint64_t seq;
+  PACI_RETURN_IF_ERROR(PostLocked(exchange_timeout_, &seq));
+  // CheckLocked enforces every group's deadline, so this ends.
+  while (failed_.ok() && !posted_.empty()) {
+    (void)CheckLocked();
+    if (!posted_.empty()) cv_.wait_for(l, std::chrono::microseconds(100));
+  }
+  return failed_;
 }
 
 }  // namespace paci::exec

@@ -1,22 +1,32 @@
-// NcclTransport: the Transport (exec/transport.h) between stage ranks over NCCL send/recv, one rank
-// per GPU, bootstrapped over MPI (rank 0 makes the ncclUniqueId and broadcasts it), so it works
-// across nodes under mpirun or srun. Every directed link between neighbouring stages (and the wrap
-// link of interleaved schedules) gets its own communicator, split from the world one, and its own
-// stream: NCCL matches a link's sends and receives in order, and two neighbours sending to each
-// other at once can never block each other's stream. Communication runs on those streams,
-// overlapping compute on the others.
-//   Host API (Transport): floats are staged through device memory; each message is a small header
-// (the MessageKey and length) then the payload, so receives may name keys in any order (messages
-// for other keys are parked, as MpiTransport does). Device API (SendDevice/RecvDevice): no header,
-// no copy: a link's messages must be received in the order they were sent (true of the schedules'
-// per-link streams), and stream order replaces waiting.
+// NcclTransport: the Transport (exec/runtime/transport.h) between stage ranks over NCCL send/recv,
+// one rank per stage and GPU, bootstrapped over MPI (rank 0 makes the ncclUniqueId and broadcasts
+// it), so it works across nodes under mpirun or srun.
+//   Layout: ONE communicator holds every rank and ONE stream carries all of this rank's traffic.
+// NCCL warns that concurrent operations on several communicators can deadlock; on one
+// communicator a rank's operations run in the order it issued them.
+//   Exchanges: the sends and receives of one point of a stage's op stream (BeginExchange ..
+// EndExchange, see the stage worker) are posted as ONE ncclGroupStart/ncclGroupEnd, so two ranks
+// that send to each other at the same point never wait for each other's receive. README.md says
+// why the IR's op order then makes a whole run deadlock-free.
+//   Dead peers: the communicator is non-blocking; a watchdog thread polls every posted group's
+// completion and ncclCommGetAsyncError. A group still unfinished `timeout` after it became the
+// oldest one, or an NCCL error, aborts the communicator (ncclCommAbort releases every kernel
+// waiting on it), and every later call returns the DeadlineExceeded naming that exchange.
+//   Host API (Send/Recv): a fixed header (MessageKey + length) then the payload, staged through
+// device memory; keys may be received in any order (others are parked in a mailbox, as
+// MpiTransport does). A host receive waits on the host, with its deadline, for the group that
+// carries the data, and only then copies it: it never blocks inside a copy.
 #pragma once
 
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
-#include <list>
+#include <deque>
 #include <map>
 #include <memory>
-#include <tuple>
+#include <mutex>
+#include <string>
+#include <thread>
 #include <vector>
 
 #include <nccl.h>
@@ -28,7 +38,7 @@
 #define NCCL_CHECK(call)                                                                     \
   do {                                                                                       \
     ncclResult_t r_ = (call);                                                                \
-    if (r_ != ncclSuccess)                                                                   \
+    if (r_ != ncclSuccess && r_ != ncclInProgress)                                           \
       ::paci::exec::cuda_fail("NCCL", ncclGetErrorString(r_), #call, __FILE__, __LINE__);    \
   } while (0)
 
@@ -36,27 +46,34 @@ namespace paci::exec {
 
 class NcclTransport : public Transport {
  public:
-  // Collective over the MPI job: every rank must call it. device < 0 picks the node-local rank
-  // modulo the visible devices. `wrap` adds the links between the last stage and stage 0.
+  // Collective over the MPI job: every rank must call it. Stage = world rank; device < 0 picks
+  // MpiSession::local_rank() modulo the visible devices. `timeout` bounds the communicator's
+  // creation (a rank that never arrives).
   static Result<std::unique_ptr<NcclTransport>> Create(const MpiSession& session, int device = -1,
-                                                       bool wrap = true);
+                                                       std::chrono::milliseconds timeout = std::chrono::seconds(60));
   ~NcclTransport() override;
   NcclTransport(const NcclTransport&) = delete;
   NcclTransport& operator=(const NcclTransport&) = delete;
 
   uint32_t stage() const override { return stage_; }
   uint32_t stages() const override { return stages_; }
+  int device() const { return device_; }
   Status Send(uint32_t to_stage, const MessageKey& key, std::span<const float> data) override;
   Status Recv(uint32_t from_stage, const MessageKey& key, std::vector<float>* out,
               std::chrono::milliseconds timeout) override;
   void Abort(const std::string& reason) override;
+  // Waits until every posted group has completed (or the watchdog failed one).
   Status Flush() override;
 
+  bool rendezvous() const override { return true; }
+  void BeginExchange() override;
+  Status EndExchange(std::chrono::milliseconds timeout) override;
+
   // Device API (Transport): `stream` is a cudaStream_t, `sent`/`writable` cudaEvent_t (may be
-  // null). SendDevice: the link's stream waits for `stream` (all work issued so far), sends
-  // `bytes` from device memory, then records `sent`. RecvDevice: the link's stream waits for
-  // `writable`, receives into device memory, and `stream` waits for it. Both return at once. The
-  // key is not sent: a link's messages are matched in the order they were sent.
+  // null). SendDevice: the group waits for `stream` (all work issued on it so far), sends `bytes`
+  // from device memory, then records `sent`. RecvDevice: the group waits for `writable`, receives
+  // into device memory, and `stream` waits for the group. No header: a link's messages are
+  // matched in the order they were posted, which the IR's per-link op order gives.
   bool moves_device_buffers() const override { return true; }
   Status SendDevice(uint32_t to_stage, const MessageKey& key, const void* data, size_t bytes, void* stream,
                     void* sent) override;
@@ -64,28 +81,74 @@ class NcclTransport : public Transport {
                     void* writable) override;
 
  private:
-  struct Link {
-    ncclComm_t comm = nullptr;
-    cudaStream_t stream = nullptr;
-    int peer = 0;  // the peer's rank inside the 2-rank communicator
+  // One ncclSend or ncclRecv waiting to be posted in the next group.
+  struct P2p {
+    bool send = false;
+    void* data = nullptr;
+    size_t bytes = 0;
+    int peer = 0;
+    cudaEvent_t sent = nullptr;       // send: recorded after the group
+    cudaStream_t consumer = nullptr;  // recv: waits for the group
+    std::string what;                 // "send of the activation of micro-batch 5 to stage 1"
   };
-  struct Pending;  // a host send in flight: staging buffer + completion event
+  // A posted group, until its completion event has passed.
+  struct Posted {
+    uint64_t seq = 0;
+    cudaEvent_t done = nullptr;
+    std::string what;
+    std::chrono::milliseconds timeout{0};
+  };
+  // Device staging of one host send (header + payload), reusable once its group has completed.
+  struct Staging {
+    DeviceBuffer dev;
+    float* pinned = nullptr;
+    size_t pinned_bytes = 0;
+    uint64_t seq = 0;  // the group that carries it
+  };
+
   NcclTransport() = default;
-  Link* LinkTo(uint32_t to);
-  Link* LinkFrom(uint32_t from);
-  void Progress();  // frees finished sends
-  Status WaitEvent(cudaEvent_t ev, std::chrono::milliseconds timeout, const std::string& what);
+  // `Locked`: the caller holds mu_.
+  Status QueueLocked(P2p op);  // and posts it at once outside an exchange
+  // Posts every queued op as one group; `seq` is the group's number (completed in order).
+  Status PostLocked(std::chrono::milliseconds timeout, uint64_t* seq);
+  // Retires completed groups; fails on an NCCL error or when the oldest group is overdue.
+  Status CheckLocked();
+  Status FailLocked(Status why);  // aborts the communicator; every later call returns `why`
+  Status WaitGroup(uint64_t seq, std::chrono::milliseconds timeout, const std::string& what);
+  // Host API: receives `bytes` from `from` into host memory `out`, waiting at most `timeout`.
+  Status ReceiveHost(uint32_t from, void* out, size_t bytes, std::chrono::milliseconds timeout,
+                     const std::string& what);
+  Status CheckPeer(uint32_t peer) const;
+  void Watch();  // the watchdog thread
+  cudaEvent_t TakeEventLocked();
 
   uint32_t stage_ = 0, stages_ = 1;
   int device_ = 0;
-  ncclComm_t world_ = nullptr;
-  std::map<std::pair<uint32_t, uint32_t>, Link> links_;  // (from, to) of this rank's directed links
-  std::list<std::unique_ptr<Pending>> pending_;
-  using Key = std::pair<uint32_t, MessageKey>;  // (from stage, message)
+  ncclComm_t comm_ = nullptr;
+  cudaStream_t stream_ = nullptr;       // every group, in issue order
+  cudaStream_t copy_stream_ = nullptr;  // host receives' copies of completed data
+  bool in_exchange_ = false;
+  std::chrono::milliseconds exchange_timeout_{60000};
+
+  std::mutex mu_;  // everything below; the watchdog shares it
+  std::condition_variable cv_;
+  std::vector<P2p> queued_;
+  std::deque<Posted> posted_;
+  uint64_t posted_seq_ = 0, completed_seq_ = 0;
+  std::chrono::steady_clock::time_point oldest_since_;
+  Status failed_;
+  bool stop_ = false;
+  std::vector<cudaEvent_t> spare_events_, all_events_;
+  std::vector<std::unique_ptr<Staging>> staging_;
+  std::vector<DeviceBuffer> retired_device_;  // outgrown, freed at the end (cudaFree synchronises)
+  std::vector<float*> retired_pinned_;
+  std::thread watchdog_;
+
+  using Key = std::pair<uint32_t, MessageKey>;  // (from stage, message); receiving thread only
   std::map<Key, std::vector<float>> mailbox_;
-  DeviceBuffer recv_header_, recv_payload_;
-  cudaEvent_t event_ = nullptr;
-  std::string aborted_;
+  DeviceBuffer recv_dev_;
+  float* recv_pinned_ = nullptr;
+  size_t recv_pinned_bytes_ = 0;
 };
 
 }  // namespace paci::exec

@@ -15,13 +15,7 @@ class FaultInjectingTransport : public Transport {
   uint32_t stage() const override { return inner_->stage(); }
   uint32_t stages() const override { return inner_->stages(); }
   Status Send(uint32_t to, const MessageKey& key, std::span<const float> data) override {
-    if (sends_++ < fault_.after_sends) return inner_->Send(to, key, data);
-    if (fault_.kind == FaultSpec::Kind::kCrash) {
-      std::fprintf(stderr, "paci: injected fault: stage %u exits now\n", stage());
-      std::fflush(stderr);
-      std::_Exit(9);  // no destructors, no MPI_Finalize: as a killed process
-    }
-    return Status::Ok();  // kHang: the message is never delivered
+    return Deliver() ? inner_->Send(to, key, data) : Status::Ok();
   }
   Status Recv(uint32_t from, const MessageKey& key, std::vector<float>* out,
               std::chrono::milliseconds timeout) override {
@@ -31,11 +25,35 @@ class FaultInjectingTransport : public Transport {
     if (fault_.kind != FaultSpec::Kind::kHang) inner_->Abort(reason);
   }
   Status Flush() override { return inner_->Flush(); }
+  void BeginExchange() override { inner_->BeginExchange(); }
+  Status EndExchange(std::chrono::milliseconds timeout) override { return inner_->EndExchange(timeout); }
+  bool rendezvous() const override { return inner_->rendezvous(); }
+  bool moves_device_buffers() const override { return inner_->moves_device_buffers(); }
+  Status SendDevice(uint32_t to, const MessageKey& key, const void* data, size_t bytes, void* stream,
+                    void* sent) override {
+    return Deliver() ? inner_->SendDevice(to, key, data, bytes, stream, sent) : Status::Ok();
+  }
+  Status RecvDevice(uint32_t from, const MessageKey& key, void* data, size_t bytes, void* stream,
+                    void* writable) override {
+    return inner_->RecvDevice(from, key, data, bytes, stream, writable);
+  }
 
  private:
   std::unique_ptr<Transport> inner_;
   FaultSpec fault_;
   uint64_t sends_ = 0;
+
+  // Whether this send goes out: the first `after_sends` do; then a crash ends the process and a
+  // hang drops this and every later message.
+  bool Deliver() {
+    if (sends_++ < fault_.after_sends) return true;
+    if (fault_.kind == FaultSpec::Kind::kCrash) {
+      std::fprintf(stderr, "paci: injected fault: stage %u exits now\n", stage());
+      std::fflush(stderr);
+      std::_Exit(9);  // no destructors, no MPI_Finalize: as a killed process
+    }
+    return false;
+  }
 };
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "exec/runtime/mpi_transport.h"
 
+#include <cstdlib>
+
 // The C API is all we use; skipping the deprecated C++ bindings keeps -Wextra quiet.
 #define OMPI_SKIP_MPICXX 1
 #define MPICH_SKIP_MPICXX 1
@@ -30,10 +32,25 @@ MpiSession::MpiSession(int* argc, char*** argv) {
   MPI_Init(argc, argv);
   MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
   MPI_Comm_size(MPI_COMM_WORLD, &size_);
-  MPI_Comm local;
-  MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &local);
-  MPI_Comm_rank(local, &local_rank_);
-  MPI_Comm_free(&local);
+  // The launcher's node-local rank: Open MPI's mpirun, then MPICH's (Hydra), then Slurm's srun.
+  // mpirun's comes first: inside a Slurm allocation, SLURM_LOCALID may describe mpirun's daemon.
+  // Without any, MPI's shared-memory split gives the same numbering (ranks of this node in order).
+  local_rank_ = -1;
+  for (const char* name : {"OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "SLURM_LOCALID"}) {
+    const char* value = std::getenv(name);
+    if (value != nullptr && *value != '\0') {
+      local_rank_ = std::atoi(value);
+      local_rank_source_ = name;
+      break;
+    }
+  }
+  if (local_rank_ < 0) {
+    MPI_Comm local;
+    MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &local);
+    MPI_Comm_rank(local, &local_rank_);
+    MPI_Comm_free(&local);
+    local_rank_source_ = "MPI_COMM_TYPE_SHARED";
+  }
 }
 
 MpiSession::~MpiSession() { MPI_Finalize(); }

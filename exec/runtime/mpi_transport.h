@@ -24,9 +24,12 @@ class MpiSession {
   MpiSession& operator=(const MpiSession&) = delete;
   int rank() const { return rank_; }
   int size() const { return size_; }
-  // This rank's index among the ranks on its node (MPI's shared-memory split, in world order), so
-  // it holds under mpirun and srun alike; a GPU run uses GPU local_rank() % devices.
+  // This rank's index among the ranks on its node, from the launcher: OMPI_COMM_WORLD_LOCAL_RANK
+  // (mpirun), MPI_LOCALRANKID (MPICH), SLURM_LOCALID (srun), else MPI's shared-memory split. A GPU
+  // run uses GPU local_rank() % devices; the stage is the world rank.
   int local_rank() const { return local_rank_; }
+  // Where local_rank() came from: the variable's name, or "MPI_COMM_TYPE_SHARED".
+  const char* local_rank_source() const { return local_rank_source_; }
   // Ends every rank of the job with `code` (after this rank printed its error).
   [[noreturn]] void AbortJob(int code);
   // Rank `root`'s value on every rank (e.g. the store's run id, created once by rank 0).
@@ -38,6 +41,7 @@ class MpiSession {
   int rank_ = 0;
   int size_ = 1;
   int local_rank_ = 0;
+  const char* local_rank_source_ = "";
 };
 
 class MpiTransport : public Transport {

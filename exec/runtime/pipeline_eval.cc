@@ -43,4 +43,18 @@ std::vector<ir::UpdateMetric> PipelineEval::Metrics() const {
   return done_;
 }
 
+std::vector<int64_t> PipelineEval::PendingUpdates() const {
+  std::lock_guard l(mu_);
+  std::vector<int64_t> updates;
+  for (const auto& [u, p] : pending_)
+    if (!p.params.empty()) updates.push_back(u);
+  return updates;
+}
+
+std::vector<float> PipelineEval::PartialParams(int64_t update) const {
+  std::lock_guard l(mu_);
+  auto it = pending_.find(update);
+  return it == pending_.end() ? std::vector<float>() : it->second.params;
+}
+
 }  // namespace paci::exec

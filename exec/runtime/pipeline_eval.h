@@ -3,7 +3,9 @@
 // slice of the model for u is in, the whole model is evaluated on those copies, so no live
 // weights and no version the schedule prescribes are touched. The stage holding the loss hands
 // over its UpdateMetric for u, which is passed on to the sink with the validation loss filled in.
-// Thread-safe: the stages of one process call it from their threads.
+// Thread-safe: the stages of one process call it from their threads. With one stage per rank,
+// each rank keeps its own slices and the last rank completes the models after the run
+// (pipeline_trainer.cc, GatherEval).
 #pragma once
 
 #include <cstdint>
@@ -30,6 +32,12 @@ class PipelineEval {
 
   // Update metrics with their validation losses, by update (complete once every stage is done).
   std::vector<ir::UpdateMetric> Metrics() const;
+
+  // With one stage per rank (MPI), a rank holds only its own slices: the updates it has slices of,
+  // and the model-sized buffer for `update` with those slices filled in (the rest zero), to be
+  // sent to the rank that evaluates.
+  std::vector<int64_t> PendingUpdates() const;
+  std::vector<float> PartialParams(int64_t update) const;
 
  private:
   struct Pending {

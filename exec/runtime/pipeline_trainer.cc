@@ -1,6 +1,8 @@
 #include "exec/runtime/pipeline_trainer.h"
 
+#include <algorithm>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include <fmt/format.h>
@@ -144,6 +146,10 @@ Result<StageRun> PrepareStage(const ir::Schedule& schedule, const PipelineConfig
 
 // A message key no schedule op uses: the trained weights of virtual stage v, sent at the end.
 MessageKey WeightsKey(uint32_t virtual_stage) { return {false, UINT64_MAX, virtual_stage, virtual_stage}; }
+// AdamW's first and second moments of a slice, for --save (micro-batch ids no schedule reaches).
+MessageKey MomentKey(uint32_t virtual_stage, int moment) {
+  return {moment == 2, UINT64_MAX - 1, virtual_stage, virtual_stage};
+}
 
 std::string SpecText(const ir::Schedule& schedule) {
   const ir::PipelineSpec& s = schedule.spec();
@@ -244,11 +250,45 @@ Result<PipelineResult> TrainPipelineThreads(const ir::Schedule& schedule, const 
   return result;
 }
 
+// --eval-every with one stage per rank: every other rank sends its weight snapshots to the last
+// rank, which completes each due update's model, evaluates it and emits the update's metric with
+// its validation loss (so due updates reach the sink after the run, in update order).
+Status GatherEval(const ir::Schedule& schedule, const PipelineConfig& cfg, const std::vector<LayerRange>& ranges,
+                  Transport& transport, PipelineEval* eval, PipelineResult* result) {
+  const uint32_t P = schedule.spec().stages(), s = transport.stage();
+  const ParamLayout layout = gpt_param_layout(cfg.train.model);
+  const auto key = [](int64_t update, uint32_t v) {
+    return MessageKey{false, UINT64_MAX - 2 - static_cast<uint64_t>(update), v, v};
+  };
+  if (s + 1 != P) {
+    for (int64_t u : eval->PendingUpdates()) {
+      const std::vector<float> params = eval->PartialParams(u);
+      for (uint32_t v = s; v < ranges.size(); v += P) {
+        const size_t lo = layout.layer_offset[ranges[v].first], hi = layout.layer_offset[ranges[v].last];
+        PACI_RETURN_IF_ERROR(transport.Send(P - 1, key(u, v), std::span<const float>(params.data() + lo, hi - lo)));
+      }
+    }
+    return Status::Ok();
+  }
+  const int64_t first = StartOf(cfg).updates, last = first + CountUpdates(schedule);
+  for (int64_t u = first + 1; u <= last; ++u) {
+    if (!eval->Due(u)) continue;
+    for (uint32_t v = 0; v < ranges.size(); ++v) {
+      if (v % P == s) continue;
+      std::vector<float> slice;
+      PACI_RETURN_IF_ERROR(transport.Recv(v % P, key(u, v), &slice, cfg.recv_timeout));
+      eval->AddSlice(u, layout.layer_offset[ranges[v].first], std::move(slice));
+    }
+  }
+  for (const ir::UpdateMetric& m : eval->Metrics()) result->updates.push_back(m);
+  std::sort(result->updates.begin(), result->updates.end(),
+            [](const ir::UpdateMetric& a, const ir::UpdateMetric& b) { return a.update() < b.update(); });
+  return Status::Ok();
+}
+
 Result<PipelineResult> TrainPipelineStage(const ir::Schedule& schedule, const PipelineConfig& cfg,
                                           const DataSplit& data, Transport& transport,
                                           TraceSink* sink) {
-  if (cfg.eval_every > 0 || cfg.keep_state)
-    return Status::InvalidArgument("--eval-every and --save need all stages in one process (--transport threads)");
   Result<std::vector<LayerRange>> ranges = PlanPipeline(schedule, cfg);
   if (!ranges.ok()) return ranges.status();
   const uint32_t P = schedule.spec().stages(), s = transport.stage();
@@ -260,32 +300,57 @@ Result<PipelineResult> TrainPipelineStage(const ir::Schedule& schedule, const Pi
   std::vector<float> grads(result.params.size(), 0.0f);
   result.stages.resize(1);
   const auto origin = std::chrono::steady_clock::now();
+  // --eval-every: every rank snapshots its slices after update kN; the last rank (which holds the
+  // loss) evaluates once the other ranks' snapshots arrive after the run (GatherEval).
+  std::optional<PipelineEval> eval;
+  if (cfg.eval_every > 0)
+    eval.emplace(cfg.train.model, &data.val, cfg.train.B, cfg.train.eval_batches, cfg.eval_every,
+                 static_cast<uint32_t>(ranges->size()), s + 1 == P ? sink : nullptr);
   Result<StageRun> run = PrepareStage(schedule, cfg, s, *ranges, result.params.data(), grads.data(), data,
-                                      &transport, sink, nullptr, origin);
+                                      &transport, sink, eval ? &*eval : nullptr, origin);
   if (!run.ok()) return run.status();
   PACI_RETURN_IF_ERROR(RunStageWorker(run->setup, &result.stages[0]));
-  ExportState(*run->backend, run->chunks, cfg.train.model, &result.params, nullptr);
+  if (cfg.keep_state) {
+    result.state.m.assign(result.params.size(), 0.0f);
+    result.state.v.assign(result.params.size(), 0.0f);
+  }
+  ExportState(*run->backend, run->chunks, cfg.train.model, &result.params, cfg.keep_state ? &result.state : nullptr);
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - origin).count();
   result.updates = result.stages[0].updates;
-  // Gather the trained slices on the last stage, which evaluates the whole model.
+  if (eval) PACI_RETURN_IF_ERROR(GatherEval(schedule, cfg, *ranges, transport, &*eval, &result));
+  // Gather the trained slices on the last stage, which evaluates the whole model (and, for --save,
+  // AdamW's moments, so it holds the whole checkpoint).
   const ParamLayout layout = gpt_param_layout(cfg.train.model);
-  for (uint32_t v = s; v < ranges->size(); v += P) {
-    const LayerRange r = (*ranges)[v];
-    float* begin = result.params.data() + layout.layer_offset[r.first];
-    const size_t n = layout.layer_offset[r.last] - layout.layer_offset[r.first];
-    if (s + 1 == P) continue;
-    PACI_RETURN_IF_ERROR(transport.Send(P - 1, WeightsKey(v), std::span<const float>(begin, n)));
+  std::vector<std::pair<std::vector<float>*, MessageKey (*)(uint32_t)>> parts = {{&result.params, WeightsKey}};
+  if (cfg.keep_state) {
+    parts.push_back({&result.state.m, [](uint32_t v) { return MomentKey(v, 1); }});
+    parts.push_back({&result.state.v, [](uint32_t v) { return MomentKey(v, 2); }});
+  }
+  for (uint32_t v = s; v < ranges->size() && s + 1 != P; v += P) {
+    const size_t lo = layout.layer_offset[(*ranges)[v].first], hi = layout.layer_offset[(*ranges)[v].last];
+    for (const auto& [whole, key] : parts)
+      PACI_RETURN_IF_ERROR(transport.Send(P - 1, key(v), std::span<const float>(whole->data() + lo, hi - lo)));
   }
   if (s + 1 == P) {
     for (uint32_t v = 0; v < ranges->size(); ++v) {
       if (v % P == s) continue;
-      std::vector<float> slice;
-      PACI_RETURN_IF_ERROR(transport.Recv(v % P, WeightsKey(v), &slice, cfg.recv_timeout));
-      std::copy(slice.begin(), slice.end(),
-                result.params.begin() + static_cast<ptrdiff_t>(layout.layer_offset[(*ranges)[v].first]));
+      for (const auto& [whole, key] : parts) {
+        std::vector<float> slice;
+        PACI_RETURN_IF_ERROR(transport.Recv(v % P, key(v), &slice, cfg.recv_timeout));
+        std::copy(slice.begin(), slice.end(),
+                  whole->begin() + static_cast<ptrdiff_t>(layout.layer_offset[(*ranges)[v].first]));
+      }
     }
     result.val_loss = EvaluateLoss(cfg.train.model, result.params.data(), data.val, cfg.train.B,
                                    cfg.train.eval_batches);
+    if (cfg.keep_state) {
+      // The last stage samples every micro-batch's targets, so its sampler is the run's.
+      result.state.params = result.params;
+      result.state.updates = StartOf(cfg).updates + CountUpdates(schedule);
+      result.state.tokens = result.updates.empty() ? StartOf(cfg).tokens : result.updates.back().tokens();
+      result.state.sampler = result.stages[0].sampler;
+      result.state.schedule = SpecText(schedule);
+    }
   }
   PACI_RETURN_IF_ERROR(transport.Flush());
   return result;

@@ -41,7 +41,7 @@ struct PipelineConfig {
   bool cpu_async = false;      // CPU backend: ops on a CpuStream, times read back (tests the GPU path)
   int64_t eval_every = 0;      // validation loss every N updates (threads only)
   const PipelineState* resume = nullptr;  // start from a checkpoint's drained point
-  bool keep_state = false;     // fill PipelineResult::state (for --save; threads only)
+  bool keep_state = false;     // fill PipelineResult::state (for --save; on the last rank with MPI)
 };
 
 struct PipelineResult {

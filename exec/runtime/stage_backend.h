@@ -80,6 +80,9 @@ class StageBackend {
 
   // Bytes the stage holds now, and what one micro-batch's forward keeps for its backward.
   virtual uint64_t LiveBytes() const = 0;
+  // The most bytes the stage's allocator has held at once, counted at every allocation; 0 when
+  // the backend does not count (the CPU's peak is the largest LiveBytes sampled at op ends).
+  virtual uint64_t PeakBytes() const { return 0; }
   virtual uint64_t ActivationBytes() const = 0;
 
   // Training state of chunk c, for checkpoints (after Synchronize).

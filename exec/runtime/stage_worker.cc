@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "exec/runtime/exchange_plan.h"
 #include "exec/runtime/pipeline_eval.h"
 #include "exec/runtime/weight_versions.h"
 #include "sched/expanded_schedule.h"
@@ -29,7 +30,8 @@ struct IssuedOp {
 class StageWorker {
  public:
   StageWorker(const StageWorkerSetup& setup, StageReport* report);
-  Status Play(const PlainOp& op);
+  // `opens`/`closes`: the op is the first/last of an exchange (a run of sends and receives).
+  Status Play(const PlainOp& op, bool opens, bool closes);
   // Reports every op that has completed, in issue order; with `wait`, all of them.
   void ReportCompleted(bool wait);
   const Sampler& sampler() const { return sampler_; }
@@ -190,10 +192,11 @@ Status StageWorker::Communicate(const PlainOp& op) {
   return Status::Ok();
 }
 
-Status StageWorker::Play(const PlainOp& op) {
+Status StageWorker::Play(const PlainOp& op, bool opens, bool closes) {
   IssuedOp issued;
   issued.op = op;
   issued.timer = backend_.BeginOp();
+  if (opens) s_.transport->BeginExchange();
   Status st;
   switch (op.kind) {
     case ir::FORWARD: st = Forward(op, &issued.version); break;
@@ -205,6 +208,15 @@ Status StageWorker::Play(const PlainOp& op) {
       OptimizerStep(&issued);
       break;
     default: st = Communicate(op);
+  }
+  // The exchange is posted inside its last op, so that op's time includes the wait for it.
+  if (closes) {
+    Status posted = s_.transport->EndExchange(s_.recv_timeout);
+    if (st.ok() && !posted.ok()) {
+      const std::string msg = fmt::format("{}: {}", Where(op), posted.message());
+      st = posted.code() == Status::Code::kDeadlineExceeded ? Status::DeadlineExceeded(msg)
+                                                            : Status::FailedPrecondition(msg);
+    }
   }
   backend_.EndOp(issued.timer);
   if (!st.ok()) return st.code() == Status::Code::kInternal ? Status::Internal(Where(op) + ": " + st.message()) : st;
@@ -258,15 +270,36 @@ int64_t DecayLength(const TrainConfig& train, const ir::Schedule& schedule, cons
 
 Status RunStageWorker(const StageWorkerSetup& setup, StageReport* report) {
   StageWorker worker(setup, report);
+  // Over a rendezvous transport (NCCL) the ops are posted in PlanExchanges' order, else the IR's.
+  const bool planned = setup.transport->rendezvous();
+  std::vector<PlainOp> plan;
+  if (planned) {
+    Result<std::vector<std::vector<PlainOp>>> all = PlanExchanges(*setup.schedule);
+    if (!all.ok()) return all.status();
+    plan = std::move((*all)[setup.stage]);
+  }
   const std::vector<uint64_t> bases = StageIdBases(*setup.schedule);
-  for (StageOpCursor c(setup.schedule->streams(setup.stage), bases[setup.stage]); !c.Done(); c.Next()) {
-    Status st = worker.Play(c.Current());
+  StageOpCursor c(setup.schedule->streams(setup.stage), bases[setup.stage]);
+  size_t next = 0;
+  const auto done = [&] { return planned ? next == plan.size() : c.Done(); };
+  bool in_exchange = false;
+  while (!done()) {
+    const PlainOp op = planned ? plan[next] : c.Current();
+    planned ? void(++next) : c.Next();
+    const PlainOp* following = done() ? nullptr : planned ? &plan[next] : &c.Current();
+    // An exchange (exchange_plan.h): the run of sends and receives this op starts or ends.
+    const bool comm = IsMessageOp(op.kind);
+    const bool opens = comm && !in_exchange;
+    const bool closes = comm && (following == nullptr || !IsMessageOp(following->kind));
+    in_exchange = comm && !closes;
+    Status st = worker.Play(op, opens, closes);
     if (!st.ok()) {
       setup.backend->Synchronize();
       return st;
     }
   }
   worker.ReportCompleted(true);
+  report->peak_bytes = std::max(report->peak_bytes, setup.backend->PeakBytes());
   report->sampler = worker.sampler();
   report->activation_bytes = setup.backend->ActivationBytes();
   return Status::Ok();

@@ -35,11 +35,24 @@ class Transport {
   // Waits until every message this endpoint sent has left its buffers.
   virtual Status Flush() { return Status::Ok(); }
 
+  // An exchange: the sends and receives a stage does at one point of its op stream (a run of
+  // consecutive SEND/RECV ops in the IR). The stage worker brackets every run with these calls;
+  // NCCL posts the run as one group (ncclGroupStart/End), so two neighbours that send to each
+  // other at the same point cannot block each other. Host transports send and receive at once.
+  // EndExchange fails with DeadlineExceeded when the group cannot even be posted within `timeout`.
+  virtual void BeginExchange() {}
+  virtual Status EndExchange(std::chrono::milliseconds /*timeout*/) { return Status::Ok(); }
+
+  // Whether a send may wait until its peer posts the matching receive (NCCL): the stage worker then
+  // posts its ops in PlanExchanges' order (exchange_plan.h), which cannot deadlock.
+  virtual bool rendezvous() const { return false; }
+
   // Device API, for transports that move GPU memory themselves (NCCL). `stream` and the events
   // are a cudaStream_t and cudaEvent_t, opaque here so this header needs no CUDA. SendDevice sends
   // once `stream` has passed the work issued so far and records `sent` (may be null) when `data`
   // may be written again; RecvDevice receives once `writable` (may be null) has passed, and makes
   // `stream` wait for the data. Both return at once; a link's messages arrive in send order.
+  // Inside an exchange they are posted at EndExchange; outside one, each is posted on its own.
   virtual bool moves_device_buffers() const { return false; }
   virtual Status SendDevice(uint32_t /*to_stage*/, const MessageKey& /*key*/, const void* /*data*/,
                             size_t /*bytes*/, void* /*stream*/, void* /*sent*/) {

@@ -1,10 +1,12 @@
 // NCCL transport check, one MPI rank per GPU: `mpirun -np 2 cuda_nccl_test` on a machine with two
-// GPUs sends an activation downstream and a gradient upstream at the same time, through the host
-// API (keys received out of order) and the device API, and checks every float; then trains a tiny
+// GPUs sends activations downstream and a gradient upstream through the host API (keys received
+// out of order), then both directions at once in one exchange through the device API, and checks
+// every float; then trains a tiny
 // GPT with 1F1B and PACI in rank mode (the stage worker on the CUDA backend, one stage per rank,
 // messages device to device over NCCL) and checks that the last rank's losses equal one-GPU mode's
 // (every stage as a thread on its own GPU). With one rank it only builds the
 // communicator. Exit codes: 0 pass, 1 fail, 77 skipped (no GPU, or fewer GPUs than ranks).
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <vector>
@@ -83,21 +85,24 @@ int main(int argc, char** argv) {
   if (session.size() >= 2 && rank < 2) {
     const uint32_t peer = rank == 0 ? 1 : 0;
     const size_t n = 1 << 20;
-    // Host API: rank 0 sends activations of micro-batches 1 and 2; rank 1 sends the gradient of 1.
-    // Rank 1 asks for micro-batch 2 first, so micro-batch 1 must be parked in the mailbox.
+    // Host API, one direction at a time (a host send completes only once its peer receives it):
+    // rank 0 sends activations of micro-batches 1 and 2 in one exchange; rank 1 asks for
+    // micro-batch 2 first, so micro-batch 1 must be parked in the mailbox; then rank 1 sends the
+    // gradient of 1 back.
     MessageKey a1{false, 1, 0, 1}, a2{false, 2, 0, 1}, g1{true, 1, 1, 0};
     std::vector<float> got;
     if (rank == 0) {
-      failures += Check((*t)->Send(1, a1, Pattern(n, 1)).ok() && (*t)->Send(1, a2, Pattern(n, 2)).ok(),
-                        "host send a1, a2", rank);
+      (*t)->BeginExchange();
+      const bool sent = (*t)->Send(1, a1, Pattern(n, 1)).ok() && (*t)->Send(1, a2, Pattern(n, 2)).ok();
+      failures += Check(sent && (*t)->EndExchange(std::chrono::milliseconds(30000)).ok(), "host send a1, a2", rank);
       const bool ok = (*t)->Recv(1, g1, &got, std::chrono::milliseconds(30000)).ok() && got == Pattern(n, 3);
-      failures += Check(ok, "host recv g1 while sending", rank);
+      failures += Check(ok, "host recv g1", rank);
     } else {
-      failures += Check((*t)->Send(0, g1, Pattern(n, 3)).ok(), "host send g1", rank);
       bool ok = (*t)->Recv(0, a2, &got, std::chrono::milliseconds(30000)).ok() && got == Pattern(n, 2);
       failures += Check(ok, "host recv a2 before a1", rank);
       ok = (*t)->Recv(0, a1, &got, std::chrono::milliseconds(30000)).ok() && got == Pattern(n, 1);
       failures += Check(ok, "host recv a1 from the mailbox", rank);
+      failures += Check((*t)->Send(0, g1, Pattern(n, 3)).ok(), "host send g1", rank);
     }
     // Device API, both directions at once.
     DeviceBuffer out(n * sizeof(float)), in(n * sizeof(float));
@@ -107,9 +112,12 @@ int main(int argc, char** argv) {
     CUDA_CHECK(cudaStreamCreate(&s));
     const MessageKey dk{rank == 1, 3, static_cast<uint32_t>(rank), peer};
     const MessageKey from_peer{rank == 0, 3, peer, static_cast<uint32_t>(rank)};
+    // One exchange: both ranks post their send and receive as one NCCL group.
+    (*t)->BeginExchange();
     failures += Check((*t)->SendDevice(peer, dk, out.get(), n * sizeof(float), s, nullptr).ok() &&
-                          (*t)->RecvDevice(peer, from_peer, in.get(), n * sizeof(float), s, nullptr).ok(),
-                      "device send and recv issued", rank);
+                          (*t)->RecvDevice(peer, from_peer, in.get(), n * sizeof(float), s, nullptr).ok() &&
+                          (*t)->EndExchange(std::chrono::milliseconds(30000)).ok(),
+                      "device send and recv in one exchange", rank);
     CUDA_CHECK(cudaStreamSynchronize(s));
     std::vector<float> back(n);
     CUDA_CHECK(cudaMemcpy(back.data(), in.get(), n * sizeof(float), cudaMemcpyDeviceToHost));
@@ -120,6 +128,24 @@ int main(int argc, char** argv) {
   if (session.size() >= 2) {
     failures += RankModeMatchesOneGpu(t->get(), ir::ONE_F_ONE_B_FLUSH, rank);
     failures += RankModeMatchesOneGpu(t->get(), ir::PACI, rank);
+  }
+  if (session.size() >= 2 && rank < 2) {
+    // A dead peer: rank 0 sends a message rank 1 never receives. The watchdog must abort the
+    // communicator after the exchange's 2 s deadline and name the message; nothing may hang.
+    if (rank == 0) {
+      DeviceBuffer buf(1 << 24);
+      const auto begin = std::chrono::steady_clock::now();
+      (*t)->BeginExchange();
+      (void)(*t)->SendDevice(1, MessageKey{false, 99, 0, 1}, buf.get(), 1 << 24, nullptr, nullptr);
+      (void)(*t)->EndExchange(std::chrono::milliseconds(2000));
+      const Status st = (*t)->Flush();
+      const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+      std::printf("rank 0: dead peer: %s after %.1f s\n", st.ToString().c_str(), waited);
+      failures += Check(st.code() == Status::Code::kDeadlineExceeded &&
+                            st.message().find("micro-batch 99") != std::string::npos && waited < 10,
+                        "dead peer times out naming the message", rank);
+    }
+    session.Barrier();
   }
   t->reset();
   session.Barrier();

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The same PACI run over in-process threads and over 4 MPI ranks (mpirun) must print identical
 # losses; a rank that dies or hangs must end the whole job with a clear error within the receive
-# timeout, leaving the store with what was committed. Usage: mpi_test.sh PACI_BINARY
+# timeout, leaving the store with what was committed; --save/--resume and --eval-every across ranks
+# equal a straight run and the threads run bit for bit. Usage: mpi_test.sh PACI_BINARY
 set -euo pipefail
 PACI="$1"
 work="$(mktemp -d)"
@@ -23,6 +24,35 @@ threads_ops=$(sqlite3 "$work/threads.db" "select count(*) from ops")
 mpi_ops=$(sqlite3 "$work/mpi.db" "select count(*) from ops")
 if [[ "$threads_ops" -ne "$mpi_ops" || "$mpi_ops" -eq 0 ]]; then echo "FAIL: ops stored: threads $threads_ops, mpi $mpi_ops"; exit 1; fi
 echo "ok: both stores hold $mpi_ops ops"
+
+# --save / --resume across ranks: 4 + 4 resumed updates over MPI equal 8 straight ones bit for bit
+# (1F1B-flush drains at every update), and equal the threads transport's 8.
+losses() { sqlite3 "$1" "select idx || ' ' || printf('%.17g', loss) from updates where run = $2 order by idx"; }
+CK=(train --schedule 1f1b-flush --stages 4 --accum 2 "${MODEL[@]}" --transport mpi --db "$work/ck.db")
+"${MPIRUN[@]}" "$PACI" "${CK[@]}" --updates 8 > "$work/straight.out"
+"${MPIRUN[@]}" "$PACI" "${CK[@]}" --updates 4 --decay-updates 8 --save "$work/ck.safetensors" > "$work/first.out"
+"${MPIRUN[@]}" "$PACI" "${CK[@]}" --updates 8 --resume "$work/ck.safetensors" > "$work/second.out"
+"$PACI" train --schedule 1f1b-flush --stages 4 --accum 2 "${MODEL[@]}" --updates 8 --db "$work/ck.db" > /dev/null
+grep -q "^saved $work/ck.safetensors" "$work/first.out" || { echo "FAIL: --save printed nothing"; cat "$work/first.out"; exit 1; }
+losses "$work/ck.db" 1 > "$work/straight.loss"
+(losses "$work/ck.db" 2; losses "$work/ck.db" 3) > "$work/resumed.loss"
+losses "$work/ck.db" 4 > "$work/threads8.loss"
+if [[ $(wc -l < "$work/straight.loss") -ne 8 ]]; then echo "FAIL: expected 8 updates"; cat "$work/straight.loss"; exit 1; fi
+if ! diff "$work/straight.loss" "$work/resumed.loss"; then echo "FAIL: MPI 4 + 4 resumed differ from 8 straight"; exit 1; fi
+if ! diff "$work/straight.loss" "$work/threads8.loss"; then echo "FAIL: MPI and threads differ"; exit 1; fi
+echo "ok: MPI --save after 4 + --resume for 4 equals 8 straight updates (and threads), bit for bit"
+
+# --eval-every across ranks: the last rank gathers the other ranks' weight snapshots after the run;
+# the stored validation and training losses equal the threads transport's, bit for bit.
+vals() { sqlite3 "$1" "select idx || ' ' || printf('%.17g', loss) || ' ' || case when val_loss is null then '-' else printf('%.17g', val_loss) end from updates where run = $2 order by idx"; }
+EV=(train --schedule paci --stages 4 --accum 2 --updates 6 --eval-every 3 "${MODEL[@]}" --db "$work/ev.db")
+"${MPIRUN[@]}" "$PACI" "${EV[@]}" --transport mpi > "$work/ev_mpi.out"
+"$PACI" "${EV[@]}" --transport threads > "$work/ev_threads.out"
+vals "$work/ev.db" 1 > "$work/ev_mpi.loss"
+vals "$work/ev.db" 2 > "$work/ev_threads.loss"
+if [[ $(grep -c -v ' -$' "$work/ev_mpi.loss") -ne 2 ]]; then echo "FAIL: expected val losses at updates 3 and 6"; cat "$work/ev_mpi.loss"; exit 1; fi
+if ! diff "$work/ev_mpi.loss" "$work/ev_threads.loss"; then echo "FAIL: --eval-every: MPI and threads differ"; exit 1; fi
+echo "ok: --eval-every 3 over MPI stores the threads run's validation and training losses, bit for bit"
 
 for fault in crash hang; do
   start=$(date +%s)

@@ -59,8 +59,6 @@ expect2 --stages train "${MODEL[@]}" --stages 2
 expect2 --no-db train "${MODEL[@]}" --no-db
 expect2 --precision train --schedule paci --stages 2 "${MODEL[@]}" --precision bf16
 expect2 --device train --schedule paci --stages 2 "${MODEL[@]}" --device tpu
-expect2 --save train --schedule paci --stages 2 "${MODEL[@]}" --transport mpi --save x.safetensors
-expect2 --eval-every train --schedule paci --stages 2 "${MODEL[@]}" --transport mpi --eval-every 5
 expect2 --resume train --schedule paci --stages 2 "${MODEL[@]}" --resume missing.safetensors
 expect2 --resume train --schedule paci --stages 2 "${MODEL[@]}" --updates 10 --resume ck.paci.safetensors
 expect2 --transport train --schedule paci --stages 2 "${MODEL[@]}" --transport nccl
