@@ -44,6 +44,7 @@ void StorePredictionMetrics(store::RunWriter& w, const sim::SimulationResult& r)
   for (const sim::StageMetrics& s : r.stages) {
     (void)w.SetMetric(fmt::format("peak_memory_bytes_stage{}", s.stage), static_cast<double>(s.peak_memory_bytes));
     (void)w.SetMetric(fmt::format("max_drift_stage{}", s.stage), s.max_drift);
+    (void)w.SetMetric(fmt::format("gradient_staleness_stage{}", s.stage), s.max_gradient_staleness);
     (void)w.SetMetric(fmt::format("weight_versions_stage{}", s.stage), s.weight_versions);
   }
 }

@@ -95,6 +95,10 @@ int64_t SimulateIntoStore(const SimulateFlags& f, const ir::Schedule& schedule, 
       {"tokens_per_s", r->tokens_per_s}};
   for (const auto& [key, value] : metrics)
     if (Status st = writer->SetMetric(key, value); !st.ok()) Fail(1, "--db: " + st.message());
+  for (const sim::StageMetrics& s : r->stages) {
+    const Status st = writer->SetMetric(fmt::format("gradient_staleness_stage{}", s.stage), s.max_gradient_staleness);
+    if (!st.ok()) Fail(1, "--db: " + st.message());
+  }
   if (Status st = writer->Finish(store::RunStatus::kComplete); !st.ok()) Fail(1, "--db: " + st.message());
   *out = *r;
   return writer->run_id();
@@ -129,6 +133,9 @@ nlohmann::ordered_json ResultJson(const ir::PipelineSpec& spec, const sim::Simul
                               {"optimizer_steps", s.optimizer_steps},
                               {"max_drift", s.max_drift},
                               {"mean_drift", s.mean_drift},
+                              {"gradient_staleness", s.max_gradient_staleness},
+                              {"mean_gradient_staleness", s.mean_gradient_staleness},
+                              {"extra_weight_buffers", s.extra_weight_buffers},
                               {"drift_histogram", s.drift_histogram},
                               {"send_busy_ms", s.send_busy_ns / 1e6}});
   return j;

@@ -115,6 +115,21 @@ TEST(Flags, TrainRunsMicrobatchesAsWholeUpdates) {
   }
 }
 
+// PipeMare's lr-reschedule length reaches the stage workers: stage 0 of 3 at K = 1 has delay 2,
+// so its first steps are scaled by 2^-p, p annealed over --pipemare-lr-warmup updates.
+TEST(Flags, PipeMareLrWarmupChangesTheRun) {
+  const auto val_loss = [](int warmup) {
+    const CliRun r = Paci(std::string("train ") + kTinyModel + " --accum 1 --microbatches 4 --schedule pipemare" +
+                          " --stages 3 --no-db --pipemare-lr-warmup " + std::to_string(warmup));
+    EXPECT_EQ(r.code, 0) << r.err;
+    const size_t at = r.out.find("val loss");
+    return at == std::string::npos ? std::string() : r.out.substr(at, 16);
+  };
+  const std::string quick = val_loss(1), slow = val_loss(1000);
+  EXPECT_FALSE(quick.empty());
+  EXPECT_NE(quick, slow);
+}
+
 TEST(Flags, ContradictoryOrInapplicableFlagsExitTwoNamingThem) {
   const auto dir = std::filesystem::temp_directory_path() / ("paci_flags_" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
@@ -139,6 +154,11 @@ TEST(Flags, ContradictoryOrInapplicableFlagsExitTwoNamingThem) {
       {std::string("train ") + kTinyModel + " --accum 2 --microbatches 5", {"--microbatches", "--accum"}},
       {std::string("train ") + kTinyModel + " --schedule pipedream --stages 2 --accum 4 --no-db", {"--accum"}},
       {std::string("train ") + kTinyModel + " --stages 2", {"--stages", "--schedule"}},
+      {std::string("train ") + kTinyModel + " --schedule paci --stages 2 --pipemare-lr-warmup 5 --no-db",
+       {"--pipemare-lr-warmup", "pipemare"}},
+      {std::string("train ") + kTinyModel + " --pipemare-lr-warmup 5", {"--pipemare-lr-warmup", "--schedule"}},
+      {std::string("train ") + kTinyModel + " --schedule pipemare --stages 2 --pipemare-lr-warmup 0 --no-db",
+       {"--pipemare-lr-warmup"}},
   };
   for (const auto& [args, names] : cases) {
     const CliRun r = Paci(args);
