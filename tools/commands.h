@@ -17,5 +17,6 @@ void AddSweepCommand(CLI::App& app);     // sim: paci sweep (with --loss-curve: 
 void AddPredictCommand(CLI::App& app);  // sim + store: paci predict --run ID
 void AddSummaryCommand(CLI::App& app);  // store: paci summary RUN...
 void AddTrainCommand(CLI::App& app);    // exec: paci train (unpipelined GPT training)
+void AddStudyCommand(CLI::App& app);    // exec + store: paci study (a grid of training runs)
 
 }  // namespace paci::cli

@@ -1,7 +1,8 @@
 // One reading of the flags (tools/spec_flags.h), checked through the real `paci` binary: for
 // every command and every schedule kind, --accum K is the micro-batches per optimizer update,
 // --updates U runs U updates and --microbatches N runs N micro-batches (N / K updates); flags that
-// contradict each other or do not apply exit 2 and name the flags.
+// contradict each other or do not apply exit 2 and name the flags. `paci study`, which hands a
+// grid of points to `paci train`, trains a 2 x 2 x 2 grid and resumes it without re-running.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -165,6 +166,37 @@ TEST(Flags, ContradictoryOrInapplicableFlagsExitTwoNamingThem) {
     EXPECT_EQ(r.code, 2) << args << "\n" << r.err;
     for (const std::string& name : names) EXPECT_NE(r.err.find(name), std::string::npos) << args << "\n" << r.err;
   }
+  std::filesystem::remove_all(dir);
+}
+
+// A 2 x 2 x 2 grid (schedules x K x lr) of tiny runs, two at once, into one store; the same
+// command again trains nothing; after one run is deleted it trains exactly that point again.
+TEST(Study, TrainsTheGridAndResumesWithoutRerunning) {
+  const auto dir = std::filesystem::temp_directory_path() / ("paci_study_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string db = (dir / "study.db").string();
+  const std::string study = std::string("study --schedules paci,1f1b-flush --stages 2 --accum 1,2 --lr 1e-3,3e-3") +
+                            " --seeds 1 --updates 3 --jobs 2 --db " + db + " " + kTinyModel;
+  const CliRun first = Paci(study);
+  ASSERT_EQ(first.code, 0) << first.err << first.out;
+  EXPECT_NE(first.out.find("trained 8, skipped 0, failed 0"), std::string::npos) << first.out;
+  const CliRun list = Paci("runs list --db " + db);
+  size_t complete = 0;
+  for (size_t at = list.out.find("complete"); at != std::string::npos; at = list.out.find("complete", at + 1)) ++complete;
+  EXPECT_EQ(complete, 8u) << list.out;
+
+  const CliRun again = Paci(study);
+  ASSERT_EQ(again.code, 0) << again.err;
+  EXPECT_NE(again.out.find("trained 0, skipped 8, failed 0"), std::string::npos) << again.out;
+  ASSERT_EQ(Paci("runs delete 3 --db " + db).code, 0);
+  const CliRun resumed = Paci(study);
+  ASSERT_EQ(resumed.code, 0) << resumed.err;
+  EXPECT_NE(resumed.out.find("trained 1, skipped 7, failed 0"), std::string::npos) << resumed.out;
+
+  const CliRun owned = Paci(study + " --seed 4");
+  EXPECT_EQ(owned.code, 2);
+  EXPECT_NE(owned.err.find("--seed"), std::string::npos) << owned.err;
   std::filesystem::remove_all(dir);
 }
 
