@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -193,6 +194,33 @@ TEST(Study, TrainsTheGridAndResumesWithoutRerunning) {
   const CliRun resumed = Paci(study);
   ASSERT_EQ(resumed.code, 0) << resumed.err;
   EXPECT_NE(resumed.out.find("trained 1, skipped 7, failed 0"), std::string::npos) << resumed.out;
+
+  // The report: every update of every run as loss against tokens, one band per configuration, and
+  // tokens and predicted seconds to a loss every run reaches (seed 1 only: no spread, lo = hi).
+  const std::string cost = (dir / "cost.json").string();
+  std::ofstream(cost) << R"({"stages":[{"fwd_ms":1,"bwd_ms":2}],"tokens_per_microbatch":16})";
+  const std::string out = (dir / "report").string();
+  const CliRun report = Paci("study report --db " + db + " --out " + out + " --target-loss 10 --cost " + cost);
+  ASSERT_EQ(report.code, 0) << report.err;
+  EXPECT_NE(report.out.find("8 configurations, 3 CSV files"), std::string::npos) << report.out;
+  const auto lines = [](const std::string& path) {
+    std::ifstream in(path);
+    std::vector<std::string> rows;
+    for (std::string line; std::getline(in, line);) rows.push_back(line);
+    return rows;
+  };
+  EXPECT_EQ(lines(out + "/curves.csv").size(), 1u + 8 * 3);
+  EXPECT_EQ(lines(out + "/bands.csv").size(), 1u + 8 * 3);
+  const std::vector<std::string> tta = lines(out + "/tta.csv");
+  ASSERT_EQ(tta.size(), 1u + 8);
+  for (size_t i = 1; i < tta.size(); ++i) {
+    EXPECT_EQ(std::count(tta[i].begin(), tta[i].end(), ','), 9) << tta[i];
+    EXPECT_NE(tta[i].back(), ',') << tta[i];  // predicted seconds filled in
+  }
+  // 1F1B-flush at P = 2, K = 1 under 1 + 2 ms per micro-batch: 16 tokens per (K + P - 1) x 3 ms.
+  EXPECT_NE(tta[1].find("1f1b-flush P=2 K=1"), std::string::npos) << tta[1];
+  EXPECT_NE(tta[1].find(",2666.67,"), std::string::npos) << tta[1];
+  EXPECT_EQ(Paci("study report --db " + db + " --out " + out + " --cost " + cost).code, 2);
 
   const CliRun owned = Paci(study + " --seed 4");
   EXPECT_EQ(owned.code, 2);
