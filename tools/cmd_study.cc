@@ -2,7 +2,10 @@
 // (this binary) recording into one store, at most --jobs at once. A point is named by its
 // configuration; re-running the same command skips every point the store already holds complete,
 // so an interrupted study resumes. Flags it does not know (the model and data flags, --eval-every)
-// go to every `paci train` unchanged. Exit codes: 0 every point done, 1 some point failed, 2 bad flags.
+// go to every `paci train` unchanged. `paci study report` turns the stored runs into CSV: loss
+// against tokens, mean and spread over seeds, tokens and predicted time to a target loss
+// (sim/loss_curve_study.h). Runs are grouped by name (configuration without its seed) until the
+// store has configuration columns. Exit codes: 0 every point done, 1 some point failed, 2 bad flags.
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
