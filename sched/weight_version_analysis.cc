@@ -38,7 +38,7 @@ class StageAnalysis {
       case ir::BACKWARD:
       case ir::BACKWARD_INPUT: return Backward(op, visit);
       case ir::BACKWARD_WEIGHT: return WeightGrad(op);
-      case ir::OPTIMIZER_STEP: ++live_; ++stats_.optimizer_steps; break;
+      case ir::OPTIMIZER_STEP: ApplyGradients(); ++live_; ++stats_.optimizer_steps; break;
       default: break;
     }
     Measure();
@@ -50,6 +50,8 @@ class StageAnalysis {
       return Status::FailedPrecondition(fmt::format(
           "stage {}: {} micro-batch(es) never finish their backward", stats_.stage, inflight_.size()));
     stats_.mean_drift = stats_.backwards ? double(drift_sum_) / double(stats_.backwards) : 0.0;
+    stats_.mean_gradient_staleness =
+        stats_.applied_gradients ? double(staleness_sum_) / double(stats_.applied_gradients) : 0.0;
     if (stats_.weight_versions == 0) stats_.weight_versions = 1;
     return stats_;
   }
@@ -89,6 +91,7 @@ class StageAnalysis {
     MicroBatchVersions r{op.stage, op.chunk, op.micro_batch, f.forward_version, used, used - f.forward_version};
     Record(r);
     if (visit) visit(r);
+    unapplied_.push_back(f.forward_version);
     --activations_;
     if (op.kind == ir::BACKWARD) {
       Release(it);
@@ -125,6 +128,17 @@ class StageAnalysis {
     ++stats_.histogram[d];
   }
 
+  // The step about to run updates version live_ with every gradient accumulated since the last one.
+  void ApplyGradients() {
+    for (int64_t forward_version : unapplied_) {
+      const int64_t staleness = live_ - forward_version;
+      stats_.max_gradient_staleness = std::max(stats_.max_gradient_staleness, staleness);
+      staleness_sum_ += staleness;
+      ++stats_.applied_gradients;
+    }
+    unapplied_.clear();
+  }
+
   // Versions held now: those kept for in-flight backwards plus the live one.
   void Measure() {
     const uint32_t held = static_cast<uint32_t>(held_.size() + (held_.count(live_) ? 0 : 1));
@@ -134,7 +148,8 @@ class StageAnalysis {
   uint32_t P_;
   uint64_t K_;
   StageVersionStats stats_;
-  int64_t live_ = 0, drift_sum_ = 0;
+  int64_t live_ = 0, drift_sum_ = 0, staleness_sum_ = 0;
+  std::vector<int64_t> unapplied_;  // forward versions of gradients no step has applied yet
   uint32_t activations_ = 0, pending_w_ = 0;
   std::unordered_map<uint64_t, InFlight> inflight_;
   std::map<int64_t, uint32_t> held_;  // version -> in-flight micro-batches holding it

@@ -20,6 +20,11 @@ namespace paci {
 //  DOUBLE_BUFFER (2BW): group t = ceil(n/K) runs F and B at version max(0, t-2) (docs/method.md §4.6);
 //    the analysis fails if that version is not yet made at F or no longer held at B.
 // The rule itself is sched/weight_version_rule.h.
+// Gradient staleness is a second, different count: the optimizer step that applies a micro-batch's
+// gradient updates the live version L of that step; the gradient was computed on weights as old as
+// v_f (its forward's activations), so staleness = L - v_f. Flush schedules: 0. PipeDream: P-1-s
+// (stashing hides it from drift). 2BW: 1 (drift 0). PACI and PipeMare: the drift, since their
+// backward already uses the version the step updates (docs/method.md §5: "forward part only").
 
 struct MicroBatchVersions {
   uint32_t stage = 0;
@@ -42,6 +47,9 @@ struct StageVersionStats {
   uint32_t peak_inflight = 0;        // (chunk, micro-batch) activations live at once: F done, B/I not
   uint32_t peak_pending_weight_grads = 0;  // I done, W not yet (split backward only)
   int64_t drift_bound = -1;          // LIVE_BOUNDED_DRIFT: ceil((window - 1) / K); else -1
+  int64_t max_gradient_staleness = 0;   // most, over applied gradients, of L - v_f (see above)
+  double mean_gradient_staleness = 0;
+  uint64_t applied_gradients = 0;       // micro-batch gradients some optimizer step applied
 };
 
 struct WeightVersionReport {

@@ -1,6 +1,7 @@
 // SimulationResult: what one simulated run predicts, computed on the fly while it plays (no trace
 // needs to be kept): makespan, throughput, and per stage the compute-lane busy and idle time,
-// bubble fraction, peak activations and memory, weight copies held and weight-version drift.
+// bubble fraction, peak activations and memory, weight copies held, weight-version drift and
+// gradient staleness.
 // Times are int64 ns; fractions are idle / (idle + busy).
 #pragma once
 
@@ -26,6 +27,11 @@ struct StageMetrics {
   uint32_t max_drift = 0;           // max over backwards of v(B) - v(F)
   double mean_drift = 0;
   std::vector<uint64_t> drift_histogram;  // [d] = backwards with drift d
+  // Most, over applied gradients, of (version the applying step updates) - v(F): 2BW 1, PipeDream
+  // P-1-s, PACI and PipeMare their drift (sched/weight_version_analysis.h says why).
+  uint32_t max_gradient_staleness = 0;
+  double mean_gradient_staleness = 0;
+  uint32_t extra_weight_buffers = 0;  // weight-sized buffers beyond the versions (PipeMare: 2)
   int64_t send_busy_ns = 0;         // time the send lane was occupied
 };
 

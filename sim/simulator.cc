@@ -18,6 +18,10 @@
 namespace paci::sim {
 namespace {
 
+// PipeMare keeps, beside its one weight version, the EMA delta of its weight updates and the
+// backward's corrected weights w - d * delta (exec/runtime/cpu_backend.h and exec/cuda hold both).
+constexpr uint32_t kPipeMareExtraWeightBuffers = 2;
+
 struct StageState {
   StageState(const ir::StageStream& stream, uint64_t id_base) : cursor(stream, id_base) {}
 
@@ -32,6 +36,8 @@ struct StageState {
   uint32_t stash_distinct = 0;      // distinct versions in inflight[0] (STASH)
   uint64_t mem_bytes = 0;
   uint64_t drift_sum = 0, backwards = 0;
+  std::vector<int64_t> unapplied;   // forward versions of gradients the next step applies
+  uint64_t staleness_sum = 0, applied = 0;
   StageMetrics m;
   // Co-location: the compute op in progress on a shared device, its work left (ns at full speed)
   // and the end it is scheduled for; `event_seq` is the stage's one valid pending event.
@@ -76,6 +82,7 @@ class Engine {
     queue_.Insert(t, s);
   }
   void Backward(StageState& st, const PlainOp& op, int64_t* version);
+  void ApplyGradients(StageState& st);
   int64_t ForwardVersion(const StageState& st, const PlainOp& op) const;
   uint32_t WeightCopies(const StageState& st) const;
   void SetMemory(StageState& st, uint32_t s, int64_t t);
@@ -120,6 +127,7 @@ Status Engine::Run() {
     st.inflight.resize(V_);
     st.m.stage = s;
     st.m.weight_versions = st.policy == ir::DOUBLE_BUFFER ? 2 : 1;
+    if (schedule_.spec().kind() == ir::PIPEMARE) st.m.extra_weight_buffers = kPipeMareExtraWeightBuffers;
     st.stash_distinct = 0;
     SetMemory(st, s, 0);
     if (samples_) sink_->OnMemory([&] {
@@ -278,7 +286,7 @@ void Engine::SetMemory(StageState& st, uint32_t s, int64_t t) {
   const StageMemory& mem = cost_.Memory(s);
   const uint32_t copies = WeightCopies(st);
   st.m.weight_versions = std::max(st.m.weight_versions, copies);
-  const uint64_t bytes = mem.weight_bytes * copies + mem.static_bytes +
+  const uint64_t bytes = mem.weight_bytes * (copies + st.m.extra_weight_buffers) + mem.static_bytes +
                          mem.activation_bytes * st.live_acts + mem.weight_grad_bytes * st.live_wgrads;
   if (bytes == st.mem_bytes && t > 0) return;
   st.mem_bytes = bytes;
@@ -322,6 +330,7 @@ int64_t Engine::Compute(uint32_t s, const PlainOp& op, int64_t now) {
       SetMemory(st, s, end);
       break;
     case ir::OPTIMIZER_STEP:
+      ApplyGradients(st);
       ++st.live_version;
       ++st.m.optimizer_steps;
       if (st.policy == ir::STASH) SetMemory(st, s, end);
@@ -411,10 +420,22 @@ void Engine::Backward(StageState& st, const PlainOp& op, int64_t* version) {
   st.m.max_drift = std::max(st.m.max_drift, static_cast<uint32_t>(d));
   st.drift_sum += d;
   ++st.backwards;
+  st.unapplied.push_back(vf);
   --st.live_acts;
   if (op.kind == ir::BACKWARD_INPUT)
     st.m.peak_weight_grads = std::max(st.m.peak_weight_grads, ++st.live_wgrads);
   *version = vb;
+}
+
+// The step about to run updates the live version with the gradients accumulated since the last.
+void Engine::ApplyGradients(StageState& st) {
+  for (int64_t vf : st.unapplied) {
+    const uint64_t staleness = static_cast<uint64_t>(std::max<int64_t>(0, st.live_version - vf));
+    st.m.max_gradient_staleness = std::max(st.m.max_gradient_staleness, static_cast<uint32_t>(staleness));
+    st.staleness_sum += staleness;
+    ++st.applied;
+  }
+  st.unapplied.clear();
 }
 
 void Engine::Emit(const PlainOp& op, ir::Lane lane, int64_t start, int64_t end, int64_t version,
@@ -444,6 +465,8 @@ SimulationResult Engine::TakeResult() const {
     const int64_t span = m.last_end_ns - m.first_start_ns;
     m.span_bubble_fraction = span > 0 ? 1.0 - static_cast<double>(m.busy_ns) / static_cast<double>(span) : 0;
     m.mean_drift = st.backwards ? static_cast<double>(st.drift_sum) / static_cast<double>(st.backwards) : 0;
+    m.mean_gradient_staleness =
+        st.applied ? static_cast<double>(st.staleness_sum) / static_cast<double>(st.applied) : 0;
     r.peak_activations = std::max(r.peak_activations, m.peak_activations);
     r.stages.push_back(std::move(m));
   }

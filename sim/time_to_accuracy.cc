@@ -1,5 +1,6 @@
 #include "sim/time_to_accuracy.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
@@ -65,6 +66,26 @@ Result<LossCurve> LoadLossCurveCsv(const std::string& path) {
 std::optional<uint64_t> UpdatesToReach(const LossCurve& curve, double target_loss) {
   for (const auto& [u, loss] : curve.points)
     if (loss <= target_loss) return u;
+  return std::nullopt;
+}
+
+std::vector<double> TrailingMeanLoss(const std::vector<double>& loss, size_t window) {
+  window = std::max<size_t>(1, window);
+  std::vector<double> out;
+  out.reserve(loss.size());
+  double sum = 0;
+  for (size_t i = 0; i < loss.size(); ++i) {
+    sum += loss[i];
+    if (i >= window) sum -= loss[i - window];
+    out.push_back(sum / static_cast<double>(std::min(i + 1, window)));
+  }
+  return out;
+}
+
+std::optional<size_t> FirstIndexReaching(const std::vector<double>& loss, double target, size_t window) {
+  const std::vector<double> smoothed = TrailingMeanLoss(loss, window);
+  for (size_t i = 0; i < smoothed.size(); ++i)
+    if (smoothed[i] <= target) return i;
   return std::nullopt;
 }
 

@@ -28,6 +28,15 @@ Result<LossCurve> LoadLossCurveCsv(const std::string& path);
 // First update whose loss is <= target; nullopt if the curve never gets there.
 std::optional<uint64_t> UpdatesToReach(const LossCurve& curve, double target_loss);
 
+// The one definition of "reached a target loss" for measured curves: the loss averaged over a
+// trailing window of `window` points (fewer at the start), so one lucky micro-batch does not count.
+// `paci summary` and the study analysis (sim/loss_curve_study.h) both use it.
+constexpr size_t kLossSmoothingWindow = 10;
+std::vector<double> TrailingMeanLoss(const std::vector<double>& loss, size_t window = kLossSmoothingWindow);
+// Index of the first point whose trailing mean is <= target; nullopt if none.
+std::optional<size_t> FirstIndexReaching(const std::vector<double>& loss, double target,
+                                         size_t window = kLossSmoothingWindow);
+
 // Simulated wall time of a run as a function of its optimizer updates: time(u) = offset + u * period.
 // period is the steady-state time per update, offset the start-up (and drain) cost.
 struct UpdateTiming {

@@ -18,6 +18,8 @@ inline constexpr std::string_view kUpdates = "updates";                 // optim
 inline constexpr std::string_view kPeakMemoryBytes = "peak_memory_bytes";
 inline constexpr std::string_view kMaxDrift = "max_drift";
 inline constexpr std::string_view kWeightVersions = "weight_versions";
+// Per stage: the most updates between the weights a gradient was computed on and those it updates.
+inline constexpr std::string_view kGradientStaleness = "gradient_staleness";
 
 // Predicted runs (simulate, sweep, predict).
 inline constexpr std::string_view kBubbleFraction = "bubble_fraction";

@@ -69,6 +69,8 @@ nlohmann::json StageJson(const StageVersionStats& s) {
                       {"policy", WeightPolicyName(s.policy)},
                       {"max_drift", s.max_drift},
                       {"mean_drift", s.mean_drift},
+                      {"gradient_staleness", s.max_gradient_staleness},
+                      {"mean_gradient_staleness", s.mean_gradient_staleness},
                       {"histogram", s.histogram},
                       {"weight_versions", s.weight_versions},
                       {"peak_inflight", s.peak_inflight},
@@ -105,16 +107,17 @@ std::string AnalysisTable(const ir::Schedule& schedule, const WeightVersionRepor
   std::string out = fmt::format("{}: P={} V={} K={} M={} N={}\n", ScheduleName(spec.kind()), spec.stages(),
                                 spec.chunks(), spec.accum(), spec.microbatches_per_iteration(),
                                 spec.total_microbatches());
-  out += fmt::format("{:>5} {:>18} {:>9} {:>6} {:>10} {:>8} {:>8} {:>6}  {}\n", "stage", "policy", "max_drift",
-                     "bound", "mean_drift", "versions", "inflight", "steps", "histogram (drift:count)");
+  out += fmt::format("{:>5} {:>18} {:>9} {:>6} {:>10} {:>10} {:>8} {:>8} {:>6}  {}\n", "stage", "policy",
+                     "max_drift", "bound", "mean_drift", "grad_stale", "versions", "inflight", "steps",
+                     "histogram (drift:count)");
   for (const StageVersionStats& s : report.stages) {
     std::string hist;
     for (size_t d = 0; d < s.histogram.size(); ++d)
       if (s.histogram[d]) hist += fmt::format("{}{}:{}", hist.empty() ? "" : " ", d, s.histogram[d]);
-    out += fmt::format("{:>5} {:>18} {:>9} {:>6} {:>10.4f} {:>8} {:>8} {:>6}  {}\n", s.stage,
+    out += fmt::format("{:>5} {:>18} {:>9} {:>6} {:>10.4f} {:>10} {:>8} {:>8} {:>6}  {}\n", s.stage,
                        WeightPolicyName(s.policy), s.max_drift,
                        s.drift_bound >= 0 ? std::to_string(s.drift_bound) : "-", s.mean_drift,
-                       s.weight_versions, s.peak_inflight, s.optimizer_steps, hist);
+                       s.max_gradient_staleness, s.weight_versions, s.peak_inflight, s.optimizer_steps, hist);
   }
   return out;
 }

@@ -149,6 +149,9 @@ nlohmann::ordered_json ResultJson(const ir::PipelineSpec& spec, const sim::Simul
                               {"optimizer_steps", s.optimizer_steps},
                               {"max_drift", s.max_drift},
                               {"mean_drift", s.mean_drift},
+                              {"gradient_staleness", s.max_gradient_staleness},
+                              {"mean_gradient_staleness", s.mean_gradient_staleness},
+                              {"extra_weight_buffers", s.extra_weight_buffers},
                               {"drift_histogram", s.drift_histogram},
                               {"send_busy_ms", s.send_busy_ns / 1e6}});
   for (auto& stage : j["per_stage"]) AddStageCosts(cost, stage["stage"].get<uint32_t>(), &stage);

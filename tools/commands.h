@@ -18,5 +18,6 @@ void AddPredictCommand(CLI::App& app);  // sim + store: paci predict --run ID
 void AddSummaryCommand(CLI::App& app);  // store: paci summary RUN...
 void AddTrainCommand(CLI::App& app);    // exec: paci train (unpipelined GPT training)
 void AddProfileCommand(CLI::App& app);  // exec + sim: paci profile (per-layer costs on this machine)
+void AddStudyCommand(CLI::App& app);    // exec + store: paci study (a grid of training runs)
 
 }  // namespace paci::cli

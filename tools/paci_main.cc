@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   paci::cli::AddProfileCommand(app);
   paci::cli::AddPredictCommand(app);
   paci::cli::AddSummaryCommand(app);
+  paci::cli::AddStudyCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::RuntimeError& e) {

@@ -20,6 +20,7 @@
 #include "sched/schedule_generator.h"
 #include "sched/schedule_validator.h"
 #include "store/metric_keys.h"
+#include "sched/weight_version_analysis.h"
 #include "store/trace_store.h"
 #ifdef PACI_HAVE_MPI
 #include "exec/runtime/mpi_transport.h"
@@ -128,6 +129,16 @@ void SetMetricOrWarn(store::RunWriter* w, const std::string& key, double value) 
   if (!st.ok()) std::fprintf(stderr, "paci train: --db: metric %s not stored: %s\n", key.c_str(), st.message().c_str());
 }
 
+// Gradient staleness is a property of the schedule the executor plays op for op, so it comes
+// from the schedule's weight-version analysis rather than a second count in the stage workers.
+void StoreGradientStaleness(store::RunWriter* w, uint32_t stage, const ir::Schedule& schedule) {
+  if (!w) return;
+  Result<WeightVersionReport> report = AnalyzeWeightVersions(schedule);
+  if (!report.ok() || stage >= report->stages.size()) return;
+  SetMetricOrWarn(w, store::metric::PerStageKey(store::metric::kGradientStaleness, stage),
+                  static_cast<double>(report->stages[stage].max_gradient_staleness));
+}
+
 void StoreStageMetrics(store::RunWriter* w, uint32_t stage, const exec::StageReport& r) {
   if (!w) return;
   namespace m = store::metric;
@@ -160,6 +171,7 @@ exec::PipelineConfig MakePipelineConfig(const exec::TrainConfig& cfg, const Pipe
   exec::PipelineConfig pc;
   pc.train = cfg;
   pc.partition = f.partition;
+  pc.pipemare.lr_warmup = f.pipemare_lr_warmup;
   if (f.recv_timeout_s < 1) Fail(2, "--recv-timeout must be at least 1 second");
   pc.recv_timeout = std::chrono::seconds(f.recv_timeout_s);
   if (!f.inject_fault.empty()) {
@@ -206,7 +218,10 @@ void RunThreads(const exec::TrainConfig& cfg, const PipelineTrainFlags& f, const
     std::printf("saved %s and %s (%lld updates)\n", f.save.c_str(), exec::optim_path(f.save).c_str(),
                 static_cast<long long>(r->state.updates));
   }
-  for (uint32_t s = 0; s < r->stages.size(); ++s) StoreStageMetrics(writer ? &*writer : nullptr, s, r->stages[s]);
+  for (uint32_t s = 0; s < r->stages.size(); ++s) {
+    StoreStageMetrics(writer ? &*writer : nullptr, s, r->stages[s]);
+    StoreGradientStaleness(writer ? &*writer : nullptr, s, schedule);
+  }
   StoreRunMetrics(writer ? &*writer : nullptr, cfg, *r);
   if (writer) {
     const Status st = writer->Finish(store::RunStatus::kComplete);
@@ -302,6 +317,7 @@ void RunMpi(const exec::TrainConfig& cfg, const PipelineTrainFlags& f, const exe
                 static_cast<long long>(r->state.updates));
   }
   StoreStageMetrics(writer ? &*writer : nullptr, rank, r->stages[0]);
+  StoreGradientStaleness(writer ? &*writer : nullptr, rank, schedule);
   if (last) StoreRunMetrics(writer ? &*writer : nullptr, cfg, *r);
   if (writer) (void)writer->Flush();
   session.Barrier();  // every rank's events are committed before rank 0 marks the run complete
@@ -329,6 +345,9 @@ void AddPipelineFlags(CLI::App* cmd, PipelineTrainFlags* f) {
   cmd->add_option("--partition", f->partition, "first layer of each slice after the first, e.g. 2,4 (default: balanced)");
   cmd->add_option("--recv-timeout", f->recv_timeout_s, "seconds a stage waits for a peer before failing")->capture_default_str();
   cmd->add_option("--name", f->name, "label of the stored run");
+  cmd->add_option("--pipemare-lr-warmup", f->pipemare_lr_warmup,
+                  "--schedule pipemare: updates over which the per-stage lr scale tau^-p anneals p from 1 to 0")
+      ->capture_default_str();
   cmd->add_option("--inject-fault", f->inject_fault, "drill: crash:STAGE:SENDS or hang:STAGE:SENDS")->group("");
   f->cmd = cmd;
 }
@@ -345,6 +364,9 @@ void CheckApplicable(const PipelineTrainFlags& f) {
   if (!f.precision.empty() && f.precision != "fp32" && f.precision != "bf16")
     Fail(2, "--precision must be fp32 or bf16, not '" + f.precision + "'");
   if (f.transport == "nccl" && f.device != "cuda") Fail(2, "--transport nccl needs --device cuda");
+  if (f.cmd && f.cmd->count("--pipemare-lr-warmup") > 0 && f.schedule != ScheduleName(ir::PIPEMARE))
+    Fail(2, "--pipemare-lr-warmup applies to --schedule pipemare only, not '" + f.schedule + "'");
+  if (f.pipemare_lr_warmup < 1) Fail(2, "--pipemare-lr-warmup must be at least 1 update");
   if (f.device == "cuda") {
 #ifndef PACI_HAVE_CUDA
     Fail(2, "--device cuda: this build has no CUDA (configure with -DPACI_WITH_CUDA=ON on a machine with the CUDA toolkit)");
@@ -365,7 +387,8 @@ void CheckApplicable(const PipelineTrainFlags& f) {
 std::string GivenPipelineOnlyFlag(const PipelineTrainFlags& f) {
   if (!f.cmd) return "";
   for (const char* name : {"--stages", "--chunks", "--transport", "--device", "--precision",
-                           "--db", "--no-db", "--partition", "--recv-timeout", "--name", "--inject-fault"})
+                           "--db", "--no-db", "--partition", "--recv-timeout", "--name", "--inject-fault",
+                           "--pipemare-lr-warmup"})
     if (f.cmd->count(name) > 0) return name;
   return "";
 }

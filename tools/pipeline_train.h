@@ -29,6 +29,7 @@ struct PipelineTrainFlags {
   std::string name;
   std::string device = "cpu";
   std::string precision;       // --device cuda: fp32 | bf16 (default bf16)
+  int64_t pipemare_lr_warmup = 100;  // updates over which PipeMare anneals its per-stage lr scale
   // Shared with unpipelined training (cmd_train.cc fills them).
   std::string save, resume;
   int eval_every = 0;          // 0: validation loss at the end only
@@ -36,7 +37,7 @@ struct PipelineTrainFlags {
 };
 
 // Adds --schedule, --stages, --microbatches, --chunks, --transport, --device, --precision, --db,
-// --no-db, --partition, --recv-timeout, --name and the hidden --inject-fault to `cmd`.
+// --no-db, --partition, --recv-timeout, --name, --pipemare-lr-warmup and the hidden --inject-fault.
 void AddPipelineFlags(CLI::App* cmd, PipelineTrainFlags* flags);
 
 // The flags above that were given although no --schedule was (unpipelined training ignores

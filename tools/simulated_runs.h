@@ -41,6 +41,7 @@ inline Status StoreSimulationMetrics(store::RunWriter& w, const sim::SimulationR
     PACI_RETURN_IF_ERROR(w.SetMetric(m::PerStageKey(m::kMeanDrift, s.stage), s.mean_drift));
     PACI_RETURN_IF_ERROR(w.SetMetric(m::PerStageKey(m::kWeightVersions, s.stage), s.weight_versions));
     PACI_RETURN_IF_ERROR(w.SetMetric(m::PerStageKey(m::kBubbleFraction, s.stage), s.bubble_fraction));
+    PACI_RETURN_IF_ERROR(w.SetMetric(m::PerStageKey(m::kGradientStaleness, s.stage), s.max_gradient_staleness));
   }
   return Status::Ok();
 }

@@ -63,6 +63,32 @@ TEST(ScheduleCli, PipedreamWeightVersions) {
   EXPECT_EQ(versions, (std::vector<int>{8, 7, 6, 5, 4, 3, 2, 1}));
 }
 
+// Gradient staleness (updates between the oldest weights a gradient saw, its forward's, and the
+// version its optimizer step updates) next to drift: 2BW crosses no version but every gradient is
+// one update old; PipeDream's stash hides P-1-s updates of staleness; PACI's equals its drift.
+TEST(ScheduleCli, AnalyzeReportsGradientStalenessBesideDrift) {
+  const auto per_stage = [](const std::string& flags, const char* key) {
+    const CliRun r = Paci("schedule " + flags + " --analyze --format json");
+    EXPECT_EQ(r.code, 0) << r.err;
+    const nlohmann::json j = nlohmann::json::parse(r.out);
+    std::vector<int> out;
+    for (const auto& s : j.at("per_stage")) out.push_back(s.at(key));
+    return out;
+  };
+  const std::string two_bw = "--schedule pipedream-2bw --stages 8 --accum 8 --updates 6";
+  EXPECT_EQ(per_stage(two_bw, "gradient_staleness"), std::vector<int>(8, 1));
+  EXPECT_EQ(per_stage(two_bw, "max_drift"), std::vector<int>(8, 0));
+  const std::string pipedream = "--schedule pipedream --stages 8 --updates 24";
+  EXPECT_EQ(per_stage(pipedream, "gradient_staleness"), (std::vector<int>{7, 6, 5, 4, 3, 2, 1, 0}));
+  EXPECT_EQ(per_stage(pipedream, "max_drift"), std::vector<int>(8, 0));
+  const std::string paci = "--schedule paci --stages 8 --accum 4 --updates 6";
+  EXPECT_EQ(per_stage(paci, "gradient_staleness"), (std::vector<int>{2, 2, 2, 1, 1, 1, 1, 0}));
+  EXPECT_EQ(per_stage("--schedule 1f1b-flush --stages 8 --accum 8 --updates 3", "gradient_staleness"),
+            std::vector<int>(8, 0));
+  const CliRun table = Paci("schedule " + two_bw + " --analyze");
+  EXPECT_NE(table.out.find("grad_stale"), std::string::npos) << table.out;
+}
+
 TEST(ScheduleCli, BadNamesAndCombinationsExitTwo) {
   for (const char* args : {
            "schedule --schedule nope --stages 4",

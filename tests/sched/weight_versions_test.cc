@@ -223,3 +223,42 @@ TEST(WeightVersions, UnrealizableDoubleBufferIsAnError) {
 
 }  // namespace
 }  // namespace paci
+
+namespace paci {
+namespace {
+
+using testing::Generate;
+
+// Gradient staleness = (version the applying step updates) - v_f. PACI's backward already runs at
+// the version its step updates (v_b = t-1), so its staleness is its drift, micro-batch for
+// micro-batch (method.md §5, "forward part only"); 2BW is 1 everywhere with drift 0; PipeDream
+// P-1-s with drift 0; flush schedules 0.
+TEST(WeightVersions, GradientStalenessPerPolicy) {
+  for (uint32_t P = 2; P <= 8; ++P) {
+    for (uint32_t K = 1; K <= 2 * P; ++K) {
+      const WeightVersionReport paci =
+          *AnalyzeWeightVersions(Generate({.kind = ir::PACI, .P = P, .K = K, .N = 6ull * K * P}));
+      for (const StageVersionStats& s : paci.stages) {
+        EXPECT_EQ(s.max_gradient_staleness, s.max_drift) << "P=" << P << " K=" << K << " s=" << s.stage;
+        EXPECT_DOUBLE_EQ(s.mean_gradient_staleness, s.mean_drift) << "P=" << P << " K=" << K;
+        EXPECT_EQ(s.applied_gradients, s.backwards);
+      }
+    }
+    const WeightVersionReport two_bw =
+        *AnalyzeWeightVersions(Generate({.kind = ir::PIPEDREAM_2BW, .P = P, .K = P, .N = 10ull * P}));
+    const WeightVersionReport pipedream =
+        *AnalyzeWeightVersions(Generate({.kind = ir::PIPEDREAM, .P = P, .K = 1, .N = 6ull * P}));
+    const WeightVersionReport flush =
+        *AnalyzeWeightVersions(Generate({.kind = ir::ONE_F_ONE_B_FLUSH, .P = P, .M = P, .N = 4ull * P}));
+    for (uint32_t s = 0; s < P; ++s) {
+      EXPECT_EQ(two_bw.stages[s].max_gradient_staleness, 1) << "P=" << P << " s=" << s;
+      EXPECT_EQ(two_bw.stages[s].max_drift, 0);
+      EXPECT_EQ(pipedream.stages[s].max_gradient_staleness, int64_t(P - 1 - s)) << "P=" << P << " s=" << s;
+      EXPECT_EQ(pipedream.stages[s].max_drift, 0);
+      EXPECT_EQ(flush.stages[s].max_gradient_staleness, 0);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace paci

@@ -140,8 +140,28 @@ TEST(Engine, MatchesWeightVersionAnalysis) {
         EXPECT_EQ(got.peak_activations, want.peak_inflight) << "stage " << s;
         EXPECT_EQ(got.peak_weight_grads, want.peak_pending_weight_grads) << "stage " << s;
         EXPECT_EQ(got.optimizer_steps, want.optimizer_steps) << "stage " << s;
+        EXPECT_EQ(int64_t{got.max_gradient_staleness}, want.max_gradient_staleness) << "stage " << s;
+        EXPECT_NEAR(got.mean_gradient_staleness, want.mean_gradient_staleness, 1e-12) << "stage " << s;
       }
     }
+  }
+}
+
+// PipeMare plays PACI's version algebra with the same streams, but holds the EMA of its weight
+// updates and the backward's corrected weights beside its one version: two weight copies more.
+TEST(Engine, PipeMareCountsItsExtraWeightBuffers) {
+  ir::CostModel cost = Cost(1, 2);
+  for (ir::StageCost& c : *cost.mutable_stages()) {
+    c.set_weight_bytes(1000);
+    c.set_activation_bytes(10);
+  }
+  const SimulationResult paci = Sim(Spec(ir::PACI, 4, 0, 4, 32), cost);
+  const SimulationResult pipemare = Sim(Spec(ir::PIPEMARE, 4, 0, 4, 32), cost);
+  for (uint32_t s = 0; s < 4; ++s) {
+    EXPECT_EQ(paci.stages[s].extra_weight_buffers, 0u);
+    EXPECT_EQ(pipemare.stages[s].extra_weight_buffers, 2u);
+    EXPECT_EQ(pipemare.stages[s].peak_memory_bytes, paci.stages[s].peak_memory_bytes + 2000) << "stage " << s;
+    EXPECT_EQ(pipemare.stages[s].max_gradient_staleness, paci.stages[s].max_gradient_staleness);
   }
 }
 

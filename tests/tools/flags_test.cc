@@ -1,11 +1,13 @@
 // One reading of the flags (tools/spec_flags.h), checked through the real `paci` binary: for
 // every command and every schedule kind, --accum K is the micro-batches per optimizer update,
 // --updates U runs U updates and --microbatches N runs N micro-batches (N / K updates); flags that
-// contradict each other or do not apply exit 2 and name the flags.
+// contradict each other or do not apply exit 2 and name the flags. `paci study`, which hands a
+// grid of points to `paci train`, trains a 2 x 2 x 2 grid and resumes it without re-running.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -115,6 +117,21 @@ TEST(Flags, TrainRunsMicrobatchesAsWholeUpdates) {
   }
 }
 
+// PipeMare's lr-reschedule length reaches the stage workers: stage 0 of 3 at K = 1 has delay 2,
+// so its first steps are scaled by 2^-p, p annealed over --pipemare-lr-warmup updates.
+TEST(Flags, PipeMareLrWarmupChangesTheRun) {
+  const auto val_loss = [](int warmup) {
+    const CliRun r = Paci(std::string("train ") + kTinyModel + " --accum 1 --microbatches 4 --schedule pipemare" +
+                          " --stages 3 --no-db --pipemare-lr-warmup " + std::to_string(warmup));
+    EXPECT_EQ(r.code, 0) << r.err;
+    const size_t at = r.out.find("val loss");
+    return at == std::string::npos ? std::string() : r.out.substr(at, 16);
+  };
+  const std::string quick = val_loss(1), slow = val_loss(1000);
+  EXPECT_FALSE(quick.empty());
+  EXPECT_NE(quick, slow);
+}
+
 TEST(Flags, ContradictoryOrInapplicableFlagsExitTwoNamingThem) {
   const auto dir = std::filesystem::temp_directory_path() / ("paci_flags_" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
@@ -139,12 +156,75 @@ TEST(Flags, ContradictoryOrInapplicableFlagsExitTwoNamingThem) {
       {std::string("train ") + kTinyModel + " --accum 2 --microbatches 5", {"--microbatches", "--accum"}},
       {std::string("train ") + kTinyModel + " --schedule pipedream --stages 2 --accum 4 --no-db", {"--accum"}},
       {std::string("train ") + kTinyModel + " --stages 2", {"--stages", "--schedule"}},
+      {std::string("train ") + kTinyModel + " --schedule paci --stages 2 --pipemare-lr-warmup 5 --no-db",
+       {"--pipemare-lr-warmup", "pipemare"}},
+      {std::string("train ") + kTinyModel + " --pipemare-lr-warmup 5", {"--pipemare-lr-warmup", "--schedule"}},
+      {std::string("train ") + kTinyModel + " --schedule pipemare --stages 2 --pipemare-lr-warmup 0 --no-db",
+       {"--pipemare-lr-warmup"}},
   };
   for (const auto& [args, names] : cases) {
     const CliRun r = Paci(args);
     EXPECT_EQ(r.code, 2) << args << "\n" << r.err;
     for (const std::string& name : names) EXPECT_NE(r.err.find(name), std::string::npos) << args << "\n" << r.err;
   }
+  std::filesystem::remove_all(dir);
+}
+
+// A 2 x 2 x 2 grid (schedules x K x lr) of tiny runs, two at once, into one store; the same
+// command again trains nothing; after one run is deleted it trains exactly that point again.
+TEST(Study, TrainsTheGridAndResumesWithoutRerunning) {
+  const auto dir = std::filesystem::temp_directory_path() / ("paci_study_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string db = (dir / "study.db").string();
+  const std::string study = std::string("study --schedules paci,1f1b-flush --stages 2 --accum 1,2 --lr 1e-3,3e-3") +
+                            " --seeds 1 --updates 3 --jobs 2 --db " + db + " " + kTinyModel;
+  const CliRun first = Paci(study);
+  ASSERT_EQ(first.code, 0) << first.err << first.out;
+  EXPECT_NE(first.out.find("trained 8, skipped 0, failed 0"), std::string::npos) << first.out;
+  const CliRun list = Paci("runs list --db " + db);
+  size_t complete = 0;
+  for (size_t at = list.out.find("complete"); at != std::string::npos; at = list.out.find("complete", at + 1)) ++complete;
+  EXPECT_EQ(complete, 8u) << list.out;
+
+  const CliRun again = Paci(study);
+  ASSERT_EQ(again.code, 0) << again.err;
+  EXPECT_NE(again.out.find("trained 0, skipped 8, failed 0"), std::string::npos) << again.out;
+  ASSERT_EQ(Paci("runs delete 3 --db " + db).code, 0);
+  const CliRun resumed = Paci(study);
+  ASSERT_EQ(resumed.code, 0) << resumed.err;
+  EXPECT_NE(resumed.out.find("trained 1, skipped 7, failed 0"), std::string::npos) << resumed.out;
+
+  // The report: every update of every run as loss against tokens, one band per configuration, and
+  // tokens and predicted seconds to a loss every run reaches (seed 1 only: no spread, lo = hi).
+  const std::string cost = (dir / "cost.json").string();
+  std::ofstream(cost) << R"({"stages":[{"fwd_ms":1,"bwd_ms":2}],"tokens_per_microbatch":16})";
+  const std::string out = (dir / "report").string();
+  const CliRun report = Paci("study report --db " + db + " --out " + out + " --target-loss 10 --cost " + cost);
+  ASSERT_EQ(report.code, 0) << report.err;
+  EXPECT_NE(report.out.find("8 configurations, 3 CSV files"), std::string::npos) << report.out;
+  const auto lines = [](const std::string& path) {
+    std::ifstream in(path);
+    std::vector<std::string> rows;
+    for (std::string line; std::getline(in, line);) rows.push_back(line);
+    return rows;
+  };
+  EXPECT_EQ(lines(out + "/curves.csv").size(), 1u + 8 * 3);
+  EXPECT_EQ(lines(out + "/bands.csv").size(), 1u + 8 * 3);
+  const std::vector<std::string> tta = lines(out + "/tta.csv");
+  ASSERT_EQ(tta.size(), 1u + 8);
+  for (size_t i = 1; i < tta.size(); ++i) {
+    EXPECT_EQ(std::count(tta[i].begin(), tta[i].end(), ','), 9) << tta[i];
+    EXPECT_NE(tta[i].back(), ',') << tta[i];  // predicted seconds filled in
+  }
+  // 1F1B-flush at P = 2, K = 1 under 1 + 2 ms per micro-batch: 16 tokens per (K + P - 1) x 3 ms.
+  EXPECT_NE(tta[1].find("1f1b-flush P=2 K=1"), std::string::npos) << tta[1];
+  EXPECT_NE(tta[1].find(",2666.67,"), std::string::npos) << tta[1];
+  EXPECT_EQ(Paci("study report --db " + db + " --out " + out + " --cost " + cost).code, 2);
+
+  const CliRun owned = Paci(study + " --seed 4");
+  EXPECT_EQ(owned.code, 2);
+  EXPECT_NE(owned.err.find("--seed"), std::string::npos) << owned.err;
   std::filesystem::remove_all(dir);
 }
 
