@@ -22,6 +22,7 @@
 #include "sched/schedule_generator.h"
 #include "sim/simulator.h"
 #include "sim/stage_cost_model.h"  // MsToNs
+#include "tools/exit_codes.h"
 
 using namespace paci;
 using namespace paci::exec;
@@ -76,7 +77,7 @@ Result<std::unique_ptr<OneGpuPipeline>> MakePipeline(const Args& a, const OneGpu
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int RunBench(int argc, char** argv) {
   Args a;
   CLI::App app{"GPU training benchmark (one-GPU mode): tokens/s, MFU, step time vs the simulator"};
   app.add_option("--layers", a.layers);
@@ -177,4 +178,9 @@ int main(int argc, char** argv) {
                 run.peak_bytes / 1073741824.0, run.update_losses.empty() ? 0.0f : run.update_losses.back());
   }
   return 0;
+}
+
+// The program's one exception boundary (tools/exit_codes.h): bad flags exit 2, failures 1.
+int main(int argc, char** argv) {
+  return paci::ExitBoundary([] { return "gpu_train_bench"; }, [&] { return RunBench(argc, argv); });
 }

@@ -7,6 +7,7 @@
 
 #include "exec/thread_transport.h"
 #include "exec/threads.h"
+#include "exec/train.h"
 
 namespace paci::exec {
 namespace {
@@ -58,6 +59,7 @@ MessageKey WeightsKey(uint32_t virtual_stage) { return {false, UINT64_MAX, virtu
 }  // namespace
 
 Result<std::vector<LayerRange>> PlanPipeline(const ir::Schedule& schedule, const PipelineConfig& cfg) {
+  PACI_RETURN_IF_ERROR(train_config_check(cfg.train));  // what trainer_create checks unpipelined
   const ir::PipelineSpec& spec = schedule.spec();
   const int parts = static_cast<int>(spec.stages() * std::max<uint32_t>(1, spec.chunks()));
   if (cfg.train.model.tie && parts > 1)
@@ -81,6 +83,7 @@ Result<PipelineResult> TrainPipelineThreads(const ir::Schedule& schedule, const 
                                             const DataSplit& data, TraceSink* sink) {
   Result<std::vector<LayerRange>> ranges = PlanPipeline(schedule, cfg);
   if (!ranges.ok()) return ranges.status();
+  PACI_RETURN_IF_ERROR(train_data_check(cfg.train, data));
   const uint32_t P = schedule.spec().stages();
   PipelineResult result;
   result.partition = *ranges;
@@ -126,6 +129,7 @@ Result<PipelineResult> TrainPipelineStage(const ir::Schedule& schedule, const Pi
                                           TraceSink* sink) {
   Result<std::vector<LayerRange>> ranges = PlanPipeline(schedule, cfg);
   if (!ranges.ok()) return ranges.status();
+  PACI_RETURN_IF_ERROR(train_data_check(cfg.train, data));
   const uint32_t P = schedule.spec().stages(), s = transport.stage();
   if (transport.stages() != P)
     return Status::InvalidArgument(fmt::format("--stages {} but the job has {} ranks", P, transport.stages()));

@@ -189,6 +189,14 @@ T Get(const json& obj, const char* key, const std::string& where) {
   return it->get<T>();
 }
 
+// Chrome's floating microseconds as integer ns; NaN, infinities and values beyond int64 ns are
+// refused rather than cast (undefined behaviour).
+int64_t MicrosToNs(double us, const std::string& what) {
+  const double ns = std::round(us * 1000);
+  if (!(std::fabs(ns) < 0x1.0p63)) throw ImportError{what + " is not a time in int64 ns"};
+  return static_cast<int64_t>(ns);
+}
+
 ir::TraceEvent ReadOpEvent(const json& ev) {
   const json& args = ev.at("args");
   const std::string where = fmt::format("X event \"{}\"", ev.value("name", ""));
@@ -204,10 +212,13 @@ ir::TraceEvent ReadOpEvent(const json& ev) {
   e.set_lane(lane == "send" ? ir::LANE_SEND : lane == "recv" ? ir::LANE_RECV : ir::LANE_COMPUTE);
   // Exact nanoseconds from args; ts/dur (floating microseconds) only when they are missing.
   const int64_t start = args.contains("start_ns") ? args["start_ns"].get<int64_t>()
-                                                  : std::llround(ev.at("ts").get<double>() * 1000);
-  const int64_t end = args.contains("end_ns")
-                          ? args["end_ns"].get<int64_t>()
-                          : start + std::llround(ev.at("dur").get<double>() * 1000);
+                                                  : MicrosToNs(ev.at("ts").get<double>(), where + " ts");
+  int64_t end = 0;
+  if (args.contains("end_ns")) {
+    end = args["end_ns"].get<int64_t>();
+  } else if (__builtin_add_overflow(start, MicrosToNs(ev.at("dur").get<double>(), where + " dur"), &end)) {
+    throw ImportError{where + " ends after 2^63 ns"};
+  }
   e.set_start_ns(start);
   e.set_end_ns(end);
   e.set_weight_version(args.value("weight_version", int64_t{-1}));
@@ -303,6 +314,7 @@ Result<RunData> ImportChromeTrace(std::string_view text, const std::string& sour
   std::sort(run.ops.begin(), run.ops.end(),
             [](const ir::TraceEvent& a, const ir::TraceEvent& b) { return a.op_id() < b.op_id(); });
   run.record.op_count = static_cast<int64_t>(run.ops.size());
+  PACI_RETURN_IF_ERROR(CheckRunData(run, source));
   return run;
 }
 

@@ -11,6 +11,7 @@
 #include "store/csv_trace.h"
 #include "store/trace_store.h"
 #include "tools/commands.h"
+#include "tools/exit_codes.h"
 
 namespace paci::cli {
 namespace {
@@ -21,11 +22,6 @@ struct ExportFlags {
   std::string format = "chrome";
   std::string out;
 };
-
-[[noreturn]] void Fail(int code, const std::string& message) {
-  fmt::print(stderr, "paci export: {}\n", message);
-  throw CLI::RuntimeError(code);
-}
 
 void Export(const ExportFlags& f) {
   auto store = store::TraceStore::Open(f.db, store::OpenOptions{.create_if_missing = false});

@@ -7,11 +7,13 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "sched/schedule_validator.h"
 #include "sim/cost_model_fit.h"
 #include "sim/simulator.h"
 #include "store/run_metrics.h"
 #include "store/trace_store.h"
 #include "tools/commands.h"
+#include "tools/exit_codes.h"
 
 namespace paci::cli {
 namespace {
@@ -20,11 +22,6 @@ struct PredictFlags {
   std::string db = "paci.db";
   int64_t run = 0;
 };
-
-[[noreturn]] void Fail(int code, const std::string& message) {
-  fmt::print(stderr, "paci predict: {}\n", message);
-  throw CLI::RuntimeError(code);
-}
 
 // The sizes stored with the measured run, with each stage's measured activation bytes.
 ir::CostModel BaseCost(const store::RunData& run) {
@@ -56,6 +53,9 @@ void RunPredict(const PredictFlags& f) {
   if (run->record.info.kind != store::RunKind::kMeasured) Fail(2, fmt::format("--run: run {} is not a measured run", f.run));
   if (!run->record.info.schedule) Fail(2, fmt::format("--run: run {} has no schedule IR stored", f.run));
   const ir::Schedule& schedule = *run->record.info.schedule;
+  // The store holds whatever was written or imported: check the IR before the simulator plays it.
+  if (Status st = ValidateSchedule(schedule); !st.ok())
+    Fail(2, fmt::format("--run: run {}: stored schedule: {}", f.run, st.message()));
   Result<ir::CostModel> cost = sim::FitCostModel(schedule, run->ops, BaseCost(*run));
   if (!cost.ok()) Fail(2, cost.status().message());
 
@@ -73,7 +73,8 @@ void RunPredict(const PredictFlags& f) {
   Result<sim::SimulationResult> sim = sim::Simulate(schedule, *cost, options);
   if (!sim.ok()) {
     (void)writer->Finish(store::RunStatus::kFailed, sim.status().message());
-    Fail(1, sim.status().message());
+    (void)db->DeleteRun(writer->run_id());
+    Fail(sim.status().code() == Status::Code::kInvalidArgument ? 2 : 1, sim.status().message());
   }
   StorePredictionMetrics(*writer, *sim);
   const int64_t pred = writer->run_id();

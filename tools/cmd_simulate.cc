@@ -23,6 +23,7 @@
 #include "tools/commands.h"
 #include "tools/spec_flags.h"
 #include "tools/sim_flags.h"
+#include "tools/exit_codes.h"
 
 namespace paci::cli {
 namespace {
@@ -34,11 +35,6 @@ struct SimulateFlags {
   bool json = false, no_db = false;
   std::string db = "paci.db", name;
 };
-
-[[noreturn]] void Fail(int code, const std::string& message) {
-  std::fprintf(stderr, "paci simulate: %s\n", message.c_str());
-  throw CLI::RuntimeError(code);
-}
 
 ir::PipelineSpec SpecOrFail(const SimulateFlags& f) {
   Result<ir::PipelineSpec> spec = SpecFromFlags(f.spec);
@@ -70,7 +66,7 @@ std::string RunName(const ir::PipelineSpec& s) {
 int64_t SimulateIntoStore(const SimulateFlags& f, const ir::Schedule& schedule, const ir::CostModel& cost,
                           sim::SimulationResult* out) {
   Result<store::TraceStore> db = store::TraceStore::Open(f.db);
-  if (!db.ok()) Fail(1, "--db: " + db.status().message());
+  if (!db.ok()) Fail(db.status(), "--db: ");
   store::RunInfo info;
   info.kind = store::RunKind::kPredicted;
   info.name = f.name.empty() ? RunName(schedule.spec()) : f.name;
@@ -83,8 +79,10 @@ int64_t SimulateIntoStore(const SimulateFlags& f, const ir::Schedule& schedule, 
   options.sink = &*writer;
   Result<sim::SimulationResult> r = sim::Simulate(schedule, cost, options);
   if (!r.ok()) {
+    // A simulation that could not run predicts nothing: leave no run behind.
     (void)writer->Finish(store::RunStatus::kFailed, r.status().message());
-    Fail(1, r.status().message());
+    (void)db->DeleteRun(writer->run_id());
+    Fail(r.status().code() == Status::Code::kInvalidArgument ? 2 : 1, r.status().message());
   }
   const std::pair<const char*, double> metrics[] = {
       {"makespan_ns", static_cast<double>(r->makespan_ns)},

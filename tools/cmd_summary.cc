@@ -12,6 +12,7 @@
 #include "proto/ir_names.h"
 #include "store/trace_store.h"
 #include "tools/commands.h"
+#include "tools/exit_codes.h"
 
 namespace paci::cli {
 namespace {
@@ -68,11 +69,6 @@ void PrintTimeToLoss(const std::vector<store::RunData>& runs, double target) {
                std::isnan(t) || std::isnan(best_flush) ? std::string()
                                                        : fmt::format("{:.2f}x vs fastest flush", best_flush / t));
   }
-}
-
-[[noreturn]] void Fail(int code, const std::string& message) {
-  fmt::print(stderr, "paci summary: {}\n", message);
-  throw CLI::RuntimeError(code);
 }
 
 std::string Metric(const store::RunData& r, const std::string& key, const char* format, double scale = 1.0) {

@@ -23,6 +23,7 @@
 #include "store/trace_store.h"
 #include "tools/commands.h"
 #include "tools/sim_flags.h"
+#include "tools/exit_codes.h"
 
 namespace paci::cli {
 namespace {
@@ -41,11 +42,6 @@ struct SweepFlags {
   std::string db = "paci.db";
   bool no_db = false;
 };
-
-[[noreturn]] void Fail(int code, const std::string& message) {
-  std::fprintf(stderr, "paci sweep: %s\n", message.c_str());
-  throw CLI::RuntimeError(code);
-}
 
 template <typename T>
 std::vector<T> RangeOrFail(const std::string& flag, const std::string& text) {

@@ -19,6 +19,7 @@
 #include "exec/train.h"
 #include "tools/commands.h"
 #include "tools/pipeline_train.h"
+#include "tools/exit_codes.h"
 
 namespace paci::cli {
 namespace {
@@ -34,11 +35,6 @@ struct TrainFlags {
   PipelineTrainFlags pipe;  // --schedule and friends: pipelined training (tools/pipeline_train.h)
   CLI::Option* grad_clip = nullptr;
 };
-
-[[noreturn]] void Fail(int code, const std::string& message) {
-  std::fprintf(stderr, "paci train: %s\n", message.c_str());
-  throw CLI::RuntimeError(code);
-}
 
 std::string FormatSeconds(double s) {
   const long t = std::lround(s);
@@ -70,6 +66,8 @@ void RunTrain(TrainFlags& f) {
   if (f.threads < 0) Fail(2, "--threads must not be negative");
   if (f.eval_every < 0) Fail(2, "--eval-every must not be negative");
   if (!f.pipe.schedule.empty()) {
+    if (!f.resume.empty() || !f.save.empty())
+      Fail(2, "--resume/--save: checkpoints are for unpipelined runs; drop them or --schedule");
     // Each stage gets its share of the cores unless --threads says otherwise; threads and MPI
     // runs then use the same count, which keeps their results identical.
     const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -102,6 +100,8 @@ void RunTrain(TrainFlags& f) {
   float val = NAN;
   for (int64_t u = start; u < c.updates; u++) {
     st = exec::trainer_step(&tr);
+    if (!std::isfinite(st.loss))
+      Fail(1, fmt::format("update {}: the loss is {}; training diverged (try a lower --lr)", u + 1, st.loss));
     const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const double done = static_cast<double>(u + 1 - start);
     const double tps = tokens_per_update * done / el;

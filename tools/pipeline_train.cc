@@ -16,18 +16,13 @@
 #include "sched/schedule_generator.h"
 #include "sched/schedule_validator.h"
 #include "store/trace_store.h"
+#include "tools/exit_codes.h"
 #ifdef PACI_HAVE_MPI
 #include "exec/mpi_transport.h"
 #endif
 
 namespace paci::cli {
 namespace {
-
-[[noreturn]] void Fail(int code, const std::string& message) {
-  std::fprintf(stderr, "paci train: %s\n", message.c_str());
-  std::fflush(stderr);
-  throw CLI::RuntimeError(code);
-}
 
 ir::Schedule BuildSchedule(const exec::TrainConfig& cfg, const PipelineTrainFlags& f) {
   const Result<ir::ScheduleKind> kind = ScheduleKindFromFlag(f.schedule);
