@@ -26,12 +26,14 @@ Status train_config_check(const TrainConfig& cfg) {
   if (cfg.accum < 1) return Status::InvalidArgument("--accum must be at least 1");
   if (cfg.updates < 0) return Status::InvalidArgument("--updates must not be negative");
   if (cfg.decay_updates < 0) return Status::InvalidArgument("--decay-updates must not be negative");
-  if (!(cfg.lr > 0.0f) || !std::isfinite(cfg.lr)) return Status::InvalidArgument("--lr must be a finite number > 0");
+  if (!(cfg.lr > 0.0f && cfg.lr <= kMaxLearningRate))
+    return Status::InvalidArgument("--lr must be in (0, " + std::to_string(kMaxLearningRate) + "]");
   if (!(cfg.min_lr_frac >= 0.0f && cfg.min_lr_frac <= 1.0f))
     return Status::InvalidArgument("--min-lr-frac must be in [0, 1]");
   if (!std::isfinite(cfg.grad_clip)) return Status::InvalidArgument("--grad-clip must be a finite number");
-  if (!(cfg.adamw.weight_decay >= 0.0f) || !std::isfinite(cfg.adamw.weight_decay))
-    return Status::InvalidArgument("--weight-decay must be a finite number >= 0");
+  if (!(cfg.adamw.weight_decay >= 0.0f && cfg.adamw.weight_decay * cfg.lr < 1.0f))
+    return Status::InvalidArgument("--weight-decay must be >= 0 with --weight-decay x --lr < 1 (AdamW "
+                                   "scales the weights by 1 - lr x wd each step)");
   if (!(cfg.adamw.beta1 >= 0.0f && cfg.adamw.beta1 < 1.0f && cfg.adamw.beta2 >= 0.0f && cfg.adamw.beta2 < 1.0f))
     return Status::InvalidArgument("AdamW betas must be in [0, 1)");
   if (!(cfg.adamw.eps > 0.0f) || !std::isfinite(cfg.adamw.eps))

@@ -44,6 +44,8 @@ struct Trainer {
 // The most floats a training run may need (weights, optimizer state, one micro-batch's
 // activations; estimated before anything is allocated): 16 GiB. Raise it here for larger models.
 inline constexpr int64_t kMaxTrainFloats = int64_t{1} << 32;
+// AdamW's step is about lr per weight; beyond this every run diverges at once.
+inline constexpr float kMaxLearningRate = 10.0f;
 
 // Checks every number in cfg (finite, in range) and the work estimate; errors name the flag.
 Status train_config_check(const TrainConfig& cfg);

@@ -13,6 +13,7 @@ namespace paci {
 inline constexpr uint32_t kMaxStages = 4096;                    // P
 inline constexpr uint32_t kMaxChunks = 64;                      // V
 inline constexpr uint64_t kMaxStageMicroBatches = uint64_t{1} << 24;  // P * V * N, the work estimate
+inline constexpr uint64_t kMaxSweepStageMicroBatches = uint64_t{1} << 28;  // summed over a sweep's grid
 // One op's time and a run's total stay far below 2^63 ns (292 years), so sums cannot overflow.
 inline constexpr int64_t kMaxOpNs = int64_t{1} << 50;          // ~13 days
 inline constexpr uint64_t kMaxBytes = uint64_t{1} << 50;        // 1 PiB per size field

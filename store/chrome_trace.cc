@@ -7,6 +7,8 @@
 #include <limits>
 #include <map>
 #include <tuple>
+#include <type_traits>
+#include <vector>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -186,7 +188,36 @@ template <typename T>
 T Get(const json& obj, const char* key, const std::string& where) {
   auto it = obj.find(key);
   if (it == obj.end()) throw ImportError{fmt::format("{} has no \"{}\"", where, key)};
+  // nlohmann converts -3 to 2^64 - 3 and 2^40 to a truncated uint32: refuse what does not fit.
+  if constexpr (std::is_integral_v<T>) {
+    const bool fits = std::is_unsigned_v<T> ? it->is_number_unsigned() && it->template get<uint64_t>() <=
+                                                                             std::numeric_limits<T>::max()
+                                            : it->is_number_integer();
+    if (!fits) throw ImportError{fmt::format("{}: \"{}\" is not a {} integer", where, key,
+                                             std::is_unsigned_v<T> ? "non-negative" : "64-bit")};
+  }
   return it->get<T>();
+}
+
+// Protobuf's JSON reader keeps enum numbers it does not know; refuse them, naming the field.
+// (sched/schedule_io.cc does the same for schedule files; the store cannot depend on sched.)
+void CheckKnownEnums(const google::protobuf::Message& m, const std::string& where) {
+  const google::protobuf::Reflection* r = m.GetReflection();
+  std::vector<const google::protobuf::FieldDescriptor*> fields;
+  r->ListFields(m, &fields);
+  for (const google::protobuf::FieldDescriptor* f : fields) {
+    const int n = f->is_repeated() ? r->FieldSize(m, f) : 1;
+    for (int i = 0; i < n; ++i) {
+      const std::string name = where + "." + f->name() + (f->is_repeated() ? fmt::format("[{}]", i) : "");
+      if (f->cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_ENUM) {
+        const int v = f->is_repeated() ? r->GetRepeatedEnumValue(m, f, i) : r->GetEnumValue(m, f);
+        if (f->enum_type()->FindValueByNumber(v) == nullptr)
+          throw ImportError{fmt::format("{}: unknown {} value {}", name, f->enum_type()->name(), v)};
+      } else if (f->cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) {
+        CheckKnownEnums(f->is_repeated() ? r->GetRepeatedMessage(m, f, i) : r->GetMessage(m, f), name);
+      }
+    }
+  }
 }
 
 // Chrome's floating microseconds as integer ns; NaN, infinities and values beyond int64 ns are
@@ -246,15 +277,18 @@ void ReadRun(const json& r, RunRecord* rec) {
     rec->end_unix_ns = r["end_unix_ns"].get<int64_t>();
   if (r.contains("spec") && !JsonToProto(r["spec"], &rec->info.spec))
     throw ImportError{"paci.run.spec is not a PipelineSpec"};
+  CheckKnownEnums(rec->info.spec, "paci.run.spec");
   if (r.contains("schedule")) {
     rec->info.schedule.emplace();
     if (!JsonToProto(r["schedule"], &*rec->info.schedule))
       throw ImportError{"paci.run.schedule is not a Schedule"};
+    CheckKnownEnums(*rec->info.schedule, "paci.run.schedule");
   }
   if (r.contains("cost_model")) {
     rec->info.cost_model.emplace();
     if (!JsonToProto(r["cost_model"], &*rec->info.cost_model))
       throw ImportError{"paci.run.cost_model is not a CostModel"};
+    CheckKnownEnums(*rec->info.cost_model, "paci.run.cost_model");
   }
 }
 

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "proto/ir_names.h"
+#include "sched/limits.h"
 #include "sim/sweep.h"
 #include "sim/time_to_accuracy.h"
 #include "store/trace_store.h"
@@ -55,6 +56,24 @@ std::vector<T> RangeOrFail(const std::string& flag, const std::string& text) {
   return out;
 }
 
+// The work estimate, before anything runs: the grid's P x V x N summed over its points, within
+// kMaxSweepStageMicroBatches (sched/limits.h), so that a typo such as --stages 2..100000 is refused.
+void CheckSweepWork(const sim::SweepGrid& g) {
+  const std::vector<uint64_t> lengths = g.microbatches.empty() ? std::vector<uint64_t>{0} : g.microbatches;
+  double work = 0;
+  for (ir::ScheduleKind kind : g.schedules)
+    for (uint32_t P : g.stages)
+      for (uint32_t K : g.accums)
+        for (uint64_t N : lengths) {
+          const ir::PipelineSpec s = sim::SweepSpec(kind, P, K, N, g.chunks);
+          work += static_cast<double>(P) * std::max(1u, s.chunks()) * static_cast<double>(s.total_microbatches());
+        }
+  if (work > static_cast<double>(kMaxSweepStageMicroBatches))
+    Fail(2, fmt::format("--schedules/--stages/--accum/--microbatches: the grid simulates {:.3g} stage micro-batches, "
+                        "beyond the limit kMaxSweepStageMicroBatches = {} (sched/limits.h); narrow the ranges",
+                        work, kMaxSweepStageMicroBatches));
+}
+
 sim::SweepGrid GridFromFlags(const SweepFlags& f) {
   sim::SweepGrid g;
   std::string_view rest = f.schedules;
@@ -76,6 +95,7 @@ sim::SweepGrid GridFromFlags(const SweepFlags& f) {
   if (!f.microbatches.empty()) g.microbatches = RangeOrFail<uint64_t>("--microbatches", f.microbatches);
   if (f.chunks < 2) Fail(2, "--chunks: interleaved-1f1b needs at least 2");
   g.chunks = f.chunks;
+  CheckSweepWork(g);
   return g;
 }
 

@@ -121,6 +121,7 @@ void RunTrain(TrainFlags& f) {
   }
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (std::isnan(val)) val = exec::trainer_eval(&tr);
+  if (!std::isfinite(val)) Fail(1, fmt::format("validation loss is {}; training diverged (try a lower --lr)", val));
   if (!f.save.empty()) {
     const Status s = exec::checkpoint_save(f.save, tr);
     if (!s.ok()) Fail(1, "--save: " + s.message());

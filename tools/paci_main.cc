@@ -25,6 +25,10 @@ int main(int argc, char** argv) {
     return sub.empty() ? std::string("paci") : "paci " + sub.front()->get_name();
   };
   return paci::ExitBoundary(who, [&] {
+    // CLI11 takes an empty value as "not given" and keeps the default: refuse it instead.
+    for (int i = 1; i < argc; ++i)
+      if (argv[i][0] == '\0')
+        paci::Fail(paci::kExitBadInput, i > 1 ? std::string("empty value after ") + argv[i - 1] : "empty argument");
     try {
       app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

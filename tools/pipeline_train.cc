@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "exec/pipeline_trainer.h"
+#include "exec/train.h"
 #include "proto/ir_names.h"
 #include "sched/schedule_generator.h"
 #include "sched/schedule_validator.h"
@@ -260,6 +261,7 @@ void AddPipelineFlags(CLI::App* cmd, PipelineTrainFlags* f) {
 
 void RunPipelineTrain(const exec::TrainConfig& cfg, const PipelineTrainFlags& f, const exec::DataSplit& data) {
   if (f.stages < 1) Fail(2, "--stages must be at least 1");
+  if (Status st = exec::train_data_check(cfg, data); !st.ok()) Fail(2, "--data: " + st.message());
   const ir::Schedule schedule = BuildSchedule(cfg, f);
   const exec::PipelineConfig pc = MakePipelineConfig(cfg, f);
   Result<std::vector<exec::LayerRange>> ranges = exec::PlanPipeline(schedule, pc);
