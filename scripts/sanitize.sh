@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Sanitizer builds of the CPU code (CUDA and the Qt viewer off), each in its own build folder.
+# Sanitizer builds of the CPU code (CUDA and the Qt viewer off; Debug, so asserts stay on, at -O1),
+# each in its own build folder.
 #   scripts/sanitize.sh asan   ASan + UBSan in build-asan/, then the test suite (CI runs this)
 #   scripts/sanitize.sh tsan   TSan in build-tsan/, then the runtime tests (stage threads, transports)
 # Any report fails the run: UBSan does not recover, LSan reports leaks at exit, and only
@@ -11,7 +12,7 @@ kind="${1:-asan}"
 shift || true
 jobs="$(nproc)"
 supp="$PWD/tests/sanitizers"
-common=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DPACI_WITH_CUDA=OFF -DPACI_WITH_QT=OFF -DPACI_NATIVE=OFF)
+common=(-DCMAKE_BUILD_TYPE=Debug -DPACI_WITH_CUDA=OFF -DPACI_WITH_QT=OFF -DPACI_NATIVE=OFF)
 
 case "$kind" in
   asan)
