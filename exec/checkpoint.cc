@@ -39,7 +39,7 @@ Status check_config(const std::string& path, const std::map<std::string, std::st
   return Status::Ok();
 }
 
-// A metadata value that must be a whole decimal number in 0..INT64_MAX ("-1", "12abc" and
+// A metadata value that must be a whole decimal uint64 ("-1", "12abc" and
 // "99999999999999999999" clear *ok instead of wrapping).
 uint64_t meta_u64(const std::map<std::string, std::string>& m, const std::string& key, bool* ok) {
   auto it = m.find(key);
@@ -50,7 +50,7 @@ uint64_t meta_u64(const std::map<std::string, std::string>& m, const std::string
   }
   const std::string& s = it->second;
   const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (s.empty() || ec != std::errc() || end != s.data() + s.size() || v > static_cast<uint64_t>(INT64_MAX)) {
+  if (s.empty() || ec != std::errc() || end != s.data() + s.size()) {
     *ok = false;
     return 0;
   }
@@ -114,8 +114,9 @@ Result<std::map<std::string, std::string>> adamw_load(const std::string& path, c
     PACI_RETURN_IF_ERROR(safetensors_get_f32(*f, "exp_avg_sq." + s.name, s.shape, opt->v.data() + (s.offset - lo)));
   }
   bool ok = true;
-  opt->step = static_cast<int64_t>(meta_u64(f->metadata, "paci.adamw_step", &ok));
-  if (!ok) return Status::Corruption(path + ": metadata paci.adamw_step missing or not a number");
+  const uint64_t step = meta_u64(f->metadata, "paci.adamw_step", &ok);
+  opt->step = static_cast<int64_t>(step);
+  if (!ok || step > static_cast<uint64_t>(INT64_MAX)) return Status::Corruption(path + ": metadata paci.adamw_step missing or not a number");
   return f->metadata;
 }
 

@@ -125,6 +125,7 @@ Result<Layout> CheckSpec(const ir::Schedule& schedule) {
   l.V = std::max<uint32_t>(1, spec.chunks());
   l.N = spec.total_microbatches();
   l.K = std::max<uint32_t>(1, spec.accum());
+  if (Status st = CheckPlayedWork(spec); !st.ok()) return SpecError(st.message());  // BitTable's bytes
   if (schedule.streams_size() != static_cast<int>(l.P))
     return SpecError(fmt::format("{} streams for {} stages", schedule.streams_size(), l.P));
   l.explicit_comms = HasCommOps(schedule);

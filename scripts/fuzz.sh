@@ -31,7 +31,7 @@ for t in "${targets[@]}"; do
     if [[ -d "$d" ]]; then dirs+=("$d"); fi
   done
   echo "== $t: ${seconds}s"
-  if ! build-fuzz/tests/fuzz/"$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+  if ! build-fuzz/tests/fuzz/"$t" -max_total_time="$seconds" -timeout=60 -rss_limit_mb=2048 \
        -max_len=65536 -print_final_stats=1 -artifact_prefix="build-fuzz/artifacts/$t-" \
        "${dirs[@]}" 2> "build-fuzz/$t.log"; then
     echo "$t: FAILED (see build-fuzz/$t.log and build-fuzz/artifacts/)"

@@ -6,6 +6,7 @@
 
 #include "proto/ir_names.h"
 #include "sched/expanded_schedule.h"
+#include "sched/limits.h"
 #include "sched/schedule_generator.h"
 #include "sched/weight_version_analysis.h"
 #include "sim/event_queue.h"
@@ -385,6 +386,7 @@ SimulationResult Engine::TakeResult() const {
 Result<SimulationResult> Simulate(const ir::Schedule& schedule, const ir::CostModel& cost,
                                   const SimulationOptions& options) {
   const uint32_t P = schedule.spec().stages();
+  PACI_RETURN_IF_ERROR(CheckPlayedWork(schedule.spec()));  // op by op: bound the time it takes
   if (P == 0 || schedule.streams_size() != static_cast<int>(P))
     return Status::InvalidArgument("simulate: schedule has " + std::to_string(schedule.streams_size()) +
                                    " streams for " + std::to_string(P) + " stages");

@@ -47,6 +47,8 @@ ir::Schedule Generated(ir::ScheduleKind kind, uint32_t P, uint32_t M) {
   return *s;
 }
 
+ir::CostModel Uniform(double fwd_ms, double jitter = 0);
+
 bool Mentions(const Status& st, const std::string& what) { return st.message().find(what) != std::string::npos; }
 
 // --- schedules ---------------------------------------------------------------------------------
@@ -71,9 +73,18 @@ TEST(HostileSchedule, WorkBeyondTheLimitIsRefusedBeforeAllocation) {  // was: 7.
   ASSERT_FALSE(spec.ok());
   EXPECT_TRUE(Mentions(spec.status(), "kMaxStageMicroBatches")) << spec.status().message();
   EXPECT_TRUE(Mentions(spec.status(), "sched/limits.h"));
-  Result<ir::Schedule> s = GenerateSchedule(Spec(ir::PACI, 8, 0, kMaxStageMicroBatches));
-  EXPECT_FALSE(s.ok());
-  EXPECT_TRUE(NormalizeSpec(Spec(ir::PACI, 8, 0, kMaxStageMicroBatches / 8)).ok());
+  ir::PipelineSpec async = Spec(ir::PACI, 8, 0);
+  async.set_accum(kMaxStageMicroBatches / 4);  // the repeated body holds K micro-batches per stage
+  EXPECT_FALSE(GenerateSchedule(async).ok());
+  async.set_accum(kMaxStageMicroBatches / 8);
+  EXPECT_TRUE(NormalizeSpec(async).ok());
+  // A long run repeats a compact body: generating it is cheap, playing it op by op is bounded.
+  Result<ir::Schedule> s = GenerateSchedule(Spec(ir::PACI, 8, 0, kMaxPlayedStageMicroBatches));
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_TRUE(Mentions(ValidateSchedule(*s), "kMaxPlayedStageMicroBatches"));
+  Result<sim::SimulationResult> r = sim::Simulate(*s, Uniform(1));
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(Mentions(r.status(), "kMaxPlayedStageMicroBatches"));
   EXPECT_FALSE(NormalizeSpec(Spec(ir::PACI, kMaxStages + 1, 0)).ok());
 }
 
@@ -99,7 +110,7 @@ TEST(HostileSchedule, BinaryWithUnknownEnumsIsRefused) {
 
 // --- simulator and cost model ------------------------------------------------------------------
 
-ir::CostModel Uniform(double fwd_ms, double jitter = 0) {
+ir::CostModel Uniform(double fwd_ms, double jitter) {
   sim::UniformCost u;
   u.fwd_ms = fwd_ms;
   u.bwd_ms = fwd_ms;

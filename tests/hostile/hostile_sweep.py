@@ -5,9 +5,11 @@ the only right outcome is exit 2 with a message. Prints the table of docs/hostil
   tests/hostile/hostile_sweep.py build/tools/paci [--verbose]
 
 Outcomes: refused (exit 2, a message on stderr), crash (signal or exit 134/139), hang (no exit
-within 30 s), accepted (exit 0: a silent acceptance), other (any other exit code)."""
+within 30 s), accepted (exit 0: a silent acceptance), other (any other exit code). Each run may
+use 4 GiB of address space (an unbounded allocation then ends as "out of memory", exit 1)."""
 import json
 import os
+import resource
 import shutil
 import sqlite3
 import struct
@@ -22,10 +24,15 @@ BAD_REALS = ["-1", "nan", "inf", "-inf", "1e300", "abc", "", "1e-400x", "0x", "1
 BAD_COUNTS = ["-1", "nan", "4294967296", "18446744073709551616", "abc", "", "2.5"]
 
 
+def limit_memory():
+    # 4 GiB of address space: an unbounded allocation fails fast instead of swapping the machine.
+    resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
+
+
 def run(args, env=None):
     try:
         p = subprocess.run([PACI] + args, cwd=TMP, capture_output=True, text=True, timeout=30,
-                           env=dict(os.environ, **(env or {})), preexec_fn=lambda: os.nice(0))
+                           env=dict(os.environ, **(env or {})), preexec_fn=limit_memory)
     except subprocess.TimeoutExpired:
         return "hang", ""
     if p.returncode < 0 or p.returncode in (134, 136, 139):
