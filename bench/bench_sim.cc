@@ -8,6 +8,7 @@
 #include "sim/simulator.h"
 #include "sim/stage_cost_model.h"
 #include "sim/sweep.h"
+#include "tools/exit_codes.h"
 
 namespace {
 
@@ -80,4 +81,13 @@ BENCHMARK(BM_Sweep32x64)->ArgName("threads")->Arg(1)->Arg(0)->Unit(benchmark::kM
 
 }  // namespace
 
-BENCHMARK_MAIN();
+// The program's one exception boundary (tools/exit_codes.h): bad flags exit 2, failures 1.
+int main(int argc, char** argv) {
+  return paci::ExitBoundary([] { return "bench_sim"; }, [&] {
+    benchmark::Initialize(&argc, argv);
+    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return paci::kExitBadInput;
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    return 0;
+  });
+}

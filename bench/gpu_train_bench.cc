@@ -25,6 +25,8 @@
 #include "sched/schedule_generator.h"
 #include "sim/cost_model_fit.h"
 #include "sim/simulator.h"
+#include "sim/stage_cost_model.h"  // MsToNs
+#include "tools/exit_codes.h"
 
 using namespace paci;
 using namespace paci::exec;
@@ -56,7 +58,7 @@ ir::Schedule Make(ir::ScheduleKind kind, const Args& a, int steps) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int RunBench(int argc, char** argv) {
   Args a;
   CLI::App app{"GPU training benchmark (one-GPU mode): tokens/s, MFU, step time vs the simulator"};
   app.add_option("--layers", a.layers);
@@ -151,4 +153,9 @@ int main(int argc, char** argv) {
     std::printf("    last loss %.3f\n", run->updates.empty() ? 0.0 : run->updates.back().loss());
   }
   return 0;
+}
+
+// The program's one exception boundary (tools/exit_codes.h): bad flags exit 2, failures 1.
+int main(int argc, char** argv) {
+  return paci::ExitBoundary([] { return "gpu_train_bench"; }, [&] { return RunBench(argc, argv); });
 }

@@ -8,8 +8,12 @@
 #include "exec/model/rng.h"
 #include "exec/model/threads.h"
 #include "exec/model/train.h"
+#include "exec/model/rng.h"
+#include "exec/model/threads.h"
+#include "exec/model/train.h"
+#include "tools/exit_codes.h"
 
-int main(int argc, char** argv) {
+int RunBench(int argc, char** argv) {
   if (argc != 9) {
     std::fprintf(stderr, "usage: train_step_bench LAYERS DIM HEADS SEQ BATCH VOCAB STEPS THREADS\n");
     return 2;
@@ -41,4 +45,9 @@ int main(int argc, char** argv) {
               static_cast<double>(c.B) * c.model.block_size * steps / s, 1000.0 * s / steps, exec_threads(),
               exec_gemm_backend());
   return 0;
+}
+
+// The program's one exception boundary (tools/exit_codes.h): bad flags exit 2, failures 1.
+int main(int argc, char** argv) {
+  return paci::ExitBoundary([] { return "train_step_bench"; }, [&] { return RunBench(argc, argv); });
 }

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "proto/ir_names.h"
+#include "sched/limits.h"
 
 namespace paci {
 namespace {
@@ -63,9 +64,10 @@ Result<ir::PipelineSpec> NormalizeSpec(const ir::PipelineSpec& in) {
   ir::PipelineSpec s = in;
   if (s.kind() == ir::SCHEDULE_KIND_UNSPECIFIED) return Invalid("kind", "no schedule kind given");
   if (s.stages() == 0) return Invalid("stages", "must be at least 1");
-  if (s.stages() > 4096) return Invalid("stages", "at most 4096 supported");
+  PACI_RETURN_IF_ERROR(CheckSpecLimits(s));  // before the defaults, which multiply P
   Status st = IsFlushSchedule(s.kind()) ? NormalizeFlush(s) : NormalizeAsync(s);
   if (!st.ok()) return st;
+  PACI_RETURN_IF_ERROR(CheckSpecLimits(s));
   return s;
 }
 

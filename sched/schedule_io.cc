@@ -5,9 +5,12 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "sched/schedule_text.h"
 
@@ -61,11 +64,41 @@ Result<std::string> ScheduleToJson(const ir::Schedule& schedule) {
   return out;
 }
 
+namespace {
+
+// Protobuf keeps enum numbers it does not know (open enums) in JSON and binary input; the text
+// form cannot spell them. Refuse them here, naming the field, so all four forms agree.
+Status CheckKnownEnums(const google::protobuf::Message& m, std::string_view source, const std::string& path) {
+  const google::protobuf::Reflection* r = m.GetReflection();
+  std::vector<const google::protobuf::FieldDescriptor*> fields;
+  r->ListFields(m, &fields);
+  for (const google::protobuf::FieldDescriptor* f : fields) {
+    const std::string name = path.empty() ? f->name() : path + "." + f->name();
+    const int n = f->is_repeated() ? r->FieldSize(m, f) : 1;
+    for (int i = 0; i < n; ++i) {
+      const std::string where = f->is_repeated() ? fmt::format("{}[{}]", name, i) : name;
+      if (f->cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_ENUM) {
+        const int v = f->is_repeated() ? r->GetRepeatedEnumValue(m, f, i) : r->GetEnumValue(m, f);
+        if (f->enum_type()->FindValueByNumber(v) == nullptr)
+          return Status::InvalidArgument(fmt::format("{}: {}: unknown {} value {}", source, where,
+                                                     f->enum_type()->name(), v));
+      } else if (f->cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) {
+        const google::protobuf::Message& sub = f->is_repeated() ? r->GetRepeatedMessage(m, f, i) : r->GetMessage(m, f);
+        PACI_RETURN_IF_ERROR(CheckKnownEnums(sub, source, where));
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Result<ir::Schedule> ScheduleFromJson(std::string_view json, std::string_view source) {
   ir::Schedule schedule;
   auto status = google::protobuf::util::JsonStringToMessage(std::string(json), &schedule);
   if (!status.ok())
     return Status::InvalidArgument(fmt::format("{}: not a JSON schedule: {}", source, std::string(status.message())));
+  PACI_RETURN_IF_ERROR(CheckKnownEnums(schedule, source, ""));
   return schedule;
 }
 
@@ -73,8 +106,10 @@ std::string ScheduleToBinary(const ir::Schedule& schedule) { return schedule.Ser
 
 Result<ir::Schedule> ScheduleFromBinary(std::string_view bytes, std::string_view source) {
   ir::Schedule schedule;
-  if (!schedule.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
+  if (bytes.size() > static_cast<size_t>(INT_MAX) ||
+      !schedule.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
     return Status::InvalidArgument(fmt::format("{}: not a binary protobuf schedule", source));
+  PACI_RETURN_IF_ERROR(CheckKnownEnums(schedule, source, ""));
   return schedule;
 }
 

@@ -10,6 +10,7 @@
 #include "proto/ir_names.h"
 #include "sched/expanded_schedule.h"
 #include "sched/ir_version.h"
+#include "sched/limits.h"
 #include "sched/op_messages.h"
 #include "sched/pipeline_spec.h"
 #include "sched/schedule_text.h"
@@ -116,14 +117,15 @@ Result<Layout> CheckSpec(const ir::Schedule& schedule) {
     spec = *normalized;
   } else if (spec.stages() == 0 || spec.total_microbatches() == 0) {
     return SpecError("stages and total_microbatches must be at least 1");
+  } else if (Status st = CheckSpecLimits(spec); !st.ok()) {
+    return SpecError(st.message());
   }
   Layout l;
   l.P = spec.stages();
   l.V = std::max<uint32_t>(1, spec.chunks());
   l.N = spec.total_microbatches();
   l.K = std::max<uint32_t>(1, spec.accum());
-  if (double(l.P) * l.V * double(l.N + 1) > 4e9)
-    return SpecError(fmt::format("P*V*N = {}*{}*{} is too large to validate", l.P, l.V, l.N));
+  if (Status st = CheckPlayedWork(spec); !st.ok()) return SpecError(st.message());  // BitTable's bytes
   if (schedule.streams_size() != static_cast<int>(l.P))
     return SpecError(fmt::format("{} streams for {} stages", schedule.streams_size(), l.P));
   l.explicit_comms = HasCommOps(schedule);

@@ -15,7 +15,7 @@ BUILD_PKGS=(
   qt6-base-dev qt6-charts-dev qt6-svg-dev libqt6opengl6-dev libxkbcommon-dev libgl-dev
   fortunes-min fortunes
 )
-TEST_PKGS=(python3 python3-torch python3-numpy xvfb xauth)
+TEST_PKGS=(python3 python3-torch python3-numpy xvfb xauth clang-14 libfuzzer-14-dev libclang-rt-14-dev)
 SHOT_PKGS=(python3 xvfb xdotool)
 
 want=("${BUILD_PKGS[@]}")

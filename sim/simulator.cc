@@ -7,6 +7,7 @@
 
 #include "proto/ir_names.h"
 #include "sched/expanded_schedule.h"
+#include "sched/limits.h"
 #include "sched/schedule_generator.h"
 #include "sched/weight_version_analysis.h"
 #include "sched/op_trace.h"
@@ -90,6 +91,12 @@ class Engine {
             uint64_t live_bytes);
   int64_t Fail(const std::string& why) {
     if (error_.ok()) error_ = Status::FailedPrecondition("simulate: " + why);
+    return kNoResume;
+  }
+  // The costs are too large for int64 ns: bad input, not a broken schedule.
+  int64_t TooLong(const std::string& what) {
+    if (error_.ok())
+      error_ = Status::InvalidArgument("simulate: " + what + " ends after 2^63 ns; the run is too long to simulate");
     return kNoResume;
   }
   std::string Describe(const PlainOp& op) const {
@@ -251,7 +258,11 @@ void Engine::Send(uint32_t s, const PlainOp& op, int64_t now) {
   const uint32_t lo = std::min(v, to) % P_;
   const uint32_t link = (lo == P_ - 1) ? P_ - 1 : lo;
   const int64_t start = std::max(now, st.send_free_ns);
-  const int64_t arrival = start + cost_.TransferNs(link);
+  int64_t arrival = 0;
+  if (__builtin_add_overflow(start, cost_.TransferNs(link), &arrival)) {
+    TooLong(Describe(op));
+    return;
+  }
   st.send_free_ns = arrival;
   st.m.send_busy_ns += arrival - start;
   max_end_ = std::max(max_end_, arrival);
@@ -286,8 +297,14 @@ void Engine::SetMemory(StageState& st, uint32_t s, int64_t t) {
   const StageMemory& mem = cost_.Memory(s);
   const uint32_t copies = WeightCopies(st);
   st.m.weight_versions = std::max(st.m.weight_versions, copies);
-  const uint64_t bytes = mem.weight_bytes * (copies + st.m.extra_weight_buffers) + mem.static_bytes +
-                         mem.activation_bytes * st.live_acts + mem.weight_grad_bytes * st.live_wgrads;
+  const unsigned __int128 wide = static_cast<unsigned __int128>(mem.weight_bytes) * (copies + st.m.extra_weight_buffers) + mem.static_bytes +
+                                 static_cast<unsigned __int128>(mem.activation_bytes) * st.live_acts +
+                                 static_cast<unsigned __int128>(mem.weight_grad_bytes) * st.live_wgrads;
+  if (wide > UINT64_MAX) {
+    if (error_.ok()) error_ = Status::InvalidArgument("simulate: stage " + std::to_string(s) + " holds more than 2^64 bytes");
+    return;
+  }
+  const uint64_t bytes = static_cast<uint64_t>(wide);
   if (bytes == st.mem_bytes && t > 0) return;
   st.mem_bytes = bytes;
   st.m.peak_memory_bytes = std::max(st.m.peak_memory_bytes, bytes);
@@ -305,7 +322,8 @@ void Engine::SetMemory(StageState& st, uint32_t s, int64_t t) {
 // changes a stage's state, so nothing can observe them early. Resumes the stage at the end.
 int64_t Engine::Compute(uint32_t s, const PlainOp& op, int64_t now) {
   StageState& st = stages_[s];
-  const int64_t end = now + cost_.Duration(op);
+  int64_t end = 0;
+  if (__builtin_add_overflow(now, cost_.Duration(op), &end)) return TooLong(Describe(op));
   int64_t version = st.live_version;
   if (op.chunk >= V_) return Fail(Describe(op) + " names a chunk beyond the schedule's chunks");
   switch (op.kind) {
@@ -456,11 +474,11 @@ SimulationResult Engine::TakeResult() const {
     r.throughput_microbatches_per_s = static_cast<double>(r.microbatches) / secs;
     r.tokens_per_s = r.throughput_microbatches_per_s * static_cast<double>(cost_.tokens_per_microbatch());
   }
-  int64_t idle = 0;
+  double idle = 0;  // a sum over stages of times up to 2^63 ns each
   for (const StageState& st : stages_) {
     StageMetrics m = st.m;
     m.idle_ns = max_end_ - m.busy_ns;
-    idle += m.idle_ns;
+    idle += static_cast<double>(m.idle_ns);
     m.bubble_fraction = max_end_ > 0 ? static_cast<double>(m.idle_ns) / static_cast<double>(max_end_) : 0;
     const int64_t span = m.last_end_ns - m.first_start_ns;
     m.span_bubble_fraction = span > 0 ? 1.0 - static_cast<double>(m.busy_ns) / static_cast<double>(span) : 0;
@@ -471,7 +489,7 @@ SimulationResult Engine::TakeResult() const {
     r.stages.push_back(std::move(m));
   }
   if (max_end_ > 0 && P_ > 0)
-    r.bubble_fraction = static_cast<double>(idle) / (static_cast<double>(max_end_) * P_);
+    r.bubble_fraction = idle / (static_cast<double>(max_end_) * P_);
   return r;
 }
 
@@ -480,6 +498,7 @@ SimulationResult Engine::TakeResult() const {
 Result<SimulationResult> Simulate(const ir::Schedule& schedule, const ir::CostModel& cost,
                                   const SimulationOptions& options) {
   const uint32_t P = schedule.spec().stages();
+  PACI_RETURN_IF_ERROR(CheckPlayedWork(schedule.spec()));  // op by op: bound the time it takes
   if (P == 0 || schedule.streams_size() != static_cast<int>(P))
     return Status::InvalidArgument("simulate: schedule has " + std::to_string(schedule.streams_size()) +
                                    " streams for " + std::to_string(P) + " stages");

@@ -1,5 +1,6 @@
 #include "sim/stage_cost_model.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -23,16 +24,21 @@ double Unit(uint64_t bits) { return (static_cast<double>(bits >> 11) + 0.5) * 0x
 
 Status CheckStage(const ir::StageCost& c, int i) {
   const std::string f = "stages[" + std::to_string(i) + "]";
-  if (c.forward_ns() < 0 || c.backward_input_ns() < 0 || c.backward_weight_ns() < 0 ||
-      c.optimizer_ns() < 0)
-    return Invalid(f, "op times must be >= 0");
+  for (int64_t ns : {c.forward_ns(), c.backward_input_ns(), c.backward_weight_ns(), c.optimizer_ns()})
+    if (ns < 0 || ns > kMaxOpNs)
+      return Invalid(f, "op times must be in 0.." + std::to_string(kMaxOpNs) + " ns (kMaxOpNs, sched/limits.h)");
+  for (uint64_t b : {c.activation_bytes(), c.weight_grad_bytes(), c.weight_bytes(), c.gradient_bytes(),
+                     c.optimizer_state_bytes(), c.message_bytes()})
+    if (b > kMaxBytes)
+      return Invalid(f, "sizes must be at most " + std::to_string(kMaxBytes) + " bytes (kMaxBytes, sched/limits.h)");
   return Status::Ok();
 }
 
 Status CheckJitter(const ir::Jitter& j, uint32_t stages) {
-  if (!(j.cv() >= 0) || !std::isfinite(j.cv())) return Invalid("jitter.cv", "must be >= 0");
-  if (j.straggler_factor() < 0 || !std::isfinite(j.straggler_factor()))
-    return Invalid("jitter.straggler_factor", "must be >= 0");
+  if (!(j.cv() >= 0 && j.cv() <= kMaxJitterCv))
+    return Invalid("jitter.cv", "must be in [0, " + std::to_string(kMaxJitterCv) + "]");
+  if (!(j.straggler_factor() >= 0 && j.straggler_factor() <= kMaxStragglerFactor))
+    return Invalid("jitter.straggler_factor", "must be in [0, " + std::to_string(kMaxStragglerFactor) + "]");
   if (j.straggler_factor() > 0 && (j.straggler_stage() < 0 ||
                                    j.straggler_stage() >= static_cast<int32_t>(stages)))
     return Invalid("jitter.straggler_stage", "must name a stage in 0.." + std::to_string(stages - 1));
@@ -42,11 +48,17 @@ Status CheckJitter(const ir::Jitter& j, uint32_t stages) {
 // Transfer time of `bytes` over `link`: latency + ceil(bytes / bandwidth).
 Result<int64_t> LinkNs(const ir::LinkCost& link, uint64_t bytes, int index) {
   const std::string f = "links[" + std::to_string(index) + "]";
-  if (link.latency_ns() < 0) return Invalid(f, "latency_ns must be >= 0");
+  if (link.latency_ns() < 0 || link.latency_ns() > kMaxOpNs)
+    return Invalid(f, "latency_ns must be in 0.." + std::to_string(kMaxOpNs) + " (kMaxOpNs, sched/limits.h)");
   const double bw = link.bandwidth_bytes_per_s();
   if (bw < 0 || !std::isfinite(bw)) return Invalid(f, "bandwidth must be >= 0 (0 = infinite)");
   int64_t ns = link.latency_ns();
-  if (bw > 0 && bytes > 0) ns += static_cast<int64_t>(std::ceil(static_cast<double>(bytes) * 1e9 / bw));
+  if (bw > 0 && bytes > 0) {
+    const double transfer = std::ceil(static_cast<double>(bytes) * 1e9 / bw);
+    if (!(transfer <= static_cast<double>(kMaxOpNs)))
+      return Invalid(f, "a message takes more than kMaxOpNs (sched/limits.h) at this bandwidth");
+    ns += static_cast<int64_t>(transfer);
+  }
   return ns;
 }
 
@@ -150,7 +162,9 @@ double StageCostModel::JitterFactor(uint64_t op_id) const {
 
 int64_t StageCostModel::Jittered(int64_t base, uint64_t op_id) const {
   if (base == 0) return 0;
-  return static_cast<int64_t>(std::llround(static_cast<double>(base) * JitterFactor(op_id)));
+  // The factor's tail can exceed any bound; an op is capped at 2^62 ns so sums stay in int64.
+  const double ns = std::min(static_cast<double>(base) * JitterFactor(op_id), 0x1.0p62);
+  return static_cast<int64_t>(std::llround(ns));
 }
 
 ir::CostModel MakeCostModel(const UniformCost& u) {

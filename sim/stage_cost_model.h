@@ -13,8 +13,13 @@
 #include "paci.pb.h"
 #include "proto/status.h"
 #include "sched/expanded_schedule.h"
+#include "sched/limits.h"
 
 namespace paci::sim {
+
+// Beyond these the log-normal factor is 0 for nearly every op (makespan 0) or its tail overflows.
+inline constexpr double kMaxJitterCv = 10;
+inline constexpr double kMaxStragglerFactor = 1000;
 
 // Bytes one stage holds besides live activations.
 struct StageMemory {
@@ -104,7 +109,17 @@ struct UniformCost {
 // schedules take bwd + wgrad), gradient buffer = weights, optimizer state = 2 x weights (AdamW).
 ir::CostModel MakeCostModel(const UniformCost& u);
 
-inline int64_t MsToNs(double ms) { return static_cast<int64_t>(ms * 1e6 + (ms >= 0 ? 0.5 : -0.5)); }
-inline uint64_t MbToBytes(double mb) { return static_cast<uint64_t>(mb * 1024.0 * 1024.0 + 0.5); }
+// Out-of-range values (negative, NaN, beyond int64) saturate, so the cost model's checks refuse
+// them instead of a cast being undefined.
+inline int64_t MsToNs(double ms) {
+  const double ns = ms * 1e6 + (ms >= 0 ? 0.5 : -0.5);
+  if (!(ns < 0x1.0p63)) return INT64_MAX;
+  return ns > -0x1.0p63 ? static_cast<int64_t>(ns) : INT64_MIN;
+}
+inline uint64_t MbToBytes(double mb) {
+  const double bytes = mb * 1024.0 * 1024.0 + 0.5;
+  if (!(bytes < 0x1.0p64)) return UINT64_MAX;
+  return bytes > 0 ? static_cast<uint64_t>(bytes) : 0;
+}
 
 }  // namespace paci::sim

@@ -42,8 +42,10 @@ Status ParseItem(std::string_view item, std::string_view whole, std::vector<uint
   if (*lo > *hi || *hi - *lo > 1000000)
     return Status::InvalidArgument("range '" + std::string(whole) + "': bad bounds");
   if (step_text == "pow2") {
-    for (uint64_t v = 1; v <= *hi; v *= 2)
+    for (uint64_t v = 1; v <= *hi; v *= 2) {
       if (v >= *lo) out->push_back(v);
+      if (v > *hi / 2) break;  // the next doubling would pass hi (or wrap to 0 near 2^64)
+    }
     return Status::Ok();
   }
   uint64_t step = 1;
@@ -52,7 +54,10 @@ Status ParseItem(std::string_view item, std::string_view whole, std::vector<uint
     if (!s.ok()) return s.status();
     step = *s;
   }
-  for (uint64_t v = *lo; v <= *hi; v += step) out->push_back(v);
+  for (uint64_t v = *lo; v <= *hi; v += step) {
+    out->push_back(v);
+    if (*hi - v < step) break;  // v + step would pass hi (or wrap near 2^64)
+  }
   return Status::Ok();
 }
 

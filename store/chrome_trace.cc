@@ -8,6 +8,8 @@
 #include <map>
 #include <optional>
 #include <tuple>
+#include <type_traits>
+#include <vector>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -203,7 +205,44 @@ template <typename T>
 T Get(const json& obj, const char* key, const std::string& where) {
   auto it = obj.find(key);
   if (it == obj.end()) throw ImportError{fmt::format("{} has no \"{}\"", where, key)};
+  // nlohmann converts -3 to 2^64 - 3 and 2^40 to a truncated uint32: refuse what does not fit.
+  if constexpr (std::is_integral_v<T>) {
+    const bool fits = std::is_unsigned_v<T> ? it->is_number_unsigned() && it->template get<uint64_t>() <=
+                                                                             std::numeric_limits<T>::max()
+                                            : it->is_number_integer();
+    if (!fits) throw ImportError{fmt::format("{}: \"{}\" is not a {} integer", where, key,
+                                             std::is_unsigned_v<T> ? "non-negative" : "64-bit")};
+  }
   return it->get<T>();
+}
+
+// Protobuf's JSON reader keeps enum numbers it does not know; refuse them, naming the field.
+// (sched/schedule_io.cc does the same for schedule files; the store cannot depend on sched.)
+void CheckKnownEnums(const google::protobuf::Message& m, const std::string& where) {
+  const google::protobuf::Reflection* r = m.GetReflection();
+  std::vector<const google::protobuf::FieldDescriptor*> fields;
+  r->ListFields(m, &fields);
+  for (const google::protobuf::FieldDescriptor* f : fields) {
+    const int n = f->is_repeated() ? r->FieldSize(m, f) : 1;
+    for (int i = 0; i < n; ++i) {
+      const std::string name = where + "." + f->name() + (f->is_repeated() ? fmt::format("[{}]", i) : "");
+      if (f->cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_ENUM) {
+        const int v = f->is_repeated() ? r->GetRepeatedEnumValue(m, f, i) : r->GetEnumValue(m, f);
+        if (f->enum_type()->FindValueByNumber(v) == nullptr)
+          throw ImportError{fmt::format("{}: unknown {} value {}", name, f->enum_type()->name(), v)};
+      } else if (f->cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) {
+        CheckKnownEnums(f->is_repeated() ? r->GetRepeatedMessage(m, f, i) : r->GetMessage(m, f), name);
+      }
+    }
+  }
+}
+
+// Chrome's floating microseconds as integer ns; NaN, infinities and values beyond int64 ns are
+// refused rather than cast (undefined behaviour).
+int64_t MicrosToNs(double us, const std::string& what) {
+  const double ns = std::round(us * 1000);
+  if (!(std::fabs(ns) < 0x1.0p63)) throw ImportError{what + " is not a time in int64 ns"};
+  return static_cast<int64_t>(ns);
 }
 
 ir::TraceEvent ReadOpEvent(const json& ev) {
@@ -221,10 +260,13 @@ ir::TraceEvent ReadOpEvent(const json& ev) {
   e.set_lane(lane == "send" ? ir::LANE_SEND : lane == "recv" ? ir::LANE_RECV : ir::LANE_COMPUTE);
   // Exact nanoseconds from args; ts/dur (floating microseconds) only when they are missing.
   const int64_t start = args.contains("start_ns") ? args["start_ns"].get<int64_t>()
-                                                  : std::llround(ev.at("ts").get<double>() * 1000);
-  const int64_t end = args.contains("end_ns")
-                          ? args["end_ns"].get<int64_t>()
-                          : start + std::llround(ev.at("dur").get<double>() * 1000);
+                                                  : MicrosToNs(ev.at("ts").get<double>(), where + " ts");
+  int64_t end = 0;
+  if (args.contains("end_ns")) {
+    end = args["end_ns"].get<int64_t>();
+  } else if (__builtin_add_overflow(start, MicrosToNs(ev.at("dur").get<double>(), where + " dur"), &end)) {
+    throw ImportError{where + " ends after 2^63 ns"};
+  }
   e.set_start_ns(start);
   e.set_end_ns(end);
   e.set_weight_version(args.value("weight_version", int64_t{-1}));
@@ -274,15 +316,18 @@ void ReadRun(const json& r, RunRecord* rec) {
     rec->end_unix_ns = r["end_unix_ns"].get<int64_t>();
   if (r.contains("spec") && !JsonToProto(r["spec"], &rec->info.spec))
     throw ImportError{"paci.run.spec is not a PipelineSpec"};
+  CheckKnownEnums(rec->info.spec, "paci.run.spec");
   if (r.contains("schedule")) {
     rec->info.schedule.emplace();
     if (!JsonToProto(r["schedule"], &*rec->info.schedule))
       throw ImportError{"paci.run.schedule is not a Schedule"};
+    CheckKnownEnums(*rec->info.schedule, "paci.run.schedule");
   }
   if (r.contains("cost_model")) {
     rec->info.cost_model.emplace();
     if (!JsonToProto(r["cost_model"], &*rec->info.cost_model))
       throw ImportError{"paci.run.cost_model is not a CostModel"};
+    CheckKnownEnums(*rec->info.cost_model, "paci.run.cost_model");
   }
 }
 
@@ -342,6 +387,7 @@ Result<RunData> ImportChromeTrace(std::string_view text, const std::string& sour
   std::sort(run.ops.begin(), run.ops.end(),
             [](const ir::TraceEvent& a, const ir::TraceEvent& b) { return a.op_id() < b.op_id(); });
   run.record.op_count = static_cast<int64_t>(run.ops.size());
+  PACI_RETURN_IF_ERROR(CheckRunData(run, source));
   return run;
 }
 

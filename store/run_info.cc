@@ -3,6 +3,8 @@
 #include <nlohmann/json.hpp>
 
 #include "proto/ir_names.h"
+#include <algorithm>
+#include <fmt/format.h>
 
 namespace paci::store {
 
@@ -91,6 +93,28 @@ void FillConfigFromDescription(const std::string& description, RunConfig* c) {
       c->tokens_per_update = *c->microbatch_size * *c->accum * seq->get<int64_t>();
     }
   }
+}
+
+Status CheckRunData(const RunData& run, const std::string& source) {
+  const ir::PipelineSpec& spec = run.record.info.spec;
+  const uint32_t stages = spec.stages() > 0 ? std::min(spec.stages(), kMaxRunStages) : kMaxRunStages;
+  const uint32_t chunks = std::max(1u, spec.chunks());
+  for (const ir::TraceEvent& e : run.ops) {
+    if (e.stage() >= stages)
+      return Status::InvalidArgument(fmt::format("{}: op {} names stage {}, but the run has {} stages", source,
+                                                 e.op_id(), e.stage(), stages));
+    if (spec.stages() > 0 && e.chunk() >= chunks)
+      return Status::InvalidArgument(fmt::format("{}: op {} names chunk {}, but the run has {} chunks", source,
+                                                 e.op_id(), e.chunk(), chunks));
+    if (e.end_ns() < e.start_ns())
+      return Status::InvalidArgument(fmt::format("{}: op {} ends ({} ns) before it starts ({} ns)", source,
+                                                 e.op_id(), e.end_ns(), e.start_ns()));
+  }
+  for (const ir::MemorySample& m : run.memory)
+    if (m.stage() >= stages)
+      return Status::InvalidArgument(fmt::format("{}: a memory sample names stage {}, but the run has {} stages",
+                                                 source, m.stage(), stages));
+  return Status::Ok();
 }
 
 }  // namespace paci::store

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "paci.pb.h"
+#include "proto/status.h"
 
 namespace paci::store {
 
@@ -88,5 +89,14 @@ struct RunData {
   std::vector<ir::MemorySample> memory;  // by stage, then time
   std::map<std::string, double> metrics;
 };
+
+// The most stages a stored run may have: the schedule IR's limit (kMaxStages in sched/limits.h;
+// the store builds on proto alone, so it keeps its own copy).
+inline constexpr uint32_t kMaxRunStages = 4096;
+
+// What readers rely on before they index by stage: every op and memory sample names a stage
+// below the spec's count (or kMaxRunStages when the spec has none) and a chunk below its chunks,
+// and no op ends before it starts. Errors name `source` and the first offending event.
+Status CheckRunData(const RunData& run, const std::string& source);
 
 }  // namespace paci::store

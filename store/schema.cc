@@ -1,6 +1,8 @@
 #include "store/schema.h"
 
 #include <array>
+#include <cstring>
+#include <fstream>
 #include <string_view>
 
 #include <fmt/format.h>
@@ -180,9 +182,35 @@ Status BackfillRunConfig(SqliteDb& db) {
   }
 }
 
+uint32_t BigEndian32(const unsigned char* p) {
+  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
+}
+
+// The 100-byte SQLite header (sqlite.org/fileformat.html): bytes 18-19 are 2 in WAL mode, 60 is
+// user_version, 68 application_id, both big-endian. Other files pass on to SQLite.
+Status InspectWalHeader(const std::string& path) {
+  unsigned char h[100];
+  std::ifstream in(path, std::ios::binary);
+  if (!in.read(reinterpret_cast<char*>(h), sizeof(h))) return Status::Ok();
+  if (std::memcmp(h, "SQLite format 3", 16) != 0 || h[18] != 2 || h[19] != 2) return Status::Ok();
+  const int32_t app = static_cast<int32_t>(BigEndian32(h + 68));
+  const int32_t version = static_cast<int32_t>(BigEndian32(h + 60));
+  if (app != kApplicationId)
+    return Status::InvalidArgument(fmt::format(
+        "{}: not a paci trace store (a SQLite database of something else, application_id {})", path, app));
+  if (version > kSchemaVersion)
+    return Status::FailedPrecondition(fmt::format(
+        "{}: trace store schema version {} is newer than this paci supports ({}); use a newer paci",
+        path, version, kSchemaVersion));
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status InspectStoreFile(const std::string& path, int busy_timeout_ms, int* version) {
+  // Reading a WAL-mode database creates its -wal and -shm files. Refuse foreign and newer WAL
+  // databases from their header alone, so a refused file gains no neighbours.
+  PACI_RETURN_IF_ERROR(InspectWalHeader(path));
   auto db = SqliteDb::Open(path, SQLITE_OPEN_READONLY);
   if (!db.ok()) return db.status();
   // A writer may be checkpointing or recovering the WAL; wait for it as any reader would.

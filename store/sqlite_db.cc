@@ -1,15 +1,47 @@
 #include "store/sqlite_db.h"
 
+#include <unistd.h>
+
+#include <cctype>
 #include <cmath>
+#include <cstring>
 #include <limits>
+#include <string>
 
 #include <fmt/format.h>
 
 namespace paci::store {
 
+namespace {
+
+// A reader of a WAL database needs its -shm file; in a directory it cannot write (and with no
+// -wal file, so no writer can be at work) the file is opened immutable instead, which needs none.
+bool ReadOnlyDirectoryWithoutWal(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+  return access(dir.c_str(), W_OK) != 0 && access((path + "-wal").c_str(), F_OK) != 0;
+}
+
+// file: URI of a path, escaping what URIs reserve.
+std::string FileUri(const std::string& path, const char* query) {
+  std::string uri = "file:";
+  for (unsigned char c : path) {
+    if (std::isalnum(c) || std::strchr("/-_.~", c) != nullptr) {
+      uri += static_cast<char>(c);
+    } else {
+      uri += fmt::format("%{:02X}", c);
+    }
+  }
+  return uri + query;
+}
+
+}  // namespace
+
 Result<SqliteDb> SqliteDb::Open(const std::string& path, int flags) {
   sqlite3* raw = nullptr;
-  const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  const bool immutable = (flags & SQLITE_OPEN_READONLY) != 0 && ReadOnlyDirectoryWithoutWal(path);
+  const int rc = immutable ? sqlite3_open_v2(FileUri(path, "?immutable=1").c_str(), &raw, flags | SQLITE_OPEN_URI, nullptr)
+                           : sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
   SqliteDb db(path, raw);
   if (rc != SQLITE_OK) {
     return Status::IoError(fmt::format("{}: cannot open: {}", path,

@@ -19,7 +19,8 @@ Status SqliteError(sqlite3* db, std::string_view path, std::string_view what);
 
 class SqliteDb {
  public:
-  // flags: SQLITE_OPEN_READONLY or SQLITE_OPEN_READWRITE [| SQLITE_OPEN_CREATE].
+  // flags: SQLITE_OPEN_READONLY or SQLITE_OPEN_READWRITE [| SQLITE_OPEN_CREATE]. A read-only
+  // open in a directory this process cannot write, with no -wal file, opens the file immutable.
   static Result<SqliteDb> Open(const std::string& path, int flags);
 
   SqliteDb(SqliteDb&&) noexcept = default;

@@ -127,6 +127,20 @@ Status SetWriterPragmas(SqliteDb& db) {
   return db.Exec("PRAGMA cache_size = -65536");
 }
 
+// PRAGMA quick_check: every page and record well-formed (no index cross-check); linear in the
+// file's size.
+Status QuickCheck(const SqliteDb& db) {
+  auto stmt = SqliteStmt::Prepare(db, "PRAGMA quick_check(1)");
+  if (!stmt.ok()) return Status::Corruption(stmt.status().message());
+  bool row = false;
+  if (Status step = stmt->Step(&row); !step.ok()) return Status::Corruption(step.message());
+  const std::string verdict = row ? stmt->Text(0) : std::string("no answer");
+  if (verdict == "ok") return Status::Ok();
+  return Status::Corruption(fmt::format("{}: the file is damaged ({}); it is not written to. "
+                                        "Read what is left with `sqlite3 {} .recover`",
+                                        db.path(), verdict, db.path()));
+}
+
 }  // namespace
 
 Result<TraceStore> TraceStore::Open(const std::string& path, OpenOptions options) {
@@ -150,6 +164,8 @@ Result<TraceStore> TraceStore::Open(const std::string& path, OpenOptions options
   if (!db.ok()) return db.status();
   store.db_ = std::move(*db);
   if (!options.read_only) {
+    // A damaged file must not take new writes (they would succeed beside the damage).
+    if (exists && st.st_size > 0) PACI_RETURN_IF_ERROR(QuickCheck(*store.db_));
     // Tables first, WAL second: a concurrent opener then sees either an empty file or a store.
     PACI_RETURN_IF_ERROR(MigrateToCurrent(*store.db_));
     PACI_RETURN_IF_ERROR(SetPragmas(*store.db_));
@@ -358,6 +374,9 @@ Result<RunData> TraceStore::LoadRun(int64_t run_id) {
         m.set_time_ns(s.Int(1));
         m.set_live_bytes(s.Int(2));
       }));
+  // A hand-edited file must not send readers (metrics, viewer) out of bounds.
+  if (Status st = CheckRunData(data, fmt::format("{}: run {}", path_, run_id)); !st.ok())
+    return Status::Corruption(st.message());
   return loaded;
 }
 
@@ -489,21 +508,33 @@ Status TraceStore::PlayRun(int64_t run_id, TraceSink& sink) {
 }
 
 Result<int64_t> TraceStore::ImportRun(const RunData& data) {
-  auto writer = BeginRun(data.record.info, WriterOptions{.batch_events = 1 << 16});
-  if (!writer.ok()) return writer.status();
-  for (const auto& e : data.ops) writer->OnOp(e);
-  for (const auto& m : data.updates) writer->OnUpdate(m);
-  for (const auto& s : data.memory) writer->OnMemory(s);
-  for (const auto& [key, value] : data.metrics) PACI_RETURN_IF_ERROR(writer->SetMetric(key, value));
-  PACI_RETURN_IF_ERROR(writer->Finish(data.record.status, data.record.message));
-  // Keep the original times; writer_pid 0 says no live process owns an imported run.
-  auto stmt = SqliteStmt::Prepare(*db_,
-      "UPDATE runs SET start_unix_ns = ?1, end_unix_ns = ?2, writer_pid = 0 WHERE id = ?3");
-  if (!stmt.ok()) return stmt.status();
-  stmt->Bind(1, data.record.start_unix_ns).Bind(3, writer->run_id());
-  if (data.record.end_unix_ns) stmt->Bind(2, *data.record.end_unix_ns);
-  PACI_RETURN_IF_ERROR(stmt->Run());
-  return writer->run_id();
+  PACI_RETURN_IF_ERROR(CheckRunData(data, "import"));
+  int64_t id = 0;
+  Status st;
+  {  // the writer closes before a failed import is deleted
+    auto writer = BeginRun(data.record.info, WriterOptions{.batch_events = 1 << 16});
+    if (!writer.ok()) return writer.status();
+    id = writer->run_id();
+    st = [&] {
+      for (const auto& e : data.ops) writer->OnOp(e);
+      for (const auto& m : data.updates) writer->OnUpdate(m);
+      for (const auto& s : data.memory) writer->OnMemory(s);
+      for (const auto& [key, value] : data.metrics) PACI_RETURN_IF_ERROR(writer->SetMetric(key, value));
+      PACI_RETURN_IF_ERROR(writer->Finish(data.record.status, data.record.message));
+      // Keep the original times; writer_pid 0 says no live process owns an imported run.
+      auto stmt = SqliteStmt::Prepare(*db_,
+          "UPDATE runs SET start_unix_ns = ?1, end_unix_ns = ?2, writer_pid = 0 WHERE id = ?3");
+      if (!stmt.ok()) return stmt.status();
+      stmt->Bind(1, data.record.start_unix_ns).Bind(3, id);
+      if (data.record.end_unix_ns) stmt->Bind(2, *data.record.end_unix_ns);
+      return stmt->Run();
+    }();
+  }
+  if (!st.ok()) {
+    (void)DeleteRun(id);  // a failed import leaves nothing behind
+    return st;
+  }
+  return id;
 }
 
 }  // namespace paci::store

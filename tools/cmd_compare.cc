@@ -13,6 +13,7 @@
 #include "store/trace_store.h"
 #include "tools/commands.h"
 #include "tools/simulated_runs.h"
+#include "tools/exit_codes.h"
 
 namespace paci::cli {
 namespace {
@@ -28,11 +29,6 @@ struct CompareFlags {
   bool json = false;
   bool per_op = false;
 };
-
-[[noreturn]] void Fail(int code, const std::string& message) {
-  fmt::print(stderr, "paci compare: {}\n", message);
-  throw CLI::RuntimeError(code);
-}
 
 // Durations as people read them: 335 ns, 12.500 us, 3.250 ms, 1.200 s.
 std::string Ns(double ns) {

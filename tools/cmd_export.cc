@@ -12,6 +12,7 @@
 #include "store/trace_store.h"
 #include "tools/commands.h"
 #include "tools/simulated_runs.h"
+#include "tools/exit_codes.h"
 
 namespace paci::cli {
 namespace {
@@ -22,11 +23,6 @@ struct ExportFlags {
   std::string format = "chrome";
   std::string out;
 };
-
-[[noreturn]] void Fail(int code, const std::string& message) {
-  fmt::print(stderr, "paci export: {}\n", message);
-  throw CLI::RuntimeError(code);
-}
 
 void Export(const ExportFlags& f) {
   auto store = OpenExistingStore(f.db);

@@ -11,6 +11,7 @@
 #include "store/chrome_trace.h"
 #include "store/trace_store.h"
 #include "tools/commands.h"
+#include "tools/exit_codes.h"
 
 namespace paci::cli {
 namespace {
@@ -20,11 +21,6 @@ struct ImportFlags {
   std::string format = "chrome";
   std::string file;
 };
-
-[[noreturn]] void Fail(int code, const std::string& message) {
-  fmt::print(stderr, "paci import: {}\n", message);
-  throw CLI::RuntimeError(code);
-}
 
 void Import(const ImportFlags& f) {
   std::ifstream in(f.file, std::ios::binary);

@@ -18,6 +18,7 @@
 #include "exec/runtime/layer_partition.h"
 #include "sched/schedule_generator.h"
 #include "sim/cost_model_file.h"
+#include "sched/schedule_validator.h"
 #include "sim/cost_model_fit.h"
 #include "sim/model_cost.h"
 #include "sim/profile_file.h"
@@ -28,6 +29,7 @@
 #include "tools/simulated_runs.h"
 #include "tools/model_flags.h"
 #include "tools/spec_flags.h"
+#include "tools/exit_codes.h"
 
 namespace paci::cli {
 namespace {
@@ -41,11 +43,6 @@ struct PredictFlags {
   ModelFlags model;  // --profile, --colocate, --link (--model and --hardware are refused here)
   CLI::Option* run_opt = nullptr;
 };
-
-[[noreturn]] void Fail(int code, const std::string& message) {
-  fmt::print(stderr, "paci predict: {}\n", message);
-  throw CLI::RuntimeError(code);
-}
 
 // The sizes stored with the measured run, with each stage's measured activation bytes.
 ir::CostModel BaseCost(const store::RunData& run) {
@@ -62,6 +59,9 @@ store::RunData LoadMeasured(store::TraceStore& db, int64_t id, const char* flag)
   if (!run.ok()) Fail(2, std::string(flag) + ": " + run.status().message());
   if (run->record.info.kind != store::RunKind::kMeasured) Fail(2, fmt::format("{}: run {} is not a measured run", flag, id));
   if (!run->record.info.schedule) Fail(2, fmt::format("{}: run {} has no schedule IR stored", flag, id));
+  // The store holds whatever was written or imported: check the IR before the simulator plays it.
+  if (Status st = ValidateSchedule(*run->record.info.schedule); !st.ok())
+    Fail(2, fmt::format("{}: run {}: stored schedule: {}", flag, id, st.message()));
   return *std::move(run);
 }
 
@@ -211,6 +211,7 @@ int64_t StorePrediction(store::TraceStore& db, const ir::Schedule& schedule, con
   Result<sim::SimulationResult> sim = sim::Simulate(schedule, cost, options);
   if (!sim.ok()) {
     (void)writer->Finish(store::RunStatus::kFailed, sim.status().message());
+    (void)db.DeleteRun(writer->run_id());
     Fail(sim.status().code() == Status::Code::kInvalidArgument ? 2 : 1, sim.status().message());
   }
   Status st = StoreSimulationMetrics(*writer, *sim);

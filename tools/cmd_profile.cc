@@ -14,6 +14,7 @@
 #include "exec/model/profile.h"
 #include "sim/profile_file.h"
 #include "tools/commands.h"
+#include "tools/exit_codes.h"
 
 namespace paci::cli {
 namespace {
@@ -24,11 +25,6 @@ struct ProfileFlags {
   int colocate = -1;
   CLI::Option* colocate_opt = nullptr;
 };
-
-[[noreturn]] void Fail(int code, const std::string& message) {
-  std::fprintf(stderr, "paci profile: %s\n", message.c_str());
-  throw CLI::RuntimeError(code);
-}
 
 std::string Cell(double ns, double rse) { return fmt::format("{:9.4f} ±{:4.1f}%", ns / 1e6, rse * 100); }
 

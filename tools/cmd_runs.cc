@@ -15,6 +15,7 @@
 #include "store/trace_store.h"
 #include "tools/commands.h"
 #include "tools/simulated_runs.h"
+#include "tools/exit_codes.h"
 
 namespace paci::cli {
 namespace {
@@ -22,14 +23,17 @@ namespace {
 using store::RunRecord;
 using store::TraceStore;
 
-[[noreturn]] void Fail(const Status& st) {
-  fmt::print(stderr, "paci runs: {}\n", st.message());
-  throw CLI::RuntimeError(st.code() == Status::Code::kIoError || st.code() == Status::Code::kInternal
-                              ? 1 : 2);
-}
-
 TraceStore OpenOrFail(const std::string& db) {
   auto store = OpenExistingStore(db);
+  if (!store.ok()) Fail(store.status());
+  return std::move(*store);
+}
+
+// Listing and showing only read: read-only, so a store in a directory this user cannot write
+// can still be read. A store of an older schema is opened for writing once, to migrate it.
+TraceStore OpenForReading(const std::string& db) {
+  auto store = TraceStore::Open(db, store::OpenOptions{.create_if_missing = false, .read_only = true});
+  if (!store.ok() && store.status().code() == Status::Code::kFailedPrecondition) return OpenOrFail(db);
   if (!store.ok()) Fail(store.status());
   return std::move(*store);
 }
@@ -54,7 +58,7 @@ std::string OrDash(const std::optional<T>& v) {
 std::string Lr(const std::optional<double>& lr) { return lr ? fmt::format("{:.4g}", *lr) : "-"; }
 
 void List(const std::string& db) {
-  TraceStore store = OpenOrFail(db);
+  TraceStore store = OpenForReading(db);
   auto runs = store.ListRuns();
   if (!runs.ok()) Fail(runs.status());
   // ops marked 'r': replayed (re-simulated when read, store/README.md).
@@ -79,7 +83,7 @@ std::string ConfigLine(const store::RunConfig& c) {
 }
 
 void Show(const std::string& db, int64_t id) {
-  TraceStore store = OpenOrFail(db);
+  TraceStore store = OpenForReading(db);
   auto run = store.LoadRun(id);
   if (!run.ok()) Fail(run.status());
   const RunRecord& r = run->record;

@@ -24,6 +24,7 @@
 #include "sched/weight_version_analysis.h"
 #include "tools/commands.h"
 #include "tools/spec_flags.h"
+#include "tools/exit_codes.h"
 
 namespace paci::cli {
 namespace {
@@ -35,11 +36,6 @@ struct ScheduleFlags {
   bool analyze = false, per_microbatch = false, compact = false, no_comms = false, add_comms = false;
   std::string output, input;
 };
-
-[[noreturn]] void Fail(int code, const std::string& message) {
-  std::fprintf(stderr, "paci schedule: %s\n", message.c_str());
-  throw CLI::RuntimeError(code);
-}
 
 ir::PipelineSpec SpecOrFail(const ScheduleFlags& f) {
   Result<ir::PipelineSpec> spec = SpecFromFlags(f.spec);

@@ -25,6 +25,7 @@
 #include "tools/spec_flags.h"
 #include "tools/sim_flags.h"
 #include "tools/model_flags.h"
+#include "tools/exit_codes.h"
 
 namespace paci::cli {
 namespace {
@@ -37,11 +38,6 @@ struct SimulateFlags {
   bool json = false, no_db = false, keep_ops = false;
   std::string db = "paci.db", name;
 };
-
-[[noreturn]] void Fail(int code, const std::string& message) {
-  std::fprintf(stderr, "paci simulate: %s\n", message.c_str());
-  throw CLI::RuntimeError(code);
-}
 
 ir::PipelineSpec SpecOrFail(const SimulateFlags& f) {
   Result<ir::PipelineSpec> spec = SpecFromFlags(f.spec);
@@ -75,7 +71,7 @@ std::string RunName(const ir::PipelineSpec& s) {
 int64_t SimulateIntoStore(const SimulateFlags& f, const ir::Schedule& schedule, const ir::CostModel& cost,
                           sim::SimulationResult* out, bool* replayed) {
   Result<store::TraceStore> db = store::TraceStore::Open(f.db);
-  if (!db.ok()) Fail(1, "--db: " + db.status().message());
+  if (!db.ok()) Fail(db.status(), "--db: ");
   store::RunInfo info;
   info.kind = store::RunKind::kPredicted;
   info.name = f.name.empty() ? RunName(schedule.spec()) : f.name;
@@ -93,8 +89,10 @@ int64_t SimulateIntoStore(const SimulateFlags& f, const ir::Schedule& schedule, 
   options.sink = &*writer;
   Result<sim::SimulationResult> r = sim::Simulate(schedule, cost, options);
   if (!r.ok()) {
+    // A simulation that could not run predicts nothing: leave no run behind.
     (void)writer->Finish(store::RunStatus::kFailed, r.status().message());
-    Fail(1, r.status().message());
+    (void)db->DeleteRun(writer->run_id());
+    Fail(r.status().code() == Status::Code::kInvalidArgument ? 2 : 1, r.status().message());
   }
   if (Status st = StoreSimulationMetrics(*writer, *r); !st.ok()) Fail(1, "--db: " + st.message());
   if (Status st = writer->Finish(store::RunStatus::kComplete); !st.ok()) Fail(1, "--db: " + st.message());

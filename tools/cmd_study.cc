@@ -33,6 +33,7 @@
 #include "sim/loss_curve_study.h"
 #include "store/trace_store.h"
 #include "tools/commands.h"
+#include "tools/exit_codes.h"
 
 extern char** environ;
 
@@ -58,11 +59,6 @@ struct Point {
   std::string name;               // the run's name in the store: its configuration
   std::vector<std::string> args;  // `paci train` arguments
 };
-
-[[noreturn]] void Fail(int code, const std::string& message) {
-  std::fprintf(stderr, "paci study: %s\n", message.c_str());
-  throw CLI::RuntimeError(code);
-}
 
 // The flags a study sets per point; given among the pass-through flags they would contradict it.
 void RefuseGridFlags(const std::vector<std::string>& extras) {
@@ -175,7 +171,7 @@ void RunStudy(const StudyFlags& f) {
     running.erase(it);
   }
   std::printf("study: trained %zu, skipped %zu, failed %zu\n", todo.size() - failed, grid.size() - todo.size(), failed);
-  if (failed) throw CLI::RuntimeError(1);
+  if (failed) Fail(1, fmt::format("{} of {} point(s) failed", failed, todo.size()));
 }
 
 struct ReportFlags {

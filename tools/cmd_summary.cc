@@ -17,6 +17,7 @@
 #include "store/trace_store.h"
 #include "tools/commands.h"
 #include "tools/simulated_runs.h"
+#include "tools/exit_codes.h"
 
 namespace paci::cli {
 namespace {
@@ -67,11 +68,6 @@ void PrintTimeToLoss(const std::vector<store::RunData>& runs, double target) {
                std::isnan(t) || std::isnan(best_flush) ? std::string()
                                                        : fmt::format("{:.2f}x vs fastest flush", best_flush / t));
   }
-}
-
-[[noreturn]] void Fail(int code, const std::string& message) {
-  fmt::print(stderr, "paci summary: {}\n", message);
-  throw CLI::RuntimeError(code);
 }
 
 std::string Metric(const store::RunData& r, std::string_view key, const char* format, double scale = 1.0) {

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "proto/ir_names.h"
+#include "sched/limits.h"
 #include "sim/sweep.h"
 #include "sim/time_to_accuracy.h"
 #include "store/metric_keys.h"
@@ -26,6 +27,7 @@
 #include "tools/sim_flags.h"
 #include "tools/spec_flags.h"
 #include "tools/model_flags.h"
+#include "tools/exit_codes.h"
 
 namespace paci::cli {
 namespace {
@@ -46,11 +48,6 @@ struct SweepFlags {
   bool no_db = false;
 };
 
-[[noreturn]] void Fail(int code, const std::string& message) {
-  std::fprintf(stderr, "paci sweep: %s\n", message.c_str());
-  throw CLI::RuntimeError(code);
-}
-
 template <typename T>
 std::vector<T> RangeOrFail(const std::string& flag, const std::string& text) {
   Result<std::vector<uint64_t>> r = sim::ParseRange(text);
@@ -61,6 +58,24 @@ std::vector<T> RangeOrFail(const std::string& flag, const std::string& text) {
     out.push_back(static_cast<T>(v));
   }
   return out;
+}
+
+// The work estimate, before anything runs: the grid's P x V x N summed over its points, within
+// kMaxSweepStageMicroBatches (sched/limits.h), so that a typo such as --stages 2..100000 is refused.
+void CheckSweepWork(const sim::SweepGrid& g) {
+  const std::vector<uint64_t> lengths = g.microbatches.empty() ? std::vector<uint64_t>{0} : g.microbatches;
+  double work = 0;
+  for (ir::ScheduleKind kind : g.schedules)
+    for (uint32_t P : g.stages)
+      for (uint32_t K : g.accums)
+        for (uint64_t N : lengths) {
+          const ir::PipelineSpec s = sim::SweepSpec(kind, P, K, N, g.chunks);
+          work += static_cast<double>(P) * std::max(1u, s.chunks()) * static_cast<double>(s.total_microbatches());
+        }
+  if (work > static_cast<double>(kMaxSweepStageMicroBatches))
+    Fail(2, fmt::format("--schedules/--stages/--accum/--microbatches: the grid simulates {:.3g} stage micro-batches, "
+                        "beyond the limit kMaxSweepStageMicroBatches = {} (sched/limits.h); narrow the ranges",
+                        work, kMaxSweepStageMicroBatches));
 }
 
 sim::SweepGrid GridFromFlags(const SweepFlags& f) {
@@ -90,6 +105,7 @@ sim::SweepGrid GridFromFlags(const SweepFlags& f) {
         if (Result<uint64_t> u = UpdatesFromFlags(K, N, U); !u.ok()) Fail(2, u.status().message());
   if (f.chunks < 2) Fail(2, "--chunks: interleaved-1f1b needs at least 2");
   g.chunks = f.chunks;
+  CheckSweepWork(g);
   return g;
 }
 

@@ -20,6 +20,7 @@
 #include "tools/commands.h"
 #include "tools/pipeline_train.h"
 #include "tools/spec_flags.h"
+#include "tools/exit_codes.h"
 
 namespace paci::cli {
 namespace {
@@ -37,11 +38,6 @@ struct TrainFlags {
   CLI::Option* eval_every_opt = nullptr;
   CLI::Option* updates = nullptr;
 };
-
-[[noreturn]] void Fail(int code, const std::string& message) {
-  std::fprintf(stderr, "paci train: %s\n", message.c_str());
-  throw CLI::RuntimeError(code);
-}
 
 std::string FormatSeconds(double s) {
   const long t = std::lround(s);
@@ -81,6 +77,8 @@ void RunTrain(TrainFlags& f) {
   if (f.pipe.schedule.empty() && (f.pipe.stages != 1 || f.pipe.chunks != 0))
     Fail(2, std::string(f.pipe.stages != 1 ? "--stages" : "--chunks") + ": applies only to pipelined training (--schedule)");
   if (!f.pipe.schedule.empty()) {
+    if (!f.resume.empty() || !f.save.empty())
+      Fail(2, "--resume/--save: checkpoints are for unpipelined runs; drop them or --schedule");
     // Each stage gets its share of the cores unless --threads says otherwise; threads and MPI
     // runs then use the same count, which keeps their results identical.
     const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -120,6 +118,8 @@ void RunTrain(TrainFlags& f) {
   float val = NAN;
   for (int64_t u = start; u < c.updates; u++) {
     st = exec::trainer_step(&tr);
+    if (!std::isfinite(st.loss))
+      Fail(1, fmt::format("update {}: the loss is {}; training diverged (try a lower --lr)", u + 1, st.loss));
     const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const double done = static_cast<double>(u + 1 - start);
     const double tps = tokens_per_update * done / el;
@@ -139,6 +139,7 @@ void RunTrain(TrainFlags& f) {
   }
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (std::isnan(val)) val = exec::trainer_eval(&tr);
+  if (!std::isfinite(val)) Fail(1, fmt::format("validation loss is {}; training diverged (try a lower --lr)", val));
   if (!f.save.empty()) {
     const Status s = exec::checkpoint_save(f.save, tr);
     if (!s.ok()) Fail(1, "--save: " + s.message());

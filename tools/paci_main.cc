@@ -1,9 +1,11 @@
 // `paci`: the command line. See README.md for the subcommands.
-// A subcommand's handler reports failure by throwing CLI::RuntimeError(exit_code) after printing
-// its one-line error; flag errors from CLI11 itself exit with 2.
+// A subcommand's handler fails by calling Fail(code, message) (tools/exit_codes.h); main() is the
+// program's one exception boundary: flag errors from CLI11 exit 2, handler failures with their
+// code, anything else 1 with its message, never an abort.
 #include <CLI/CLI.hpp>
 
 #include "tools/commands.h"
+#include "tools/exit_codes.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"paci: pipeline-parallel schedules, simulation and training with bounded drift"};
@@ -20,13 +22,21 @@ int main(int argc, char** argv) {
   paci::cli::AddPredictCommand(app);
   paci::cli::AddSummaryCommand(app);
   paci::cli::AddStudyCommand(app);
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::RuntimeError& e) {
-    return e.get_exit_code();
-  } catch (const CLI::ParseError& e) {
-    const int rc = app.exit(e);
-    return rc == 0 ? 0 : 2;
-  }
-  return 0;
+  const auto who = [&app] {
+    const std::vector<CLI::App*> sub = app.get_subcommands();
+    return sub.empty() ? std::string("paci") : "paci " + sub.front()->get_name();
+  };
+  return paci::ExitBoundary(who, [&] {
+    // CLI11 takes an empty value as "not given" and keeps the default: refuse it instead.
+    for (int i = 1; i < argc; ++i)
+      if (argv[i][0] == '\0')
+        paci::Fail(paci::kExitBadInput, i > 1 ? std::string("empty value after ") + argv[i - 1] : "empty argument");
+    try {
+      app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+      const int rc = app.exit(e);
+      return rc == 0 ? 0 : paci::kExitBadInput;
+    }
+    return 0;
+  });
 }

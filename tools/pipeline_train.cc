@@ -16,12 +16,15 @@
 #include "exec/runtime/pipeline_checkpoint.h"
 #include "exec/runtime/pipeline_trainer.h"
 #include "exec/runtime/stage_sizes.h"
+#include "exec/runtime/pipeline_trainer.h"
+#include "exec/model/train.h"
 #include "proto/ir_names.h"
 #include "sched/schedule_generator.h"
 #include "sched/schedule_validator.h"
 #include "store/metric_keys.h"
 #include "sched/weight_version_analysis.h"
 #include "store/trace_store.h"
+#include "tools/exit_codes.h"
 #ifdef PACI_HAVE_MPI
 #include "exec/runtime/mpi_transport.h"
 #endif
@@ -34,12 +37,6 @@
 
 namespace paci::cli {
 namespace {
-
-[[noreturn]] void Fail(int code, const std::string& message) {
-  std::fprintf(stderr, "paci train: %s\n", message.c_str());
-  std::fflush(stderr);
-  throw CLI::RuntimeError(code);
-}
 
 // The schedule of this run's segment: `updates` optimizer updates (after a resumed checkpoint's).
 ir::Schedule BuildSchedule(const exec::TrainConfig& cfg, const PipelineTrainFlags& f, uint64_t updates) {
@@ -395,6 +392,7 @@ std::string GivenPipelineOnlyFlag(const PipelineTrainFlags& f) {
 
 void RunPipelineTrain(const exec::TrainConfig& cfg, const PipelineTrainFlags& f, const exec::DataSplit& data) {
   if (f.stages < 1) Fail(2, "--stages must be at least 1");
+  if (Status st = exec::train_data_check(cfg, data); !st.ok()) Fail(2, "--data: " + st.message());
   CheckApplicable(f);
   exec::PipelineConfig pc = MakePipelineConfig(cfg, f);
   std::optional<exec::PipelineState> resumed;

@@ -4,8 +4,10 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
 #include <cmath>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -63,6 +65,20 @@ inline Status CheckCostFlags(const CostFlags& f) {
   for (const auto& [name, v] : values)
     if (!(v >= 0) || !std::isfinite(v))
       return Status::InvalidArgument(std::string(name) + ": must be a number >= 0, got " + std::to_string(v));
+  // Upper bounds: the cost model's limits (sched/limits.h, sim/stage_cost_model.h) in flag units.
+  const double max_ms = static_cast<double>(kMaxOpNs) / 1e6, max_mb = static_cast<double>(kMaxBytes) / (1 << 20);
+  const std::tuple<const char*, double, double> bounded[] = {
+      {"--fwd-ms", u.fwd_ms, max_ms},         {"--bwd-ms", u.bwd_ms, max_ms},
+      {"--wgrad-ms", u.wgrad_ms, max_ms},     {"--opt-ms", u.opt_ms, max_ms},
+      {"--latency-us", u.latency_us, max_ms * 1e3},
+      {"--message-mb", u.message_mb, max_mb}, {"--activation-mb", u.activation_mb, max_mb},
+      {"--wgrad-mb", u.wgrad_mb, max_mb},     {"--weights-mb", u.weights_mb, max_mb},
+      {"--jitter", u.jitter_cv, sim::kMaxJitterCv},
+      {"--straggler-factor", u.straggler_factor, sim::kMaxStragglerFactor}};
+  for (const auto& [name, v, most] : bounded)
+    if (v > most)
+      return Status::InvalidArgument(fmt::format("{}: {} is beyond the limit {} (sched/limits.h, sim/stage_cost_model.h)",
+                                                 name, v, most));
   if (u.straggler_factor > 0 && u.straggler_stage < 0)
     return Status::InvalidArgument("--straggler-stage: needed with --straggler-factor");
   return Status::Ok();

@@ -1,7 +1,8 @@
 // See checkpoint.h.
 #include "exec/model/checkpoint.h"
 
-#include <cstdlib>
+#include <charconv>
+#include <cstdint>
 
 #include <nlohmann/json.hpp>
 
@@ -38,13 +39,22 @@ Status check_config(const std::string& path, const std::map<std::string, std::st
   return Status::Ok();
 }
 
+// A metadata value that must be a whole decimal uint64 ("-1", "12abc" and
+// "99999999999999999999" clear *ok instead of wrapping).
 uint64_t meta_u64(const std::map<std::string, std::string>& m, const std::string& key, bool* ok) {
   auto it = m.find(key);
+  uint64_t v = 0;
   if (it == m.end()) {
     *ok = false;
     return 0;
   }
-  return std::strtoull(it->second.c_str(), nullptr, 10);
+  const std::string& s = it->second;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec != std::errc() || end != s.data() + s.size()) {
+    *ok = false;
+    return 0;
+  }
+  return v;
 }
 
 }  // namespace
@@ -104,8 +114,9 @@ Result<std::map<std::string, std::string>> adamw_load(const std::string& path, c
     PACI_RETURN_IF_ERROR(safetensors_get_f32(*f, "exp_avg_sq." + s.name, s.shape, opt->v.data() + (s.offset - lo)));
   }
   bool ok = true;
-  opt->step = static_cast<int64_t>(meta_u64(f->metadata, "paci.adamw_step", &ok));
-  if (!ok) return Status::Corruption(path + ": metadata paci.adamw_step missing");
+  const uint64_t step = meta_u64(f->metadata, "paci.adamw_step", &ok);
+  opt->step = static_cast<int64_t>(step);
+  if (!ok || step > static_cast<uint64_t>(INT64_MAX)) return Status::Corruption(path + ": metadata paci.adamw_step missing or not a number");
   return f->metadata;
 }
 
@@ -127,7 +138,7 @@ Status checkpoint_load(const std::string& path, Trainer* tr) {
   bool ok = true;
   tr->sampler.rng.state = meta_u64(*meta, "paci.sampler_rng", &ok);
   tr->sampler.pos = meta_u64(*meta, "paci.sampler_pos", &ok);
-  if (!ok) return Status::Corruption(opath + ": sampler state missing from metadata");
+  if (!ok) return Status::Corruption(opath + ": sampler state missing from metadata or not a number");
   const std::string want = tr->sampler.kind == SamplerKind::kRandom ? "random" : "sequential";
   if (meta->count("paci.sampler_kind") && meta->at("paci.sampler_kind") != want)
     return Status::InvalidArgument(opath + ": checkpoint used --sampler " + meta->at("paci.sampler_kind"));

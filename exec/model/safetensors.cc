@@ -3,12 +3,15 @@
 
 #include <cstdio>
 #include <cstring>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
 namespace paci::exec {
 
 namespace {
+
+constexpr uint64_t kMaxHeaderBytes = 100u << 20;  // the safetensors spec's limit
 
 std::string shape_str(const std::vector<int64_t>& s) {
   std::string r = "[";
@@ -57,30 +60,31 @@ Status safetensors_write(const std::string& path, const std::vector<SafeTensorRe
 Result<SafeTensorsFile> safetensors_read(const std::string& path) {
   std::FILE* f = std::fopen(path.c_str(), "rb");
   if (f == nullptr) return Status::NotFound(path + ": cannot open checkpoint");
+  std::string bytes;
+  char buf[1 << 16];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) bytes.append(buf, n);
+  const bool read_error = std::ferror(f) != 0;
+  std::fclose(f);
+  if (read_error) return Status::IoError(path + ": read failed");
+  return safetensors_parse(bytes, path);
+}
+
+Result<SafeTensorsFile> safetensors_parse(std::string_view bytes, const std::string& path) {
   SafeTensorsFile out;
   out.path = path;
-  uint8_t len[8];
-  std::string h;
-  bool ok = std::fread(len, 1, 8, f) == 8;
   uint64_t hlen = 0;
-  for (int i = 0; i < 8; i++) hlen |= static_cast<uint64_t>(len[i]) << (8 * i);
-  if (ok && hlen < (1u << 28)) {
-    h.resize(hlen);
-    ok = std::fread(h.data(), 1, hlen, f) == hlen;
-  } else {
-    ok = false;
-  }
-  if (ok) {
-    uint8_t buf[1 << 16];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) out.data.insert(out.data.end(), buf, buf + n);
-  }
-  std::fclose(f);
-  if (!ok) return Status::Corruption(path + ": not a safetensors file (bad header length)");
+  for (size_t i = 0; i < 8 && i < bytes.size(); i++) hlen |= static_cast<uint64_t>(static_cast<uint8_t>(bytes[i])) << (8 * i);
+  if (bytes.size() < 8 || hlen > bytes.size() - 8 || hlen > kMaxHeaderBytes)
+    return Status::Corruption(path + ": not a safetensors file (bad header length)");
+  const std::string_view h = bytes.substr(8, hlen);
+  const std::string_view payload = bytes.substr(8 + hlen);
+  out.data.assign(payload.begin(), payload.end());
   nlohmann::json header = nlohmann::json::parse(h, nullptr, /*allow_exceptions=*/false);
   if (!header.is_object()) return Status::Corruption(path + ": safetensors header is not a JSON object");
   for (auto it = header.begin(); it != header.end(); ++it) {
     if (it.key() == "__metadata__") {
+      if (!it->is_object()) return Status::Corruption(path + ": __metadata__ is not a JSON object");
       for (auto m = it->begin(); m != it->end(); ++m)
         if (m->is_string()) out.metadata[m.key()] = m->get<std::string>();
       continue;
@@ -94,7 +98,7 @@ Result<SafeTensorsFile> safetensors_read(const std::string& path) {
     SafeTensorsEntry t;
     t.dtype = e["dtype"].get<std::string>();
     for (const auto& d : e["shape"]) {
-      if (!d.is_number_integer()) return Status::Corruption(path + ": tensor " + it.key() + " has a bad shape");
+      if (!d.is_number_integer() || d.get<int64_t>() < 0) return Status::Corruption(path + ": tensor " + it.key() + " has a bad shape");
       t.shape.push_back(d.get<int64_t>());
     }
     t.begin = e["data_offsets"][0].get<size_t>();

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "proto/status.h"
@@ -36,6 +37,8 @@ struct SafeTensorsFile {
 };
 
 Result<SafeTensorsFile> safetensors_read(const std::string& path);
+// The same from the file's bytes; `path` only names the source in errors.
+Result<SafeTensorsFile> safetensors_parse(std::string_view bytes, const std::string& path);
 
 // Copies F32 tensor `name` into dst after checking that it exists with exactly `shape`.
 Status safetensors_get_f32(const SafeTensorsFile& f, const std::string& name, const std::vector<int64_t>& shape,

@@ -3,8 +3,6 @@
 
 #include <omp.h>
 
-#include <Eigen/Core>
-
 #ifdef PACI_EIGEN_BLAS
 extern "C" void openblas_set_num_threads(int n);
 #endif
@@ -13,8 +11,9 @@ namespace paci::exec {
 
 void exec_set_threads(int n) {
   if (n <= 0) return;
+  // Eigen::setNbThreads would write one process-wide static from every stage thread (a data
+  // race); left unset, Eigen's GEMMs read omp_get_max_threads(), which is per thread.
   omp_set_num_threads(n);
-  Eigen::setNbThreads(n);
 #ifdef PACI_EIGEN_BLAS
   openblas_set_num_threads(n);
 #endif

@@ -1,5 +1,6 @@
 // Thread count for the exec kernels: OpenMP loops, Eigen's GEMMs and (with PACI_EIGEN_BLAS)
-// OpenBLAS. Process-wide setting; results are deterministic for a fixed count.
+// OpenBLAS. Set per calling thread (OpenBLAS's own count is process-wide); results are
+// deterministic for a fixed count.
 #pragma once
 
 namespace paci::exec {

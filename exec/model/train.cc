@@ -6,17 +6,59 @@
 
 namespace paci::exec {
 
-Result<Trainer> trainer_create(const TrainConfig& cfg, DataSplit data) {
+namespace {
+
+// Floats one micro-batch's forward and backward touch, roughly: weights, gradients and AdamW
+// state (4 copies), activations saved per block (~16 x B T C plus the attention matrix) and logits.
+double WorkFloats(const TrainConfig& c) {
+  const double C = c.model.n_embd, L = c.model.n_layer, V = c.model.vocab_size;
+  const double T = c.model.block_size, B = c.B, H = c.model.n_head;
+  const double params = V * C + T * C + L * (12 * C * C + 13 * C) + 2 * C;
+  const double acts = B * T * (L * (16 * C) + V) + B * H * T * T * L;
+  return 4 * params + acts;
+}
+
+}  // namespace
+
+Status train_config_check(const TrainConfig& cfg) {
+  PACI_RETURN_IF_ERROR(gpt_config_validate(cfg.model));
   if (cfg.B < 1) return Status::InvalidArgument("--microbatch-size must be at least 1");
   if (cfg.accum < 1) return Status::InvalidArgument("--accum must be at least 1");
   if (cfg.updates < 0) return Status::InvalidArgument("--updates must not be negative");
-  if (!(cfg.lr > 0.0f)) return Status::InvalidArgument("--lr must be positive");
+  if (cfg.decay_updates < 0) return Status::InvalidArgument("--decay-updates must not be negative");
+  if (!(cfg.lr > 0.0f && cfg.lr <= kMaxLearningRate))
+    return Status::InvalidArgument("--lr must be in (0, " + std::to_string(kMaxLearningRate) + "]");
+  if (!(cfg.min_lr_frac >= 0.0f && cfg.min_lr_frac <= 1.0f))
+    return Status::InvalidArgument("--min-lr-frac must be in [0, 1]");
+  if (!std::isfinite(cfg.grad_clip)) return Status::InvalidArgument("--grad-clip must be a finite number");
+  if (!(cfg.adamw.weight_decay >= 0.0f && cfg.adamw.weight_decay * cfg.lr < 1.0f))
+    return Status::InvalidArgument("--weight-decay must be >= 0 with --weight-decay x --lr < 1 (AdamW "
+                                   "scales the weights by 1 - lr x wd each step)");
+  if (!(cfg.adamw.beta1 >= 0.0f && cfg.adamw.beta1 < 1.0f && cfg.adamw.beta2 >= 0.0f && cfg.adamw.beta2 < 1.0f))
+    return Status::InvalidArgument("AdamW betas must be in [0, 1)");
+  if (!(cfg.adamw.eps > 0.0f) || !std::isfinite(cfg.adamw.eps))
+    return Status::InvalidArgument("AdamW eps must be a finite number > 0");
   if (cfg.warmup < 0) return Status::InvalidArgument("--warmup must not be negative");
   if (cfg.eval_batches < 1) return Status::InvalidArgument("--eval-batches must be at least 1");
+  if (WorkFloats(cfg) > static_cast<double>(kMaxTrainFloats))
+    return Status::InvalidArgument(
+        "--layers/--dim/--heads/--seq/--microbatch-size/--vocab: the model and one micro-batch need ~" +
+        std::to_string(static_cast<int64_t>(WorkFloats(cfg) * 4 / (1 << 20))) +
+        " MiB, beyond the limit kMaxTrainFloats (exec/train.h) of " +
+        std::to_string((kMaxTrainFloats * 4) >> 20) + " MiB");
+  return Status::Ok();
+}
+
+Status train_data_check(const TrainConfig& cfg, const DataSplit& data) {
+  PACI_RETURN_IF_ERROR(sampler_check(data.train, cfg.model.block_size, "training split"));
+  return sampler_check(data.val, cfg.model.block_size, "validation split");
+}
+
+Result<Trainer> trainer_create(const TrainConfig& cfg, DataSplit data) {
+  PACI_RETURN_IF_ERROR(train_config_check(cfg));
   Result<StageModel> model = StageModel::Create(cfg.model, 0, gpt_num_layers(cfg.model));
   if (!model.ok()) return model.status();
-  PACI_RETURN_IF_ERROR(sampler_check(data.train, cfg.model.block_size, "training split"));
-  PACI_RETURN_IF_ERROR(sampler_check(data.val, cfg.model.block_size, "validation split"));
+  PACI_RETURN_IF_ERROR(train_data_check(cfg, data));
   Trainer tr;
   tr.cfg = cfg;
   tr.model = std::move(model).value();

@@ -41,6 +41,17 @@ struct Trainer {
   std::vector<int> inputs, targets; // (B, T)
 };
 
+// The most floats a training run may need (weights, optimizer state, one micro-batch's
+// activations; estimated before anything is allocated): 16 GiB. Raise it here for larger models.
+inline constexpr int64_t kMaxTrainFloats = int64_t{1} << 32;
+// AdamW's step is about lr per weight; beyond this every run diverges at once.
+inline constexpr float kMaxLearningRate = 10.0f;
+
+// Checks every number in cfg (finite, in range) and the work estimate; errors name the flag.
+Status train_config_check(const TrainConfig& cfg);
+// Both splits hold at least one window of block_size + 1 tokens.
+Status train_data_check(const TrainConfig& cfg, const DataSplit& data);
+
 // Validates cfg and the data sizes (errors name the flag), initialises weights from cfg.seed.
 Result<Trainer> trainer_create(const TrainConfig& cfg, DataSplit data);
 

@@ -11,6 +11,7 @@
 #include "exec/runtime/pipeline_eval.h"
 #include "exec/runtime/thread_transport.h"
 #include "exec/model/threads.h"
+#include "exec/model/train.h"
 #include "proto/ir_names.h"
 
 namespace paci::exec {
@@ -160,6 +161,7 @@ std::string SpecText(const ir::Schedule& schedule) {
 }  // namespace
 
 Result<std::vector<LayerRange>> PlanPipeline(const ir::Schedule& schedule, const PipelineConfig& cfg) {
+  PACI_RETURN_IF_ERROR(train_config_check(cfg.train));  // what trainer_create checks unpipelined
   const ir::PipelineSpec& spec = schedule.spec();
   const int parts = static_cast<int>(spec.stages() * std::max<uint32_t>(1, spec.chunks()));
   if (cfg.train.model.tie && parts > 1)
@@ -184,6 +186,7 @@ Result<PipelineResult> TrainPipelineThreads(const ir::Schedule& schedule, const 
                                             const DataSplit& data, TraceSink* sink) {
   Result<std::vector<LayerRange>> ranges = PlanPipeline(schedule, cfg);
   if (!ranges.ok()) return ranges.status();
+  PACI_RETURN_IF_ERROR(train_data_check(cfg.train, data));
   const uint32_t P = schedule.spec().stages();
   PipelineResult result;
   result.partition = *ranges;
@@ -291,6 +294,7 @@ Result<PipelineResult> TrainPipelineStage(const ir::Schedule& schedule, const Pi
                                           TraceSink* sink) {
   Result<std::vector<LayerRange>> ranges = PlanPipeline(schedule, cfg);
   if (!ranges.ok()) return ranges.status();
+  PACI_RETURN_IF_ERROR(train_data_check(cfg.train, data));
   const uint32_t P = schedule.spec().stages(), s = transport.stage();
   if (transport.stages() != P)
     return Status::InvalidArgument(fmt::format("--stages {} but the job has {} ranks", P, transport.stages()));

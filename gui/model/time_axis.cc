@@ -10,14 +10,17 @@ namespace {
 constexpr double kMinNsPerPx = 0.01;
 }  // namespace
 
+// Non-finite input (a NaN from a damaged trace or a zero-size widget) leaves the axis as it was:
+// one NaN in origin_ns or ns_per_px would spread to every later computation.
 void TimeAxis::Fit(double extent, double width) {
-  extent_ns = std::max(extent, 1.0);
-  width_px = std::max(width, 1.0);
+  extent_ns = std::isfinite(extent) ? std::max(extent, 1.0) : 1.0;
+  width_px = std::isfinite(width) ? std::max(width, 1.0) : 1.0;
   const double margin = 0.01 * extent_ns;
   ShowRange(-margin, extent_ns + margin);
 }
 
 void TimeAxis::ShowRange(double t0, double t1) {
+  if (!std::isfinite(t0) || !std::isfinite(t1)) return;
   if (t1 <= t0) t1 = t0 + 1;
   ns_per_px = (t1 - t0) / width_px;
   origin_ns = t0;
@@ -25,7 +28,7 @@ void TimeAxis::ShowRange(double t0, double t1) {
 }
 
 void TimeAxis::ZoomAbout(double x, double factor) {
-  if (!(factor > 0)) return;
+  if (!(factor > 0) || !std::isfinite(factor) || !std::isfinite(x)) return;
   const double anchor = ToNs(x);
   ns_per_px /= factor;
   Clamp();
@@ -34,6 +37,7 @@ void TimeAxis::ZoomAbout(double x, double factor) {
 }
 
 void TimeAxis::Pan(double dx_px) {
+  if (!std::isfinite(dx_px)) return;
   origin_ns -= dx_px * ns_per_px;
   Clamp();
 }
@@ -48,6 +52,7 @@ void TimeAxis::Clamp() {
 
 double TimeAxis::TickStep(double min_px) const {
   const double min_ns = std::max(min_px * ns_per_px, 1e-9);
+  if (!std::isfinite(min_ns)) return std::max(extent_ns, 1.0);  // NaN would never be reached
   double decade = std::pow(10.0, std::floor(std::log10(min_ns)));
   for (;;) {
     for (double m : {1.0, 2.0, 5.0}) {

@@ -6,8 +6,10 @@
 #include <QElapsedTimer>
 #include <QThread>
 #include <QWheelEvent>
+#include <cmath>
 #include <cstdio>
 #include <functional>
+#include <string>
 
 #include "gui/model/sim_backend.h"
 #include "gui/viewer/compare_page.h"
@@ -19,6 +21,7 @@
 #include "gui/viewer/timeline_page.h"
 #include "gui/viewer/timeline_widget.h"
 #include "proto/ir_names.h"
+#include "tools/exit_codes.h"
 
 namespace paci::gui {
 namespace {
@@ -142,11 +145,35 @@ int Bench(MainWindow& w, const QString& path, int64_t id, const QElapsedTimer& s
   return 0;
 }
 
-}  // namespace
-}  // namespace paci::gui
+// A numeric flag: finite and within [lo, hi], else exit 2 naming it (a NaN once hung the ruler).
+double NumberFlag(const char* name, const QString& text, double lo, double hi) {
+  bool ok = false;
+  const double v = text.toDouble(&ok);
+  if (!ok || !std::isfinite(v) || v < lo || v > hi)
+    Fail(kExitBadInput, std::string("--") + name + ": '" + text.toStdString() + "' is not a number in [" +
+                            QString::number(lo).toStdString() + ", " + QString::number(hi).toStdString() + "]");
+  return v;
+}
 
-int main(int argc, char** argv) {
-  using namespace paci::gui;
+// Event handlers run inside Qt's loop, which exceptions must not cross: stop the loop instead and
+// let main() report it.
+class ViewerApplication : public QApplication {
+ public:
+  using QApplication::QApplication;
+  bool notify(QObject* receiver, QEvent* event) override {
+    try {
+      return QApplication::notify(receiver, event);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "paci-viewer: internal error: %s\n", e.what());
+    } catch (...) {
+      std::fprintf(stderr, "paci-viewer: internal error: unknown exception\n");
+    }
+    QCoreApplication::exit(kExitRuntimeError);
+    return false;
+  }
+};
+
+int RunViewer(int argc, char** argv) {
   QElapsedTimer since_start;
   since_start.start();
   // Screenshots, benchmarks and --help need no display: pick the offscreen platform unless told
@@ -159,7 +186,7 @@ int main(int argc, char** argv) {
       qputenv("QT_QPA_PLATFORM", "offscreen");
     }
   }
-  QApplication app(argc, argv);
+  ViewerApplication app(argc, argv);
   QApplication::setApplicationName(QStringLiteral("paci-viewer"));
   QCommandLineParser args;
   args.setApplicationDescription(QStringLiteral("PACI viewer: timelines, comparison, explorer, replay, curves"));
@@ -223,7 +250,8 @@ int main(int argc, char** argv) {
   if (ok && has_view && view == MainWindow::View::kReplay) {
     w.showView(view);  // fills the replay page
     ReplayModel& r = w.replayPage()->model();
-    if (r.index()) r.setTime(static_cast<int64_t>(r.index()->makespan() * args.value("replay-at").toDouble()));
+    const double at = NumberFlag("replay-at", args.value("replay-at"), 0, 1);
+    if (r.index()) r.setTime(static_cast<int64_t>(static_cast<double>(r.index()->makespan()) * at));
   }
   if (ok && args.isSet("select-op")) w.timelinePage()->selectOpId(args.value("select-op").toULongLong());
   if (ok && args.value("curve-axis") == QLatin1String("wall")) w.curvesPage()->setAxis(CurveAxis::kWallSeconds);
@@ -232,14 +260,24 @@ int main(int argc, char** argv) {
     if (r.size() == 2) {
       QCoreApplication::processEvents();  // let the widgets take their final width first
       for (TimelineWidget* tl : {w.timelinePage()->timeline(), w.comparePage()->timeline()}) {
-        tl->showRange(r[0].toDouble() * 1e6, r[1].toDouble() * 1e6);
+        tl->showRange(NumberFlag("range-ms", r[0], -1e12, 1e12) * 1e6,
+                      NumberFlag("range-ms", r[1], -1e12, 1e12) * 1e6);
       }
     }
   }
-  if (ok && args.isSet("target-loss")) w.curvesPage()->setTarget(args.value("target-loss").toDouble());
+  if (ok && args.isSet("target-loss"))
+    w.curvesPage()->setTarget(NumberFlag("target-loss", args.value("target-loss"), -1e30, 1e30));
   if (has_view) w.showView(view);
   if (!batch) return app.exec();
   if (!ok) return 1;
   QCoreApplication::processEvents();
   return w.exportCurrentView(args.value("screenshot")) ? 0 : 1;
+}
+
+}  // namespace
+}  // namespace paci::gui
+
+// The program's one exception boundary (tools/exit_codes.h): bad flags exit 2, failures 1.
+int main(int argc, char** argv) {
+  return paci::ExitBoundary([] { return "paci-viewer"; }, [&] { return paci::gui::RunViewer(argc, argv); });
 }

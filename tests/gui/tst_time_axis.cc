@@ -18,6 +18,7 @@ class TimeAxisTest : public QObject {
   void zoomAbout();
   void pan();
   void clamps();
+  void nonFinite();
   void ticks_data();
   void ticks();
   void format_data();
@@ -87,6 +88,23 @@ void TimeAxisTest::clamps() {
   QCOMPARE_GE(a.VisibleEnd(), 0.0);
   a.ZoomAbout(0, 1e12);     // nor zoom below 0.01 ns per pixel
   QCOMPARE_GE(a.ns_per_px, 0.01);
+}
+
+// A NaN reaching the axis once made TickStep loop forever (the ruler's decade never reached it).
+void TimeAxisTest::nonFinite() {
+  const double nan = std::nan(""), inf = INFINITY;
+  TimeAxis a;
+  a.Fit(nan, 1000);
+  a.ShowRange(nan, 5);
+  a.ZoomAbout(nan, 2);
+  a.ZoomAbout(10, inf);
+  a.Pan(nan);
+  QVERIFY(std::isfinite(a.origin_ns) && std::isfinite(a.ns_per_px) && a.ns_per_px > 0);
+  QVERIFY(!a.Ticks(90).empty());
+  TimeAxis broken;
+  broken.ns_per_px = nan;  // set from outside: the ruler still terminates
+  QVERIFY(broken.TickStep(90) > 0);
+  QVERIFY(broken.Ticks(90).size() <= 10001);
 }
 
 void TimeAxisTest::ticks_data() {

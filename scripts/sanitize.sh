@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Sanitizer builds of the CPU code (CUDA and the Qt viewer off; Debug, so asserts stay on, at -O1),
+# each in its own build folder.
+#   scripts/sanitize.sh asan   ASan + UBSan in build-asan/, then the test suite (CI runs this)
+#   scripts/sanitize.sh tsan   TSan in build-tsan/, then the runtime tests (stage threads, transports)
+# Any report fails the run: UBSan does not recover, LSan reports leaks at exit, and only
+# OpenMPI's own leaks are suppressed (tests/sanitizers/lsan.supp). Extra arguments go to ctest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+kind="${1:-asan}"
+shift || true
+jobs="$(nproc)"
+supp="$PWD/tests/sanitizers"
+common=(-DCMAKE_BUILD_TYPE=Debug -DPACI_WITH_CUDA=OFF -DPACI_WITH_QT=OFF -DPACI_NATIVE=OFF)
+
+case "$kind" in
+  asan)
+    flags="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined"
+    cmake -S . -B build-asan "${common[@]}" -DCMAKE_C_FLAGS="$flags" -DCMAKE_CXX_FLAGS="$flags" \
+      -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" > /dev/null
+    cmake --build build-asan -j"$jobs"
+    export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:detect_stack_use_after_return=0"
+    export LSAN_OPTIONS="suppressions=$supp/lsan.supp:print_suppressions=0"
+    export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+    # OpenMPI under mpirun: the ranks inherit the options above.
+    export OMPI_MCA_rmaps_base_oversubscribe=1
+    cd build-asan
+    ctest --output-on-failure -j"$jobs" -LE serial --timeout 900 "$@"
+    ctest --output-on-failure -L serial --timeout 900 "$@"
+    ;;
+  tsan)
+    flags="-O1 -g -fno-omit-frame-pointer -fsanitize=thread"
+    cmake -S . -B build-tsan "${common[@]}" -DPACI_WITH_MPI=OFF -DCMAKE_C_FLAGS="$flags" \
+      -DCMAKE_CXX_FLAGS="$flags" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=thread" > /dev/null
+    cmake --build build-tsan -j"$jobs" --target runtime_pipeline_test runtime_transport_test
+    export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1"
+    cd build-tsan
+    ctest --output-on-failure -L runtime --timeout 900 "$@"
+    ;;
+  *)
+    echo "usage: scripts/sanitize.sh asan|tsan [ctest args]" >&2
+    exit 2
+    ;;
+esac
