@@ -67,7 +67,8 @@ class HostileCli : public ::testing::Test {
   } while (0)
 
 TEST_F(HostileCli, HugeFlushSimulationIsRefusedAtOnce) {  // was: 7.6 GB in 15 s, still growing
-  const Outcome o = Paci("simulate --schedule gpipe --stages 1 --microbatches 100000000" + Db());
+  // One flush iteration of 10^8 micro-batches (--accum is M per update for every schedule).
+  const Outcome o = Paci("simulate --schedule gpipe --stages 1 --accum 100000000 --updates 1" + Db());
   EXPECT_REFUSED(o, "kMaxStageMicroBatches");
   EXPECT_LT(o.seconds, 10);
   EXPECT_EQ(RunCount(), 0u);
