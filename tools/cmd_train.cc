@@ -77,8 +77,6 @@ void RunTrain(TrainFlags& f) {
   if (f.pipe.schedule.empty() && (f.pipe.stages != 1 || f.pipe.chunks != 0))
     Fail(2, std::string(f.pipe.stages != 1 ? "--stages" : "--chunks") + ": applies only to pipelined training (--schedule)");
   if (!f.pipe.schedule.empty()) {
-    if (!f.resume.empty() || !f.save.empty())
-      Fail(2, "--resume/--save: checkpoints are for unpipelined runs; drop them or --schedule");
     // Each stage gets its share of the cores unless --threads says otherwise; threads and MPI
     // runs then use the same count, which keeps their results identical.
     const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
