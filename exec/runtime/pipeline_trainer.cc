@@ -158,6 +158,19 @@ std::string SpecText(const ir::Schedule& schedule) {
                      s.microbatches_per_iteration(), std::max<uint32_t>(1, s.chunks()));
 }
 
+// The gathered model's validation loss and, for --save, the state a resumed run starts from.
+void FinishResult(const ir::Schedule& schedule, const PipelineConfig& cfg, const DataSplit& data,
+                  PipelineResult* result) {
+  result->val_loss = EvaluateLoss(cfg.train.model, result->params.data(), data.val, cfg.train.B,
+                                  cfg.train.eval_batches);
+  if (!cfg.keep_state) return;
+  result->state.params = result->params;
+  result->state.updates = StartOf(cfg).updates + CountUpdates(schedule);
+  result->state.tokens = result->updates.empty() ? StartOf(cfg).tokens : result->updates.back().tokens();
+  result->state.sampler = result->stages[0].sampler;
+  result->state.schedule = SpecText(schedule);
+}
+
 }  // namespace
 
 Result<std::vector<LayerRange>> PlanPipeline(const ir::Schedule& schedule, const PipelineConfig& cfg) {
@@ -241,15 +254,7 @@ Result<PipelineResult> TrainPipelineThreads(const ir::Schedule& schedule, const 
     std::sort(result.updates.begin(), result.updates.end(),
               [](const ir::UpdateMetric& a, const ir::UpdateMetric& b) { return a.update() < b.update(); });
   }
-  result.val_loss = EvaluateLoss(cfg.train.model, result.params.data(), data.val, cfg.train.B,
-                                 cfg.train.eval_batches);
-  if (cfg.keep_state) {
-    result.state.params = result.params;
-    result.state.updates = StartOf(cfg).updates + CountUpdates(schedule);
-    result.state.tokens = result.updates.empty() ? StartOf(cfg).tokens : result.updates.back().tokens();
-    result.state.sampler = result.stages[0].sampler;
-    result.state.schedule = SpecText(schedule);
-  }
+  FinishResult(schedule, cfg, data, &result);
   return result;
 }
 
@@ -345,16 +350,7 @@ Result<PipelineResult> TrainPipelineStage(const ir::Schedule& schedule, const Pi
                   whole->begin() + static_cast<ptrdiff_t>(layout.layer_offset[(*ranges)[v].first]));
       }
     }
-    result.val_loss = EvaluateLoss(cfg.train.model, result.params.data(), data.val, cfg.train.B,
-                                   cfg.train.eval_batches);
-    if (cfg.keep_state) {
-      // The last stage samples every micro-batch's targets, so its sampler is the run's.
-      result.state.params = result.params;
-      result.state.updates = StartOf(cfg).updates + CountUpdates(schedule);
-      result.state.tokens = result.updates.empty() ? StartOf(cfg).tokens : result.updates.back().tokens();
-      result.state.sampler = result.stages[0].sampler;
-      result.state.schedule = SpecText(schedule);
-    }
+    FinishResult(schedule, cfg, data, &result);
   }
   PACI_RETURN_IF_ERROR(transport.Flush());
   return result;
