@@ -35,7 +35,9 @@ Status ReadNumber(const nlohmann::json& j, const std::string& path, const std::s
 }
 
 Status CheckKeys(const nlohmann::json& j, const std::string& path, std::initializer_list<const char*> keys) {
-  for (const auto& [k, v] : j.items()) {
+  for (const auto& item : j.items()) {
+    // A named copy, not a structured binding: clang 14 (the fuzz build) cannot capture those.
+    const std::string& k = item.key();
     if (std::none_of(keys.begin(), keys.end(), [&](const char* known) { return k == known; }))
       return Status::InvalidArgument(path + ": unknown key '" + k + "'");
   }
