@@ -7,7 +7,10 @@
 # bubble. Profiling right before each run, not once for all, keeps the profile and the run under
 # the same background load on a shared machine; the 1-minute load average is recorded at the
 # profile, at the start of the run and at its end. Nothing of the run is used by its prediction.
-# Prints a Markdown table and the median / max |makespan error|.
+# Prints a Markdown table and the median / max |makespan error|, and, as a diagnostic only (it reads
+# the run, so it is no prediction), how much slower or faster the run's compute ops were than the
+# co-located prediction's, and the makespan error left once that op-speed ratio is divided out.
+# PACI_TABLE_ONLY=1 prints the table of an existing $PACI_OUT without running anything.
 # Environment: PACI_UPDATES (default 20), PACI_OUT (default bench/prediction_accuracy.out), PACI_BIN
 # (default build/tools/paci; a copy keeps a rebuild from changing the binary mid-run),
 # PACI_SCHEDULES, PACI_STAGES, PACI_KS (space-separated subsets, default all / "2 4" / "4 8").
@@ -19,13 +22,13 @@ UPDATES="${PACI_UPDATES:-20}"
 OUT="${PACI_OUT:-bench/prediction_accuracy.out}"
 mkdir -p "$OUT"
 DB="$OUT/runs.db"
-rm -f "$DB" "$OUT"/*.json "$OUT"/*.txt
+[[ -n "${PACI_TABLE_ONLY:-}" ]] || rm -f "$DB" "$OUT"/*.json "$OUT"/*.txt
 MODEL=(--layers 6 --dim 64 --heads 4 --seq 64)
 B=8
 load1() { cut -d' ' -f1 /proc/loadavg; }
 read -r -a KS <<< "${PACI_KS:-4 8}"
 
-for sched in ${PACI_SCHEDULES:-gpipe 1f1b-flush interleaved-1f1b zb-h1 pipedream pipedream-2bw pipemare paci}; do
+[[ -n "${PACI_TABLE_ONLY:-}" ]] || for sched in ${PACI_SCHEDULES:-gpipe 1f1b-flush interleaved-1f1b zb-h1 pipedream pipedream-2bw pipemare paci}; do
   for P in ${PACI_STAGES:-2 4}; do
     for K in "${KS[@]}"; do
       U="$UPDATES"
@@ -58,15 +61,22 @@ for sched in ${PACI_SCHEDULES:-gpipe 1f1b-flush interleaved-1f1b zb-h1 pipedream
 done
 
 python3 - "$OUT" <<'EOF'
-import json, os, statistics, sys
+import json, os, sqlite3, statistics, sys
 out = sys.argv[1]
+db = sqlite3.connect(os.path.join(out, "runs.db"))
+run_ids = {name: rid for rid, name in db.execute("select id, name from runs")}
+
+def compute_busy_ns(run):  # all stages' compute-lane time (lane 0)
+    return db.execute("select sum(end_ns - start_ns) from ops where run = ? and lane = 0", (run,)).fetchone()[0] or 0
+
 rows, errs = [], {"alone": [], "coloc": []}
 bub = {"alone": [], "coloc": []}
-loads = []
+loads, residuals = [], []
 for name in sorted(os.listdir(out)):
     if not name.endswith(".measured.json"): continue
     tag = name[:-len(".measured.json")]
-    m = json.load(open(os.path.join(out, name)))["measured"]
+    measured_json = json.load(open(os.path.join(out, name)))
+    m = measured_json["measured"]
     load = json.load(open(os.path.join(out, f"{tag}.load.json")))
     prof = json.load(open(os.path.join(out, f"{tag}.profile.json")))
     P = int(tag.split("-P")[1].split("-")[0])
@@ -81,14 +91,23 @@ for name in sorted(os.listdir(out)):
         be = max(abs(a - b) for a, b in zip(p["stage_bubble_fraction"], m["stage_bubble_fraction"]))
         bub[kind].append(be)
         cells += [f"{p['makespan_ms']:.0f}", f"{e:+.1f}%", f"{be:.3f}"]
+    # Diagnostic (reads the run): op-speed ratio, and the makespan error left without it.
+    coloc = json.load(open(os.path.join(out, f"{tag}.coloc.json")))["predicted"]
+    ratio = compute_busy_ns(measured_json["measured_run"]) / compute_busy_ns(run_ids[f"before: {tag} co-located"])
+    rest = (coloc["makespan_ms"] * ratio - m["makespan_ms"]) / m["makespan_ms"] * 100
+    residuals.append(abs(rest))
+    cells += [f"{ratio:.2f}", f"{rest:+.1f}%"]
     rows.append(cells)
 print("| case | load: profile / start / end | co-location at P | measured ms | alone: predicted ms | error | "
-      "max stage bubble error | co-located: predicted ms | error | max stage bubble error |")
-print("|---|---|---|---|---|---|---|---|---|---|")
+      "max stage bubble error | co-located: predicted ms | error | max stage bubble error | "
+      "op time measured / co-located | error with op speed divided out |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|")
 for r in rows: print("| " + " | ".join(r) + " |")
 print()
 for kind in ("alone", "coloc"):
     print(f"- {kind}: median |makespan error| {statistics.median(errs[kind]):.1f}%, max {max(errs[kind]):.1f}%; "
           f"median max-stage bubble error {statistics.median(bub[kind]):.3f}")
+print(f"- diagnostic, op speed divided out: median |makespan error| {statistics.median(residuals):.1f}%, "
+      f"max {max(residuals):.1f}%")
 print(f"- load average (1 min) over the cases: {min(loads):.1f} .. {max(loads):.1f}, median {statistics.median(loads):.1f}")
 EOF
