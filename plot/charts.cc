@@ -17,7 +17,12 @@
 #include <QSvgGenerator>
 #include <QValueAxis>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <string>
 #include <cmath>
 #include <cstdlib>
 #include <limits>
@@ -78,6 +83,7 @@ QValueAxis* ValueAxis(const std::string& label, double lo, double hi) {
   if (lo == hi) hi = lo + 1;
   axis->setRange(lo, hi);
   axis->applyNiceNumbers();
+  axis->setLabelFormat("%g");
   return axis;
 }
 
@@ -99,6 +105,11 @@ struct Renderer::App {
 
 Renderer::Renderer() {
   if (std::getenv("QT_QPA_PLATFORM") == nullptr) setenv("QT_QPA_PLATFORM", "offscreen", 0);
+  // Qt wants a private runtime directory (and warns without one); a private one under /tmp does.
+  if (std::getenv("XDG_RUNTIME_DIR") == nullptr) {
+    const std::string dir = "/tmp/paci-runtime-" + std::to_string(getuid());
+    if (mkdir(dir.c_str(), 0700) == 0 || errno == EEXIST) setenv("XDG_RUNTIME_DIR", dir.c_str(), 0);
+  }
   app_ = std::make_unique<App>();
 }
 

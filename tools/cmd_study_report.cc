@@ -231,7 +231,7 @@ size_t PlotCurves(plot::Renderer& r, const std::vector<Configuration>& configs, 
     plot::LineChart chart;
     chart.title = fmt::format("train loss, lr {:g} (mean over seeds, {}-update trailing mean; band +-1 sd)", lr,
                               sim::kLossSmoothingWindow);
-    chart.x_label = by_time ? "predicted seconds at the target scale (tokens / steady tokens/s)" : "training tokens";
+    chart.x_label = by_time ? "predicted seconds at the target scale (updates x steady-state time per update)" : "training tokens";
     chart.y_label = "train loss";
     for (size_t i = 0; i < configs.size(); ++i) {
       const Configuration& c = configs[i];
@@ -259,7 +259,8 @@ size_t PlotTta(plot::Renderer& r, const std::vector<Configuration>& configs,
   for (size_t i = 0; i < configs.size(); ++i) {
     const std::optional<double> v = seconds ? times[i].seconds : tokens[i].mean;
     if (!v) continue;
-    chart.bars.push_back({configs[i].label, *v, seconds ? *times[i].lo : *tokens[i].lo,
+    const store::RunConfig& k = configs[i].point.config;
+    chart.bars.push_back({fmt::format("{} K={} lr={:g}", k.schedule, *k.accum, *k.lr), *v, seconds ? *times[i].lo : *tokens[i].lo,
                           seconds ? *times[i].hi : *tokens[i].hi});
   }
   const Status st = r.Write(chart, (out / "tta").string());

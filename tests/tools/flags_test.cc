@@ -281,6 +281,17 @@ TEST(Study, TrainsTheGridAndResumesWithoutRerunning) {
 #endif
   EXPECT_EQ(Paci("study report --db " + db + " --out " + out + " --cost " + cost).code, 2);
 
+  // The sweep ranks the study's configurations by predicted time to the target and says why.
+  const CliRun ranked = Paci("sweep --loss-curves " + db + " --target-loss 10 --cost " + cost + " --no-db");
+  ASSERT_EQ(ranked.code, 0) << ranked.err;
+  EXPECT_NE(ranked.out.find("the best flush baseline"), std::string::npos) << ranked.out;
+  EXPECT_NE(ranked.out.find("x tokens"), std::string::npos) << ranked.out;
+  EXPECT_NE(ranked.out.find("recommendation: "), std::string::npos) << ranked.out;
+  const CliRun grid = Paci("sweep --loss-curves " + db + " --target-loss 10 --stages 4 --no-db");
+  EXPECT_EQ(grid.code, 2);
+  EXPECT_NE(grid.err.find("--stages"), std::string::npos) << grid.err;
+  EXPECT_EQ(Paci("sweep --loss-curves " + db + " --no-db").code, 2);  // no --target-loss
+
   const CliRun owned = Paci(study + " --seed 4");
   EXPECT_EQ(owned.code, 2);
   EXPECT_NE(owned.err.find("--seed"), std::string::npos) << owned.err;
