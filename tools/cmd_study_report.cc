@@ -237,7 +237,7 @@ size_t PlotCurves(plot::Renderer& r, const std::vector<Configuration>& configs, 
       const Configuration& c = configs[i];
       if (*c.point.config.lr != lr) continue;
       if (by_time && !c.steady_tokens_per_s) continue;
-      const std::string name = fmt::format("{} K={}", c.point.config.schedule, *c.point.config.accum);
+      const std::string name = fmt::format("{} K={}", VariantName(c.point), *c.point.config.accum);
       chart.series.push_back(BandSeries(name, bands[i], by_time ? 1.0 / *c.steady_tokens_per_s : 1.0));
     }
     const std::string stem = (out / fmt::format("{}_lr{:g}", by_time ? "loss_vs_time" : "loss_vs_tokens", lr)).string();
@@ -260,7 +260,7 @@ size_t PlotTta(plot::Renderer& r, const std::vector<Configuration>& configs,
     const std::optional<double> v = seconds ? times[i].seconds : tokens[i].mean;
     if (!v) continue;
     const store::RunConfig& k = configs[i].point.config;
-    chart.bars.push_back({fmt::format("{} K={} lr={:g}", k.schedule, *k.accum, *k.lr), *v, seconds ? *times[i].lo : *tokens[i].lo,
+    chart.bars.push_back({fmt::format("{} K={} lr={:g}", VariantName(configs[i].point), *k.accum, *k.lr), *v, seconds ? *times[i].lo : *tokens[i].lo,
                           seconds ? *times[i].hi : *tokens[i].hi});
   }
   const Status st = r.Write(chart, (out / "tta").string());
@@ -272,13 +272,13 @@ size_t PlotTta(plot::Renderer& r, const std::vector<Configuration>& configs,
 size_t PlotHeatMaps(plot::Renderer& r, const std::vector<Configuration>& configs, const std::filesystem::path& out) {
   std::set<std::string> schedules;
   for (const Configuration& c : configs)
-    if (!c.IsFlush() && FlushOf(configs, c)) schedules.insert(c.point.config.schedule);
+    if (!c.IsFlush() && FlushOf(configs, c)) schedules.insert(VariantName(c.point));
   size_t written = 0;
   for (const std::string& s : schedules) {
     std::set<int64_t> ks;
     std::set<double> lrs;
     for (const Configuration& c : configs)
-      if (c.point.config.schedule == s) {
+      if (VariantName(c.point) == s) {
         ks.insert(*c.point.config.accum);
         lrs.insert(*c.point.config.lr);
       }
@@ -293,13 +293,15 @@ size_t PlotHeatMaps(plot::Renderer& r, const std::vector<Configuration>& configs
       for (int64_t k : ks) {
         std::optional<double> cell;
         for (const Configuration& c : configs)
-          if (c.point.config.schedule == s && *c.point.config.accum == k && *c.point.config.lr == lr)
+          if (VariantName(c.point) == s && *c.point.config.accum == k && *c.point.config.lr == lr)
             if (const Configuration* flush = FlushOf(configs, c))
               if (std::optional<Interval> gap = GapToFlush(c, *flush)) cell = gap->mean;
         row.push_back(cell);
       }
     }
-    const Status st = r.Write(map, (out / ("gap_heatmap_" + s)).string());
+    std::string file = s;
+    std::replace(file.begin(), file.end(), '+', '_');
+    const Status st = r.Write(map, (out / ("gap_heatmap_" + file)).string());
     if (!st.ok()) Fail(1, "--out: " + st.message());
     ++written;
   }

@@ -48,12 +48,33 @@ bool SamePoint(const StudyPoint& a, const StudyPoint& b, bool ignore_seed) {
          (ignore_seed || x.seed == y.seed) && a.setup == b.setup;
 }
 
+std::string VariantName(const StudyPoint& p) {
+  const nlohmann::json setup = nlohmann::json::parse(p.setup, nullptr, /*allow_exceptions=*/false);
+  if (setup.is_object() && setup.contains("drift_lr_scale"))
+    return fmt::format("{}+drift-lr-scale={}", p.config.schedule, setup["drift_lr_scale"].dump());
+  return p.config.schedule;
+}
+
 std::string ConfigurationLabel(const StudyPoint& p) {
   const store::RunConfig& c = p.config;
-  return fmt::format("{} P={} K={} lr={:g} b={} tokens/update={}", c.schedule, c.stages.value_or(0),
+  return fmt::format("{} P={} K={} lr={:g} b={} tokens/update={}", VariantName(p), c.stages.value_or(0),
                      c.accum.value_or(0), c.lr.value_or(0), c.microbatch_size.value_or(0),
                      c.tokens_per_update.value_or(0));
 }
+
+namespace {
+
+// The setup without the knobs of one schedule (PipeMare's lr warm-up, the drift lr scale): what a
+// schedule and its flush baseline must share.
+std::string SharedSetup(const std::string& setup) {
+  nlohmann::json j = nlohmann::json::parse(setup, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return setup;
+  j.erase("pipemare_lr_warmup");
+  j.erase("drift_lr_scale");
+  return j.dump();
+}
+
+}  // namespace
 
 std::vector<sim::TokenCurve> StudyConfiguration::TrainCurves() const {
   std::vector<sim::TokenCurve> curves;
@@ -113,7 +134,8 @@ Result<double> StudyTokensPerSecondAt(const StudyConfiguration& c, ir::CostModel
 
 bool IsFlushBaselineOf(const StudyConfiguration& f, const StudyConfiguration& c) {
   return f.IsFlush() && f.point.config.stages == c.point.config.stages && f.point.config.lr == c.point.config.lr &&
-         f.point.config.tokens_per_update == c.point.config.tokens_per_update && f.point.setup == c.point.setup;
+         f.point.config.tokens_per_update == c.point.config.tokens_per_update &&
+         SharedSetup(f.point.setup) == SharedSetup(c.point.setup);
 }
 
 }  // namespace paci::cli

@@ -29,6 +29,9 @@ Result<StudyPoint> PointOfTrainArgs(const std::vector<std::string>& args);
 // Equal columns and setup. With `ignore_seed`, the seeds of one configuration compare equal.
 bool SamePoint(const StudyPoint& a, const StudyPoint& b, bool ignore_seed = false);
 
+// The schedule as a study compares it: its name, plus "+drift-lr-scale=A" with the mitigation.
+std::string VariantName(const StudyPoint& p);
+
 // "paci P=4 K=2 lr=0.001 b=4 tokens/update=512": a configuration's label, seed left out.
 std::string ConfigurationLabel(const StudyPoint& p);
 
@@ -58,7 +61,7 @@ Result<std::vector<StudyConfiguration>> LoadStudy(store::TraceStore& db);
 Result<double> StudyTokensPerSecondAt(const StudyConfiguration& c, ir::CostModel cost);
 
 // Whether `flush` is the 1F1B-flush configuration `c` compares with: same P, lr, tokens per
-// update and setup.
+// update and setup (apart from knobs only `c`'s schedule has, e.g. --drift-lr-scale).
 bool IsFlushBaselineOf(const StudyConfiguration& flush, const StudyConfiguration& c);
 
 }  // namespace paci::cli
