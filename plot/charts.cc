@@ -4,6 +4,7 @@
 #include <QAreaSeries>
 #include <QBarCategoryAxis>
 #include <QBarSeries>
+#include <QHorizontalBarSeries>
 #include <QBarSet>
 #include <QCategoryAxis>
 #include <QChart>
@@ -166,6 +167,7 @@ Status Renderer::Write(const LineChart& c, const std::string& stem) {
   return Render(chart, stem);
 }
 
+// Horizontal bars, so long labels read whole on the left axis; bar i sits at y = i.
 Status Renderer::Write(const BarChart& c, const std::string& stem) {
   QChart* chart = NewChart(c.title);
   auto* set = new QBarSet(Q(c.y_label));
@@ -177,33 +179,30 @@ Status Renderer::Write(const BarChart& c, const std::string& stem) {
     labels << Q(b.label);
     top = std::max({top, b.value, b.hi});
   }
-  auto* bars = new QBarSeries;
+  auto* bars = new QHorizontalBarSeries;
   bars->append(set);
   chart->addSeries(bars);
-  auto* ax = new QBarCategoryAxis;
-  ax->append(labels);
-  ax->setLabelsAngle(-60);
-  QValueAxis* ay = ValueAxis(c.y_label, 0, top * 1.05);
+  auto* ay = new QBarCategoryAxis;
+  ay->append(labels);
+  QValueAxis* ax = ValueAxis(c.y_label, 0, top * 1.05);
   chart->addAxis(ax, Qt::AlignBottom);
   chart->addAxis(ay, Qt::AlignLeft);
   bars->attachAxis(ax);
   bars->attachAxis(ay);
-  // Whiskers: a category axis puts bar i at x = i, so a line series from (i, lo) to (i, hi) sits on it.
   for (size_t i = 0; i < c.bars.size(); ++i) {
     if (c.bars[i].lo == c.bars[i].hi) continue;
     auto* whisker = new QLineSeries;
     whisker->setPen(QPen(Qt::black, 2));
-    const double x = static_cast<double>(i);
-    whisker->append(x - 0.1, c.bars[i].lo);
-    whisker->append(x + 0.1, c.bars[i].lo);
-    whisker->append(x, c.bars[i].lo);
-    whisker->append(x, c.bars[i].hi);
-    whisker->append(x - 0.1, c.bars[i].hi);
-    whisker->append(x + 0.1, c.bars[i].hi);
+    const double y = static_cast<double>(i), lo = std::max(0.0, c.bars[i].lo), hi = c.bars[i].hi;
+    whisker->append(lo, y - 0.15);
+    whisker->append(lo, y + 0.15);
+    whisker->append(lo, y);
+    whisker->append(hi, y);
+    whisker->append(hi, y - 0.15);
+    whisker->append(hi, y + 0.15);
     chart->addSeries(whisker);
     whisker->attachAxis(ax);
     whisker->attachAxis(ay);
-    chart->legend()->markers(whisker).front()->setVisible(false);
   }
   chart->legend()->setVisible(false);
   return Render(chart, stem);

@@ -23,7 +23,7 @@ struct LineChart {
   std::vector<Series> series;
 };
 
-// One bar with a 95 % interval drawn as a whisker (lo == hi: no whisker).
+// One bar with a 95 % interval drawn as a whisker (lo == hi: no whisker; clipped at 0).
 struct Bar {
   std::string label;
   double value = 0, lo = 0, hi = 0;
