@@ -4,7 +4,8 @@
 // seeds), final.csv (final validation loss with a 95 % interval and the gap to 1F1B-flush at the
 // same lr and tokens per update, paired by seed), tta.csv (with --target-loss: tokens to target,
 // and with a cost model the predicted time at the target scale from the simulator's steady-state
-// time per update). Plots (Qt Charts offscreen, plot/): loss vs tokens per lr, loss vs predicted time,
+// time per update; rate_at_target_scale is that rate in study tokens per second,
+// StudyTokensPerSecondAt). Plots (Qt Charts offscreen, plot/): loss vs tokens per lr, loss vs predicted time,
 // time-to-accuracy bars, and a K x lr heat map of the gap to flush per schedule.
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -189,7 +190,7 @@ void PredictRates(const ReportFlags& f, std::vector<Configuration>* configs) {
 void WriteTta(const ReportFlags& f, const std::vector<Configuration>& configs, const std::filesystem::path& out,
               std::vector<sim::PredictedTimeToAccuracy>* times, std::vector<sim::TokensToTarget>* tokens) {
   std::ofstream tta = OpenOut(out / "tta.csv");
-  tta << "configuration,seeds,reached,tokens_to_target,tokens_lo95,tokens_hi95,steady_tokens_per_s,"
+  tta << "configuration,seeds,reached,tokens_to_target,tokens_lo95,tokens_hi95,rate_at_target_scale,"
          "predicted_seconds,seconds_lo95,seconds_hi95\n";
   for (const Configuration& c : configs) {
     const sim::TokensToTarget t = sim::TokensToTargetOverSeeds(c.TrainCurves(), f.target_loss);
