@@ -151,11 +151,9 @@ void RunTrain(TrainFlags& f) {
   if (!f.save.empty()) std::printf("saved %s and %s\n", f.save.c_str(), exec::optim_path(f.save).c_str());
 }
 
-}  // namespace
-
-void AddTrainCommand(CLI::App& app) {
-  auto f = std::make_shared<TrainFlags>();
-  CLI::App* cmd = app.add_subcommand("train", "Train the GPT model, unpipelined or with a pipeline schedule (--schedule)");
+// Every flag of `paci train`, on `cmd`, into *f. AddTrainCommand and ReadTrainArgs share it, so a
+// study reads a point's command line exactly as the trainer will.
+void AddTrainFlags(CLI::App* cmd, TrainFlags* f) {
   exec::TrainConfig& c = f->cfg;
   c.model.n_layer = 2;
   c.model.n_embd = 64;
@@ -188,6 +186,32 @@ void AddTrainCommand(CLI::App& app) {
   cmd->add_option("--eval-batches", c.eval_batches, "validation micro-batches")->capture_default_str();
   cmd->add_option("--threads", f->threads, "kernel threads (0: all cores)")->capture_default_str();
   AddPipelineFlags(cmd, &f->pipe);
+}
+
+}  // namespace
+
+Result<TrainArgs> ReadTrainArgs(const std::vector<std::string>& args) {
+  CLI::App app("train");
+  TrainFlags f;
+  AddTrainFlags(&app, &f);
+  std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 parses a vector back to front
+  try {
+    app.parse(reversed);
+  } catch (const CLI::ParseError& e) {
+    return Status::InvalidArgument(std::string("train flags: ") + e.what());
+  }
+  TrainArgs t;
+  t.cfg = f.cfg;
+  t.cfg.model.block_size = f.seq;
+  t.pipe = f.pipe;
+  t.pipe.cmd = nullptr;
+  return t;
+}
+
+void AddTrainCommand(CLI::App& app) {
+  auto f = std::make_shared<TrainFlags>();
+  CLI::App* cmd = app.add_subcommand("train", "Train the GPT model, unpipelined or with a pipeline schedule (--schedule)");
+  AddTrainFlags(cmd, f.get());
   cmd->callback([f] { RunTrain(*f); });
 }
 
