@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "exec/model/eigen_maps.h"
+#include "exec/model/gemm.h"
 #include "exec/model/kernel_clock.h"
 
 namespace paci::exec {
@@ -103,21 +104,19 @@ void layernorm_backward_weight(float* dw, float* db, const float* dout, const fl
 
 void matmul_forward(float* out, const float* inp, const float* w, const float* bias, int N, int C, int OC) {
   KernelTimer timer(KernelOp::kGemmForward, 2.0 * N * C * OC);
-  MapMat o(out, N, OC);
-  o.noalias() = ConstMapMat(inp, N, C) * ConstMapMat(w, OC, C).transpose();
-  if (bias != nullptr) o.rowwise() += ConstMapVec(bias, OC);
+  gemm(false, true, N, OC, C, inp, C, w, C, 0.0f, out, OC);
+  if (bias != nullptr) MapMat(out, N, OC).rowwise() += ConstMapVec(bias, OC);
 }
 
 void matmul_backward_input(float* dinp, const float* dout, const float* w, int N, int C, int OC) {
   KernelTimer timer(KernelOp::kGemmBackwardInput, 2.0 * N * C * OC);
-  MapMat(dinp, N, C).noalias() += ConstMapMat(dout, N, OC) * ConstMapMat(w, OC, C);
+  gemm(false, false, N, C, OC, dout, OC, w, C, 1.0f, dinp, C);
 }
 
 void matmul_backward_weight(float* dw, float* dbias, const float* dout, const float* inp, int N, int C,
                             int OC) {
   KernelTimer timer(KernelOp::kGemmBackwardWeight, 2.0 * N * C * OC);
-  ConstMapMat d(dout, N, OC);
-  MapMat(dw, OC, C).noalias() += d.transpose() * ConstMapMat(inp, N, C);
+  gemm(true, false, OC, C, N, dout, OC, inp, C, 1.0f, dw, C);
   if (dbias == nullptr) return;
   // A plain row loop, not d.colwise().sum(): Eigen's vectorised partial reduction changes its
   // summation order with the buffer's alignment, which broke bit-identical runs.

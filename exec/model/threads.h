@@ -1,5 +1,5 @@
-// Thread count for the exec kernels: OpenMP loops, Eigen's GEMMs and (with PACI_EIGEN_BLAS)
-// OpenBLAS. Set per calling thread (OpenBLAS's own count is process-wide); results are
+// Thread count for the exec kernels: OpenMP loops and the GEMMs (Eigen or OpenBLAS, gemm.h), both
+// split over the calling thread's OpenMP team. Set per calling thread; results are
 // deterministic for a fixed count.
 #pragma once
 
@@ -7,6 +7,6 @@ namespace paci::exec {
 
 void exec_set_threads(int n);  // n <= 0: leave the library defaults
 int exec_threads();
-const char* exec_gemm_backend();  // "eigen" or "eigen+openblas", for logs and benchmarks
+const char* exec_gemm_backend();  // gemm_backend_name(): "eigen", "openblas-pthread", ...
 
 }  // namespace paci::exec
