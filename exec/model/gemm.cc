@@ -1,9 +1,10 @@
 // See gemm.h. Eigen: one product expression; Eigen splits it across the calling thread's OpenMP
-// team. OpenBLAS: OpenBLAS's own threads are set to one, once, for the whole process (its thread
-// count is a process-wide setting that stage threads must not race on); instead each of the
-// calling thread's OpenMP threads runs sgemm on its own block of C's rows. So several stage
-// threads can call gemm at once, each using only its own threads, and the result for a given
-// thread count never depends on timing.
+// team. OpenBLAS (GEMMs from kOpenBlasMinWork up; smaller ones stay on Eigen): OpenBLAS's own
+// threads are set to one, once, for the whole process (its thread count is a process-wide
+// setting that stage threads must not race on); instead each of the calling thread's OpenMP
+// threads runs sgemm on its own block of C's rows. So several stage threads can call gemm at
+// once, each using only its own threads (the pthread build locks its buffer pool), and the result
+// for a given thread count never depends on timing.
 #include "exec/model/gemm.h"
 
 #include <omp.h>
@@ -22,25 +23,44 @@ extern "C" int openblas_get_parallel();
 
 namespace paci::exec {
 
-#ifdef PACI_GEMM_OPENBLAS
-
 namespace {
+
+template <class OpA, class OpB>
+void eigen_product(const OpA& a, const OpB& b, float beta, float* C, int M, int N, int ldc) {
+  StridedMat c(C, M, N, Eigen::OuterStride<>(ldc));
+  if (beta == 0.0f) c.noalias() = a * b;
+  else c.noalias() += a * b;
+}
+
+void eigen_gemm(bool trans_a, bool trans_b, int M, int N, int K, const float* A, int lda, const float* B, int ldb,
+                float beta, float* C, int ldc) {
+  const ConstStridedMat a(A, trans_a ? K : M, trans_a ? M : K, Eigen::OuterStride<>(lda));
+  const ConstStridedMat b(B, trans_b ? N : K, trans_b ? K : N, Eigen::OuterStride<>(ldb));
+  if (!trans_a && !trans_b) eigen_product(a, b, beta, C, M, N, ldc);
+  else if (!trans_a && trans_b) eigen_product(a, b.transpose(), beta, C, M, N, ldc);
+  else if (trans_a && !trans_b) eigen_product(a.transpose(), b, beta, C, M, N, ldc);
+  else eigen_product(a.transpose(), b.transpose(), beta, C, M, N, ldc);
+}
+
+#ifdef PACI_GEMM_OPENBLAS
 
 // Rows of C per OpenMP thread are a multiple of this (OpenBLAS's micro-tile height on x86), so
 // the blocks keep whole tiles.
 constexpr int kRowQuantum = 16;
 // Below this many multiply-adds one thread does it all: waking the team costs more.
 constexpr double kSplitMinWork = 1 << 20;
+// Below this many multiply-adds Eigen's product is faster than OpenBLAS's (its call and packing
+// overhead): measured with train_step_bench on the 2 64 4 32 4 256 model, whose GEMMs (<= 2 M
+// multiply-adds) ran 26 % slower per CPU-second on OpenBLAS; from 25 M up OpenBLAS was 1-7 % faster.
+constexpr double kOpenBlasMinWork = 1 << 23;
 
 void openblas_single_threaded_once() {
   static std::once_flag once;
   std::call_once(once, [] { openblas_set_num_threads(1); });
 }
 
-}  // namespace
-
-void gemm(bool trans_a, bool trans_b, int M, int N, int K, const float* A, int lda, const float* B, int ldb,
-          float beta, float* C, int ldc) {
+void openblas_gemm(bool trans_a, bool trans_b, int M, int N, int K, const float* A, int lda, const float* B,
+                   int ldb, float beta, float* C, int ldc) {
   openblas_single_threaded_once();
   const CBLAS_TRANSPOSE ta = trans_a ? CblasTrans : CblasNoTrans, tb = trans_b ? CblasTrans : CblasNoTrans;
   const int threads = static_cast<double>(M) * N * K >= kSplitMinWork ? omp_get_max_threads() : 1;
@@ -58,35 +78,25 @@ void gemm(bool trans_a, bool trans_b, int M, int N, int K, const float* A, int l
   }
 }
 
-const char* gemm_backend_name() {
-  return openblas_get_parallel() == 0 ? "openblas-serial" : "openblas-pthread";
-}
-
-#else  // Eigen
-
-namespace {
-
-template <class OpA, class OpB>
-void eigen_product(const OpA& a, const OpB& b, float beta, float* C, int M, int N, int ldc) {
-  StridedMat c(C, M, N, Eigen::OuterStride<>(ldc));
-  if (beta == 0.0f) c.noalias() = a * b;
-  else c.noalias() += a * b;
-}
+#endif
 
 }  // namespace
 
 void gemm(bool trans_a, bool trans_b, int M, int N, int K, const float* A, int lda, const float* B, int ldb,
           float beta, float* C, int ldc) {
-  const ConstStridedMat a(A, trans_a ? K : M, trans_a ? M : K, Eigen::OuterStride<>(lda));
-  const ConstStridedMat b(B, trans_b ? N : K, trans_b ? K : N, Eigen::OuterStride<>(ldb));
-  if (!trans_a && !trans_b) eigen_product(a, b, beta, C, M, N, ldc);
-  else if (!trans_a && trans_b) eigen_product(a, b.transpose(), beta, C, M, N, ldc);
-  else if (trans_a && !trans_b) eigen_product(a.transpose(), b, beta, C, M, N, ldc);
-  else eigen_product(a.transpose(), b.transpose(), beta, C, M, N, ldc);
+#ifdef PACI_GEMM_OPENBLAS
+  if (static_cast<double>(M) * N * K >= kOpenBlasMinWork)
+    return openblas_gemm(trans_a, trans_b, M, N, K, A, lda, B, ldb, beta, C, ldc);
+#endif
+  eigen_gemm(trans_a, trans_b, M, N, K, A, lda, B, ldb, beta, C, ldc);
 }
 
-const char* gemm_backend_name() { return "eigen"; }
-
+const char* gemm_backend_name() {
+#ifdef PACI_GEMM_OPENBLAS
+  return openblas_get_parallel() == 0 ? "openblas-serial+eigen" : "openblas+eigen";
+#else
+  return "eigen";
 #endif
+}
 
 }  // namespace paci::exec

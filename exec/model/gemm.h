@@ -1,6 +1,7 @@
 // The GEMM under the linear layers: C (M,N) = beta C + op(A) op(B), row-major fp32, beta 0 or 1.
-// Built on Eigen's product (PACI_GEMM=eigen) or OpenBLAS's sgemm (PACI_GEMM=openblas), chosen at
-// build time and named by gemm_backend_name(). Both use the calling thread's exec_threads().
+// Built on Eigen's product (PACI_GEMM=eigen) or on OpenBLAS's sgemm with Eigen for small products
+// (PACI_GEMM=openblas), chosen at build time and named by gemm_backend_name(). Both use the
+// calling thread's exec_threads().
 #pragma once
 
 namespace paci::exec {
@@ -10,7 +11,7 @@ namespace paci::exec {
 void gemm(bool trans_a, bool trans_b, int M, int N, int K, const float* A, int lda, const float* B, int ldb,
           float beta, float* C, int ldc);
 
-// "eigen", "openblas-pthread" or "openblas-serial" (the library the process actually loaded).
+// "eigen" or "openblas+eigen" ("openblas-serial+eigen" if the process loaded OpenBLAS's serial build).
 const char* gemm_backend_name();
 
 }  // namespace paci::exec

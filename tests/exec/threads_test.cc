@@ -50,8 +50,9 @@ std::vector<float> NaiveGemm(bool ta, bool tb, int M, int N, int K, const std::v
   return C;
 }
 
-TEST(Gemm, MatchesAPlainLoopInEveryTransposeCase) {
-  const int M = 70, N = 53, K = 300;  // not multiples of any tile, large enough to be split
+// One shape below and one above kOpenBlasMinWork (gemm.cc), so an OpenBLAS build runs both paths;
+// neither is a multiple of any tile, and both are large enough to be split over two threads.
+void CheckShape(int M, int N, int K) {
   std::vector<float> A(static_cast<size_t>(M) * K), B(static_cast<size_t>(K) * N), C0(static_cast<size_t>(M) * N);
   for (size_t i = 0; i < A.size(); i++) A[i] = static_cast<float>(std::sin(0.37 * i));
   for (size_t i = 0; i < B.size(); i++) B[i] = static_cast<float>(std::cos(0.11 * i));
@@ -66,11 +67,16 @@ TEST(Gemm, MatchesAPlainLoopInEveryTransposeCase) {
           const std::vector<float> want = NaiveGemm(ta, tb, M, N, K, A, B, beta, C0);
           for (size_t i = 0; i < got.size(); i++)
             ASSERT_NEAR(got[i], want[i], 1e-4f * (1.0f + std::fabs(want[i])))
-                << gemm_backend_name() << " threads " << threads << " ta " << ta << " tb " << tb << " beta " << beta
-                << " at " << i;
+                << gemm_backend_name() << " " << M << "x" << N << "x" << K << " threads " << threads << " ta " << ta
+                << " tb " << tb << " beta " << beta << " at " << i;
         }
   }
   exec_set_threads(1);
+}
+
+TEST(Gemm, MatchesAPlainLoopInEveryTransposeCase) {
+  CheckShape(70, 53, 300);
+  CheckShape(150, 230, 300);
 }
 
 }  // namespace
