@@ -87,14 +87,19 @@ void RunTrain(TrainFlags& f) {
     f.pipe.resume = f.resume;
     // Validation during a pipelined run copies every stage's weights: only when asked for.
     f.pipe.eval_every = f.eval_every_opt->count() > 0 ? f.eval_every : 0;
-    exec::exec_set_threads(f.threads > 0 ? f.threads : std::max(1, hw / static_cast<int>(std::max(1u, f.pipe.stages))));
+    const exec::ThreadBudget budget = exec::plan_thread_budget(hw, static_cast<int>(f.pipe.stages), f.threads);
+    std::fprintf(stderr, "paci train: %s, gemm %s\n", budget.describe().c_str(), exec::exec_gemm_backend());
+    exec::exec_set_threads(budget.threads_per_stage);
     RunPipelineTrain(c, f.pipe, LoadData(f));
     return;
   }
   const std::string pipeline_only = GivenPipelineOnlyFlag(f.pipe);
   if (!pipeline_only.empty())
     Fail(2, pipeline_only + " applies to pipelined training only; add --schedule NAME (e.g. --schedule 1f1b-flush --stages 1)");
-  exec::exec_set_threads(f.threads);
+  const exec::ThreadBudget budget =
+      exec::plan_thread_budget(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())), 1, f.threads);
+  std::fprintf(stderr, "paci train: %s\n", budget.describe().c_str());
+  exec::exec_set_threads(budget.threads_per_stage);
   Result<exec::Trainer> created = exec::trainer_create(c, LoadData(f));
   if (!created.ok()) Fail(2, created.status().message());
   exec::Trainer& tr = *created;
