@@ -7,6 +7,7 @@
 #include "gui/model/run_source.h"
 #include "gui/model/sim_backend.h"
 #include "sched/op_trace.h"
+#include "store/run_metrics.h"
 #include "store/trace_store.h"
 
 namespace paci::gui {
@@ -62,8 +63,19 @@ class StoreRunSource : public RunSource {
   Result<std::vector<RunSummary>> ListRuns() override {
     auto runs = store_.ListRuns();
     if (!runs.ok()) return runs.status();
+    auto headlines = store::LoadRunHeadlines(store_);
+    if (!headlines.ok()) return headlines.status();
     std::vector<RunSummary> out;
-    for (const auto& r : *runs) out.push_back(Summarize(r));
+    for (const auto& r : *runs) {
+      RunSummary& s = out.emplace_back(Summarize(r));
+      auto h = headlines->find(r.id);
+      if (h == headlines->end()) continue;
+      s.val_loss = h->second.val_loss;
+      s.tokens_per_s = h->second.tokens_per_s;
+      s.makespan_ns = h->second.makespan_ns;
+      s.makespan_error_pct = h->second.makespan_error_pct;
+      s.partner = h->second.partner;
+    }
     return out;
   }
 

@@ -24,6 +24,8 @@ ComparePage::ComparePage(QWidget* parent) : QWidget(parent) {
   headline_ = new QLabel(tr("Select two runs in the run browser and press \"Compare two\"."));
   headline_->setWordWrap(true);
   timeline_ = new TimelineWidget;
+  timeline_->setEmptyText(tr("Pick two runs in the Runs tab (a prediction and the run it predicts) "
+                             "and press \"Compare two\"."));
   auto* scroll = new QScrollArea;
   scroll->setWidget(timeline_);
   scroll->setWidgetResizable(true);
