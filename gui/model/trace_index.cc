@@ -162,8 +162,12 @@ void TraceIndexBuilder::StopPlacing() {
 
 Result<TraceIndex> TraceIndexBuilder::Finish() && {
   if (bad_stage_) {
-    return Status::Corruption("an op names stage " + std::to_string(bad_stage_ - 1) +
-                              ", beyond the most a run may have (" + std::to_string(max_stages_) + ")");
+    std::string message = "an op names stage ";
+    message += std::to_string(bad_stage_ - 1);
+    message += ", beyond the most a run may have (";
+    message += std::to_string(max_stages_);
+    message += ")";
+    return Status::Corruption(message);
   }
   if (placing_) {
     for (size_t r = 0; r + 1 < ix_.row_begin_.size(); ++r) {
