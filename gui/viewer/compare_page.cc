@@ -32,6 +32,7 @@ ComparePage::ComparePage(QWidget* parent) : QWidget(parent) {
   scroll->setFrameShape(QFrame::NoFrame);
   table_ = new QTableWidget;
   table_->verticalHeader()->hide();
+  table_->hide();  // until there are two runs: an empty grid says nothing
   auto* split = new QSplitter(Qt::Vertical);
   split->addWidget(scroll);
   split->addWidget(table_);
@@ -56,6 +57,7 @@ void ComparePage::setRuns(const RunTrace& a, const RunTrace& b) {
   timeline_->setTracks({{RunTitle("A", m->summaryA()), &m->timelineA(), residual_tip},
                         {RunTitle("B", m->summaryB()), &m->timelineB(), {}}});
   fillTable();
+  table_->show();
 }
 
 void ComparePage::fillTable() {

@@ -8,6 +8,7 @@
 #include <QProcess>
 #include <QScrollArea>
 #include <QScrollBar>
+#include <QTableWidget>
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -158,6 +159,7 @@ void FirstLookTest::emptySideBySideShowsAHint() {
   QVERIFY(w_->comparePage()->model() == nullptr);
   QVERIFY(t->rulerTicks().empty());
   QVERIFY(t->emptyText().contains(QStringLiteral("Compare two")));
+  for (QTableWidget* table : w_->comparePage()->findChildren<QTableWidget*>()) QVERIFY(!table->isVisible());
   const QImage shot = t->grab().toImage();
   QVERIFY(!shot.isNull());
 }
@@ -169,6 +171,7 @@ void FirstLookTest::compareARunWithItself() {
   QVERIFY(w_->comparePage()->model() != nullptr);
   QCOMPARE(w_->comparePage()->model()->summaryA().id, ids_.predicted);
   QCOMPARE(w_->comparePage()->model()->summaryB().id, ids_.predicted);
+  for (QTableWidget* table : w_->comparePage()->findChildren<QTableWidget*>()) QVERIFY(table->isVisible());
 }
 
 namespace {
