@@ -305,7 +305,6 @@ Status StoreSweepMetrics(store::RunWriter& w, const sim::SweepRow& r) {
   const double updates = static_cast<double>(r.optimizer_updates);
   const std::pair<std::string_view, double> metrics[] = {
       {m::kMakespanNs, static_cast<double>(r.makespan_ns)},
-      {m::kTokensPerS, r.tokens_per_s},
       {m::kThroughputMicrobatchesPerS, r.throughput_microbatches_per_s},
       {m::kBubbleFraction, r.bubble_fraction},
       {m::kUpdates, updates},
@@ -315,6 +314,8 @@ Status StoreSweepMetrics(store::RunWriter& w, const sim::SweepRow& r) {
       {m::kMeanDrift, r.mean_drift},
       {m::kWeightVersions, static_cast<double>(r.weight_versions)}};
   for (const auto& [key, value] : metrics) PACI_RETURN_IF_ERROR(w.SetMetric(key, value));
+  // Unknown (0) without a model: unset reads "-" rather than a speed of zero.
+  if (r.tokens_per_s > 0) PACI_RETURN_IF_ERROR(w.SetMetric(m::kTokensPerS, r.tokens_per_s));
   return Status::Ok();
 }
 
