@@ -244,11 +244,17 @@ std::string Format(const std::vector<sim::SweepRow>& rows, const std::vector<sim
     for (const char* c : {"seconds_per_update", "updates_to_target", "time_to_target_s", "speedup_vs_best_flush"})
       cols.push_back(c);
   std::string out;
-  for (size_t c = 0; c < cols.size(); ++c) out += (c ? "," : "") + cols[c];
+  for (size_t c = 0; c < cols.size(); ++c) {
+    if (c) out += ',';
+    out += cols[c];  // appended, not "," + cols[c]: GCC 12 warns falsely (-Wrestrict) on that
+  }
   out += "\n";
   for (size_t i = 0; i < rows.size(); ++i) {
     const nlohmann::ordered_json j = RowJson(rows[i], tta.empty() ? nullptr : &tta[i]);
-    for (size_t c = 0; c < cols.size(); ++c) out += (c ? "," : "") + CsvCell(j.at(cols[c]));
+    for (size_t c = 0; c < cols.size(); ++c) {
+      if (c) out += ',';
+      out += CsvCell(j.at(cols[c]));
+    }
     out += "\n";
   }
   return out;
