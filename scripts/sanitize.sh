@@ -19,7 +19,10 @@ case "$kind" in
     flags="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined"
     cmake -S . -B build-asan "${common[@]}" -DCMAKE_C_FLAGS="$flags" -DCMAKE_CXX_FLAGS="$flags" \
       -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" > /dev/null
+    start=$SECONDS
     cmake --build build-asan -j"$jobs"
+    echo "asan: build took $((SECONDS - start)) s"
+    start=$SECONDS
     export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:detect_stack_use_after_return=0"
     export LSAN_OPTIONS="suppressions=$supp/lsan.supp:print_suppressions=0"
     export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
@@ -28,6 +31,7 @@ case "$kind" in
     cd build-asan
     ctest --output-on-failure -j"$jobs" -LE serial --timeout 900 "$@"
     ctest --output-on-failure -L serial --timeout 900 "$@"
+    echo "asan: tests took $((SECONDS - start)) s"
     ;;
   tsan)
     flags="-O1 -g -fno-omit-frame-pointer -fsanitize=thread"

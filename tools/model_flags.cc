@@ -129,6 +129,7 @@ Result<sim::ModelCostSetup> ModelSetupFromFlags(const ModelFlags& f, const CostF
   if (!p.ok()) return p.status();
   s.model = *shape;
   s.microbatch = f.microbatch_size ? f.microbatch_size : 8;
+  PACI_RETURN_IF_ERROR(sim::CheckModelSize(s.model, s.microbatch));
   s.layers = sim::LayerCostsOnHardware(s.model, s.microbatch, *p, *hw);
   s.memory_cap_bytes = f.memory_cap_gb >= 0 ? f.memory_cap_gb * 1073741824.0 : hw->memory_bytes;
   return s;
