@@ -2,7 +2,8 @@
 # Sanitizer builds of the CPU code (CUDA and the Qt viewer off; Debug, so asserts stay on, at -O1),
 # each in its own build folder.
 #   scripts/sanitize.sh asan   ASan + UBSan in build-asan/, then the test suite (CI runs this)
-#   scripts/sanitize.sh tsan   TSan in build-tsan/, then the runtime tests (stage threads, transports)
+#   scripts/sanitize.sh tsan   TSan in build-tsan/, then the runtime tests (stage threads, transports;
+#                              not the process-spawning ones labelled serial)
 # Any report fails the run: UBSan does not recover, LSan reports leaks at exit, and only
 # OpenMPI's own leaks are suppressed (tests/sanitizers/lsan.supp). Extra arguments go to ctest.
 set -euo pipefail
@@ -37,10 +38,12 @@ case "$kind" in
     flags="-O1 -g -fno-omit-frame-pointer -fsanitize=thread"
     cmake -S . -B build-tsan "${common[@]}" -DPACI_WITH_MPI=OFF -DCMAKE_C_FLAGS="$flags" \
       -DCMAKE_CXX_FLAGS="$flags" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=thread" > /dev/null
-    cmake --build build-tsan -j"$jobs" --target runtime_pipeline_test runtime_transport_test
+    # Every runtime test binary; the process-spawning ones (label serial: MPI, the CLI) are not built.
+    cmake --build build-tsan -j"$jobs" --target runtime_pipeline_test runtime_transport_test \
+      runtime_golden_losses_test runtime_deferred_timing_test runtime_exchange_plan_test runtime_exchange_worker_test
     export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1"
     cd build-tsan
-    ctest --output-on-failure -L runtime --timeout 900 "$@"
+    ctest --output-on-failure -L runtime -LE serial --timeout 900 "$@"
     ;;
   *)
     echo "usage: scripts/sanitize.sh asan|tsan [ctest args]" >&2

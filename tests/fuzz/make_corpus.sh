@@ -50,7 +50,7 @@ cp "$tmp/ck.optim.safetensors" "$c/safetensors/tiny.optim.safetensors" 2>/dev/nu
 # Profiles measured here (tiny models, short timings: the values only need to be real and valid).
 $P profile --layers 1 --dim 8 --heads 2 --seq 4 --vocab 256 --microbatch-size 1 --threads 1 \
   --max-seconds-per-layer 0.05 --colocate 0 -o "$c/profile/tiny.json" > /dev/null 2>&1
-$P profile --layers 2 --dim 16 --heads 2 --seq 8 --vocab 256 --microbatch-size 2 --threads 1 --tie \
+$P profile --layers 2 --dim 16 --heads 2 --seq 8 --vocab 256 --microbatch-size 2 --threads 1 \
   --max-seconds-per-layer 0.05 --colocate 3 --colocate-seconds 0.1 -o "$c/profile/colocated.json" > /dev/null 2>&1
 
 echo "corpus: $(find "$c" -type f | wc -l) files, $(du -sh "$c" | cut -f1)"
