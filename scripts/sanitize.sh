@@ -31,7 +31,12 @@ case "$kind" in
     export OMPI_MCA_rmaps_base_oversubscribe=1
     cd build-asan
     ctest --output-on-failure -j"$jobs" -LE serial --timeout 900 "$@"
-    ctest --output-on-failure -L serial --timeout 900 "$@"
+    ctest --output-on-failure -L serial -E runtime_mpi_vs_threads --timeout 900 "$@"
+    # OpenMPI dlcloses its plugins (mca_*.so) at MPI_Finalize, so LSan sees their leaks in an
+    # "<unknown module>" that no suppression can name: the MPI ranks run under ASan and UBSan
+    # without leak checking. The same runtime code is leak-checked over the threads transport.
+    ASAN_OPTIONS="${ASAN_OPTIONS/detect_leaks=1/detect_leaks=0}" \
+      ctest --output-on-failure -R runtime_mpi_vs_threads --timeout 900 "$@"
     echo "asan: tests took $((SECONDS - start)) s"
     ;;
   tsan)
