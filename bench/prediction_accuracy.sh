@@ -1,60 +1,89 @@
 #!/usr/bin/env bash
-# Out-of-sample prediction accuracy: profile the model once (`paci profile`), then for every
-# schedule x P in {2, 4} x K in {4, 8}: predict the run before it exists from the profile alone
+# Out-of-sample prediction accuracy: for every schedule x P in {2, 4} x K in {4, 8}, in one
+# (profile, predict, run) triple per case: profile the model on this machine (`paci profile`,
+# co-location for 2..P stages), predict the run before it exists from that profile alone
 # (`paci predict --schedule ... --profile`, with and without the co-location model), train it
-# (`paci train --schedule`, threads, one stage per thread), and compare makespan and per-stage
-# bubble. Prints a Markdown table and the median / max |makespan error|.
-# Environment: PACI_UPDATES (default 20), PACI_OUT (default bench/prediction_accuracy.out),
+# (`paci train --schedule`, threads, one stage per thread) and compare makespan and per-stage
+# bubble. Profiling right before each run, not once for all, keeps the profile and the run under
+# the same background load on a shared machine; the 1-minute load average is recorded at the
+# profile, at the start of the run and at its end. Nothing of the run is used by its prediction.
+# Prints a Markdown table and the median / max |makespan error|, and, as a diagnostic only (it reads
+# the run, so it is no prediction), how much slower or faster the run's compute ops were than the
+# co-located prediction's, and the makespan error left once that op-speed ratio is divided out.
+# PACI_TABLE_ONLY=1 prints the table of an existing $PACI_OUT without running anything.
+# Environment: PACI_UPDATES (default 20), PACI_OUT (default bench/prediction_accuracy.out), PACI_BIN
+# (default build/tools/paci; a copy keeps a rebuild from changing the binary mid-run),
 # PACI_SCHEDULES, PACI_STAGES, PACI_KS (space-separated subsets, default all / "2 4" / "4 8").
+# PipeDream has K = 1: one case per P, of 4 x PACI_UPDATES micro-batches.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PACI=build/tools/paci
+PACI="${PACI_BIN:-build/tools/paci}"
 UPDATES="${PACI_UPDATES:-20}"
 OUT="${PACI_OUT:-bench/prediction_accuracy.out}"
 mkdir -p "$OUT"
 DB="$OUT/runs.db"
-rm -f "$DB" "$OUT"/*.json
+[[ -n "${PACI_TABLE_ONLY:-}" ]] || rm -f "$DB" "$OUT"/*.json "$OUT"/*.txt
 MODEL=(--layers 6 --dim 64 --heads 4 --seq 64)
 B=8
+load1() { cut -d' ' -f1 /proc/loadavg; }
+read -r -a KS <<< "${PACI_KS:-4 8}"
 
-"$PACI" profile "${MODEL[@]}" --microbatch-size "$B" --threads 1 --colocate 4 -o "$OUT/profile.json" \
-  | tee "$OUT/profile.txt"
-
-for sched in ${PACI_SCHEDULES:-gpipe 1f1b-flush interleaved-1f1b zb-h1 pipedream pipedream-2bw pipemare paci}; do
+[[ -n "${PACI_TABLE_ONLY:-}" ]] || for sched in ${PACI_SCHEDULES:-gpipe 1f1b-flush interleaved-1f1b zb-h1 pipedream pipedream-2bw pipemare paci}; do
   for P in ${PACI_STAGES:-2 4}; do
-    for K in ${PACI_KS:-4 8}; do
-      case "$sched" in
-        gpipe|1f1b-flush|zb-h1) spec=(--microbatches "$K" --iterations "$UPDATES") ;;
-        interleaved-1f1b) spec=(--microbatches "$K" --iterations "$UPDATES" --chunks 2) ;;
-        pipedream) spec=(--accum 1 --iterations "$UPDATES") ;;
-        *) spec=(--accum "$K" --iterations "$UPDATES") ;;
-      esac
+    for K in "${KS[@]}"; do
+      U="$UPDATES"
+      if [[ "$sched" == pipedream ]]; then
+        [[ "$K" == "${KS[0]}" ]] || continue
+        K=1; U=$((4 * UPDATES))
+      fi
+      spec=(--accum "$K" --updates "$U")
       chunks=(); [[ "$sched" == interleaved-1f1b ]] && chunks=(--chunks 2)
+      spec+=("${chunks[@]}")
       tag="$sched-P$P-K$K"
-      "$PACI" predict --schedule "$sched" --stages "$P" "${spec[@]}" --profile "$OUT/profile.json" \
+      load_profile="$(load1)"
+      "$PACI" profile "${MODEL[@]}" --microbatch-size "$B" --threads 1 --colocate "$P" \
+        -o "$OUT/$tag.profile.json" > "$OUT/$tag.profile.txt" 2>/dev/null
+      "$PACI" predict --schedule "$sched" --stages "$P" "${spec[@]}" --profile "$OUT/$tag.profile.json" \
         --db "$DB" --json --name "before: $tag" > "$OUT/$tag.alone.json"
-      "$PACI" predict --schedule "$sched" --stages "$P" "${spec[@]}" --profile "$OUT/profile.json" --colocate \
+      "$PACI" predict --schedule "$sched" --stages "$P" "${spec[@]}" --profile "$OUT/$tag.profile.json" --colocate \
         --db "$DB" --json --name "before: $tag co-located" > "$OUT/$tag.coloc.json"
+      load_start="$(load1)"
       run="$("$PACI" train --schedule "$sched" --stages "$P" --accum "$K" "${chunks[@]}" "${MODEL[@]}" \
-               --microbatch-size "$B" --updates "$UPDATES" --eval-batches 2 --db "$DB" --name "run: $tag" \
+               --microbatch-size "$B" --updates "$U" --eval-batches 2 --db "$DB" --name "run: $tag" \
              | sed -n 's/^stored measured run \([0-9]*\) .*/\1/p')"
+      load_end="$(load1)"
+      echo "{\"profile\": $load_profile, \"start\": $load_start, \"end\": $load_end}" > "$OUT/$tag.load.json"
       # Measured numbers (the costs of this call are not used: its "measured" half is the run's).
       "$PACI" predict --run "$run" --db "$DB" --json > "$OUT/$tag.measured.json"
-      echo "$tag: run $run" >&2
+      echo "$tag: run $run, load $load_profile / $load_start / $load_end" >&2
     done
   done
 done
 
 python3 - "$OUT" <<'EOF'
-import json, os, statistics, sys
+import json, os, sqlite3, statistics, sys
 out = sys.argv[1]
+db = sqlite3.connect(os.path.join(out, "runs.db"))
+run_ids = {name: rid for rid, name in db.execute("select id, name from runs")}
+
+def compute_busy_ns(run):  # all stages' compute-lane time (lane 0)
+    return db.execute("select sum(end_ns - start_ns) from ops where run = ? and lane = 0", (run,)).fetchone()[0] or 0
+
 rows, errs = [], {"alone": [], "coloc": []}
 bub = {"alone": [], "coloc": []}
+loads, residuals = [], []
 for name in sorted(os.listdir(out)):
     if not name.endswith(".measured.json"): continue
     tag = name[:-len(".measured.json")]
-    m = json.load(open(os.path.join(out, name)))["measured"]
-    cells = [tag, f"{m['makespan_ms']:.0f}"]
+    measured_json = json.load(open(os.path.join(out, name)))
+    m = measured_json["measured"]
+    load = json.load(open(os.path.join(out, f"{tag}.load.json")))
+    prof = json.load(open(os.path.join(out, f"{tag}.profile.json")))
+    P = int(tag.split("-P")[1].split("-")[0])
+    factor = next(c["slowdown"] for c in prof["colocation"] if c["stages"] == P)
+    loads.append(max(load.values()))
+    cells = [tag, f"{load['profile']:.1f} / {load['start']:.1f} / {load['end']:.1f}", f"x{factor:.2f}",
+             f"{m['makespan_ms']:.0f}"]
     for kind in ("alone", "coloc"):
         p = json.load(open(os.path.join(out, f"{tag}.{kind}.json")))["predicted"]
         e = (p["makespan_ms"] - m["makespan_ms"]) / m["makespan_ms"] * 100
@@ -62,11 +91,23 @@ for name in sorted(os.listdir(out)):
         be = max(abs(a - b) for a, b in zip(p["stage_bubble_fraction"], m["stage_bubble_fraction"]))
         bub[kind].append(be)
         cells += [f"{p['makespan_ms']:.0f}", f"{e:+.1f}%", f"{be:.3f}"]
+    # Diagnostic (reads the run): op-speed ratio, and the makespan error left without it.
+    coloc = json.load(open(os.path.join(out, f"{tag}.coloc.json")))["predicted"]
+    ratio = compute_busy_ns(measured_json["measured_run"]) / compute_busy_ns(run_ids[f"before: {tag} co-located"])
+    rest = (coloc["makespan_ms"] * ratio - m["makespan_ms"]) / m["makespan_ms"] * 100
+    residuals.append(abs(rest))
+    cells += [f"{ratio:.2f}", f"{rest:+.1f}%"]
     rows.append(cells)
-print("| case | measured ms | alone: predicted ms | error | max stage bubble error | co-located: predicted ms | error | max stage bubble error |")
-print("|---|---|---|---|---|---|---|---|")
+print("| case | load: profile / start / end | co-location at P | measured ms | alone: predicted ms | error | "
+      "max stage bubble error | co-located: predicted ms | error | max stage bubble error | "
+      "op time measured / co-located | error with op speed divided out |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|")
 for r in rows: print("| " + " | ".join(r) + " |")
+print()
 for kind in ("alone", "coloc"):
-    print(f"{kind}: median |makespan error| {statistics.median(errs[kind]):.1f}%, max {max(errs[kind]):.1f}%; "
+    print(f"- {kind}: median |makespan error| {statistics.median(errs[kind]):.1f}%, max {max(errs[kind]):.1f}%; "
           f"median max-stage bubble error {statistics.median(bub[kind]):.3f}")
+print(f"- diagnostic, op speed divided out: median |makespan error| {statistics.median(residuals):.1f}%, "
+      f"max {max(residuals):.1f}%")
+print(f"- load average (1 min) over the cases: {min(loads):.1f} .. {max(loads):.1f}, median {statistics.median(loads):.1f}")
 EOF

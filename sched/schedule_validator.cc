@@ -134,6 +134,14 @@ Result<Layout> CheckSpec(const ir::Schedule& schedule) {
                                                          : BackwardForm::kFull;
   for (int s = 0; s < schedule.streams_size(); ++s) {
     const ir::StageStream& stream = schedule.streams(s);
+    // Every chunk runs a forward of every micro-batch, so a stream shorter than V * N cannot be
+    // complete. Checked before the bit table is sized by N: a few hand-written ops claiming a
+    // huge micro-batch index would otherwise allocate gigabytes only to be refused later.
+    if (StageLength(stream) < uint64_t{l.V} * l.N)
+      return Status::InvalidArgument(fmt::format(
+          "stage {}: stream breaks rule 'op-count': {} ops cannot hold a forward of each of {} "
+          "micro-batches x {} chunks",
+          s, StageLength(stream), l.N, l.V));
     if (stream.stage() != static_cast<uint32_t>(s))
       return Status::InvalidArgument(fmt::format(
           "stage {}: stream breaks rule 'stream-stage': streams[{}].stage is {}", s, s, stream.stage()));

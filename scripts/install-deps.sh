@@ -7,7 +7,7 @@ set -euo pipefail
 BUILD_PKGS=(
   cmake g++ pkg-config patchelf
   libprotobuf-dev protobuf-compiler
-  libeigen3-dev libopenblas-dev
+  libeigen3-dev libopenblas-dev libopenblas-pthread-dev
   libcli11-dev libfmt-dev nlohmann-json3-dev
   libsqlite3-dev sqlite3
   libgtest-dev libgmock-dev libbenchmark-dev

@@ -4,7 +4,6 @@
 #include <cmath>
 #include <fstream>
 #include <limits>
-#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -37,7 +36,9 @@ Status ReadNumber(const nlohmann::json& j, const std::string& path, const std::s
 }
 
 Status CheckKeys(const nlohmann::json& j, const std::string& path, std::initializer_list<const char*> keys) {
-  for (const auto& [k, v] : j.items()) {
+  for (const auto& item : j.items()) {
+    // A named copy, not a structured binding: clang 14 (the fuzz build) cannot capture those.
+    const std::string& k = item.key();
     if (std::none_of(keys.begin(), keys.end(), [&](const char* known) { return k == known; }))
       return Status::InvalidArgument(path + ": unknown key '" + k + "'");
   }
@@ -102,16 +103,69 @@ Status CheckModelSize(const ir::ModelShape& m, uint32_t microbatch) {
   return Status::Ok();
 }
 
-Result<ir::ModelShape> ModelByName(const std::string& name) {
-  static const std::map<std::string, ir::ModelShape> kModels = {
+
+namespace {
+
+// The named models, smallest first.
+const std::vector<std::pair<std::string, ir::ModelShape>>& ModelPresets() {
+  static const std::vector<std::pair<std::string, ir::ModelShape>> kModels = {
       {"gpt2", Shape(12, 768, 12)},
       {"gpt2-medium", Shape(24, 1024, 16)},
       {"gpt2-large", Shape(36, 1280, 20)},
       {"gpt2-xl", Shape(48, 1600, 25)}};
-  if (auto it = kModels.find(name); it != kModels.end()) return it->second;
+  return kModels;
+}
+
+// Nominal vendor figures (dense, no sparsity): A100 SXM 80 GB, H100 SXM5, H200 SXM; "cpu" is a
+// generic two-core AVX2 box. Efficiencies are typical achieved fractions; a profile calibrates them.
+const std::vector<Hardware>& HardwarePresets() {
+  static const std::vector<Hardware> kHardware = {
+      {"a100", 19.5e12, 312e12, 2.039e12, 80 * kGiB, 0.6, 0.7},
+      {"h100", 66.9e12, 989.4e12, 3.35e12, 80 * kGiB, 0.6, 0.7},
+      {"h200", 66.9e12, 989.4e12, 4.8e12, 141e9, 0.6, 0.7},
+      {"cpu", 1.0e11, 1.0e11, 2.0e10, 16 * kGiB, 0.5, 0.5}};
+  return kHardware;
+}
+
+// Per direction: NVLink 4 (H100 SXM, 900 GB/s both ways), PCIe 5.0 x16, InfiniBand NDR 400 Gbit/s.
+const std::vector<Link>& LinkPresets() {
+  static const std::vector<Link> kLinks = {
+      {"nvlink4", 450e9, 5e-6}, {"pcie5", 64e9, 10e-6}, {"ib-ndr", 50e9, 5e-6}};
+  return kLinks;
+}
+
+// "a, b, c, or a JSON file": what a name may be, for error messages.
+std::string Choices(const std::vector<std::string>& names) {
+  std::string out;
+  for (const std::string& n : names) out += n + ", ";
+  return out + "or a JSON file";
+}
+
+}  // namespace
+
+std::vector<std::string> ModelNames() {
+  std::vector<std::string> out;
+  for (const auto& [name, shape] : ModelPresets()) out.push_back(name);
+  return out;
+}
+
+std::vector<std::string> HardwareNames() {
+  std::vector<std::string> out;
+  for (const Hardware& h : HardwarePresets()) out.push_back(h.name);
+  return out;
+}
+
+std::vector<std::string> LinkNames() {
+  std::vector<std::string> out;
+  for (const Link& l : LinkPresets()) out.push_back(l.name);
+  return out;
+}
+
+Result<ir::ModelShape> ModelByName(const std::string& name) {
+  for (const auto& [preset, shape] : ModelPresets())
+    if (preset == name) return shape;
   if (name.find('/') == std::string::npos && name.find('.') == std::string::npos)
-    return Status::InvalidArgument("--model: unknown model '" + name +
-                                   "' (gpt2, gpt2-medium, gpt2-large, gpt2-xl, or a JSON file)");
+    return Status::InvalidArgument("--model: unknown model '" + name + "' (" + Choices(ModelNames()) + ")");
   Result<nlohmann::json> j = ReadJsonFile(name, "--model");
   if (!j.ok()) return j.status();
   PACI_RETURN_IF_ERROR(CheckKeys(*j, name, {"layers", "dim", "heads", "seq", "vocab", "tie"}));
@@ -134,15 +188,11 @@ Result<ir::ModelShape> ModelByName(const std::string& name) {
   return m;
 }
 
-// Nominal vendor figures (dense, no sparsity): A100 SXM 80 GB, H100 SXM5, H200 SXM; "cpu" is a
-// generic two-core AVX2 box. Efficiencies are typical achieved fractions; a profile calibrates them.
 Result<Hardware> HardwareByName(const std::string& name) {
-  if (name == "a100") return Hardware{"a100", 19.5e12, 312e12, 2.039e12, 80 * kGiB, 0.6, 0.7};
-  if (name == "h100") return Hardware{"h100", 66.9e12, 989.4e12, 3.35e12, 80 * kGiB, 0.6, 0.7};
-  if (name == "h200") return Hardware{"h200", 66.9e12, 989.4e12, 4.8e12, 141e9, 0.6, 0.7};
-  if (name == "cpu") return Hardware{"cpu", 1.0e11, 1.0e11, 2.0e10, 16 * kGiB, 0.5, 0.5};
+  for (const Hardware& h : HardwarePresets())
+    if (h.name == name) return h;
   if (name.find('/') == std::string::npos && name.find('.') == std::string::npos)
-    return Status::InvalidArgument("--hardware: unknown hardware '" + name + "' (a100, h100, h200, cpu, or a JSON file)");
+    return Status::InvalidArgument("--hardware: unknown hardware '" + name + "' (" + Choices(HardwareNames()) + ")");
   Result<nlohmann::json> j = ReadJsonFile(name, "--hardware");
   if (!j.ok()) return j.status();
   PACI_RETURN_IF_ERROR(CheckKeys(*j, name, {"name", "peak_tflops_fp32", "peak_tflops_bf16", "memory_bandwidth_gbs",
@@ -166,13 +216,11 @@ Result<Hardware> HardwareByName(const std::string& name) {
   return hw;
 }
 
-// Per direction: NVLink 4 (H100 SXM, 900 GB/s both ways), PCIe 5.0 x16, InfiniBand NDR 400 Gbit/s.
 Result<Link> LinkByName(const std::string& name) {
-  if (name == "nvlink4") return Link{"nvlink4", 450e9, 5e-6};
-  if (name == "pcie5") return Link{"pcie5", 64e9, 10e-6};
-  if (name == "ib-ndr") return Link{"ib-ndr", 50e9, 5e-6};
+  for (const Link& l : LinkPresets())
+    if (l.name == name) return l;
   if (name.find('/') == std::string::npos && name.find('.') == std::string::npos)
-    return Status::InvalidArgument("--link: unknown link '" + name + "' (nvlink4, pcie5, ib-ndr, or a JSON file)");
+    return Status::InvalidArgument("--link: unknown link '" + name + "' (" + Choices(LinkNames()) + ")");
   Result<nlohmann::json> j = ReadJsonFile(name, "--link");
   if (!j.ok()) return j.status();
   PACI_RETURN_IF_ERROR(CheckKeys(*j, name, {"name", "bandwidth_gbs", "latency_us"}));

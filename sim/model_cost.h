@@ -49,6 +49,10 @@ Result<ir::ModelShape> ModelByName(const std::string& name_or_file);
 Result<Hardware> HardwareByName(const std::string& name_or_file);
 // nvlink4, pcie5, ib-ndr, or a JSON file {"bandwidth_gbs" (GB/s), "latency_us"}.
 Result<Link> LinkByName(const std::string& name_or_file);
+// The preset names each of the three accepts (besides a file), in the order a menu lists them.
+std::vector<std::string> ModelNames();
+std::vector<std::string> HardwareNames();
+std::vector<std::string> LinkNames();
 
 // Checks a model shape; the message names the field (--layers, --dim, ...).
 Status ValidateModelShape(const ir::ModelShape& m);

@@ -64,9 +64,12 @@ Result<LossCurve> LoadLossCurveCsv(const std::string& path) {
 }
 
 std::optional<uint64_t> UpdatesToReach(const LossCurve& curve, double target_loss) {
-  for (const auto& [u, loss] : curve.points)
-    if (loss <= target_loss) return u;
-  return std::nullopt;
+  std::vector<double> loss;
+  loss.reserve(curve.points.size());
+  for (const auto& point : curve.points) loss.push_back(point.second);
+  const std::optional<size_t> i = FirstIndexReaching(loss, target_loss);
+  if (!i) return std::nullopt;
+  return curve.points[*i].first;
 }
 
 std::vector<double> TrailingMeanLoss(const std::vector<double>& loss, size_t window) {

@@ -25,7 +25,8 @@ struct LossCurve {
 Result<LossCurve> ParseLossCurveCsv(const std::string& text, const std::string& source = "<csv>");
 Result<LossCurve> LoadLossCurveCsv(const std::string& path);
 
-// First update whose loss is <= target; nullopt if the curve never gets there.
+// First update whose smoothed loss (FirstIndexReaching below: the trailing mean over
+// kLossSmoothingWindow points) is <= target; nullopt if the curve never gets there.
 std::optional<uint64_t> UpdatesToReach(const LossCurve& curve, double target_loss);
 
 // The one definition of "reached a target loss" for measured curves: the loss averaged over a

@@ -9,6 +9,9 @@
 
 #include <fmt/format.h>
 
+#include "store/metric_keys.h"
+#include "store/trace_store.h"
+
 namespace paci::store {
 namespace {
 
@@ -156,12 +159,8 @@ RunComparison CompareRuns(const RunData& a, const RunData& b) {
   RunComparison c;
   c.a = ComputeRunMetrics(a);
   c.b = ComputeRunMetrics(b);
-  if (c.b.makespan_ns > 0) {
-    c.makespan_error_pct = 100.0 * static_cast<double>(c.a.makespan_ns - c.b.makespan_ns) /
-                           static_cast<double>(c.b.makespan_ns);
-  } else if (c.a.makespan_ns > 0) {
-    c.makespan_error_pct = std::numeric_limits<double>::infinity();
-  }
+  c.makespan_error_pct =
+      MakespanErrorPct(static_cast<double>(c.a.makespan_ns), static_cast<double>(c.b.makespan_ns));
   c.why_no_residuals = OpsDiffer(a.ops, b.ops);
   c.same_ops = c.why_no_residuals.empty();
   if (!c.same_ops) return c;
@@ -176,6 +175,57 @@ RunComparison CompareRuns(const RunData& a, const RunData& b) {
             [](const OpResidual& x, const OpResidual& y) { return x.op_id < y.op_id; });
   c.summary = Summarize(c.residuals);
   return c;
+}
+
+}  // namespace paci::store
+
+namespace paci::store {
+
+double MakespanErrorPct(double predicted_ns, double measured_ns) {
+  if (measured_ns > 0) return 100.0 * (predicted_ns - measured_ns) / measured_ns;
+  return predicted_ns > 0 ? std::numeric_limits<double>::infinity() : 0.0;
+}
+
+Result<std::map<int64_t, RunHeadline>> LoadRunHeadlines(TraceStore& store) {
+  const std::vector<std::string> keys = {std::string(metric::kValLoss), std::string(metric::kTokensPerS),
+                                         std::string(metric::kMakespanNs)};
+  auto metrics = store.ListMetrics(keys);
+  if (!metrics.ok()) return metrics.status();
+  auto links = store.ListLinks();
+  if (!links.ok()) return links.status();
+  std::map<int64_t, RunHeadline> out;
+  for (const auto& [run, values] : *metrics) {
+    RunHeadline& h = out[run];
+    auto get = [&](const std::string& key) {
+      auto it = values.find(key);
+      return it == values.end() ? std::nullopt : std::optional<double>(it->second);
+    };
+    h.val_loss = get(keys[0]);
+    h.tokens_per_s = get(keys[1]);
+    h.makespan_ns = get(keys[2]);
+  }
+  // Runs that take part in a link and store no makespan (recorded before every run kind kept
+  // it): the extent of their op rows, by one aggregate each.
+  for (const auto& [pred, meas] : *links) {
+    for (int64_t run : {pred, meas}) {
+      RunHeadline& h = out[run];
+      if (h.makespan_ns) continue;
+      auto extent = store.StoredOpExtentNs(run);
+      if (!extent.ok()) return extent.status();
+      if (*extent) h.makespan_ns = static_cast<double>(**extent);
+    }
+  }
+  for (const auto& [pred, meas] : *links) {  // by predicted then measured: the latest wins
+    const RunHeadline& p = out[pred];
+    const RunHeadline& m = out[meas];
+    if (!p.makespan_ns || !m.makespan_ns) continue;
+    const double error = MakespanErrorPct(*p.makespan_ns, *m.makespan_ns);
+    out[pred].makespan_error_pct = error;
+    out[pred].partner = meas;
+    out[meas].makespan_error_pct = error;
+    out[meas].partner = pred;
+  }
+  return out;
 }
 
 }  // namespace paci::store

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -67,5 +68,23 @@ struct RunComparison {
 };
 
 RunComparison CompareRuns(const RunData& a, const RunData& b);
+
+// (predicted - measured) / measured * 100: the one definition of a prediction's makespan error
+// (also RunComparison::makespan_error_pct); +inf when only the measurement is 0, 0 when both are.
+double MakespanErrorPct(double predicted_ns, double measured_ns);
+
+// What a run list shows of each run without reading its ops (one metrics query, no replay):
+// validation loss, tokens/s, makespan (the stored makespan_ns; for a run stored without it, the
+// extent of its op rows) and, for a run linked to its prediction or measurement, that pair's
+// MakespanErrorPct (the latest linked partner when there are several).
+struct RunHeadline {
+  std::optional<double> val_loss;
+  std::optional<double> tokens_per_s;
+  std::optional<double> makespan_ns;
+  std::optional<double> makespan_error_pct;
+  int64_t partner = 0;  // the run the error compares with; 0: none
+};
+class TraceStore;
+Result<std::map<int64_t, RunHeadline>> LoadRunHeadlines(TraceStore& store);
 
 }  // namespace paci::store

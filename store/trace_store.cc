@@ -301,6 +301,45 @@ Result<std::vector<std::pair<int64_t, int64_t>>> TraceStore::LinksOf(int64_t run
   return links;
 }
 
+Result<std::vector<std::pair<int64_t, int64_t>>> TraceStore::ListLinks() {
+  auto stmt = SqliteStmt::Prepare(*db_, "SELECT predicted, measured FROM links ORDER BY predicted, measured");
+  if (!stmt.ok()) return stmt.status();
+  std::vector<std::pair<int64_t, int64_t>> links;
+  for (bool row = true;;) {
+    PACI_RETURN_IF_ERROR(stmt->Step(&row));
+    if (!row) return links;
+    links.emplace_back(stmt->Int(0), stmt->Int(1));
+  }
+}
+
+Result<std::map<int64_t, std::map<std::string, double>>> TraceStore::ListMetrics(
+    const std::vector<std::string>& keys) {
+  std::map<int64_t, std::map<std::string, double>> out;
+  if (keys.empty()) return out;
+  std::string params;
+  for (size_t i = 0; i < keys.size(); ++i) params += fmt::format("{}?{}", i ? "," : "", i + 1);
+  auto stmt = SqliteStmt::Prepare(
+      *db_, fmt::format("SELECT run, key, value FROM metrics WHERE key IN ({}) AND value IS NOT NULL", params));
+  if (!stmt.ok()) return stmt.status();
+  for (size_t i = 0; i < keys.size(); ++i) stmt->BindText(static_cast<int>(i + 1), keys[i]);
+  for (bool row = true;;) {
+    PACI_RETURN_IF_ERROR(stmt->Step(&row));
+    if (!row) return out;
+    out[stmt->Int(0)][stmt->Text(1)] = stmt->Double(2);
+  }
+}
+
+Result<std::optional<int64_t>> TraceStore::StoredOpExtentNs(int64_t run_id) {
+  auto stmt = SqliteStmt::Prepare(
+      *db_, "SELECT count(*), max(end_ns) - min(start_ns) FROM ops WHERE run = ?1");
+  if (!stmt.ok()) return stmt.status();
+  stmt->Bind(1, run_id);
+  bool row = false;
+  PACI_RETURN_IF_ERROR(stmt->Step(&row));
+  if (!row || stmt->Int(0) == 0) return std::optional<int64_t>();
+  return std::optional<int64_t>(stmt->Int(1));
+}
+
 namespace {
 
 template <typename Fn>

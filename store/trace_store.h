@@ -8,7 +8,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -75,6 +77,14 @@ class TraceStore {
   Status LinkPrediction(int64_t predicted, int64_t measured);
   // (predicted, measured) pairs in which run_id takes part.
   Result<std::vector<std::pair<int64_t, int64_t>>> LinksOf(int64_t run_id);
+  // Every (predicted, measured) pair, by predicted then measured.
+  Result<std::vector<std::pair<int64_t, int64_t>>> ListLinks();
+  // The values of `keys` for every run that stores them, in one query: what a run list shows
+  // without reading any run.
+  Result<std::map<int64_t, std::map<std::string, double>>> ListMetrics(const std::vector<std::string>& keys);
+  // Last op end - first op start of a run's stored op rows (ComputeRunMetrics' makespan), by one
+  // SQL aggregate over them; nullopt for a run with no stored rows (replayed or empty).
+  Result<std::optional<int64_t>> StoredOpExtentNs(int64_t run_id);
 
   // Writes a whole run (from an import) with its status and times, every op stored; returns
   // the new id.

@@ -96,7 +96,7 @@ void AddProfileCommand(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--min-repetitions", o.min_repetitions, "fewest repetitions per layer")->capture_default_str();
   cmd->add_option("--max-repetitions", o.max_repetitions, "most repetitions per layer")->capture_default_str();
-  cmd->add_option("--max-seconds-per-layer", o.max_seconds_per_layer, "stop repeating a layer after this long")
+  cmd->add_option("--max-seconds-per-layer", o.max_seconds_per_layer, "time budget per layer (all layers are timed round-robin within layers x this)")
       ->capture_default_str();
   f->colocate_opt = cmd->add_option("--colocate", f->colocate,
                                     "measure co-location for N = 2..this many stages (default: the cores; 0: none)");

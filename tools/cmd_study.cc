@@ -1,17 +1,17 @@
 // `paci study`: trains a grid of schedules x K x lr x seeds, each point one `paci train` process
-// (this binary) recording into one store, at most --jobs at once. A point is named by its
-// configuration; re-running the same command skips every point the store already holds complete,
-// so an interrupted study resumes. Flags it does not know (the model and data flags, --eval-every)
-// go to every `paci train` unchanged. `paci study report` turns the stored runs into CSV: loss
-// against tokens, mean and spread over seeds, tokens and predicted time to a target loss
-// (sim/loss_curve_study.h). Runs are grouped by name (configuration without its seed) until the
-// store has configuration columns. Exit codes: 0 every point done, 1 some point failed, 2 bad flags.
+// (this binary) recording into one store, at most --jobs at once. A point is identified by the
+// store's configuration columns and the run's setup (tools/study_point.h), not by its name;
+// re-running the same command skips every point the store already holds complete, so an
+// interrupted study resumes. Flags it does not know (the model and data flags, --eval-every) go to
+// every `paci train` unchanged. `paci study report` (cmd_study_report.cc) turns the runs into CSV
+// and plots. Exit codes: 0 every point done, 1 some point failed, 2 bad flags.
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cmath>
 #include <cerrno>
 #include <cstdio>
@@ -29,11 +29,10 @@
 #include <fmt/format.h>
 
 #include "proto/ir_names.h"
-#include "sim/cost_model_file.h"
-#include "sim/loss_curve_study.h"
 #include "store/trace_store.h"
 #include "tools/commands.h"
 #include "tools/exit_codes.h"
+#include "tools/study_point.h"
 
 extern char** environ;
 
@@ -56,8 +55,9 @@ struct StudyFlags {
 };
 
 struct Point {
-  std::string name;               // the run's name in the store: its configuration
+  std::string name;               // the run's label in the store (for people; not its identity)
   std::vector<std::string> args;  // `paci train` arguments
+  StudyPoint id;                  // what the store's columns will say: its identity
 };
 
 // The flags a study sets per point; given among the pass-through flags they would contradict it.
@@ -93,21 +93,25 @@ std::vector<Point> Grid(const StudyFlags& f) {
                     "--min-lr-frac", fmt::format("{:g}", f.min_lr_frac), "--db", f.db, "--name", p.name};
           if (!threads_given) p.args.insert(p.args.end(), {"--threads", std::to_string(threads)});
           p.args.insert(p.args.end(), f.train_args.begin(), f.train_args.end());
+          Result<StudyPoint> id = PointOfTrainArgs({p.args.begin() + 1, p.args.end()});
+          if (!id.ok()) Fail(2, id.status().message());
+          p.id = std::move(*id);
           grid.push_back(std::move(p));
         }
   return grid;
 }
 
-// Names of the runs the store holds complete: the points a re-run skips.
-std::set<std::string> FinishedRuns(const std::string& db) {
-  std::set<std::string> done;
+// The points the store holds complete runs of: what a re-run skips.
+std::vector<StudyPoint> FinishedPoints(const std::string& db) {
+  std::vector<StudyPoint> done;
   if (!std::filesystem::exists(db)) return done;
   Result<store::TraceStore> s = store::TraceStore::Open(db);
   if (!s.ok()) Fail(2, "--db: " + s.status().message());
   Result<std::vector<store::RunRecord>> runs = s->ListRuns();
   if (!runs.ok()) Fail(1, "--db: " + runs.status().message());
   for (const store::RunRecord& r : *runs)
-    if (r.status == store::RunStatus::kComplete) done.insert(r.info.name);
+    if (r.status == store::RunStatus::kComplete && r.info.kind == store::RunKind::kMeasured)
+      if (std::optional<StudyPoint> p = PointOfRun(r)) done.push_back(std::move(*p));
   return done;
 }
 
@@ -143,10 +147,11 @@ void RunStudy(const StudyFlags& f) {
   std::filesystem::create_directories(logs);
 
   const std::vector<Point> grid = Grid(f);
-  const std::set<std::string> done = FinishedRuns(f.db);
+  const std::vector<StudyPoint> done = FinishedPoints(f.db);
   std::vector<size_t> todo;
   for (size_t i = 0; i < grid.size(); ++i)
-    if (!done.count(grid[i].name)) todo.push_back(i);
+    if (std::none_of(done.begin(), done.end(), [&](const StudyPoint& d) { return SamePoint(d, grid[i].id); }))
+      todo.push_back(i);
   std::printf("study: %zu points, %zu already in %s, %zu to train (%d at once)\n", grid.size(),
               grid.size() - todo.size(), f.db.c_str(), todo.size(), f.jobs);
   std::fflush(stdout);
@@ -174,112 +179,6 @@ void RunStudy(const StudyFlags& f) {
   if (failed) Fail(1, fmt::format("{} of {} point(s) failed", failed, todo.size()));
 }
 
-struct ReportFlags {
-  std::string db = "study.db";
-  std::string out;
-  double target_loss = 0;  // 0: no tokens-to-target table
-  std::string cost;        // cost model at the target scale, for predicted time to accuracy
-};
-
-// The runs of one configuration (a study point without its seed), in seed order.
-struct Configuration {
-  ir::PipelineSpec spec;
-  std::vector<int64_t> runs;
-  std::vector<uint32_t> seeds;
-  std::vector<sim::TokenCurve> train;
-};
-
-std::string WithoutSeed(const std::string& name, uint32_t* seed) {
-  const size_t at = name.find(" seed=");
-  if (at == std::string::npos) return name;
-  const size_t end = name.find(' ', at + 1);
-  *seed = static_cast<uint32_t>(std::strtoul(name.c_str() + at + 6, nullptr, 10));
-  return name.substr(0, at) + (end == std::string::npos ? "" : name.substr(end));
-}
-
-std::string Csv(const std::string& field) { return "\"" + field + "\""; }
-std::string Opt(const std::optional<double>& v) { return v ? fmt::format("{:.6g}", *v) : ""; }
-
-std::ofstream OpenOut(const std::filesystem::path& path) {
-  std::ofstream out(path);
-  if (!out) Fail(1, "--out: cannot write " + path.string());
-  return out;
-}
-
-// Writes curves.csv (every run's loss against tokens), bands.csv (mean and spread over seeds) and,
-// with --target-loss, tta.csv (tokens to target with a 95 % interval over seeds, and with --cost
-// the predicted time at the target scale from the simulator's steady-state tokens/s).
-void RunReport(const ReportFlags& f) {
-  if (f.out.empty()) Fail(2, "--out: a folder for the CSV files is required");
-  if (f.target_loss < 0) Fail(2, "--target-loss must not be negative");
-  std::optional<ir::CostModel> cost;
-  if (!f.cost.empty()) {
-    if (f.target_loss <= 0) Fail(2, "--cost: applies only with --target-loss (time to that loss)");
-    Result<ir::CostModel> c = sim::LoadCostModelFile(f.cost);
-    if (!c.ok()) Fail(2, "--cost: " + c.status().message());
-    if (c->tokens_per_microbatch() == 0) Fail(2, "--cost: " + f.cost + " has no tokens_per_microbatch");
-    cost = *c;
-  }
-  Result<store::TraceStore> db = store::TraceStore::Open(f.db, store::OpenOptions{.create_if_missing = false});
-  if (!db.ok()) Fail(2, "--db: " + db.status().message());
-  Result<std::vector<store::RunRecord>> runs = db->ListRuns();
-  if (!runs.ok()) Fail(1, "--db: " + runs.status().message());
-  std::map<std::string, Configuration> configs;
-  std::filesystem::create_directories(f.out);
-  std::ofstream curves = OpenOut(std::filesystem::path(f.out) / "curves.csv");
-  curves << "configuration,seed,run,update,tokens,train_loss,val_loss\n";
-  for (const store::RunRecord& r : *runs) {
-    if (r.status != store::RunStatus::kComplete || r.info.name.rfind("study ", 0) != 0) continue;
-    Result<store::RunData> data = db->LoadRun(r.id);
-    if (!data.ok()) Fail(1, "--db: " + data.status().message());
-    uint32_t seed = 0;
-    const std::string key = WithoutSeed(r.info.name, &seed);
-    Configuration& c = configs[key];
-    c.spec = r.info.spec;
-    c.runs.push_back(r.id);
-    c.seeds.push_back(seed);
-    sim::TokenCurve& train = c.train.emplace_back();
-    for (const ir::UpdateMetric& u : data->updates) {
-      train.tokens.push_back(static_cast<double>(u.tokens()));
-      train.loss.push_back(u.loss());
-      curves << Csv(key) << ',' << seed << ',' << r.id << ',' << u.update() << ',' << u.tokens() << ','
-             << fmt::format("{:.6g}", u.loss()) << ','
-             << (std::isnan(u.val_loss()) ? std::string() : fmt::format("{:.6g}", u.val_loss())) << '\n';
-    }
-  }
-  std::ofstream bands = OpenOut(std::filesystem::path(f.out) / "bands.csv");
-  bands << "configuration,tokens,mean_train_loss,stddev,seeds\n";
-  for (const auto& [key, c] : configs) {
-    Result<sim::SeedBand> band = sim::MeanOverSeeds(c.train);
-    if (!band.ok()) Fail(1, key + ": " + band.status().message());
-    for (size_t i = 0; i < band->tokens.size(); ++i)
-      bands << Csv(key) << ',' << band->tokens[i] << ',' << fmt::format("{:.6g},{:.6g}", band->mean[i], band->stddev[i])
-            << ',' << band->seeds << '\n';
-  }
-  size_t written = 2;
-  if (f.target_loss > 0) {
-    std::ofstream tta = OpenOut(std::filesystem::path(f.out) / "tta.csv");
-    tta << "configuration,seeds,reached,tokens_to_target,tokens_lo95,tokens_hi95,steady_tokens_per_s,"
-           "predicted_seconds,seconds_lo95,seconds_hi95\n";
-    for (const auto& [key, c] : configs) {
-      const sim::TokensToTarget t = sim::TokensToTargetOverSeeds(c.train, f.target_loss);
-      std::optional<double> rate;
-      sim::PredictedTimeToAccuracy time;
-      if (cost) {
-        Result<double> r = sim::SteadyTokensPerSecond(c.spec, *cost);
-        if (!r.ok()) Fail(2, "--cost: " + key + ": " + r.status().message());
-        rate = *r;
-        time = sim::PredictTimeToAccuracy(t, *r);
-      }
-      tta << Csv(key) << ',' << t.seeds << ',' << t.reached << ',' << Opt(t.mean) << ',' << Opt(t.lo) << ','
-          << Opt(t.hi) << ',' << Opt(rate) << ',' << Opt(time.seconds) << ',' << Opt(time.lo) << ','
-          << Opt(time.hi) << '\n';
-    }
-    ++written;
-  }
-  std::printf("study report: %zu configurations, %zu CSV files in %s\n", configs.size(), written, f.out.c_str());
-}
-
 }  // namespace
 
 void AddStudyCommand(CLI::App& app) {
@@ -300,13 +199,7 @@ void AddStudyCommand(CLI::App& app) {
   cmd->allow_extras();
   cmd->footer("Other flags (model, data, --eval-every, --device) are passed to every `paci train`.");
 
-  auto r = std::make_shared<ReportFlags>();
-  CLI::App* report = cmd->add_subcommand("report", "CSV of a study's loss curves, seed bands and time to a target loss");
-  report->add_option("--db", r->db, "the study's trace store")->capture_default_str();
-  report->add_option("--out", r->out, "folder for curves.csv, bands.csv, tta.csv")->required();
-  report->add_option("--target-loss", r->target_loss, "training loss (smoothed) to reach: writes tta.csv");
-  report->add_option("--cost", r->cost, "cost model at the target scale (JSON or proto text, with tokens_per_microbatch)");
-  report->callback([r] { RunReport(*r); });
+  CLI::App* report = AddStudyReportCommand(cmd);
   cmd->callback([f, cmd, report] {
     if (report->parsed()) return;
     f->train_args = cmd->remaining();

@@ -1,7 +1,10 @@
 // `paci sweep`: simulate a grid of configurations (schedules x stages x K x run lengths) on all
 // cores, write the rows as CSV or JSON, and recommend the fastest schedule and K per stage count
 // under a per-stage memory budget and a drift limit. With --loss-curve and --target-loss it also
-// reports time to accuracy: updates needed (from the curve) x simulated time per update.
+// reports time to accuracy: updates needed (from the curve) x simulated time per update. With
+// --loss-curves STUDY.db it ranks a study's configurations (schedule, P, K, lr) by predicted time
+// to --target-loss: tokens to the target over seeds (measured) at the steady-state time per update
+// (simulated under --cost or the model flags), and says why each ranks where it does.
 // Exit codes: 0 ok, 2 bad flags or input, 1 I/O failure.
 #include <fmt/format.h>
 
@@ -28,6 +31,8 @@
 #include "tools/spec_flags.h"
 #include "tools/model_flags.h"
 #include "tools/exit_codes.h"
+#include "tools/study_point.h"
+#include "sim/loss_curve_study.h"
 
 namespace paci::cli {
 namespace {
@@ -42,6 +47,7 @@ struct SweepFlags {
   double memory_budget_gb = 0;
   int64_t max_drift = -1;
   std::vector<std::string> loss_curves;
+  std::string study;  // --loss-curves STUDY.db
   double target_loss = NAN;
   uint64_t tta_updates = 32;
   std::string db = "paci.db";
@@ -305,7 +311,6 @@ Status StoreSweepMetrics(store::RunWriter& w, const sim::SweepRow& r) {
   const double updates = static_cast<double>(r.optimizer_updates);
   const std::pair<std::string_view, double> metrics[] = {
       {m::kMakespanNs, static_cast<double>(r.makespan_ns)},
-      {m::kTokensPerS, r.tokens_per_s},
       {m::kThroughputMicrobatchesPerS, r.throughput_microbatches_per_s},
       {m::kBubbleFraction, r.bubble_fraction},
       {m::kUpdates, updates},
@@ -315,6 +320,8 @@ Status StoreSweepMetrics(store::RunWriter& w, const sim::SweepRow& r) {
       {m::kMeanDrift, r.mean_drift},
       {m::kWeightVersions, static_cast<double>(r.weight_versions)}};
   for (const auto& [key, value] : metrics) PACI_RETURN_IF_ERROR(w.SetMetric(key, value));
+  // Unknown (0) without a model: unset reads "-" rather than a speed of zero.
+  if (r.tokens_per_s > 0) PACI_RETURN_IF_ERROR(w.SetMetric(m::kTokensPerS, r.tokens_per_s));
   return Status::Ok();
 }
 
@@ -350,7 +357,96 @@ void StoreRows(const SweepFlags& f, const std::vector<sim::SweepRow>& rows, cons
   std::fprintf(stderr, "paci sweep: stored %zu predicted runs in %s\n", stored, f.db.c_str());
 }
 
+// The grid's own flags do not apply when the configurations come from a study.
+void RefuseGridFlagsWithStudy(const SweepFlags& f) {
+  const SweepFlags defaults;
+  const std::pair<const char*, bool> given[] = {
+      {"--schedules", f.schedules != defaults.schedules}, {"--stages", !f.stages.empty()},
+      {"--accum", f.accum != defaults.accum}, {"--microbatches", !f.microbatches.empty()},
+      {"--updates", !f.updates.empty()}, {"--loss-curve", !f.loss_curves.empty()},
+      {"--output", !f.output.empty()}, {"--memory-budget-gb", f.memory_budget_gb > 0},
+      {"--max-drift", f.max_drift >= 0}};
+  for (const auto& [flag, on] : given)
+    if (on) Fail(2, std::string(flag) + ": does not apply with --loss-curves (the study's configurations are ranked)");
+  if (std::isnan(f.target_loss)) Fail(2, "--target-loss: required with --loss-curves");
+}
+
+struct StudyRank {
+  const StudyConfiguration* config = nullptr;
+  sim::TokensToTarget tokens;
+  double rate = 0;  // study tokens per second at the target scale
+  sim::PredictedTimeToAccuracy time;
+};
+
+// Ranks a study's configurations by predicted time to the target loss and says why.
+void RankStudy(const SweepFlags& f, const sim::CostForSpec& cost_for) {
+  RefuseGridFlagsWithStudy(f);
+  Result<store::TraceStore> db = store::TraceStore::Open(f.study, store::OpenOptions{.create_if_missing = false, .read_only = true});
+  if (!db.ok()) Fail(2, "--loss-curves: " + db.status().message());
+  Result<std::vector<StudyConfiguration>> configs = LoadStudy(*db);
+  if (!configs.ok()) Fail(2, "--loss-curves: " + configs.status().message());
+  if (configs->empty()) Fail(2, "--loss-curves: " + f.study + " holds no complete training runs with configuration columns");
+  std::vector<StudyRank> ranks;
+  for (const StudyConfiguration& c : *configs) {
+    StudyRank r{&c, sim::TokensToTargetOverSeeds(c.TrainCurves(), f.target_loss)};
+    Result<ir::CostModel> cost = cost_for(c.spec);
+    if (!cost.ok()) Fail(2, c.label + ": " + cost.status().message());
+    Result<double> rate = StudyTokensPerSecondAt(c, *cost);
+    if (!rate.ok()) Fail(2, c.label + ": " + rate.status().message());
+    r.rate = *rate;
+    r.time = sim::PredictTimeToAccuracy(r.tokens, r.rate);
+    ranks.push_back(r);
+  }
+  std::stable_sort(ranks.begin(), ranks.end(), [](const StudyRank& a, const StudyRank& b) {
+    if (a.time.seconds.has_value() != b.time.seconds.has_value()) return a.time.seconds.has_value();
+    return a.time.seconds && *a.time.seconds < *b.time.seconds;
+  });
+  const StudyRank* best_flush = nullptr;
+  for (const StudyRank& r : ranks)
+    if (r.config->IsFlush() && r.time.seconds && !best_flush) best_flush = &r;
+  fmt::print("time to train loss <= {:g} (smoothed over {} updates), from {}: updates to the target measured "
+             "(mean over seeds, 95 % t-interval) x steady-state time per update predicted at the target scale\n",
+             f.target_loss, sim::kLossSmoothingWindow, f.study);
+  int rank = 0;
+  for (const StudyRank& r : ranks) {
+    const StudyConfiguration& c = *r.config;
+    if (!r.time.seconds) {
+      fmt::print("   -  {:<52} not reached by every seed ({} of {})\n", c.label, r.tokens.reached, r.tokens.seeds);
+      continue;
+    }
+    std::string why;
+    if (best_flush && &r != best_flush) {
+      const double tok = *r.tokens.mean / *best_flush->tokens.mean, thr = r.rate / best_flush->rate;
+      why = fmt::format(" | vs {} : {:.2f}x tokens, {:.2f}x throughput -> {:.2f}x speed-up", best_flush->config->label,
+                        tok, thr, *best_flush->time.seconds / *r.time.seconds);
+    } else if (best_flush) {
+      why = " | the best flush baseline";
+    }
+    fmt::print("  {:>2}  {:<52} {:.4g} s [{:.4g}, {:.4g}]  ({:.4g} tokens [{:.4g}, {:.4g}] at {:.4g} tokens/s){}\n", ++rank,
+               c.label, *r.time.seconds, *r.time.lo, *r.time.hi, *r.tokens.mean, *r.tokens.lo, *r.tokens.hi, r.rate, why);
+  }
+  if (!ranks.empty() && ranks.front().time.seconds)
+    fmt::print("recommendation: {} (fewest predicted seconds to the target; intervals overlapping the next ones "
+               "mean the seeds cannot separate them)\n", ranks.front().config->label);
+  else
+    fmt::print("recommendation: none: no configuration reached loss {:g} on every seed\n", f.target_loss);
+}
+
 void Run(const SweepFlags& f) {
+  if (!f.study.empty()) {
+    Result<ir::CostModel> cost = CostFromFlags(f.cost);
+    if (!cost.ok()) Fail(2, cost.status().message());
+    std::optional<sim::ModelCostSetup> setup;
+    if (ModelFlagsGiven(f.model)) {
+      Result<sim::ModelCostSetup> s = ModelSetupFromFlags(f.model, &f.cost);
+      if (!s.ok()) Fail(2, s.status().message());
+      setup = *s;
+    }
+    RankStudy(f, [&](const ir::PipelineSpec& spec) -> Result<ir::CostModel> {
+      return setup ? sim::CostModelForSpec(*setup, spec) : Result<ir::CostModel>(*cost);
+    });
+    return;
+  }
   const sim::SweepGrid grid = GridFromFlags(f);
   Result<ir::CostModel> cost = CostFromFlags(f.cost);
   if (!cost.ok()) Fail(2, cost.status().message());
@@ -424,6 +520,8 @@ void AddSweepCommand(CLI::App& app) {
   cmd->add_option("--max-drift", flags->max_drift, "largest drift the recommendation may have");
   cmd->add_option("--loss-curve", flags->loss_curves,
                   "CSV update,loss for time to accuracy: FILE (all schedules) or SCHEDULE=FILE (repeatable)");
+  cmd->add_option("--loss-curves", flags->study,
+                  "a `paci study` store: rank its configurations by predicted time to --target-loss");
   cmd->add_option("--target-loss", flags->target_loss, "target loss for time to accuracy");
   cmd->add_option("--tta-updates", flags->tta_updates, "updates simulated to fit time per update")->capture_default_str();
   cmd->add_option("--db", flags->db, "trace store that receives one predicted run per point")->capture_default_str();

@@ -87,14 +87,19 @@ void RunTrain(TrainFlags& f) {
     f.pipe.resume = f.resume;
     // Validation during a pipelined run copies every stage's weights: only when asked for.
     f.pipe.eval_every = f.eval_every_opt->count() > 0 ? f.eval_every : 0;
-    exec::exec_set_threads(f.threads > 0 ? f.threads : std::max(1, hw / static_cast<int>(std::max(1u, f.pipe.stages))));
+    const exec::ThreadBudget budget = exec::plan_thread_budget(hw, static_cast<int>(f.pipe.stages), f.threads);
+    std::fprintf(stderr, "paci train: %s, gemm %s\n", budget.describe().c_str(), exec::exec_gemm_backend());
+    exec::exec_set_threads(budget.threads_per_stage);
     RunPipelineTrain(c, f.pipe, LoadData(f));
     return;
   }
   const std::string pipeline_only = GivenPipelineOnlyFlag(f.pipe);
   if (!pipeline_only.empty())
     Fail(2, pipeline_only + " applies to pipelined training only; add --schedule NAME (e.g. --schedule 1f1b-flush --stages 1)");
-  exec::exec_set_threads(f.threads);
+  const exec::ThreadBudget budget =
+      exec::plan_thread_budget(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())), 1, f.threads);
+  std::fprintf(stderr, "paci train: %s\n", budget.describe().c_str());
+  exec::exec_set_threads(budget.threads_per_stage);
   Result<exec::Trainer> created = exec::trainer_create(c, LoadData(f));
   if (!created.ok()) Fail(2, created.status().message());
   exec::Trainer& tr = *created;
@@ -151,11 +156,9 @@ void RunTrain(TrainFlags& f) {
   if (!f.save.empty()) std::printf("saved %s and %s\n", f.save.c_str(), exec::optim_path(f.save).c_str());
 }
 
-}  // namespace
-
-void AddTrainCommand(CLI::App& app) {
-  auto f = std::make_shared<TrainFlags>();
-  CLI::App* cmd = app.add_subcommand("train", "Train the GPT model, unpipelined or with a pipeline schedule (--schedule)");
+// Every flag of `paci train`, on `cmd`, into *f. AddTrainCommand and ReadTrainArgs share it, so a
+// study reads a point's command line exactly as the trainer will.
+void AddTrainFlags(CLI::App* cmd, TrainFlags* f) {
   exec::TrainConfig& c = f->cfg;
   c.model.n_layer = 2;
   c.model.n_embd = 64;
@@ -188,6 +191,32 @@ void AddTrainCommand(CLI::App& app) {
   cmd->add_option("--eval-batches", c.eval_batches, "validation micro-batches")->capture_default_str();
   cmd->add_option("--threads", f->threads, "kernel threads (0: all cores)")->capture_default_str();
   AddPipelineFlags(cmd, &f->pipe);
+}
+
+}  // namespace
+
+Result<TrainArgs> ReadTrainArgs(const std::vector<std::string>& args) {
+  CLI::App app("train");
+  TrainFlags f;
+  AddTrainFlags(&app, &f);
+  std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 parses a vector back to front
+  try {
+    app.parse(reversed);
+  } catch (const CLI::ParseError& e) {
+    return Status::InvalidArgument(std::string("train flags: ") + e.what());
+  }
+  TrainArgs t;
+  t.cfg = f.cfg;
+  t.cfg.model.block_size = f.seq;
+  t.pipe = f.pipe;
+  t.pipe.cmd = nullptr;
+  return t;
+}
+
+void AddTrainCommand(CLI::App& app) {
+  auto f = std::make_shared<TrainFlags>();
+  CLI::App* cmd = app.add_subcommand("train", "Train the GPT model, unpipelined or with a pipeline schedule (--schedule)");
+  AddTrainFlags(cmd, f.get());
   cmd->callback([f] { RunTrain(*f); });
 }
 

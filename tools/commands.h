@@ -19,5 +19,6 @@ void AddSummaryCommand(CLI::App& app);  // store: paci summary RUN...
 void AddTrainCommand(CLI::App& app);    // exec: paci train (unpipelined GPT training)
 void AddProfileCommand(CLI::App& app);  // exec + sim: paci profile (per-layer costs on this machine)
 void AddStudyCommand(CLI::App& app);    // exec + store: paci study (a grid of training runs)
+CLI::App* AddStudyReportCommand(CLI::App* study);  // sim + store (+ plot): paci study report
 
 }  // namespace paci::cli

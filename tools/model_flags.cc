@@ -2,9 +2,11 @@
 
 #include <fmt/format.h>
 
-#include <cmath>
+#include <iterator>
+#include <optional>
+#include <utility>
 
-#include "sim/profile_file.h"
+#include "sim/model_setup.h"
 
 namespace paci::cli {
 namespace {
@@ -15,27 +17,24 @@ bool WasGiven(const ModelFlags& f, const std::string& name) {
   return false;
 }
 
-// The shape the flags describe: --model's (if any), with --layers and friends overriding it.
-Result<ir::ModelShape> ShapeFromFlags(const ModelFlags& f, bool need) {
-  ir::ModelShape m;
-  if (!f.model.empty()) {
-    Result<ir::ModelShape> named = sim::ModelByName(f.model);
-    if (!named.ok()) return named.status();
-    m = *named;
-  } else {
-    m.set_seq(1024);
-    m.set_vocab(50257);
-  }
-  if (WasGiven(f, "--layers")) m.set_layers(f.layers);
-  if (WasGiven(f, "--dim")) m.set_dim(f.dim);
-  if (WasGiven(f, "--heads")) m.set_heads(f.heads);
-  if (WasGiven(f, "--seq")) m.set_seq(f.seq);
-  if (WasGiven(f, "--vocab")) m.set_vocab(f.vocab);
-  if (need && f.model.empty() && (m.layers() == 0 || m.dim() == 0 || m.heads() == 0))
-    return Status::InvalidArgument("--model: required (gpt2, gpt2-medium, gpt2-large, gpt2-xl, a JSON file), "
-                                   "or --layers, --dim and --heads");
-  if (need) PACI_RETURN_IF_ERROR(sim::ValidateModelShape(m));
-  return m;
+// The flags as the shared inputs (sim/model_setup.h): overrides only where given.
+sim::ModelCostInputs InputsFromFlags(const ModelFlags& f) {
+  sim::ModelCostInputs in;
+  in.model = f.model;
+  in.hardware = f.hardware;
+  in.link = f.link;
+  in.profile = f.profile;
+  in.precision = f.precision;
+  in.calibrate = f.calibrate;
+  const std::pair<const char*, std::optional<uint32_t>*> shape[] = {
+      {"--layers", &in.layers}, {"--dim", &in.dim}, {"--heads", &in.heads}, {"--seq", &in.seq}, {"--vocab", &in.vocab}};
+  const uint32_t values[] = {f.layers, f.dim, f.heads, f.seq, f.vocab};
+  for (size_t i = 0; i < std::size(shape); ++i)
+    if (WasGiven(f, shape[i].first)) *shape[i].second = values[i];
+  in.microbatch_size = f.microbatch_size;
+  if (WasGiven(f, "--memory-cap-gb")) in.memory_cap_gb = f.memory_cap_gb;
+  in.colocate = f.colocate;
+  return in;
 }
 
 }  // namespace
@@ -77,62 +76,7 @@ Result<sim::ModelCostSetup> ModelSetupFromFlags(const ModelFlags& f, const CostF
           name != "--straggler-factor")
         return Status::InvalidArgument(name + ": does not apply with --model/--hardware/--profile (the model gives the costs)");
   }
-  if (!f.hardware.empty() && !f.profile.empty())
-    return Status::InvalidArgument("--hardware: does not apply with --profile (the profile's times are its device's)");
-  if (f.hardware.empty() && f.profile.empty())
-    return Status::InvalidArgument("--hardware or --profile: one is required to cost the model");
-  if (WasGiven(f, "--memory-cap-gb") && !(f.memory_cap_gb >= 0 && std::isfinite(f.memory_cap_gb)))
-    return Status::InvalidArgument("--memory-cap-gb: must be a number >= 0");
-  sim::ModelCostSetup s;
-  if (!f.link.empty()) {
-    Result<sim::Link> link = sim::LinkByName(f.link);
-    if (!link.ok()) return link.status();
-    s.link = *link;
-  }
-  if (!f.profile.empty()) {
-    Result<ir::Profile> p = sim::LoadProfileFile(f.profile);
-    if (!p.ok()) return Status::InvalidArgument("--profile: " + p.status().message());
-    if (!f.precision.empty() && f.precision != p->precision())
-      return Status::InvalidArgument("--precision: the profile was measured in " + p->precision());
-    Result<ir::ModelShape> shape = ShapeFromFlags(f, false);
-    if (!shape.ok()) return shape.status();
-    ir::ModelShape want = p->model();
-    if (!f.model.empty()) want = *shape;
-    for (const char* k : {"--layers", "--dim", "--heads", "--seq", "--vocab"})
-      if (WasGiven(f, k)) want = *shape;
-    const uint32_t b = f.microbatch_size ? f.microbatch_size : p->microbatch_size();
-    PACI_RETURN_IF_ERROR(sim::CheckProfileMatches(*p, want, b, "--profile: " + f.profile));
-    if (f.colocate && p->colocation_size() == 0)
-      return Status::InvalidArgument("--colocate: the profile " + f.profile + " has no co-location factors");
-    s.model = p->model();
-    s.microbatch = p->microbatch_size();
-    s.layers = sim::LayerCostsFromProfile(*p);
-    s.memory_cap_bytes = f.memory_cap_gb > 0 ? f.memory_cap_gb * 1073741824.0 : 0;
-    s.colocate = f.colocate;
-    s.profile = *p;
-    return s;
-  }
-  if (f.colocate) return Status::InvalidArgument("--colocate: needs --profile (its co-location factors)");
-  if (!f.calibrate.empty() && f.hardware.empty()) return Status::InvalidArgument("--calibrate: needs --hardware");
-  Result<ir::ModelShape> shape = ShapeFromFlags(f, true);
-  if (!shape.ok()) return shape.status();
-  Result<sim::Hardware> hw = sim::HardwareByName(f.hardware);
-  if (!hw.ok()) return hw.status();
-  if (!f.calibrate.empty()) {
-    Result<ir::Profile> p = sim::LoadProfileFile(f.calibrate);
-    if (!p.ok()) return Status::InvalidArgument("--calibrate: " + p.status().message());
-    hw = sim::CalibrateHardware(*hw, *p);
-    if (!hw.ok()) return hw.status();
-  }
-  const std::string prec = !f.precision.empty() ? f.precision : (hw->name == "cpu" ? "fp32" : "bf16");
-  Result<sim::Precision> p = sim::ParsePrecision(prec);
-  if (!p.ok()) return p.status();
-  s.model = *shape;
-  s.microbatch = f.microbatch_size ? f.microbatch_size : 8;
-  PACI_RETURN_IF_ERROR(sim::CheckModelSize(s.model, s.microbatch));
-  s.layers = sim::LayerCostsOnHardware(s.model, s.microbatch, *p, *hw);
-  s.memory_cap_bytes = f.memory_cap_gb >= 0 ? f.memory_cap_gb * 1073741824.0 : hw->memory_bytes;
-  return s;
+  return sim::ModelSetupFromInputs(InputsFromFlags(f));
 }
 
 std::string DescribeSetup(const ModelFlags& f, const sim::ModelCostSetup& s) {

@@ -1,7 +1,8 @@
 // Model-and-hardware flags shared by `paci simulate`, `paci sweep` and `paci predict`: a model
 // (--model NAME|FILE or --layers/--dim/--heads/--seq/--vocab), --microbatch-size, --precision,
 // and its costs from --hardware NAME|FILE or a measured --profile FILE, the --link between stages,
-// the partitioner's --memory-cap-gb and --colocate. They replace the hand-typed --fwd-ms family:
+// the partitioner's --memory-cap-gb and --colocate, read by sim::ModelSetupFromInputs (the viewer's
+// explorer reads its controls with the same function). They replace the hand-typed --fwd-ms family:
 // giving both is refused, naming the flags.
 #pragma once
 

@@ -61,17 +61,28 @@ std::string Describe(const exec::TrainConfig& cfg, const PipelineTrainFlags& f,
                      const std::vector<exec::LayerRange>& ranges) {
   nlohmann::json partition = nlohmann::json::array();
   for (const exec::LayerRange& r : ranges) partition.push_back({r.first, r.last});
-  nlohmann::json j = {{"model", {{"layers", cfg.model.n_layer}, {"dim", cfg.model.n_embd},
-                                 {"heads", cfg.model.n_head}, {"seq", cfg.model.block_size},
-                                 {"vocab", cfg.model.vocab_size}}},
-                      {"microbatch_size", cfg.B}, {"accum", cfg.accum}, {"updates", cfg.updates},
-                      {"lr", cfg.lr}, {"warmup", cfg.warmup}, {"seed", cfg.seed},
-                      {"transport", f.transport}, {"device", f.device},
-                      {"decay_updates", cfg.decay_updates}, {"partition", partition}};
+  nlohmann::json j = RunSetup(cfg, f);
+  j.update({{"microbatch_size", cfg.B}, {"accum", cfg.accum}, {"lr", cfg.lr}, {"seed", cfg.seed},
+            {"transport", f.transport}, {"device", f.device}, {"partition", partition}});
   if (f.device == "cuda") j["precision"] = f.precision;
   if (!f.resume.empty()) j["resumed_from"] = f.resume;
   return j.dump();
 }
+
+}  // namespace
+
+nlohmann::json RunSetup(const exec::TrainConfig& cfg, const PipelineTrainFlags& f) {
+  nlohmann::json j = {{"model", {{"layers", cfg.model.n_layer}, {"dim", cfg.model.n_embd},
+                                 {"heads", cfg.model.n_head}, {"seq", cfg.model.block_size},
+                                 {"vocab", cfg.model.vocab_size}, {"tie", cfg.model.tie}}},
+                      {"updates", cfg.updates}, {"warmup", cfg.warmup}, {"decay_updates", cfg.decay_updates},
+                      {"min_lr_frac", cfg.min_lr_frac}};
+  if (f.schedule == "pipemare") j["pipemare_lr_warmup"] = f.pipemare_lr_warmup;
+  if (f.drift_lr_scale > 0) j["drift_lr_scale"] = f.drift_lr_scale;
+  return j;
+}
+
+namespace {
 
 store::RunInfo MakeRunInfo(const exec::TrainConfig& cfg, const PipelineTrainFlags& f,
                            const ir::Schedule& schedule, const std::vector<exec::LayerRange>& ranges) {
@@ -169,6 +180,7 @@ exec::PipelineConfig MakePipelineConfig(const exec::TrainConfig& cfg, const Pipe
   pc.train = cfg;
   pc.partition = f.partition;
   pc.pipemare.lr_warmup = f.pipemare_lr_warmup;
+  pc.drift_lr_scale = f.drift_lr_scale;
   if (f.recv_timeout_s < 1) Fail(2, "--recv-timeout must be at least 1 second");
   pc.recv_timeout = std::chrono::seconds(f.recv_timeout_s);
   if (!f.inject_fault.empty()) {
@@ -345,6 +357,10 @@ void AddPipelineFlags(CLI::App* cmd, PipelineTrainFlags* f) {
   cmd->add_option("--pipemare-lr-warmup", f->pipemare_lr_warmup,
                   "--schedule pipemare: updates over which the per-stage lr scale tau^-p anneals p from 1 to 0")
       ->capture_default_str();
+  cmd->add_option("--drift-lr-scale", f->drift_lr_scale,
+                  "staleness mitigation (no memory): each step's lr / (1 + A x the mean drift of its micro-batches); "
+                  "schedules whose micro-batches cross weight versions only (paci, pipemare)")
+      ->capture_default_str();
   cmd->add_option("--inject-fault", f->inject_fault, "drill: crash:STAGE:SENDS or hang:STAGE:SENDS")->group("");
   f->cmd = cmd;
 }
@@ -390,6 +406,20 @@ std::string GivenPipelineOnlyFlag(const PipelineTrainFlags& f) {
   return "";
 }
 
+// --drift-lr-scale acts on drift, the weight versions a micro-batch's weights change by between
+// its forward and backward: refused where no micro-batch of this schedule ever crosses one.
+void CheckDriftLrScale(const PipelineTrainFlags& f, const ir::Schedule& schedule) {
+  if (!(f.drift_lr_scale >= 0)) Fail(2, "--drift-lr-scale must not be negative");
+  if (f.drift_lr_scale == 0) return;
+  Result<WeightVersionReport> report = AnalyzeWeightVersions(schedule);
+  if (!report.ok()) Fail(1, "--drift-lr-scale: " + report.status().message());
+  uint32_t most = 0;
+  for (const auto& stage : report->stages) most = std::max<uint32_t>(most, static_cast<uint32_t>(stage.max_drift));
+  if (most == 0)
+    Fail(2, fmt::format("--drift-lr-scale: does not apply to {}: no micro-batch's weights change between its "
+                        "forward and backward (drift 0 on every stage)", f.schedule));
+}
+
 void RunPipelineTrain(const exec::TrainConfig& cfg, const PipelineTrainFlags& f, const exec::DataSplit& data) {
   if (f.stages < 1) Fail(2, "--stages must be at least 1");
   if (Status st = exec::train_data_check(cfg, data); !st.ok()) Fail(2, "--data: " + st.message());
@@ -409,6 +439,7 @@ void RunPipelineTrain(const exec::TrainConfig& cfg, const PipelineTrainFlags& f,
   }
   const int64_t start = resumed ? resumed->updates : 0;
   const ir::Schedule schedule = BuildSchedule(cfg, f, static_cast<uint64_t>(cfg.updates - start));
+  CheckDriftLrScale(f, schedule);
   pc.eval_every = f.eval_every;
   pc.keep_state = !f.save.empty();
 #ifdef PACI_HAVE_CUDA

@@ -5,6 +5,11 @@
 #pragma once
 
 #include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "proto/status.h"
 
 #include "exec/model/data.h"
 #include "exec/model/train.h"
@@ -30,14 +35,31 @@ struct PipelineTrainFlags {
   std::string device = "cpu";
   std::string precision;       // --device cuda: fp32 | bf16 (default bf16)
   int64_t pipemare_lr_warmup = 100;  // updates over which PipeMare anneals its per-stage lr scale
+  double drift_lr_scale = 0;   // lr / (1 + this x mean drift of the step's micro-batches); 0: off
   // Shared with unpipelined training (cmd_train.cc fills them).
   std::string save, resume;
   int eval_every = 0;          // 0: validation loss at the end only
   CLI::App* cmd = nullptr;     // to tell which flags were given
 };
 
+// A `paci train` command line as the trainer reads it, without training: what a study needs to
+// know about a point before it runs (defined in cmd_train.cc, with train's own flag parser).
+struct TrainArgs {
+  exec::TrainConfig cfg;
+  PipelineTrainFlags pipe;
+};
+Result<TrainArgs> ReadTrainArgs(const std::vector<std::string>& args);  // args after "train"
+
+// What a run trained, beyond the store's configuration columns: the model's shape, the run length
+// and the lr shape (and the schedule-specific knobs). Part of every pipelined run's description,
+// so a study can tell two runs with equal columns but different setups apart (tools/study_point.h).
+nlohmann::json RunSetup(const exec::TrainConfig& cfg, const PipelineTrainFlags& flags);
+inline constexpr const char* kRunSetupKeys[] = {"model", "updates", "warmup", "decay_updates", "min_lr_frac",
+                                                "pipemare_lr_warmup", "drift_lr_scale"};
+
 // Adds --schedule, --stages, --microbatches, --chunks, --transport, --device, --precision, --db,
-// --no-db, --partition, --recv-timeout, --name, --pipemare-lr-warmup and the hidden --inject-fault.
+// --no-db, --partition, --recv-timeout, --name, --pipemare-lr-warmup, --drift-lr-scale and the
+// hidden --inject-fault.
 void AddPipelineFlags(CLI::App* cmd, PipelineTrainFlags* flags);
 
 // The flags above that were given although no --schedule was (unpipelined training ignores

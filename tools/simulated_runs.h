@@ -28,12 +28,13 @@ inline Status StoreSimulationMetrics(store::RunWriter& w, const sim::SimulationR
   const double updates = static_cast<double>(r.optimizer_updates);
   const std::pair<std::string_view, double> run_metrics[] = {
       {m::kMakespanNs, static_cast<double>(r.makespan_ns)},
-      {m::kTokensPerS, r.tokens_per_s},
       {m::kThroughputMicrobatchesPerS, r.throughput_microbatches_per_s},
       {m::kBubbleFraction, r.bubble_fraction},
       {m::kUpdates, updates},
       {m::kTimePerUpdateMs, r.makespan_ms() / std::max(1.0, updates)}};
   for (const auto& [key, value] : run_metrics) PACI_RETURN_IF_ERROR(w.SetMetric(key, value));
+  // Tokens per second is unknown (0) without a model: leave it unset so that it reads "-".
+  if (r.tokens_per_s > 0) PACI_RETURN_IF_ERROR(w.SetMetric(m::kTokensPerS, r.tokens_per_s));
   for (const sim::StageMetrics& s : r.stages) {
     PACI_RETURN_IF_ERROR(w.SetMetric(m::PerStageKey(m::kPeakMemoryBytes, s.stage),
                                      static_cast<double>(s.peak_memory_bytes)));

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "exec/model/kernel_clock.h"
+
 namespace paci::exec {
 
 AdamW adamw_create(const AdamWConfig& cfg, const ParamLayout& layout, size_t param_offset, size_t n) {
@@ -22,23 +24,33 @@ AdamW adamw_create(const AdamWConfig& cfg, const ParamLayout& layout, size_t par
 }
 
 void adamw_update(AdamW* opt, float* params, const float* grads, float lr) {
+  KernelTimer timer(KernelOp::kOptimizer, 0);
   opt->step++;
   const AdamWConfig& c = opt->cfg;
   const float bc1 = 1.0f - std::pow(c.beta1, static_cast<float>(opt->step));
   const float bc2 = 1.0f - std::pow(c.beta2, static_cast<float>(opt->step));
   const long n = static_cast<long>(opt->m.size());
-  float* m = opt->m.data();
-  float* v = opt->v.data();
-  const uint8_t* decay = opt->decay.data();
+  // __restrict and a branch-free decay (x - 0 * x == x) let the compiler vectorise the loop; the
+  // arithmetic per element is the same as the plain form, so results are bit-identical to it.
+  float* __restrict m = opt->m.data();
+  float* __restrict v = opt->v.data();
+  float* __restrict p = params;
+  const float* __restrict g = grads;
+  const uint8_t* __restrict decay = opt->decay.data();
+  const float b1 = c.beta1, b2 = c.beta2, one_b1 = 1.0f - c.beta1, one_b2 = 1.0f - c.beta2;
+  const float decay_step = lr * c.weight_decay, eps = c.eps;
 #pragma omp parallel for schedule(static) if (n >= (1 << 15))
   for (long i = 0; i < n; i++) {
-    const float g = grads[i];
-    m[i] = c.beta1 * m[i] + (1.0f - c.beta1) * g;
-    v[i] = c.beta2 * v[i] + (1.0f - c.beta2) * g * g;
-    const float mhat = m[i] / bc1, vhat = v[i] / bc2;
+    const float gi = g[i];
+    const float mi = b1 * m[i] + one_b1 * gi;
+    const float vi = b2 * v[i] + one_b2 * gi * gi;
+    m[i] = mi;
+    v[i] = vi;
+    const float mhat = mi / bc1, vhat = vi / bc2;
     // Decoupled decay (torch.optim.AdamW order: decay first, then the Adam step).
-    if (decay[i]) params[i] -= lr * c.weight_decay * params[i];
-    params[i] -= lr * mhat / (std::sqrt(vhat) + c.eps);
+    float pi = p[i];
+    pi -= (decay[i] != 0 ? decay_step : 0.0f) * pi;
+    p[i] = pi - lr * mhat / (std::sqrt(vhat) + eps);
   }
 }
 
@@ -52,6 +64,7 @@ float lr_schedule(int64_t step, float lr, int64_t warmup, int64_t total_steps, f
 }
 
 double grad_sq_norm(const float* grads, size_t n) {
+  KernelTimer timer(KernelOp::kOptimizer, 0);
   double s = 0.0;
   for (size_t i = 0; i < n; i++) s += static_cast<double>(grads[i]) * grads[i];
   return s;

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "exec/model/eigen_maps.h"
+#include "exec/model/kernel_clock.h"
 #include "exec/model/layers.h"
 
 namespace paci::exec {
@@ -29,6 +30,7 @@ void causal_softmax_rows(MapMat& a, int T) {
 }  // namespace
 
 void attention_forward(float* out, float* att, const float* qkv, int B, int T, int C, int NH) {
+  KernelTimer timer(KernelOp::kAttentionForward, 4.0 * B * T * T * C);  // QK^T, PV
   const int hs = C / NH;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hs));
   const Eigen::OuterStride<> s3(3 * C), s1(C);
@@ -47,6 +49,7 @@ void attention_forward(float* out, float* att, const float* qkv, int B, int T, i
 
 void attention_backward(float* dqkv, const float* dout, const float* qkv, const float* att, int B, int T,
                         int C, int NH) {
+  KernelTimer timer(KernelOp::kAttentionBackward, 8.0 * B * T * T * C);  // dP, dV, dQ, dK
   const int hs = C / NH;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hs));
   const Eigen::OuterStride<> s3(3 * C), s1(C);

@@ -1,10 +1,13 @@
 // Row-wise kernels and the linear layer. See layers.h for the contract.
 #include "exec/model/layers.h"
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
 #include "exec/model/eigen_maps.h"
+#include "exec/model/gemm.h"
+#include "exec/model/kernel_clock.h"
 
 namespace paci::exec {
 
@@ -15,6 +18,7 @@ constexpr long kOmpMinWork = 1 << 15;
 }  // namespace
 
 void encoder_forward(float* out, const int* inp, const float* wte, const float* wpe, int B, int T, int C) {
+  KernelTimer timer(KernelOp::kEmbedding, 0);
 #pragma omp parallel for schedule(static) if (static_cast<long>(B * T * C) >= kOmpMinWork)
   for (int bt = 0; bt < B * T; bt++) {
     const float* e = wte + static_cast<long>(inp[bt]) * C;
@@ -26,6 +30,7 @@ void encoder_forward(float* out, const int* inp, const float* wte, const float* 
 
 void encoder_backward_weight(float* dwte, float* dwpe, const float* dout, const int* inp, int B, int T,
                              int C) {
+  KernelTimer timer(KernelOp::kEmbedding, 0);
   // Serial: two positions may hold the same token, and a fixed order keeps the sums reproducible.
   for (int bt = 0; bt < B * T; bt++) {
     const float* d = dout + static_cast<long>(bt) * C;
@@ -40,6 +45,7 @@ void encoder_backward_weight(float* dwte, float* dwpe, const float* dout, const 
 
 void layernorm_forward(float* out, float* mean, float* rstd, const float* inp, const float* w,
                        const float* b, int N, int C) {
+  KernelTimer timer(KernelOp::kLayerNorm, 0);
   const float eps = 1e-5f;
 #pragma omp parallel for schedule(static) if (static_cast<long>(N * C) >= kOmpMinWork)
   for (int n = 0; n < N; n++) {
@@ -60,6 +66,7 @@ void layernorm_forward(float* out, float* mean, float* rstd, const float* inp, c
 
 void layernorm_backward_input(float* dinp, const float* dout, const float* inp, const float* w,
                               const float* mean, const float* rstd, int N, int C) {
+  KernelTimer timer(KernelOp::kLayerNorm, 0);
 #pragma omp parallel for schedule(static) if (static_cast<long>(N * C) >= kOmpMinWork)
   for (int n = 0; n < N; n++) {
     const float* x = inp + static_cast<long>(n) * C;
@@ -83,6 +90,7 @@ void layernorm_backward_input(float* dinp, const float* dout, const float* inp, 
 
 void layernorm_backward_weight(float* dw, float* db, const float* dout, const float* inp,
                                const float* mean, const float* rstd, int N, int C) {
+  KernelTimer timer(KernelOp::kLayerNorm, 0);
   for (int n = 0; n < N; n++) {
     const float* x = inp + static_cast<long>(n) * C;
     const float* d = dout + static_cast<long>(n) * C;
@@ -95,19 +103,20 @@ void layernorm_backward_weight(float* dw, float* db, const float* dout, const fl
 }
 
 void matmul_forward(float* out, const float* inp, const float* w, const float* bias, int N, int C, int OC) {
-  MapMat o(out, N, OC);
-  o.noalias() = ConstMapMat(inp, N, C) * ConstMapMat(w, OC, C).transpose();
-  if (bias != nullptr) o.rowwise() += ConstMapVec(bias, OC);
+  KernelTimer timer(KernelOp::kGemmForward, 2.0 * N * C * OC);
+  gemm(false, true, N, OC, C, inp, C, w, C, 0.0f, out, OC);
+  if (bias != nullptr) MapMat(out, N, OC).rowwise() += ConstMapVec(bias, OC);
 }
 
 void matmul_backward_input(float* dinp, const float* dout, const float* w, int N, int C, int OC) {
-  MapMat(dinp, N, C).noalias() += ConstMapMat(dout, N, OC) * ConstMapMat(w, OC, C);
+  KernelTimer timer(KernelOp::kGemmBackwardInput, 2.0 * N * C * OC);
+  gemm(false, false, N, C, OC, dout, OC, w, C, 1.0f, dinp, C);
 }
 
 void matmul_backward_weight(float* dw, float* dbias, const float* dout, const float* inp, int N, int C,
                             int OC) {
-  ConstMapMat d(dout, N, OC);
-  MapMat(dw, OC, C).noalias() += d.transpose() * ConstMapMat(inp, N, C);
+  KernelTimer timer(KernelOp::kGemmBackwardWeight, 2.0 * N * C * OC);
+  gemm(true, false, OC, C, N, dout, OC, inp, C, 1.0f, dw, C);
   if (dbias == nullptr) return;
   // A plain row loop, not d.colwise().sum(): Eigen's vectorised partial reduction changes its
   // summation order with the buffer's alignment, which broke bit-identical runs.
@@ -121,29 +130,44 @@ void matmul_backward_weight(float* dw, float* dbias, const float* dout, const fl
 
 namespace {
 constexpr float kGeluScale = 0.7978845608028654f;  // sqrt(2/pi)
-}
+constexpr long kGeluChunk = 4096;                  // elements per OpenMP iteration
+
+using ConstMapArr = Eigen::Map<const Eigen::ArrayXf>;
+using MapArr = Eigen::Map<Eigen::ArrayXf>;
+
+// tanh(sqrt(2/pi) (x + 0.044715 x^3)) over a chunk, with Eigen's vectorised tanh (a rational
+// approximation within a few ulp of std::tanh; scalar libm tanhf was a quarter of a step).
+Eigen::ArrayXf gelu_tanh(const ConstMapArr& x) { return (kGeluScale * (x + 0.044715f * x.cube())).tanh(); }
+}  // namespace
 
 void gelu_forward(float* out, const float* inp, int N) {
+  KernelTimer timer(KernelOp::kGelu, 0);
+  const long chunks = (N + kGeluChunk - 1) / kGeluChunk;
 #pragma omp parallel for schedule(static) if (static_cast<long>(N) >= kOmpMinWork)
-  for (int i = 0; i < N; i++) {
-    const float x = inp[i];
-    out[i] = 0.5f * x * (1.0f + std::tanh(kGeluScale * (x + 0.044715f * x * x * x)));
+  for (long k = 0; k < chunks; k++) {
+    const long lo = k * kGeluChunk, n = std::min<long>(kGeluChunk, N - lo);
+    const ConstMapArr x(inp + lo, n);
+    MapArr(out + lo, n) = 0.5f * x * (1.0f + gelu_tanh(x));
   }
 }
 
 void gelu_backward(float* dinp, const float* inp, const float* dout, int N) {
+  KernelTimer timer(KernelOp::kGelu, 0);
+  const long chunks = (N + kGeluChunk - 1) / kGeluChunk;
 #pragma omp parallel for schedule(static) if (static_cast<long>(N) >= kOmpMinWork)
-  for (int i = 0; i < N; i++) {
-    const float x = inp[i];
-    const float th = std::tanh(kGeluScale * (x + 0.044715f * x * x * x));
-    const float sech2 = 1.0f - th * th;
-    const float local = 0.5f * (1.0f + th) + 0.5f * x * sech2 * kGeluScale * (1.0f + 3.0f * 0.044715f * x * x);
-    dinp[i] = local * dout[i];
+  for (long k = 0; k < chunks; k++) {
+    const long lo = k * kGeluChunk, n = std::min<long>(kGeluChunk, N - lo);
+    const ConstMapArr x(inp + lo, n);
+    const Eigen::ArrayXf th = gelu_tanh(x);
+    const Eigen::ArrayXf local = 0.5f * (1.0f + th) +
+                                 0.5f * x * (1.0f - th * th) * kGeluScale * (1.0f + 3.0f * 0.044715f * x * x);
+    MapArr(dinp + lo, n) = local * ConstMapArr(dout + lo, n);
   }
 }
 
 void crossentropy_forward(float* losses, float* probs, const float* logits, const int* targets, int N,
                           int V) {
+  KernelTimer timer(KernelOp::kCrossEntropy, 0);
 #pragma omp parallel for schedule(static) if (static_cast<long>(N * V) >= kOmpMinWork)
   for (int n = 0; n < N; n++) {
     const float* l = logits + static_cast<long>(n) * V;
@@ -164,6 +188,7 @@ void crossentropy_forward(float* losses, float* probs, const float* logits, cons
 
 void crossentropy_backward(float* dlogits, const float* probs, const int* targets, float dloss, int N,
                            int V) {
+  KernelTimer timer(KernelOp::kCrossEntropy, 0);
 #pragma omp parallel for schedule(static) if (static_cast<long>(N * V) >= kOmpMinWork)
   for (int n = 0; n < N; n++) {
     const float* p = probs + static_cast<long>(n) * V;

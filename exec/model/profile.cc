@@ -117,44 +117,83 @@ double TimeNs(Fn&& fn) {
   return std::chrono::duration<double, std::nano>(Clock::now() - t0).count();
 }
 
-Result<ir::LayerProfile> MeasureLayer(const ProfileOptions& o, int layer) {
-  Result<SliceBench> made = SliceBench::Create(o.model, layer, layer + 1, o.B, o.seed);
-  if (!made.ok()) return made.status();
-  SliceBench& b = *made;
-  b.Forward();  // warm-up: allocates every buffer the repetitions reuse
+// One layer under measurement: its bench and the running means of its four ops.
+struct LayerTimer {
+  SliceBench bench;
+  Samples f, bi, bw, opt;
+  double WorstRse() const { return std::max({f.Rse(), bi.Rse(), bw.Rse(), opt.Rse()}); }
+  void Repeat() {
+    f.Add(TimeNs([&] { bench.Forward(); }));
+    bi.Add(TimeNs([&] { bench.BackwardInput(); }));
+    bw.Add(TimeNs([&] { bench.BackwardWeight(); }));
+    opt.Add(TimeNs([&] { bench.Optimizer(); }));
+  }
+};
+
+ir::LayerProfile LayerProfileOf(const ProfileOptions& o, int layer, LayerTimer& t, uint64_t activation_bytes) {
   ir::LayerProfile p;
   p.set_index(static_cast<uint32_t>(layer));
   p.set_kind(KindName(gpt_layer_kind(o.model, layer)));
-  p.set_activation_bytes(SavedBytes(b.saved));
-  b.BackwardInput();
-  b.BackwardWeight();
-  b.Optimizer();
-  Samples f, bi, bw, opt;
-  const auto start = Clock::now();
-  for (int rep = 0; rep < o.max_repetitions; ++rep) {
-    f.Add(TimeNs([&] { b.Forward(); }));
-    bi.Add(TimeNs([&] { b.BackwardInput(); }));
-    bw.Add(TimeNs([&] { b.BackwardWeight(); }));
-    opt.Add(TimeNs([&] { b.Optimizer(); }));
-    const double worst = std::max({f.Rse(), bi.Rse(), bw.Rse(), opt.Rse()});
-    const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-    if (rep + 1 >= o.min_repetitions && (worst <= o.target_rse || elapsed > o.max_seconds_per_layer)) break;
-  }
-  p.set_forward_ns(f.mean);
-  p.set_forward_rse(f.Rse());
-  p.set_backward_input_ns(bi.mean);
-  p.set_backward_input_rse(bi.Rse());
-  p.set_backward_weight_ns(bw.mean);
-  p.set_backward_weight_rse(bw.Rse());
-  p.set_optimizer_ns(opt.mean);
-  p.set_optimizer_rse(opt.Rse());
-  p.set_repetitions(static_cast<uint32_t>(f.n));
-  const uint64_t params = b.model.num_params();
+  p.set_activation_bytes(activation_bytes);
+  p.set_forward_ns(t.f.mean);
+  p.set_forward_rse(t.f.Rse());
+  p.set_backward_input_ns(t.bi.mean);
+  p.set_backward_input_rse(t.bi.Rse());
+  p.set_backward_weight_ns(t.bw.mean);
+  p.set_backward_weight_rse(t.bw.Rse());
+  p.set_optimizer_ns(t.opt.mean);
+  p.set_optimizer_rse(t.opt.Rse());
+  p.set_repetitions(static_cast<uint32_t>(t.f.n));
+  const uint64_t params = t.bench.model.num_params();
   p.set_weight_bytes(params * 4);
   p.set_gradient_bytes(params * 4);
   p.set_optimizer_state_bytes(params * 8);
   p.set_message_bytes(static_cast<uint64_t>(o.B) * o.model.block_size * o.model.n_embd * 4);
   return p;
+}
+
+// Every layer's four ops, repeated round-robin (one repetition of each unfinished layer per
+// round) until each layer's worst relative standard error is below the target, or it reached
+// max_repetitions, or the whole budget (max_seconds_per_layer x layers) is spent. Round-robin,
+// not layer after layer, so that a change in the machine's background load during the profile
+// (a shared box) falls on all layers alike instead of inflating whichever layer was being timed.
+Result<std::vector<ir::LayerProfile>> MeasureLayers(const ProfileOptions& o,
+                                                    const std::function<void(const std::string&)>& progress) {
+  const int n = gpt_num_layers(o.model);
+  std::vector<LayerTimer> timers;
+  std::vector<uint64_t> activation_bytes;
+  for (int l = 0; l < n; ++l) {
+    Result<SliceBench> made = SliceBench::Create(o.model, l, l + 1, o.B, o.seed);
+    if (!made.ok()) return made.status();
+    LayerTimer t{std::move(*made), {}, {}, {}, {}};
+    t.bench.Forward();  // warm-up: allocates every buffer the repetitions reuse
+    activation_bytes.push_back(SavedBytes(t.bench.saved));
+    t.bench.BackwardInput();
+    t.bench.BackwardWeight();
+    t.bench.Optimizer();
+    timers.push_back(std::move(t));
+  }
+  auto finished = [&](const LayerTimer& t) {
+    return t.f.n >= o.max_repetitions || (t.f.n >= o.min_repetitions && t.WorstRse() <= o.target_rse);
+  };
+  const double budget = o.max_seconds_per_layer * n;
+  const auto start = Clock::now();
+  for (bool any = true; any;) {
+    any = false;
+    for (LayerTimer& t : timers) {
+      if (finished(t)) continue;
+      t.Repeat();
+      any = true;
+    }
+    const bool all_min = std::all_of(timers.begin(), timers.end(), [&](const LayerTimer& t) { return t.f.n >= o.min_repetitions; });
+    if (all_min && std::chrono::duration<double>(Clock::now() - start).count() > budget) break;
+  }
+  std::vector<ir::LayerProfile> out;
+  for (int l = 0; l < n; ++l) {
+    out.push_back(LayerProfileOf(o, l, timers[l], activation_bytes[l]));
+    if (progress) progress("layer " + std::to_string(l) + " (" + out.back().kind() + "): " + std::to_string(out.back().repetitions()) + " repetitions");
+  }
+  return out;
 }
 
 // Mean time of one whole-model forward + backward on each of `n` threads running at once
@@ -238,12 +277,9 @@ Result<ir::Profile> MeasureProfile(const ProfileOptions& o,
   const std::string busy = getloadavg(&load, 1) == 1 ? ", load average " + std::to_string(load).substr(0, 4) : "";
   p.set_device("cpu: " + std::to_string(std::thread::hardware_concurrency()) + " hardware threads" + busy);
   const int n = gpt_num_layers(o.model);
-  for (int l = 0; l < n; ++l) {
-    Result<ir::LayerProfile> lp = MeasureLayer(o, l);
-    if (!lp.ok()) return lp.status();
-    *p.add_layers() = *lp;
-    if (progress) progress("layer " + std::to_string(l) + " (" + lp->kind() + "): " + std::to_string(lp->repetitions()) + " repetitions");
-  }
+  Result<std::vector<ir::LayerProfile>> layers = MeasureLayers(o, progress);
+  if (!layers.ok()) return layers.status();
+  for (const ir::LayerProfile& l : *layers) *p.add_layers() = l;
   if (o.max_colocated >= 2) {
     std::vector<SliceBench> benches;
     for (int t = 0; t < o.max_colocated; ++t) {

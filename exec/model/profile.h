@@ -21,7 +21,7 @@ struct ProfileOptions {
   double target_rse = 0.02;     // stop repeating once every mean's relative standard error is below
   int min_repetitions = 5;
   int max_repetitions = 400;
-  double max_seconds_per_layer = 3.0;
+  double max_seconds_per_layer = 3.0;  // budget: layers x this, the layers timed round-robin
   int max_colocated = 0;        // measure co-location for N = 2..max_colocated stages (0: none)
   double colocation_seconds = 1.0;  // per N, roughly
   uint64_t seed = 1;

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "exec/model/kernel_clock.h"
+
 namespace paci::exec {
 
 namespace {
@@ -97,8 +99,10 @@ StepStats trainer_step(Trainer* tr) {
   const double sq = grad_sq_norm(tr->grads.data(), tr->grads.size());
   st.grad_norm = static_cast<float>(std::sqrt(sq));
   const float scale = grad_clip_scale(sq, c.grad_clip);
-  if (scale != 1.0f)
+  if (scale != 1.0f) {
+    KernelTimer timer(KernelOp::kOptimizer, 0);
     for (float& g : tr->grads) g *= scale;
+  }
   const int64_t total = c.decay_updates > 0 ? c.decay_updates : c.updates;
   st.lr = lr_schedule(tr->opt.step, c.lr, c.warmup, total, c.min_lr_frac);
   adamw_update(&tr->opt, tr->params.data(), tr->grads.data(), st.lr);

@@ -141,6 +141,7 @@ Result<StageRun> PrepareStage(const ir::Schedule& schedule, const PipelineConfig
   s.eval = eval;
   s.recv_timeout = cfg.recv_timeout;
   s.pipemare = cfg.pipemare;
+  s.drift_lr_scale = cfg.drift_lr_scale;
   s.start = StartOf(cfg);
   return run;
 }

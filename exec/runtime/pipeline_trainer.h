@@ -36,6 +36,7 @@ struct PipelineConfig {
   std::string partition;       // "--partition" cut points; empty = balanced by compute
   std::chrono::milliseconds recv_timeout{60000};
   PipeMareConfig pipemare;
+  double drift_lr_scale = 0;   // StageWorkerSetup::drift_lr_scale
   FaultSpec fault;             // none unless a test or drill asks for a failing stage
   BackendFactory backend;      // empty: the CPU backend
   bool cpu_async = false;      // CPU backend: ops on a CpuStream, times read back (tests the GPU path)

@@ -63,6 +63,8 @@ class StageWorker {
   uint64_t next_sample_mb_ = 1;
   size_t losses_issued_ = 0, group_first_loss_ = 0;
   uint64_t tokens_done_ = 0;
+  // Drift of the backwards since the last optimizer step, for StageWorkerSetup::drift_lr_scale.
+  int64_t drift_sum_ = 0, drift_backwards_ = 0;
   std::deque<IssuedOp> issued_;
   ir::TraceEvent event_;
 };
@@ -114,6 +116,8 @@ Status StageWorker::Backward(const PlainOp& op, bool with_weight, int64_t* versi
   *version = versions_.BackwardVersion(op.micro_batch, op.chunk);
   const int64_t drift = *version - forward;
   report_->max_drift = std::max(report_->max_drift, drift);
+  drift_sum_ += drift;
+  ++drift_backwards_;
   const int64_t correction = s_.schedule->spec().kind() == ir::PIPEMARE ? drift : 0;
   PACI_RETURN_IF_ERROR(backend_.Backward({op.micro_batch, op.chunk}, *version, correction, 1.0f / loss_divisor_,
                                          with_weight));
@@ -140,6 +144,11 @@ std::vector<float> StageWorker::LearningRates() const {
     const double p = std::max(0.0, 1.0 - double(step) / double(s_.pipemare.lr_warmup));
     for (float& l : lr) l = static_cast<float>(l * std::pow(tau, -p));
   }
+  if (s_.drift_lr_scale > 0 && drift_backwards_ > 0) {
+    // The step applies gradients computed on weights `mean drift` updates old: take a smaller one.
+    const double mean_drift = static_cast<double>(drift_sum_) / static_cast<double>(drift_backwards_);
+    for (float& l : lr) l = static_cast<float>(l / (1.0 + s_.drift_lr_scale * mean_drift));
+  }
   return lr;
 }
 
@@ -147,6 +156,7 @@ void StageWorker::OptimizerStep(IssuedOp* issued) {
   const std::vector<float> lr = LearningRates();
   if (versions_.KeepBeforeStep()) backend_.KeepVersion(versions_.live());
   backend_.OptimizerStep(lr);
+  drift_sum_ = drift_backwards_ = 0;
   for (int64_t v : versions_.AfterStep()) backend_.DropVersion(v);
   const int64_t update = s_.start.updates + versions_.live();
   const size_t group = losses_issued_ - group_first_loss_;

@@ -49,6 +49,10 @@ struct StageWorkerSetup {
   PipelineEval* eval = nullptr;           // validation every N updates; may be null
   std::chrono::milliseconds recv_timeout{60000};
   PipeMareConfig pipemare;
+  // Staleness mitigation at no memory cost: each optimizer step's lr is divided by
+  // 1 + drift_lr_scale x the mean drift (versions crossed between forward and backward) of the
+  // micro-batches it applies. 0: off.
+  double drift_lr_scale = 0;
   SegmentStart start;
 };
 

@@ -13,7 +13,10 @@ struct SimJob {
 };
 
 SimJob RunJob(const std::shared_ptr<const SimBackend>& backend, const ExplorerConfig& c) {
-  auto r = backend->Simulate(SpecOf(c), CostOf(c));
+  const ir::PipelineSpec spec = SpecOf(c);
+  Result<ir::CostModel> cost = c.cost_source == CostSource::kModel ? backend->ModelCost(c.model, spec) : CostOf(c);
+  if (!cost.ok()) return {nullptr, QString::fromStdString(cost.status().message())};
+  auto r = backend->Simulate(spec, *cost);
   if (!r.ok()) return {nullptr, QString::fromStdString(r.status().ToString())};
   return {std::make_shared<const SimOutcome>(std::move(r).value()), {}};
 }

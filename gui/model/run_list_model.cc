@@ -1,5 +1,7 @@
 #include "gui/model/run_list_model.h"
 
+#include "gui/model/time_axis.h"
+
 namespace paci::gui {
 
 void RunListModel::setRuns(std::vector<RunSummary> runs) {
@@ -50,6 +52,24 @@ QVariant RunListModel::data(const QModelIndex& index, int role) const {
     case kChunks: return r.chunks;
     case kLr: return r.lr ? QVariant(*r.lr) : QVariant(QString());
     case kSeed: return r.seed ? QVariant::fromValue<qlonglong>(*r.seed) : QVariant(QString());
+    // Results: text as a person reads it, the number itself for sorting (EditRole).
+    case kValLoss:
+      if (!r.val_loss) return QString();
+      return role == Qt::EditRole ? QVariant(*r.val_loss) : QVariant(QString::number(*r.val_loss, 'f', 4));
+    case kTokensPerS:
+      if (!r.tokens_per_s) return QString();
+      return role == Qt::EditRole ? QVariant(*r.tokens_per_s)
+                                  : QVariant(QString::number(*r.tokens_per_s, 'f', 0));
+    case kMakespan:
+      if (!r.makespan_ns) return QString();
+      return role == Qt::EditRole ? QVariant(*r.makespan_ns)
+                                  : QVariant(QString::fromStdString(FormatTime(*r.makespan_ns, *r.makespan_ns / 1000)));
+    case kError:
+      if (!r.makespan_error_pct) return QString();
+      return role == Qt::EditRole ? QVariant(*r.makespan_error_pct)
+                                  : QVariant(QStringLiteral("%1% (run %2)")
+                                                 .arg(QString::asprintf("%+.2f", *r.makespan_error_pct))
+                                                 .arg(r.partner));
     case kOps: return QVariant::fromValue<qlonglong>(r.op_count);
     case kState: return QString::fromStdString(r.state);
     default: return {};
@@ -57,9 +77,12 @@ QVariant RunListModel::data(const QModelIndex& index, int role) const {
 }
 
 QVariant RunListModel::headerData(int section, Qt::Orientation o, int role) const {
+  if (o == Qt::Horizontal && role == Qt::ToolTipRole && section == kError)
+    return tr("Makespan error of the prediction linked to this run, (predicted - measured) / measured");
   if (o != Qt::Horizontal || role != Qt::DisplayRole) return {};
   static const char* kNames[kColumnCount] = {"ID", "Kind", "Name", "Schedule", "P", "K", "M",
-                                             "V", "lr", "Seed", "Ops", "State"};
+                                             "V", "lr", "Seed", "Val loss", "Tokens/s", "Makespan",
+                                             "Error vs prediction", "Ops", "State"};
   return section >= 0 && section < kColumnCount ? QString::fromLatin1(kNames[section])
                                                 : QVariant();
 }

@@ -16,7 +16,7 @@ class RunListModel : public QAbstractTableModel {
   Q_OBJECT
  public:
   enum Column { kId, kKind, kName, kSchedule, kStages, kAccum, kMicrobatches, kChunks, kLr,
-                kSeed, kOps, kState, kColumnCount };
+                kSeed, kValLoss, kTokensPerS, kMakespan, kError, kOps, kState, kColumnCount };
   static constexpr int RunIdRole = Qt::UserRole + 1;
 
   explicit RunListModel(QObject* parent = nullptr) : QAbstractTableModel(parent) {}

@@ -27,6 +27,12 @@ struct RunSummary {
   uint32_t chunks = 0;       // V
   std::optional<double> lr;      // run configuration, when the store knows it
   std::optional<int64_t> seed;
+  // Results a person scans the list for (store::RunHeadline: the store's one definition of each).
+  std::optional<double> val_loss;
+  std::optional<double> tokens_per_s;
+  std::optional<double> makespan_ns;
+  std::optional<double> makespan_error_pct;  // of the prediction linked to this run (either side)
+  int64_t partner = 0;                       // the linked run that error compares with
   int64_t op_count = 0;
   bool replayed = false;     // ops re-simulated when loaded (store/README.md, "Growth")
   std::string state;         // "complete", "running", "incomplete", "failed"

@@ -11,6 +11,7 @@
 #include "paci.pb.h"
 #include "proto/status.h"
 #include "proto/trace_sink.h"
+#include "sim/model_setup.h"
 
 namespace paci::gui {
 
@@ -38,6 +39,10 @@ class SimBackend {
   virtual ~SimBackend() = default;
   virtual Result<SimOutcome> Simulate(const ir::PipelineSpec& spec,
                                       const ir::CostModel& cost) const = 0;
+  // The cost model of a model on hardware (or a profile) for `spec`: the inputs read as the
+  // command line reads its flags (sim::ModelSetupFromInputs), the layers split by the partitioner.
+  virtual Result<ir::CostModel> ModelCost(const sim::ModelCostInputs& inputs,
+                                          const ir::PipelineSpec& spec) const = 0;
 };
 
 // The in-process simulator, or nullptr when the viewer was built without paci_sim.

@@ -3,7 +3,9 @@
 #include <algorithm>
 
 #include "gui/model/sim_backend.h"
+#include "sched/pipeline_spec.h"
 #include "sched/schedule_generator.h"
+#include "sim/model_setup.h"
 #include "sim/simulator.h"
 
 namespace paci::gui {
@@ -42,6 +44,16 @@ class PaciSimBackend : public SimBackend {
     out.memory = std::move(sink.memory);
     out.cards = CardsOf(*result);
     return out;
+  }
+
+  Result<ir::CostModel> ModelCost(const sim::ModelCostInputs& inputs,
+                                  const ir::PipelineSpec& spec) const override {
+    Result<sim::ModelCostSetup> setup = sim::ModelSetupFromInputs(inputs);
+    if (!setup.ok()) return setup.status();
+    // The normalized spec (its windows), as `paci simulate` partitions for the generated schedule's.
+    Result<ir::PipelineSpec> normalized = NormalizeSpec(spec);
+    if (!normalized.ok()) return normalized.status();
+    return sim::CostModelForSpec(*setup, *normalized);
   }
 };
 

@@ -6,6 +6,8 @@
 
 #include "gui/model/run_source.h"
 #include "gui/model/sim_backend.h"
+#include "sched/op_trace.h"
+#include "store/run_metrics.h"
 #include "store/trace_store.h"
 
 namespace paci::gui {
@@ -29,6 +31,26 @@ RunSummary Summarize(const store::RunRecord& r) {
   return s;
 }
 
+// Ops per TraceIndex row (stage x lane) of a schedule as an engine reports it, one op per IR op
+// in its kind's lane: the builder then places every op once. Empty for a run without its IR.
+std::vector<size_t> RowSizesOf(const store::RunRecord& r) {
+  if (!r.info.schedule) return {};
+  const uint32_t stages = std::max<uint32_t>(r.info.spec.stages(), 1);
+  std::vector<size_t> rows(size_t{stages} * kLanesPerStage, 0);
+  for (const ir::StageStream& stream : r.info.schedule->streams()) {
+    if (stream.stage() >= stages) return {};
+    auto count = [&](const auto& ops, uint64_t times) {
+      for (const ir::Op& op : ops) rows[size_t{stream.stage()} * kLanesPerStage + LaneOf(op.kind())] += times;
+    };
+    count(stream.prefix(), 1);
+    count(stream.body(), stream.body_repeats());
+    count(stream.suffix(), 1);
+  }
+  size_t total = 0;
+  for (size_t n : rows) total += n;
+  return static_cast<int64_t>(total) == r.op_count ? rows : std::vector<size_t>{};
+}
+
 // Runs with more ops than this are indexed while they are read and keep no TraceEvent copies
 // (a 10 M-op run would otherwise hold ~1 GiB of messages beside its index).
 constexpr int64_t kEventsUpTo = 1000000;
@@ -41,8 +63,19 @@ class StoreRunSource : public RunSource {
   Result<std::vector<RunSummary>> ListRuns() override {
     auto runs = store_.ListRuns();
     if (!runs.ok()) return runs.status();
+    auto headlines = store::LoadRunHeadlines(store_);
+    if (!headlines.ok()) return headlines.status();
     std::vector<RunSummary> out;
-    for (const auto& r : *runs) out.push_back(Summarize(r));
+    for (const auto& r : *runs) {
+      RunSummary& s = out.emplace_back(Summarize(r));
+      auto h = headlines->find(r.id);
+      if (h == headlines->end()) continue;
+      s.val_loss = h->second.val_loss;
+      s.tokens_per_s = h->second.tokens_per_s;
+      s.makespan_ns = h->second.makespan_ns;
+      s.makespan_error_pct = h->second.makespan_error_pct;
+      s.partner = h->second.partner;
+    }
     return out;
   }
 
@@ -58,8 +91,7 @@ class StoreRunSource : public RunSource {
     t.updates = std::move(data->updates);
     if (data->record.op_count > kEventsUpTo) {
       // A long run goes from the store (or its re-simulation) straight into the index.
-      TraceIndexBuilder builder;
-      builder.spans.reserve(data->record.op_count);
+      TraceIndexBuilder builder(t.spec.stages(), RowSizesOf(data->record), store::kMaxRunStages);
       PACI_RETURN_IF_ERROR(store_.PlayRun(id, builder));
       if (progress && !progress(0.6)) return Status::Internal("cancelled");
       std::stable_sort(builder.memory.begin(), builder.memory.end(),
@@ -67,8 +99,10 @@ class StoreRunSource : public RunSource {
                          return a.stage() != b.stage() ? a.stage() < b.stage() : a.time_ns() < b.time_ns();
                        });
       t.memory = std::move(builder.memory);
-      t.index = std::make_shared<const TraceIndex>(
-          TraceIndex::FromSpans(std::move(builder.spans), t.spec.stages()));
+      auto index = std::move(builder).Finish();
+      if (!index.ok()) return Status::Corruption(store_.path() + ": run " + std::to_string(id) + ": " +
+                                                 index.status().message());
+      t.index = std::make_shared<const TraceIndex>(std::move(*index));
     } else {
       auto full = store_.LoadRun(id);
       if (!full.ok()) return full.status();

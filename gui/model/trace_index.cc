@@ -27,6 +27,35 @@ TraceIndex TraceIndex::Build(const std::vector<ir::TraceEvent>& events, uint32_t
   return FromSpans(std::move(spans), stages);
 }
 
+namespace {
+
+bool ByStart(const OpSpan& a, const OpSpan& b) {
+  if (a.start != b.start) return a.start < b.start;
+  return a.op_id < b.op_id;  // ties in id order keep the layout reproducible
+}
+
+// Sorts [first, last) by ByStart if that takes at most `budget` moves, and says whether it did;
+// otherwise the range is left a permutation of itself. Linear on a row that is almost in order:
+// an engine reports a stage's receive lane as the stage consumes the messages, which
+// interleaves two senders' messages by the time they were sent.
+bool InsertionSortWithin(std::vector<OpSpan>::iterator first, std::vector<OpSpan>::iterator last,
+                         size_t budget) {
+  for (auto i = first == last ? last : first + 1; i < last; ++i) {
+    if (!ByStart(*i, *(i - 1))) continue;
+    const OpSpan v = *i;
+    auto j = i;
+    do {
+      *j = *(j - 1);
+      --j;
+    } while (j > first && ByStart(v, *(j - 1)) && --budget > 0);
+    *j = v;
+    if (budget == 0) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 TraceIndex TraceIndex::FromSpans(std::vector<OpSpan> spans, uint32_t stages) {
   TraceIndex t;
   t.stages_ = std::max<uint32_t>(stages, 1);
@@ -36,52 +65,125 @@ TraceIndex TraceIndex::FromSpans(std::vector<OpSpan> spans, uint32_t stages) {
     first = std::min(first, s.start);
   }
   t.offset_ = spans.empty() ? 0 : first;
-  for (OpSpan& s : spans) {
-    s.start -= t.offset_;
-    s.end -= t.offset_;
-    t.makespan_ = std::max(t.makespan_, s.end);
-  }
-  // Rows in (stage, lane) order by a stable counting pass, then each row by start; a row that
-  // arrives in order (an engine's ops usually do) is only checked, so ten million ops index in
-  // linear time.
-  auto row_of = [](const OpSpan& s) { return size_t{s.stage} * kLanesPerStage + s.lane; };
+  for (const OpSpan& s : spans) t.makespan_ = std::max(t.makespan_, s.end - t.offset_);
+  // Rows in (stage, lane) order by a stable counting pass, then each row by start.
   const size_t rows = size_t{t.stages_} * kLanesPerStage;
-  std::vector<size_t> next(rows + 1, 0);
-  for (const OpSpan& s : spans) ++next[row_of(s) + 1];
-  for (size_t r = 0; r < rows; ++r) next[r + 1] += next[r];
+  t.row_begin_.assign(rows + 1, 0);
+  for (const OpSpan& s : spans) ++t.row_begin_[t.RowOf(s) + 1];
+  for (size_t r = 0; r < rows; ++r) t.row_begin_[r + 1] += t.row_begin_[r];
+  std::vector<size_t> next(t.row_begin_.begin(), t.row_begin_.end() - 1);
   t.ops_.resize(spans.size());
-  for (const OpSpan& s : spans) t.ops_[next[row_of(s)]++] = s;
+  for (const OpSpan& s : spans) t.ops_[next[t.RowOf(s)]++] = s;
   spans = {};
-  auto by_start = [](const OpSpan& a, const OpSpan& b) {
-    if (a.start != b.start) return a.start < b.start;
-    return a.op_id < b.op_id;  // ties in id order keep the layout reproducible
-  };
-  for (size_t r = 0, begin = 0; r < rows; begin = next[r], ++r) {
-    const auto first = t.ops_.begin() + begin, last = t.ops_.begin() + next[r];
-    if (!std::is_sorted(first, last, by_start)) std::sort(first, last, by_start);
-  }
-  t.row_begin_.assign(rows + 1, t.ops_.size());
   t.max_end_.resize(t.ops_.size());
   t.busy_sum_.resize(t.ops_.size());
-  for (size_t i = t.ops_.size(); i-- > 0;) t.row_begin_[row_of(t.ops_[i])] = i;
-  for (size_t r = rows; r-- > 0;) t.row_begin_[r] = std::min(t.row_begin_[r], t.row_begin_[r + 1]);
-  uint64_t max_id = 0;
-  for (size_t i = 0; i < t.ops_.size(); ++i) {
-    const OpSpan& s = t.ops_[i];
-    const bool row_start = i == 0 || row_of(s) != row_of(t.ops_[i - 1]);
-    t.max_end_[i] = row_start ? s.end : std::max(t.max_end_[i - 1], s.end);
-    t.busy_sum_[i] = (row_start ? 0 : t.busy_sum_[i - 1]) + (s.end - s.start);
-    max_id = std::max(max_id, s.op_id);
-  }
-  constexpr uint32_t kNone = std::numeric_limits<uint32_t>::max();
-  if (max_id < 2 * t.ops_.size() + 1024 && t.ops_.size() < kNone) {
-    t.index_of_id_.assign(max_id + 1, kNone);
-    for (size_t i = 0; i < t.ops_.size(); ++i) t.index_of_id_[t.ops_[i].op_id] = static_cast<uint32_t>(i);
-  } else {
-    t.by_id_.reserve(t.ops_.size());
-    for (size_t i = 0; i < t.ops_.size(); ++i) t.by_id_.emplace(t.ops_[i].op_id, i);
-  }
+  for (size_t r = 0; r < rows; ++r) t.SortRow(r);
+  t.ShiftTimes();
   return t;
+}
+
+void TraceIndex::SortRow(size_t r) {
+  const size_t b = row_begin_[r], e = row_begin_[r + 1];
+  if (!InsertionSortWithin(ops_.begin() + b, ops_.begin() + e, 16 * (e - b) + 1024))
+    std::sort(ops_.begin() + b, ops_.begin() + e, ByStart);
+  for (size_t i = b; i < e; ++i) {
+    const OpSpan& s = ops_[i];
+    max_end_[i] = i == b ? s.end : std::max(max_end_[i - 1], s.end);
+    busy_sum_[i] = (i == b ? 0 : busy_sum_[i - 1]) + (s.end - s.start);
+  }
+}
+
+void TraceIndex::ShiftTimes() {
+  if (offset_ == 0) return;  // simulated runs start at 0
+  for (size_t i = 0; i < ops_.size(); ++i) {
+    ops_[i].start -= offset_;
+    ops_[i].end -= offset_;
+    max_end_[i] -= offset_;
+  }
+}
+
+TraceIndexBuilder::TraceIndexBuilder(uint32_t stages, std::vector<size_t> row_sizes,
+                                     uint32_t max_stages)
+    : first_start_(std::numeric_limits<int64_t>::max()), max_stages_(max_stages) {
+  ix_.stages_ = std::max<uint32_t>(stages, 1);
+  const size_t rows = size_t{ix_.stages_} * kLanesPerStage;
+  if (row_sizes.size() != rows) return;
+  placing_ = true;
+  ix_.row_begin_.assign(rows + 1, 0);
+  for (size_t r = 0; r < rows; ++r) ix_.row_begin_[r + 1] = ix_.row_begin_[r] + row_sizes[r];
+  next_.assign(ix_.row_begin_.begin(), ix_.row_begin_.end() - 1);
+  row_sorted_.assign(rows, true);
+  ix_.ops_.resize(ix_.row_begin_.back());
+  ix_.max_end_.resize(ix_.ops_.size());
+  ix_.busy_sum_.resize(ix_.ops_.size());
+}
+
+void TraceIndexBuilder::OnOp(const ir::TraceEvent& e) {
+  if (e.stage() >= max_stages_) {
+    if (!bad_stage_) bad_stage_ = uint64_t{e.stage()} + 1;
+    return;
+  }
+  const OpSpan s = TraceIndex::SpanOf(e);
+  if (!placing_) return Collect(s);
+  const size_t r = ix_.RowOf(s);
+  if (s.stage >= ix_.stages_ || next_[r] == ix_.row_begin_[r + 1]) {
+    StopPlacing();
+    return Collect(s);
+  }
+  first_start_ = std::min(first_start_, s.start);
+  last_end_ = std::max(last_end_, s.end);
+  const size_t i = next_[r]++;
+  ix_.ops_[i] = s;
+  // The row's prefix arrays as it grows, while the op is in cache.
+  if (i == ix_.row_begin_[r]) {
+    ix_.max_end_[i] = s.end;
+    ix_.busy_sum_[i] = s.end - s.start;
+    return;
+  }
+  const OpSpan& prev = ix_.ops_[i - 1];
+  if (row_sorted_[r] && ByStart(s, prev)) row_sorted_[r] = false;
+  ix_.max_end_[i] = std::max(ix_.max_end_[i - 1], s.end);
+  ix_.busy_sum_[i] = ix_.busy_sum_[i - 1] + (s.end - s.start);
+}
+
+void TraceIndexBuilder::Collect(const OpSpan& s) { spans_.push_back(s); }
+
+void TraceIndexBuilder::StopPlacing() {
+  placing_ = false;
+  size_t placed = 0;
+  for (size_t r = 0; r + 1 < ix_.row_begin_.size(); ++r) placed += next_[r] - ix_.row_begin_[r];
+  spans_.reserve(placed + 1024);
+  for (size_t r = 0; r + 1 < ix_.row_begin_.size(); ++r)
+    spans_.insert(spans_.end(), ix_.ops_.begin() + ix_.row_begin_[r], ix_.ops_.begin() + next_[r]);
+  const uint32_t stages = ix_.stages_;
+  ix_ = TraceIndex();
+  ix_.stages_ = stages;
+}
+
+Result<TraceIndex> TraceIndexBuilder::Finish() && {
+  if (bad_stage_) {
+    std::string message = "an op names stage ";
+    message += std::to_string(bad_stage_ - 1);
+    message += ", beyond the most a run may have (";
+    message += std::to_string(max_stages_);
+    message += ")";
+    return Status::Corruption(message);
+  }
+  if (placing_) {
+    for (size_t r = 0; r + 1 < ix_.row_begin_.size(); ++r) {
+      if (next_[r] != ix_.row_begin_[r + 1]) {  // fewer ops than announced
+        StopPlacing();
+        break;
+      }
+    }
+  }
+  if (!placing_) return TraceIndex::FromSpans(std::move(spans_), ix_.stages_);
+  ix_.offset_ = ix_.ops_.empty() ? 0 : first_start_;
+  ix_.makespan_ = ix_.ops_.empty() ? 0 : last_end_ - first_start_;
+  for (size_t r = 0; r < row_sorted_.size(); ++r)
+    if (!row_sorted_[r]) ix_.SortRow(r);
+  ix_.ShiftTimes();
+  return std::move(ix_);
 }
 
 std::pair<size_t, size_t> TraceIndex::Row(uint32_t stage, ir::Lane lane) const {
@@ -125,12 +227,25 @@ std::vector<ir::TraceEvent> TraceIndex::Events() const {
 }
 
 int64_t TraceIndex::FindOpId(uint64_t op_id) const {
-  if (!index_of_id_.empty()) {
-    if (op_id >= index_of_id_.size() || index_of_id_[op_id] == std::numeric_limits<uint32_t>::max()) return -1;
-    return index_of_id_[op_id];
+  constexpr uint32_t kNone = std::numeric_limits<uint32_t>::max();
+  IdLookup& ids = *ids_;
+  std::call_once(ids.built, [&] {
+    uint64_t max_id = 0;
+    for (const OpSpan& s : ops_) max_id = std::max(max_id, s.op_id);
+    if (max_id < 2 * ops_.size() + 1024 && ops_.size() < kNone) {
+      ids.dense.assign(max_id + 1, kNone);
+      for (size_t i = 0; i < ops_.size(); ++i) ids.dense[ops_[i].op_id] = static_cast<uint32_t>(i);
+    } else {
+      ids.sparse.reserve(ops_.size());
+      for (size_t i = 0; i < ops_.size(); ++i) ids.sparse.emplace(ops_[i].op_id, i);
+    }
+  });
+  if (ids.sparse.empty()) {
+    if (op_id >= ids.dense.size() || ids.dense[op_id] == kNone) return -1;
+    return ids.dense[op_id];
   }
-  auto it = by_id_.find(op_id);
-  return it == by_id_.end() ? -1 : static_cast<int64_t>(it->second);
+  auto it = ids.sparse.find(op_id);
+  return it == ids.sparse.end() ? -1 : static_cast<int64_t>(it->second);
 }
 
 double TraceIndex::BusyBefore(size_t begin, size_t end, double t) const {

@@ -24,12 +24,15 @@ ComparePage::ComparePage(QWidget* parent) : QWidget(parent) {
   headline_ = new QLabel(tr("Select two runs in the run browser and press \"Compare two\"."));
   headline_->setWordWrap(true);
   timeline_ = new TimelineWidget;
+  timeline_->setEmptyText(tr("Pick two runs in the Runs tab (a prediction and the run it predicts) "
+                             "and press \"Compare two\"."));
   auto* scroll = new QScrollArea;
   scroll->setWidget(timeline_);
   scroll->setWidgetResizable(true);
   scroll->setFrameShape(QFrame::NoFrame);
   table_ = new QTableWidget;
   table_->verticalHeader()->hide();
+  table_->hide();  // until there are two runs: an empty grid says nothing
   auto* split = new QSplitter(Qt::Vertical);
   split->addWidget(scroll);
   split->addWidget(table_);
@@ -54,6 +57,7 @@ void ComparePage::setRuns(const RunTrace& a, const RunTrace& b) {
   timeline_->setTracks({{RunTitle("A", m->summaryA()), &m->timelineA(), residual_tip},
                         {RunTitle("B", m->summaryB()), &m->timelineB(), {}}});
   fillTable();
+  table_->show();
 }
 
 void ComparePage::fillTable() {

@@ -1,8 +1,10 @@
 #include "gui/viewer/explorer_page.h"
 
+#include <QCheckBox>
 #include <QComboBox>
 #include <algorithm>
 #include <QDoubleSpinBox>
+#include <QFileDialog>
 #include <QFormLayout>
 #include <QGridLayout>
 #include <QGroupBox>
@@ -13,12 +15,14 @@
 #include <QScrollArea>
 #include <QSpinBox>
 #include <QSplitter>
+#include <QToolButton>
 #include <QVBoxLayout>
 
 #include "gui/model/op_style.h"
 #include "gui/viewer/heatmap_widget.h"
 #include "gui/viewer/timeline_widget.h"
 #include "proto/ir_names.h"
+#include "sim/model_cost.h"
 
 namespace paci::gui {
 namespace {
@@ -31,6 +35,16 @@ std::vector<uint32_t> ParseList(const QString& text) {
     if (ok && v > 0) out.push_back(v);
   }
   return out;
+}
+
+// An editable menu of the names sim/ knows (a file path may be typed instead).
+QComboBox* NameMenu(const std::vector<std::string>& names, const QString& tip) {
+  auto* box = new QComboBox;
+  box->setEditable(true);
+  box->setInsertPolicy(QComboBox::NoInsert);
+  for (const std::string& n : names) box->addItem(QString::fromStdString(n));
+  box->setToolTip(tip);
+  return box;
 }
 
 QWidget* Card(const QString& title, QLabel** value) {
@@ -124,11 +138,13 @@ QWidget* ExplorerPage::buildControls() {
 
   auto* box = new QGroupBox(tr("Configuration"));
   auto* form = new QFormLayout(box);
+  form_ = form;
   form->addRow(tr("Schedule"), schedule_);
   form->addRow(tr("Stages P"), p_);
   form->addRow(tr("Per update K"), k_);
   form->addRow(tr("Chunks V"), v_);
   form->addRow(tr("Run length"), length_);
+  addCostControls(form);
   form->addRow(tr("Forward (model)"), fwd_);
   form->addRow(tr("Backward (model)"), bwd_);
   form->addRow(tr("Optimizer (stage)"), opt_);
@@ -148,8 +164,79 @@ QWidget* ExplorerPage::buildControls() {
     connect(s, &QDoubleSpinBox::valueChanged, this, changed);
   }
   connect(scale_, &QLineEdit::editingFinished, this, changed);
+  connect(costs_, &QComboBox::currentIndexChanged, this, [this, changed] {
+    showCostRows();
+    changed();
+  });
+  // Names re-simulate when picked; typed paths once editing finishes, not at every key.
+  for (QComboBox* c : {model_name_, hardware_, link_}) {
+    connect(c, &QComboBox::currentIndexChanged, this, changed);
+    connect(c->lineEdit(), &QLineEdit::editingFinished, this, changed);
+  }
+  connect(profile_, &QLineEdit::editingFinished, this, changed);
+  connect(microbatch_, &QSpinBox::valueChanged, this, changed);
+  connect(colocate_, &QCheckBox::toggled, this, changed);
   connect(sweep, &QPushButton::clicked, this, &ExplorerPage::startSweep);
+  showCostRows();
   return box;
+}
+
+void ExplorerPage::addCostControls(QFormLayout* form) {
+  costs_ = new QComboBox;
+  costs_->addItems({tr("typed times"), tr("model on hardware"), tr("measured profile")});
+  costs_->setToolTip(tr("Typed per-model times, or the model-and-hardware cost model as `paci simulate "
+                        "--model --hardware --link` (or `--profile`) computes it"));
+  model_name_ = NameMenu(sim::ModelNames(), tr("--model: a name, or a JSON file {layers, dim, heads, seq, vocab}"));
+  model_name_->setCurrentText(QStringLiteral("gpt2-medium"));
+  hardware_ = NameMenu(sim::HardwareNames(), tr("--hardware: a name, or a JSON file (sim/model_cost.h)"));
+  hardware_->setCurrentText(QStringLiteral("h100"));
+  std::vector<std::string> links = {""};  // first: no link (an ideal one)
+  for (const std::string& l : sim::LinkNames()) links.push_back(l);
+  link_ = NameMenu(links, tr("--link: a name, or a JSON file {bandwidth_gbs, latency_us}; empty: ideal"));
+  link_->lineEdit()->setPlaceholderText(tr("none (ideal)"));
+  link_->setCurrentText(QStringLiteral("nvlink4"));
+  profile_ = new QLineEdit;
+  profile_->setPlaceholderText(tr("profile.json from `paci profile`"));
+  auto* browse = new QToolButton;
+  browse->setText(QStringLiteral("…"));
+  connect(browse, &QToolButton::clicked, this, [this] {
+    const QString f = QFileDialog::getOpenFileName(this, tr("Profile"), {}, tr("Profiles (*.json)"));
+    if (f.isEmpty()) return;
+    profile_->setText(f);
+    emit profile_->editingFinished();
+  });
+  profile_box_ = new QWidget;
+  auto* profile_row = new QHBoxLayout(profile_box_);
+  profile_row->setContentsMargins(0, 0, 0, 0);
+  profile_row->addWidget(profile_, 1);
+  profile_row->addWidget(browse);
+  microbatch_ = new QSpinBox;
+  microbatch_->setRange(0, 65536);
+  microbatch_->setSpecialValueText(tr("default"));
+  microbatch_->setToolTip(tr("--microbatch-size: default 8, or the profile's own"));
+  colocate_ = new QCheckBox(tr("stages share the device"));
+  colocate_->setToolTip(tr("--colocate: ops slowed by the profile's co-location factors"));
+  form->addRow(tr("Costs"), costs_);
+  form->addRow(tr("Model"), model_name_);
+  form->addRow(tr("Hardware"), hardware_);
+  form->addRow(tr("Profile"), profile_box_);
+  form->addRow(tr("Link"), link_);
+  form->addRow(tr("Micro-batch"), microbatch_);
+  form->addRow(QString(), colocate_);
+}
+
+void ExplorerPage::showCostRows() {
+  const auto source = static_cast<Costs>(costs_->currentIndex());
+  const bool typed = source == Costs::kTyped, hw = source == Costs::kHardware, prof = source == Costs::kProfile;
+  for (QWidget* w : {static_cast<QWidget*>(fwd_), static_cast<QWidget*>(bwd_), static_cast<QWidget*>(opt_),
+                     static_cast<QWidget*>(scale_)})
+    form_->setRowVisible(w, typed);
+  form_->setRowVisible(model_name_, hw);
+  form_->setRowVisible(hardware_, hw);
+  form_->setRowVisible(profile_box_, prof);
+  form_->setRowVisible(link_, !typed);
+  form_->setRowVisible(microbatch_, !typed);
+  form_->setRowVisible(colocate_, prof);
 }
 
 QWidget* ExplorerPage::buildCards() {
@@ -167,7 +254,15 @@ QWidget* ExplorerPage::buildCards() {
   status_->setWordWrap(true);
   status_->setMaximumWidth(260);
   l->addWidget(status_);
-  return row;
+  auto* column = new QWidget;
+  auto* v = new QVBoxLayout(column);
+  v->setContentsMargins(0, 0, 0, 0);
+  v->addWidget(row);
+  stage_costs_ = new QLabel;  // the cost model's split and per-stage costs (model sources only)
+  stage_costs_->setWordWrap(true);
+  stage_costs_->setVisible(false);
+  v->addWidget(stage_costs_);
+  return column;
 }
 
 ExplorerConfig ExplorerPage::readControls() const {
@@ -184,6 +279,21 @@ ExplorerConfig ExplorerPage::readControls() const {
   for (const QString& part : scale_->text().split(',', Qt::SkipEmptyParts)) {
     c.stage_scale.push_back(part.trimmed().toDouble());
   }
+  // The cost model's inputs as the command line's flags carry them; sim/ reads them.
+  const auto source = static_cast<Costs>(costs_->currentIndex());
+  c.cost_source = source == Costs::kTyped ? CostSource::kTyped : CostSource::kModel;
+  c.model = sim::ModelCostInputs{};
+  if (source == Costs::kHardware) {
+    c.model.model = model_name_->currentText().trimmed().toStdString();
+    c.model.hardware = hardware_->currentText().trimmed().toStdString();
+  } else if (source == Costs::kProfile) {
+    c.model.profile = profile_->text().trimmed().toStdString();
+    c.model.colocate = colocate_->isChecked();
+  }
+  if (source != Costs::kTyped) {
+    c.model.link = link_->currentText().trimmed().toStdString();
+    c.model.microbatch_size = static_cast<uint32_t>(microbatch_->value());
+  }
   return c;
 }
 
@@ -197,6 +307,23 @@ void ExplorerPage::setConfig(const ExplorerConfig& c) {
   fwd_->setValue(c.forward_ms);
   bwd_->setValue(c.backward_ms);
   opt_->setValue(c.optimizer_ms);
+  const Costs source = c.cost_source == CostSource::kTyped ? Costs::kTyped
+                       : c.model.profile.empty()           ? Costs::kHardware
+                                                           : Costs::kProfile;
+  costs_->setCurrentIndex(static_cast<int>(source));
+  if (source == Costs::kHardware) {
+    model_name_->setCurrentText(QString::fromStdString(c.model.model));
+    hardware_->setCurrentText(QString::fromStdString(c.model.hardware));
+  }
+  if (source == Costs::kProfile) {
+    profile_->setText(QString::fromStdString(c.model.profile));
+    colocate_->setChecked(c.model.colocate);
+  }
+  if (source != Costs::kTyped) {
+    link_->setCurrentText(QString::fromStdString(c.model.link));
+    microbatch_->setValue(static_cast<int>(c.model.microbatch_size));
+  }
+  showCostRows();
   syncing_ = false;
   model_.setConfig(readControls());
   heatmap_->setCurrent(c.accum, c.stages);
@@ -229,11 +356,30 @@ void ExplorerPage::showOutcome() {
                         .arg(batching)
                         .arg(outcome->ops.size());
   status_->setText(outcome_status_);
+  showStageCosts(outcome->cost);
   auto index = std::make_shared<const TraceIndex>(TraceIndex::Build(outcome->ops, outcome->spec.stages()));
   timeline_model_ = std::make_unique<TimelineModel>(index, outcome->spec.chunks());
   timeline_->setTracks({{tr("simulated timeline"), timeline_model_.get(), {}}});
   fitTimeline();
   heatmap_->setCurrent(cfg.accum, cfg.stages);
+}
+
+// The split and per-stage costs the model gave (a typed cost model has no layer counts: hidden).
+void ExplorerPage::showStageCosts(const ir::CostModel& cost) {
+  QStringList parts;
+  for (int s = 0; s < cost.stages_size(); ++s) {
+    const ir::StageCost& c = cost.stages(s);
+    if (c.layers() == 0) continue;
+    parts << tr("S%1: %2 layers, F %3 ms, B %4 + %5 ms, act %6")
+                 .arg(s)
+                 .arg(c.layers())
+                 .arg(c.forward_ns() / 1e6, 0, 'g', 4)
+                 .arg(c.backward_input_ns() / 1e6, 0, 'g', 4)
+                 .arg(c.backward_weight_ns() / 1e6, 0, 'g', 4)
+                 .arg(FormatBytes(c.activation_bytes()));
+  }
+  stage_costs_->setVisible(!parts.isEmpty());
+  stage_costs_->setText(tr("Cost model per stage (one micro-batch) — ") + parts.join(QStringLiteral(" · ")));
 }
 
 void ExplorerPage::showEvent(QShowEvent* e) {

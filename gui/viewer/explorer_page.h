@@ -1,6 +1,7 @@
-// ExplorerPage: controls for schedule, P, K (micro-batches per update), V and stage costs; metric cards; the simulated
-// timeline; and the K x P sweep heatmap whose cells open their configuration. Every control
-// change goes to ExplorerModel, which re-simulates off the UI thread.
+// ExplorerPage: controls for schedule, P, K (micro-batches per update), V and the costs (typed
+// times, a model on hardware with its link and micro-batch size, or a measured profile); metric
+// cards; the simulated timeline; and the K x P sweep heatmap whose cells open their
+// configuration. Every control change goes to ExplorerModel, which re-simulates off the UI thread.
 #pragma once
 
 #include <QWidget>
@@ -9,7 +10,9 @@
 #include "gui/model/explorer_model.h"
 #include "gui/model/timeline_model.h"
 
+class QCheckBox;
 class QComboBox;
+class QFormLayout;
 class QDoubleSpinBox;
 class QLabel;
 class QLineEdit;
@@ -32,6 +35,16 @@ class ExplorerPage : public QWidget {
   void setConfig(const ExplorerConfig& c);  // updates the controls, then simulates
   void startSweep();
 
+  // Where the costs come from (the "Costs" control), and the cost-model controls, for tests.
+  enum class Costs { kTyped = 0, kHardware = 1, kProfile = 2 };
+  QComboBox* costsControl() const { return costs_; }
+  QComboBox* modelControl() const { return model_name_; }
+  QComboBox* hardwareControl() const { return hardware_; }
+  QComboBox* linkControl() const { return link_; }
+  QLineEdit* profileControl() const { return profile_; }
+  QSpinBox* microbatchControl() const { return microbatch_; }
+  QLabel* stageCostsLabel() const { return stage_costs_; }
+
  protected:
   // The splitter has its real height only once the page is shown: fit the rows then, too.
   void showEvent(QShowEvent* e) override;
@@ -40,6 +53,9 @@ class ExplorerPage : public QWidget {
  private:
   QWidget* buildControls();
   QWidget* buildCards();
+  void addCostControls(QFormLayout* form);
+  void showCostRows();  // the rows the chosen cost source reads
+  void showStageCosts(const ir::CostModel& cost);
   ExplorerConfig readControls() const;
   void showOutcome();
   void fitTimeline();
@@ -49,9 +65,15 @@ class ExplorerPage : public QWidget {
   QSpinBox *p_, *k_, *v_, *length_;
   QDoubleSpinBox *fwd_, *bwd_, *opt_;
   QLineEdit* scale_;
+  QComboBox *costs_, *model_name_, *hardware_, *link_;
+  QLineEdit* profile_;
+  QWidget* profile_box_;
+  QSpinBox* microbatch_;
+  QCheckBox* colocate_;
+  QFormLayout* form_;
   QLineEdit *sweep_ks_, *sweep_ps_;
   QComboBox* metric_;
-  QLabel *tokens_, *bubble_, *makespan_, *drift_, *peak_, *status_;
+  QLabel *tokens_, *bubble_, *makespan_, *drift_, *peak_, *status_, *stage_costs_;
   TimelineWidget* timeline_;
   QScrollArea* timeline_scroll_;
   QSplitter* splitter_;

@@ -139,7 +139,8 @@ int Bench(MainWindow& w, const QString& path, int64_t id, const QElapsedTimer& s
     return true;
   });
   if (!run.ok()) return 1;
-  std::printf("of which: store read or re-simulation %.1f ms (%zu ops, %zu memory samples), index %.1f ms\n", read_ms,
+  std::printf("of which: store read or re-simulation with each op placed into the index as it "
+              "arrives %.1f ms (%zu ops, %zu memory samples), finishing the index %.1f ms\n", read_ms,
               (*run)->index->ops().size(), (*run)->trace.memory.size(),
               phase.nsecsElapsed() / 1e6 - read_ms);
   return 0;

@@ -14,6 +14,7 @@ TimelinePage::TimelinePage(QWidget* parent) : QWidget(parent) {
   details_ = new QLabel(tr("Wheel: zoom · drag: pan · W/S/A/D: zoom and pan · 0: fit · click: select an op"));
   details_->setTextInteractionFlags(Qt::TextSelectableByMouse);
   timeline_ = new TimelineWidget;
+  timeline_->setEmptyText(tr("Double-click a run in the Runs tab to see its timeline."));
   auto* scroll = new QScrollArea;
   scroll->setWidget(timeline_);
   scroll->setWidgetResizable(true);

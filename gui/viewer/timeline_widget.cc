@@ -40,6 +40,15 @@ void TimelineWidget::fit() {
   changed();
 }
 
+void TimelineWidget::setEmptyText(const QString& text) {
+  empty_text_ = text;
+  update();
+}
+
+std::vector<double> TimelineWidget::rulerTicks() const {
+  return tracks_.empty() ? std::vector<double>{} : axis_.Ticks(90);
+}
+
 void TimelineWidget::showRange(double t0, double t1) {
   axis_.ShowRange(t0, t1);
   changed();
@@ -90,6 +99,11 @@ void TimelineWidget::paintEvent(QPaintEvent*) {
   p.fillRect(rect(), palette().base());
   for (int t = 0; t < static_cast<int>(tracks_.size()); ++t) paintTrack(p, t);
   paintRuler(p);
+  if (tracks_.empty()) {
+    p.setPen(palette().color(QPalette::PlaceholderText));
+    p.drawText(rect().adjusted(0, static_cast<int>(kRuler), 0, 0), Qt::AlignCenter | Qt::TextWordWrap,
+               empty_text_);
+  }
   if (play_head_) {
     const double x = kGutter + axis_.ToX(*play_head_);
     p.setPen(QPen(QColor(220, 30, 30), 2));
@@ -103,7 +117,7 @@ void TimelineWidget::paintRuler(QPainter& p) {
   p.drawLine(QPointF(0, kRuler - 0.5), QPointF(width(), kRuler - 0.5));
   const double step = axis_.TickStep(90);
   p.setPen(palette().color(QPalette::WindowText));
-  for (double t : axis_.Ticks(90)) {
+  for (double t : rulerTicks()) {
     const double x = kGutter + axis_.ToX(t);
     p.drawLine(QPointF(x, kRuler - 8), QPointF(x, kRuler));
     p.drawText(QPointF(x + 3, kRuler - 10), QString::fromStdString(FormatTime(t, step)));

@@ -30,6 +30,12 @@ class TimelineWidget : public QWidget {
   void fit();  // whole run across the width
   const TimeAxis& axis() const { return axis_; }
   void showRange(double t0, double t1);
+  // What an empty widget (no tracks) says in its middle; it draws no time ruler, since there is
+  // no time to measure (an empty axis once read "-6 ns").
+  void setEmptyText(const QString& text);
+  const QString& emptyText() const { return empty_text_; }
+  // The times the ruler labels now: none while there are no tracks.
+  std::vector<double> rulerTicks() const;
   // Replay: a vertical line at t and a set of ops (of track 0) drawn emphasised.
   void setPlayHead(std::optional<double> t, std::vector<size_t> emphasised = {});
 
@@ -60,6 +66,7 @@ class TimelineWidget : public QWidget {
   void changed();
 
   std::vector<Track> tracks_;
+  QString empty_text_ = tr("No run to show.");
   TimeAxis axis_;
   std::optional<double> play_head_;
   std::vector<size_t> emphasised_;

@@ -1,18 +1,25 @@
 // The viewer as a person first meets it, driven through the real widgets offscreen at the default
 // window size: the Explorer tab shows the default configuration without any input, its timeline
-// shows every stage (or scrolls to it), `paci-viewer --help` needs no display, and comparing a run
-// with itself finishes loading.
+// shows every stage (or scrolls to it), `paci-viewer --help` needs no display, comparing a run
+// with itself finishes loading, the empty Side-by-side tab shows a hint rather than a time axis,
+// and the run list shows the results a person scans for, from a real recorded store.
+#include <QFile>
 #include <QLabel>
 #include <QProcess>
 #include <QScrollArea>
 #include <QScrollBar>
+#include <QTableWidget>
 #include <QTemporaryDir>
 #include <QtTest>
 
 #include "gui/viewer/compare_page.h"
 #include "gui/viewer/explorer_page.h"
 #include "gui/viewer/main_window.h"
+#include "gui/viewer/run_browser.h"
 #include "gui/viewer/timeline_widget.h"
+#include "store/run_metrics.h"
+#include "store/trace_store.h"
+#include "sim/simulator.h"
 #include "tests/gui/demo_runs.h"
 
 using namespace paci;
@@ -28,7 +35,9 @@ class FirstLookTest : public QObject {
   void sweepLeavesNoStaleStatus();
   void flushKIsMicrobatchesPerUpdate();
   void helpNeedsNoDisplay();
+  void emptySideBySideShowsAHint();
   void compareARunWithItself();
+  void runListShowsResults();
 
  private:
   QTemporaryDir dir_;
@@ -143,6 +152,18 @@ void FirstLookTest::helpNeedsNoDisplay() {
   QVERIFY2(out.contains(QStringLiteral("--screenshot")), qPrintable(out));
 }
 
+void FirstLookTest::emptySideBySideShowsAHint() {
+  // Nothing compared yet: no time ruler (it once read from -6 ns), a hint where the runs go.
+  w_->showView(MainWindow::View::kCompare);
+  TimelineWidget* t = w_->comparePage()->timeline();
+  QVERIFY(w_->comparePage()->model() == nullptr);
+  QVERIFY(t->rulerTicks().empty());
+  QVERIFY(t->emptyText().contains(QStringLiteral("Compare two")));
+  for (QTableWidget* table : w_->comparePage()->findChildren<QTableWidget*>()) QVERIFY(!table->isVisible());
+  const QImage shot = t->grab().toImage();
+  QVERIFY(!shot.isNull());
+}
+
 void FirstLookTest::compareARunWithItself() {
   w_->showView(MainWindow::View::kRuns);
   w_->compareRuns(ids_.predicted, ids_.predicted);  // asynchronous, as the run browser does it
@@ -150,6 +171,61 @@ void FirstLookTest::compareARunWithItself() {
   QVERIFY(w_->comparePage()->model() != nullptr);
   QCOMPARE(w_->comparePage()->model()->summaryA().id, ids_.predicted);
   QCOMPARE(w_->comparePage()->model()->summaryB().id, ids_.predicted);
+  for (QTableWidget* table : w_->comparePage()->findChildren<QTableWidget*>()) QVERIFY(table->isVisible());
+}
+
+namespace {
+
+// The text the run list shows in `column` for run `id`.
+QString Cell(const RunBrowser& browser, int64_t id, int column) {
+  auto& model = const_cast<RunBrowser&>(browser).model();
+  for (int row = 0; row < model.rowCount(); ++row) {
+    if (model.runs()[row].id == id) return model.data(model.index(row, column)).toString();
+  }
+  return QStringLiteral("<no run %1>").arg(id);
+}
+
+}  // namespace
+
+void FirstLookTest::runListShowsResults() {
+  // A real recorded store: PACI and 1F1B-flush trained by this executor (runs 1 and 3) with their
+  // `paci predict` predictions (2 and 4), linked. Opened in a copy: the viewer migrates it.
+  const QString db = dir_.filePath(QStringLiteral("recorded.db"));
+  QVERIFY(QFile::copy(QStringLiteral(PACI_TRACES_DIR "/paci-vs-flush-p2.db"), db));
+  QVERIFY(QFile::setPermissions(db, QFile::ReadOwner | QFile::WriteOwner));
+  MainWindow w(MakePaciSimBackend());
+  w.setInteractive(false);
+  w.show();
+  QVERIFY(QTest::qWaitForWindowExposed(&w));
+  QVERIFY(w.openStore(db));
+  const RunBrowser& list = *w.browser();
+  using C = RunListModel::Column;
+  // Validation loss and tokens/s as the runs stored them (store/metric_keys.h).
+  QCOMPARE(Cell(list, 1, C::kValLoss), QStringLiteral("3.1342"));
+  QCOMPARE(Cell(list, 1, C::kTokensPerS), QStringLiteral("37402"));
+  QCOMPARE(Cell(list, 3, C::kValLoss), QStringLiteral("3.1267"));
+  QCOMPARE(Cell(list, 2, C::kValLoss), QString());  // a prediction has no loss
+  // The error vs the prediction is the one `paci compare` and the Side-by-side tab report for
+  // the pair (store::CompareRuns over the ops), on both rows of the pair.
+  store::OpenOptions options;
+  options.replay = sim::Replay;
+  auto ts = store::TraceStore::Open(db.toStdString(), options);
+  QVERIFY(ts.ok());
+  for (auto [pred, meas] : {std::pair<int64_t, int64_t>{2, 1}, {4, 3}}) {
+    auto p = ts->LoadRun(pred);
+    auto m = ts->LoadRun(meas);
+    QVERIFY(p.ok() && m.ok());
+    const store::RunComparison c = store::CompareRuns(*p, *m);
+    const QString error = QString::asprintf("%+.2f%% (run %lld)", c.makespan_error_pct, static_cast<long long>(pred));
+    QCOMPARE(Cell(list, meas, C::kError), error);
+    QCOMPARE(Cell(list, pred, C::kError).left(6), error.left(6));
+    QVERIFY(!Cell(list, meas, C::kMakespan).isEmpty());
+    QVERIFY(std::abs(c.makespan_error_pct) > 0.01);  // a real error, not a placeholder
+  }
+  // The demo store's pair stores makespan_ns for both runs: the error comes from those.
+  const RunBrowser& demo = *w_->browser();
+  QVERIFY(Cell(demo, ids_.measured, C::kError).endsWith(QStringLiteral("(run %1)").arg(ids_.predicted)));
+  QCOMPARE(Cell(demo, ids_.flush, C::kError), QString());  // no prediction linked
 }
 
 QTEST_MAIN(FirstLookTest)

@@ -73,6 +73,7 @@ class ModelsTest : public QObject {
   void timelineLevelOfDetail();
   void busyCoverageOfDenseRows();
   void indexBuiltWhileLoading();
+  void indexPlacedWhileLoading();
   void dependencies();
   void runListModel();
   void comparison();
@@ -190,7 +191,9 @@ void ModelsTest::indexBuiltWhileLoading() {
   const auto events = SyntheticTrace(3, 8, 1, 700);
   TraceIndexBuilder builder;
   for (const auto& e : events) builder.OnOp(e);
-  auto streamed = std::make_shared<const TraceIndex>(TraceIndex::FromSpans(builder.spans, 3));
+  auto collected = std::move(builder).Finish();
+  QVERIFY(collected.ok());
+  auto streamed = std::make_shared<const TraceIndex>(std::move(*collected));
   const TraceIndex built = TraceIndex::Build(events, 3);
   QCOMPARE(streamed->ops().size(), built.ops().size());
   QCOMPARE(streamed->offset_ns(), built.offset_ns());
@@ -206,6 +209,48 @@ void ModelsTest::indexBuiltWhileLoading() {
   ComparisonModel c(a, b);
   QVERIFY(c.comparison().same_ops);
   QCOMPARE(c.comparison().summary.max_abs_start_ns, 0.0);
+}
+
+void ModelsTest::indexPlacedWhileLoading() {
+  // Ops placed straight into their rows (row sizes known, as counted from a schedule IR) give the
+  // same index as collecting them, whether they arrive in order or not (reversed rows are too far
+  // out of order for the insertion sort and take the full sort); sizes that do not match
+  // the ops fall back to collecting; an op on an impossible stage fails with its stage named.
+  const auto events = SyntheticTrace(3, 64, 1, 700);
+  const TraceIndex built = TraceIndex::Build(events, 3);
+  std::vector<size_t> sizes(3 * kLanesPerStage, 0);
+  for (const auto& e : events) ++sizes[e.stage() * kLanesPerStage + e.lane()];
+  std::vector<size_t> wrong = sizes;
+  wrong[0] -= 1;
+  wrong[1] += 1;
+  std::vector<ir::TraceEvent> reversed = events;
+  std::reverse(reversed.begin(), reversed.end());
+  using Case = std::pair<const std::vector<ir::TraceEvent>*, std::vector<size_t>>;
+  for (const auto& [input, rows] : {Case{&events, sizes}, Case{&reversed, sizes}, Case{&events, wrong}}) {
+    TraceIndexBuilder builder(3, rows);
+    for (const auto& e : *input) builder.OnOp(e);
+    auto placed = std::move(builder).Finish();
+    QVERIFY(placed.ok());
+    QCOMPARE(placed->ops().size(), built.ops().size());
+    QCOMPARE(placed->offset_ns(), built.offset_ns());
+    QCOMPARE(placed->makespan(), built.makespan());
+    for (size_t i = 0; i < built.ops().size(); ++i) {
+      QCOMPARE(placed->op(i).op_id, built.op(i).op_id);
+      QCOMPARE(placed->op(i).start, built.op(i).start);
+      QCOMPARE(placed->FindOpId(built.op(i).op_id), static_cast<int64_t>(i));
+    }
+    for (uint32_t s = 0; s < 3; ++s) {
+      QCOMPARE(placed->BusyNs(s, ir::LANE_COMPUTE, 5, 300), built.BusyNs(s, ir::LANE_COMPUTE, 5, 300));
+      QCOMPARE(placed->Visible(s, ir::LANE_RECV, 40, 90), built.Visible(s, ir::LANE_RECV, 40, 90));
+    }
+  }
+  TraceIndexBuilder hostile(3, sizes, /*max_stages=*/16);
+  ir::TraceEvent far = events.front();
+  far.set_stage(1u << 30);
+  hostile.OnOp(far);
+  auto refused = std::move(hostile).Finish();
+  QVERIFY(!refused.ok());
+  QVERIFY(refused.status().message().find("stage 1073741824") != std::string::npos);
 }
 
 void ModelsTest::dependencies() {

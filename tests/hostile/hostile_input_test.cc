@@ -72,6 +72,28 @@ TEST(HostileSchedule, ValidatorRefusesTotalOfTwoToTheSixtyFour) {  // was: N+1 w
   EXPECT_TRUE(Mentions(st, "total_microbatches")) << st.message();
 }
 
+// Found by fuzz_schedule_text: two hand-written stages naming micro-batch 10^9 made the validator
+// allocate its 2 GB table of (stage, micro-batch) bits before finding the ops missing.
+TEST(HostileSchedule, FewOpsClaimingManyMicroBatchesAreRefusedBeforeAllocation) {
+  ir::Schedule s;
+  s.set_ir_version(kIrVersion);
+  s.mutable_spec()->set_stages(2);
+  s.mutable_spec()->set_total_microbatches(1000000000);
+  for (uint32_t stage = 0; stage < 2; ++stage) {
+    ir::StageStream* stream = s.add_streams();
+    stream->set_stage(stage);
+    stream->set_weight_policy(ir::SYNC_AFTER_FLUSH);
+    ir::Op* op = stream->add_prefix();
+    op->set_stage(stage);
+    op->set_kind(ir::FORWARD);
+    op->set_micro_batch(999999999);
+  }
+  const Status st = ValidateSchedule(s);
+  ASSERT_FALSE(st.ok());
+  EXPECT_TRUE(Mentions(st, "op-count")) << st.message();
+  EXPECT_TRUE(Mentions(st, "stage 0")) << st.message();
+}
+
 TEST(HostileSchedule, WorkBeyondTheLimitIsRefusedBeforeAllocation) {  // was: 7.6 GB in 15 s
   Result<ir::PipelineSpec> spec = NormalizeSpec(Spec(ir::GPIPE, 1, 100000000));
   ASSERT_FALSE(spec.ok());

@@ -6,9 +6,11 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <map>
 
 #include "sim/model_cost.h"
+#include "sim/model_setup.h"
 #include "sim/profile_file.h"
 #include "tests/sim/sim_test_util.h"
 
@@ -139,6 +141,63 @@ ir::Profile SmallProfile() {
   c.set_stages(2);
   c.set_slowdown(1.25);
   return p;
+}
+
+// The one reading of the inputs the CLI's flags and the viewer's controls share.
+TEST(ModelSetup, ReadsNamesOverridesAndProfilesAndNamesWhatIsWrong) {
+  EXPECT_EQ(ModelNames(), (std::vector<std::string>{"gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl"}));
+  EXPECT_EQ(HardwareNames(), (std::vector<std::string>{"a100", "h100", "h200", "cpu"}));
+  EXPECT_EQ(LinkNames(), (std::vector<std::string>{"nvlink4", "pcie5", "ib-ndr"}));
+  for (const std::string& n : ModelNames()) EXPECT_TRUE(ModelByName(n).ok()) << n;
+  for (const std::string& n : HardwareNames()) EXPECT_EQ(HardwareByName(n)->name, n);
+  for (const std::string& n : LinkNames()) EXPECT_EQ(LinkByName(n)->name, n);
+
+  ModelCostInputs in;
+  in.model = "gpt2-medium";
+  in.hardware = "h100";
+  in.link = "nvlink4";
+  in.layers = 12;  // overrides gpt2-medium's 24
+  Result<ModelCostSetup> s = ModelSetupFromInputs(in);
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_EQ(s->model.layers(), 12u);
+  EXPECT_EQ(s->model.dim(), 1024u);
+  EXPECT_EQ(s->microbatch, 8u);
+  EXPECT_EQ(s->memory_cap_bytes, HardwareByName("h100")->memory_bytes);
+  EXPECT_EQ(s->layers.size(), 14u);  // embedding, 12 blocks, head
+  in.memory_cap_gb = 0;              // given: no cap
+  EXPECT_EQ(ModelSetupFromInputs(in)->memory_cap_bytes, 0);
+
+  const std::pair<std::function<void(ModelCostInputs*)>, std::string> bad[] = {
+      {[](ModelCostInputs* i) { i->hardware = "tpu9"; }, "--hardware: unknown hardware 'tpu9'"},
+      {[](ModelCostInputs* i) { i->model = "gpt5"; }, "--model: unknown model 'gpt5'"},
+      {[](ModelCostInputs* i) { i->link = "pigeon"; }, "--link: unknown link 'pigeon'"},
+      {[](ModelCostInputs* i) { i->memory_cap_gb = NAN; }, "--memory-cap-gb"},
+      {[](ModelCostInputs* i) { i->colocate = true; }, "--colocate: needs --profile"},
+      {[](ModelCostInputs* i) { i->profile = "p.json"; }, "--hardware: does not apply with --profile"},
+      {[](ModelCostInputs* i) { i->hardware.clear(); }, "--hardware or --profile"}};
+  for (const auto& [spoil, message] : bad) {
+    ModelCostInputs b = in;
+    spoil(&b);
+    Result<ModelCostSetup> r = ModelSetupFromInputs(b);
+    ASSERT_FALSE(r.ok()) << message;
+    EXPECT_NE(r.status().message().find(message), std::string::npos) << r.status().message();
+  }
+
+  // A profile: its own model and micro-batch; another micro-batch is refused, naming the field.
+  const std::string path = ::testing::TempDir() + "/setup_profile.json";
+  ASSERT_TRUE(WriteProfileFile(SmallProfile(), path).ok());
+  ModelCostInputs p;
+  p.profile = path;
+  p.colocate = true;
+  s = ModelSetupFromInputs(p);
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_EQ(s->microbatch, 4u);
+  EXPECT_TRUE(s->colocate);
+  EXPECT_EQ(s->memory_cap_bytes, 0);
+  p.microbatch_size = 8;
+  s = ModelSetupFromInputs(p);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("micro"), std::string::npos) << s.status().message();
 }
 
 TEST(ProfileFile, RoundTripsAndRefusesDamageByField) {

@@ -96,8 +96,11 @@ TEST(TimeToAccuracy, ParsesLossCurves) {
   Result<LossCurve> c = ParseLossCurveCsv("update,loss\n1,5.0\n2,4.0\n# note\n4,3.5,extra\n");
   ASSERT_TRUE(c.ok()) << c.status().message();
   EXPECT_EQ(c->points.size(), 3u);
-  EXPECT_EQ(UpdatesToReach(*c, 4.0), 2u);
-  EXPECT_EQ(UpdatesToReach(*c, 3.6), 4u);
+  // "Reached" is the one smoothed definition (FirstIndexReaching): trailing means 5, 4.5, 4.17.
+  // A single point at the target (4.0 at update 2) is not enough, as in summary and the study.
+  EXPECT_FALSE(UpdatesToReach(*c, 4.0));
+  EXPECT_EQ(UpdatesToReach(*c, 4.5), 2u);
+  EXPECT_EQ(UpdatesToReach(*c, 4.2), 4u);
   EXPECT_FALSE(UpdatesToReach(*c, 1.0));
   Result<LossCurve> bad = ParseLossCurveCsv("1,5\n1,4\n", "x.csv");
   ASSERT_FALSE(bad.ok());

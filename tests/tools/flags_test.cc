@@ -170,8 +170,52 @@ TEST(Flags, ContradictoryOrInapplicableFlagsExitTwoNamingThem) {
   std::filesystem::remove_all(dir);
 }
 
-// A 2 x 2 x 2 grid (schedules x K x lr) of tiny runs, two at once, into one store; the same
-// command again trains nothing; after one run is deleted it trains exactly that point again.
+// The part of `paci train`'s closing line after "final train loss" (no timings): the losses.
+std::string FinalLosses(const std::string& out) {
+  const size_t at = out.find("final train loss");
+  return at == std::string::npos ? "" : out.substr(at, out.find('\n', at) - at);
+}
+
+// --drift-lr-scale (a staleness mitigation that costs no memory) changes PACI's training,
+// deterministically, and is refused, naming the flag, where no micro-batch's weights drift.
+TEST(Train, DriftLrScaleAppliesOnlyWhereWeightsDrift) {
+  const std::string base = std::string("train ") + kTinyModel + " --stages 2 --updates 4 --lr 3e-3 --no-db";
+  for (const char* refused : {"--schedule 1f1b-flush --accum 2", "--schedule pipedream-2bw --accum 2",
+                              "--schedule pipedream --accum 1"}) {
+    const CliRun r = Paci(base + " " + refused + " --drift-lr-scale 1");
+    EXPECT_EQ(r.code, 2) << refused << r.out;
+    EXPECT_NE(r.err.find("--drift-lr-scale"), std::string::npos) << r.err;
+  }
+  EXPECT_EQ(Paci(base + " --schedule paci --accum 2 --drift-lr-scale -1").code, 2);
+  const CliRun plain = Paci(base + " --schedule paci --accum 2");
+  const CliRun mitigated = Paci(base + " --schedule paci --accum 2 --drift-lr-scale 1");
+  const CliRun again = Paci(base + " --schedule paci --accum 2 --drift-lr-scale 1");
+  ASSERT_EQ(plain.code, 0) << plain.err;
+  ASSERT_EQ(mitigated.code, 0) << mitigated.err;
+  ASSERT_FALSE(FinalLosses(plain.out).empty()) << plain.out;
+  EXPECT_NE(FinalLosses(plain.out), FinalLosses(mitigated.out));
+  EXPECT_EQ(FinalLosses(mitigated.out), FinalLosses(again.out));
+}
+
+// True when `path` starts with the PNG signature / holds an <svg> element, and is not tiny.
+bool IsPng(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::string head(8, '\0');
+  in.read(head.data(), 8);
+  return head == "\x89PNG\r\n\x1a\n" && std::filesystem::file_size(path) > 1000;
+}
+bool IsSvg(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str().find("<svg") != std::string::npos && ss.str().find("</svg>") != std::string::npos &&
+         ss.str().size() > 1000;
+}
+
+// A 2 x 2 x 2 grid (schedules x K x lr) of tiny runs, two at once, into one store. Points are
+// identified by the store's configuration columns and setup, not names: a run trained by hand
+// under another name counts as its point; the same command again trains nothing; after one run is
+// deleted it trains exactly that point again.
 TEST(Study, TrainsTheGridAndResumesWithoutRerunning) {
   const auto dir = std::filesystem::temp_directory_path() / ("paci_study_" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
@@ -179,9 +223,12 @@ TEST(Study, TrainsTheGridAndResumesWithoutRerunning) {
   const std::string db = (dir / "study.db").string();
   const std::string study = std::string("study --schedules paci,1f1b-flush --stages 2 --accum 1,2 --lr 1e-3,3e-3") +
                             " --seeds 1 --updates 3 --jobs 2 --db " + db + " " + kTinyModel;
+  const CliRun by_hand = Paci("train --schedule paci --stages 2 --accum 1 --lr 1e-3 --seed 1 --updates 3 --warmup 0 "
+                              "--min-lr-frac 0.1 --name by-hand --db " + db + " " + kTinyModel);
+  ASSERT_EQ(by_hand.code, 0) << by_hand.err;
   const CliRun first = Paci(study);
   ASSERT_EQ(first.code, 0) << first.err << first.out;
-  EXPECT_NE(first.out.find("trained 8, skipped 0, failed 0"), std::string::npos) << first.out;
+  EXPECT_NE(first.out.find("trained 7, skipped 1, failed 0"), std::string::npos) << first.out;
   const CliRun list = Paci("runs list --db " + db);
   size_t complete = 0;
   for (size_t at = list.out.find("complete"); at != std::string::npos; at = list.out.find("complete", at + 1)) ++complete;
@@ -202,7 +249,7 @@ TEST(Study, TrainsTheGridAndResumesWithoutRerunning) {
   const std::string out = (dir / "report").string();
   const CliRun report = Paci("study report --db " + db + " --out " + out + " --target-loss 10 --cost " + cost);
   ASSERT_EQ(report.code, 0) << report.err;
-  EXPECT_NE(report.out.find("8 configurations, 3 CSV files"), std::string::npos) << report.out;
+  EXPECT_NE(report.out.find("8 configurations, 4 CSV files"), std::string::npos) << report.out;
   const auto lines = [](const std::string& path) {
     std::ifstream in(path);
     std::vector<std::string> rows;
@@ -220,7 +267,30 @@ TEST(Study, TrainsTheGridAndResumesWithoutRerunning) {
   // 1F1B-flush at P = 2, K = 1 under 1 + 2 ms per micro-batch: 16 tokens per (K + P - 1) x 3 ms.
   EXPECT_NE(tta[1].find("1f1b-flush P=2 K=1"), std::string::npos) << tta[1];
   EXPECT_NE(tta[1].find(",2666.67,"), std::string::npos) << tta[1];
+  EXPECT_EQ(lines(out + "/final.csv").size(), 1u + 8);
+#ifdef PACI_HAVE_PLOT
+  // Plots: loss vs tokens and vs predicted time per lr, TTA bars, one K x lr heat map (paci).
+  EXPECT_NE(report.out.find("6 plots"), std::string::npos) << report.out;
+  for (const char* stem : {"loss_vs_tokens_lr0.001", "loss_vs_tokens_lr0.003", "loss_vs_time_lr0.001",
+                           "loss_vs_time_lr0.003", "tta", "gap_heatmap_paci"}) {
+    EXPECT_TRUE(IsPng(out + "/" + stem + ".png")) << stem;
+    EXPECT_TRUE(IsSvg(out + "/" + stem + ".svg")) << stem;
+  }
+#else
+  EXPECT_NE(report.err.find("plots need Qt"), std::string::npos) << report.err;
+#endif
   EXPECT_EQ(Paci("study report --db " + db + " --out " + out + " --cost " + cost).code, 2);
+
+  // The sweep ranks the study's configurations by predicted time to the target and says why.
+  const CliRun ranked = Paci("sweep --loss-curves " + db + " --target-loss 10 --cost " + cost + " --no-db");
+  ASSERT_EQ(ranked.code, 0) << ranked.err;
+  EXPECT_NE(ranked.out.find("the best flush baseline"), std::string::npos) << ranked.out;
+  EXPECT_NE(ranked.out.find("x tokens"), std::string::npos) << ranked.out;
+  EXPECT_NE(ranked.out.find("recommendation: "), std::string::npos) << ranked.out;
+  const CliRun grid = Paci("sweep --loss-curves " + db + " --target-loss 10 --stages 4 --no-db");
+  EXPECT_EQ(grid.code, 2);
+  EXPECT_NE(grid.err.find("--stages"), std::string::npos) << grid.err;
+  EXPECT_EQ(Paci("sweep --loss-curves " + db + " --no-db").code, 2);  // no --target-loss
 
   const CliRun owned = Paci(study + " --seed 4");
   EXPECT_EQ(owned.code, 2);

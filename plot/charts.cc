@@ -1,0 +1,255 @@
+#include "plot/charts.h"
+
+#include <QApplication>
+#include <QAreaSeries>
+#include <QBarCategoryAxis>
+#include <QBarSeries>
+#include <QHorizontalBarSeries>
+#include <QBarSet>
+#include <QCategoryAxis>
+#include <QChart>
+#include <QGraphicsScene>
+#include <QImage>
+#include <QLegend>
+#include <QLegendMarker>
+#include <QLineSeries>
+#include <QPainter>
+#include <QScatterSeries>
+#include <QSvgGenerator>
+#include <QValueAxis>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <string>
+#include <cmath>
+#include <cstdlib>
+#include <limits>
+
+namespace paci::plot {
+namespace {
+
+constexpr int kWidth = 960, kHeight = 600;
+
+// Distinct colours for up to ten series (Tableau 10); more repeat.
+QColor SeriesColor(size_t i) {
+  static constexpr const char* kPalette[] = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
+                                             "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"};
+  return QColor(kPalette[i % 10]);
+}
+
+QString Q(const std::string& s) { return QString::fromStdString(s); }
+
+// Renders the chart (which the scene owns) into stem.png and stem.svg.
+Status Render(QChart* chart, const std::string& stem) {
+  QGraphicsScene scene;
+  scene.addItem(chart);
+  chart->resize(kWidth, kHeight);
+  const QRectF rect(0, 0, kWidth, kHeight);
+  QImage image(kWidth, kHeight, QImage::Format_ARGB32);
+  image.fill(Qt::white);
+  {
+    QPainter painter(&image);
+    painter.setRenderHint(QPainter::Antialiasing);
+    scene.render(&painter, rect, rect);
+  }
+  const std::string png = stem + ".png", svg = stem + ".svg";
+  if (!image.save(Q(png), "PNG")) return Status::IoError(png + ": cannot write");
+  QSvgGenerator generator;
+  generator.setFileName(Q(svg));
+  generator.setSize(QSize(kWidth, kHeight));
+  generator.setViewBox(rect);
+  generator.setTitle(chart->title());
+  {
+    QPainter painter;
+    if (!painter.begin(&generator)) return Status::IoError(svg + ": cannot write");
+    scene.render(&painter, rect, rect);
+  }
+  return Status::Ok();
+}
+
+QChart* NewChart(const std::string& title) {
+  auto* chart = new QChart;
+  chart->setTitle(Q(title));
+  chart->legend()->setAlignment(Qt::AlignRight);
+  chart->setBackgroundBrush(Qt::white);
+  return chart;
+}
+
+QValueAxis* ValueAxis(const std::string& label, double lo, double hi) {
+  auto* axis = new QValueAxis;
+  axis->setTitleText(Q(label));
+  if (lo == hi) hi = lo + 1;
+  axis->setRange(lo, hi);
+  axis->applyNiceNumbers();
+  axis->setLabelFormat("%g");
+  return axis;
+}
+
+// Blue below zero, white at zero, red above; |v| >= scale saturates.
+QColor Diverging(double v, double scale) {
+  const double t = std::clamp(v / scale, -1.0, 1.0);
+  const int fade = static_cast<int>(255 * (1 - std::abs(t)));
+  return t >= 0 ? QColor(255, fade, fade) : QColor(fade, fade, 255);
+}
+
+}  // namespace
+
+struct Renderer::App {
+  int argc = 1;
+  char name[16] = "paci-plot";
+  char* argv[2] = {name, nullptr};
+  QApplication app{argc, argv};
+};
+
+Renderer::Renderer() {
+  if (std::getenv("QT_QPA_PLATFORM") == nullptr) setenv("QT_QPA_PLATFORM", "offscreen", 0);
+  // Qt wants a private runtime directory (and warns without one); a private one under /tmp does.
+  if (std::getenv("XDG_RUNTIME_DIR") == nullptr) {
+    const std::string dir = "/tmp/paci-runtime-" + std::to_string(getuid());
+    if (mkdir(dir.c_str(), 0700) == 0 || errno == EEXIST) setenv("XDG_RUNTIME_DIR", dir.c_str(), 0);
+  }
+  app_ = std::make_unique<App>();
+}
+
+Renderer::~Renderer() = default;
+
+Status Renderer::Write(const LineChart& c, const std::string& stem) {
+  QChart* chart = NewChart(c.title);
+  double x0 = std::numeric_limits<double>::max(), x1 = -x0, y0 = x0, y1 = -x0;
+  std::vector<QAbstractSeries*> all;
+  for (size_t i = 0; i < c.series.size(); ++i) {
+    const Series& s = c.series[i];
+    const QColor color = SeriesColor(i);
+    const bool band = s.lo.size() == s.x.size() && s.hi.size() == s.x.size() && !s.x.empty();
+    if (band) {
+      auto* lo = new QLineSeries;
+      auto* hi = new QLineSeries;
+      for (size_t j = 0; j < s.x.size(); ++j) {
+        lo->append(s.x[j], s.lo[j]);
+        hi->append(s.x[j], s.hi[j]);
+        y0 = std::min(y0, s.lo[j]);
+        y1 = std::max(y1, s.hi[j]);
+      }
+      auto* area = new QAreaSeries(hi, lo);
+      QColor fill = color;
+      fill.setAlpha(60);
+      area->setBrush(fill);
+      area->setPen(Qt::NoPen);
+      chart->addSeries(area);
+      chart->legend()->markers(area).front()->setVisible(false);
+      all.push_back(area);
+    }
+    auto* line = new QLineSeries;
+    line->setName(Q(s.name));
+    line->setPen(QPen(color, 2));
+    for (size_t j = 0; j < s.x.size(); ++j) {
+      line->append(s.x[j], s.y[j]);
+      x0 = std::min(x0, s.x[j]);
+      x1 = std::max(x1, s.x[j]);
+      y0 = std::min(y0, s.y[j]);
+      y1 = std::max(y1, s.y[j]);
+    }
+    chart->addSeries(line);
+    all.push_back(line);
+  }
+  if (all.empty()) x0 = x1 = y0 = y1 = 0;
+  QValueAxis* ax = ValueAxis(c.x_label, x0, x1);
+  QValueAxis* ay = ValueAxis(c.y_label, y0, y1);
+  chart->addAxis(ax, Qt::AlignBottom);
+  chart->addAxis(ay, Qt::AlignLeft);
+  for (QAbstractSeries* s : all) {
+    s->attachAxis(ax);
+    s->attachAxis(ay);
+  }
+  return Render(chart, stem);
+}
+
+// Horizontal bars, so long labels read whole on the left axis; bar i sits at y = i.
+Status Renderer::Write(const BarChart& c, const std::string& stem) {
+  QChart* chart = NewChart(c.title);
+  auto* set = new QBarSet(Q(c.y_label));
+  set->setColor(SeriesColor(0));
+  QStringList labels;
+  double top = 0;
+  for (const Bar& b : c.bars) {
+    *set << b.value;
+    labels << Q(b.label);
+    top = std::max({top, b.value, b.hi});
+  }
+  auto* bars = new QHorizontalBarSeries;
+  bars->append(set);
+  chart->addSeries(bars);
+  auto* ay = new QBarCategoryAxis;
+  ay->append(labels);
+  QValueAxis* ax = ValueAxis(c.y_label, 0, top * 1.05);
+  chart->addAxis(ax, Qt::AlignBottom);
+  chart->addAxis(ay, Qt::AlignLeft);
+  bars->attachAxis(ax);
+  bars->attachAxis(ay);
+  for (size_t i = 0; i < c.bars.size(); ++i) {
+    if (c.bars[i].lo == c.bars[i].hi) continue;
+    auto* whisker = new QLineSeries;
+    whisker->setPen(QPen(Qt::black, 2));
+    const double y = static_cast<double>(i), lo = std::max(0.0, c.bars[i].lo), hi = c.bars[i].hi;
+    whisker->append(lo, y - 0.15);
+    whisker->append(lo, y + 0.15);
+    whisker->append(lo, y);
+    whisker->append(hi, y);
+    whisker->append(hi, y - 0.15);
+    whisker->append(hi, y + 0.15);
+    chart->addSeries(whisker);
+    whisker->attachAxis(ax);
+    whisker->attachAxis(ay);
+  }
+  chart->legend()->setVisible(false);
+  return Render(chart, stem);
+}
+
+Status Renderer::Write(const HeatMap& m, const std::string& stem) {
+  QChart* chart = NewChart(m.title);
+  chart->legend()->setVisible(false);
+  const size_t nx = m.columns.size(), ny = m.rows.size();
+  double scale = 0;
+  for (const auto& row : m.value)
+    for (const auto& v : row)
+      if (v) scale = std::max(scale, std::abs(*v));
+  if (scale == 0) scale = 1;
+  auto* ax = new QCategoryAxis;
+  auto* ay = new QCategoryAxis;
+  ax->setTitleText(Q(m.x_label));
+  ay->setTitleText(Q(m.y_label));
+  ax->setLabelsPosition(QCategoryAxis::AxisLabelsPositionOnValue);
+  ay->setLabelsPosition(QCategoryAxis::AxisLabelsPositionOnValue);
+  for (size_t i = 0; i < nx; ++i) ax->append(Q(m.columns[i]), static_cast<double>(i));
+  for (size_t i = 0; i < ny; ++i) ay->append(Q(m.rows[i]), static_cast<double>(i));
+  ax->setRange(-0.5, static_cast<double>(nx) - 0.5);
+  ay->setRange(-0.5, static_cast<double>(ny) - 0.5);
+  chart->addAxis(ax, Qt::AlignBottom);
+  chart->addAxis(ay, Qt::AlignLeft);
+  // A cell is one square marker sized to the plot area, labelled with its value.
+  const double plot_w = kWidth - 200.0, plot_h = kHeight - 160.0;
+  const double cell = std::min(plot_w / std::max<size_t>(1, nx), plot_h / std::max<size_t>(1, ny));
+  for (size_t r = 0; r < ny && r < m.value.size(); ++r)
+    for (size_t col = 0; col < nx && col < m.value[r].size(); ++col) {
+      if (!m.value[r][col]) continue;
+      auto* s = new QScatterSeries;
+      s->setMarkerShape(QScatterSeries::MarkerShapeRectangle);
+      s->setMarkerSize(cell * 0.9);
+      s->setColor(Diverging(*m.value[r][col], scale));
+      s->setBorderColor(Qt::gray);
+      s->append(static_cast<double>(col), static_cast<double>(r));
+      s->setPointLabelsFormat(QString::number(*m.value[r][col], 'f', 3));
+      s->setPointLabelsVisible(true);
+      s->setPointLabelsColor(Qt::black);
+      s->setPointLabelsClipping(false);
+      chart->addSeries(s);
+      s->attachAxis(ax);
+      s->attachAxis(ay);
+    }
+  return Render(chart, stem);
+}
+
+}  // namespace paci::plot

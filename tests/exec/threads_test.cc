@@ -1,0 +1,83 @@
+// The kernel thread budget (`paci train` prints it) and the linear layers' GEMM (exec/model/gemm.h,
+// whichever library the build chose) against a plain triple loop, in every transpose case, at one
+// and two kernel threads.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "exec/model/gemm.h"
+#include "exec/model/threads.h"
+
+namespace paci::exec {
+namespace {
+
+TEST(ThreadBudget, SharesTheCoresWithoutOversubscribing) {
+  const ThreadBudget one = plan_thread_budget(16, 1, 0);
+  EXPECT_EQ(one.threads_per_stage, 16);  // a lone stage splits its GEMMs over every core
+  EXPECT_FALSE(one.oversubscribed());
+  const ThreadBudget four = plan_thread_budget(16, 4, 0);
+  EXPECT_EQ(four.threads_per_stage, 4);
+  EXPECT_FALSE(four.oversubscribed());
+  const ThreadBudget odd = plan_thread_budget(6, 4, 0);
+  EXPECT_EQ(odd.threads_per_stage, 1);  // 4 x 2 would exceed 6 cores
+  EXPECT_FALSE(odd.oversubscribed());
+  const ThreadBudget many = plan_thread_budget(2, 4, 0);
+  EXPECT_EQ(many.threads_per_stage, 1);
+  EXPECT_TRUE(many.oversubscribed());
+  EXPECT_NE(many.describe().find("more stages than cores"), std::string::npos) << many.describe();
+  const ThreadBudget asked = plan_thread_budget(2, 2, 2);
+  EXPECT_EQ(asked.threads_per_stage, 2);
+  EXPECT_TRUE(asked.requested);
+  EXPECT_TRUE(asked.oversubscribed());
+  EXPECT_NE(asked.describe().find("--threads"), std::string::npos) << asked.describe();
+}
+
+// C = beta C + op(A) op(B) in double, element by element.
+std::vector<float> NaiveGemm(bool ta, bool tb, int M, int N, int K, const std::vector<float>& A,
+                             const std::vector<float>& B, float beta, std::vector<float> C) {
+  for (int i = 0; i < M; i++)
+    for (int j = 0; j < N; j++) {
+      double s = 0.0;
+      for (int k = 0; k < K; k++) {
+        const float a = ta ? A[static_cast<size_t>(k) * M + i] : A[static_cast<size_t>(i) * K + k];
+        const float b = tb ? B[static_cast<size_t>(j) * K + k] : B[static_cast<size_t>(k) * N + j];
+        s += static_cast<double>(a) * b;
+      }
+      float& c = C[static_cast<size_t>(i) * N + j];
+      c = static_cast<float>(beta * c + s);
+    }
+  return C;
+}
+
+// One shape below and one above kOpenBlasMinWork (gemm.cc), so an OpenBLAS build runs both paths;
+// neither is a multiple of any tile, and both are large enough to be split over two threads.
+void CheckShape(int M, int N, int K) {
+  std::vector<float> A(static_cast<size_t>(M) * K), B(static_cast<size_t>(K) * N), C0(static_cast<size_t>(M) * N);
+  for (size_t i = 0; i < A.size(); i++) A[i] = static_cast<float>(std::sin(0.37 * i));
+  for (size_t i = 0; i < B.size(); i++) B[i] = static_cast<float>(std::cos(0.11 * i));
+  for (size_t i = 0; i < C0.size(); i++) C0[i] = static_cast<float>(0.01 * (i % 17));
+  for (int threads : {1, 2}) {
+    exec_set_threads(threads);
+    for (bool ta : {false, true})
+      for (bool tb : {false, true})
+        for (float beta : {0.0f, 1.0f}) {
+          std::vector<float> got = C0;
+          gemm(ta, tb, M, N, K, A.data(), ta ? M : K, B.data(), tb ? K : N, beta, got.data(), N);
+          const std::vector<float> want = NaiveGemm(ta, tb, M, N, K, A, B, beta, C0);
+          for (size_t i = 0; i < got.size(); i++)
+            ASSERT_NEAR(got[i], want[i], 1e-4f * (1.0f + std::fabs(want[i])))
+                << gemm_backend_name() << " " << M << "x" << N << "x" << K << " threads " << threads << " ta " << ta
+                << " tb " << tb << " beta " << beta << " at " << i;
+        }
+  }
+  exec_set_threads(1);
+}
+
+TEST(Gemm, MatchesAPlainLoopInEveryTransposeCase) {
+  CheckShape(70, 53, 300);
+  CheckShape(150, 230, 300);
+}
+
+}  // namespace
+}  // namespace paci::exec

@@ -1,0 +1,368 @@
+// `paci study report`: a study's stored runs as CSV and plots. Runs are grouped into
+// configurations by the store's configuration columns and setup (tools/study_point.h), seeds
+// pooled. Files: curves.csv (every run's loss against tokens), bands.csv (mean and spread over
+// seeds), final.csv (final validation loss with a 95 % interval and the gap to 1F1B-flush at the
+// same lr and tokens per update, paired by seed), tta.csv (with --target-loss: tokens to target,
+// and with a cost model the predicted time at the target scale from the simulator's steady-state
+// time per update; rate_at_target_scale is that rate in study tokens per second,
+// StudyTokensPerSecondAt). Plots (Qt Charts offscreen, plot/): loss vs tokens per lr, loss vs predicted time,
+// time-to-accuracy bars, and a K x lr heat map of the gap to flush per schedule.
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "proto/ir_names.h"
+#include "sim/cost_model_file.h"
+#include "sim/loss_curve_study.h"
+#include "store/metric_keys.h"
+#include "store/trace_store.h"
+#include "tools/commands.h"
+#include "tools/exit_codes.h"
+#include "tools/model_flags.h"
+#include "tools/study_point.h"
+#ifdef PACI_HAVE_PLOT
+#include "plot/charts.h"
+#endif
+
+namespace paci::cli {
+namespace {
+
+struct ReportFlags {
+  std::string db = "study.db";
+  std::string out;
+  double target_loss = 0;  // 0: no tokens-to-target table
+  std::string cost;        // cost model at the target scale, for predicted time to accuracy
+  ModelFlags model;        // or the model-and-hardware cost model
+  bool no_plots = false;
+};
+
+// A configuration with its rate at the target scale (StudyTokensPerSecondAt), when a cost model is given.
+struct Configuration : StudyConfiguration {
+  std::optional<double> steady_tokens_per_s;
+};
+
+std::string Csv(const std::string& field) { return "\"" + field + "\""; }
+std::string Opt(const std::optional<double>& v) { return v ? fmt::format("{:.6g}", *v) : ""; }
+
+std::ofstream OpenOut(const std::filesystem::path& path) {
+  std::ofstream out(path);
+  if (!out) Fail(1, "--out: cannot write " + path.string());
+  return out;
+}
+
+// Mean and 95 % Student-t interval of the finite values; nullopt when there are none.
+struct Interval {
+  double mean = 0, lo = 0, hi = 0;
+  size_t n = 0;
+};
+std::optional<Interval> MeanInterval(const std::vector<double>& values) {
+  std::vector<double> v;
+  for (double x : values)
+    if (std::isfinite(x)) v.push_back(x);
+  if (v.empty()) return std::nullopt;
+  Interval r;
+  r.n = v.size();
+  for (double x : v) r.mean += x / static_cast<double>(v.size());
+  double sq = 0;
+  for (double x : v) sq += (x - r.mean) * (x - r.mean);
+  const double half = v.size() > 1 ? sim::StudentT95(v.size() - 1) * std::sqrt(sq / static_cast<double>(v.size() - 1)) /
+                                         std::sqrt(static_cast<double>(v.size()))
+                                   : 0.0;
+  r.lo = r.mean - half;
+  r.hi = r.mean + half;
+  return r;
+}
+
+// Every complete measured run with the study's columns, grouped; curves.csv written on the way.
+std::vector<Configuration> LoadConfigurations(store::TraceStore& db, std::ofstream& curves) {
+  Result<std::vector<StudyConfiguration>> loaded = LoadStudy(db);
+  if (!loaded.ok()) Fail(1, "--db: " + loaded.status().message());
+  std::vector<Configuration> configs;
+  curves << "configuration,schedule,P,K,lr,microbatch_size,tokens_per_update,seed,run,update,tokens,train_loss,val_loss\n";
+  for (StudyConfiguration& l : *loaded) {
+    Configuration& c = configs.emplace_back();
+    static_cast<StudyConfiguration&>(c) = std::move(l);
+    const store::RunConfig& k = c.point.config;
+    for (const StudyRun& r : c.runs)
+      for (const ir::UpdateMetric& u : r.updates)
+        curves << fmt::format("{},{},{},{},{:g},{},{},{},{},{},{},{:.6g},{}\n", Csv(c.label), k.schedule, *k.stages,
+                              *k.accum, *k.lr, *k.microbatch_size, *k.tokens_per_update, r.seed, r.id, u.update(),
+                              u.tokens(), u.loss(), std::isnan(u.val_loss()) ? "" : fmt::format("{:.6g}", u.val_loss()));
+  }
+  return configs;
+}
+
+const Configuration* FlushOf(const std::vector<Configuration>& configs, const Configuration& c) {
+  for (const Configuration& f : configs)
+    if (IsFlushBaselineOf(f, c)) return &f;
+  return nullptr;
+}
+
+std::vector<double> FinalValLosses(const Configuration& c) {
+  std::vector<double> v;
+  for (const StudyRun& r : c.runs) v.push_back(r.final_val_loss);
+  return v;
+}
+
+// Gap in final validation loss to flush, paired by seed (same seed: same initial weights and data
+// order), so the interval is over per-seed differences.
+std::optional<Interval> GapToFlush(const Configuration& c, const Configuration& flush) {
+  std::vector<double> diffs;
+  for (const StudyRun& a : c.runs)
+    for (const StudyRun& b : flush.runs)
+      if (a.seed == b.seed) diffs.push_back(a.final_val_loss - b.final_val_loss);
+  return MeanInterval(diffs);
+}
+
+void WriteBands(const std::vector<Configuration>& configs, const std::filesystem::path& out,
+                std::vector<sim::SeedBand>* bands) {
+  std::ofstream f = OpenOut(out / "bands.csv");
+  f << "configuration,tokens,mean_train_loss,stddev,seeds\n";
+  for (const Configuration& c : configs) {
+    Result<sim::SeedBand> band = sim::MeanOverSeeds(c.TrainCurves());
+    if (!band.ok()) Fail(1, c.label + ": " + band.status().message());
+    for (size_t i = 0; i < band->tokens.size(); ++i)
+      f << Csv(c.label) << ',' << band->tokens[i] << ',' << fmt::format("{:.6g},{:.6g}", band->mean[i], band->stddev[i])
+        << ',' << band->seeds << '\n';
+    bands->push_back(*band);
+  }
+}
+
+void WriteFinal(const std::vector<Configuration>& configs, const std::filesystem::path& out) {
+  std::ofstream f = OpenOut(out / "final.csv");
+  f << "configuration,schedule,P,K,lr,tokens_per_update,seeds,val_loss,val_lo95,val_hi95,flush_val_loss,"
+       "gap_to_flush,gap_lo95,gap_hi95\n";
+  for (const Configuration& c : configs) {
+    const std::optional<Interval> v = MeanInterval(FinalValLosses(c));
+    const Configuration* flush = c.IsFlush() ? nullptr : FlushOf(configs, c);
+    const std::optional<Interval> fv = flush ? MeanInterval(FinalValLosses(*flush)) : std::nullopt;
+    const std::optional<Interval> gap = flush ? GapToFlush(c, *flush) : std::nullopt;
+    const store::RunConfig& k = c.point.config;
+    f << fmt::format("{},{},{},{},{:g},{},{},", Csv(c.label), k.schedule, *k.stages, *k.accum, *k.lr,
+                     *k.tokens_per_update, c.runs.size())
+      << (v ? fmt::format("{:.6g},{:.6g},{:.6g}", v->mean, v->lo, v->hi) : ",,") << ','
+      << (fv ? fmt::format("{:.6g}", fv->mean) : "") << ','
+      << (gap ? fmt::format("{:.6g},{:.6g},{:.6g}", gap->mean, gap->lo, gap->hi) : ",,") << '\n';
+  }
+}
+
+// Steady-state tokens/s of every configuration at the target scale: --cost, or the model flags.
+void PredictRates(const ReportFlags& f, std::vector<Configuration>* configs) {
+  const bool model = ModelFlagsGiven(f.model);
+  if (f.cost.empty() && !model) return;
+  if (!f.cost.empty() && model) Fail(2, "--cost: give a cost file or --model/--hardware, not both");
+  std::optional<ir::CostModel> cost;
+  std::optional<sim::ModelCostSetup> setup;
+  if (!f.cost.empty()) {
+    Result<ir::CostModel> c = sim::LoadCostModelFile(f.cost);
+    if (!c.ok()) Fail(2, "--cost: " + c.status().message());
+    cost = *c;
+  } else {
+    Result<sim::ModelCostSetup> s = ModelSetupFromFlags(f.model, nullptr);
+    if (!s.ok()) Fail(2, s.status().message());
+    setup = *s;
+  }
+  for (Configuration& c : *configs) {
+    ir::CostModel here;
+    if (cost) {
+      here = *cost;
+    } else {
+      Result<ir::CostModel> m = sim::CostModelForSpec(*setup, c.spec);
+      if (!m.ok()) Fail(2, "--model: " + c.label + ": " + m.status().message());
+      here = *m;
+    }
+    Result<double> r = StudyTokensPerSecondAt(c, here);
+    if (!r.ok()) Fail(2, "--cost: " + c.label + ": " + r.status().message());
+    c.steady_tokens_per_s = *r;
+  }
+}
+
+void WriteTta(const ReportFlags& f, const std::vector<Configuration>& configs, const std::filesystem::path& out,
+              std::vector<sim::PredictedTimeToAccuracy>* times, std::vector<sim::TokensToTarget>* tokens) {
+  std::ofstream tta = OpenOut(out / "tta.csv");
+  tta << "configuration,seeds,reached,tokens_to_target,tokens_lo95,tokens_hi95,rate_at_target_scale,"
+         "predicted_seconds,seconds_lo95,seconds_hi95\n";
+  for (const Configuration& c : configs) {
+    const sim::TokensToTarget t = sim::TokensToTargetOverSeeds(c.TrainCurves(), f.target_loss);
+    sim::PredictedTimeToAccuracy time;
+    if (c.steady_tokens_per_s) time = sim::PredictTimeToAccuracy(t, *c.steady_tokens_per_s);
+    tta << Csv(c.label) << ',' << t.seeds << ',' << t.reached << ',' << Opt(t.mean) << ',' << Opt(t.lo) << ','
+        << Opt(t.hi) << ',' << Opt(c.steady_tokens_per_s) << ',' << Opt(time.seconds) << ',' << Opt(time.lo) << ','
+        << Opt(time.hi) << '\n';
+    times->push_back(time);
+    tokens->push_back(t);
+  }
+}
+
+#ifdef PACI_HAVE_PLOT
+// The mean over seeds, +- one standard deviation, both smoothed as "reached" is (trailing mean).
+plot::Series BandSeries(const std::string& name, const sim::SeedBand& b, double x_scale) {
+  plot::Series s;
+  s.name = name;
+  const std::vector<double> mean = sim::TrailingMeanLoss(b.mean);
+  const std::vector<double> sd = sim::TrailingMeanLoss(b.stddev);
+  for (size_t i = 0; i < b.tokens.size(); ++i) {
+    s.x.push_back(b.tokens[i] * x_scale);
+    s.y.push_back(mean[i]);
+    if (b.seeds > 1) {
+      s.lo.push_back(mean[i] - sd[i]);
+      s.hi.push_back(mean[i] + sd[i]);
+    }
+  }
+  return s;
+}
+
+// One chart per lr (all schedules and K at that lr), x = tokens or predicted seconds.
+size_t PlotCurves(plot::Renderer& r, const std::vector<Configuration>& configs, const std::vector<sim::SeedBand>& bands,
+                  const std::filesystem::path& out, bool by_time) {
+  std::set<double> lrs;
+  for (const Configuration& c : configs) lrs.insert(*c.point.config.lr);
+  size_t written = 0;
+  for (double lr : lrs) {
+    plot::LineChart chart;
+    chart.title = fmt::format("train loss, lr {:g} (mean over seeds, {}-update trailing mean; band +-1 sd)", lr,
+                              sim::kLossSmoothingWindow);
+    chart.x_label = by_time ? "predicted seconds at the target scale (updates x steady-state time per update)" : "training tokens";
+    chart.y_label = "train loss";
+    for (size_t i = 0; i < configs.size(); ++i) {
+      const Configuration& c = configs[i];
+      if (*c.point.config.lr != lr) continue;
+      if (by_time && !c.steady_tokens_per_s) continue;
+      const std::string name = fmt::format("{} K={}", VariantName(c.point), *c.point.config.accum);
+      chart.series.push_back(BandSeries(name, bands[i], by_time ? 1.0 / *c.steady_tokens_per_s : 1.0));
+    }
+    const std::string stem = (out / fmt::format("{}_lr{:g}", by_time ? "loss_vs_time" : "loss_vs_tokens", lr)).string();
+    const Status st = r.Write(chart, stem);
+    if (!st.ok()) Fail(1, "--out: " + st.message());
+    ++written;
+  }
+  return written;
+}
+
+size_t PlotTta(plot::Renderer& r, const std::vector<Configuration>& configs,
+               const std::vector<sim::PredictedTimeToAccuracy>& times, const std::vector<sim::TokensToTarget>& tokens,
+               double target, const std::filesystem::path& out) {
+  plot::BarChart chart;
+  const bool seconds = std::any_of(times.begin(), times.end(), [](const auto& t) { return t.seconds.has_value(); });
+  chart.title = fmt::format("{} to train loss {:g} (mean over seeds, 95 % t-interval; configurations that reach it)",
+                            seconds ? "predicted time" : "tokens", target);
+  chart.y_label = seconds ? "seconds at the target scale" : "training tokens";
+  for (size_t i = 0; i < configs.size(); ++i) {
+    const std::optional<double> v = seconds ? times[i].seconds : tokens[i].mean;
+    if (!v) continue;
+    const store::RunConfig& k = configs[i].point.config;
+    chart.bars.push_back({fmt::format("{} K={} lr={:g}", VariantName(configs[i].point), *k.accum, *k.lr), *v, seconds ? *times[i].lo : *tokens[i].lo,
+                          seconds ? *times[i].hi : *tokens[i].hi});
+  }
+  const Status st = r.Write(chart, (out / "tta").string());
+  if (!st.ok()) Fail(1, "--out: " + st.message());
+  return 1;
+}
+
+// Per non-flush schedule: rows lr, columns K, cell = final val loss minus flush's (paired mean).
+size_t PlotHeatMaps(plot::Renderer& r, const std::vector<Configuration>& configs, const std::filesystem::path& out) {
+  std::set<std::string> schedules;
+  for (const Configuration& c : configs)
+    if (!c.IsFlush() && FlushOf(configs, c)) schedules.insert(VariantName(c.point));
+  size_t written = 0;
+  for (const std::string& s : schedules) {
+    std::set<int64_t> ks;
+    std::set<double> lrs;
+    for (const Configuration& c : configs)
+      if (VariantName(c.point) == s) {
+        ks.insert(*c.point.config.accum);
+        lrs.insert(*c.point.config.lr);
+      }
+    plot::HeatMap map;
+    map.title = fmt::format("{}: final validation loss minus 1F1B-flush's (same lr, tokens/update; mean over seeds)", s);
+    map.x_label = "K (micro-batches per update)";
+    map.y_label = "peak lr";
+    for (int64_t k : ks) map.columns.push_back(std::to_string(k));
+    for (double lr : lrs) map.rows.push_back(fmt::format("{:g}", lr));
+    for (double lr : lrs) {
+      auto& row = map.value.emplace_back();
+      for (int64_t k : ks) {
+        std::optional<double> cell;
+        for (const Configuration& c : configs)
+          if (VariantName(c.point) == s && *c.point.config.accum == k && *c.point.config.lr == lr)
+            if (const Configuration* flush = FlushOf(configs, c))
+              if (std::optional<Interval> gap = GapToFlush(c, *flush)) cell = gap->mean;
+        row.push_back(cell);
+      }
+    }
+    std::string file = s;
+    std::replace(file.begin(), file.end(), '+', '_');
+    const Status st = r.Write(map, (out / ("gap_heatmap_" + file)).string());
+    if (!st.ok()) Fail(1, "--out: " + st.message());
+    ++written;
+  }
+  return written;
+}
+#endif
+
+void RunReport(const ReportFlags& f) {
+  if (f.out.empty()) Fail(2, "--out: a folder for the CSV files is required");
+  if (f.target_loss < 0) Fail(2, "--target-loss must not be negative");
+  if ((!f.cost.empty() || ModelFlagsGiven(f.model)) && f.target_loss <= 0)
+    Fail(2, std::string(f.cost.empty() ? "--model" : "--cost") + ": applies only with --target-loss (time to that loss)");
+  Result<store::TraceStore> db = store::TraceStore::Open(f.db, store::OpenOptions{.create_if_missing = false});
+  if (!db.ok()) Fail(2, "--db: " + db.status().message());
+  const std::filesystem::path out(f.out);
+  std::filesystem::create_directories(out);
+  std::ofstream curves = OpenOut(out / "curves.csv");
+  std::vector<Configuration> configs = LoadConfigurations(*db, curves);
+  PredictRates(f, &configs);
+  std::vector<sim::SeedBand> bands;
+  WriteBands(configs, out, &bands);
+  WriteFinal(configs, out);
+  size_t csv = 3;
+  std::vector<sim::PredictedTimeToAccuracy> times;
+  std::vector<sim::TokensToTarget> tokens;
+  if (f.target_loss > 0) {
+    WriteTta(f, configs, out, &times, &tokens);
+    ++csv;
+  }
+  std::printf("study report: %zu configurations, %zu CSV files in %s\n", configs.size(), csv, f.out.c_str());
+  if (f.no_plots) return;
+#ifdef PACI_HAVE_PLOT
+  plot::Renderer renderer;
+  size_t plots = PlotCurves(renderer, configs, bands, out, /*by_time=*/false);
+  if (std::any_of(configs.begin(), configs.end(), [](const Configuration& c) { return c.steady_tokens_per_s.has_value(); }))
+    plots += PlotCurves(renderer, configs, bands, out, /*by_time=*/true);
+  if (f.target_loss > 0) plots += PlotTta(renderer, configs, times, tokens, f.target_loss, out);
+  plots += PlotHeatMaps(renderer, configs, out);
+  std::printf("study report: %zu plots (PNG and SVG) in %s\n", plots, f.out.c_str());
+#else
+  std::fprintf(stderr, "study report: no plots: this paci was built without Qt (plots need Qt6 Charts); "
+                       "--no-plots silences this\n");
+#endif
+}
+
+}  // namespace
+
+CLI::App* AddStudyReportCommand(CLI::App* study) {
+  auto r = std::make_shared<ReportFlags>();
+  CLI::App* report = study->add_subcommand("report", "CSV and plots of a study's loss curves, seed bands, gap to flush and time to a target loss");
+  report->add_option("--db", r->db, "the study's trace store")->capture_default_str();
+  report->add_option("--out", r->out, "folder for the CSV files and plots")->required();
+  report->add_option("--target-loss", r->target_loss, "training loss (smoothed) to reach: writes tta.csv");
+  report->add_option("--cost", r->cost, "cost model at the target scale (JSON or proto text; without tokens_per_microbatch: the study's micro-batch)");
+  AddModelFlags(report, &r->model);
+  report->add_flag("--no-plots", r->no_plots, "CSV only");
+  report->footer("Time to accuracy at a target scale: updates to the target loss (measured here) x the simulator's "
+                 "steady-state time per update under --cost or --model/--hardware/--link (predicted there).");
+  report->callback([r] { RunReport(*r); });
+  return report;
+}
+
+}  // namespace paci::cli
