@@ -2,7 +2,8 @@
 # Sanitizer builds of the CPU code (CUDA and the Qt viewer off; Debug, so asserts stay on, at -O1),
 # each in its own build folder.
 #   scripts/sanitize.sh asan   ASan + UBSan in build-asan/, then the test suite (CI runs this)
-#   scripts/sanitize.sh tsan   TSan in build-tsan/, then the runtime tests (stage threads, transports)
+#   scripts/sanitize.sh tsan   TSan in build-tsan/, then the runtime tests (stage threads, transports;
+#                              not the process-spawning ones labelled serial)
 # Any report fails the run: UBSan does not recover, LSan reports leaks at exit, and only
 # OpenMPI's own leaks are suppressed (tests/sanitizers/lsan.supp). Extra arguments go to ctest.
 set -euo pipefail
@@ -19,24 +20,37 @@ case "$kind" in
     flags="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined"
     cmake -S . -B build-asan "${common[@]}" -DCMAKE_C_FLAGS="$flags" -DCMAKE_CXX_FLAGS="$flags" \
       -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" > /dev/null
+    start=$SECONDS
     cmake --build build-asan -j"$jobs"
+    echo "asan: build took $((SECONDS - start)) s"
+    start=$SECONDS
     export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:detect_stack_use_after_return=0"
     export LSAN_OPTIONS="suppressions=$supp/lsan.supp:print_suppressions=0"
     export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
     # OpenMPI under mpirun: the ranks inherit the options above.
     export OMPI_MCA_rmaps_base_oversubscribe=1
     cd build-asan
-    ctest --output-on-failure -j"$jobs" -LE serial --timeout 900 "$@"
-    ctest --output-on-failure -L serial --timeout 900 "$@"
+    # GoldenLosses compares losses bit for bit with a Release build's; at -O1 with other code
+    # generation the last bits differ (5.45564127 vs 5.45564079), so it runs in the Release suite only.
+    ctest --output-on-failure -j"$jobs" -LE serial -E GoldenLosses --timeout 900 "$@"
+    ctest --output-on-failure -L serial -E runtime_mpi_vs_threads --timeout 900 "$@"
+    # OpenMPI dlcloses its plugins (mca_*.so) at MPI_Finalize, so LSan sees their leaks in an
+    # "<unknown module>" that no suppression can name: the MPI ranks run under ASan and UBSan
+    # without leak checking. The same runtime code is leak-checked over the threads transport.
+    ASAN_OPTIONS="${ASAN_OPTIONS/detect_leaks=1/detect_leaks=0}" \
+      ctest --output-on-failure -R runtime_mpi_vs_threads --timeout 900 "$@"
+    echo "asan: tests took $((SECONDS - start)) s"
     ;;
   tsan)
     flags="-O1 -g -fno-omit-frame-pointer -fsanitize=thread"
     cmake -S . -B build-tsan "${common[@]}" -DPACI_WITH_MPI=OFF -DCMAKE_C_FLAGS="$flags" \
       -DCMAKE_CXX_FLAGS="$flags" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=thread" > /dev/null
-    cmake --build build-tsan -j"$jobs" --target runtime_pipeline_test runtime_transport_test
+    # Every runtime test binary; the process-spawning ones (label serial: MPI, the CLI) are not built.
+    cmake --build build-tsan -j"$jobs" --target runtime_pipeline_test runtime_transport_test \
+      runtime_golden_losses_test runtime_deferred_timing_test runtime_exchange_plan_test runtime_exchange_worker_test
     export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1"
     cd build-tsan
-    ctest --output-on-failure -L runtime --timeout 900 "$@"
+    ctest --output-on-failure -L runtime -LE serial --timeout 900 "$@"
     ;;
   *)
     echo "usage: scripts/sanitize.sh asan|tsan [ctest args]" >&2

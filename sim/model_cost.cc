@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "sched/limits.h"
+
 namespace paci::sim {
 namespace {
 
@@ -80,6 +82,27 @@ Status ValidateModelShape(const ir::ModelShape& m) {
                                    std::to_string(m.dim()));
   return Status::Ok();
 }
+
+Status CheckModelSize(const ir::ModelShape& m, uint32_t microbatch) {
+  if (m.layers() > kMaxModelLayers)
+    return Status::InvalidArgument("--layers: at most " + std::to_string(kMaxModelLayers) +
+                                   " (kMaxModelLayers, sim/model_cost.h)");
+  // In doubles, with the widest precision's bytes: fp32 activations, logits and softmax.
+  const double B = microbatch, T = m.seq(), C = m.dim(), V = m.vocab(), A = m.heads();
+  const std::pair<const char*, double> sizes[] = {
+      {"a block's parameters", 12 * C * C + 13 * C},
+      {"the embedding's parameters", V * C + T * C},
+      {"a block's activations", T * B * C * 66 + A * T * T * B * 9},
+      {"the head's logits", B * T * V * 8 + B * T * C * 4}};
+  for (const auto& [what, bytes] : sizes)
+    if (bytes > static_cast<double>(kMaxBytes))
+      return Status::InvalidArgument("the model is too large: " + std::string(what) + " would take " +
+                                     std::to_string(bytes) + " bytes at micro-batch size " +
+                                     std::to_string(microbatch) + ", more than " + std::to_string(kMaxBytes) +
+                                     " (kMaxBytes, sched/limits.h)");
+  return Status::Ok();
+}
+
 
 namespace {
 

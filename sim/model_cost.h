@@ -57,6 +57,13 @@ std::vector<std::string> LinkNames();
 // Checks a model shape; the message names the field (--layers, --dim, ...).
 Status ValidateModelShape(const ir::ModelShape& m);
 
+// Blocks a model may have (so that layer indices fit an int).
+inline constexpr uint32_t kMaxModelLayers = 1u << 20;
+// Checks that the sizes the cost model computes for one micro-batch of `microbatch` sequences
+// (parameters of a layer, a block's activations, the head's logits) stay within kMaxBytes
+// (sched/limits.h), so no byte count or FLOP-to-integer conversion can overflow.
+Status CheckModelSize(const ir::ModelShape& m, uint32_t microbatch);
+
 // Per layer and micro-batch: GEMM FLOPs and element-wise bytes of each op, and the layer's bytes.
 struct LayerWork {
   double forward_flops = 0, backward_input_flops = 0, backward_weight_flops = 0;

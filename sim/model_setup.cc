@@ -90,6 +90,7 @@ Result<ModelCostSetup> ModelSetupFromInputs(const ModelCostInputs& in) {
   if (!p.ok()) return p.status();
   s.model = *shape;
   s.microbatch = in.microbatch_size ? in.microbatch_size : 8;
+  PACI_RETURN_IF_ERROR(CheckModelSize(s.model, s.microbatch));
   s.layers = LayerCostsOnHardware(s.model, s.microbatch, *p, *hw);
   s.memory_cap_bytes = in.memory_cap_gb ? *in.memory_cap_gb * kGiB : hw->memory_bytes;
   return s;

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "sched/limits.h"
 #include "sim/model_cost.h"
 
 namespace paci::sim {
@@ -17,6 +18,15 @@ Status Bad(const std::string& source, const std::string& field, const std::strin
 
 Status CheckTime(const std::string& source, const std::string& field, double v) {
   if (!std::isfinite(v) || v < 0) return Bad(source, field, "must be a finite number >= 0, got " + std::to_string(v));
+  // Stage sums of layer times become int64 ns (BuildCostModel): bounded so they cannot overflow.
+  if (v > static_cast<double>(kMaxOpNs))
+    return Bad(source, field, "must be at most " + std::to_string(kMaxOpNs) + " (kMaxOpNs, sched/limits.h)");
+  return Status::Ok();
+}
+
+Status CheckBytes(const std::string& source, const std::string& field, uint64_t v) {
+  if (v > kMaxBytes)
+    return Bad(source, field, "must be at most " + std::to_string(kMaxBytes) + " bytes (kMaxBytes, sched/limits.h)");
   return Status::Ok();
 }
 
@@ -31,12 +41,14 @@ Status ValidateProfile(const ir::Profile& p, const std::string& source) {
   if (p.version() != kProfileVersion)
     return Bad(source, "version", "is " + std::to_string(p.version()) + ", this build reads version " +
                                       std::to_string(kProfileVersion));
-  if (Status st = ValidateModelShape(p.model()); !st.ok()) {
-    std::string m = st.message();  // "--layers: ..." -> "model.layers: ..."
+  if (p.microbatch_size() == 0) return Bad(source, "microbatch_size", "must be > 0");
+  Status shape = ValidateModelShape(p.model());
+  if (shape.ok()) shape = CheckModelSize(p.model(), p.microbatch_size());
+  if (!shape.ok()) {
+    std::string m = shape.message();  // "--layers: ..." -> "model.layers: ..."
     if (m.rfind("--", 0) == 0) m = "model." + m.substr(2);
     return Status::InvalidArgument(source + ": " + m);
   }
-  if (p.microbatch_size() == 0) return Bad(source, "microbatch_size", "must be > 0");
   if (p.precision() != "fp32" && p.precision() != "bf16")
     return Bad(source, "precision", "must be fp32 or bf16, got '" + p.precision() + "'");
   const int n = NumLayers(p.model());
@@ -57,11 +69,18 @@ Status ValidateProfile(const ir::Profile& p, const std::string& source) {
     for (const auto& [name, v] : values) PACI_RETURN_IF_ERROR(CheckTime(source, f + "." + name, v));
     if (l.forward_ns() <= 0) return Bad(source, f + ".forward_ns", "must be > 0");
     if (l.message_bytes() == 0) return Bad(source, f + ".message_bytes", "must be > 0");
+    const std::pair<const char*, uint64_t> sizes[] = {
+        {"activation_bytes", l.activation_bytes()}, {"weight_bytes", l.weight_bytes()},
+        {"gradient_bytes", l.gradient_bytes()},     {"optimizer_state_bytes", l.optimizer_state_bytes()},
+        {"message_bytes", l.message_bytes()}};
+    for (const auto& [name, v] : sizes) PACI_RETURN_IF_ERROR(CheckBytes(source, f + "." + name, v));
   }
   for (int i = 0; i < p.colocation_size(); ++i) {
     const ir::ColocationFactor& c = p.colocation(i);
     const std::string f = "colocation[" + std::to_string(i) + "]";
-    if (c.stages() < 2) return Bad(source, f + ".stages", "must be >= 2");
+    // ShareOneDevice fills one slowdown per stage count up to `stages`: bounded like P.
+    if (c.stages() < 2 || c.stages() > kMaxStages)
+      return Bad(source, f + ".stages", "must be in 2.." + std::to_string(kMaxStages) + " (kMaxStages, sched/limits.h)");
     if (!std::isfinite(c.slowdown()) || c.slowdown() <= 0)
       return Bad(source, f + ".slowdown", "must be a finite number > 0, got " + std::to_string(c.slowdown()));
     PACI_RETURN_IF_ERROR(CheckTime(source, f + ".rse", c.rse()));

@@ -6,7 +6,7 @@ set -euo pipefail
 P="$(realpath "${1:-$(dirname "$0")/../../build/tools/paci}")"
 cd "$(dirname "$0")"
 c=corpus
-rm -rf "$c" && mkdir -p "$c"/{schedule_text,schedule_csv,schedule_json,schedule_proto,cost_model,safetensors,chrome_trace}
+rm -rf "$c" && mkdir -p "$c"/{schedule_text,schedule_csv,schedule_json,schedule_proto,cost_model,safetensors,chrome_trace,profile}
 tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"' EXIT
 
 specs=("gpipe --stages 2 --microbatches 2" "1f1b-flush --stages 3 --microbatches 3"
@@ -47,4 +47,10 @@ $P train --layers 1 --dim 8 --heads 2 --seq 4 --microbatch-size 1 --vocab 256 --
   --eval-batches 1 --save "$tmp/ck.safetensors" > /dev/null 2>&1
 cp "$tmp/ck.safetensors" "$c/safetensors/tiny.safetensors"
 cp "$tmp/ck.optim.safetensors" "$c/safetensors/tiny.optim.safetensors" 2>/dev/null || true
+# Profiles measured here (tiny models, short timings: the values only need to be real and valid).
+$P profile --layers 1 --dim 8 --heads 2 --seq 4 --vocab 256 --microbatch-size 1 --threads 1 \
+  --max-seconds-per-layer 0.05 --colocate 0 -o "$c/profile/tiny.json" > /dev/null 2>&1
+$P profile --layers 2 --dim 16 --heads 2 --seq 8 --vocab 256 --microbatch-size 2 --threads 1 \
+  --max-seconds-per-layer 0.05 --colocate 3 --colocate-seconds 0.1 -o "$c/profile/colocated.json" > /dev/null 2>&1
+
 echo "corpus: $(find "$c" -type f | wc -l) files, $(du -sh "$c" | cut -f1)"

@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -20,6 +22,8 @@
 #include "sched/schedule_generator.h"
 #include "sched/schedule_io.h"
 #include "sched/schedule_validator.h"
+#include "sim/model_cost.h"
+#include "sim/profile_file.h"
 #include "sim/simulator.h"
 #include "sim/stage_cost_model.h"
 #include "store/chrome_trace.h"
@@ -281,6 +285,66 @@ TEST(HostileTrain, PipelinedPathChecksWhatUnpipelinedChecks) {
   Result<exec::PipelineResult> r = exec::TrainPipelineThreads(schedule, pc, tiny, nullptr);
   ASSERT_FALSE(r.ok());  // was: read past the data
   EXPECT_TRUE(Mentions(r.status(), "training split")) << r.status().message();
+}
+
+// --- profiles ----------------------------------------------------------------------------------
+
+ir::Profile ValidProfile() {
+  ir::Profile p;
+  p.set_version(sim::kProfileVersion);
+  ir::ModelShape& m = *p.mutable_model();
+  m.set_layers(1);
+  m.set_dim(8);
+  m.set_heads(2);
+  m.set_seq(4);
+  m.set_vocab(256);
+  p.set_microbatch_size(1);
+  p.set_precision("fp32");
+  for (int i = 0; i < 3; ++i) {
+    ir::LayerProfile& l = *p.add_layers();
+    l.set_index(i);
+    l.set_kind(i == 0 ? "embedding" : i == 1 ? "block" : "head");
+    l.set_forward_ns(1e5);
+    l.set_message_bytes(128);
+  }
+  ir::ColocationFactor& c = *p.add_colocation();
+  c.set_stages(2);
+  c.set_slowdown(1.5);
+  return p;
+}
+
+// Each was accepted: a co-location count of 2^32-1 made ShareOneDevice append ~4e9 slowdowns;
+// a time of 1e30 ns or a size of 2^63 bytes overflowed the stage sums; a model of 2^31-1 blocks
+// overflowed NumLayers (UBSan) and a dim of 2^31 the byte counts of LayerWorkOf.
+TEST(HostileProfile, CountsTimesAndSizesBeyondTheLimitsAreRefused) {
+  ASSERT_TRUE(sim::ValidateProfile(ValidProfile(), "p.json").ok());
+  std::vector<std::pair<std::string, ir::Profile>> cases;
+  auto add = [&](const std::string& field, auto damage) {
+    ir::Profile p = ValidProfile();
+    damage(p);
+    cases.emplace_back(field, p);
+  };
+  add("colocation[0].stages", [](ir::Profile& p) { p.mutable_colocation(0)->set_stages(kStageMax); });
+  add("layers[1].forward_ns", [](ir::Profile& p) { p.mutable_layers(1)->set_forward_ns(1e30); });
+  add("layers[2].optimizer_ns", [](ir::Profile& p) { p.mutable_layers(2)->set_optimizer_ns(2.0 * kMaxOpNs); });
+  add("layers[0].weight_bytes", [](ir::Profile& p) { p.mutable_layers(0)->set_weight_bytes(uint64_t{1} << 63); });
+  add("model.layers", [](ir::Profile& p) { p.mutable_model()->set_layers(2147483647); });
+  add("too large", [](ir::Profile& p) {
+    p.mutable_model()->set_dim(1u << 31);
+    p.mutable_model()->set_heads(1);
+  });
+  for (const auto& [field, p] : cases) {
+    const Status st = sim::ValidateProfile(p, "p.json");
+    EXPECT_FALSE(st.ok()) << field;
+    EXPECT_TRUE(Mentions(st, field)) << field << ": " << st.message();
+  }
+}
+
+TEST(HostileProfile, ModelSizeIsCheckedForFlagsToo) {
+  ir::ModelShape m = ValidProfile().model();
+  EXPECT_TRUE(sim::CheckModelSize(m, 8).ok());
+  m.set_seq(1u << 24);  // a block's attention scores: 9 a T^2 b bytes
+  EXPECT_TRUE(Mentions(sim::CheckModelSize(m, 8), "kMaxBytes"));
 }
 
 }  // namespace
