@@ -5,12 +5,14 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstdint>
 #include <optional>
 #include <sstream>
 #include <vector>
 
 #include "proto/ir_names.h"
 #include "sched/ir_version.h"
+#include "sched/limits.h"
 #include "sched/op_messages.h"
 
 namespace paci {
@@ -213,13 +215,24 @@ void InferSpec(ir::Schedule& schedule) {
   ir::PipelineSpec& spec = *schedule.mutable_spec();
   if (schedule.ir_version() == 0) schedule.set_ir_version(kIrVersion);
   if (spec.stages() == 0) spec.set_stages(schedule.streams_size());
+  // From the stream's sections, not by expanding them: a repeated body may stand for more ops
+  // than memory holds (the validator refuses such a run against sched/limits.h afterwards).
   uint32_t chunks = 1;
   uint64_t last = 0;
-  for (const auto& ops : ExpandSchedule(schedule))
-    for (const PlainOp& op : ops) {
-      chunks = std::max(chunks, op.chunk + 1);
-      last = std::max(last, op.micro_batch);
-    }
+  auto see = [&](const ir::Op& op, uint64_t offset) {
+    chunks = std::max(chunks, std::min(op.chunk(), kMaxChunks) + 1);
+    const uint64_t mb = op.micro_batch() > UINT64_MAX - offset ? UINT64_MAX : op.micro_batch() + offset;
+    last = std::max(last, mb);
+  };
+  for (const ir::StageStream& stream : schedule.streams()) {
+    for (const ir::Op& op : stream.prefix()) see(op, 0);
+    for (const ir::Op& op : stream.suffix()) see(op, 0);
+    if (stream.body_repeats() == 0) continue;
+    // The last repeat shifts each body op by (repeats - 1) * stride micro-batches.
+    const uint64_t n = stream.body_repeats() - 1, stride = stream.body_stride();
+    const uint64_t offset = stride != 0 && n > UINT64_MAX / stride ? UINT64_MAX : n * stride;
+    for (const ir::Op& op : stream.body()) see(op, offset);
+  }
   if (spec.chunks() == 0) spec.set_chunks(chunks);
   if (spec.total_microbatches() == 0) spec.set_total_microbatches(last);
 }
