@@ -194,8 +194,10 @@ Result<std::map<int64_t, RunHeadline>> LoadRunHeadlines(TraceStore& store) {
   auto links = store.ListLinks();
   if (!links.ok()) return links.status();
   std::map<int64_t, RunHeadline> out;
-  for (const auto& [run, values] : *metrics) {
-    RunHeadline& h = out[run];
+  for (const auto& entry : *metrics) {
+    // Named, not a structured binding: clang 14 (the fuzz build) cannot capture those.
+    const auto& values = entry.second;
+    RunHeadline& h = out[entry.first];
     auto get = [&](const std::string& key) {
       auto it = values.find(key);
       return it == values.end() ? std::nullopt : std::optional<double>(it->second);
