@@ -401,7 +401,7 @@ std::string GivenPipelineOnlyFlag(const PipelineTrainFlags& f) {
   if (!f.cmd) return "";
   for (const char* name : {"--stages", "--chunks", "--transport", "--device", "--precision",
                            "--db", "--no-db", "--partition", "--recv-timeout", "--name", "--inject-fault",
-                           "--pipemare-lr-warmup"})
+                           "--pipemare-lr-warmup", "--drift-lr-scale"})
     if (f.cmd->count(name) > 0) return name;
   return "";
 }

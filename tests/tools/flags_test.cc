@@ -159,6 +159,8 @@ TEST(Flags, ContradictoryOrInapplicableFlagsExitTwoNamingThem) {
       {std::string("train ") + kTinyModel + " --schedule paci --stages 2 --pipemare-lr-warmup 5 --no-db",
        {"--pipemare-lr-warmup", "pipemare"}},
       {std::string("train ") + kTinyModel + " --pipemare-lr-warmup 5", {"--pipemare-lr-warmup", "--schedule"}},
+      // Unpipelined training has no drift: was silently accepted.
+      {std::string("train ") + kTinyModel + " --drift-lr-scale 1", {"--drift-lr-scale", "--schedule"}},
       {std::string("train ") + kTinyModel + " --schedule pipemare --stages 2 --pipemare-lr-warmup 0 --no-db",
        {"--pipemare-lr-warmup"}},
   };
