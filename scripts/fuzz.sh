@@ -31,12 +31,16 @@ for t in "${targets[@]}"; do
     if [[ -d "$d" ]]; then dirs+=("$d"); fi
   done
   echo "== $t: ${seconds}s"
-  if ! build-fuzz/tests/fuzz/"$t" -max_total_time="$seconds" -timeout=60 -rss_limit_mb=2048 \
+  # -max_total_time is wall time; on a shared machine the CPU time is what says how much fuzzing
+  # was done, so each run's CPU seconds are printed and appended to build-fuzz/cpu.log.
+  TIMEFORMAT="$t: %0R s wall, %0U s user, %0S s system"
+  if ! { time build-fuzz/tests/fuzz/"$t" -max_total_time="$seconds" -timeout=60 -rss_limit_mb=2048 \
        -max_len=65536 -print_final_stats=1 -artifact_prefix="build-fuzz/artifacts/$t-" \
-       "${dirs[@]}" 2> "build-fuzz/$t.log"; then
+       "${dirs[@]}" 2> "build-fuzz/$t.log"; } 2>> build-fuzz/cpu.log; then
     echo "$t: FAILED (see build-fuzz/$t.log and build-fuzz/artifacts/)"
     status=1
   fi
   grep -E "stat::number_of_executed_units|Done [0-9]+ runs" "build-fuzz/$t.log" | tail -1 || true
+  tail -1 build-fuzz/cpu.log
 done
 exit $status
