@@ -1,3 +1,4 @@
+#include "exec/model/affinity.h"
 #include "exec/runtime/pipeline_trainer.h"
 
 #include <algorithm>
@@ -230,6 +231,14 @@ Result<PipelineResult> TrainPipelineThreads(const ir::Schedule& schedule, const 
     const int omp_threads = exec_threads();
     for (uint32_t s = 0; s < P; ++s) {
       threads.emplace_back([&, s] {
+        if (s < cfg.stage_cpus.size()) {
+          // Before anything else, so the OpenMP workers and streams this stage starts inherit it.
+          status[s] = pin_this_thread(cfg.stage_cpus[s]);
+          if (!status[s].ok()) {
+            endpoints[s]->Abort(fmt::format("stage {} failed", s));
+            return;
+          }
+        }
         exec_set_threads(omp_threads);
         Result<StageRun> run = PrepareStage(schedule, cfg, s, *ranges, result.params.data(), grads.data(), data,
                                             endpoints[s].get(), shared_sink, eval ? &*eval : nullptr, origin);

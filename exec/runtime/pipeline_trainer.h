@@ -43,6 +43,7 @@ struct PipelineConfig {
   int64_t eval_every = 0;      // validation loss every N updates (threads only)
   const PipelineState* resume = nullptr;  // start from a checkpoint's drained point
   bool keep_state = false;     // fill PipelineResult::state (for --save; on the last rank with MPI)
+  std::vector<std::vector<int>> stage_cpus;  // threads: stage s's thread pinned to these CPUs; empty: not pinned
 };
 
 struct PipelineResult {
