@@ -1,4 +1,5 @@
 #include "tools/pipeline_train.h"
+#include "tools/code_revision.h"
 #include "tools/spec_flags.h"
 
 #include <unistd.h>
@@ -104,9 +105,7 @@ store::RunInfo MakeRunInfo(const exec::TrainConfig& cfg, const PipelineTrainFlag
   info.config.seed = static_cast<int64_t>(cfg.seed);
   info.config.precision = f.device == "cuda" ? (f.precision.empty() ? "bf16" : f.precision) : "fp32";
   info.config.device = f.device;
-#ifdef PACI_GIT_REVISION
-  info.code_revision = PACI_GIT_REVISION;
-#endif
+  info.code_revision = CodeRevision();
   return info;
 }
 
