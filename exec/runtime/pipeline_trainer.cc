@@ -173,6 +173,19 @@ void FinishResult(const ir::Schedule& schedule, const PipelineConfig& cfg, const
   result->state.schedule = SpecText(schedule);
 }
 
+// The measured makespan: from the first op any stage started to the last op any stage finished,
+// on the one clock all stage threads share. Set-up, weight export and validation are outside it,
+// as they are outside the simulator's prediction.
+double OpSpanSeconds(const std::vector<StageReport>& stages) {
+  int64_t first = -1, last = 0;
+  for (const StageReport& s : stages) {
+    if (s.first_op_start_ns < 0) continue;
+    first = first < 0 ? s.first_op_start_ns : std::min(first, s.first_op_start_ns);
+    last = std::max(last, s.last_op_end_ns);
+  }
+  return first < 0 ? 0.0 : static_cast<double>(last - first) * 1e-9;
+}
+
 }  // namespace
 
 Result<std::vector<LayerRange>> PlanPipeline(const ir::Schedule& schedule, const PipelineConfig& cfg) {
@@ -253,6 +266,7 @@ Result<PipelineResult> TrainPipelineThreads(const ir::Schedule& schedule, const 
     }
   }
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - origin).count();
+  result.op_span_seconds = OpSpanSeconds(result.stages);
   // Report the root cause: the first stage that failed on its own, not one told to abort.
   for (const Status& st : status)
     if (!st.ok() && st.code() != Status::Code::kFailedPrecondition) return st;
