@@ -60,18 +60,26 @@ constexpr int64_t kEventsUpTo = 1000000;
 // list or another run's load.
 class StoreWindowSource : public OpWindowSource {
  public:
-  StoreWindowSource(store::TraceStore store, int64_t run_id) : store_(std::move(store)), run_id_(run_id) {}
+  StoreWindowSource(store::TraceStore store, store::RunRecord record)
+      : store_(std::move(store)), record_(std::move(record)) {}
   Result<Window> Load(int64_t t0_ns, int64_t t1_ns, int64_t max_ops) override {
     std::lock_guard lock(mu_);
-    auto w = store_.LoadOpWindow(run_id_, t0_ns, t1_ns, max_ops);
+    auto w = store_.LoadOpWindow(record_.id, t0_ns, t1_ns, max_ops);
     if (!w.ok()) return w.status();
-    return Window{std::move(w->ops), w->truncated};
+    // What the timeline indexes by stage is checked, as LoadRun checks a whole run: a
+    // hand-edited row must not make the viewer allocate rows for a stage a billion.
+    store::RunData checked;
+    checked.record = record_;
+    checked.ops = std::move(w->ops);
+    const std::string where = store_.path() + ": run " + std::to_string(record_.id);
+    if (Status st = store::CheckRunData(checked, where); !st.ok()) return Status::Corruption(st.message());
+    return Window{std::move(checked.ops), w->truncated};
   }
 
  private:
   std::mutex mu_;
   store::TraceStore store_;
-  int64_t run_id_;
+  store::RunRecord record_;
 };
 
 std::shared_ptr<const RunOverview> OverviewOf(const store::OpTileSummary& s, uint32_t stages) {
@@ -119,7 +127,7 @@ class StoreRunSource : public RunSource {
     t.updates = std::move(data->updates);
     if (detail == LoadDetail::kWindowed && data->record.op_storage == store::OpStorage::kStored &&
         data->record.op_count > windowed_above_) {
-      auto windowed = LoadWindowed(id, &t);
+      auto windowed = LoadWindowed(data->record, &t);
       if (!windowed.ok()) return windowed.status();
       if (*windowed) return t;  // else no summary yet (a running run): read it whole
     }
@@ -149,7 +157,8 @@ class StoreRunSource : public RunSource {
 
  private:
   // The summary and a window source instead of the ops; false when the run has no summary.
-  Result<bool> LoadWindowed(int64_t id, RunTrace* t) {
+  Result<bool> LoadWindowed(const store::RunRecord& record, RunTrace* t) {
+    const int64_t id = record.id;
     auto tiles = store_.LoadOpTiles(id);
     if (!tiles.ok()) return tiles.status();
     if (!tiles->has_value()) return false;
@@ -160,7 +169,7 @@ class StoreRunSource : public RunSource {
         TraceIndex::ForWindow({}, stages, s.first_start_ns, s.last_end_ns - s.first_start_ns));
     auto own = store::TraceStore::Open(store_.path(), options_);
     if (!own.ok()) return own.status();
-    t->windows = std::make_shared<StoreWindowSource>(std::move(*own), id);
+    t->windows = std::make_shared<StoreWindowSource>(std::move(*own), record);
     return true;
   }
 

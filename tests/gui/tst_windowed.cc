@@ -2,8 +2,10 @@
 // the timeline opens from the run's summary with no op in memory, draws far-out zoom levels from
 // it (busy totals equal to the op rows'), and when zoomed in loads exactly the ops that meet the
 // window, off the UI thread, then draws and selects them. The 9 M-row case is in bench/.
+#include <QFile>
 #include <QTemporaryDir>
 #include <QtTest>
+#include <sqlite3.h>
 
 #include "gui/model/run_loader.h"
 #include "gui/viewer/timeline_page.h"
@@ -22,6 +24,7 @@ class WindowedTest : public QObject {
   void initTestCase();
   void overviewMatchesTheOpRows();
   void zoomLoadsExactlyTheWindow();
+  void handEditedStageIsAMessage();
 
  private:
   QTemporaryDir dir_;
@@ -159,6 +162,36 @@ void WindowedTest::zoomLoadsExactlyTheWindow() {
   QVERIFY(!model->Covers(tl->axis().VisibleStart(), tl->axis().VisibleEnd()));
   QTRY_VERIFY_WITH_TIMEOUT(!page.windowLoading() && model->Covers(tl->axis().VisibleStart(), tl->axis().VisibleEnd()),
                            20000);
+}
+
+void WindowedTest::handEditedStageIsAMessage() {
+  // A copy whose op in the middle names stage 10^9: the window holding it is refused with a
+  // message naming the run (as LoadRun refuses the whole run), and nothing is allocated for it.
+  const QString copy = dir_.filePath(QStringLiteral("edited.db"));
+  QVERIFY(QFile::copy(QString::fromStdString(path_), copy));
+  const uint64_t victim = ops_[ops_.size() / 2].op_id();
+  sqlite3* db = nullptr;
+  QCOMPARE(sqlite3_open(copy.toUtf8().constData(), &db), SQLITE_OK);
+  const std::string sql = "UPDATE ops SET stage = 1000000000 WHERE op_id = " + std::to_string(victim);
+  QCOMPARE(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  auto source = OpenStoreSource(copy.toStdString(), /*windowed_above_ops=*/1000);
+  QVERIFY(source.ok());
+  auto run = LoadAndIndex(**source, id_, {}, LoadDetail::kWindowed);
+  QVERIFY(run.ok());
+  TimelinePage page;
+  page.resize(1200, 500);
+  page.setMaxWindowOps(5000);
+  page.setRun((*run)->index, 1, QStringLiteral("edited"), (*run)->trace.overview, (*run)->trace.windows);
+  const ir::TraceEvent& e = ops_[ops_.size() / 2];
+  const double at = static_cast<double>(e.start_ns() - page.model()->index().offset_ns());
+  const double half = static_cast<double>(page.model()->index().makespan()) * 0.005;
+  page.timeline()->showRange(at - half, at + half);
+  QTRY_VERIFY_WITH_TIMEOUT(!page.windowLoading(), 20000);
+  QVERIFY2(page.windowStatus().contains(QStringLiteral("Could not load")), qPrintable(page.windowStatus()));
+  QVERIFY(page.windowStatus().contains(QStringLiteral("stage")));
+  QCOMPARE(page.model()->index().ops().size(), size_t{0});
+  (void)page.timeline()->grab();  // still drawn, from the summary
 }
 
 QTEST_MAIN(WindowedTest)
