@@ -197,7 +197,8 @@ Result<std::unique_ptr<RunSource>> OpenStoreSource(const std::string& path, int6
     store = store::TraceStore::Open(path, options);
   }
   if (!store.ok()) return store.status();
-  return std::unique_ptr<RunSource>(std::make_unique<StoreRunSource>(std::move(*store), options, windowed_above_ops));
+  return std::unique_ptr<RunSource>(
+      std::make_unique<StoreRunSource>(std::move(*store), options, windowed_above_ops));
 }
 
 }  // namespace paci::gui

@@ -21,11 +21,15 @@ void TimelineModel::SetOverview(std::shared_ptr<const RunOverview> overview) {
 }
 
 void TimelineModel::SetWindow(std::shared_ptr<const TraceIndex> index, double t0, double t1) {
+  // The selected op stays selected when the new window holds it too (indices change, ids not).
+  const std::optional<uint64_t> selected_id =
+      selected_ ? std::optional<uint64_t>(index_->op(*selected_).op_id) : std::nullopt;
   index_ = std::move(index);
   window_t0_ = t0;
   window_t1_ = t1;
-  Select(std::nullopt);
   deps_.reset();
+  const int64_t again = selected_id ? index_->FindOpId(*selected_id) : -1;
+  Select(again >= 0 ? std::optional<size_t>(again) : std::nullopt);
 }
 
 double TimelineModel::Height() const {

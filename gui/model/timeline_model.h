@@ -34,7 +34,8 @@ class TimelineModel {
   // loaded window does not cover the view, and index() is the window (SetWindow).
   void SetOverview(std::shared_ptr<const RunOverview> overview);
   const RunOverview* overview() const { return overview_.get(); }
-  // Replaces the ops with those of [t0, t1] (ns from the run start); clears the selection.
+  // Replaces the ops with those of [t0, t1] (ns from the run start); the selection is kept when
+  // the new window holds the selected op.
   void SetWindow(std::shared_ptr<const TraceIndex> index, double t0, double t1);
   // Whether the ops in memory cover [t0, t1]: always for a run loaded whole.
   bool Covers(double t0, double t1) const { return !overview_ || (window_t0_ <= t0 && t1 <= window_t1_); }

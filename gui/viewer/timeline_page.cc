@@ -87,14 +87,17 @@ void TimelinePage::startWindowLoad(double t0, double t1) {
     if (!r.error.isEmpty()) {
       window_status_->setText(tr("Could not load the window: %1").arg(r.error));
     } else if (r.truncated) {
-      window_status_->setText(tr("More than %L1 ops in the window: the summary is drawn.").arg(max_window_ops_));
+      window_status_->setText(
+          tr("More than %L1 ops in the window: the summary is drawn.").arg(max_window_ops_));
     } else {
       // A window reaching past either end of the run covers all views beyond it too.
       model_->SetWindow(r.index, t0 <= 0 ? -1e300 : t0, t1 >= makespan ? 1e300 : t1);
+      const double step = (t1 - t0) / 100;
+      const QString from = QString::fromStdString(FormatTime(std::max(0.0, t0), step));
+      const QString to = QString::fromStdString(FormatTime(std::min<double>(makespan, t1), step));
       window_status_->setText(tr("Ops loaded for %1 – %2: %L3 ops in %4 ms (at most %L5 per window; "
                                  "outside it the summary is drawn).")
-                                  .arg(QString::fromStdString(FormatTime(std::max(0.0, t0), (t1 - t0) / 100)),
-                                       QString::fromStdString(FormatTime(std::min<double>(makespan, t1), (t1 - t0) / 100)))
+                                  .arg(from, to)
                                   .arg(r.index->ops().size())
                                   .arg(r.ms, 0, 'f', 0)
                                   .arg(max_window_ops_));

@@ -154,10 +154,19 @@ void WindowedTest::zoomLoadsExactlyTheWindow() {
   (void)tl->grab();
   QVERIFY(page.selectOpId(got[got.size() / 2]));
 
+  const uint64_t selected = got[got.size() / 2];
+  QVERIFY(model->selected().has_value());
+
   // Panning within the loaded window needs no load; far away, a new window is loaded.
   tl->showRange(t0 + (t1 - t0) / 4, t1 + (t1 - t0) / 4);
   QVERIFY(model->Covers(tl->axis().VisibleStart(), tl->axis().VisibleEnd()));
   QVERIFY(!page.windowLoading());
+  // Zoomed out a little past the window: the next window still holds the selected op.
+  tl->showRange(t0 - (t1 - t0), t1 + (t1 - t0));
+  QTRY_VERIFY_WITH_TIMEOUT(!page.windowLoading() && model->Covers(tl->axis().VisibleStart(), tl->axis().VisibleEnd()),
+                           20000);
+  QVERIFY(model->selected().has_value());
+  QCOMPARE(model->index().op(*model->selected()).op_id, selected);
   tl->showRange(makespan * 0.05, makespan * 0.07);
   QVERIFY(!model->Covers(tl->axis().VisibleStart(), tl->axis().VisibleEnd()));
   QTRY_VERIFY_WITH_TIMEOUT(!page.windowLoading() && model->Covers(tl->axis().VisibleStart(), tl->axis().VisibleEnd()),
