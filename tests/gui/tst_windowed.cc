@@ -8,6 +8,9 @@
 #include <sqlite3.h>
 
 #include "gui/model/run_loader.h"
+#include "gui/model/sim_backend.h"
+#include "gui/viewer/main_window.h"
+#include "gui/viewer/replay_page.h"
 #include "gui/viewer/timeline_page.h"
 #include "gui/viewer/timeline_widget.h"
 #include "sched/schedule_generator.h"
@@ -25,6 +28,7 @@ class WindowedTest : public QObject {
   void overviewMatchesTheOpRows();
   void zoomLoadsExactlyTheWindow();
   void handEditedStageIsAMessage();
+  void mainWindowOpensWindowedAndReplaysWhole();
 
  private:
   QTemporaryDir dir_;
@@ -201,6 +205,25 @@ void WindowedTest::handEditedStageIsAMessage() {
   QVERIFY(page.windowStatus().contains(QStringLiteral("stage")));
   QCOMPARE(page.model()->index().ops().size(), size_t{0});
   (void)page.timeline()->grab();  // still drawn, from the summary
+}
+
+void WindowedTest::mainWindowOpensWindowedAndReplaysWhole() {
+  // As a person opens it: the timeline gets the summary and no ops; the Replay tab, which needs
+  // every op, reads the run whole in the background when it is first shown.
+  MainWindow w(MakePaciSimBackend());
+  w.setInteractive(false);
+  auto source = OpenStoreSource(path_, /*windowed_above_ops=*/1000);
+  QVERIFY(source.ok());
+  w.setSource(std::move(*source));
+  bool shown = false;
+  connect(&w, &MainWindow::runShown, this, [&] { shown = true; });
+  w.openRun(id_);
+  QTRY_VERIFY_WITH_TIMEOUT(shown, 20000);
+  QVERIFY(w.timelinePage()->model()->overview() != nullptr);
+  w.showView(MainWindow::View::kReplay);
+  QTRY_VERIFY_WITH_TIMEOUT(w.replayPage()->model().index() != nullptr &&
+                               w.replayPage()->model().index()->ops().size() == ops_.size(),
+                           20000);
 }
 
 QTEST_MAIN(WindowedTest)
