@@ -5,8 +5,10 @@
 # --keep-ops: every op row, the behaviour before schema version 3; --no-db: the simulator alone),
 # then the viewer's time to open the run (offscreen) and to draw full-width frames, for the
 # default store and for the --keep-ops one (every op read back from SQLite, as a measured run is).
+# Then the listing of the --keep-ops store and its run's level-of-detail summary (store_tiles_bench:
+# write time, size, window reads).
 # Usage: bench/store_bench.sh [BUILD_DIR]   (needs build/tools/paci; build/gui/paci-viewer for the
-# viewer part). Results: bench/README.md.
+# viewer part, build/bench/store_tiles_bench for the summary). Results: bench/README.md.
 set -euo pipefail
 BUILD="${1:-build}"
 PACI="$BUILD/tools/paci"
@@ -53,4 +55,12 @@ if [[ -x "$VIEWER" ]]; then
     --size 1600x1000
 else
   echo "viewer: $VIEWER not built (Qt off)"
+fi
+
+# Listing the store reads each run's op count from its row (schema 4), not count(*) of its rows.
+t0=$(now); "$PACI" runs list --db "$work/simulate --keep-ops.db" > /dev/null; t1=$(now)
+printf '%-28s %8.2f s\n' "runs list (--keep-ops store)" "$(python3 -c "print($t1 - $t0)")"
+# The level-of-detail summary of the 9 M-row run: its share of the write time, size, reads.
+if [[ -x "$BUILD/bench/store_tiles_bench" ]]; then
+  "$BUILD/bench/store_tiles_bench" "$work/simulate --keep-ops.db" "$rows_id"
 fi

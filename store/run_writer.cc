@@ -1,9 +1,12 @@
 #include "store/run_writer.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
 
 #include <fmt/format.h>
 
+#include "store/op_tiles.h"
 #include "store/sqlite_db.h"
 
 namespace paci::store {
@@ -40,6 +43,12 @@ Status RunWriter::Prepare() {
   if (!up.ok()) return up.status();
   auto mem = SqliteStmt::Prepare(*db_, "INSERT INTO memory VALUES (?1,?2,?3,?4)");
   if (!mem.ok()) return mem.status();
+  auto span = SqliteStmt::Prepare(*db_,
+      "UPDATE runs SET op_count = coalesce(op_count, 0) + ?2, "
+      "first_start_ns = min(coalesce(first_start_ns, ?3), ?3), "
+      "last_end_ns = max(coalesce(last_end_ns, ?4), ?4) WHERE id = ?1");
+  if (!span.ok()) return span.status();
+  insert_span_ = std::make_unique<SqliteStmt>(std::move(*span));
   insert_op_ = std::make_unique<SqliteStmt>(std::move(*op));
   insert_update_ = std::make_unique<SqliteStmt>(std::move(*up));
   insert_memory_ = std::make_unique<SqliteStmt>(std::move(*mem));
@@ -101,8 +110,11 @@ Status RunWriter::WriteBatch(bool with_ops) {
   auto txn = SqliteTxn::Begin(*db_);
   if (!txn.ok()) return txn.status();
   const size_t n_ops = with_ops ? ops_.size() : 0, n_memory = with_ops ? memory_.size() : 0;
+  int64_t first_start = INT64_MAX, last_end = INT64_MIN;
   for (size_t i = 0; i < n_ops; ++i) {
     const ir::TraceEvent& e = ops_[i];
+    first_start = std::min(first_start, e.start_ns());
+    last_end = std::max(last_end, e.end_ns());
     insert_op_->Bind(1, run_id_).Bind(2, static_cast<int64_t>(e.op_id())).Bind(3, e.stage())
         .Bind(4, e.chunk()).Bind(5, static_cast<int64_t>(e.micro_batch())).Bind(6, e.kind())
         .Bind(7, e.lane()).Bind(8, e.start_ns()).Bind(9, e.end_ns()).Bind(10, e.weight_version())
@@ -120,6 +132,12 @@ Status RunWriter::WriteBatch(bool with_ops) {
     insert_memory_->Bind(1, run_id_).Bind(2, s.stage()).Bind(3, s.time_ns())
         .Bind(4, static_cast<int64_t>(s.live_bytes()));
     PACI_RETURN_IF_ERROR(insert_memory_->Run());
+  }
+  if (n_ops > 0) {
+    // The run's op count and span, in the batch's transaction: a run list reads them from the
+    // run's row, and several writers (one per rank) add up.
+    insert_span_->Bind(1, run_id_).Bind(2, static_cast<int64_t>(n_ops)).Bind(3, first_start).Bind(4, last_end);
+    PACI_RETURN_IF_ERROR(insert_span_->Run());
   }
   return txn->Commit();
 }
@@ -141,6 +159,8 @@ Status RunWriter::Finish(RunStatus status, const std::string& message) {
   Status flushed = Flush();
   if (flushed.ok() && replayed_) flushed = RecordReplayed();
   if (!owns_run_) return flushed;
+  // Every rank has flushed before the owner finishes (pipeline_train's barrier): summarise them.
+  if (flushed.ok() && !replayed_) flushed = WriteSummary();
   if (!flushed.ok() && status == RunStatus::kComplete) status = RunStatus::kFailed;
   auto stmt = SqliteStmt::Prepare(
       *db_, "UPDATE runs SET status = ?1, message = ?2, end_unix_ns = ?3 WHERE id = ?4");
@@ -153,9 +173,17 @@ Status RunWriter::Finish(RunStatus status, const std::string& message) {
   return flushed;
 }
 
+Status RunWriter::WriteSummary() {
+  auto txn = SqliteTxn::Begin(*db_);
+  if (!txn.ok()) return txn.status();
+  PACI_RETURN_IF_ERROR(WriteOpTiles(*db_, run_id_));
+  return txn->Commit();
+}
+
 Status RunWriter::RecordReplayed() {
   auto stmt = SqliteStmt::Prepare(*db_,
-      "UPDATE runs SET op_storage = 'replayed', replay_ops = ?1, replay_digest = ?2 WHERE id = ?3");
+      "UPDATE runs SET op_storage = 'replayed', replay_ops = ?1, op_count = ?1, replay_digest = ?2 "
+      "WHERE id = ?3");
   if (!stmt.ok()) return stmt.status();
   // SQLite integers are signed: the digest is stored as its two's-complement bit pattern.
   return stmt->Bind(1, digest_.ops()).Bind(2, static_cast<int64_t>(digest_.value())).Bind(3, run_id_).Run();

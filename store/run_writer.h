@@ -72,6 +72,7 @@ class RunWriter : public TraceSink {
   Status WriteBatch(bool with_ops);
   bool HoldingOps() const { return options_.replay_above_ops > 0 && !replayed_; }
   Status RecordReplayed();
+  Status WriteSummary();  // the run's op_tiles (op_tiles.h), once every op is in
 
   std::unique_ptr<SqliteDb> db_;
   int64_t run_id_ = 0;
@@ -79,7 +80,7 @@ class RunWriter : public TraceSink {
   bool finished_ = false;
   bool replayed_ = false;  // over replay_above_ops: ops are only digested from now on
   WriterOptions options_;
-  std::unique_ptr<SqliteStmt> insert_op_, insert_update_, insert_memory_;
+  std::unique_ptr<SqliteStmt> insert_op_, insert_update_, insert_memory_, insert_span_;
   std::vector<ir::TraceEvent> ops_;
   std::vector<ir::UpdateMetric> updates_;
   std::vector<ir::MemorySample> memory_;

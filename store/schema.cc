@@ -4,15 +4,18 @@
 #include <cstring>
 #include <fstream>
 #include <string_view>
+#include <vector>
 
 #include <fmt/format.h>
 
+#include "store/op_tiles.h"
 #include "store/run_info.h"
 
 namespace paci::store {
 namespace {
 
 Status BackfillRunConfig(SqliteDb& db);
+Status BackfillOpSummary(SqliteDb& db);
 
 // One step of the schema: SQL, then (optionally) C++ for what SQL cannot compute, such as values
 // inside the serialized protos. Both run in the migration's transaction.
@@ -108,6 +111,31 @@ ALTER TABLE runs ADD COLUMN device TEXT;
 -- run serves as well at the sizes measured runs have: writes are 1.6x faster without it.
 DROP INDEX ops_by_time;
 )sql", BackfillRunConfig},
+    // 3 -> 4: each run's op count and time span kept on its row (a run list never counts op
+    // rows), and the level-of-detail summary of runs stored op by op (op_tiles.h).
+    {R"sql(
+ALTER TABLE runs ADD COLUMN op_count INTEGER;
+ALTER TABLE runs ADD COLUMN first_start_ns INTEGER;
+ALTER TABLE runs ADD COLUMN last_end_ns INTEGER;
+ALTER TABLE runs ADD COLUMN tile_ns INTEGER;
+CREATE TABLE op_tiles(
+  run        INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  stage      INTEGER NOT NULL,
+  lane       INTEGER NOT NULL,
+  tile       INTEGER NOT NULL,
+  busy_ns    INTEGER NOT NULL,
+  ops        INTEGER NOT NULL,
+  min_op     INTEGER NOT NULL,
+  max_op     INTEGER NOT NULL,
+  max_end_ns INTEGER NOT NULL,
+  PRIMARY KEY (run, stage, lane, tile)
+) WITHOUT ROWID;
+UPDATE runs SET op_count = replay_ops WHERE op_storage = 'replayed';
+UPDATE runs SET op_count = (SELECT count(*) FROM ops WHERE run = runs.id),
+                first_start_ns = (SELECT min(start_ns) FROM ops WHERE run = runs.id),
+                last_end_ns = (SELECT max(end_ns) FROM ops WHERE run = runs.id)
+  WHERE op_storage = 'stored';
+)sql", BackfillOpSummary},
 }};
 
 Result<int64_t> PragmaInt(const SqliteDb& db, std::string_view pragma) {
@@ -180,6 +208,22 @@ Status BackfillRunConfig(SqliteDb& db) {
     BindConfig(*update, 2, c);
     PACI_RETURN_IF_ERROR(update->Run());
   }
+}
+
+// Version 4's summary for every finished run stored op by op (a running run gets its own when its
+// writer finishes).
+Status BackfillOpSummary(SqliteDb& db) {
+  auto select = SqliteStmt::Prepare(db,
+      "SELECT id FROM runs WHERE op_storage = 'stored' AND status != 'running' AND op_count > 0");
+  if (!select.ok()) return select.status();
+  std::vector<int64_t> ids;
+  for (bool row = true;;) {
+    PACI_RETURN_IF_ERROR(select->Step(&row));
+    if (!row) break;
+    ids.push_back(select->Int(0));
+  }
+  for (int64_t id : ids) PACI_RETURN_IF_ERROR(WriteOpTiles(db, id));
+  return Status::Ok();
 }
 
 uint32_t BigEndian32(const unsigned char* p) {

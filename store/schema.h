@@ -16,7 +16,7 @@ namespace paci::store {
 // "PACI" in ASCII, written to the SQLite header (PRAGMA application_id) of every store.
 inline constexpr int32_t kApplicationId = 0x50414349;
 // The version this code writes. Migration i (1-based) takes a store from version i-1 to i.
-inline constexpr int kSchemaVersion = 3;
+inline constexpr int kSchemaVersion = 4;
 
 // Looks at an existing, non-empty file through a read-only connection, writing nothing, and says
 // whether it is a paci store this code can open. *version receives its user_version.

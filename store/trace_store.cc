@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "store/op_tiles.h"
 #include "store/schema.h"
 #include "store/sqlite_db.h"
 #include "store/trace_digest.h"
@@ -23,8 +24,8 @@ namespace {
 const std::string kRunColumns = fmt::format(
     "id, kind, name, schedule, spec, cost_model, description, host, writer_pid, code_revision, "
     "start_unix_ns, end_unix_ns, status, message, "
-    "CASE op_storage WHEN 'replayed' THEN replay_ops "
-    "ELSE (SELECT count(*) FROM ops WHERE run = runs.id) END, op_storage, replay_digest, {}",
+    "CASE op_storage WHEN 'replayed' THEN replay_ops ELSE coalesce(op_count, 0) END, op_storage, "
+    "replay_digest, {}",
     kConfigColumns);
 constexpr int kFirstConfigColumn = 17;
 
@@ -260,7 +261,8 @@ Status TraceStore::DeleteRun(int64_t run_id) {
   if (!record.ok()) return record.status();
   auto txn = SqliteTxn::Begin(*db_);
   if (!txn.ok()) return txn.status();
-  for (const char* sql : {"DELETE FROM ops WHERE run = ?1", "DELETE FROM updates WHERE run = ?1",
+  for (const char* sql : {"DELETE FROM ops WHERE run = ?1", "DELETE FROM op_tiles WHERE run = ?1",
+                          "DELETE FROM updates WHERE run = ?1",
                           "DELETE FROM memory WHERE run = ?1", "DELETE FROM metrics WHERE run = ?1",
                           "DELETE FROM links WHERE predicted = ?1 OR measured = ?1",
                           "DELETE FROM runs WHERE id = ?1"}) {
@@ -330,8 +332,10 @@ Result<std::map<int64_t, std::map<std::string, double>>> TraceStore::ListMetrics
 }
 
 Result<std::optional<int64_t>> TraceStore::StoredOpExtentNs(int64_t run_id) {
-  auto stmt = SqliteStmt::Prepare(
-      *db_, "SELECT count(*), max(end_ns) - min(start_ns) FROM ops WHERE run = ?1");
+  // The span every batch of the run's writers kept up to date (schema 4), not a scan of its ops.
+  auto stmt = SqliteStmt::Prepare(*db_,
+      "SELECT coalesce(op_count, 0), last_end_ns - first_start_ns FROM runs "
+      "WHERE id = ?1 AND op_storage = 'stored'");
   if (!stmt.ok()) return stmt.status();
   stmt->Bind(1, run_id);
   bool row = false;
@@ -354,20 +358,6 @@ Status ForEachRow(const SqliteDb& db, std::string_view sql, int64_t run_id, Fn&&
   }
 }
 
-ir::TraceEvent ReadOp(const SqliteStmt& s) {
-  ir::TraceEvent e;
-  e.set_op_id(s.Int(0));
-  e.set_stage(s.Int(1));
-  e.set_chunk(s.Int(2));
-  e.set_micro_batch(s.Int(3));
-  e.set_kind(static_cast<ir::OpKind>(s.Int(4)));
-  e.set_lane(static_cast<ir::Lane>(s.Int(5)));
-  e.set_start_ns(s.Int(6));
-  e.set_end_ns(s.Int(7));
-  e.set_weight_version(s.Int(8));
-  e.set_live_bytes(s.Int(9));
-  return e;
-}
 
 }  // namespace
 
@@ -402,9 +392,8 @@ Result<RunData> TraceStore::LoadRun(int64_t run_id) {
   }
   data.ops.reserve(data.record.op_count);
   PACI_RETURN_IF_ERROR(ForEachRow(*db_,
-      "SELECT op_id, stage, chunk, micro_batch, kind, lane, start_ns, end_ns, weight_version, "
-      "live_bytes FROM ops WHERE run = ?1 ORDER BY op_id", run_id,
-      [&](const SqliteStmt& s) { data.ops.push_back(ReadOp(s)); }));
+      fmt::format("SELECT {} FROM ops WHERE run = ?1 ORDER BY op_id", kOpColumns), run_id,
+      [&](const SqliteStmt& s) { data.ops.push_back(ReadOpRow(s)); }));
   PACI_RETURN_IF_ERROR(ForEachRow(*db_,
       "SELECT stage, time_ns, live_bytes FROM memory WHERE run = ?1 ORDER BY stage, time_ns, rowid",
       run_id, [&](const SqliteStmt& s) {
@@ -444,7 +433,7 @@ Result<std::vector<ir::TraceEvent>> TraceStore::LoadOps(int64_t run_id, uint32_t
   for (bool row = true;;) {
     PACI_RETURN_IF_ERROR(stmt->Step(&row));
     if (!row) return ops;
-    ops.push_back(ReadOp(*stmt));
+    ops.push_back(ReadOpRow(*stmt));
   }
 }
 
@@ -527,14 +516,38 @@ Status TraceStore::Replay(const RunRecord& record, RunData* data) const {
   return Status::Ok();
 }
 
+Result<std::optional<OpTileSummary>> TraceStore::LoadOpTiles(int64_t run_id) {
+  auto record = GetRun(run_id);
+  if (!record.ok()) return record.status();
+  return ReadOpTiles(*db_, run_id);
+}
+
+Result<OpWindow> TraceStore::LoadOpWindow(int64_t run_id, int64_t start_ns, int64_t end_ns,
+                                          int64_t max_ops) {
+  auto record = GetRun(run_id);
+  if (!record.ok()) return record.status();
+  if (record->op_storage == OpStorage::kReplayed) {
+    RunData data;
+    PACI_RETURN_IF_ERROR(Replay(*record, &data));
+    OpWindow w;
+    w.ids_read = record->op_count;
+    for (ir::TraceEvent& e : data.ops) {
+      if (e.start_ns() >= end_ns || e.end_ns() <= start_ns) continue;
+      if (static_cast<int64_t>(w.ops.size()) >= max_ops) return OpWindow{{}, true, w.ids_read};
+      w.ops.push_back(std::move(e));
+    }
+    return w;
+  }
+  return ReadOpWindow(*db_, run_id, start_ns, end_ns, max_ops);
+}
+
 Status TraceStore::PlayRun(int64_t run_id, TraceSink& sink) {
   auto record = GetRun(run_id);
   if (!record.ok()) return record.status();
   if (record->op_storage == OpStorage::kReplayed) return ReplayInto(*record, sink);
   PACI_RETURN_IF_ERROR(ForEachRow(*db_,
-      "SELECT op_id, stage, chunk, micro_batch, kind, lane, start_ns, end_ns, weight_version, "
-      "live_bytes FROM ops WHERE run = ?1 ORDER BY op_id", run_id,
-      [&](const SqliteStmt& s) { sink.OnOp(ReadOp(s)); }));
+      fmt::format("SELECT {} FROM ops WHERE run = ?1 ORDER BY op_id", kOpColumns), run_id,
+      [&](const SqliteStmt& s) { sink.OnOp(ReadOpRow(s)); }));
   return ForEachRow(*db_,
       "SELECT stage, time_ns, live_bytes FROM memory WHERE run = ?1 ORDER BY stage, time_ns, rowid",
       run_id, [&](const SqliteStmt& s) {

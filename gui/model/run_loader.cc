@@ -7,8 +7,8 @@
 namespace paci::gui {
 
 Result<std::shared_ptr<LoadedRun>> LoadAndIndex(RunSource& source, int64_t run_id,
-                                                const LoadProgress& progress) {
-  auto trace = source.LoadRun(run_id, progress);
+                                                const LoadProgress& progress, LoadDetail detail) {
+  auto trace = source.LoadRun(run_id, progress, detail);
   if (!trace.ok()) return trace.status();
   auto run = std::make_shared<LoadedRun>();
   run->trace = std::move(*trace);
@@ -66,7 +66,7 @@ struct LoadResult {
 };
 }  // namespace
 
-int RunLoader::load(int64_t run_id) {
+int RunLoader::load(int64_t run_id, LoadDetail detail) {
   const int request = ++next_request_;
   auto shared = shared_;
   // The watcher lives in this (UI) thread and is a child: if the loader goes away mid-load the
@@ -79,7 +79,7 @@ int RunLoader::load(int64_t run_id) {
     const LoadResult r = watcher->result();
     if (r.run) emit loaded(request, r.run); else emit failed(request, r.error);
   });
-  watcher->setFuture(QtConcurrent::run([shared, run_id](QPromise<LoadResult>& promise) {
+  watcher->setFuture(QtConcurrent::run([shared, run_id, detail](QPromise<LoadResult>& promise) {
     promise.setProgressRange(0, 1000);
     std::lock_guard lock(shared->mu);
     if (!shared->source) {
@@ -89,20 +89,20 @@ int RunLoader::load(int64_t run_id) {
     auto run = LoadAndIndex(*shared->source, run_id, [&](double f) {
       promise.setProgressValue(static_cast<int>(f * 1000));
       return !promise.isCanceled();
-    });
+    }, detail);
     promise.addResult(run.ok() ? LoadResult{*run, {}}
                                : LoadResult{nullptr, QString::fromStdString(run.status().ToString())});
   }));
   return request;
 }
 
-std::shared_ptr<LoadedRun> RunLoader::loadNow(int64_t run_id, QString* error) {
+std::shared_ptr<LoadedRun> RunLoader::loadNow(int64_t run_id, QString* error, LoadDetail detail) {
   std::lock_guard lock(shared_->mu);
   if (!shared_->source) {
     if (error) *error = tr("no store is open");
     return nullptr;
   }
-  auto run = LoadAndIndex(*shared_->source, run_id, {});
+  auto run = LoadAndIndex(*shared_->source, run_id, {}, detail);
   if (!run.ok()) {
     if (error) *error = QString::fromStdString(run.status().ToString());
     return nullptr;

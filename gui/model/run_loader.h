@@ -34,9 +34,10 @@ class RunLoader : public QObject {
   // Runs of the current source; emits failed() and returns empty on error.
   std::vector<RunSummary> listRuns();
   // Starts loading; returns the request number that loaded()/failed() will carry.
-  int load(int64_t run_id);
+  int load(int64_t run_id, LoadDetail detail = LoadDetail::kWhole);
   // Loads in the calling thread (screenshots, tests). nullptr and *error on failure.
-  std::shared_ptr<LoadedRun> loadNow(int64_t run_id, QString* error);
+  std::shared_ptr<LoadedRun> loadNow(int64_t run_id, QString* error,
+                                     LoadDetail detail = LoadDetail::kWhole);
 
  signals:
   void progress(int request, double fraction);
@@ -54,6 +55,7 @@ class RunLoader : public QObject {
 
 // Load and index one run; the worker body of RunLoader, callable from any thread.
 Result<std::shared_ptr<LoadedRun>> LoadAndIndex(RunSource& source, int64_t run_id,
-                                                const LoadProgress& progress);
+                                                const LoadProgress& progress,
+                                                LoadDetail detail = LoadDetail::kWhole);
 
 }  // namespace paci::gui

@@ -32,7 +32,7 @@ Result<std::vector<RunSummary>> MemoryRunSource::ListRuns() {
   return out;
 }
 
-Result<RunTrace> MemoryRunSource::LoadRun(int64_t id, const LoadProgress& progress) {
+Result<RunTrace> MemoryRunSource::LoadRun(int64_t id, const LoadProgress& progress, LoadDetail) {
   auto it = runs_.find(id);
   if (it == runs_.end()) return Status::NotFound("memory: no run " + std::to_string(id));
   if (progress) progress(1.0);

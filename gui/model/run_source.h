@@ -17,12 +17,16 @@ namespace paci::gui {
 // Called with the fraction loaded (0..1); returning false asks the loader to stop.
 using LoadProgress = std::function<bool(double fraction)>;
 
+// kWhole: every op in memory (comparison, replay). kWindowed: a long run stored op by op may come
+// back as its summary plus a window source (RunTrace::overview): what the timeline needs.
+enum class LoadDetail { kWhole, kWindowed };
+
 class RunSource {
  public:
   virtual ~RunSource() = default;
   virtual std::string Describe() const = 0;  // file name or "memory", for titles and errors
   virtual Result<std::vector<RunSummary>> ListRuns() = 0;
-  virtual Result<RunTrace> LoadRun(int64_t id, const LoadProgress& progress) = 0;
+  virtual Result<RunTrace> LoadRun(int64_t id, const LoadProgress& progress, LoadDetail detail) = 0;
 };
 
 class MemoryRunSource : public RunSource {
@@ -31,13 +35,19 @@ class MemoryRunSource : public RunSource {
   int64_t Add(RunTrace trace);
   std::string Describe() const override { return "memory"; }
   Result<std::vector<RunSummary>> ListRuns() override;
-  Result<RunTrace> LoadRun(int64_t id, const LoadProgress& progress) override;
+  Result<RunTrace> LoadRun(int64_t id, const LoadProgress& progress, LoadDetail detail) override;
 
  private:
   std::map<int64_t, RunTrace> runs_;
 };
 
+// Runs stored op by op with more ops than this open on a timeline from their summary and load
+// the ops of the window in view (reading 9 M rows whole took 35 s).
+inline constexpr int64_t kWindowedAboveOps = 1000000;
+
 // Opens the trace store at path, or says why not (no store library, not a store, locked...).
-Result<std::unique_ptr<RunSource>> OpenStoreSource(const std::string& path);
+// windowed_above_ops: see kWindowedAboveOps (tests lower it).
+Result<std::unique_ptr<RunSource>> OpenStoreSource(const std::string& path,
+                                                   int64_t windowed_above_ops = kWindowedAboveOps);
 
 }  // namespace paci::gui

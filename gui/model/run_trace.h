@@ -9,8 +9,10 @@
 #include <string>
 #include <vector>
 
+#include "gui/model/run_overview.h"
 #include "gui/model/trace_index.h"
 #include "paci.pb.h"
+#include "proto/status.h"
 
 namespace paci::gui {
 
@@ -39,6 +41,19 @@ struct RunSummary {
   int64_t start_unix_ns = 0;
 };
 
+// Where a long run's ops come from one time window at a time (the store reads only the op-id
+// ranges its summary gives for the window). Thread-safe: loads run one at a time.
+class OpWindowSource {
+ public:
+  virtual ~OpWindowSource() = default;
+  struct Window {
+    std::vector<ir::TraceEvent> ops;
+    bool truncated = false;  // more than max_ops met the window; ops is empty
+  };
+  // Ops with start < t1_ns and end > t0_ns, in the run's own clock.
+  virtual Result<Window> Load(int64_t t0_ns, int64_t t1_ns, int64_t max_ops) = 0;
+};
+
 struct RunTrace {
   RunSummary summary;
   ir::PipelineSpec spec;
@@ -47,6 +62,11 @@ struct RunTrace {
   std::shared_ptr<const TraceIndex> index;  // set by sources that index while loading
   std::vector<ir::UpdateMetric> updates;
   std::vector<ir::MemorySample> memory;
+  // A long run stored op by op, opened for its timeline (LoadDetail::kWindowed): `index` holds
+  // only a time window (empty at first, the run's offset and makespan), `overview` its far-out
+  // zoom levels, `windows` loads the ops of the window in view. Memory samples are not loaded.
+  std::shared_ptr<const RunOverview> overview;
+  std::shared_ptr<OpWindowSource> windows;
 };
 
 const char* RunKindName(RunKind kind);  // "predicted", "measured"

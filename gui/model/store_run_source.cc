@@ -3,6 +3,7 @@
 // writer has open: writers migrate on open) is migrated once first.
 #include <algorithm>
 #include <memory>
+#include <mutex>
 
 #include "gui/model/run_source.h"
 #include "gui/model/sim_backend.h"
@@ -55,9 +56,44 @@ std::vector<size_t> RowSizesOf(const store::RunRecord& r) {
 // (a 10 M-op run would otherwise hold ~1 GiB of messages beside its index).
 constexpr int64_t kEventsUpTo = 1000000;
 
+// A window source with its own read-only connection, so window loads never wait for the run
+// list or another run's load.
+class StoreWindowSource : public OpWindowSource {
+ public:
+  StoreWindowSource(store::TraceStore store, store::RunRecord record)
+      : store_(std::move(store)), record_(std::move(record)) {}
+  Result<Window> Load(int64_t t0_ns, int64_t t1_ns, int64_t max_ops) override {
+    std::lock_guard lock(mu_);
+    auto w = store_.LoadOpWindow(record_.id, t0_ns, t1_ns, max_ops);
+    if (!w.ok()) return w.status();
+    // What the timeline indexes by stage is checked, as LoadRun checks a whole run: a
+    // hand-edited row must not make the viewer allocate rows for a stage a billion.
+    store::RunData checked;
+    checked.record = record_;
+    checked.ops = std::move(w->ops);
+    const std::string where = store_.path() + ": run " + std::to_string(record_.id);
+    if (Status st = store::CheckRunData(checked, where); !st.ok()) return Status::Corruption(st.message());
+    return Window{std::move(checked.ops), w->truncated};
+  }
+
+ private:
+  std::mutex mu_;
+  store::TraceStore store_;
+  store::RunRecord record_;
+};
+
+std::shared_ptr<const RunOverview> OverviewOf(const store::OpTileSummary& s, uint32_t stages) {
+  std::vector<RunOverview::Tile> tiles;
+  tiles.reserve(s.tiles.size());
+  for (const store::OpTile& t : s.tiles) tiles.push_back({t.stage, t.lane, t.tile, t.busy_ns, t.ops});
+  return std::make_shared<const RunOverview>(stages, s.tile_ns, s.last_end_ns - s.first_start_ns,
+                                             s.op_count, tiles);
+}
+
 class StoreRunSource : public RunSource {
  public:
-  explicit StoreRunSource(store::TraceStore store) : store_(std::move(store)) {}
+  StoreRunSource(store::TraceStore store, store::OpenOptions options, int64_t windowed_above)
+      : store_(std::move(store)), options_(std::move(options)), windowed_above_(windowed_above) {}
   std::string Describe() const override { return store_.path(); }
 
   Result<std::vector<RunSummary>> ListRuns() override {
@@ -79,7 +115,7 @@ class StoreRunSource : public RunSource {
     return out;
   }
 
-  Result<RunTrace> LoadRun(int64_t id, const LoadProgress& progress) override {
+  Result<RunTrace> LoadRun(int64_t id, const LoadProgress& progress, LoadDetail detail) override {
     // The store reads a run in one call; progress moves at its start and end only.
     if (progress && !progress(0.05)) return Status::Internal("cancelled");
     auto data = store_.LoadRunWithoutOps(id);
@@ -89,6 +125,12 @@ class StoreRunSource : public RunSource {
     t.spec = data->record.info.spec;
     t.cost_model = data->record.info.cost_model;
     t.updates = std::move(data->updates);
+    if (detail == LoadDetail::kWindowed && data->record.op_storage == store::OpStorage::kStored &&
+        data->record.op_count > windowed_above_) {
+      auto windowed = LoadWindowed(data->record, &t);
+      if (!windowed.ok()) return windowed.status();
+      if (*windowed) return t;  // else no summary yet (a running run): read it whole
+    }
     if (data->record.op_count > kEventsUpTo) {
       // A long run goes from the store (or its re-simulation) straight into the index.
       TraceIndexBuilder builder(t.spec.stages(), RowSizesOf(data->record), store::kMaxRunStages);
@@ -114,12 +156,31 @@ class StoreRunSource : public RunSource {
   }
 
  private:
+  // The summary and a window source instead of the ops; false when the run has no summary.
+  Result<bool> LoadWindowed(const store::RunRecord& record, RunTrace* t) {
+    const int64_t id = record.id;
+    auto tiles = store_.LoadOpTiles(id);
+    if (!tiles.ok()) return tiles.status();
+    if (!tiles->has_value()) return false;
+    const store::OpTileSummary& s = **tiles;
+    const uint32_t stages = std::max<uint32_t>(t->spec.stages(), 1);
+    t->overview = OverviewOf(s, stages);
+    t->index = std::make_shared<const TraceIndex>(
+        TraceIndex::ForWindow({}, stages, s.first_start_ns, s.last_end_ns - s.first_start_ns));
+    auto own = store::TraceStore::Open(store_.path(), options_);
+    if (!own.ok()) return own.status();
+    t->windows = std::make_shared<StoreWindowSource>(std::move(*own), record);
+    return true;
+  }
+
   store::TraceStore store_;
+  store::OpenOptions options_;
+  int64_t windowed_above_;
 };
 
 }  // namespace
 
-Result<std::unique_ptr<RunSource>> OpenStoreSource(const std::string& path) {
+Result<std::unique_ptr<RunSource>> OpenStoreSource(const std::string& path, int64_t windowed_above_ops) {
   store::OpenOptions options;
   options.create_if_missing = false;
   options.read_only = true;
@@ -136,7 +197,8 @@ Result<std::unique_ptr<RunSource>> OpenStoreSource(const std::string& path) {
     store = store::TraceStore::Open(path, options);
   }
   if (!store.ok()) return store.status();
-  return std::unique_ptr<RunSource>(std::make_unique<StoreRunSource>(std::move(*store)));
+  return std::unique_ptr<RunSource>(
+      std::make_unique<StoreRunSource>(std::move(*store), options, windowed_above_ops));
 }
 
 }  // namespace paci::gui

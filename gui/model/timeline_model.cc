@@ -14,6 +14,24 @@ TimelineModel::TimelineModel(std::shared_ptr<const TraceIndex> index, uint32_t c
                              LaneGeometry geometry)
     : index_(std::move(index)), chunks_(chunks), geometry_(geometry) {}
 
+void TimelineModel::SetOverview(std::shared_ptr<const RunOverview> overview) {
+  overview_ = std::move(overview);
+  window_t0_ = 0;
+  window_t1_ = -1;
+}
+
+void TimelineModel::SetWindow(std::shared_ptr<const TraceIndex> index, double t0, double t1) {
+  // The selected op stays selected when the new window holds it too (indices change, ids not).
+  const std::optional<uint64_t> selected_id =
+      selected_ ? std::optional<uint64_t>(index_->op(*selected_).op_id) : std::nullopt;
+  index_ = std::move(index);
+  window_t0_ = t0;
+  window_t1_ = t1;
+  deps_.reset();
+  const int64_t again = selected_id ? index_->FindOpId(*selected_id) : -1;
+  Select(again >= 0 ? std::optional<size_t>(again) : std::nullopt);
+}
+
 double TimelineModel::Height() const {
   return index_->stages() * (geometry_.lane_height + geometry_.lane_gap);
 }
@@ -44,12 +62,20 @@ QRectF TimelineModel::OpRect(size_t i, const TimeAxis& axis) const {
 void TimelineModel::ForEachVisible(const TimeAxis& axis, const std::function<void(const Box&)>& fn,
                                    const std::function<void(const Coverage&)>& coverage) const {
   const double t0 = axis.VisibleStart(), t1 = axis.VisibleEnd();
+  const size_t columns = static_cast<size_t>(std::ceil(axis.width_px));
+  if (!Covers(t0, t1)) {
+    if (!coverage) return;
+    for (uint32_t stage = 0; stage < index_->stages(); ++stage)
+      for (ir::Lane lane : kLanes)
+        coverage(Coverage{LaneRect(stage, lane, axis.width_px), stage, lane,
+                          overview_->BusyFractions(stage, lane, axis.ToNs(0), axis.ns_per_px, columns)});
+    return;
+  }
   for (uint32_t stage = 0; stage < index_->stages(); ++stage) {
     for (ir::Lane lane : kLanes) {
       const QRectF band = LaneRect(stage, lane, axis.width_px);
       const auto [lo, hi] = index_->Visible(stage, lane, t0, t1);
       if (coverage && static_cast<double>(hi - lo) > axis.width_px) {
-        const size_t columns = static_cast<size_t>(std::ceil(axis.width_px));
         coverage(Coverage{band, stage, lane,
                           index_->BusyFractions(stage, lane, axis.ToNs(0), axis.ns_per_px, columns)});
         continue;
@@ -69,6 +95,7 @@ void TimelineModel::ForEachVisible(const TimeAxis& axis, const std::function<voi
 }
 
 std::optional<size_t> TimelineModel::HitTest(QPointF p, const TimeAxis& axis) const {
+  if (!Covers(axis.ToNs(p.x()) - axis.ns_per_px, axis.ToNs(p.x()) + axis.ns_per_px)) return std::nullopt;
   for (uint32_t stage = 0; stage < index_->stages(); ++stage) {
     for (ir::Lane lane : kLanes) {
       if (!LaneRect(stage, lane, axis.width_px).contains(p.x(), p.y())) continue;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "gui/model/op_dependencies.h"
+#include "gui/model/run_overview.h"
 #include "gui/model/time_axis.h"
 #include "gui/model/trace_index.h"
 
@@ -28,6 +29,18 @@ class TimelineModel {
  public:
   TimelineModel(std::shared_ptr<const TraceIndex> index, uint32_t chunks,
                 LaneGeometry geometry = {});
+
+  // A long run whose ops are loaded a window at a time: `overview` draws the rows wherever the
+  // loaded window does not cover the view, and index() is the window (SetWindow).
+  void SetOverview(std::shared_ptr<const RunOverview> overview);
+  const RunOverview* overview() const { return overview_.get(); }
+  // Replaces the ops with those of [t0, t1] (ns from the run start); the selection is kept when
+  // the new window holds the selected op.
+  void SetWindow(std::shared_ptr<const TraceIndex> index, double t0, double t1);
+  // Whether the ops in memory cover [t0, t1]: always for a run loaded whole.
+  bool Covers(double t0, double t1) const { return !overview_ || (window_t0_ <= t0 && t1 <= window_t1_); }
+  double window_start() const { return window_t0_; }
+  double window_end() const { return window_t1_; }
 
   const TraceIndex& index() const { return *index_; }
   std::shared_ptr<const TraceIndex> shared_index() const { return index_; }
@@ -51,7 +64,8 @@ class TimelineModel {
   };
   // Visible ops as boxes. Ops narrower than a pixel that land in an already drawn pixel column
   // are skipped. With `coverage`, rows denser than one op per pixel column are handed to it
-  // instead, so a frame costs O(width x rows x log ops) however many ops are in view.
+  // instead, so a frame costs O(width x rows x log ops) however many ops are in view. A view
+  // the loaded window does not cover is drawn from the overview alone, every row as coverage.
   void ForEachVisible(const TimeAxis& axis, const std::function<void(const Box&)>& fn,
                       const std::function<void(const Coverage&)>& coverage = {}) const;
   QRectF OpRect(size_t i, const TimeAxis& axis) const;
@@ -65,6 +79,8 @@ class TimelineModel {
 
  private:
   std::shared_ptr<const TraceIndex> index_;
+  std::shared_ptr<const RunOverview> overview_;
+  double window_t0_ = 0, window_t1_ = -1;  // what index_ covers when overview_ is set
   uint32_t chunks_;
   LaneGeometry geometry_;
   std::optional<size_t> selected_;

@@ -57,15 +57,26 @@ bool InsertionSortWithin(std::vector<OpSpan>::iterator first, std::vector<OpSpan
 }  // namespace
 
 TraceIndex TraceIndex::FromSpans(std::vector<OpSpan> spans, uint32_t stages) {
+  int64_t first = std::numeric_limits<int64_t>::max();
+  for (const OpSpan& s : spans) first = std::min(first, s.start);
+  const int64_t offset = spans.empty() ? 0 : first;
+  int64_t makespan = 0;
+  for (const OpSpan& s : spans) makespan = std::max(makespan, s.end - offset);
+  return Layout(std::move(spans), stages, offset, makespan);
+}
+
+TraceIndex TraceIndex::ForWindow(std::vector<OpSpan> spans, uint32_t stages, int64_t offset_ns,
+                                 int64_t makespan_ns) {
+  return Layout(std::move(spans), stages, offset_ns, makespan_ns);
+}
+
+TraceIndex TraceIndex::Layout(std::vector<OpSpan> spans, uint32_t stages, int64_t offset,
+                              int64_t makespan) {
   TraceIndex t;
   t.stages_ = std::max<uint32_t>(stages, 1);
-  int64_t first = std::numeric_limits<int64_t>::max();
-  for (const OpSpan& s : spans) {
-    t.stages_ = std::max(t.stages_, s.stage + 1);
-    first = std::min(first, s.start);
-  }
-  t.offset_ = spans.empty() ? 0 : first;
-  for (const OpSpan& s : spans) t.makespan_ = std::max(t.makespan_, s.end - t.offset_);
+  for (const OpSpan& s : spans) t.stages_ = std::max(t.stages_, s.stage + 1);
+  t.offset_ = offset;
+  t.makespan_ = makespan;
   // Rows in (stage, lane) order by a stable counting pass, then each row by start.
   const size_t rows = size_t{t.stages_} * kLanesPerStage;
   t.row_begin_.assign(rows + 1, 0);

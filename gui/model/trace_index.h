@@ -44,6 +44,10 @@ class TraceIndex {
   static TraceIndex Build(const std::vector<ir::TraceEvent>& events, uint32_t stages);
   // The same from spans with the events' own times (TraceIndexBuilder collects them).
   static TraceIndex FromSpans(std::vector<OpSpan> spans, uint32_t stages);
+  // The ops of a time window of a longer run (spans in the run's own times): times shifted by the
+  // run's offset and makespan() the run's, so the window sits where it belongs on the run's axis.
+  static TraceIndex ForWindow(std::vector<OpSpan> spans, uint32_t stages, int64_t offset_ns,
+                              int64_t makespan_ns);
   static OpSpan SpanOf(const ir::TraceEvent& e);
 
   uint32_t stages() const { return stages_; }
@@ -73,6 +77,8 @@ class TraceIndex {
   // The rows laid out, each sorted by (start, op id), with their prefix arrays: from spans in any
   // order (FromSpans) or placed row by row while loading (TraceIndexBuilder).
   size_t RowOf(const OpSpan& s) const { return size_t{s.stage} * kLanesPerStage + s.lane; }
+  static TraceIndex Layout(std::vector<OpSpan> spans, uint32_t stages, int64_t offset,
+                           int64_t makespan);
   void SortRow(size_t r);     // sorts row r and recomputes its prefix arrays
   void ShiftTimes();          // subtracts offset_ from every time (makespan_ is set already)
   // Busy time of row ops before t: the level-of-detail primitive.

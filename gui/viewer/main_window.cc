@@ -63,6 +63,11 @@ MainWindow::MainWindow(std::shared_ptr<const SimBackend> backend, QWidget* paren
   connect(tabs_, &QTabWidget::currentChanged, this, [this](int tab) {
     if (tab != static_cast<int>(View::kReplay) || !replay_pending_) return;
     const auto run = std::move(replay_pending_);
+    if (run->trace.overview) {
+      // Opened a window at a time for its timeline: replay needs every op, read in the background.
+      request(Purpose::kReplay, {run->trace.summary.id});
+      return;
+    }
     replay_->setRun(run->index, run->trace.spec.chunks(), run->trace.memory, RunTitle(run->trace.summary));
   });
   connect(&loader_, &RunLoader::loaded, this, &MainWindow::onLoaded);
@@ -136,12 +141,19 @@ bool MainWindow::exportCurrentView(const QString& path) {
 
 void MainWindow::request(Purpose purpose, std::vector<int64_t> ids) {
   const int job = ++next_pending_;
-  current_job_ = job;
   pending_[job] = Pending{purpose, ids, {}};
   progress_->setValue(0);
   progress_->show();
   statusBar()->showMessage(tr("Loading…"));
-  for (int64_t id : std::set<int64_t>(ids.begin(), ids.end())) request_to_pending_[loader_.load(id)] = job;
+  if (purpose == Purpose::kReplay) {  // beside the timeline's job, which stays the current one
+    request_to_pending_[loader_.load(ids.front(), LoadDetail::kWhole)] = job;
+    return;
+  }
+  current_job_ = job;
+  // Opening a timeline may load a long run a window at a time; comparison and replay need it whole.
+  const LoadDetail detail = purpose == Purpose::kOpen ? LoadDetail::kWindowed : LoadDetail::kWhole;
+  for (int64_t id : std::set<int64_t>(ids.begin(), ids.end()))
+    request_to_pending_[loader_.load(id, detail)] = job;
 }
 
 void MainWindow::openRun(int64_t id) { request(Purpose::kOpen, {id}); }
@@ -165,7 +177,7 @@ void MainWindow::onLoaded(int req, std::shared_ptr<LoadedRun> run) {
   pending_.erase(p);
   progress_->hide();
   statusBar()->clearMessage();
-  if (job == current_job_) finish(done);
+  if (job == current_job_ || done.purpose == Purpose::kReplay) finish(done);
 }
 
 void MainWindow::onFailed(int req, const QString& message) {
@@ -192,6 +204,11 @@ void MainWindow::finish(const Pending& p) {
       showView(View::kCompare);
       break;
     }
+    case Purpose::kReplay: {
+      const auto run = get(p.ids.front());
+      replay_->setRun(run->index, run->trace.spec.chunks(), run->trace.memory, RunTitle(run->trace.summary));
+      break;
+    }
     case Purpose::kCurves:
       curves_->model().clear();
       for (int64_t id : p.ids) curves_->model().addRun(get(id)->trace.summary, get(id)->trace.updates);
@@ -203,14 +220,15 @@ void MainWindow::finish(const Pending& p) {
 
 void MainWindow::showRun(std::shared_ptr<const LoadedRun> run) {
   const QString title = RunTitle(run->trace.summary);
-  timeline_->setRun(run->index, run->trace.spec.chunks(), title);
+  timeline_->setRun(run->index, run->trace.spec.chunks(), title, run->trace.overview,
+                    run->trace.windows);
   replay_pending_ = std::move(run);
   emit runShown();
 }
 
 bool MainWindow::openRunNow(int64_t id) {
   QString error;
-  auto run = loader_.loadNow(id, &error);
+  auto run = loader_.loadNow(id, &error, LoadDetail::kWindowed);
   if (!run) {
     showError(error);
     return false;

@@ -58,7 +58,7 @@ class MainWindow : public QMainWindow {
   void runShown();  // the timeline page got a run (tests and benchmarks wait on it)
 
  private:
-  enum class Purpose { kOpen, kCompare, kCurves };
+  enum class Purpose { kOpen, kCompare, kCurves, kReplay };
   struct Pending {
     Purpose purpose;
     std::vector<int64_t> ids;

@@ -1,8 +1,12 @@
 #include "gui/viewer/timeline_page.h"
 
+#include <QElapsedTimer>
+#include <QFutureWatcher>
 #include <QLabel>
 #include <QScrollArea>
 #include <QVBoxLayout>
+#include <QtConcurrent/QtConcurrentRun>
+#include <cmath>
 
 #include "gui/model/op_style.h"
 #include "gui/viewer/timeline_widget.h"
@@ -19,11 +23,112 @@ TimelinePage::TimelinePage(QWidget* parent) : QWidget(parent) {
   scroll->setWidget(timeline_);
   scroll->setWidgetResizable(true);
   scroll->setFrameShape(QFrame::NoFrame);
+  window_status_ = new QLabel;
+  window_status_->hide();
   auto* layout = new QVBoxLayout(this);
   layout->addWidget(header_);
+  layout->addWidget(window_status_);
   layout->addWidget(scroll, 1);
   layout->addWidget(details_);
   connect(timeline_, &TimelineWidget::opSelected, this, [this](int, qint64 op) { showDetails(op); });
+  connect(timeline_, &TimelineWidget::axisChanged, this, &TimelinePage::requestWindow);
+}
+
+QString TimelinePage::windowStatus() const { return window_status_->text(); }
+
+void TimelinePage::requestWindow() {
+  if (!model_ || !model_->overview() || !windows_) return;
+  const TimeAxis& axis = timeline_->axis();
+  const double t0 = axis.VisibleStart(), t1 = axis.VisibleEnd();
+  if (model_->Covers(t0, t1)) return;
+  const RunOverview& overview = *model_->overview();
+  const int64_t in_view = overview.OpsIn(t0, t1);
+  if (in_view > max_window_ops_) {
+    window_status_->setText(tr("Summary: busy fraction per pixel column from the run's stored "
+                               "summary, about %L1 ops in view. Zoom in to under %L2 ops to load "
+                               "them (at most %L2 per window).").arg(in_view).arg(max_window_ops_));
+    return;
+  }
+  if (loading_) {
+    stale_ = true;
+    return;
+  }
+  // A view's width on either side as well, when that stays under the cap: panning stays inside.
+  const double w = t1 - t0;
+  if (overview.OpsIn(t0 - w, t1 + w) <= max_window_ops_) {
+    startWindowLoad(t0 - w, t1 + w);
+  } else {
+    startWindowLoad(t0, t1);
+  }
+}
+
+namespace {
+struct WindowResult {
+  std::shared_ptr<const TraceIndex> index;
+  bool truncated = false;
+  QString error;
+  double ms = 0;
+};
+}  // namespace
+
+void TimelinePage::startWindowLoad(double t0, double t1) {
+  loading_ = true;
+  const int generation = generation_;
+  window_status_->setText(tr("Loading the ops of the window in view…"));
+  const TraceIndex& ix = model_->index();
+  const int64_t offset = ix.offset_ns(), makespan = ix.makespan();
+  const uint32_t stages = ix.stages();
+  auto* watcher = new QFutureWatcher<WindowResult>(this);
+  connect(watcher, &QFutureWatcher<WindowResult>::finished, this, [=, this] {
+    watcher->deleteLater();
+    if (generation != generation_) return;  // another run is shown now
+    loading_ = false;
+    const WindowResult r = watcher->result();
+    if (!r.error.isEmpty()) {
+      window_status_->setText(tr("Could not load the window: %1").arg(r.error));
+    } else if (r.truncated) {
+      window_status_->setText(
+          tr("More than %L1 ops in the window: the summary is drawn.").arg(max_window_ops_));
+    } else {
+      // A window reaching past either end of the run covers all views beyond it too.
+      model_->SetWindow(r.index, t0 <= 0 ? -1e300 : t0, t1 >= makespan ? 1e300 : t1);
+      const double step = (t1 - t0) / 100;
+      const QString from = QString::fromStdString(FormatTime(std::max(0.0, t0), step));
+      const QString to = QString::fromStdString(FormatTime(std::min<double>(makespan, t1), step));
+      window_status_->setText(tr("Ops loaded for %1 – %2: %L3 ops in %4 ms (at most %L5 per window; "
+                                 "outside it the summary is drawn).")
+                                  .arg(from, to)
+                                  .arg(r.index->ops().size())
+                                  .arg(r.ms, 0, 'f', 0)
+                                  .arg(max_window_ops_));
+      timeline_->update();
+    }
+    emit windowLoaded();
+    if (stale_) {
+      stale_ = false;
+      requestWindow();
+    }
+  });
+  auto windows = windows_;
+  watcher->setFuture(QtConcurrent::run([=, max_ops = max_window_ops_] {
+    QElapsedTimer clock;
+    clock.start();
+    WindowResult r;
+    auto w = windows->Load(offset + static_cast<int64_t>(std::floor(t0)),
+                           offset + static_cast<int64_t>(std::ceil(t1)) + 1, max_ops);
+    if (!w.ok()) {
+      r.error = QString::fromStdString(w.status().ToString());
+      return r;
+    }
+    r.truncated = w->truncated;
+    std::vector<OpSpan> spans;
+    spans.reserve(w->ops.size());
+    for (const auto& e : w->ops) spans.push_back(TraceIndex::SpanOf(e));
+    r.index = std::make_shared<const TraceIndex>(
+        TraceIndex::ForWindow(std::move(spans), stages, offset, makespan));
+    r.ms = clock.nsecsElapsed() / 1e6;
+    return r;
+  }));
 }
 
 void TimelinePage::showDetails(int64_t op) {
@@ -49,13 +154,20 @@ bool TimelinePage::selectOpId(uint64_t op_id) {
 }
 
 void TimelinePage::setRun(std::shared_ptr<const TraceIndex> index, uint32_t chunks,
-                          const QString& title) {
+                          const QString& title, std::shared_ptr<const RunOverview> overview,
+                          std::shared_ptr<OpWindowSource> windows) {
+  ++generation_;
+  loading_ = stale_ = false;
   model_ = std::make_unique<TimelineModel>(std::move(index), chunks);
+  windows_ = overview ? std::move(windows) : nullptr;
+  if (windows_) model_->SetOverview(std::move(overview));
+  window_status_->setVisible(windows_ != nullptr);
   const TraceIndex& ix = model_->index();
+  const size_t ops = model_->overview() ? static_cast<size_t>(model_->overview()->op_count()) : ix.ops().size();
   header_->setText(QStringLiteral("<b>%1</b> &nbsp; %2 stages, %3 ops, makespan %4")
                        .arg(title.toHtmlEscaped())
                        .arg(ix.stages())
-                       .arg(ix.ops().size())
+                       .arg(ops)
                        .arg(QString::fromStdString(FormatTime(ix.makespan(), ix.makespan() / 1000.0))));
   timeline_->setTracks({{title, model_.get(), {}}});
 }

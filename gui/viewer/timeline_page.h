@@ -18,20 +18,41 @@ class TimelinePage : public QWidget {
   Q_OBJECT
  public:
   explicit TimelinePage(QWidget* parent = nullptr);
-  // title: what the header says (run id and name, or the explorer config).
-  void setRun(std::shared_ptr<const TraceIndex> index, uint32_t chunks, const QString& title);
+  // title: what the header says (run id and name, or the explorer config). A long run loaded a
+  // window at a time (RunTrace::overview and windows) is drawn from its overview until the ops
+  // of the window in view are loaded, off the UI thread, after each zoom or pan.
+  void setRun(std::shared_ptr<const TraceIndex> index, uint32_t chunks, const QString& title,
+              std::shared_ptr<const RunOverview> overview = {},
+              std::shared_ptr<OpWindowSource> windows = {});
   TimelineWidget* timeline() const { return timeline_; }
   TimelineModel* model() const { return model_.get(); }
   // Selects the op with this id (as a click would) and centres the view on it; false if absent.
   bool selectOpId(uint64_t op_id);
+  bool windowLoading() const { return loading_; }
+  QString windowStatus() const;
+
+  // The most ops one window load brings into memory; with more in view the overview is drawn.
+  static constexpr int64_t kMaxWindowOps = 300000;
+  void setMaxWindowOps(int64_t n) { max_window_ops_ = n; }  // tests lower it
+
+ signals:
+  void windowLoaded();  // a window load finished (loaded, over the cap, or failed)
 
  private:
   void showDetails(int64_t op);
+  void requestWindow();  // after each axis change: load the view's ops if they are few enough
+  void startWindowLoad(double t0, double t1);
 
   QLabel* header_;
   QLabel* details_;
   TimelineWidget* timeline_;
   std::unique_ptr<TimelineModel> model_;
+  QLabel* window_status_;
+  std::shared_ptr<OpWindowSource> windows_;
+  int64_t max_window_ops_ = kMaxWindowOps;
+  bool loading_ = false;
+  bool stale_ = false;   // the view moved while a load was in flight
+  int generation_ = 0;   // a new run drops the old run's loads
 };
 
 }  // namespace paci::gui

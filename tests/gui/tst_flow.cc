@@ -70,8 +70,8 @@ void FlowTest::openListSelectCompare() {
   const int64_t first = filter.index(0, 0).data(RunListModel::RunIdRole).toLongLong();
   const int64_t second = filter.index(1, 0).data(RunListModel::RunIdRole).toLongLong();
   QCOMPARE(std::set<int64_t>({first, second}), std::set<int64_t>({ids_.predicted, ids_.measured}));
-  auto a = (*source)->LoadRun(first, {});
-  auto b = (*source)->LoadRun(second, {});
+  auto a = (*source)->LoadRun(first, {}, LoadDetail::kWhole);
+  auto b = (*source)->LoadRun(second, {}, LoadDetail::kWhole);
   QVERIFY(a.ok() && b.ok());
   if (PredictionShouldComeFirst(a->summary, b->summary)) std::swap(a, b);
   QCOMPARE(a->summary.kind, RunKind::kPredicted);

@@ -57,6 +57,15 @@ TEST_P(TracesMigration, OpensWithItsRunsAndGainsConfigColumns) {
     ASSERT_TRUE(run.ok()) << run.status().ToString();
     EXPECT_EQ(static_cast<int64_t>(run->ops.size()), r.op_count);
     EXPECT_EQ(r.op_storage, OpStorage::kStored);
+    // Version 4: the level-of-detail summary of every finished run, busy totals as its op rows.
+    auto tiles = store->LoadOpTiles(r.id);
+    ASSERT_TRUE(tiles.ok() && tiles->has_value()) << "run " << r.id;
+    int64_t tile_ops = 0;
+    for (const OpTile& t : (*tiles)->tiles) tile_ops += t.ops;
+    EXPECT_EQ(tile_ops, r.op_count);
+    const std::string run_key = std::to_string(r.id);
+    EXPECT_EQ(Query(path, "SELECT sum(busy_ns) FROM op_tiles WHERE run = " + run_key),
+              Query(path, "SELECT sum(end_ns - start_ns) FROM ops WHERE run = " + run_key));
     const RunConfig& c = r.info.config;
     EXPECT_FALSE(c.schedule.empty()) << "run " << r.id;
     EXPECT_EQ(c.stages, 2) << "run " << r.id;
