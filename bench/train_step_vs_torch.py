@@ -15,6 +15,7 @@ Run with Debian's python3 (python3-torch):
   /usr/bin/python3 bench/train_step_vs_torch.py --bench build/bench/train_step_bench --steps 10
 """
 import argparse
+import ctypes
 import os
 import re
 import subprocess
@@ -53,9 +54,25 @@ def run_ours(bench, cfg, steps, threads, extra=()):
     return r
 
 
+def blas_thread_setter():
+    """Debian's torch does its GEMMs in OpenBLAS (openblas-pthread), whose thread pool
+    torch.set_num_threads does not reach: left alone, torch's "1 thread" runs its GEMMs on every
+    core. Returns a function that sets OpenBLAS's thread count, found in this process's maps."""
+    maps = open("/proc/self/maps").read()
+    libs = sorted(set(re.findall(r"(/\S*libopenblas\S*\.so\S*)", maps)))
+    if not libs:
+        return lambda n: None
+    lib = ctypes.CDLL(libs[0])
+    return lambda n: lib.openblas_set_num_threads(ctypes.c_int(n))
+
+
+SET_BLAS_THREADS = blas_thread_setter()
+
+
 def run_torch(cfg, steps, threads):
     L, C, NH, T, B, V = cfg
     torch.set_num_threads(threads)
+    SET_BLAS_THREADS(threads)
     torch.manual_seed(0)
     model = GPT(V, T, L, C, NH, False)
     named = dict(model.named_parameters())
