@@ -1,6 +1,6 @@
 // Thread count for the exec kernels: OpenMP loops and the GEMMs (Eigen or OpenBLAS, gemm.h), both
 // split over the calling thread's OpenMP team. Set per calling thread; results are
-// deterministic for a fixed count.
+// deterministic for a fixed count. A build with PACI_OPENMP=OFF has one kernel thread per caller.
 #pragma once
 
 #include <string>
