@@ -30,9 +30,9 @@ case "$kind" in
     # OpenMPI under mpirun: the ranks inherit the options above.
     export OMPI_MCA_rmaps_base_oversubscribe=1
     cd build-asan
-    # GoldenLosses compares losses bit for bit with a Release build's; at -O1 with other code
-    # generation the last bits differ (5.45564127 vs 5.45564079), so it runs in the Release suite only.
-    ctest --output-on-failure -j"$jobs" -LE serial -E GoldenLosses --timeout 900 "$@"
+    # GoldenLosses checks each loss to 1e-5 relative of a Release build's; this -O1 build's differ by
+    # at most 1e-7 (docs/hostile-input.md), so it runs here too.
+    ctest --output-on-failure -j"$jobs" -LE serial --timeout 900 "$@"
     ctest --output-on-failure -L serial -E runtime_mpi_vs_threads --timeout 900 "$@"
     # OpenMPI dlcloses its plugins (mca_*.so) at MPI_Finalize, so LSan sees their leaks in an
     # "<unknown module>" that no suppression can name: the MPI ranks run under ASan and UBSan

@@ -31,6 +31,14 @@ int exec_threads() {
 #endif
 }
 
+bool exec_openmp() {
+#ifdef _OPENMP
+  return true;
+#else
+  return false;
+#endif
+}
+
 const char* exec_gemm_backend() { return gemm_backend_name(); }
 
 ThreadBudget plan_thread_budget(int cores, int stages, int requested) {
@@ -39,6 +47,7 @@ ThreadBudget plan_thread_budget(int cores, int stages, int requested) {
   b.stages = std::max(1, stages);
   b.requested = requested > 0;
   b.threads_per_stage = b.requested ? requested : std::max(1, b.cores / b.stages);
+  if (!exec_openmp()) b.threads_per_stage = 1;  // callers refuse --threads > 1 in such a build
   return b;
 }
 

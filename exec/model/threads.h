@@ -9,6 +9,7 @@ namespace paci::exec {
 
 void exec_set_threads(int n);  // n <= 0: leave the library defaults
 int exec_threads();
+bool exec_openmp();  // false in a PACI_OPENMP=OFF build: one kernel thread, whatever is asked
 const char* exec_gemm_backend();  // gemm_backend_name(): "eigen", "openblas-pthread", ...
 
 

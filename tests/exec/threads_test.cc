@@ -13,6 +13,11 @@ namespace paci::exec {
 namespace {
 
 TEST(ThreadBudget, SharesTheCoresWithoutOversubscribing) {
+  if (!exec_openmp()) {  // a PACI_OPENMP=OFF build: one kernel thread per stage, whatever the cores
+    EXPECT_EQ(plan_thread_budget(16, 1, 0).threads_per_stage, 1);
+    EXPECT_EQ(exec_threads(), 1);
+    return;
+  }
   const ThreadBudget one = plan_thread_budget(16, 1, 0);
   EXPECT_EQ(one.threads_per_stage, 16);  // a lone stage splits its GEMMs over every core
   EXPECT_FALSE(one.oversubscribed());
