@@ -10,7 +10,7 @@
 namespace paci::store::metric {
 
 // Every run kind (predicted and measured) stores these.
-inline constexpr std::string_view kMakespanNs = "makespan_ns";          // simulated or wall time of the ops
+inline constexpr std::string_view kMakespanNs = "makespan_ns";          // first op start to last op end, simulated or measured
 inline constexpr std::string_view kTokensPerS = "tokens_per_s";         // 0 / absent without token counts
 inline constexpr std::string_view kTimePerUpdateMs = "time_per_update_ms";
 inline constexpr std::string_view kUpdates = "updates";                 // optimizer updates of stage 0

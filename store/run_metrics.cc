@@ -181,9 +181,9 @@ RunComparison CompareRuns(const RunData& a, const RunData& b) {
 
 namespace paci::store {
 
-double MakespanErrorPct(double predicted_ns, double measured_ns) {
-  if (measured_ns > 0) return 100.0 * (predicted_ns - measured_ns) / measured_ns;
-  return predicted_ns > 0 ? std::numeric_limits<double>::infinity() : 0.0;
+double PredictionErrorPct(double predicted, double measured) {
+  if (measured > 0) return 100.0 * (predicted - measured) / measured;
+  return predicted > 0 ? std::numeric_limits<double>::infinity() : 0.0;
 }
 
 Result<std::map<int64_t, RunHeadline>> LoadRunHeadlines(TraceStore& store) {

@@ -69,9 +69,13 @@ struct RunComparison {
 
 RunComparison CompareRuns(const RunData& a, const RunData& b);
 
-// (predicted - measured) / measured * 100: the one definition of a prediction's makespan error
-// (also RunComparison::makespan_error_pct); +inf when only the measurement is 0, 0 when both are.
-double MakespanErrorPct(double predicted_ns, double measured_ns);
+// (predicted - measured) / measured * 100: the one definition of a prediction's error, for any
+// figure (makespan, tokens/s, time per update); +inf when only the measurement is 0, 0 when both are.
+double PredictionErrorPct(double predicted, double measured);
+// The makespan's (also RunComparison::makespan_error_pct).
+inline double MakespanErrorPct(double predicted_ns, double measured_ns) {
+  return PredictionErrorPct(predicted_ns, measured_ns);
+}
 
 // What a run list shows of each run without reading its ops (one metrics query, no replay):
 // validation loss, tokens/s, makespan (the stored makespan_ns; for a run stored without it, the

@@ -222,7 +222,8 @@ int64_t StorePrediction(store::TraceStore& db, const ir::Schedule& schedule, con
 }
 
 std::string Pct(double pred, double meas) {
-  return meas != 0 ? fmt::format("{:+.1f}%", (pred - meas) / meas * 100.0) : "-";
+  const double pct = store::PredictionErrorPct(pred, meas);
+  return std::isfinite(pct) && meas > 0 ? fmt::format("{:+.1f}%", pct) : "-";
 }
 
 void PrintSummary(const Summary& p, const std::optional<Summary>& m) {

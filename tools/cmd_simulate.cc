@@ -20,6 +20,7 @@
 #include "sched/schedule_validator.h"
 #include "sim/simulator.h"
 #include "store/trace_store.h"
+#include "tools/code_revision.h"
 #include "tools/commands.h"
 #include "tools/simulated_runs.h"
 #include "tools/spec_flags.h"
@@ -78,9 +79,7 @@ int64_t SimulateIntoStore(const SimulateFlags& f, const ir::Schedule& schedule, 
   info.schedule = schedule;
   info.spec = schedule.spec();
   info.cost_model = cost;
-#ifdef PACI_GIT_REVISION
-  info.code_revision = PACI_GIT_REVISION;
-#endif
+  info.code_revision = CodeRevision();
   // Long runs keep only what determines them; readers re-simulate their ops (simulated_runs.h).
   Result<store::RunWriter> writer = db->BeginRun(
       info, store::WriterOptions{.replay_above_ops = f.keep_ops ? 0 : store::kReplayAboveOps});

@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "exec/model/affinity.h"
 #include "exec/model/checkpoint.h"
 #include "exec/model/data.h"
 #include "exec/model/threads.h"
@@ -82,7 +83,7 @@ void RunTrain(TrainFlags& f) {
   if (!f.pipe.schedule.empty()) {
     // Each stage gets its share of the cores unless --threads says otherwise; threads and MPI
     // runs then use the same count, which keeps their results identical.
-    const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    const int hw = static_cast<int>(exec::allowed_cpus().size());  // taskset and cpusets included
     // Pipelines have no global gradient norm (no all-reduce across stages): clipping is off
     // unless asked for, and then PlanPipeline refuses it with a message.
     if (f.grad_clip->count() == 0) c.grad_clip = 0.0f;
@@ -100,7 +101,7 @@ void RunTrain(TrainFlags& f) {
   if (!pipeline_only.empty())
     Fail(2, pipeline_only + " applies to pipelined training only; add --schedule NAME (e.g. --schedule 1f1b-flush --stages 1)");
   const exec::ThreadBudget budget =
-      exec::plan_thread_budget(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())), 1, f.threads);
+      exec::plan_thread_budget(static_cast<int>(exec::allowed_cpus().size()), 1, f.threads);
   std::fprintf(stderr, "paci train: %s\n", budget.describe().c_str());
   exec::exec_set_threads(budget.threads_per_stage);
   Result<exec::Trainer> created = exec::trainer_create(c, LoadData(f));

@@ -1,4 +1,5 @@
 #include "tools/pipeline_train.h"
+#include "tools/code_revision.h"
 #include "tools/spec_flags.h"
 
 #include <unistd.h>
@@ -11,6 +12,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "exec/model/affinity.h"
+#include "exec/model/threads.h"
 #include "exec/model/checkpoint.h"
 #include "exec/runtime/exchange_plan.h"
 #include "exec/runtime/pipeline_checkpoint.h"
@@ -102,9 +105,7 @@ store::RunInfo MakeRunInfo(const exec::TrainConfig& cfg, const PipelineTrainFlag
   info.config.seed = static_cast<int64_t>(cfg.seed);
   info.config.precision = f.device == "cuda" ? (f.precision.empty() ? "bf16" : f.precision) : "fp32";
   info.config.device = f.device;
-#ifdef PACI_GIT_REVISION
-  info.code_revision = PACI_GIT_REVISION;
-#endif
+  info.code_revision = CodeRevision();
   return info;
 }
 
@@ -163,7 +164,8 @@ void StoreRunMetrics(store::RunWriter* w, const exec::TrainConfig& cfg, const ex
     SetMetricOrWarn(w, std::string(m::kValLoss), r.val_loss);
     SetMetricOrWarn(w, std::string(m::kTrainLoss), r.updates.empty() ? NAN : r.updates.back().loss());
     SetMetricOrWarn(w, std::string(m::kSeconds), r.seconds);
-    SetMetricOrWarn(w, std::string(m::kMakespanNs), r.seconds * 1e9);
+    // The ops' span where the runtime has one (threads), as the simulator predicts it; else wall time.
+    SetMetricOrWarn(w, std::string(m::kMakespanNs), (r.op_span_seconds > 0 ? r.op_span_seconds : r.seconds) * 1e9);
     SetMetricOrWarn(w, std::string(m::kTokensPerS), tokens / r.seconds);
     SetMetricOrWarn(w, std::string(m::kUpdates), static_cast<double>(r.updates.size()));
     SetMetricOrWarn(w, std::string(m::kTimePerUpdateMs), r.seconds * 1e3 / std::max<size_t>(1, r.updates.size()));
@@ -175,12 +177,44 @@ void StoreRunMetrics(store::RunWriter* w, const exec::TrainConfig& cfg, const ex
               std::log(static_cast<double>(cfg.model.vocab_size)));
 }
 
+// --pin: each stage thread (and the OpenMP workers it starts) on its own exec_threads() CPUs, so
+// stages never share a core - only when they fit; otherwise the OS shares the CPUs among them.
+// Under MPI each rank is a process, and binding ranks is mpirun's job (--bind-to core).
+std::vector<std::vector<int>> PlanPinning(const PipelineTrainFlags& f) {
+  if (f.pin != "auto" && f.pin != "on" && f.pin != "off") Fail(2, "--pin must be auto, on or off, not '" + f.pin + "'");
+  if (f.pin == "off") return {};
+  if (f.transport != "threads") {
+    if (f.pin == "on") Fail(2, "--pin applies to --transport threads; under mpirun bind the ranks with --bind-to core");
+    return {};
+  }
+  const std::vector<int> allowed = exec::allowed_cpus();
+  const int threads = exec::exec_threads();
+  std::vector<std::vector<int>> cpus;
+  for (uint32_t s = 0; s < f.stages; ++s) cpus.push_back(exec::stage_cpus(allowed, static_cast<int>(s), threads));
+  const uint64_t needed = static_cast<uint64_t>(f.stages) * static_cast<uint64_t>(threads);
+  if (cpus.empty() || cpus.back().empty()) {
+    if (f.pin == "on")
+      Fail(2, fmt::format("--pin on: {} stages x {} kernel threads need {} CPUs, this process may use {}; lower "
+                          "--threads or --stages, or use --pin auto", f.stages, threads, needed, allowed.size()));
+    std::fprintf(stderr, "paci train: stage threads not pinned: %llu threads, %zu CPUs, so the OS shares them\n",
+                 static_cast<unsigned long long>(needed), allowed.size());
+    return {};
+  }
+  if (f.pin == "auto" && f.stages == 1) return {};
+  std::string line = "paci train: stage threads pinned:";
+  for (size_t s = 0; s < cpus.size(); ++s)
+    line += fmt::format("{} stage {} -> CPU {}", s == 0 ? "" : ",", s, fmt::join(cpus[s], "+"));
+  std::fprintf(stderr, "%s\n", line.c_str());
+  return cpus;
+}
+
 exec::PipelineConfig MakePipelineConfig(const exec::TrainConfig& cfg, const PipelineTrainFlags& f) {
   exec::PipelineConfig pc;
   pc.train = cfg;
   pc.partition = f.partition;
   pc.pipemare.lr_warmup = f.pipemare_lr_warmup;
   pc.drift_lr_scale = f.drift_lr_scale;
+  pc.stage_cpus = PlanPinning(f);
   if (f.recv_timeout_s < 1) Fail(2, "--recv-timeout must be at least 1 second");
   pc.recv_timeout = std::chrono::seconds(f.recv_timeout_s);
   if (!f.inject_fault.empty()) {
@@ -361,6 +395,10 @@ void AddPipelineFlags(CLI::App* cmd, PipelineTrainFlags* f) {
                   "staleness mitigation (no memory): each step's lr / (1 + A x the mean drift of its micro-batches); "
                   "schedules whose micro-batches cross weight versions only (paci, pipemare)")
       ->capture_default_str();
+  cmd->add_option("--pin", f->pin,
+                  "stage threads on their own CPUs: auto (when stages x threads fit the CPUs this process may "
+                  "use) | on (refused if they do not fit) | off; --transport threads only")
+      ->capture_default_str();
   cmd->add_option("--inject-fault", f->inject_fault, "drill: crash:STAGE:SENDS or hang:STAGE:SENDS")->group("");
   f->cmd = cmd;
 }
@@ -401,7 +439,7 @@ std::string GivenPipelineOnlyFlag(const PipelineTrainFlags& f) {
   if (!f.cmd) return "";
   for (const char* name : {"--stages", "--chunks", "--transport", "--device", "--precision",
                            "--db", "--no-db", "--partition", "--recv-timeout", "--name", "--inject-fault",
-                           "--pipemare-lr-warmup", "--drift-lr-scale"})
+                           "--pipemare-lr-warmup", "--drift-lr-scale", "--pin"})
     if (f.cmd->count(name) > 0) return name;
   return "";
 }

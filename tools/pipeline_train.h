@@ -36,6 +36,7 @@ struct PipelineTrainFlags {
   std::string precision;       // --device cuda: fp32 | bf16 (default bf16)
   int64_t pipemare_lr_warmup = 100;  // updates over which PipeMare anneals its per-stage lr scale
   double drift_lr_scale = 0;   // lr / (1 + this x mean drift of the step's micro-batches); 0: off
+  std::string pin = "auto";    // stage threads on their own CPUs: auto (when they fit) | on | off
   // Shared with unpipelined training (cmd_train.cc fills them).
   std::string save, resume;
   int eval_every = 0;          // 0: validation loss at the end only
@@ -58,8 +59,8 @@ inline constexpr const char* kRunSetupKeys[] = {"model", "updates", "warmup", "d
                                                 "pipemare_lr_warmup", "drift_lr_scale"};
 
 // Adds --schedule, --stages, --microbatches, --chunks, --transport, --device, --precision, --db,
-// --no-db, --partition, --recv-timeout, --name, --pipemare-lr-warmup, --drift-lr-scale and the
-// hidden --inject-fault.
+// --no-db, --partition, --recv-timeout, --name, --pipemare-lr-warmup, --drift-lr-scale, --pin and
+// the hidden --inject-fault.
 void AddPipelineFlags(CLI::App* cmd, PipelineTrainFlags* flags);
 
 // The flags above that were given although no --schedule was (unpipelined training ignores

@@ -1,3 +1,4 @@
+#include "exec/model/affinity.h"
 #include "exec/runtime/pipeline_trainer.h"
 
 #include <algorithm>
@@ -172,6 +173,19 @@ void FinishResult(const ir::Schedule& schedule, const PipelineConfig& cfg, const
   result->state.schedule = SpecText(schedule);
 }
 
+// The measured makespan: from the first op any stage started to the last op any stage finished,
+// on the one clock all stage threads share. Set-up, weight export and validation are outside it,
+// as they are outside the simulator's prediction.
+double OpSpanSeconds(const std::vector<StageReport>& stages) {
+  int64_t first = -1, last = 0;
+  for (const StageReport& s : stages) {
+    if (s.first_op_start_ns < 0) continue;
+    first = first < 0 ? s.first_op_start_ns : std::min(first, s.first_op_start_ns);
+    last = std::max(last, s.last_op_end_ns);
+  }
+  return first < 0 ? 0.0 : static_cast<double>(last - first) * 1e-9;
+}
+
 }  // namespace
 
 Result<std::vector<LayerRange>> PlanPipeline(const ir::Schedule& schedule, const PipelineConfig& cfg) {
@@ -230,6 +244,14 @@ Result<PipelineResult> TrainPipelineThreads(const ir::Schedule& schedule, const 
     const int omp_threads = exec_threads();
     for (uint32_t s = 0; s < P; ++s) {
       threads.emplace_back([&, s] {
+        if (s < cfg.stage_cpus.size()) {
+          // Before anything else, so the OpenMP workers and streams this stage starts inherit it.
+          status[s] = pin_this_thread(cfg.stage_cpus[s]);
+          if (!status[s].ok()) {
+            endpoints[s]->Abort(fmt::format("stage {} failed", s));
+            return;
+          }
+        }
         exec_set_threads(omp_threads);
         Result<StageRun> run = PrepareStage(schedule, cfg, s, *ranges, result.params.data(), grads.data(), data,
                                             endpoints[s].get(), shared_sink, eval ? &*eval : nullptr, origin);
@@ -244,6 +266,7 @@ Result<PipelineResult> TrainPipelineThreads(const ir::Schedule& schedule, const 
     }
   }
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - origin).count();
+  result.op_span_seconds = OpSpanSeconds(result.stages);
   // Report the root cause: the first stage that failed on its own, not one told to abort.
   for (const Status& st : status)
     if (!st.ok() && st.code() != Status::Code::kFailedPrecondition) return st;

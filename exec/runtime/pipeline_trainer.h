@@ -43,6 +43,7 @@ struct PipelineConfig {
   int64_t eval_every = 0;      // validation loss every N updates (threads only)
   const PipelineState* resume = nullptr;  // start from a checkpoint's drained point
   bool keep_state = false;     // fill PipelineResult::state (for --save; on the last rank with MPI)
+  std::vector<std::vector<int>> stage_cpus;  // threads: stage s's thread pinned to these CPUs; empty: not pinned
 };
 
 struct PipelineResult {
@@ -50,7 +51,8 @@ struct PipelineResult {
   std::vector<ir::UpdateMetric> updates;  // per optimizer update, from the stage holding the loss
   std::vector<LayerRange> partition;      // per virtual stage
   float val_loss = 0.0f;                  // after training (threads; MPI on the last rank)
-  double seconds = 0.0;
+  double seconds = 0.0;                   // wall time of the whole call (set-up and validation included)
+  double op_span_seconds = 0.0;           // threads: first op's start to last op's end (0: unknown)
   std::vector<float> params;              // the trained whole model (threads; MPI on the last rank)
   PipelineState state;                    // with keep_state: everything a resumed run needs
 };

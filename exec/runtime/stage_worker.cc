@@ -242,6 +242,8 @@ void StageWorker::ReportCompleted(bool wait) {
   while (!issued_.empty() && backend_.OpTimesIfDone(issued_.front().timer, wait, &t)) {
     IssuedOp& done = issued_.front();
     report_->peak_bytes = std::max(report_->peak_bytes, t.live_bytes);
+    if (report_->first_op_start_ns < 0) report_->first_op_start_ns = t.start_ns;
+    report_->last_op_end_ns = std::max(report_->last_op_end_ns, static_cast<int64_t>(t.end_ns));
     if (done.has_update) {
       std::vector<float> losses(done.loss_count);
       backend_.ReadLosses(done.loss_first, done.loss_count, losses.data());

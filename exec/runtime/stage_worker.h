@@ -62,6 +62,8 @@ struct StageReport {
   int64_t max_drift = 0;
   int weight_versions = 1;                // most versions held at once
   uint64_t activation_bytes = 0;          // what one micro-batch's forward keeps for its backward
+  int64_t first_op_start_ns = -1;         // the stage's ops, from the run's origin (-1: none ran)
+  int64_t last_op_end_ns = 0;
   std::vector<ir::UpdateMetric> updates;  // filled by the stage that holds the loss
   Sampler sampler;                        // the batch sampler's state at the end
 };

@@ -6,6 +6,11 @@
 #include <cmath>
 #include <vector>
 
+#include <omp.h>
+
+#include <thread>
+
+#include "exec/model/affinity.h"
 #include "exec/model/gemm.h"
 #include "exec/model/profile.h"
 #include "exec/model/threads.h"
@@ -44,6 +49,44 @@ TEST(ThreadBudget, SharesTheCoresWithoutOversubscribing) {
   EXPECT_TRUE(asked.requested);
   EXPECT_TRUE(asked.oversubscribed());
   EXPECT_NE(asked.describe().find("--threads"), std::string::npos) << asked.describe();
+}
+
+// Each stage gets its own consecutive CPUs of the allowed set, or none when they do not fit.
+TEST(Affinity, StageSharesAreDisjointAndRefuseWhatDoesNotFit) {
+  const std::vector<int> allowed = {0, 2, 3, 5, 6, 7};
+  EXPECT_EQ(stage_cpus(allowed, 0, 2), (std::vector<int>{0, 2}));
+  EXPECT_EQ(stage_cpus(allowed, 2, 2), (std::vector<int>{6, 7}));
+  EXPECT_TRUE(stage_cpus(allowed, 3, 2).empty());
+  EXPECT_EQ(stage_cpus(allowed, 5, 1), (std::vector<int>{7}));
+  EXPECT_TRUE(stage_cpus(allowed, 0, 0).empty());
+  EXPECT_TRUE(stage_cpus(allowed, -1, 1).empty());
+}
+
+// Pinning through the real kernel: the thread then runs only on that CPU, and so do the threads
+// it starts afterwards (std::thread and OpenMP workers), which is what lets one call per stage
+// thread cover every kernel thread of that stage.
+TEST(Affinity, APinnedThreadAndTheThreadsItStartsStayOnItsCpu) {
+  const std::vector<int> allowed = allowed_cpus();
+  ASSERT_FALSE(allowed.empty());
+  const int cpu = allowed.back();
+  std::vector<int> pinned, child, omp_worker;
+  Status st;
+  std::thread([&] {
+    st = pin_this_thread({cpu});
+    pinned = this_thread_cpus();
+    std::thread([&] { child = this_thread_cpus(); }).join();
+#pragma omp parallel num_threads(2)
+    {
+      if (omp_get_thread_num() == 1) omp_worker = this_thread_cpus();
+    }
+  }).join();
+  ASSERT_TRUE(st.ok()) << st.message();
+  EXPECT_EQ(pinned, std::vector<int>{cpu});
+  EXPECT_EQ(child, std::vector<int>{cpu});
+  EXPECT_EQ(omp_worker, std::vector<int>{cpu});
+  EXPECT_EQ(allowed_cpus(), allowed);  // the process's mask is untouched
+  EXPECT_FALSE(pin_this_thread({}).ok());
+  EXPECT_FALSE(pin_this_thread({-1}).ok());
 }
 
 // C = beta C + op(A) op(B) in double, element by element.

@@ -102,6 +102,25 @@ TEST(PaciPipeline, OneStageEqualsGradientAccumulation) {
   EXPECT_EQ(static_cast<float>(r->updates.back().loss()), ref_losses.back());
 }
 
+// The measured makespan is the ops' span on the stages' shared clock: inside the call's wall time,
+// which also holds each stage's set-up (model init, data) and the weights' export.
+TEST(PaciPipeline, MeasuredMakespanIsTheSpanOfTheOps) {
+  PipelineConfig pc;
+  pc.train = TinyTrainConfig();
+  Result<PipelineResult> r = TrainPipelineThreads(Generate(ir::PACI, 2, 0, 2, 8), pc, TinyCorpus(), nullptr);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_EQ(r->stages.size(), 2u);
+  for (const StageReport& s : r->stages) {
+    EXPECT_GE(s.first_op_start_ns, 0);
+    EXPECT_GT(s.last_op_end_ns, s.first_op_start_ns);
+  }
+  EXPECT_GT(r->op_span_seconds, 0.0);
+  EXPECT_LT(r->op_span_seconds, r->seconds);
+  const int64_t first = std::min(r->stages[0].first_op_start_ns, r->stages[1].first_op_start_ns);
+  const int64_t last = std::max(r->stages[0].last_op_end_ns, r->stages[1].last_op_end_ns);
+  EXPECT_DOUBLE_EQ(r->op_span_seconds, static_cast<double>(last - first) * 1e-9);
+}
+
 // (stage, chunk, micro-batch) -> (forward version, backward version) from the sched analysis.
 using VersionKey = std::tuple<uint32_t, uint32_t, uint64_t>;
 std::map<VersionKey, std::pair<int64_t, int64_t>> AnalysedVersions(const ir::Schedule& s) {

@@ -163,6 +163,11 @@ TEST(Flags, ContradictoryOrInapplicableFlagsExitTwoNamingThem) {
       {std::string("train ") + kTinyModel + " --drift-lr-scale 1", {"--drift-lr-scale", "--schedule"}},
       {std::string("train ") + kTinyModel + " --schedule pipemare --stages 2 --pipemare-lr-warmup 0 --no-db",
        {"--pipemare-lr-warmup"}},
+      {std::string("train ") + kTinyModel + " --pin on", {"--pin", "--schedule"}},
+      {std::string("train ") + kTinyModel + " --schedule paci --stages 2 --pin sometimes --no-db", {"--pin"}},
+      // More stage threads than any machine's CPUs: --pin on cannot give each its own.
+      {std::string("train ") + kTinyModel + " --schedule paci --stages 2 --threads 100000 --pin on --no-db",
+       {"--pin on", "CPUs"}},
   };
   for (const auto& [args, names] : cases) {
     const CliRun r = Paci(args);
@@ -173,6 +178,24 @@ TEST(Flags, ContradictoryOrInapplicableFlagsExitTwoNamingThem) {
 }
 
 // The part of `paci train`'s closing line after "final train loss" (no timings): the losses.
+std::string FinalLosses(const std::string& out);
+
+// --pin says what it decided, and pinning changes where threads run, never what they compute.
+TEST(Train, PinningIsReportedAndLeavesTheLossesAlone) {
+  const std::string base = std::string("train ") + kTinyModel + " --schedule paci --stages 2 --accum 2 --updates 3 --threads 1 --no-db";
+  const CliRun off = Paci(base + " --pin off");
+  const CliRun automatic = Paci(base);
+  ASSERT_EQ(off.code, 0) << off.err;
+  ASSERT_EQ(automatic.code, 0) << automatic.err;
+  EXPECT_EQ(off.err.find("pinned"), std::string::npos) << off.err;
+  // Two stages of one thread are pinned when this process may use two CPUs, and said not to be otherwise.
+  EXPECT_TRUE(automatic.err.find("stage threads pinned: stage 0 -> CPU") != std::string::npos ||
+              automatic.err.find("stage threads not pinned") != std::string::npos)
+      << automatic.err;
+  EXPECT_EQ(FinalLosses(off.out), FinalLosses(automatic.out));
+  EXPECT_FALSE(FinalLosses(off.out).empty()) << off.out;
+}
+
 std::string FinalLosses(const std::string& out) {
   const size_t at = out.find("final train loss");
   return at == std::string::npos ? "" : out.substr(at, out.find('\n', at) - at);
