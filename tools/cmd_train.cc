@@ -68,6 +68,9 @@ void RunTrain(TrainFlags& f) {
     Fail(2, "--sampler must be random or sequential, not '" + f.sampler + "'");
   }
   if (f.threads < 0) Fail(2, "--threads must not be negative");
+  if (f.threads > 1 && !exec::exec_openmp())
+    Fail(2, "--threads: this paci was built without OpenMP (-DPACI_OPENMP=OFF), so each stage has one kernel "
+            "thread; drop --threads or rebuild with -DPACI_OPENMP=ON");
   if (f.eval_every < 0) Fail(2, "--eval-every must not be negative");
   if (c.accum < 1) Fail(2, "--accum must be at least 1");
   // One reading of the run length for every command (tools/spec_flags.h).

@@ -7,11 +7,10 @@
 // for a given thread count never depends on timing.
 #include "exec/model/gemm.h"
 
-#include <omp.h>
-
 #include <algorithm>
 
 #include "exec/model/eigen_maps.h"
+#include "exec/model/threads.h"
 
 #ifdef PACI_GEMM_OPENBLAS
 #include <cblas.h>
@@ -63,7 +62,7 @@ void openblas_gemm(bool trans_a, bool trans_b, int M, int N, int K, const float*
                    int ldb, float beta, float* C, int ldc) {
   openblas_single_threaded_once();
   const CBLAS_TRANSPOSE ta = trans_a ? CblasTrans : CblasNoTrans, tb = trans_b ? CblasTrans : CblasNoTrans;
-  const int threads = static_cast<double>(M) * N * K >= kSplitMinWork ? omp_get_max_threads() : 1;
+  const int threads = static_cast<double>(M) * N * K >= kSplitMinWork ? exec_threads() : 1;
   const int quanta = (M + kRowQuantum - 1) / kRowQuantum;
   const int blocks = std::max(1, std::min(threads, quanta));
 #pragma omp parallel for schedule(static) num_threads(blocks) if (blocks > 1)

@@ -255,6 +255,8 @@ Result<ir::Profile> MeasureProfile(const ProfileOptions& o,
   PACI_RETURN_IF_ERROR(gpt_config_validate(o.model));
   if (o.B < 1) return Status::InvalidArgument("--microbatch-size: must be >= 1");
   if (o.threads < 1) return Status::InvalidArgument("--threads: must be >= 1");
+  if (o.threads > 1 && !exec_openmp())
+    return Status::InvalidArgument("--threads: this build has no OpenMP (-DPACI_OPENMP=OFF), so one kernel thread only");
   if (!(o.target_rse > 0) || !std::isfinite(o.target_rse))
     return Status::InvalidArgument("--target-rse: must be a number > 0");
   exec_set_threads(o.threads);

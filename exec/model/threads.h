@@ -1,6 +1,6 @@
 // Thread count for the exec kernels: OpenMP loops and the GEMMs (Eigen or OpenBLAS, gemm.h), both
 // split over the calling thread's OpenMP team. Set per calling thread; results are
-// deterministic for a fixed count.
+// deterministic for a fixed count. A build with PACI_OPENMP=OFF has one kernel thread per caller.
 #pragma once
 
 #include <string>
@@ -9,6 +9,7 @@ namespace paci::exec {
 
 void exec_set_threads(int n);  // n <= 0: leave the library defaults
 int exec_threads();
+bool exec_openmp();  // false in a PACI_OPENMP=OFF build: one kernel thread, whatever is asked
 const char* exec_gemm_backend();  // gemm_backend_name(): "eigen", "openblas-pthread", ...
 
 

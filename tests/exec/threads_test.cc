@@ -12,12 +12,25 @@
 
 #include "exec/model/affinity.h"
 #include "exec/model/gemm.h"
+#include "exec/model/profile.h"
 #include "exec/model/threads.h"
 
 namespace paci::exec {
 namespace {
 
 TEST(ThreadBudget, SharesTheCoresWithoutOversubscribing) {
+  if (!exec_openmp()) {  // a PACI_OPENMP=OFF build: one kernel thread per stage, whatever the cores
+    EXPECT_EQ(plan_thread_budget(16, 1, 0).threads_per_stage, 1);
+    exec_set_threads(2);
+    EXPECT_EQ(exec_threads(), 1);
+    // A profile would record 2 threads while measuring 1: refused before anything is timed.
+    ProfileOptions o;
+    o.threads = 2;
+    const Result<ir::Profile> p = MeasureProfile(o);
+    ASSERT_FALSE(p.ok());
+    EXPECT_NE(p.status().message().find("PACI_OPENMP=OFF"), std::string::npos) << p.status().message();
+    return;
+  }
   const ThreadBudget one = plan_thread_budget(16, 1, 0);
   EXPECT_EQ(one.threads_per_stage, 16);  // a lone stage splits its GEMMs over every core
   EXPECT_FALSE(one.oversubscribed());
