@@ -95,6 +95,19 @@ QColor Diverging(double v, double scale) {
   return t >= 0 ? QColor(255, fade, fade) : QColor(fade, fade, 255);
 }
 
+// The colour key of a heat map: one legend entry per step of the diverging scale, +scale at the
+// top to -scale at the bottom (the largest |value|; Qt Charts has no colour bar). Empty series: only their markers show.
+void AddColourKey(QChart* chart, double scale) {
+  for (double t : {1.0, 0.5, 0.0, -0.5, -1.0}) {
+    auto* key = new QScatterSeries;
+    key->setMarkerShape(QScatterSeries::MarkerShapeRectangle);
+    key->setColor(Diverging(t * scale, scale));
+    key->setBorderColor(Qt::gray);
+    key->setName(t == 0 ? QString("0") : QString::asprintf("%+.3f", t * scale));
+    chart->addSeries(key);
+  }
+}
+
 }  // namespace
 
 struct Renderer::App {
@@ -210,7 +223,6 @@ Status Renderer::Write(const BarChart& c, const std::string& stem) {
 
 Status Renderer::Write(const HeatMap& m, const std::string& stem) {
   QChart* chart = NewChart(m.title);
-  chart->legend()->setVisible(false);
   const size_t nx = m.columns.size(), ny = m.rows.size();
   double scale = 0;
   for (const auto& row : m.value)
@@ -229,6 +241,7 @@ Status Renderer::Write(const HeatMap& m, const std::string& stem) {
   ay->setRange(-0.5, static_cast<double>(ny) - 0.5);
   chart->addAxis(ax, Qt::AlignBottom);
   chart->addAxis(ay, Qt::AlignLeft);
+  AddColourKey(chart, scale);
   // A cell is one square marker sized to the plot area, labelled with its value.
   const double plot_w = kWidth - 200.0, plot_h = kHeight - 160.0;
   const double cell = std::min(plot_w / std::max<size_t>(1, nx), plot_h / std::max<size_t>(1, ny));
@@ -246,6 +259,7 @@ Status Renderer::Write(const HeatMap& m, const std::string& stem) {
       s->setPointLabelsColor(Qt::black);
       s->setPointLabelsClipping(false);
       chart->addSeries(s);
+      chart->legend()->markers(s).front()->setVisible(false);  // the colour key explains it
       s->attachAxis(ax);
       s->attachAxis(ay);
     }

@@ -10,9 +10,12 @@ rows = []
 for k, r in final.items():
     t = tta[k]
     rows.append((r, t))
+def setup_of(r):  # the setup the report appends to a label when two setups share one, else ''
+    return r['configuration'].split(' tokens/update=')[1].partition(' ')[2]
 def flush_of(r):
     for k, o in final.items():
-        if o['schedule'] == '1f1b-flush' and o['lr'] == r['lr'] and o['tokens_per_update'] == r['tokens_per_update']:
+        if (o['schedule'] == '1f1b-flush' and o['P'] == r['P'] and o['lr'] == r['lr'] and
+                o['tokens_per_update'] == r['tokens_per_update'] and setup_of(o) == setup_of(r)):
             return tta[k]
 print('| schedule | K | lr | seeds | final val loss [95 % CI] | gap to flush [95 % CI, paired] | tokens to target [95 % CI] (reached) | predicted TTA at paper scale (s) | TTA speed-up vs flush, same K and lr |')
 print('|---|---|---|---|---|---|---|---|---|')

@@ -45,15 +45,25 @@ std::string FormatSeconds(double s) {
   return t >= 3600 ? fmt::format("{}:{:02}:{:02}", t / 3600, t / 60 % 60, t % 60) : fmt::format("{}:{:02}", t / 60, t % 60);
 }
 
-exec::DataSplit LoadData(const TrainFlags& f) {
-  std::vector<std::string> files = f.data;
+// The token stream of --data (or the default corpus), recording the corpus's identity in `pipe`.
+Result<std::vector<uint16_t>> LoadCorpus(const std::vector<std::string>& data, int vocab, PipelineTrainFlags* pipe) {
+  std::vector<std::string> files = data;
   if (files.empty()) {
     Result<std::vector<std::string>> def = exec::default_corpus_files();
-    if (!def.ok()) Fail(2, def.status().message());
+    if (!def.ok()) return def.status();
     files = *def;
   }
-  Result<std::vector<uint16_t>> tokens = exec::load_tokens(files, f.cfg.model.vocab_size);
-  if (!tokens.ok()) Fail(2, "--data: " + tokens.status().message());
+  Result<std::vector<uint16_t>> tokens = exec::load_tokens(files, vocab);
+  if (!tokens.ok()) return Status::InvalidArgument("--data: " + tokens.status().message());
+  pipe->data_files = data;
+  pipe->data_tokens = tokens->size();
+  pipe->data_fingerprint = exec::tokens_fingerprint(*tokens);
+  return tokens;
+}
+
+exec::DataSplit LoadData(TrainFlags& f) {
+  Result<std::vector<uint16_t>> tokens = LoadCorpus(f.data, f.cfg.model.vocab_size, &f.pipe);
+  if (!tokens.ok()) Fail(2, tokens.status().message());
   return exec::split_tokens(*tokens);
 }
 
@@ -94,7 +104,8 @@ void RunTrain(TrainFlags& f) {
     const exec::ThreadBudget budget = exec::plan_thread_budget(hw, static_cast<int>(f.pipe.stages), f.threads);
     std::fprintf(stderr, "paci train: %s, gemm %s\n", budget.describe().c_str(), exec::exec_gemm_backend());
     exec::exec_set_threads(budget.threads_per_stage);
-    RunPipelineTrain(c, f.pipe, LoadData(f));
+    const exec::DataSplit data = LoadData(f);  // first: it fills f.pipe's corpus identity
+    RunPipelineTrain(c, f.pipe, data);
     return;
   }
   const std::string pipeline_only = GivenPipelineOnlyFlag(f.pipe);
@@ -214,6 +225,11 @@ Result<TrainArgs> ReadTrainArgs(const std::vector<std::string>& args) {
   t.cfg.model.block_size = f.seq;
   t.pipe = f.pipe;
   t.pipe.cmd = nullptr;
+  // The corpus is part of a point's identity; the default one adds nothing, so it is not read.
+  if (!f.data.empty()) {
+    Result<std::vector<uint16_t>> tokens = LoadCorpus(f.data, t.cfg.model.vocab_size, &t.pipe);
+    if (!tokens.ok()) return tokens.status();
+  }
   return t;
 }
 

@@ -69,6 +69,7 @@ std::string Describe(const exec::TrainConfig& cfg, const PipelineTrainFlags& f,
             {"transport", f.transport}, {"device", f.device}, {"partition", partition}});
   if (f.device == "cuda") j["precision"] = f.precision;
   if (!f.resume.empty()) j["resumed_from"] = f.resume;
+  if (!f.data_files.empty()) j["data_files"] = f.data_files;
   return j.dump();
 }
 
@@ -82,6 +83,9 @@ nlohmann::json RunSetup(const exec::TrainConfig& cfg, const PipelineTrainFlags& 
                       {"min_lr_frac", cfg.min_lr_frac}};
   if (f.schedule == "pipemare") j["pipemare_lr_warmup"] = f.pipemare_lr_warmup;
   if (f.drift_lr_scale > 0) j["drift_lr_scale"] = f.drift_lr_scale;
+  // By content, not path: a copy elsewhere is the same corpus, an edited file another.
+  if (!f.data_files.empty())
+    j["data"] = {{"tokens", f.data_tokens}, {"fnv1a64", fmt::format("{:016x}", f.data_fingerprint)}};
   return j;
 }
 

@@ -37,6 +37,10 @@ struct PipelineTrainFlags {
   int64_t pipemare_lr_warmup = 100;  // updates over which PipeMare anneals its per-stage lr scale
   double drift_lr_scale = 0;   // lr / (1 + this x mean drift of the step's micro-batches); 0: off
   std::string pin = "auto";    // stage threads on their own CPUs: auto (when they fit) | on | off
+  // The corpus as a study tells corpora apart (tools/study_point.h): the --data files as given and
+  // the token stream's length and fingerprint. No files: the default corpus, which adds nothing.
+  std::vector<std::string> data_files;
+  uint64_t data_tokens = 0, data_fingerprint = 0;
   // Shared with unpipelined training (cmd_train.cc fills them).
   std::string save, resume;
   int eval_every = 0;          // 0: validation loss at the end only
@@ -51,12 +55,12 @@ struct TrainArgs {
 };
 Result<TrainArgs> ReadTrainArgs(const std::vector<std::string>& args);  // args after "train"
 
-// What a run trained, beyond the store's configuration columns: the model's shape, the run length
-// and the lr shape (and the schedule-specific knobs). Part of every pipelined run's description,
+// What a run trained, beyond the store's configuration columns: the model's shape, the run length,
+// the lr shape, the corpus when --data chose one (and the schedule-specific knobs). Part of every pipelined run's description,
 // so a study can tell two runs with equal columns but different setups apart (tools/study_point.h).
 nlohmann::json RunSetup(const exec::TrainConfig& cfg, const PipelineTrainFlags& flags);
 inline constexpr const char* kRunSetupKeys[] = {"model", "updates", "warmup", "decay_updates", "min_lr_frac",
-                                                "pipemare_lr_warmup", "drift_lr_scale"};
+                                                "pipemare_lr_warmup", "drift_lr_scale", "data"};
 
 // Adds --schedule, --stages, --microbatches, --chunks, --transport, --device, --precision, --db,
 // --no-db, --partition, --recv-timeout, --name, --pipemare-lr-warmup, --drift-lr-scale, --pin and

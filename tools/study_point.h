@@ -1,6 +1,6 @@
 // How `paci study` names a point of its grid: the store's configuration columns (schedule, P, K,
 // lr, seed, micro-batch size, tokens per update) plus the run's setup (model shape, length, lr
-// shape; RunSetup in pipeline_train.h). Resume and report both compare these, never run names, so
+// shape, the --data corpus by content; RunSetup in pipeline_train.h). Resume and report both compare these, never run names, so
 // a renamed run still counts and two setups never mix.
 #pragma once
 

@@ -80,6 +80,16 @@ Result<std::vector<std::string>> default_corpus_files(const std::string& dir) {
   return files;
 }
 
+uint64_t tokens_fingerprint(const std::vector<uint16_t>& tokens) {
+  uint64_t h = 14695981039346656037ull;  // FNV-1a 64 offset basis
+  for (uint16_t t : tokens)
+    for (uint16_t byte : {static_cast<uint16_t>(t & 0xff), static_cast<uint16_t>(t >> 8)}) {
+      h ^= byte;
+      h *= 1099511628211ull;  // FNV prime
+    }
+  return h;
+}
+
 DataSplit split_tokens(const std::vector<uint16_t>& tokens, double val_frac) {
   const size_t n_val = static_cast<size_t>(static_cast<double>(tokens.size()) * val_frac);
   const size_t cut = tokens.size() - n_val;

@@ -18,6 +18,10 @@ inline constexpr int32_t kLlmcTokensMagic = 20240520;
 // (every id must be < vocab); any other file as bytes (needs vocab >= 256). Errors name the file.
 Result<std::vector<uint16_t>> load_tokens(const std::vector<std::string>& paths, int vocab);
 
+// A 64-bit FNV-1a hash of the token ids: tells two corpora apart by content (an edited file is
+// another corpus, a copy under another name the same one). Not cryptographic.
+uint64_t tokens_fingerprint(const std::vector<uint16_t>& tokens);
+
 // The default corpus: the plain-text files of a fortunes directory (not *.dat, *.u8), sorted by name.
 Result<std::vector<std::string>> default_corpus_files(const std::string& dir = "/usr/share/games/fortunes");
 

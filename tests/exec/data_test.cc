@@ -1,5 +1,6 @@
 // Data loading as a user meets it: text and .bin token files (nanoGPT raw and llm.c headered),
-// errors that name the file, the fixed train/validation split, and reproducible samplers.
+// errors that name the file, the fixed train/validation split, reproducible samplers, and the
+// fingerprint that identifies a corpus by content.
 #include <gtest/gtest.h>
 
 #include <unistd.h>
@@ -95,6 +96,17 @@ TEST(Data, SplitIsTheLastTenPercent) {
   ASSERT_EQ(s.val.size(), 100u);
   EXPECT_EQ(s.val.front(), 900);
   EXPECT_EQ(s.train.back(), 899);
+}
+
+// The fingerprint a study tells corpora apart by: equal streams agree; one changed token, a swap
+// of two tokens or a high byte (ids above 255 from .bin files) each change it.
+TEST(Data, FingerprintTellsStreamsApartByContent) {
+  const std::vector<uint16_t> a = {104, 105, 33, 10}, same = a;
+  EXPECT_EQ(tokens_fingerprint(a), tokens_fingerprint(same));
+  EXPECT_NE(tokens_fingerprint(a), tokens_fingerprint({104, 105, 34, 10}));
+  EXPECT_NE(tokens_fingerprint(a), tokens_fingerprint({105, 104, 33, 10}));
+  EXPECT_NE(tokens_fingerprint({1}), tokens_fingerprint({257}));
+  EXPECT_NE(tokens_fingerprint(a), tokens_fingerprint({104, 105, 33}));
 }
 
 TEST(Data, RandomSamplerIsReproducibleAndSeeded) {

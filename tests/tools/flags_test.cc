@@ -2,7 +2,8 @@
 // every command and every schedule kind, --accum K is the micro-batches per optimizer update,
 // --updates U runs U updates and --microbatches N runs N micro-batches (N / K updates); flags that
 // contradict each other or do not apply exit 2 and name the flags. `paci study`, which hands a
-// grid of points to `paci train`, trains a 2 x 2 x 2 grid and resumes it without re-running.
+// grid of points to `paci train`, trains a 2 x 2 x 2 grid and resumes it without re-running, and
+// tells points on different corpora apart.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -320,6 +321,47 @@ TEST(Study, TrainsTheGridAndResumesWithoutRerunning) {
   const CliRun owned = Paci(study + " --seed 4");
   EXPECT_EQ(owned.code, 2);
   EXPECT_NE(owned.err.find("--seed"), std::string::npos) << owned.err;
+  std::filesystem::remove_all(dir);
+}
+
+// A point's corpus is part of its identity (by content): the same grid on another --data file
+// trains again, a copy of the first file under another name does not, the default corpus is a
+// third, and the report keeps the three apart. A missing file is refused before anything trains.
+TEST(Study, TheCorpusIsPartOfAPointsIdentity) {
+  const auto dir = std::filesystem::temp_directory_path() / ("paci_study_data_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string db = (dir / "study.db").string(), a = (dir / "a.txt").string(), b = (dir / "b.txt").string(),
+                    a_copy = (dir / "a_copy.txt").string();
+  {
+    std::ofstream fa(a), fb(b);
+    for (int i = 0; i < 40; ++i) {
+      fa << "the quick brown fox jumps over the lazy dog " << i << "\n";
+      fb << "pack my box with five dozen liquor jugs " << i << "\n";
+    }
+  }
+  std::filesystem::copy_file(a, a_copy);
+  const std::string study = "study --schedules paci --stages 2 --accum 1 --lr 1e-3 --seeds 1 --updates 2 --db " + db +
+                            " " + kTinyModel;
+  const auto trained = [&](const std::string& extra, const char* expect) {
+    const CliRun r = Paci(study + extra);
+    ASSERT_EQ(r.code, 0) << extra << "\n" << r.err << r.out;
+    EXPECT_NE(r.out.find(expect), std::string::npos) << extra << "\n" << r.out;
+  };
+  trained(" --data " + a, "trained 1, skipped 0, failed 0");
+  trained(" --data " + b, "trained 1, skipped 0, failed 0");       // another corpus: another point
+  trained(" --data " + a_copy, "trained 0, skipped 1, failed 0");  // the same text elsewhere: the same
+  trained("", "trained 1, skipped 0, failed 0");                    // the default corpus
+  trained(" --data " + b, "trained 0, skipped 1, failed 0");
+
+  const CliRun report = Paci("study report --no-plots --db " + db + " --out " + (dir / "report").string());
+  ASSERT_EQ(report.code, 0) << report.err;
+  EXPECT_NE(report.out.find("3 configurations"), std::string::npos) << report.out;
+
+  const CliRun missing = Paci(study + " --data " + (dir / "missing.txt").string());
+  EXPECT_EQ(missing.code, 2);
+  EXPECT_NE(missing.err.find("--data"), std::string::npos) << missing.err;
+  EXPECT_NE(missing.err.find("missing.txt"), std::string::npos) << missing.err;
   std::filesystem::remove_all(dir);
 }
 
