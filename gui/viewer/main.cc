@@ -291,6 +291,10 @@ int RunViewer(int argc, char** argv) {
   if (!batch) return app.exec();
   if (!ok) return 1;
   QCoreApplication::processEvents();
+  // A zoomed-in timeline of a run stored op by op loads its window's ops off the UI thread: the
+  // picture shows those ops, not the summary drawn while they load.
+  if (!WaitFor([&] { return !w.timelinePage()->windowLoading(); }, 120000))
+    std::fprintf(stderr, "paci-viewer: the window's ops were still loading after 120 s\n");
   return w.exportCurrentView(args.value("screenshot")) ? 0 : 1;
 }
 
