@@ -5,6 +5,7 @@
 // the inputs with sim::ModelSetupFromInputs; this checks the viewer passes them on unchanged.
 #include <QCheckBox>
 #include <QComboBox>
+#include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -201,7 +202,18 @@ void ExplorerCostModelTest::profileControlsMatchTheCommandLine() {
   const MetricCards alone = page_->model().outcome()->cards;
   page_->findChild<QCheckBox*>()->setChecked(true);  // stages share the device
   CompareWithCli({"--profile", prof, "--colocate"});
-  QVERIFY(page_->model().outcome()->cards.makespan_ns > alone.makespan_ns);
+  // Sharing the device changes the prediction in the direction of the slowdown this machine
+  // measured: on an idle multi-core box two threads may run as fast as one (a factor at or even
+  // just below 1), so "slower" alone would be a test of the machine's load, not of the explorer.
+  QFile file(prof);
+  QVERIFY(file.open(QIODevice::ReadOnly));
+  const QJsonArray colocation = QJsonDocument::fromJson(file.readAll()).object()[QStringLiteral("colocation")].toArray();
+  QVERIFY(!colocation.isEmpty());
+  const double slowdown = colocation[0].toObject()[QStringLiteral("slowdown")].toDouble();
+  QVERIFY(slowdown > 0);
+  const double shared = page_->model().outcome()->cards.makespan_ns;
+  if (slowdown > 1.0) QVERIFY2(shared > alone.makespan_ns, qPrintable(QString::number(slowdown)));
+  if (slowdown < 1.0) QVERIFY2(shared < alone.makespan_ns, qPrintable(QString::number(slowdown)));
 }
 
 void ExplorerCostModelTest::badInputIsNamed() {
