@@ -9,22 +9,15 @@
 #include "store/schema.h"
 #include "store/sqlite_db.h"
 #include "store/trace_store.h"
+#include "tests/store/sqlite_query.h"
 #include "tests/store/store_test_util.h"
 
 namespace paci::store {
 namespace {
 
 using testing::TempDir;
+using testing::Query;
 
-int64_t Query(const std::string& path, const std::string& sql) {
-  auto db = SqliteDb::Open(path, SQLITE_OPEN_READONLY);
-  EXPECT_TRUE(db.ok());
-  auto stmt = SqliteStmt::Prepare(*db, sql);
-  EXPECT_TRUE(stmt.ok()) << stmt.status().ToString();
-  bool row = false;
-  EXPECT_TRUE(stmt->Step(&row).ok());
-  return row ? stmt->Int(0) : -1;
-}
 
 class TracesMigration : public ::testing::TestWithParam<std::string> {};
 

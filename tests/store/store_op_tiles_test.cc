@@ -15,6 +15,7 @@
 #include "store/schema.h"
 #include "store/sqlite_db.h"
 #include "store/trace_store.h"
+#include "tests/store/sqlite_query.h"
 #include "tests/store/store_test_util.h"
 
 namespace paci::store {
@@ -22,16 +23,8 @@ namespace {
 
 using testing::Event;
 using testing::TempDir;
+using testing::Query;
 
-int64_t Query(const std::string& path, const std::string& sql) {
-  auto db = SqliteDb::Open(path, SQLITE_OPEN_READONLY);
-  EXPECT_TRUE(db.ok());
-  auto stmt = SqliteStmt::Prepare(*db, sql);
-  EXPECT_TRUE(stmt.ok()) << stmt.status().ToString();
-  bool row = false;
-  EXPECT_TRUE(stmt->Step(&row).ok());
-  return row ? stmt->Int(0) : -1;
-}
 
 // A measured-like run: P stages, jittered and overlapping op times (a long op every so often).
 // Op ids are sparse and stage-major as the IR numbers them, shuffled within blocks of 64 so that
