@@ -29,17 +29,21 @@ struct AdamW {
 // Optimizer for floats [param_offset, param_offset + n) of `layout` (a stage's span).
 AdamW adamw_create(const AdamWConfig& cfg, const ParamLayout& layout, size_t param_offset, size_t n);
 
-// One update: params -= lr * (mhat / (sqrt(vhat) + eps) + wd * params) (wd only where decay).
-void adamw_update(AdamW* opt, float* params, const float* grads, float lr);
+// One update: params -= lr * (mhat / (sqrt(vhat) + eps) + wd * params) (wd only where decay), the
+// moments fed grads * grad_scale (the clipping scale, applied here rather than in its own pass).
+void adamw_update(AdamW* opt, float* params, const float* grads, float lr, float grad_scale = 1.0f);
 
 // nanoGPT schedule for update `step` (0-based): lr*(step+1)/(warmup+1) during warm-up, then cosine
 // from lr down to min_frac*lr at total_steps, then flat.
 float lr_schedule(int64_t step, float lr, int64_t warmup, int64_t total_steps, float min_frac);
 
-// Sum of squares (in double, fixed order) of a gradient span; a pipeline adds the stages' sums.
+// Sum of squares (in double, in an order fixed by n, whatever the thread count) of a gradient span;
+// a pipeline adds the stages' sums.
 double grad_sq_norm(const float* grads, size_t n);
-// Scales grads so that the global norm is at most max_norm (no-op when max_norm <= 0). Returns the
-// scale applied.
+// Sets n floats to zero, split over the OpenMP threads (gradients before each update).
+void zero_floats(float* x, size_t n);
+// The scale that brings the global norm to at most max_norm (1 when max_norm <= 0); pass it to
+// adamw_update.
 float grad_clip_scale(double global_sq_norm, float max_norm);
 
 }  // namespace paci::exec

@@ -81,7 +81,7 @@ Result<Trainer> trainer_create(const TrainConfig& cfg, DataSplit data) {
 StepStats trainer_step(Trainer* tr) {
   const TrainConfig& c = tr->cfg;
   const int T = c.model.block_size;
-  std::fill(tr->grads.begin(), tr->grads.end(), 0.0f);
+  zero_floats(tr->grads.data(), tr->grads.size());
   std::vector<float> out, dinp;
   double loss_sum = 0.0;
   const float dloss = 1.0f / static_cast<float>(c.accum);
@@ -99,13 +99,9 @@ StepStats trainer_step(Trainer* tr) {
   const double sq = grad_sq_norm(tr->grads.data(), tr->grads.size());
   st.grad_norm = static_cast<float>(std::sqrt(sq));
   const float scale = grad_clip_scale(sq, c.grad_clip);
-  if (scale != 1.0f) {
-    KernelTimer timer(KernelOp::kOptimizer, 0);
-    for (float& g : tr->grads) g *= scale;
-  }
   const int64_t total = c.decay_updates > 0 ? c.decay_updates : c.updates;
   st.lr = lr_schedule(tr->opt.step, c.lr, c.warmup, total, c.min_lr_frac);
-  adamw_update(&tr->opt, tr->params.data(), tr->grads.data(), st.lr);
+  adamw_update(&tr->opt, tr->params.data(), tr->grads.data(), st.lr, scale);
   return st;
 }
 

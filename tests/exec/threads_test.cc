@@ -1,15 +1,19 @@
-// The kernel thread budget (`paci train` prints it) and the linear layers' GEMM (exec/model/gemm.h,
-// whichever library the build chose) against a plain triple loop, in every transpose case, at one
-// and two kernel threads.
+// The kernel thread budget (`paci train` prints it), the linear layers' GEMM (exec/model/gemm.h,
+// whichever library the build chose) against a plain triple loop, in every transpose case, and the
+// optimizer's split loops (gradient norm, zeroing, clipping inside AdamW), at one and two kernel
+// threads.
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
+#include <random>
 #include <vector>
 
 #include <omp.h>
 
 #include <thread>
 
+#include "exec/model/adamw.h"
 #include "exec/model/affinity.h"
 #include "exec/model/gemm.h"
 #include "exec/model/profile.h"
@@ -126,6 +130,55 @@ void CheckShape(int M, int N, int K) {
                 << gemm_backend_name() << " " << M << "x" << N << "x" << K << " threads " << threads << " ta " << ta
                 << " tb " << tb << " beta " << beta << " at " << i;
         }
+  }
+  exec_set_threads(1);
+}
+
+TEST(Optimizer, GradientNormIsTheSameAtAnyThreadCountAndMatchesALongDoubleSum) {
+  std::mt19937 rng(7);
+  std::normal_distribution<float> normal(0.0f, 1e-2f);
+  std::vector<float> g((1 << 20) + 13);  // not a multiple of the block, so the tail is summed too
+  for (float& x : g) x = normal(rng);
+  long double exact = 0.0L;
+  for (float x : g) exact += static_cast<long double>(x) * x;
+  exec_set_threads(1);
+  const double one = grad_sq_norm(g.data(), g.size());
+  exec_set_threads(2);
+  const double two = grad_sq_norm(g.data(), g.size());
+  exec_set_threads(1);
+  EXPECT_EQ(std::memcmp(&one, &two, sizeof(double)), 0) << one << " vs " << two;
+  EXPECT_NEAR(one, static_cast<double>(exact), 1e-12 * static_cast<double>(exact));
+}
+
+TEST(Optimizer, ZeroingAndClippingInsideAdamWMatchThePlainLoops) {
+  std::mt19937 rng(11);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  ParamLayout layout;
+  layout.total = (1 << 18) + 5;
+  ParamSpec w;
+  w.name = "w";
+  w.shape = {static_cast<int64_t>(layout.total)};
+  w.numel = layout.total;
+  w.decay = true;
+  layout.tensors.push_back(w);
+  std::vector<float> params(layout.total), grads(layout.total);
+  for (float& x : params) x = normal(rng);
+  for (float& x : grads) x = normal(rng);
+  const float scale = grad_clip_scale(grad_sq_norm(grads.data(), grads.size()), 1.0f);
+  ASSERT_LT(scale, 1.0f);  // the norm is ~500, so clipping applies
+  for (int threads : {1, 2}) {
+    exec_set_threads(threads);
+    AdamW fused = adamw_create({}, layout, 0, layout.total), plain = fused;
+    std::vector<float> p_fused = params, p_plain = params, g_plain = grads;
+    for (float& x : g_plain) x *= scale;  // what clipping did before it moved into the update
+    for (int step = 0; step < 3; step++) {
+      adamw_update(&fused, p_fused.data(), grads.data(), 1e-3f, scale);
+      adamw_update(&plain, p_plain.data(), g_plain.data(), 1e-3f);
+    }
+    EXPECT_EQ(std::memcmp(p_fused.data(), p_plain.data(), p_plain.size() * sizeof(float)), 0) << threads;
+    std::vector<float> z = grads;
+    zero_floats(z.data(), z.size());
+    for (float x : z) ASSERT_EQ(x, 0.0f);
   }
   exec_set_threads(1);
 }

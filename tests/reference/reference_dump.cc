@@ -78,9 +78,8 @@ int main(int argc, char** argv) {
     m.forward(params.data(), in, kB, kT, &saved, &out);
     m.backward(params.data(), &saved, &one, &dinp, grads.data());
     const float scale = grad_clip_scale(grad_sq_norm(grads.data(), grads.size()), kClip);
-    for (float& g : grads) g *= scale;
     const float lr = lr_schedule(opt.step, kLr, 1, kSteps, 0.1f);
-    adamw_update(&opt, params.data(), grads.data(), lr);
+    adamw_update(&opt, params.data(), grads.data(), lr, scale);
     char buf[64];
     std::snprintf(buf, sizeof(buf), "%s%.9g", k ? "," : "", lr);
     lrs += buf;
