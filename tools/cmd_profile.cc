@@ -9,8 +9,8 @@
 #include <cstdio>
 #include <memory>
 #include <string>
-#include <thread>
 
+#include "exec/model/affinity.h"
 #include "exec/model/profile.h"
 #include "sim/profile_file.h"
 #include "tools/commands.h"
@@ -59,7 +59,7 @@ void Run(ProfileFlags& f) {
     PrintTable(*p);
     return;
   }
-  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int cores = static_cast<int>(exec::allowed_cpus().size());  // taskset and cpusets included
   if (f.colocate_opt->count() > 0 && f.colocate != 0 && f.colocate < 2) Fail(2, "--colocate: must be 0 (none) or >= 2");
   f.o.max_colocated = f.colocate_opt->count() > 0 ? f.colocate : cores;
   if (f.o.max_repetitions < f.o.min_repetitions) Fail(2, "--max-repetitions: must be >= --min-repetitions");

@@ -3,8 +3,10 @@
 // store's configuration columns and the run's setup (tools/study_point.h), not by its name;
 // re-running the same command skips every point the store already holds complete, so an
 // interrupted study resumes. Flags it does not know (the model and data flags, --eval-every) go to
-// every `paci train` unchanged. `paci study report` (cmd_study_report.cc) turns the runs into CSV
-// and plots. Exit codes: 0 every point done, 1 some point failed, 2 bad flags.
+// every `paci train` unchanged. Started several times by mpirun or srun, each copy trains its share
+// of the grid (tools/grid_share.h) into the same store. `paci study report` (cmd_study_report.cc)
+// turns the runs into CSV and plots. Exit codes: 0 every point done, 1 some point failed, 2 bad
+// flags.
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -15,6 +17,7 @@
 #include <cmath>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -28,10 +31,12 @@
 
 #include <fmt/format.h>
 
+#include "exec/model/affinity.h"
 #include "proto/ir_names.h"
 #include "store/trace_store.h"
 #include "tools/commands.h"
 #include "tools/exit_codes.h"
+#include "tools/grid_share.h"
 #include "tools/study_point.h"
 
 extern char** environ;
@@ -71,12 +76,19 @@ void RefuseGridFlags(const std::vector<std::string>& extras) {
   }
 }
 
-std::vector<Point> Grid(const StudyFlags& f) {
+// The cores this copy of the study may use: the CPUs it is allowed (taskset, cpusets, a launcher's
+// binding), shared with the other copies on this machine when the launcher left them unbound.
+int StudyCores(const GridShare& share) {
+  const int allowed = static_cast<int>(exec::allowed_cpus().size());
+  const int machine = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  return std::max(1, allowed >= machine ? allowed / share.local_ranks : allowed);
+}
+
+std::vector<Point> Grid(const StudyFlags& f, int cores) {
   std::string extra;
   for (const std::string& a : f.train_args) extra += " " + a;
   const int64_t warmup = std::llround(f.warmup_frac * static_cast<double>(f.updates));
-  const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  const int threads = std::max(1, hw / (f.jobs * static_cast<int>(f.stages)));
+  const int threads = std::max(1, cores / (f.jobs * static_cast<int>(f.stages)));
   bool threads_given = false;
   for (const std::string& a : f.train_args) threads_given |= a.rfind("--threads", 0) == 0;
   std::vector<Point> grid;
@@ -115,6 +127,16 @@ std::vector<StudyPoint> FinishedPoints(const std::string& db) {
   return done;
 }
 
+// A log file name per point that no other point of any study into the same store shares: the grid
+// coordinates people read, then a hash of the whole run name (which holds the pass-through flags).
+std::string LogName(const Point& p) {
+  uint64_t h = 1469598103934665603ull;  // FNV-1a
+  for (unsigned char c : p.name) h = (h ^ c) * 1099511628211ull;
+  const store::RunConfig& c = p.id.config;
+  return fmt::format("{}-P{}-K{}-lr{:g}-seed{}-{:08x}.log", c.schedule, c.stages.value_or(0), c.accum.value_or(0),
+                     c.lr.value_or(0), c.seed.value_or(0), static_cast<uint32_t>(h ^ (h >> 32)));
+}
+
 // Starts `paci train` for one point with stdout and stderr in `log`; returns its pid.
 pid_t Spawn(const Point& p, const std::string& log) {
   posix_spawn_file_actions_t actions;
@@ -146,14 +168,26 @@ void RunStudy(const StudyFlags& f) {
   const std::string logs = f.log_dir.empty() ? f.db + ".logs" : f.log_dir;
   std::filesystem::create_directories(logs);
 
-  const std::vector<Point> grid = Grid(f);
+  const Result<GridShare> share = ReadGridShare([](const char* name) { return std::getenv(name); });
+  if (!share.ok()) Fail(2, share.status().message());
+  const std::vector<Point> grid = Grid(f, StudyCores(*share));
   const std::vector<StudyPoint> done = FinishedPoints(f.db);
   std::vector<size_t> todo;
-  for (size_t i = 0; i < grid.size(); ++i)
+  size_t owned = 0;
+  for (size_t i = 0; i < grid.size(); ++i) {
+    if (!share->Owns(i)) continue;
+    ++owned;
     if (std::none_of(done.begin(), done.end(), [&](const StudyPoint& d) { return SamePoint(d, grid[i].id); }))
       todo.push_back(i);
-  std::printf("study: %zu points, %zu already in %s, %zu to train (%d at once)\n", grid.size(),
-              grid.size() - todo.size(), f.db.c_str(), todo.size(), f.jobs);
+  }
+  const std::string who = share->ranks == 1 ? "study"
+                                             : fmt::format("study rank {} of {} ({})", share->rank, share->ranks,
+                                                           share->source);
+  if (share->ranks > 1)
+    std::printf("%s: this rank trains grid points i with i %% %d == %d: %zu of %zu\n", who.c_str(), share->ranks,
+                share->rank, owned, grid.size());
+  std::printf("%s: %zu points, %zu already in %s, %zu to train (%d at once)\n", who.c_str(), owned, owned - todo.size(),
+              f.db.c_str(), todo.size(), f.jobs);
   std::fflush(stdout);
 
   std::map<pid_t, size_t> running;
@@ -161,7 +195,7 @@ void RunStudy(const StudyFlags& f) {
   while (next < todo.size() || !running.empty()) {
     while (next < todo.size() && static_cast<int>(running.size()) < f.jobs) {
       const size_t i = todo[next++];
-      running[Spawn(grid[i], fmt::format("{}/point{}.log", logs, i))] = i;
+      running[Spawn(grid[i], logs + "/" + LogName(grid[i]))] = i;
     }
     int status = 0;
     const pid_t pid = waitpid(-1, &status, 0);
@@ -170,12 +204,14 @@ void RunStudy(const StudyFlags& f) {
     if (it == running.end()) continue;
     const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
     failed += ok ? 0 : 1;
-    std::printf("%s  %s%s\n", ok ? "done  " : "FAILED", grid[it->second].name.c_str(),
-                ok ? "" : fmt::format(" (see {}/point{}.log)", logs, it->second).c_str());
+    std::printf("%s%s  %s%s\n", share->ranks > 1 ? fmt::format("[rank {}] ", share->rank).c_str() : "",
+                ok ? "done  " : "FAILED", grid[it->second].name.c_str(),
+                ok ? "" : fmt::format(" (see {}/{})", logs, LogName(grid[it->second])).c_str());
     std::fflush(stdout);
     running.erase(it);
   }
-  std::printf("study: trained %zu, skipped %zu, failed %zu\n", todo.size() - failed, grid.size() - todo.size(), failed);
+  std::printf("%s: trained %zu, skipped %zu, failed %zu\n", who.c_str(), todo.size() - failed, owned - todo.size(),
+              failed);
   if (failed) Fail(1, fmt::format("{} of {} point(s) failed", failed, todo.size()));
 }
 
@@ -197,7 +233,8 @@ void AddStudyCommand(CLI::App& app) {
   cmd->add_option("--log-dir", f->log_dir, "where each run's output goes (default: DB.logs)");
   cmd->add_option("--jobs", f->jobs, "runs at once")->capture_default_str();
   cmd->allow_extras();
-  cmd->footer("Other flags (model, data, --eval-every, --device) are passed to every `paci train`.");
+  cmd->footer("Other flags (model, data, --eval-every, --device) are passed to every `paci train`. Under mpirun or "
+              "srun, each rank trains its share of the grid (point i on rank i % ranks) into the same --db.");
 
   CLI::App* report = AddStudyReportCommand(cmd);
   cmd->callback([f, cmd, report] {

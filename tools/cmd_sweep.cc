@@ -394,7 +394,9 @@ void RankStudy(const SweepFlags& f, const sim::CostForSpec& cost_for) {
   if (configs->empty()) Fail(2, "--loss-curves: " + f.study + " holds no complete training runs with configuration columns");
   std::vector<StudyRank> ranks;
   for (const StudyConfiguration& c : *configs) {
-    StudyRank r{&c, sim::TokensToTargetOverSeeds(c.TrainCurves(), f.target_loss)};
+    StudyRank r;
+    r.config = &c;
+    r.tokens = sim::TokensToTargetOverSeeds(c.TrainCurves(), f.target_loss);
     Result<ir::CostModel> cost = cost_for(c.spec);
     if (!cost.ok()) Fail(2, c.label + ": " + cost.status().message());
     Result<double> rate = StudyTokensPerSecondAt(c, *cost);

@@ -67,16 +67,19 @@ exec::DataSplit LoadData(TrainFlags& f) {
   return exec::split_tokens(*tokens);
 }
 
+// --sampler's value; the trainer and a study's reading of a point both go through here.
+Result<exec::SamplerKind> ParseSampler(const std::string& name) {
+  if (name == "random") return exec::SamplerKind::kRandom;
+  if (name == "sequential") return exec::SamplerKind::kSequential;
+  return Status::InvalidArgument("--sampler must be random or sequential, not '" + name + "'");
+}
+
 void RunTrain(TrainFlags& f) {
   exec::TrainConfig& c = f.cfg;
   c.model.block_size = f.seq;
-  if (f.sampler == "random") {
-    c.sampler = exec::SamplerKind::kRandom;
-  } else if (f.sampler == "sequential") {
-    c.sampler = exec::SamplerKind::kSequential;
-  } else {
-    Fail(2, "--sampler must be random or sequential, not '" + f.sampler + "'");
-  }
+  const Result<exec::SamplerKind> sampler = ParseSampler(f.sampler);
+  if (!sampler.ok()) Fail(2, sampler.status().message());
+  c.sampler = *sampler;
   if (f.threads < 0) Fail(2, "--threads must not be negative");
   if (f.threads > 1 && !exec::exec_openmp())
     Fail(2, "--threads: this paci was built without OpenMP (-DPACI_OPENMP=OFF), so each stage has one kernel "
@@ -223,6 +226,9 @@ Result<TrainArgs> ReadTrainArgs(const std::vector<std::string>& args) {
   TrainArgs t;
   t.cfg = f.cfg;
   t.cfg.model.block_size = f.seq;
+  const Result<exec::SamplerKind> sampler = ParseSampler(f.sampler);
+  if (!sampler.ok()) return sampler.status();
+  t.cfg.sampler = *sampler;
   t.pipe = f.pipe;
   t.pipe.cmd = nullptr;
   // The corpus is part of a point's identity; the default one adds nothing, so it is not read.

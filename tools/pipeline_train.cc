@@ -83,6 +83,12 @@ nlohmann::json RunSetup(const exec::TrainConfig& cfg, const PipelineTrainFlags& 
                       {"min_lr_frac", cfg.min_lr_frac}};
   if (f.schedule == "pipemare") j["pipemare_lr_warmup"] = f.pipemare_lr_warmup;
   if (f.drift_lr_scale > 0) j["drift_lr_scale"] = f.drift_lr_scale;
+  // The knobs that change the losses or how they are measured, named only where they differ from
+  // `paci train`'s defaults, so runs recorded before they were named keep their identity.
+  const exec::TrainConfig defaults;
+  if (cfg.adamw.weight_decay != defaults.adamw.weight_decay) j["weight_decay"] = cfg.adamw.weight_decay;
+  if (cfg.sampler != defaults.sampler) j["sampler"] = cfg.sampler == exec::SamplerKind::kSequential ? "sequential" : "random";
+  if (cfg.eval_batches != defaults.eval_batches) j["eval_batches"] = cfg.eval_batches;
   // By content, not path: a copy elsewhere is the same corpus, an edited file another.
   if (!f.data_files.empty())
     j["data"] = {{"tokens", f.data_tokens}, {"fnv1a64", fmt::format("{:016x}", f.data_fingerprint)}};

@@ -56,11 +56,14 @@ struct TrainArgs {
 Result<TrainArgs> ReadTrainArgs(const std::vector<std::string>& args);  // args after "train"
 
 // What a run trained, beyond the store's configuration columns: the model's shape, the run length,
-// the lr shape, the corpus when --data chose one (and the schedule-specific knobs). Part of every pipelined run's description,
-// so a study can tell two runs with equal columns but different setups apart (tools/study_point.h).
+// the lr shape, the corpus when --data chose one, the schedule-specific knobs, and weight decay,
+// sampler and validation batches where they are not the defaults. Part of every pipelined run's
+// description, so a study can tell two runs with equal columns but different setups apart
+// (tools/study_point.h).
 nlohmann::json RunSetup(const exec::TrainConfig& cfg, const PipelineTrainFlags& flags);
 inline constexpr const char* kRunSetupKeys[] = {"model", "updates", "warmup", "decay_updates", "min_lr_frac",
-                                                "pipemare_lr_warmup", "drift_lr_scale", "data"};
+                                                "pipemare_lr_warmup", "drift_lr_scale", "data", "weight_decay",
+                                                "sampler", "eval_batches"};
 
 // Adds --schedule, --stages, --microbatches, --chunks, --transport, --device, --precision, --db,
 // --no-db, --partition, --recv-timeout, --name, --pipemare-lr-warmup, --drift-lr-scale, --pin and

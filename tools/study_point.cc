@@ -37,6 +37,8 @@ Result<StudyPoint> PointOfTrainArgs(const std::vector<std::string>& args) {
   p.config.tokens_per_update = int64_t{t->cfg.B} * t->cfg.model.block_size * t->cfg.accum;
   p.config.lr = t->cfg.lr;
   p.config.seed = static_cast<int64_t>(t->cfg.seed);
+  p.config.device = t->pipe.device;
+  p.config.precision = t->pipe.device == "cuda" ? (t->pipe.precision.empty() ? "bf16" : t->pipe.precision) : "fp32";
   p.setup = RunSetup(t->cfg, t->pipe).dump();
   return p;
 }
@@ -45,7 +47,10 @@ bool SamePoint(const StudyPoint& a, const StudyPoint& b, bool ignore_seed) {
   const store::RunConfig &x = a.config, &y = b.config;
   return x.schedule == y.schedule && x.stages == y.stages && x.accum == y.accum && x.lr == y.lr &&
          x.microbatch_size == y.microbatch_size && x.tokens_per_update == y.tokens_per_update &&
-         (ignore_seed || x.seed == y.seed) && a.setup == b.setup;
+         (ignore_seed || x.seed == y.seed) && a.setup == b.setup &&
+         // Runs stored before these columns existed say nothing: they were on the CPU in fp32.
+         (x.device.empty() ? "cpu" : x.device) == (y.device.empty() ? "cpu" : y.device) &&
+         (x.precision.empty() ? "fp32" : x.precision) == (y.precision.empty() ? "fp32" : y.precision);
 }
 
 std::string VariantName(const StudyPoint& p) {

@@ -1,7 +1,8 @@
 // How `paci study` names a point of its grid: the store's configuration columns (schedule, P, K,
-// lr, seed, micro-batch size, tokens per update) plus the run's setup (model shape, length, lr
-// shape, the --data corpus by content; RunSetup in pipeline_train.h). Resume and report both compare these, never run names, so
-// a renamed run still counts and two setups never mix.
+// lr, seed, micro-batch size, tokens per update, device, precision) plus the run's setup (model
+// shape, length, lr shape, the --data corpus by content, ...; RunSetup in pipeline_train.h).
+// Resume and report both compare these, never run names, so a renamed run still counts and two
+// setups never mix.
 #pragma once
 
 #include <optional>
@@ -15,7 +16,8 @@
 namespace paci::cli {
 
 struct StudyPoint {
-  store::RunConfig config;  // schedule, stages, accum, microbatch_size, tokens_per_update, lr, seed
+  store::RunConfig config;  // schedule, stages, accum, microbatch_size, tokens_per_update, lr, seed,
+                            // device, precision
   std::string setup;        // RunSetup's keys as compact JSON
 };
 

@@ -12,32 +12,12 @@
 #include <sstream>
 #include <string>
 
+#include "tests/tools/cli_run.h"
+
 namespace {
 
-struct CliRun {
-  int code = -1;
-  std::string out, err;
-};
-
-CliRun Paci(const std::string& args) {
-  static int counter = 0;
-  const auto dir = std::filesystem::temp_directory_path();
-  const std::string tag = std::to_string(::getpid()) + "_" + std::to_string(counter++);
-  const std::string out = (dir / ("paci_cli_out_" + tag)).string(), err = (dir / ("paci_cli_err_" + tag)).string();
-  const int status = std::system((std::string(PACI_BIN) + " " + args + " >" + out + " 2>" + err).c_str());
-  CliRun r;
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  auto slurp = [](const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    std::filesystem::remove(path);
-    return ss.str();
-  };
-  r.out = slurp(out);
-  r.err = slurp(err);
-  return r;
-}
+using paci::testing::CliRun;
+using paci::testing::Paci;
 
 TEST(ScheduleCli, AcceptancePaciAnalysis) {
   const CliRun r = Paci("schedule --schedule paci --stages 8 --accum 4 --analyze --format json");

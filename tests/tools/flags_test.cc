@@ -1,9 +1,8 @@
 // One reading of the flags (tools/spec_flags.h), checked through the real `paci` binary: for
 // every command and every schedule kind, --accum K is the micro-batches per optimizer update,
 // --updates U runs U updates and --microbatches N runs N micro-batches (N / K updates); flags that
-// contradict each other or do not apply exit 2 and name the flags. `paci study`, which hands a
-// grid of points to `paci train`, trains a 2 x 2 x 2 grid and resumes it without re-running, and
-// tells points on different corpora apart.
+// contradict each other or do not apply exit 2 and name the flags. `paci study` has its own tests
+// (study_test.cc).
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,32 +16,12 @@
 #include <string>
 #include <vector>
 
+#include "tests/tools/cli_run.h"
+
 namespace {
 
-struct CliRun {
-  int code = -1;
-  std::string out, err;
-};
-
-CliRun Paci(const std::string& args) {
-  static int counter = 0;
-  const auto dir = std::filesystem::temp_directory_path();
-  const std::string tag = std::to_string(::getpid()) + "_" + std::to_string(counter++);
-  const std::string out = (dir / ("paci_flags_out_" + tag)).string(), err = (dir / ("paci_flags_err_" + tag)).string();
-  const int status = std::system((std::string(PACI_BIN) + " " + args + " >" + out + " 2>" + err).c_str());
-  CliRun r;
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  auto slurp = [](const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    std::filesystem::remove(path);
-    return ss.str();
-  };
-  r.out = slurp(out);
-  r.err = slurp(err);
-  return r;
-}
+using paci::testing::CliRun;
+using paci::testing::Paci;
 
 // Every kind with a K that suits it on P = 4.
 struct Kind {
@@ -108,7 +87,7 @@ TEST(Flags, SweepReadsRunLengthTheSameWay) {
   }
 }
 
-const char* kTinyModel = "--layers 1 --dim 16 --heads 2 --seq 8 --microbatch-size 2 --eval-every 0 --eval-batches 1";
+using paci::testing::kTinyModel;
 
 TEST(Flags, TrainRunsMicrobatchesAsWholeUpdates) {
   for (const char* pipe : {"", "--schedule 1f1b-flush --stages 2 --no-db", "--schedule paci --stages 2 --no-db"}) {
@@ -221,148 +200,6 @@ TEST(Train, DriftLrScaleAppliesOnlyWhereWeightsDrift) {
   ASSERT_FALSE(FinalLosses(plain.out).empty()) << plain.out;
   EXPECT_NE(FinalLosses(plain.out), FinalLosses(mitigated.out));
   EXPECT_EQ(FinalLosses(mitigated.out), FinalLosses(again.out));
-}
-
-// True when `path` starts with the PNG signature / holds an <svg> element, and is not tiny.
-bool IsPng(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::string head(8, '\0');
-  in.read(head.data(), 8);
-  return head == "\x89PNG\r\n\x1a\n" && std::filesystem::file_size(path) > 1000;
-}
-bool IsSvg(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str().find("<svg") != std::string::npos && ss.str().find("</svg>") != std::string::npos &&
-         ss.str().size() > 1000;
-}
-
-// A 2 x 2 x 2 grid (schedules x K x lr) of tiny runs, two at once, into one store. Points are
-// identified by the store's configuration columns and setup, not names: a run trained by hand
-// under another name counts as its point; the same command again trains nothing; after one run is
-// deleted it trains exactly that point again.
-TEST(Study, TrainsTheGridAndResumesWithoutRerunning) {
-  const auto dir = std::filesystem::temp_directory_path() / ("paci_study_" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  const std::string db = (dir / "study.db").string();
-  const std::string study = std::string("study --schedules paci,1f1b-flush --stages 2 --accum 1,2 --lr 1e-3,3e-3") +
-                            " --seeds 1 --updates 3 --jobs 2 --db " + db + " " + kTinyModel;
-  const CliRun by_hand = Paci("train --schedule paci --stages 2 --accum 1 --lr 1e-3 --seed 1 --updates 3 --warmup 0 "
-                              "--min-lr-frac 0.1 --name by-hand --db " + db + " " + kTinyModel);
-  ASSERT_EQ(by_hand.code, 0) << by_hand.err;
-  const CliRun first = Paci(study);
-  ASSERT_EQ(first.code, 0) << first.err << first.out;
-  EXPECT_NE(first.out.find("trained 7, skipped 1, failed 0"), std::string::npos) << first.out;
-  const CliRun list = Paci("runs list --db " + db);
-  size_t complete = 0;
-  for (size_t at = list.out.find("complete"); at != std::string::npos; at = list.out.find("complete", at + 1)) ++complete;
-  EXPECT_EQ(complete, 8u) << list.out;
-
-  const CliRun again = Paci(study);
-  ASSERT_EQ(again.code, 0) << again.err;
-  EXPECT_NE(again.out.find("trained 0, skipped 8, failed 0"), std::string::npos) << again.out;
-  ASSERT_EQ(Paci("runs delete 3 --db " + db).code, 0);
-  const CliRun resumed = Paci(study);
-  ASSERT_EQ(resumed.code, 0) << resumed.err;
-  EXPECT_NE(resumed.out.find("trained 1, skipped 7, failed 0"), std::string::npos) << resumed.out;
-
-  // The report: every update of every run as loss against tokens, one band per configuration, and
-  // tokens and predicted seconds to a loss every run reaches (seed 1 only: no spread, lo = hi).
-  const std::string cost = (dir / "cost.json").string();
-  std::ofstream(cost) << R"({"stages":[{"fwd_ms":1,"bwd_ms":2}],"tokens_per_microbatch":16})";
-  const std::string out = (dir / "report").string();
-  const CliRun report = Paci("study report --db " + db + " --out " + out + " --target-loss 10 --cost " + cost);
-  ASSERT_EQ(report.code, 0) << report.err;
-  EXPECT_NE(report.out.find("8 configurations, 4 CSV files"), std::string::npos) << report.out;
-  const auto lines = [](const std::string& path) {
-    std::ifstream in(path);
-    std::vector<std::string> rows;
-    for (std::string line; std::getline(in, line);) rows.push_back(line);
-    return rows;
-  };
-  EXPECT_EQ(lines(out + "/curves.csv").size(), 1u + 8 * 3);
-  EXPECT_EQ(lines(out + "/bands.csv").size(), 1u + 8 * 3);
-  const std::vector<std::string> tta = lines(out + "/tta.csv");
-  ASSERT_EQ(tta.size(), 1u + 8);
-  for (size_t i = 1; i < tta.size(); ++i) {
-    EXPECT_EQ(std::count(tta[i].begin(), tta[i].end(), ','), 9) << tta[i];
-    EXPECT_NE(tta[i].back(), ',') << tta[i];  // predicted seconds filled in
-  }
-  // 1F1B-flush at P = 2, K = 1 under 1 + 2 ms per micro-batch: 16 tokens per (K + P - 1) x 3 ms.
-  EXPECT_NE(tta[1].find("1f1b-flush P=2 K=1"), std::string::npos) << tta[1];
-  EXPECT_NE(tta[1].find(",2666.67,"), std::string::npos) << tta[1];
-  EXPECT_EQ(lines(out + "/final.csv").size(), 1u + 8);
-#ifdef PACI_HAVE_PLOT
-  // Plots: loss vs tokens and vs predicted time per lr, TTA bars, one K x lr heat map (paci).
-  EXPECT_NE(report.out.find("6 plots"), std::string::npos) << report.out;
-  for (const char* stem : {"loss_vs_tokens_lr0.001", "loss_vs_tokens_lr0.003", "loss_vs_time_lr0.001",
-                           "loss_vs_time_lr0.003", "tta", "gap_heatmap_paci"}) {
-    EXPECT_TRUE(IsPng(out + "/" + stem + ".png")) << stem;
-    EXPECT_TRUE(IsSvg(out + "/" + stem + ".svg")) << stem;
-  }
-#else
-  EXPECT_NE(report.err.find("plots need Qt"), std::string::npos) << report.err;
-#endif
-  EXPECT_EQ(Paci("study report --db " + db + " --out " + out + " --cost " + cost).code, 2);
-
-  // The sweep ranks the study's configurations by predicted time to the target and says why.
-  const CliRun ranked = Paci("sweep --loss-curves " + db + " --target-loss 10 --cost " + cost + " --no-db");
-  ASSERT_EQ(ranked.code, 0) << ranked.err;
-  EXPECT_NE(ranked.out.find("the best flush baseline"), std::string::npos) << ranked.out;
-  EXPECT_NE(ranked.out.find("x tokens"), std::string::npos) << ranked.out;
-  EXPECT_NE(ranked.out.find("recommendation: "), std::string::npos) << ranked.out;
-  const CliRun grid = Paci("sweep --loss-curves " + db + " --target-loss 10 --stages 4 --no-db");
-  EXPECT_EQ(grid.code, 2);
-  EXPECT_NE(grid.err.find("--stages"), std::string::npos) << grid.err;
-  EXPECT_EQ(Paci("sweep --loss-curves " + db + " --no-db").code, 2);  // no --target-loss
-
-  const CliRun owned = Paci(study + " --seed 4");
-  EXPECT_EQ(owned.code, 2);
-  EXPECT_NE(owned.err.find("--seed"), std::string::npos) << owned.err;
-  std::filesystem::remove_all(dir);
-}
-
-// A point's corpus is part of its identity (by content): the same grid on another --data file
-// trains again, a copy of the first file under another name does not, the default corpus is a
-// third, and the report keeps the three apart. A missing file is refused before anything trains.
-TEST(Study, TheCorpusIsPartOfAPointsIdentity) {
-  const auto dir = std::filesystem::temp_directory_path() / ("paci_study_data_" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  const std::string db = (dir / "study.db").string(), a = (dir / "a.txt").string(), b = (dir / "b.txt").string(),
-                    a_copy = (dir / "a_copy.txt").string();
-  {
-    std::ofstream fa(a), fb(b);
-    for (int i = 0; i < 40; ++i) {
-      fa << "the quick brown fox jumps over the lazy dog " << i << "\n";
-      fb << "pack my box with five dozen liquor jugs " << i << "\n";
-    }
-  }
-  std::filesystem::copy_file(a, a_copy);
-  const std::string study = "study --schedules paci --stages 2 --accum 1 --lr 1e-3 --seeds 1 --updates 2 --db " + db +
-                            " " + kTinyModel;
-  const auto trained = [&](const std::string& extra, const char* expect) {
-    const CliRun r = Paci(study + extra);
-    ASSERT_EQ(r.code, 0) << extra << "\n" << r.err << r.out;
-    EXPECT_NE(r.out.find(expect), std::string::npos) << extra << "\n" << r.out;
-  };
-  trained(" --data " + a, "trained 1, skipped 0, failed 0");
-  trained(" --data " + b, "trained 1, skipped 0, failed 0");       // another corpus: another point
-  trained(" --data " + a_copy, "trained 0, skipped 1, failed 0");  // the same text elsewhere: the same
-  trained("", "trained 1, skipped 0, failed 0");                    // the default corpus
-  trained(" --data " + b, "trained 0, skipped 1, failed 0");
-
-  const CliRun report = Paci("study report --no-plots --db " + db + " --out " + (dir / "report").string());
-  ASSERT_EQ(report.code, 0) << report.err;
-  EXPECT_NE(report.out.find("3 configurations"), std::string::npos) << report.out;
-
-  const CliRun missing = Paci(study + " --data " + (dir / "missing.txt").string());
-  EXPECT_EQ(missing.code, 2);
-  EXPECT_NE(missing.err.find("--data"), std::string::npos) << missing.err;
-  EXPECT_NE(missing.err.find("missing.txt"), std::string::npos) << missing.err;
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
