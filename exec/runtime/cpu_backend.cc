@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "exec/model/adamw.h"
 #include "exec/runtime/pipemare.h"
 
 namespace paci::exec {
@@ -163,7 +164,7 @@ void CpuBackend::OptimizerStep(const std::vector<float>& lr) {
       std::vector<float> before;
       if (!ch.delta.empty()) before.assign(w, w + n);
       adamw_update(&ch.opt, w, Grads(c), lr[c]);
-      std::fill(Grads(c), Grads(c) + n, 0.0f);
+      zero_floats(Grads(c), n);
       if (!ch.delta.empty()) pipemare_update_delta(ch.delta.data(), w, before.data(), s_.pipemare_gamma, n);
     }
     ++live_version_;
