@@ -44,7 +44,40 @@ struct ReportFlags {
   std::string cost;        // cost model at the target scale, for predicted time to accuracy
   ModelFlags model;        // or the model-and-hardware cost model
   bool no_plots = false;
+  // A sub-grid to report (empty: all). Schedules match the schedule or its variant name
+  // ("paci+drift-lr-scale=1").
+  std::vector<std::string> schedules;
+  std::vector<int64_t> stages, accum;
+  std::vector<double> lr;
 };
+
+template <typename T>
+bool Selected(const std::vector<T>& wanted, const T& v) {
+  return wanted.empty() || std::find(wanted.begin(), wanted.end(), v) != wanted.end();
+}
+
+// The configurations in the sub-grid the flags name, and the 1F1B-flush baseline of each (so the
+// gap to flush and the plots keep their reference). Nothing selected is an error naming the flags.
+std::vector<StudyConfiguration> SelectConfigurations(const ReportFlags& f, std::vector<StudyConfiguration> all) {
+  if (f.schedules.empty() && f.stages.empty() && f.accum.empty() && f.lr.empty()) return all;
+  const auto in_grid = [&](const StudyConfiguration& c) {
+    const store::RunConfig& k = c.point.config;
+    const bool lr_ok = f.lr.empty() || std::any_of(f.lr.begin(), f.lr.end(), [&](double x) {
+                         return std::abs(x - *k.lr) <= 1e-6 * std::abs(x);  // lr is stored from a float
+                       });
+    return (Selected(f.schedules, k.schedule) || Selected(f.schedules, VariantName(c.point))) &&
+           Selected(f.stages, *k.stages) && Selected(f.accum, *k.accum) && lr_ok;
+  };
+  std::vector<StudyConfiguration> kept;
+  for (const StudyConfiguration& c : all) {
+    const bool baseline = std::any_of(all.begin(), all.end(), [&](const StudyConfiguration& x) {
+      return in_grid(x) && IsFlushBaselineOf(c, x);
+    });
+    if (in_grid(c) || baseline) kept.push_back(c);
+  }
+  if (kept.empty()) Fail(2, "--schedules/--stages/--accum/--lr: no configuration of " + f.db + " is in that sub-grid");
+  return kept;
+}
 
 // A configuration with its rate at the target scale (StudyTokensPerSecondAt), when a cost model is given.
 struct Configuration : StudyConfiguration {
@@ -84,12 +117,12 @@ std::optional<Interval> MeanInterval(const std::vector<double>& values) {
 }
 
 // Every complete measured run with the study's columns, grouped; curves.csv written on the way.
-std::vector<Configuration> LoadConfigurations(store::TraceStore& db, std::ofstream& curves) {
+std::vector<Configuration> LoadConfigurations(const ReportFlags& f, store::TraceStore& db, std::ofstream& curves) {
   Result<std::vector<StudyConfiguration>> loaded = LoadStudy(db);
   if (!loaded.ok()) Fail(1, "--db: " + loaded.status().message());
   std::vector<Configuration> configs;
   curves << "configuration,schedule,P,K,lr,microbatch_size,tokens_per_update,seed,run,update,tokens,train_loss,val_loss\n";
-  for (StudyConfiguration& l : *loaded) {
+  for (StudyConfiguration& l : SelectConfigurations(f, std::move(*loaded))) {
     Configuration& c = configs.emplace_back();
     static_cast<StudyConfiguration&>(c) = std::move(l);
     const store::RunConfig& k = c.point.config;
@@ -320,7 +353,7 @@ void RunReport(const ReportFlags& f) {
   const std::filesystem::path out(f.out);
   std::filesystem::create_directories(out);
   std::ofstream curves = OpenOut(out / "curves.csv");
-  std::vector<Configuration> configs = LoadConfigurations(*db, curves);
+  std::vector<Configuration> configs = LoadConfigurations(f, *db, curves);
   PredictRates(f, &configs);
   std::vector<sim::SeedBand> bands;
   WriteBands(configs, out, &bands);
@@ -359,8 +392,15 @@ CLI::App* AddStudyReportCommand(CLI::App* study) {
   report->add_option("--cost", r->cost, "cost model at the target scale (JSON or proto text; without tokens_per_microbatch: the study's micro-batch)");
   AddModelFlags(report, &r->model);
   report->add_flag("--no-plots", r->no_plots, "CSV only");
+  report->add_option("--schedules", r->schedules, "report only these schedules (or variants, e.g. paci+drift-lr-scale=1)")
+      ->delimiter(',');
+  report->add_option("--stages", r->stages, "report only these P")->delimiter(',');
+  report->add_option("--accum", r->accum, "report only these K")->delimiter(',');
+  report->add_option("--lr", r->lr, "report only these peak learning rates")->delimiter(',');
   report->footer("Time to accuracy at a target scale: updates to the target loss (measured here) x the simulator's "
-                 "steady-state time per update under --cost or --model/--hardware/--link (predicted there).");
+                 "steady-state time per update under --cost or --model/--hardware/--link (predicted there). "
+                 "--schedules/--stages/--accum/--lr report a sub-grid; the 1F1B-flush baseline of each configuration "
+                 "in it is kept.");
   report->callback([r] { RunReport(*r); });
   return report;
 }

@@ -1,5 +1,5 @@
 // `paci study` through the real binary: a 2 x 2 x 2 grid trained, resumed without re-running,
-// reported and ranked; what makes two points different (corpus, optimizer and sampler knobs,
+// reported (whole and a sub-grid) and ranked; what makes two points different (corpus, optimizer and sampler knobs,
 // device); one log file per point; and the grid shared out among the copies a launcher starts
 // (the launcher's variables here; real mpirun processes in study_mpi_test.sh).
 #include <gtest/gtest.h>
@@ -113,6 +113,19 @@ TEST(Study, TrainsTheGridAndResumesWithoutRerunning) {
   EXPECT_NE(report.err.find("plots need Qt"), std::string::npos) << report.err;
 #endif
   EXPECT_EQ(Paci("study report --db " + db + " --out " + out + " --cost " + cost).code, 2);
+
+  // A sub-grid: PACI at K = 2, lr 3e-3, and the flush baseline it is compared with.
+  const CliRun sub = Paci("study report --no-plots --db " + db + " --out " + out + "-sub --schedules paci --accum 2 --lr 3e-3");
+  ASSERT_EQ(sub.code, 0) << sub.err;
+  EXPECT_NE(sub.out.find("2 configurations"), std::string::npos) << sub.out;
+  const std::vector<std::string> sub_final = lines(out + "-sub/final.csv");
+  ASSERT_EQ(sub_final.size(), 3u);
+  EXPECT_NE(sub_final[1].find("1f1b-flush P=2 K=2 lr=0.003"), std::string::npos) << sub_final[1];
+  EXPECT_NE(sub_final[2].find("paci P=2 K=2 lr=0.003"), std::string::npos) << sub_final[2];
+  EXPECT_NE(sub_final[2].back(), ',') << sub_final[2];  // the gap to flush is filled in
+  const CliRun none = Paci("study report --no-plots --db " + db + " --out " + out + "-none --accum 5");
+  EXPECT_EQ(none.code, 2);
+  EXPECT_NE(none.err.find("--accum"), std::string::npos) << none.err;
 
   // The sweep ranks the study's configurations by predicted time to the target and says why.
   const CliRun ranked = Paci("sweep --loss-curves " + db + " --target-loss 10 --cost " + cost + " --no-db");
