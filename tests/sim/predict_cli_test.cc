@@ -13,34 +13,13 @@
 #include <sstream>
 #include <string>
 
+#include "tests/tools/cli_run.h"
+
 namespace {
 
-struct CliRun {
-  int code = -1;
-  std::string out, err;
-};
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-CliRun Paci(const std::string& args) {
-  static int counter = 0;
-  const auto dir = std::filesystem::temp_directory_path();
-  const std::string tag = std::to_string(::getpid()) + "_" + std::to_string(counter++);
-  const std::string out = (dir / ("paci_pred_out_" + tag)).string(), err = (dir / ("paci_pred_err_" + tag)).string();
-  const int status = std::system((std::string(PACI_BIN) + " " + args + " >" + out + " 2>" + err).c_str());
-  CliRun r;
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = Slurp(out);
-  r.err = Slurp(err);
-  std::filesystem::remove(out);
-  std::filesystem::remove(err);
-  return r;
-}
+using paci::testing::CliRun;
+using paci::testing::Paci;
+const auto& Slurp = paci::testing::ReadWholeFile;
 
 class PredictCli : public ::testing::Test {
  protected:
@@ -70,7 +49,8 @@ TEST_F(PredictCli, ProfileRoundTripsPredictsAndRefusesBadInput) {
   std::string text = Slurp(prof);
   const size_t at = text.find("\"backward_input_ns\": ");
   ASSERT_NE(at, std::string::npos);
-  text.insert(at + std::string("\"backward_input_ns\": ").size(), "-");
+  const size_t value = at + std::string("\"backward_input_ns\": ").size();
+  text = text.substr(0, value) + "-" + text.substr(value);  // (string::insert trips GCC 12's -Wrestrict)
   std::ofstream(Path("bad.json")) << text;
   CliRun bad = Paci("profile --show " + Path("bad.json"));
   EXPECT_EQ(bad.code, 2);
