@@ -44,8 +44,8 @@ struct ReportFlags {
   std::string cost;        // cost model at the target scale, for predicted time to accuracy
   ModelFlags model;        // or the model-and-hardware cost model
   bool no_plots = false;
-  // A sub-grid to report (empty: all). Schedules match the schedule or its variant name
-  // ("paci+drift-lr-scale=1").
+  // A sub-grid to report (empty: all). Schedules are matched by variant name: "paci" is plain
+  // PACI, "paci+drift-lr-scale=1" the mitigated one.
   std::vector<std::string> schedules;
   std::vector<int64_t> stages, accum;
   std::vector<double> lr;
@@ -65,7 +65,7 @@ std::vector<StudyConfiguration> SelectConfigurations(const ReportFlags& f, std::
     const bool lr_ok = f.lr.empty() || std::any_of(f.lr.begin(), f.lr.end(), [&](double x) {
                          return std::abs(x - *k.lr) <= 1e-6 * std::abs(x);  // lr is stored from a float
                        });
-    return (Selected(f.schedules, k.schedule) || Selected(f.schedules, VariantName(c.point))) &&
+    return Selected(f.schedules, VariantName(c.point)) &&
            Selected(f.stages, *k.stages) && Selected(f.accum, *k.accum) && lr_ok;
   };
   std::vector<StudyConfiguration> kept;
@@ -392,7 +392,7 @@ CLI::App* AddStudyReportCommand(CLI::App* study) {
   report->add_option("--cost", r->cost, "cost model at the target scale (JSON or proto text; without tokens_per_microbatch: the study's micro-batch)");
   AddModelFlags(report, &r->model);
   report->add_flag("--no-plots", r->no_plots, "CSV only");
-  report->add_option("--schedules", r->schedules, "report only these schedules (or variants, e.g. paci+drift-lr-scale=1)")
+  report->add_option("--schedules", r->schedules, "report only these schedules (variants by their name, e.g. paci+drift-lr-scale=1)")
       ->delimiter(',');
   report->add_option("--stages", r->stages, "report only these P")->delimiter(',');
   report->add_option("--accum", r->accum, "report only these K")->delimiter(',');
