@@ -67,13 +67,18 @@ std::string Describe(const exec::TrainConfig& cfg, const PipelineTrainFlags& f,
   nlohmann::json j = RunSetup(cfg, f);
   j.update({{"microbatch_size", cfg.B}, {"accum", cfg.accum}, {"lr", cfg.lr}, {"seed", cfg.seed},
             {"transport", f.transport}, {"device", f.device}, {"partition", partition}});
-  if (f.device == "cuda") j["precision"] = f.precision;
+  if (f.device == "cuda") j["precision"] = RunPrecision(f);
   if (!f.resume.empty()) j["resumed_from"] = f.resume;
   if (!f.data_files.empty()) j["data_files"] = f.data_files;
   return j.dump();
 }
 
 }  // namespace
+
+std::string RunPrecision(const PipelineTrainFlags& f) {
+  if (f.device != "cuda") return "fp32";
+  return f.precision.empty() ? "bf16" : f.precision;
+}
 
 nlohmann::json RunSetup(const exec::TrainConfig& cfg, const PipelineTrainFlags& f) {
   nlohmann::json j = {{"model", {{"layers", cfg.model.n_layer}, {"dim", cfg.model.n_embd},
@@ -105,7 +110,7 @@ store::RunInfo MakeRunInfo(const exec::TrainConfig& cfg, const PipelineTrainFlag
                               : fmt::format("{} P={} K={}", f.schedule, f.stages, cfg.accum);
   info.schedule = schedule;
   info.spec = schedule.spec();
-  info.cost_model = exec::StageSizes(cfg, schedule, ranges, f.device == "cuda" && f.precision == "bf16" ? 2 : 4);
+  info.cost_model = exec::StageSizes(cfg, schedule, ranges, RunPrecision(f) == "bf16" ? 2 : 4);
   info.description = Describe(cfg, f, ranges);
   // The runs table's configuration columns (store/run_info.h).
   info.config.microbatch_size = cfg.B;
@@ -113,7 +118,7 @@ store::RunInfo MakeRunInfo(const exec::TrainConfig& cfg, const PipelineTrainFlag
   info.config.tokens_per_update = int64_t{cfg.B} * cfg.model.block_size * cfg.accum;
   info.config.lr = cfg.lr;
   info.config.seed = static_cast<int64_t>(cfg.seed);
-  info.config.precision = f.device == "cuda" ? (f.precision.empty() ? "bf16" : f.precision) : "fp32";
+  info.config.precision = RunPrecision(f);
   info.config.device = f.device;
   info.code_revision = CodeRevision();
   return info;

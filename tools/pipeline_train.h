@@ -55,6 +55,9 @@ struct TrainArgs {
 };
 Result<TrainArgs> ReadTrainArgs(const std::vector<std::string>& args);  // args after "train"
 
+// The precision a run trains in: fp32 on the CPU; on CUDA --precision, bf16 when not given.
+std::string RunPrecision(const PipelineTrainFlags& flags);
+
 // What a run trained, beyond the store's configuration columns: the model's shape, the run length,
 // the lr shape, the corpus when --data chose one, the schedule-specific knobs, and weight decay,
 // sampler and validation batches where they are not the defaults. Part of every pipelined run's

@@ -38,7 +38,7 @@ Result<StudyPoint> PointOfTrainArgs(const std::vector<std::string>& args) {
   p.config.lr = t->cfg.lr;
   p.config.seed = static_cast<int64_t>(t->cfg.seed);
   p.config.device = t->pipe.device;
-  p.config.precision = t->pipe.device == "cuda" ? (t->pipe.precision.empty() ? "bf16" : t->pipe.precision) : "fp32";
+  p.config.precision = RunPrecision(t->pipe);
   p.setup = RunSetup(t->cfg, t->pipe).dump();
   return p;
 }
