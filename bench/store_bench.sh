@@ -7,13 +7,13 @@
 # default store and for the --keep-ops one (every op read back from SQLite, as a measured run is).
 # Then the listing of the --keep-ops store and its run's level-of-detail summary (store_tiles_bench:
 # write time, size, window reads).
-# Usage: bench/store_bench.sh [BUILD_DIR]   (needs build/tools/paci; build/gui/paci-viewer for the
+# Usage: [PACI_MICROBATCHES=N] bench/store_bench.sh [BUILD_DIR]   (needs build/tools/paci; build/gui/paci-viewer for the
 # viewer part, build/bench/store_tiles_bench for the summary). Results: bench/README.md.
 set -euo pipefail
 BUILD="${1:-build}"
 PACI="$BUILD/tools/paci"
 VIEWER="$BUILD/gui/paci-viewer"
-RUN=(simulate --schedule paci --stages 8 --accum 8 --microbatches 200000)
+RUN=(simulate --schedule paci --stages 8 --accum 8 --microbatches "${PACI_MICROBATCHES:-200000}")
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 

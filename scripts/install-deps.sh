@@ -5,7 +5,7 @@
 set -euo pipefail
 
 BUILD_PKGS=(
-  cmake g++ pkg-config patchelf
+  cmake g++ pkg-config patchelf ccache
   libprotobuf-dev protobuf-compiler
   libeigen3-dev libopenblas-dev libopenblas-pthread-dev
   libcli11-dev libfmt-dev nlohmann-json3-dev

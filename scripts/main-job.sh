@@ -30,7 +30,7 @@ predict_before() {  # schedule, spec flags...: prints the predicted run id
 }
 echo "== 2. predictions before running ==" >&2
 paci_pred="$(predict_before paci --accum 4)"
-flush_pred="$(predict_before 1f1b-flush --microbatches 4)"
+flush_pred="$(predict_before 1f1b-flush --accum 4)"
 
 train() {  # schedule: prints the measured run id
   echo "== 3. paci train --schedule $1 ==" >&2
@@ -55,11 +55,12 @@ echo
 "$PACI" summary "$paci_run" "$paci_pred" "$flush_run" "$flush_pred" --db "$DB"
 echo
 echo "== the same model at P = 8 on H100s (NVLink 4), $((UPDATES * 4)) micro-batches, predicted =="
-for spec in "paci --accum 4" "1f1b-flush --microbatches 4"; do
+for spec in "paci --accum 4" "1f1b-flush --accum 4"; do
   read -r schedule rest <<< "$spec"
   # shellcheck disable=SC2086
   "$PACI" simulate --schedule "$schedule" --stages 8 $rest --iterations "$UPDATES" "${SHAPE[@]}" --vocab 256 \
-    --microbatch-size 8 --hardware h100 --link nvlink4 --precision fp32 --no-db | head -2
+    --microbatch-size 8 --hardware h100 --link nvlink4 --precision fp32 --no-db | grep -v '^simulated '
+  echo
 done
 echo
 echo "Open them side by side: $PACI compare $paci_pred $paci_run --db $DB"

@@ -9,8 +9,8 @@ c=corpus
 rm -rf "$c" && mkdir -p "$c"/{schedule_text,schedule_csv,schedule_json,schedule_proto,cost_model,safetensors,chrome_trace,profile}
 tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"' EXIT
 
-specs=("gpipe --stages 2 --microbatches 2" "1f1b-flush --stages 3 --microbatches 3"
-       "interleaved-1f1b --stages 2 --microbatches 2" "zb-h1 --stages 2 --microbatches 3"
+specs=("gpipe --stages 2 --accum 2 --microbatches 2" "1f1b-flush --stages 3 --accum 3 --microbatches 3"
+       "interleaved-1f1b --stages 2 --accum 2 --microbatches 2" "zb-h1 --stages 2 --accum 3 --microbatches 3"
        "pipedream --stages 2 --microbatches 4" "pipedream-2bw --stages 2 --accum 2 --microbatches 4"
        "pipemare --stages 2 --accum 2 --microbatches 4" "paci --stages 3 --accum 2 --microbatches 6")
 i=0
@@ -39,7 +39,7 @@ printf 'stages { forward_ns: 1000000 backward_input_ns: 2000000 activation_bytes
 
 db="$tmp/t.db"
 $P simulate --schedule paci --stages 2 --accum 2 --microbatches 4 --activation-mb 8 --db "$db" > /dev/null
-$P simulate --schedule interleaved-1f1b --stages 2 --microbatches 2 --latency-us 3 --db "$db" > /dev/null
+$P simulate --schedule interleaved-1f1b --stages 2 --accum 2 --microbatches 2 --latency-us 3 --db "$db" > /dev/null
 $P export --run 1 --db "$db" --format chrome -o "$c/chrome_trace/paci.json"
 $P export --run 2 --db "$db" --format chrome -o "$c/chrome_trace/interleaved.json"
 
