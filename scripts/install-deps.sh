@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages PACI builds and tests with, skipping those already present.
-# Usage: scripts/install-deps.sh [--test|--screenshots]   (--test adds what only the test suite
-# needs; --screenshots what scripts/screenshots-x11.sh drives a real X window with)
+# Usage: scripts/install-deps.sh [--test|--screenshots|--gpu]   (--test adds what only the test suite
+# needs; --screenshots what scripts/screenshots-x11.sh drives a real X window with; --gpu what
+# tools/gpu_check.sh dryrun builds its bare Debian root with)
 set -euo pipefail
 
 BUILD_PKGS=(
@@ -17,10 +18,12 @@ BUILD_PKGS=(
 )
 TEST_PKGS=(python3 python3-torch python3-numpy xvfb xauth clang-14 libfuzzer-14-dev libclang-rt-14-dev)
 SHOT_PKGS=(python3 xvfb xdotool)
+GPU_PKGS=(debootstrap)
 
 want=("${BUILD_PKGS[@]}")
 if [[ "${1:-}" == "--test" ]]; then want+=("${TEST_PKGS[@]}"); fi
 if [[ "${1:-}" == "--screenshots" ]]; then want+=("${SHOT_PKGS[@]}"); fi
+if [[ "${1:-}" == "--gpu" ]]; then want+=("${GPU_PKGS[@]}"); fi
 
 missing=()
 for p in "${want[@]}"; do

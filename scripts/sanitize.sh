@@ -33,7 +33,9 @@ case "$kind" in
     # GoldenLosses checks each loss to 1e-5 relative of a Release build's; this -O1 build's differ by
     # at most 1e-7 (docs/hostile-input.md), so it runs here too.
     ctest --output-on-failure -j"$jobs" -LE serial --timeout 900 "$@"
-    ctest --output-on-failure -L serial -E runtime_mpi_vs_threads --timeout 900 "$@"
+    # The documented commands (label docs) run in the Release suite: here their training and
+    # studies would take ten times as long for what the CLI tests above already cover.
+    ctest --output-on-failure -L serial -LE docs -E runtime_mpi_vs_threads --timeout 900 "$@"
     # OpenMPI dlcloses its plugins (mca_*.so) at MPI_Finalize, so LSan sees their leaks in an
     # "<unknown module>" that no suppression can name: the MPI ranks run under ASan and UBSan
     # without leak checking. The same runtime code is leak-checked over the threads transport.

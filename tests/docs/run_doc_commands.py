@@ -98,7 +98,7 @@ def missing_requirement(command, build):
         return "needs mpirun"
     if re.search(r"\bsrun\b", command) and not shutil.which("srun"):
         return "needs Slurm (srun)"
-    if re.search(r"--device cuda|gpu_check\.sh|nvidia-smi", command):
+    if re.search(r"--device cuda|nvidia-smi", command):
         smi = shutil.which("nvidia-smi")
         if not smi or subprocess.run([smi, "-L"], capture_output=True).returncode != 0:
             return "needs a CUDA GPU"
