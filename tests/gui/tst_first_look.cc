@@ -202,7 +202,7 @@ void FirstLookTest::runListShowsResults() {
   using C = RunListModel::Column;
   // Validation loss and tokens/s as the runs stored them (store/metric_keys.h).
   QCOMPARE(Cell(list, 1, C::kValLoss), QStringLiteral("3.1342"));
-  QCOMPARE(Cell(list, 1, C::kTokensPerS), QStringLiteral("37402"));
+  QCOMPARE(Cell(list, 1, C::kTokensPerS), QStringLiteral("37,402"));  // thousands grouped
   QCOMPARE(Cell(list, 3, C::kValLoss), QStringLiteral("3.1267"));
   QCOMPARE(Cell(list, 2, C::kValLoss), QString());  // a prediction has no loss
   // The error vs the prediction is the one `paci compare` and the Side-by-side tab report for
