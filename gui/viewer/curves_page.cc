@@ -21,7 +21,7 @@ CurvesPage::CurvesPage(QWidget* parent) : QWidget(parent) {
   target_->setDecimals(3);
   target_->setValue(0);
   target_->setSpecialValueText(tr("none"));
-  summary_ = new QLabel(tr("Select runs in the run browser and press \"Curves\"."));
+  summary_ = new QLabel;
   summary_->setWordWrap(true);
   view_ = new QChartView;
   view_->setRenderHint(QPainter::Antialiasing);
@@ -37,7 +37,15 @@ CurvesPage::CurvesPage(QWidget* parent) : QWidget(parent) {
   layout->addWidget(summary_);
   connect(axis_, &QComboBox::currentIndexChanged, this, &CurvesPage::refresh);
   connect(target_, &QDoubleSpinBox::valueChanged, this, &CurvesPage::refresh);
+  refresh();  // the empty chart and the hint
 }
+
+void CurvesPage::clear() {
+  model_.clear();
+  refresh();
+}
+
+QString CurvesPage::summaryText() const { return summary_->text(); }
 
 void CurvesPage::setTarget(double loss) { target_->setValue(loss); }
 
@@ -94,7 +102,9 @@ void CurvesPage::refresh() {
   QChart* old = view_->chart();
   view_->setChart(chart);
   delete old;
-  if (!lines.isEmpty()) {
+  if (series.empty()) {
+    summary_->setText(tr("Select runs in the run browser and press \"Curves\"."));
+  } else if (!lines.isEmpty()) {
     summary_->setText(tr("Reached target at (%1): ").arg(axis_->currentText()) + lines.join(QStringLiteral("; ")));
   } else if (!series.empty()) {
     size_t n = 0;

@@ -19,6 +19,8 @@ class CurvesPage : public QWidget {
   explicit CurvesPage(QWidget* parent = nullptr);
   CurveModel& model() { return model_; }
   void refresh();  // after the model's runs changed
+  void clear();    // no runs: the hint again (another store was opened)
+  QString summaryText() const;
   void setTarget(double loss);
   void setAxis(CurveAxis axis);
 

@@ -114,7 +114,19 @@ bool MainWindow::openStore(const QString& path) {
 }
 
 void MainWindow::setSource(std::unique_ptr<RunSource> source) {
+  // The pages show runs of the old store (ids mean other runs in the new one): back to their
+  // hints, and loads still in flight from the old store are dropped when they land.
+  pending_.clear();
+  request_to_pending_.clear();
+  current_job_ = ++next_pending_;
+  replay_pending_.reset();
+  progress_->hide();
+  timeline_->clear();
+  compare_->clear();
+  replay_->clear();
+  curves_->clear();
   loader_.setSource(std::move(source));
+  browser_->setStoreOpen(true);
   setWindowTitle(tr("PACI viewer — %1").arg(loader_.sourceName()));
   refreshRuns();
 }
@@ -186,6 +198,8 @@ void MainWindow::onFailed(int req, const QString& message) {
     pending_.erase(it->second);
     request_to_pending_.erase(it);
     progress_->hide();
+  } else if (req >= 0) {
+    return;  // a load of a store no longer open (setSource dropped it): not this store's error
   }
   showError(message);
 }

@@ -1,6 +1,8 @@
 #include "gui/viewer/run_browser.h"
 
 #include <QComboBox>
+#include <QResizeEvent>
+#include <algorithm>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QItemSelectionModel>
@@ -48,14 +50,24 @@ RunBrowser::RunBrowser(QWidget* parent) : QWidget(parent) {
   table_->sortByColumn(RunListModel::kId, Qt::AscendingOrder);
   table_->setSelectionBehavior(QAbstractItemView::SelectRows);
   table_->setSelectionMode(QAbstractItemView::ExtendedSelection);
-  table_->horizontalHeader()->setSectionResizeMode(RunListModel::kName, QHeaderView::Stretch);
   table_->verticalHeader()->hide();
+  // State right after Name: in a narrow window the columns right of the view scroll, and whether a
+  // run completed is read with its name, not after twelve numbers.
+  table_->horizontalHeader()->moveSection(RunListModel::kState, RunListModel::kName + 1);
+  table_->horizontalHeader()->setStretchLastSection(false);
   hint_ = new QLabel(tr("Double-click a run to open its timeline; select two to compare."));
+  empty_ = new QLabel;
+  empty_->setAlignment(Qt::AlignCenter);
+  empty_->setWordWrap(true);
+  empty_->setTextFormat(Qt::RichText);
+  empty_->setStyleSheet(QStringLiteral("QLabel { font-size: 12pt; padding: 24px; }"));
 
   auto* layout = new QVBoxLayout(this);
   layout->addLayout(filters);
-  layout->addWidget(table_);
+  layout->addWidget(table_, 1);
+  layout->addWidget(empty_, 1);
   layout->addWidget(hint_);
+  showEmptyHint();
 
   connect(kind_, &QComboBox::currentIndexChanged, this, &RunBrowser::applyFilter);
   connect(schedule_, &QComboBox::currentIndexChanged, this, &RunBrowser::applyFilter);
@@ -79,6 +91,58 @@ RunBrowser::RunBrowser(QWidget* parent) : QWidget(parent) {
 void RunBrowser::setRuns(std::vector<RunSummary> runs) {
   model_.setRuns(std::move(runs));
   table_->resizeColumnsToContents();
+  fitColumns();
+  showEmptyHint();
+}
+
+void RunBrowser::setStoreOpen(bool open) {
+  store_open_ = open;
+  showEmptyHint();
+}
+
+bool RunBrowser::showsEmptyHint() const { return !empty_->isHidden(); }
+
+QString RunBrowser::emptyHintText() const { return empty_->text(); }
+
+void RunBrowser::showEmptyHint() {
+  const bool empty = model_.rowCount() == 0;
+  if (!store_open_) {
+    empty_->setText(tr("<p><b>No trace store is open.</b></p>"
+                       "<p><b>File &gt; Open store…</b> (Ctrl+O) opens one: a <tt>.db</tt> written by "
+                       "<tt>paci train</tt>, <tt>paci simulate</tt> or <tt>paci predict</tt>, or a "
+                       "recorded one from <tt>traces/</tt>.</p>"
+                       "<p>The <b>Explorer</b> tab needs no store: it simulates any schedule, P and K "
+                       "in process.</p>"));
+  } else {
+    empty_->setText(tr("<p><b>This store has no runs yet.</b></p><p>Runs appear here once "
+                       "<tt>paci train</tt>, <tt>paci simulate</tt> or <tt>paci predict</tt> write "
+                       "into it; <b>File &gt; Open store…</b> opens another. The <b>Explorer</b> tab "
+                       "needs no store.</p>"));
+  }
+  empty_->setVisible(empty);
+  table_->setVisible(!empty);
+  hint_->setVisible(!empty);
+}
+
+void RunBrowser::resizeEvent(QResizeEvent* e) {
+  QWidget::resizeEvent(e);
+  fitColumns();
+}
+
+void RunBrowser::fitColumns() {
+  QHeaderView* header = table_->horizontalHeader();
+  const int name = RunListModel::kName;
+  // Name's own width: its longest text (what resizeColumnsToContents measured), at most 260 px.
+  // (QTableView hides sizeHintForColumn; QAbstractItemView's is public.)
+  const int text = static_cast<const QAbstractItemView*>(table_)->sizeHintForColumn(name);
+  const int wanted = std::min(std::max(text, header->sectionSizeHint(name)), 260);
+  int others = 0;
+  for (int c = 0; c < model_.columnCount(); ++c) {
+    if (c != name && !header->isSectionHidden(c)) others += header->sectionSize(c);
+  }
+  // Room left in the view goes to Name (it stretched before); never less than its text.
+  const int room = table_->viewport()->width() - others;
+  header->resizeSection(name, std::max(wanted, room));
 }
 
 std::vector<int64_t> RunBrowser::selectedIds() const {

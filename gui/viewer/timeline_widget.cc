@@ -177,8 +177,8 @@ void TimelineWidget::paintTrack(QPainter& p, int t) {
     }
     if (op.lane == ir::LANE_COMPUTE && b.rect.width() > 12) {
       // The longest label that fits: "F3 v2", else "F3", else none.
-      QString label = OpLabel(op, true);
-      if (fm.horizontalAdvance(label) + 4 > b.rect.width()) label = OpLabel(op, false);
+      QString label = OpLabel(op, true, m.chunks());
+      if (fm.horizontalAdvance(label) + 4 > b.rect.width()) label = OpLabel(op, false, m.chunks());
       if (fm.horizontalAdvance(label) + 4 <= b.rect.width()) {
         p.setPen(faded || fill.lightness() > 170 ? QColor(60, 60, 60) : QColor(Qt::white));
         p.drawText(b.rect, Qt::AlignCenter, label);

@@ -27,6 +27,7 @@ class TimelineWidget : public QWidget {
   explicit TimelineWidget(QWidget* parent = nullptr);
 
   void setTracks(std::vector<Track> tracks);
+  int trackCount() const { return static_cast<int>(tracks_.size()); }
   void fit();  // whole run across the width
   const TimeAxis& axis() const { return axis_; }
   void showRange(double t0, double t1);

@@ -1,0 +1,34 @@
+// OpLegend: one line above a timeline saying what its colours mean, a swatch per op kind the run
+// has ("F  forward", "B  backward", ...), the shading by micro-batch and, for interleaved runs,
+// what the chunk letters in the labels stand for. The entries come from op_style (LegendFor), so
+// the legend and the boxes agree.
+#pragma once
+
+#include <QStringList>
+#include <QWidget>
+#include <vector>
+
+#include "gui/model/op_style.h"
+
+namespace paci::gui {
+
+class OpLegend : public QWidget {
+  Q_OBJECT
+ public:
+  explicit OpLegend(QWidget* parent = nullptr);
+  // Empty entries hide the legend (no run shown).
+  void setEntries(std::vector<LegendEntry> entries, uint32_t chunks);
+  void setRun(const TraceIndex& index, uint32_t chunks) { setEntries(LegendFor(index), chunks); }
+  QStringList texts() const;  // every item as written, the notes included (tests)
+  QSize sizeHint() const override;
+  QSize minimumSizeHint() const override { return {0, sizeHint().height()}; }
+
+ protected:
+  void paintEvent(QPaintEvent*) override;
+
+ private:
+  std::vector<LegendEntry> entries_;
+  QStringList notes_;  // after the swatches, in grey
+};
+
+}  // namespace paci::gui
