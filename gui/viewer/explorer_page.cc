@@ -71,7 +71,15 @@ ExplorerPage::ExplorerPage(std::shared_ptr<const SimBackend> backend, QWidget* p
   timeline_scroll_->setWidgetResizable(true);
   timeline_scroll_->setFrameShape(QFrame::NoFrame);
   splitter_ = new QSplitter(Qt::Vertical);
-  splitter_->addWidget(timeline_scroll_);
+  // The legend heads the timeline pane (not the page): the controls keep their place.
+  legend_ = new OpLegend;
+  auto* pane = new QWidget;
+  auto* pane_layout = new QVBoxLayout(pane);
+  pane_layout->setContentsMargins(0, 0, 0, 0);
+  pane_layout->setSpacing(2);
+  pane_layout->addWidget(legend_);
+  pane_layout->addWidget(timeline_scroll_, 1);
+  splitter_->addWidget(pane);
   splitter_->addWidget(heatmap_);
   splitter_->setStretchFactor(0, 3);
   splitter_->setStretchFactor(1, 2);
@@ -90,8 +98,6 @@ ExplorerPage::ExplorerPage(std::shared_ptr<const SimBackend> backend, QWidget* p
   auto* layout = new QVBoxLayout(this);
   layout->addWidget(buildCards());
   layout->addWidget(error_);
-  legend_ = new OpLegend;
-  layout->addWidget(legend_);
   layout->addLayout(body, 1);
 
   connect(&model_, &ExplorerModel::outcomeReady, this, &ExplorerPage::showOutcome);
@@ -471,7 +477,9 @@ void ExplorerPage::fitTimeline() {
   if (!isVisible()) return;
   const QList<int> sizes = splitter_->sizes();
   const int total = sizes.value(0) + sizes.value(1);
-  const int frame = timeline_scroll_->frameWidth() * 2;
+  // The pane holds the legend above the scroll area: its line and the spacing count too.
+  const int frame = timeline_scroll_->frameWidth() * 2 +
+                    (legend_->isHidden() ? 0 : legend_->heightForWidth(timeline_scroll_->width()) + 2);
   if (total > 0 && heatmap_->sweepEmpty()) {
     const int hint = heatmap_->sizeHint().height();
     splitter_->setSizes({total - hint, hint});

@@ -8,7 +8,9 @@ constexpr int kSwatch = 12, kGap = 14, kHeight = 20;
 }  // namespace
 
 OpLegend::OpLegend(QWidget* parent) : QWidget(parent) {
-  setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Fixed);
+  QSizePolicy policy(QSizePolicy::Expanding, QSizePolicy::Preferred);
+  policy.setHeightForWidth(true);  // one line, or two in a narrow window
+  setSizePolicy(policy);
   hide();
 }
 
@@ -30,33 +32,49 @@ QStringList OpLegend::texts() const {
   return out + notes_;
 }
 
-QSize OpLegend::sizeHint() const {
+std::vector<QRect> OpLegend::place(int width) const {
   const QFontMetrics fm(font());
-  int w = 0;
-  for (const auto& e : entries_) w += kSwatch + 4 + fm.horizontalAdvance(e.text) + kGap;
-  for (const QString& n : notes_) w += fm.horizontalAdvance(n) + kGap;
-  return {w, kHeight};
+  std::vector<int> widths;
+  for (const auto& e : entries_) widths.push_back(kSwatch + 4 + fm.horizontalAdvance(e.text) + 2);
+  for (const QString& n : notes_) widths.push_back(fm.horizontalAdvance(n) + 2);
+  std::vector<QRect> out;
+  int x = 4, y = 0;
+  for (int w : widths) {
+    if (x > 4 && x + w > width - 4) {  // the next line, unless the item starts one anyway
+      x = 4;
+      y += kHeight;
+    }
+    out.emplace_back(x, y, w, kHeight);
+    x += w + kGap;
+  }
+  return out;
+}
+
+int OpLegend::heightForWidth(int width) const {
+  const auto rects = place(width);
+  return rects.empty() ? 0 : rects.back().bottom() + 1;
+}
+
+QSize OpLegend::sizeHint() const {
+  const auto rects = place(1 << 20);  // all on one line
+  return {rects.empty() ? 0 : rects.back().right() + 4, kHeight};
 }
 
 void OpLegend::paintEvent(QPaintEvent*) {
   QPainter p(this);
-  const QFontMetrics fm(font());
-  int x = 4;
-  const int mid = height() / 2;
+  const auto rects = place(width());
+  size_t i = 0;
   for (const auto& e : entries_) {
-    p.fillRect(QRect(x, mid - kSwatch / 2, kSwatch, kSwatch), e.color);
+    const QRect r = rects[i++];
+    const QRect swatch(r.left(), r.center().y() - kSwatch / 2, kSwatch, kSwatch);
+    p.fillRect(swatch, e.color);
     p.setPen(e.color.darker(150));
-    p.drawRect(QRect(x, mid - kSwatch / 2, kSwatch - 1, kSwatch - 1));
-    x += kSwatch + 4;
+    p.drawRect(swatch.adjusted(0, 0, -1, -1));
     p.setPen(palette().color(QPalette::WindowText));
-    p.drawText(QRect(x, 0, fm.horizontalAdvance(e.text) + 2, height()), Qt::AlignVCenter, e.text);
-    x += fm.horizontalAdvance(e.text) + kGap;
+    p.drawText(r.adjusted(kSwatch + 4, 0, 0, 0), Qt::AlignVCenter, e.text);
   }
   p.setPen(palette().color(QPalette::PlaceholderText));
-  for (const QString& n : notes_) {
-    p.drawText(QRect(x, 0, fm.horizontalAdvance(n) + 2, height()), Qt::AlignVCenter, n);
-    x += fm.horizontalAdvance(n) + kGap;
-  }
+  for (const QString& n : notes_) p.drawText(rects[i++], Qt::AlignVCenter, n);
 }
 
 }  // namespace paci::gui

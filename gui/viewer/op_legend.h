@@ -20,13 +20,19 @@ class OpLegend : public QWidget {
   void setEntries(std::vector<LegendEntry> entries, uint32_t chunks);
   void setRun(const TraceIndex& index, uint32_t chunks) { setEntries(LegendFor(index), chunks); }
   QStringList texts() const;  // every item as written, the notes included (tests)
+  // Items wrap onto more lines in a narrow window rather than being clipped.
+  bool hasHeightForWidth() const override { return true; }
+  int heightForWidth(int width) const override;
   QSize sizeHint() const override;
-  QSize minimumSizeHint() const override { return {0, sizeHint().height()}; }
+  QSize minimumSizeHint() const override { return {0, heightForWidth(width())}; }
 
  protected:
   void paintEvent(QPaintEvent*) override;
 
  private:
+  // Where each item (entries, then notes) goes at this width, one line per kHeight.
+  std::vector<QRect> place(int width) const;
+
   std::vector<LegendEntry> entries_;
   QStringList notes_;  // after the swatches, in grey
 };

@@ -265,6 +265,11 @@ void DailyUseTest::smallWindowExplorerShowsEveryStage() {
   QVERIFY2(rows <= viewport, qPrintable(QStringLiteral("8 stage rows need %1 px, the pane shows %2").arg(rows).arg(viewport)));
   QVERIFY2(page->heatmap()->height() < 0.1 * w->height(),
            qPrintable(QStringLiteral("empty heatmap %1 px of %2").arg(page->heatmap()->height()).arg(w->height())));
+  // The legend wraps rather than clips at this width.
+  OpLegend* legend = page->legend();
+  QVERIFY(legend->isVisible());
+  QVERIFY2(legend->height() >= legend->heightForWidth(legend->width()),
+           qPrintable(QStringLiteral("legend %1 px high, needs %2").arg(legend->height()).arg(legend->heightForWidth(legend->width()))));
   Shot(w.get(), "explorer-p8-1000x700");
 }
 
