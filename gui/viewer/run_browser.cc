@@ -1,7 +1,7 @@
 #include "gui/viewer/run_browser.h"
 
 #include <QComboBox>
-#include <QResizeEvent>
+#include <QEvent>
 #include <algorithm>
 #include <QHBoxLayout>
 #include <QHeaderView>
@@ -51,6 +51,7 @@ RunBrowser::RunBrowser(QWidget* parent) : QWidget(parent) {
   table_->setSelectionBehavior(QAbstractItemView::SelectRows);
   table_->setSelectionMode(QAbstractItemView::ExtendedSelection);
   table_->verticalHeader()->hide();
+  table_->viewport()->installEventFilter(this);
   // State right after Name: in a narrow window the columns right of the view scroll, and whether a
   // run completed is read with its name, not after twelve numbers.
   table_->horizontalHeader()->moveSection(RunListModel::kState, RunListModel::kName + 1);
@@ -91,8 +92,8 @@ RunBrowser::RunBrowser(QWidget* parent) : QWidget(parent) {
 void RunBrowser::setRuns(std::vector<RunSummary> runs) {
   model_.setRuns(std::move(runs));
   table_->resizeColumnsToContents();
-  fitColumns();
   showEmptyHint();
+  fitColumns();
 }
 
 void RunBrowser::setStoreOpen(bool open) {
@@ -124,9 +125,9 @@ void RunBrowser::showEmptyHint() {
   hint_->setVisible(!empty);
 }
 
-void RunBrowser::resizeEvent(QResizeEvent* e) {
-  QWidget::resizeEvent(e);
-  fitColumns();
+bool RunBrowser::eventFilter(QObject* watched, QEvent* e) {
+  if (watched == table_->viewport() && e->type() == QEvent::Resize) fitColumns();
+  return QWidget::eventFilter(watched, e);
 }
 
 void RunBrowser::fitColumns() {

@@ -44,7 +44,8 @@ class RunBrowser : public QWidget {
   void fitColumns();
 
  protected:
-  void resizeEvent(QResizeEvent* e) override;
+  // The table's viewport resizing (the window, or the table shown after the empty hint) refits.
+  bool eventFilter(QObject* watched, QEvent* e) override;
 
  private:
 

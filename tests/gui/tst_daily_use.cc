@@ -243,6 +243,13 @@ void DailyUseTest::smallWindowRunListKeepsNameAndState() {
                state_right <= table->viewport()->width(),
            qPrintable(QStringLiteral("State ends at %1 of %2 px").arg(state_right).arg(table->viewport()->width())));
   Shot(w.get(), "runs-1000x700");
+  // A wide window: the columns fill the view, Name taking the room (it stretched before).
+  w->resize(1600, 1000);
+  QTRY_COMPARE_WITH_TIMEOUT(w->size(), QSize(1600, 1000), 5000);
+  QCoreApplication::processEvents();
+  QVERIFY2(header->length() >= table->viewport()->width() - 1,
+           qPrintable(QStringLiteral("columns %1 px in a %2 px view").arg(header->length()).arg(table->viewport()->width())));
+  QVERIFY(header->sectionSize(RunListModel::kName) > name);
 }
 
 // Item 4: at 1000x700 the explorer at P = 8 shows all eight stage rows without scrolling; the
