@@ -1,6 +1,7 @@
 #include "gui/viewer/op_legend.h"
 
 #include <QPainter>
+#include <algorithm>
 
 namespace paci::gui {
 namespace {
@@ -24,6 +25,16 @@ void OpLegend::setEntries(std::vector<LegendEntry> entries, uint32_t chunks) {
   setVisible(!entries_.empty());
   updateGeometry();
   update();
+}
+
+void OpLegend::setRun(const TraceIndex& index, uint32_t chunks, bool summarised) {
+  auto entries = LegendFor(index);
+  // About the widest timeline: a stage with more ops than this is drawn as coverage zoomed out.
+  constexpr size_t kPixelColumns = 2000;
+  if (summarised || index.ops().size() > kPixelColumns * std::max<size_t>(index.stages(), 1)) {
+    entries.push_back({CoverageFill(ir::LANE_COMPUTE), tr("busy fraction, where ops are denser than pixels (zoom in for ops)")});
+  }
+  setEntries(std::move(entries), chunks);
 }
 
 QStringList OpLegend::texts() const {

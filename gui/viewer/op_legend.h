@@ -18,7 +18,10 @@ class OpLegend : public QWidget {
   explicit OpLegend(QWidget* parent = nullptr);
   // Empty entries hide the legend (no run shown).
   void setEntries(std::vector<LegendEntry> entries, uint32_t chunks);
-  void setRun(const TraceIndex& index, uint32_t chunks) { setEntries(LegendFor(index), chunks); }
+  // summarised: the run is drawn (at least when zoomed out) as busy fraction per pixel column, in
+  // one slate colour whatever the kinds: a run loaded a window at a time, or one with more ops per
+  // stage than a screen has pixel columns. Its legend says so.
+  void setRun(const TraceIndex& index, uint32_t chunks, bool summarised = false);
   QStringList texts() const;  // every item as written, the notes included (tests)
   // Items wrap onto more lines in a narrow window rather than being clipped.
   bool hasHeightForWidth() const override { return true; }

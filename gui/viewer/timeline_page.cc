@@ -113,7 +113,7 @@ void TimelinePage::startWindowLoad(double t0, double t1) {
     } else {
       // A window reaching past either end of the run covers all views beyond it too.
       model_->SetWindow(r.index, t0 <= 0 ? -1e300 : t0, t1 >= makespan ? 1e300 : t1);
-      legend_->setRun(*r.index, model_->chunks());  // a summary has no kinds; a window has
+      legend_->setRun(*r.index, model_->chunks(), true);  // a summary has no kinds; a window has
       const double step = (t1 - t0) / 100;
       const QString from = QString::fromStdString(FormatTime(std::max(0.0, t0), step));
       const QString to = QString::fromStdString(FormatTime(std::min<double>(makespan, t1), step));
@@ -186,7 +186,7 @@ void TimelinePage::setRun(std::shared_ptr<const TraceIndex> index, uint32_t chun
   window_status_->setVisible(windows_ != nullptr);
   const TraceIndex& ix = model_->index();
   const size_t ops = model_->overview() ? static_cast<size_t>(model_->overview()->op_count()) : ix.ops().size();
-  legend_->setRun(ix, chunks);
+  legend_->setRun(ix, chunks, model_->overview() != nullptr);
   header_->setText(QStringLiteral("<b>%1</b> &nbsp; %2 stages, %3 ops, makespan %4")
                        .arg(title.toHtmlEscaped())
                        .arg(ix.stages())

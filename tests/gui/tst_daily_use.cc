@@ -323,6 +323,20 @@ void DailyUseTest::legendAndInterleavedLabels() {
   const auto entries = LegendFor(w->timelinePage()->model()->index());
   QVERIFY(!entries.empty());
   QCOMPARE(entries.front().color, OpKindColor(ir::FORWARD));
+  QVERIFY(!w->timelinePage()->legend()->texts().join(QLatin1Char(' ')).contains(QStringLiteral("busy fraction")));
+  // A stage with more ops than a screen has pixel columns is drawn zoomed out as busy fraction
+  // in one slate colour: the legend names that colour too.
+  std::vector<OpSpan> spans(4001);
+  for (size_t i = 0; i < spans.size(); ++i) {
+    spans[i].start = static_cast<int64_t>(10 * i);
+    spans[i].end = spans[i].start + 5;
+    spans[i].op_id = i;
+    spans[i].kind = ir::FORWARD;
+  }
+  OpLegend dense;
+  dense.setRun(TraceIndex::FromSpans(std::move(spans), 1), 1);
+  QVERIFY2(dense.texts().join(QLatin1Char(' ')).contains(QStringLiteral("busy fraction")),
+           qPrintable(dense.texts().join(QStringLiteral(" | "))));
 }
 
 // Item 9 of the issue (cosmetics): no "-0.00", thousands separators, no "0.0" mean residual when
