@@ -49,6 +49,19 @@ std::vector<double> TimelineWidget::rulerTicks() const {
   return tracks_.empty() ? std::vector<double>{} : axis_.Ticks(90);
 }
 
+std::vector<std::pair<double, QString>> TimelineWidget::rulerLabels() const {
+  std::vector<std::pair<double, QString>> out;
+  const double step = axis_.TickStep(90);
+  const QFontMetricsF fm(font());
+  for (double t : rulerTicks()) {
+    const QString text = QString::fromStdString(FormatTime(t, step));
+    const double x = kGutter + axis_.ToX(t) + 3;
+    if (x + fm.horizontalAdvance(text) > width()) continue;
+    out.emplace_back(x, text);
+  }
+  return out;
+}
+
 void TimelineWidget::showRange(double t0, double t1) {
   axis_.ShowRange(t0, t1);
   changed();
@@ -115,13 +128,12 @@ void TimelineWidget::paintRuler(QPainter& p) {
   p.fillRect(QRectF(0, 0, width(), kRuler), palette().window());
   p.setPen(palette().color(QPalette::Mid));
   p.drawLine(QPointF(0, kRuler - 0.5), QPointF(width(), kRuler - 0.5));
-  const double step = axis_.TickStep(90);
   p.setPen(palette().color(QPalette::WindowText));
   for (double t : rulerTicks()) {
     const double x = kGutter + axis_.ToX(t);
     p.drawLine(QPointF(x, kRuler - 8), QPointF(x, kRuler));
-    p.drawText(QPointF(x + 3, kRuler - 10), QString::fromStdString(FormatTime(t, step)));
   }
+  for (const auto& [x, text] : rulerLabels()) p.drawText(QPointF(x, kRuler - 10), text);
 }
 
 void TimelineWidget::paintTrack(QPainter& p, int t) {

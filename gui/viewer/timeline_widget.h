@@ -37,6 +37,9 @@ class TimelineWidget : public QWidget {
   const QString& emptyText() const { return empty_text_; }
   // The times the ruler labels now: none while there are no tracks.
   std::vector<double> rulerTicks() const;
+  // The tick labels drawn now, each with its text's left x. A label that would run past the
+  // right edge is left out (its tick stays): the last one used to be drawn cut off.
+  std::vector<std::pair<double, QString>> rulerLabels() const;
   // Replay: a vertical line at t and a set of ops (of track 0) drawn emphasised.
   void setPlayHead(std::optional<double> t, std::vector<size_t> emphasised = {});
 

@@ -60,6 +60,7 @@ class DailyUseTest : public QObject {
   void legendAndInterleavedLabels();
   void numbersReadWell();
   void firstStartSaysHowToOpenAStore();
+  void lastRulerLabelIsNotClipped();
 
  private:
   // A window of its own, shown, not interactive (errors to stderr).
@@ -395,6 +396,29 @@ void DailyUseTest::firstStartSaysHowToOpenAStore() {
   QVERIFY(w->openStore(db_a_));
   QVERIFY(!w->browser()->showsEmptyHint());
   QVERIFY(w->browser()->table()->isVisible());
+}
+
+// Item 9: the ruler's last label ran past the right edge, cut off ("5" of "5.0 s"). A label that
+// does not fit is left out; every drawn one fits. Ranges are tried until a tick sits close enough
+// to the right edge for its label to overflow.
+void DailyUseTest::lastRulerLabelIsNotClipped() {
+  auto w = window();
+  QVERIFY(w);
+  QVERIFY(w->openStore(db_a_));
+  QVERIFY(w->openRunNow(a_.predicted));
+  TimelineWidget* tl = w->timelinePage()->timeline();
+  QCoreApplication::processEvents();
+  const QFontMetricsF fm(tl->font());
+  int overflowing = 0;
+  for (int ms = 5; ms <= 120; ++ms) {
+    tl->showRange(0, ms * 1e6);
+    const auto labels = tl->rulerLabels();
+    for (const auto& [x, text] : labels) {
+      QVERIFY2(x + fm.horizontalAdvance(text) <= tl->width(), qPrintable(text));
+    }
+    overflowing += static_cast<int>(tl->rulerTicks().size() - labels.size());
+  }
+  QVERIFY2(overflowing > 0, "no range put a tick's label past the right edge: the check checked nothing");
 }
 
 QTEST_MAIN(DailyUseTest)
