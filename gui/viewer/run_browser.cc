@@ -39,6 +39,9 @@ RunBrowser::RunBrowser(QWidget* parent) : QWidget(parent) {
   filters->addStretch();
   auto* open = new QPushButton(tr("Open timeline"));
   auto* compare = new QPushButton(tr("Compare two"));
+  compare->setObjectName(QStringLiteral("compare"));
+  compare->setToolTip(tr("The two selected runs side by side; one run with a linked prediction: "
+                         "the run and its prediction"));
   auto* curves = new QPushButton(tr("Curves"));
   filters->addWidget(open);
   filters->addWidget(compare);
@@ -83,8 +86,19 @@ RunBrowser::RunBrowser(QWidget* parent) : QWidget(parent) {
   });
   connect(compare, &QPushButton::clicked, this, [this] {
     const auto ids = selectedIds();
-    if (ids.size() >= 2) emit compareRuns(ids[0], ids[1]);
-    else hint_->setText(tr("Select two runs (Ctrl+click) to compare them."));
+    if (ids.size() >= 2) {
+      emit compareRuns(ids[0], ids[1]);
+      return;
+    }
+    // One run with a linked prediction (or the run a prediction predicts): that is the pair a
+    // person means; the error column already names it.
+    const RunSummary* run = ids.size() == 1 ? model_.runById(ids[0]) : nullptr;
+    if (run && run->partner > 0 && model_.runById(run->partner)) {
+      emit compareRuns(run->id, run->partner);
+      return;
+    }
+    hint_->setText(run ? tr("Run %1 has no linked prediction: select a second run (Ctrl+click) to compare it with.").arg(run->id)
+                       : tr("Select two runs (Ctrl+click) to compare them."));
   });
   connect(curves, &QPushButton::clicked, this, [this] { emit showCurves(selectedIds()); });
 }

@@ -9,6 +9,7 @@
 #include <QGroupBox>
 #include <QHeaderView>
 #include <QLabel>
+#include <QPushButton>
 #include <QScrollArea>
 #include <QSplitter>
 #include <QTableView>
@@ -61,6 +62,7 @@ class DailyUseTest : public QObject {
   void numbersReadWell();
   void firstStartSaysHowToOpenAStore();
   void lastRulerLabelIsNotClipped();
+  void compareOneRunWithItsPrediction();
 
  private:
   // A window of its own, shown, not interactive (errors to stderr).
@@ -419,6 +421,29 @@ void DailyUseTest::lastRulerLabelIsNotClipped() {
     overflowing += static_cast<int>(tl->rulerTicks().size() - labels.size());
   }
   QVERIFY2(overflowing > 0, "no range put a tick's label past the right edge: the check checked nothing");
+}
+
+// Item 10: "Compare two" with only a measured run selected compares it with its linked
+// prediction (the pair its error column names); a run with none says so.
+void DailyUseTest::compareOneRunWithItsPrediction() {
+  auto w = window();
+  QVERIFY(w);
+  QVERIFY(w->openStore(db_a_));
+  auto* compare = w->browser()->findChild<QPushButton*>(QStringLiteral("compare"));
+  QVERIFY(compare);
+  w->browser()->selectIds({a_.measured});
+  compare->click();
+  QTRY_VERIFY_WITH_TIMEOUT(w->comparePage()->model() != nullptr, 30000);
+  QCOMPARE(w->comparePage()->model()->summaryA().id, a_.predicted);  // the prediction on top
+  QCOMPARE(w->comparePage()->model()->summaryB().id, a_.measured);
+  // No linked run: nothing is compared, the hint says why.
+  w->browser()->selectIds({a_.flush});
+  QSignalSpy asked(w->browser(), &RunBrowser::compareRuns);
+  compare->click();
+  QCOMPARE(asked.count(), 0);
+  bool said = false;
+  for (QLabel* l : w->browser()->findChildren<QLabel*>()) said |= l->text().contains(QStringLiteral("no linked prediction"));
+  QVERIFY(said);
 }
 
 QTEST_MAIN(DailyUseTest)
