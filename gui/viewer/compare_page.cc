@@ -57,6 +57,12 @@ void ComparePage::clear() {
   table_->hide();
 }
 
+void ComparePage::showLoading(const QString& what) {
+  clear();
+  headline_->setText(tr("<b>Loading %1…</b>").arg(what.toHtmlEscaped()));
+  timeline_->setEmptyText(tr("Loading %1… (the status bar shows how far)").arg(what));
+}
+
 QString ComparePage::headlineText() const { return headline_->text(); }
 
 void ComparePage::setRuns(const RunTrace& a, const RunTrace& b) {

@@ -21,6 +21,7 @@ class ComparePage : public QWidget {
   explicit ComparePage(QWidget* parent = nullptr);
   void setRuns(const RunTrace& a, const RunTrace& b);
   void clear();  // back to the hint: no comparison (another store was opened)
+  void showLoading(const QString& what);  // while the runs load, instead of the hint
   QString headlineText() const;
   const ComparisonModel* model() const { return model_.get(); }
   TimelineWidget* timeline() const { return timeline_; }

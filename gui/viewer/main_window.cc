@@ -162,6 +162,14 @@ void MainWindow::request(Purpose purpose, std::vector<int64_t> ids) {
     return;
   }
   current_job_ = job;
+  // The tab being loaded says so at once (it said "Double-click a run..." for seconds on a big run).
+  if (purpose == Purpose::kOpen) {
+    timeline_->showLoading(tr("run #%1").arg(ids.front()));
+    showView(View::kTimeline);
+  } else if (purpose == Purpose::kCompare) {
+    compare_->showLoading(tr("runs #%1 and #%2").arg(ids[0]).arg(ids[1]));
+    showView(View::kCompare);
+  }
   // Opening a timeline may load a long run a window at a time; comparison and replay need it whole.
   const LoadDetail detail = purpose == Purpose::kOpen ? LoadDetail::kWindowed : LoadDetail::kWhole;
   for (int64_t id : std::set<int64_t>(ids.begin(), ids.end()))
@@ -195,6 +203,12 @@ void MainWindow::onLoaded(int req, std::shared_ptr<LoadedRun> run) {
 void MainWindow::onFailed(int req, const QString& message) {
   auto it = request_to_pending_.find(req);
   if (it != request_to_pending_.end()) {
+    // A page left saying "Loading..." goes back to its hint.
+    const auto p = pending_.find(it->second);
+    if (p != pending_.end() && it->second == current_job_) {
+      if (p->second.purpose == Purpose::kOpen) timeline_->clear();
+      if (p->second.purpose == Purpose::kCompare) compare_->clear();
+    }
     pending_.erase(it->second);
     request_to_pending_.erase(it);
     progress_->hide();

@@ -53,6 +53,12 @@ void TimelinePage::clear() {
                              "(File > Open store… opens a store)."));
 }
 
+void TimelinePage::showLoading(const QString& what) {
+  clear();
+  header_->setText(tr("<b>Loading %1…</b>").arg(what.toHtmlEscaped()));
+  timeline_->setEmptyText(tr("Loading %1… (the status bar shows how far)").arg(what));
+}
+
 QString TimelinePage::headerText() const { return header_->text(); }
 
 QString TimelinePage::windowStatus() const { return window_status_->text(); }

@@ -27,6 +27,8 @@ class TimelinePage : public QWidget {
               std::shared_ptr<OpWindowSource> windows = {});
   // Back to the empty page (no run, the hint): another store was opened, its runs are not ours.
   void clear();
+  // While a run loads (off the UI thread): the page says which, instead of "Double-click a run".
+  void showLoading(const QString& what);
   TimelineWidget* timeline() const { return timeline_; }
   OpLegend* legend() const { return legend_; }
   TimelineModel* model() const { return model_.get(); }

@@ -63,6 +63,7 @@ class DailyUseTest : public QObject {
   void firstStartSaysHowToOpenAStore();
   void lastRulerLabelIsNotClipped();
   void compareOneRunWithItsPrediction();
+  void theTabBeingLoadedSaysSo();
 
  private:
   // A window of its own, shown, not interactive (errors to stderr).
@@ -444,6 +445,31 @@ void DailyUseTest::compareOneRunWithItsPrediction() {
   bool said = false;
   for (QLabel* l : w->browser()->findChildren<QLabel*>()) said |= l->text().contains(QStringLiteral("no linked prediction"));
   QVERIFY(said);
+}
+
+// Issue 30 item 7: while a run loads, the Timeline tab is in front and says which run is
+// loading (it said "Double-click a run..." until the run arrived); a failed load leaves the hint.
+void DailyUseTest::theTabBeingLoadedSaysSo() {
+  auto w = window();
+  QVERIFY(w);
+  QVERIFY(w->openStore(db_a_));
+  QSignalSpy shown(w.get(), &MainWindow::runShown);
+  w->openRun(a_.flush);  // asynchronous
+  QCOMPARE(w->currentView(), static_cast<QWidget*>(w->timelinePage()));
+  QVERIFY2(w->timelinePage()->headerText().contains(QStringLiteral("Loading run #%1").arg(a_.flush)),
+           qPrintable(w->timelinePage()->headerText()));
+  QVERIFY(w->timelinePage()->timeline()->emptyText().startsWith(QStringLiteral("Loading")));
+  QVERIFY(shown.wait(30000));
+  QVERIFY(w->timelinePage()->headerText().contains(QStringLiteral("#%1").arg(a_.flush)));
+  QVERIFY(!w->timelinePage()->headerText().contains(QStringLiteral("Loading")));
+  // Side by side too.
+  w->compareRuns(a_.measured, a_.predicted);
+  QCOMPARE(w->currentView(), static_cast<QWidget*>(w->comparePage()));
+  QVERIFY(w->comparePage()->headlineText().contains(QStringLiteral("Loading runs")));
+  QTRY_VERIFY_WITH_TIMEOUT(w->comparePage()->model() != nullptr, 30000);
+  // A run that is not there: the page does not keep saying "Loading".
+  w->openRun(999999);
+  QTRY_VERIFY_WITH_TIMEOUT(!w->timelinePage()->headerText().contains(QStringLiteral("Loading")), 30000);
 }
 
 QTEST_MAIN(DailyUseTest)
