@@ -2,7 +2,6 @@
 
 #include <QComboBox>
 #include <QEvent>
-#include <algorithm>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QItemSelectionModel>
@@ -11,6 +10,7 @@
 #include <QSpinBox>
 #include <QTableView>
 #include <QVBoxLayout>
+#include <algorithm>
 
 #include "proto/ir_names.h"
 
