@@ -6,6 +6,7 @@
 
 #include "gui/model/curve_model.h"
 
+class QChart;
 class QChartView;
 class QComboBox;
 class QDoubleSpinBox;
@@ -21,6 +22,7 @@ class CurvesPage : public QWidget {
   void refresh();  // after the model's runs changed
   void clear();    // no runs: the hint again (another store was opened)
   QString summaryText() const;
+  QChart* chart() const;
   void setTarget(double loss);
   void setAxis(CurveAxis axis);
 

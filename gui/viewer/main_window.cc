@@ -239,7 +239,12 @@ void MainWindow::finish(const Pending& p) {
     }
     case Purpose::kCurves:
       curves_->model().clear();
-      for (int64_t id : p.ids) curves_->model().addRun(get(id)->trace.summary, get(id)->trace.updates);
+      for (int64_t id : p.ids) {
+        // The run list's summary carries the stored results (the final validation loss among
+        // them, drawn when no update has one); a loaded run's is its record's alone.
+        const RunSummary* listed = browser_->model().runById(id);
+        curves_->model().addRun(listed ? *listed : get(id)->trace.summary, get(id)->trace.updates);
+      }
       curves_->refresh();
       showView(View::kCurves);
       break;

@@ -4,7 +4,10 @@
 // a 1000x700 window keeps the run list's Name readable and State in view and shows every explorer
 // stage at P = 8; the timeline has a legend and tells interleaved chunks apart; numbers read as a
 // person writes them; and a first start without a store says how to open one.
+#include <QChart>
 #include <QComboBox>
+#include <QScatterSeries>
+#include <QValueAxis>
 #include <QFile>
 #include <QGroupBox>
 #include <QHeaderView>
@@ -64,6 +67,7 @@ class DailyUseTest : public QObject {
   void lastRulerLabelIsNotClipped();
   void compareOneRunWithItsPrediction();
   void theTabBeingLoadedSaysSo();
+  void curvesShowValidationLossAndWholeUpdates();
 
  private:
   // A window of its own, shown, not interactive (errors to stderr).
@@ -470,6 +474,48 @@ void DailyUseTest::theTabBeingLoadedSaysSo() {
   // A run that is not there: the page does not keep saying "Loading".
   w->openRun(999999);
   QTRY_VERIFY_WITH_TIMEOUT(!w->timelinePage()->headerText().contains(QStringLiteral("Loading")), 30000);
+}
+
+// Issue 30 item 8: the recorded runs store their validation loss only at the end (every
+// update's is NULL): it is drawn as a marker where each run ended, the update axis ticks at
+// whole updates, a target is reached at "update 55" (not "55.00"), and identical curves are
+// said to be drawn over each other.
+void DailyUseTest::curvesShowValidationLossAndWholeUpdates() {
+  const QString db = dir_.filePath(QStringLiteral("recorded-curves.db"));
+  QVERIFY(QFile::copy(QStringLiteral(PACI_TRACES_DIR "/paci-vs-flush-p2.db"), db));
+  QVERIFY(QFile::setPermissions(db, QFile::ReadOwner | QFile::WriteOwner));
+  auto w = window(1600, 1000);
+  QVERIFY(w);
+  QVERIFY(w->openStore(db));
+  QVERIFY(w->showCurvesNow({1, 3}));  // PACI and 1F1B-flush, trained by the executor
+  CurvesPage* page = w->curvesPage();
+  QChart* chart = page->chart();
+  QVERIFY(chart->title().contains(QStringLiteral("validation loss")));
+  std::map<QString, QPointF> finals;
+  for (QAbstractSeries* s : chart->series()) {
+    if (auto* scatter = qobject_cast<QScatterSeries*>(s); scatter && s->name().endsWith(QStringLiteral("val (final)"))) {
+      QCOMPARE(scatter->count(), 1);
+      finals[s->name()] = scatter->at(0);
+    }
+  }
+  QCOMPARE(finals.size(), size_t{2});
+  // Run 1's stored val_loss (the run list shows 3.1342) at its last update.
+  const QPointF run1 = finals.begin()->second;
+  QVERIFY2(std::abs(run1.y() - 3.1342) < 1e-3, qPrintable(QString::number(run1.y())));
+  QVERIFY(run1.x() >= 90);
+  auto* x = qobject_cast<QValueAxis*>(chart->axes(Qt::Horizontal).value(0));
+  QVERIFY(x);
+  QCOMPARE(x->tickType(), QValueAxis::TicksDynamic);
+  QVERIFY2(x->tickInterval() >= 1 && x->tickInterval() == std::floor(x->tickInterval()),
+           qPrintable(QString::number(x->tickInterval())));
+  page->setTarget(3.3);
+  QVERIFY2(page->summaryText().contains(QRegularExpression(QStringLiteral("update \\d+(;|$)"))) &&
+               !page->summaryText().contains(QRegularExpression(QStringLiteral("\\d\\.\\d\\d"))),
+           qPrintable(page->summaryText()));
+  Shot(w.get(), "curves-final-val");
+  // One run twice: two identical curves, said so.
+  QVERIFY(w->showCurvesNow({1, 1}));
+  QVERIFY2(page->summaryText().contains(QStringLiteral("Identical loss curves")), qPrintable(page->summaryText()));
 }
 
 QTEST_MAIN(DailyUseTest)
