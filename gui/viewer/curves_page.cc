@@ -15,10 +15,10 @@
 
 namespace paci::gui {
 namespace {
-// A tick step of 1, 2 or 5 x 10^k updates, at least 1, giving about `ticks` ticks over [0, max]:
-// whole updates (the axis once ticked at 12.5 updates).
-double UpdateTickStep(double max, int ticks) {
-  const double raw = std::max(1.0, max / ticks);
+// A tick step of 1, 2 or 5 x 10^k, at least `least`, giving about `ticks` ticks over [0, max]:
+// whole updates with least = 1 (the axis once ticked at 12.5 updates), round seconds otherwise.
+double TickStep(double max, int ticks, double least) {
+  const double raw = std::max({least, max / ticks, 1e-9});
   const double decade = std::pow(10.0, std::floor(std::log10(raw)));
   for (double m : {1.0, 2.0, 5.0}) {
     if (m * decade >= raw) return m * decade;
@@ -143,12 +143,13 @@ void CurvesPage::refresh() {
   for (const auto& s : series) markers |= s.final_val_loss.has_value();
   // A final-validation marker sits on the last update: a little room past it, or half is cut off.
   x->setRange(0, markers ? x_max * 1.03 : x_max);
-  if (axis == CurveAxis::kUpdate) {
-    x->setTickType(QValueAxis::TicksDynamic);
-    x->setTickAnchor(0);
-    x->setTickInterval(UpdateTickStep(x_max, 8));
-    x->setLabelFormat(QStringLiteral("%d"));
-  }
+  const double step = TickStep(x_max, 8, axis == CurveAxis::kUpdate ? 1.0 : 0.0);
+  x->setTickType(QValueAxis::TicksDynamic);
+  x->setTickAnchor(0);
+  x->setTickInterval(step);
+  x->setLabelFormat(axis == CurveAxis::kUpdate || step >= 1 ? QStringLiteral("%.0f")
+                    : step >= 0.1                          ? QStringLiteral("%.1f")
+                                                           : QStringLiteral("%.2f"));
   if (y_max >= y_min) y->setRange(y_min - 0.05 * (y_max - y_min), y_max + 0.05 * (y_max - y_min));
   chart->legend()->setAlignment(Qt::AlignRight);
   chart->setTitle(series.empty() ? tr("No runs selected")
