@@ -43,6 +43,7 @@ class ReplayPage : public QWidget {
   void clear();  // back to the hint: no run (another store was opened)
   QString titleText() const;
   ReplayModel& model() { return model_; }
+  TimelineWidget* timeline() const { return timeline_; }
 
  private:
   void refresh();

@@ -73,6 +73,13 @@ void TimelineWidget::setPlayHead(std::optional<double> t, std::vector<size_t> em
   update();
 }
 
+TimelineWidget::ReplayLook TimelineWidget::replayLook(size_t op) const {
+  if (!play_head_ || tracks_.empty()) return ReplayLook::kNormal;
+  if (std::binary_search(emphasised_.begin(), emphasised_.end(), op)) return ReplayLook::kInFlight;
+  return static_cast<double>(tracks_[0].model->index().op(op).start) >= *play_head_ ? ReplayLook::kFuture
+                                                                                    : ReplayLook::kDone;
+}
+
 void TimelineWidget::changed() {
   update();
   emit axisChanged();
@@ -157,7 +164,7 @@ void TimelineWidget::paintTrack(QPainter& p, int t) {
   p.save();
   p.setClipRect(QRectF(kGutter, top, w, m.Height()));
   p.translate(kGutter, top);
-  const bool emphasise = t == 0 && !emphasised_.empty();
+  const bool replay = t == 0 && play_head_.has_value();
   const QFontMetricsF fm(font());
   // A dense row: its busy fraction per pixel column as a filled profile, one polygon per row.
   auto paint_coverage = [&](const TimelineModel::Coverage& c) {
@@ -176,14 +183,17 @@ void TimelineWidget::paintTrack(QPainter& p, int t) {
   m.ForEachVisible(axis_, [&](const TimelineModel::Box& b) {
     const OpSpan& op = m.index().op(b.index);
     QColor fill = OpFill(op);
-    const bool faded =
-        emphasise && !std::binary_search(emphasised_.begin(), emphasised_.end(), b.index);
+    const ReplayLook look = replay ? replayLook(b.index) : ReplayLook::kNormal;
+    const bool faded = look == ReplayLook::kFuture;
     if (faded) {
       fill = fill.lighter(160);
       fill.setAlpha(110);
     }
     p.fillRect(b.rect, fill);
-    if (b.rect.width() > 4) {
+    if (look == ReplayLook::kInFlight) {
+      p.setPen(QPen(QColor(20, 20, 20), 2));
+      p.drawRect(b.rect.adjusted(1, 1, -1, -1));
+    } else if (b.rect.width() > 4) {
       p.setPen(QPen(fill.darker(150), 0));
       p.drawRect(b.rect.adjusted(0, 0, -0.5, -0.5));
     }

@@ -42,6 +42,11 @@ class TimelineWidget : public QWidget {
   std::vector<std::pair<double, QString>> rulerLabels() const;
   // Replay: a vertical line at t and a set of ops (of track 0) drawn emphasised.
   void setPlayHead(std::optional<double> t, std::vector<size_t> emphasised = {});
+  // How an op of track 0 is drawn under the play head: done ops in their colours, the ops in
+  // flight outlined, the ops still to come washed out (past and future looked alike before,
+  // only the red line moved). kNormal without a play head.
+  enum class ReplayLook { kNormal, kDone, kInFlight, kFuture };
+  ReplayLook replayLook(size_t op) const;
 
   QSize sizeHint() const override;
   QSize minimumSizeHint() const override { return {400, 120}; }

@@ -68,6 +68,7 @@ class DailyUseTest : public QObject {
   void compareOneRunWithItsPrediction();
   void theTabBeingLoadedSaysSo();
   void curvesShowValidationLossAndWholeUpdates();
+  void replayTellsPastFromFuture();
 
  private:
   // A window of its own, shown, not interactive (errors to stderr).
@@ -516,6 +517,51 @@ void DailyUseTest::curvesShowValidationLossAndWholeUpdates() {
   // One run twice: two identical curves, said so.
   QVERIFY(w->showCurvesNow({1, 1}));
   QVERIFY2(page->summaryText().contains(QStringLiteral("Identical loss curves")), qPrintable(page->summaryText()));
+}
+
+// Issue 30 item 6: under the play head, ops already done keep their colours and ops still to come
+// are washed out (they looked alike: only the red line moved).
+void DailyUseTest::replayTellsPastFromFuture() {
+  auto w = window(1600, 1000);
+  QVERIFY(w);
+  QVERIFY(w->openStore(db_a_));
+  QVERIFY(w->openRunNow(a_.predicted));
+  w->showView(MainWindow::View::kReplay);  // fills the replay page
+  ReplayPage* page = w->replayPage();
+  QVERIFY(page->model().index());
+  TimelineWidget* tl = page->timeline();
+  tl->fit();
+  const TraceIndex& ix = *page->model().index();
+  const int64_t t = ix.makespan() / 2;
+  page->model().setTime(t);
+  tl->fit();  // the whole run in view, so both a done op and one to come are on screen
+  QCoreApplication::processEvents();
+  // The widest compute op of stage 0 that ended before t, and one that starts after it.
+  const auto [b, e] = ix.Row(0, ir::LANE_COMPUTE);
+  std::optional<size_t> past, future;
+  for (size_t i = b; i < e; ++i) {
+    const OpSpan& op = ix.op(i);
+    if (op.end < t && (!past || op.end - op.start > ix.op(*past).end - ix.op(*past).start)) past = i;
+    if (op.start > t && (!future || op.end - op.start > ix.op(*future).end - ix.op(*future).start)) future = i;
+  }
+  QVERIFY(past && future);
+  QCOMPARE(tl->replayLook(*past), TimelineWidget::ReplayLook::kDone);
+  QCOMPARE(tl->replayLook(*future), TimelineWidget::ReplayLook::kFuture);
+  // Their pixels, just inside each box's top-left corner (clear of outline and label).
+  // The page's own lane geometry (a model over the same index, not owning it: the page does).
+  const TimelineModel model(std::shared_ptr<const TraceIndex>(std::shared_ptr<const TraceIndex>{}, &ix), 1);
+  const QImage img = tl->grab().toImage();
+  auto pixel = [&](size_t i) {
+    const QRectF r = model.OpRect(i, tl->axis()).translated(64, 26 + 20);  // gutter, ruler + title
+    return img.pixelColor(QPoint(static_cast<int>(r.left()) + 3, static_cast<int>(r.top()) + 3));
+  };
+  const QColor done = pixel(*past), to_come = pixel(*future);
+  const QColor done_fill = OpFill(ix.op(*past)), to_come_fill = OpFill(ix.op(*future));
+  QVERIFY2(std::abs(done.lightness() - done_fill.lightness()) <= 3,
+           qPrintable(QStringLiteral("done op %1, its colour %2").arg(done.name(), done_fill.name())));
+  QVERIFY2(to_come.lightness() > to_come_fill.lightness() + 20,
+           qPrintable(QStringLiteral("op to come %1, its colour %2").arg(to_come.name(), to_come_fill.name())));
+  Shot(w.get(), "replay-past-future");
 }
 
 QTEST_MAIN(DailyUseTest)
