@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "gui/model/number_format.h"
+
 namespace paci::gui {
 namespace {
 
@@ -72,15 +74,15 @@ const store::OpResidual* ComparisonModel::residual(uint64_t op_id) const {
 }
 
 QString ComparisonModel::headline() const {
-  QString s = QStringLiteral("makespan A %1 ms, B %2 ms, error %3%4 %")
-                  .arg(cmp_.a.makespan_ns / 1e6, 0, 'f', 3)
-                  .arg(cmp_.b.makespan_ns / 1e6, 0, 'f', 3)
-                  .arg(cmp_.makespan_error_pct >= 0 ? "+" : "")
-                  .arg(cmp_.makespan_error_pct, 0, 'f', 2);
-  if (cmp_.same_ops) {
+  QString s = QStringLiteral("makespan A %1 ms, B %2 ms, error %3 %")
+                  .arg(FormatFixed(cmp_.a.makespan_ns / 1e6, 3), FormatFixed(cmp_.b.makespan_ns / 1e6, 3),
+                       FormatSignedPercent(cmp_.makespan_error_pct, 2));
+  if (cmp_.same_ops && cmp_.summary.count == 0) {
+    s += QStringLiteral("; no matched ops");
+  } else if (cmp_.same_ops) {
     s += QStringLiteral("; %1 ops matched, mean |duration residual| %2 us")
-             .arg(cmp_.summary.count)
-             .arg(cmp_.summary.mean_abs_duration_ns / 1e3, 0, 'f', 1);
+             .arg(FormatCount(static_cast<int64_t>(cmp_.summary.count)),
+                  FormatFixed(cmp_.summary.mean_abs_duration_ns / 1e3, 1));
   } else {
     s += QStringLiteral("; no per-op residuals: %1").arg(QString::fromStdString(cmp_.why_no_residuals));
   }

@@ -26,6 +26,9 @@ std::vector<CurveSeries> CurveModel::series(CurveAxis axis) const {
       if (std::isfinite(m.loss())) s.loss.append(QPointF(x, m.loss()));
       if (std::isfinite(m.val_loss())) s.val_loss.append(QPointF(x, m.val_loss()));
     }
+    if (s.val_loss.isEmpty() && r.summary.val_loss && std::isfinite(*r.summary.val_loss) && !s.loss.isEmpty()) {
+      s.final_val_loss = QPointF(s.loss.back().x(), *r.summary.val_loss);
+    }
     out.push_back(std::move(s));
   }
   return out;

@@ -20,6 +20,9 @@ struct CurveSeries {
   QString name;             // legend text
   QList<QPointF> loss;
   QList<QPointF> val_loss;  // updates where val_loss is NaN are skipped
+  // A run evaluated only at its end (the executor without --eval-every: every update's val_loss
+  // is NaN) still stores its validation loss: that value at the run's last loss point.
+  std::optional<QPointF> final_val_loss;
 };
 
 class CurveModel {

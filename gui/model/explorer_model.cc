@@ -1,6 +1,7 @@
 #include "gui/model/explorer_model.h"
 
 #include <QFutureWatcher>
+#include <QStringList>
 #include <QtConcurrent/QtConcurrentMap>
 #include <QtConcurrent/QtConcurrentRun>
 
@@ -22,6 +23,29 @@ SimJob RunJob(const std::shared_ptr<const SimBackend>& backend, const ExplorerCo
 }
 
 }  // namespace
+
+ExplorerConfig SweepBase(ExplorerConfig c) {
+  c.accum = 0;
+  c.stages = 0;
+  return c;
+}
+
+QString ExplorerModel::sweepStaleReason() const {
+  if (!sweepStale()) return {};
+  const ExplorerConfig a = SweepBase(config_), &b = sweep_.base;
+  QStringList what;
+  if (a.kind != b.kind) what << tr("schedule");
+  if (a.chunks != b.chunks) what << tr("chunks V");
+  if (a.total_microbatches != b.total_microbatches) what << tr("run length");
+  ExplorerConfig costs_a = a, costs_b = b;  // everything else is the costs
+  for (ExplorerConfig* c : {&costs_a, &costs_b}) {
+    c->kind = ir::PACI;
+    c->chunks = 1;
+    c->total_microbatches = 0;
+  }
+  if (costs_a != costs_b) what << tr("costs");
+  return what.join(QStringLiteral(", "));
+}
 
 double SweepCell::Value(SweepMetric m) const {
   switch (m) {
@@ -90,6 +114,7 @@ ExplorerConfig ExplorerModel::cellConfig(size_t ki, size_t pi) const {
 void ExplorerModel::runSweep(std::vector<uint32_t> ks, std::vector<uint32_t> ps) {
   if (!backend_) return;
   const uint64_t gen = ++sweep_generation_;
+  const ExplorerConfig base = SweepBase(config_);
   QList<ExplorerConfig> configs;
   for (uint32_t k : ks) {
     for (uint32_t p : ps) {
@@ -115,12 +140,13 @@ void ExplorerModel::runSweep(std::vector<uint32_t> ks, std::vector<uint32_t> ps)
   };
   auto* watcher = new QFutureWatcher<SweepCell>(this);
   connect(watcher, &QFutureWatcher<SweepCell>::finished, this,
-          [this, watcher, gen, ks = std::move(ks), ps = std::move(ps)] {
+          [this, watcher, gen, base, ks = std::move(ks), ps = std::move(ps)] {
             watcher->deleteLater();
             setPending(-1);
             if (gen != sweep_generation_) return;
             sweep_.ks = ks;
             sweep_.ps = ps;
+            sweep_.base = base;
             const QList<SweepCell> cells = watcher->future().results();
             sweep_.cells.assign(cells.begin(), cells.end());
             emit sweepReady();

@@ -15,6 +15,11 @@
 
 namespace paci::gui {
 
+// A configuration with K and P zeroed: what a K x P sweep holds fixed. Two configurations with
+// the same base share a sweep grid; any other change (costs, schedule, V, run length) makes the
+// grid's numbers those of another configuration.
+ExplorerConfig SweepBase(ExplorerConfig c);
+
 enum class SweepMetric { kThroughput, kBubble, kMaxDrift };
 
 struct SweepCell {
@@ -28,6 +33,7 @@ struct SweepCell {
 
 struct SweepData {
   std::vector<uint32_t> ks, ps;
+  ExplorerConfig base;  // the configuration swept, K and P zeroed (SweepBase)
   std::vector<SweepCell> cells;  // ks.size() rows of ps.size(): cells[ki * ps.size() + pi]
   const SweepCell& At(size_t ki, size_t pi) const { return cells[ki * ps.size() + pi]; }
   bool empty() const { return cells.empty(); }
@@ -51,6 +57,11 @@ class ExplorerModel : public QObject {
   // Simulates the current config with each (K, P); the rest of the config stays.
   void runSweep(std::vector<uint32_t> ks, std::vector<uint32_t> ps);
   const SweepData& sweep() const { return sweep_; }
+  // Whether the sweep grid was computed for another configuration than the one on screen (apart
+  // from K and P), and what differs ("costs", "schedule", ...): the heatmap says so, rather than
+  // showing cells that disagree with the cards.
+  bool sweepStale() const { return !sweep_.empty() && SweepBase(config_) != sweep_.base; }
+  QString sweepStaleReason() const;
   // The config of one sweep cell (for "click a cell to open its timeline").
   ExplorerConfig cellConfig(size_t ki, size_t pi) const;
 

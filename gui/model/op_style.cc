@@ -31,11 +31,54 @@ QColor CoverageFill(ir::Lane lane) {
   return lane == ir::LANE_COMPUTE ? QColor(0x3a, 0x6e, 0x8f) : QColor(0x9a, 0x9a, 0xa8);
 }
 
-QString OpLabel(const OpSpan& op, bool with_version) {
+QString OpLabel(const OpSpan& op, bool with_version, uint32_t chunks) {
   QString s = QString::fromStdString(OpKindCode(op.kind));
-  if (op.kind != ir::OPTIMIZER_STEP) s += QString::number(op.micro_batch);
+  if (op.kind != ir::OPTIMIZER_STEP) {
+    s += QString::number(op.micro_batch);
+    // Interleaved: a stage runs micro-batch 95 once per chunk; "F95" twice in a lane said nothing.
+    if (chunks > 1) s += op.chunk < 26 ? QString(QChar('a' + static_cast<char>(op.chunk))) : QStringLiteral(".%1").arg(op.chunk);
+  }
   if (with_version && op.version >= 0) s += QStringLiteral(" v%1").arg(op.version);
   return s;
+}
+
+std::vector<LegendEntry> LegendFor(const TraceIndex& index) {
+  struct Kind {
+    std::vector<ir::OpKind> kinds;
+    const char* text;
+  };
+  static const Kind kOrder[] = {
+      {{ir::FORWARD}, "F  forward"},
+      {{ir::BACKWARD}, "B  backward"},
+      {{ir::BACKWARD_INPUT}, "I  backward, input grad"},
+      {{ir::BACKWARD_WEIGHT}, "W  backward, weight grad"},
+      {{ir::OPTIMIZER_STEP}, "OPT  optimizer step"},
+      {{ir::SEND_ACTIVATION, ir::RECV_ACTIVATION}, "send/recv activations"},
+      {{ir::SEND_GRAD, ir::RECV_GRAD}, "send/recv gradients"},
+  };
+  bool seen[32] = {};
+  auto scan = [&](uint32_t stage) {
+    for (int lane = 0; lane < kLanesPerStage; ++lane) {
+      const auto [b, e] = index.Row(stage, static_cast<ir::Lane>(lane));
+      for (size_t i = b; i < e; ++i) {
+        const int k = static_cast<int>(index.op(i).kind);
+        if (k >= 0 && k < 32) seen[k] = true;
+      }
+    }
+  };
+  if (index.stages() > 0) {
+    scan(0);
+    if (index.stages() > 1) scan(index.stages() - 1);
+  }
+  std::vector<LegendEntry> out;
+  for (const Kind& k : kOrder) {
+    for (ir::OpKind kind : k.kinds) {
+      if (!seen[static_cast<int>(kind)]) continue;
+      out.push_back({OpKindColor(kind), QString::fromLatin1(k.text)});
+      break;
+    }
+  }
+  return out;
 }
 
 QString FormatBytes(double bytes) {

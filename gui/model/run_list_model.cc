@@ -1,5 +1,6 @@
 #include "gui/model/run_list_model.h"
 
+#include "gui/model/number_format.h"
 #include "gui/model/time_axis.h"
 
 namespace paci::gui {
@@ -59,7 +60,7 @@ QVariant RunListModel::data(const QModelIndex& index, int role) const {
     case kTokensPerS:
       if (!r.tokens_per_s) return QString();
       return role == Qt::EditRole ? QVariant(*r.tokens_per_s)
-                                  : QVariant(QString::number(*r.tokens_per_s, 'f', 0));
+                                  : QVariant(FormatFixed(*r.tokens_per_s, 0));
     case kMakespan:
       if (!r.makespan_ns) return QString();
       return role == Qt::EditRole ? QVariant(*r.makespan_ns)
@@ -68,9 +69,11 @@ QVariant RunListModel::data(const QModelIndex& index, int role) const {
       if (!r.makespan_error_pct) return QString();
       return role == Qt::EditRole ? QVariant(*r.makespan_error_pct)
                                   : QVariant(QStringLiteral("%1% (run %2)")
-                                                 .arg(QString::asprintf("%+.2f", *r.makespan_error_pct))
+                                                 .arg(FormatSignedPercent(*r.makespan_error_pct, 2))
                                                  .arg(r.partner));
-    case kOps: return QVariant::fromValue<qlonglong>(r.op_count);
+    case kOps:
+      return role == Qt::EditRole ? QVariant::fromValue<qlonglong>(r.op_count)
+                                  : QVariant(FormatCount(r.op_count));
     case kState: return QString::fromStdString(r.state);
     default: return {};
   }

@@ -45,6 +45,7 @@ class TimelineModel {
   const TraceIndex& index() const { return *index_; }
   std::shared_ptr<const TraceIndex> shared_index() const { return index_; }
   const LaneGeometry& geometry() const { return geometry_; }
+  uint32_t chunks() const { return chunks_; }
   double Height() const;
   // Band of (stage, lane) with y measured from the model's top and x spanning [0, width].
   QRectF LaneRect(uint32_t stage, ir::Lane lane, double width) const;

@@ -7,6 +7,8 @@
 #include <QTableWidget>
 #include <QVBoxLayout>
 
+#include "gui/model/number_format.h"
+#include "gui/viewer/op_legend.h"
 #include "gui/viewer/timeline_widget.h"
 
 namespace paci::gui {
@@ -23,6 +25,7 @@ QString RunTitle(const char* role, const RunSummary& s) {
 ComparePage::ComparePage(QWidget* parent) : QWidget(parent) {
   headline_ = new QLabel(tr("Select two runs in the run browser and press \"Compare two\"."));
   headline_->setWordWrap(true);
+  legend_ = new OpLegend;
   timeline_ = new TimelineWidget;
   timeline_->setEmptyText(tr("Pick two runs in the Runs tab (a prediction and the run it predicts) "
                              "and press \"Compare two\"."));
@@ -40,8 +43,27 @@ ComparePage::ComparePage(QWidget* parent) : QWidget(parent) {
   split->setStretchFactor(1, 1);
   auto* layout = new QVBoxLayout(this);
   layout->addWidget(headline_);
+  layout->addWidget(legend_);
   layout->addWidget(split, 1);
 }
+
+void ComparePage::clear() {
+  timeline_->setTracks({});  // before the model its tracks point into
+  model_.reset();
+  legend_->setEntries({}, 1);
+  headline_->setText(tr("Select two runs in the run browser and press \"Compare two\"."));
+  table_->clear();
+  table_->setRowCount(0);
+  table_->hide();
+}
+
+void ComparePage::showLoading(const QString& what) {
+  clear();
+  headline_->setText(tr("<b>Loading %1…</b>").arg(what.toHtmlEscaped()));
+  timeline_->setEmptyText(tr("Loading %1… (the status bar shows how far)").arg(what));
+}
+
+QString ComparePage::headlineText() const { return headline_->text(); }
 
 void ComparePage::setRuns(const RunTrace& a, const RunTrace& b) {
   model_ = std::make_unique<ComparisonModel>(a, b);
@@ -51,11 +73,11 @@ void ComparePage::setRuns(const RunTrace& a, const RunTrace& b) {
     const auto* r = m->residual(m->timelineA().index().op(i).op_id);
     if (!r) return QString();
     return QStringLiteral("\nresidual A − B: start %1 us, duration %2 us")
-        .arg(r->start_residual_ns / 1e3, 0, 'f', 1)
-        .arg(r->duration_residual_ns / 1e3, 0, 'f', 1);
+        .arg(FormatFixed(r->start_residual_ns / 1e3, 1), FormatFixed(r->duration_residual_ns / 1e3, 1));
   };
   timeline_->setTracks({{RunTitle("A", m->summaryA()), &m->timelineA(), residual_tip},
                         {RunTitle("B", m->summaryB()), &m->timelineB(), {}}});
+  legend_->setRun(m->timelineA().index(), m->timelineA().chunks());
   fillTable();
   table_->show();
 }
@@ -71,11 +93,14 @@ void ComparePage::fillTable() {
   table_->setRowCount(static_cast<int>(rows.size()));
   for (int r = 0; r < static_cast<int>(rows.size()); ++r) {
     const StageError& e = rows[r];
+    // No matched op: there is no residual to average ("0.0" read as a perfect prediction).
+    const bool matched = e.ops > 0;
     const QStringList cells = {
-        QString::number(e.stage), QString::number(e.busy_a_ns / 1e6, 'f', 3),
-        QString::number(e.busy_b_ns / 1e6, 'f', 3), QString::number(e.busy_error_pct, 'f', 2),
-        QString::number(100 * e.bubble_a, 'f', 1), QString::number(100 * e.bubble_b, 'f', 1),
-        QString::number(e.mean_abs_duration_residual_ns / 1e3, 'f', 1), QString::number(e.ops)};
+        QString::number(e.stage), FormatFixed(e.busy_a_ns / 1e6, 3), FormatFixed(e.busy_b_ns / 1e6, 3),
+        FormatSignedPercent(e.busy_error_pct, 2), FormatPercent(100 * e.bubble_a, 1),
+        FormatPercent(100 * e.bubble_b, 1),
+        matched ? FormatFixed(e.mean_abs_duration_residual_ns / 1e3, 1) : tr("no matched ops"),
+        FormatCount(e.ops)};
     for (int c = 0; c < cells.size(); ++c) {
       auto* item = new QTableWidgetItem(cells[c]);
       item->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);

@@ -6,6 +6,7 @@
 
 #include "gui/model/curve_model.h"
 
+class QChart;
 class QChartView;
 class QComboBox;
 class QDoubleSpinBox;
@@ -19,6 +20,9 @@ class CurvesPage : public QWidget {
   explicit CurvesPage(QWidget* parent = nullptr);
   CurveModel& model() { return model_; }
   void refresh();  // after the model's runs changed
+  void clear();    // no runs: the hint again (another store was opened)
+  QString summaryText() const;
+  QChart* chart() const;
   void setTarget(double loss);
   void setAxis(CurveAxis axis);
 

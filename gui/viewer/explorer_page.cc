@@ -18,8 +18,10 @@
 #include <QToolButton>
 #include <QVBoxLayout>
 
+#include "gui/model/number_format.h"
 #include "gui/model/op_style.h"
 #include "gui/viewer/heatmap_widget.h"
+#include "gui/viewer/op_legend.h"
 #include "gui/viewer/timeline_widget.h"
 #include "proto/ir_names.h"
 #include "sim/model_cost.h"
@@ -69,7 +71,15 @@ ExplorerPage::ExplorerPage(std::shared_ptr<const SimBackend> backend, QWidget* p
   timeline_scroll_->setWidgetResizable(true);
   timeline_scroll_->setFrameShape(QFrame::NoFrame);
   splitter_ = new QSplitter(Qt::Vertical);
-  splitter_->addWidget(timeline_scroll_);
+  // The legend heads the timeline pane (not the page): the controls keep their place.
+  legend_ = new OpLegend;
+  auto* pane = new QWidget;
+  auto* pane_layout = new QVBoxLayout(pane);
+  pane_layout->setContentsMargins(0, 0, 0, 0);
+  pane_layout->setSpacing(2);
+  pane_layout->addWidget(legend_);
+  pane_layout->addWidget(timeline_scroll_, 1);
+  splitter_->addWidget(pane);
   splitter_->addWidget(heatmap_);
   splitter_->setStretchFactor(0, 3);
   splitter_->setStretchFactor(1, 2);
@@ -77,20 +87,36 @@ ExplorerPage::ExplorerPage(std::shared_ptr<const SimBackend> backend, QWidget* p
   auto* body = new QHBoxLayout;
   body->addWidget(buildControls());
   body->addWidget(right, 1);
+  // A failed simulation is said here, across the page under the cards, in the controls' words
+  // (not the command line's), while the cards and timeline are cleared.
+  error_ = new QLabel;
+  error_->setWordWrap(true);
+  error_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  error_->setStyleSheet(QStringLiteral("QLabel { background: #fdecea; color: #8a1c1c; border: 1px solid "
+                                       "#e3a5a0; border-radius: 3px; padding: 8px; font-size: 11pt; }"));
+  error_->hide();
   auto* layout = new QVBoxLayout(this);
   layout->addWidget(buildCards());
+  layout->addWidget(error_);
   layout->addLayout(body, 1);
 
   connect(&model_, &ExplorerModel::outcomeReady, this, &ExplorerPage::showOutcome);
-  connect(&model_, &ExplorerModel::failed, this,
-          [this](const QString& m) { status_->setText(tr("Simulation failed: %1").arg(m)); });
+  connect(&model_, &ExplorerModel::failed, this, &ExplorerPage::showFailure);
   connect(&model_, &ExplorerModel::busyChanged, this, [this](bool busy) {
     if (busy) status_->setText(tr("Simulating…"));
   });
   connect(&model_, &ExplorerModel::sweepReady, this, [this] {
     status_->setText(outcome_status_);  // the sweep's "Simulating…" is over
+    const bool first = heatmap_->sweepEmpty();
     heatmap_->setData(model_.sweep(), static_cast<SweepMetric>(metric_->currentIndex()));
-    heatmap_->setCurrent(model_.config().accum, model_.config().stages);
+    syncHeatmap();
+    if (first) {
+      // The grid needs room now; the timeline pane keeps the rest and scrolls if it must.
+      const QList<int> sizes = splitter_->sizes();
+      const int total = sizes.value(0) + sizes.value(1);
+      const int grid = std::min(heatmap_->sizeHint().height(), total / 2);
+      splitter_->setSizes({total - grid, grid});
+    }
   });
   connect(heatmap_, &HeatmapWidget::cellClicked, this,
           [this](int ki, int pi) { setConfig(model_.cellConfig(ki, pi)); });
@@ -156,7 +182,9 @@ QWidget* ExplorerPage::buildControls() {
   box->setMaximumWidth(300);
 
   auto changed = [this] {
-    if (!syncing_) model_.setConfig(readControls());
+    if (syncing_) return;
+    model_.setConfig(readControls());
+    syncHeatmap();
   };
   connect(schedule_, &QComboBox::currentIndexChanged, this, changed);
   for (QSpinBox* s : {p_, k_, v_, length_}) connect(s, &QSpinBox::valueChanged, this, changed);
@@ -326,7 +354,12 @@ void ExplorerPage::setConfig(const ExplorerConfig& c) {
   showCostRows();
   syncing_ = false;
   model_.setConfig(readControls());
-  heatmap_->setCurrent(c.accum, c.stages);
+  syncHeatmap();
+}
+
+void ExplorerPage::syncHeatmap() {
+  heatmap_->setCurrent(model_.config().accum, model_.config().stages);
+  heatmap_->setStale(model_.sweepStaleReason());
 }
 
 void ExplorerPage::startSweep() {
@@ -336,10 +369,11 @@ void ExplorerPage::startSweep() {
 void ExplorerPage::showOutcome() {
   const auto outcome = model_.outcome();
   if (!outcome) return;
+  error_->hide();
   const MetricCards& c = outcome->cards;
-  tokens_->setText(QStringLiteral("%1 tok/s").arg(c.tokens_per_s, 0, 'f', 0));
-  bubble_->setText(QStringLiteral("%1 %").arg(100 * c.bubble_fraction, 0, 'f', 1));
-  makespan_->setText(QStringLiteral("%1 ms").arg(c.makespan_ns / 1e6, 0, 'f', 2));
+  tokens_->setText(QStringLiteral("%1 tok/s").arg(FormatFixed(c.tokens_per_s, 0)));
+  bubble_->setText(QStringLiteral("%1 %").arg(FormatPercent(100 * c.bubble_fraction, 1)));
+  makespan_->setText(QStringLiteral("%1 ms").arg(FormatFixed(c.makespan_ns / 1e6, 2)));
   drift_->setText(QStringLiteral("%1 / %2").arg(c.max_drift, 0, 'f', 0).arg(c.mean_drift, 0, 'f', 2));
   QStringList peaks;
   for (size_t s = 0; s < c.peak_bytes.size(); ++s) {
@@ -354,14 +388,55 @@ void ExplorerPage::showOutcome() {
                         .arg(QString::fromStdString(ScheduleName(cfg.kind)))
                         .arg(cfg.stages)
                         .arg(batching)
-                        .arg(outcome->ops.size());
+                        .arg(FormatCount(static_cast<int64_t>(outcome->ops.size())));
   status_->setText(outcome_status_);
   showStageCosts(outcome->cost);
   auto index = std::make_shared<const TraceIndex>(TraceIndex::Build(outcome->ops, outcome->spec.stages()));
   timeline_model_ = std::make_unique<TimelineModel>(index, outcome->spec.chunks());
+  legend_->setRun(*index, outcome->spec.chunks());
   timeline_->setTracks({{tr("simulated timeline"), timeline_model_.get(), {}}});
   fitTimeline();
-  heatmap_->setCurrent(cfg.accum, cfg.stages);
+  syncHeatmap();
+}
+
+namespace {
+// The simulator reads the cost inputs as the command line's flags and names them so; the page
+// names its own controls instead.
+QString InControlsWords(QString message) {
+  static const std::pair<const char*, const char*> kFlags[] = {
+      {"--microbatch-size", "Micro-batch"}, {"--model", "Model"}, {"--hardware", "Hardware"},
+      {"--link", "Link"}, {"--profile", "Profile"}, {"--colocate", "\"stages share the device\""},
+      {"--precision", "Precision"}, {"--memory-cap-gb", "Memory cap"}, {"--calibrate", "Calibration"}};
+  for (const auto& [flag, control] : kFlags) message.replace(QLatin1String(flag), QLatin1String(control));
+  return message;
+}
+}  // namespace
+
+void ExplorerPage::showFailure(const QString& message) {
+  // The old cards and timeline belong to another configuration: cleared, so nothing on the page
+  // reads as this configuration's result.
+  for (QLabel* card : {tokens_, bubble_, makespan_, drift_, peak_}) card->setText(QStringLiteral("–"));
+  stage_costs_->hide();
+  timeline_->setTracks({});  // before the model its track points into
+  timeline_model_.reset();
+  legend_->setEntries({}, 1);
+  timeline_->setEmptyText(tr("No timeline: this configuration could not be simulated (see above)."));
+  const auto source = static_cast<Costs>(costs_->currentIndex());
+  QString what;
+  if (source == Costs::kProfile && profile_->text().trimmed().isEmpty()) {
+    what = tr("No profile file chosen. Costs = \"measured profile\" reads the per-layer times of a "
+              "file written by <tt>paci profile</tt>: pick one in the Profile row (…), or choose "
+              "other costs.");
+  } else if (source == Costs::kHardware && model_name_->currentText().trimmed().isEmpty()) {
+    what = tr("No model chosen: pick one in the Model row (gpt2 … gpt2-xl) or type a JSON file.");
+  } else {
+    what = InControlsWords(message).toHtmlEscaped();
+  }
+  error_->setText(tr("<b>Simulation failed.</b> %1").arg(what));
+  error_->show();
+  outcome_status_ = tr("Simulation failed.");
+  status_->setText(outcome_status_);
+  fitTimeline();
 }
 
 // The split and per-stage costs the model gave (a typed cost model has no layer counts: hidden).
@@ -393,16 +468,25 @@ void ExplorerPage::resizeEvent(QResizeEvent* e) {
 }
 
 // Gives the timeline pane the rows' height when the window has room (the heatmap keeps at least
-// its minimum); otherwise the pane keeps its share and scrolls.
+// its minimum); otherwise the pane keeps its share and scrolls. Before a sweep the heatmap is one
+// line of hint and gets only that line (it took ~40 % of the height and cut stages 6-7 at P = 8
+// in a 1000x700 window).
 void ExplorerPage::fitTimeline() {
   const int rows = timeline_->sizeHint().height();
   timeline_->setMinimumHeight(rows);
   if (!isVisible()) return;
   const QList<int> sizes = splitter_->sizes();
   const int total = sizes.value(0) + sizes.value(1);
-  const int frame = timeline_scroll_->frameWidth() * 2;
+  // The pane holds the legend above the scroll area: its line and the spacing count too.
+  const int frame = timeline_scroll_->frameWidth() * 2 +
+                    (legend_->isHidden() ? 0 : legend_->heightForWidth(timeline_scroll_->width()) + 2);
+  if (total > 0 && heatmap_->sweepEmpty()) {
+    const int hint = heatmap_->sizeHint().height();
+    splitter_->setSizes({total - hint, hint});
+    return;
+  }
   if (total <= 0 || sizes.value(0) >= rows + frame) return;
-  const int timeline = std::min(rows + frame, std::max(sizes.value(0), total - heatmap_->minimumHeight()));
+  const int timeline = std::min(rows + frame, std::max(sizes.value(0), total - heatmap_->minimumSizeHint().height()));
   splitter_->setSizes({timeline, total - timeline});
 }
 

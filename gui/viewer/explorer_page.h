@@ -23,6 +23,7 @@ class QSplitter;
 namespace paci::gui {
 
 class HeatmapWidget;
+class OpLegend;
 class TimelineWidget;
 
 class ExplorerPage : public QWidget {
@@ -44,6 +45,10 @@ class ExplorerPage : public QWidget {
   QLineEdit* profileControl() const { return profile_; }
   QSpinBox* microbatchControl() const { return microbatch_; }
   QLabel* stageCostsLabel() const { return stage_costs_; }
+  // The banner under the cards that says why the last simulation failed (hidden otherwise).
+  QLabel* errorBanner() const { return error_; }
+  HeatmapWidget* heatmap() const { return heatmap_; }
+  OpLegend* legend() const { return legend_; }
 
  protected:
   // The splitter has its real height only once the page is shown: fit the rows then, too.
@@ -58,6 +63,8 @@ class ExplorerPage : public QWidget {
   void showStageCosts(const ir::CostModel& cost);
   ExplorerConfig readControls() const;
   void showOutcome();
+  void showFailure(const QString& message);  // clears cards and timeline, shows the banner
+  void syncHeatmap();  // the heatmap's outline and whether its grid is out of date
   void fitTimeline();
 
   ExplorerModel model_;
@@ -73,11 +80,12 @@ class ExplorerPage : public QWidget {
   QFormLayout* form_;
   QLineEdit *sweep_ks_, *sweep_ps_;
   QComboBox* metric_;
-  QLabel *tokens_, *bubble_, *makespan_, *drift_, *peak_, *status_, *stage_costs_;
+  QLabel *tokens_, *bubble_, *makespan_, *drift_, *peak_, *status_, *stage_costs_, *error_;
   TimelineWidget* timeline_;
   QScrollArea* timeline_scroll_;
   QSplitter* splitter_;
   HeatmapWidget* heatmap_;
+  OpLegend* legend_;
   std::unique_ptr<TimelineModel> timeline_model_;
   QString outcome_status_;  // what the status line says about the shown outcome
   bool syncing_ = false;

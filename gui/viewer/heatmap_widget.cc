@@ -18,12 +18,34 @@ QString MetricName(SweepMetric m) {
 }
 }  // namespace
 
-HeatmapWidget::HeatmapWidget(QWidget* parent) : QWidget(parent) { setMinimumSize(300, 180); }
+HeatmapWidget::HeatmapWidget(QWidget* parent) : QWidget(parent) {}
+
+QSize HeatmapWidget::sizeHint() const { return data_.empty() ? QSize(520, 36) : QSize(520, 300); }
+
+QSize HeatmapWidget::minimumSizeHint() const { return data_.empty() ? QSize(300, 30) : QSize(300, 180); }
 
 void HeatmapWidget::setData(const SweepData& data, SweepMetric metric) {
+  const bool was_empty = data_.empty();
   data_ = data;
   metric_ = metric;
+  stale_.clear();
+  if (was_empty != data_.empty()) updateGeometry();
   update();
+}
+
+void HeatmapWidget::setStale(const QString& reason) {
+  if (reason == stale_) return;
+  stale_ = reason;
+  update();
+}
+
+QString HeatmapWidget::titleText() const {
+  if (data_.empty()) return tr("Press \"Sweep K x P\" to fill the K x P heatmap.");
+  if (stale()) {
+    return tr("Out of date: the %1 changed since this sweep. Press \"Sweep K x P\" to recompute.")
+        .arg(stale_);
+  }
+  return tr("K x P sweep: %1 (click a cell to open its timeline)").arg(MetricName(metric_));
 }
 
 void HeatmapWidget::setMetric(SweepMetric metric) {
@@ -61,11 +83,21 @@ void HeatmapWidget::paintEvent(QPaintEvent*) {
   p.fillRect(rect(), palette().base());
   p.setPen(palette().color(QPalette::WindowText));
   if (data_.empty()) {
-    p.drawText(rect(), Qt::AlignCenter, tr("Press \"Sweep K x P\" to fill the heatmap."));
+    p.setPen(palette().color(QPalette::PlaceholderText));
+    p.drawText(rect(), Qt::AlignCenter, titleText());
     return;
   }
-  p.drawText(QRectF(0, 0, width(), kTop), Qt::AlignCenter,
-             tr("K x P sweep: %1 (click a cell to open its timeline)").arg(MetricName(metric_)));
+  if (stale()) {
+    QFont bold = font();
+    bold.setBold(true);
+    p.setFont(bold);
+    p.setPen(QColor(0xb0, 0x3a, 0x00));
+  }
+  p.drawText(QRectF(0, 0, width(), kTop), Qt::AlignCenter, titleText());
+  p.setFont(font());
+  // A stale grid's numbers belong to another configuration: drawn faded, so they do not read as
+  // this configuration's next to the cards.
+  p.setOpacity(stale() ? 0.35 : 1.0);
   double lo = 1e300, hi = -1e300;
   for (const auto& c : data_.cells) {
     if (!c.ok) continue;
@@ -94,6 +126,7 @@ void HeatmapWidget::paintEvent(QPaintEvent*) {
       }
     }
   }
+  p.setOpacity(1.0);
   p.setPen(palette().color(QPalette::WindowText));
   for (size_t ki = 0; ki < data_.ks.size(); ++ki) {
     const QRectF r = cellRect(ki, 0);

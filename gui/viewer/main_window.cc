@@ -114,7 +114,19 @@ bool MainWindow::openStore(const QString& path) {
 }
 
 void MainWindow::setSource(std::unique_ptr<RunSource> source) {
+  // The pages show runs of the old store (ids mean other runs in the new one): back to their
+  // hints, and loads still in flight from the old store are dropped when they land.
+  pending_.clear();
+  request_to_pending_.clear();
+  current_job_ = ++next_pending_;
+  replay_pending_.reset();
+  progress_->hide();
+  timeline_->clear();
+  compare_->clear();
+  replay_->clear();
+  curves_->clear();
   loader_.setSource(std::move(source));
+  browser_->setStoreOpen(true);
   setWindowTitle(tr("PACI viewer — %1").arg(loader_.sourceName()));
   refreshRuns();
 }
@@ -150,6 +162,14 @@ void MainWindow::request(Purpose purpose, std::vector<int64_t> ids) {
     return;
   }
   current_job_ = job;
+  // The tab being loaded says so at once (it said "Double-click a run..." for seconds on a big run).
+  if (purpose == Purpose::kOpen) {
+    timeline_->showLoading(tr("run #%1").arg(ids.front()));
+    showView(View::kTimeline);
+  } else if (purpose == Purpose::kCompare) {
+    compare_->showLoading(tr("runs #%1 and #%2").arg(ids[0]).arg(ids[1]));
+    showView(View::kCompare);
+  }
   // Opening a timeline may load a long run a window at a time; comparison and replay need it whole.
   const LoadDetail detail = purpose == Purpose::kOpen ? LoadDetail::kWindowed : LoadDetail::kWhole;
   for (int64_t id : std::set<int64_t>(ids.begin(), ids.end()))
@@ -183,9 +203,17 @@ void MainWindow::onLoaded(int req, std::shared_ptr<LoadedRun> run) {
 void MainWindow::onFailed(int req, const QString& message) {
   auto it = request_to_pending_.find(req);
   if (it != request_to_pending_.end()) {
+    // A page left saying "Loading..." goes back to its hint.
+    const auto p = pending_.find(it->second);
+    if (p != pending_.end() && it->second == current_job_) {
+      if (p->second.purpose == Purpose::kOpen) timeline_->clear();
+      if (p->second.purpose == Purpose::kCompare) compare_->clear();
+    }
     pending_.erase(it->second);
     request_to_pending_.erase(it);
     progress_->hide();
+  } else if (req >= 0) {
+    return;  // a load of a store no longer open (setSource dropped it): not this store's error
   }
   showError(message);
 }
@@ -211,7 +239,12 @@ void MainWindow::finish(const Pending& p) {
     }
     case Purpose::kCurves:
       curves_->model().clear();
-      for (int64_t id : p.ids) curves_->model().addRun(get(id)->trace.summary, get(id)->trace.updates);
+      for (int64_t id : p.ids) {
+        // The run list's summary carries the stored results (the final validation loss among
+        // them, drawn when no update has one); a loaded run's is its record's alone.
+        const RunSummary* listed = browser_->model().runById(id);
+        curves_->model().addRun(listed ? *listed : get(id)->trace.summary, get(id)->trace.updates);
+      }
       curves_->refresh();
       showView(View::kCurves);
       break;

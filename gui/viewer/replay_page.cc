@@ -50,6 +50,8 @@ void StageBars::paintEvent(QPaintEvent*) {
 
 ReplayPage::ReplayPage(QWidget* parent) : QWidget(parent) {
   title_ = new QLabel(tr("Open a run to replay it."));
+  timeline_ = new TimelineWidget;
+  timeline_->setEmptyText(tr("Open a run (double-click it in the Runs tab), then come back here to replay it."));
   play_ = new QPushButton(tr("Play"));
   speed_ = new QComboBox;
   // Trace time per wall second.
@@ -62,7 +64,6 @@ ReplayPage::ReplayPage(QWidget* parent) : QWidget(parent) {
   slider_ = new QSlider(Qt::Horizontal);
   slider_->setRange(0, kSliderSteps);
   clock_ = new QLabel;
-  timeline_ = new TimelineWidget;
   bars_ = new StageBars;
   auto* controls = new QHBoxLayout;
   controls->addWidget(play_);
@@ -98,6 +99,19 @@ void ReplayPage::setRun(std::shared_ptr<const TraceIndex> index, uint32_t chunks
   model_.setTrace(std::move(index), std::move(memory));
   refresh();
 }
+
+void ReplayPage::clear() {
+  model_.setTrace(nullptr, {});  // pauses the play head
+  timeline_->setPlayHead(std::nullopt);
+  timeline_->setTracks({});
+  timeline_model_.reset();
+  title_->setText(tr("Open a run to replay it."));
+  clock_->clear();
+  slider_->setValue(0);
+  bars_->setValues({}, {}, 1);
+}
+
+QString ReplayPage::titleText() const { return title_->text(); }
 
 void ReplayPage::refresh() {
   const TraceIndex* ix = model_.index();

@@ -21,6 +21,12 @@ class RunBrowser : public QWidget {
   explicit RunBrowser(QWidget* parent = nullptr);
 
   void setRuns(std::vector<RunSummary> runs);
+  // Whether a store is open: with none (the first start) the page says how to open one and that
+  // the Explorer needs none, in place of an empty table.
+  void setStoreOpen(bool open);
+  bool showsEmptyHint() const;
+  QString emptyHintText() const;
+  QTableView* table() const { return table_; }
   RunListModel& model() { return model_; }
   std::vector<int64_t> selectedIds() const;
   void selectIds(const std::vector<int64_t>& ids);
@@ -32,6 +38,16 @@ class RunBrowser : public QWidget {
 
  private:
   void applyFilter();
+  void showEmptyHint();
+  // Gives Name the width its text needs (up to a cap) and the other columns theirs; a window too
+  // narrow for all of them scrolls the numeric columns, never squeezes Name to "...".
+  void fitColumns();
+
+ protected:
+  // The table's viewport resizing (the window, or the table shown after the empty hint) refits.
+  bool eventFilter(QObject* watched, QEvent* e) override;
+
+ private:
 
   RunListModel model_;
   RunFilterModel filter_;
@@ -41,6 +57,8 @@ class RunBrowser : public QWidget {
   QSpinBox* accum_;
   QTableView* table_;
   QLabel* hint_;
+  QLabel* empty_;
+  bool store_open_ = false;
 };
 
 }  // namespace paci::gui

@@ -8,17 +8,19 @@
 #include <QtConcurrent/QtConcurrentRun>
 #include <cmath>
 
+#include "gui/model/number_format.h"
 #include "gui/model/op_style.h"
+#include "gui/viewer/op_legend.h"
 #include "gui/viewer/timeline_widget.h"
 
 namespace paci::gui {
 
 TimelinePage::TimelinePage(QWidget* parent) : QWidget(parent) {
-  header_ = new QLabel(tr("Open a run from the run browser."));
-  details_ = new QLabel(tr("Wheel: zoom · drag: pan · W/S/A/D: zoom and pan · 0: fit · click: select an op"));
+  header_ = new QLabel;
+  details_ = new QLabel;
   details_->setTextInteractionFlags(Qt::TextSelectableByMouse);
   timeline_ = new TimelineWidget;
-  timeline_->setEmptyText(tr("Double-click a run in the Runs tab to see its timeline."));
+  legend_ = new OpLegend;
   auto* scroll = new QScrollArea;
   scroll->setWidget(timeline_);
   scroll->setWidgetResizable(true);
@@ -28,11 +30,36 @@ TimelinePage::TimelinePage(QWidget* parent) : QWidget(parent) {
   auto* layout = new QVBoxLayout(this);
   layout->addWidget(header_);
   layout->addWidget(window_status_);
+  layout->addWidget(legend_);
   layout->addWidget(scroll, 1);
   layout->addWidget(details_);
   connect(timeline_, &TimelineWidget::opSelected, this, [this](int, qint64 op) { showDetails(op); });
   connect(timeline_, &TimelineWidget::axisChanged, this, &TimelinePage::requestWindow);
+  clear();
 }
+
+void TimelinePage::clear() {
+  ++generation_;  // a window load of the old run still in flight is dropped when it lands
+  loading_ = stale_ = false;
+  windows_.reset();
+  window_status_->hide();
+  timeline_->setTracks({});  // the widget holds a raw pointer to the model: drop it first
+  model_.reset();
+  legend_->setEntries({}, 1);
+  header_->setText(tr("Open a run from the run browser."));
+  details_->setText(tr("Wheel: zoom · drag: pan · W/S/A/D: zoom and pan · 0: fit · click: select an op"));
+  // Says where runs come from as well: on a first start there is no store and no run to click.
+  timeline_->setEmptyText(tr("Double-click a run in the Runs tab to see its timeline "
+                             "(File > Open store… opens a store)."));
+}
+
+void TimelinePage::showLoading(const QString& what) {
+  clear();
+  header_->setText(tr("<b>Loading %1…</b>").arg(what.toHtmlEscaped()));
+  timeline_->setEmptyText(tr("Loading %1… (the status bar shows how far)").arg(what));
+}
+
+QString TimelinePage::headerText() const { return header_->text(); }
 
 QString TimelinePage::windowStatus() const { return window_status_->text(); }
 
@@ -92,6 +119,7 @@ void TimelinePage::startWindowLoad(double t0, double t1) {
     } else {
       // A window reaching past either end of the run covers all views beyond it too.
       model_->SetWindow(r.index, t0 <= 0 ? -1e300 : t0, t1 >= makespan ? 1e300 : t1);
+      legend_->setRun(*r.index, model_->chunks(), true);  // a summary has no kinds; a window has
       const double step = (t1 - t0) / 100;
       const QString from = QString::fromStdString(FormatTime(std::max(0.0, t0), step));
       const QString to = QString::fromStdString(FormatTime(std::min<double>(makespan, t1), step));
@@ -164,10 +192,11 @@ void TimelinePage::setRun(std::shared_ptr<const TraceIndex> index, uint32_t chun
   window_status_->setVisible(windows_ != nullptr);
   const TraceIndex& ix = model_->index();
   const size_t ops = model_->overview() ? static_cast<size_t>(model_->overview()->op_count()) : ix.ops().size();
+  legend_->setRun(ix, chunks, model_->overview() != nullptr);
   header_->setText(QStringLiteral("<b>%1</b> &nbsp; %2 stages, %3 ops, makespan %4")
                        .arg(title.toHtmlEscaped())
                        .arg(ix.stages())
-                       .arg(ops)
+                       .arg(FormatCount(static_cast<int64_t>(ops)))
                        .arg(QString::fromStdString(FormatTime(ix.makespan(), ix.makespan() / 1000.0))));
   timeline_->setTracks({{title, model_.get(), {}}});
 }

@@ -12,6 +12,7 @@ class QLabel;
 
 namespace paci::gui {
 
+class OpLegend;
 class TimelineWidget;
 
 class TimelinePage : public QWidget {
@@ -24,8 +25,14 @@ class TimelinePage : public QWidget {
   void setRun(std::shared_ptr<const TraceIndex> index, uint32_t chunks, const QString& title,
               std::shared_ptr<const RunOverview> overview = {},
               std::shared_ptr<OpWindowSource> windows = {});
+  // Back to the empty page (no run, the hint): another store was opened, its runs are not ours.
+  void clear();
+  // While a run loads (off the UI thread): the page says which, instead of "Double-click a run".
+  void showLoading(const QString& what);
   TimelineWidget* timeline() const { return timeline_; }
+  OpLegend* legend() const { return legend_; }
   TimelineModel* model() const { return model_.get(); }
+  QString headerText() const;
   // Selects the op with this id (as a click would) and centres the view on it; false if absent.
   bool selectOpId(uint64_t op_id);
   bool windowLoading() const { return loading_; }
@@ -45,6 +52,7 @@ class TimelinePage : public QWidget {
 
   QLabel* header_;
   QLabel* details_;
+  OpLegend* legend_;
   TimelineWidget* timeline_;
   std::unique_ptr<TimelineModel> model_;
   QLabel* window_status_;

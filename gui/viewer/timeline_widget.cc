@@ -49,6 +49,19 @@ std::vector<double> TimelineWidget::rulerTicks() const {
   return tracks_.empty() ? std::vector<double>{} : axis_.Ticks(90);
 }
 
+std::vector<std::pair<double, QString>> TimelineWidget::rulerLabels() const {
+  std::vector<std::pair<double, QString>> out;
+  const double step = axis_.TickStep(90);
+  const QFontMetricsF fm(font());
+  for (double t : rulerTicks()) {
+    const QString text = QString::fromStdString(FormatTime(t, step));
+    const double x = kGutter + axis_.ToX(t) + 3;
+    if (x + fm.horizontalAdvance(text) > width()) continue;
+    out.emplace_back(x, text);
+  }
+  return out;
+}
+
 void TimelineWidget::showRange(double t0, double t1) {
   axis_.ShowRange(t0, t1);
   changed();
@@ -58,6 +71,13 @@ void TimelineWidget::setPlayHead(std::optional<double> t, std::vector<size_t> em
   play_head_ = t;
   emphasised_ = std::move(emphasised);
   update();
+}
+
+TimelineWidget::ReplayLook TimelineWidget::replayLook(size_t op) const {
+  if (!play_head_ || tracks_.empty()) return ReplayLook::kNormal;
+  if (std::binary_search(emphasised_.begin(), emphasised_.end(), op)) return ReplayLook::kInFlight;
+  return static_cast<double>(tracks_[0].model->index().op(op).start) >= *play_head_ ? ReplayLook::kFuture
+                                                                                    : ReplayLook::kDone;
 }
 
 void TimelineWidget::changed() {
@@ -115,13 +135,12 @@ void TimelineWidget::paintRuler(QPainter& p) {
   p.fillRect(QRectF(0, 0, width(), kRuler), palette().window());
   p.setPen(palette().color(QPalette::Mid));
   p.drawLine(QPointF(0, kRuler - 0.5), QPointF(width(), kRuler - 0.5));
-  const double step = axis_.TickStep(90);
   p.setPen(palette().color(QPalette::WindowText));
   for (double t : rulerTicks()) {
     const double x = kGutter + axis_.ToX(t);
     p.drawLine(QPointF(x, kRuler - 8), QPointF(x, kRuler));
-    p.drawText(QPointF(x + 3, kRuler - 10), QString::fromStdString(FormatTime(t, step)));
   }
+  for (const auto& [x, text] : rulerLabels()) p.drawText(QPointF(x, kRuler - 10), text);
 }
 
 void TimelineWidget::paintTrack(QPainter& p, int t) {
@@ -145,7 +164,7 @@ void TimelineWidget::paintTrack(QPainter& p, int t) {
   p.save();
   p.setClipRect(QRectF(kGutter, top, w, m.Height()));
   p.translate(kGutter, top);
-  const bool emphasise = t == 0 && !emphasised_.empty();
+  const bool replay = t == 0 && play_head_.has_value();
   const QFontMetricsF fm(font());
   // A dense row: its busy fraction per pixel column as a filled profile, one polygon per row.
   auto paint_coverage = [&](const TimelineModel::Coverage& c) {
@@ -164,21 +183,24 @@ void TimelineWidget::paintTrack(QPainter& p, int t) {
   m.ForEachVisible(axis_, [&](const TimelineModel::Box& b) {
     const OpSpan& op = m.index().op(b.index);
     QColor fill = OpFill(op);
-    const bool faded =
-        emphasise && !std::binary_search(emphasised_.begin(), emphasised_.end(), b.index);
+    const ReplayLook look = replay ? replayLook(b.index) : ReplayLook::kNormal;
+    const bool faded = look == ReplayLook::kFuture;
     if (faded) {
       fill = fill.lighter(160);
       fill.setAlpha(110);
     }
     p.fillRect(b.rect, fill);
-    if (b.rect.width() > 4) {
+    if (look == ReplayLook::kInFlight) {
+      p.setPen(QPen(QColor(20, 20, 20), 2));
+      p.drawRect(b.rect.adjusted(1, 1, -1, -1));
+    } else if (b.rect.width() > 4) {
       p.setPen(QPen(fill.darker(150), 0));
       p.drawRect(b.rect.adjusted(0, 0, -0.5, -0.5));
     }
     if (op.lane == ir::LANE_COMPUTE && b.rect.width() > 12) {
       // The longest label that fits: "F3 v2", else "F3", else none.
-      QString label = OpLabel(op, true);
-      if (fm.horizontalAdvance(label) + 4 > b.rect.width()) label = OpLabel(op, false);
+      QString label = OpLabel(op, true, m.chunks());
+      if (fm.horizontalAdvance(label) + 4 > b.rect.width()) label = OpLabel(op, false, m.chunks());
       if (fm.horizontalAdvance(label) + 4 <= b.rect.width()) {
         p.setPen(faded || fill.lightness() > 170 ? QColor(60, 60, 60) : QColor(Qt::white));
         p.drawText(b.rect, Qt::AlignCenter, label);

@@ -27,6 +27,7 @@ class TimelineWidget : public QWidget {
   explicit TimelineWidget(QWidget* parent = nullptr);
 
   void setTracks(std::vector<Track> tracks);
+  int trackCount() const { return static_cast<int>(tracks_.size()); }
   void fit();  // whole run across the width
   const TimeAxis& axis() const { return axis_; }
   void showRange(double t0, double t1);
@@ -36,8 +37,16 @@ class TimelineWidget : public QWidget {
   const QString& emptyText() const { return empty_text_; }
   // The times the ruler labels now: none while there are no tracks.
   std::vector<double> rulerTicks() const;
+  // The tick labels drawn now, each with its text's left x. A label that would run past the
+  // right edge is left out (its tick stays): the last one used to be drawn cut off.
+  std::vector<std::pair<double, QString>> rulerLabels() const;
   // Replay: a vertical line at t and a set of ops (of track 0) drawn emphasised.
   void setPlayHead(std::optional<double> t, std::vector<size_t> emphasised = {});
+  // How an op of track 0 is drawn under the play head: done ops in their colours, the ops in
+  // flight outlined, the ops still to come washed out (past and future looked alike before,
+  // only the red line moved). kNormal without a play head.
+  enum class ReplayLook { kNormal, kDone, kInFlight, kFuture };
+  ReplayLook replayLook(size_t op) const;
 
   QSize sizeHint() const override;
   QSize minimumSizeHint() const override { return {400, 120}; }
