@@ -317,8 +317,14 @@ Status CpuBackend::Recv(Transport& transport, uint32_t from_stage, const Message
 
 void CpuBackend::ReadLosses(size_t first, size_t n, float* out) {
   std::lock_guard l(mu_);
-  PACI_CHECK(first + n <= losses_.size());
-  std::copy(losses_.begin() + static_cast<ptrdiff_t>(first), losses_.begin() + static_cast<ptrdiff_t>(first + n), out);
+  PACI_CHECK(first >= losses_first_ && first + n <= losses_first_ + losses_.size());
+  const auto from = losses_.begin() + static_cast<ptrdiff_t>(first - losses_first_);
+  std::copy(from, from + static_cast<ptrdiff_t>(n), out);
+  // Losses are read once, in order: once all are read the buffer starts over (capacity kept).
+  if (first + n == losses_first_ + losses_.size()) {
+    losses_first_ += losses_.size();
+    losses_.clear();
+  }
 }
 
 uint64_t CpuBackend::BeginOp() {
@@ -326,7 +332,7 @@ uint64_t CpuBackend::BeginOp() {
   {
     std::lock_guard l(mu_);
     timers_.emplace_back();
-    id = first_timer_ + timers_.size() - 1;
+    id = first_timer_ + (timers_.size() - 1 - timer_head_);
   }
   const auto start = [this, id] {
     const int64_t now = Now();
@@ -359,9 +365,15 @@ bool CpuBackend::OpTimesIfDone(uint64_t timer, bool wait, OpTimes* times) {
   if (!TimerAt(timer).done) return false;
   *times = TimerAt(timer).times;
   // Timers are read in issue order; drop the ones read.
-  while (!timers_.empty() && first_timer_ <= timer) {
-    timers_.pop_front();
+  while (timer_head_ < timers_.size() && first_timer_ <= timer) {
+    ++timer_head_;
     ++first_timer_;
+  }
+  if (timer_head_ == timers_.size()) {
+    timers_.clear(), timer_head_ = 0;
+  } else if (timer_head_ >= 64 && 2 * timer_head_ >= timers_.size()) {
+    timers_.erase(timers_.begin(), timers_.begin() + static_cast<ptrdiff_t>(timer_head_));
+    timer_head_ = 0;
   }
   return true;
 }

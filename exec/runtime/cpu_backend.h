@@ -8,7 +8,6 @@
 #pragma once
 
 #include <chrono>
-#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -98,7 +97,7 @@ class CpuBackend : public StageBackend {
   void StepNow(const std::vector<float>& lr);
   void Reserve();
   Status TakeError();
-  Timer& TimerAt(uint64_t id) { return timers_[id - first_timer_]; }  // with mu_ held
+  Timer& TimerAt(uint64_t id) { return timers_[timer_head_ + (id - first_timer_)]; }  // with mu_ held
 
   CpuBackendSetup s_;
   std::vector<Chunk> chunks_;
@@ -112,8 +111,13 @@ class CpuBackend : public StageBackend {
   uint64_t activation_bytes_ = 0;
   // Shared with the stream thread.
   mutable std::mutex mu_;
+  // Losses not yet read: losses_[i] is the (losses_first_ + i)-th forward's on the last stage.
   std::vector<float> losses_;
-  std::deque<Timer> timers_;  // not yet read; timers_[0] is handle first_timer_
+  size_t losses_first_ = 0;
+  // Timers not yet read: timers_[timer_head_] is handle first_timer_. A vector emptied when all
+  // are read (compacted now and then), not a deque, whose blocks come and go as ops pass.
+  std::vector<Timer> timers_;
+  size_t timer_head_ = 0;
   uint64_t first_timer_ = 0;
   std::optional<Status> error_;
   std::unique_ptr<CpuStream> stream_;

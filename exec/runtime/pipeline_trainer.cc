@@ -236,10 +236,21 @@ Result<PipelineResult> TrainPipelineThreads(const ir::Schedule& schedule, const 
   std::vector<float> grads(result.params.size(), 0.0f);
   const std::vector<StageMemoryPlan> memory = PlanMemory(schedule);
   ThreadTransportHub hub(P);
-  // A mailbox holds messages sent to its stage and not yet received: at most what that stage's
-  // plan holds at once (a message in a mailbox is one the stage is about to receive).
+  // A mailbox holds messages sent to its stage and not yet received. An activation from stage
+  // s - 1 not yet received belongs to a micro-batch whose record s - 1 still holds (its backward
+  // needs this stage's gradient, which needs the activation first), a gradient from s + 1 to one
+  // whose record this stage holds: so at most the records of the stage and its neighbours
+  // (interleaved schedules wrap around from the last stage to the first).
   const size_t message_floats = static_cast<size_t>(cfg.train.B) * cfg.train.model.block_size * cfg.train.model.n_embd;
-  for (uint32_t s = 0; s < P; ++s) hub.Reserve(s, memory[s].messages, message_floats);
+  const auto records = [&](uint32_t s) {
+    uint32_t n = 0;
+    for (uint32_t r : memory[s].records_per_chunk) n += r;
+    return n;
+  };
+  for (uint32_t s = 0; s < P; ++s) {
+    const uint32_t bound = records((s + P - 1) % P) + (P > 1 ? records(s) : 0) + (P > 2 ? records((s + 1) % P) : 0);
+    hub.Reserve(s, bound, message_floats);
+  }
   std::optional<LockedSink> locked;
   if (sink) locked.emplace(sink);
   TraceSink* shared_sink = locked ? &*locked : nullptr;

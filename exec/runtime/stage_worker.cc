@@ -48,7 +48,7 @@ class StageWorker {
   Status WeightGrad(const PlainOp& op, int64_t* version);
   void OptimizerStep(IssuedOp* issued);
   Status Communicate(const PlainOp& op);
-  std::vector<float> LearningRates() const;
+  const std::vector<float>& LearningRates();
   void SnapshotForEval(int64_t update);
 
   const StageWorkerSetup& s_;
@@ -72,7 +72,7 @@ class StageWorker {
   // Reused per op, so the steady state allocates nothing: a micro-batch's inputs and targets,
   // an update's losses.
   std::vector<int> tokens_, targets_;
-  std::vector<float> losses_;
+  std::vector<float> losses_, lr_;
 };
 
 ir::WeightPolicy PolicyOf(const StageWorkerSetup& s) { return s.schedule->streams(s.stage).weight_policy(); }
@@ -80,6 +80,7 @@ ir::WeightPolicy PolicyOf(const StageWorkerSetup& s) { return s.schedule->stream
 StageWorker::StageWorker(const StageWorkerSetup& setup, StageReport* report)
     : s_(setup), backend_(*setup.backend), report_(report),
       versions_(PolicyOf(setup), setup.schedule->spec().accum()) {
+  report->updates.reserve(static_cast<size_t>(CountUpdates(*setup.schedule)));  // no growth mid-run
   const ir::PipelineSpec& spec = setup.schedule->spec();
   P_ = spec.stages();
   V_ = std::max<uint32_t>(1, spec.chunks());
@@ -140,10 +141,11 @@ Status StageWorker::WeightGrad(const PlainOp& op, int64_t* version) {
   return Status::Ok();
 }
 
-std::vector<float> StageWorker::LearningRates() const {
+const std::vector<float>& StageWorker::LearningRates() {
   const TrainConfig& t = s_.train;
   const int64_t step = s_.start.updates + versions_.live();  // updates done, as AdamW::step
-  std::vector<float> lr(V_, lr_schedule(step, t.lr, t.warmup, decay_updates_, t.min_lr_frac));
+  std::vector<float>& lr = lr_;  // reused: no allocation per update
+  lr.assign(V_, lr_schedule(step, t.lr, t.warmup, decay_updates_, t.min_lr_frac));
   if (s_.schedule->spec().kind() == ir::PIPEMARE) {
     // PipeMare T1: stages with more delay start with a smaller step, annealed to plain lr.
     const ir::PipelineSpec& spec = s_.schedule->spec();
@@ -160,7 +162,7 @@ std::vector<float> StageWorker::LearningRates() const {
 }
 
 void StageWorker::OptimizerStep(IssuedOp* issued) {
-  const std::vector<float> lr = LearningRates();
+  const std::vector<float>& lr = LearningRates();
   if (versions_.KeepBeforeStep()) backend_.KeepVersion(versions_.live());
   backend_.OptimizerStep(lr);
   drift_sum_ = drift_backwards_ = 0;
