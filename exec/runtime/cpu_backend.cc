@@ -9,18 +9,26 @@
 
 namespace paci::exec {
 
+namespace {
+// Calls f on every float buffer of a layer's record, then g on its two int buffers: the one list
+// of them that counting, committing and clearing a record share.
+template <class L, class F, class G>
+void ForEachBuffer(L& l, F f, G g) {
+  for (auto* v : {&l.inp, &l.ln1, &l.ln1_mean, &l.ln1_rstd, &l.qkv, &l.atty, &l.att, &l.r2, &l.ln2, &l.ln2_mean,
+                  &l.ln2_rstd, &l.fch, &l.fch_gelu, &l.logits, &l.probs, &l.losses, &l.dy, &l.dfch, &l.dln2, &l.dr2,
+                  &l.dqkv, &l.dln1, &l.dlogits})
+    f(*v);
+  g(l.tokens), g(l.targets);
+}
+}  // namespace
+
 // Sizes, not capacities: a reused record keeps the capacity of its largest use, but holds only
 // what this micro-batch's passes wrote (the bytes a fresh record would have allocated).
 uint64_t SavedBytes(const StageSaved& s) {
   uint64_t bytes = 0;
-  for (const LayerSaved& l : s.layers) {
-    for (const std::vector<float>* v :
-         {&l.inp, &l.ln1, &l.ln1_mean, &l.ln1_rstd, &l.qkv, &l.atty, &l.att, &l.r2, &l.ln2,
-          &l.ln2_mean, &l.ln2_rstd, &l.fch, &l.fch_gelu, &l.logits, &l.probs, &l.losses, &l.dy,
-          &l.dfch, &l.dln2, &l.dr2, &l.dqkv, &l.dln1, &l.dlogits})
-      bytes += v->size() * sizeof(float);
-    bytes += (l.tokens.size() + l.targets.size()) * sizeof(int);
-  }
+  for (const LayerSaved& l : s.layers)
+    ForEachBuffer(l, [&](const std::vector<float>& v) { bytes += v.size() * sizeof(float); },
+                  [&](const std::vector<int>& v) { bytes += v.size() * sizeof(int); });
   return bytes;
 }
 
@@ -39,25 +47,14 @@ void Commit(V& v) {
 }
 
 void CommitSaved(StageSaved& s) {
-  for (LayerSaved& l : s.layers) {
-    for (std::vector<float>* v :
-         {&l.inp, &l.ln1, &l.ln1_mean, &l.ln1_rstd, &l.qkv, &l.atty, &l.att, &l.r2, &l.ln2,
-          &l.ln2_mean, &l.ln2_rstd, &l.fch, &l.fch_gelu, &l.logits, &l.probs, &l.losses, &l.dy,
-          &l.dfch, &l.dln2, &l.dr2, &l.dqkv, &l.dln1, &l.dlogits})
-      Commit(*v);
-    Commit(l.tokens), Commit(l.targets);
-  }
+  for (LayerSaved& l : s.layers)
+    ForEachBuffer(l, [](std::vector<float>& v) { Commit(v); }, [](std::vector<int>& v) { Commit(v); });
 }
 
 // Empties a record for its next micro-batch; every buffer keeps its capacity.
 void ClearSaved(StageSaved& s) {
   for (LayerSaved& l : s.layers) {
-    for (std::vector<float>* v :
-         {&l.inp, &l.ln1, &l.ln1_mean, &l.ln1_rstd, &l.qkv, &l.atty, &l.att, &l.r2, &l.ln2,
-          &l.ln2_mean, &l.ln2_rstd, &l.fch, &l.fch_gelu, &l.logits, &l.probs, &l.losses, &l.dy,
-          &l.dfch, &l.dln2, &l.dr2, &l.dqkv, &l.dln1, &l.dlogits})
-      v->clear();
-    l.tokens.clear(), l.targets.clear();
+    ForEachBuffer(l, [](std::vector<float>& v) { v.clear(); }, [](std::vector<int>& v) { v.clear(); });
     l.has_dgrads = false;
   }
   s.loss = 0.0f;
