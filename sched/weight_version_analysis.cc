@@ -76,6 +76,11 @@ class StageAnalysis {
     if (!inflight_.emplace(Key(op), f).second) return Error(op, "second forward of this micro-batch");
     if (f.held_version >= 0) ++held_[f.held_version];
     ++activations_;
+    if (stats_.peak_records_per_chunk.size() <= op.chunk) {
+      stats_.peak_records_per_chunk.resize(op.chunk + 1, 0);
+      records_.resize(op.chunk + 1, 0);
+    }
+    stats_.peak_records_per_chunk[op.chunk] = std::max(stats_.peak_records_per_chunk[op.chunk], ++records_[op.chunk]);
     stats_.peak_inflight = std::max(stats_.peak_inflight, activations_);
     Measure();
     return Status::Ok();
@@ -114,6 +119,7 @@ class StageAnalysis {
   }
 
   void Release(std::unordered_map<uint64_t, InFlight>::iterator it) {
+    --records_[static_cast<uint32_t>(it->first & 0xff)];  // Key(): the chunk is the low byte
     const int64_t held = it->second.held_version;
     if (held >= 0 && --held_[held] == 0) held_.erase(held);
     inflight_.erase(it);
@@ -151,6 +157,7 @@ class StageAnalysis {
   int64_t live_ = 0, drift_sum_ = 0, staleness_sum_ = 0;
   std::vector<int64_t> unapplied_;  // forward versions of gradients no step has applied yet
   uint32_t activations_ = 0, pending_w_ = 0;
+  std::vector<uint32_t> records_;  // per chunk: records held now
   std::unordered_map<uint64_t, InFlight> inflight_;
   std::map<int64_t, uint32_t> held_;  // version -> in-flight micro-batches holding it
 };

@@ -46,6 +46,10 @@ struct StageVersionStats {
   uint32_t weight_versions = 0;      // versions the stage must hold at once (incl. the live one)
   uint32_t peak_inflight = 0;        // (chunk, micro-batch) activations live at once: F done, B/I not
   uint32_t peak_pending_weight_grads = 0;  // I done, W not yet (split backward only)
+  // Micro-batch records held at once per chunk: F done, B (or W when split) not yet. What the
+  // executor keeps per micro-batch (activations, then the output-gradients W needs); its memory
+  // plan (exec/runtime/memory_plan.h) sizes one pool per chunk from these.
+  std::vector<uint32_t> peak_records_per_chunk;
   int64_t drift_bound = -1;          // LIVE_BOUNDED_DRIFT: ceil((window - 1) / K); else -1
   int64_t max_gradient_staleness = 0;   // most, over applied gradients, of L - v_f (see above)
   double mean_gradient_staleness = 0;

@@ -61,7 +61,18 @@ void attention_backward(float* dqkv, const float* dout, const float* qkv, const 
     StridedMat dq(dqkv + off3, T, hs, s3), dk(dqkv + off3 + C, T, hs, s3), dv(dqkv + off3 + 2 * C, T, hs, s3);
     ConstMapMat a(att + static_cast<long>(bh) * T * T, T, T);
     ConstStridedMat dy(dout + static_cast<long>(b) * T * C + h * hs, T, hs, s1);
-    RowMat ds = dy * v.transpose();  // d(probs), then d(scores) in place
+    // d(probs), then d(scores) in place: on this thread's stack up to kStackScores floats, so a
+    // backward allocates nothing per head (issue 24); a longer sequence uses the heap.
+    constexpr long kStackScores = 128 * 128;
+    alignas(64) float stack_ds[kStackScores];
+    RowMat heap_ds;
+    float* ds_data = stack_ds;
+    if (static_cast<long>(T) * T > kStackScores) {
+      heap_ds.resize(T, T);
+      ds_data = heap_ds.data();
+    }
+    MapMat ds(ds_data, T, T);
+    ds.noalias() = dy * v.transpose();
     dv.noalias() = a.transpose() * dy;
     for (int t = 0; t < T; t++) {
       float dot = 0.0f;

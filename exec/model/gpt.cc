@@ -75,7 +75,7 @@ ParamLayout gpt_param_layout(const GPTConfig& cfg) {
   return L;
 }
 
-const ParamSpec* param_find(const ParamLayout& layout, const std::string& name) {
+const ParamSpec* param_find(const ParamLayout& layout, std::string_view name) {
   for (const ParamSpec& s : layout.tensors)
     if (s.name == name) return &s;
   return nullptr;

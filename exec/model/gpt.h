@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "proto/status.h"
@@ -47,7 +48,7 @@ struct ParamLayout {
 };
 
 ParamLayout gpt_param_layout(const GPTConfig& cfg);
-const ParamSpec* param_find(const ParamLayout& layout, const std::string& name);
+const ParamSpec* param_find(const ParamLayout& layout, std::string_view name);  // a view: no string per lookup
 
 // nanoGPT's init: N(0, 0.02) for weights and embeddings, N(0, 0.02/sqrt(2*n_layer)) for the two
 // residual projections (c_proj), zero biases, LayerNorm weight 1. Deterministic in seed.

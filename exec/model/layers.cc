@@ -119,8 +119,17 @@ void matmul_backward_weight(float* dw, float* dbias, const float* dout, const fl
   gemm(true, false, OC, C, N, dout, OC, inp, C, 1.0f, dw, C);
   if (dbias == nullptr) return;
   // A plain row loop, not d.colwise().sum(): Eigen's vectorised partial reduction changes its
-  // summation order with the buffer's alignment, which broke bit-identical runs.
-  std::vector<float> sum(dout, dout + OC);
+  // summation order with the buffer's alignment, which broke bit-identical runs. The sums live on
+  // the stack up to kStackBias outputs (no allocation per call), on the heap beyond.
+  constexpr int kStackBias = 4096;
+  float stack_sum[kStackBias];
+  std::vector<float> heap_sum;
+  float* sum = stack_sum;
+  if (OC > kStackBias) {
+    heap_sum.resize(OC);
+    sum = heap_sum.data();
+  }
+  std::copy(dout, dout + OC, sum);
   for (int n = 1; n < N; n++) {
     const float* r = dout + static_cast<long>(n) * OC;
     for (int o = 0; o < OC; o++) sum[o] += r[o];
@@ -137,7 +146,9 @@ using MapArr = Eigen::Map<Eigen::ArrayXf>;
 
 // tanh(sqrt(2/pi) (x + 0.044715 x^3)) over a chunk, with Eigen's vectorised tanh (a rational
 // approximation within a few ulp of std::tanh; scalar libm tanhf was a quarter of a step).
-Eigen::ArrayXf gelu_tanh(const ConstMapArr& x) { return (kGeluScale * (x + 0.044715f * x.cube())).tanh(); }
+// Written into `th` (a chunk's buffer on the caller's stack) rather than returned as an
+// ArrayXf, so a GELU allocates nothing per chunk (issue 24); the values are the same.
+void gelu_tanh(const ConstMapArr& x, MapArr th) { th = (kGeluScale * (x + 0.044715f * x.cube())).tanh(); }
 }  // namespace
 
 void gelu_forward(float* out, const float* inp, int N) {
@@ -147,7 +158,9 @@ void gelu_forward(float* out, const float* inp, int N) {
   for (long k = 0; k < chunks; k++) {
     const long lo = k * kGeluChunk, n = std::min<long>(kGeluChunk, N - lo);
     const ConstMapArr x(inp + lo, n);
-    MapArr(out + lo, n) = 0.5f * x * (1.0f + gelu_tanh(x));
+    alignas(64) float th[kGeluChunk];
+    gelu_tanh(x, MapArr(th, n));
+    MapArr(out + lo, n) = 0.5f * x * (1.0f + ConstMapArr(th, n));
   }
 }
 
@@ -158,10 +171,12 @@ void gelu_backward(float* dinp, const float* inp, const float* dout, int N) {
   for (long k = 0; k < chunks; k++) {
     const long lo = k * kGeluChunk, n = std::min<long>(kGeluChunk, N - lo);
     const ConstMapArr x(inp + lo, n);
-    const Eigen::ArrayXf th = gelu_tanh(x);
-    const Eigen::ArrayXf local = 0.5f * (1.0f + th) +
-                                 0.5f * x * (1.0f - th * th) * kGeluScale * (1.0f + 3.0f * 0.044715f * x * x);
-    MapArr(dinp + lo, n) = local * ConstMapArr(dout + lo, n);
+    alignas(64) float th_buf[kGeluChunk], local_buf[kGeluChunk];
+    gelu_tanh(x, MapArr(th_buf, n));
+    const ConstMapArr th(th_buf, n);
+    MapArr local(local_buf, n);
+    local = 0.5f * (1.0f + th) + 0.5f * x * (1.0f - th * th) * kGeluScale * (1.0f + 3.0f * 0.044715f * x * x);
+    MapArr(dinp + lo, n) = ConstMapArr(local_buf, n) * ConstMapArr(dout + lo, n);
   }
 }
 

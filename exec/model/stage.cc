@@ -37,10 +37,10 @@ void block_forward(const BlockWeights& w, const float* x, LayerSaved* s, float* 
 }
 
 void block_backward_input(const BlockWeights& w, LayerSaved* s, const float* dy, float* dx, int B, int T,
-                          int C, int NH) {
+                          int C, int NH, std::vector<float>& tmp) {
   const int N = B * T;
   copy_into(&s->dy, dy, static_cast<size_t>(N) * C);
-  std::vector<float> tmp(static_cast<size_t>(N) * 4 * C, 0.0f);  // d(fch_gelu), later d(atty)
+  tmp.assign(static_cast<size_t>(N) * 4 * C, 0.0f);  // d(fch_gelu), later d(atty)
   matmul_backward_input(tmp.data(), dy, w.fcprojw, N, 4 * C, C);
   s->dfch.resize(N * 4 * C);
   gelu_backward(s->dfch.data(), s->fch.data(), tmp.data(), N * 4 * C);
@@ -99,14 +99,19 @@ float* StageModel::tensor(float* base, const char* name) const {
 }
 
 void StageModel::forward(const float* weights, const StageInput& in, int B, int T, StageSaved* saved,
-                         std::vector<float>* out) const {
+                         std::vector<float>* out, StageScratch* scratch) const {
   const int C = cfg_.n_embd, V = cfg_.vocab_size, N = B * T;
   PACI_CHECK(T >= 1 && T <= cfg_.block_size && B >= 1);
   PACI_CHECK(has_embedding() ? in.tokens != nullptr : in.acts != nullptr);
   PACI_CHECK(!has_head() || in.targets != nullptr);
   saved->B = B, saved->T = T;
   saved->layers.resize(last_ - first_);
-  std::vector<float> cur, next(static_cast<size_t>(N) * C);
+  StageScratch local;
+  StageScratch& sc = scratch ? *scratch : local;
+  std::vector<float>& cur = sc.cur;
+  std::vector<float>& next = sc.next;
+  cur.clear();
+  next.assign(static_cast<size_t>(N) * C, 0.0f);
   if (!has_embedding()) cur.assign(in.acts, in.acts + static_cast<size_t>(N) * C);
   for (int l = first_; l < last_; l++) {
     LayerSaved* s = &saved->layers[l - first_];
@@ -147,10 +152,15 @@ void StageModel::forward(const float* weights, const StageInput& in, int B, int 
 }
 
 void StageModel::backward_input(const float* weights, StageSaved* saved, const float* dout,
-                                std::vector<float>* dinp) const {
+                                std::vector<float>* dinp, StageScratch* scratch) const {
   const int B = saved->B, T = saved->T, C = cfg_.n_embd, V = cfg_.vocab_size, N = B * T;
   PACI_CHECK(static_cast<int>(saved->layers.size()) == last_ - first_);
-  std::vector<float> d, dprev(static_cast<size_t>(N) * C);
+  StageScratch local;
+  StageScratch& sc = scratch ? *scratch : local;
+  std::vector<float>& d = sc.cur;
+  std::vector<float>& dprev = sc.next;
+  d.clear();
+  dprev.assign(static_cast<size_t>(N) * C, 0.0f);
   if (!has_head()) d.assign(dout, dout + static_cast<size_t>(N) * C);
   for (int l = last_ - 1; l >= first_; l--) {
     LayerSaved* s = &saved->layers[l - first_];
@@ -169,7 +179,7 @@ void StageModel::backward_input(const float* weights, StageSaved* saved, const f
         break;
       }
       case LayerKind::kBlock:
-        block_backward_input(block_weights(w, C), s, d.data(), dprev.data(), B, T, C, cfg_.n_head);
+        block_backward_input(block_weights(w, C), s, d.data(), dprev.data(), B, T, C, cfg_.n_head, sc.tmp);
         d.swap(dprev);
         break;
       case LayerKind::kEmbedding:
@@ -209,9 +219,39 @@ void StageModel::backward_weight(StageSaved* saved, float* grads) const {
 }
 
 void StageModel::backward(const float* weights, StageSaved* saved, const float* dout, std::vector<float>* dinp,
-                          float* grads) const {
-  backward_input(weights, saved, dout, dinp);
+                          float* grads, StageScratch* scratch) const {
+  backward_input(weights, saved, dout, dinp, scratch);
   backward_weight(saved, grads);
+}
+
+void StageModel::reserve(int B, int T, StageSaved* saved, StageScratch* scratch) const {
+  const size_t N = static_cast<size_t>(B) * T, C = cfg_.n_embd, V = cfg_.vocab_size, NH = cfg_.n_head;
+  const size_t NC = N * C;
+  saved->layers.resize(last_ - first_);
+  for (int l = first_; l < last_; l++) {
+    LayerSaved& s = saved->layers[l - first_];
+    switch (gpt_layer_kind(cfg_, l)) {
+      case LayerKind::kEmbedding:
+        s.tokens.reserve(N), s.dy.reserve(NC);
+        break;
+      case LayerKind::kBlock:
+        for (std::vector<float>* v : {&s.inp, &s.ln1, &s.atty, &s.r2, &s.ln2, &s.dy, &s.dln2, &s.dr2, &s.dln1})
+          v->reserve(NC);
+        for (std::vector<float>* v : {&s.ln1_mean, &s.ln1_rstd, &s.ln2_mean, &s.ln2_rstd}) v->reserve(N);
+        for (std::vector<float>* v : {&s.fch, &s.fch_gelu, &s.dfch}) v->reserve(4 * NC);
+        s.qkv.reserve(3 * NC), s.dqkv.reserve(3 * NC);
+        s.att.reserve(static_cast<size_t>(B) * NH * T * T);
+        break;
+      case LayerKind::kHead:
+        for (std::vector<float>* v : {&s.inp, &s.ln1, &s.dln1}) v->reserve(NC);
+        s.ln1_mean.reserve(N), s.ln1_rstd.reserve(N), s.losses.reserve(N), s.targets.reserve(N);
+        s.logits.reserve(N * V), s.probs.reserve(N * V), s.dlogits.reserve(N * V);
+        break;
+    }
+  }
+  if (scratch) {
+    scratch->cur.reserve(NC), scratch->next.reserve(NC), scratch->tmp.reserve(4 * NC);
+  }
 }
 
 }  // namespace paci::exec

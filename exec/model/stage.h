@@ -34,6 +34,13 @@ struct StageSaved {
   std::vector<LayerSaved> layers;  // layers[i] belongs to layer first + i
 };
 
+// Working buffers of a stage's passes (the activation passed from layer to layer, the block
+// backward's temporary). Passing one to forward/backward_input reuses its capacity instead of
+// allocating per call; results are the same either way. One per thread of passes.
+struct StageScratch {
+  std::vector<float> cur, next, tmp;
+};
+
 // The input of a stage's forward. Exactly one of tokens / acts, by whether the stage holds layer 0.
 struct StageInput {
   const int* tokens = nullptr;   // (B,T) token ids, stage holds the embedding
@@ -61,14 +68,14 @@ class StageModel {
   // Runs layers [first, last) on a (B,T) micro-batch, T <= block_size. out: (B,T,C) activations
   // for the next stage, or {loss} (mean over B*T tokens) when the stage holds the head.
   void forward(const float* weights, const StageInput& in, int B, int T, StageSaved* saved,
-               std::vector<float>* out) const;
+               std::vector<float>* out, StageScratch* scratch = nullptr) const;
 
   // Input-gradient part (B op). dout: (B,T,C) gradient of this stage's output, or, when the stage
   // holds the head, a pointer to one float: the weight of this micro-batch's loss in the objective
   // (1/accum). dinp: (B,T,C) gradient for the previous stage, left empty for the first stage.
   // Also stores in `saved` what backward_weight needs; `weights` may differ from the forward's.
   void backward_input(const float* weights, StageSaved* saved, const float* dout,
-                      std::vector<float>* dinp) const;
+                      std::vector<float>* dinp, StageScratch* scratch = nullptr) const;
 
   // Weight-gradient part (W op): grads += dLoss/dWeights, using the activations from forward and
   // the output-gradients recorded by backward_input (which must have run on this record).
@@ -76,7 +83,11 @@ class StageModel {
 
   // Both parts.
   void backward(const float* weights, StageSaved* saved, const float* dout, std::vector<float>* dinp,
-                float* grads) const;
+                float* grads, StageScratch* scratch = nullptr) const;
+
+  // Reserves every buffer a (B,T) micro-batch's forward and backward put in `saved`, and
+  // `scratch`'s, so that later passes of at most that size allocate nothing. Sizes stay 0.
+  void reserve(int B, int T, StageSaved* saved, StageScratch* scratch) const;
 
  private:
   StageModel(const GPTConfig& cfg, int first, int last);

@@ -9,16 +9,26 @@
 
 namespace paci::exec {
 
+namespace {
+// Calls f on every float buffer of a layer's record, then g on its two int buffers: the one list
+// of them that counting, committing and clearing a record share.
+template <class L, class F, class G>
+void ForEachBuffer(L& l, F f, G g) {
+  for (auto* v : {&l.inp, &l.ln1, &l.ln1_mean, &l.ln1_rstd, &l.qkv, &l.atty, &l.att, &l.r2, &l.ln2, &l.ln2_mean,
+                  &l.ln2_rstd, &l.fch, &l.fch_gelu, &l.logits, &l.probs, &l.losses, &l.dy, &l.dfch, &l.dln2, &l.dr2,
+                  &l.dqkv, &l.dln1, &l.dlogits})
+    f(*v);
+  g(l.tokens), g(l.targets);
+}
+}  // namespace
+
+// Sizes, not capacities: a reused record keeps the capacity of its largest use, but holds only
+// what this micro-batch's passes wrote (the bytes a fresh record would have allocated).
 uint64_t SavedBytes(const StageSaved& s) {
   uint64_t bytes = 0;
-  for (const LayerSaved& l : s.layers) {
-    for (const std::vector<float>* v :
-         {&l.inp, &l.ln1, &l.ln1_mean, &l.ln1_rstd, &l.qkv, &l.atty, &l.att, &l.r2, &l.ln2,
-          &l.ln2_mean, &l.ln2_rstd, &l.fch, &l.fch_gelu, &l.logits, &l.probs, &l.losses, &l.dy,
-          &l.dfch, &l.dln2, &l.dr2, &l.dqkv, &l.dln1, &l.dlogits})
-      bytes += v->capacity() * sizeof(float);
-    bytes += (l.tokens.capacity() + l.targets.capacity()) * sizeof(int);
-  }
+  for (const LayerSaved& l : s.layers)
+    ForEachBuffer(l, [&](const std::vector<float>& v) { bytes += v.size() * sizeof(float); },
+                  [&](const std::vector<int>& v) { bytes += v.size() * sizeof(int); });
   return bytes;
 }
 
@@ -27,6 +37,30 @@ std::string SlotText(const MicroBatchSlot& s) {
   return s.chunk > 0 ? fmt::format("micro-batch {} chunk {}", s.micro_batch, s.chunk)
                      : fmt::format("micro-batch {}", s.micro_batch);
 }
+
+// Writes every page of a reserved buffer once, so the first ops do not fault them in one by one
+// (a plan is memory committed before the run, not promised).
+template <class V>
+void Commit(V& v) {
+  v.resize(v.capacity());
+  v.clear();
+}
+
+void CommitSaved(StageSaved& s) {
+  for (LayerSaved& l : s.layers)
+    ForEachBuffer(l, [](std::vector<float>& v) { Commit(v); }, [](std::vector<int>& v) { Commit(v); });
+}
+
+// Empties a record for its next micro-batch; every buffer keeps its capacity.
+void ClearSaved(StageSaved& s) {
+  for (LayerSaved& l : s.layers) {
+    ForEachBuffer(l, [](std::vector<float>& v) { v.clear(); }, [](std::vector<int>& v) { v.clear(); });
+    l.has_dgrads = false;
+  }
+  s.loss = 0.0f;
+}
+
+void ClearMessage(std::vector<float>& v) { v.clear(); }
 }  // namespace
 
 Result<std::unique_ptr<CpuBackend>> CpuBackend::Create(const CpuBackendSetup& setup) {
@@ -39,8 +73,49 @@ Result<std::unique_ptr<CpuBackend>> CpuBackend::Create(const CpuBackendSetup& se
     if (setup.pipemare_delta) chunk.delta.assign(chunk.model.num_params(), 0.0f);
     b->chunks_.push_back(std::move(chunk));
   }
+  b->Reserve();
   if (setup.async) b->stream_ = std::make_unique<CpuStream>();
   return b;
+}
+
+// Makes and commits the plan's records (every buffer reserved for a whole micro-batch), message
+// buffers and weight copies now; ops reuse them.
+void CpuBackend::Reserve() {
+  const int B = s_.B, T = s_.model.block_size;
+  const size_t message = static_cast<size_t>(B) * T * s_.model.n_embd;
+  saved_.resize(chunks_.size());
+  for (uint32_t c = 0; c < chunks_.size(); ++c) {
+    const uint32_t planned = c < s_.memory.records_per_chunk.size() ? s_.memory.records_per_chunk[c] : 1;
+    saved_[c].Reserve(planned, [&](StageSaved& r) {
+      chunks_[c].model.reserve(B, T, &r, &scratch_);
+      CommitSaved(r);
+    });
+  }
+  Commit(scratch_.cur), Commit(scratch_.next), Commit(scratch_.tmp);
+  if (s_.pipemare_delta) {
+    // PipeMare's corrected backward weights and the weights before a step: one chunk at a time.
+    size_t largest = 0;
+    for (const Chunk& c : chunks_) largest = std::max(largest, c.model.num_params());
+    corrected_.reserve(largest), before_.reserve(largest);
+    Commit(corrected_), Commit(before_);
+  }
+  messages_.Reserve(std::max<uint32_t>(s_.memory.messages, 1), [&](std::vector<float>& v) {
+    v.reserve(message);
+    Commit(v);
+  });
+  kept_.Reserve(s_.memory.kept_versions, [&](VersionCopy& copy) {
+    copy.resize(chunks_.size());
+    for (uint32_t c = 0; c < chunks_.size(); ++c) {
+      copy[c].reserve(chunks_[c].model.num_params());
+      Commit(copy[c]);
+    }
+  });
+}
+
+size_t CpuBackend::BuffersBeyondPlan() const {
+  size_t n = messages_.grown() + kept_.grown();
+  for (const auto& t : saved_) n += t.grown();
+  return n;
 }
 
 CpuBackend::~CpuBackend() {
@@ -56,10 +131,11 @@ Status CpuBackend::TakeError() {
   return error_ ? *error_ : Status::Ok();
 }
 
-Status CpuBackend::Run(std::function<Status()> work) {
+template <class Work>
+Status CpuBackend::Run(Work&& work) {
   if (!stream_) return work();
   PACI_RETURN_IF_ERROR(TakeError());
-  stream_->Enqueue([this, work = std::move(work)] {
+  stream_->Enqueue([this, work = std::forward<Work>(work)]() mutable {
     if (TakeError().ok()) {
       Status st = work();
       std::lock_guard l(mu_);
@@ -71,10 +147,10 @@ Status CpuBackend::Run(std::function<Status()> work) {
 
 Result<const float*> CpuBackend::Weights(uint32_t chunk, int64_t version) const {
   if (version == live_version_) return static_cast<const float*>(Live(chunk));
-  auto it = kept_.find(version);
-  if (it == kept_.end())
+  const VersionCopy* kept = kept_.Find(version);
+  if (kept == nullptr)
     return Status::Internal(fmt::format("weight version {} is neither live ({}) nor kept", version, live_version_));
-  return static_cast<const float*>(it->second[chunk].data());
+  return static_cast<const float*>((*kept)[chunk].data());
 }
 
 Result<const float*> CpuBackend::BackwardWeights(uint32_t chunk, int64_t version, int64_t correction) {
@@ -88,102 +164,122 @@ Result<const float*> CpuBackend::BackwardWeights(uint32_t chunk, int64_t version
 }
 
 Status CpuBackend::Forward(const MicroBatchSlot& slot, int64_t version, const int* tokens, const int* targets) {
+  if (!stream_) return ForwardNow(slot, version, tokens, targets);
+  // The caller's batch buffers are reused before the stream runs the op: copy them.
   const size_t n = static_cast<size_t>(s_.B) * s_.model.block_size;
   std::vector<int> tok = tokens ? std::vector<int>(tokens, tokens + n) : std::vector<int>();
   std::vector<int> tgt = targets ? std::vector<int>(targets, targets + n) : std::vector<int>();
   return Run([this, slot, version, tok = std::move(tok), tgt = std::move(tgt)]() -> Status {
-    const Chunk& c = chunks_[slot.chunk];
-    StageInput in;
-    if (!tok.empty()) in.tokens = tok.data();
-    if (!tgt.empty()) in.targets = tgt.data();
-    if (!c.model.has_embedding()) {
-      auto it = inbox_.find(slot);
-      if (it == inbox_.end()) return Status::Internal("no activation received for " + SlotText(slot));
-      in.acts = it->second.data();
-    }
-    Result<const float*> w = Weights(slot.chunk, version);
-    if (!w.ok()) return w.status();
-    StageSaved& saved = saved_[slot];
-    std::vector<float> out;
-    c.model.forward(*w, in, s_.B, s_.model.block_size, &saved, &out);
-    inbox_.erase(slot);
-    if (activation_bytes_ == 0) activation_bytes_ = SavedBytes(saved);
-    if (c.model.has_head()) {
-      std::lock_guard l(mu_);
-      losses_.push_back(saved.loss);
-    } else {
-      outbox_[slot] = std::move(out);
-    }
-    return Status::Ok();
+    return ForwardNow(slot, version, tok.empty() ? nullptr : tok.data(), tgt.empty() ? nullptr : tgt.data());
   });
+}
+
+Status CpuBackend::ForwardNow(const MicroBatchSlot& slot, int64_t version, const int* tokens, const int* targets) {
+  const Chunk& c = chunks_[slot.chunk];
+  StageInput in;
+  in.tokens = tokens;
+  in.targets = targets;
+  Result<const float*> w = Weights(slot.chunk, version);
+  if (!w.ok()) return w.status();
+  // The output buffer first: opening an entry may move the table, not the buffers' data.
+  std::vector<float>& out = messages_.Open({slot, true});
+  if (!c.model.has_embedding()) {
+    const std::vector<float>* acts = messages_.Find({slot, false});
+    if (acts == nullptr) {
+      messages_.Close({slot, true}, ClearMessage);
+      return Status::Internal("no activation received for " + SlotText(slot));
+    }
+    in.acts = acts->data();
+  }
+  StageSaved& saved = saved_[slot.chunk].Open(slot);
+  c.model.forward(*w, in, s_.B, s_.model.block_size, &saved, &out, &scratch_);
+  messages_.Close({slot, false}, ClearMessage);
+  if (activation_bytes_ == 0) activation_bytes_ = SavedBytes(saved);
+  if (c.model.has_head()) {
+    messages_.Close({slot, true}, ClearMessage);  // the loss only: nothing to send
+    std::lock_guard l(mu_);
+    losses_.push_back(saved.loss);
+  }
+  return Status::Ok();
 }
 
 Status CpuBackend::Backward(const MicroBatchSlot& slot, int64_t version, int64_t correction, float dloss,
                             bool with_weight) {
   return Run([this, slot, version, correction, dloss, with_weight]() -> Status {
-    auto saved = saved_.find(slot);
-    if (saved == saved_.end()) return Status::Internal("backward before forward of " + SlotText(slot));
+    StageSaved* saved = saved_[slot.chunk].Find(slot);
+    if (saved == nullptr) return Status::Internal("backward before forward of " + SlotText(slot));
     const StageModel& model = chunks_[slot.chunk].model;
-    const float* dout = &dloss;
-    if (!model.has_head()) {
-      auto it = inbox_.find(slot);
-      if (it == inbox_.end()) return Status::Internal("no gradient received for " + SlotText(slot));
-      dout = it->second.data();
-    }
     Result<const float*> w = BackwardWeights(slot.chunk, version, correction);
     if (!w.ok()) return w.status();
-    std::vector<float> dinp;
-    if (with_weight) {
-      model.backward(*w, &saved->second, dout, &dinp, Grads(slot.chunk));
-    } else {
-      model.backward_input(*w, &saved->second, dout, &dinp);
+    std::vector<float>& dinp = messages_.Open({slot, true});
+    const float* dout = &dloss;
+    if (!model.has_head()) {
+      const std::vector<float>* grad = messages_.Find({slot, false});
+      if (grad == nullptr) {
+        messages_.Close({slot, true}, ClearMessage);
+        return Status::Internal("no gradient received for " + SlotText(slot));
+      }
+      dout = grad->data();
     }
-    inbox_.erase(slot);
-    if (!model.has_embedding()) outbox_[slot] = std::move(dinp);
-    if (with_weight) saved_.erase(saved);
+    if (with_weight) {
+      model.backward(*w, saved, dout, &dinp, Grads(slot.chunk), &scratch_);
+    } else {
+      model.backward_input(*w, saved, dout, &dinp, &scratch_);
+    }
+    messages_.Close({slot, false}, ClearMessage);
+    if (model.has_embedding()) messages_.Close({slot, true}, ClearMessage);  // nothing to send
+    if (with_weight) saved_[slot.chunk].Close(slot, ClearSaved);
     return Status::Ok();
   });
 }
 
 Status CpuBackend::BackwardWeight(const MicroBatchSlot& slot) {
   return Run([this, slot]() -> Status {
-    auto saved = saved_.find(slot);
-    if (saved == saved_.end()) return Status::Internal("weight gradient before backward of " + SlotText(slot));
-    chunks_[slot.chunk].model.backward_weight(&saved->second, Grads(slot.chunk));
-    saved_.erase(saved);
+    StageSaved* saved = saved_[slot.chunk].Find(slot);
+    if (saved == nullptr) return Status::Internal("weight gradient before backward of " + SlotText(slot));
+    chunks_[slot.chunk].model.backward_weight(saved, Grads(slot.chunk));
+    saved_[slot.chunk].Close(slot, ClearSaved);
     return Status::Ok();
   });
 }
 
 void CpuBackend::OptimizerStep(const std::vector<float>& lr) {
-  (void)Run([this, lr]() -> Status {
-    for (uint32_t c = 0; c < chunks_.size(); ++c) {
-      Chunk& ch = chunks_[c];
-      float* w = Live(c);
-      const size_t n = ch.model.num_params();
-      std::vector<float> before;
-      if (!ch.delta.empty()) before.assign(w, w + n);
-      adamw_update(&ch.opt, w, Grads(c), lr[c]);
-      zero_floats(Grads(c), n);
-      if (!ch.delta.empty()) pipemare_update_delta(ch.delta.data(), w, before.data(), s_.pipemare_gamma, n);
-    }
-    ++live_version_;
+  if (!stream_) return StepNow(lr);
+  (void)Run([this, lr]() -> Status {  // a copy: the caller's rates may change before it runs
+    StepNow(lr);
     return Status::Ok();
   });
 }
 
+void CpuBackend::StepNow(const std::vector<float>& lr) {
+  for (uint32_t c = 0; c < chunks_.size(); ++c) {
+    Chunk& ch = chunks_[c];
+    float* w = Live(c);
+    const size_t n = ch.model.num_params();
+    if (!ch.delta.empty()) before_.assign(w, w + n);
+    adamw_update(&ch.opt, w, Grads(c), lr[c]);
+    zero_floats(Grads(c), n);
+    if (!ch.delta.empty()) pipemare_update_delta(ch.delta.data(), w, before_.data(), s_.pipemare_gamma, n);
+  }
+  ++live_version_;
+}
+
 void CpuBackend::KeepVersion(int64_t version) {
   (void)Run([this, version]() -> Status {
-    std::vector<std::vector<float>>& copy = kept_[version];
-    copy.clear();
-    for (uint32_t c = 0; c < chunks_.size(); ++c) copy.emplace_back(Live(c), Live(c) + chunks_[c].model.num_params());
+    // A version kept twice (a resumed segment) is refreshed in place, as the map used to.
+    VersionCopy* copy = kept_.Find(version);
+    if (copy == nullptr) copy = &kept_.Open(version);
+    copy->resize(chunks_.size());
+    for (uint32_t c = 0; c < chunks_.size(); ++c) (*copy)[c].assign(Live(c), Live(c) + chunks_[c].model.num_params());
     return Status::Ok();
   });
 }
 
 void CpuBackend::DropVersion(int64_t version) {
   (void)Run([this, version]() -> Status {
-    kept_.erase(version);
+    kept_.Close(version, [](VersionCopy& copy) {
+      for (std::vector<float>& c : copy) c.clear();  // capacity kept for the next version
+    });
     return Status::Ok();
   });
 }
@@ -191,27 +287,41 @@ void CpuBackend::DropVersion(int64_t version) {
 Status CpuBackend::Send(Transport& transport, uint32_t to_stage, const MessageKey& key, const MicroBatchSlot& slot) {
   Synchronize();  // the producing op has run
   PACI_RETURN_IF_ERROR(TakeError());
-  auto it = outbox_.find(slot);
-  if (it == outbox_.end()) return Status::Internal("nothing to send for " + SlotText(slot));
-  Status st = transport.Send(to_stage, key, it->second);
-  outbox_.erase(it);
+  const std::vector<float>* out = messages_.Find({slot, true});
+  if (out == nullptr) return Status::Internal("nothing to send for " + SlotText(slot));
+  Status st = transport.Send(to_stage, key, *out);
+  messages_.Close({slot, true}, ClearMessage);
   return st;
 }
 
 Status CpuBackend::Recv(Transport& transport, uint32_t from_stage, const MessageKey& key, const MicroBatchSlot& slot,
                         std::chrono::milliseconds timeout) {
+  if (!stream_) {
+    // Received straight into an idle buffer of the table; the transport hands over its own
+    // buffer in exchange (thread_transport.h), so neither side allocates.
+    std::vector<float>& in = messages_.Open({slot, false});
+    Status st = transport.Recv(from_stage, key, &in, timeout);
+    if (!st.ok()) messages_.Close({slot, false}, ClearMessage);
+    return st;
+  }
   std::vector<float> data;
   PACI_RETURN_IF_ERROR(transport.Recv(from_stage, key, &data, timeout));
   return Run([this, slot, data = std::move(data)]() mutable -> Status {
-    inbox_[slot] = std::move(data);
+    messages_.Open({slot, false}).swap(data);
     return Status::Ok();
   });
 }
 
 void CpuBackend::ReadLosses(size_t first, size_t n, float* out) {
   std::lock_guard l(mu_);
-  PACI_CHECK(first + n <= losses_.size());
-  std::copy(losses_.begin() + static_cast<ptrdiff_t>(first), losses_.begin() + static_cast<ptrdiff_t>(first + n), out);
+  PACI_CHECK(first >= losses_first_ && first + n <= losses_first_ + losses_.size());
+  const auto from = losses_.begin() + static_cast<ptrdiff_t>(first - losses_first_);
+  std::copy(from, from + static_cast<ptrdiff_t>(n), out);
+  // Losses are read once, in order: once all are read the buffer starts over (capacity kept).
+  if (first + n == losses_first_ + losses_.size()) {
+    losses_first_ += losses_.size();
+    losses_.clear();
+  }
 }
 
 uint64_t CpuBackend::BeginOp() {
@@ -219,7 +329,7 @@ uint64_t CpuBackend::BeginOp() {
   {
     std::lock_guard l(mu_);
     timers_.emplace_back();
-    id = first_timer_ + timers_.size() - 1;
+    id = first_timer_ + (timers_.size() - 1 - timer_head_);
   }
   const auto start = [this, id] {
     const int64_t now = Now();
@@ -252,9 +362,15 @@ bool CpuBackend::OpTimesIfDone(uint64_t timer, bool wait, OpTimes* times) {
   if (!TimerAt(timer).done) return false;
   *times = TimerAt(timer).times;
   // Timers are read in issue order; drop the ones read.
-  while (!timers_.empty() && first_timer_ <= timer) {
-    timers_.pop_front();
+  while (timer_head_ < timers_.size() && first_timer_ <= timer) {
+    ++timer_head_;
     ++first_timer_;
+  }
+  if (timer_head_ == timers_.size()) {
+    timers_.clear(), timer_head_ = 0;
+  } else if (timer_head_ >= 64 && 2 * timer_head_ >= timers_.size()) {
+    timers_.erase(timers_.begin(), timers_.begin() + static_cast<ptrdiff_t>(timer_head_));
+    timer_head_ = 0;
   }
   return true;
 }
@@ -264,13 +380,15 @@ void CpuBackend::Synchronize() {
 }
 
 uint64_t CpuBackend::LiveBytes() const {
+  // What the stage holds for its ops now (sizes in use), as the simulator counts it; the plan's
+  // idle records and buffers are not counted.
   uint64_t bytes = 0;
-  for (const auto& [v, copy] : kept_)
+  kept_.ForEachUsed([&](const VersionCopy& copy) {
     for (const auto& c : copy) bytes += c.size() * sizeof(float);
+  });
   for (const Chunk& c : chunks_) bytes += c.model.num_params() * sizeof(float) * (4 + (c.delta.empty() ? 0 : 1));
-  for (const auto& [k, s] : saved_) bytes += SavedBytes(s);
-  for (const auto& [k, v] : inbox_) bytes += v.capacity() * sizeof(float);
-  for (const auto& [k, v] : outbox_) bytes += v.capacity() * sizeof(float);
+  for (const auto& t : saved_) t.ForEachUsed([&](const StageSaved& s) { bytes += SavedBytes(s); });
+  messages_.ForEachUsed([&](const std::vector<float>& v) { bytes += v.size() * sizeof(float); });
   return bytes;
 }
 

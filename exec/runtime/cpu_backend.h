@@ -2,11 +2,12 @@
 // The stage's weights and gradients are its spans of whole-model buffers the caller owns, so
 // threads sharing one process train one model in place. Ops run on the calling thread, or, with
 // `async`, on a CpuStream: then they complete later and the worker reads their times back, the
-// same path a GPU backend takes.
+// same path a GPU backend takes. Micro-batch records, message buffers and weight versions come
+// from tables sized once by the stage's memory plan (memory_plan.h) and reused, so ops allocate
+// no memory in the steady state (with `async`, the stream's queue of closures still does).
 #pragma once
 
 #include <chrono>
-#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -15,6 +16,8 @@
 
 #include "exec/runtime/layer_partition.h"
 #include "exec/runtime/cpu_stream.h"
+#include "exec/runtime/memory_plan.h"
+#include "exec/runtime/slot_table.h"
 #include "exec/runtime/stage_backend.h"
 #include "exec/model/stage.h"
 
@@ -30,6 +33,8 @@ struct CpuBackendSetup {
   bool pipemare_delta = false;             // keep PipeMare's EMA of weight updates
   float pipemare_gamma = 0.9f;
   bool async = false;                      // run ops on a CpuStream
+  // Records and buffers to make before the first op; empty: one per chunk, more made when needed.
+  StageMemoryPlan memory;
   std::chrono::steady_clock::time_point origin;
 };
 
@@ -57,6 +62,8 @@ class CpuBackend : public StageBackend {
   uint64_t ActivationBytes() const override;
   void ExportChunk(uint32_t chunk, ChunkState* out) const override;
   void ImportChunk(uint32_t chunk, const ChunkState& in) override;
+  // Records, message buffers and weight copies made past the memory plan (0 when it held).
+  size_t BuffersBeyondPlan() const;
 
  private:
   struct Chunk {
@@ -68,29 +75,49 @@ class CpuBackend : public StageBackend {
     OpTimes times;
     bool done = false;
   };
+  // A message buffer: a received input (out = false) or an output waiting for its send.
+  struct MessageSlot {
+    MicroBatchSlot slot;
+    bool out = false;
+    bool operator==(const MessageSlot&) const = default;
+  };
+  // A kept weight version: one copy per chunk.
+  using VersionCopy = std::vector<std::vector<float>>;
   explicit CpuBackend(const CpuBackendSetup& setup) : s_(setup) {}
   float* Live(uint32_t c) const { return s_.params + chunks_[c].model.param_offset(); }
   float* Grads(uint32_t c) const { return s_.grads + chunks_[c].model.param_offset(); }
   Result<const float*> Weights(uint32_t chunk, int64_t version) const;
   Result<const float*> BackwardWeights(uint32_t chunk, int64_t version, int64_t correction);
   int64_t Now() const;
-  // Runs `work` now, or on the stream; a failure is returned now or by a later call.
-  Status Run(std::function<Status()> work);
+  // Runs `work` now, or on the stream; a failure is returned now or by a later call. A template,
+  // so running now wraps nothing in a std::function (no allocation).
+  template <class Work>
+  Status Run(Work&& work);
+  Status ForwardNow(const MicroBatchSlot& slot, int64_t version, const int* tokens, const int* targets);
+  void StepNow(const std::vector<float>& lr);
+  void Reserve();
   Status TakeError();
-  Timer& TimerAt(uint64_t id) { return timers_[id - first_timer_]; }  // with mu_ held
+  Timer& TimerAt(uint64_t id) { return timers_[timer_head_ + (id - first_timer_)]; }  // with mu_ held
 
   CpuBackendSetup s_;
   std::vector<Chunk> chunks_;
   int64_t live_version_ = 0;
-  std::map<int64_t, std::vector<std::vector<float>>> kept_;  // version -> per chunk
-  std::map<MicroBatchSlot, StageSaved> saved_;
-  std::map<MicroBatchSlot, std::vector<float>> inbox_, outbox_;
+  SlotTable<int64_t, VersionCopy> kept_;                 // version -> per chunk
+  std::vector<SlotTable<MicroBatchSlot, StageSaved>> saved_;  // by chunk
+  SlotTable<MessageSlot, std::vector<float>> messages_;
+  StageScratch scratch_;
   std::vector<float> corrected_;  // PipeMare's backward weights
+  std::vector<float> before_;     // PipeMare: the weights before a step
   uint64_t activation_bytes_ = 0;
   // Shared with the stream thread.
   mutable std::mutex mu_;
+  // Losses not yet read: losses_[i] is the (losses_first_ + i)-th forward's on the last stage.
   std::vector<float> losses_;
-  std::deque<Timer> timers_;  // not yet read; timers_[0] is handle first_timer_
+  size_t losses_first_ = 0;
+  // Timers not yet read: timers_[timer_head_] is handle first_timer_. A vector emptied when all
+  // are read (compacted now and then), not a deque, whose blocks come and go as ops pass.
+  std::vector<Timer> timers_;
+  size_t timer_head_ = 0;
   uint64_t first_timer_ = 0;
   std::optional<Status> error_;
   std::unique_ptr<CpuStream> stream_;

@@ -79,9 +79,15 @@ MpiTransport::~MpiTransport() { (void)Flush(); }
 
 Status MpiTransport::Send(uint32_t to, const MessageKey& key, std::span<const float> data) {
   if (to >= stages_) return Status::InvalidArgument(fmt::format("send to rank {}", to));
-  auto send = std::make_unique<PendingSend>();
+  std::unique_ptr<PendingSend> send;
+  if (idle_sends_.empty()) {
+    send = std::make_unique<PendingSend>();
+  } else {
+    send = std::move(idle_sends_.back());
+    idle_sends_.pop_back();
+  }
   WireHeader h{key.micro_batch, key.from_virtual, key.to_virtual, key.is_grad ? 1u : 0u, 0u};
-  send->buffer.resize(sizeof h + data.size_bytes());
+  send->buffer.resize(sizeof h + data.size_bytes());  // within the capacity of its last use
   std::memcpy(send->buffer.data(), &h, sizeof h);
   if (!data.empty()) std::memcpy(send->buffer.data() + sizeof h, data.data(), data.size_bytes());
   MPI_Isend(send->buffer.data(), static_cast<int>(send->buffer.size()), MPI_BYTE,
@@ -92,11 +98,23 @@ Status MpiTransport::Send(uint32_t to, const MessageKey& key, std::span<const fl
 }
 
 void MpiTransport::Progress() {
-  for (auto it = pending_.begin(); it != pending_.end();) {
+  for (size_t i = 0; i < pending_.size();) {
     int done = 0;
-    MPI_Test(&(*it)->request, &done, MPI_STATUS_IGNORE);
-    it = done ? pending_.erase(it) : std::next(it);
+    MPI_Test(&pending_[i]->request, &done, MPI_STATUS_IGNORE);
+    if (!done) {
+      ++i;
+      continue;
+    }
+    idle_sends_.push_back(std::move(pending_[i]));
+    pending_[i] = std::move(pending_.back());  // order does not matter: each send is tested
+    pending_.pop_back();
   }
+}
+
+MpiTransport::Message* MpiTransport::Find(const Key& key) {
+  for (Message& m : mailbox_)
+    if (m.full && m.key == key) return &m;
+  return nullptr;
 }
 
 bool MpiTransport::PollOne(uint32_t from) {
@@ -106,19 +124,22 @@ bool MpiTransport::PollOne(uint32_t from) {
   if (!flag) return false;
   int bytes = 0;
   MPI_Get_count(&status, MPI_BYTE, &bytes);
-  std::vector<char> buffer(static_cast<size_t>(bytes));
-  MPI_Recv(buffer.data(), bytes, MPI_BYTE, static_cast<int>(from), kTag, MPI_COMM_WORLD,
+  wire_.resize(static_cast<size_t>(bytes));
+  MPI_Recv(wire_.data(), bytes, MPI_BYTE, static_cast<int>(from), kTag, MPI_COMM_WORLD,
            MPI_STATUS_IGNORE);
   WireHeader h;
-  std::memcpy(&h, buffer.data(), sizeof h);
-  std::vector<float> payload((buffer.size() - sizeof h) / sizeof(float));
-  if (!payload.empty()) std::memcpy(payload.data(), buffer.data() + sizeof h, payload.size() * 4);
-  if (h.abort) {
-    // An aborting peer's reason travels as bytes; keep it under a key no real message uses.
-    mailbox_[Key{from, MessageKey{true, UINT64_MAX, 0, 0}}] = std::move(payload);
-    return true;
-  }
-  mailbox_[Key{from, MessageKey{h.is_grad != 0, h.micro_batch, h.from_virtual, h.to_virtual}}] = std::move(payload);
+  std::memcpy(&h, wire_.data(), sizeof h);
+  // An aborting peer's reason travels as bytes; keep it under a key no real message uses.
+  const Key key = h.abort ? Key{from, MessageKey{true, UINT64_MAX, 0, 0}}
+                          : Key{from, MessageKey{h.is_grad != 0, h.micro_batch, h.from_virtual, h.to_virtual}};
+  Message* m = Find(key);  // the same message twice replaces the first, as a map would
+  for (size_t i = 0; m == nullptr && i < mailbox_.size(); ++i)
+    if (!mailbox_[i].full) m = &mailbox_[i];
+  if (m == nullptr) m = &mailbox_.emplace_back();
+  m->key = key;
+  m->full = true;
+  m->data.resize((wire_.size() - sizeof h) / sizeof(float));  // within an idle buffer's capacity
+  if (!m->data.empty()) std::memcpy(m->data.data(), wire_.data() + sizeof h, m->data.size() * sizeof(float));
   return true;
 }
 
@@ -127,13 +148,14 @@ Status MpiTransport::Recv(uint32_t from, const MessageKey& key, std::vector<floa
   const Key k{from, key};
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
-    if (auto it = mailbox_.find(k); it != mailbox_.end()) {
-      *out = std::move(it->second);
-      mailbox_.erase(it);
+    if (Message* m = Find(k)) {
+      out->swap(m->data);  // the caller's old buffer stays here, idle, for a later message
+      m->data.clear();
+      m->full = false;
       return Status::Ok();
     }
     for (uint32_t s = 0; s < stages_; ++s) {
-      if (mailbox_.count(Key{s, MessageKey{true, UINT64_MAX, 0, 0}}))
+      if (Find(Key{s, MessageKey{true, UINT64_MAX, 0, 0}}))
         return Status::FailedPrecondition(fmt::format("pipeline aborted by rank {}", s));
     }
     Progress();
@@ -154,6 +176,7 @@ void MpiTransport::Abort(const std::string& /*reason*/) {
 
 Status MpiTransport::Flush() {
   for (auto& send : pending_) MPI_Wait(&send->request, MPI_STATUS_IGNORE);
+  for (auto& send : pending_) idle_sends_.push_back(std::move(send));
   pending_.clear();
   return Status::Ok();
 }

@@ -5,8 +5,6 @@
 #pragma once
 
 #include <cstdint>
-#include <list>
-#include <map>
 #include <memory>
 #include <tuple>
 #include <vector>
@@ -62,9 +60,20 @@ class MpiTransport : public Transport {
   void Progress();           // completes finished sends
   bool PollOne(uint32_t from);  // receives one message from `from` into the mailbox if any
 
+  // A received message, or (full = false) an idle buffer kept for the next one.
+  struct Message {
+    Key key;
+    bool full = false;
+    std::vector<float> data;
+  };
+  Message* Find(const Key& key);
+
   uint32_t stage_, stages_;
-  std::list<std::unique_ptr<PendingSend>> pending_;
-  std::map<Key, std::vector<float>> mailbox_;
+  // Sends in flight, and finished ones kept with their buffers for the next sends; the wire buffer
+  // of a receive and the mailbox's buffers are reused too, so a steady state allocates nothing.
+  std::vector<std::unique_ptr<PendingSend>> pending_, idle_sends_;
+  std::vector<char> wire_;
+  std::vector<Message> mailbox_;
 };
 
 }  // namespace paci::exec

@@ -58,6 +58,7 @@ Result<std::unique_ptr<StageBackend>> MakeBackend(const PipelineConfig& cfg, con
   b.pipemare_gamma = req.pipemare_gamma;
   b.async = cfg.cpu_async;
   b.origin = req.origin;
+  b.memory = req.memory;
   Result<std::unique_ptr<CpuBackend>> cpu = CpuBackend::Create(b);
   if (!cpu.ok()) return cpu.status();
   return std::unique_ptr<StageBackend>(std::move(*cpu));
@@ -104,6 +105,14 @@ SegmentStart StartOf(const PipelineConfig& cfg) {
   return start;
 }
 
+// Each stage's memory plan, computed once for all stages. A schedule the analysis refuses gets
+// empty plans (buffers made on first use) and fails in the worker with the op that breaks it.
+std::vector<StageMemoryPlan> PlanMemory(const ir::Schedule& schedule) {
+  Result<std::vector<StageMemoryPlan>> plans = PlanStageMemory(schedule);
+  if (plans.ok()) return std::move(*plans);
+  return std::vector<StageMemoryPlan>(schedule.spec().stages());
+}
+
 // Everything one stage needs; `eval` may be null.
 struct StageRun {
   StageWorkerSetup setup;
@@ -114,7 +123,7 @@ struct StageRun {
 Result<StageRun> PrepareStage(const ir::Schedule& schedule, const PipelineConfig& cfg, uint32_t stage,
                               const std::vector<LayerRange>& ranges, float* params, float* grads,
                               const DataSplit& data, Transport* transport, TraceSink* sink, PipelineEval* eval,
-                              std::chrono::steady_clock::time_point origin) {
+                              std::chrono::steady_clock::time_point origin, const StageMemoryPlan& memory) {
   StageRun run;
   run.chunks = ChunksOf(ranges, stage, schedule.spec().stages());
   BackendRequest req;
@@ -126,6 +135,7 @@ Result<StageRun> PrepareStage(const ir::Schedule& schedule, const PipelineConfig
   req.pipemare = schedule.spec().kind() == ir::PIPEMARE;
   req.pipemare_gamma = cfg.pipemare.gamma;
   req.origin = origin;
+  req.memory = memory;
   Result<std::unique_ptr<StageBackend>> backend = MakeBackend(cfg, req);
   if (!backend.ok()) return backend.status();
   run.backend = std::move(*backend);
@@ -224,7 +234,23 @@ Result<PipelineResult> TrainPipelineThreads(const ir::Schedule& schedule, const 
     result.state.v.assign(result.params.size(), 0.0f);
   }
   std::vector<float> grads(result.params.size(), 0.0f);
+  const std::vector<StageMemoryPlan> memory = PlanMemory(schedule);
   ThreadTransportHub hub(P);
+  // A mailbox holds messages sent to its stage and not yet received. An activation from stage
+  // s - 1 not yet received belongs to a micro-batch whose record s - 1 still holds (its backward
+  // needs this stage's gradient, which needs the activation first), a gradient from s + 1 to one
+  // whose record this stage holds: so at most the records of the stage and its neighbours
+  // (interleaved schedules wrap around from the last stage to the first).
+  const size_t message_floats = static_cast<size_t>(cfg.train.B) * cfg.train.model.block_size * cfg.train.model.n_embd;
+  const auto records = [&](uint32_t s) {
+    uint32_t n = 0;
+    for (uint32_t r : memory[s].records_per_chunk) n += r;
+    return n;
+  };
+  for (uint32_t s = 0; s < P; ++s) {
+    const uint32_t bound = records((s + P - 1) % P) + (P > 1 ? records(s) : 0) + (P > 2 ? records((s + 1) % P) : 0);
+    hub.Reserve(s, bound, message_floats);
+  }
   std::optional<LockedSink> locked;
   if (sink) locked.emplace(sink);
   TraceSink* shared_sink = locked ? &*locked : nullptr;
@@ -254,7 +280,8 @@ Result<PipelineResult> TrainPipelineThreads(const ir::Schedule& schedule, const 
         }
         exec_set_threads(omp_threads);
         Result<StageRun> run = PrepareStage(schedule, cfg, s, *ranges, result.params.data(), grads.data(), data,
-                                            endpoints[s].get(), shared_sink, eval ? &*eval : nullptr, origin);
+                                            endpoints[s].get(), shared_sink, eval ? &*eval : nullptr, origin,
+                                            memory[s]);
         status[s] = run.ok() ? RunStageWorker(run->setup, &result.stages[s]) : run.status();
         if (!status[s].ok()) {
           endpoints[s]->Abort(fmt::format("stage {} failed", s));
@@ -340,7 +367,7 @@ Result<PipelineResult> TrainPipelineStage(const ir::Schedule& schedule, const Pi
     eval.emplace(cfg.train.model, &data.val, cfg.train.B, cfg.train.eval_batches, cfg.eval_every,
                  static_cast<uint32_t>(ranges->size()), s + 1 == P ? sink : nullptr);
   Result<StageRun> run = PrepareStage(schedule, cfg, s, *ranges, result.params.data(), grads.data(), data,
-                                      &transport, sink, eval ? &*eval : nullptr, origin);
+                                      &transport, sink, eval ? &*eval : nullptr, origin, PlanMemory(schedule)[s]);
   if (!run.ok()) return run.status();
   PACI_RETURN_IF_ERROR(RunStageWorker(run->setup, &result.stages[0]));
   if (cfg.keep_state) {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "exec/runtime/fault_injection.h"
+#include "exec/runtime/memory_plan.h"
 #include "exec/runtime/pipeline_checkpoint.h"
 #include "exec/runtime/stage_worker.h"
 #include "exec/runtime/transport.h"
@@ -28,6 +29,7 @@ struct BackendRequest {
   bool pipemare = false;            // keep PipeMare's EMA of weight updates
   float pipemare_gamma = 0.9f;
   std::chrono::steady_clock::time_point origin;
+  StageMemoryPlan memory;           // records and buffers to make up front (memory_plan.h)
 };
 using BackendFactory = std::function<Result<std::unique_ptr<StageBackend>>(const BackendRequest&)>;
 

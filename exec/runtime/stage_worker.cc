@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <deque>
 
 #include <fmt/format.h>
 
@@ -49,7 +48,7 @@ class StageWorker {
   Status WeightGrad(const PlainOp& op, int64_t* version);
   void OptimizerStep(IssuedOp* issued);
   Status Communicate(const PlainOp& op);
-  std::vector<float> LearningRates() const;
+  const std::vector<float>& LearningRates();
   void SnapshotForEval(int64_t update);
 
   const StageWorkerSetup& s_;
@@ -65,8 +64,15 @@ class StageWorker {
   uint64_t tokens_done_ = 0;
   // Drift of the backwards since the last optimizer step, for StageWorkerSetup::drift_lr_scale.
   int64_t drift_sum_ = 0, drift_backwards_ = 0;
-  std::deque<IssuedOp> issued_;
+  // Ops issued and not yet reported: [issued_head_, end). A vector compacted now and then, not a
+  // deque, whose blocks would be allocated and freed as ops pass through it.
+  std::vector<IssuedOp> issued_;
+  size_t issued_head_ = 0;
   ir::TraceEvent event_;
+  // Reused per op, so the steady state allocates nothing: a micro-batch's inputs and targets,
+  // an update's losses.
+  std::vector<int> tokens_, targets_;
+  std::vector<float> losses_, lr_;
 };
 
 ir::WeightPolicy PolicyOf(const StageWorkerSetup& s) { return s.schedule->streams(s.stage).weight_policy(); }
@@ -74,6 +80,7 @@ ir::WeightPolicy PolicyOf(const StageWorkerSetup& s) { return s.schedule->stream
 StageWorker::StageWorker(const StageWorkerSetup& setup, StageReport* report)
     : s_(setup), backend_(*setup.backend), report_(report),
       versions_(PolicyOf(setup), setup.schedule->spec().accum()) {
+  report->updates.reserve(static_cast<size_t>(CountUpdates(*setup.schedule)));  // no growth mid-run
   const ir::PipelineSpec& spec = setup.schedule->spec();
   P_ = spec.stages();
   V_ = std::max<uint32_t>(1, spec.chunks());
@@ -91,7 +98,8 @@ StageWorker::StageWorker(const StageWorkerSetup& setup, StageReport* report)
 
 Status StageWorker::Forward(const PlainOp& op, int64_t* version) {
   const int B = s_.train.B, T = s_.train.model.block_size;
-  std::vector<int> tokens, targets;
+  std::vector<int>& tokens = tokens_;
+  std::vector<int>& targets = targets_;
   if (FirstVirtual(op.chunk) || LastVirtual(op.chunk)) {
     // Stages draw batches in micro-batch order from the same seed, so the first stage's inputs
     // and the last stage's targets come from the same windows, as in unpipelined training.
@@ -133,10 +141,11 @@ Status StageWorker::WeightGrad(const PlainOp& op, int64_t* version) {
   return Status::Ok();
 }
 
-std::vector<float> StageWorker::LearningRates() const {
+const std::vector<float>& StageWorker::LearningRates() {
   const TrainConfig& t = s_.train;
   const int64_t step = s_.start.updates + versions_.live();  // updates done, as AdamW::step
-  std::vector<float> lr(V_, lr_schedule(step, t.lr, t.warmup, decay_updates_, t.min_lr_frac));
+  std::vector<float>& lr = lr_;  // reused: no allocation per update
+  lr.assign(V_, lr_schedule(step, t.lr, t.warmup, decay_updates_, t.min_lr_frac));
   if (s_.schedule->spec().kind() == ir::PIPEMARE) {
     // PipeMare T1: stages with more delay start with a smaller step, annealed to plain lr.
     const ir::PipelineSpec& spec = s_.schedule->spec();
@@ -153,7 +162,7 @@ std::vector<float> StageWorker::LearningRates() const {
 }
 
 void StageWorker::OptimizerStep(IssuedOp* issued) {
-  const std::vector<float> lr = LearningRates();
+  const std::vector<float>& lr = LearningRates();
   if (versions_.KeepBeforeStep()) backend_.KeepVersion(versions_.live());
   backend_.OptimizerStep(lr);
   drift_sum_ = drift_backwards_ = 0;
@@ -232,6 +241,12 @@ Status StageWorker::Play(const PlainOp& op, bool opens, bool closes) {
   if (!st.ok()) return st.code() == Status::Code::kInternal ? Status::Internal(Where(op) + ": " + st.message()) : st;
   report_->weight_versions = std::max(report_->weight_versions, versions_.VersionsHeld());
   ++report_->ops;
+  if (issued_head_ == issued_.size()) {
+    issued_.clear(), issued_head_ = 0;
+  } else if (issued_head_ >= 64 && 2 * issued_head_ >= issued_.size()) {
+    issued_.erase(issued_.begin(), issued_.begin() + static_cast<ptrdiff_t>(issued_head_));
+    issued_head_ = 0;
+  }
   issued_.push_back(std::move(issued));
   ReportCompleted(false);
   return Status::Ok();
@@ -239,16 +254,16 @@ Status StageWorker::Play(const PlainOp& op, bool opens, bool closes) {
 
 void StageWorker::ReportCompleted(bool wait) {
   OpTimes t;
-  while (!issued_.empty() && backend_.OpTimesIfDone(issued_.front().timer, wait, &t)) {
-    IssuedOp& done = issued_.front();
+  while (issued_head_ < issued_.size() && backend_.OpTimesIfDone(issued_[issued_head_].timer, wait, &t)) {
+    IssuedOp& done = issued_[issued_head_];
     report_->peak_bytes = std::max(report_->peak_bytes, t.live_bytes);
     if (report_->first_op_start_ns < 0) report_->first_op_start_ns = t.start_ns;
     report_->last_op_end_ns = std::max(report_->last_op_end_ns, static_cast<int64_t>(t.end_ns));
     if (done.has_update) {
-      std::vector<float> losses(done.loss_count);
-      backend_.ReadLosses(done.loss_first, done.loss_count, losses.data());
+      losses_.resize(done.loss_count);
+      backend_.ReadLosses(done.loss_first, done.loss_count, losses_.data());
       double sum = 0.0;
-      for (float l : losses) sum += l;
+      for (float l : losses_) sum += l;
       done.update.set_loss(sum / static_cast<double>(done.loss_count));
       done.update.set_wall_ns(t.start_ns);
       if (s_.eval && s_.eval->Due(static_cast<int64_t>(done.update.update()))) {
@@ -262,7 +277,7 @@ void StageWorker::ReportCompleted(bool wait) {
       FillTraceEvent(done.op, t.start_ns, t.end_ns, done.version, t.live_bytes, &event_);
       s_.sink->OnOp(event_);
     }
-    issued_.pop_front();
+    ++issued_head_;
   }
 }
 

@@ -18,7 +18,7 @@ class ThreadTransport : public Transport {
   uint32_t stages() const override { return hub_->stages(); }
   Status Send(uint32_t to, const MessageKey& key, std::span<const float> data) override {
     if (to >= hub_->stages()) return Status::InvalidArgument(fmt::format("send to stage {}", to));
-    hub_->Deliver(stage_, to, key, std::vector<float>(data.begin(), data.end()));
+    hub_->Deliver(stage_, to, key, data);
     return Status::Ok();
   }
   Status Recv(uint32_t from, const MessageKey& key, std::vector<float>* out,
@@ -40,13 +40,33 @@ std::unique_ptr<Transport> ThreadTransportHub::Endpoint(uint32_t stage) {
   return std::make_unique<ThreadTransport>(this, stage);
 }
 
+void ThreadTransportHub::Reserve(uint32_t stage, uint32_t messages, size_t floats) {
+  Mailbox& box = *boxes_[stage];
+  std::lock_guard<std::mutex> lock(box.mu);
+  box.messages.reserve(box.messages.size() + messages);
+  for (uint32_t i = 0; i < messages; ++i) {
+    Message& m = box.messages.emplace_back();
+    m.data.assign(floats, 0.0f);  // touches every page now
+    m.data.clear();
+  }
+}
+
 void ThreadTransportHub::Deliver(uint32_t from, uint32_t to, const MessageKey& key,
-                                 std::vector<float> data) {
+                                 std::span<const float> data) {
   Mailbox& box = *boxes_[to];
   {
     std::lock_guard<std::mutex> lock(box.mu);
-    box.messages[Key{from, key}] =
-        std::move(data);
+    const Key k{from, key};
+    // The same message sent twice replaces the first (as a map would); else an idle entry.
+    Message* m = nullptr;
+    for (Message& e : box.messages)
+      if (e.full && e.key == k) m = &e;
+    for (size_t i = 0; m == nullptr && i < box.messages.size(); ++i)
+      if (!box.messages[i].full) m = &box.messages[i];
+    if (m == nullptr) m = &box.messages.emplace_back();
+    m->key = k;
+    m->full = true;
+    m->data.assign(data.begin(), data.end());  // into the idle buffer's capacity
   }
   box.cv.notify_all();
 }
@@ -58,11 +78,13 @@ Status ThreadTransportHub::Take(uint32_t from, uint32_t to, const MessageKey& ke
   std::unique_lock<std::mutex> lock(box.mu);
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
-    auto it = box.messages.find(k);
-    if (it != box.messages.end()) {
-      *out = std::move(it->second);
-      box.messages.erase(it);
-      return Status::Ok();
+    for (Message& m : box.messages) {
+      if (m.full && m.key == k) {
+        out->swap(m.data);  // the caller's old buffer stays here, idle, for a later message
+        m.data.clear();
+        m.full = false;
+        return Status::Ok();
+      }
     }
     {
       std::lock_guard<std::mutex> abort_lock(abort_mu_);

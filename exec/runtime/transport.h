@@ -27,7 +27,9 @@ class Transport {
   virtual uint32_t stages() const = 0;
   // Queues `data` for `to_stage`; returns without waiting for the receiver.
   virtual Status Send(uint32_t to_stage, const MessageKey& key, std::span<const float> data) = 0;
-  // Waits for the message `key` from `from_stage` and moves its payload into `out`.
+  // Waits for the message `key` from `from_stage` and puts its payload into `out`. `out`'s old
+  // buffer may be kept by the transport for a later message (ThreadTransport swaps), so a caller
+  // that passes an idle buffer of the right capacity lets the exchange allocate nothing.
   virtual Status Recv(uint32_t from_stage, const MessageKey& key, std::vector<float>* out,
                       std::chrono::milliseconds timeout) = 0;
   // Tells every peer to stop: their pending and future Recv calls fail with `reason`.

@@ -7,8 +7,6 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
-#include <set>
 #include <vector>
 
 #include "paci.pb.h"
@@ -17,19 +15,23 @@ namespace paci::exec {
 
 class WeightVersions {
  public:
-  WeightVersions(ir::WeightPolicy policy, uint32_t accum) : policy_(policy), accum_(accum == 0 ? 1 : accum) {}
+  WeightVersions(ir::WeightPolicy policy, uint32_t accum) : policy_(policy), accum_(accum == 0 ? 1 : accum) {
+    // Past the first updates these hold a handful; reserving now keeps their growth out of them.
+    forward_version_.reserve(64), kept_.reserve(16), dropped_.reserve(16);
+  }
 
   int64_t live() const { return live_; }
   // The version the forward of (mb, chunk) uses; recorded for its backward.
   int64_t BeginForward(uint64_t mb, uint32_t chunk);
   int64_t ForwardVersion(uint64_t mb, uint32_t chunk) const;  // -1 when not in flight
   int64_t BackwardVersion(uint64_t mb, uint32_t chunk) const;
-  // The backward of (mb, chunk) is complete; returns the kept versions no longer needed.
-  std::vector<int64_t> EndBackward(uint64_t mb, uint32_t chunk);
+  // The backward of (mb, chunk) is complete; returns the kept versions no longer needed (valid
+  // until the next call: a buffer reused, so the steady state allocates nothing).
+  const std::vector<int64_t>& EndBackward(uint64_t mb, uint32_t chunk);
   // Before an optimizer step: whether the live version must be kept as a copy. After it: the
-  // kept versions no longer needed.
+  // kept versions no longer needed (as EndBackward's).
   bool KeepBeforeStep();
-  std::vector<int64_t> AfterStep();
+  const std::vector<int64_t>& AfterStep();
   // Versions held right now: the live one and the copies.
   int VersionsHeld() const { return 1 + static_cast<int>(kept_.size()); }
 
@@ -39,8 +41,16 @@ class WeightVersions {
   ir::WeightPolicy policy_;
   uint32_t accum_;
   int64_t live_ = 0;
-  std::map<std::pair<uint64_t, uint32_t>, int64_t> forward_version_;  // in flight
-  std::set<int64_t> kept_;
+  // In flight: (micro-batch, chunk, forward version). A handful, so flat vectors searched
+  // linearly; their capacity is reused instead of a tree node per micro-batch.
+  struct InFlight {
+    uint64_t mb;
+    uint32_t chunk;
+    int64_t version;
+  };
+  std::vector<InFlight> forward_version_;
+  std::vector<int64_t> kept_;     // ascending
+  std::vector<int64_t> dropped_;  // what the last EndBackward / AfterStep returned
 };
 
 }  // namespace paci::exec
