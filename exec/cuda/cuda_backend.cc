@@ -1,6 +1,7 @@
 #include "exec/cuda/cuda_backend.h"
 
 #include <algorithm>
+#include <cstring>
 #include <string>
 
 #include <fmt/format.h>
@@ -16,6 +17,7 @@ constexpr int kIdsSlots = 4;         // forwards whose token ids may be in fligh
 // With device-to-device messages nothing blocks the host, which could issue arbitrarily far ahead
 // of the GPU (each op in flight holds memory): at most this many ops are left unfinished.
 constexpr size_t kIssueWindow = 256;
+constexpr int kRecvStagingSlots = 4;  // host-staged receives whose upload may be in flight at once
 
 std::string SlotText(const MicroBatchSlot& s) {
   return s.chunk > 0 ? fmt::format("micro-batch {} chunk {}", s.micro_batch, s.chunk)
@@ -42,18 +44,22 @@ Result<std::unique_ptr<CudaBackend>> CudaBackend::Create(const CudaBackendSetup&
     Chunk c;
     c.model = std::move(*model);
     c.n = c.model.cpu().num_params();
-    c.opt = adamw_cuda_create(setup.adamw, layout, c.model.cpu().param_offset(), c.n);
+    c.opt = adamw_cuda_create(setup.adamw, layout, c.model.cpu().param_offset(), c.n, b->ctx_.stream);
+    // Every fill and upload is ordered on the stage's stream: a plain cudaMemset or cudaMemcpy runs
+    // on the legacy default stream, which a non-blocking stream does not wait for, so the first
+    // kernels could read the buffers before they are filled.
     c.grads.reserve(c.n * sizeof(float));
-    CUDA_CHECK(cudaMemset(c.grads.get(), 0, c.n * sizeof(float)));
+    CUDA_CHECK(cudaMemsetAsync(c.grads.get(), 0, c.n * sizeof(float), b->ctx_.stream));
     if (setup.pipemare_delta) {
       c.delta.reserve(c.n * sizeof(float));
       c.before.reserve(c.n * sizeof(float));
-      CUDA_CHECK(cudaMemset(c.delta.get(), 0, c.n * sizeof(float)));
+      CUDA_CHECK(cudaMemsetAsync(c.delta.get(), 0, c.n * sizeof(float), b->ctx_.stream));
     }
-    b->UploadWeights(c, setup.init_params + c.model.cpu().param_offset());
+    b->UploadWeights(c, setup.init_params + c.model.cpu().param_offset());  // waits for the stream
     b->chunks_.push_back(std::move(c));
   }
   const size_t ids = static_cast<size_t>(setup.B) * setup.model.block_size;
+  b->recv_staging_.resize(kRecvStagingSlots);  // pinned buffers allocated at the first receive
   b->ids_.resize(kIdsSlots);
   for (IdsSlot& slot : b->ids_) {
     CUDA_CHECK(cudaMallocHost(&slot.host, 2 * ids * sizeof(int)));
@@ -79,12 +85,19 @@ CudaBackend::~CudaBackend() {
     cudaEventDestroy(s.read);
   }
   for (float* b : loss_blocks_) cudaFreeHost(b);
+  for (RecvStaging& r : recv_staging_) {
+    cudaFreeHost(r.host);
+    cudaEventDestroy(r.copied);
+  }
   cuda_context_destroy(&ctx_);
 }
 
+// Stream-ordered (see Create), and it waits for the stream before returning: `host` is pageable
+// and the caller's, so it must outlive the copy, and a pageable cudaMemcpyAsync may return before
+// its DMA has landed.
 void CudaBackend::UploadWeights(Chunk& c, const float* host) {
   c.live.master.reserve(c.n * sizeof(float));
-  CUDA_CHECK(cudaMemcpy(c.live.master.get(), host, c.n * sizeof(float), cudaMemcpyHostToDevice));
+  CUDA_CHECK(cudaMemcpyAsync(c.live.master.get(), host, c.n * sizeof(float), cudaMemcpyHostToDevice, ctx_.stream));
   if (s_.precision == Precision::kBF16) {
     c.live.bf16.reserve(c.n * sizeof(__nv_bfloat16));
     convert_cuda<__nv_bfloat16, float>(c.live.bf16.as<__nv_bfloat16>(), c.live.master.as<float>(), c.n, ctx_.stream);
@@ -344,10 +357,23 @@ Status CudaBackend::Recv(Transport& transport, uint32_t from_stage, const Messag
       free_messages_.push_back(m);
       return st;
     }
-    if (host.size() * sizeof(float) < MessageBytes())
+    if (host.size() * sizeof(float) < MessageBytes()) {
+      free_messages_.push_back(m);
       return Status::Internal(fmt::format("message for {} has {} bytes, expected {}", SlotText(slot),
                                           host.size() * sizeof(float), MessageBytes()));
-    CUDA_CHECK(cudaMemcpy(m->buf.get(), host.data(), MessageBytes(), cudaMemcpyHostToDevice));
+    }
+    // Through a pinned slot, stream-ordered: the forward or backward that reads `m` runs on this
+    // stream, and `host` dies when this returns. The slot is reused only once its copy has passed.
+    RecvStaging& r = recv_staging_[next_recv_staging_++ % recv_staging_.size()];
+    if (r.host == nullptr) {
+      CUDA_CHECK(cudaMallocHost(&r.host, MessageBytes()));
+      CUDA_CHECK(cudaEventCreateWithFlags(&r.copied, cudaEventDisableTiming));
+    } else {
+      CUDA_CHECK(cudaEventSynchronize(r.copied));
+    }
+    std::memcpy(r.host, host.data(), MessageBytes());
+    CUDA_CHECK(cudaMemcpyAsync(m->buf.get(), r.host, MessageBytes(), cudaMemcpyHostToDevice, ctx_.stream));
+    CUDA_CHECK(cudaEventRecord(r.copied, ctx_.stream));
   }
   inbox_[slot] = m;
   return Status::Ok();
@@ -398,13 +424,16 @@ void CudaBackend::Synchronize() { CUDA_CHECK(cudaStreamSynchronize(ctx_.stream))
 
 void CudaBackend::ExportChunk(uint32_t chunk, ChunkState* out) const {
   const Chunk& c = chunks_[chunk];
-  CUDA_CHECK(cudaStreamSynchronize(ctx_.stream));
   out->weights.resize(c.n);
   out->m.resize(c.n);
   out->v.resize(c.n);
-  CUDA_CHECK(cudaMemcpy(out->weights.data(), c.live.master.get(), c.n * sizeof(float), cudaMemcpyDeviceToHost));
-  CUDA_CHECK(cudaMemcpy(out->m.data(), c.opt.m.get(), c.n * sizeof(float), cudaMemcpyDeviceToHost));
-  CUDA_CHECK(cudaMemcpy(out->v.data(), c.opt.v.get(), c.n * sizeof(float), cudaMemcpyDeviceToHost));
+  // On the stage's stream, after everything issued before (a legacy-stream copy would not wait for
+  // it), then wait: the host vectors are read as soon as this returns.
+  const size_t bytes = c.n * sizeof(float);
+  CUDA_CHECK(cudaMemcpyAsync(out->weights.data(), c.live.master.get(), bytes, cudaMemcpyDeviceToHost, ctx_.stream));
+  CUDA_CHECK(cudaMemcpyAsync(out->m.data(), c.opt.m.get(), bytes, cudaMemcpyDeviceToHost, ctx_.stream));
+  CUDA_CHECK(cudaMemcpyAsync(out->v.data(), c.opt.v.get(), bytes, cudaMemcpyDeviceToHost, ctx_.stream));
+  CUDA_CHECK(cudaStreamSynchronize(ctx_.stream));
   out->step = c.opt.step;
 }
 
@@ -412,9 +441,11 @@ void CudaBackend::ImportChunk(uint32_t chunk, const ChunkState& in) {
   const DeviceMemoryScope counted(&memory_);
   Chunk& c = chunks_[chunk];
   PACI_CHECK(in.weights.size() == c.n && in.m.size() == c.n && in.v.size() == c.n);
+  // Stream-ordered like every upload; UploadWeights waits for the stream, so `in` may go once this
+  // returns.
+  CUDA_CHECK(cudaMemcpyAsync(c.opt.m.get(), in.m.data(), c.n * sizeof(float), cudaMemcpyHostToDevice, ctx_.stream));
+  CUDA_CHECK(cudaMemcpyAsync(c.opt.v.get(), in.v.data(), c.n * sizeof(float), cudaMemcpyHostToDevice, ctx_.stream));
   UploadWeights(c, in.weights.data());
-  CUDA_CHECK(cudaMemcpy(c.opt.m.get(), in.m.data(), c.n * sizeof(float), cudaMemcpyHostToDevice));
-  CUDA_CHECK(cudaMemcpy(c.opt.v.get(), in.v.data(), c.n * sizeof(float), cudaMemcpyHostToDevice));
   c.opt.step = in.step;
 }
 

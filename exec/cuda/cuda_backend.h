@@ -83,6 +83,11 @@ class CudaBackend : public StageBackend {
     DeviceBuffer dev;
     cudaEvent_t read = nullptr;
   };
+  // Pinned staging of one host-transport receive; `copied` passes once its upload has landed.
+  struct RecvStaging {
+    void* host = nullptr;
+    cudaEvent_t copied = nullptr;
+  };
   struct Timer {
     cudaEvent_t start = nullptr, end = nullptr;
     uint64_t live_bytes = 0;
@@ -119,6 +124,8 @@ class CudaBackend : public StageBackend {
   std::map<MicroBatchSlot, Message*> inbox_, outbox_;
   std::vector<IdsSlot> ids_;
   size_t next_ids_ = 0;
+  std::vector<RecvStaging> recv_staging_;
+  size_t next_recv_staging_ = 0;
   std::vector<float*> loss_blocks_;  // pinned host, kLossBlock floats each
   size_t losses_issued_ = 0;
   std::deque<Timer> timers_;

@@ -298,7 +298,8 @@ void StageModelCuda::backward_weight_t(const CudaContext& ctx, StageSavedCuda* s
   }
 }
 
-AdamWCuda adamw_cuda_create(const AdamWConfig& cfg, const ParamLayout& layout, size_t param_offset, size_t n) {
+AdamWCuda adamw_cuda_create(const AdamWConfig& cfg, const ParamLayout& layout, size_t param_offset, size_t n,
+                            cudaStream_t stream) {
   const AdamW host = adamw_create(cfg, layout, param_offset, n);
   AdamWCuda opt;
   opt.cfg = cfg;
@@ -306,9 +307,13 @@ AdamWCuda adamw_cuda_create(const AdamWConfig& cfg, const ParamLayout& layout, s
   opt.m.reserve(n * sizeof(float));
   opt.v.reserve(n * sizeof(float));
   opt.decay.reserve(n);
-  CUDA_CHECK(cudaMemset(opt.m.get(), 0, n * sizeof(float)));
-  CUDA_CHECK(cudaMemset(opt.v.get(), 0, n * sizeof(float)));
-  CUDA_CHECK(cudaMemcpy(opt.decay.get(), host.decay.data(), n, cudaMemcpyHostToDevice));
+  // On the stream the updates will run on (a legacy-stream memset or copy is not ordered before a
+  // non-blocking stream's kernels), then wait: `host` is a local, and the caller may hand the state
+  // to any stream.
+  CUDA_CHECK(cudaMemsetAsync(opt.m.get(), 0, n * sizeof(float), stream));
+  CUDA_CHECK(cudaMemsetAsync(opt.v.get(), 0, n * sizeof(float), stream));
+  CUDA_CHECK(cudaMemcpyAsync(opt.decay.get(), host.decay.data(), n, cudaMemcpyHostToDevice, stream));
+  CUDA_CHECK(cudaStreamSynchronize(stream));
   return opt;
 }
 

@@ -108,8 +108,10 @@ struct AdamWCuda {
     return {m.as<float>(), v.as<float>(), decay.as<uint8_t>(), m.bytes() / sizeof(float)};
   }
 };
-// Zeroed moments and the decay mask of adamw_create, uploaded (synchronously).
-AdamWCuda adamw_cuda_create(const AdamWConfig& cfg, const ParamLayout& layout, size_t param_offset, size_t n);
+// Zeroed moments and the decay mask of adamw_create, filled on `stream` (null: the legacy default
+// stream) and waited for, so any stream may use the state once this returns.
+AdamWCuda adamw_cuda_create(const AdamWConfig& cfg, const ParamLayout& layout, size_t param_offset, size_t n,
+                            cudaStream_t stream);
 // One update of params/grads (device, the span); refreshes params_bf16 (may be null) in the same pass.
 void adamw_cuda_update(AdamWCuda* opt, float* params, const float* grads, float lr, __nv_bfloat16* params_bf16,
                        cudaStream_t stream);

@@ -223,7 +223,7 @@ TEST_F(CudaKernels, AdamW) {
   const size_t off = layout.layer_offset[1], n = layout.total - off;  // a stage span: block + head
   AdamWConfig ac;
   AdamW cpu = adamw_create(ac, layout, off, n);
-  AdamWCuda gpu = adamw_cuda_create(ac, layout, off, n);
+  AdamWCuda gpu = adamw_cuda_create(ac, layout, off, n, nullptr);
   std::vector<float> p = randn(n, 60, 0.1f);
   DevArray<float> dp(p), dg(n);
   DevArray<__nv_bfloat16> shadow(n);
