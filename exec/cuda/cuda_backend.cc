@@ -59,6 +59,7 @@ Result<std::unique_ptr<CudaBackend>> CudaBackend::Create(const CudaBackendSetup&
     b->chunks_.push_back(std::move(c));
   }
   const size_t ids = static_cast<size_t>(setup.B) * setup.model.block_size;
+  b->spare_saved_.Resize(b->chunks_.size());
   b->recv_staging_.resize(kRecvStagingSlots);  // pinned buffers allocated at the first receive
   b->ids_.resize(kIdsSlots);
   for (IdsSlot& slot : b->ids_) {
@@ -201,13 +202,9 @@ Status CudaBackend::Forward(const MicroBatchSlot& slot, int64_t version, const i
   }
   Result<StageWeightsCuda> w = WeightsAt(slot.chunk, version);
   if (!w.ok()) return w.status();
+  // A record sized by this chunk before (never another chunk's: see record_pool.h).
   std::unique_ptr<StageSavedCuda>& rec = saved_[slot];
-  if (!spare_saved_.empty()) {
-    rec = std::move(spare_saved_.back());
-    spare_saved_.pop_back();
-  } else {
-    rec = std::make_unique<StageSavedCuda>();
-  }
+  rec = spare_saved_.Take(slot.chunk);
   Message* out = c.model.cpu().has_head() ? nullptr : AcquireMessage(false);
   c.model.forward(ctx_, *w, in, s_.B, s_.model.block_size, rec.get(), out ? out->buf.get() : nullptr);
   if (tokens || targets) CUDA_CHECK(cudaEventRecord(ids_[(next_ids_ - 1) % ids_.size()].read, ctx_.stream));
@@ -260,7 +257,7 @@ Status CudaBackend::Backward(const MicroBatchSlot& slot, int64_t version, int64_
   void* dinp = out ? out->buf.get() : nullptr;
   if (with_weight) {
     c.model.backward(ctx_, *w, rec->second.get(), dout, dloss, dinp, c.grads.as<float>());
-    spare_saved_.push_back(std::move(rec->second));  // reused on this stream, in order
+    spare_saved_.Give(slot.chunk, std::move(rec->second));  // reused on this stream, in order
     saved_.erase(rec);
   } else {
     c.model.backward_input(ctx_, *w, rec->second.get(), dout, dloss, dinp);
@@ -277,7 +274,7 @@ Status CudaBackend::BackwardWeight(const MicroBatchSlot& slot) {
   if (rec == saved_.end()) return Status::Internal("weight gradient before backward of " + SlotText(slot));
   Chunk& c = chunks_[slot.chunk];
   c.model.backward_weight(ctx_, rec->second.get(), c.grads.as<float>());
-  spare_saved_.push_back(std::move(rec->second));
+  spare_saved_.Give(slot.chunk, std::move(rec->second));
   saved_.erase(rec);
   return Status::Ok();
 }

@@ -15,6 +15,7 @@
 #include <memory>
 #include <vector>
 
+#include "exec/cuda/record_pool.h"
 #include "exec/cuda/stage_cuda.h"
 #include "exec/runtime/layer_partition.h"
 #include "exec/runtime/pipeline_trainer.h"
@@ -114,7 +115,7 @@ class CudaBackend : public StageBackend {
   std::vector<Weights> spare_weights_;             // dropped copies, reused (same stream)
   Weights corrected_;                              // PipeMare's backward weights
   std::map<MicroBatchSlot, std::unique_ptr<StageSavedCuda>> saved_;
-  std::vector<std::unique_ptr<StageSavedCuda>> spare_saved_;
+  ChunkRecordPool<StageSavedCuda> spare_saved_;  // per chunk: a record keeps its chunk's sizes
   std::vector<std::unique_ptr<Message>> messages_;  // owns every message buffer
   std::vector<Message*> free_messages_;
   // Sent over a transport that posts at EndExchange (NCCL): their `freed` is recorded only then,

@@ -181,6 +181,10 @@ void StageModelCuda::forward_t(const CudaContext& ctx, const float* wm, const X*
   PACI_CHECK(cpu_.has_embedding() ? in.tokens != nullptr : in.acts != nullptr);
   PACI_CHECK(!cpu_.has_head() || in.targets != nullptr);
   const cudaStream_t st = ctx.stream;
+  // Resizing another slice's record would free its buffers (cudaFree) and grow the rest to the
+  // larger of the two slices; CudaBackend keeps one free list per chunk (record_pool.h).
+  PACI_CHECK(saved->layers.empty() || (saved->first == first && saved->last == last));
+  saved->first = first, saved->last = last;
   saved->B = B, saved->T = T;
   saved->layers.resize(last - first);
   X* scratch = take<X>(scratch_, attention_scratch_elems(B, T, C, NH) + 4 * nc);

@@ -30,6 +30,9 @@ struct LayerSavedCuda {
 
 struct StageSavedCuda {
   int B = 0, T = 0;
+  // The slice [first, last) whose forward filled it; a record is only ever reused by that slice
+  // (forward checks), so its layer list is never resized and its buffers never re-sized mid-run.
+  int first = -1, last = -1;
   DeviceBuffer loss;  // one float: mean cross-entropy, when the stage holds the head
   std::vector<LayerSavedCuda> layers;
   size_t bytes() const;  // device memory held
