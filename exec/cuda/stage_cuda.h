@@ -18,12 +18,14 @@
 namespace paci::exec {
 
 // What one layer's forward saved (device memory, X = activation type), and after backward_input
-// the output-gradients backward_weight needs. Same fields as LayerSaved; the head keeps logits,
-// probs and dlogits in one (N,V) buffer (`logits`), overwritten in that order.
+// the output-gradients backward_weight needs. Same fields as LayerSaved; the head keeps logits
+// and then dlogits in one (N,V) buffer (`logits`), and instead of the probabilities each row's
+// softmax max and 1/sum in fp32 (`ce_stats`, see crossentropy.cuh).
 struct LayerSavedCuda {
   DeviceBuffer tokens, targets;                     // int (N)
   DeviceBuffer inp, ln1, qkv, atty, att, r2, ln2, fch, fch_gelu, logits;  // X
   DeviceBuffer ln1_mean, ln1_rstd, ln2_mean, ln2_rstd, losses;            // float
+  DeviceBuffer ce_stats;                            // float (2N): head only, per row max and 1/sum
   DeviceBuffer dy, dfch, dln2, dr2, dqkv, dln1;     // X, written by backward_input
   bool has_dgrads = false;
 };
