@@ -437,8 +437,8 @@ void CheckApplicable(const PipelineTrainFlags& f) {
 #ifndef PACI_HAVE_CUDA
     Fail(2, "--device cuda: this build has no CUDA (configure with -DPACI_WITH_CUDA=ON on a machine with the CUDA toolkit)");
 #else
-    if (exec::cuda_device_count() == 0)
-      Fail(2, "--device cuda: no CUDA device is visible (cudaGetDeviceCount found none); use --device cpu");
+    if (const exec::CudaDeviceProbe probe = exec::cuda_probe_devices(); probe.count == 0)
+      Fail(2, "--device cuda: " + probe.message + (probe.absent() ? "; use --device cpu" : ""));
 #endif
   }
   if (f.transport == "nccl") {

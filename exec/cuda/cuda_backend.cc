@@ -31,7 +31,8 @@ void CopyD2D(void* dst, const void* src, size_t bytes, cudaStream_t stream) {
 }  // namespace
 
 Result<std::unique_ptr<CudaBackend>> CudaBackend::Create(const CudaBackendSetup& setup) {
-  if (cuda_device_count() == 0) return Status::FailedPrecondition("--device cuda: no CUDA device is visible");
+  const CudaDeviceProbe probe = cuda_probe_devices();
+  if (probe.count == 0) return Status::FailedPrecondition("--device cuda: " + probe.message);
   CUDA_CHECK(cudaSetDevice(setup.device));
   std::unique_ptr<CudaBackend> b(new CudaBackend());
   const DeviceMemoryScope counted(&b->memory_);

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 #include <utility>
 
 #include <cublas_v2.h>
@@ -48,15 +49,36 @@ enum class Precision { kFP32, kBF16 };
 inline size_t precision_bytes(Precision p) { return p == Precision::kBF16 ? 2 : 4; }
 inline const char* precision_name(Precision p) { return p == Precision::kBF16 ? "bf16" : "fp32"; }
 
-// Number of CUDA devices, 0 when there is no driver or no device (never fails).
-inline int cuda_device_count() {
-  int n = 0;
-  if (cudaGetDeviceCount(&n) != cudaSuccess) {
-    (void)cudaGetLastError();  // clear the sticky "no device" error
-    return 0;
-  }
-  return n;
-}
+// What cudaGetDeviceCount found. A machine without the NVIDIA driver, one without a device, and
+// one whose driver is older than this program's CUDA runtime all fail that call, the first and
+// the last with the same error (cudaErrorInsufficientDriver); only the driver version tells them
+// apart (0 when no driver is installed). Reporting a too-old driver as "no device" sent people
+// looking for a missing GPU, so the message names both versions.
+enum class CudaDeviceState {
+  kAvailable,     // count >= 1
+  kNoDriver,      // no NVIDIA driver installed (libcuda not found)
+  kNoDevice,      // driver present, no device visible (cudaErrorNoDevice, or a count of 0)
+  kDriverTooOld,  // driver present but older than the runtime (cudaErrorInsufficientDriver)
+  kError,         // any other failure (e.g. cudaErrorSystemDriverMismatch)
+};
+struct CudaDeviceProbe {
+  CudaDeviceState state = CudaDeviceState::kNoDevice;
+  int count = 0;                               // 0 unless kAvailable
+  int driver_version = 0, runtime_version = 0;  // 1000 * major + 10 * minor; driver 0: none
+  std::string message;                          // why there is no usable device; empty when kAvailable
+  // Nothing to run on, and nothing wrong: a GPU test may skip. A too-old driver or another error
+  // means a GPU may well be there and is unusable: a failure, not a skip.
+  bool absent() const { return state == CudaDeviceState::kNoDriver || state == CudaDeviceState::kNoDevice; }
+};
+// "12.4" from 12040.
+std::string cuda_version_text(int version);
+// The classification alone (no CUDA call), so every branch is tested without a GPU.
+CudaDeviceProbe cuda_classify_devices(cudaError_t err, int count, int driver_version, int runtime_version);
+// Calls cudaGetDeviceCount, cudaDriverGetVersion and cudaRuntimeGetVersion; never fails.
+CudaDeviceProbe cuda_probe_devices();
+
+// Number of usable CUDA devices, 0 when cuda_probe_devices() finds none (its message says why).
+inline int cuda_device_count() { return cuda_probe_devices().count; }
 
 // What a kernel launcher needs: the stream it runs on and a cuBLAS handle bound to that stream.
 // One per stream (cuBLAS handles are not meant to be shared between concurrently used streams).

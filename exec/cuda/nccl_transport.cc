@@ -43,8 +43,9 @@ void GrowPinned(float** host, size_t* have, size_t bytes, std::vector<float*>* r
 
 Result<std::unique_ptr<NcclTransport>> NcclTransport::Create(const MpiSession& session, int device,
                                                              std::chrono::milliseconds timeout) {
-  const int ndev = cuda_device_count();
-  if (ndev == 0) return Status::FailedPrecondition("NCCL transport: no CUDA device on this rank");
+  const CudaDeviceProbe probe = cuda_probe_devices();
+  const int ndev = probe.count;
+  if (ndev == 0) return Status::FailedPrecondition("NCCL transport: " + probe.message);
   std::unique_ptr<NcclTransport> t(new NcclTransport());
   t->stage_ = static_cast<uint32_t>(session.rank());
   t->stages_ = static_cast<uint32_t>(session.size());

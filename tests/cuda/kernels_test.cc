@@ -40,8 +40,7 @@ std::string tag(const char* what, const char* type) { return std::string(what) +
 class CudaKernels : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (cuda_device_count() == 0)
-      GTEST_SKIP() << "no CUDA device (cudaGetDeviceCount failed or returned 0): GPU test not run";
+    SKIP_WITHOUT_GPU();
     ctx_ = cuda_context_create();
   }
   void TearDown() override {
