@@ -414,7 +414,7 @@ void AddPipelineFlags(CLI::App* cmd, PipelineTrainFlags* f) {
                   "stage threads on their own CPUs: auto (when stages x threads fit the CPUs this process may "
                   "use) | on (refused if they do not fit) | off; --transport threads only")
       ->capture_default_str();
-  cmd->add_option("--inject-fault", f->inject_fault, "drill: crash:STAGE:SENDS or hang:STAGE:SENDS")->group("");
+  cmd->add_option("--inject-fault", f->inject_fault, "drill: crash:STAGE:SENDS, hang:STAGE:SENDS or device:STAGE:OPS")->group("");
   f->cmd = cmd;
 }
 

@@ -33,6 +33,15 @@ void CopyD2D(void* dst, const void* src, size_t bytes, cudaStream_t stream) {
 Result<std::unique_ptr<CudaBackend>> CudaBackend::Create(const CudaBackendSetup& setup) {
   const CudaDeviceProbe probe = cuda_probe_devices();
   if (probe.count == 0) return Status::FailedPrecondition("--device cuda: " + probe.message);
+  const CudaErrorScope scope;  // a failing CUDA call below throws CudaError: returned as a Status
+  try {
+    return CreateImpl(setup);
+  } catch (const CudaError& e) {
+    return Status::Internal(fmt::format("CUDA backend set-up: {}", e.what()));
+  }
+}
+
+Result<std::unique_ptr<CudaBackend>> CudaBackend::CreateImpl(const CudaBackendSetup& setup) {
   CUDA_CHECK(cudaSetDevice(setup.device));
   std::unique_ptr<CudaBackend> b(new CudaBackend());
   const DeviceMemoryScope counted(&b->memory_);
@@ -78,8 +87,9 @@ Result<std::unique_ptr<CudaBackend>> CudaBackend::Create(const CudaBackendSetup&
   return b;
 }
 
+// Teardown never exits, even after a failure (every call then returns the sticky error).
 CudaBackend::~CudaBackend() {
-  cudaStreamSynchronize(ctx_.stream);
+  (void)cudaStreamSynchronize(ctx_.stream);
   for (cudaEvent_t e : all_events_) cudaEventDestroy(e);
   for (auto& m : messages_) cudaEventDestroy(m->freed);
   for (IdsSlot& s : ids_) {
@@ -176,7 +186,7 @@ Result<StageWeightsCuda> CudaBackend::WeightsAt(uint32_t chunk, int64_t version)
   return StageWeightsCuda{w->master.as<float>(), w->bf16.as<__nv_bfloat16>()};
 }
 
-Status CudaBackend::Forward(const MicroBatchSlot& slot, int64_t version, const int* tokens, const int* targets) {
+Status CudaBackend::ForwardImpl(const MicroBatchSlot& slot, int64_t version, const int* tokens, const int* targets) {
   const DeviceMemoryScope counted(&memory_);
   RetireSends();
   Chunk& c = chunks_[slot.chunk];
@@ -225,8 +235,8 @@ Status CudaBackend::Forward(const MicroBatchSlot& slot, int64_t version, const i
   return Status::Ok();
 }
 
-Status CudaBackend::Backward(const MicroBatchSlot& slot, int64_t version, int64_t correction, float dloss,
-                             bool with_weight) {
+Status CudaBackend::BackwardImpl(const MicroBatchSlot& slot, int64_t version, int64_t correction, float dloss,
+                                 bool with_weight) {
   const DeviceMemoryScope counted(&memory_);
   RetireSends();
   auto rec = saved_.find(slot);
@@ -268,7 +278,7 @@ Status CudaBackend::Backward(const MicroBatchSlot& slot, int64_t version, int64_
   return Status::Ok();
 }
 
-Status CudaBackend::BackwardWeight(const MicroBatchSlot& slot) {
+Status CudaBackend::BackwardWeightImpl(const MicroBatchSlot& slot) {
   const DeviceMemoryScope counted(&memory_);
   RetireSends();
   auto rec = saved_.find(slot);
@@ -280,7 +290,7 @@ Status CudaBackend::BackwardWeight(const MicroBatchSlot& slot) {
   return Status::Ok();
 }
 
-void CudaBackend::OptimizerStep(const std::vector<float>& lr) {
+void CudaBackend::OptimizerStepImpl(const std::vector<float>& lr) {
   const DeviceMemoryScope counted(&memory_);
   RetireSends();
   for (uint32_t i = 0; i < chunks_.size(); ++i) {
@@ -295,7 +305,7 @@ void CudaBackend::OptimizerStep(const std::vector<float>& lr) {
   ++live_version_;
 }
 
-void CudaBackend::KeepVersion(int64_t version) {
+void CudaBackend::KeepVersionImpl(int64_t version) {
   const DeviceMemoryScope counted(&memory_);
   std::vector<Weights>& copy = kept_[version];
   copy.resize(chunks_.size());
@@ -321,7 +331,7 @@ void CudaBackend::DropVersion(int64_t version) {
   kept_.erase(it);
 }
 
-Status CudaBackend::Send(Transport& transport, uint32_t to_stage, const MessageKey& key, const MicroBatchSlot& slot) {
+Status CudaBackend::SendImpl(Transport& transport, uint32_t to_stage, const MessageKey& key, const MicroBatchSlot& slot) {
   const DeviceMemoryScope counted(&memory_);
   auto it = outbox_.find(slot);
   if (it == outbox_.end()) return Status::Internal("nothing to send for " + SlotText(slot));
@@ -340,8 +350,8 @@ Status CudaBackend::Send(Transport& transport, uint32_t to_stage, const MessageK
   return transport.Send(to_stage, key, host);
 }
 
-Status CudaBackend::Recv(Transport& transport, uint32_t from_stage, const MessageKey& key, const MicroBatchSlot& slot,
-                         std::chrono::milliseconds timeout) {
+Status CudaBackend::RecvImpl(Transport& transport, uint32_t from_stage, const MessageKey& key,
+                             const MicroBatchSlot& slot, std::chrono::milliseconds timeout) {
   const DeviceMemoryScope counted(&memory_);
   // Only idle buffers: a receive must never wait on this stream's later work, nor (NCCL) on a
   // peer process, or the two could close a cycle.
@@ -382,14 +392,14 @@ void CudaBackend::ReadLosses(size_t first, size_t n, float* out) {
   for (size_t i = 0; i < n; ++i) out[i] = loss_blocks_[(first + i) / kLossBlock][(first + i) % kLossBlock];
 }
 
-uint64_t CudaBackend::BeginOp() {
+uint64_t CudaBackend::BeginOpImpl() {
   timers_.push_back({});
   timers_.back().start = NewEvent();
   CUDA_CHECK(cudaEventRecord(timers_.back().start, ctx_.stream));
   return first_timer_ + timers_.size() - 1;
 }
 
-void CudaBackend::EndOp(uint64_t timer) {
+void CudaBackend::EndOpImpl(uint64_t timer) {
   Timer& t = timers_[timer - first_timer_];
   t.end = NewEvent();
   CUDA_CHECK(cudaEventRecord(t.end, ctx_.stream));
@@ -398,7 +408,7 @@ void CudaBackend::EndOp(uint64_t timer) {
     CUDA_CHECK(cudaEventSynchronize(timers_[timer - kIssueWindow - first_timer_].end));
 }
 
-bool CudaBackend::OpTimesIfDone(uint64_t timer, bool wait, OpTimes* times) {
+bool CudaBackend::OpTimesIfDoneImpl(uint64_t timer, bool wait, OpTimes* times) {
   Timer& t = timers_[timer - first_timer_];
   if (wait) {
     CUDA_CHECK(cudaEventSynchronize(t.end));
@@ -418,9 +428,8 @@ bool CudaBackend::OpTimesIfDone(uint64_t timer, bool wait, OpTimes* times) {
   return true;
 }
 
-void CudaBackend::Synchronize() { CUDA_CHECK(cudaStreamSynchronize(ctx_.stream)); }
 
-void CudaBackend::ExportChunk(uint32_t chunk, ChunkState* out) const {
+void CudaBackend::ExportChunkImpl(uint32_t chunk, ChunkState* out) const {
   const Chunk& c = chunks_[chunk];
   out->weights.resize(c.n);
   out->m.resize(c.n);
@@ -435,7 +444,7 @@ void CudaBackend::ExportChunk(uint32_t chunk, ChunkState* out) const {
   out->step = c.opt.step;
 }
 
-void CudaBackend::ImportChunk(uint32_t chunk, const ChunkState& in) {
+void CudaBackend::ImportChunkImpl(uint32_t chunk, const ChunkState& in) {
   const DeviceMemoryScope counted(&memory_);
   Chunk& c = chunks_[chunk];
   PACI_CHECK(in.weights.size() == c.n && in.m.size() == c.n && in.v.size() == c.n);
@@ -447,10 +456,100 @@ void CudaBackend::ImportChunk(uint32_t chunk, const ChunkState& in) {
   c.opt.step = in.step;
 }
 
+// The StageBackend methods: each runs its Impl inside a CudaErrorScope, so a failing CUDA, cuBLAS
+// or NCCL call throws CudaError instead of exiting; Guard turns it into this backend's sticky
+// failure. Methods with a Status return it; the others leave it for Failure(), which the stage
+// worker checks after every op. Once failed, every method returns at once without touching the
+// device (its later calls would only report the same sticky error).
+template <typename F>
+Status CudaBackend::Guard(const char* method, F&& f) const {
+  if (!failed_.ok()) return failed_;
+  const CudaErrorScope scope;
+  try {
+    return f();
+  } catch (const CudaError& e) {
+    failed_ = Status::Internal(fmt::format("CUDA backend {}: {}", method, e.what()));
+    return failed_;
+  }
+}
+
+Status CudaBackend::Forward(const MicroBatchSlot& slot, int64_t version, const int* tokens, const int* targets) {
+  return Guard("Forward", [&] { return ForwardImpl(slot, version, tokens, targets); });
+}
+Status CudaBackend::Backward(const MicroBatchSlot& slot, int64_t version, int64_t correction, float dloss,
+                             bool with_weight) {
+  return Guard("Backward", [&] { return BackwardImpl(slot, version, correction, dloss, with_weight); });
+}
+Status CudaBackend::BackwardWeight(const MicroBatchSlot& slot) {
+  return Guard("BackwardWeight", [&] { return BackwardWeightImpl(slot); });
+}
+void CudaBackend::OptimizerStep(const std::vector<float>& lr) {
+  (void)Guard("OptimizerStep", [&] {
+    OptimizerStepImpl(lr);
+    return Status::Ok();
+  });
+}
+void CudaBackend::KeepVersion(int64_t version) {
+  (void)Guard("KeepVersion", [&] {
+    KeepVersionImpl(version);
+    return Status::Ok();
+  });
+}
+Status CudaBackend::Send(Transport& transport, uint32_t to_stage, const MessageKey& key, const MicroBatchSlot& slot) {
+  return Guard("Send", [&] { return SendImpl(transport, to_stage, key, slot); });
+}
+Status CudaBackend::Recv(Transport& transport, uint32_t from_stage, const MessageKey& key, const MicroBatchSlot& slot,
+                         std::chrono::milliseconds timeout) {
+  return Guard("Recv", [&] { return RecvImpl(transport, from_stage, key, slot, timeout); });
+}
+uint64_t CudaBackend::BeginOp() {
+  uint64_t timer = 0;
+  (void)Guard("BeginOp", [&] {
+    timer = BeginOpImpl();
+    return Status::Ok();
+  });
+  return timer;
+}
+void CudaBackend::EndOp(uint64_t timer) {
+  (void)Guard("EndOp", [&] {
+    EndOpImpl(timer);
+    return Status::Ok();
+  });
+}
+bool CudaBackend::OpTimesIfDone(uint64_t timer, bool wait, OpTimes* times) {
+  bool done = false;  // failed: nothing more completes (the worker reports Failure() instead)
+  (void)Guard("OpTimesIfDone", [&] {
+    done = OpTimesIfDoneImpl(timer, wait, times);
+    return Status::Ok();
+  });
+  return done;
+}
+void CudaBackend::Synchronize() {
+  (void)Guard("Synchronize", [&] {
+    CUDA_CHECK(cudaStreamSynchronize(ctx_.stream));
+    return Status::Ok();
+  });
+}
+void CudaBackend::ExportChunk(uint32_t chunk, ChunkState* out) const {
+  (void)Guard("ExportChunk", [&] {
+    ExportChunkImpl(chunk, out);
+    return Status::Ok();
+  });
+}
+void CudaBackend::ImportChunk(uint32_t chunk, const ChunkState& in) {
+  (void)Guard("ImportChunk", [&] {
+    ImportChunkImpl(chunk, in);
+    return Status::Ok();
+  });
+}
+
 BackendFactory CudaBackendFactory(Precision precision) {
   return [precision](const BackendRequest& req) -> Result<std::unique_ptr<StageBackend>> {
     int device = 0;
-    CUDA_CHECK(cudaGetDevice(&device));
+    if (const cudaError_t e = cudaGetDevice(&device); e != cudaSuccess) {
+      (void)cudaGetLastError();
+      return Status::FailedPrecondition(std::string("--device cuda: cudaGetDevice: ") + cudaGetErrorString(e));
+    }
     CudaBackendSetup s;
     s.model = req.train->model;
     s.B = req.train->B;

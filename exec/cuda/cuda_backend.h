@@ -61,6 +61,8 @@ class CudaBackend : public StageBackend {
   uint64_t ActivationBytes() const override { return activation_bytes_; }
   void ExportChunk(uint32_t chunk, ChunkState* out) const override;
   void ImportChunk(uint32_t chunk, const ChunkState& in) override;
+  // The first CUDA/cuBLAS/NCCL error any method hit (sticky), Ok while none; see Guard.
+  Status Failure() const override { return failed_; }
 
  private:
   struct Weights {
@@ -95,6 +97,24 @@ class CudaBackend : public StageBackend {
   };
 
   CudaBackend() = default;
+  static Result<std::unique_ptr<CudaBackend>> CreateImpl(const CudaBackendSetup& setup);
+  // Runs f (returning Status) with CUDA errors thrown, recording the first as failed_.
+  template <typename F>
+  Status Guard(const char* method, F&& f) const;
+  // The methods' bodies; they may throw CudaError (inside Guard only).
+  Status ForwardImpl(const MicroBatchSlot& slot, int64_t version, const int* tokens, const int* targets);
+  Status BackwardImpl(const MicroBatchSlot& slot, int64_t version, int64_t correction, float dloss, bool with_weight);
+  Status BackwardWeightImpl(const MicroBatchSlot& slot);
+  void OptimizerStepImpl(const std::vector<float>& lr);
+  void KeepVersionImpl(int64_t version);
+  Status SendImpl(Transport& transport, uint32_t to_stage, const MessageKey& key, const MicroBatchSlot& slot);
+  Status RecvImpl(Transport& transport, uint32_t from_stage, const MessageKey& key, const MicroBatchSlot& slot,
+                  std::chrono::milliseconds timeout);
+  uint64_t BeginOpImpl();
+  void EndOpImpl(uint64_t timer);
+  bool OpTimesIfDoneImpl(uint64_t timer, bool wait, OpTimes* times);
+  void ExportChunkImpl(uint32_t chunk, ChunkState* out) const;
+  void ImportChunkImpl(uint32_t chunk, const ChunkState& in);
   Result<StageWeightsCuda> WeightsAt(uint32_t chunk, int64_t version) const;
   void UploadWeights(Chunk& c, const float* host);
   Message* AcquireMessage(bool idle_only);
@@ -107,6 +127,7 @@ class CudaBackend : public StageBackend {
   // Every device allocation of this stage is counted here (made inside a DeviceMemoryScope on
   // it). First member, so it outlives the buffers that report their frees to it.
   DeviceMemoryTracker memory_;
+  mutable Status failed_;  // sticky: the first device error (set by Guard, also in const methods)
   CudaBackendSetup s_;
   CudaContext ctx_;
   std::vector<Chunk> chunks_;

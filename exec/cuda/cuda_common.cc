@@ -68,13 +68,15 @@ CudaContext cuda_context_create(cudaStream_t stream) {
   return ctx;
 }
 
+// Teardown: never exits (a backend that failed is destroyed after its error was reported).
 void cuda_context_destroy(CudaContext* ctx) {
-  if (ctx->cublas != nullptr) CUBLAS_CHECK(cublasDestroy(ctx->cublas));
+  if (ctx->cublas != nullptr && cublasDestroy(ctx->cublas) != CUBLAS_STATUS_SUCCESS)
+    cuda_teardown_check(cudaErrorUnknown, "cublasDestroy");
   if (ctx->workspace != nullptr) {
-    CUDA_CHECK(cudaFree(ctx->workspace));
+    cuda_teardown_check(cudaFree(ctx->workspace), "cudaFree(workspace)");
     if (ctx->memory != nullptr) ctx->memory->Freed(ctx->workspace_bytes);
   }
-  if (ctx->stream != nullptr && ctx->owns_stream) CUDA_CHECK(cudaStreamDestroy(ctx->stream));
+  if (ctx->stream != nullptr && ctx->owns_stream) cuda_teardown_check(cudaStreamDestroy(ctx->stream), "cudaStreamDestroy");
   *ctx = CudaContext{};
 }
 

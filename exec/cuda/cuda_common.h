@@ -1,5 +1,6 @@
-// Shared pieces of the CUDA executor: fail-fast CHECK macros that print the library's error string
-// with file:line (llm.c cudaCheck, nccl-tests CUDACHECK), the activation precision, the per-stream
+// Shared pieces of the CUDA executor: CHECK macros that print the library's error string with
+// file:line and exit (llm.c cudaCheck, nccl-tests CUDACHECK), or throw CudaError inside a
+// CudaErrorScope (the backend's methods, which return it as a Status), the activation precision, the per-stream
 // context that owns the cuBLAS handle (no globals), and an owning device buffer. Host-only header:
 // plain C++ translation units may include it.
 #pragma once
@@ -7,6 +8,7 @@
 #include <cstddef>
 #include <cstdio>
 #include <cstdlib>
+#include <stdexcept>
 #include <string>
 #include <utility>
 
@@ -18,10 +20,44 @@
 
 namespace paci::exec {
 
+// What the CHECK macros throw, instead of exiting, while a CudaErrorScope is open on this thread.
+// The CUDA backend opens one in each of its methods and turns the exception into a Status, so a
+// failing CUDA call fails the stage (the run is stored as failed, peers are told to stop) rather
+// than calling exit() from a stage thread while the other stages and the store are live.
+class CudaError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Thread-local and nestable; outside any scope (tests, tools, set-up) the macros still exit.
+class CudaErrorScope {
+ public:
+  CudaErrorScope() { ++depth(); }
+  ~CudaErrorScope() { --depth(); }
+  CudaErrorScope(const CudaErrorScope&) = delete;
+  CudaErrorScope& operator=(const CudaErrorScope&) = delete;
+  static bool Active() { return depth() > 0; }
+
+ private:
+  static int& depth() {
+    static thread_local int d = 0;
+    return d;
+  }
+};
+
 [[noreturn]] inline void cuda_fail(const char* lib, const char* msg, const char* expr, const char* file,
                                    int line) {
+  if (CudaErrorScope::Active())
+    throw CudaError(std::string(lib) + " error: " + msg + " in " + expr + " at " + file + ":" + std::to_string(line));
   std::fprintf(stderr, "[%s error] %s\n  in %s\n  at %s:%d\n", lib, msg, expr, file, line);
   std::exit(EXIT_FAILURE);
+}
+
+// Teardown (destructors, frees) never exits or throws: after a failed call CUDA reports the same
+// sticky error from every later call, and the failure has already been reported once.
+inline void cuda_teardown_check(cudaError_t e, const char* expr) {
+  if (e != cudaSuccess && !CudaErrorScope::Active())
+    std::fprintf(stderr, "[CUDA error during teardown, ignored] %s in %s\n", cudaGetErrorString(e), expr);
 }
 
 }  // namespace paci::exec
@@ -125,9 +161,10 @@ class DeviceBuffer {
     tracker_ = DeviceMemoryScope::Current();
     if (tracker_ != nullptr) tracker_->Allocated(bytes);
   }
-  void release() {
+  // Never throws (destructors and noexcept moves call it); see cuda_teardown_check.
+  void release() noexcept {
     if (ptr_ != nullptr) {
-      CUDA_CHECK(cudaFree(ptr_));
+      cuda_teardown_check(cudaFree(ptr_), "cudaFree");
       if (tracker_ != nullptr) tracker_->Freed(bytes_);
     }
     ptr_ = nullptr;
