@@ -1,6 +1,7 @@
 // cuda_classify_devices (exec/cuda/cuda_common.h): no driver, no device, a driver older than the
 // runtime and other failures are told apart, with both versions in the message. Host-only logic:
-// runs without a GPU (and checks this machine's own probe is consistent).
+// runs without a GPU (and checks this machine's own probe is consistent). Also the CHECK macros'
+// two modes (throw inside a CudaErrorScope, exit outside).
 #include <gtest/gtest.h>
 
 #include <string>
@@ -69,6 +70,29 @@ TEST(CudaDeviceProbe, ThisMachineIsConsistent) {
   EXPECT_EQ(p.count > 0, p.state == CudaDeviceState::kAvailable);
   EXPECT_EQ(cuda_device_count(), p.count);
   EXPECT_GT(p.runtime_version, 0);
+}
+
+// The CHECK macros throw inside a CudaErrorScope (the backend's methods turn that into a Status)
+// and exit outside one. No device needed: the failing "call" is an error code.
+TEST(CudaErrorScope, ThrowsInsideExitsOutside) {
+  const auto fail = [] { CUDA_CHECK(cudaErrorInvalidValue); };
+  {
+    const CudaErrorScope scope;
+    try {
+      fail();
+      ADD_FAILURE() << "CUDA_CHECK did not throw inside a scope";
+    } catch (const CudaError& e) {
+      EXPECT_TRUE(Has(e.what(), "cudaErrorInvalidValue")) << e.what();
+      EXPECT_TRUE(Has(e.what(), "device_probe_test.cc")) << e.what();
+    }
+    {
+      const CudaErrorScope nested;
+      EXPECT_THROW(fail(), CudaError);
+    }
+    EXPECT_TRUE(CudaErrorScope::Active());
+  }
+  EXPECT_FALSE(CudaErrorScope::Active());
+  EXPECT_EXIT(fail(), ::testing::ExitedWithCode(EXIT_FAILURE), "CUDA error");
 }
 
 }  // namespace
