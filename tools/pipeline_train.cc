@@ -360,7 +360,9 @@ void RunMpi(const exec::TrainConfig& cfg, const PipelineTrainFlags& f, const exe
   if (!r.ok()) {
     std::fprintf(stderr, "paci train: rank %u: %s\n", rank, r.status().message().c_str());
     std::fflush(stderr);
-    if (writer) (void)writer->Flush();  // keep what this rank measured
+    // Keeps what this rank measured; the writer that began the run (rank 0) also stores it failed.
+    // A failure on another rank reaches rank 0 only as AbortJob, so there the run stays "running".
+    if (writer) (void)writer->Finish(store::RunStatus::kFailed, fmt::format("rank {}: {}", rank, r.status().message()));
     session.AbortJob(1);
   }
   if (last && !f.save.empty()) {
