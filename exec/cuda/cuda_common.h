@@ -1,8 +1,8 @@
 // Shared pieces of the CUDA executor: CHECK macros that print the library's error string with
 // file:line and exit (llm.c cudaCheck, nccl-tests CUDACHECK), or throw CudaError inside a
-// CudaErrorScope (the backend's methods, which return it as a Status), the activation precision, the per-stream
-// context that owns the cuBLAS handle (no globals), and an owning device buffer. Host-only header:
-// plain C++ translation units may include it.
+// CudaErrorScope (the backend's methods, which return it as a Status); device detection; the
+// activation precision; the per-stream context that owns the cuBLAS handle (no globals); an owning
+// device buffer. Host-only header: plain C++ translation units may include it.
 #pragma once
 
 #include <cstddef>
@@ -56,7 +56,9 @@ class CudaErrorScope {
 // Teardown (destructors, frees) never exits or throws: after a failed call CUDA reports the same
 // sticky error from every later call, and the failure has already been reported once.
 inline void cuda_teardown_check(cudaError_t e, const char* expr) {
-  if (e != cudaSuccess && !CudaErrorScope::Active())
+  if (e == cudaSuccess) return;
+  (void)cudaGetLastError();  // a non-sticky error must not surface at the next launch check
+  if (!CudaErrorScope::Active())
     std::fprintf(stderr, "[CUDA error during teardown, ignored] %s in %s\n", cudaGetErrorString(e), expr);
 }
 
