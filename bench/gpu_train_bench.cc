@@ -74,9 +74,10 @@ int RunBench(int argc, char** argv) {
   app.add_option("--precision", a.precision)->check(CLI::IsMember({"bf16", "fp32"}));
   CLI11_PARSE(app, argc, argv);
 
-  if (cuda_device_count() == 0) {
-    std::fprintf(stderr, "gpu_train_bench: no CUDA device\n");
-    return 77;
+  const CudaDeviceProbe probe = cuda_probe_devices();
+  if (probe.count == 0) {  // 77 (skipped) only when there is nothing to run on; a driver problem fails
+    std::fprintf(stderr, "gpu_train_bench: %s\n", probe.message.c_str());
+    return probe.absent() ? 77 : 1;
   }
   cudaDeviceProp prop;
   CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));

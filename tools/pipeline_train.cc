@@ -360,7 +360,9 @@ void RunMpi(const exec::TrainConfig& cfg, const PipelineTrainFlags& f, const exe
   if (!r.ok()) {
     std::fprintf(stderr, "paci train: rank %u: %s\n", rank, r.status().message().c_str());
     std::fflush(stderr);
-    if (writer) (void)writer->Flush();  // keep what this rank measured
+    // Keeps what this rank measured; the writer that began the run (rank 0) also stores it failed.
+    // A failure on another rank reaches rank 0 only as AbortJob, so there the run stays "running".
+    if (writer) (void)writer->Finish(store::RunStatus::kFailed, fmt::format("rank {}: {}", rank, r.status().message()));
     session.AbortJob(1);
   }
   if (last && !f.save.empty()) {
@@ -414,7 +416,7 @@ void AddPipelineFlags(CLI::App* cmd, PipelineTrainFlags* f) {
                   "stage threads on their own CPUs: auto (when stages x threads fit the CPUs this process may "
                   "use) | on (refused if they do not fit) | off; --transport threads only")
       ->capture_default_str();
-  cmd->add_option("--inject-fault", f->inject_fault, "drill: crash:STAGE:SENDS or hang:STAGE:SENDS")->group("");
+  cmd->add_option("--inject-fault", f->inject_fault, "drill: crash:STAGE:SENDS, hang:STAGE:SENDS or device:STAGE:OPS")->group("");
   f->cmd = cmd;
 }
 
@@ -437,8 +439,8 @@ void CheckApplicable(const PipelineTrainFlags& f) {
 #ifndef PACI_HAVE_CUDA
     Fail(2, "--device cuda: this build has no CUDA (configure with -DPACI_WITH_CUDA=ON on a machine with the CUDA toolkit)");
 #else
-    if (exec::cuda_device_count() == 0)
-      Fail(2, "--device cuda: no CUDA device is visible (cudaGetDeviceCount found none); use --device cpu");
+    if (const exec::CudaDeviceProbe probe = exec::cuda_probe_devices(); probe.count == 0)
+      Fail(2, "--device cuda: " + probe.message + (probe.absent() ? "; use --device cpu" : ""));
 #endif
   }
   if (f.transport == "nccl") {

@@ -1,6 +1,7 @@
 #include "exec/cuda/cuda_backend.h"
 
 #include <algorithm>
+#include <cstring>
 #include <string>
 
 #include <fmt/format.h>
@@ -16,6 +17,7 @@ constexpr int kIdsSlots = 4;         // forwards whose token ids may be in fligh
 // With device-to-device messages nothing blocks the host, which could issue arbitrarily far ahead
 // of the GPU (each op in flight holds memory): at most this many ops are left unfinished.
 constexpr size_t kIssueWindow = 256;
+constexpr int kRecvStagingSlots = 4;  // host-staged receives whose upload may be in flight at once
 
 std::string SlotText(const MicroBatchSlot& s) {
   return s.chunk > 0 ? fmt::format("micro-batch {} chunk {}", s.micro_batch, s.chunk)
@@ -29,7 +31,17 @@ void CopyD2D(void* dst, const void* src, size_t bytes, cudaStream_t stream) {
 }  // namespace
 
 Result<std::unique_ptr<CudaBackend>> CudaBackend::Create(const CudaBackendSetup& setup) {
-  if (cuda_device_count() == 0) return Status::FailedPrecondition("--device cuda: no CUDA device is visible");
+  const CudaDeviceProbe probe = cuda_probe_devices();
+  if (probe.count == 0) return Status::FailedPrecondition("--device cuda: " + probe.message);
+  const CudaErrorScope scope;  // a failing CUDA call below throws CudaError: returned as a Status
+  try {
+    return CreateImpl(setup);
+  } catch (const CudaError& e) {
+    return Status::Internal(fmt::format("CUDA backend set-up: {}", e.what()));
+  }
+}
+
+Result<std::unique_ptr<CudaBackend>> CudaBackend::CreateImpl(const CudaBackendSetup& setup) {
   CUDA_CHECK(cudaSetDevice(setup.device));
   std::unique_ptr<CudaBackend> b(new CudaBackend());
   const DeviceMemoryScope counted(&b->memory_);
@@ -42,18 +54,23 @@ Result<std::unique_ptr<CudaBackend>> CudaBackend::Create(const CudaBackendSetup&
     Chunk c;
     c.model = std::move(*model);
     c.n = c.model.cpu().num_params();
-    c.opt = adamw_cuda_create(setup.adamw, layout, c.model.cpu().param_offset(), c.n);
+    c.opt = adamw_cuda_create(setup.adamw, layout, c.model.cpu().param_offset(), c.n, b->ctx_.stream);
+    // Every fill and upload is ordered on the stage's stream: a plain cudaMemset or cudaMemcpy runs
+    // on the legacy default stream, which a non-blocking stream does not wait for, so the first
+    // kernels could read the buffers before they are filled.
     c.grads.reserve(c.n * sizeof(float));
-    CUDA_CHECK(cudaMemset(c.grads.get(), 0, c.n * sizeof(float)));
+    CUDA_CHECK(cudaMemsetAsync(c.grads.get(), 0, c.n * sizeof(float), b->ctx_.stream));
     if (setup.pipemare_delta) {
       c.delta.reserve(c.n * sizeof(float));
       c.before.reserve(c.n * sizeof(float));
-      CUDA_CHECK(cudaMemset(c.delta.get(), 0, c.n * sizeof(float)));
+      CUDA_CHECK(cudaMemsetAsync(c.delta.get(), 0, c.n * sizeof(float), b->ctx_.stream));
     }
-    b->UploadWeights(c, setup.init_params + c.model.cpu().param_offset());
+    b->UploadWeights(c, setup.init_params + c.model.cpu().param_offset());  // waits for the stream
     b->chunks_.push_back(std::move(c));
   }
   const size_t ids = static_cast<size_t>(setup.B) * setup.model.block_size;
+  b->spare_saved_.Resize(b->chunks_.size());
+  b->recv_staging_.resize(kRecvStagingSlots);  // pinned buffers allocated at the first receive
   b->ids_.resize(kIdsSlots);
   for (IdsSlot& slot : b->ids_) {
     CUDA_CHECK(cudaMallocHost(&slot.host, 2 * ids * sizeof(int)));
@@ -70,8 +87,9 @@ Result<std::unique_ptr<CudaBackend>> CudaBackend::Create(const CudaBackendSetup&
   return b;
 }
 
+// Teardown never exits, even after a failure (every call then returns the sticky error).
 CudaBackend::~CudaBackend() {
-  cudaStreamSynchronize(ctx_.stream);
+  (void)cudaStreamSynchronize(ctx_.stream);
   for (cudaEvent_t e : all_events_) cudaEventDestroy(e);
   for (auto& m : messages_) cudaEventDestroy(m->freed);
   for (IdsSlot& s : ids_) {
@@ -79,12 +97,19 @@ CudaBackend::~CudaBackend() {
     cudaEventDestroy(s.read);
   }
   for (float* b : loss_blocks_) cudaFreeHost(b);
+  for (RecvStaging& r : recv_staging_) {
+    cudaFreeHost(r.host);
+    cudaEventDestroy(r.copied);
+  }
   cuda_context_destroy(&ctx_);
 }
 
+// Stream-ordered (see Create), and it waits for the stream before returning: `host` is pageable
+// and the caller's, so it must outlive the copy, and a pageable cudaMemcpyAsync may return before
+// its DMA has landed.
 void CudaBackend::UploadWeights(Chunk& c, const float* host) {
   c.live.master.reserve(c.n * sizeof(float));
-  CUDA_CHECK(cudaMemcpy(c.live.master.get(), host, c.n * sizeof(float), cudaMemcpyHostToDevice));
+  CUDA_CHECK(cudaMemcpyAsync(c.live.master.get(), host, c.n * sizeof(float), cudaMemcpyHostToDevice, ctx_.stream));
   if (s_.precision == Precision::kBF16) {
     c.live.bf16.reserve(c.n * sizeof(__nv_bfloat16));
     convert_cuda<__nv_bfloat16, float>(c.live.bf16.as<__nv_bfloat16>(), c.live.master.as<float>(), c.n, ctx_.stream);
@@ -161,7 +186,7 @@ Result<StageWeightsCuda> CudaBackend::WeightsAt(uint32_t chunk, int64_t version)
   return StageWeightsCuda{w->master.as<float>(), w->bf16.as<__nv_bfloat16>()};
 }
 
-Status CudaBackend::Forward(const MicroBatchSlot& slot, int64_t version, const int* tokens, const int* targets) {
+Status CudaBackend::ForwardImpl(const MicroBatchSlot& slot, int64_t version, const int* tokens, const int* targets) {
   const DeviceMemoryScope counted(&memory_);
   RetireSends();
   Chunk& c = chunks_[slot.chunk];
@@ -188,13 +213,9 @@ Status CudaBackend::Forward(const MicroBatchSlot& slot, int64_t version, const i
   }
   Result<StageWeightsCuda> w = WeightsAt(slot.chunk, version);
   if (!w.ok()) return w.status();
+  // A record sized by this chunk before (never another chunk's: see record_pool.h).
   std::unique_ptr<StageSavedCuda>& rec = saved_[slot];
-  if (!spare_saved_.empty()) {
-    rec = std::move(spare_saved_.back());
-    spare_saved_.pop_back();
-  } else {
-    rec = std::make_unique<StageSavedCuda>();
-  }
+  rec = spare_saved_.Take(slot.chunk);
   Message* out = c.model.cpu().has_head() ? nullptr : AcquireMessage(false);
   c.model.forward(ctx_, *w, in, s_.B, s_.model.block_size, rec.get(), out ? out->buf.get() : nullptr);
   if (tokens || targets) CUDA_CHECK(cudaEventRecord(ids_[(next_ids_ - 1) % ids_.size()].read, ctx_.stream));
@@ -214,8 +235,8 @@ Status CudaBackend::Forward(const MicroBatchSlot& slot, int64_t version, const i
   return Status::Ok();
 }
 
-Status CudaBackend::Backward(const MicroBatchSlot& slot, int64_t version, int64_t correction, float dloss,
-                             bool with_weight) {
+Status CudaBackend::BackwardImpl(const MicroBatchSlot& slot, int64_t version, int64_t correction, float dloss,
+                                 bool with_weight) {
   const DeviceMemoryScope counted(&memory_);
   RetireSends();
   auto rec = saved_.find(slot);
@@ -247,7 +268,7 @@ Status CudaBackend::Backward(const MicroBatchSlot& slot, int64_t version, int64_
   void* dinp = out ? out->buf.get() : nullptr;
   if (with_weight) {
     c.model.backward(ctx_, *w, rec->second.get(), dout, dloss, dinp, c.grads.as<float>());
-    spare_saved_.push_back(std::move(rec->second));  // reused on this stream, in order
+    spare_saved_.Give(slot.chunk, std::move(rec->second));  // reused on this stream, in order
     saved_.erase(rec);
   } else {
     c.model.backward_input(ctx_, *w, rec->second.get(), dout, dloss, dinp);
@@ -257,19 +278,19 @@ Status CudaBackend::Backward(const MicroBatchSlot& slot, int64_t version, int64_
   return Status::Ok();
 }
 
-Status CudaBackend::BackwardWeight(const MicroBatchSlot& slot) {
+Status CudaBackend::BackwardWeightImpl(const MicroBatchSlot& slot) {
   const DeviceMemoryScope counted(&memory_);
   RetireSends();
   auto rec = saved_.find(slot);
   if (rec == saved_.end()) return Status::Internal("weight gradient before backward of " + SlotText(slot));
   Chunk& c = chunks_[slot.chunk];
   c.model.backward_weight(ctx_, rec->second.get(), c.grads.as<float>());
-  spare_saved_.push_back(std::move(rec->second));
+  spare_saved_.Give(slot.chunk, std::move(rec->second));
   saved_.erase(rec);
   return Status::Ok();
 }
 
-void CudaBackend::OptimizerStep(const std::vector<float>& lr) {
+void CudaBackend::OptimizerStepImpl(const std::vector<float>& lr) {
   const DeviceMemoryScope counted(&memory_);
   RetireSends();
   for (uint32_t i = 0; i < chunks_.size(); ++i) {
@@ -284,7 +305,7 @@ void CudaBackend::OptimizerStep(const std::vector<float>& lr) {
   ++live_version_;
 }
 
-void CudaBackend::KeepVersion(int64_t version) {
+void CudaBackend::KeepVersionImpl(int64_t version) {
   const DeviceMemoryScope counted(&memory_);
   std::vector<Weights>& copy = kept_[version];
   copy.resize(chunks_.size());
@@ -310,7 +331,7 @@ void CudaBackend::DropVersion(int64_t version) {
   kept_.erase(it);
 }
 
-Status CudaBackend::Send(Transport& transport, uint32_t to_stage, const MessageKey& key, const MicroBatchSlot& slot) {
+Status CudaBackend::SendImpl(Transport& transport, uint32_t to_stage, const MessageKey& key, const MicroBatchSlot& slot) {
   const DeviceMemoryScope counted(&memory_);
   auto it = outbox_.find(slot);
   if (it == outbox_.end()) return Status::Internal("nothing to send for " + SlotText(slot));
@@ -329,8 +350,8 @@ Status CudaBackend::Send(Transport& transport, uint32_t to_stage, const MessageK
   return transport.Send(to_stage, key, host);
 }
 
-Status CudaBackend::Recv(Transport& transport, uint32_t from_stage, const MessageKey& key, const MicroBatchSlot& slot,
-                         std::chrono::milliseconds timeout) {
+Status CudaBackend::RecvImpl(Transport& transport, uint32_t from_stage, const MessageKey& key,
+                             const MicroBatchSlot& slot, std::chrono::milliseconds timeout) {
   const DeviceMemoryScope counted(&memory_);
   // Only idle buffers: a receive must never wait on this stream's later work, nor (NCCL) on a
   // peer process, or the two could close a cycle.
@@ -344,10 +365,23 @@ Status CudaBackend::Recv(Transport& transport, uint32_t from_stage, const Messag
       free_messages_.push_back(m);
       return st;
     }
-    if (host.size() * sizeof(float) < MessageBytes())
+    if (host.size() * sizeof(float) < MessageBytes()) {
+      free_messages_.push_back(m);
       return Status::Internal(fmt::format("message for {} has {} bytes, expected {}", SlotText(slot),
                                           host.size() * sizeof(float), MessageBytes()));
-    CUDA_CHECK(cudaMemcpy(m->buf.get(), host.data(), MessageBytes(), cudaMemcpyHostToDevice));
+    }
+    // Through a pinned slot, stream-ordered: the forward or backward that reads `m` runs on this
+    // stream, and `host` dies when this returns. The slot is reused only once its copy has passed.
+    RecvStaging& r = recv_staging_[next_recv_staging_++ % recv_staging_.size()];
+    if (r.host == nullptr) {
+      CUDA_CHECK(cudaMallocHost(&r.host, MessageBytes()));
+      CUDA_CHECK(cudaEventCreateWithFlags(&r.copied, cudaEventDisableTiming));
+    } else {
+      CUDA_CHECK(cudaEventSynchronize(r.copied));
+    }
+    std::memcpy(r.host, host.data(), MessageBytes());
+    CUDA_CHECK(cudaMemcpyAsync(m->buf.get(), r.host, MessageBytes(), cudaMemcpyHostToDevice, ctx_.stream));
+    CUDA_CHECK(cudaEventRecord(r.copied, ctx_.stream));
   }
   inbox_[slot] = m;
   return Status::Ok();
@@ -358,14 +392,14 @@ void CudaBackend::ReadLosses(size_t first, size_t n, float* out) {
   for (size_t i = 0; i < n; ++i) out[i] = loss_blocks_[(first + i) / kLossBlock][(first + i) % kLossBlock];
 }
 
-uint64_t CudaBackend::BeginOp() {
+uint64_t CudaBackend::BeginOpImpl() {
   timers_.push_back({});
   timers_.back().start = NewEvent();
   CUDA_CHECK(cudaEventRecord(timers_.back().start, ctx_.stream));
   return first_timer_ + timers_.size() - 1;
 }
 
-void CudaBackend::EndOp(uint64_t timer) {
+void CudaBackend::EndOpImpl(uint64_t timer) {
   Timer& t = timers_[timer - first_timer_];
   t.end = NewEvent();
   CUDA_CHECK(cudaEventRecord(t.end, ctx_.stream));
@@ -374,7 +408,7 @@ void CudaBackend::EndOp(uint64_t timer) {
     CUDA_CHECK(cudaEventSynchronize(timers_[timer - kIssueWindow - first_timer_].end));
 }
 
-bool CudaBackend::OpTimesIfDone(uint64_t timer, bool wait, OpTimes* times) {
+bool CudaBackend::OpTimesIfDoneImpl(uint64_t timer, bool wait, OpTimes* times) {
   Timer& t = timers_[timer - first_timer_];
   if (wait) {
     CUDA_CHECK(cudaEventSynchronize(t.end));
@@ -394,34 +428,128 @@ bool CudaBackend::OpTimesIfDone(uint64_t timer, bool wait, OpTimes* times) {
   return true;
 }
 
-void CudaBackend::Synchronize() { CUDA_CHECK(cudaStreamSynchronize(ctx_.stream)); }
 
-void CudaBackend::ExportChunk(uint32_t chunk, ChunkState* out) const {
+void CudaBackend::ExportChunkImpl(uint32_t chunk, ChunkState* out) const {
   const Chunk& c = chunks_[chunk];
-  CUDA_CHECK(cudaStreamSynchronize(ctx_.stream));
   out->weights.resize(c.n);
   out->m.resize(c.n);
   out->v.resize(c.n);
-  CUDA_CHECK(cudaMemcpy(out->weights.data(), c.live.master.get(), c.n * sizeof(float), cudaMemcpyDeviceToHost));
-  CUDA_CHECK(cudaMemcpy(out->m.data(), c.opt.m.get(), c.n * sizeof(float), cudaMemcpyDeviceToHost));
-  CUDA_CHECK(cudaMemcpy(out->v.data(), c.opt.v.get(), c.n * sizeof(float), cudaMemcpyDeviceToHost));
+  // On the stage's stream, after everything issued before (a legacy-stream copy would not wait for
+  // it), then wait: the host vectors are read as soon as this returns.
+  const size_t bytes = c.n * sizeof(float);
+  CUDA_CHECK(cudaMemcpyAsync(out->weights.data(), c.live.master.get(), bytes, cudaMemcpyDeviceToHost, ctx_.stream));
+  CUDA_CHECK(cudaMemcpyAsync(out->m.data(), c.opt.m.get(), bytes, cudaMemcpyDeviceToHost, ctx_.stream));
+  CUDA_CHECK(cudaMemcpyAsync(out->v.data(), c.opt.v.get(), bytes, cudaMemcpyDeviceToHost, ctx_.stream));
+  CUDA_CHECK(cudaStreamSynchronize(ctx_.stream));
   out->step = c.opt.step;
 }
 
-void CudaBackend::ImportChunk(uint32_t chunk, const ChunkState& in) {
+void CudaBackend::ImportChunkImpl(uint32_t chunk, const ChunkState& in) {
   const DeviceMemoryScope counted(&memory_);
   Chunk& c = chunks_[chunk];
   PACI_CHECK(in.weights.size() == c.n && in.m.size() == c.n && in.v.size() == c.n);
+  // Stream-ordered like every upload; UploadWeights waits for the stream, so `in` may go once this
+  // returns.
+  CUDA_CHECK(cudaMemcpyAsync(c.opt.m.get(), in.m.data(), c.n * sizeof(float), cudaMemcpyHostToDevice, ctx_.stream));
+  CUDA_CHECK(cudaMemcpyAsync(c.opt.v.get(), in.v.data(), c.n * sizeof(float), cudaMemcpyHostToDevice, ctx_.stream));
   UploadWeights(c, in.weights.data());
-  CUDA_CHECK(cudaMemcpy(c.opt.m.get(), in.m.data(), c.n * sizeof(float), cudaMemcpyHostToDevice));
-  CUDA_CHECK(cudaMemcpy(c.opt.v.get(), in.v.data(), c.n * sizeof(float), cudaMemcpyHostToDevice));
   c.opt.step = in.step;
+}
+
+// The StageBackend methods: each runs its Impl inside a CudaErrorScope, so a failing CUDA, cuBLAS
+// or NCCL call throws CudaError instead of exiting; Guard turns it into this backend's sticky
+// failure. Methods with a Status return it; the others leave it for Failure(), which the stage
+// worker checks after every op. Once failed, every method returns at once without touching the
+// device (its later calls would only report the same sticky error).
+template <typename F>
+Status CudaBackend::Guard(const char* method, F&& f) const {
+  if (!failed_.ok()) return failed_;
+  const CudaErrorScope scope;
+  try {
+    return f();
+  } catch (const CudaError& e) {
+    failed_ = Status::Internal(fmt::format("CUDA backend {}: {}", method, e.what()));
+    return failed_;
+  }
+}
+
+Status CudaBackend::Forward(const MicroBatchSlot& slot, int64_t version, const int* tokens, const int* targets) {
+  return Guard("Forward", [&] { return ForwardImpl(slot, version, tokens, targets); });
+}
+Status CudaBackend::Backward(const MicroBatchSlot& slot, int64_t version, int64_t correction, float dloss,
+                             bool with_weight) {
+  return Guard("Backward", [&] { return BackwardImpl(slot, version, correction, dloss, with_weight); });
+}
+Status CudaBackend::BackwardWeight(const MicroBatchSlot& slot) {
+  return Guard("BackwardWeight", [&] { return BackwardWeightImpl(slot); });
+}
+void CudaBackend::OptimizerStep(const std::vector<float>& lr) {
+  (void)Guard("OptimizerStep", [&] {
+    OptimizerStepImpl(lr);
+    return Status::Ok();
+  });
+}
+void CudaBackend::KeepVersion(int64_t version) {
+  (void)Guard("KeepVersion", [&] {
+    KeepVersionImpl(version);
+    return Status::Ok();
+  });
+}
+Status CudaBackend::Send(Transport& transport, uint32_t to_stage, const MessageKey& key, const MicroBatchSlot& slot) {
+  return Guard("Send", [&] { return SendImpl(transport, to_stage, key, slot); });
+}
+Status CudaBackend::Recv(Transport& transport, uint32_t from_stage, const MessageKey& key, const MicroBatchSlot& slot,
+                         std::chrono::milliseconds timeout) {
+  return Guard("Recv", [&] { return RecvImpl(transport, from_stage, key, slot, timeout); });
+}
+uint64_t CudaBackend::BeginOp() {
+  uint64_t timer = 0;
+  (void)Guard("BeginOp", [&] {
+    timer = BeginOpImpl();
+    return Status::Ok();
+  });
+  return timer;
+}
+void CudaBackend::EndOp(uint64_t timer) {
+  (void)Guard("EndOp", [&] {
+    EndOpImpl(timer);
+    return Status::Ok();
+  });
+}
+bool CudaBackend::OpTimesIfDone(uint64_t timer, bool wait, OpTimes* times) {
+  bool done = false;  // failed: nothing more completes (the worker reports Failure() instead)
+  (void)Guard("OpTimesIfDone", [&] {
+    done = OpTimesIfDoneImpl(timer, wait, times);
+    return Status::Ok();
+  });
+  return done;
+}
+void CudaBackend::Synchronize() {
+  (void)Guard("Synchronize", [&] {
+    CUDA_CHECK(cudaStreamSynchronize(ctx_.stream));
+    return Status::Ok();
+  });
+}
+void CudaBackend::ExportChunk(uint32_t chunk, ChunkState* out) const {
+  (void)Guard("ExportChunk", [&] {
+    ExportChunkImpl(chunk, out);
+    return Status::Ok();
+  });
+}
+void CudaBackend::ImportChunk(uint32_t chunk, const ChunkState& in) {
+  (void)Guard("ImportChunk", [&] {
+    ImportChunkImpl(chunk, in);
+    return Status::Ok();
+  });
 }
 
 BackendFactory CudaBackendFactory(Precision precision) {
   return [precision](const BackendRequest& req) -> Result<std::unique_ptr<StageBackend>> {
     int device = 0;
-    CUDA_CHECK(cudaGetDevice(&device));
+    if (const cudaError_t e = cudaGetDevice(&device); e != cudaSuccess) {
+      (void)cudaGetLastError();
+      return Status::FailedPrecondition(std::string("--device cuda: cudaGetDevice: ") + cudaGetErrorString(e));
+    }
     CudaBackendSetup s;
     s.model = req.train->model;
     s.B = req.train->B;

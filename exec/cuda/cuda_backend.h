@@ -15,6 +15,7 @@
 #include <memory>
 #include <vector>
 
+#include "exec/cuda/record_pool.h"
 #include "exec/cuda/stage_cuda.h"
 #include "exec/runtime/layer_partition.h"
 #include "exec/runtime/pipeline_trainer.h"
@@ -60,6 +61,8 @@ class CudaBackend : public StageBackend {
   uint64_t ActivationBytes() const override { return activation_bytes_; }
   void ExportChunk(uint32_t chunk, ChunkState* out) const override;
   void ImportChunk(uint32_t chunk, const ChunkState& in) override;
+  // The first CUDA/cuBLAS/NCCL error any method hit (sticky), Ok while none; see Guard.
+  Status Failure() const override { return failed_; }
 
  private:
   struct Weights {
@@ -83,12 +86,35 @@ class CudaBackend : public StageBackend {
     DeviceBuffer dev;
     cudaEvent_t read = nullptr;
   };
+  // Pinned staging of one host-transport receive; `copied` passes once its upload has landed.
+  struct RecvStaging {
+    void* host = nullptr;
+    cudaEvent_t copied = nullptr;
+  };
   struct Timer {
     cudaEvent_t start = nullptr, end = nullptr;
     uint64_t live_bytes = 0;
   };
 
   CudaBackend() = default;
+  static Result<std::unique_ptr<CudaBackend>> CreateImpl(const CudaBackendSetup& setup);
+  // Runs f (returning Status) with CUDA errors thrown, recording the first as failed_.
+  template <typename F>
+  Status Guard(const char* method, F&& f) const;
+  // The methods' bodies; they may throw CudaError (inside Guard only).
+  Status ForwardImpl(const MicroBatchSlot& slot, int64_t version, const int* tokens, const int* targets);
+  Status BackwardImpl(const MicroBatchSlot& slot, int64_t version, int64_t correction, float dloss, bool with_weight);
+  Status BackwardWeightImpl(const MicroBatchSlot& slot);
+  void OptimizerStepImpl(const std::vector<float>& lr);
+  void KeepVersionImpl(int64_t version);
+  Status SendImpl(Transport& transport, uint32_t to_stage, const MessageKey& key, const MicroBatchSlot& slot);
+  Status RecvImpl(Transport& transport, uint32_t from_stage, const MessageKey& key, const MicroBatchSlot& slot,
+                  std::chrono::milliseconds timeout);
+  uint64_t BeginOpImpl();
+  void EndOpImpl(uint64_t timer);
+  bool OpTimesIfDoneImpl(uint64_t timer, bool wait, OpTimes* times);
+  void ExportChunkImpl(uint32_t chunk, ChunkState* out) const;
+  void ImportChunkImpl(uint32_t chunk, const ChunkState& in);
   Result<StageWeightsCuda> WeightsAt(uint32_t chunk, int64_t version) const;
   void UploadWeights(Chunk& c, const float* host);
   Message* AcquireMessage(bool idle_only);
@@ -101,6 +127,7 @@ class CudaBackend : public StageBackend {
   // Every device allocation of this stage is counted here (made inside a DeviceMemoryScope on
   // it). First member, so it outlives the buffers that report their frees to it.
   DeviceMemoryTracker memory_;
+  mutable Status failed_;  // sticky: the first device error (set by Guard, also in const methods)
   CudaBackendSetup s_;
   CudaContext ctx_;
   std::vector<Chunk> chunks_;
@@ -109,7 +136,7 @@ class CudaBackend : public StageBackend {
   std::vector<Weights> spare_weights_;             // dropped copies, reused (same stream)
   Weights corrected_;                              // PipeMare's backward weights
   std::map<MicroBatchSlot, std::unique_ptr<StageSavedCuda>> saved_;
-  std::vector<std::unique_ptr<StageSavedCuda>> spare_saved_;
+  ChunkRecordPool<StageSavedCuda> spare_saved_;  // per chunk: a record keeps its chunk's sizes
   std::vector<std::unique_ptr<Message>> messages_;  // owns every message buffer
   std::vector<Message*> free_messages_;
   // Sent over a transport that posts at EndExchange (NCCL): their `freed` is recorded only then,
@@ -119,6 +146,8 @@ class CudaBackend : public StageBackend {
   std::map<MicroBatchSlot, Message*> inbox_, outbox_;
   std::vector<IdsSlot> ids_;
   size_t next_ids_ = 0;
+  std::vector<RecvStaging> recv_staging_;
+  size_t next_recv_staging_ = 0;
   std::vector<float*> loss_blocks_;  // pinned host, kLossBlock floats each
   size_t losses_issued_ = 0;
   std::deque<Timer> timers_;

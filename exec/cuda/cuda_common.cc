@@ -3,6 +3,49 @@
 
 namespace paci::exec {
 
+std::string cuda_version_text(int version) {
+  return std::to_string(version / 1000) + "." + std::to_string((version % 1000) / 10);
+}
+
+CudaDeviceProbe cuda_classify_devices(cudaError_t err, int count, int driver_version, int runtime_version) {
+  CudaDeviceProbe p;
+  p.driver_version = driver_version;
+  p.runtime_version = runtime_version;
+  const std::string runtime = cuda_version_text(runtime_version);
+  const std::string driver = cuda_version_text(driver_version);
+  if (err == cudaSuccess && count > 0) {
+    p.state = CudaDeviceState::kAvailable;
+    p.count = count;
+  } else if (driver_version == 0) {
+    // cudaErrorInsufficientDriver is what the runtime reports when libcuda is missing altogether.
+    p.state = CudaDeviceState::kNoDriver;
+    p.message = "no CUDA device is visible: no NVIDIA driver is installed (CUDA runtime " + runtime + ")";
+  } else if (err == cudaSuccess || err == cudaErrorNoDevice) {
+    p.state = CudaDeviceState::kNoDevice;
+    p.message = "no CUDA device is visible (NVIDIA driver for CUDA " + driver + " present; check CUDA_VISIBLE_DEVICES)";
+  } else if (err == cudaErrorInsufficientDriver) {
+    p.state = CudaDeviceState::kDriverTooOld;
+    p.message = "the NVIDIA driver supports CUDA up to " + driver + " but this program was built with CUDA runtime " +
+                runtime + " (cudaErrorInsufficientDriver): install a driver for CUDA " + runtime +
+                " or newer, or build with a CUDA " + driver + " toolkit";
+  } else {
+    p.state = CudaDeviceState::kError;
+    p.message = std::string("cudaGetDeviceCount failed: ") + cudaGetErrorName(err) + ": " + cudaGetErrorString(err) +
+                " (NVIDIA driver for CUDA " + driver + ", CUDA runtime " + runtime + ")";
+  }
+  return p;
+}
+
+CudaDeviceProbe cuda_probe_devices() {
+  int n = 0, driver = 0, runtime = 0;
+  const cudaError_t err = cudaGetDeviceCount(&n);
+  (void)cudaGetLastError();  // clear the error cudaGetDeviceCount may have left
+  if (cudaDriverGetVersion(&driver) != cudaSuccess) driver = 0;
+  if (cudaRuntimeGetVersion(&runtime) != cudaSuccess) runtime = CUDART_VERSION;
+  (void)cudaGetLastError();
+  return cuda_classify_devices(err, n, driver, runtime);
+}
+
 CudaContext cuda_context_create(cudaStream_t stream) {
   CudaContext ctx;
   if (stream == nullptr) {
@@ -25,13 +68,15 @@ CudaContext cuda_context_create(cudaStream_t stream) {
   return ctx;
 }
 
+// Teardown: never exits (a backend that failed is destroyed after its error was reported).
 void cuda_context_destroy(CudaContext* ctx) {
-  if (ctx->cublas != nullptr) CUBLAS_CHECK(cublasDestroy(ctx->cublas));
+  if (ctx->cublas != nullptr && cublasDestroy(ctx->cublas) != CUBLAS_STATUS_SUCCESS)
+    cuda_teardown_check(cudaErrorUnknown, "cublasDestroy");
   if (ctx->workspace != nullptr) {
-    CUDA_CHECK(cudaFree(ctx->workspace));
+    cuda_teardown_check(cudaFree(ctx->workspace), "cudaFree(workspace)");
     if (ctx->memory != nullptr) ctx->memory->Freed(ctx->workspace_bytes);
   }
-  if (ctx->stream != nullptr && ctx->owns_stream) CUDA_CHECK(cudaStreamDestroy(ctx->stream));
+  if (ctx->stream != nullptr && ctx->owns_stream) cuda_teardown_check(cudaStreamDestroy(ctx->stream), "cudaStreamDestroy");
   *ctx = CudaContext{};
 }
 

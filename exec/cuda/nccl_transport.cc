@@ -43,8 +43,9 @@ void GrowPinned(float** host, size_t* have, size_t bytes, std::vector<float*>* r
 
 Result<std::unique_ptr<NcclTransport>> NcclTransport::Create(const MpiSession& session, int device,
                                                              std::chrono::milliseconds timeout) {
-  const int ndev = cuda_device_count();
-  if (ndev == 0) return Status::FailedPrecondition("NCCL transport: no CUDA device on this rank");
+  const CudaDeviceProbe probe = cuda_probe_devices();
+  const int ndev = probe.count;
+  if (ndev == 0) return Status::FailedPrecondition("NCCL transport: " + probe.message);
   std::unique_ptr<NcclTransport> t(new NcclTransport());
   t->stage_ = static_cast<uint32_t>(session.rank());
   t->stages_ = static_cast<uint32_t>(session.size());
@@ -173,6 +174,27 @@ void NcclTransport::Watch() {
   }
 }
 
+// On the exchange path (called by the stage worker outside the CUDA backend's error scope) a
+// failing NCCL or CUDA call fails the transport, which aborts the communicator and turns every
+// later call into the same Status, instead of exiting the rank while its peers wait on it.
+// With mu_ held.
+#define PACI_NCCL_OR_FAIL(call)                                                                   \
+  do {                                                                                            \
+    const ncclResult_t r_ = (call);                                                               \
+    if (r_ != ncclSuccess && r_ != ncclInProgress)                                                \
+      return FailLocked(Status::Internal(                                                         \
+          fmt::format("rank {}: NCCL: {} in {}", stage_, ncclGetErrorString(r_), #call)));         \
+  } while (0)
+#define PACI_CUDA_OR_FAIL(call)                                                                   \
+  do {                                                                                            \
+    const cudaError_t e_ = (call);                                                                \
+    if (e_ != cudaSuccess) {                                                                      \
+      (void)cudaGetLastError();                                                                   \
+      return FailLocked(Status::Internal(                                                         \
+          fmt::format("rank {}: CUDA: {} in {}", stage_, cudaGetErrorString(e_), #call)));         \
+    }                                                                                             \
+  } while (0)
+
 Status NcclTransport::PostLocked(std::chrono::milliseconds timeout, uint64_t* seq) {
   *seq = posted_seq_;
   if (!failed_.ok()) return failed_;
@@ -183,10 +205,11 @@ Status NcclTransport::PostLocked(std::chrono::milliseconds timeout, uint64_t* se
   const std::vector<P2p> ops = std::move(queued_);
   queued_.clear();
   // One group per exchange: NCCL posts its sends and receives together.
-  NCCL_CHECK(ncclGroupStart());
+  // (A failure inside the group leaves it open; FailLocked aborts the communicator anyway.)
+  PACI_NCCL_OR_FAIL(ncclGroupStart());
   for (const P2p& op : ops) {
-    if (op.send) NCCL_CHECK(ncclSend(op.data, op.bytes, ncclUint8, static_cast<int>(op.peer), comm_, stream_));
-    else NCCL_CHECK(ncclRecv(op.data, op.bytes, ncclUint8, static_cast<int>(op.peer), comm_, stream_));
+    if (op.send) PACI_NCCL_OR_FAIL(ncclSend(op.data, op.bytes, ncclUint8, static_cast<int>(op.peer), comm_, stream_));
+    else PACI_NCCL_OR_FAIL(ncclRecv(op.data, op.bytes, ncclUint8, static_cast<int>(op.peer), comm_, stream_));
   }
   ncclResult_t r = ncclGroupEnd();
   // Non-blocking communicator: the group may still be connecting to its peers.
@@ -202,10 +225,10 @@ Status NcclTransport::PostLocked(std::chrono::milliseconds timeout, uint64_t* se
     return FailLocked(Status::FailedPrecondition(fmt::format("rank {}: NCCL: {} while posting {}", stage_,
                                                              ncclGetErrorString(r), what)));
   cudaEvent_t done = TakeEventLocked();
-  CUDA_CHECK(cudaEventRecord(done, stream_));
+  PACI_CUDA_OR_FAIL(cudaEventRecord(done, stream_));
   for (const P2p& op : ops) {
-    if (op.send && op.sent != nullptr) CUDA_CHECK(cudaEventRecord(op.sent, stream_));
-    if (!op.send && op.consumer != nullptr) CUDA_CHECK(cudaStreamWaitEvent(op.consumer, done, 0));
+    if (op.send && op.sent != nullptr) PACI_CUDA_OR_FAIL(cudaEventRecord(op.sent, stream_));
+    if (!op.send && op.consumer != nullptr) PACI_CUDA_OR_FAIL(cudaStreamWaitEvent(op.consumer, done, 0));
   }
   if (posted_.empty()) oldest_since_ = Clock::now();
   posted_.push_back(Posted{++posted_seq_, done, std::move(what), timeout});
@@ -258,8 +281,8 @@ Status NcclTransport::SendDevice(uint32_t to, const MessageKey& key, const void*
   // The data is ready once the producer's stream has passed everything issued on it so far. The
   // wait goes on the communication stream now, before the group it guards.
   cudaEvent_t ready = TakeEventLocked();
-  CUDA_CHECK(cudaEventRecord(ready, static_cast<cudaStream_t>(stream)));
-  CUDA_CHECK(cudaStreamWaitEvent(stream_, ready, 0));
+  PACI_CUDA_OR_FAIL(cudaEventRecord(ready, static_cast<cudaStream_t>(stream)));
+  PACI_CUDA_OR_FAIL(cudaStreamWaitEvent(stream_, ready, 0));
   spare_events_.push_back(ready);  // the wait captured this record; the event may be reused
   return QueueLocked(std::move(op));
 }
@@ -276,7 +299,7 @@ Status NcclTransport::RecvDevice(uint32_t from, const MessageKey& key, void* dat
   std::lock_guard l(mu_);
   if (!failed_.ok()) return failed_;
   // Waited for now, so the caller may record `writable` again at once.
-  if (writable != nullptr) CUDA_CHECK(cudaStreamWaitEvent(stream_, static_cast<cudaEvent_t>(writable), 0));
+  if (writable != nullptr) PACI_CUDA_OR_FAIL(cudaStreamWaitEvent(stream_, static_cast<cudaEvent_t>(writable), 0));
   return QueueLocked(std::move(op));
 }
 

@@ -120,7 +120,7 @@ size_t StageSavedCuda::bytes() const {
   for (const LayerSavedCuda& l : layers)
     for (const DeviceBuffer* d :
          {&l.tokens, &l.targets, &l.inp, &l.ln1, &l.qkv, &l.atty, &l.att, &l.r2, &l.ln2, &l.fch, &l.fch_gelu,
-          &l.logits, &l.ln1_mean, &l.ln1_rstd, &l.ln2_mean, &l.ln2_rstd, &l.losses, &l.dy, &l.dfch, &l.dln2,
+          &l.logits, &l.ln1_mean, &l.ln1_rstd, &l.ln2_mean, &l.ln2_rstd, &l.losses, &l.ce_stats, &l.dy, &l.dfch, &l.dln2,
           &l.dr2, &l.dqkv, &l.dln1})
       b += d->bytes();
   return b;
@@ -181,6 +181,10 @@ void StageModelCuda::forward_t(const CudaContext& ctx, const float* wm, const X*
   PACI_CHECK(cpu_.has_embedding() ? in.tokens != nullptr : in.acts != nullptr);
   PACI_CHECK(!cpu_.has_head() || in.targets != nullptr);
   const cudaStream_t st = ctx.stream;
+  // Resizing another slice's record would free its buffers (cudaFree) and grow the rest to the
+  // larger of the two slices; CudaBackend keeps one free list per chunk (record_pool.h).
+  PACI_CHECK(saved->layers.empty() || (saved->first == first && saved->last == last));
+  saved->first = first, saved->last = last;
   saved->B = B, saved->T = T;
   saved->layers.resize(last - first);
   X* scratch = take<X>(scratch_, attention_scratch_elems(B, T, C, NH) + 4 * nc);
@@ -208,13 +212,14 @@ void StageModelCuda::forward_t(const CudaContext& ctx, const float* wm, const X*
         float* rstd = take<float>(s->ln1_rstd, N);
         X* logits = take<X>(s->logits, static_cast<size_t>(N) * V);
         float* losses = take<float>(s->losses, N);
+        float* stats = take<float>(s->ce_stats, 2 * static_cast<size_t>(N));
         int* targets = take<int>(s->targets, N);
         copy_async(targets, in.targets, N, st);
         layernorm_forward_cuda<X>(ln, mean, rstd, s->inp.as<X>(), wm + offset_of("transformer.ln_f.weight"),
                                   wm + offset_of("transformer.ln_f.bias"), N, C, st);
         const X* wlm = wx + offset_of(cfg.tie ? "transformer.wte.weight" : "lm_head.weight");
         matmul_forward_cuda<X>(ctx, logits, ln, wlm, nullptr, N, C, V);
-        crossentropy_forward_cuda<X>(losses, logits, logits, targets, N, V, st);  // probs over logits
+        crossentropy_forward_cuda<X>(losses, stats, logits, targets, N, V, st);  // logits kept for backward
         mean_loss_cuda(take<float>(saved->loss, 1), losses, N, st);
         break;
       }
@@ -245,8 +250,9 @@ void StageModelCuda::backward_input_t(const CudaContext& ctx, const float* wm, c
     const size_t base = cpu_.layout().layer_offset[l] - cpu_.param_offset();
     switch (gpt_layer_kind(cfg, l)) {
       case LayerKind::kHead: {
-        X* dlogits = s->logits.as<X>();  // over probs
-        crossentropy_backward_cuda<X>(dlogits, dlogits, s->targets.as<int>(), dloss / N, N, V, st);
+        X* dlogits = s->logits.as<X>();  // over the logits; probabilities recomputed in fp32
+        crossentropy_backward_cuda<X>(dlogits, dlogits, s->ce_stats.as<float>(), s->targets.as<int>(), dloss / N, N,
+                                      V, st);
         const X* wlm = wx + offset_of(cfg.tie ? "transformer.wte.weight" : "lm_head.weight");
         X* dln = take<X>(s->dln1, nc);
         matmul_backward_input_cuda<X>(ctx, dln, dlogits, wlm, N, C, V, false);
@@ -298,7 +304,8 @@ void StageModelCuda::backward_weight_t(const CudaContext& ctx, StageSavedCuda* s
   }
 }
 
-AdamWCuda adamw_cuda_create(const AdamWConfig& cfg, const ParamLayout& layout, size_t param_offset, size_t n) {
+AdamWCuda adamw_cuda_create(const AdamWConfig& cfg, const ParamLayout& layout, size_t param_offset, size_t n,
+                            cudaStream_t stream) {
   const AdamW host = adamw_create(cfg, layout, param_offset, n);
   AdamWCuda opt;
   opt.cfg = cfg;
@@ -306,9 +313,13 @@ AdamWCuda adamw_cuda_create(const AdamWConfig& cfg, const ParamLayout& layout, s
   opt.m.reserve(n * sizeof(float));
   opt.v.reserve(n * sizeof(float));
   opt.decay.reserve(n);
-  CUDA_CHECK(cudaMemset(opt.m.get(), 0, n * sizeof(float)));
-  CUDA_CHECK(cudaMemset(opt.v.get(), 0, n * sizeof(float)));
-  CUDA_CHECK(cudaMemcpy(opt.decay.get(), host.decay.data(), n, cudaMemcpyHostToDevice));
+  // On the stream the updates will run on (a legacy-stream memset or copy is not ordered before a
+  // non-blocking stream's kernels), then wait: `host` is a local, and the caller may hand the state
+  // to any stream.
+  CUDA_CHECK(cudaMemsetAsync(opt.m.get(), 0, n * sizeof(float), stream));
+  CUDA_CHECK(cudaMemsetAsync(opt.v.get(), 0, n * sizeof(float), stream));
+  CUDA_CHECK(cudaMemcpyAsync(opt.decay.get(), host.decay.data(), n, cudaMemcpyHostToDevice, stream));
+  CUDA_CHECK(cudaStreamSynchronize(stream));
   return opt;
 }
 

@@ -18,18 +18,23 @@
 namespace paci::exec {
 
 // What one layer's forward saved (device memory, X = activation type), and after backward_input
-// the output-gradients backward_weight needs. Same fields as LayerSaved; the head keeps logits,
-// probs and dlogits in one (N,V) buffer (`logits`), overwritten in that order.
+// the output-gradients backward_weight needs. Same fields as LayerSaved; the head keeps logits
+// and then dlogits in one (N,V) buffer (`logits`), and instead of the probabilities each row's
+// softmax max and 1/sum in fp32 (`ce_stats`, see crossentropy.cuh).
 struct LayerSavedCuda {
   DeviceBuffer tokens, targets;                     // int (N)
   DeviceBuffer inp, ln1, qkv, atty, att, r2, ln2, fch, fch_gelu, logits;  // X
   DeviceBuffer ln1_mean, ln1_rstd, ln2_mean, ln2_rstd, losses;            // float
+  DeviceBuffer ce_stats;                            // float (2N): head only, per row max and 1/sum
   DeviceBuffer dy, dfch, dln2, dr2, dqkv, dln1;     // X, written by backward_input
   bool has_dgrads = false;
 };
 
 struct StageSavedCuda {
   int B = 0, T = 0;
+  // The slice [first, last) whose forward filled it; a record is only ever reused by that slice
+  // (forward checks), so its layer list is never resized and its buffers never re-sized mid-run.
+  int first = -1, last = -1;
   DeviceBuffer loss;  // one float: mean cross-entropy, when the stage holds the head
   std::vector<LayerSavedCuda> layers;
   size_t bytes() const;  // device memory held
@@ -108,8 +113,10 @@ struct AdamWCuda {
     return {m.as<float>(), v.as<float>(), decay.as<uint8_t>(), m.bytes() / sizeof(float)};
   }
 };
-// Zeroed moments and the decay mask of adamw_create, uploaded (synchronously).
-AdamWCuda adamw_cuda_create(const AdamWConfig& cfg, const ParamLayout& layout, size_t param_offset, size_t n);
+// Zeroed moments and the decay mask of adamw_create, filled on `stream` (null: the legacy default
+// stream) and waited for, so any stream may use the state once this returns.
+AdamWCuda adamw_cuda_create(const AdamWConfig& cfg, const ParamLayout& layout, size_t param_offset, size_t n,
+                            cudaStream_t stream);
 // One update of params/grads (device, the span); refreshes params_bf16 (may be null) in the same pass.
 void adamw_cuda_update(AdamWCuda* opt, float* params, const float* grads, float lr, __nv_bfloat16* params_bf16,
                        cudaStream_t stream);

@@ -138,8 +138,9 @@ Result<StageRun> PrepareStage(const ir::Schedule& schedule, const PipelineConfig
   req.memory = memory;
   Result<std::unique_ptr<StageBackend>> backend = MakeBackend(cfg, req);
   if (!backend.ok()) return backend.status();
-  run.backend = std::move(*backend);
+  run.backend = WrapBackendWithFault(std::move(*backend), stage, cfg.fault);
   if (cfg.resume) ImportState(*run.backend, run.chunks, cfg.train.model, *cfg.resume);
+  PACI_RETURN_IF_ERROR(run.backend->Failure());  // a device error while loading the checkpoint
   StageWorkerSetup& s = run.setup;
   s.schedule = &schedule;
   s.stage = stage;
@@ -289,6 +290,8 @@ Result<PipelineResult> TrainPipelineThreads(const ir::Schedule& schedule, const 
         }
         ExportState(*run->backend, run->chunks, cfg.train.model, &result.params,
                     cfg.keep_state ? &result.state : nullptr);
+        status[s] = run->backend->Failure();  // a device error while reading the weights back
+        if (!status[s].ok()) endpoints[s]->Abort(fmt::format("stage {} failed", s));
       });
     }
   }
@@ -375,6 +378,7 @@ Result<PipelineResult> TrainPipelineStage(const ir::Schedule& schedule, const Pi
     result.state.v.assign(result.params.size(), 0.0f);
   }
   ExportState(*run->backend, run->chunks, cfg.train.model, &result.params, cfg.keep_state ? &result.state : nullptr);
+  PACI_RETURN_IF_ERROR(run->backend->Failure());
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - origin).count();
   result.updates = result.stages[0].updates;
   if (eval) PACI_RETURN_IF_ERROR(GatherEval(schedule, cfg, *ranges, transport, &*eval, &result));

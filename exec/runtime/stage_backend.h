@@ -85,6 +85,11 @@ class StageBackend {
   virtual uint64_t PeakBytes() const { return 0; }
   virtual uint64_t ActivationBytes() const = 0;
 
+  // The first device error a method hit (sticky), Ok while there is none. A GPU backend turns a
+  // failing CUDA call into a Status rather than exiting the process; methods without a Status
+  // return leave it here, and the worker checks it after every op and at the end.
+  virtual Status Failure() const { return Status::Ok(); }
+
   // Training state of chunk c, for checkpoints (after Synchronize).
   virtual void ExportChunk(uint32_t chunk, ChunkState* out) const = 0;
   virtual void ImportChunk(uint32_t chunk, const ChunkState& in) = 0;

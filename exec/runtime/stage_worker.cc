@@ -205,8 +205,11 @@ Status StageWorker::Communicate(const PlainOp& op) {
   Status st = backend_.Recv(*s_.transport, StageChunkOf(key->from_virtual, P_).stage, *key, slot, s_.recv_timeout);
   if (!st.ok()) {
     const std::string msg = fmt::format("at {}: {}", OpText(op, P_), st.message());
-    return st.code() == Status::Code::kDeadlineExceeded ? Status::DeadlineExceeded(msg)
-                                                        : Status::FailedPrecondition(msg);
+    if (st.code() == Status::Code::kDeadlineExceeded) return Status::DeadlineExceeded(msg);
+    // A device error of this stage's backend stays Internal: the trainer reports the first
+    // non-FailedPrecondition status as the root cause, and FailedPrecondition means "told to stop".
+    if (st.code() == Status::Code::kInternal) return Status::Internal(msg);
+    return Status::FailedPrecondition(msg);
   }
   return Status::Ok();
 }
@@ -238,6 +241,9 @@ Status StageWorker::Play(const PlainOp& op, bool opens, bool closes) {
     }
   }
   backend_.EndOp(issued.timer);
+  // A device error in a method without a Status return (optimizer step, kept versions, timing)
+  // is left sticky in the backend: this op is where the stage learns of it.
+  if (st.ok()) st = backend_.Failure();
   if (!st.ok()) return st.code() == Status::Code::kInternal ? Status::Internal(Where(op) + ": " + st.message()) : st;
   report_->weight_versions = std::max(report_->weight_versions, versions_.VersionsHeld());
   ++report_->ops;
@@ -326,6 +332,7 @@ Status RunStageWorker(const StageWorkerSetup& setup, StageReport* report) {
     }
   }
   worker.ReportCompleted(true);
+  PACI_RETURN_IF_ERROR(setup.backend->Failure());  // a failed backend completes nothing more
   report->peak_bytes = std::max(report->peak_bytes, setup.backend->PeakBytes());
   report->sampler = worker.sampler();
   report->activation_bytes = setup.backend->ActivationBytes();

@@ -18,10 +18,13 @@
 
 namespace paci::exec::testing {
 
-#define SKIP_WITHOUT_GPU()                                                                        \
-  do {                                                                                            \
-    if (::paci::exec::cuda_device_count() == 0)                                                   \
-      GTEST_SKIP() << "no CUDA device (cudaGetDeviceCount failed or returned 0): GPU test not run"; \
+// Skips where there is no driver or no device; fails where the driver is too old or CUDA fails
+// otherwise, since a GPU may well be present then and a skip would hide it.
+#define SKIP_WITHOUT_GPU()                                                                       \
+  do {                                                                                           \
+    const ::paci::exec::CudaDeviceProbe probe_ = ::paci::exec::cuda_probe_devices();             \
+    if (probe_.absent()) GTEST_SKIP() << probe_.message << ": GPU test not run";                \
+    if (probe_.count == 0) GTEST_FAIL() << probe_.message;                                      \
   } while (0)
 
 // |gpu - cpu| <= atol + rtol * |cpu| elementwise.

@@ -71,7 +71,12 @@ int RankModeMatchesOneGpu(NcclTransport* t, ir::ScheduleKind kind, int rank) {
 int main(int argc, char** argv) {
   MpiSession session(&argc, &argv);
   const int rank = session.rank();
-  const int ndev = cuda_device_count();
+  const CudaDeviceProbe probe = cuda_probe_devices();
+  if (probe.count == 0 && !probe.absent()) {  // a driver problem hides a GPU: fail, do not skip
+    std::printf("rank %d: FAILED: %s\n", rank, probe.message.c_str());
+    return 1;
+  }
+  const int ndev = probe.count;
   if (ndev == 0 || (session.size() > 1 && ndev < session.size() && ndev < 2)) {
     std::printf("rank %d: SKIPPED: %d CUDA device(s) for %d rank(s)\n", rank, ndev, session.size());
     return 77;

@@ -1,5 +1,5 @@
 // The CUDA backend under the same stage worker as the CPU: every schedule and weight policy
-// (flush, PipeDream stash, 2BW, PipeMare, PACI), all stages on one GPU with one stream each, against
+// (flush, interleaved chunks, PipeDream stash, 2BW, PipeMare, PACI), all stages on one GPU with one stream each, against
 // the CPU pipeline runtime: the same schedule IR, model, seed and batches give the same per-update
 // losses (fp32: 1e-4 relative, as accumulation orders differ), every op is traced once with GPU
 // times. Skips without a GPU; the host parts (peak table, FLOP count) run everywhere.
@@ -25,6 +25,7 @@ ir::Schedule Generate(ir::ScheduleKind kind, uint32_t P, uint32_t M, uint32_t K,
   spec.set_microbatches_per_iteration(M);
   spec.set_accum(K);
   spec.set_total_microbatches(total);
+  if (kind == ir::INTERLEAVED_1F1B) spec.set_chunks(2);  // two chunks per stage: records per chunk
   Result<ir::Schedule> s = GenerateSchedule(spec);
   PACI_CHECK(s.ok());
   return *s;
@@ -71,6 +72,7 @@ TEST_P(CudaBackendPipeline, SameLossesAsCpuPipeline) {
 
 INSTANTIATE_TEST_SUITE_P(Schedules, CudaBackendPipeline,
                          ::testing::Values(Case{ir::ONE_F_ONE_B_FLUSH, 2, 4, 0}, Case{ir::GPIPE, 3, 4, 0},
+                                           Case{ir::INTERLEAVED_1F1B, 2, 4, 0},
                                            Case{ir::ZB_H1, 2, 4, 0}, Case{ir::PACI, 2, 0, 4},
                                            Case{ir::PACI, 3, 0, 2}, Case{ir::PIPEDREAM, 2, 0, 1},
                                            Case{ir::PIPEDREAM_2BW, 2, 0, 2}, Case{ir::PIPEMARE, 2, 0, 2}));

@@ -126,6 +126,8 @@ TEST_P(CudaStage, MatchesCpuStageModel) {
   gin.targets = cpu->has_head() ? dtgt.as<int>() : nullptr;
   StageSavedCuda gsaved;
   gpu->forward(ctx, {dw.get(), dw_bf.get()}, gin, B, T, &gsaved, out_dev.get());
+  // from_act reads out_dev on the legacy default stream, which does not wait for ctx.stream.
+  CUDA_CHECK(cudaStreamSynchronize(ctx.stream));
   if (cpu->has_head()) {
     const float loss = stage_loss_cuda(gsaved, ctx.stream);
     std::printf("  loss cpu %.6f gpu %.6f [%s]\n", saved.loss, loss, pname);

@@ -225,8 +225,39 @@ TEST(PipelineFailure, SilentPeerEndsTheRunWithinTheTimeout) {
   EXPECT_NE(r.status().message().find("RECV_"), std::string::npos) << r.status().message();
 }
 
+// A device error in stage 1 (what the CUDA backend makes of a failing CUDA call, instead of
+// exiting the process): the run fails with that error, naming the stage and the op, and the other
+// stages are told to stop rather than waiting out the receive timeout. Once in an op whose method
+// returns a Status (the stage's first op) and once in the optimizer step, which returns nothing
+// and leaves the error for the worker to find (StageBackend::Failure).
+TEST(PipelineFailure, DeviceErrorFailsTheRunWithoutExiting) {
+  const ir::Schedule schedule = Generate(ir::PACI, 3, 0, 3, 24);
+  const std::vector<uint64_t> bases = StageIdBases(schedule);
+  uint64_t first_step = 0;  // ops of stage 1 before its first optimizer step
+  for (StageOpCursor c(schedule.streams(1), bases[1]); c.Current().kind != ir::OPTIMIZER_STEP; c.Next())
+    ++first_step;
+  for (const auto& [after, method] : {std::pair<uint64_t, std::string>{0, "Recv"}, {first_step, "OptimizerStep"}}) {
+    PipelineConfig pc;
+    pc.train = TinyTrainConfig();
+    pc.recv_timeout = std::chrono::milliseconds(20000);  // far beyond the 5 s allowed below
+    pc.fault = {FaultSpec::Kind::kDevice, 1, after};
+    const auto t0 = std::chrono::steady_clock::now();
+    Result<PipelineResult> r = TrainPipelineThreads(schedule, pc, TinyCorpus(), nullptr);
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5)) << method;
+    ASSERT_FALSE(r.ok()) << method;
+    EXPECT_EQ(r.status().code(), Status::Code::kInternal) << r.status().message();
+    EXPECT_NE(r.status().message().find("injected device failure in " + method), std::string::npos)
+        << r.status().message();
+    EXPECT_NE(r.status().message().find("stage 1: op"), std::string::npos) << r.status().message();
+  }
+}
+
 TEST(FaultSpecParse, NamesTheFlagOnBadInput) {
   EXPECT_TRUE(ParseFaultSpec("hang:2:10").ok());
+  Result<FaultSpec> device = ParseFaultSpec("device:1:7");
+  ASSERT_TRUE(device.ok());
+  EXPECT_EQ(device->kind, FaultSpec::Kind::kDevice);
+  EXPECT_EQ(device->after_sends, 7u);
   Result<FaultSpec> bad = ParseFaultSpec("explode:1");
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("--inject-fault"), std::string::npos);
