@@ -16,6 +16,8 @@
 #include "exec/runtime/pipeline_trainer.h"
 #include "exec/model/safetensors.h"
 #include "exec/model/train.h"
+#include "sched/bounded_file.h"
+#include "sched/checked_math.h"
 #include "sched/ir_version.h"
 #include "sched/limits.h"
 #include "sched/pipeline_spec.h"
@@ -345,6 +347,34 @@ TEST(HostileProfile, ModelSizeIsCheckedForFlagsToo) {
   EXPECT_TRUE(sim::CheckModelSize(m, 8).ok());
   m.set_seq(1u << 24);  // a block's attention scores: 9 a T^2 b bytes
   EXPECT_TRUE(Mentions(sim::CheckModelSize(m, 8), "kMaxBytes"));
+}
+
+// Issue 25: the one arithmetic rule and the bounded reads the newer surfaces rely on.
+TEST(HostileArithmetic, ProductsOfUserNumbersAreChecked) {  // was: micro-batches x updates wrapped
+  EXPECT_FALSE(CheckedMul<uint64_t>(uint64_t{1} << 63, 2).has_value());
+  EXPECT_EQ(CheckedMul<int64_t>(4096, 1024), 4194304);
+  EXPECT_FALSE(CheckedMul<int>(1073741824, 4).has_value());  // study --jobs 2^30 x --stages 4
+  EXPECT_FALSE(CheckedAdd<uint32_t>(kStageMax, 1).has_value());
+  const Result<uint64_t> grid = CheckedProduct({2, 1, 1, 4294967295u}, 100000, "--seeds", "kMaxStudyPoints");
+  ASSERT_FALSE(grid.ok());
+  EXPECT_TRUE(Mentions(grid.status(), "kMaxStudyPoints"));
+  EXPECT_EQ(*CheckedProduct({2, 3, 4}, 24, "x", "L"), 24u);
+  for (double bad : {std::nan(""), HUGE_VAL, -1.0, 0.0, 1e308})
+    EXPECT_TRUE(Mentions(CheckRange(bad, 0, 3600, "--colocate-seconds", true), "--colocate-seconds")) << bad;
+  EXPECT_TRUE(CheckRange(3600, 0, 3600, "x", true).ok());
+}
+
+TEST(HostileFiles, NonRegularAndOversizedFilesAreNotRead) {  // was: /dev/zero read until out of memory
+  const Result<std::string> zero = ReadBoundedFile("/dev/zero", kMaxInputFileBytes, "kMaxInputFileBytes");
+  ASSERT_FALSE(zero.ok());
+  EXPECT_TRUE(Mentions(zero.status(), "not a regular file"));
+  store::testing::TempDir dir;
+  store::testing::WriteBytes(dir.File("f"), std::string(100, 'x'));
+  const Result<std::string> big = ReadBoundedFile(dir.File("f"), 99, "kLimit");
+  ASSERT_FALSE(big.ok());
+  EXPECT_TRUE(Mentions(big.status(), "kLimit"));
+  EXPECT_EQ(ReadBoundedFile(dir.File("f"), 100, "kLimit")->size(), 100u);
+  EXPECT_EQ(ReadBoundedFile(dir.File("missing"), 100, "kLimit").status().code(), Status::Code::kNotFound);
 }
 
 }  // namespace
