@@ -1,0 +1,64 @@
+// Issue 25: the newer surfaces (study and its report, profile, model/hardware/link files, train
+// flags and checkpoints, sweep --loss-curves) keep the contract. Each case reproduces a crash,
+// hang, wrong exit code or silent acceptance found by hand, through the real `paci` binary, and
+// checks the refusal that replaced it: exit 2, a message naming the flag, file or limit, quickly.
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "tests/hostile/paci_cli.h"
+
+namespace paci {
+namespace {
+
+// A tiny model, so the few cases that do train finish in a second or two.
+const std::string kModel = " --layers 2 --dim 32 --heads 4 --seq 16 --microbatch-size 2 --eval-batches 1";
+
+class HostileSurfaces : public HostileCli {
+ protected:
+  // A study store with no runs in it: `simulate` creates one.
+  void MakeStore() { ASSERT_EQ(Paci("simulate --schedule gpipe --stages 2" + Db()).code, 0); }
+  // Exit 2 naming `what`, within `seconds`, and no point trained (no log written).
+  void ExpectStudyRefused(const std::string& args, const std::string& what, double seconds = 20) {
+    const Outcome o = Paci("study " + args + kModel + " --updates 2" + Db());
+    EXPECT_REFUSED(o, what);
+    EXPECT_LT(o.seconds, seconds) << args;
+    EXPECT_EQ(RunCount(), 0u) << args;
+    const std::string logs = db_ + ".logs";
+    if (std::filesystem::exists(logs)) EXPECT_TRUE(std::filesystem::is_empty(logs)) << args;
+  }
+};
+
+TEST_F(HostileSurfaces, StudyDividesOnlyByCheckedNumbers) {  // was: SIGFPE (exit 136) for both
+  ExpectStudyRefused("--stages 0", "--stages");
+  ExpectStudyRefused("--stages 4 --jobs 1073741824", "--jobs");
+}
+
+TEST_F(HostileSurfaces, StudyGridIsBounded) {  // was: looped forever, memory growing
+  ExpectStudyRefused("--seeds 4294967295", "kMaxStudyPoints", 10);
+  ExpectStudyRefused("--accum 2,4 --lr 1e-3,2e-3 --seeds 30000", "--schedules x --accum x --lr x --seeds", 10);
+}
+
+TEST_F(HostileSurfaces, StudyRefusesBadPointsItself) {  // was: exit 1, each child failing alone
+  ExpectStudyRefused("--accum 0", "--accum");
+  for (const char* lr : {"0", "-1", "inf", "nan"}) ExpectStudyRefused(std::string("--lr ") + lr, "--lr");
+  ExpectStudyRefused("--stages 5000", "--stages");
+  const Outcome o = Paci("study --layers 0 --dim 32 --heads 4 --seq 16 --updates 2" + Db());
+  EXPECT_REFUSED(o, "--layers");
+  ExpectStudyRefused("--schedules paci --drift-lr-scale inf", "--drift-lr-scale");
+}
+
+TEST_F(HostileSurfaces, DriftLrScaleIsFiniteAndBounded) {  // was: inf stored NaN curves as complete
+  for (const char* a : {"inf", "nan", "1e9"})
+    EXPECT_REFUSED(Paci("train" + kModel + " --schedule paci --stages 2 --accum 2 --updates 2 --drift-lr-scale " +
+                        std::string(a) + Db()),
+                   "--drift-lr-scale");
+  EXPECT_EQ(RunCount(), 0u);
+}
+
+}  // namespace
+}  // namespace paci
