@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "sched/bounded_file.h"
 #include "sched/limits.h"
 #include "sim/model_cost.h"
 
@@ -118,11 +119,9 @@ Status WriteProfileFile(const ir::Profile& profile, const std::string& path) {
 }
 
 Result<ir::Profile> LoadProfileFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::InvalidArgument(path + ": cannot read");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ProfileFromJson(ss.str(), path);
+  Result<std::string> text = ReadBoundedFile(path, kMaxInputFileBytes, "kMaxInputFileBytes (sched/bounded_file.h)");
+  if (!text.ok()) return Status::InvalidArgument(text.status().message());
+  return ProfileFromJson(*text, path);
 }
 
 Status CheckProfileMatches(const ir::Profile& p, const ir::ModelShape& m, uint32_t microbatch,

@@ -377,5 +377,14 @@ TEST(HostileFiles, NonRegularAndOversizedFilesAreNotRead) {  // was: /dev/zero r
   EXPECT_EQ(ReadBoundedFile(dir.File("missing"), 100, "kLimit").status().code(), Status::Code::kNotFound);
 }
 
+TEST(HostileModelCost, PartitionerWorkIsBoundedBeforeAllocating) {  // was: O(P L^2), minutes to days
+  std::vector<sim::LayerCost> layers(1u << 20);  // kMaxModelLayers blocks
+  const Result<std::vector<sim::LayerSlice>> split = sim::PartitionLayers(layers, 2, {}, 0);
+  ASSERT_FALSE(split.ok());
+  EXPECT_TRUE(Mentions(split.status(), "kMaxPartitionSteps"));
+  layers.resize(1000);
+  EXPECT_TRUE(sim::PartitionLayers(layers, 8, {}, 0).ok());
+}
+
 }  // namespace
 }  // namespace paci

@@ -52,11 +52,59 @@ TEST_F(HostileSurfaces, StudyRefusesBadPointsItself) {  // was: exit 1, each chi
   ExpectStudyRefused("--schedules paci --drift-lr-scale inf", "--drift-lr-scale");
 }
 
+TEST_F(HostileSurfaces, PartitionerWorkIsBounded) {  // was: minutes inside the documented layer limit
+  const Outcome o = Paci("simulate --schedule gpipe --stages 2 --model gpt2 --layers 1048576 --hardware h100 --no-db");
+  EXPECT_REFUSED(o, "kMaxPartitionSteps");
+  EXPECT_LT(o.seconds, 10);
+}
+
+TEST_F(HostileSurfaces, DescriptionFileTypeErrorsNameFileAndField) {  // was: "internal error" (exit 1)
+  const std::string hw = dir_.File("hw.json"), model = dir_.File("model.json"), link = dir_.File("link.json");
+  const std::string sim = "simulate --schedule gpipe --stages 2 --no-db ";
+  WriteBytes(hw, R"({"name": 5, "peak_tflops_fp32": 100, "memory_bandwidth_gbs": 1000})");
+  EXPECT_REFUSED(Paci(sim + "--model gpt2 --hardware " + hw), hw + ": name");
+  WriteBytes(model, R"({"layers": 2, "dim": 64, "heads": 4, "tie": "yes"})");
+  EXPECT_REFUSED(Paci(sim + "--model " + model + " --hardware h100"), model + ": tie");
+  WriteBytes(link, R"({"name": [1], "bandwidth_gbs": 100})");
+  EXPECT_REFUSED(Paci(sim + "--model gpt2 --hardware h100 --link " + link), link + ": name");
+}
+
+TEST_F(HostileSurfaces, HardwareNumbersStayInRange) {  // was: 1e308 TFLOP/s gave zero compute, bubble 1
+  const std::string hw = dir_.File("hw.json");
+  WriteBytes(hw, R"({"peak_tflops_fp32": 1e308, "memory_bandwidth_gbs": 1000})");
+  EXPECT_REFUSED(Paci("simulate --schedule gpipe --stages 2 --no-db --model gpt2 --hardware " + hw),
+                 "peak_tflops_fp32");
+}
+
+TEST_F(HostileSurfaces, NonRegularFilesAreRefusedUnread) {  // was: read /dev/zero until out of memory
+  const Outcome data = Paci("train" + kModel + " --updates 1 --data /dev/zero");
+  EXPECT_REFUSED(data, "not a regular file");
+  EXPECT_REFUSED(Paci("train" + kModel + " --updates 1 --resume /dev/zero"), "not a regular file");
+  EXPECT_REFUSED(Paci("profile --show /dev/zero"), "not a regular file");
+  EXPECT_REFUSED(Paci("simulate --schedule gpipe --stages 2 --no-db --model gpt2 --hardware /dev/zero"),
+                 "not a regular file");
+}
+
 TEST_F(HostileSurfaces, DriftLrScaleIsFiniteAndBounded) {  // was: inf stored NaN curves as complete
   for (const char* a : {"inf", "nan", "1e9"})
     EXPECT_REFUSED(Paci("train" + kModel + " --schedule paci --stages 2 --accum 2 --updates 2 --drift-lr-scale " +
                         std::string(a) + Db()),
                    "--drift-lr-scale");
+  EXPECT_EQ(RunCount(), 0u);
+}
+
+TEST_F(HostileSurfaces, CheckpointWithANaNWeightIsRefusedOnBothPaths) {  // was: pipelined trained on NaN
+  const std::string ck = dir_.File("ck.safetensors");
+  ASSERT_EQ(Paci("train" + kModel + " --updates 1 --save " + ck).code, 0);
+  std::string bytes = ReadBytes(ck);
+  uint64_t hlen = 0;
+  std::memcpy(&hlen, bytes.data(), 8);
+  const float nan = std::nanf("");
+  std::memcpy(&bytes[8 + hlen], &nan, sizeof(nan));  // the first value of the tensor at offset 0
+  WriteBytes(ck, bytes);
+  EXPECT_REFUSED(Paci("train" + kModel + " --schedule paci --stages 2 --accum 2 --updates 3 --resume " + ck + Db()),
+                 "non-finite");
+  EXPECT_REFUSED(Paci("train" + kModel + " --updates 3 --resume " + ck), "non-finite");
   EXPECT_EQ(RunCount(), 0u);
 }
 
