@@ -52,6 +52,17 @@ TEST_F(HostileSurfaces, StudyRefusesBadPointsItself) {  // was: exit 1, each chi
   ExpectStudyRefused("--schedules paci --drift-lr-scale inf", "--drift-lr-scale");
 }
 
+TEST_F(HostileSurfaces, ColocationTimeIsFiniteAndBounded) {  // was: nan and 1e308 never finished
+  for (const char* s : {"nan", "1e308", "-1", "0"}) {
+    const Outcome o = Paci("profile --layers 1 --dim 16 --heads 2 --seq 8 --colocate 2 --colocate-seconds " +
+                           std::string(s) + " -o " + dir_.File("p.json"));
+    EXPECT_REFUSED(o, "--colocate-seconds");
+    EXPECT_LT(o.seconds, 10) << s;
+  }
+  EXPECT_REFUSED(Paci("profile --layers 1 --dim 16 --heads 2 --seq 8 --colocate 100000 -o " + dir_.File("p.json")),
+                 "kMaxColocated");
+}
+
 TEST_F(HostileSurfaces, PartitionerWorkIsBounded) {  // was: minutes inside the documented layer limit
   const Outcome o = Paci("simulate --schedule gpipe --stages 2 --model gpt2 --layers 1048576 --hardware h100 --no-db");
   EXPECT_REFUSED(o, "kMaxPartitionSteps");
