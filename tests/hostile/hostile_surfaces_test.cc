@@ -52,6 +52,29 @@ TEST_F(HostileSurfaces, StudyRefusesBadPointsItself) {  // was: exit 1, each chi
   ExpectStudyRefused("--schedules paci --drift-lr-scale inf", "--drift-lr-scale");
 }
 
+TEST_F(HostileSurfaces, FilesWhereFoldersBelongNameTheFlag) {  // was: "internal error: filesystem error"
+  const std::string file = dir_.File("a-file");
+  WriteBytes(file, "x");
+  ExpectStudyRefused("--log-dir " + file, "--log-dir");
+  MakeStore();
+  EXPECT_REFUSED(Paci("study report --out " + file + Db()), "--out");
+}
+
+TEST_F(HostileSurfaces, StudyReportTargetLossIsFiniteAndPositive) {  // was: nan skipped tta.csv, inf "reached"
+  MakeStore();
+  for (const char* t : {"nan", "inf", "-1", "1e9"})
+    EXPECT_REFUSED(Paci("study report --out " + dir_.File("r") + " --target-loss " + t + Db()), "--target-loss");
+}
+
+TEST_F(HostileSurfaces, SweepLossCurvesTargetIsFiniteAndPositive) {  // was: inf and -1 accepted
+  MakeStore();
+  for (const char* t : {"inf", "-1", "0"})
+    EXPECT_REFUSED(Paci("sweep --loss-curves " + db_ + " --target-loss " + t + " --fwd-ms 1 --no-db"),
+                   "--target-loss");
+  EXPECT_REFUSED(Paci("sweep --loss-curves " + db_ + " --target-loss 3 --tta-updates 0 --fwd-ms 1 --no-db"),
+                 "--tta-updates");
+}
+
 TEST_F(HostileSurfaces, ColocationTimeIsFiniteAndBounded) {  // was: nan and 1e308 never finished
   for (const char* s : {"nan", "1e308", "-1", "0"}) {
     const Outcome o = Paci("profile --layers 1 --dim 16 --heads 2 --seq 8 --colocate 2 --colocate-seconds " +
@@ -117,6 +140,20 @@ TEST_F(HostileSurfaces, CheckpointWithANaNWeightIsRefusedOnBothPaths) {  // was:
                  "non-finite");
   EXPECT_REFUSED(Paci("train" + kModel + " --updates 3 --resume " + ck), "non-finite");
   EXPECT_EQ(RunCount(), 0u);
+}
+
+TEST_F(HostileSurfaces, TypedZerosAreNotTheDefault) {  // was: 0 silently meant "the default"
+  const std::string sim = "simulate --schedule gpipe --stages 2 --no-db ";
+  EXPECT_REFUSED(Paci(sim + "--accum 0"), "--accum");
+  EXPECT_REFUSED(Paci(sim + "--updates 0"), "--updates");
+  EXPECT_REFUSED(Paci(sim + "--microbatches 0"), "--microbatches");
+  EXPECT_REFUSED(Paci(sim + "--model gpt2 --hardware h100 --microbatch-size 0"), "--microbatch-size");
+  EXPECT_REFUSED(Paci("train" + kModel + " --updates 0"), "--updates");
+}
+
+TEST_F(HostileSurfaces, RunLengthProductsDoNotWrap) {  // was: 2^62 x 4 wrapped to 0: a default-length run, exit 0
+  EXPECT_REFUSED(Paci("simulate --schedule paci --stages 2 --accum 4 --updates 4611686018427387904 --no-db"),
+                 "--updates");
 }
 
 }  // namespace
