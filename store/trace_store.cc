@@ -256,20 +256,26 @@ Result<RunRecord> TraceStore::GetRun(int64_t run_id) {
   return ReadRunRow(*stmt);
 }
 
-Status TraceStore::DeleteRun(int64_t run_id) {
-  auto record = GetRun(run_id);
-  if (!record.ok()) return record.status();
+Status TraceStore::DeleteRun(int64_t run_id) { return DeleteRuns({run_id}); }
+
+Status TraceStore::DeleteRuns(const std::vector<int64_t>& run_ids) {
   auto txn = SqliteTxn::Begin(*db_);
   if (!txn.ok()) return txn.status();
-  for (const char* sql : {"DELETE FROM ops WHERE run = ?1", "DELETE FROM op_tiles WHERE run = ?1",
-                          "DELETE FROM updates WHERE run = ?1",
-                          "DELETE FROM memory WHERE run = ?1", "DELETE FROM metrics WHERE run = ?1",
-                          "DELETE FROM links WHERE predicted = ?1 OR measured = ?1",
-                          "DELETE FROM runs WHERE id = ?1"}) {
-    auto stmt = SqliteStmt::Prepare(*db_, sql);
-    if (!stmt.ok()) return stmt.status();
-    PACI_RETURN_IF_ERROR(stmt->Bind(1, run_id).Run());
+  // Inside the transaction, so no other writer can delete one of them between check and delete.
+  for (int64_t id : run_ids) {
+    auto record = GetRun(id);
+    if (!record.ok()) return record.status();  // the transaction rolls back: nothing deleted
   }
+  for (int64_t id : run_ids)
+    for (const char* sql : {"DELETE FROM ops WHERE run = ?1", "DELETE FROM op_tiles WHERE run = ?1",
+                            "DELETE FROM updates WHERE run = ?1",
+                            "DELETE FROM memory WHERE run = ?1", "DELETE FROM metrics WHERE run = ?1",
+                            "DELETE FROM links WHERE predicted = ?1 OR measured = ?1",
+                            "DELETE FROM runs WHERE id = ?1"}) {
+      auto stmt = SqliteStmt::Prepare(*db_, sql);
+      if (!stmt.ok()) return stmt.status();
+      PACI_RETURN_IF_ERROR(stmt->Bind(1, id).Run());
+    }
   return txn->Commit();
 }
 

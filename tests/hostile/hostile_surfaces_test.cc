@@ -156,5 +156,15 @@ TEST_F(HostileSurfaces, RunLengthProductsDoNotWrap) {  // was: 2^62 x 4 wrapped 
                  "--updates");
 }
 
+TEST_F(HostileSurfaces, RunsDeleteIsAllOrNothing) {  // was: deleted run 3, then exit 2 on 999
+  for (int i = 0; i < 2; ++i) MakeStore();
+  const std::string before = ReadBytes(db_);
+  EXPECT_REFUSED(Paci("runs delete 1 999" + Db()), "999");
+  EXPECT_EQ(RunCount(), 2u);
+  EXPECT_EQ(ReadBytes(db_), before);
+  EXPECT_EQ(Paci("runs delete 1 2" + Db()).code, 0);
+  EXPECT_EQ(RunCount(), 0u);
+}
+
 }  // namespace
 }  // namespace paci
