@@ -279,6 +279,14 @@ Status TraceStore::DeleteRuns(const std::vector<int64_t>& run_ids) {
   return txn->Commit();
 }
 
+Status TraceStore::FailRunningRun(int64_t run_id, const std::string& message) {
+  auto stmt = SqliteStmt::Prepare(
+      *db_, "UPDATE runs SET status = ?1, message = ?2, end_unix_ns = ?3 WHERE id = ?4 AND status = ?5");
+  if (!stmt.ok()) return stmt.status();
+  return stmt->BindText(1, RunStatusName(RunStatus::kFailed)).BindText(2, message).Bind(3, UnixNowNs())
+      .Bind(4, run_id).BindText(5, RunStatusName(RunStatus::kRunning)).Run();
+}
+
 Status TraceStore::LinkPrediction(int64_t predicted, int64_t measured) {
   auto p = GetRun(predicted);
   if (!p.ok()) return p.status();

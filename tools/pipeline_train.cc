@@ -30,6 +30,7 @@
 #include "sched/weight_version_analysis.h"
 #include "store/trace_store.h"
 #include "tools/exit_codes.h"
+#include "tools/interrupt_guard.h"
 #ifdef PACI_HAVE_MPI
 #include "exec/runtime/mpi_transport.h"
 #endif
@@ -266,6 +267,9 @@ void RunThreads(const exec::TrainConfig& cfg, const PipelineTrainFlags& f, const
     if (!w.ok()) Fail(1, "--db: " + w.status().message());
     writer.emplace(std::move(*w));
   }
+  // Until the run is finished, SIGTERM and SIGINT mark it failed before they end the process.
+  std::optional<InterruptGuard> guard;
+  if (writer) guard.emplace(f.db, writer->run_id());
   PrintingSink sink(writer ? &*writer : nullptr, true);
   Result<exec::PipelineResult> r = exec::TrainPipelineThreads(schedule, pc, data, &sink);
   if (!r.ok()) {

@@ -2,11 +2,16 @@
 // flags and checkpoints, sweep --loss-curves) keep the contract. Each case reproduces a crash,
 // hang, wrong exit code or silent acceptance found by hand, through the real `paci` binary, and
 // checks the refusal that replaced it: exit 2, a message naming the flag, file or limit, quickly.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -164,6 +169,39 @@ TEST_F(HostileSurfaces, RunsDeleteIsAllOrNothing) {  // was: deleted run 3, then
   EXPECT_EQ(ReadBytes(db_), before);
   EXPECT_EQ(Paci("runs delete 1 2" + Db()).code, 0);
   EXPECT_EQ(RunCount(), 0u);
+}
+
+TEST_F(HostileSurfaces, InterruptedTrainingIsStoredFailed) {  // was: 'running' forever
+  for (int sig : {SIGTERM, SIGINT}) {
+    db_ = dir_.File("interrupted-" + std::to_string(sig) + ".db");
+    const std::string cmd = std::string(PACI_BINARY) + " train" + kModel +
+                            " --schedule paci --stages 2 --accum 2 --updates 1000000" + Db() + " >/dev/null 2>&1";
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    struct Reaper {  // a failed assertion below must not leave a million updates training
+      pid_t pid;
+      ~Reaper() {
+        if (kill(pid, SIGKILL) == 0) waitpid(pid, nullptr, 0);
+      }
+    } reaper{pid};
+    for (int i = 0; i < 600 && RunCount() == 0; ++i) usleep(50'000);  // until the run is stored
+    ASSERT_EQ(RunCount(), 1u) << "the run never appeared";
+    usleep(300'000);  // into training
+    ASSERT_EQ(kill(pid, sig), 0);
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == sig) << "status " << status;
+    Result<store::TraceStore> s = store::TraceStore::Open(db_, {.create_if_missing = false, .read_only = true});
+    ASSERT_TRUE(s.ok());
+    const std::vector<store::RunRecord> runs = *s->ListRuns();
+    ASSERT_EQ(runs.size(), 1u);
+    EXPECT_EQ(runs[0].status, store::RunStatus::kFailed) << sig;
+    EXPECT_NE(runs[0].message.find("interrupted"), std::string::npos) << runs[0].message;
+  }
 }
 
 }  // namespace
