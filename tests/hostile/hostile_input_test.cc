@@ -331,6 +331,10 @@ TEST(HostileProfile, CountsTimesAndSizesBeyondTheLimitsAreRefused) {
   add("layers[2].optimizer_ns", [](ir::Profile& p) { p.mutable_layers(2)->set_optimizer_ns(2.0 * kMaxOpNs); });
   add("layers[0].weight_bytes", [](ir::Profile& p) { p.mutable_layers(0)->set_weight_bytes(uint64_t{1} << 63); });
   add("model.layers", [](ir::Profile& p) { p.mutable_model()->set_layers(2147483647); });
+  // Issue 25: a slowdown of 1e15 overflowed the slowed op's end into a shorter makespan; a second
+  // entry for one stage count was silently one of two.
+  add("colocation[0].slowdown", [](ir::Profile& p) { p.mutable_colocation(0)->set_slowdown(1e15); });
+  add("colocation[1].stages", [](ir::Profile& p) { *p.add_colocation() = p.colocation(0); });
   add("too large", [](ir::Profile& p) {
     p.mutable_model()->set_dim(1u << 31);
     p.mutable_model()->set_heads(1);
