@@ -175,6 +175,16 @@ void MakeLogDir(const std::string& logs, bool given) {
                         ec ? ec.message() : "a file of that name exists"));
 }
 
+// A value given twice in a grid list: its points would train twice and pool as two seeds of one
+// configuration, with a zero-width interval (issue 25, `--accum 2,2`).
+template <typename T>
+void RefuseRepeats(const std::vector<T>& values, const char* flag) {
+  for (size_t i = 0; i < values.size(); ++i)
+    for (size_t j = 0; j < i; ++j)
+      if (values[j] == values[i])
+        Fail(2, fmt::format("{}: {} is given twice; each value is one point of the grid", flag, values[i]));
+}
+
 // The study's own numbers, before any of them is multiplied or divided by.
 void CheckStudyFlags(const StudyFlags& f) {
   if (f.jobs < 1 || f.jobs > kMaxStudyJobs) Fail(2, fmt::format("--jobs must be in [1, {}], got {}", kMaxStudyJobs, f.jobs));
@@ -185,6 +195,9 @@ void CheckStudyFlags(const StudyFlags& f) {
       CheckedProduct({f.schedules.size(), f.accum.size(), f.lr.size(), f.seeds}, kMaxStudyPoints,
                      "--schedules x --accum x --lr x --seeds", "kMaxStudyPoints (tools/cmd_study.cc)");
   if (!points.ok()) Fail(2, points.status().message());
+  RefuseRepeats(f.schedules, "--schedules");
+  RefuseRepeats(f.accum, "--accum");
+  RefuseRepeats(f.lr, "--lr");
 }
 
 void RunStudy(const StudyFlags& f) {

@@ -57,6 +57,12 @@ TEST_F(HostileSurfaces, StudyRefusesBadPointsItself) {  // was: exit 1, each chi
   ExpectStudyRefused("--schedules paci --drift-lr-scale inf", "--drift-lr-scale");
 }
 
+TEST_F(HostileSurfaces, StudyGridValuesAreDistinct) {  // was: trained twice, pooled as "seeds=2"
+  ExpectStudyRefused("--accum 2,2", "--accum: 2 is given twice");
+  ExpectStudyRefused("--lr 1e-3,0.001", "--lr");
+  ExpectStudyRefused("--schedules paci,paci", "--schedules");
+}
+
 TEST_F(HostileSurfaces, FilesWhereFoldersBelongNameTheFlag) {  // was: "internal error: filesystem error"
   const std::string file = dir_.File("a-file");
   WriteBytes(file, "x");
