@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The reproducers of issue 25 this branch fixes, run against a `paci` binary, one markdown row each:
 # the command, its exit code (timeout: still running after the limit), seconds and the last line
-# of stderr (CLI11's "Run with --help" left out). Each is bad input: the right answer is exit 2 naming the input, at once.
+# of stderr (CLI11's "Run with --help" left out). Each is bad input: the right answer is exit 2
+# naming the input, at once.
 #   tests/hostile/issue25_cases.sh build/tools/paci [seconds per case, default 20]
 # Every case runs in a fresh temporary folder under `timeout` and a 4 GiB address-space limit.
 set -u
@@ -43,6 +44,7 @@ cases=(
   "study --lr inf $M --updates 2 --db x.db"
   "study --lr nan $M --updates 2 --db x.db"
   "study --stages 5000 $M --updates 2 --db x.db"
+  "study --accum 2,2 $M --updates 2 --db x.db"
   "study --layers 0 --updates 2 --db x.db"
   "$SIM --model gpt2 --hardware hw-type.json"
   "$SIM --model model-type.json --hardware h100"
