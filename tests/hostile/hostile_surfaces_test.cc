@@ -167,6 +167,21 @@ TEST_F(HostileSurfaces, RunLengthProductsDoNotWrap) {  // was: 2^62 x 4 wrapped 
                  "--updates");
 }
 
+TEST_F(HostileSurfaces, PredictNeedsACompleteRun) {  // was: fitted to a failed run's partial ops, exit 0
+  {
+    Result<store::TraceStore> s = store::TraceStore::Open(db_);
+    ASSERT_TRUE(s.ok());
+    store::RunInfo info;
+    info.kind = store::RunKind::kMeasured;
+    Result<store::RunWriter> w = s->BeginRun(info);
+    ASSERT_TRUE(w.ok()) << w.status().message();
+    ASSERT_TRUE(w->Finish(store::RunStatus::kFailed, "killed").ok());
+  }
+  EXPECT_REFUSED(Paci("predict --run 1" + Db()), "run 1 is failed (killed)");
+  EXPECT_REFUSED(Paci("predict --run 1 --from-run -1" + Db()), "--from-run");
+  EXPECT_EQ(RunCount(), 1u);
+}
+
 TEST_F(HostileSurfaces, RunsDeleteIsAllOrNothing) {  // was: deleted run 3, then exit 2 on 999
   for (int i = 0; i < 2; ++i) MakeStore();
   const std::string before = ReadBytes(db_);
