@@ -150,6 +150,10 @@ Result<TraceStore> TraceStore::Open(const std::string& path, OpenOptions options
   if (!exists && (!options.create_if_missing || options.read_only)) {
     return Status::NotFound(fmt::format("{}: no such trace store", path));
   }
+  // An empty file is no store: a reader that may not create one must not write a schema into it
+  // (issue 25: `study report` did, with exit 0) nor fail on its missing tables as an I/O error.
+  if (exists && st.st_size == 0 && (!options.create_if_missing || options.read_only))
+    return Status::InvalidArgument(fmt::format("{}: an empty file, not a paci trace store", path));
   // Look before touching: a foreign or newer file must stay byte-identical.
   if (exists && st.st_size > 0) {
     int version = 0;

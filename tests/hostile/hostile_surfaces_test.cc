@@ -182,6 +182,13 @@ TEST_F(HostileSurfaces, PredictNeedsACompleteRun) {  // was: fitted to a failed 
   EXPECT_EQ(RunCount(), 1u);
 }
 
+TEST_F(HostileSurfaces, AnEmptyFileIsNoStoreForReaders) {  // was: report wrote a schema into it, exit 0
+  WriteBytes(db_, "");
+  EXPECT_REFUSED(Paci("study report --out " + dir_.File("r") + Db()), "an empty file");
+  EXPECT_REFUSED(Paci("runs list" + Db()), "an empty file");  // was: exit 1, "no such table: runs"
+  EXPECT_EQ(ReadBytes(db_), "");
+}
+
 TEST_F(HostileSurfaces, RunsDeleteIsAllOrNothing) {  // was: deleted run 3, then exit 2 on 999
   for (int i = 0; i < 2; ++i) MakeStore();
   const std::string before = ReadBytes(db_);
