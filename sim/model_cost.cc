@@ -13,14 +13,18 @@
 namespace paci::sim {
 namespace {
 
-Result<nlohmann::json> ReadJsonFile(const std::string& path, const std::string& what) {
+Result<nlohmann::json> ParseJsonObject(const std::string& text, const std::string& source) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) return Status::InvalidArgument(source + ": not a JSON object");
+  return j;
+}
+
+Result<std::string> ReadJsonFile(const std::string& path, const std::string& what) {
   Result<std::string> text = ReadBoundedFile(path, kMaxInputFileBytes, "kMaxInputFileBytes (sched/bounded_file.h)");
   if (!text.ok() && text.status().code() == Status::Code::kNotFound)
     return Status::InvalidArgument(what + " '" + path + "' is neither a known name nor a readable file");
   if (!text.ok()) return Status::InvalidArgument(what + ": " + text.status().message());
-  nlohmann::json j = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) return Status::InvalidArgument(path + ": not a JSON object");
-  return j;
+  return text;
 }
 
 // Reads key `k` of `j` as a finite number in (0, max] (or [0, max] when zero_ok); errors name
@@ -178,7 +182,13 @@ Result<ir::ModelShape> ModelByName(const std::string& name) {
     if (preset == name) return shape;
   if (name.find('/') == std::string::npos && name.find('.') == std::string::npos)
     return Status::InvalidArgument("--model: unknown model '" + name + "' (" + Choices(ModelNames()) + ")");
-  Result<nlohmann::json> j = ReadJsonFile(name, "--model");
+  Result<std::string> text = ReadJsonFile(name, "--model");
+  if (!text.ok()) return text.status();
+  return ModelFromJson(*text, name);
+}
+
+Result<ir::ModelShape> ModelFromJson(const std::string& text, const std::string& name) {
+  Result<nlohmann::json> j = ParseJsonObject(text, name);
   if (!j.ok()) return j.status();
   PACI_RETURN_IF_ERROR(CheckKeys(*j, name, {"layers", "dim", "heads", "seq", "vocab", "tie"}));
   double v[5] = {0, 0, 0, 1024, 50257};
@@ -207,7 +217,13 @@ Result<Hardware> HardwareByName(const std::string& name) {
     if (h.name == name) return h;
   if (name.find('/') == std::string::npos && name.find('.') == std::string::npos)
     return Status::InvalidArgument("--hardware: unknown hardware '" + name + "' (" + Choices(HardwareNames()) + ")");
-  Result<nlohmann::json> j = ReadJsonFile(name, "--hardware");
+  Result<std::string> text = ReadJsonFile(name, "--hardware");
+  if (!text.ok()) return text.status();
+  return HardwareFromJson(*text, name);
+}
+
+Result<Hardware> HardwareFromJson(const std::string& text, const std::string& name) {
+  Result<nlohmann::json> j = ParseJsonObject(text, name);
   if (!j.ok()) return j.status();
   PACI_RETURN_IF_ERROR(CheckKeys(*j, name, {"name", "peak_tflops_fp32", "peak_tflops_bf16", "memory_bandwidth_gbs",
                                             "memory_gb", "matmul_efficiency", "memory_efficiency"}));
@@ -237,7 +253,13 @@ Result<Link> LinkByName(const std::string& name) {
     if (l.name == name) return l;
   if (name.find('/') == std::string::npos && name.find('.') == std::string::npos)
     return Status::InvalidArgument("--link: unknown link '" + name + "' (" + Choices(LinkNames()) + ")");
-  Result<nlohmann::json> j = ReadJsonFile(name, "--link");
+  Result<std::string> text = ReadJsonFile(name, "--link");
+  if (!text.ok()) return text.status();
+  return LinkFromJson(*text, name);
+}
+
+Result<Link> LinkFromJson(const std::string& text, const std::string& name) {
+  Result<nlohmann::json> j = ParseJsonObject(text, name);
   if (!j.ok()) return j.status();
   PACI_RETURN_IF_ERROR(CheckKeys(*j, name, {"name", "bandwidth_gbs", "latency_us"}));
   double bw = 0, lat = 0;

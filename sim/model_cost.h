@@ -49,6 +49,11 @@ Result<ir::ModelShape> ModelByName(const std::string& name_or_file);
 Result<Hardware> HardwareByName(const std::string& name_or_file);
 // nvlink4, pcie5, ib-ndr, or a JSON file {"bandwidth_gbs" (GB/s), "latency_us"}.
 Result<Link> LinkByName(const std::string& name_or_file);
+// The three file forms from their text; `source` names the file in errors (what the *ByName
+// functions call after reading one; the fuzz target tests/fuzz/fuzz_model_files.cc calls them).
+Result<ir::ModelShape> ModelFromJson(const std::string& text, const std::string& source);
+Result<Hardware> HardwareFromJson(const std::string& text, const std::string& source);
+Result<Link> LinkFromJson(const std::string& text, const std::string& source);
 // The ranges of a hardware or link file's numbers (beyond them the unit conversions and the op
 // times computed from them stop being finite or meaningful; issue 25). Every number must also be
 // finite and > 0 (memory_gb and latency_us >= 0); efficiencies are in (0, 1]. A file is at most
