@@ -7,32 +7,48 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "sched/bounded_file.h"
 #include "sched/limits.h"
 
 namespace paci::sim {
 namespace {
 
-Result<nlohmann::json> ReadJsonFile(const std::string& path, const std::string& what) {
-  std::ifstream in(path);
-  if (!in) return Status::InvalidArgument(what + " '" + path + "' is neither a known name nor a readable file");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  nlohmann::json j = nlohmann::json::parse(ss.str(), nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) return Status::InvalidArgument(path + ": not a JSON object");
+Result<nlohmann::json> ParseJsonObject(const std::string& text, const std::string& source) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) return Status::InvalidArgument(source + ": not a JSON object");
   return j;
 }
 
-// Reads key `k` of `j` as a positive finite number (or >= 0 when zero_ok); errors name file and key.
+Result<std::string> ReadJsonFile(const std::string& path, const std::string& what) {
+  Result<std::string> text = ReadBoundedFile(path, kMaxInputFileBytes, "kMaxInputFileBytes (sched/bounded_file.h)");
+  if (!text.ok() && text.status().code() == Status::Code::kNotFound)
+    return Status::InvalidArgument(what + " '" + path + "' is neither a known name nor a readable file");
+  if (!text.ok()) return Status::InvalidArgument(what + ": " + text.status().message());
+  return text;
+}
+
+// Reads key `k` of `j` as a finite number in (0, max] (or [0, max] when zero_ok); errors name
+// file and key. The upper bounds keep the unit conversions (x 1e12, x 1e9) and the op times
+// computed from them finite (issue 25: 1e308 TFLOP/s gave zero compute time).
 Status ReadNumber(const nlohmann::json& j, const std::string& path, const std::string& k, double* out,
-                  bool required, bool zero_ok = false) {
+                  bool required, bool zero_ok = false, double max = 1e7) {
   if (!j.contains(k)) return required ? Status::InvalidArgument(path + ": " + k + ": missing") : Status::Ok();
   const nlohmann::json& v = j.at(k);
   const double x = v.is_number() ? v.get<double>() : NAN;
-  if (!std::isfinite(x) || x < 0 || (!zero_ok && x == 0))
+  if (!std::isfinite(x) || x < 0 || (!zero_ok && x == 0) || x > max)
     return Status::InvalidArgument(path + ": " + k + ": must be a number " + (zero_ok ? ">= 0" : "> 0") +
-                                   ", got " + v.dump());
+                                   " and <= " + nlohmann::json(max).dump() + ", got " + v.dump());
   *out = x;
   return Status::Ok();
+}
+
+// Key `k` of `j` as a string (`fallback` when absent); a number or object there is bad input
+// naming file and key, not an "internal error" from the JSON library's type_error.
+Result<std::string> ReadString(const nlohmann::json& j, const std::string& path, const std::string& k,
+                               const std::string& fallback) {
+  if (!j.contains(k)) return fallback;
+  if (!j.at(k).is_string()) return Status::InvalidArgument(path + ": " + k + ": must be a string, got " + j.at(k).dump());
+  return j.at(k).get<std::string>();
 }
 
 Status CheckKeys(const nlohmann::json& j, const std::string& path, std::initializer_list<const char*> keys) {
@@ -166,7 +182,13 @@ Result<ir::ModelShape> ModelByName(const std::string& name) {
     if (preset == name) return shape;
   if (name.find('/') == std::string::npos && name.find('.') == std::string::npos)
     return Status::InvalidArgument("--model: unknown model '" + name + "' (" + Choices(ModelNames()) + ")");
-  Result<nlohmann::json> j = ReadJsonFile(name, "--model");
+  Result<std::string> text = ReadJsonFile(name, "--model");
+  if (!text.ok()) return text.status();
+  return ModelFromJson(*text, name);
+}
+
+Result<ir::ModelShape> ModelFromJson(const std::string& text, const std::string& name) {
+  Result<nlohmann::json> j = ParseJsonObject(text, name);
   if (!j.ok()) return j.status();
   PACI_RETURN_IF_ERROR(CheckKeys(*j, name, {"layers", "dim", "heads", "seq", "vocab", "tie"}));
   double v[5] = {0, 0, 0, 1024, 50257};
@@ -182,6 +204,8 @@ Result<ir::ModelShape> ModelByName(const std::string& name) {
   m.set_heads(static_cast<uint32_t>(v[2]));
   m.set_seq(static_cast<uint32_t>(v[3]));
   m.set_vocab(static_cast<uint32_t>(v[4]));
+  if (j->contains("tie") && !j->at("tie").is_boolean())
+    return Status::InvalidArgument(name + ": tie: must be true or false, got " + j->at("tie").dump());
   m.set_tie(j->value("tie", false));
   Status st = ValidateModelShape(m);
   if (!st.ok()) return Status::InvalidArgument(name + ": " + st.message());
@@ -193,18 +217,26 @@ Result<Hardware> HardwareByName(const std::string& name) {
     if (h.name == name) return h;
   if (name.find('/') == std::string::npos && name.find('.') == std::string::npos)
     return Status::InvalidArgument("--hardware: unknown hardware '" + name + "' (" + Choices(HardwareNames()) + ")");
-  Result<nlohmann::json> j = ReadJsonFile(name, "--hardware");
+  Result<std::string> text = ReadJsonFile(name, "--hardware");
+  if (!text.ok()) return text.status();
+  return HardwareFromJson(*text, name);
+}
+
+Result<Hardware> HardwareFromJson(const std::string& text, const std::string& name) {
+  Result<nlohmann::json> j = ParseJsonObject(text, name);
   if (!j.ok()) return j.status();
   PACI_RETURN_IF_ERROR(CheckKeys(*j, name, {"name", "peak_tflops_fp32", "peak_tflops_bf16", "memory_bandwidth_gbs",
                                             "memory_gb", "matmul_efficiency", "memory_efficiency"}));
   Hardware hw;
-  hw.name = j->value("name", name);
+  Result<std::string> label = ReadString(*j, name, "name", name);
+  if (!label.ok()) return label.status();
+  hw.name = *label;
   double fp32 = 0, bf16 = 0, bw = 0, mem = 0;
-  PACI_RETURN_IF_ERROR(ReadNumber(*j, name, "peak_tflops_fp32", &fp32, true));
+  PACI_RETURN_IF_ERROR(ReadNumber(*j, name, "peak_tflops_fp32", &fp32, true, false, kMaxPeakTflops));
   bf16 = fp32;
-  PACI_RETURN_IF_ERROR(ReadNumber(*j, name, "peak_tflops_bf16", &bf16, false));
-  PACI_RETURN_IF_ERROR(ReadNumber(*j, name, "memory_bandwidth_gbs", &bw, true));
-  PACI_RETURN_IF_ERROR(ReadNumber(*j, name, "memory_gb", &mem, false, true));
+  PACI_RETURN_IF_ERROR(ReadNumber(*j, name, "peak_tflops_bf16", &bf16, false, false, kMaxPeakTflops));
+  PACI_RETURN_IF_ERROR(ReadNumber(*j, name, "memory_bandwidth_gbs", &bw, true, false, kMaxBandwidthGBs));
+  PACI_RETURN_IF_ERROR(ReadNumber(*j, name, "memory_gb", &mem, false, true, kMaxMemoryGB));
   PACI_RETURN_IF_ERROR(ReadNumber(*j, name, "matmul_efficiency", &hw.matmul_efficiency, false));
   PACI_RETURN_IF_ERROR(ReadNumber(*j, name, "memory_efficiency", &hw.memory_efficiency, false));
   if (hw.matmul_efficiency > 1 || hw.memory_efficiency > 1)
@@ -221,13 +253,21 @@ Result<Link> LinkByName(const std::string& name) {
     if (l.name == name) return l;
   if (name.find('/') == std::string::npos && name.find('.') == std::string::npos)
     return Status::InvalidArgument("--link: unknown link '" + name + "' (" + Choices(LinkNames()) + ")");
-  Result<nlohmann::json> j = ReadJsonFile(name, "--link");
+  Result<std::string> text = ReadJsonFile(name, "--link");
+  if (!text.ok()) return text.status();
+  return LinkFromJson(*text, name);
+}
+
+Result<Link> LinkFromJson(const std::string& text, const std::string& name) {
+  Result<nlohmann::json> j = ParseJsonObject(text, name);
   if (!j.ok()) return j.status();
   PACI_RETURN_IF_ERROR(CheckKeys(*j, name, {"name", "bandwidth_gbs", "latency_us"}));
   double bw = 0, lat = 0;
-  PACI_RETURN_IF_ERROR(ReadNumber(*j, name, "bandwidth_gbs", &bw, true));
-  PACI_RETURN_IF_ERROR(ReadNumber(*j, name, "latency_us", &lat, false, true));
-  return Link{j->value("name", name), bw * 1e9, lat * 1e-6};
+  PACI_RETURN_IF_ERROR(ReadNumber(*j, name, "bandwidth_gbs", &bw, true, false, kMaxBandwidthGBs));
+  PACI_RETURN_IF_ERROR(ReadNumber(*j, name, "latency_us", &lat, false, true, kMaxLatencyUs));
+  Result<std::string> label = ReadString(*j, name, "name", name);
+  if (!label.ok()) return label.status();
+  return Link{*label, bw * 1e9, lat * 1e-6};
 }
 
 int NumLayers(const ir::ModelShape& m) { return static_cast<int>(m.layers()) + 2; }
@@ -388,6 +428,13 @@ Result<std::vector<LayerSlice>> PartitionLayers(const std::vector<LayerCost>& la
   if (k_max < 1 || k_max > n)
     return Status::InvalidArgument("partition: " + std::to_string(parts) + " slices need at least that many layers; the model has " +
                                    std::to_string(n) + " (embedding, blocks, head)");
+  // Work of the loops below, checked before anything is allocated (issue 25: minutes to days).
+  const double steps = static_cast<double>(k_max) * (n - k_max + 1) * (n + 1) / 2;
+  if (steps > kMaxPartitionSteps)
+    return Status::InvalidArgument("partition: splitting " + std::to_string(n) + " layers into " +
+                                   std::to_string(parts) + " stages takes ~" + std::to_string(static_cast<int64_t>(steps)) +
+                                   " steps, beyond the limit kMaxPartitionSteps (sim/model_cost.h) of " +
+                                   std::to_string(static_cast<int64_t>(kMaxPartitionSteps)) + "; use fewer layers or stages");
   std::vector<double> time(n + 1, 0), stat(n + 1, 0), act(n + 1, 0);
   for (int i = 0; i < n; ++i) {
     const LayerCost& c = layers[i];

@@ -49,6 +49,19 @@ Result<ir::ModelShape> ModelByName(const std::string& name_or_file);
 Result<Hardware> HardwareByName(const std::string& name_or_file);
 // nvlink4, pcie5, ib-ndr, or a JSON file {"bandwidth_gbs" (GB/s), "latency_us"}.
 Result<Link> LinkByName(const std::string& name_or_file);
+// The three file forms from their text; `source` names the file in errors (what the *ByName
+// functions call after reading one; the fuzz target tests/fuzz/fuzz_model_files.cc calls them).
+Result<ir::ModelShape> ModelFromJson(const std::string& text, const std::string& source);
+Result<Hardware> HardwareFromJson(const std::string& text, const std::string& source);
+Result<Link> LinkFromJson(const std::string& text, const std::string& source);
+// The ranges of a hardware or link file's numbers (beyond them the unit conversions and the op
+// times computed from them stop being finite or meaningful; issue 25). Every number must also be
+// finite and > 0 (memory_gb and latency_us >= 0); efficiencies are in (0, 1]. A file is at most
+// kMaxInputFileBytes (sched/bounded_file.h) and must be a regular file.
+inline constexpr double kMaxPeakTflops = 1e6;    // 1 EFLOP/s per device
+inline constexpr double kMaxBandwidthGBs = 1e6;  // 1 PB/s, memory or link
+inline constexpr double kMaxMemoryGB = 1e6;
+inline constexpr double kMaxLatencyUs = 1e9;     // 1000 s per message
 // The preset names each of the three accepts (besides a file), in the order a menu lists them.
 std::vector<std::string> ModelNames();
 std::vector<std::string> HardwareNames();
@@ -108,10 +121,18 @@ struct LayerSlice {
   int first = 0, last = 0;
 };
 
+// Steps of the partitioner's dynamic programme (parts x (layers - parts + 1) x (layers + 1) / 2)
+// it takes on: about 1 ns each, so ~2 s on one core of the 2-core development box (measured: 9e8
+// steps in 0.76 s). kMaxModelLayers bounds what a model may have, but the O(P L^2) search over
+// 2^20 layers would run for days (issue 25), so a split beyond this is refused, naming its size:
+// up to ~65,500 blocks on one stage, ~23,000 over 8 stages, ~2,600 over 1,024.
+inline constexpr double kMaxPartitionSteps = double(uint64_t{1} << 31);
+
 // Splits `layers` into `parts` contiguous non-empty slices minimising the slowest slice's compute
 // time (F + B + W), subject to each slice's memory fitting `memory_cap_bytes` (0 = no cap):
 // weights + gradients + optimizer state + activation_bytes x inflight[v]. Exact (dynamic
-// programming). Error when there are fewer layers than parts or nothing fits the cap.
+// programming). Error when there are fewer layers than parts, the search would take more than
+// kMaxPartitionSteps, or nothing fits the cap.
 Result<std::vector<LayerSlice>> PartitionLayers(const std::vector<LayerCost>& layers, uint32_t parts,
                                                 const std::vector<uint32_t>& inflight,
                                                 double memory_cap_bytes);

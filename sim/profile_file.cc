@@ -6,8 +6,10 @@
 #include <fstream>
 #include <sstream>
 
+#include "sched/bounded_file.h"
 #include "sched/limits.h"
 #include "sim/model_cost.h"
+#include "sim/stage_cost_model.h"
 
 namespace paci::sim {
 namespace {
@@ -78,11 +80,15 @@ Status ValidateProfile(const ir::Profile& p, const std::string& source) {
   for (int i = 0; i < p.colocation_size(); ++i) {
     const ir::ColocationFactor& c = p.colocation(i);
     const std::string f = "colocation[" + std::to_string(i) + "]";
+    for (int j = 0; j < i; ++j)  // two slowdowns for one count: which one applies is a guess
+      if (p.colocation(j).stages() == c.stages())
+        return Bad(source, f + ".stages", "repeats colocation[" + std::to_string(j) + "]'s " + std::to_string(c.stages()));
     // ShareOneDevice fills one slowdown per stage count up to `stages`: bounded like P.
     if (c.stages() < 2 || c.stages() > kMaxStages)
       return Bad(source, f + ".stages", "must be in 2.." + std::to_string(kMaxStages) + " (kMaxStages, sched/limits.h)");
-    if (!std::isfinite(c.slowdown()) || c.slowdown() <= 0)
-      return Bad(source, f + ".slowdown", "must be a finite number > 0, got " + std::to_string(c.slowdown()));
+    if (!std::isfinite(c.slowdown()) || c.slowdown() <= 0 || c.slowdown() > kMaxColocationSlowdown)
+      return Bad(source, f + ".slowdown", "must be a finite number in (0, 4096] (kMaxColocationSlowdown, "
+                                          "sim/stage_cost_model.h), got " + std::to_string(c.slowdown()));
     PACI_RETURN_IF_ERROR(CheckTime(source, f + ".rse", c.rse()));
   }
   return Status::Ok();
@@ -118,11 +124,9 @@ Status WriteProfileFile(const ir::Profile& profile, const std::string& path) {
 }
 
 Result<ir::Profile> LoadProfileFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::InvalidArgument(path + ": cannot read");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ProfileFromJson(ss.str(), path);
+  Result<std::string> text = ReadBoundedFile(path, kMaxInputFileBytes, "kMaxInputFileBytes (sched/bounded_file.h)");
+  if (!text.ok()) return Status::InvalidArgument(text.status().message());
+  return ProfileFromJson(*text, path);
 }
 
 Status CheckProfileMatches(const ir::Profile& p, const ir::ModelShape& m, uint32_t microbatch,

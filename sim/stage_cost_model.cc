@@ -71,8 +71,9 @@ Status SetColocation(const ir::CostModel& cost, uint32_t P, std::vector<uint32_t
   bool slows = false;
   for (int i = 0; i < cost.colocation_slowdown_size(); ++i) {
     const double f = cost.colocation_slowdown(i);
-    if (!std::isfinite(f) || f <= 0)
-      return Invalid("colocation_slowdown[" + std::to_string(i) + "]", "must be a finite number > 0");
+    if (!std::isfinite(f) || f <= 0 || f > kMaxColocationSlowdown)
+      return Invalid("colocation_slowdown[" + std::to_string(i) + "]",
+                     "must be a finite number in (0, 4096] (kMaxColocationSlowdown, sim/stage_cost_model.h)");
     slows = slows || f != 1.0;
     slowdown->push_back(f);
   }

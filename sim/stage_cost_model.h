@@ -20,6 +20,10 @@ namespace paci::sim {
 // Beyond these the log-normal factor is 0 for nearly every op (makespan 0) or its tail overflows.
 inline constexpr double kMaxJitterCv = 10;
 inline constexpr double kMaxStragglerFactor = 1000;
+// A co-location slowdown (cost models, profiles): an op of kMaxOpNs slowed this much still ends
+// before 2^63 ns. Beyond it the slowed end overflowed into a shorter makespan (issue 25: 1e15
+// gave 0.59 ms against 1.24 ms without co-location). kMaxStages stages sharing fairly give 4096.
+inline constexpr double kMaxColocationSlowdown = 4096;
 
 // Bytes one stage holds besides live activations.
 struct StageMemory {

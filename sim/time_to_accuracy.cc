@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "proto/ir_names.h"
+#include "sched/checked_math.h"
 #include "sched/pipeline_spec.h"
 #include "sim/simulator.h"
 
@@ -28,6 +29,10 @@ bool TwoFields(const std::string& line, std::string* a, std::string* b) {
 }
 
 }  // namespace
+
+Status CheckTargetLoss(double target_loss) {
+  return CheckRange(target_loss, 0, kMaxTargetLoss, "--target-loss", /*lo_open=*/true);
+}
 
 Result<LossCurve> ParseLossCurveCsv(const std::string& text, const std::string& source) {
   LossCurve curve;

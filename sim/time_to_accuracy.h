@@ -25,6 +25,12 @@ struct LossCurve {
 Result<LossCurve> ParseLossCurveCsv(const std::string& text, const std::string& source = "<csv>");
 Result<LossCurve> LoadLossCurveCsv(const std::string& path);
 
+// A target loss is a finite number in (0, kMaxTargetLoss]: NaN was never reached and skipped the
+// table, infinity was "reached" at update 1 (issue 25). Cross-entropy over a vocabulary of V is
+// ln V at chance (~10.8 for GPT-2's), so 1000 leaves every meaningful target in range.
+inline constexpr double kMaxTargetLoss = 1000;
+Status CheckTargetLoss(double target_loss);
+
 // First update whose smoothed loss (FirstIndexReaching below: the trailing mean over
 // kLossSmoothingWindow points) is <= target; nullopt if the curve never gets there.
 std::optional<uint64_t> UpdatesToReach(const LossCurve& curve, double target_loss);

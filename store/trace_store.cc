@@ -150,6 +150,10 @@ Result<TraceStore> TraceStore::Open(const std::string& path, OpenOptions options
   if (!exists && (!options.create_if_missing || options.read_only)) {
     return Status::NotFound(fmt::format("{}: no such trace store", path));
   }
+  // An empty file is no store: a reader that may not create one must not write a schema into it
+  // (issue 25: `study report` did, with exit 0) nor fail on its missing tables as an I/O error.
+  if (exists && st.st_size == 0 && (!options.create_if_missing || options.read_only))
+    return Status::InvalidArgument(fmt::format("{}: an empty file, not a paci trace store", path));
   // Look before touching: a foreign or newer file must stay byte-identical.
   if (exists && st.st_size > 0) {
     int version = 0;
@@ -256,21 +260,35 @@ Result<RunRecord> TraceStore::GetRun(int64_t run_id) {
   return ReadRunRow(*stmt);
 }
 
-Status TraceStore::DeleteRun(int64_t run_id) {
-  auto record = GetRun(run_id);
-  if (!record.ok()) return record.status();
+Status TraceStore::DeleteRun(int64_t run_id) { return DeleteRuns({run_id}); }
+
+Status TraceStore::DeleteRuns(const std::vector<int64_t>& run_ids) {
   auto txn = SqliteTxn::Begin(*db_);
   if (!txn.ok()) return txn.status();
-  for (const char* sql : {"DELETE FROM ops WHERE run = ?1", "DELETE FROM op_tiles WHERE run = ?1",
-                          "DELETE FROM updates WHERE run = ?1",
-                          "DELETE FROM memory WHERE run = ?1", "DELETE FROM metrics WHERE run = ?1",
-                          "DELETE FROM links WHERE predicted = ?1 OR measured = ?1",
-                          "DELETE FROM runs WHERE id = ?1"}) {
-    auto stmt = SqliteStmt::Prepare(*db_, sql);
-    if (!stmt.ok()) return stmt.status();
-    PACI_RETURN_IF_ERROR(stmt->Bind(1, run_id).Run());
+  // Inside the transaction, so no other writer can delete one of them between check and delete.
+  for (int64_t id : run_ids) {
+    auto record = GetRun(id);
+    if (!record.ok()) return record.status();  // the transaction rolls back: nothing deleted
   }
+  for (int64_t id : run_ids)
+    for (const char* sql : {"DELETE FROM ops WHERE run = ?1", "DELETE FROM op_tiles WHERE run = ?1",
+                            "DELETE FROM updates WHERE run = ?1",
+                            "DELETE FROM memory WHERE run = ?1", "DELETE FROM metrics WHERE run = ?1",
+                            "DELETE FROM links WHERE predicted = ?1 OR measured = ?1",
+                            "DELETE FROM runs WHERE id = ?1"}) {
+      auto stmt = SqliteStmt::Prepare(*db_, sql);
+      if (!stmt.ok()) return stmt.status();
+      PACI_RETURN_IF_ERROR(stmt->Bind(1, id).Run());
+    }
   return txn->Commit();
+}
+
+Status TraceStore::FailRunningRun(int64_t run_id, const std::string& message) {
+  auto stmt = SqliteStmt::Prepare(
+      *db_, "UPDATE runs SET status = ?1, message = ?2, end_unix_ns = ?3 WHERE id = ?4 AND status = ?5");
+  if (!stmt.ok()) return stmt.status();
+  return stmt->BindText(1, RunStatusName(RunStatus::kFailed)).BindText(2, message).Bind(3, UnixNowNs())
+      .Bind(4, run_id).BindText(5, RunStatusName(RunStatus::kRunning)).Run();
 }
 
 Status TraceStore::LinkPrediction(int64_t predicted, int64_t measured) {

@@ -80,6 +80,12 @@ class TraceStore {
   // replay that does not match the stored digest) the sink has seen part of it: discard it.
   Status PlayRun(int64_t run_id, TraceSink& sink);
   Status DeleteRun(int64_t run_id);
+  // Deletes every run of `run_ids` or none: each id is checked before the one transaction that
+  // deletes them all, so `runs delete 3 999` no longer deletes 3 and then fails on 999 (issue 25).
+  Status DeleteRuns(const std::vector<int64_t>& run_ids);
+  // Marks a still-running run failed with `message`, through this store's own connection: for a
+  // process that is stopping while another thread holds the run's writer (SIGTERM, issue 25).
+  Status FailRunningRun(int64_t run_id, const std::string& message);
 
   // Records that `predicted` is a prediction of `measured`.
   Status LinkPrediction(int64_t predicted, int64_t measured);

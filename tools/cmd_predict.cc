@@ -58,6 +58,12 @@ store::RunData LoadMeasured(store::TraceStore& db, int64_t id, const char* flag)
   Result<store::RunData> run = db.LoadRun(id);
   if (!run.ok()) Fail(2, std::string(flag) + ": " + run.status().message());
   if (run->record.info.kind != store::RunKind::kMeasured) Fail(2, fmt::format("{}: run {} is not a measured run", flag, id));
+  // A failed, killed or unfinished run's ops stop part-way: a prediction fitted to them or
+  // compared with them looks like a result and is not one (issue 25).
+  if (run->record.status != store::RunStatus::kComplete)
+    Fail(2, fmt::format("{}: run {} is {}{}; predict needs a complete run", flag, id,
+                        store::RunStatusName(run->record.status),
+                        run->record.message.empty() ? "" : " (" + run->record.message + ")"));
   if (!run->record.info.schedule) Fail(2, fmt::format("{}: run {} has no schedule IR stored", flag, id));
   // The store holds whatever was written or imported: check the IR before the simulator plays it.
   if (Status st = ValidateSchedule(*run->record.info.schedule); !st.ok())
@@ -336,7 +342,8 @@ void AddPredictCommand(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("predict", "Predict a measured run (or one before it runs) with the simulator");
   f->run_opt = cmd->add_option("--run", f->run, "measured run id to predict");
   cmd->add_option("--cost", f->cost_file, "take the costs from a cost model file");
-  cmd->add_option("--from-run", f->from_run, "take the costs fitted to another measured run");
+  cmd->add_option("--from-run", f->from_run, "take the costs fitted to another measured run")
+      ->check(AtLeastOne());  // 0 means "not given": -1 and 0 typed were silently ignored
   cmd->add_option("--db", f->db, "trace store")->capture_default_str();
   cmd->add_option("--name", f->name, "name of the stored prediction");
   cmd->add_flag("--json", f->json, "print predicted (and measured) numbers as JSON");

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -61,9 +62,9 @@ void Run(ProfileFlags& f) {
   }
   const int cores = static_cast<int>(exec::allowed_cpus().size());  // taskset and cpusets included
   if (f.colocate_opt->count() > 0 && f.colocate != 0 && f.colocate < 2) Fail(2, "--colocate: must be 0 (none) or >= 2");
-  f.o.max_colocated = f.colocate_opt->count() > 0 ? f.colocate : cores;
+  // The default measures every core count the machine has, up to the limit a given --colocate is held to.
+  f.o.max_colocated = f.colocate_opt->count() > 0 ? f.colocate : std::min(cores, exec::kMaxColocated);
   if (f.o.max_repetitions < f.o.min_repetitions) Fail(2, "--max-repetitions: must be >= --min-repetitions");
-  if (!(f.o.max_seconds_per_layer > 0)) Fail(2, "--max-seconds-per-layer: must be > 0");
   Result<ir::Profile> p = exec::MeasureProfile(f.o, [](const std::string& line) {
     std::fprintf(stderr, "paci profile: %s\n", line.c_str());
   });

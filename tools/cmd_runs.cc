@@ -113,11 +113,9 @@ void Show(const std::string& db, int64_t id) {
 
 void Delete(const std::string& db, const std::vector<int64_t>& ids) {
   TraceStore store = OpenOrFail(db);
-  for (int64_t id : ids) {
-    Status st = store.DeleteRun(id);
-    if (!st.ok()) Fail(st);
-    fmt::print("deleted run {}\n", id);
-  }
+  // All or none: a bad id among them deletes nothing (issue 25).
+  if (Status st = store.DeleteRuns(ids); !st.ok()) Fail(st);
+  for (int64_t id : ids) fmt::print("deleted run {}\n", id);
 }
 
 void Link(const std::string& db, int64_t predicted, int64_t measured) {

@@ -33,6 +33,8 @@
 
 #include "exec/model/affinity.h"
 #include "proto/ir_names.h"
+#include "sched/checked_math.h"
+#include "sched/limits.h"
 #include "store/trace_store.h"
 #include "tools/commands.h"
 #include "tools/exit_codes.h"
@@ -43,6 +45,11 @@ extern char** environ;
 
 namespace paci::cli {
 namespace {
+
+// A grid beyond these is a typo, not a study (issue 25: --seeds 4294967295 looped forever, growing,
+// and --jobs 2^30 overflowed jobs x stages into a division by zero).
+constexpr uint64_t kMaxStudyPoints = 100000;
+constexpr int kMaxStudyJobs = 1024;
 
 struct StudyFlags {
   std::vector<std::string> schedules{"paci", "1f1b-flush"};
@@ -88,7 +95,10 @@ std::vector<Point> Grid(const StudyFlags& f, int cores) {
   std::string extra;
   for (const std::string& a : f.train_args) extra += " " + a;
   const int64_t warmup = std::llround(f.warmup_frac * static_cast<double>(f.updates));
-  const int threads = std::max(1, cores / (f.jobs * static_cast<int>(f.stages)));
+  // jobs and stages are bounded by CheckStudyFlags, so this product fits; checked all the same.
+  const std::optional<int64_t> shares = CheckedMul<int64_t>(f.jobs, f.stages);
+  if (!shares || *shares < 1) Fail(2, "--jobs x --stages: out of range");
+  const int threads = static_cast<int>(std::max<int64_t>(1, cores / *shares));
   bool threads_given = false;
   for (const std::string& a : f.train_args) threads_given |= a.rfind("--threads", 0) == 0;
   std::vector<Point> grid;
@@ -106,7 +116,7 @@ std::vector<Point> Grid(const StudyFlags& f, int cores) {
           if (!threads_given) p.args.insert(p.args.end(), {"--threads", std::to_string(threads)});
           p.args.insert(p.args.end(), f.train_args.begin(), f.train_args.end());
           Result<StudyPoint> id = PointOfTrainArgs({p.args.begin() + 1, p.args.end()});
-          if (!id.ok()) Fail(2, id.status().message());
+          if (!id.ok()) Fail(2, id.status().message());  // PointOfTrainArgs refuses what train would
           p.id = std::move(*id);
           grid.push_back(std::move(p));
         }
@@ -155,9 +165,43 @@ pid_t Spawn(const Point& p, const std::string& log) {
   return pid;
 }
 
-void RunStudy(const StudyFlags& f) {
-  if (f.jobs < 1) Fail(2, "--jobs must be at least 1");
+// Creates the log folder; a file in its place is bad input naming the flag, not an internal error.
+void MakeLogDir(const std::string& logs, bool given) {
+  const std::string flag = given ? "--log-dir" : "--db";
+  std::error_code ec;
+  std::filesystem::create_directories(logs, ec);
+  if (ec || !std::filesystem::is_directory(logs))
+    Fail(2, fmt::format("{}: cannot make the log folder '{}': {}", flag, logs,
+                        ec ? ec.message() : "a file of that name exists"));
+}
+
+// A value given twice in a grid list: its points would train twice and pool as two seeds of one
+// configuration, with a zero-width interval (issue 25, `--accum 2,2`).
+template <typename T>
+void RefuseRepeats(const std::vector<T>& values, const char* flag) {
+  for (size_t i = 0; i < values.size(); ++i)
+    for (size_t j = 0; j < i; ++j)
+      if (values[j] == values[i])
+        Fail(2, fmt::format("{}: {} is given twice; each value is one point of the grid", flag, values[i]));
+}
+
+// The study's own numbers, before any of them is multiplied or divided by.
+void CheckStudyFlags(const StudyFlags& f) {
+  if (f.jobs < 1 || f.jobs > kMaxStudyJobs) Fail(2, fmt::format("--jobs must be in [1, {}], got {}", kMaxStudyJobs, f.jobs));
+  if (f.stages < 1 || f.stages > kMaxStages)
+    Fail(2, fmt::format("--stages must be in [1, {}] (kMaxStages, sched/limits.h), got {}", kMaxStages, f.stages));
   if (f.seeds < 1) Fail(2, "--seeds must be at least 1");
+  const Result<uint64_t> points =
+      CheckedProduct({f.schedules.size(), f.accum.size(), f.lr.size(), f.seeds}, kMaxStudyPoints,
+                     "--schedules x --accum x --lr x --seeds", "kMaxStudyPoints (tools/cmd_study.cc)");
+  if (!points.ok()) Fail(2, points.status().message());
+  RefuseRepeats(f.schedules, "--schedules");
+  RefuseRepeats(f.accum, "--accum");
+  RefuseRepeats(f.lr, "--lr");
+}
+
+void RunStudy(const StudyFlags& f) {
+  CheckStudyFlags(f);
   if (f.updates < 1) Fail(2, "--updates must be at least 1");
   if (f.schedules.empty() || f.accum.empty() || f.lr.empty()) Fail(2, "--schedules, --accum and --lr need a value");
   if (!(f.warmup_frac >= 0 && f.warmup_frac < 1)) Fail(2, "--warmup-frac must be in [0, 1)");
@@ -165,12 +209,12 @@ void RunStudy(const StudyFlags& f) {
   for (const std::string& s : f.schedules)
     if (!ParseScheduleName(s)) Fail(2, "--schedules: unknown schedule '" + s + "'");
   RefuseGridFlags(f.train_args);
-  const std::string logs = f.log_dir.empty() ? f.db + ".logs" : f.log_dir;
-  std::filesystem::create_directories(logs);
 
   const Result<GridShare> share = ReadGridShare([](const char* name) { return std::getenv(name); });
   if (!share.ok()) Fail(2, share.status().message());
-  const std::vector<Point> grid = Grid(f, StudyCores(*share));
+  const std::vector<Point> grid = Grid(f, StudyCores(*share));  // checks every point: nothing made before
+  const std::string logs = f.log_dir.empty() ? f.db + ".logs" : f.log_dir;
+  MakeLogDir(logs, !f.log_dir.empty());
   const std::vector<StudyPoint> done = FinishedPoints(f.db);
   std::vector<size_t> todo;
   size_t owned = 0;

@@ -23,6 +23,7 @@
 
 #include "proto/ir_names.h"
 #include "sim/cost_model_file.h"
+#include "sim/time_to_accuracy.h"
 #include "sim/loss_curve_study.h"
 #include "store/metric_keys.h"
 #include "store/trace_store.h"
@@ -345,13 +346,17 @@ size_t PlotHeatMaps(plot::Renderer& r, const std::vector<Configuration>& configs
 
 void RunReport(const ReportFlags& f) {
   if (f.out.empty()) Fail(2, "--out: a folder for the CSV files is required");
-  if (f.target_loss < 0) Fail(2, "--target-loss must not be negative");
+  if (f.target_loss != 0)  // 0: not given
+    if (Status st = sim::CheckTargetLoss(f.target_loss); !st.ok()) Fail(2, st.message());
   if ((!f.cost.empty() || ModelFlagsGiven(f.model)) && f.target_loss <= 0)
     Fail(2, std::string(f.cost.empty() ? "--model" : "--cost") + ": applies only with --target-loss (time to that loss)");
   Result<store::TraceStore> db = store::TraceStore::Open(f.db, store::OpenOptions{.create_if_missing = false});
   if (!db.ok()) Fail(2, "--db: " + db.status().message());
   const std::filesystem::path out(f.out);
-  std::filesystem::create_directories(out);
+  std::error_code ec;  // a file in the way is bad input naming the flag, not an internal error
+  std::filesystem::create_directories(out, ec);
+  if (ec || !std::filesystem::is_directory(out))
+    Fail(2, "--out: cannot make the folder '" + f.out + "': " + (ec ? ec.message() : "a file of that name exists"));
   std::ofstream curves = OpenOut(out / "curves.csv");
   std::vector<Configuration> configs = LoadConfigurations(f, *db, curves);
   PredictRates(f, &configs);

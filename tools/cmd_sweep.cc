@@ -375,6 +375,8 @@ void RefuseGridFlagsWithStudy(const SweepFlags& f) {
   for (const auto& [flag, on] : given)
     if (on) Fail(2, std::string(flag) + ": does not apply with --loss-curves (the study's configurations are ranked)");
   if (std::isnan(f.target_loss)) Fail(2, "--target-loss: required with --loss-curves");
+  if (Status st = sim::CheckTargetLoss(f.target_loss); !st.ok()) Fail(2, st.message());
+  if (f.tta_updates < 1) Fail(2, "--tta-updates: must be at least 1");
 }
 
 struct StudyRank {
@@ -474,6 +476,8 @@ void Run(const SweepFlags& f) {
   if (f.memory_budget_gb < 0) Fail(2, "--memory-budget-gb: must be >= 0");
   const bool tta = !f.loss_curves.empty();
   if (tta && std::isnan(f.target_loss)) Fail(2, "--target-loss: required with --loss-curve");
+  if (tta)
+    if (Status st = sim::CheckTargetLoss(f.target_loss); !st.ok()) Fail(2, st.message());
   std::string format = f.format;
   if (format.empty()) format = f.output.size() > 5 && f.output.ends_with(".json") ? "json" : "csv";
 

@@ -86,6 +86,8 @@ void RunTrain(TrainFlags& f) {
             "thread; drop --threads or rebuild with -DPACI_OPENMP=ON");
   if (f.eval_every < 0) Fail(2, "--eval-every must not be negative");
   if (c.accum < 1) Fail(2, "--accum must be at least 1");
+  // A typed 0 (or less) would train nothing and store it as complete (issue 25).
+  if (f.updates->count() > 0 && c.updates < 1) Fail(2, "--updates must be at least 1");
   // One reading of the run length for every command (tools/spec_flags.h).
   const Result<uint64_t> updates = UpdatesFromFlags(static_cast<uint32_t>(c.accum), f.pipe.microbatches,
                                                     f.updates->count() > 0 ? static_cast<uint64_t>(c.updates) : 0);

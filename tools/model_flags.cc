@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "sim/model_setup.h"
+#include "tools/spec_flags.h"
 
 namespace paci::cli {
 namespace {
@@ -50,7 +51,11 @@ void AddModelFlags(CLI::App* cmd, ModelFlags* f, bool with_shape) {
     add("--heads", f->heads, "attention heads");
     add("--seq", f->seq, "sequence length T (default 1024)");
     add("--vocab", f->vocab, "vocabulary (default 50257)");
-    add("--microbatch-size", f->microbatch_size, "micro-batch size b (default 8; a profile's own)");
+    // 0 means "not given" to the shared inputs: a typed 0 is refused, not read as the default.
+    f->given.emplace_back("--microbatch-size",
+                          cmd->add_option("--microbatch-size", f->microbatch_size,
+                                          "micro-batch size b (default 8; a profile's own)")
+                              ->check(AtLeastOne()));
   }
   add("--hardware", f->hardware, "device: a100, h100, h200, cpu, or a JSON file (sim/model_cost.h)");
   add("--link", f->link, "link between stages: nvlink4, pcie5, ib-ndr, or a JSON file {bandwidth_gbs, latency_us}");

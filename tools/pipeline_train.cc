@@ -22,12 +22,15 @@
 #include "exec/runtime/pipeline_trainer.h"
 #include "exec/model/train.h"
 #include "proto/ir_names.h"
+#include "sched/checked_math.h"
+#include "sched/limits.h"
 #include "sched/schedule_generator.h"
 #include "sched/schedule_validator.h"
 #include "store/metric_keys.h"
 #include "sched/weight_version_analysis.h"
 #include "store/trace_store.h"
 #include "tools/exit_codes.h"
+#include "tools/interrupt_guard.h"
 #ifdef PACI_HAVE_MPI
 #include "exec/runtime/mpi_transport.h"
 #endif
@@ -264,6 +267,9 @@ void RunThreads(const exec::TrainConfig& cfg, const PipelineTrainFlags& f, const
     if (!w.ok()) Fail(1, "--db: " + w.status().message());
     writer.emplace(std::move(*w));
   }
+  // Until the run is finished, SIGTERM and SIGINT mark it failed before they end the process.
+  std::optional<InterruptGuard> guard;
+  if (writer) guard.emplace(f.db, writer->run_id());
   PrintingSink sink(writer ? &*writer : nullptr, true);
   Result<exec::PipelineResult> r = exec::TrainPipelineThreads(schedule, pc, data, &sink);
   if (!r.ok()) {
@@ -409,7 +415,8 @@ void AddPipelineFlags(CLI::App* cmd, PipelineTrainFlags* f) {
                   "--schedule pipemare: updates over which the per-stage lr scale tau^-p anneals p from 1 to 0")
       ->capture_default_str();
   cmd->add_option("--drift-lr-scale", f->drift_lr_scale,
-                  "staleness mitigation (no memory): each step's lr / (1 + A x the mean drift of its micro-batches); "
+                  "staleness mitigation (no memory): each step's lr / (1 + A x the mean drift of its micro-batches), A in "
+                  "[0, 1000]; "
                   "schedules whose micro-batches cross weight versions only (paci, pipemare)")
       ->capture_default_str();
   cmd->add_option("--pin", f->pin,
@@ -461,10 +468,41 @@ std::string GivenPipelineOnlyFlag(const PipelineTrainFlags& f) {
   return "";
 }
 
+namespace {
+
+// The scale in [0, kMaxDriftLrScale]: infinity made every lr 0 x inf = NaN and stored NaN curves as
+// a complete run (issue 25); beyond the bound the lr is ~0 at any drift, which trains nothing.
+Status DriftLrScaleInRange(double scale) {
+  return CheckRange(scale, 0, kMaxDriftLrScale, "--drift-lr-scale");
+}
+
+// --stages is 1..kMaxStages (sched/limits.h), as every schedule generator requires.
+Status StagesInRange(uint32_t stages) {
+  if (stages >= 1 && stages <= kMaxStages) return Status::Ok();
+  return Status::InvalidArgument(fmt::format("--stages must be in [1, {}] (kMaxStages, sched/limits.h), got {}",
+                                             kMaxStages, stages));
+}
+
+}  // namespace
+
+Status CheckTrainArgs(const TrainArgs& t) {
+  PACI_RETURN_IF_ERROR(exec::train_config_check(t.cfg));
+  if (t.pipe.schedule.empty()) return Status::Ok();
+  PACI_RETURN_IF_ERROR(StagesInRange(t.pipe.stages));
+  PACI_RETURN_IF_ERROR(DriftLrScaleInRange(t.pipe.drift_lr_scale));
+  SpecFlags flags;  // the schedule rules, as BuildSchedule reads them
+  flags.schedule = t.pipe.schedule;
+  flags.stages = t.pipe.stages;
+  flags.chunks = t.pipe.chunks;
+  flags.accum = static_cast<uint32_t>(t.cfg.accum);
+  flags.updates = static_cast<uint64_t>(t.cfg.updates);
+  return SpecFromFlags(flags).status();
+}
+
 // --drift-lr-scale acts on drift, the weight versions a micro-batch's weights change by between
 // its forward and backward: refused where no micro-batch of this schedule ever crosses one.
 void CheckDriftLrScale(const PipelineTrainFlags& f, const ir::Schedule& schedule) {
-  if (!(f.drift_lr_scale >= 0)) Fail(2, "--drift-lr-scale must not be negative");
+  if (Status st = DriftLrScaleInRange(f.drift_lr_scale); !st.ok()) Fail(2, st.message());
   if (f.drift_lr_scale == 0) return;
   Result<WeightVersionReport> report = AnalyzeWeightVersions(schedule);
   if (!report.ok()) Fail(1, "--drift-lr-scale: " + report.status().message());
@@ -476,7 +514,7 @@ void CheckDriftLrScale(const PipelineTrainFlags& f, const ir::Schedule& schedule
 }
 
 void RunPipelineTrain(const exec::TrainConfig& cfg, const PipelineTrainFlags& f, const exec::DataSplit& data) {
-  if (f.stages < 1) Fail(2, "--stages must be at least 1");
+  if (Status st = StagesInRange(f.stages); !st.ok()) Fail(2, st.message());
   if (Status st = exec::train_data_check(cfg, data); !st.ok()) Fail(2, "--data: " + st.message());
   CheckApplicable(f);
   exec::PipelineConfig pc = MakePipelineConfig(cfg, f);

@@ -55,6 +55,15 @@ struct TrainArgs {
 };
 Result<TrainArgs> ReadTrainArgs(const std::vector<std::string>& args);  // args after "train"
 
+// What `paci train ARGS` refuses before it reads data or trains, naming the flag: the numbers
+// (exec::train_config_check), --stages, the schedule and run-length rules (spec_flags.h) and
+// --drift-lr-scale's range. A study checks every point with it, so a bad grid exits 2 once
+// instead of failing in every child (issue 25).
+Status CheckTrainArgs(const TrainArgs& t);
+
+// --drift-lr-scale's documented range: [0, this].
+inline constexpr double kMaxDriftLrScale = 1000;
+
 // The precision a run trains in: fp32 on the CPU; on CUDA --precision, bf16 when not given.
 std::string RunPrecision(const PipelineTrainFlags& flags);
 

@@ -3,8 +3,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "proto/ir_names.h"
+#include "sched/checked_math.h"
 #include "sched/pipeline_spec.h"
 
 namespace paci::cli {
@@ -14,14 +16,31 @@ Status Bad(const std::string& message) { return Status::InvalidArgument(message)
 
 }  // namespace
 
+CLI::Validator AtLeastOne() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        // Only the range: what is not a number is left to the option's own conversion and message.
+        char* end = nullptr;
+        const double x = std::strtod(value.c_str(), &end);
+        if (end == value.c_str() || *end != '\0' || x >= 1) return "";
+        return "must be at least 1, got " + value + " (leave the flag out for the default)";
+      },
+      "", "at least one");
+}
+
 void AddSpecFlags(CLI::App* cmd, SpecFlags* flags) {
   cmd->add_option("--schedule", flags->schedule, fmt::format("{}", fmt::join(AllScheduleNames(), ", ")));
   cmd->add_option("--stages,-P", flags->stages, "pipeline stages P");
+  // 0 stands for "not given" inside SpecFlags, so a 0 the user types is refused here rather than
+  // silently read as the default (issue 25).
   cmd->add_option("--accum,-K", flags->accum,
                   "micro-batches per optimizer update K, every schedule (flush: the iteration M = K; "
-                  "default 2P flush, 1 pipedream, else P)");
-  cmd->add_option("--microbatches,-M", flags->microbatches, "run length in micro-batches, whole updates of K");
-  cmd->add_option("--updates,--iterations", flags->updates, "run length in optimizer updates (N x K micro-batches)");
+                  "default 2P flush, 1 pipedream, else P)")
+      ->check(AtLeastOne());
+  cmd->add_option("--microbatches,-M", flags->microbatches, "run length in micro-batches, whole updates of K")
+      ->check(AtLeastOne());
+  cmd->add_option("--updates,--iterations", flags->updates, "run length in optimizer updates (N x K micro-batches)")
+      ->check(AtLeastOne());
   cmd->add_option("--chunks,-V", flags->chunks, "virtual chunks per stage (interleaved-1f1b)");
   cmd->add_option("--window", flags->window, "in-flight cap per stage L_0,L_1,... (asynchronous)")->delimiter(',');
 }
@@ -65,7 +84,10 @@ Result<ir::PipelineSpec> SpecFromFlags(const SpecFlags& f, uint64_t default_upda
   if (!f.window.empty() && flush) return Bad("--window: flush schedules fix their own in-flight window");
   Result<uint64_t> updates = UpdatesFromFlags(K, f.microbatches, f.updates);
   if (!updates.ok()) return updates.status();
-  uint64_t run = *updates > 0 ? *updates * K : default_updates * K;
+  // U x K of two user numbers: checked, not wrapped (issue 25); the spec limits bound it further.
+  const std::optional<uint64_t> product = CheckedMul<uint64_t>(*updates > 0 ? *updates : default_updates, K);
+  if (!product) return Bad(fmt::format("--updates x --accum: {} x {} micro-batches overflow", *updates, K));
+  uint64_t run = *product;
   if (run == 0) run = (4 * uint64_t{std::max(P, K)} + K - 1) / K * K;
 
   ir::PipelineSpec spec;

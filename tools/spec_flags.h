@@ -25,6 +25,10 @@ struct SpecFlags {
   std::vector<uint32_t> window;
 };
 
+// A count flag whose 0 would read as "not given" (the default): refuses values below 1, naming the
+// flag (CLI11 prefixes it), instead of silently using the default (issue 25).
+CLI::Validator AtLeastOne();
+
 // Adds --schedule, --stages/-P, --accum/-K, --microbatches/-M, --updates/--iterations,
 // --chunks/-V and --window.
 void AddSpecFlags(CLI::App* cmd, SpecFlags* flags);

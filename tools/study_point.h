@@ -25,7 +25,8 @@ struct StudyPoint {
 // simulation, an unpipelined run, a run from before the columns existed).
 std::optional<StudyPoint> PointOfRun(const store::RunRecord& run);
 
-// The point `paci train ARGS` will train (args after "train"); errors name the flag.
+// The point `paci train ARGS` will train (args after "train"); refuses what train would refuse
+// before training (CheckTrainArgs), naming the flag.
 Result<StudyPoint> PointOfTrainArgs(const std::vector<std::string>& args);
 
 // Equal columns and setup. With `ignore_seed`, the seeds of one configuration compare equal.

@@ -2,6 +2,7 @@
 #include "exec/model/checkpoint.h"
 
 #include <charconv>
+#include <cmath>
 #include <cstdint>
 
 #include <nlohmann/json.hpp>
@@ -57,6 +58,16 @@ uint64_t meta_u64(const std::map<std::string, std::string>& m, const std::string
   return v;
 }
 
+// Every value of tensor `name` (n floats at p) is finite: a NaN or infinity would train on
+// silently, and the pipelined path did (issue 25), so both paths refuse it here, on load.
+Status check_finite(const std::string& path, const std::string& name, const float* p, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (!std::isfinite(p[i]))
+      return Status::InvalidArgument(path + ": tensor " + name + " holds a non-finite value (" + std::to_string(p[i]) +
+                                     ") at element " + std::to_string(i));
+  return Status::Ok();
+}
+
 }  // namespace
 
 std::string optim_path(const std::string& weights_path) {
@@ -86,7 +97,10 @@ Status weights_load(const std::string& path, const GPTConfig& cfg, float* params
   if (!f.ok()) return f.status();
   PACI_RETURN_IF_ERROR(check_config(path, f->metadata, cfg));
   const ParamLayout L = gpt_param_layout(cfg);
-  for (const ParamSpec& s : L.tensors) PACI_RETURN_IF_ERROR(safetensors_get_f32(*f, s.name, s.shape, params + s.offset));
+  for (const ParamSpec& s : L.tensors) {
+    PACI_RETURN_IF_ERROR(safetensors_get_f32(*f, s.name, s.shape, params + s.offset));
+    PACI_RETURN_IF_ERROR(check_finite(path, s.name, params + s.offset, s.numel));
+  }
   return Status::Ok();
 }
 
@@ -112,6 +126,8 @@ Result<std::map<std::string, std::string>> adamw_load(const std::string& path, c
     if (s.offset < lo || s.offset + s.numel > hi) continue;
     PACI_RETURN_IF_ERROR(safetensors_get_f32(*f, "exp_avg." + s.name, s.shape, opt->m.data() + (s.offset - lo)));
     PACI_RETURN_IF_ERROR(safetensors_get_f32(*f, "exp_avg_sq." + s.name, s.shape, opt->v.data() + (s.offset - lo)));
+    PACI_RETURN_IF_ERROR(check_finite(path, "exp_avg." + s.name, opt->m.data() + (s.offset - lo), s.numel));
+    PACI_RETURN_IF_ERROR(check_finite(path, "exp_avg_sq." + s.name, opt->v.data() + (s.offset - lo), s.numel));
   }
   bool ok = true;
   const uint64_t step = meta_u64(f->metadata, "paci.adamw_step", &ok);

@@ -6,21 +6,18 @@
 #include <cstring>
 #include <filesystem>
 
+#include "sched/bounded_file.h"
+
 namespace paci::exec {
 
 namespace {
 
 Result<std::vector<uint8_t>> read_file(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) return Status::NotFound(path + ": cannot open data file");
-  std::vector<uint8_t> bytes;
-  uint8_t buf[1 << 16];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) bytes.insert(bytes.end(), buf, buf + n);
-  const bool err = std::ferror(f) != 0;
-  std::fclose(f);
-  if (err) return Status::IoError(path + ": read error");
-  return bytes;
+  Result<std::string> text = ReadBoundedFile(path, kMaxDataFileBytes, "kMaxDataFileBytes (exec/model/data.h)");
+  if (!text.ok() && text.status().code() == Status::Code::kNotFound)
+    return Status::NotFound(path + ": cannot open data file");
+  if (!text.ok()) return text.status();
+  return std::vector<uint8_t>(text->begin(), text->end());
 }
 
 Status append_bin(const std::string& path, const std::vector<uint8_t>& bytes, int vocab,

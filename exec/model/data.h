@@ -13,6 +13,9 @@
 namespace paci::exec {
 
 inline constexpr int32_t kLlmcTokensMagic = 20240520;
+// The largest token file (--data) read: 4 GiB, 2^31 uint16 tokens. Files beyond it, and whatever
+// is not a regular file (/dev/zero), are refused before reading (sched/bounded_file.h).
+inline constexpr uint64_t kMaxDataFileBytes = uint64_t{1} << 32;
 
 // Concatenates the files in the given order. A path ending in ".bin" is read as uint16 token ids
 // (every id must be < vocab); any other file as bytes (needs vocab >= 256). Errors name the file.

@@ -12,6 +12,7 @@
 #include "exec/model/rng.h"
 #include "exec/model/stage.h"
 #include "exec/model/threads.h"
+#include "sched/checked_math.h"
 
 namespace paci::exec {
 namespace {
@@ -259,6 +260,12 @@ Result<ir::Profile> MeasureProfile(const ProfileOptions& o,
     return Status::InvalidArgument("--threads: this build has no OpenMP (-DPACI_OPENMP=OFF), so one kernel thread only");
   if (!(o.target_rse > 0) || !std::isfinite(o.target_rse))
     return Status::InvalidArgument("--target-rse: must be a number > 0");
+  if (o.max_colocated > kMaxColocated)
+    return Status::InvalidArgument("--colocate: at most kMaxColocated (exec/model/profile.h) = " +
+                                   std::to_string(kMaxColocated) + " stages, got " + std::to_string(o.max_colocated));
+  PACI_RETURN_IF_ERROR(CheckRange(o.colocation_seconds, 0, kMaxProfileSeconds, "--colocate-seconds", /*lo_open=*/true));
+  PACI_RETURN_IF_ERROR(
+      CheckRange(o.max_seconds_per_layer, 0, kMaxProfileSeconds, "--max-seconds-per-layer", /*lo_open=*/true));
   exec_set_threads(o.threads);
   ir::Profile p;
   p.set_version(1);

@@ -27,6 +27,12 @@ struct ProfileOptions {
   uint64_t seed = 1;
 };
 
+// The most stages a co-location measurement runs at once (each holds a copy of the model) and the
+// longest it measures each count: beyond these a measurement only exhausts memory or never ends
+// (issue 25: --colocate-seconds nan or 1e308 looped forever). Per-layer budgets share the range.
+inline constexpr int kMaxColocated = 256;
+inline constexpr double kMaxProfileSeconds = 3600;
+
 // Measures the profile. `progress` (may be empty) receives one line per finished measurement.
 Result<ir::Profile> MeasureProfile(const ProfileOptions& options,
                                    const std::function<void(const std::string&)>& progress = {});

@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "sched/bounded_file.h"
+
 namespace paci::exec {
 
 namespace {
@@ -58,16 +60,11 @@ Status safetensors_write(const std::string& path, const std::vector<SafeTensorRe
 }
 
 Result<SafeTensorsFile> safetensors_read(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) return Status::NotFound(path + ": cannot open checkpoint");
-  std::string bytes;
-  char buf[1 << 16];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) bytes.append(buf, n);
-  const bool read_error = std::ferror(f) != 0;
-  std::fclose(f);
-  if (read_error) return Status::IoError(path + ": read failed");
-  return safetensors_parse(bytes, path);
+  Result<std::string> bytes = ReadBoundedFile(path, kMaxCheckpointBytes, "kMaxCheckpointBytes (exec/model/safetensors.h)");
+  if (!bytes.ok() && bytes.status().code() == Status::Code::kNotFound)
+    return Status::NotFound(path + ": cannot open checkpoint");
+  if (!bytes.ok()) return bytes.status();
+  return safetensors_parse(*bytes, path);
 }
 
 Result<SafeTensorsFile> safetensors_parse(std::string_view bytes, const std::string& path) {

@@ -36,6 +36,9 @@ struct SafeTensorsFile {
   std::vector<uint8_t> data;  // the byte buffer after the header
 };
 
+// The largest checkpoint file read: the weights and AdamW state kMaxTrainFloats (train.h) allows,
+// plus headers. Files beyond it, and whatever is not a regular file (/dev/zero), are refused.
+inline constexpr uint64_t kMaxCheckpointBytes = uint64_t{17} << 30;
 Result<SafeTensorsFile> safetensors_read(const std::string& path);
 // The same from the file's bytes; `path` only names the source in errors.
 Result<SafeTensorsFile> safetensors_parse(std::string_view bytes, const std::string& path);

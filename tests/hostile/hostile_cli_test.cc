@@ -17,54 +17,10 @@
 
 #include "store/chrome_trace.h"
 #include "store/trace_store.h"
-#include "tests/store/store_test_util.h"
+#include "tests/hostile/paci_cli.h"
 
 namespace paci {
 namespace {
-
-using store::testing::ReadBytes;
-using store::testing::TempDir;
-using store::testing::WriteBytes;
-
-struct Outcome {
-  int code = -1;
-  std::string out, err;
-  double seconds = 0;
-};
-
-class HostileCli : public ::testing::Test {
- protected:
-  // Runs `[prefix] paci ARGS`, capturing exit code, standard output and standard error.
-  Outcome Paci(const std::string& args, const std::string& prefix = "") {
-    const std::string err_file = dir_.File("stderr.txt");
-    const std::string cmd = prefix + std::string(PACI_BINARY) + " " + args + " 2>" + err_file;
-    Outcome o;
-    const auto t0 = std::chrono::steady_clock::now();
-    FILE* p = popen(cmd.c_str(), "r");
-    char buf[4096];
-    for (size_t n; (n = fread(buf, 1, sizeof(buf), p)) > 0;) o.out.append(buf, n);
-    const int status = pclose(p);
-    o.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    o.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    o.err = ReadBytes(err_file);
-    return o;
-  }
-  std::string Db() const { return " --db " + db_; }
-  size_t RunCount() {
-    Result<store::TraceStore> s = store::TraceStore::Open(db_, {.create_if_missing = false, .read_only = true});
-    if (!s.ok()) return 0;
-    return s->ListRuns()->size();
-  }
-
-  TempDir dir_;
-  std::string db_ = dir_.File("paci.db");
-};
-
-#define EXPECT_REFUSED(o, what)                                                   \
-  do {                                                                            \
-    EXPECT_EQ((o).code, 2) << (o).err;                                            \
-    EXPECT_NE((o).err.find(what), std::string::npos) << "stderr: " << (o).err;    \
-  } while (0)
 
 TEST_F(HostileCli, HugeFlushSimulationIsRefusedAtOnce) {  // was: 7.6 GB in 15 s, still growing
   // One flush iteration of 10^8 micro-batches (--accum is M per update for every schedule).

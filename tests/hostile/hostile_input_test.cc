@@ -16,6 +16,8 @@
 #include "exec/runtime/pipeline_trainer.h"
 #include "exec/model/safetensors.h"
 #include "exec/model/train.h"
+#include "sched/bounded_file.h"
+#include "sched/checked_math.h"
 #include "sched/ir_version.h"
 #include "sched/limits.h"
 #include "sched/pipeline_spec.h"
@@ -329,6 +331,10 @@ TEST(HostileProfile, CountsTimesAndSizesBeyondTheLimitsAreRefused) {
   add("layers[2].optimizer_ns", [](ir::Profile& p) { p.mutable_layers(2)->set_optimizer_ns(2.0 * kMaxOpNs); });
   add("layers[0].weight_bytes", [](ir::Profile& p) { p.mutable_layers(0)->set_weight_bytes(uint64_t{1} << 63); });
   add("model.layers", [](ir::Profile& p) { p.mutable_model()->set_layers(2147483647); });
+  // Issue 25: a slowdown of 1e15 overflowed the slowed op's end into a shorter makespan; a second
+  // entry for one stage count was silently one of two.
+  add("colocation[0].slowdown", [](ir::Profile& p) { p.mutable_colocation(0)->set_slowdown(1e15); });
+  add("colocation[1].stages", [](ir::Profile& p) { *p.add_colocation() = p.colocation(0); });
   add("too large", [](ir::Profile& p) {
     p.mutable_model()->set_dim(1u << 31);
     p.mutable_model()->set_heads(1);
@@ -345,6 +351,43 @@ TEST(HostileProfile, ModelSizeIsCheckedForFlagsToo) {
   EXPECT_TRUE(sim::CheckModelSize(m, 8).ok());
   m.set_seq(1u << 24);  // a block's attention scores: 9 a T^2 b bytes
   EXPECT_TRUE(Mentions(sim::CheckModelSize(m, 8), "kMaxBytes"));
+}
+
+// Issue 25: the one arithmetic rule and the bounded reads the newer surfaces rely on.
+TEST(HostileArithmetic, ProductsOfUserNumbersAreChecked) {  // was: micro-batches x updates wrapped
+  EXPECT_FALSE(CheckedMul<uint64_t>(uint64_t{1} << 63, 2).has_value());
+  EXPECT_EQ(CheckedMul<int64_t>(4096, 1024), 4194304);
+  EXPECT_FALSE(CheckedMul<int>(1073741824, 4).has_value());  // study --jobs 2^30 x --stages 4
+  EXPECT_FALSE(CheckedAdd<uint32_t>(kStageMax, 1).has_value());
+  const Result<uint64_t> grid = CheckedProduct({2, 1, 1, 4294967295u}, 100000, "--seeds", "kMaxStudyPoints");
+  ASSERT_FALSE(grid.ok());
+  EXPECT_TRUE(Mentions(grid.status(), "kMaxStudyPoints"));
+  EXPECT_EQ(*CheckedProduct({2, 3, 4}, 24, "x", "L"), 24u);
+  for (double bad : {std::nan(""), HUGE_VAL, -1.0, 0.0, 1e308})
+    EXPECT_TRUE(Mentions(CheckRange(bad, 0, 3600, "--colocate-seconds", true), "--colocate-seconds")) << bad;
+  EXPECT_TRUE(CheckRange(3600, 0, 3600, "x", true).ok());
+}
+
+TEST(HostileFiles, NonRegularAndOversizedFilesAreNotRead) {  // was: /dev/zero read until out of memory
+  const Result<std::string> zero = ReadBoundedFile("/dev/zero", kMaxInputFileBytes, "kMaxInputFileBytes");
+  ASSERT_FALSE(zero.ok());
+  EXPECT_TRUE(Mentions(zero.status(), "not a regular file"));
+  store::testing::TempDir dir;
+  store::testing::WriteBytes(dir.File("f"), std::string(100, 'x'));
+  const Result<std::string> big = ReadBoundedFile(dir.File("f"), 99, "kLimit");
+  ASSERT_FALSE(big.ok());
+  EXPECT_TRUE(Mentions(big.status(), "kLimit"));
+  EXPECT_EQ(ReadBoundedFile(dir.File("f"), 100, "kLimit")->size(), 100u);
+  EXPECT_EQ(ReadBoundedFile(dir.File("missing"), 100, "kLimit").status().code(), Status::Code::kNotFound);
+}
+
+TEST(HostileModelCost, PartitionerWorkIsBoundedBeforeAllocating) {  // was: O(P L^2), minutes to days
+  std::vector<sim::LayerCost> layers(1u << 20);  // kMaxModelLayers blocks
+  const Result<std::vector<sim::LayerSlice>> split = sim::PartitionLayers(layers, 2, {}, 0);
+  ASSERT_FALSE(split.ok());
+  EXPECT_TRUE(Mentions(split.status(), "kMaxPartitionSteps"));
+  layers.resize(1000);
+  EXPECT_TRUE(sim::PartitionLayers(layers, 8, {}, 0).ok());
 }
 
 }  // namespace
