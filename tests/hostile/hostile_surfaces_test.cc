@@ -34,7 +34,9 @@ class HostileSurfaces : public HostileCli {
     EXPECT_LT(o.seconds, seconds) << args;
     EXPECT_EQ(RunCount(), 0u) << args;
     const std::string logs = db_ + ".logs";
-    if (std::filesystem::exists(logs)) EXPECT_TRUE(std::filesystem::is_empty(logs)) << args;
+    if (std::filesystem::exists(logs)) {
+      EXPECT_TRUE(std::filesystem::is_empty(logs)) << args;
+    }
   }
 };
 

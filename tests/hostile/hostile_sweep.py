@@ -91,7 +91,7 @@ def schedule_file_cases():
     good = {}
     for fmt, ext in [("text", "txt"), ("csv", "csv"), ("json", "json"), ("proto", "pb")]:
         out = path(f"good.{ext}")
-        subprocess.run([PACI, "schedule", "--schedule", "1f1b-flush", "--stages", "2", "--microbatches", "2",
+        subprocess.run([PACI, "schedule", "--schedule", "1f1b-flush", "--stages", "2", "--accum", "2", "--microbatches", "2",
                         "--format", fmt, "-o", out], check=True)
         good[ext] = open(out, "rb").read()
     cases = []
