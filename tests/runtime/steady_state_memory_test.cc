@@ -27,6 +27,17 @@
 
 namespace {
 std::atomic<uint64_t> g_allocations{0};
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kAddressSanitizer = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kAddressSanitizer = true;
+#else
+constexpr bool kAddressSanitizer = false;
+#endif
+#else
+constexpr bool kAddressSanitizer = false;
+#endif
 }  // namespace
 
 // Every C++ allocation of the process counts (the test's own happen outside the window). The C
@@ -124,7 +135,12 @@ TEST_P(SteadyStateMemoryTest, NoPageFaultsOrAllocationsPerUpdateAfterTheFirst) {
   const double allocations = double(sampler.last().allocations - sampler.first().allocations) / updates;
   std::printf("%-16s P=%u: %.1f minor faults, %.1f C++ allocations per update after every stage's update %d\n",
               ScheduleName(c.kind).c_str(), c.stages, faults, allocations, kWarmUpdates);
-  EXPECT_LE(faults, kMaxFaultsPerUpdate);
+  // Under AddressSanitizer the faults are its own (shadow pages of stack frames and buffers touched
+  // for the first time, its allocator's bookkeeping: 145 per update at GPipe P = 2 in the CI build),
+  // not the executor's, so there only the allocation count is a finding.
+  if (!kAddressSanitizer) {
+    EXPECT_LE(faults, kMaxFaultsPerUpdate);
+  }
   EXPECT_LE(allocations, kMaxAllocationsPerUpdate);
 }
 
