@@ -27,18 +27,26 @@ echo "== 1. paci profile ==" >&2
 SCHEDULES=(gpipe 1f1b-flush paci)
 declare -A predicted measured per_update
 
+# Each command's output goes to stderr as it is and its stored run id to stdout. Not `tee /dev/stderr`:
+# reopening stderr truncates it when it is a file (`bash main-job.sh > log 2>&1` kept only the tail).
+show_and_id() {  # kind (measured|predicted): copies stdin to stderr, prints the stored run's id
+  local line id=""
+  while IFS= read -r line; do
+    printf '%s\n' "$line" >&2
+    [[ "$line" =~ ^stored\ $1\ run\ ([0-9]+) ]] && id="${BASH_REMATCH[1]}"
+  done
+  echo "$id"
+}
 predict_before() {  # schedule: prints the predicted run id
   "$PACI" predict --schedule "$1" --stages 2 --accum 4 --updates "$UPDATES" --profile "$PROFILE" --colocate \
-    --db "$DB" --name "main: $1, predicted before running" | tee /dev/stderr \
-    | sed -n 's/^stored predicted run \([0-9]*\) .*/\1/p'
+    --db "$DB" --name "main: $1, predicted before running" | show_and_id predicted
 }
 echo "== 2. predictions before running ==" >&2
 for s in "${SCHEDULES[@]}"; do predicted[$s]="$(predict_before "$s")"; done
 
 train() {  # schedule: prints the measured run id
   echo "== 3. paci train --schedule $1 ==" >&2
-  "$PACI" train --schedule "$1" --name "main: $1" "${TRAIN[@]}" | tee /dev/stderr \
-    | sed -n 's/^stored measured run \([0-9]*\) .*/\1/p'
+  "$PACI" train --schedule "$1" --name "main: $1" "${TRAIN[@]}" | show_and_id measured
 }
 for s in "${SCHEDULES[@]}"; do
   measured[$s]="$(train "$s")"
