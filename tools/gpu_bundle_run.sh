@@ -10,7 +10,7 @@
 # evidence: summary.txt (one screen, also printed as it goes) and run.tar.gz (every log and the
 # store gpu.db). Exit 0 only if every step passed; 2 when no GPU is visible (not in a dry run).
 # The agenda, most valuable first; each step writes its figures before the next starts:
-#   1 kernels against their CPU references   2 stage slices fp32/bf16   3 every schedule's CUDA
+#   1 kernels against their CPU references (and the other GPU tests)   2 stage slices fp32/bf16   3 every schedule's CUDA
 #   pipeline against the CPU pipeline   4 bf16 against fp32 loss over 200 updates   5 GPT-2-small
 #   bf16, one stage: tokens/s and MFU   6 PACI against 1F1B-flush, P = 4 sharing the GPU: predicted
 #   before, measured, compared   7 GPT-2 Medium at P = 8 on one GPU: predicted against measured
@@ -96,8 +96,10 @@ paci_run() {  # label, seconds, paci arguments...
 
 last_loss() { grep -oE "^update +$2 \| loss [0-9.]+" "$WORK/$1.log" | awk '{print $5}'; }
 
-log "== 1. kernels against their CPU references"
-for t in cuda_kernels_test cuda_gemm_shapes_test cuda_device_memory_test; do gpu_test "$t" 90; done
+log "== 1. kernels against their CPU references, and every other GPU test but steps 2 and 3's"
+for t in $(grep -E '^cuda_[a-z0-9_]+_test$' "$HERE/BINARIES"); do
+  case "$t" in cuda_stage_test | cuda_pipeline_test) ;; *) gpu_test "$t" 90 ;; esac
+done
 log "== 2. stage slices, fp32 and bf16"
 gpu_test cuda_stage_test 90
 log "== 3. every schedule's CUDA pipeline against the CPU pipeline (fp32 losses)"
