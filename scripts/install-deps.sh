@@ -21,9 +21,14 @@ SHOT_PKGS=(python3 xvfb xdotool)
 GPU_PKGS=(debootstrap)
 
 want=("${BUILD_PKGS[@]}")
-if [[ "${1:-}" == "--test" ]]; then want+=("${TEST_PKGS[@]}"); fi
-if [[ "${1:-}" == "--screenshots" ]]; then want+=("${SHOT_PKGS[@]}"); fi
-if [[ "${1:-}" == "--gpu" ]]; then want+=("${GPU_PKGS[@]}"); fi
+(($# <= 1)) || { echo "install-deps: one option at most, got: $*" >&2; exit 2; }
+case "${1:-}" in
+  "") ;;
+  --test) want+=("${TEST_PKGS[@]}") ;;
+  --screenshots) want+=("${SHOT_PKGS[@]}") ;;
+  --gpu) want+=("${GPU_PKGS[@]}") ;;
+  *) echo "install-deps: unknown option '$1' (none, --test, --screenshots or --gpu)" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${want[@]}"; do

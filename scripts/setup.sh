@@ -6,6 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 mode="${1:-run}"
+if [[ $# -gt 1 || ( $# -eq 1 && "$1" != --test ) ]]; then
+  echo "setup: unknown option '$*' (none: build and run the main job; --test: build and run the tests)" >&2
+  exit 2
+fi
 if [[ "$mode" == "--test" ]]; then
   bash scripts/install-deps.sh --test
 else
