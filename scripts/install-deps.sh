@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages PACI builds and tests with, skipping those already present.
 # Usage: scripts/install-deps.sh [--test|--screenshots|--gpu]   (--test adds what only the test suite
-# needs; --screenshots what scripts/screenshots-x11.sh drives a real X window with; --gpu what
+# needs, clang-format-14 included; --screenshots what scripts/screenshots-x11.sh drives a real X window with; --gpu what
 # tools/gpu_check.sh dryrun builds its bare Debian root with)
 set -euo pipefail
 
@@ -16,7 +16,7 @@ BUILD_PKGS=(
   qt6-base-dev qt6-charts-dev qt6-svg-dev libqt6opengl6-dev libxkbcommon-dev libgl-dev
   fortunes-min fortunes
 )
-TEST_PKGS=(python3 python3-torch python3-numpy xvfb xauth clang-14 libfuzzer-14-dev libclang-rt-14-dev)
+TEST_PKGS=(python3 python3-torch python3-numpy xvfb xauth clang-14 clang-format-14 libfuzzer-14-dev libclang-rt-14-dev)
 SHOT_PKGS=(python3 xvfb xdotool)
 GPU_PKGS=(debootstrap)
 

@@ -17,7 +17,8 @@ else
 fi
 
 jobs="$(nproc)"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
+# -march=native: this build runs only here (CMakeLists.txt, PACI_NATIVE).
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DPACI_NATIVE=ON
 cmake --build build -j"$jobs"
 
 if [[ "$mode" == "--test" ]]; then
