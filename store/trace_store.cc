@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "store/migrated_copy.h"
 #include "store/op_tiles.h"
 #include "store/schema.h"
 #include "store/sqlite_db.h"
@@ -155,16 +156,20 @@ Result<TraceStore> TraceStore::Open(const std::string& path, OpenOptions options
   if (exists && st.st_size == 0 && (!options.create_if_missing || options.read_only))
     return Status::InvalidArgument(fmt::format("{}: an empty file, not a paci trace store", path));
   // Look before touching: a foreign or newer file must stay byte-identical.
+  std::shared_ptr<const MigratedCopy> copy_of_older;
   if (exists && st.st_size > 0) {
     int version = 0;
     PACI_RETURN_IF_ERROR(InspectStoreFile(path, options.busy_timeout_ms, &version));
+    // Reading an older store must not rewrite it (a committed traces/*.db would change): read a
+    // migrated private copy instead. Stores are small next to the runs that made them.
     if (options.read_only && version < kSchemaVersion) {
-      return Status::FailedPrecondition(fmt::format(
-          "{}: trace store schema version {} is older than {}; open it once for writing to migrate",
-          path, version, kSchemaVersion));
+      auto copy = MigratedCopy::Make(path, options.busy_timeout_ms);
+      if (!copy.ok()) return copy.status();
+      copy_of_older = *copy;
     }
   }
   TraceStore store(path, options);
+  store.copy_ = std::move(copy_of_older);
   auto db = store.Connect(options.read_only);
   if (!db.ok()) return db.status();
   store.db_ = std::move(*db);
@@ -178,6 +183,16 @@ Result<TraceStore> TraceStore::Open(const std::string& path, OpenOptions options
   return store;
 }
 
+Result<TraceStore> TraceStore::Reopen() const {
+  TraceStore other(path_, options_);
+  other.copy_ = copy_;
+  auto db = other.Connect(options_.read_only);
+  if (!db.ok()) return db.status();
+  other.db_ = std::move(*db);
+  if (!options_.read_only) PACI_RETURN_IF_ERROR(SetPragmas(*other.db_));
+  return other;
+}
+
 TraceStore::TraceStore(std::string path, OpenOptions options)
     : path_(std::move(path)), options_(std::move(options)) {}
 TraceStore::TraceStore(TraceStore&&) noexcept = default;
@@ -185,7 +200,7 @@ TraceStore& TraceStore::operator=(TraceStore&&) noexcept = default;
 TraceStore::~TraceStore() = default;
 
 Result<std::unique_ptr<SqliteDb>> TraceStore::Connect(bool read_only) const {
-  auto db = SqliteDb::Open(path_, read_only ? SQLITE_OPEN_READONLY
+  auto db = SqliteDb::Open(copy_ ? copy_->path() : path_, read_only ? SQLITE_OPEN_READONLY
                                             : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   if (!db.ok()) return db.status();
   auto owned = std::make_unique<SqliteDb>(std::move(*db));

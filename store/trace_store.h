@@ -23,7 +23,8 @@
 
 namespace paci::store {
 
-class SqliteDb;  // store-internal (sqlite_db.h)
+class SqliteDb;      // store-internal (sqlite_db.h)
+class MigratedCopy;  // store-internal (migrated_copy.h)
 
 // Plays `schedule` against `cost` into `sink`, as the engine that predicted the run did: for the
 // simulator, sim::Replay (sim/simulator.h).
@@ -32,7 +33,8 @@ using ReplayFn =
 
 struct OpenOptions {
   bool create_if_missing = true;  // false: a missing file is an error (readers, the CLI)
-  bool read_only = false;         // never writes, not even a migration
+  // Never writes, not even a migration: an older store is read through a migrated private copy.
+  bool read_only = false;
   int busy_timeout_ms = 30000;    // how long to wait for another process's write lock
   // Materialises the ops and memory samples of replayed runs in LoadRun and LoadOps. Unset:
   // those calls fail for such runs with a message that says so; everything else works.
@@ -50,6 +52,11 @@ class TraceStore {
   ~TraceStore();
 
   const std::string& path() const { return path_; }
+  // True when a read-only open met an older schema and reads a migrated private copy.
+  bool reads_migrated_copy() const { return copy_ != nullptr; }
+  // Another handle on the same store (for another thread), with the same options; a store read
+  // through a migrated copy shares the copy instead of making a second one.
+  Result<TraceStore> Reopen() const;
 
   // Creates a run (status running) and returns the writer that fills and finishes it.
   Result<RunWriter> BeginRun(const RunInfo& info, WriterOptions options = {});
@@ -113,6 +120,8 @@ class TraceStore {
   Status ReplayInto(const RunRecord& record, TraceSink& sink) const;
 
   std::string path_;
+  // Set when a read-only open met an older schema; declared before db_ so that it outlives it.
+  std::shared_ptr<const MigratedCopy> copy_;
   std::unique_ptr<SqliteDb> db_;
   OpenOptions options_;
 };

@@ -116,7 +116,7 @@ void PrintJson(const CompareFlags& f, const RunComparison& c) {
 }
 
 void Compare(const CompareFlags& f) {
-  auto store = OpenExistingStore(f.db);
+  auto store = OpenStoreForReading(f.db);
   if (!store.ok()) Fail(2, store.status().message());
   auto a = store->LoadRun(f.a);
   if (!a.ok()) Fail(a.status().code() == Status::Code::kIoError ? 1 : 2, a.status().message());

@@ -25,7 +25,7 @@ struct ExportFlags {
 };
 
 void Export(const ExportFlags& f) {
-  auto store = OpenExistingStore(f.db);
+  auto store = OpenStoreForReading(f.db);
   if (!store.ok()) Fail(2, store.status().message());
   auto run = store->LoadRun(f.run);
   if (!run.ok()) Fail(run.status().code() == Status::Code::kIoError ? 1 : 2, run.status().message());

@@ -29,11 +29,9 @@ TraceStore OpenOrFail(const std::string& db) {
   return std::move(*store);
 }
 
-// Listing and showing only read: read-only, so a store in a directory this user cannot write
-// can still be read. A store of an older schema is opened for writing once, to migrate it.
+// Listing and showing only read: the file is never written (simulated_runs.h).
 TraceStore OpenForReading(const std::string& db) {
-  auto store = TraceStore::Open(db, store::OpenOptions{.create_if_missing = false, .read_only = true});
-  if (!store.ok() && store.status().code() == Status::Code::kFailedPrecondition) return OpenOrFail(db);
+  auto store = OpenStoreForReading(db);
   if (!store.ok()) Fail(store.status());
   return std::move(*store);
 }

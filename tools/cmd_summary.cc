@@ -106,7 +106,7 @@ std::string Predicts(store::TraceStore& db, int64_t id) {
 }
 
 void RunSummary(const SummaryFlags& f) {
-  Result<store::TraceStore> db = OpenExistingStore(f.db);
+  Result<store::TraceStore> db = OpenStoreForReading(f.db);
   if (!db.ok()) Fail(2, "--db: " + db.status().message());
   fmt::print("{:>4} {:<9} {:<26} {:>4} {:>8} {:>6} {:>8} {:>10} {:>12}  {:<16} {:<30} {}\n", "run", "kind",
              "name", "K", "lr", "seed", "val loss", "tokens/s", "ms/update", "max drift/stage",

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cstdio>
 #include <string>
 
 #include "proto/status.h"
@@ -20,6 +21,21 @@ inline Result<store::TraceStore> OpenExistingStore(const std::string& path) {
   options.create_if_missing = false;
   options.replay = sim::Replay;
   return store::TraceStore::Open(path, options);
+}
+
+// The same, for a command that only reads (runs list/show, summary, compare, export): the file is
+// never written, so a store in a read-only folder can be read, and an older store is read through a
+// migrated private copy instead of being migrated in place (issue 25 item 10).
+inline Result<store::TraceStore> OpenStoreForReading(const std::string& path) {
+  store::OpenOptions options;
+  options.create_if_missing = false;
+  options.read_only = true;
+  options.replay = sim::Replay;
+  Result<store::TraceStore> store = store::TraceStore::Open(path, options);
+  if (store.ok() && store->reads_migrated_copy())
+    std::fprintf(stderr, "%s: an older store, read through a migrated private copy (the file is unchanged; "
+                 "any writing command migrates it once)\n", path.c_str());
+  return store;
 }
 
 // Stores the simulator's makespan, speed, time per update and per-stage memory and drift.

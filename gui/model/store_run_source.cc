@@ -92,8 +92,8 @@ std::shared_ptr<const RunOverview> OverviewOf(const store::OpTileSummary& s, uin
 
 class StoreRunSource : public RunSource {
  public:
-  StoreRunSource(store::TraceStore store, store::OpenOptions options, int64_t windowed_above)
-      : store_(std::move(store)), options_(std::move(options)), windowed_above_(windowed_above) {}
+  StoreRunSource(store::TraceStore store, int64_t windowed_above)
+      : store_(std::move(store)), windowed_above_(windowed_above) {}
   std::string Describe() const override { return store_.path(); }
 
   Result<std::vector<RunSummary>> ListRuns() override {
@@ -167,14 +167,13 @@ class StoreRunSource : public RunSource {
     t->overview = OverviewOf(s, stages);
     t->index = std::make_shared<const TraceIndex>(
         TraceIndex::ForWindow({}, stages, s.first_start_ns, s.last_end_ns - s.first_start_ns));
-    auto own = store::TraceStore::Open(store_.path(), options_);
+    auto own = store_.Reopen();
     if (!own.ok()) return own.status();
     t->windows = std::make_shared<StoreWindowSource>(std::move(*own), record);
     return true;
   }
 
   store::TraceStore store_;
-  store::OpenOptions options_;
   int64_t windowed_above_;
 };
 
@@ -186,19 +185,12 @@ Result<std::unique_ptr<RunSource>> OpenStoreSource(const std::string& path, int6
   options.read_only = true;
   options.busy_timeout_ms = 2000;  // a viewer says "locked" after 2 s rather than hang
   options.replay = MakeStoreReplay();  // long predicted runs are re-simulated when opened
+  // An older store (e.g. the recorded traces/) is read through a migrated private copy: the
+  // viewer never writes the file it shows.
   auto store = store::TraceStore::Open(path, options);
-  if (!store.ok() && store.status().code() == Status::Code::kFailedPrecondition) {
-    // Written by an older paci (e.g. the recorded traces/): migrate it once, forward only and
-    // keeping every run, then read it as usual. A newer schema fails the same way again.
-    store::OpenOptions writer = options;
-    writer.read_only = false;
-    auto migrated = store::TraceStore::Open(path, writer);
-    if (!migrated.ok()) return migrated.status();
-    store = store::TraceStore::Open(path, options);
-  }
   if (!store.ok()) return store.status();
   return std::unique_ptr<RunSource>(
-      std::make_unique<StoreRunSource>(std::move(*store), options, windowed_above_ops));
+      std::make_unique<StoreRunSource>(std::move(*store), windowed_above_ops));
 }
 
 }  // namespace paci::gui

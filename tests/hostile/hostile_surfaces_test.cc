@@ -234,5 +234,19 @@ TEST_F(HostileSurfaces, InterruptedTrainingIsStoredFailed) {  // was: 'running' 
   }
 }
 
+// Issue 25 item 10. was: each of these migrated the older store in place, so reading traces/*.db
+// dirtied the tree. Now the file stays byte-identical and no -wal is left holding a migration.
+TEST_F(HostileSurfaces, ReadOnlyCommandsLeaveAnOlderStoreUnchanged) {
+  std::filesystem::copy_file(std::string(PACI_TRACES_DIR) + "/paci-vs-flush-p2.db", db_);
+  const std::string before = ReadBytes(db_);
+  for (const char* command : {"runs list", "runs show 1", "summary 1 2", "compare 2 1", "export --run 1 -o /dev/null"}) {
+    const Outcome o = Paci(std::string(command) + Db());
+    EXPECT_EQ(o.code, 0) << command << ": " << o.err;
+    EXPECT_NE(o.err.find("migrated private copy"), std::string::npos) << command << ": " << o.err;
+    EXPECT_EQ(ReadBytes(db_), before) << command;
+    EXPECT_EQ(ReadBytes(db_ + "-wal"), "") << command;
+  }
+}
+
 }  // namespace
 }  // namespace paci

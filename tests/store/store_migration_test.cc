@@ -1,7 +1,10 @@
 // The recorded stores in traces/ (schema version 2) open after migration to the current version
 // with every run, op and metric intact, and gain the version-3 configuration columns, filled from
-// each run's spec and `paci train` description. The recorded files themselves are never touched.
+// each run's spec and `paci train` description. The recorded files themselves are never touched,
+// and a read-only open reads them through a migrated private copy without writing them.
+#include <cstdlib>
 #include <filesystem>
+#include <iterator>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -32,10 +35,26 @@ TEST_P(TracesMigration, OpensWithItsRunsAndGainsConfigColumns) {
   const int64_t runs = Query(path, "SELECT count(*) FROM runs");
   const int64_t ops = Query(path, "SELECT count(*) FROM ops");
 
-  // A read-only open asks for a migration first and changes nothing.
-  auto reader = TraceStore::Open(path, OpenOptions{.create_if_missing = false, .read_only = true});
-  ASSERT_FALSE(reader.ok());
-  EXPECT_NE(reader.status().message().find("migrate"), std::string::npos);
+  // A read-only open reads a migrated private copy in $TMPDIR: every run is there, the file is
+  // byte-identical and still at its old version, and the copy is gone with the last handle.
+  const std::string tmp = dir.File("tmp");
+  std::filesystem::create_directory(tmp);
+  setenv("TMPDIR", tmp.c_str(), 1);
+  {
+    auto reader = TraceStore::Open(path, OpenOptions{.create_if_missing = false, .read_only = true});
+    ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+    auto listed = reader->ListRuns();
+    ASSERT_TRUE(listed.ok()) << listed.status().ToString();
+    EXPECT_EQ(static_cast<int64_t>(listed->size()), runs);
+    auto second = reader->Reopen();
+    ASSERT_TRUE(second.ok()) << second.status().ToString();
+    ASSERT_TRUE(second->LoadRun(listed->front().id).ok());
+    EXPECT_EQ(std::distance(std::filesystem::directory_iterator(tmp), {}), 1) << "one shared copy";
+    EXPECT_EQ(testing::ReadBytes(path), before);
+    EXPECT_EQ(Query(path, "PRAGMA user_version"), version);
+  }
+  EXPECT_TRUE(std::filesystem::is_empty(tmp)) << "the private copy outlived its readers";
+  unsetenv("TMPDIR");
 
   auto store = TraceStore::Open(path, OpenOptions{.create_if_missing = false});
   ASSERT_TRUE(store.ok()) << store.status().ToString();
