@@ -100,9 +100,19 @@ Status RunWriter::Flush() {
   }
   last_flush_ = std::chrono::steady_clock::now();
   if (!st.ok() && error_.ok()) {
-    error_ = Status::IoError(fmt::format("run {}: batch lost: {}", run_id_, st.message()));
+    error_ = RunDeleted() ? Status::FailedPrecondition(fmt::format(
+                                "run {} was deleted while it was being written (paci runs delete); "
+                                "nothing more of it is stored", run_id_))
+                          : Status::IoError(fmt::format("run {}: batch lost: {}", run_id_, st.message()));
   }
   return error_;
+}
+
+bool RunWriter::RunDeleted() const {
+  auto stmt = SqliteStmt::Prepare(*db_, "SELECT 1 FROM runs WHERE id = ?1");
+  if (!stmt.ok()) return false;
+  bool row = false;
+  return stmt->Bind(1, run_id_).Step(&row).ok() && !row;
 }
 
 Status RunWriter::WriteBatch(bool with_ops) {

@@ -69,6 +69,8 @@ class RunWriter : public TraceSink {
   Status Prepare();
   void MaybeFlush();
   // Writes the buffered updates and, unless they are still held back, ops and memory samples.
+  // True when the run's row is gone: deleted under this writer.
+  bool RunDeleted() const;
   Status WriteBatch(bool with_ops);
   bool HoldingOps() const { return options_.replay_above_ops > 0 && !replayed_; }
   Status RecordReplayed();

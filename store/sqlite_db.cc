@@ -48,6 +48,9 @@ Result<SqliteDb> SqliteDb::Open(const std::string& path, int flags) {
                                        raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
   }
   sqlite3_extended_result_codes(raw, 1);
+  // SQLite enforces REFERENCES only where each connection asks: every connection asks, so a
+  // writer whose run was deleted fails instead of leaving orphan rows (issue 25).
+  if (Status st = db.Exec("PRAGMA foreign_keys = ON"); !st.ok()) return st;
   return db;
 }
 

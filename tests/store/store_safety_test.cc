@@ -17,6 +17,7 @@
 
 #include "store/schema.h"
 #include "store/trace_store.h"
+#include "tests/store/sqlite_query.h"
 #include "tests/store/store_test_util.h"
 
 namespace paci::store {
@@ -197,6 +198,38 @@ void ExpectRefusedUnchanged(const std::string& path, const std::string& expect_i
   }
   EXPECT_EQ(ReadBytes(path), before) << path << " was modified";
   EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir), {}), entries_before);
+}
+
+// Issue 25. was: the writer's connection did not enforce foreign keys, so a run deleted under it
+// went on taking rows (86,481 orphans) and the writer never noticed.
+TEST(StoreConcurrency, RunDeletedUnderItsWriterStopsItWithoutOrphans) {
+  TempDir dir;
+  const std::string path = dir.File("paci.db");
+  auto store = TraceStore::Open(path);
+  ASSERT_TRUE(store.ok());
+  auto run = store->BeginRun(GpipeInfo(2, 2, RunKind::kMeasured), WriterOptions{.batch_events = 10});
+  ASSERT_TRUE(run.ok());
+  const int64_t id = run->run_id();
+  uint64_t op = 0;
+  auto write_ops = [&](int n) {
+    for (int i = 0; i < n; ++i, ++op)
+      run->OnOp(testing::Event(op, op % 2, 0, op / 4 + 1, ir::FORWARD, op * 10, op * 10 + 9, 0, op));
+  };
+  write_ops(25);
+  ASSERT_TRUE(run->Flush().ok());
+  auto deleter = TraceStore::Open(path, OpenOptions{.create_if_missing = false});  // another command
+  ASSERT_TRUE(deleter.ok());
+  ASSERT_TRUE(deleter->DeleteRuns({id}).ok());
+  write_ops(25);
+  const Status st = run->Flush();
+  EXPECT_EQ(st.code(), Status::Code::kFailedPrecondition) << st.ToString();
+  EXPECT_NE(st.message().find("deleted while it was being written"), std::string::npos) << st.message();
+  EXPECT_FALSE(run->Finish(RunStatus::kComplete, "").ok());
+  auto runs = deleter->ListRuns();
+  ASSERT_TRUE(runs.ok());
+  EXPECT_TRUE(runs->empty());
+  EXPECT_EQ(testing::Query(path, "SELECT count(*) FROM ops"), 0);
+  EXPECT_EQ(testing::Query(path, "SELECT count(*) FROM updates"), 0);
 }
 
 TEST(StoreForeignFiles, GarbageFileIsRefusedAndLeftByteIdentical) {
