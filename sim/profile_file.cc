@@ -70,6 +70,7 @@ Status ValidateProfile(const ir::Profile& p, const std::string& source) {
         {"optimizer_ns", l.optimizer_ns()},       {"optimizer_rse", l.optimizer_rse()}};
     for (const auto& [name, v] : values) PACI_RETURN_IF_ERROR(CheckTime(source, f + "." + name, v));
     if (l.forward_ns() <= 0) return Bad(source, f + ".forward_ns", "must be > 0");
+    if (l.repetitions() == 0) return Bad(source, f + ".repetitions", "must be >= 1: its times are means of no sample");
     if (l.message_bytes() == 0) return Bad(source, f + ".message_bytes", "must be > 0");
     const std::pair<const char*, uint64_t> sizes[] = {
         {"activation_bytes", l.activation_bytes()}, {"weight_bytes", l.weight_bytes()},

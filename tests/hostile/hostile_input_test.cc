@@ -308,6 +308,7 @@ ir::Profile ValidProfile() {
     l.set_kind(i == 0 ? "embedding" : i == 1 ? "block" : "head");
     l.set_forward_ns(1e5);
     l.set_message_bytes(128);
+    l.set_repetitions(5);
   }
   ir::ColocationFactor& c = *p.add_colocation();
   c.set_stages(2);
@@ -335,6 +336,8 @@ TEST(HostileProfile, CountsTimesAndSizesBeyondTheLimitsAreRefused) {
   // entry for one stage count was silently one of two.
   add("colocation[0].slowdown", [](ir::Profile& p) { p.mutable_colocation(0)->set_slowdown(1e15); });
   add("colocation[1].stages", [](ir::Profile& p) { *p.add_colocation() = p.colocation(0); });
+  // Issue 25: a mean of no samples was accepted as a time.
+  add("layers[1].repetitions", [](ir::Profile& p) { p.mutable_layers(1)->set_repetitions(0); });
   add("too large", [](ir::Profile& p) {
     p.mutable_model()->set_dim(1u << 31);
     p.mutable_model()->set_heads(1);

@@ -131,6 +131,7 @@ ir::Profile SmallProfile() {
   for (int i = 0; i < 4; ++i) {
     ir::LayerProfile& l = *p.add_layers();
     l.set_index(i);
+    l.set_repetitions(5);
     l.set_kind(i == 0 ? "embedding" : i == 3 ? "head" : "block");
     l.set_forward_ns(1e6 * (i + 1));
     l.set_backward_input_ns(2e6);
