@@ -107,6 +107,9 @@ Status ParseSpecField(const Parser& p, std::string_view key, std::string_view va
     return Status::Ok();
   }
   if (!ParseUint(value, n)) return p.Error(fmt::format("spec field {}: '{}' is not a number", key, value));
+  // Every field but `total` is 32-bit: a larger number must not wrap into a small valid one.
+  if (key != "total" && n > UINT32_MAX)
+    return p.Error(fmt::format("spec field {}: {} does not fit in 32 bits", key, value));
   if (key == "ir_version") schedule.set_ir_version(static_cast<uint32_t>(n));
   else if (key == "stages") s.set_stages(static_cast<uint32_t>(n));
   else if (key == "chunks") s.set_chunks(static_cast<uint32_t>(n));
