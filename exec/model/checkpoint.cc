@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 
 #include <nlohmann/json.hpp>
 
@@ -136,6 +137,26 @@ Result<std::map<std::string, std::string>> adamw_load(const std::string& path, c
   return f->metadata;
 }
 
+std::string weights_digest(const float* params, size_t n) {
+  uint64_t h = 1469598103934665603ull;  // FNV-1a, 64 bits: a label, not a defence
+  const auto* bytes = reinterpret_cast<const unsigned char*>(params);
+  for (size_t i = 0; i < n * sizeof(float); ++i) h = (h ^ bytes[i]) * 1099511628211ull;
+  char hex[17];
+  std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(h));
+  return hex;
+}
+
+Status check_same_checkpoint(const std::string& optim_path, const std::map<std::string, std::string>& optim_meta,
+                             const float* params, size_t n) {
+  auto it = optim_meta.find("paci.weights_digest");
+  if (it == optim_meta.end()) return Status::Ok();
+  const std::string have = weights_digest(params, n);
+  if (it->second == have) return Status::Ok();
+  return Status::InvalidArgument(optim_path + ": optimizer state of another checkpoint (saved beside weights " +
+                                 it->second + ", the weights file holds " + have +
+                                 "); resume from the two files one --save wrote together");
+}
+
 Status checkpoint_save(const std::string& path, const Trainer& tr) {
   const std::string step = std::to_string(tr.opt.step);
   PACI_RETURN_IF_ERROR(weights_save(path, tr.cfg.model, tr.params.data(), {{"paci.step", step}}));
@@ -143,7 +164,8 @@ Status checkpoint_save(const std::string& path, const Trainer& tr) {
                     {{"paci.sampler_kind", tr.sampler.kind == SamplerKind::kRandom ? "random" : "sequential"},
                      {"paci.sampler_rng", std::to_string(tr.sampler.rng.state)},
                      {"paci.sampler_pos", std::to_string(tr.sampler.pos)},
-                     {"paci.seed", std::to_string(tr.cfg.seed)}});
+                     {"paci.seed", std::to_string(tr.cfg.seed)},
+                     {"paci.weights_digest", weights_digest(tr.params.data(), tr.params.size())}});
 }
 
 Status checkpoint_load(const std::string& path, Trainer* tr) {
@@ -151,6 +173,7 @@ Status checkpoint_load(const std::string& path, Trainer* tr) {
   const std::string opath = optim_path(path);
   Result<std::map<std::string, std::string>> meta = adamw_load(opath, tr->model.layout(), &tr->opt);
   if (!meta.ok()) return meta.status();
+  PACI_RETURN_IF_ERROR(check_same_checkpoint(opath, *meta, tr->params.data(), tr->params.size()));
   bool ok = true;
   tr->sampler.rng.state = meta_u64(*meta, "paci.sampler_rng", &ok);
   tr->sampler.pos = meta_u64(*meta, "paci.sampler_pos", &ok);

@@ -30,6 +30,14 @@ Status adamw_save(const std::string& path, const ParamLayout& layout, const Adam
 Result<std::map<std::string, std::string>> adamw_load(const std::string& path, const ParamLayout& layout,
                                                       AdamW* opt);
 
+// The optimizer file names the weights it was saved beside (metadata paci.weights_digest, a hash
+// of their bytes), so that the two files of different checkpoints are not mixed on resume.
+std::string weights_digest(const float* params, size_t n);
+// Fails naming optim_path when its paci.weights_digest is not that of `params` (files written
+// before the digest existed carry none and pass).
+Status check_same_checkpoint(const std::string& optim_path, const std::map<std::string, std::string>& optim_meta,
+                             const float* params, size_t n);
+
 // The trainer's full state: weights, AdamW, sampler. Resuming continues bit-identically on CPU.
 Status checkpoint_save(const std::string& path, const Trainer& tr);
 Status checkpoint_load(const std::string& path, Trainer* tr);

@@ -32,7 +32,8 @@ Status pipeline_checkpoint_save(const std::string& path, const GPTConfig& model,
                      {"paci.sampler_rng", std::to_string(state.sampler.rng.state)},
                      {"paci.sampler_pos", std::to_string(state.sampler.pos)},
                      {"paci.tokens", std::to_string(state.tokens)},
-                     {"paci.schedule", state.schedule}});
+                     {"paci.schedule", state.schedule},
+                     {"paci.weights_digest", weights_digest(state.params.data(), state.params.size())}});
 }
 
 Result<PipelineState> pipeline_checkpoint_load(const std::string& path, const GPTConfig& model, SamplerKind sampler) {
@@ -46,6 +47,7 @@ Result<PipelineState> pipeline_checkpoint_load(const std::string& path, const GP
   const std::string opath = optim_path(path);
   Result<std::map<std::string, std::string>> meta = adamw_load(opath, layout, &opt);
   if (!meta.ok()) return meta.status();
+  PACI_RETURN_IF_ERROR(check_same_checkpoint(opath, *meta, state.params.data(), state.params.size()));
   state.m = std::move(opt.m);
   state.v = std::move(opt.v);
   state.updates = opt.step;

@@ -155,6 +155,19 @@ TEST_F(HostileSurfaces, CheckpointWithANaNWeightIsRefusedOnBothPaths) {  // was:
   EXPECT_EQ(RunCount(), 0u);
 }
 
+// was: weights of one checkpoint resumed with the optimizer state of another, without a word.
+TEST_F(HostileSurfaces, MixedCheckpointFilesAreRefusedOnBothPaths) {
+  const std::string a = dir_.File("a.safetensors"), b = dir_.File("b.safetensors");
+  ASSERT_EQ(Paci("train" + kModel + " --updates 1 --save " + a).code, 0);
+  ASSERT_EQ(Paci("train" + kModel + " --updates 2 --save " + b).code, 0);
+  WriteBytes(dir_.File("a.optim.safetensors"), ReadBytes(dir_.File("b.optim.safetensors")));
+  EXPECT_REFUSED(Paci("train" + kModel + " --schedule paci --stages 2 --accum 2 --updates 3 --resume " + a + Db()),
+                 "optimizer state of another checkpoint");
+  EXPECT_REFUSED(Paci("train" + kModel + " --updates 3 --resume " + a), "a.optim.safetensors");
+  EXPECT_EQ(RunCount(), 0u);
+  EXPECT_EQ(Paci("train" + kModel + " --updates 3 --resume " + b).code, 0);  // one --save's pair resumes
+}
+
 TEST_F(HostileSurfaces, TypedZerosAreNotTheDefault) {  // was: 0 silently meant "the default"
   const std::string sim = "simulate --schedule gpipe --stages 2 --no-db ";
   EXPECT_REFUSED(Paci(sim + "--accum 0"), "--accum");
