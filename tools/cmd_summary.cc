@@ -28,19 +28,21 @@ struct SummaryFlags {
   double target_loss = 0;  // 0: the lowest smoothed loss every measured run reaches
 };
 
-// Training loss smoothed as every time-to-target in the project is (study/time_to_accuracy.h).
-std::vector<double> Smoothed(const std::vector<ir::UpdateMetric>& updates) {
+std::vector<double> TrainLoss(const std::vector<ir::UpdateMetric>& updates) {
   std::vector<double> loss;
   for (const ir::UpdateMetric& u : updates) loss.push_back(u.loss());
-  return study::TrailingMeanLoss(loss);
+  return loss;
 }
 
-// Wall time (s) of the first update whose smoothed loss is at or below target; NaN if never.
+// Training loss smoothed as every time-to-target in the project is (study/time_to_accuracy.h).
+std::vector<double> Smoothed(const std::vector<ir::UpdateMetric>& updates) {
+  return study::TrailingMeanLoss(TrainLoss(updates));
+}
+
+// Wall time (s) of the first update that reaches target (study::FirstIndexReaching); NaN if never.
 double TimeToLoss(const store::RunData& r, double target) {
-  const std::vector<double> s = Smoothed(r.updates);
-  for (size_t i = 0; i < s.size(); ++i)
-    if (s[i] <= target) return static_cast<double>(r.updates[i].wall_ns()) / 1e9;
-  return NAN;
+  const std::optional<size_t> i = study::FirstIndexReaching(TrainLoss(r.updates), target);
+  return i ? static_cast<double>(r.updates[*i].wall_ns()) / 1e9 : NAN;
 }
 
 // Time to a target loss per measured run, and each run's speed-up over the fastest flush run.
