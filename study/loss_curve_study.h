@@ -1,7 +1,8 @@
 // The analysis of a training study (schedules x K x lr x seeds): loss against tokens, mean and
 // spread over seeds, tokens to a target loss with an interval over seeds, and time to accuracy at
 // a target scale = tokens to target / the simulator's steady-state tokens per second under a cost
-// model (sim::SteadyTokensPerSecond). Pure functions: curves come in, numbers go out; nothing here reads a clock or a store.
+// model (sim::SteadyTokensPerSecond). Pure functions: curves come in, numbers go out; nothing here
+// reads a clock or a store.
 #pragma once
 
 #include <cstddef>
@@ -37,9 +38,9 @@ Result<SeedBand> MeanOverSeeds(const std::vector<TokenCurve>& seeds);
 std::optional<double> TokensToReach(const TokenCurve& curve, double target_loss,
                                     size_t window = kLossSmoothingWindow);
 
-// Tokens to target over seeds: mean and a 95 % Student-t interval for the mean (statistics.h). Defined only when
-// every seed reaches the target (a seed that never does has no finite token count, so the mean
-// would be biased low); `reached` says how many did. One seed: lo = hi = mean (no spread known).
+// Tokens to target over seeds: mean and a 95 % Student-t interval for the mean (statistics.h).
+// Defined only when every seed reaches the target (a seed that never does has no finite token
+// count, so the mean would be biased low); `reached` says how many did. One seed: lo = hi = mean (no spread known).
 struct TokensToTarget {
   size_t seeds = 0, reached = 0;
   std::optional<double> mean, lo, hi;
