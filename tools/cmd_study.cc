@@ -1,6 +1,6 @@
 // `paci study`: trains a grid of schedules x K x lr x seeds, each point one `paci train` process
 // (this binary) recording into one store, at most --jobs at once. A point is identified by the
-// store's configuration columns and the run's setup (tools/study_point.h), not by its name;
+// store's configuration columns and the run's setup (study/study_point.h), not by its name;
 // re-running the same command skips every point the store already holds complete, so an
 // interrupted study resumes. Flags it does not know (the model and data flags, --eval-every) go to
 // every `paci train` unchanged. Started several times by mpirun or srun, each copy trains its share
@@ -45,6 +45,10 @@ extern char** environ;
 
 namespace paci::cli {
 namespace {
+
+using study::PointOfRun;
+using study::SamePoint;
+using study::StudyPoint;
 
 // A grid beyond these is a typo, not a study (issue 25: --seeds 4294967295 looped forever, growing,
 // and --jobs 2^30 overflowed jobs x stages into a division by zero).

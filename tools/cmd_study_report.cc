@@ -1,5 +1,5 @@
 // `paci study report`: a study's stored runs as CSV and plots. Runs are grouped into
-// configurations by the store's configuration columns and setup (tools/study_point.h), seeds
+// configurations by the store's configuration columns and setup (study/study_point.h), seeds
 // pooled. Files: curves.csv (every run's loss against tokens), bands.csv (mean and spread over
 // seeds), final.csv (final validation loss with a 95 % interval and the gap to 1F1B-flush at the
 // same lr and tokens per update, paired by seed), tta.csv (with --target-loss: tokens to target,
@@ -23,20 +23,24 @@
 
 #include "proto/ir_names.h"
 #include "sim/cost_model_file.h"
-#include "sim/time_to_accuracy.h"
-#include "sim/loss_curve_study.h"
-#include "store/metric_keys.h"
 #include "store/trace_store.h"
+#include "study/loss_curve_study.h"
+#include "study/study_configuration.h"
+#include "study/study_report.h"
 #include "tools/commands.h"
 #include "tools/exit_codes.h"
 #include "tools/model_flags.h"
-#include "tools/study_point.h"
 #ifdef PACI_HAVE_PLOT
 #include "plot/charts.h"
 #endif
 
 namespace paci::cli {
 namespace {
+
+using study::MeanInterval;
+using study::StudyConfiguration;
+using study::StudyRun;
+using study::VariantName;
 
 struct ReportFlags {
   std::string db = "study.db";
@@ -45,38 +49,15 @@ struct ReportFlags {
   std::string cost;        // cost model at the target scale, for predicted time to accuracy
   ModelFlags model;        // or the model-and-hardware cost model
   bool no_plots = false;
-  // A sub-grid to report (empty: all). Schedules are matched by variant name: "paci" is plain
-  // PACI, "paci+drift-lr-scale=1" the mitigated one.
-  std::vector<std::string> schedules;
-  std::vector<int64_t> stages, accum;
-  std::vector<double> lr;
+  study::SubGrid grid;  // a sub-grid to report (empty: all)
 };
 
-template <typename T>
-bool Selected(const std::vector<T>& wanted, const T& v) {
-  return wanted.empty() || std::find(wanted.begin(), wanted.end(), v) != wanted.end();
-}
-
-// The configurations in the sub-grid the flags name, and the 1F1B-flush baseline of each (so the
-// gap to flush and the plots keep their reference). Nothing selected is an error naming the flags.
+// The configurations in the sub-grid the flags name, with their flush baselines. Nothing selected is
+// an error naming the flags.
 std::vector<StudyConfiguration> SelectConfigurations(const ReportFlags& f, std::vector<StudyConfiguration> all) {
-  if (f.schedules.empty() && f.stages.empty() && f.accum.empty() && f.lr.empty()) return all;
-  const auto in_grid = [&](const StudyConfiguration& c) {
-    const store::RunConfig& k = c.point.config;
-    const bool lr_ok = f.lr.empty() || std::any_of(f.lr.begin(), f.lr.end(), [&](double x) {
-                         return std::abs(x - *k.lr) <= 1e-6 * std::abs(x);  // lr is stored from a float
-                       });
-    return Selected(f.schedules, VariantName(c.point)) &&
-           Selected(f.stages, *k.stages) && Selected(f.accum, *k.accum) && lr_ok;
-  };
-  std::vector<StudyConfiguration> kept;
-  for (const StudyConfiguration& c : all) {
-    const bool baseline = std::any_of(all.begin(), all.end(), [&](const StudyConfiguration& x) {
-      return in_grid(x) && IsFlushBaselineOf(c, x);
-    });
-    if (in_grid(c) || baseline) kept.push_back(c);
-  }
-  if (kept.empty()) Fail(2, "--schedules/--stages/--accum/--lr: no configuration of " + f.db + " is in that sub-grid");
+  std::vector<StudyConfiguration> kept = study::SelectSubGrid(f.grid, std::move(all));
+  if (kept.empty() && !f.grid.Empty())
+    Fail(2, "--schedules/--stages/--accum/--lr: no configuration of " + f.db + " is in that sub-grid");
   return kept;
 }
 
@@ -94,32 +75,9 @@ std::ofstream OpenOut(const std::filesystem::path& path) {
   return out;
 }
 
-// Mean and 95 % Student-t interval of the finite values; nullopt when there are none.
-struct Interval {
-  double mean = 0, lo = 0, hi = 0;
-  size_t n = 0;
-};
-std::optional<Interval> MeanInterval(const std::vector<double>& values) {
-  std::vector<double> v;
-  for (double x : values)
-    if (std::isfinite(x)) v.push_back(x);
-  if (v.empty()) return std::nullopt;
-  Interval r;
-  r.n = v.size();
-  for (double x : v) r.mean += x / static_cast<double>(v.size());
-  double sq = 0;
-  for (double x : v) sq += (x - r.mean) * (x - r.mean);
-  const double half = v.size() > 1 ? sim::StudentT95(v.size() - 1) * std::sqrt(sq / static_cast<double>(v.size() - 1)) /
-                                         std::sqrt(static_cast<double>(v.size()))
-                                   : 0.0;
-  r.lo = r.mean - half;
-  r.hi = r.mean + half;
-  return r;
-}
-
 // Every complete measured run with the study's columns, grouped; curves.csv written on the way.
 std::vector<Configuration> LoadConfigurations(const ReportFlags& f, store::TraceStore& db, std::ofstream& curves) {
-  Result<std::vector<StudyConfiguration>> loaded = LoadStudy(db);
+  Result<std::vector<StudyConfiguration>> loaded = study::LoadStudy(db);
   if (!loaded.ok()) Fail(1, "--db: " + loaded.status().message());
   std::vector<Configuration> configs;
   curves << "configuration,schedule,P,K,lr,microbatch_size,tokens_per_update,seed,run,update,tokens,train_loss,val_loss\n";
@@ -136,34 +94,12 @@ std::vector<Configuration> LoadConfigurations(const ReportFlags& f, store::Trace
   return configs;
 }
 
-const Configuration* FlushOf(const std::vector<Configuration>& configs, const Configuration& c) {
-  for (const Configuration& f : configs)
-    if (IsFlushBaselineOf(f, c)) return &f;
-  return nullptr;
-}
-
-std::vector<double> FinalValLosses(const Configuration& c) {
-  std::vector<double> v;
-  for (const StudyRun& r : c.runs) v.push_back(r.final_val_loss);
-  return v;
-}
-
-// Gap in final validation loss to flush, paired by seed (same seed: same initial weights and data
-// order), so the interval is over per-seed differences.
-std::optional<Interval> GapToFlush(const Configuration& c, const Configuration& flush) {
-  std::vector<double> diffs;
-  for (const StudyRun& a : c.runs)
-    for (const StudyRun& b : flush.runs)
-      if (a.seed == b.seed) diffs.push_back(a.final_val_loss - b.final_val_loss);
-  return MeanInterval(diffs);
-}
-
 void WriteBands(const std::vector<Configuration>& configs, const std::filesystem::path& out,
-                std::vector<sim::SeedBand>* bands) {
+                std::vector<study::SeedBand>* bands) {
   std::ofstream f = OpenOut(out / "bands.csv");
   f << "configuration,tokens,mean_train_loss,stddev,seeds\n";
   for (const Configuration& c : configs) {
-    Result<sim::SeedBand> band = sim::MeanOverSeeds(c.TrainCurves());
+    Result<study::SeedBand> band = study::MeanOverSeeds(c.TrainCurves());
     if (!band.ok()) Fail(1, c.label + ": " + band.status().message());
     for (size_t i = 0; i < band->tokens.size(); ++i)
       f << Csv(c.label) << ',' << band->tokens[i] << ',' << fmt::format("{:.6g},{:.6g}", band->mean[i], band->stddev[i])
@@ -177,16 +113,13 @@ void WriteFinal(const std::vector<Configuration>& configs, const std::filesystem
   f << "configuration,schedule,P,K,lr,tokens_per_update,seeds,val_loss,val_lo95,val_hi95,flush_val_loss,"
        "gap_to_flush,gap_lo95,gap_hi95\n";
   for (const Configuration& c : configs) {
-    const std::optional<Interval> v = MeanInterval(FinalValLosses(c));
-    const Configuration* flush = c.IsFlush() ? nullptr : FlushOf(configs, c);
-    const std::optional<Interval> fv = flush ? MeanInterval(FinalValLosses(*flush)) : std::nullopt;
-    const std::optional<Interval> gap = flush ? GapToFlush(c, *flush) : std::nullopt;
+    const study::FinalLoss l = study::FinalLossOf(c, c.IsFlush() ? nullptr : study::FlushOf(configs, c));
     const store::RunConfig& k = c.point.config;
     f << fmt::format("{},{},{},{},{:g},{},{},", Csv(c.label), k.schedule, *k.stages, *k.accum, *k.lr,
                      *k.tokens_per_update, c.runs.size())
-      << (v ? fmt::format("{:.6g},{:.6g},{:.6g}", v->mean, v->lo, v->hi) : ",,") << ','
-      << (fv ? fmt::format("{:.6g}", fv->mean) : "") << ','
-      << (gap ? fmt::format("{:.6g},{:.6g},{:.6g}", gap->mean, gap->lo, gap->hi) : ",,") << '\n';
+      << (l.val ? fmt::format("{:.6g},{:.6g},{:.6g}", l.val->mean, l.val->lo, l.val->hi) : ",,") << ','
+      << (l.flush_val ? fmt::format("{:.6g}", *l.flush_val) : "") << ','
+      << (l.gap ? fmt::format("{:.6g},{:.6g},{:.6g}", l.gap->mean, l.gap->lo, l.gap->hi) : ",,") << '\n';
   }
 }
 
@@ -215,21 +148,21 @@ void PredictRates(const ReportFlags& f, std::vector<Configuration>* configs) {
       if (!m.ok()) Fail(2, "--model: " + c.label + ": " + m.status().message());
       here = *m;
     }
-    Result<double> r = StudyTokensPerSecondAt(c, here);
+    Result<double> r = study::StudyTokensPerSecondAt(c, here);
     if (!r.ok()) Fail(2, "--cost: " + c.label + ": " + r.status().message());
     c.steady_tokens_per_s = *r;
   }
 }
 
 void WriteTta(const ReportFlags& f, const std::vector<Configuration>& configs, const std::filesystem::path& out,
-              std::vector<sim::PredictedTimeToAccuracy>* times, std::vector<sim::TokensToTarget>* tokens) {
+              std::vector<study::PredictedTimeToAccuracy>* times, std::vector<study::TokensToTarget>* tokens) {
   std::ofstream tta = OpenOut(out / "tta.csv");
   tta << "configuration,seeds,reached,tokens_to_target,tokens_lo95,tokens_hi95,rate_at_target_scale,"
          "predicted_seconds,seconds_lo95,seconds_hi95\n";
   for (const Configuration& c : configs) {
-    const sim::TokensToTarget t = sim::TokensToTargetOverSeeds(c.TrainCurves(), f.target_loss);
-    sim::PredictedTimeToAccuracy time;
-    if (c.steady_tokens_per_s) time = sim::PredictTimeToAccuracy(t, *c.steady_tokens_per_s);
+    const study::TokensToTarget t = study::TokensToTargetOverSeeds(c.TrainCurves(), f.target_loss);
+    study::PredictedTimeToAccuracy time;
+    if (c.steady_tokens_per_s) time = study::PredictTimeToAccuracy(t, *c.steady_tokens_per_s);
     tta << Csv(c.label) << ',' << t.seeds << ',' << t.reached << ',' << Opt(t.mean) << ',' << Opt(t.lo) << ','
         << Opt(t.hi) << ',' << Opt(c.steady_tokens_per_s) << ',' << Opt(time.seconds) << ',' << Opt(time.lo) << ','
         << Opt(time.hi) << '\n';
@@ -240,11 +173,11 @@ void WriteTta(const ReportFlags& f, const std::vector<Configuration>& configs, c
 
 #ifdef PACI_HAVE_PLOT
 // The mean over seeds, +- one standard deviation, both smoothed as "reached" is (trailing mean).
-plot::Series BandSeries(const std::string& name, const sim::SeedBand& b, double x_scale) {
+plot::Series BandSeries(const std::string& name, const study::SeedBand& b, double x_scale) {
   plot::Series s;
   s.name = name;
-  const std::vector<double> mean = sim::TrailingMeanLoss(b.mean);
-  const std::vector<double> sd = sim::TrailingMeanLoss(b.stddev);
+  const std::vector<double> mean = study::TrailingMeanLoss(b.mean);
+  const std::vector<double> sd = study::TrailingMeanLoss(b.stddev);
   for (size_t i = 0; i < b.tokens.size(); ++i) {
     s.x.push_back(b.tokens[i] * x_scale);
     s.y.push_back(mean[i]);
@@ -257,7 +190,7 @@ plot::Series BandSeries(const std::string& name, const sim::SeedBand& b, double 
 }
 
 // One chart per lr (all schedules and K at that lr), x = tokens or predicted seconds.
-size_t PlotCurves(plot::Renderer& r, const std::vector<Configuration>& configs, const std::vector<sim::SeedBand>& bands,
+size_t PlotCurves(plot::Renderer& r, const std::vector<Configuration>& configs, const std::vector<study::SeedBand>& bands,
                   const std::filesystem::path& out, bool by_time) {
   std::set<double> lrs;
   for (const Configuration& c : configs) lrs.insert(*c.point.config.lr);
@@ -265,7 +198,7 @@ size_t PlotCurves(plot::Renderer& r, const std::vector<Configuration>& configs, 
   for (double lr : lrs) {
     plot::LineChart chart;
     chart.title = fmt::format("train loss, lr {:g} (mean over seeds, {}-update trailing mean; band +-1 sd)", lr,
-                              sim::kLossSmoothingWindow);
+                              study::kLossSmoothingWindow);
     chart.x_label = by_time ? "predicted seconds at the target scale (updates x steady-state time per update)" : "training tokens";
     chart.y_label = "train loss";
     for (size_t i = 0; i < configs.size(); ++i) {
@@ -284,7 +217,7 @@ size_t PlotCurves(plot::Renderer& r, const std::vector<Configuration>& configs, 
 }
 
 size_t PlotTta(plot::Renderer& r, const std::vector<Configuration>& configs,
-               const std::vector<sim::PredictedTimeToAccuracy>& times, const std::vector<sim::TokensToTarget>& tokens,
+               const std::vector<study::PredictedTimeToAccuracy>& times, const std::vector<study::TokensToTarget>& tokens,
                double target, const std::filesystem::path& out) {
   plot::BarChart chart;
   const bool seconds = std::any_of(times.begin(), times.end(), [](const auto& t) { return t.seconds.has_value(); });
@@ -307,7 +240,7 @@ size_t PlotTta(plot::Renderer& r, const std::vector<Configuration>& configs,
 size_t PlotHeatMaps(plot::Renderer& r, const std::vector<Configuration>& configs, const std::filesystem::path& out) {
   std::set<std::string> schedules;
   for (const Configuration& c : configs)
-    if (!c.IsFlush() && FlushOf(configs, c)) schedules.insert(VariantName(c.point));
+    if (!c.IsFlush() && study::FlushOf(configs, c)) schedules.insert(VariantName(c.point));
   size_t written = 0;
   for (const std::string& s : schedules) {
     std::set<int64_t> ks;
@@ -329,8 +262,8 @@ size_t PlotHeatMaps(plot::Renderer& r, const std::vector<Configuration>& configs
         std::optional<double> cell;
         for (const Configuration& c : configs)
           if (VariantName(c.point) == s && *c.point.config.accum == k && *c.point.config.lr == lr)
-            if (const Configuration* flush = FlushOf(configs, c))
-              if (std::optional<Interval> gap = GapToFlush(c, *flush)) cell = gap->mean;
+            if (const Configuration* flush = study::FlushOf(configs, c))
+              if (std::optional<MeanInterval> gap = study::GapToFlush(c, *flush)) cell = gap->mean;
         row.push_back(cell);
       }
     }
@@ -347,7 +280,7 @@ size_t PlotHeatMaps(plot::Renderer& r, const std::vector<Configuration>& configs
 void RunReport(const ReportFlags& f) {
   if (f.out.empty()) Fail(2, "--out: a folder for the CSV files is required");
   if (f.target_loss != 0)  // 0: not given
-    if (Status st = sim::CheckTargetLoss(f.target_loss); !st.ok()) Fail(2, st.message());
+    if (Status st = study::CheckTargetLoss(f.target_loss); !st.ok()) Fail(2, st.message());
   if ((!f.cost.empty() || ModelFlagsGiven(f.model)) && f.target_loss <= 0)
     Fail(2, std::string(f.cost.empty() ? "--model" : "--cost") + ": applies only with --target-loss (time to that loss)");
   Result<store::TraceStore> db = store::TraceStore::Open(f.db, store::OpenOptions{.create_if_missing = false});
@@ -360,12 +293,12 @@ void RunReport(const ReportFlags& f) {
   std::ofstream curves = OpenOut(out / "curves.csv");
   std::vector<Configuration> configs = LoadConfigurations(f, *db, curves);
   PredictRates(f, &configs);
-  std::vector<sim::SeedBand> bands;
+  std::vector<study::SeedBand> bands;
   WriteBands(configs, out, &bands);
   WriteFinal(configs, out);
   size_t csv = 3;
-  std::vector<sim::PredictedTimeToAccuracy> times;
-  std::vector<sim::TokensToTarget> tokens;
+  std::vector<study::PredictedTimeToAccuracy> times;
+  std::vector<study::TokensToTarget> tokens;
   if (f.target_loss > 0) {
     WriteTta(f, configs, out, &times, &tokens);
     ++csv;
@@ -397,11 +330,11 @@ CLI::App* AddStudyReportCommand(CLI::App* study) {
   report->add_option("--cost", r->cost, "cost model at the target scale (JSON or proto text; without tokens_per_microbatch: the study's micro-batch)");
   AddModelFlags(report, &r->model);
   report->add_flag("--no-plots", r->no_plots, "CSV only");
-  report->add_option("--schedules", r->schedules, "report only these schedules (variants by their name, e.g. paci+drift-lr-scale=1)")
+  report->add_option("--schedules", r->grid.schedules, "report only these schedules (variants by their name, e.g. paci+drift-lr-scale=1)")
       ->delimiter(',');
-  report->add_option("--stages", r->stages, "report only these P")->delimiter(',');
-  report->add_option("--accum", r->accum, "report only these K")->delimiter(',');
-  report->add_option("--lr", r->lr, "report only these peak learning rates")->delimiter(',');
+  report->add_option("--stages", r->grid.stages, "report only these P")->delimiter(',');
+  report->add_option("--accum", r->grid.accum, "report only these K")->delimiter(',');
+  report->add_option("--lr", r->grid.lr, "report only these peak learning rates")->delimiter(',');
   report->footer("Time to accuracy at a target scale: updates to the target loss (measured here) x the simulator's "
                  "steady-state time per update under --cost or --model/--hardware/--link (predicted there). "
                  "--schedules/--stages/--accum/--lr report a sub-grid; the 1F1B-flush baseline of each configuration "

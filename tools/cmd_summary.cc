@@ -13,7 +13,7 @@
 
 #include "proto/ir_names.h"
 #include "store/metric_keys.h"
-#include "sim/time_to_accuracy.h"
+#include "study/time_to_accuracy.h"
 #include "store/trace_store.h"
 #include "tools/commands.h"
 #include "tools/simulated_runs.h"
@@ -28,19 +28,21 @@ struct SummaryFlags {
   double target_loss = 0;  // 0: the lowest smoothed loss every measured run reaches
 };
 
-// Training loss smoothed as every time-to-target in the project is (sim/time_to_accuracy.h).
-std::vector<double> Smoothed(const std::vector<ir::UpdateMetric>& updates) {
+std::vector<double> TrainLoss(const std::vector<ir::UpdateMetric>& updates) {
   std::vector<double> loss;
   for (const ir::UpdateMetric& u : updates) loss.push_back(u.loss());
-  return sim::TrailingMeanLoss(loss);
+  return loss;
 }
 
-// Wall time (s) of the first update whose smoothed loss is at or below target; NaN if never.
+// Training loss smoothed as every time-to-target in the project is (study/time_to_accuracy.h).
+std::vector<double> Smoothed(const std::vector<ir::UpdateMetric>& updates) {
+  return study::TrailingMeanLoss(TrainLoss(updates));
+}
+
+// Wall time (s) of the first update that reaches target (study::FirstIndexReaching); NaN if never.
 double TimeToLoss(const store::RunData& r, double target) {
-  const std::vector<double> s = Smoothed(r.updates);
-  for (size_t i = 0; i < s.size(); ++i)
-    if (s[i] <= target) return static_cast<double>(r.updates[i].wall_ns()) / 1e9;
-  return NAN;
+  const std::optional<size_t> i = study::FirstIndexReaching(TrainLoss(r.updates), target);
+  return i ? static_cast<double>(r.updates[*i].wall_ns()) / 1e9 : NAN;
 }
 
 // Time to a target loss per measured run, and each run's speed-up over the fastest flush run.
@@ -60,7 +62,7 @@ void PrintTimeToLoss(const std::vector<store::RunData>& runs, double target) {
     const double t = TimeToLoss(*r, target);
     if (IsFlushSchedule(r->record.info.spec.kind()) && !std::isnan(t) && !(t >= best_flush)) best_flush = t;
   }
-  fmt::print("\ntime to training loss {:.4f} (smoothed over {} updates):\n", target, sim::kLossSmoothingWindow);
+  fmt::print("\ntime to training loss {:.4f} (smoothed over {} updates):\n", target, study::kLossSmoothingWindow);
   for (const auto* r : measured) {
     const double t = TimeToLoss(*r, target);
     fmt::print("{:>4} {:<26} {:>9} {}\n", r->record.id, r->record.info.name.substr(0, 26),

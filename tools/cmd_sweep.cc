@@ -23,16 +23,15 @@
 #include "proto/ir_names.h"
 #include "sched/limits.h"
 #include "sim/sweep.h"
-#include "sim/time_to_accuracy.h"
 #include "store/metric_keys.h"
 #include "store/trace_store.h"
+#include "study/study_ranking.h"
+#include "study/time_to_accuracy.h"
 #include "tools/commands.h"
 #include "tools/sim_flags.h"
 #include "tools/spec_flags.h"
 #include "tools/model_flags.h"
 #include "tools/exit_codes.h"
-#include "tools/study_point.h"
-#include "sim/loss_curve_study.h"
 
 namespace paci::cli {
 namespace {
@@ -121,14 +120,14 @@ std::string Label(const sim::SweepRow& r) {
 }
 
 // Loss curve for each schedule: "FILE" for all, or "SCHEDULE=FILE" (repeatable).
-std::map<std::string, sim::LossCurve> CurvesOrFail(const SweepFlags& f) {
-  std::map<std::string, sim::LossCurve> curves;
+std::map<std::string, study::LossCurve> CurvesOrFail(const SweepFlags& f) {
+  std::map<std::string, study::LossCurve> curves;
   for (const std::string& spec : f.loss_curves) {
     const size_t eq = spec.find('=');
     const std::string key = eq == std::string::npos ? "*" : spec.substr(0, eq);
     const std::string path = eq == std::string::npos ? spec : spec.substr(eq + 1);
     if (key != "*" && !ParseScheduleName(key)) Fail(2, "--loss-curve: unknown schedule '" + key + "'");
-    Result<sim::LossCurve> c = sim::LoadLossCurveCsv(path);
+    Result<study::LossCurve> c = study::LoadLossCurveCsv(path);
     if (!c.ok()) Fail(2, "--loss-curve: " + c.status().message());
     curves[key] = *c;
   }
@@ -136,40 +135,12 @@ std::map<std::string, sim::LossCurve> CurvesOrFail(const SweepFlags& f) {
 }
 
 // Time to accuracy of every successful row, ranked per stage count.
-std::vector<sim::TtaEntry> TimeToAccuracy(const SweepFlags& f, const std::vector<sim::SweepRow>& rows,
-                                          const sim::CostForSpec& cost_for) {
-  const std::map<std::string, sim::LossCurve> curves = CurvesOrFail(f);
-  std::vector<sim::TtaEntry> entries(rows.size());
-  std::vector<Status> errors(rows.size());
-  sim::ParallelFor(rows.size(), f.threads, [&](size_t i) {
-    const sim::SweepRow& r = rows[i];
-    sim::TtaEntry& e = entries[i];
-    e.label = Label(r);
-    e.flush = IsFlushSchedule(r.kind);
-    if (!r.ok()) return;
-    auto it = curves.find(ScheduleName(r.kind));
-    if (it == curves.end()) it = curves.find("*");
-    if (it == curves.end()) return;
-    e.updates_to_target = sim::UpdatesToReach(it->second, f.target_loss);
-    const ir::PipelineSpec spec = sim::SweepSpec(r.kind, r.stages, r.accum, 0, r.chunks);
-    Result<ir::CostModel> cost = cost_for(spec);
-    Result<sim::UpdateTiming> t = cost.ok() ? sim::SimulateUpdateTiming(spec, *cost, f.tta_updates)
-                                            : Result<sim::UpdateTiming>(cost.status());
-    if (!t.ok()) errors[i] = t.status();
-    else e.timing = *t;
-  });
-  for (const Status& st : errors)
-    if (!st.ok()) Fail(1, st.message());
-  // Rank within each stage count: the fastest flush baseline at the same P.
-  std::map<uint32_t, std::vector<size_t>> by_p;
-  for (size_t i = 0; i < rows.size(); ++i) by_p[rows[i].stages].push_back(i);
-  for (auto& [p, idx] : by_p) {
-    std::vector<sim::TtaEntry> group;
-    for (size_t i : idx) group.push_back(entries[i]);
-    sim::RankTimeToAccuracy(&group);
-    for (size_t k = 0; k < idx.size(); ++k) entries[idx[k]] = group[k];
-  }
-  return entries;
+std::vector<study::TtaEntry> TimeToAccuracy(const SweepFlags& f, const std::vector<sim::SweepRow>& rows,
+                                            const sim::CostForSpec& cost_for) {
+  Result<std::vector<study::TtaEntry>> entries =
+      study::SweepTimeToAccuracy(rows, CurvesOrFail(f), f.target_loss, cost_for, f.tta_updates, f.threads);
+  if (!entries.ok()) Fail(1, entries.status().message());
+  return *entries;
 }
 
 const char* kColumns[] = {"schedule", "stages", "accum", "chunks", "microbatches", "makespan_ms",
@@ -177,7 +148,7 @@ const char* kColumns[] = {"schedule", "stages", "accum", "chunks", "microbatches
                           "peak_memory_bytes", "peak_activations", "weight_versions", "max_drift",
                           "mean_drift", "optimizer_updates", "ops", "error"};
 
-nlohmann::ordered_json RowJson(const sim::SweepRow& r, const sim::TtaEntry* tta) {
+nlohmann::ordered_json RowJson(const sim::SweepRow& r, const study::TtaEntry* tta) {
   nlohmann::ordered_json j = {{"schedule", ScheduleName(r.kind)},
                       {"stages", r.stages},
                       {"accum", r.accum},
@@ -232,7 +203,7 @@ std::string CsvCell(const nlohmann::ordered_json& v) {
   return v.dump();
 }
 
-std::string Format(const std::vector<sim::SweepRow>& rows, const std::vector<sim::TtaEntry>& tta,
+std::string Format(const std::vector<sim::SweepRow>& rows, const std::vector<study::TtaEntry>& tta,
                    const std::string& format) {
   if (format == "json") {
     nlohmann::ordered_json all = nlohmann::ordered_json::array();
@@ -288,16 +259,16 @@ void PrintRecommendations(const std::vector<sim::SweepRow>& rows, const sim::Swe
   }
 }
 
-void PrintTta(const std::vector<sim::SweepRow>& rows, const std::vector<sim::TtaEntry>& tta, double target) {
+void PrintTta(const std::vector<sim::SweepRow>& rows, const std::vector<study::TtaEntry>& tta, double target) {
   fmt::print("time to loss <= {:g}:\n", target);
   for (size_t i = 0; i < rows.size(); ++i) {
-    const sim::TtaEntry& e = tta[i];
+    const study::TtaEntry& e = tta[i];
     if (!rows[i].ok()) continue;
     if (!e.seconds_to_target) {
-      fmt::print("  {:<28} {}\n", e.label, e.updates_to_target ? "-" : "not reached (or no curve)");
+      fmt::print("  {:<28} {}\n", Label(rows[i]), e.updates_to_target ? "-" : "not reached (or no curve)");
       continue;
     }
-    fmt::print("  {:<28} {:>8} updates x {:.6g} s = {:.6g} s{}\n", e.label, *e.updates_to_target, e.timing.period_s,
+    fmt::print("  {:<28} {:>8} updates x {:.6g} s = {:.6g} s{}\n", Label(rows[i]), *e.updates_to_target, e.timing.period_s,
                *e.seconds_to_target,
                e.speedup_vs_best_flush ? fmt::format("   {:.3f}x vs best flush", *e.speedup_vs_best_flush) : "");
   }
@@ -375,66 +346,45 @@ void RefuseGridFlagsWithStudy(const SweepFlags& f) {
   for (const auto& [flag, on] : given)
     if (on) Fail(2, std::string(flag) + ": does not apply with --loss-curves (the study's configurations are ranked)");
   if (std::isnan(f.target_loss)) Fail(2, "--target-loss: required with --loss-curves");
-  if (Status st = sim::CheckTargetLoss(f.target_loss); !st.ok()) Fail(2, st.message());
+  if (Status st = study::CheckTargetLoss(f.target_loss); !st.ok()) Fail(2, st.message());
   if (f.tta_updates < 1) Fail(2, "--tta-updates: must be at least 1");
 }
 
-struct StudyRank {
-  const StudyConfiguration* config = nullptr;
-  sim::TokensToTarget tokens;
-  double rate = 0;  // study tokens per second at the target scale
-  sim::PredictedTimeToAccuracy time;
-};
+// Prints one configuration's line of the ranking: its time and tokens with intervals, and why.
+void PrintRank(int rank, const study::StudyRank& r, const study::StudyRanking& all) {
+  const study::StudyConfiguration& c = *r.config;
+  std::string why;
+  if (r.vs_best_flush) {
+    why = fmt::format(" | vs {} : {:.2f}x tokens, {:.2f}x throughput -> {:.2f}x speed-up",
+                      all.ranks[*all.best_flush].config->label, r.vs_best_flush->tokens, r.vs_best_flush->throughput,
+                      r.vs_best_flush->speedup);
+  } else if (all.best_flush) {
+    why = " | the best flush baseline";
+  }
+  fmt::print("  {:>2}  {:<52} {:.4g} s [{:.4g}, {:.4g}]  ({:.4g} tokens [{:.4g}, {:.4g}] at {:.4g} tokens/s){}\n", rank,
+             c.label, *r.time.seconds, *r.time.lo, *r.time.hi, *r.tokens.mean, *r.tokens.lo, *r.tokens.hi, r.rate, why);
+}
 
-// Ranks a study's configurations by predicted time to the target loss and says why.
+// Ranks a study's configurations by predicted time to the target loss (study/study_ranking.h) and
+// says why.
 void RankStudy(const SweepFlags& f, const sim::CostForSpec& cost_for) {
   RefuseGridFlagsWithStudy(f);
   Result<store::TraceStore> db = store::TraceStore::Open(f.study, store::OpenOptions{.create_if_missing = false, .read_only = true});
   if (!db.ok()) Fail(2, "--loss-curves: " + db.status().message());
-  Result<std::vector<StudyConfiguration>> configs = LoadStudy(*db);
+  Result<std::vector<study::StudyConfiguration>> configs = study::LoadStudy(*db);
   if (!configs.ok()) Fail(2, "--loss-curves: " + configs.status().message());
   if (configs->empty()) Fail(2, "--loss-curves: " + f.study + " holds no complete training runs with configuration columns");
-  std::vector<StudyRank> ranks;
-  for (const StudyConfiguration& c : *configs) {
-    StudyRank r;
-    r.config = &c;
-    r.tokens = sim::TokensToTargetOverSeeds(c.TrainCurves(), f.target_loss);
-    Result<ir::CostModel> cost = cost_for(c.spec);
-    if (!cost.ok()) Fail(2, c.label + ": " + cost.status().message());
-    Result<double> rate = StudyTokensPerSecondAt(c, *cost);
-    if (!rate.ok()) Fail(2, c.label + ": " + rate.status().message());
-    r.rate = *rate;
-    r.time = sim::PredictTimeToAccuracy(r.tokens, r.rate);
-    ranks.push_back(r);
-  }
-  std::stable_sort(ranks.begin(), ranks.end(), [](const StudyRank& a, const StudyRank& b) {
-    if (a.time.seconds.has_value() != b.time.seconds.has_value()) return a.time.seconds.has_value();
-    return a.time.seconds && *a.time.seconds < *b.time.seconds;
-  });
-  const StudyRank* best_flush = nullptr;
-  for (const StudyRank& r : ranks)
-    if (r.config->IsFlush() && r.time.seconds && !best_flush) best_flush = &r;
+  Result<study::StudyRanking> ranking = study::RankStudy(*configs, f.target_loss, cost_for);
+  if (!ranking.ok()) Fail(2, ranking.status().message());
   fmt::print("time to train loss <= {:g} (smoothed over {} updates), from {}: updates to the target measured "
              "(mean over seeds, 95 % t-interval) x steady-state time per update predicted at the target scale\n",
-             f.target_loss, sim::kLossSmoothingWindow, f.study);
+             f.target_loss, study::kLossSmoothingWindow, f.study);
   int rank = 0;
-  for (const StudyRank& r : ranks) {
-    const StudyConfiguration& c = *r.config;
-    if (!r.time.seconds) {
-      fmt::print("   -  {:<52} not reached by every seed ({} of {})\n", c.label, r.tokens.reached, r.tokens.seeds);
-      continue;
-    }
-    std::string why;
-    if (best_flush && &r != best_flush) {
-      const double tok = *r.tokens.mean / *best_flush->tokens.mean, thr = r.rate / best_flush->rate;
-      why = fmt::format(" | vs {} : {:.2f}x tokens, {:.2f}x throughput -> {:.2f}x speed-up", best_flush->config->label,
-                        tok, thr, *best_flush->time.seconds / *r.time.seconds);
-    } else if (best_flush) {
-      why = " | the best flush baseline";
-    }
-    fmt::print("  {:>2}  {:<52} {:.4g} s [{:.4g}, {:.4g}]  ({:.4g} tokens [{:.4g}, {:.4g}] at {:.4g} tokens/s){}\n", ++rank,
-               c.label, *r.time.seconds, *r.time.lo, *r.time.hi, *r.tokens.mean, *r.tokens.lo, *r.tokens.hi, r.rate, why);
+  for (const study::StudyRank& r : ranking->ranks) {
+    if (r.time.seconds) PrintRank(++rank, r, *ranking);
+    else fmt::print("   -  {:<52} not reached by every seed ({} of {})\n", r.config->label, r.tokens.reached, r.tokens.seeds);
   }
+  const std::vector<study::StudyRank>& ranks = ranking->ranks;
   if (!ranks.empty() && ranks.front().time.seconds)
     fmt::print("recommendation: {} (fewest predicted seconds to the target; intervals overlapping the next ones "
                "mean the seeds cannot separate them)\n", ranks.front().config->label);
@@ -477,7 +427,7 @@ void Run(const SweepFlags& f) {
   const bool tta = !f.loss_curves.empty();
   if (tta && std::isnan(f.target_loss)) Fail(2, "--target-loss: required with --loss-curve");
   if (tta)
-    if (Status st = sim::CheckTargetLoss(f.target_loss); !st.ok()) Fail(2, st.message());
+    if (Status st = study::CheckTargetLoss(f.target_loss); !st.ok()) Fail(2, st.message());
   std::string format = f.format;
   if (format.empty()) format = f.output.size() > 5 && f.output.ends_with(".json") ? "json" : "csv";
 
@@ -485,7 +435,7 @@ void Run(const SweepFlags& f) {
   const std::vector<sim::SweepRow> rows =
       setup ? sim::RunSweep(grid, cost_for, f.threads) : sim::RunSweep(grid, *cost, f.threads);
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  const std::vector<sim::TtaEntry> entries = tta ? TimeToAccuracy(f, rows, cost_for) : std::vector<sim::TtaEntry>{};
+  const std::vector<study::TtaEntry> entries = tta ? TimeToAccuracy(f, rows, cost_for) : std::vector<study::TtaEntry>{};
 
   uint64_t ops = 0, failed = 0;
   for (const sim::SweepRow& r : rows) {

@@ -37,7 +37,7 @@ struct PipelineTrainFlags {
   int64_t pipemare_lr_warmup = 100;  // updates over which PipeMare anneals its per-stage lr scale
   double drift_lr_scale = 0;   // lr / (1 + this x mean drift of the step's micro-batches); 0: off
   std::string pin = "auto";    // stage threads on their own CPUs: auto (when they fit) | on | off
-  // The corpus as a study tells corpora apart (tools/study_point.h): the --data files as given and
+  // The corpus as a study tells corpora apart (study/study_point.h): the --data files as given and
   // the token stream's length and fingerprint. No files: the default corpus, which adds nothing.
   std::vector<std::string> data_files;
   uint64_t data_tokens = 0, data_fingerprint = 0;
@@ -71,11 +71,8 @@ std::string RunPrecision(const PipelineTrainFlags& flags);
 // the lr shape, the corpus when --data chose one, the schedule-specific knobs, and weight decay,
 // sampler and validation batches where they are not the defaults. Part of every pipelined run's
 // description, so a study can tell two runs with equal columns but different setups apart
-// (tools/study_point.h).
+// (study/study_point.h, whose kRunSetupKeys lists these keys and SetupOfRun reads them back).
 nlohmann::json RunSetup(const exec::TrainConfig& cfg, const PipelineTrainFlags& flags);
-inline constexpr const char* kRunSetupKeys[] = {"model", "updates", "warmup", "decay_updates", "min_lr_frac",
-                                                "pipemare_lr_warmup", "drift_lr_scale", "data", "weight_decay",
-                                                "sampler", "eval_batches"};
 
 // Adds --schedule, --stages, --microbatches, --chunks, --transport, --device, --precision, --db,
 // --no-db, --partition, --recv-timeout, --name, --pipemare-lr-warmup, --drift-lr-scale, --pin and

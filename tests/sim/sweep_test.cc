@@ -1,9 +1,9 @@
-// Sweeps (ranges, deterministic parallel runs, recommendations), time to accuracy and cost files.
+// Sweeps (ranges, deterministic parallel runs, recommendations), time per update and cost files.
 #include <gtest/gtest.h>
 
 #include "sim/cost_model_file.h"
 #include "sim/sweep.h"
-#include "sim/time_to_accuracy.h"
+#include "sim/update_timing.h"
 #include "tests/sim/sim_test_util.h"
 
 namespace paci::sim::simtest {
@@ -92,41 +92,17 @@ TEST(Sweep, RecommendsFastestWithinLimits) {
   for (const Recommendation& rec : Recommend(rows, tiny)) EXPECT_FALSE(rec.best);
 }
 
-TEST(TimeToAccuracy, ParsesLossCurves) {
-  Result<LossCurve> c = ParseLossCurveCsv("update,loss\n1,5.0\n2,4.0\n# note\n4,3.5,extra\n");
-  ASSERT_TRUE(c.ok()) << c.status().message();
-  EXPECT_EQ(c->points.size(), 3u);
-  // "Reached" is the one smoothed definition (FirstIndexReaching): trailing means 5, 4.5, 4.17.
-  // A single point at the target (4.0 at update 2) is not enough, as in summary and the study.
-  EXPECT_FALSE(UpdatesToReach(*c, 4.0));
-  EXPECT_EQ(UpdatesToReach(*c, 4.5), 2u);
-  EXPECT_EQ(UpdatesToReach(*c, 4.2), 4u);
-  EXPECT_FALSE(UpdatesToReach(*c, 1.0));
-  Result<LossCurve> bad = ParseLossCurveCsv("1,5\n1,4\n", "x.csv");
-  ASSERT_FALSE(bad.ok());
-  EXPECT_NE(bad.status().message().find("x.csv:2"), std::string::npos) << bad.status().message();
-}
-
-TEST(TimeToAccuracy, FlushTimingIsExactAndPaciFaster) {
+TEST(UpdateTiming, FlushTimingIsExactAndPaciFaster) {
   // 1F1B-flush, M = K = 8, P = 8: 45 ms per update, no offset (docs/method.md §6.7).
   Result<UpdateTiming> flush = SimulateUpdateTiming(SweepSpec(ir::ONE_F_ONE_B_FLUSH, 8, 8, 0, 1), Cost(1, 2), 16);
   ASSERT_TRUE(flush.ok());
   EXPECT_NEAR(flush->period_s, 0.045, 1e-12);
   EXPECT_NEAR(flush->offset_s, 0.0, 1e-12);
-  // PACI, K = 8: 24 ms per update in steady state.
+  // PACI, K = 8: 24 ms per update in steady state (ranking them: tests/study/time_to_accuracy_test.cc).
   Result<UpdateTiming> paci = SimulateUpdateTiming(SweepSpec(ir::PACI, 8, 8, 0, 1), Cost(1, 2), 16);
   ASSERT_TRUE(paci.ok());
   EXPECT_NEAR(paci->period_s, 0.024, 1e-12);
-  std::vector<TtaEntry> e(2);
-  e[0].flush = true;
-  e[0].timing = *flush;
-  e[0].updates_to_target = 1000;
-  e[1].timing = *paci;
-  e[1].updates_to_target = 1100;  // drift costs some updates
-  RankTimeToAccuracy(&e);
-  EXPECT_NEAR(*e[0].seconds_to_target, 45.0, 1e-9);
-  EXPECT_NEAR(*e[0].speedup_vs_best_flush, 1.0, 1e-12);
-  EXPECT_NEAR(*e[1].speedup_vs_best_flush, 45.0 / (paci->offset_s + 1100 * 0.024), 1e-9);
+  EXPECT_NEAR(paci->SecondsFor(1100), paci->offset_s + 1100 * 0.024, 1e-9);
 }
 
 TEST(CostFile, ParsesJson) {

@@ -1,7 +1,8 @@
 // The analysis of a training study (schedules x K x lr x seeds): loss against tokens, mean and
 // spread over seeds, tokens to a target loss with an interval over seeds, and time to accuracy at
 // a target scale = tokens to target / the simulator's steady-state tokens per second under a cost
-// model. Pure functions: curves come in, numbers go out; nothing here reads a clock or a store.
+// model (sim::SteadyTokensPerSecond). Pure functions: curves come in, numbers go out; nothing here
+// reads a clock or a store.
 #pragma once
 
 #include <cstddef>
@@ -10,9 +11,9 @@
 
 #include "paci.pb.h"
 #include "proto/status.h"
-#include "sim/time_to_accuracy.h"
+#include "study/time_to_accuracy.h"
 
-namespace paci::sim {
+namespace paci::study {
 
 // One run's loss against the training tokens seen when it was measured (ascending tokens).
 struct TokenCurve {
@@ -37,24 +38,15 @@ Result<SeedBand> MeanOverSeeds(const std::vector<TokenCurve>& seeds);
 std::optional<double> TokensToReach(const TokenCurve& curve, double target_loss,
                                     size_t window = kLossSmoothingWindow);
 
-// Tokens to target over seeds: mean and a 95 % Student-t interval for the mean. Defined only when
-// every seed reaches the target (a seed that never does has no finite token count, so the mean
-// would be biased low); `reached` says how many did. One seed: lo = hi = mean (no spread known).
+// Tokens to target over seeds: mean and a 95 % Student-t interval for the mean (statistics.h).
+// Defined only when every seed reaches the target (a seed that never does has no finite token
+// count, so the mean would be biased low); `reached` says how many did. One seed: lo = hi = mean (no spread known).
 struct TokensToTarget {
   size_t seeds = 0, reached = 0;
   std::optional<double> mean, lo, hi;
 };
 TokensToTarget TokensToTargetOverSeeds(const std::vector<TokenCurve>& seeds, double target_loss,
                                        size_t window = kLossSmoothingWindow);
-
-// Two-sided 95 % critical value of Student's t with `dof` degrees of freedom (dof >= 1).
-double StudentT95(size_t dof);
-
-// The simulator's steady-state tokens per second of `spec` under `cost`: tokens per update over
-// the period of one update measured between a run of `updates` and one of 2 * `updates` updates
-// (SimulateUpdateTiming), so start-up and drain cancel. Needs cost.tokens_per_microbatch.
-Result<double> SteadyTokensPerSecond(const ir::PipelineSpec& spec, const ir::CostModel& cost,
-                                     uint64_t updates = 32);
 
 // Predicted time to accuracy at the target scale: tokens to target / steady tokens per second.
 // Wall-clock time of the study's own runs plays no part.
@@ -63,4 +55,4 @@ struct PredictedTimeToAccuracy {
 };
 PredictedTimeToAccuracy PredictTimeToAccuracy(const TokensToTarget& tokens, double steady_tokens_per_s);
 
-}  // namespace paci::sim
+}  // namespace paci::study

@@ -1,4 +1,4 @@
-#include "sim/time_to_accuracy.h"
+#include "study/time_to_accuracy.h"
 
 #include <algorithm>
 #include <cmath>
@@ -8,10 +8,8 @@
 
 #include "proto/ir_names.h"
 #include "sched/checked_math.h"
-#include "sched/pipeline_spec.h"
-#include "sim/simulator.h"
 
-namespace paci::sim {
+namespace paci::study {
 namespace {
 
 Status BadLine(const std::string& source, int line, const std::string& why) {
@@ -97,26 +95,6 @@ std::optional<size_t> FirstIndexReaching(const std::vector<double>& loss, double
   return std::nullopt;
 }
 
-Result<UpdateTiming> SimulateUpdateTiming(const ir::PipelineSpec& requested, const ir::CostModel& cost,
-                                          uint64_t updates) {
-  Result<ir::PipelineSpec> spec = NormalizeSpec(requested);
-  if (!spec.ok()) return spec.status();
-  if (updates == 0) updates = 1;
-  const uint64_t per_update = IsFlushSchedule(spec->kind()) ? spec->microbatches_per_iteration() : spec->accum();
-  double makespan[2] = {0, 0};
-  for (int i = 0; i < 2; ++i) {
-    ir::PipelineSpec s = *spec;
-    s.set_total_microbatches(per_update * updates * (i + 1));
-    Result<SimulationResult> r = SimulateSpec(s, cost);
-    if (!r.ok()) return r.status();
-    makespan[i] = static_cast<double>(r->makespan_ns) * 1e-9;
-  }
-  UpdateTiming t;
-  t.period_s = (makespan[1] - makespan[0]) / static_cast<double>(updates);
-  t.offset_s = makespan[0] - t.period_s * static_cast<double>(updates);
-  return t;
-}
-
 void RankTimeToAccuracy(std::vector<TtaEntry>* entries) {
   std::optional<double> best_flush;
   for (TtaEntry& e : *entries) {
@@ -131,4 +109,48 @@ void RankTimeToAccuracy(std::vector<TtaEntry>* entries) {
     if (e.seconds_to_target && *e.seconds_to_target > 0) e.speedup_vs_best_flush = *best_flush / *e.seconds_to_target;
 }
 
-}  // namespace paci::sim
+namespace {
+
+// Ranks within each stage count: the fastest flush baseline at the same P.
+void RankPerStageCount(const std::vector<sim::SweepRow>& rows, std::vector<TtaEntry>* entries) {
+  std::map<uint32_t, std::vector<size_t>> by_p;
+  for (size_t i = 0; i < rows.size(); ++i) by_p[rows[i].stages].push_back(i);
+  for (auto& [p, idx] : by_p) {
+    std::vector<TtaEntry> group;
+    for (size_t i : idx) group.push_back((*entries)[i]);
+    RankTimeToAccuracy(&group);
+    for (size_t k = 0; k < idx.size(); ++k) (*entries)[idx[k]] = group[k];
+  }
+}
+
+}  // namespace
+
+Result<std::vector<TtaEntry>> SweepTimeToAccuracy(const std::vector<sim::SweepRow>& rows,
+                                                  const std::map<std::string, LossCurve>& curves,
+                                                  double target_loss, const sim::CostForSpec& cost_for,
+                                                  uint64_t tta_updates, unsigned threads) {
+  std::vector<TtaEntry> entries(rows.size());
+  std::vector<Status> errors(rows.size());
+  sim::ParallelFor(rows.size(), threads, [&](size_t i) {
+    const sim::SweepRow& r = rows[i];
+    TtaEntry& e = entries[i];
+    e.flush = IsFlushSchedule(r.kind);
+    if (!r.ok()) return;
+    auto it = curves.find(ScheduleName(r.kind));
+    if (it == curves.end()) it = curves.find("*");
+    if (it == curves.end()) return;
+    e.updates_to_target = UpdatesToReach(it->second, target_loss);
+    const ir::PipelineSpec spec = sim::SweepSpec(r.kind, r.stages, r.accum, 0, r.chunks);
+    Result<ir::CostModel> cost = cost_for(spec);
+    Result<sim::UpdateTiming> t = cost.ok() ? sim::SimulateUpdateTiming(spec, *cost, tta_updates)
+                                            : Result<sim::UpdateTiming>(cost.status());
+    if (!t.ok()) errors[i] = t.status();
+    else e.timing = *t;
+  });
+  for (const Status& st : errors)
+    if (!st.ok()) return st;
+  RankPerStageCount(rows, &entries);
+  return entries;
+}
+
+}  // namespace paci::study

@@ -6,11 +6,18 @@
 #include <cmath>
 #include <vector>
 
-#include "sim/loss_curve_study.h"
-#include "sim_test_util.h"
+#include "sim/update_timing.h"
+#include "study/loss_curve_study.h"
+#include "tests/sim/sim_test_util.h"
 
-namespace paci::sim {
+namespace paci::study {
 namespace {
+
+using sim::MakeCostModel;
+using sim::SimulationResult;
+using sim::SteadyTokensPerSecond;
+using sim::UniformCost;
+namespace simtest = sim::simtest;
 
 // loss(u) = 2 + 3 exp(-(u - shift) / 50) for updates 1..400.
 LossCurve Exponential(double shift) {
@@ -107,4 +114,4 @@ TEST(LossCurveStudy, TimeToAccuracyUsesPredictedSteadyThroughput) {
 }
 
 }  // namespace
-}  // namespace paci::sim
+}  // namespace paci::study

@@ -1,11 +1,12 @@
 // Time to accuracy: combines a loss curve per optimizer update (from a training run, CSV now) with
-// a schedule's simulated time per update, giving the wall time each schedule needs to reach a
-// target loss and its speed-up over the fastest flush schedule. The loss curve says how many
-// updates a schedule needs (it can differ per schedule: drift changes convergence); the
-// simulator says how long each update takes.
+// a schedule's simulated time per update (sim/update_timing.h), giving the wall time each schedule
+// needs to reach a target loss and its speed-up over the fastest flush schedule. The loss curve
+// says how many updates a schedule needs (it can differ per schedule: drift changes convergence);
+// the simulator says how long each update takes.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -13,8 +14,10 @@
 
 #include "paci.pb.h"
 #include "proto/status.h"
+#include "sim/sweep.h"
+#include "sim/update_timing.h"
 
-namespace paci::sim {
+namespace paci::study {
 
 struct LossCurve {
   std::vector<std::pair<uint64_t, double>> points;  // (update, loss), ascending updates
@@ -37,30 +40,16 @@ std::optional<uint64_t> UpdatesToReach(const LossCurve& curve, double target_los
 
 // The one definition of "reached a target loss" for measured curves: the loss averaged over a
 // trailing window of `window` points (fewer at the start), so one lucky micro-batch does not count.
-// `paci summary` and the study analysis (sim/loss_curve_study.h) both use it.
+// `paci summary` and the study analysis (study/loss_curve_study.h) both use it.
 constexpr size_t kLossSmoothingWindow = 10;
 std::vector<double> TrailingMeanLoss(const std::vector<double>& loss, size_t window = kLossSmoothingWindow);
 // Index of the first point whose trailing mean is <= target; nullopt if none.
 std::optional<size_t> FirstIndexReaching(const std::vector<double>& loss, double target,
                                          size_t window = kLossSmoothingWindow);
 
-// Simulated wall time of a run as a function of its optimizer updates: time(u) = offset + u * period.
-// period is the steady-state time per update, offset the start-up (and drain) cost.
-struct UpdateTiming {
-  double offset_s = 0;
-  double period_s = 0;
-  double SecondsFor(uint64_t updates) const { return offset_s + static_cast<double>(updates) * period_s; }
-};
-
-// Simulates `spec` for R and 2R updates (R = `updates`, flush: R iterations; asynchronous: R * K
-// micro-batches) and fits time(u) through the two makespans. Exact for flush schedules.
-Result<UpdateTiming> SimulateUpdateTiming(const ir::PipelineSpec& spec, const ir::CostModel& cost,
-                                          uint64_t updates = 32);
-
 struct TtaEntry {
-  std::string label;             // e.g. "paci P=8 K=8"
   bool flush = false;            // counts as a flush baseline
-  UpdateTiming timing;
+  sim::UpdateTiming timing;
   std::optional<uint64_t> updates_to_target;
   std::optional<double> seconds_to_target;
   std::optional<double> speedup_vs_best_flush;  // best flush seconds / this entry's seconds
@@ -70,4 +59,14 @@ struct TtaEntry {
 // the fastest flush entry that reaches the target.
 void RankTimeToAccuracy(std::vector<TtaEntry>* entries);
 
-}  // namespace paci::sim
+// Time to accuracy of every row of a sweep, ranked within each stage count against the fastest
+// flush row at that P. `curves` maps a schedule name to its loss curve, "*" to the curve of every
+// schedule without its own; a row without a curve, or an impossible row, is left unranked. Each
+// row's time per update is simulated (`tta_updates` and twice that) under `cost_for`, on
+// `threads` threads (0: all cores). Errors are the first simulation that failed.
+Result<std::vector<TtaEntry>> SweepTimeToAccuracy(const std::vector<sim::SweepRow>& rows,
+                                                  const std::map<std::string, LossCurve>& curves,
+                                                  double target_loss, const sim::CostForSpec& cost_for,
+                                                  uint64_t tta_updates, unsigned threads);
+
+}  // namespace paci::study

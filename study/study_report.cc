@@ -1,0 +1,60 @@
+#include "study/study_report.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace paci::study {
+namespace {
+
+template <typename T>
+bool Selected(const std::vector<T>& wanted, const T& v) {
+  return wanted.empty() || std::find(wanted.begin(), wanted.end(), v) != wanted.end();
+}
+
+bool InGrid(const SubGrid& g, const StudyConfiguration& c) {
+  const store::RunConfig& k = c.point.config;
+  const bool lr_ok = g.lr.empty() || std::any_of(g.lr.begin(), g.lr.end(), [&](double x) {
+                       return std::abs(x - *k.lr) <= 1e-6 * std::abs(x);
+                     });
+  return Selected(g.schedules, VariantName(c.point)) && Selected(g.stages, *k.stages) &&
+         Selected(g.accum, *k.accum) && lr_ok;
+}
+
+std::vector<double> FinalValLosses(const StudyConfiguration& c) {
+  std::vector<double> v;
+  for (const StudyRun& r : c.runs) v.push_back(r.final_val_loss);
+  return v;
+}
+
+}  // namespace
+
+std::vector<StudyConfiguration> SelectSubGrid(const SubGrid& grid, std::vector<StudyConfiguration> all) {
+  if (grid.Empty()) return all;
+  std::vector<StudyConfiguration> kept;
+  for (const StudyConfiguration& c : all) {
+    const bool baseline = std::any_of(all.begin(), all.end(), [&](const StudyConfiguration& x) {
+      return InGrid(grid, x) && IsFlushBaselineOf(c, x);
+    });
+    if (InGrid(grid, c) || baseline) kept.push_back(c);
+  }
+  return kept;
+}
+
+std::optional<MeanInterval> GapToFlush(const StudyConfiguration& c, const StudyConfiguration& flush) {
+  std::vector<double> diffs;
+  for (const StudyRun& a : c.runs)
+    for (const StudyRun& b : flush.runs)
+      if (a.seed == b.seed) diffs.push_back(a.final_val_loss - b.final_val_loss);
+  return MeanWithInterval(diffs);
+}
+
+FinalLoss FinalLossOf(const StudyConfiguration& c, const StudyConfiguration* flush) {
+  FinalLoss out;
+  out.val = MeanWithInterval(FinalValLosses(c));
+  if (!flush) return out;
+  if (std::optional<MeanInterval> f = MeanWithInterval(FinalValLosses(*flush))) out.flush_val = f->mean;
+  out.gap = GapToFlush(c, *flush);
+  return out;
+}
+
+}  // namespace paci::study

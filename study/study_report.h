@@ -1,0 +1,43 @@
+// The numbers of `paci study report` that are more than a column copied out of the store: which
+// configurations a sub-grid keeps, and the final validation loss of a configuration with its gap
+// to 1F1B-flush, each with a 95 % t-interval over seeds (statistics.h).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "study/statistics.h"
+#include "study/study_configuration.h"
+
+namespace paci::study {
+
+// A sub-grid of a study (empty lists: all). Schedules are matched by variant name: "paci" is plain
+// PACI, "paci+drift-lr-scale=1" the mitigated one; an lr within 1e-6 relative of one given matches
+// (lr is stored from a float).
+struct SubGrid {
+  std::vector<std::string> schedules;
+  std::vector<int64_t> stages, accum;
+  std::vector<double> lr;
+  bool Empty() const { return schedules.empty() && stages.empty() && accum.empty() && lr.empty(); }
+};
+
+// The configurations in `grid`, and the 1F1B-flush baseline of each (so the gap to flush and the
+// plots keep their reference), in their order in `all`. Empty when the sub-grid holds none.
+std::vector<StudyConfiguration> SelectSubGrid(const SubGrid& grid, std::vector<StudyConfiguration> all);
+
+// Gap in final validation loss to flush, paired by seed (same seed: same initial weights and data
+// order), so the interval is over per-seed differences; nullopt when no seed pairs with a value.
+std::optional<MeanInterval> GapToFlush(const StudyConfiguration& c, const StudyConfiguration& flush);
+
+// A configuration's row of final.csv: its final validation loss over seeds, and with a flush
+// baseline that baseline's mean and the paired gap.
+struct FinalLoss {
+  std::optional<MeanInterval> val;
+  std::optional<double> flush_val;
+  std::optional<MeanInterval> gap;
+};
+FinalLoss FinalLossOf(const StudyConfiguration& c, const StudyConfiguration* flush);
+
+}  // namespace paci::study
