@@ -8,7 +8,7 @@
 #include "sim/simulator.h"
 #include "sim/stage_cost_model.h"
 #include "sim/sweep.h"
-#include "tools/exit_codes.h"
+#include "proto/exit_codes.h"
 
 namespace {
 
@@ -81,7 +81,7 @@ BENCHMARK(BM_Sweep32x64)->ArgName("threads")->Arg(1)->Arg(0)->Unit(benchmark::kM
 
 }  // namespace
 
-// The program's one exception boundary (tools/exit_codes.h): bad flags exit 2, failures 1.
+// The program's one exception boundary (proto/exit_codes.h): bad flags exit 2, failures 1.
 int main(int argc, char** argv) {
   return paci::ExitBoundary([] { return "bench_sim"; }, [&] {
     benchmark::Initialize(&argc, argv);

@@ -26,7 +26,7 @@
 #include "sim/cost_model_fit.h"
 #include "sim/simulator.h"
 #include "sim/stage_cost_model.h"  // MsToNs
-#include "tools/exit_codes.h"
+#include "proto/exit_codes.h"
 
 using namespace paci;
 using namespace paci::exec;
@@ -156,7 +156,7 @@ int RunBench(int argc, char** argv) {
   return 0;
 }
 
-// The program's one exception boundary (tools/exit_codes.h): bad flags exit 2, failures 1.
+// The program's one exception boundary (proto/exit_codes.h): bad flags exit 2, failures 1.
 int main(int argc, char** argv) {
   return paci::ExitBoundary([] { return "gpu_train_bench"; }, [&] { return RunBench(argc, argv); });
 }

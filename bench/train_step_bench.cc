@@ -17,7 +17,7 @@
 #include "exec/model/rng.h"
 #include "exec/model/threads.h"
 #include "exec/model/train.h"
-#include "tools/exit_codes.h"
+#include "proto/exit_codes.h"
 
 namespace {
 
@@ -152,7 +152,7 @@ int RunBench(int argc, char** argv) {
 
 }  // namespace
 
-// The program's one exception boundary (tools/exit_codes.h): bad flags exit 2, failures 1.
+// The program's one exception boundary (proto/exit_codes.h): bad flags exit 2, failures 1.
 int main(int argc, char** argv) {
   return paci::ExitBoundary([] { return "train_step_bench"; }, [&] { return RunBench(argc, argv); });
 }

@@ -12,7 +12,7 @@
 #include "store/trace_store.h"
 #include "tools/commands.h"
 #include "tools/simulated_runs.h"
-#include "tools/exit_codes.h"
+#include "proto/exit_codes.h"
 
 namespace paci::cli {
 namespace {

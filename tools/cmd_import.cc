@@ -11,7 +11,7 @@
 #include "store/chrome_trace.h"
 #include "store/trace_store.h"
 #include "tools/commands.h"
-#include "tools/exit_codes.h"
+#include "proto/exit_codes.h"
 
 namespace paci::cli {
 namespace {

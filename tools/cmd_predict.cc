@@ -29,7 +29,7 @@
 #include "tools/simulated_runs.h"
 #include "tools/model_flags.h"
 #include "tools/spec_flags.h"
-#include "tools/exit_codes.h"
+#include "proto/exit_codes.h"
 
 namespace paci::cli {
 namespace {

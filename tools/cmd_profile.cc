@@ -15,7 +15,7 @@
 #include "exec/model/profile.h"
 #include "sim/profile_file.h"
 #include "tools/commands.h"
-#include "tools/exit_codes.h"
+#include "proto/exit_codes.h"
 
 namespace paci::cli {
 namespace {

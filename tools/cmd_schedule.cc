@@ -24,7 +24,7 @@
 #include "sched/weight_version_analysis.h"
 #include "tools/commands.h"
 #include "tools/spec_flags.h"
-#include "tools/exit_codes.h"
+#include "proto/exit_codes.h"
 
 namespace paci::cli {
 namespace {

@@ -26,7 +26,7 @@
 #include "tools/spec_flags.h"
 #include "tools/sim_flags.h"
 #include "tools/model_flags.h"
-#include "tools/exit_codes.h"
+#include "proto/exit_codes.h"
 
 namespace paci::cli {
 namespace {

@@ -37,7 +37,7 @@
 #include "sched/limits.h"
 #include "store/trace_store.h"
 #include "tools/commands.h"
-#include "tools/exit_codes.h"
+#include "proto/exit_codes.h"
 #include "tools/grid_share.h"
 #include "tools/study_point.h"
 

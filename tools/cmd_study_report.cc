@@ -28,7 +28,7 @@
 #include "study/study_configuration.h"
 #include "study/study_report.h"
 #include "tools/commands.h"
-#include "tools/exit_codes.h"
+#include "proto/exit_codes.h"
 #include "tools/model_flags.h"
 #ifdef PACI_HAVE_PLOT
 #include "plot/charts.h"

@@ -21,7 +21,7 @@
 #include "tools/commands.h"
 #include "tools/pipeline_train.h"
 #include "tools/spec_flags.h"
-#include "tools/exit_codes.h"
+#include "proto/exit_codes.h"
 
 namespace paci::cli {
 namespace {

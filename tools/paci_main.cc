@@ -1,11 +1,11 @@
 // `paci`: the command line. See README.md for the subcommands.
-// A subcommand's handler fails by calling Fail(code, message) (tools/exit_codes.h); main() is the
+// A subcommand's handler fails by calling Fail(code, message) (proto/exit_codes.h); main() is the
 // program's one exception boundary: flag errors from CLI11 exit 2, handler failures with their
 // code, anything else 1 with its message, never an abort.
 #include <CLI/CLI.hpp>
 
 #include "tools/commands.h"
-#include "tools/exit_codes.h"
+#include "proto/exit_codes.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"paci: pipeline-parallel schedules, simulation and training with bounded drift"};

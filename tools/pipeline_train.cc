@@ -29,7 +29,7 @@
 #include "store/metric_keys.h"
 #include "sched/weight_version_analysis.h"
 #include "store/trace_store.h"
-#include "tools/exit_codes.h"
+#include "proto/exit_codes.h"
 #include "tools/interrupt_guard.h"
 #ifdef PACI_HAVE_MPI
 #include "exec/runtime/mpi_transport.h"

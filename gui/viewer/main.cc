@@ -21,7 +21,7 @@
 #include "gui/viewer/timeline_page.h"
 #include "gui/viewer/timeline_widget.h"
 #include "proto/ir_names.h"
-#include "tools/exit_codes.h"
+#include "proto/exit_codes.h"
 
 namespace paci::gui {
 namespace {
@@ -301,7 +301,7 @@ int RunViewer(int argc, char** argv) {
 }  // namespace
 }  // namespace paci::gui
 
-// The program's one exception boundary (tools/exit_codes.h): bad flags exit 2, failures 1.
+// The program's one exception boundary (proto/exit_codes.h): bad flags exit 2, failures 1.
 int main(int argc, char** argv) {
   return paci::ExitBoundary([] { return "paci-viewer"; }, [&] { return paci::gui::RunViewer(argc, argv); });
 }
