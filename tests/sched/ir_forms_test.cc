@@ -111,10 +111,7 @@ TEST(IrForms, TextErrorsNameTheLine) {
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.status().message().find("plan.txt:3: '0F1' runs on virtual stage 0"), std::string::npos);
   // Issue 25: stages=4294967298 wrapped to 2, a valid-looking header.
-  s = ParseScheduleText("spec stages=4294967298
-stage 0 stash: 0F1
-stage 1 stash: 0F1
-", "plan.txt");
+  s = ParseScheduleText("spec stages=4294967298\nstage 0 stash: 0F1\nstage 1 stash: 0F1\n", "plan.txt");
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.status().message().find("plan.txt:1: spec field stages: 4294967298 does not fit in 32 bits"),
             std::string::npos) << s.status().message();
