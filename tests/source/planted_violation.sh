@@ -10,7 +10,7 @@ cd "$tree"
 git init -q .
 mkdir -p sim gui/viewer exec/runtime store
 printf '#include "sched/pipeline_spec.h"\n#include "store/run_writer.h"\n' > sim/planted.cc
-printf '#include "proto/exit_codes.h"\n' > gui/viewer/planted.cc
+printf '#include "tools/flag_parsing.h"\n' > gui/viewer/planted.cc
 printf '#include <sqlite3.h>\n' > exec/runtime/planted.cc
 printf '#include <sqlite3.h>\n#include "proto/status.h"\n' > store/fine.cc
 git add -A
@@ -21,7 +21,7 @@ set -e
 echo "$out"
 [[ $rc == 1 ]] || { echo "FAIL: expected exit 1 on planted violations, got $rc"; exit 1; }
 for want in 'sim/planted.cc:2: sim/ may not include "store/run_writer.h"' \
-            'gui/viewer/planted.cc:1: gui/ may not include "proto/exit_codes.h"' \
+            'gui/viewer/planted.cc:1: gui/ may not include "tools/flag_parsing.h"' \
             'exec/runtime/planted.cc:1: <sqlite3.h> belongs to store/ only'; do
   grep -qF "$want" <<< "$out" || { echo "FAIL: missing: $want"; exit 1; }
 done
