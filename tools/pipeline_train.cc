@@ -15,31 +15,23 @@
 #include "exec/model/affinity.h"
 #include "exec/model/threads.h"
 #include "exec/model/checkpoint.h"
-#include "exec/runtime/exchange_plan.h"
 #include "exec/runtime/pipeline_checkpoint.h"
+#include "exec/runtime/device_factory.h"
 #include "exec/runtime/pipeline_trainer.h"
 #include "exec/runtime/stage_sizes.h"
-#include "exec/runtime/pipeline_trainer.h"
+#include "exec/runtime/transport_factory.h"
 #include "exec/model/train.h"
 #include "proto/ir_names.h"
 #include "sched/checked_math.h"
 #include "sched/limits.h"
 #include "sched/schedule_generator.h"
 #include "sched/schedule_validator.h"
-#include "store/metric_keys.h"
 #include "sched/weight_version_analysis.h"
 #include "store/trace_store.h"
 #include "proto/exit_codes.h"
 #include "tools/interrupt_guard.h"
-#ifdef PACI_HAVE_MPI
-#include "exec/runtime/mpi_transport.h"
-#endif
-#ifdef PACI_HAVE_CUDA
-#include "exec/cuda/cuda_backend.h"
-#endif
-#ifdef PACI_HAVE_NCCL
-#include "exec/cuda/nccl_transport.h"
-#endif
+#include "tools/pipeline_metrics.h"
+#include "tools/pipeline_train_mpi.h"
 
 namespace paci::cli {
 namespace {
@@ -125,74 +117,6 @@ store::RunInfo MakeRunInfo(const exec::TrainConfig& cfg, const PipelineTrainFlag
   info.config.device = f.device;
   info.code_revision = CodeRevision();
   return info;
-}
-
-// Prints each update's loss as it happens and forwards everything to the store (if any).
-class PrintingSink : public TraceSink {
- public:
-  PrintingSink(TraceSink* inner, bool print) : inner_(inner), print_(print) {}
-  void OnOp(const ir::TraceEvent& e) override { if (inner_) inner_->OnOp(e); }
-  void OnMemory(const ir::MemorySample& m) override { if (inner_) inner_->OnMemory(m); }
-  void OnUpdate(const ir::UpdateMetric& m) override {
-    if (print_) {
-      const std::string val = std::isnan(m.val_loss()) ? "" : fmt::format(" | val {:.4f}", m.val_loss());
-      std::printf("update %5llu | loss %.4f | lr %.2e%s | %.1f s\n",
-                  static_cast<unsigned long long>(m.update()), m.loss(), m.learning_rate(), val.c_str(),
-                  static_cast<double>(m.wall_ns()) / 1e9);
-      std::fflush(stdout);
-    }
-    if (inner_) inner_->OnUpdate(m);
-  }
-  Status Flush() override { return inner_ ? inner_->Flush() : Status::Ok(); }
-
- private:
-  TraceSink* inner_;
-  bool print_;
-};
-
-// A metric that cannot be stored leaves the run's evidence incomplete: say so, keep training's result.
-void SetMetricOrWarn(store::RunWriter* w, const std::string& key, double value) {
-  const Status st = w->SetMetric(key, value);
-  if (!st.ok()) std::fprintf(stderr, "paci train: --db: metric %s not stored: %s\n", key.c_str(), st.message().c_str());
-}
-
-// Gradient staleness is a property of the schedule the executor plays op for op, so it comes
-// from the schedule's weight-version analysis rather than a second count in the stage workers.
-void StoreGradientStaleness(store::RunWriter* w, uint32_t stage, const ir::Schedule& schedule) {
-  if (!w) return;
-  Result<WeightVersionReport> report = AnalyzeWeightVersions(schedule);
-  if (!report.ok() || stage >= report->stages.size()) return;
-  SetMetricOrWarn(w, store::metric::PerStageKey(store::metric::kGradientStaleness, stage),
-                  static_cast<double>(report->stages[stage].max_gradient_staleness));
-}
-
-void StoreStageMetrics(store::RunWriter* w, uint32_t stage, const exec::StageReport& r) {
-  if (!w) return;
-  namespace m = store::metric;
-  SetMetricOrWarn(w, m::PerStageKey(m::kPeakMemoryBytes, stage), static_cast<double>(r.peak_bytes));
-  SetMetricOrWarn(w, m::PerStageKey(m::kMaxDrift, stage), static_cast<double>(r.max_drift));
-  SetMetricOrWarn(w, m::PerStageKey(m::kWeightVersions, stage), r.weight_versions);
-  SetMetricOrWarn(w, m::PerStageKey(m::kActivationBytes, stage), static_cast<double>(r.activation_bytes));
-}
-
-void StoreRunMetrics(store::RunWriter* w, const exec::TrainConfig& cfg, const exec::PipelineResult& r) {
-  const double tokens = static_cast<double>(r.updates.empty() ? 0 : r.updates.back().tokens());
-  if (w) {
-    namespace m = store::metric;
-    SetMetricOrWarn(w, std::string(m::kValLoss), r.val_loss);
-    SetMetricOrWarn(w, std::string(m::kTrainLoss), r.updates.empty() ? NAN : r.updates.back().loss());
-    SetMetricOrWarn(w, std::string(m::kSeconds), r.seconds);
-    // The ops' span where the runtime has one (threads), as the simulator predicts it; else wall time.
-    SetMetricOrWarn(w, std::string(m::kMakespanNs), (r.op_span_seconds > 0 ? r.op_span_seconds : r.seconds) * 1e9);
-    SetMetricOrWarn(w, std::string(m::kTokensPerS), tokens / r.seconds);
-    SetMetricOrWarn(w, std::string(m::kUpdates), static_cast<double>(r.updates.size()));
-    SetMetricOrWarn(w, std::string(m::kTimePerUpdateMs), r.seconds * 1e3 / std::max<size_t>(1, r.updates.size()));
-  }
-  std::printf("trained %zu updates in %.1f s, %.0f tokens/s; final train loss %.4f, val loss %.4f "
-              "(uniform: %.4f)\n",
-              r.updates.size(), r.seconds, tokens / r.seconds,
-              r.updates.empty() ? NAN : r.updates.back().loss(), r.val_loss,
-              std::log(static_cast<double>(cfg.model.vocab_size)));
 }
 
 // --pin: each stage thread (and the OpenMP workers it starts) on its own exec_threads() CPUs, so
@@ -294,107 +218,6 @@ void RunThreads(const exec::TrainConfig& cfg, const PipelineTrainFlags& f, const
   }
 }
 
-#ifdef PACI_HAVE_MPI
-void RunMpi(const exec::TrainConfig& cfg, const PipelineTrainFlags& f, const exec::DataSplit& data,
-            const ir::Schedule& schedule, const exec::PipelineConfig& pc,
-            const std::vector<exec::LayerRange>& ranges) {
-  exec::MpiSession session(nullptr, nullptr);
-  const uint32_t rank = static_cast<uint32_t>(session.rank());
-  const bool last = rank + 1 == static_cast<uint32_t>(session.size());
-  if (static_cast<uint32_t>(session.size()) != f.stages) {
-    if (rank == 0) std::fprintf(stderr, "paci train: --stages %u but mpirun started %d ranks\n", f.stages, session.size());
-    session.AbortJob(2);
-  }
-  std::optional<store::TraceStore> db;
-  std::optional<store::RunWriter> writer;
-  int64_t run_id = 0;
-  // A failure here must end every rank (AbortJob), not unwind into MPI_Finalize while peers wait.
-  const auto open_store = [&] {
-    Result<store::TraceStore> s = store::TraceStore::Open(f.db);
-    if (!s.ok()) {
-      std::fprintf(stderr, "paci train: rank %u: --db: %s\n", rank, s.status().message().c_str());
-      std::fflush(stderr);
-      session.AbortJob(2);
-    }
-    db.emplace(std::move(*s));
-  };
-  if (rank == 0 && !f.no_db) {
-    open_store();
-    Result<store::RunWriter> w = db->BeginRun(MakeRunInfo(cfg, f, schedule, ranges));
-    if (!w.ok()) { std::fprintf(stderr, "paci train: --db: %s\n", w.status().message().c_str()); session.AbortJob(1); }
-    run_id = w->run_id();
-    writer.emplace(std::move(*w));
-  }
-  run_id = session.Broadcast(run_id, 0);
-  if (rank != 0 && run_id != 0) {
-    open_store();
-    Result<store::RunWriter> w = db->AttachRun(run_id);
-    if (!w.ok()) { std::fprintf(stderr, "paci train: --db: %s\n", w.status().message().c_str()); session.AbortJob(1); }
-    writer.emplace(std::move(*w));
-  }
-  std::unique_ptr<exec::Transport> inner;
-  if (f.transport == "nccl") {
-    // NCCL sends wait for their receives: refuse a schedule whose exchanges could deadlock.
-    if (Result<std::vector<std::vector<PlainOp>>> plan = exec::PlanExchanges(schedule); !plan.ok()) {
-      if (rank == 0) std::fprintf(stderr, "paci train: --transport nccl: %s\n", plan.status().message().c_str());
-      std::fflush(stderr);
-      session.AbortJob(2);
-    }
-#ifdef PACI_HAVE_NCCL
-    // GPU = node-local rank modulo the visible devices; NCCL moves device buffers directly; every
-    // NCCL wait (creation included) has the receive timeout.
-    Result<std::unique_ptr<exec::NcclTransport>> nccl = exec::NcclTransport::Create(session, -1, pc.recv_timeout);
-    if (!nccl.ok()) {
-      std::fprintf(stderr, "paci train: rank %u: --transport nccl: %s\n", rank, nccl.status().message().c_str());
-      session.AbortJob(2);
-    }
-    std::printf("rank %u: stage %u on GPU %d (node-local rank %d, from %s)\n", rank, rank, (*nccl)->device(),
-                session.local_rank(), session.local_rank_source());
-    inner = std::move(*nccl);
-#endif
-  } else {
-#ifdef PACI_HAVE_CUDA
-    // GPU ranks over MPI stage messages through host memory.
-    if (f.device == "cuda") CUDA_CHECK(cudaSetDevice(session.local_rank() % exec::cuda_device_count()));
-#endif
-    inner = std::make_unique<exec::MpiTransport>(session);
-  }
-  std::unique_ptr<exec::Transport> transport = exec::WrapWithFault(std::move(inner), pc.fault);
-  session.Barrier();  // the ranks' clocks start together
-  PrintingSink sink(writer ? &*writer : nullptr, last);
-  Result<exec::PipelineResult> r = exec::TrainPipelineStage(schedule, pc, data, *transport, &sink);
-  if (!r.ok()) {
-    std::fprintf(stderr, "paci train: rank %u: %s\n", rank, r.status().message().c_str());
-    std::fflush(stderr);
-    // Keeps what this rank measured; the writer that began the run (rank 0) also stores it failed.
-    // A failure on another rank reaches rank 0 only as AbortJob, so there the run stays "running".
-    if (writer) (void)writer->Finish(store::RunStatus::kFailed, fmt::format("rank {}: {}", rank, r.status().message()));
-    session.AbortJob(1);
-  }
-  if (last && !f.save.empty()) {
-    // The last rank gathered every slice's weights and moments (TrainPipelineStage).
-    const Status st = exec::pipeline_checkpoint_save(f.save, cfg.model, r->state);
-    if (!st.ok()) {
-      std::fprintf(stderr, "paci train: --save: %s\n", st.message().c_str());
-      std::fflush(stderr);
-      session.AbortJob(1);
-    }
-    std::printf("saved %s and %s (%lld updates)\n", f.save.c_str(), exec::optim_path(f.save).c_str(),
-                static_cast<long long>(r->state.updates));
-  }
-  StoreStageMetrics(writer ? &*writer : nullptr, rank, r->stages[0]);
-  StoreGradientStaleness(writer ? &*writer : nullptr, rank, schedule);
-  if (last) StoreRunMetrics(writer ? &*writer : nullptr, cfg, *r);
-  if (writer) (void)writer->Flush();
-  session.Barrier();  // every rank's events are committed before rank 0 marks the run complete
-  if (rank == 0 && writer) {
-    const Status st = writer->Finish(store::RunStatus::kComplete);
-    if (!st.ok()) std::fprintf(stderr, "paci train: --db: %s\n", st.message().c_str());
-    std::printf("stored measured run %lld in %s\n", static_cast<long long>(run_id), f.db.c_str());
-  }
-}
-#endif
-
 }  // namespace
 
 void AddPipelineFlags(CLI::App* cmd, PipelineTrainFlags* f) {
@@ -442,19 +265,17 @@ void CheckApplicable(const PipelineTrainFlags& f) {
   if (f.cmd && f.cmd->count("--pipemare-lr-warmup") > 0 && f.schedule != ScheduleName(ir::PIPEMARE))
     Fail(2, "--pipemare-lr-warmup applies to --schedule pipemare only, not '" + f.schedule + "'");
   if (f.pipemare_lr_warmup < 1) Fail(2, "--pipemare-lr-warmup must be at least 1 update");
-  if (f.device == "cuda") {
-#ifndef PACI_HAVE_CUDA
-    Fail(2, "--device cuda: this build has no CUDA (configure with -DPACI_WITH_CUDA=ON on a machine with the CUDA toolkit)");
-#else
-    if (const exec::CudaDeviceProbe probe = exec::cuda_probe_devices(); probe.count == 0)
-      Fail(2, "--device cuda: " + probe.message + (probe.absent() ? "; use --device cpu" : ""));
-#endif
-  }
-  if (f.transport == "nccl") {
-#ifndef PACI_HAVE_NCCL
-    Fail(2, "--transport nccl: this build has no NCCL transport (needs CUDA, MPI and NCCL)");
-#endif
-  }
+}
+
+// The device's backend, from exec's factory: a device this build lacks (or, for cuda, no usable
+// GPU) exits 2 naming --device and what to do; then a transport this build lacks, naming the
+// CMake option that builds it.
+exec::BackendFactory MakeBackend(const PipelineTrainFlags& f) {
+  Result<exec::BackendFactory> backend = exec::MakeStageBackend(f.device, f.precision);
+  if (!backend.ok()) Fail(2, "--device " + f.device + ": " + backend.status().message());
+  if (Status built = exec::TransportBuilt(f.transport); !built.ok())
+    Fail(2, "--transport " + f.transport + ": " + built.message());
+  return std::move(*backend);
 }
 
 }  // namespace
@@ -517,6 +338,7 @@ void RunPipelineTrain(const exec::TrainConfig& cfg, const PipelineTrainFlags& f,
   if (Status st = StagesInRange(f.stages); !st.ok()) Fail(2, st.message());
   if (Status st = exec::train_data_check(cfg, data); !st.ok()) Fail(2, "--data: " + st.message());
   CheckApplicable(f);
+  exec::BackendFactory backend = MakeBackend(f);
   exec::PipelineConfig pc = MakePipelineConfig(cfg, f);
   std::optional<exec::PipelineState> resumed;
   if (!f.resume.empty()) {
@@ -535,21 +357,14 @@ void RunPipelineTrain(const exec::TrainConfig& cfg, const PipelineTrainFlags& f,
   CheckDriftLrScale(f, schedule);
   pc.eval_every = f.eval_every;
   pc.keep_state = !f.save.empty();
-#ifdef PACI_HAVE_CUDA
-  if (f.device == "cuda")
-    pc.backend = exec::CudaBackendFactory(f.precision == "fp32" ? exec::Precision::kFP32 : exec::Precision::kBF16);
-#endif
+  pc.backend = std::move(backend);
   Result<std::vector<exec::LayerRange>> ranges = exec::PlanPipeline(schedule, pc);
   if (!ranges.ok()) Fail(2, ranges.status().message());
   if (f.transport == "threads") {
     PrintPartition(*ranges, f.stages);
     RunThreads(cfg, f, data, schedule, pc, *ranges);
   } else {
-#ifdef PACI_HAVE_MPI
-    RunMpi(cfg, f, data, schedule, pc, *ranges);
-#else
-    Fail(2, "--transport " + f.transport + ": this build has no MPI (install libopenmpi-dev and rebuild)");
-#endif
+    RunRanks(cfg, f, data, schedule, pc, [&] { return MakeRunInfo(cfg, f, schedule, *ranges); });
   }
 }
 

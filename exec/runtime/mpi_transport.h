@@ -9,31 +9,28 @@
 #include <tuple>
 #include <vector>
 
+#include "exec/runtime/rank_group.h"
 #include "exec/runtime/transport.h"
 
 namespace paci::exec {
 
 // Owns MPI_Init/MPI_Finalize for the process. Construct once in main, before any MpiTransport.
-class MpiSession {
+class MpiSession : public RankGroup {
  public:
   MpiSession(int* argc, char*** argv);
-  ~MpiSession();
+  ~MpiSession() override;
   MpiSession(const MpiSession&) = delete;
   MpiSession& operator=(const MpiSession&) = delete;
-  int rank() const { return rank_; }
-  int size() const { return size_; }
-  // This rank's index among the ranks on its node, from the launcher: OMPI_COMM_WORLD_LOCAL_RANK
-  // (mpirun), MPI_LOCALRANKID (MPICH), SLURM_LOCALID (srun), else MPI's shared-memory split. A GPU
-  // run uses GPU local_rank() % devices; the stage is the world rank.
-  int local_rank() const { return local_rank_; }
-  // Where local_rank() came from: the variable's name, or "MPI_COMM_TYPE_SHARED".
-  const char* local_rank_source() const { return local_rank_source_; }
-  // Ends every rank of the job with `code` (after this rank printed its error).
-  [[noreturn]] void AbortJob(int code);
-  // Rank `root`'s value on every rank (e.g. the store's run id, created once by rank 0).
-  int64_t Broadcast(int64_t value, int root) const;
-  // Every rank waits here for every other; also lines up the ranks' clocks before a run.
-  void Barrier() const;
+  int rank() const override { return rank_; }
+  int size() const override { return size_; }
+  // From the launcher: OMPI_COMM_WORLD_LOCAL_RANK (mpirun), MPI_LOCALRANKID (MPICH), SLURM_LOCALID
+  // (srun), else MPI's shared-memory split. The stage is the world rank.
+  int local_rank() const override { return local_rank_; }
+  // The variable's name, or "MPI_COMM_TYPE_SHARED".
+  const char* local_rank_source() const override { return local_rank_source_; }
+  [[noreturn]] void AbortJob(int code) override;
+  int64_t Broadcast(int64_t value, int root) const override;
+  void Barrier() const override;
 
  private:
   int rank_ = 0;

@@ -92,10 +92,26 @@ def split_commands(text):
     return commands
 
 
+def built_without(build, part, library):
+    """Whether this build lacks an optional part: configured off, or its library was not made."""
+    try:
+        with open(os.path.join(build, "CMakeCache.txt")) as cache:
+            if any(line.strip() == f"PACI_WITH_{part}:STRING=OFF" for line in cache):
+                return True
+    except OSError:
+        pass
+    return not os.path.exists(os.path.join(build, library))
+
+
 def missing_requirement(command, build):
     """Why this machine cannot run the command, or None."""
     if re.search(r"\bmpirun\b", command) and not shutil.which("mpirun"):
         return "needs mpirun"
+    # paci says so itself (exit 2 naming the CMake option); the documented command is not wrong.
+    if re.search(r"--transport (mpi|nccl)\b", command) and built_without(build, "MPI", "exec/libpaci_exec_mpi.a"):
+        return "needs a build with MPI (-DPACI_WITH_MPI=ON)"
+    if re.search(r"--device cuda", command) and built_without(build, "CUDA", "exec/cuda/libpaci_exec_cuda.a"):
+        return "needs a build with CUDA (-DPACI_WITH_CUDA=ON)"
     if re.search(r"\bsrun\b", command) and not shutil.which("srun"):
         return "needs Slurm (srun)"
     if re.search(r"--device cuda|nvidia-smi", command):
