@@ -417,7 +417,7 @@ void CheckApplicable(const PipelineTrainFlags& f) {
     Fail(2, "--transport must be threads, mpi or nccl, not '" + f.transport + "'");
   if (!f.precision.empty() && f.device != "cuda")
     Fail(2, "--precision applies to --device cuda only; the CPU trains in fp32");
-  if (!f.precision.empty() && f.precision != "fp32" && f.precision != "bf16")
+  if (!f.precision.empty() && !ParsePrecisionName(f.precision))
     Fail(2, "--precision must be fp32 or bf16, not '" + f.precision + "'");
   if (f.transport == "nccl" && f.device != "cuda") Fail(2, "--transport nccl needs --device cuda");
   if (f.cmd && f.cmd->count("--pipemare-lr-warmup") > 0 && f.schedule != ScheduleName(ir::PIPEMARE))
