@@ -15,7 +15,6 @@
 #include <nlohmann/json.hpp>
 
 #include "proto/ir_names.h"
-#include "store/run_record_json.h"
 
 namespace paci::store {
 namespace {
@@ -309,7 +308,6 @@ void ReadRun(const json& r, RunRecord* rec) {
   rec->info.name = r.value("name", "");
   rec->message = r.value("message", "");
   rec->info.description = r.value("description", "");
-  rec->info.setup = RunSetupFromDescription(rec->info.description);
   rec->info.host = r.value("host", "");
   rec->info.code_revision = r.value("code_revision", "");
   if (r.contains("config")) ReadConfig(r["config"], &rec->info.config);

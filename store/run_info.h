@@ -63,9 +63,10 @@ struct RunInfo {
   ir::PipelineSpec spec;                 // copied from schedule->spec() when that is set
   std::optional<ir::CostModel> cost_model;
   std::string description;               // model and data description, free text or JSON
-  // The run record `paci train` wrote (ir::RunSetup). A writer that sets it stores it as the
-  // description (store/run_record_json.h); a reader gets it back from the description, typed
-  // whichever version of paci wrote it; nullopt when the description holds none.
+  // The run record `paci train` wrote (ir::RunSetup). A writer that sets it and leaves the
+  // description empty stores it as the description (store/run_record_json.h); a reader gets it
+  // back from the description, typed whichever version of paci wrote it; nullopt when the
+  // description holds none. A run loaded and stored again keeps its description as it was.
   std::optional<ir::RunSetup> setup;
   std::string host;                      // empty: filled with this machine's host name
   std::string code_revision;             // e.g. `git describe`

@@ -218,7 +218,8 @@ Result<RunWriter> TraceStore::BeginRun(const RunInfo& info, WriterOptions option
   if (info.schedule) stmt->BindBlob(3, info.schedule->SerializeAsString());
   stmt->BindBlob(4, spec.SerializeAsString());
   if (info.cost_model) stmt->BindBlob(5, info.cost_model->SerializeAsString());
-  stmt->BindText(6, info.setup ? RunSetupToDescription(*info.setup) : info.description).BindText(7, info.host.empty() ? HostName() : info.host)
+  // A run copied from a store keeps its description's bytes; a new run's record becomes its description.
+  stmt->BindText(6, info.description.empty() && info.setup ? RunSetupToDescription(*info.setup) : info.description).BindText(7, info.host.empty() ? HostName() : info.host)
       .Bind(8, getpid()).BindText(9, info.code_revision).Bind(10, UnixNowNs());
   PACI_RETURN_IF_ERROR(stmt->Run());
   const int64_t id = (*db)->LastInsertId();
