@@ -19,6 +19,7 @@
 #include "exec/cuda/cuda_common.h"
 #include "exec/cuda/cuda_backend.h"
 #include "exec/runtime/pipeline_trainer.h"
+#include "proto/ir_names.h"
 #include "exec/runtime/stage_sizes.h"
 #include "exec/model/rng.h"
 #include "sched/expanded_schedule.h"
@@ -94,7 +95,7 @@ int RunBench(int argc, char** argv) {
   base.train.warmup = 2;
   base.train.grad_clip = 0;
   base.train.eval_batches = 1;
-  base.backend = CudaBackendFactory(a.precision == "bf16" ? Precision::kBF16 : Precision::kFP32);
+  base.backend = CudaBackendFactory(ParsePrecisionName(a.precision).value_or(ir::PRECISION_FP32));
 
   // Random tokens: the benchmark measures speed, not learning.
   DataSplit data;

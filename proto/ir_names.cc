@@ -77,4 +77,20 @@ std::string WeightPolicyName(ir::WeightPolicy policy) {
   }
 }
 
+std::string PrecisionName(ir::Precision precision) {
+  switch (precision) {
+    case ir::PRECISION_FP32: return "fp32";
+    case ir::PRECISION_BF16: return "bf16";
+    default: return "unspecified";
+  }
+}
+
+std::optional<ir::Precision> ParsePrecisionName(std::string_view name) {
+  if (name == "fp32") return ir::PRECISION_FP32;
+  if (name == "bf16") return ir::PRECISION_BF16;
+  return std::nullopt;
+}
+
+uint32_t PrecisionElementBytes(ir::Precision precision) { return precision == ir::PRECISION_BF16 ? 2 : 4; }
+
 }  // namespace paci

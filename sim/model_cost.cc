@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "proto/ir_names.h"
 #include "sched/bounded_file.h"
 #include "sched/limits.h"
 
@@ -75,18 +76,10 @@ constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
 
 }  // namespace
 
-PrecisionBytes BytesOf(Precision p) {
-  if (p == Precision::kFp32) return PrecisionBytes{4, 4, 4, 8};  // weights, grads, Adam m + v
-  return PrecisionBytes{2, 2, 2, 12};                              // + fp32 master copy, m, v
+PrecisionBytes BytesOf(ir::Precision p) {
+  if (p != ir::PRECISION_BF16) return PrecisionBytes{4, 4, 4, 8};  // weights, grads, Adam m + v
+  return PrecisionBytes{2, 2, 2, 12};                                // + fp32 master copy, m, v
 }
-
-Result<Precision> ParsePrecision(const std::string& name) {
-  if (name == "fp32") return Precision::kFp32;
-  if (name == "bf16") return Precision::kBf16;
-  return Status::InvalidArgument("--precision: must be fp32 or bf16, not '" + name + "'");
-}
-
-const char* PrecisionName(Precision p) { return p == Precision::kFp32 ? "fp32" : "bf16"; }
 
 Status ValidateModelShape(const ir::ModelShape& m) {
   const std::pair<const char*, uint32_t> fields[] = {
@@ -283,7 +276,7 @@ uint64_t BlockActivationBytes(uint64_t s, uint64_t b, uint64_t h, uint64_t a, ui
   return s * b * h * (16 * act + 2) + a * s * s * b * (2 * act + 1);
 }
 
-LayerWork LayerWorkOf(const ir::ModelShape& m, int layer, uint32_t microbatch, Precision p) {
+LayerWork LayerWorkOf(const ir::ModelShape& m, int layer, uint32_t microbatch, ir::Precision p) {
   const PrecisionBytes pb = BytesOf(p);
   const double B = microbatch, T = m.seq(), C = m.dim(), V = m.vocab();
   const uint64_t btc = static_cast<uint64_t>(microbatch) * m.seq() * m.dim();
@@ -321,10 +314,10 @@ LayerWork LayerWorkOf(const ir::ModelShape& m, int layer, uint32_t microbatch, P
   return w;
 }
 
-std::vector<LayerCost> LayerCostsOnHardware(const ir::ModelShape& m, uint32_t microbatch, Precision p,
+std::vector<LayerCost> LayerCostsOnHardware(const ir::ModelShape& m, uint32_t microbatch, ir::Precision p,
                                             const Hardware& hw) {
   const PrecisionBytes pb = BytesOf(p);
-  const double flops = (p == Precision::kFp32 ? hw.peak_flops_fp32 : hw.peak_flops_bf16) * hw.matmul_efficiency;
+  const double flops = (p != ir::PRECISION_BF16 ? hw.peak_flops_fp32 : hw.peak_flops_bf16) * hw.matmul_efficiency;
   const double bw = hw.memory_bandwidth * hw.memory_efficiency;
   auto ns = [&](double f, double bytes) { return (f / flops + bytes / bw) * 1e9; };
   std::vector<LayerCost> out;
@@ -346,9 +339,9 @@ std::vector<LayerCost> LayerCostsOnHardware(const ir::ModelShape& m, uint32_t mi
 }
 
 Result<Hardware> CalibrateHardware(const Hardware& hw, const ir::Profile& profile) {
-  Result<Precision> p = ParsePrecision(profile.precision());
-  if (!p.ok()) return p.status();
-  const double flops = *p == Precision::kFp32 ? hw.peak_flops_fp32 : hw.peak_flops_bf16;
+  const std::optional<ir::Precision> p = ParsePrecisionName(profile.precision());
+  if (!p) return Status::InvalidArgument("--precision: must be fp32 or bf16, not '" + profile.precision() + "'");
+  const double flops = *p == ir::PRECISION_FP32 ? hw.peak_flops_fp32 : hw.peak_flops_bf16;
   // Unknowns x = 1 / e_matmul, y = 1 / e_memory; sample i: t_i = x f_i + y m_i with f_i the time at
   // peak FLOP/s and m_i the time at peak bandwidth. Normal equations of the 2 x 2 least squares.
   double ff = 0, fm = 0, mm = 0, ft = 0, mt = 0;

@@ -13,16 +13,13 @@
 
 namespace paci::sim {
 
-enum class Precision { kFp32, kBf16 };
-
+// Precision is the IR's (ir::Precision; names in proto/ir_names.h).
 // Bytes per element: activations and weights in the compute precision; gradients the same;
 // optimizer state as Megatron's mixed precision keeps it (fp32 master copy + Adam m and v).
 struct PrecisionBytes {
   uint32_t activation = 4, weight = 4, gradient = 4, optimizer_state = 8;
 };
-PrecisionBytes BytesOf(Precision p);
-Result<Precision> ParsePrecision(const std::string& name);  // "fp32" or "bf16"
-const char* PrecisionName(Precision p);
+PrecisionBytes BytesOf(ir::Precision p);
 
 struct Hardware {
   std::string name;
@@ -89,7 +86,7 @@ struct LayerWork {
 int NumLayers(const ir::ModelShape& m);  // layers + 2: embedding, blocks, head
 uint64_t LayerParams(const ir::ModelShape& m, int layer);
 // Closed forms (docs/cost-model.md). A block's forward is 24BTC^2 + 4BT^2C FLOPs.
-LayerWork LayerWorkOf(const ir::ModelShape& m, int layer, uint32_t microbatch, Precision p);
+LayerWork LayerWorkOf(const ir::ModelShape& m, int layer, uint32_t microbatch, ir::Precision p);
 // Activation bytes of one transformer block, Korthikanti et al. eq. for no recomputation
 // generalised to `act` bytes per element: sbh(16 act + 2) + a s^2 b (2 act + 1) (34sbh + 5as^2b
 // at act = 2). Dropout masks are one byte.
@@ -105,7 +102,7 @@ struct LayerCost {
 };
 
 // Op time = FLOPs / (peak x matmul efficiency) + bytes / (bandwidth x memory efficiency).
-std::vector<LayerCost> LayerCostsOnHardware(const ir::ModelShape& m, uint32_t microbatch, Precision p,
+std::vector<LayerCost> LayerCostsOnHardware(const ir::ModelShape& m, uint32_t microbatch, ir::Precision p,
                                             const Hardware& hw);
 // `hw` with its two efficiencies fitted to a measured profile (least squares over every layer's
 // forward, backward-input and backward-weight time: time = FLOPs / (peak x e_matmul) + bytes /

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "proto/ir_names.h"
 #include "sim/profile_file.h"
 
 namespace paci::sim {
@@ -85,9 +86,10 @@ Result<ModelCostSetup> ModelSetupFromInputs(const ModelCostInputs& in) {
     hw = CalibrateHardware(*hw, *p);
     if (!hw.ok()) return hw.status();
   }
-  const std::string prec = !in.precision.empty() ? in.precision : (hw->name == "cpu" ? "fp32" : "bf16");
-  Result<Precision> p = ParsePrecision(prec);
-  if (!p.ok()) return p.status();
+  const std::optional<ir::Precision> p =
+      !in.precision.empty() ? ParsePrecisionName(in.precision)
+                            : (hw->name == "cpu" ? ir::PRECISION_FP32 : ir::PRECISION_BF16);
+  if (!p) return Status::InvalidArgument("--precision: must be fp32 or bf16, not '" + in.precision + "'");
   s.model = *shape;
   s.microbatch = in.microbatch_size ? in.microbatch_size : 8;
   PACI_RETURN_IF_ERROR(CheckModelSize(s.model, s.microbatch));

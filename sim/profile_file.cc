@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "proto/ir_names.h"
 #include "sched/bounded_file.h"
 #include "sched/limits.h"
 #include "sim/model_cost.h"
@@ -51,7 +52,7 @@ Status ValidateProfile(const ir::Profile& p, const std::string& source) {
     if (m.rfind("--", 0) == 0) m = "model." + m.substr(2);
     return Status::InvalidArgument(source + ": " + m);
   }
-  if (p.precision() != "fp32" && p.precision() != "bf16")
+  if (!ParsePrecisionName(p.precision()))
     return Bad(source, "precision", "must be fp32 or bf16, got '" + p.precision() + "'");
   const int n = NumLayers(p.model());
   if (p.layers_size() != n)

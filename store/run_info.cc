@@ -1,8 +1,7 @@
 #include "store/run_info.h"
 
-#include <nlohmann/json.hpp>
-
 #include "proto/ir_names.h"
+#include "proto/run_setup.h"
 #include <algorithm>
 #include <fmt/format.h>
 
@@ -65,7 +64,8 @@ void FillConfigFromRun(RunKind kind, const ir::PipelineSpec& spec,
     if (!c->accum && k > 0) c->accum = k;
   }
   if (cost && cost->tokens_per_microbatch() > 0 && c->accum && !c->tokens_per_update) {
-    c->tokens_per_update = static_cast<int64_t>(cost->tokens_per_microbatch()) * *c->accum;
+    // A micro-batch of the cost model's tokens, K of them per update.
+    c->tokens_per_update = TokensPerUpdate(1, static_cast<int64_t>(cost->tokens_per_microbatch()), *c->accum);
   }
   if (kind == RunKind::kPredicted) {
     if (c->device.empty()) c->device = "simulator";
@@ -74,25 +74,13 @@ void FillConfigFromRun(RunKind kind, const ir::PipelineSpec& spec,
   }
 }
 
-void FillConfigFromDescription(const std::string& description, RunConfig* c) {
-  const nlohmann::json j = nlohmann::json::parse(description, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_object()) return;
-  auto integer = [&](const char* key) -> std::optional<int64_t> {
-    auto it = j.find(key);
-    if (it == j.end() || !it->is_number_integer()) return std::nullopt;
-    return it->get<int64_t>();
-  };
-  if (!c->microbatch_size) c->microbatch_size = integer("microbatch_size");
-  if (!c->accum) c->accum = integer("accum");
-  if (!c->seed) c->seed = integer("seed");
-  if (auto lr = j.find("lr"); !c->lr && lr != j.end() && lr->is_number()) c->lr = lr->get<double>();
-  auto model = j.find("model");
-  if (!c->tokens_per_update && c->microbatch_size && c->accum && model != j.end() && model->is_object()) {
-    auto seq = model->find("seq");
-    if (seq != model->end() && seq->is_number_integer()) {
-      c->tokens_per_update = *c->microbatch_size * *c->accum * seq->get<int64_t>();
-    }
-  }
+void FillConfigFromSetup(const ir::RunSetup& setup, RunConfig* c) {
+  auto positive = [](int64_t v) -> std::optional<int64_t> { return v > 0 ? std::optional<int64_t>(v) : std::nullopt; };
+  if (!c->microbatch_size) c->microbatch_size = positive(setup.microbatch_size());
+  if (!c->accum) c->accum = positive(setup.accum());
+  if (!c->seed && setup.has_seed()) c->seed = static_cast<int64_t>(setup.seed());
+  if (!c->lr && setup.lr() != 0) c->lr = setup.lr();
+  if (!c->tokens_per_update) c->tokens_per_update = positive(static_cast<int64_t>(setup.tokens_per_update()));
 }
 
 Status CheckRunData(const RunData& run, const std::string& source) {

@@ -52,9 +52,9 @@ struct RunConfig {
 // and for a predicted run the simulator as device and its jitter seed.
 void FillConfigFromRun(RunKind kind, const ir::PipelineSpec& spec,
                        const std::optional<ir::CostModel>& cost, RunConfig* c);
-// Fills what is unset in *c from a JSON description as `paci train` writes it (microbatch_size,
-// accum, lr, seed, model.seq); anything else is left as it is.
-void FillConfigFromDescription(const std::string& description, RunConfig* c);
+// Fills what is unset in *c from a run record (micro-batch size, K, lr, seed, tokens per update);
+// anything else is left as it is.
+void FillConfigFromSetup(const ir::RunSetup& setup, RunConfig* c);
 
 struct RunInfo {
   RunKind kind = RunKind::kPredicted;
@@ -63,6 +63,11 @@ struct RunInfo {
   ir::PipelineSpec spec;                 // copied from schedule->spec() when that is set
   std::optional<ir::CostModel> cost_model;
   std::string description;               // model and data description, free text or JSON
+  // The run record `paci train` wrote (ir::RunSetup). A writer that sets it and leaves the
+  // description empty stores it as the description (store/run_record_json.h); a reader gets it
+  // back from the description, typed whichever version of paci wrote it; nullopt when the
+  // description holds none. A run loaded and stored again keeps its description as it was.
+  std::optional<ir::RunSetup> setup;
   std::string host;                      // empty: filled with this machine's host name
   std::string code_revision;             // e.g. `git describe`
   RunConfig config;

@@ -10,6 +10,7 @@
 
 #include "store/op_tiles.h"
 #include "store/run_info.h"
+#include "store/run_record_json.h"
 
 namespace paci::store {
 namespace {
@@ -185,7 +186,7 @@ Result<int> Classify(const SqliteDb& db) {
 }
 
 // Version 3's configuration columns for runs stored before them: from the spec and cost model
-// (schedule, P, K, simulator seed) and, for runs `paci train` wrote, its JSON description.
+// (schedule, P, K, simulator seed) and, for runs `paci train` wrote, its run record.
 Status BackfillRunConfig(SqliteDb& db) {
   auto select = SqliteStmt::Prepare(db, "SELECT id, kind, spec, cost_model, description FROM runs");
   auto update = SqliteStmt::Prepare(db,
@@ -203,7 +204,7 @@ Status BackfillRunConfig(SqliteDb& db) {
     RunConfig c;
     const RunKind kind = ParseRunKind(select->Text(1)).value_or(RunKind::kMeasured);
     FillConfigFromRun(kind, spec, cost, &c);
-    FillConfigFromDescription(select->Text(4), &c);
+    if (std::optional<ir::RunSetup> setup = RunSetupFromDescription(select->Text(4))) FillConfigFromSetup(*setup, &c);
     update->Bind(1, select->Int(0));
     BindConfig(*update, 2, c);
     PACI_RETURN_IF_ERROR(update->Run());

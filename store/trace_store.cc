@@ -14,6 +14,7 @@
 
 #include "store/migrated_copy.h"
 #include "store/op_tiles.h"
+#include "store/run_record_json.h"
 #include "store/schema.h"
 #include "store/sqlite_db.h"
 #include "store/trace_digest.h"
@@ -90,6 +91,7 @@ Result<RunRecord> ReadRunRow(const SqliteStmt& s) {
   if (spec) r.info.spec = *spec;
   PACI_RETURN_IF_ERROR(ParseBlob(s, 5, &r.info.cost_model, r.id, "cost model"));
   r.info.description = s.Text(6);
+  r.info.setup = RunSetupFromDescription(r.info.description);
   r.info.host = s.Text(7);
   r.writer_pid = s.Int(8);
   r.info.code_revision = s.Text(9);
@@ -231,7 +233,8 @@ Result<RunWriter> TraceStore::BeginRun(const RunInfo& info, WriterOptions option
   if (info.schedule) stmt->BindBlob(3, info.schedule->SerializeAsString());
   stmt->BindBlob(4, spec.SerializeAsString());
   if (info.cost_model) stmt->BindBlob(5, info.cost_model->SerializeAsString());
-  stmt->BindText(6, info.description).BindText(7, info.host.empty() ? HostName() : info.host)
+  // A run copied from a store keeps its description's bytes; a new run's record becomes its description.
+  stmt->BindText(6, info.description.empty() && info.setup ? RunSetupToDescription(*info.setup) : info.description).BindText(7, info.host.empty() ? HostName() : info.host)
       .Bind(8, getpid()).BindText(9, info.code_revision).Bind(10, UnixNowNs());
   PACI_RETURN_IF_ERROR(stmt->Run());
   const int64_t id = (*db)->LastInsertId();

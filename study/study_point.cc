@@ -4,24 +4,16 @@
 
 #include <nlohmann/json.hpp>
 
-namespace paci::study {
+#include "study/run_record.h"
 
-std::optional<std::string> SetupOfRun(const store::RunInfo& info) {
-  const nlohmann::json d = nlohmann::json::parse(info.description, nullptr, /*allow_exceptions=*/false);
-  if (!d.is_object()) return std::nullopt;
-  nlohmann::json setup = nlohmann::json::object();
-  for (const char* key : kRunSetupKeys)
-    if (auto it = d.find(key); it != d.end()) setup[key] = *it;
-  return setup.dump();
-}
+namespace paci::study {
 
 std::optional<StudyPoint> PointOfRun(const store::RunRecord& run) {
   const store::RunConfig& c = run.info.config;
   if (c.schedule.empty() || !c.stages || !c.accum || !c.lr || !c.seed || !c.microbatch_size || !c.tokens_per_update)
     return std::nullopt;
-  std::optional<std::string> setup = SetupOfRun(run.info);
-  if (!setup) return std::nullopt;
-  return StudyPoint{c, *setup};
+  if (!run.info.setup) return std::nullopt;  // the store reads every record, typed or not, into it
+  return StudyPoint{c, SetupIdentity(*run.info.setup)};
 }
 
 bool SamePoint(const StudyPoint& a, const StudyPoint& b, bool ignore_seed) {

@@ -14,17 +14,8 @@ namespace paci::study {
 struct StudyPoint {
   store::RunConfig config;  // schedule, stages, accum, microbatch_size, tokens_per_update, lr, seed,
                             // device, precision
-  std::string setup;        // the run setup's keys as compact JSON
+  std::string setup;        // the run record's identity, study::SetupIdentity (run_record.h)
 };
-
-// The run record as pipelined runs store it today: the setup is part of the description's JSON,
-// under these keys (tools/pipeline_train.cc's RunSetup writes them). SetupOfRun is the one reader;
-// it goes when the record is typed.
-inline constexpr const char* kRunSetupKeys[] = {"model", "updates", "warmup", "decay_updates", "min_lr_frac",
-                                                "pipemare_lr_warmup", "drift_lr_scale", "data", "weight_decay",
-                                                "sampler", "eval_batches"};
-// The setup keys of a stored run's description as compact JSON; nullopt when it is not a JSON object.
-std::optional<std::string> SetupOfRun(const store::RunInfo& info);
 
 // The point a stored run trained; nullopt when the run lacks a column the study needs (a
 // simulation, an unpipelined run, a run from before the columns existed).

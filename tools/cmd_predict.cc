@@ -71,30 +71,25 @@ store::RunData LoadMeasured(store::TraceStore& db, int64_t id, const char* flag)
   return *std::move(run);
 }
 
-// The model config `paci train` recorded in the run's description.
+// The model config `paci train` recorded in the run's record (ir::RunSetup).
 exec::GPTConfig RunModel(const store::RunData& run, int* microbatch, std::string* partition) {
-  const nlohmann::json j = nlohmann::json::parse(run.record.info.description, nullptr, false);
-  if (j.is_discarded() || !j.contains("model") || !j.contains("microbatch_size"))
+  const std::optional<ir::RunSetup>& setup = run.record.info.setup;
+  if (!setup || !setup->has_model() || setup->microbatch_size() == 0)
     Fail(2, fmt::format("--run: run {} records no model configuration (not made by `paci train --schedule`)",
                         run.record.id));
   exec::GPTConfig cfg;
-  const nlohmann::json& m = j["model"];
-  cfg.n_layer = m.value("layers", 0);
-  cfg.n_embd = m.value("dim", 0);
-  cfg.n_head = m.value("heads", 0);
-  cfg.block_size = m.value("seq", 0);
-  cfg.vocab_size = m.value("vocab", 0);
-  *microbatch = j.value("microbatch_size", 0);
+  const ir::ModelShape& m = setup->model();
+  cfg.n_layer = static_cast<int>(m.layers());
+  cfg.n_embd = static_cast<int>(m.dim());
+  cfg.n_head = static_cast<int>(m.heads());
+  cfg.block_size = static_cast<int>(m.seq());
+  cfg.vocab_size = static_cast<int>(m.vocab());
+  cfg.tie = m.tie();
+  *microbatch = static_cast<int>(setup->microbatch_size());
   // `paci train` records the split it used as [first, last) per slice; cuts are the firsts after the first.
   partition->clear();
-  if (j.contains("partition") && j["partition"].is_array()) {
-    const nlohmann::json& ranges = j["partition"];
-    for (size_t i = 1; i < ranges.size(); ++i) {
-      if (!ranges[i].is_array() || ranges[i].empty() || !ranges[i][0].is_number_integer())
-        Fail(2, fmt::format("--run: run {} records a malformed partition", run.record.id));
-      *partition += (i > 1 ? "," : "") + std::to_string(ranges[i][0].get<int>());
-    }
-  }
+  for (int i = 1; i < setup->partition_size(); ++i)
+    *partition += (i > 1 ? "," : "") + std::to_string(setup->partition(i).first());
   return cfg;
 }
 

@@ -18,6 +18,7 @@
 #include "exec/model/data.h"
 #include "exec/model/threads.h"
 #include "exec/model/train.h"
+#include "proto/run_setup.h"
 #include "tools/commands.h"
 #include "tools/pipeline_train.h"
 #include "tools/spec_flags.h"
@@ -128,7 +129,8 @@ void RunTrain(TrainFlags& f) {
     if (!st.ok()) Fail(2, "--resume: " + st.message());
   }
   const int64_t start = tr.opt.step;
-  const double tokens_per_update = static_cast<double>(c.B) * c.model.block_size * c.accum;
+  // train_config_check bounded B, T and K, so the product fits.
+  const double tokens_per_update = static_cast<double>(TokensPerUpdate(c.B, c.model.block_size, c.accum).value_or(0));
   std::fprintf(stderr,
                "paci train: %zu parameters, %d layers, dim %d, %d heads, seq %d, batch %d x %d accum, "
                "%zu train / %zu val tokens, %d threads (%s), updates %lld..%lld\n",

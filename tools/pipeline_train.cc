@@ -10,7 +10,6 @@
 #include <optional>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include "exec/model/affinity.h"
 #include "exec/model/threads.h"
@@ -29,6 +28,7 @@
 #include "sched/weight_version_analysis.h"
 #include "store/trace_store.h"
 #include "proto/exit_codes.h"
+#include "study/run_record.h"
 #include "tools/interrupt_guard.h"
 #include "tools/pipeline_metrics.h"
 #include "tools/pipeline_train_mpi.h"
@@ -55,44 +55,21 @@ ir::Schedule BuildSchedule(const exec::TrainConfig& cfg, const PipelineTrainFlag
   return *schedule;
 }
 
-std::string Describe(const exec::TrainConfig& cfg, const PipelineTrainFlags& f,
-                     const std::vector<exec::LayerRange>& ranges) {
-  nlohmann::json partition = nlohmann::json::array();
-  for (const exec::LayerRange& r : ranges) partition.push_back({r.first, r.last});
-  nlohmann::json j = RunSetup(cfg, f);
-  j.update({{"microbatch_size", cfg.B}, {"accum", cfg.accum}, {"lr", cfg.lr}, {"seed", cfg.seed},
-            {"transport", f.transport}, {"device", f.device}, {"partition", partition}});
-  if (f.device == "cuda") j["precision"] = RunPrecision(f);
-  if (!f.resume.empty()) j["resumed_from"] = f.resume;
-  if (!f.data_files.empty()) j["data_files"] = f.data_files;
-  return j.dump();
-}
-
 }  // namespace
 
-std::string RunPrecision(const PipelineTrainFlags& f) {
-  if (f.device != "cuda") return "fp32";
-  return f.precision.empty() ? "bf16" : f.precision;
-}
-
-nlohmann::json RunSetup(const exec::TrainConfig& cfg, const PipelineTrainFlags& f) {
-  nlohmann::json j = {{"model", {{"layers", cfg.model.n_layer}, {"dim", cfg.model.n_embd},
-                                 {"heads", cfg.model.n_head}, {"seq", cfg.model.block_size},
-                                 {"vocab", cfg.model.vocab_size}, {"tie", cfg.model.tie}}},
-                      {"updates", cfg.updates}, {"warmup", cfg.warmup}, {"decay_updates", cfg.decay_updates},
-                      {"min_lr_frac", cfg.min_lr_frac}};
-  if (f.schedule == "pipemare") j["pipemare_lr_warmup"] = f.pipemare_lr_warmup;
-  if (f.drift_lr_scale > 0) j["drift_lr_scale"] = f.drift_lr_scale;
-  // The knobs that change the losses or how they are measured, named only where they differ from
-  // `paci train`'s defaults, so runs recorded before they were named keep their identity.
-  const exec::TrainConfig defaults;
-  if (cfg.adamw.weight_decay != defaults.adamw.weight_decay) j["weight_decay"] = cfg.adamw.weight_decay;
-  if (cfg.sampler != defaults.sampler) j["sampler"] = cfg.sampler == exec::SamplerKind::kSequential ? "sequential" : "random";
-  if (cfg.eval_batches != defaults.eval_batches) j["eval_batches"] = cfg.eval_batches;
-  // By content, not path: a copy elsewhere is the same corpus, an edited file another.
-  if (!f.data_files.empty())
-    j["data"] = {{"tokens", f.data_tokens}, {"fnv1a64", fmt::format("{:016x}", f.data_fingerprint)}};
-  return j;
+study::RunChoices RunChoicesOf(const PipelineTrainFlags& f) {
+  study::RunChoices c;
+  c.schedule = f.schedule;
+  c.transport = f.transport;
+  c.device = f.device;
+  c.precision = f.precision;
+  c.resumed_from = f.resume;
+  c.data_files = f.data_files;
+  c.data_tokens = f.data_tokens;
+  c.data_fingerprint = f.data_fingerprint;
+  c.pipemare_lr_warmup = f.pipemare_lr_warmup;
+  c.drift_lr_scale = f.drift_lr_scale;
+  return c;
 }
 
 namespace {
@@ -105,16 +82,20 @@ store::RunInfo MakeRunInfo(const exec::TrainConfig& cfg, const PipelineTrainFlag
                               : fmt::format("{} P={} K={}", f.schedule, f.stages, cfg.accum);
   info.schedule = schedule;
   info.spec = schedule.spec();
-  info.cost_model = exec::StageSizes(cfg, schedule, ranges, RunPrecision(f) == "bf16" ? 2 : 4);
-  info.description = Describe(cfg, f, ranges);
-  // The runs table's configuration columns (store/run_info.h).
-  info.config.microbatch_size = cfg.B;
-  info.config.accum = cfg.accum;
-  info.config.tokens_per_update = int64_t{cfg.B} * cfg.model.block_size * cfg.accum;
-  info.config.lr = cfg.lr;
-  info.config.seed = static_cast<int64_t>(cfg.seed);
-  info.config.precision = RunPrecision(f);
-  info.config.device = f.device;
+  study::RunChoices choices = RunChoicesOf(f);
+  choices.partition = ranges;
+  Result<ir::RunSetup> setup = study::BuildRunSetup(cfg, choices);
+  if (!setup.ok()) Fail(2, setup.status().message());
+  info.cost_model = exec::StageSizes(cfg, schedule, ranges, PrecisionElementBytes(setup->precision()));
+  // The runs table's configuration columns (store/run_info.h), from the record.
+  info.config.microbatch_size = setup->microbatch_size();
+  info.config.accum = setup->accum();
+  info.config.tokens_per_update = static_cast<int64_t>(setup->tokens_per_update());
+  info.config.lr = setup->lr();
+  info.config.seed = static_cast<int64_t>(setup->seed());
+  info.config.precision = PrecisionName(setup->precision());
+  info.config.device = setup->device();
+  info.setup = *std::move(setup);
   info.code_revision = CodeRevision();
   return info;
 }
@@ -259,7 +240,7 @@ void CheckApplicable(const PipelineTrainFlags& f) {
     Fail(2, "--transport must be threads, mpi or nccl, not '" + f.transport + "'");
   if (!f.precision.empty() && f.device != "cuda")
     Fail(2, "--precision applies to --device cuda only; the CPU trains in fp32");
-  if (!f.precision.empty() && f.precision != "fp32" && f.precision != "bf16")
+  if (!f.precision.empty() && !ParsePrecisionName(f.precision))
     Fail(2, "--precision must be fp32 or bf16, not '" + f.precision + "'");
   if (f.transport == "nccl" && f.device != "cuda") Fail(2, "--transport nccl needs --device cuda");
   if (f.cmd && f.cmd->count("--pipemare-lr-warmup") > 0 && f.schedule != ScheduleName(ir::PIPEMARE))
@@ -271,7 +252,7 @@ void CheckApplicable(const PipelineTrainFlags& f) {
 // GPU) exits 2 naming --device and what to do; then a transport this build lacks, naming the
 // CMake option that builds it.
 exec::BackendFactory MakeBackend(const PipelineTrainFlags& f) {
-  Result<exec::BackendFactory> backend = exec::MakeStageBackend(f.device, f.precision);
+  Result<exec::BackendFactory> backend = exec::MakeStageBackend(f.device, study::RunPrecision(f.device, f.precision));
   if (!backend.ok()) Fail(2, "--device " + f.device + ": " + backend.status().message());
   if (Status built = exec::TransportBuilt(f.transport); !built.ok())
     Fail(2, "--transport " + f.transport + ": " + built.message());

@@ -7,12 +7,11 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "proto/status.h"
 
 #include "exec/model/data.h"
 #include "exec/model/train.h"
+#include "study/run_record.h"
 
 namespace CLI {
 class App;
@@ -64,15 +63,9 @@ Status CheckTrainArgs(const TrainArgs& t);
 // --drift-lr-scale's documented range: [0, this].
 inline constexpr double kMaxDriftLrScale = 1000;
 
-// The precision a run trains in: fp32 on the CPU; on CUDA --precision, bf16 when not given.
-std::string RunPrecision(const PipelineTrainFlags& flags);
-
-// What a run trained, beyond the store's configuration columns: the model's shape, the run length,
-// the lr shape, the corpus when --data chose one, the schedule-specific knobs, and weight decay,
-// sampler and validation batches where they are not the defaults. Part of every pipelined run's
-// description, so a study can tell two runs with equal columns but different setups apart
-// (study/study_point.h, whose kRunSetupKeys lists these keys and SetupOfRun reads them back).
-nlohmann::json RunSetup(const exec::TrainConfig& cfg, const PipelineTrainFlags& flags);
+// The run record's inputs beyond exec::TrainConfig (study/run_record.h), from the flags; the
+// partition is left to the trainer, which knows it once the model is split.
+study::RunChoices RunChoicesOf(const PipelineTrainFlags& flags);
 
 // Adds --schedule, --stages, --microbatches, --chunks, --transport, --device, --precision, --db,
 // --no-db, --partition, --recv-timeout, --name, --pipemare-lr-warmup, --drift-lr-scale, --pin and

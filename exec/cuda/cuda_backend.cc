@@ -110,7 +110,7 @@ CudaBackend::~CudaBackend() {
 void CudaBackend::UploadWeights(Chunk& c, const float* host) {
   c.live.master.reserve(c.n * sizeof(float));
   CUDA_CHECK(cudaMemcpyAsync(c.live.master.get(), host, c.n * sizeof(float), cudaMemcpyHostToDevice, ctx_.stream));
-  if (s_.precision == Precision::kBF16) {
+  if (s_.precision == ir::PRECISION_BF16) {
     c.live.bf16.reserve(c.n * sizeof(__nv_bfloat16));
     convert_cuda<__nv_bfloat16, float>(c.live.bf16.as<__nv_bfloat16>(), c.live.master.as<float>(), c.n, ctx_.stream);
   }
@@ -256,7 +256,7 @@ Status CudaBackend::BackwardImpl(const MicroBatchSlot& slot, int64_t version, in
     corrected_.master.reserve(c.n * sizeof(float));
     pipemare_corrected_weights_cuda(corrected_.master.as<float>(), w->master, c.delta.as<float>(),
                                     static_cast<float>(correction), c.n, ctx_.stream);
-    if (s_.precision == Precision::kBF16) {
+    if (s_.precision == ir::PRECISION_BF16) {
       corrected_.bf16.reserve(c.n * sizeof(__nv_bfloat16));
       convert_cuda<__nv_bfloat16, float>(corrected_.bf16.as<__nv_bfloat16>(), corrected_.master.as<float>(), c.n,
                                          ctx_.stream);
@@ -317,7 +317,7 @@ void CudaBackend::KeepVersionImpl(int64_t version) {
     }
     copy[i].master.reserve(c.n * sizeof(float));
     CopyD2D(copy[i].master.get(), c.live.master.get(), c.n * sizeof(float), ctx_.stream);
-    if (s_.precision == Precision::kBF16) {
+    if (s_.precision == ir::PRECISION_BF16) {
       copy[i].bf16.reserve(c.n * sizeof(__nv_bfloat16));
       CopyD2D(copy[i].bf16.get(), c.live.bf16.get(), c.n * sizeof(__nv_bfloat16), ctx_.stream);
     }
@@ -543,7 +543,7 @@ void CudaBackend::ImportChunk(uint32_t chunk, const ChunkState& in) {
   });
 }
 
-BackendFactory CudaBackendFactory(Precision precision) {
+BackendFactory CudaBackendFactory(ir::Precision precision) {
   return [precision](const BackendRequest& req) -> Result<std::unique_ptr<StageBackend>> {
     int device = 0;
     if (const cudaError_t e = cudaGetDevice(&device); e != cudaSuccess) {

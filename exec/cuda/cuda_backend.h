@@ -27,7 +27,7 @@ struct CudaBackendSetup {
   GPTConfig model;
   int B = 1;
   AdamWConfig adamw;
-  Precision precision = Precision::kBF16;
+  ir::Precision precision = ir::PRECISION_BF16;
   std::vector<LayerRange> chunks;      // this stage's layer slices, by chunk
   const float* init_params = nullptr;  // whole-model host weights; the stage uploads its spans
   bool pipemare_delta = false;
@@ -160,7 +160,7 @@ class CudaBackend : public StageBackend {
 
 // The factory PipelineConfig::backend takes: every stage on the current device (one-GPU mode, or
 // the rank's GPU), activations in `precision`.
-BackendFactory CudaBackendFactory(Precision precision);
+BackendFactory CudaBackendFactory(ir::Precision precision);
 
 // FLOPs of one token's forward and backward, llm.c's (PaLM's) model-FLOPs estimate:
 // 6 * parameters + 6 * n_layer * n_embd * T (causal attention). MFU = this * tokens/s / peak.

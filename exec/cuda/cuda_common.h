@@ -80,13 +80,6 @@ inline void cuda_teardown_check(cudaError_t e, const char* expr) {
 
 namespace paci::exec {
 
-// Activations and GEMM operands: fp32 everywhere, or bf16 with fp32 accumulation. Master weights,
-// gradients and optimizer moments are fp32 in both.
-enum class Precision { kFP32, kBF16 };
-
-inline size_t precision_bytes(Precision p) { return p == Precision::kBF16 ? 2 : 4; }
-inline const char* precision_name(Precision p) { return p == Precision::kBF16 ? "bf16" : "fp32"; }
-
 // What cudaGetDeviceCount found. A machine without the NVIDIA driver, one without a device, and
 // one whose driver is older than this program's CUDA runtime all fail that call, the first and
 // the last with the same error (cudaErrorInsufficientDriver); only the driver version tells them

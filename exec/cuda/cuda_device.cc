@@ -10,10 +10,10 @@ namespace paci::exec::parts {
 
 Status CudaBuilt() { return Status::Ok(); }
 
-Result<BackendFactory> MakeCudaBackend(std::string_view precision) {
+Result<BackendFactory> MakeCudaBackend(ir::Precision precision) {
   if (const CudaDeviceProbe probe = cuda_probe_devices(); probe.count == 0)
     return Status::FailedPrecondition(probe.message + (probe.absent() ? "; use --device cpu" : ""));
-  return CudaBackendFactory(precision == "fp32" ? Precision::kFP32 : Precision::kBF16);
+  return CudaBackendFactory(precision);
 }
 
 Status BindCudaRank(int local_rank) {

@@ -126,7 +126,7 @@ size_t StageSavedCuda::bytes() const {
   return b;
 }
 
-Result<StageModelCuda> StageModelCuda::Create(const GPTConfig& cfg, int first, int last, Precision precision) {
+Result<StageModelCuda> StageModelCuda::Create(const GPTConfig& cfg, int first, int last, ir::Precision precision) {
   Result<StageModel> cpu = StageModel::Create(cfg, first, last);
   if (!cpu.ok()) return cpu.status();
   StageModelCuda m;
@@ -143,7 +143,7 @@ size_t StageModelCuda::offset_of(const char* name) const {
 
 void StageModelCuda::forward(const CudaContext& ctx, const StageWeightsCuda& w, const StageInputCuda& in, int B,
                              int T, StageSavedCuda* saved, void* out) const {
-  if (precision_ == Precision::kFP32) {
+  if (precision_ == ir::PRECISION_FP32) {
     forward_t<float>(ctx, w.master, w.master, in, B, T, saved, static_cast<float*>(out));
   } else {
     PACI_CHECK(w.bf16 != nullptr);
@@ -153,7 +153,7 @@ void StageModelCuda::forward(const CudaContext& ctx, const StageWeightsCuda& w, 
 
 void StageModelCuda::backward_input(const CudaContext& ctx, const StageWeightsCuda& w, StageSavedCuda* saved,
                                     const void* dout, float dloss, void* dinp) const {
-  if (precision_ == Precision::kFP32) {
+  if (precision_ == ir::PRECISION_FP32) {
     backward_input_t<float>(ctx, w.master, w.master, saved, static_cast<const float*>(dout), dloss,
                             static_cast<float*>(dinp));
   } else {
@@ -164,7 +164,7 @@ void StageModelCuda::backward_input(const CudaContext& ctx, const StageWeightsCu
 }
 
 void StageModelCuda::backward_weight(const CudaContext& ctx, StageSavedCuda* saved, float* grads) const {
-  if (precision_ == Precision::kFP32)
+  if (precision_ == ir::PRECISION_FP32)
     backward_weight_t<float>(ctx, saved, grads);
   else
     backward_weight_t<__nv_bfloat16>(ctx, saved, grads);

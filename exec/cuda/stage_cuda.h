@@ -13,6 +13,8 @@
 #include "exec/cuda/adamw.cuh"
 #include "exec/cuda/cuda_common.h"
 #include "exec/model/stage.h"
+#include "paci.pb.h"
+#include "proto/ir_names.h"
 #include "proto/status.h"
 
 namespace paci::exec {
@@ -60,11 +62,11 @@ class StageModelCuda {
  public:
   StageModelCuda() = default;
   // Same checks as StageModel::Create.
-  static Result<StageModelCuda> Create(const GPTConfig& cfg, int first, int last, Precision precision);
+  static Result<StageModelCuda> Create(const GPTConfig& cfg, int first, int last, ir::Precision precision);
 
   const StageModel& cpu() const { return cpu_; }  // layout, offsets, slice
-  Precision precision() const { return precision_; }
-  size_t act_bytes() const { return precision_bytes(precision_); }
+  ir::Precision precision() const { return precision_; }
+  size_t act_bytes() const { return PrecisionElementBytes(precision_); }
   // Bytes of the (B,T,C) activation or gradient message this stage sends or receives.
   size_t message_bytes(int B, int T) const {
     return static_cast<size_t>(B) * T * cpu_.config().n_embd * act_bytes();
@@ -99,7 +101,7 @@ class StageModelCuda {
   void backward_weight_t(const CudaContext& ctx, StageSavedCuda* saved, float* grads) const;
 
   StageModel cpu_;
-  Precision precision_ = Precision::kFP32;
+  ir::Precision precision_ = ir::PRECISION_FP32;
   mutable DeviceBuffer scratch_;  // attention scratch + one (N,4C) temporary; see the class comment
 };
 

@@ -10,6 +10,7 @@
 
 #include "exec/model/adamw.h"
 #include "exec/model/rng.h"
+#include "proto/ir_names.h"
 #include "exec/model/stage.h"
 #include "exec/model/threads.h"
 #include "sched/checked_math.h"
@@ -277,7 +278,7 @@ Result<ir::Profile> MeasureProfile(const ProfileOptions& o,
   m.set_vocab(static_cast<uint32_t>(o.model.vocab_size));
   m.set_tie(o.model.tie);
   p.set_microbatch_size(static_cast<uint32_t>(o.B));
-  p.set_precision("fp32");
+  p.set_precision(PrecisionName(ir::PRECISION_FP32));
   p.set_threads(static_cast<uint32_t>(o.threads));
   p.set_target_rse(o.target_rse);
   // The load average says whether others shared the machine while we measured (a profile taken

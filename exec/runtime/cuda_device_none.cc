@@ -8,7 +8,7 @@ Status CudaBuilt() {
       "CUDA backend not built: configure with -DPACI_WITH_CUDA=ON on a machine with the CUDA toolkit");
 }
 
-Result<BackendFactory> MakeCudaBackend(std::string_view /*precision*/) { return CudaBuilt(); }
+Result<BackendFactory> MakeCudaBackend(ir::Precision /*precision*/) { return CudaBuilt(); }
 
 Status BindCudaRank(int /*local_rank*/) { return CudaBuilt(); }
 

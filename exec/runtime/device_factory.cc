@@ -6,7 +6,7 @@
 
 namespace paci::exec {
 
-Result<BackendFactory> MakeStageBackend(std::string_view device, std::string_view precision) {
+Result<BackendFactory> MakeStageBackend(std::string_view device, ir::Precision precision) {
   if (device == "cpu") return BackendFactory();  // empty: the pipeline trainer's CPU backend
   if (device == "cuda") return parts::MakeCudaBackend(precision);
   return Status::InvalidArgument("unknown device '" + std::string(device) + "' (cpu or cuda)");

@@ -12,9 +12,9 @@
 namespace paci::exec {
 
 // The PipelineConfig::backend for `device` ("cpu": empty, the CPU backend; "cuda": every stage on
-// the current GPU, activations in `precision`, "fp32" or "bf16" (empty: bf16)). Fails when the
+// the current GPU, activations in `precision`; the CPU trains in fp32 whatever it says). Fails when the
 // device was not built, when no GPU is usable (the probe's reason), or for an unknown name.
-Result<BackendFactory> MakeStageBackend(std::string_view device, std::string_view precision);
+Result<BackendFactory> MakeStageBackend(std::string_view device, ir::Precision precision);
 
 // One rank per stage over a host transport (MPI): puts this process on GPU local_rank % devices
 // for "cuda"; nothing for "cpu". NCCL picks its GPU itself (transport_factory.h).

@@ -17,7 +17,7 @@ namespace paci::exec::parts {
 
 // exec/cuda/cuda_device.cc | cuda_device_none.cc
 Status CudaBuilt();
-Result<BackendFactory> MakeCudaBackend(std::string_view precision);
+Result<BackendFactory> MakeCudaBackend(ir::Precision precision);
 Status BindCudaRank(int local_rank);
 
 // exec/runtime/mpi_ranks.cc | mpi_ranks_none.cc

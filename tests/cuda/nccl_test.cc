@@ -50,7 +50,7 @@ int RankModeMatchesOneGpu(NcclTransport* t, ir::ScheduleKind kind, int rank) {
   if (!schedule.ok()) return Check(false, "schedule", rank);
   PipelineConfig pc;
   pc.train = testing::TinyTrainConfig();
-  pc.backend = CudaBackendFactory(Precision::kFP32);
+  pc.backend = CudaBackendFactory(ir::PRECISION_FP32);
   const DataSplit data = testing::TinyCorpus();
   Result<PipelineResult> r = TrainPipelineStage(*schedule, pc, data, *t, nullptr);
   if (!r.ok()) return Check(false, r.status().ToString().c_str(), rank);

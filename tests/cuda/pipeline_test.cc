@@ -51,7 +51,7 @@ TEST_P(CudaBackendPipeline, SameLossesAsCpuPipeline) {
   Result<PipelineResult> cpu = TrainPipelineThreads(schedule, pc, data, nullptr);
   ASSERT_TRUE(cpu.ok()) << cpu.status().ToString();
 
-  pc.backend = CudaBackendFactory(Precision::kFP32);
+  pc.backend = CudaBackendFactory(ir::PRECISION_FP32);
   VectorTraceSink sink;
   Result<PipelineResult> gpu = TrainPipelineThreads(schedule, pc, data, &sink);
   ASSERT_TRUE(gpu.ok()) << gpu.status().ToString();

@@ -13,10 +13,13 @@
 #include "exec/model/stage.h"
 #include "tests/cuda/cuda_test_util.h"
 
-namespace paci::exec {
+// gtest prints test parameters through PrintTo, found by argument-dependent lookup: in the
+// enum's own namespace.
+namespace paci::ir {
+void PrintTo(Precision p, std::ostream* os) { *os << PrecisionName(p); }
+}  // namespace paci::ir
 
-// gtest prints test parameters through PrintTo, found by argument-dependent lookup.
-void PrintTo(Precision p, std::ostream* os) { *os << precision_name(p); }
+namespace paci::exec {
 
 namespace {
 
@@ -55,15 +58,15 @@ struct Slice {
 };
 void PrintTo(const Slice& s, std::ostream* os) { *os << "[" << s.first << ", " << s.last << (s.tie ? ") tied" : ")"); }
 
-class CudaStage : public ::testing::TestWithParam<std::tuple<Slice, Precision>> {};
+class CudaStage : public ::testing::TestWithParam<std::tuple<Slice, ir::Precision>> {};
 
 TEST_P(CudaStage, MatchesCpuStageModel) {
   SKIP_WITHOUT_GPU();
   const auto [slice, precision] = GetParam();
   const GPTConfig cfg = TinyConfig(slice.tie);
   const int B = 2, T = cfg.block_size, C = cfg.n_embd, N = B * T;
-  const double rel = precision == Precision::kFP32 ? 1e-4 : 5e-2;
-  const char* pname = precision_name(precision);
+  const double rel = precision == ir::PRECISION_FP32 ? 1e-4 : 5e-2;
+  const std::string pname = PrecisionName(precision);
 
   Result<StageModel> cpu = StageModel::Create(cfg, slice.first, slice.last);
   ASSERT_TRUE(cpu.ok()) << cpu.status().ToString();
@@ -103,7 +106,7 @@ TEST_P(CudaStage, MatchesCpuStageModel) {
   DeviceBuffer dacts(act_n * 4), dout_dev(act_n * 4), out_dev(act_n * 4), dinp_dev(act_n * 4);
   auto to_act = [&](const std::vector<float>& host, void* dst) {
     DevArray<float> tmp(host);
-    if (precision == Precision::kFP32)
+    if (precision == ir::PRECISION_FP32)
       CUDA_CHECK(cudaMemcpy(dst, tmp.get(), host.size() * 4, cudaMemcpyDeviceToDevice));
     else
       convert_cuda<__nv_bfloat16, float>(static_cast<__nv_bfloat16*>(dst), tmp.get(), host.size(), nullptr);
@@ -111,7 +114,7 @@ TEST_P(CudaStage, MatchesCpuStageModel) {
   };
   auto from_act = [&](const void* src, size_t count) {
     DevArray<float> tmp(count);
-    if (precision == Precision::kFP32)
+    if (precision == ir::PRECISION_FP32)
       CUDA_CHECK(cudaMemcpy(tmp.get(), src, count * 4, cudaMemcpyDeviceToDevice));
     else
       convert_cuda<float, __nv_bfloat16>(tmp.get(), static_cast<const __nv_bfloat16*>(src), count, nullptr);
@@ -130,8 +133,8 @@ TEST_P(CudaStage, MatchesCpuStageModel) {
   CUDA_CHECK(cudaStreamSynchronize(ctx.stream));
   if (cpu->has_head()) {
     const float loss = stage_loss_cuda(gsaved, ctx.stream);
-    std::printf("  loss cpu %.6f gpu %.6f [%s]\n", saved.loss, loss, pname);
-    EXPECT_NEAR(loss, saved.loss, precision == Precision::kFP32 ? 1e-4 : 2e-2);
+    std::printf("  loss cpu %.6f gpu %.6f [%s]\n", saved.loss, loss, pname.c_str());
+    EXPECT_NEAR(loss, saved.loss, precision == ir::PRECISION_FP32 ? 1e-4 : 2e-2);
   } else {
     expect_rel_close(std::string("forward output [") + pname + "]", from_act(out_dev.get(), act_n), out, rel);
   }
@@ -156,11 +159,11 @@ INSTANTIATE_TEST_SUITE_P(
     Slices, CudaStage,
     ::testing::Combine(::testing::Values(Slice{0, 4, false}, Slice{0, 4, true}, Slice{0, 2, false},
                                          Slice{2, 4, false}, Slice{1, 3, false}, Slice{3, 4, false}),
-                       ::testing::Values(Precision::kFP32, Precision::kBF16)),
+                       ::testing::Values(ir::PRECISION_FP32, ir::PRECISION_BF16)),
     [](const ::testing::TestParamInfo<CudaStage::ParamType>& info) {
       const Slice s = std::get<0>(info.param);
       return "layers_" + std::to_string(s.first) + "_" + std::to_string(s.last) + (s.tie ? "_tied_" : "_") +
-             precision_name(std::get<1>(info.param));
+             PrecisionName(std::get<1>(info.param));
     });
 
 }  // namespace

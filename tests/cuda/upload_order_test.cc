@@ -39,7 +39,7 @@ CudaBackendSetup BackendSetup(const GPTConfig& cfg, LayerRange r, const float* i
   CudaBackendSetup s;
   s.model = cfg;
   s.B = 8;
-  s.precision = Precision::kFP32;
+  s.precision = ir::PRECISION_FP32;
   s.chunks = {r};
   s.init_params = init;
   s.origin = std::chrono::steady_clock::now();

@@ -19,7 +19,7 @@ void CostSmallPipeline(const paci::ir::ModelShape& model, const paci::sim::Hardw
   setup.model = model;
   setup.microbatch = 1;
   if (!paci::sim::CheckModelSize(model, setup.microbatch).ok()) return;
-  setup.layers = paci::sim::LayerCostsOnHardware(model, setup.microbatch, paci::sim::Precision::kFp32, hw);
+  setup.layers = paci::sim::LayerCostsOnHardware(model, setup.microbatch, paci::ir::PRECISION_FP32, hw);
   setup.link = link;
   setup.memory_cap_bytes = hw.memory_bytes;
   paci::ir::PipelineSpec spec;

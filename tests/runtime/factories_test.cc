@@ -32,14 +32,14 @@ class LoneRank : public RankGroup {
 };
 
 TEST(DeviceFactory, CpuIsTheDefaultBackend) {
-  Result<BackendFactory> cpu = MakeStageBackend("cpu", "");
+  Result<BackendFactory> cpu = MakeStageBackend("cpu", ir::PRECISION_FP32);
   ASSERT_TRUE(cpu.ok()) << cpu.status().message();
   EXPECT_FALSE(static_cast<bool>(*cpu)) << "an empty factory selects the pipeline trainer's CPU backend";
   EXPECT_TRUE(BindRankDevice("cpu", 3).ok());
 }
 
 TEST(DeviceFactory, CudaIsBuiltOrNamesTheOption) {
-  Result<BackendFactory> cuda = MakeStageBackend("cuda", "bf16");
+  Result<BackendFactory> cuda = MakeStageBackend("cuda", ir::PRECISION_BF16);
   if (!kCudaBuilt) {
     ASSERT_FALSE(cuda.ok());
     EXPECT_TRUE(Names(cuda.status(), "-DPACI_WITH_CUDA=ON")) << cuda.status().message();
@@ -53,7 +53,7 @@ TEST(DeviceFactory, CudaIsBuiltOrNamesTheOption) {
 }
 
 TEST(DeviceFactory, UnknownDeviceIsNamed) {
-  Result<BackendFactory> tpu = MakeStageBackend("tpu", "");
+  Result<BackendFactory> tpu = MakeStageBackend("tpu", ir::PRECISION_FP32);
   ASSERT_FALSE(tpu.ok());
   EXPECT_EQ(tpu.status().code(), Status::Code::kInvalidArgument);
   EXPECT_TRUE(Names(tpu.status(), "'tpu'"));

@@ -45,7 +45,7 @@ diff <(losses paci.db 1) <(losses eval.db 1) || fail "--eval-every changed the t
 echo "ok: --eval-every 10 stores validation losses at updates 10,20,30,40; training losses unchanged, bit for bit"
 
 grep -q "^partition .* 0:\[0,2) 1:\[2,4)" eval.out || fail "partition not printed"
-sqlite3 eval.db "select description from runs" | grep -q '"partition":\[\[0,2\],\[2,4\]\]' || fail "partition not stored"
+sqlite3 eval.db "select description from runs" | grep -q '"partition":\[{"last":2},{"first":2,"last":4}\]' || fail "partition not stored"
 echo "ok: partition printed and stored"
 
 expect2() {  # expect2 FLAG ARGS...: exit code 2 and a message naming FLAG

@@ -39,7 +39,7 @@ TEST(ModelCost, BlockFlopsEqualTheGemmCountForTwoConfigs) {
   for (const Case& c : {Case{"gpt2-medium", 8}, Case{"gpt2-xl", 4}}) {
     Result<ir::ModelShape> m = ModelByName(c.model);
     ASSERT_TRUE(m.ok());
-    const LayerWork w = LayerWorkOf(*m, 1, c.b, Precision::kBf16);
+    const LayerWork w = LayerWorkOf(*m, 1, c.b, ir::PRECISION_BF16);
     const double fwd = BlockForwardFlopsByGemms(c.b, m->seq(), m->dim(), m->heads());
     EXPECT_DOUBLE_EQ(w.forward_flops, fwd) << c.model;
     // Weight gradients: one GEMM per linear, as large as its forward; input gradients: one per
@@ -48,7 +48,7 @@ TEST(ModelCost, BlockFlopsEqualTheGemmCountForTwoConfigs) {
     EXPECT_DOUBLE_EQ(w.backward_weight_flops, fwd - attention) << c.model;
     EXPECT_DOUBLE_EQ(w.backward_input_flops, fwd + attention) << c.model;
     // Head: logits (BT x C) @ (C x V).
-    const LayerWork head = LayerWorkOf(*m, m->layers() + 1, c.b, Precision::kBf16);
+    const LayerWork head = LayerWorkOf(*m, m->layers() + 1, c.b, ir::PRECISION_BF16);
     EXPECT_DOUBLE_EQ(head.forward_flops, 2.0 * c.b * m->seq() * m->dim() * m->vocab());
   }
 }
@@ -60,11 +60,11 @@ TEST(ModelCost, ActivationMemoryOfGpt2MediumMatchesKorthikanti) {
   EXPECT_EQ(hand, 956301312.0);
   Result<ir::ModelShape> m = ModelByName("gpt2-medium");
   ASSERT_TRUE(m.ok());
-  EXPECT_EQ(LayerWorkOf(*m, 5, 8, Precision::kBf16).activation_bytes, 956301312u);
+  EXPECT_EQ(LayerWorkOf(*m, 5, 8, ir::PRECISION_BF16).activation_bytes, 956301312u);
   // Parameters of a block: 12 h^2 + 13 h.
   EXPECT_EQ(LayerParams(*m, 1), 12u * 1024 * 1024 + 13 * 1024);
   // P2P message: B * T * C * 2 bytes.
-  EXPECT_EQ(LayerWorkOf(*m, 1, 8, Precision::kBf16).message_bytes, 8u * 1024 * 1024 * 2);
+  EXPECT_EQ(LayerWorkOf(*m, 1, 8, ir::PRECISION_BF16).message_bytes, 8u * 1024 * 1024 * 2);
 }
 
 std::vector<LayerCost> Layers(std::initializer_list<double> ms, uint64_t static_bytes = 0, uint64_t act = 0) {
@@ -295,7 +295,7 @@ TEST(ModelCost, CostModelForSpecSumsTheSplitAndFitsThePipeline) {
   ModelCostSetup s;
   s.model = *m;
   s.microbatch = 8;
-  s.layers = LayerCostsOnHardware(*m, 8, Precision::kBf16, *hw);
+  s.layers = LayerCostsOnHardware(*m, 8, ir::PRECISION_BF16, *hw);
   s.link = *link;
   s.memory_cap_bytes = hw->memory_bytes;
   const ir::PipelineSpec spec = Spec(ir::ONE_F_ONE_B_FLUSH, 8, 16, 0, 16);
@@ -331,7 +331,7 @@ TEST(ModelCost, CalibrationRecoversTheEfficienciesAProfileWasMadeWith) {
   p.mutable_model()->set_vocab(256);
   p.set_microbatch_size(8);
   p.set_precision("fp32");
-  for (const LayerCost& c : LayerCostsOnHardware(p.model(), 8, Precision::kFp32, truth)) {
+  for (const LayerCost& c : LayerCostsOnHardware(p.model(), 8, ir::PRECISION_FP32, truth)) {
     ir::LayerProfile& l = *p.add_layers();
     l.set_forward_ns(c.forward_ns);
     l.set_backward_input_ns(c.backward_input_ns);

@@ -9,6 +9,7 @@
 
 #include "sim/sweep.h"
 #include "sim/update_timing.h"
+#include "store/run_record_json.h"
 #include "store/metric_keys.h"
 #include "store/trace_store.h"
 #include "study/study_configuration.h"
@@ -98,7 +99,9 @@ TEST(StudyPoint, IdentityIsColumnsAndSetup) {
   run.info.config.tokens_per_update = 2048;
   run.info.config.lr = 1e-3;
   run.info.config.seed = 7;
+  // An untyped record of an earlier version, read as the store reads every description.
   run.info.description = R"({"updates":100,"host_note":"not part of the setup","drift_lr_scale":0.5})";
+  run.info.setup = store::RunSetupFromDescription(run.info.description);
   const std::optional<StudyPoint> p = PointOfRun(run);
   ASSERT_TRUE(p.has_value());
   EXPECT_EQ(p->setup, R"({"drift_lr_scale":0.5,"updates":100})");  // only kRunSetupKeys
@@ -124,6 +127,7 @@ TEST(StudyPoint, IdentityIsColumnsAndSetup) {
   EXPECT_FALSE(PointOfRun(no_lr).has_value());
   store::RunRecord free_text = run;
   free_text.info.description = "sweep point: metrics only";
+  free_text.info.setup = store::RunSetupFromDescription(free_text.info.description);
   EXPECT_FALSE(PointOfRun(free_text).has_value());
 }
 
