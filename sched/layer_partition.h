@@ -34,9 +34,10 @@ inline constexpr double kMaxPartitionSteps = double(uint64_t{1} << 31);
 
 // Splits `layers` into `parts` contiguous non-empty slices minimising the largest slice compute,
 // subject to each slice's memory fitting `memory_cap_bytes` (0 = no cap): static_bytes +
-// activation_bytes x inflight[v] (1 past the end of `inflight`). Exact; among equal optima the
-// one found first (earliest cuts) wins, so results are reproducible. Error when there are fewer
-// layers than parts, the search would take more than kMaxPartitionSteps, or nothing fits the cap.
+// activation_bytes x inflight[v] (1 past the end of `inflight`). Exact; among equal optima each
+// step keeps the smallest cut that reaches its optimum, so a split never depends on anything but
+// the costs. Error when there are fewer layers than parts, the search would take more than
+// kMaxPartitionSteps, or nothing fits the cap.
 Result<std::vector<LayerSlice>> PartitionLayers(const std::vector<LayerLoad>& layers, uint32_t parts,
                                                 const std::vector<uint32_t>& inflight,
                                                 double memory_cap_bytes);
