@@ -157,6 +157,15 @@ std::string Choices(const std::vector<std::string>& names) {
   return out + "or a JSON file";
 }
 
+// The text of the description file `name` for --`what`. A bare word (no '/' or '.') is a
+// mistyped preset rather than a file, so it is refused naming the presets.
+Result<std::string> DescriptionFile(const std::string& name, const std::string& what,
+                                    const std::vector<std::string>& presets) {
+  if (name.find('/') == std::string::npos && name.find('.') == std::string::npos)
+    return Status::InvalidArgument("--" + what + ": unknown " + what + " '" + name + "' (" + Choices(presets) + ")");
+  return ReadJsonFile(name, "--" + what);
+}
+
 }  // namespace
 
 std::vector<std::string> ModelNames() {
@@ -180,9 +189,7 @@ std::vector<std::string> LinkNames() {
 Result<ir::ModelShape> ModelByName(const std::string& name) {
   for (const auto& [preset, shape] : ModelPresets())
     if (preset == name) return shape;
-  if (name.find('/') == std::string::npos && name.find('.') == std::string::npos)
-    return Status::InvalidArgument("--model: unknown model '" + name + "' (" + Choices(ModelNames()) + ")");
-  Result<std::string> text = ReadJsonFile(name, "--model");
+  Result<std::string> text = DescriptionFile(name, "model", ModelNames());
   if (!text.ok()) return text.status();
   return ModelFromJson(*text, name);
 }
@@ -215,9 +222,7 @@ Result<ir::ModelShape> ModelFromJson(const std::string& text, const std::string&
 Result<Hardware> HardwareByName(const std::string& name) {
   for (const Hardware& h : HardwarePresets())
     if (h.name == name) return h;
-  if (name.find('/') == std::string::npos && name.find('.') == std::string::npos)
-    return Status::InvalidArgument("--hardware: unknown hardware '" + name + "' (" + Choices(HardwareNames()) + ")");
-  Result<std::string> text = ReadJsonFile(name, "--hardware");
+  Result<std::string> text = DescriptionFile(name, "hardware", HardwareNames());
   if (!text.ok()) return text.status();
   return HardwareFromJson(*text, name);
 }
@@ -251,9 +256,7 @@ Result<Hardware> HardwareFromJson(const std::string& text, const std::string& na
 Result<Link> LinkByName(const std::string& name) {
   for (const Link& l : LinkPresets())
     if (l.name == name) return l;
-  if (name.find('/') == std::string::npos && name.find('.') == std::string::npos)
-    return Status::InvalidArgument("--link: unknown link '" + name + "' (" + Choices(LinkNames()) + ")");
-  Result<std::string> text = ReadJsonFile(name, "--link");
+  Result<std::string> text = DescriptionFile(name, "link", LinkNames());
   if (!text.ok()) return text.status();
   return LinkFromJson(*text, name);
 }
