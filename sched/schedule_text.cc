@@ -27,12 +27,10 @@ std::optional<ir::WeightPolicy> ParsePolicy(std::string_view name) {
   return std::nullopt;
 }
 
-bool IsComm(ir::OpKind k) { return IsSend(k) || IsRecv(k); }
-
 void AppendOps(const google::protobuf::RepeatedPtrField<ir::Op>& ops, uint32_t stages,
                const TextOptions& options, std::string& out) {
   for (const ir::Op& op : ops) {
-    if (!options.with_comms && IsComm(op.kind())) continue;
+    if (!options.with_comms && IsMessageOp(op.kind())) continue;
     PlainOp plain{op.id(), op.stage(), op.chunk(), op.micro_batch(), op.kind()};
     out += ' ';
     out += OpText(plain, stages);
@@ -250,7 +248,7 @@ void AssignIds(ir::Schedule& schedule) {
 }  // namespace
 
 std::string OpText(const PlainOp& op, uint32_t stages) {
-  const uint32_t v = op.kind == ir::OPTIMIZER_STEP ? op.stage : op.chunk * stages + op.stage;
+  const uint32_t v = op.kind == ir::OPTIMIZER_STEP ? op.stage : VirtualStageOf(op, stages);
   return fmt::format("{}{}{}", v, OpKindCode(op.kind), op.micro_batch);
 }
 

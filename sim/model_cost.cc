@@ -150,6 +150,15 @@ std::string Choices(const std::vector<std::string>& names) {
   return out + "or a JSON file";
 }
 
+// The text of the description file `name` for --`what`. A bare word (no '/' or '.') is a
+// mistyped preset rather than a file, so it is refused naming the presets.
+Result<std::string> DescriptionFile(const std::string& name, const std::string& what,
+                                    const std::vector<std::string>& presets) {
+  if (name.find('/') == std::string::npos && name.find('.') == std::string::npos)
+    return Status::InvalidArgument("--" + what + ": unknown " + what + " '" + name + "' (" + Choices(presets) + ")");
+  return ReadJsonFile(name, "--" + what);
+}
+
 }  // namespace
 
 std::vector<std::string> ModelNames() {
@@ -173,9 +182,7 @@ std::vector<std::string> LinkNames() {
 Result<ir::ModelShape> ModelByName(const std::string& name) {
   for (const auto& [preset, shape] : ModelPresets())
     if (preset == name) return shape;
-  if (name.find('/') == std::string::npos && name.find('.') == std::string::npos)
-    return Status::InvalidArgument("--model: unknown model '" + name + "' (" + Choices(ModelNames()) + ")");
-  Result<std::string> text = ReadJsonFile(name, "--model");
+  Result<std::string> text = DescriptionFile(name, "model", ModelNames());
   if (!text.ok()) return text.status();
   return ModelFromJson(*text, name);
 }
@@ -208,9 +215,7 @@ Result<ir::ModelShape> ModelFromJson(const std::string& text, const std::string&
 Result<Hardware> HardwareByName(const std::string& name) {
   for (const Hardware& h : HardwarePresets())
     if (h.name == name) return h;
-  if (name.find('/') == std::string::npos && name.find('.') == std::string::npos)
-    return Status::InvalidArgument("--hardware: unknown hardware '" + name + "' (" + Choices(HardwareNames()) + ")");
-  Result<std::string> text = ReadJsonFile(name, "--hardware");
+  Result<std::string> text = DescriptionFile(name, "hardware", HardwareNames());
   if (!text.ok()) return text.status();
   return HardwareFromJson(*text, name);
 }
@@ -244,9 +249,7 @@ Result<Hardware> HardwareFromJson(const std::string& text, const std::string& na
 Result<Link> LinkByName(const std::string& name) {
   for (const Link& l : LinkPresets())
     if (l.name == name) return l;
-  if (name.find('/') == std::string::npos && name.find('.') == std::string::npos)
-    return Status::InvalidArgument("--link: unknown link '" + name + "' (" + Choices(LinkNames()) + ")");
-  Result<std::string> text = ReadJsonFile(name, "--link");
+  Result<std::string> text = DescriptionFile(name, "link", LinkNames());
   if (!text.ok()) return text.status();
   return LinkFromJson(*text, name);
 }
@@ -413,57 +416,13 @@ std::vector<uint32_t> InflightPerVirtualStage(const ir::PipelineSpec& spec) {
   return out;
 }
 
-Result<std::vector<LayerSlice>> PartitionLayers(const std::vector<LayerCost>& layers, uint32_t parts,
-                                                const std::vector<uint32_t>& inflight,
-                                                double memory_cap_bytes) {
-  const int n = static_cast<int>(layers.size());
-  const int k_max = static_cast<int>(parts);
-  if (k_max < 1 || k_max > n)
-    return Status::InvalidArgument("partition: " + std::to_string(parts) + " slices need at least that many layers; the model has " +
-                                   std::to_string(n) + " (embedding, blocks, head)");
-  // Work of the loops below, checked before anything is allocated (issue 25: minutes to days).
-  const double steps = static_cast<double>(k_max) * (n - k_max + 1) * (n + 1) / 2;
-  if (steps > kMaxPartitionSteps)
-    return Status::InvalidArgument("partition: splitting " + std::to_string(n) + " layers into " +
-                                   std::to_string(parts) + " stages takes ~" + std::to_string(static_cast<int64_t>(steps)) +
-                                   " steps, beyond the limit kMaxPartitionSteps (sim/model_cost.h) of " +
-                                   std::to_string(static_cast<int64_t>(kMaxPartitionSteps)) + "; use fewer layers or stages");
-  std::vector<double> time(n + 1, 0), stat(n + 1, 0), act(n + 1, 0);
-  for (int i = 0; i < n; ++i) {
-    const LayerCost& c = layers[i];
-    time[i + 1] = time[i] + c.compute_ns();
-    stat[i + 1] = stat[i] + static_cast<double>(c.weight_bytes + c.gradient_bytes + c.optimizer_state_bytes);
-    act[i + 1] = act[i] + static_cast<double>(c.activation_bytes);
-  }
-  auto fits = [&](int k, int j, int i) {  // slice k (0-based) = layers [j, i)
-    if (memory_cap_bytes <= 0) return true;
-    const double held = k < static_cast<int>(inflight.size()) ? inflight[k] : 1;
-    return stat[i] - stat[j] + (act[i] - act[j]) * held <= memory_cap_bytes;
-  };
-  const double inf = std::numeric_limits<double>::infinity();
-  // best[k][i]: the smallest slowest-slice time splitting layers [0, i) into k slices.
-  std::vector<std::vector<double>> best(k_max + 1, std::vector<double>(n + 1, inf));
-  std::vector<std::vector<int>> cut(k_max + 1, std::vector<int>(n + 1, 0));
-  best[0][0] = 0;
-  for (int k = 1; k <= k_max; ++k)
-    for (int i = k; i <= n; ++i)
-      for (int j = k - 1; j < i; ++j) {
-        if (best[k - 1][j] == inf || !fits(k - 1, j, i)) continue;
-        const double c = std::max(best[k - 1][j], time[i] - time[j]);
-        if (c < best[k][i]) {
-          best[k][i] = c;
-          cut[k][i] = j;
-        }
-      }
-  if (best[k_max][n] == inf)
-    return Status::InvalidArgument("partition: no split of " + std::to_string(n) + " layers into " +
-                                   std::to_string(parts) + " stages fits the memory cap of " +
-                                   std::to_string(memory_cap_bytes / kGiB) + " GiB per stage");
-  std::vector<LayerSlice> out(k_max);
-  for (int k = k_max, i = n; k >= 1; --k) {
-    out[k - 1] = {cut[k][i], i};
-    i = cut[k][i];
-  }
+std::vector<LayerLoad> LayerLoads(const std::vector<LayerCost>& layers) {
+  std::vector<LayerLoad> out;
+  out.reserve(layers.size());
+  for (const LayerCost& c : layers)
+    out.push_back({c.compute_ns(),
+                   static_cast<double>(c.weight_bytes + c.gradient_bytes + c.optimizer_state_bytes),
+                   static_cast<double>(c.activation_bytes)});
   return out;
 }
 
@@ -536,7 +495,7 @@ ir::CostModel CostModelForSlices(const ModelCostSetup& setup, const std::vector<
 Result<ir::CostModel> CostModelForSpec(const ModelCostSetup& setup, const ir::PipelineSpec& spec) {
   const uint32_t P = spec.stages(), V = std::max<uint32_t>(1, spec.chunks());
   Result<std::vector<LayerSlice>> slices =
-      PartitionLayers(setup.layers, P * V, InflightPerVirtualStage(spec), setup.memory_cap_bytes);
+      PartitionLayers(LayerLoads(setup.layers), P * V, InflightPerVirtualStage(spec), setup.memory_cap_bytes);
   if (!slices.ok()) return slices.status();
   return CostModelForSlices(setup, *slices, P);
 }

@@ -10,6 +10,7 @@
 
 #include "paci.pb.h"
 #include "proto/status.h"
+#include "sched/layer_partition.h"
 
 namespace paci::sim {
 
@@ -113,26 +114,13 @@ Result<Hardware> CalibrateHardware(const Hardware& hw, const ir::Profile& profil
 // The measured costs of a profile (its model and micro-batch are the profile's).
 std::vector<LayerCost> LayerCostsFromProfile(const ir::Profile& profile);
 
-// A contiguous split of the layer list: slices[v] = [first, last) of virtual stage v.
-struct LayerSlice {
-  int first = 0, last = 0;
-};
+// A contiguous split of the layer list: slices[v] = [first, last) of virtual stage v. The
+// partitioner (PartitionLayers, kMaxPartitionSteps) is sched/layer_partition.h, shared with exec.
+using paci::LayerSlice;
 
-// Steps of the partitioner's dynamic programme (parts x (layers - parts + 1) x (layers + 1) / 2)
-// it takes on: about 1 ns each, so ~2 s on one core of the 2-core development box (measured: 9e8
-// steps in 0.76 s). kMaxModelLayers bounds what a model may have, but the O(P L^2) search over
-// 2^20 layers would run for days (issue 25), so a split beyond this is refused, naming its size:
-// up to ~65,500 blocks on one stage, ~23,000 over 8 stages, ~2,600 over 1,024.
-inline constexpr double kMaxPartitionSteps = double(uint64_t{1} << 31);
-
-// Splits `layers` into `parts` contiguous non-empty slices minimising the slowest slice's compute
-// time (F + B + W), subject to each slice's memory fitting `memory_cap_bytes` (0 = no cap):
-// weights + gradients + optimizer state + activation_bytes x inflight[v]. Exact (dynamic
-// programming). Error when there are fewer layers than parts, the search would take more than
-// kMaxPartitionSteps, or nothing fits the cap.
-Result<std::vector<LayerSlice>> PartitionLayers(const std::vector<LayerCost>& layers, uint32_t parts,
-                                                const std::vector<uint32_t>& inflight,
-                                                double memory_cap_bytes);
+// What the partitioner minimises and caps, per layer: compute time (F + B + W) in ns, weights +
+// gradients + optimizer state, and activation bytes per micro-batch in flight.
+std::vector<LayerLoad> LayerLoads(const std::vector<LayerCost>& layers);
 
 // Micro-batches a virtual stage holds in flight under `spec` (the schedule's window: P - s for
 // the 1F1B family, M for GPipe), for the partitioner's memory check.

@@ -8,6 +8,7 @@
 #include "proto/ir_names.h"
 #include "sched/expanded_schedule.h"
 #include "sched/limits.h"
+#include "sched/op_messages.h"
 #include "sched/schedule_generator.h"
 #include "sched/weight_version_analysis.h"
 #include "sched/op_trace.h"
@@ -87,8 +88,7 @@ class Engine {
   int64_t ForwardVersion(const StageState& st, const PlainOp& op) const;
   uint32_t WeightCopies(const StageState& st) const;
   void SetMemory(StageState& st, uint32_t s, int64_t t);
-  void Emit(const PlainOp& op, ir::Lane lane, int64_t start, int64_t end, int64_t version,
-            uint64_t live_bytes);
+  void Emit(const PlainOp& op, int64_t start, int64_t end, int64_t version, uint64_t live_bytes);
   int64_t Fail(const std::string& why) {
     if (error_.ok()) error_ = Status::FailedPrecondition("simulate: " + why);
     return kNoResume;
@@ -194,23 +194,16 @@ int64_t Engine::Advance(uint32_t s, int64_t now) {
   st.waiting = false;
   while (!st.cursor.Done()) {
     const PlainOp& op = st.cursor.Current();
-    switch (op.kind) {
-      case ir::RECV_ACTIVATION:
-      case ir::RECV_GRAD: {
-        int64_t resume = kNoResume;
-        if (!Receive(s, op, now, &resume)) return resume;
-        break;
-      }
-      case ir::SEND_ACTIVATION:
-      case ir::SEND_GRAD:
-        Send(s, op, now);
-        break;
-      default: {
-        const int64_t end = Compute(s, op, now);
-        ++ops_;
-        st.cursor.Next();
-        return end;
-      }
+    if (IsRecv(op.kind)) {
+      int64_t resume = kNoResume;
+      if (!Receive(s, op, now, &resume)) return resume;
+    } else if (IsSend(op.kind)) {
+      Send(s, op, now);
+    } else {
+      const int64_t end = Compute(s, op, now);
+      ++ops_;
+      st.cursor.Next();
+      return end;
     }
     if (!error_.ok()) return kNoResume;
     ++ops_;
@@ -222,14 +215,13 @@ int64_t Engine::Advance(uint32_t s, int64_t now) {
 // True when the message has arrived by `now` (the op is played); otherwise arranges to resume.
 bool Engine::Receive(uint32_t s, const PlainOp& op, int64_t now, int64_t* resume) {
   StageState& st = stages_[s];
-  const bool grad = op.kind == ir::RECV_GRAD;
-  const uint32_t v = op.chunk * P_ + op.stage;
-  if ((!grad && v == 0) || (grad && v + 1 >= P_ * V_)) {
+  const std::optional<MessageKey> key = MessageOf(op, P_, V_);
+  if (!key) {
     Fail(Describe(op) + " receives from outside the pipeline");
     return false;
   }
-  Mailbox& box = st.mail[grad ? 1 : 0];
-  const Message* msg = box.Find(op.micro_batch, v);
+  Mailbox& box = st.mail[key->is_grad ? 1 : 0];
+  const Message* msg = box.Find(op.micro_batch, key->to_virtual);
   if (msg == nullptr) {
     st.waiting = true;  // Send() wakes the stage when this message is posted
     return false;
@@ -238,7 +230,7 @@ bool Engine::Receive(uint32_t s, const PlainOp& op, int64_t now, int64_t* resume
     *resume = msg->arrival_ns;
     return false;
   }
-  if (sink_) Emit(op, ir::LANE_RECV, msg->sent_ns, msg->arrival_ns, -1, st.mem_bytes);
+  if (sink_) Emit(op, msg->sent_ns, msg->arrival_ns, -1, st.mem_bytes);
   box.Remove(msg);
   return true;
 }
@@ -246,16 +238,15 @@ bool Engine::Receive(uint32_t s, const PlainOp& op, int64_t now, int64_t* resume
 // Queues the message on the send lane and posts it to the receiver's mailbox.
 void Engine::Send(uint32_t s, const PlainOp& op, int64_t now) {
   StageState& st = stages_[s];
-  const bool grad = op.kind == ir::SEND_GRAD;
-  const uint32_t v = op.chunk * P_ + op.stage;
-  if ((grad && v == 0) || (!grad && v + 1 >= P_ * V_)) {
+  const std::optional<MessageKey> key = MessageOf(op, P_, V_);
+  if (!key) {
     Fail(Describe(op) + " sends outside the pipeline");
     return;
   }
-  const uint32_t to = grad ? v - 1 : v + 1;
-  const uint32_t dest = to % P_;
+  const uint32_t to = key->to_virtual;
+  const uint32_t dest = StageChunkOf(to, P_).stage;
   // Link i joins stage i and i+1; link P-1 is the interleaved wrap between stage P-1 and 0.
-  const uint32_t lo = std::min(v, to) % P_;
+  const uint32_t lo = std::min(key->from_virtual, to) % P_;
   const uint32_t link = (lo == P_ - 1) ? P_ - 1 : lo;
   const int64_t start = std::max(now, st.send_free_ns);
   int64_t arrival = 0;
@@ -267,16 +258,13 @@ void Engine::Send(uint32_t s, const PlainOp& op, int64_t now) {
   st.m.send_busy_ns += arrival - start;
   max_end_ = std::max(max_end_, arrival);
   StageState& rx = stages_[dest];
-  rx.mail[grad ? 1 : 0].Post(Message{op.micro_batch, to, start, arrival});
-  if (rx.waiting) {
-    const PlainOp& want = rx.cursor.Current();
-    if (want.micro_batch == op.micro_batch && want.chunk * P_ + want.stage == to &&
-        (want.kind == ir::RECV_GRAD) == grad) {
-      rx.waiting = false;
-      Schedule(arrival, dest);
-    }
+  rx.mail[key->is_grad ? 1 : 0].Post(Message{op.micro_batch, to, start, arrival});
+  // A waiting stage is blocked on a receive; wake it when this is the message it waits for.
+  if (rx.waiting && MessageOf(rx.cursor.Current(), P_, V_) == key) {
+    rx.waiting = false;
+    Schedule(arrival, dest);
   }
-  if (sink_) Emit(op, ir::LANE_SEND, start, arrival, -1, st.mem_bytes);
+  if (sink_) Emit(op, start, arrival, -1, st.mem_bytes);
 }
 
 int64_t Engine::ForwardVersion(const StageState& st, const PlainOp& op) const {
@@ -370,7 +358,7 @@ void Engine::Complete(StageState& st, const PlainOp& op, int64_t start, int64_t 
   st.m.busy_ns += end - start;
   st.m.last_end_ns = end;
   max_end_ = std::max(max_end_, end);
-  if (sink_) Emit(op, ir::LANE_COMPUTE, start, end, version, st.mem_bytes);
+  if (sink_) Emit(op, start, end, version, st.mem_bytes);
 }
 
 // Work done on device d since its last change, at the rate its busy count allowed.
@@ -456,10 +444,8 @@ void Engine::ApplyGradients(StageState& st) {
   st.unapplied.clear();
 }
 
-void Engine::Emit(const PlainOp& op, ir::Lane lane, int64_t start, int64_t end, int64_t version,
-                  uint64_t live_bytes) {
-  FillTraceEvent(op, start, end, version, live_bytes, &event_);
-  event_.set_lane(lane);  // the lane the simulator modelled (LaneOf(op.kind) for every op today)
+void Engine::Emit(const PlainOp& op, int64_t start, int64_t end, int64_t version, uint64_t live_bytes) {
+  FillTraceEvent(op, start, end, version, live_bytes, &event_);  // lane: LaneOf(op.kind), as modelled
   sink_->OnOp(event_);
 }
 

@@ -124,11 +124,12 @@ Result<StageCostModel> StageCostModel::Create(const ir::CostModel& cost, uint32_
       return static_cast<int64_t>(std::llround(static_cast<double>(ns_total / V) * slow));
     };
     int64_t* base = &m.base_ns_[size_t{s} * kKinds];
-    base[0] = per_chunk(c.forward_ns());
-    base[1] = per_chunk(c.backward_input_ns() + c.backward_weight_ns());
-    base[2] = per_chunk(c.backward_input_ns());
-    base[3] = per_chunk(c.backward_weight_ns());
-    base[4] = static_cast<int64_t>(std::llround(static_cast<double>(c.optimizer_ns()) * slow));
+    base[ComputeKindIndex(ir::FORWARD)] = per_chunk(c.forward_ns());
+    base[ComputeKindIndex(ir::BACKWARD)] = per_chunk(c.backward_input_ns() + c.backward_weight_ns());
+    base[ComputeKindIndex(ir::BACKWARD_INPUT)] = per_chunk(c.backward_input_ns());
+    base[ComputeKindIndex(ir::BACKWARD_WEIGHT)] = per_chunk(c.backward_weight_ns());
+    base[ComputeKindIndex(ir::OPTIMIZER_STEP)] =
+        static_cast<int64_t>(std::llround(static_cast<double>(c.optimizer_ns()) * slow));
     m.memory_[s] = StageMemory{c.activation_bytes() / V, c.weight_grad_bytes() / V, c.weight_bytes(),
                                c.gradient_bytes() + c.optimizer_state_bytes()};
   }

@@ -14,6 +14,7 @@
 #include "proto/status.h"
 #include "sched/expanded_schedule.h"
 #include "sched/limits.h"
+#include "sched/op_trace.h"
 
 namespace paci::sim {
 
@@ -43,7 +44,7 @@ class StageCostModel {
 
   // Duration of a compute op in ns (0 for send and receive ops), jitter included.
   int64_t Duration(const PlainOp& op) const {
-    const int64_t base = base_ns_[op.stage * kKinds + KindIndex(op.kind)];
+    const int64_t base = base_ns_[op.stage * kKinds + KindSlot(op.kind)];
     return jitter_ ? Jittered(base, op.id) : base;
   }
 
@@ -70,16 +71,12 @@ class StageCostModel {
   double JitterFactor(uint64_t op_id) const;
 
  private:
-  static constexpr int kKinds = 6;  // F, B, I, W, OPT, other
-  static int KindIndex(ir::OpKind kind) {
-    switch (kind) {
-      case ir::FORWARD: return 0;
-      case ir::BACKWARD: return 1;
-      case ir::BACKWARD_INPUT: return 2;
-      case ir::BACKWARD_WEIGHT: return 3;
-      case ir::OPTIMIZER_STEP: return 4;
-      default: return 5;
-    }
+  // A row of base_ns_: the compute kinds in ComputeKindIndex order (sched/op_trace.h), then one
+  // slot of zero for sends and receives, so Duration needs no branch on the kind.
+  static constexpr int kKinds = kComputeKinds + 1;
+  static int KindSlot(ir::OpKind kind) {
+    const int k = ComputeKindIndex(kind);
+    return k < 0 ? kComputeKinds : k;
   }
   int64_t Jittered(int64_t base, uint64_t op_id) const;
 

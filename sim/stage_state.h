@@ -46,7 +46,7 @@ class InFlightRing {
 
 struct Message {
   uint64_t micro_batch = 0;
-  uint32_t to_virtual = 0;  // virtual stage (chunk * P + stage) the message is for
+  uint32_t to_virtual = 0;  // virtual stage the message is for (VirtualStageOf, sched/op_messages.h)
   int64_t sent_ns = 0;      // when the sender's send lane started it
   int64_t arrival_ns = 0;
 };

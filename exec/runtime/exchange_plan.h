@@ -16,8 +16,6 @@
 
 namespace paci::exec {
 
-inline bool IsMessageOp(ir::OpKind k) { return IsSend(k) || IsRecv(k); }
-
 // One stage's op stream cut into items: a compute op alone, or an exchange (consecutive sends and
 // receives). `first`/`count` index the stage's ops.
 struct StreamItem {

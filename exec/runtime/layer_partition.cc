@@ -1,7 +1,5 @@
 #include "exec/runtime/layer_partition.h"
 
-#include <algorithm>
-#include <limits>
 #include <sstream>
 
 namespace paci::exec {
@@ -23,30 +21,9 @@ Result<std::vector<LayerRange>> partition_balanced(const GPTConfig& cfg, int par
                                    " pipeline slices need at least that many layers; the model has " +
                                    std::to_string(n) + " (embedding, " +
                                    std::to_string(cfg.n_layer) + " blocks, head); raise --layers");
-  std::vector<double> prefix(n + 1, 0.0);
-  for (int i = 0; i < n; ++i) prefix[i + 1] = prefix[i] + layer_cost(cfg, i);
-  // best[k][i]: smallest possible max-slice cost splitting layers [0, i) into k slices.
-  const double inf = std::numeric_limits<double>::infinity();
-  std::vector<std::vector<double>> best(parts + 1, std::vector<double>(n + 1, inf));
-  std::vector<std::vector<int>> cut(parts + 1, std::vector<int>(n + 1, 0));
-  best[0][0] = 0.0;
-  for (int k = 1; k <= parts; ++k) {
-    for (int i = k; i <= n; ++i) {
-      for (int j = k - 1; j < i; ++j) {
-        const double c = std::max(best[k - 1][j], prefix[i] - prefix[j]);
-        if (c < best[k][i]) {
-          best[k][i] = c;
-          cut[k][i] = j;
-        }
-      }
-    }
-  }
-  std::vector<LayerRange> out(parts);
-  for (int k = parts, i = n; k >= 1; --k) {
-    out[k - 1] = {cut[k][i], i};
-    i = cut[k][i];
-  }
-  return out;
+  std::vector<LayerLoad> loads(n);
+  for (int i = 0; i < n; ++i) loads[i].compute = layer_cost(cfg, i);
+  return PartitionLayers(loads, static_cast<uint32_t>(parts), {}, 0);
 }
 
 Result<std::vector<LayerRange>> partition_from_cuts(const GPTConfig& cfg, int parts,

@@ -36,9 +36,6 @@ class StageWorker {
   const Sampler& sampler() const { return sampler_; }
 
  private:
-  uint32_t Virtual(uint32_t chunk) const { return chunk * P_ + s_.stage; }
-  bool FirstVirtual(uint32_t chunk) const { return Virtual(chunk) == 0; }
-  bool LastVirtual(uint32_t chunk) const { return Virtual(chunk) + 1 == P_ * V_; }
   std::string Where(const PlainOp& op) const {
     return fmt::format("stage {}: op {} (id {})", s_.stage, OpText(op, P_), op.id);
   }
@@ -100,7 +97,8 @@ Status StageWorker::Forward(const PlainOp& op, int64_t* version) {
   const int B = s_.train.B, T = s_.train.model.block_size;
   std::vector<int>& tokens = tokens_;
   std::vector<int>& targets = targets_;
-  if (FirstVirtual(op.chunk) || LastVirtual(op.chunk)) {
+  const bool first = IsFirstVirtual(op, P_), last = IsLastVirtual(op, P_, V_);
+  if (first || last) {
     // Stages draw batches in micro-batch order from the same seed, so the first stage's inputs
     // and the last stage's targets come from the same windows, as in unpipelined training.
     if (op.micro_batch != next_sample_mb_)
@@ -112,9 +110,9 @@ Status StageWorker::Forward(const PlainOp& op, int64_t* version) {
   }
   *version = versions_.BeginForward(op.micro_batch, op.chunk);
   PACI_RETURN_IF_ERROR(backend_.Forward({op.micro_batch, op.chunk}, *version,
-                                        FirstVirtual(op.chunk) ? tokens.data() : nullptr,
-                                        LastVirtual(op.chunk) ? targets.data() : nullptr));
-  if (LastVirtual(op.chunk)) ++losses_issued_;
+                                        first ? tokens.data() : nullptr,
+                                        last ? targets.data() : nullptr));
+  if (last) ++losses_issued_;
   return Status::Ok();
 }
 
@@ -192,7 +190,7 @@ void StageWorker::SnapshotForEval(int64_t update) {
   for (uint32_t c = 0; c < V_; ++c) {
     ChunkState state;
     backend_.ExportChunk(c, &state);
-    s_.eval->AddSlice(update, layout.layer_offset[s_.virtual_ranges[Virtual(c)].first], std::move(state.weights));
+    s_.eval->AddSlice(update, layout.layer_offset[s_.virtual_ranges[VirtualStage(s_.stage, c, P_)].first], std::move(state.weights));
   }
 }
 

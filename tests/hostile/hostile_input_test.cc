@@ -18,6 +18,7 @@
 #include "exec/model/train.h"
 #include "sched/bounded_file.h"
 #include "sched/checked_math.h"
+#include "sched/layer_partition.h"
 #include "sched/ir_version.h"
 #include "sched/limits.h"
 #include "sched/pipeline_spec.h"
@@ -385,12 +386,12 @@ TEST(HostileFiles, NonRegularAndOversizedFilesAreNotRead) {  // was: /dev/zero r
 }
 
 TEST(HostileModelCost, PartitionerWorkIsBoundedBeforeAllocating) {  // was: O(P L^2), minutes to days
-  std::vector<sim::LayerCost> layers(1u << 20);  // kMaxModelLayers blocks
-  const Result<std::vector<sim::LayerSlice>> split = sim::PartitionLayers(layers, 2, {}, 0);
+  std::vector<LayerLoad> layers(1u << 20);  // kMaxModelLayers blocks
+  const Result<std::vector<LayerSlice>> split = PartitionLayers(layers, 2, {}, 0);
   ASSERT_FALSE(split.ok());
   EXPECT_TRUE(Mentions(split.status(), "kMaxPartitionSteps"));
   layers.resize(1000);
-  EXPECT_TRUE(sim::PartitionLayers(layers, 8, {}, 0).ok());
+  EXPECT_TRUE(PartitionLayers(layers, 8, {}, 0).ok());
 }
 
 }  // namespace

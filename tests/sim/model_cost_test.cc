@@ -67,7 +67,8 @@ TEST(ModelCost, ActivationMemoryOfGpt2MediumMatchesKorthikanti) {
   EXPECT_EQ(LayerWorkOf(*m, 1, 8, ir::PRECISION_BF16).message_bytes, 8u * 1024 * 1024 * 2);
 }
 
-std::vector<LayerCost> Layers(std::initializer_list<double> ms, uint64_t static_bytes = 0, uint64_t act = 0) {
+// What the partitioner sees of layers of these forward times (ms) and sizes (LayerLoads).
+std::vector<LayerLoad> Layers(std::initializer_list<double> ms, uint64_t static_bytes = 0, uint64_t act = 0) {
   std::vector<LayerCost> out;
   for (double t : ms) {
     LayerCost c;
@@ -76,7 +77,7 @@ std::vector<LayerCost> Layers(std::initializer_list<double> ms, uint64_t static_
     c.activation_bytes = act;
     out.push_back(c);
   }
-  return out;
+  return LayerLoads(out);
 }
 
 TEST(ModelCost, PartitionerMinimisesTheSlowestStage) {
