@@ -100,14 +100,15 @@ TEST(StudyPoint, IdentityIsColumnsAndSetup) {
   run.info.config.lr = 1e-3;
   run.info.config.seed = 7;
   // An untyped record of an earlier version, read as the store reads every description.
-  run.info.description = R"({"updates":100,"host_note":"not part of the setup","drift_lr_scale":0.5})";
+  run.info.description = R"({"model":{"layers":2},"updates":100,"host_note":"not part of the setup","drift_lr_scale":0.5})";
   run.info.setup = store::RunSetupFromDescription(run.info.description);
   const std::optional<StudyPoint> p = PointOfRun(run);
   ASSERT_TRUE(p.has_value());
-  EXPECT_EQ(p->setup, R"({"drift_lr_scale":0.5,"updates":100})");  // only kRunSetupKeys
+  // Only what the record keeps: the host note is gone; the model is always whole in the record.
+  EXPECT_EQ(p->setup, R"({"drift_lr_scale":0.5,"model":{"dim":0,"heads":0,"layers":2,"seq":0,"tie":false,"vocab":0},"updates":100})");
   EXPECT_EQ(VariantName(*p), "paci+drift-lr-scale=0.5");
   EXPECT_EQ(ConfigurationLabel(*p), "paci+drift-lr-scale=0.5 P=2 K=4 lr=0.001 b=8 tokens/update=2048");
-  EXPECT_EQ(SharedSetup(p->setup), R"({"updates":100})");
+  EXPECT_EQ(SharedSetup(p->setup), R"({"model":{"dim":0,"heads":0,"layers":2,"seq":0,"tie":false,"vocab":0},"updates":100})");
 
   StudyPoint q = *p;
   q.config.seed = 8;
@@ -138,12 +139,12 @@ TEST_F(StudyStore, GroupsSeedsIntoConfigurations) {
   WriteRun(*db_, {.schedule = "paci", .seed = 2, .loss = Line(0.05), .val_loss = 3.17});
   WriteRun(*db_, {.schedule = "paci", .seed = 3, .loss = Line(0.05), .status = store::RunStatus::kFailed});
   WriteRun(*db_, {.schedule = "paci", .seed = 4, .loss = Line(0.05), .kind = store::RunKind::kPredicted});
-  WriteRun(*db_, {.schedule = "paci", .seed = 1, .setup = R"({"model":{"layers":2},"updates":100,"drift_lr_scale":1})", .loss = Line(0.05)});
+  WriteRun(*db_, {.schedule = "paci", .seed = 1, .setup = R"({"model":{"layers":2},"updates":100,"drift_lr_scale":1.0})", .loss = Line(0.05)});
   const std::vector<StudyConfiguration> c = Load();
   ASSERT_EQ(c.size(), 3u);
   EXPECT_EQ(c[0].label, "1f1b-flush P=2 K=4 lr=0.001 b=8 tokens/update=2048");
   EXPECT_EQ(c[1].label, "paci P=2 K=4 lr=0.001 b=8 tokens/update=2048");
-  EXPECT_EQ(c[2].label, "paci+drift-lr-scale=1 P=2 K=4 lr=0.001 b=8 tokens/update=2048");
+  EXPECT_EQ(c[2].label, "paci+drift-lr-scale=1.0 P=2 K=4 lr=0.001 b=8 tokens/update=2048");
   EXPECT_EQ(c[0].runs.size(), 2u);
   EXPECT_EQ(c[1].runs.size(), 2u);  // the failed and the predicted run are not part of it
   EXPECT_EQ(c[1].runs[1].seed, 2);
@@ -158,13 +159,13 @@ TEST_F(StudyStore, GroupsSeedsIntoConfigurations) {
 // Both labels carry their setup (before this library the first relabelled configuration made the
 // second's label unique again, so only one of them said which setup it was).
 TEST_F(StudyStore, EqualColumnsDifferentSetupsAreToldApart) {
-  WriteRun(*db_, {.setup = R"({"updates":100})", .loss = Line(0.05)});
-  WriteRun(*db_, {.setup = R"({"updates":200})", .loss = Line(0.05)});
-  WriteRun(*db_, {.seed = 2, .setup = R"({"updates":100})", .loss = Line(0.05)});
+  WriteRun(*db_, {.setup = R"({"model":{"layers":2},"updates":100})", .loss = Line(0.05)});
+  WriteRun(*db_, {.setup = R"({"model":{"layers":2},"updates":200})", .loss = Line(0.05)});
+  WriteRun(*db_, {.seed = 2, .setup = R"({"model":{"layers":2},"updates":100})", .loss = Line(0.05)});
   const std::vector<StudyConfiguration> c = Load();
   ASSERT_EQ(c.size(), 2u);
-  EXPECT_EQ(c[0].label, R"(paci P=2 K=4 lr=0.001 b=8 tokens/update=2048 {"updates":100})");
-  EXPECT_EQ(c[1].label, R"(paci P=2 K=4 lr=0.001 b=8 tokens/update=2048 {"updates":200})");
+  EXPECT_EQ(c[0].label, R"(paci P=2 K=4 lr=0.001 b=8 tokens/update=2048 {"model":{"dim":0,"heads":0,"layers":2,"seq":0,"tie":false,"vocab":0},"updates":100})");
+  EXPECT_EQ(c[1].label, R"(paci P=2 K=4 lr=0.001 b=8 tokens/update=2048 {"model":{"dim":0,"heads":0,"layers":2,"seq":0,"tie":false,"vocab":0},"updates":200})");
   EXPECT_EQ(c[0].runs.size(), 2u);
   EXPECT_EQ(FlushOf(c, c[0]), nullptr);
 }
@@ -201,7 +202,7 @@ SubGrid Grid(std::vector<std::string> schedules, std::vector<int64_t> stages, st
 TEST_F(StudyStore, SubGridKeepsTheFlushBaseline) {
   WriteRun(*db_, {.schedule = "1f1b-flush", .loss = Line(0.05)});
   WriteRun(*db_, {.schedule = "paci", .loss = Line(0.05)});
-  WriteRun(*db_, {.schedule = "paci", .setup = R"({"model":{"layers":2},"updates":100,"drift_lr_scale":1})", .loss = Line(0.05)});
+  WriteRun(*db_, {.schedule = "paci", .setup = R"({"model":{"layers":2},"updates":100,"drift_lr_scale":1.0})", .loss = Line(0.05)});
   WriteRun(*db_, {.schedule = "paci", .lr = 2e-3, .loss = Line(0.05)});
   const std::vector<StudyConfiguration> all = Load();
   ASSERT_EQ(all.size(), 4u);
@@ -210,9 +211,9 @@ TEST_F(StudyStore, SubGridKeepsTheFlushBaseline) {
   ASSERT_EQ(kept.size(), 2u);
   EXPECT_TRUE(kept[0].IsFlush());
   EXPECT_EQ(VariantName(kept[1].point), "paci");
-  kept = SelectSubGrid(Grid({"paci+drift-lr-scale=1"}, {}, {}), all);
+  kept = SelectSubGrid(Grid({"paci+drift-lr-scale=1.0"}, {}, {}), all);
   ASSERT_EQ(kept.size(), 2u);
-  EXPECT_EQ(VariantName(kept[1].point), "paci+drift-lr-scale=1");
+  EXPECT_EQ(VariantName(kept[1].point), "paci+drift-lr-scale=1.0");
   EXPECT_TRUE(SelectSubGrid(Grid({}, {8}, {}), all).empty());
 }
 
