@@ -7,6 +7,7 @@
 #include <QLineEdit>
 #include <QPushButton>
 #include <QScrollArea>
+#include <QSignalBlocker>
 #include <QVBoxLayout>
 #include <QtConcurrent/QtConcurrentRun>
 #include <cmath>
@@ -24,6 +25,9 @@ TimelinePage::TimelinePage(QWidget* parent) : QWidget(parent) {
   header_ = new QLabel;
   details_ = new QLabel;
   details_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  // Wrapped: one line of help or op details must not set the window's minimum width (a 1000x700
+  // window has to fit).
+  details_->setWordWrap(true);
   timeline_ = new TimelineWidget;
   legend_ = new OpLegend;
   auto* scroll = new QScrollArea;
@@ -37,6 +41,8 @@ TimelinePage::TimelinePage(QWidget* parent) : QWidget(parent) {
                                  "(Enter / n: next, N: previous)"));
   search_->setClearButtonEnabled(true);
   search_status_ = new QLabel;
+  search_status_->setWordWrap(true);  // an error names the word and gives examples: wrap it
+  search_status_->setMaximumWidth(420);
   zoom_back_ = new QPushButton(tr("Zoom back"));
   zoom_back_->setToolTip(tr("Back to the range shown before the last Shift+drag zoom (Z or Backspace)"));
   zoom_back_->setEnabled(false);
@@ -46,6 +52,7 @@ TimelinePage::TimelinePage(QWidget* parent) : QWidget(parent) {
   tools->addWidget(zoom_back_);
   area_stats_ = new QLabel;
   area_stats_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  area_stats_->setWordWrap(true);
   area_stats_->setFrameShape(QFrame::StyledPanel);
   area_stats_->setMargin(4);
   area_stats_->hide();
@@ -250,6 +257,11 @@ void TimelinePage::setRun(std::shared_ptr<const TraceIndex> index, uint32_t chun
 }
 
 void TimelinePage::resetNavigation() {
+  // The box keeps no text of another run: it would read as a search with no match.
+  {
+    const QSignalBlocker quiet(search_);
+    search_->clear();
+  }
   searched_.clear();
   matches_.clear();
   current_.reset();
