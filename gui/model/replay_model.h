@@ -37,6 +37,11 @@ class ReplayModel : public QObject {
   std::vector<uint64_t> liveBytes() const;          // per stage, at time()
   std::vector<int64_t> latestVersion() const;       // per stage; -1 before any versioned op
   uint64_t peakBytes() const { return peak_bytes_; }  // over the run, for scaling bars
+  // Whether the run carries any live memory: false when every sample and every op says 0 B, as
+  // for a simulation whose costs give no memory sizes (`paci simulate` with typed times and no
+  // --activation-mb / --weights-mb, e.g. the 9 M-op benchmark run) or a measurement that recorded
+  // none. The page then says "not recorded" instead of a false "0 B" on every stage.
+  bool memoryRecorded() const { return peak_bytes_ > 0; }
 
  signals:
   void timeChanged(qint64 t);

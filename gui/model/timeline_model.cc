@@ -1,5 +1,6 @@
 #include "gui/model/timeline_model.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "gui/model/op_style.h"
@@ -39,6 +40,12 @@ double TimelineModel::Height() const {
 QRectF TimelineModel::StageRect(uint32_t stage, double width) const {
   return QRectF(0, stage * (geometry_.lane_height + geometry_.lane_gap), width,
                 geometry_.lane_height);
+}
+
+uint32_t TimelineModel::StageAt(double y) const {
+  if (index_->stages() == 0 || y < 0) return 0;
+  const auto s = static_cast<uint32_t>(y / (geometry_.lane_height + geometry_.lane_gap));
+  return std::min(s, index_->stages() - 1);
 }
 
 QRectF TimelineModel::LaneRect(uint32_t stage, ir::Lane lane, double width) const {

@@ -50,6 +50,9 @@ class TimelineModel {
   // Band of (stage, lane) with y measured from the model's top and x spanning [0, width].
   QRectF LaneRect(uint32_t stage, ir::Lane lane, double width) const;
   QRectF StageRect(uint32_t stage, double width) const;
+  // The stage whose row holds model-local y (a gap counts for the stage above; clamped to the
+  // run's stages): turns the y extent of an area selection into stages.
+  uint32_t StageAt(double y) const;
 
   struct Box {
     QRectF rect;

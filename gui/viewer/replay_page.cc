@@ -18,12 +18,20 @@ constexpr int kSliderSteps = 10000;
 }  // namespace
 
 void StageBars::setValues(std::vector<uint64_t> bytes, std::vector<int64_t> versions,
-                          uint64_t peak) {
+                          uint64_t peak, bool recorded) {
+  recorded_ = recorded;
   bytes_ = std::move(bytes);
   versions_ = std::move(versions);
   peak_ = std::max<uint64_t>(peak, 1);
   updateGeometry();
   update();
+}
+
+QString StageBars::label(size_t s) const {
+  const QString v = s < versions_.size() && versions_[s] >= 0 ? QStringLiteral("v%1").arg(versions_[s])
+                                                              : QStringLiteral("–");
+  const QString mem = recorded_ && s < bytes_.size() ? FormatBytes(bytes_[s]) : tr("memory not recorded");
+  return QStringLiteral("%1   weights %2").arg(mem, v);
 }
 
 QSize StageBars::sizeHint() const {
@@ -32,19 +40,17 @@ QSize StageBars::sizeHint() const {
 
 void StageBars::paintEvent(QPaintEvent*) {
   QPainter p(this);
-  const double label = 70, right = 190;
-  const double w = std::max(10.0, width() - label - right);
+  const double name_w = 70, right = 240;  // "memory not recorded   weights v12" fits
+  const double w = std::max(10.0, width() - name_w - right);
   for (size_t s = 0; s < bytes_.size(); ++s) {
     const double y = 4 + s * kBarHeight;
     p.setPen(palette().color(QPalette::WindowText));
-    p.drawText(QRectF(0, y, label - 6, kBarHeight - 4), Qt::AlignRight | Qt::AlignVCenter,
+    p.drawText(QRectF(0, y, name_w - 6, kBarHeight - 4), Qt::AlignRight | Qt::AlignVCenter,
                QStringLiteral("stage %1").arg(s));
-    p.fillRect(QRectF(label, y, w, kBarHeight - 4), palette().alternateBase());
-    p.fillRect(QRectF(label, y, w * bytes_[s] / peak_, kBarHeight - 4), QColor(0x6a, 0x8e, 0xc8));
-    const QString v = s < versions_.size() && versions_[s] >= 0
-                          ? QStringLiteral("v%1").arg(versions_[s]) : QStringLiteral("–");
-    p.drawText(QRectF(label + w + 6, y, right - 6, kBarHeight - 4), Qt::AlignLeft | Qt::AlignVCenter,
-               QStringLiteral("%1   weights %2").arg(FormatBytes(bytes_[s]), v));
+    p.fillRect(QRectF(name_w, y, w, kBarHeight - 4), palette().alternateBase());
+    if (recorded_) p.fillRect(QRectF(name_w, y, w * bytes_[s] / peak_, kBarHeight - 4), QColor(0x6a, 0x8e, 0xc8));
+    p.drawText(QRectF(name_w + w + 6, y, right - 6, kBarHeight - 4), Qt::AlignLeft | Qt::AlignVCenter,
+               label(s));
   }
 }
 
@@ -75,7 +81,8 @@ ReplayPage::ReplayPage(QWidget* parent) : QWidget(parent) {
   layout->addWidget(title_);
   layout->addLayout(controls);
   layout->addWidget(timeline_, 1);
-  layout->addWidget(new QLabel(tr("Live memory and latest weight version per stage")));
+  memory_title_ = new QLabel(tr("Live memory and latest weight version per stage"));
+  layout->addWidget(memory_title_);
   layout->addWidget(bars_);
 
   auto apply_speed = [this] { model_.setSpeed(speed_->currentData().toDouble() / 1000.0); };
@@ -97,6 +104,10 @@ void ReplayPage::setRun(std::shared_ptr<const TraceIndex> index, uint32_t chunks
   timeline_model_ = std::make_unique<TimelineModel>(index, chunks);
   timeline_->setTracks({{title, timeline_model_.get(), {}}});
   model_.setTrace(std::move(index), std::move(memory));
+  memory_title_->setText(model_.memoryRecorded()
+                             ? tr("Live memory and latest weight version per stage")
+                             : tr("Latest weight version per stage (live memory not recorded: the run's costs "
+                                  "give no memory sizes, e.g. paci simulate without --activation-mb / --weights-mb)"));
   refresh();
 }
 
@@ -126,7 +137,7 @@ void ReplayPage::refresh() {
     const double span = a.VisibleEnd() - a.VisibleStart();
     timeline_->showRange(t - 0.1 * span, t + 0.9 * span);
   }
-  bars_->setValues(model_.liveBytes(), model_.latestVersion(), model_.peakBytes());
+  bars_->setValues(model_.liveBytes(), model_.latestVersion(), model_.peakBytes(), model_.memoryRecorded());
   const double step = std::max<double>(1, ix->makespan() / 1000.0);
   clock_->setText(QString::fromStdString(FormatTime(t, step) + " / " +
                                          FormatTime(ix->makespan(), step)));

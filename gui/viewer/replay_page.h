@@ -22,7 +22,12 @@ class TimelineWidget;
 class StageBars : public QWidget {
  public:
   explicit StageBars(QWidget* parent = nullptr) : QWidget(parent) {}
-  void setValues(std::vector<uint64_t> bytes, std::vector<int64_t> versions, uint64_t peak);
+  // recorded: false when the run carries no memory (ReplayModel::memoryRecorded): no bar, and
+  // the text says "memory not recorded" rather than "0 B".
+  void setValues(std::vector<uint64_t> bytes, std::vector<int64_t> versions, uint64_t peak,
+                 bool recorded = true);
+  // What stage s's row says right of its bar ("1.5 GiB   weights v3").
+  QString label(size_t s) const;
   QSize sizeHint() const override;
 
  protected:
@@ -32,6 +37,7 @@ class StageBars : public QWidget {
   std::vector<uint64_t> bytes_;
   std::vector<int64_t> versions_;
   uint64_t peak_ = 1;
+  bool recorded_ = true;
 };
 
 class ReplayPage : public QWidget {
@@ -44,6 +50,7 @@ class ReplayPage : public QWidget {
   QString titleText() const;
   ReplayModel& model() { return model_; }
   TimelineWidget* timeline() const { return timeline_; }
+  StageBars* bars() const { return bars_; }
 
  private:
   void refresh();
@@ -57,6 +64,7 @@ class ReplayPage : public QWidget {
   QSlider* slider_;
   TimelineWidget* timeline_;
   StageBars* bars_;
+  QLabel* memory_title_;
 };
 
 }  // namespace paci::gui

@@ -2,13 +2,19 @@
 
 #include <QElapsedTimer>
 #include <QFutureWatcher>
+#include <QHBoxLayout>
 #include <QLabel>
+#include <QLineEdit>
+#include <QPushButton>
 #include <QScrollArea>
+#include <QSignalBlocker>
 #include <QVBoxLayout>
 #include <QtConcurrent/QtConcurrentRun>
 #include <cmath>
 
+#include "gui/model/area_stats.h"
 #include "gui/model/number_format.h"
+#include "gui/model/op_search.h"
 #include "gui/model/op_style.h"
 #include "gui/viewer/op_legend.h"
 #include "gui/viewer/timeline_widget.h"
@@ -19,6 +25,9 @@ TimelinePage::TimelinePage(QWidget* parent) : QWidget(parent) {
   header_ = new QLabel;
   details_ = new QLabel;
   details_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  // Wrapped: one line of help or op details must not set the window's minimum width (a 1000x700
+  // window has to fit).
+  details_->setWordWrap(true);
   timeline_ = new TimelineWidget;
   legend_ = new OpLegend;
   auto* scroll = new QScrollArea;
@@ -27,14 +36,55 @@ TimelinePage::TimelinePage(QWidget* parent) : QWidget(parent) {
   scroll->setFrameShape(QFrame::NoFrame);
   window_status_ = new QLabel;
   window_status_->hide();
+  search_ = new QLineEdit;
+  search_->setPlaceholderText(tr("Search ops: mb 12 · B · stage 3 F 7 · send mb 4 · op 120  "
+                                 "(Enter / n: next, N: previous)"));
+  search_->setClearButtonEnabled(true);
+  search_status_ = new QLabel;
+  search_status_->setWordWrap(true);  // an error names the word and gives examples: wrap it
+  search_status_->setMaximumWidth(420);
+  zoom_back_ = new QPushButton(tr("Zoom back"));
+  zoom_back_->setToolTip(tr("Back to the range shown before the last Shift+drag zoom (Z or Backspace)"));
+  zoom_back_->setEnabled(false);
+  auto* tools = new QHBoxLayout;
+  tools->addWidget(search_, 1);
+  tools->addWidget(search_status_);
+  tools->addWidget(zoom_back_);
+  area_stats_ = new QLabel;
+  area_stats_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  area_stats_->setWordWrap(true);
+  area_stats_->setFrameShape(QFrame::StyledPanel);
+  area_stats_->setMargin(4);
+  area_stats_->hide();
   auto* layout = new QVBoxLayout(this);
   layout->addWidget(header_);
   layout->addWidget(window_status_);
+  layout->addLayout(tools);
   layout->addWidget(legend_);
   layout->addWidget(scroll, 1);
+  layout->addWidget(area_stats_);
   layout->addWidget(details_);
   connect(timeline_, &TimelineWidget::opSelected, this, [this](int, qint64 op) { showDetails(op); });
   connect(timeline_, &TimelineWidget::axisChanged, this, &TimelinePage::requestWindow);
+  connect(search_, &QLineEdit::returnPressed, this, [this] {
+    // Enter on the text already searched steps to the next match.
+    if (search_->text() == searched_ && !matches_.empty()) {
+      stepMatch(1);
+    } else {
+      search(search_->text());
+    }
+  });
+  connect(search_, &QLineEdit::textChanged, this, [this](const QString& t) {
+    if (t.trimmed().isEmpty()) search(QString());
+  });
+  connect(timeline_, &TimelineWidget::searchStep, this, &TimelinePage::stepMatch);
+  connect(zoom_back_, &QPushButton::clicked, timeline_, [this] { timeline_->zoomBack(); });
+  connect(timeline_, &TimelineWidget::zoomHistoryChanged, this,
+          [this] { zoom_back_->setEnabled(timeline_->canZoomBack()); });
+  connect(timeline_, &TimelineWidget::areaSelected, this, [this](const TimelineWidget::Area& a) {
+    showAreaStats(a.track, a.first_stage, a.last_stage, a.t0, a.t1);
+  });
+  connect(timeline_, &TimelineWidget::areaCleared, area_stats_, &QLabel::hide);
   clear();
 }
 
@@ -45,9 +95,12 @@ void TimelinePage::clear() {
   window_status_->hide();
   timeline_->setTracks({});  // the widget holds a raw pointer to the model: drop it first
   model_.reset();
+  resetNavigation();
   legend_->setEntries({}, 1);
   header_->setText(tr("Open a run from the run browser."));
-  details_->setText(tr("Wheel: zoom · drag: pan · W/S/A/D: zoom and pan · 0: fit · click: select an op"));
+  details_->setText(tr("Wheel: zoom · drag: pan · Shift+drag: zoom to a range, Z: zoom back · "
+                       "Ctrl+drag: area statistics · W/S/A/D: zoom and pan · 0: fit · click: select "
+                       "an op · n / N: next / previous search match"));
   // Says where runs come from as well: on a first start there is no store and no run to click.
   timeline_->setEmptyText(tr("Double-click a run in the Runs tab to see its timeline "
                              "(File > Open store… opens a store)."));
@@ -120,6 +173,7 @@ void TimelinePage::startWindowLoad(double t0, double t1) {
       // A window reaching past either end of the run covers all views beyond it too.
       model_->SetWindow(r.index, t0 <= 0 ? -1e300 : t0, t1 >= makespan ? 1e300 : t1);
       legend_->setRun(*r.index, model_->chunks(), true);  // a summary has no kinds; a window has
+      rerunSearch();  // the old matches indexed the old window
       const double step = (t1 - t0) / 100;
       const QString from = QString::fromStdString(FormatTime(std::max(0.0, t0), step));
       const QString to = QString::fromStdString(FormatTime(std::min<double>(makespan, t1), step));
@@ -198,7 +252,99 @@ void TimelinePage::setRun(std::shared_ptr<const TraceIndex> index, uint32_t chun
                        .arg(ix.stages())
                        .arg(FormatCount(static_cast<int64_t>(ops)))
                        .arg(QString::fromStdString(FormatTime(ix.makespan(), ix.makespan() / 1000.0))));
+  resetNavigation();
   timeline_->setTracks({{title, model_.get(), {}}});
+}
+
+void TimelinePage::resetNavigation() {
+  // The box keeps no text of another run: it would read as a search with no match.
+  {
+    const QSignalBlocker quiet(search_);
+    search_->clear();
+  }
+  searched_.clear();
+  matches_.clear();
+  current_.reset();
+  search_status_->clear();
+  area_stats_->hide();
+  area_stats_->clear();
+  timeline_->setHighlights({});
+  timeline_->clearArea();
+}
+
+bool TimelinePage::search(const QString& text) {
+  searched_ = text;
+  matches_.clear();
+  current_.reset();
+  if (text.trimmed().isEmpty() || !model_) {
+    search_status_->clear();
+    timeline_->setHighlights({});
+    return text.trimmed().isEmpty();
+  }
+  auto query = ParseOpQuery(text.toStdString());
+  if (!query.ok()) {
+    search_status_->setText(QString::fromStdString(query.status().message()));
+    timeline_->setHighlights({});
+    return false;
+  }
+  matches_ = FindOps(model_->index(), *query);
+  if (matches_.empty()) {
+    search_status_->setText(model_->overview() ? tr("no match in the loaded ops") : tr("no match"));
+    timeline_->setHighlights({});
+    return true;
+  }
+  current_ = FirstMatchFrom(model_->index(), matches_, timeline_->axis().VisibleStart());
+  showMatch();
+  return true;
+}
+
+void TimelinePage::rerunSearch() {
+  if (searched_.trimmed().isEmpty() || !model_) return;
+  auto query = ParseOpQuery(searched_.toStdString());
+  if (!query.ok()) return;
+  matches_ = FindOps(model_->index(), *query);
+  current_.reset();
+  timeline_->setHighlights(matches_);
+  search_status_->setText(tr("%1 matches in the loaded ops").arg(FormatCount(static_cast<int64_t>(matches_.size()))));
+}
+
+void TimelinePage::stepMatch(int dir) {
+  if (matches_.empty()) return;
+  current_ = StepMatch(matches_.size(), current_, dir);
+  showMatch();
+}
+
+void TimelinePage::showMatch() {
+  const size_t op = matches_[*current_];
+  model_->Select(op);
+  showDetails(static_cast<int64_t>(op));
+  timeline_->setHighlights(matches_, op);
+  timeline_->centreOn(op);
+  search_status_->setText(tr("%1 of %2%3")
+                              .arg(FormatCount(static_cast<int64_t>(*current_ + 1)),
+                                   FormatCount(static_cast<int64_t>(matches_.size())),
+                                   model_->overview() ? tr(" in the loaded ops") : QString()));
+}
+
+std::optional<size_t> TimelinePage::currentMatch() const {
+  if (!current_ || *current_ >= matches_.size()) return std::nullopt;
+  return matches_[*current_];
+}
+
+QString TimelinePage::searchStatus() const { return search_status_->text(); }
+
+QString TimelinePage::areaStatsText() const { return area_stats_->isHidden() ? QString() : area_stats_->text(); }
+
+void TimelinePage::showAreaStats(int, uint32_t first, uint32_t last, double t0, double t1) {
+  if (!model_) return;
+  if (!model_->Covers(t0, t1)) {
+    // The summary has busy time per tile, not op kinds: counting needs the ops themselves.
+    area_stats_->setText(tr("The ops of this area are not loaded (the summary is drawn): zoom in "
+                            "until they load, then select the area again."));
+  } else {
+    area_stats_->setText(FormatAreaStats(ComputeAreaStats(model_->index(), first, last, t0, t1)));
+  }
+  area_stats_->show();
 }
 
 }  // namespace paci::gui

@@ -29,6 +29,12 @@ TimelineWidget::TimelineWidget(QWidget* parent) : QWidget(parent) {
 
 void TimelineWidget::setTracks(std::vector<Track> tracks) {
   tracks_ = std::move(tracks);
+  // Zoom history, matches and area belong to the run shown before.
+  zoom_back_.clear();
+  highlights_.clear();
+  current_match_.reset();
+  area_.reset();
+  emit zoomHistoryChanged();
   updateGeometry();
   fit();
 }
@@ -65,6 +71,58 @@ std::vector<std::pair<double, QString>> TimelineWidget::rulerLabels() const {
 void TimelineWidget::showRange(double t0, double t1) {
   axis_.ShowRange(t0, t1);
   changed();
+}
+
+void TimelineWidget::zoomToRange(double t0, double t1) {
+  if (t1 < t0) std::swap(t0, t1);
+  if (!(t1 > t0)) return;
+  zoom_back_.emplace_back(axis_.VisibleStart(), axis_.VisibleEnd());
+  showRange(t0, t1);
+  emit zoomHistoryChanged();
+}
+
+bool TimelineWidget::zoomBack() {
+  if (zoom_back_.empty()) return false;
+  const auto [t0, t1] = zoom_back_.back();
+  zoom_back_.pop_back();
+  showRange(t0, t1);
+  emit zoomHistoryChanged();
+  return true;
+}
+
+void TimelineWidget::setHighlights(std::vector<size_t> ops, std::optional<size_t> current) {
+  std::sort(ops.begin(), ops.end());
+  highlights_ = std::move(ops);
+  current_match_ = current;
+  update();
+}
+
+bool TimelineWidget::highlighted(size_t op) const {
+  return std::binary_search(highlights_.begin(), highlights_.end(), op);
+}
+
+void TimelineWidget::centreOn(size_t op) {
+  if (tracks_.empty()) return;
+  const OpSpan& o = tracks_[0].model->index().op(op);
+  const double op_w = static_cast<double>(o.end - o.start);
+  double span = axis_.VisibleEnd() - axis_.VisibleStart();
+  // Keep the zoom, unless the op would not show: wider than the view, or under 2 px (stepping
+  // through matches of a whole 9 M-op run would otherwise land on invisible slivers).
+  if (op_w > 0.9 * span) span = 3 * op_w;
+  if (op_w > 0 && op_w / span * axis_.width_px < 2) span = 50 * op_w;
+  const double mid = (static_cast<double>(o.start) + static_cast<double>(o.end)) / 2;
+  // Centred, but not past either end of the run: a match near the start showed negative times.
+  const double end = static_cast<double>(tracks_[0].model->index().makespan());
+  double t0 = mid - span / 2;
+  if (span < end) t0 = std::clamp(t0, 0.0, end - span);
+  showRange(t0, t0 + span);
+}
+
+void TimelineWidget::clearArea() {
+  if (!area_) return;
+  area_.reset();
+  update();
+  emit areaCleared();
 }
 
 void TimelineWidget::setPlayHead(std::optional<double> t, std::vector<size_t> emphasised) {
@@ -118,6 +176,7 @@ void TimelineWidget::paintEvent(QPaintEvent*) {
   QPainter p(this);
   p.fillRect(rect(), palette().base());
   for (int t = 0; t < static_cast<int>(tracks_.size()); ++t) paintTrack(p, t);
+  paintArea(p);
   paintRuler(p);
   if (tracks_.empty()) {
     p.setPen(palette().color(QPalette::PlaceholderText));
@@ -165,6 +224,7 @@ void TimelineWidget::paintTrack(QPainter& p, int t) {
   p.setClipRect(QRectF(kGutter, top, w, m.Height()));
   p.translate(kGutter, top);
   const bool replay = t == 0 && play_head_.has_value();
+  const bool searching = t == 0 && !highlights_.empty();
   const QFontMetricsF fm(font());
   // A dense row: its busy fraction per pixel column as a filled profile, one polygon per row.
   auto paint_coverage = [&](const TimelineModel::Coverage& c) {
@@ -179,18 +239,31 @@ void TimelineWidget::paintTrack(QPainter& p, int t) {
     p.setPen(Qt::NoPen);
     p.setBrush(CoverageFill(c.lane));
     p.drawPolygon(profile);
+    if (replay) {
+      // Zoomed out, ops are a profile, not boxes: wash out what lies after the play head so past
+      // and future differ here too (a whole 9 M-op run looked the same on both sides).
+      const double head = std::max(0.0, axis_.ToX(*play_head_));
+      QColor wash = palette().color(QPalette::Base);
+      wash.setAlpha(150);
+      if (head < c.band.right()) p.fillRect(QRectF(head, c.band.top(), c.band.right() - head, c.band.height()), wash);
+    }
   };
   m.ForEachVisible(axis_, [&](const TimelineModel::Box& b) {
     const OpSpan& op = m.index().op(b.index);
     QColor fill = OpFill(op);
     const ReplayLook look = replay ? replayLook(b.index) : ReplayLook::kNormal;
-    const bool faded = look == ReplayLook::kFuture;
+    // A search washes out what does not match, as the replay does the ops still to come.
+    const bool match = searching && highlighted(b.index);
+    const bool faded = look == ReplayLook::kFuture || (searching && !match);
     if (faded) {
       fill = fill.lighter(160);
       fill.setAlpha(110);
     }
     p.fillRect(b.rect, fill);
-    if (look == ReplayLook::kInFlight) {
+    if (match) {
+      p.setPen(QPen(QColor(255, 170, 0), 2));
+      p.drawRect(b.rect.adjusted(1, 1, -1, -1));
+    } else if (look == ReplayLook::kInFlight) {
       p.setPen(QPen(QColor(20, 20, 20), 2));
       p.drawRect(b.rect.adjusted(1, 1, -1, -1));
     } else if (b.rect.width() > 4) {
@@ -208,7 +281,52 @@ void TimelineWidget::paintTrack(QPainter& p, int t) {
     }
   }, paint_coverage);
   paintSelection(p, t);
+  if (t == 0) paintHighlights(p);
   p.restore();
+}
+
+void TimelineWidget::paintHighlights(QPainter& p) {
+  // The current match is drawn even where its row is drawn as a busy profile or the op is
+  // narrower than a pixel: a tall marker in the match colour around it.
+  if (!current_match_) return;
+  const QRectF r = tracks_[0].model->OpRect(*current_match_, axis_);
+  p.setBrush(Qt::NoBrush);
+  p.setPen(QPen(QColor(230, 0, 120), 3));
+  p.drawRect(r.adjusted(-2, -2, 2, 2));
+}
+
+void TimelineWidget::paintArea(QPainter& p) {
+  const QColor edge(30, 90, 200), fill(30, 90, 200, 45);
+  if (pressed_ && dragging_ && drag_ == Drag::kZoomRange) {
+    // The time range a Shift+drag will zoom to, across every track.
+    const double x0 = std::min(press_origin_.x(), drag_now_.x());
+    const double x1 = std::max(press_origin_.x(), drag_now_.x());
+    const QRectF band(x0, kRuler, x1 - x0, height() - kRuler);
+    p.fillRect(band, fill);
+    p.setPen(QPen(edge, 1));
+    p.drawLine(band.topLeft(), band.bottomLeft());
+    p.drawLine(band.topRight(), band.bottomRight());
+    return;
+  }
+  if (pressed_ && dragging_ && drag_ == Drag::kArea) {
+    const QRectF r = QRectF(press_origin_, drag_now_).normalized();
+    p.fillRect(r, fill);
+    p.setPen(QPen(edge, 1, Qt::DashLine));
+    p.drawRect(r);
+    return;
+  }
+  if (!area_ || area_->track >= static_cast<int>(tracks_.size())) return;
+  const TimelineModel& m = *tracks_[area_->track].model;
+  const double top = trackTop(area_->track);
+  const double x0 = kGutter + axis_.ToX(area_->t0), x1 = kGutter + axis_.ToX(area_->t1);
+  const double y0 = top + m.StageRect(area_->first_stage, 1).top() - 2;
+  const double y1 = top + m.StageRect(area_->last_stage, 1).bottom() + 2;
+  const QRectF r(QPointF(std::max(x0, kGutter), y0), QPointF(std::min<double>(x1, width()), y1));
+  if (r.width() <= 0) return;
+  p.fillRect(r, fill);
+  p.setPen(QPen(edge, 2));
+  p.setBrush(Qt::NoBrush);
+  p.drawRect(r);
 }
 
 void TimelineWidget::paintSelection(QPainter& p, int t) {
@@ -255,7 +373,11 @@ void TimelineWidget::mousePressEvent(QMouseEvent* e) {
   if (e->button() != Qt::LeftButton) return;
   pressed_ = true;
   dragging_ = false;
-  press_pos_ = e->position();
+  press_pos_ = press_origin_ = drag_now_ = e->position();
+  const auto mods = e->modifiers();
+  drag_ = (mods & Qt::ShiftModifier)                              ? Drag::kZoomRange
+          : (mods & (Qt::ControlModifier | Qt::AltModifier)) != 0 ? Drag::kArea
+                                                                  : Drag::kPan;
 }
 
 void TimelineWidget::mouseMoveEvent(QMouseEvent* e) {
@@ -263,6 +385,11 @@ void TimelineWidget::mouseMoveEvent(QMouseEvent* e) {
   const QPointF d = e->position() - press_pos_;
   if (!dragging_ && std::abs(d.x()) + std::abs(d.y()) < 4) return;
   dragging_ = true;
+  if (drag_ != Drag::kPan) {
+    drag_now_ = e->position();
+    update();
+    return;
+  }
   setCursor(Qt::ClosedHandCursor);
   axis_.Pan(d.x());
   press_pos_ = e->position();
@@ -273,7 +400,19 @@ void TimelineWidget::mouseReleaseEvent(QMouseEvent* e) {
   if (!pressed_) return;
   pressed_ = false;
   unsetCursor();
+  if (dragging_ && drag_ == Drag::kZoomRange) {
+    const double x0 = std::min(press_origin_.x(), e->position().x()) - kGutter;
+    const double x1 = std::max(press_origin_.x(), e->position().x()) - kGutter;
+    if (x1 - x0 >= 4) zoomToRange(axis_.ToNs(std::max(0.0, x0)), axis_.ToNs(x1));
+    update();
+    return;
+  }
+  if (dragging_ && drag_ == Drag::kArea) {
+    finishArea(e->position());
+    return;
+  }
   if (dragging_) return;
+  clearArea();  // a click anywhere ends an area selection, as in Perfetto
   const auto where = locate(e->position());
   for (int t = 0; t < static_cast<int>(tracks_.size()); ++t) {
     std::optional<size_t> hit;
@@ -284,6 +423,35 @@ void TimelineWidget::mouseReleaseEvent(QMouseEvent* e) {
   update();
 }
 
+void TimelineWidget::finishArea(QPointF end) {
+  // The track the drag started on (or ended on, when it started in the ruler or a gap).
+  auto start = locate(QPointF(press_origin_.x(), press_origin_.y()));
+  if (!start) start = locate(end);
+  if (!start) {
+    update();
+    return;
+  }
+  const int t = start->first;
+  const TimelineModel& m = *tracks_[t].model;
+  const double top = trackTop(t);
+  const double ya = press_origin_.y() - top, yb = end.y() - top;
+  Area a;
+  a.track = t;
+  a.first_stage = m.StageAt(std::min(ya, yb));
+  a.last_stage = m.StageAt(std::max(ya, yb));
+  const double xa = std::max(0.0, std::min(press_origin_.x(), end.x()) - kGutter);
+  const double xb = std::max(press_origin_.x(), end.x()) - kGutter;
+  a.t0 = std::max(0.0, axis_.ToNs(xa));
+  a.t1 = std::min<double>(m.index().makespan(), axis_.ToNs(xb));
+  if (a.t1 <= a.t0) {
+    update();
+    return;
+  }
+  area_ = a;
+  update();
+  emit areaSelected(a);
+}
+
 void TimelineWidget::keyPressEvent(QKeyEvent* e) {
   const double mid = axis_.width_px / 2;
   switch (e->key()) {
@@ -292,6 +460,10 @@ void TimelineWidget::keyPressEvent(QKeyEvent* e) {
     case Qt::Key_A: axis_.Pan(axis_.width_px / 8); break;
     case Qt::Key_D: axis_.Pan(-axis_.width_px / 8); break;
     case Qt::Key_0: fit(); return;
+    case Qt::Key_Z:
+    case Qt::Key_Backspace: zoomBack(); return;
+    case Qt::Key_Escape: clearArea(); return;
+    case Qt::Key_N: emit searchStep((e->modifiers() & Qt::ShiftModifier) ? -1 : 1); return;
     default: QWidget::keyPressEvent(e); return;
   }
   changed();

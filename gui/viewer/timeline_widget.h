@@ -1,7 +1,9 @@
 // TimelineWidget: paints one or more TimelineModels stacked on one shared TimeAxis with a time
 // ruler on top, and turns mouse and keys into axis and selection changes (wheel zooms about the
-// cursor, drag pans, click selects, W/S zoom and A/D pan as in Perfetto). All geometry and hit
-// testing is the models'; this class only paints and forwards input.
+// cursor, drag pans, click selects, W/S zoom and A/D pan as in Perfetto; Shift+drag zooms to a
+// time range and Z / Backspace zooms back; Ctrl+drag or Alt+drag selects an area of lanes x time;
+// n / N step through search matches). All geometry, hit testing, search and statistics are the
+// models'; this class only paints and forwards input.
 #pragma once
 
 #include <QString>
@@ -48,12 +50,39 @@ class TimelineWidget : public QWidget {
   enum class ReplayLook { kNormal, kDone, kInFlight, kFuture };
   ReplayLook replayLook(size_t op) const;
 
+  // Shows [t0, t1] and remembers the range shown before, for zoomBack() (Shift+drag does this).
+  void zoomToRange(double t0, double t1);
+  // Back to the range shown before the last zoomToRange(); false when there is none.
+  bool zoomBack();
+  bool canZoomBack() const { return !zoom_back_.empty(); }
+
+  // Search matches of track 0 (indices into its ops, any order), drawn outlined, and the current
+  // one drawn thicker. Empty: no search.
+  void setHighlights(std::vector<size_t> ops, std::optional<size_t> current = std::nullopt);
+  bool highlighted(size_t op) const;
+  // Puts op (of track 0) in the middle of the view (or as near as the run's ends allow), keeping
+  // the zoom unless the op is wider than the view or under 2 px wide.
+  void centreOn(size_t op);
+
+  // An area selection: stages [first, last] of one track over [t0, t1].
+  struct Area {
+    int track = 0;
+    uint32_t first_stage = 0, last_stage = 0;
+    double t0 = 0, t1 = 0;
+  };
+  const std::optional<Area>& area() const { return area_; }
+  void clearArea();
+
   QSize sizeHint() const override;
   QSize minimumSizeHint() const override { return {400, 120}; }
 
  signals:
   void opSelected(int track, qint64 op_index);  // -1: nothing
   void axisChanged();
+  void zoomHistoryChanged();  // canZoomBack() may have changed
+  void areaSelected(const TimelineWidget::Area& area);
+  void areaCleared();
+  void searchStep(int dir);  // n: +1, N: -1
 
  protected:
   void paintEvent(QPaintEvent*) override;
@@ -72,7 +101,12 @@ class TimelineWidget : public QWidget {
   void paintRuler(QPainter& p);
   void paintTrack(QPainter& p, int t);
   void paintSelection(QPainter& p, int t);
+  void paintHighlights(QPainter& p);
+  void paintArea(QPainter& p);
   void changed();
+  // What a left-button drag does, chosen by the modifiers held when it starts.
+  enum class Drag { kPan, kZoomRange, kArea };
+  void finishArea(QPointF end);
 
   std::vector<Track> tracks_;
   QString empty_text_ = tr("No run to show.");
@@ -80,6 +114,13 @@ class TimelineWidget : public QWidget {
   std::optional<double> play_head_;
   std::vector<size_t> emphasised_;
   QPointF press_pos_;
+  QPointF press_origin_;  // where the drag started (press_pos_ follows a pan)
+  QPointF drag_now_;
+  Drag drag_ = Drag::kPan;
+  std::vector<std::pair<double, double>> zoom_back_;  // ranges shown before each zoomToRange
+  std::vector<size_t> highlights_;                     // sorted
+  std::optional<size_t> current_match_;
+  std::optional<Area> area_;
   bool dragging_ = false;
   bool pressed_ = false;
 };
