@@ -86,7 +86,6 @@ SweepRow RunPoint(const SweepRow& point, const CostForSpec& cost_for) {
     return row;
   }
   row.microbatches = spec->total_microbatches();
-  row.chunks = spec->chunks();
   Result<ir::CostModel> cost = cost_for(*spec);
   if (!cost.ok()) {
     row.error = cost.status().message();
@@ -145,7 +144,7 @@ std::vector<SweepRow> RunSweep(const SweepGrid& grid, const CostForSpec& cost_fo
           r.stages = P;
           r.accum = K;
           r.microbatches = by_updates ? N * K : N;
-          r.chunks = grid.chunks;  // the spec's V once the point runs (1 but for interleaved-1f1b)
+          r.chunks = kind == ir::INTERLEAVED_1F1B ? grid.chunks : 1;  // as SpecFor reads V
         }
   // Results land at their index, so the output order does not depend on which thread ran what.
   ParallelFor(rows.size(), threads, [&](size_t i) { rows[i] = RunPoint(rows[i], cost_for); });
