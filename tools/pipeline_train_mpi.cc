@@ -11,7 +11,7 @@
 #include "exec/runtime/rank_group.h"
 #include "exec/runtime/transport_factory.h"
 #include "store/trace_store.h"
-#include "tools/exit_codes.h"
+#include "proto/exit_codes.h"
 #include "tools/pipeline_metrics.h"
 
 namespace paci::cli {
