@@ -4,6 +4,7 @@
 // Goal (issue 3): >= 10 M simulated ops/s on one core. Results: README.md, "## Simulator".
 #include <benchmark/benchmark.h>
 
+#include "sched/pipeline_spec.h"
 #include "sched/schedule_generator.h"
 #include "sim/simulator.h"
 #include "sim/stage_cost_model.h"
@@ -30,17 +31,11 @@ ir::CostModel BenchCost() {
 // Args: P, schedule (0 = paci K=8, 1 = 1f1b-flush M=64), total micro-batches.
 void BM_Simulate(benchmark::State& state) {
   const uint32_t P = static_cast<uint32_t>(state.range(0));
-  ir::PipelineSpec spec;
-  spec.set_stages(P);
-  spec.set_total_microbatches(static_cast<uint64_t>(state.range(2)));
-  if (state.range(1) == 0) {
-    spec.set_kind(ir::PACI);
-    spec.set_accum(8);
-  } else {
-    spec.set_kind(ir::ONE_F_ONE_B_FLUSH);
-    spec.set_microbatches_per_iteration(64);
-  }
-  Result<ir::Schedule> schedule = GenerateSchedule(spec);
+  const bool paci = state.range(1) == 0;
+  Result<ir::PipelineSpec> spec = SpecFor(paci ? ir::PACI : ir::ONE_F_ONE_B_FLUSH, P, paci ? 8 : 64,
+                                          static_cast<uint64_t>(state.range(2)));
+  if (!spec.ok()) return state.SkipWithError(spec.status().message().c_str());
+  Result<ir::Schedule> schedule = GenerateSchedule(*spec);
   if (!schedule.ok()) return state.SkipWithError(schedule.status().message().c_str());
   const ir::CostModel cost = BenchCost();
   uint64_t ops = 0;

@@ -23,6 +23,7 @@
 #include "exec/runtime/stage_sizes.h"
 #include "exec/model/rng.h"
 #include "sched/expanded_schedule.h"
+#include "sched/pipeline_spec.h"
 #include "sched/schedule_generator.h"
 #include "sim/cost_model_fit.h"
 #include "sim/simulator.h"
@@ -41,15 +42,9 @@ struct Args {
 };
 
 ir::Schedule Make(ir::ScheduleKind kind, const Args& a, int steps) {
-  ir::PipelineSpec spec;
-  spec.set_kind(kind);
-  spec.set_stages(a.stages);
-  if (kind == ir::PACI)
-    spec.set_accum(a.microbatches);
-  else
-    spec.set_microbatches_per_iteration(a.microbatches);
-  spec.set_total_microbatches(static_cast<uint64_t>(steps) * a.microbatches);
-  Result<ir::Schedule> s = GenerateSchedule(spec);
+  // K = --microbatches micro-batches per update (a flush schedule's iteration M).
+  Result<ir::PipelineSpec> spec = SpecFor(kind, a.stages, a.microbatches, static_cast<uint64_t>(steps) * a.microbatches);
+  Result<ir::Schedule> s = spec.ok() ? GenerateSchedule(*spec) : Result<ir::Schedule>(spec.status());
   if (!s.ok()) {
     std::fprintf(stderr, "schedule: %s\n", s.status().ToString().c_str());
     std::exit(1);

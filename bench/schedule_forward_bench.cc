@@ -18,6 +18,7 @@
 #include "exec/model/rng.h"
 #include "exec/model/threads.h"
 #include "exec/runtime/pipeline_trainer.h"
+#include "sched/pipeline_spec.h"
 #include "sched/schedule_generator.h"
 
 namespace {
@@ -67,12 +68,8 @@ struct RunResult {
 
 RunResult RunOnce(ir::ScheduleKind kind, uint32_t P, uint32_t K, uint32_t updates, const PipelineConfig& pc,
                   const DataSplit& data) {
-  ir::PipelineSpec spec;
-  spec.set_kind(kind);
-  spec.set_stages(P);
-  spec.set_microbatches_per_iteration(K);
-  spec.set_total_microbatches(uint64_t{updates} * K);
-  Result<ir::Schedule> schedule = GenerateSchedule(spec);
+  Result<ir::PipelineSpec> spec = SpecFor(kind, P, K, uint64_t{updates} * K);
+  Result<ir::Schedule> schedule = spec.ok() ? GenerateSchedule(*spec) : Result<ir::Schedule>(spec.status());
   if (!schedule.ok()) {
     std::fprintf(stderr, "%s\n", schedule.status().message().c_str());
     std::exit(2);

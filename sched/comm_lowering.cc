@@ -19,7 +19,7 @@ ir::Schedule Rebuild(const ir::Schedule& schedule, bool with_comms) {
   ir::Schedule out;
   out.set_ir_version(schedule.ir_version());
   *out.mutable_spec() = schedule.spec();
-  const uint32_t P = schedule.spec().stages(), V = std::max<uint32_t>(1, schedule.spec().chunks());
+  const uint32_t P = schedule.spec().stages(), V = schedule.spec().chunks();
   const auto expanded = ExpandSchedule(schedule);
   for (int s = 0; s < schedule.streams_size(); ++s) {
     ir::StageStream& stream = *out.add_streams();

@@ -26,8 +26,9 @@ inline uint32_t VirtualStageOf(const PlainOp& op, uint32_t stages) {
 }
 
 inline bool IsFirstVirtual(const PlainOp& op, uint32_t stages) { return VirtualStageOf(op, stages) == 0; }
+// chunks: V of a normalized spec (>= 1, sched/pipeline_spec.h), here and below.
 inline bool IsLastVirtual(const PlainOp& op, uint32_t stages, uint32_t chunks) {
-  return VirtualStageOf(op, stages) + 1 == stages * (chunks == 0 ? 1 : chunks);
+  return VirtualStageOf(op, stages) + 1 == stages * chunks;
 }
 
 // Stage and chunk that hold virtual stage v.
@@ -52,7 +53,7 @@ inline bool IsCompute(ir::OpKind k) {
 // it for every send and receive it plays, and a call per message cost it ~4% (issue 28).
 inline std::optional<MessageKey> MessageOf(const PlainOp& op, uint32_t stages, uint32_t chunks) {
   const int64_t v = VirtualStageOf(op, stages);
-  const int64_t last = int64_t{stages} * (chunks == 0 ? 1 : chunks) - 1;
+  const int64_t last = int64_t{stages} * chunks - 1;
   int64_t from = 0, to = 0;
   bool grad = false;
   switch (op.kind) {

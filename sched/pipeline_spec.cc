@@ -15,7 +15,7 @@ Status Invalid(const std::string& field, const std::string& why) {
 
 Status NormalizeFlush(ir::PipelineSpec& s) {
   const uint32_t P = s.stages();
-  if (s.microbatches_per_iteration() == 0) s.set_microbatches_per_iteration(2 * P);
+  if (s.microbatches_per_iteration() == 0) s.set_microbatches_per_iteration(DefaultAccum(s.kind(), P));
   const uint32_t M = s.microbatches_per_iteration();
   if (s.kind() == ir::INTERLEAVED_1F1B) {
     if (s.chunks() == 0) s.set_chunks(2);
@@ -45,7 +45,7 @@ Status NormalizeAsync(ir::PipelineSpec& s) {
       return Invalid("accum", "pipedream steps after every micro-batch; use K = 1 or pipedream-2bw");
     s.set_accum(1);
   }
-  if (s.accum() == 0) s.set_accum(P);
+  if (s.accum() == 0) s.set_accum(DefaultAccum(s.kind(), P));
   if (s.kind() == ir::PIPEDREAM_2BW && s.accum() < P)
     return Invalid("accum", "pipedream-2bw needs K >= P (the 2BW paper's m >= d); got K = " +
                                 std::to_string(s.accum()) + ", P = " + std::to_string(P));
@@ -69,6 +69,42 @@ Result<ir::PipelineSpec> NormalizeSpec(const ir::PipelineSpec& in) {
   if (!st.ok()) return st;
   PACI_RETURN_IF_ERROR(CheckSpecLimits(s));
   return s;
+}
+
+uint32_t DefaultAccum(ir::ScheduleKind kind, uint32_t stages) {
+  if (IsFlushSchedule(kind)) return 2 * stages;
+  return kind == ir::PIPEDREAM ? 1 : stages;
+}
+
+Result<ir::PipelineSpec> SpecFor(ir::ScheduleKind kind, uint32_t stages, uint32_t accum, uint64_t microbatches,
+                                 uint32_t chunks, const std::vector<uint32_t>& window) {
+  ir::PipelineSpec spec;
+  spec.set_kind(kind);
+  spec.set_stages(stages);
+  // One update per flush iteration, so K is the iteration's M there.
+  if (IsFlushSchedule(kind)) spec.set_microbatches_per_iteration(accum);
+  else spec.set_accum(accum);
+  if (kind == ir::INTERLEAVED_1F1B) spec.set_chunks(chunks);
+  spec.set_total_microbatches(microbatches);
+  for (uint32_t w : window) spec.add_window(w);
+  return NormalizeSpec(spec);
+}
+
+void NormalizeChunks(ir::Schedule* schedule) {
+  if (schedule->spec().chunks() > 0) return;
+  // From the stream's sections, not by expanding them: a body repeat keeps its ops' chunks.
+  uint32_t chunks = 1;
+  auto see = [&](const ir::Op& op) { chunks = std::max(chunks, std::min(op.chunk(), kMaxChunks) + 1); };
+  for (const ir::StageStream& stream : schedule->streams()) {
+    for (const ir::Op& op : stream.prefix()) see(op);
+    for (const ir::Op& op : stream.body()) see(op);
+    for (const ir::Op& op : stream.suffix()) see(op);
+  }
+  schedule->mutable_spec()->set_chunks(chunks);
+}
+
+void NormalizeChunks(ir::PipelineSpec* spec) {
+  if (spec->chunks() == 0) spec->set_chunks(1);
 }
 
 uint32_t StageWindow(const ir::PipelineSpec& spec, uint32_t stage) {

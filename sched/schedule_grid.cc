@@ -21,7 +21,7 @@ std::string Label(const PlainOp& op, uint32_t chunks) {
 Result<std::string> FormatScheduleGrid(const ir::Schedule& schedule, const UnitCosts& costs) {
   Result<UnitTimeline> timeline = ComputeUnitTimeline(schedule, costs);
   if (!timeline.ok()) return timeline.status();
-  const uint32_t V = std::max<uint32_t>(1, schedule.spec().chunks());
+  const uint32_t V = schedule.spec().chunks();
   const int64_t T = timeline->makespan;
   // cells[s][t] = label of the op running on stage s during unit t.
   std::vector<std::vector<std::string>> cells(timeline->stages.size(), std::vector<std::string>(T, "."));

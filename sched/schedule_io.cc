@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "sched/pipeline_spec.h"
 #include "sched/schedule_text.h"
 
 namespace paci {
@@ -99,6 +100,7 @@ Result<ir::Schedule> ScheduleFromJson(std::string_view json, std::string_view so
   if (!status.ok())
     return Status::InvalidArgument(fmt::format("{}: not a JSON schedule: {}", source, std::string(status.message())));
   PACI_RETURN_IF_ERROR(CheckKnownEnums(schedule, source, ""));
+  NormalizeChunks(&schedule);
   return schedule;
 }
 
@@ -110,6 +112,7 @@ Result<ir::Schedule> ScheduleFromBinary(std::string_view bytes, std::string_view
       !schedule.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
     return Status::InvalidArgument(fmt::format("{}: not a binary protobuf schedule", source));
   PACI_RETURN_IF_ERROR(CheckKnownEnums(schedule, source, ""));
+  NormalizeChunks(&schedule);
   return schedule;
 }
 

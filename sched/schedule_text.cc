@@ -14,6 +14,7 @@
 #include "sched/ir_version.h"
 #include "sched/limits.h"
 #include "sched/op_messages.h"
+#include "sched/pipeline_spec.h"
 
 namespace paci {
 namespace {
@@ -218,10 +219,8 @@ void InferSpec(ir::Schedule& schedule) {
   if (spec.stages() == 0) spec.set_stages(schedule.streams_size());
   // From the stream's sections, not by expanding them: a repeated body may stand for more ops
   // than memory holds (the validator refuses such a run against sched/limits.h afterwards).
-  uint32_t chunks = 1;
   uint64_t last = 0;
   auto see = [&](const ir::Op& op, uint64_t offset) {
-    chunks = std::max(chunks, std::min(op.chunk(), kMaxChunks) + 1);
     const uint64_t mb = op.micro_batch() > UINT64_MAX - offset ? UINT64_MAX : op.micro_batch() + offset;
     last = std::max(last, mb);
   };
@@ -234,7 +233,7 @@ void InferSpec(ir::Schedule& schedule) {
     const uint64_t offset = stride != 0 && n > UINT64_MAX / stride ? UINT64_MAX : n * stride;
     for (const ir::Op& op : stream.body()) see(op, offset);
   }
-  if (spec.chunks() == 0) spec.set_chunks(chunks);
+  NormalizeChunks(&schedule);
   if (spec.total_microbatches() == 0) spec.set_total_microbatches(last);
 }
 

@@ -50,7 +50,7 @@ int64_t ReadyAt(const PlainOp& op, uint32_t P, uint32_t last, EndTimes& ends) {
 }  // namespace
 
 Result<UnitTimeline> ComputeUnitTimeline(const ir::Schedule& schedule, const UnitCosts& costs) {
-  const uint32_t P = schedule.spec().stages(), V = std::max<uint32_t>(1, schedule.spec().chunks());
+  const uint32_t P = schedule.spec().stages(), V = schedule.spec().chunks();
   const auto expanded = ExpandSchedule(schedule);
   uint64_t last_mb = 0;
   for (const auto& ops : expanded)

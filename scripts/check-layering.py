@@ -31,7 +31,7 @@ ALLOWED = {
 # Narrower rules inside a layer: (folder or file prefix, included prefix, the files allowed to).
 # The viewer reaches the simulator through one door, gui/model/sim_backend.h.
 DOORS = [
-    ("gui/", "sim/", ("gui/model/sim_backend_paci.cc",)),
+    ("gui/", "sim/", ("gui/model/sim_backend.h", "gui/model/sim_backend_paci.cc")),
     ("exec/", "exec/cuda/", ("exec/cuda/",)),
 ]
 

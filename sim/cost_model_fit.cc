@@ -21,7 +21,7 @@ struct Mean {
 // when the send started (so the delay is the transfer, not the receiver's lateness). Works for
 // executor traces (SEND = hand-off, RECV = the wait) and simulator traces (SEND = transfer).
 int64_t FitLatency(const ir::Schedule& schedule, const std::vector<ir::TraceEvent>& measured) {
-  const uint32_t P = schedule.spec().stages(), V = std::max<uint32_t>(1, schedule.spec().chunks());
+  const uint32_t P = schedule.spec().stages(), V = schedule.spec().chunks();
   auto key_of = [&](const ir::TraceEvent& e) {
     PlainOp op{e.op_id(), e.stage(), e.chunk(), e.micro_batch(), e.kind()};
     return MessageOf(op, P, V);
@@ -50,7 +50,7 @@ Result<ir::CostModel> FitCostModel(const ir::Schedule& schedule,
                                    const std::vector<ir::TraceEvent>& measured,
                                    const ir::CostModel& base) {
   const uint32_t P = schedule.spec().stages();
-  const double V = std::max<uint32_t>(1, schedule.spec().chunks());
+  const double V = schedule.spec().chunks();
   std::vector<std::map<ir::OpKind, Mean>> means(P);
   for (const ir::TraceEvent& e : measured) {
     if (e.stage() >= P || !IsCompute(e.kind())) continue;

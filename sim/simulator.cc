@@ -9,6 +9,7 @@
 #include "sched/expanded_schedule.h"
 #include "sched/limits.h"
 #include "sched/op_messages.h"
+#include "sched/pipeline_spec.h"
 #include "sched/schedule_generator.h"
 #include "sched/weight_version_analysis.h"
 #include "sched/op_trace.h"
@@ -62,7 +63,7 @@ class Engine {
   Engine(const ir::Schedule& schedule, const StageCostModel& cost, const SimulationOptions& opt)
       : schedule_(schedule), cost_(cost), sink_(opt.sink),
         samples_(opt.sink != nullptr && opt.memory_samples),
-        P_(schedule.spec().stages()), V_(std::max<uint32_t>(1, schedule.spec().chunks())),
+        P_(schedule.spec().stages()), V_(schedule.spec().chunks()),
         K_(std::max<uint32_t>(1, schedule.spec().accum())) {}
 
   Status Run();
@@ -488,6 +489,9 @@ Result<SimulationResult> Simulate(const ir::Schedule& schedule, const ir::CostMo
   if (P == 0 || schedule.streams_size() != static_cast<int>(P))
     return Status::InvalidArgument("simulate: schedule has " + std::to_string(schedule.streams_size()) +
                                    " streams for " + std::to_string(P) + " stages");
+  if (schedule.spec().chunks() == 0)  // a check, not a default: generation and reading normalise it
+    return Status::InvalidArgument("simulate: spec.chunks is 0; specs are normalised when generated or read "
+                                   "(sched/pipeline_spec.h)");
   ::paci::Result<StageCostModel> model = StageCostModel::Create(cost, P, schedule.spec().chunks());
   if (!model.ok()) return model.status();
   Engine engine(schedule, *model, options);
@@ -495,7 +499,9 @@ Result<SimulationResult> Simulate(const ir::Schedule& schedule, const ir::CostMo
   return engine.TakeResult();
 }
 
-Status Replay(const ir::Schedule& schedule, const ir::CostModel& cost, TraceSink& sink) {
+Status Replay(const ir::Schedule& stored, const ir::CostModel& cost, TraceSink& sink) {
+  ir::Schedule schedule = stored;  // read from a store, maybe an old one: normalised on reading
+  NormalizeChunks(&schedule);
   SimulationOptions options;
   options.sink = &sink;
   return Simulate(schedule, cost, options).status();

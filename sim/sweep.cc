@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "proto/ir_names.h"
+#include "sched/pipeline_spec.h"
 #include "sim/simulator.h"
 
 namespace paci::sim {
@@ -79,15 +80,19 @@ void Summarize(const SimulationResult& r, SweepRow* row) {
 
 SweepRow RunPoint(const SweepRow& point, const CostForSpec& cost_for) {
   SweepRow row = point;
-  const ir::PipelineSpec spec = SweepSpec(point.kind, point.stages, point.accum, point.microbatches, point.chunks);
-  row.microbatches = spec.total_microbatches();
-  Result<ir::CostModel> cost = cost_for(spec);
+  Result<ir::PipelineSpec> spec = SweepSpec(point.kind, point.stages, point.accum, point.microbatches, point.chunks);
+  if (!spec.ok()) {
+    row.error = spec.status().message();
+    return row;
+  }
+  row.microbatches = spec->total_microbatches();
+  Result<ir::CostModel> cost = cost_for(*spec);
   if (!cost.ok()) {
     row.error = cost.status().message();
     return row;
   }
   row.stage_costs.assign(cost->stages().begin(), cost->stages().end());
-  Result<SimulationResult> r = SimulateSpec(spec, *cost);
+  Result<SimulationResult> r = SimulateSpec(*spec, *cost);
   if (!r.ok()) {
     row.error = r.status().message();
     return row;
@@ -111,20 +116,10 @@ Result<std::vector<uint64_t>> ParseRange(std::string_view text) {
   return out;
 }
 
-ir::PipelineSpec SweepSpec(ir::ScheduleKind kind, uint32_t P, uint32_t K, uint64_t N, uint32_t chunks) {
+Result<ir::PipelineSpec> SweepSpec(ir::ScheduleKind kind, uint32_t P, uint32_t K, uint64_t N, uint32_t chunks) {
+  if (K == 0) return Status::InvalidArgument("accum: must be at least 1");
   if (N == 0) N = 8 * uint64_t{std::max(P, K)};
-  N = (N + K - 1) / K * K;
-  ir::PipelineSpec spec;
-  spec.set_kind(kind);
-  spec.set_stages(P);
-  spec.set_total_microbatches(N);
-  if (IsFlushSchedule(kind)) {
-    spec.set_microbatches_per_iteration(K);
-    if (kind == ir::INTERLEAVED_1F1B) spec.set_chunks(chunks);
-  } else {
-    spec.set_accum(K);
-  }
-  return spec;
+  return SpecFor(kind, P, K, (N + K - 1) / K * K, chunks);
 }
 
 std::vector<SweepRow> RunSweep(const SweepGrid& grid, const ir::CostModel& cost, unsigned threads) {
@@ -149,7 +144,7 @@ std::vector<SweepRow> RunSweep(const SweepGrid& grid, const CostForSpec& cost_fo
           r.stages = P;
           r.accum = K;
           r.microbatches = by_updates ? N * K : N;
-          r.chunks = kind == ir::INTERLEAVED_1F1B ? grid.chunks : 1;
+          r.chunks = kind == ir::INTERLEAVED_1F1B ? grid.chunks : 1;  // as SpecFor reads V
         }
   // Results land at their index, so the output order does not depend on which thread ran what.
   ParallelFor(rows.size(), threads, [&](size_t i) { rows[i] = RunPoint(rows[i], cost_for); });

@@ -140,9 +140,9 @@ Result<std::vector<TtaEntry>> SweepTimeToAccuracy(const std::vector<sim::SweepRo
     if (it == curves.end()) it = curves.find("*");
     if (it == curves.end()) return;
     e.updates_to_target = UpdatesToReach(it->second, target_loss);
-    const ir::PipelineSpec spec = sim::SweepSpec(r.kind, r.stages, r.accum, 0, r.chunks);
-    Result<ir::CostModel> cost = cost_for(spec);
-    Result<sim::UpdateTiming> t = cost.ok() ? sim::SimulateUpdateTiming(spec, *cost, tta_updates)
+    Result<ir::PipelineSpec> spec = sim::SweepSpec(r.kind, r.stages, r.accum, 0, r.chunks);
+    Result<ir::CostModel> cost = spec.ok() ? cost_for(*spec) : Result<ir::CostModel>(spec.status());
+    Result<sim::UpdateTiming> t = cost.ok() ? sim::SimulateUpdateTiming(*spec, *cost, tta_updates)
                                             : Result<sim::UpdateTiming>(cost.status());
     if (!t.ok()) errors[i] = t.status();
     else e.timing = *t;

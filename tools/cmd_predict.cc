@@ -16,6 +16,7 @@
 #include <string>
 
 #include "exec/runtime/layer_partition.h"
+#include "sched/pipeline_spec.h"
 #include "sched/schedule_generator.h"
 #include "sim/cost_model_file.h"
 #include "sched/schedule_validator.h"
@@ -66,6 +67,7 @@ store::RunData LoadMeasured(store::TraceStore& db, int64_t id, const char* flag)
                         run->record.message.empty() ? "" : " (" + run->record.message + ")"));
   if (!run->record.info.schedule) Fail(2, fmt::format("{}: run {} has no schedule IR stored", flag, id));
   // The store holds whatever was written or imported: check the IR before the simulator plays it.
+  NormalizeChunks(&*run->record.info.schedule);  // an old store's chunks 0, as on reading a file
   if (Status st = ValidateSchedule(*run->record.info.schedule); !st.ok())
     Fail(2, fmt::format("{}: run {}: stored schedule: {}", flag, id, st.message()));
   return *std::move(run);
@@ -107,7 +109,7 @@ ir::ModelShape ShapeOf(const exec::GPTConfig& c) {
 // The layer split `paci train` uses for this schedule (exec/layer_partition.h).
 std::vector<sim::LayerSlice> TrainSplit(const exec::GPTConfig& cfg, const ir::PipelineSpec& spec,
                                         const std::string& cuts) {
-  const int parts = static_cast<int>(spec.stages() * std::max<uint32_t>(1, spec.chunks()));
+  const int parts = static_cast<int>(spec.stages() * spec.chunks());
   Result<std::vector<exec::LayerRange>> r =
       cuts.empty() ? exec::partition_balanced(cfg, parts) : exec::partition_from_cuts(cfg, parts, cuts);
   if (!r.ok()) Fail(2, r.status().message());

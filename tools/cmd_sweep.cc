@@ -74,8 +74,9 @@ void CheckSweepWork(const sim::SweepGrid& g) {
     for (uint32_t P : g.stages)
       for (uint32_t K : g.accums)
         for (uint64_t N : lengths) {
-          const ir::PipelineSpec s = sim::SweepSpec(kind, P, K, N, g.chunks);
-          work += static_cast<double>(P) * std::max(1u, s.chunks()) * static_cast<double>(s.total_microbatches());
+          // A point the spec refuses is not simulated: it costs nothing.
+          if (Result<ir::PipelineSpec> s = sim::SweepSpec(kind, P, K, N, g.chunks); s.ok())
+            work += static_cast<double>(P) * s->chunks() * static_cast<double>(s->total_microbatches());
         }
   if (work > static_cast<double>(kMaxSweepStageMicroBatches))
     Fail(2, fmt::format("--schedules/--stages/--accum/--microbatches: the grid simulates {:.3g} stage micro-batches, "
@@ -314,14 +315,10 @@ void StoreRows(const SweepFlags& f, const std::vector<sim::SweepRow>& rows, cons
     store::RunInfo info;
     info.kind = store::RunKind::kPredicted;
     info.name = fmt::format("sweep: {} P={} K={}", ScheduleName(r.kind), r.stages, r.accum);
-    info.spec.set_kind(r.kind);
-    info.spec.set_stages(r.stages);
-    info.spec.set_chunks(r.chunks);
-    info.spec.set_accum(r.accum);
-    info.spec.set_total_microbatches(r.microbatches);
-    if (Result<ir::CostModel> cost = cost_for(sim::SweepSpec(r.kind, r.stages, r.accum, r.microbatches, r.chunks));
-        cost.ok())
-      info.cost_model = *cost;
+    Result<ir::PipelineSpec> spec = sim::SweepSpec(r.kind, r.stages, r.accum, r.microbatches, r.chunks);
+    if (!spec.ok()) continue;  // not reached: the row simulated this spec
+    info.spec = *spec;
+    if (Result<ir::CostModel> cost = cost_for(*spec); cost.ok()) info.cost_model = *cost;
     info.description = "sweep point: metrics only";
     info.config.device = "simulator";
     Result<store::RunWriter> w = db->BeginRun(info);

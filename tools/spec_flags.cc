@@ -50,11 +50,6 @@ Result<ir::ScheduleKind> ScheduleKindFromFlag(const std::string& name) {
   return Bad(fmt::format("--schedule: unknown schedule '{}' (known: {})", name, fmt::join(AllScheduleNames(), ", ")));
 }
 
-uint32_t DefaultAccum(ir::ScheduleKind kind, uint32_t stages) {
-  if (IsFlushSchedule(kind)) return 2 * stages;
-  return kind == ir::PIPEDREAM ? 1 : stages;
-}
-
 Result<uint64_t> UpdatesFromFlags(uint32_t accum, uint64_t microbatches, uint64_t updates) {
   if (accum == 0) return Bad("--accum: must be at least 1");
   if (microbatches > 0 && updates > 0)
@@ -90,15 +85,7 @@ Result<ir::PipelineSpec> SpecFromFlags(const SpecFlags& f, uint64_t default_upda
   uint64_t run = *product;
   if (run == 0) run = (4 * uint64_t{std::max(P, K)} + K - 1) / K * K;
 
-  ir::PipelineSpec spec;
-  spec.set_kind(*kind);
-  spec.set_stages(P);
-  spec.set_chunks(f.chunks);
-  if (flush) spec.set_microbatches_per_iteration(K);
-  else spec.set_accum(K);
-  spec.set_total_microbatches(run);
-  for (uint32_t w : f.window) spec.add_window(w);
-  Result<ir::PipelineSpec> normalized = NormalizeSpec(spec);
+  Result<ir::PipelineSpec> normalized = SpecFor(*kind, P, K, run, f.chunks, f.window);
   if (!normalized.ok()) return Bad("--" + normalized.status().message());
   return normalized;
 }

@@ -33,14 +33,12 @@ CLI::Validator AtLeastOne();
 // --chunks/-V and --window.
 void AddSpecFlags(CLI::App* cmd, SpecFlags* flags);
 
-// K when --accum is not given: 2P for flush schedules, 1 for pipedream, P for the others.
-uint32_t DefaultAccum(ir::ScheduleKind kind, uint32_t stages);
-
 // The run length in updates from --microbatches or --updates (0 when neither is given); the
 // error names the flags when both are given or N is not a whole number of updates of K.
 Result<uint64_t> UpdatesFromFlags(uint32_t accum, uint64_t microbatches, uint64_t updates);
 
-// The normalized spec the flags ask for; the error names the flag at fault. A run length given
+// The normalized spec the flags ask for (sched's SpecFor; K when --accum is not given:
+// DefaultAccum); the error names the flag at fault. A run length given
 // by neither flag is `default_updates` updates, or (0) 4 * max(P, K) micro-batches rounded up to
 // whole updates.
 Result<ir::PipelineSpec> SpecFromFlags(const SpecFlags& f, uint64_t default_updates = 0);

@@ -79,7 +79,7 @@ namespace {
 
 Status Play(const std::vector<std::vector<PlainOp>>& ops, uint32_t chunks, std::optional<EarlyReceive>* fix) {
   const uint32_t P = static_cast<uint32_t>(ops.size());
-  const uint32_t V = std::max<uint32_t>(1, chunks);
+  const uint32_t V = chunks;
   std::vector<std::vector<StreamItem>> items(P);
   // Per directed link (from stage, to stage): its sends and its receives, in stream order.
   std::map<std::pair<uint32_t, uint32_t>, std::vector<Place>> sends, recvs;

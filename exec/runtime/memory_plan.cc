@@ -13,7 +13,7 @@ namespace {
 // holds a buffer until the op that consumes it ends; a compute op takes an output buffer first
 // (the last stage's forward too: it gives it back at once) and keeps it until the send.
 uint32_t PeakMessages(const ir::Schedule& schedule, uint32_t stage, uint64_t id_base) {
-  const uint32_t P = schedule.spec().stages(), V = std::max<uint32_t>(1, schedule.spec().chunks());
+  const uint32_t P = schedule.spec().stages(), V = schedule.spec().chunks();
   int64_t held = 0, peak = 0;
   for (StageOpCursor c(schedule.streams(stage), id_base); !c.Done(); c.Next()) {
     const PlainOp& op = c.Current();
@@ -36,7 +36,7 @@ uint32_t PeakMessages(const ir::Schedule& schedule, uint32_t stage, uint64_t id_
 Result<std::vector<StageMemoryPlan>> PlanStageMemory(const ir::Schedule& schedule) {
   Result<WeightVersionReport> report = AnalyzeWeightVersions(schedule);
   if (!report.ok()) return report.status();
-  const uint32_t V = std::max<uint32_t>(1, schedule.spec().chunks());
+  const uint32_t V = schedule.spec().chunks();
   const std::vector<uint64_t> bases = StageIdBases(schedule);
   std::vector<StageMemoryPlan> plans;
   for (const StageVersionStats& s : report->stages) {

@@ -168,7 +168,7 @@ MessageKey MomentKey(uint32_t virtual_stage, int moment) {
 std::string SpecText(const ir::Schedule& schedule) {
   const ir::PipelineSpec& s = schedule.spec();
   return fmt::format("{} P={} K={} M={} V={}", ScheduleName(s.kind()), s.stages(), s.accum(),
-                     s.microbatches_per_iteration(), std::max<uint32_t>(1, s.chunks()));
+                     s.microbatches_per_iteration(), s.chunks());
 }
 
 // The gathered model's validation loss and, for --save, the state a resumed run starts from.
@@ -202,7 +202,9 @@ double OpSpanSeconds(const std::vector<StageReport>& stages) {
 Result<std::vector<LayerRange>> PlanPipeline(const ir::Schedule& schedule, const PipelineConfig& cfg) {
   PACI_RETURN_IF_ERROR(train_config_check(cfg.train));  // what trainer_create checks unpipelined
   const ir::PipelineSpec& spec = schedule.spec();
-  const int parts = static_cast<int>(spec.stages() * std::max<uint32_t>(1, spec.chunks()));
+  if (spec.chunks() == 0)  // a check, not a default: generation and reading normalise it
+    return Status::InvalidArgument("spec.chunks is 0; specs are normalised when generated or read (sched/pipeline_spec.h)");
+  const int parts = static_cast<int>(spec.stages() * spec.chunks());
   if (cfg.train.model.tie && parts > 1)
     return Status::InvalidArgument("--tie: a tied LM head needs the embedding and the head on one "
                                    "stage; untie it to pipeline the model");

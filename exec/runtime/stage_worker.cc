@@ -80,7 +80,7 @@ StageWorker::StageWorker(const StageWorkerSetup& setup, StageReport* report)
   report->updates.reserve(static_cast<size_t>(CountUpdates(*setup.schedule)));  // no growth mid-run
   const ir::PipelineSpec& spec = setup.schedule->spec();
   P_ = spec.stages();
-  V_ = std::max<uint32_t>(1, spec.chunks());
+  V_ = spec.chunks();
   const bool flush = PolicyOf(setup) == ir::SYNC_AFTER_FLUSH;
   loss_divisor_ = static_cast<float>(flush ? spec.microbatches_per_iteration() : spec.accum());
   decay_updates_ = DecayLength(setup.train, *setup.schedule, setup.start);

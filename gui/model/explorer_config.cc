@@ -2,52 +2,40 @@
 
 #include <algorithm>
 
-#include "proto/ir_names.h"
+#include "sched/pipeline_spec.h"
 
 namespace paci::gui {
-namespace {
-int64_t MsToNs(double ms) { return static_cast<int64_t>(ms * 1e6 + 0.5); }
-constexpr double kMiB = 1024.0 * 1024.0;
-}  // namespace
 
-ir::PipelineSpec SpecOf(const ExplorerConfig& c) {
-  ir::PipelineSpec s;
-  s.set_kind(c.kind);
-  s.set_stages(c.stages);
-  s.set_chunks(c.kind == ir::INTERLEAVED_1F1B ? c.chunks : 1);
-  if (IsFlushSchedule(c.kind)) {
-    s.set_microbatches_per_iteration(c.accum);  // one update per iteration
-  } else {
-    s.set_accum(c.accum);
-  }
-  s.set_total_microbatches(c.total_microbatches);
-  return s;
+Result<ir::PipelineSpec> SpecOf(const ExplorerConfig& c) {
+  return SpecFor(c.kind, c.stages, c.accum, c.total_microbatches, c.chunks);
 }
 
-ir::CostModel CostOf(const ExplorerConfig& c) {
-  ir::CostModel m;
-  const uint32_t chunks = c.kind == ir::INTERLEAVED_1F1B ? std::max(c.chunks, 1u) : 1;
-  for (uint32_t s = 0; s < c.stages; ++s) {
-    const double share = 1.0 / std::max(c.stages, 1u);  // this stage's part of the model
+std::vector<sim::UniformCost> StageCostsOf(const ExplorerConfig& c, const ir::PipelineSpec& spec) {
+  const uint32_t chunks = spec.chunks();
+  const double share = 1.0 / std::max(c.stages, 1u);  // each stage's part of the model
+  std::vector<sim::UniformCost> stages(std::max(c.stages, 1u));
+  for (uint32_t s = 0; s < stages.size(); ++s) {
+    sim::UniformCost& u = stages[s];
     const double scale = (s < c.stage_scale.size() ? c.stage_scale[s] : 1.0) * share / chunks;
-    ir::StageCost* sc = m.add_stages();
-    sc->set_forward_ns(MsToNs(c.forward_ms * scale));
-    // Unsplit backward = input + weight gradient; split schedules get half each.
-    sc->set_backward_input_ns(MsToNs(c.backward_ms * scale / 2));
-    sc->set_backward_weight_ns(MsToNs(c.backward_ms * scale) - MsToNs(c.backward_ms * scale / 2));
-    sc->set_optimizer_ns(MsToNs(c.optimizer_ms));
-    sc->set_activation_bytes(static_cast<uint64_t>(c.activation_mib * kMiB * share / chunks));
-    sc->set_weight_grad_bytes(static_cast<uint64_t>(c.activation_mib * kMiB * share / chunks / 4));
-    sc->set_weight_bytes(static_cast<uint64_t>(c.weight_mib * kMiB * share));
-    sc->set_gradient_bytes(static_cast<uint64_t>(c.weight_mib * kMiB * share));
-    sc->set_optimizer_state_bytes(static_cast<uint64_t>(2 * c.weight_mib * kMiB * share));
-    sc->set_message_bytes(static_cast<uint64_t>(c.activation_mib * kMiB * share / chunks / 8));
+    u.fwd_ms = c.forward_ms * scale;
+    // The whole backward is input + weight gradient; split schedules run half as each.
+    u.bwd_ms = c.backward_ms * scale / 2;
+    u.wgrad_ms = c.backward_ms * scale / 2;
+    u.opt_ms = c.optimizer_ms;
+    u.activation_mb = c.activation_mib * share / chunks;
+    u.wgrad_mb = u.activation_mb / 4;
+    u.message_mb = u.activation_mb / 8;
+    u.weights_mb = c.weight_mib * share;
+    u.latency_us = c.link_latency_us;
+    u.bandwidth_gbps = c.link_bandwidth_gbps;
+    u.tokens_per_microbatch = c.tokens_per_microbatch;
   }
-  ir::LinkCost* l = m.add_links();
-  l->set_latency_ns(static_cast<int64_t>(c.link_latency_us * 1e3));
-  l->set_bandwidth_bytes_per_s(c.link_gb_per_s * 1e9);
-  m.set_tokens_per_microbatch(c.tokens_per_microbatch);
-  return m;
+  return stages;
+}
+
+Result<ir::CostModel> CostOf(const SimBackend& backend, const ExplorerConfig& c, const ir::PipelineSpec& spec) {
+  if (c.cost_source == CostSource::kModel) return backend.ModelCost(c.model, spec);
+  return backend.TypedCost(StageCostsOf(c, spec));
 }
 
 }  // namespace paci::gui

@@ -14,10 +14,11 @@ struct SimJob {
 };
 
 SimJob RunJob(const std::shared_ptr<const SimBackend>& backend, const ExplorerConfig& c) {
-  const ir::PipelineSpec spec = SpecOf(c);
-  Result<ir::CostModel> cost = c.cost_source == CostSource::kModel ? backend->ModelCost(c.model, spec) : CostOf(c);
+  Result<ir::PipelineSpec> spec = SpecOf(c);
+  if (!spec.ok()) return {nullptr, QString::fromStdString(spec.status().message())};
+  Result<ir::CostModel> cost = CostOf(*backend, c, *spec);
   if (!cost.ok()) return {nullptr, QString::fromStdString(cost.status().message())};
-  auto r = backend->Simulate(spec, *cost);
+  auto r = backend->Simulate(*spec, *cost);
   if (!r.ok()) return {nullptr, QString::fromStdString(r.status().ToString())};
   return {std::make_shared<const SimOutcome>(std::move(r).value()), {}};
 }
@@ -86,7 +87,7 @@ void ExplorerModel::setPending(int delta) {
 void ExplorerModel::simulate() {
   const uint64_t gen = ++generation_;
   if (!backend_) {
-    error_ = tr("This viewer was built without the simulator (paci_sim).");
+    error_ = tr("No simulator was given to the explorer.");
     emit failed(error_);
     return;
   }

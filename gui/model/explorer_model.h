@@ -45,6 +45,7 @@ class ExplorerModel : public QObject {
   explicit ExplorerModel(std::shared_ptr<const SimBackend> backend, QObject* parent = nullptr);
 
   bool hasBackend() const { return backend_ != nullptr; }
+  const SimBackend* backend() const { return backend_.get(); }
   const ExplorerConfig& config() const { return config_; }
   void setConfig(const ExplorerConfig& config);  // re-simulates when it changed
   void setAccum(uint32_t k);

@@ -13,7 +13,7 @@ void FillSummaryFromSpec(const ir::PipelineSpec& spec, RunSummary* s) {
   s->stages = spec.stages();
   s->accum = spec.accum();
   s->microbatches = spec.microbatches_per_iteration();
-  s->chunks = spec.chunks() == 0 ? 1 : spec.chunks();
+  s->chunks = spec.chunks();
 }
 
 int64_t MemoryRunSource::Add(RunTrace trace) {

@@ -72,6 +72,7 @@ struct RunTrace {
 const char* RunKindName(RunKind kind);  // "predicted", "measured"
 
 // Summary fields that follow from a spec (schedule name, P, K, M, V).
+// `spec` as read (chunks normalized, sched/pipeline_spec.h).
 void FillSummaryFromSpec(const ir::PipelineSpec& spec, RunSummary* summary);
 
 }  // namespace paci::gui

@@ -1,17 +1,20 @@
 // SimBackend: the viewer's one door to the simulator, so the explorer and its tests do not care
-// how a configuration is played. PaciSimBackend (sim_backend_paci.cc) calls paci_sim in process;
-// tests may pass a fake. Simulate must be safe to call from several worker threads at once.
+// how a configuration is played, and no other file of gui/ includes a sim/ header. PaciSimBackend
+// (sim_backend_paci.cc) calls paci_sim in process, with the command line's own functions for the
+// cost models; tests may pass a fake. Its methods must be safe to call from several worker threads.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "paci.pb.h"
 #include "proto/status.h"
 #include "proto/trace_sink.h"
-#include "sim/model_setup.h"
+#include "sim/model_setup.h"        // sim::ModelCostInputs: the model-and-hardware inputs
+#include "sim/stage_cost_model.h"   // sim::UniformCost: the typed costs, in the CLI's units
 
 namespace paci::gui {
 
@@ -34,22 +37,33 @@ struct SimOutcome {
   MetricCards cards;
 };
 
+// The names the model-and-hardware inputs know (`--model`, `--hardware`, `--link`), for menus.
+struct CostNames {
+  std::vector<std::string> models, hardware, links;
+};
+
 class SimBackend {
  public:
   virtual ~SimBackend() = default;
   virtual Result<SimOutcome> Simulate(const ir::PipelineSpec& spec,
                                       const ir::CostModel& cost) const = 0;
-  // The cost model of a model on hardware (or a profile) for `spec`: the inputs read as the
+  // The cost model of a model on hardware (or a profile) for the normalized `spec` (sched's
+  // SpecFor, as `paci simulate` partitions for the generated schedule's): the inputs read as the
   // command line reads its flags (sim::ModelSetupFromInputs), the layers split by the partitioner.
   virtual Result<ir::CostModel> ModelCost(const sim::ModelCostInputs& inputs,
                                           const ir::PipelineSpec& spec) const = 0;
+  // The cost model of typed costs, one sim::UniformCost per stage, each stage built as `paci
+  // simulate --fwd-ms ... --bandwidth-gbps ...` builds its one (sim::MakeCostModel); the link,
+  // jitter and tokens per micro-batch are the first stage's.
+  virtual Result<ir::CostModel> TypedCost(const std::vector<sim::UniformCost>& stages) const = 0;
+  virtual CostNames Names() const = 0;
 };
 
-// The in-process simulator, or nullptr when the viewer was built without paci_sim.
+// The in-process simulator.
 std::shared_ptr<const SimBackend> MakePaciSimBackend();
 
 // The simulator as the trace store's ReplayFn (store/trace_store.h): re-simulates a predicted
-// run the store keeps compactly. Empty without paci_sim: such runs then say they cannot open.
+// run the store keeps compactly.
 std::function<Status(const ir::Schedule&, const ir::CostModel&, TraceSink&)> MakeStoreReplay();
 
 }  // namespace paci::gui

@@ -3,10 +3,11 @@
 #include <algorithm>
 
 #include "gui/model/sim_backend.h"
-#include "sched/pipeline_spec.h"
 #include "sched/schedule_generator.h"
+#include "sim/model_cost.h"
 #include "sim/model_setup.h"
 #include "sim/simulator.h"
+#include "sim/stage_cost_model.h"
 
 namespace paci::gui {
 namespace {
@@ -50,11 +51,17 @@ class PaciSimBackend : public SimBackend {
                                   const ir::PipelineSpec& spec) const override {
     Result<sim::ModelCostSetup> setup = sim::ModelSetupFromInputs(inputs);
     if (!setup.ok()) return setup.status();
-    // The normalized spec (its windows), as `paci simulate` partitions for the generated schedule's.
-    Result<ir::PipelineSpec> normalized = NormalizeSpec(spec);
-    if (!normalized.ok()) return normalized.status();
-    return sim::CostModelForSpec(*setup, *normalized);
+    return sim::CostModelForSpec(*setup, spec);
   }
+
+  Result<ir::CostModel> TypedCost(const std::vector<sim::UniformCost>& stages) const override {
+    if (stages.empty()) return Status::InvalidArgument("typed costs: no stage");
+    ir::CostModel cost = sim::MakeCostModel(stages.front());
+    for (size_t s = 1; s < stages.size(); ++s) *cost.add_stages() = sim::MakeCostModel(stages[s]).stages(0);
+    return cost;
+  }
+
+  CostNames Names() const override { return {sim::ModelNames(), sim::HardwareNames(), sim::LinkNames()}; }
 };
 
 }  // namespace

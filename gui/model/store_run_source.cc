@@ -8,18 +8,26 @@
 #include "gui/model/run_source.h"
 #include "gui/model/sim_backend.h"
 #include "sched/op_trace.h"
+#include "sched/pipeline_spec.h"
 #include "store/run_metrics.h"
 #include "store/trace_store.h"
 
 namespace paci::gui {
 namespace {
 
+// A stored run's spec as read: an old store's chunks 0 normalized, as on reading a schedule file.
+ir::PipelineSpec SpecRead(const store::RunRecord& r) {
+  ir::PipelineSpec spec = r.info.spec;
+  NormalizeChunks(&spec);
+  return spec;
+}
+
 RunSummary Summarize(const store::RunRecord& r) {
   RunSummary s;
   s.id = r.id;
   s.kind = r.info.kind == store::RunKind::kMeasured ? RunKind::kMeasured : RunKind::kPredicted;
   s.name = r.info.name;
-  FillSummaryFromSpec(r.info.spec, &s);
+  FillSummaryFromSpec(SpecRead(r), &s);
   // K as the store's configuration reads it: micro-batches per optimizer update, for every
   // schedule (a flush schedule's M), so runs at the same effective batch show the same K.
   if (r.info.config.accum) s.accum = static_cast<uint32_t>(*r.info.config.accum);
@@ -122,7 +130,7 @@ class StoreRunSource : public RunSource {
     if (!data.ok()) return data.status();
     RunTrace t;
     t.summary = Summarize(data->record);
-    t.spec = data->record.info.spec;
+    t.spec = SpecRead(data->record);
     t.cost_model = data->record.info.cost_model;
     t.updates = std::move(data->updates);
     if (detail == LoadDetail::kWindowed && data->record.op_storage == store::OpStorage::kStored &&

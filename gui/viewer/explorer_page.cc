@@ -24,7 +24,6 @@
 #include "gui/viewer/op_legend.h"
 #include "gui/viewer/timeline_widget.h"
 #include "proto/ir_names.h"
-#include "sim/model_cost.h"
 
 namespace paci::gui {
 namespace {
@@ -214,12 +213,13 @@ void ExplorerPage::addCostControls(QFormLayout* form) {
   costs_->addItems({tr("typed times"), tr("model on hardware"), tr("measured profile")});
   costs_->setToolTip(tr("Typed per-model times, or the model-and-hardware cost model as `paci simulate "
                         "--model --hardware --link` (or `--profile`) computes it"));
-  model_name_ = NameMenu(sim::ModelNames(), tr("--model: a name, or a JSON file {layers, dim, heads, seq, vocab}"));
+  const CostNames names = model_.backend() ? model_.backend()->Names() : CostNames{};
+  model_name_ = NameMenu(names.models, tr("--model: a name, or a JSON file {layers, dim, heads, seq, vocab}"));
   model_name_->setCurrentText(QStringLiteral("gpt2-medium"));
-  hardware_ = NameMenu(sim::HardwareNames(), tr("--hardware: a name, or a JSON file (sim/model_cost.h)"));
+  hardware_ = NameMenu(names.hardware, tr("--hardware: a name, or a JSON file (sim/model_cost.h)"));
   hardware_->setCurrentText(QStringLiteral("h100"));
   std::vector<std::string> links = {""};  // first: no link (an ideal one)
-  for (const std::string& l : sim::LinkNames()) links.push_back(l);
+  for (const std::string& l : names.links) links.push_back(l);
   link_ = NameMenu(links, tr("--link: a name, or a JSON file {bandwidth_gbs, latency_us}; empty: ideal"));
   link_->lineEdit()->setPlaceholderText(tr("none (ideal)"));
   link_->setCurrentText(QStringLiteral("nvlink4"));

@@ -40,15 +40,18 @@ void WriteSyntheticCurve(const DemoRun& d, int64_t ns_per_update, TraceSink& sin
 }
 
 Result<int64_t> WriteRun(store::TraceStore& ts, const DemoRun& d) {
-  ir::PipelineSpec spec = gui::SpecOf(d.config);
-  ir::CostModel cost = gui::CostOf(d.config);
+  Result<ir::PipelineSpec> spec = gui::SpecOf(d.config);
+  if (!spec.ok()) return spec.status();
+  Result<ir::CostModel> typed = gui::CostOf(*gui::MakePaciSimBackend(), d.config, *spec);
+  if (!typed.ok()) return typed.status();
+  ir::CostModel cost = *typed;
   if (d.jitter_cv > 0 || d.straggler >= 0) {
     cost.mutable_jitter()->set_cv(d.jitter_cv);
     cost.mutable_jitter()->set_seed(7);
     cost.mutable_jitter()->set_straggler_stage(d.straggler);
     cost.mutable_jitter()->set_straggler_factor(d.straggler >= 0 ? 1.15 : 0);
   }
-  auto schedule = GenerateSchedule(spec);
+  auto schedule = GenerateSchedule(*spec);
   if (!schedule.ok()) return schedule.status();
   store::RunInfo info;
   info.kind = d.kind;
@@ -64,7 +67,7 @@ Result<int64_t> WriteRun(store::TraceStore& ts, const DemoRun& d) {
   auto result = sim::Simulate(*schedule, cost, o);
   if (!result.ok()) return result.status();
   if (d.updates > 0) {
-    const uint64_t per_update = IsFlushSchedule(spec.kind())
+    const uint64_t per_update = IsFlushSchedule(spec->kind())
                                     ? schedule->spec().microbatches_per_iteration()
                                     : schedule->spec().accum();
     const int64_t ns = result->makespan_ns * static_cast<int64_t>(per_update) /

@@ -30,6 +30,7 @@ class FlowTest : public QObject {
   void openListSelectCompare();
   void explorerCardsFollowSimulator();
   void explorerSweep();
+  void explorerTypedCostsAreTheCommandLines();
   void replaySteps();
   void asyncLoadWithProgress();
   void badFileIsAMessage();
@@ -101,7 +102,7 @@ void FlowTest::explorerCardsFollowSimulator() {
 
   // The cards are the simulator's numbers for that configuration, bit for bit.
   c.accum = 8;
-  auto direct = sim::SimulateSpec(SpecOf(c), CostOf(c));
+  auto direct = sim::SimulateSpec(*SpecOf(c), *CostOf(*MakePaciSimBackend(), c, *SpecOf(c)));
   QVERIFY2(direct.ok(), direct.status().message().c_str());
   QCOMPARE(k8.tokens_per_s, direct->tokens_per_s);
   QCOMPARE(k8.bubble_fraction, direct->bubble_fraction);
@@ -124,6 +125,39 @@ void FlowTest::explorerCardsFollowSimulator() {
   QCOMPARE(model.outcome()->spec.accum(), 4u);
 }
 
+// The typed costs are `paci simulate`'s uniform costs in its units: the default configuration
+// (whole model 4 ms forward, 8 ms backward, 256 MiB activations, 1 GiB weights over P = 4, a
+// 200 Gbit/s link with 20 us latency) is, on each stage, what these flags give:
+//   --fwd-ms 1 --bwd-ms 1 --wgrad-ms 1 --opt-ms 0.3 --activation-mb 64 --wgrad-mb 16
+//   --message-mb 8 --weights-mb 256 --latency-us 20 --bandwidth-gbps 200 --tokens-per-microbatch 8192
+void FlowTest::explorerTypedCostsAreTheCommandLines() {
+  const ExplorerConfig c;
+  QCOMPARE(c.link_bandwidth_gbps, 200.0);
+  Result<ir::PipelineSpec> spec = SpecOf(c);
+  QVERIFY(spec.ok());
+  Result<ir::CostModel> cost = CostOf(*MakePaciSimBackend(), c, *spec);
+  QVERIFY2(cost.ok(), cost.status().message().c_str());
+  sim::UniformCost u;
+  u.fwd_ms = 1;
+  u.bwd_ms = 1;
+  u.wgrad_ms = 1;
+  u.opt_ms = 0.3;
+  u.activation_mb = 64;
+  u.wgrad_mb = 16;
+  u.message_mb = 8;
+  u.weights_mb = 256;
+  u.latency_us = 20;
+  u.bandwidth_gbps = 200;
+  u.tokens_per_microbatch = 8192;
+  const ir::CostModel cli = sim::MakeCostModel(u);
+  QCOMPARE(cost->stages_size(), 4);
+  for (const ir::StageCost& s : cost->stages()) QVERIFY(s.SerializeAsString() == cli.stages(0).SerializeAsString());
+  QCOMPARE(cost->links_size(), 1);
+  QCOMPARE(cost->links(0).bandwidth_bytes_per_s(), 25e9);  // 200 Gbit/s = 25 GB/s
+  QCOMPARE(cost->links(0).latency_ns(), int64_t{20000});
+  QCOMPARE(cost->tokens_per_microbatch(), uint64_t{8192});
+}
+
 void FlowTest::explorerSweep() {
   ExplorerModel model(MakePaciSimBackend());
   QSignalSpy ready(&model, &ExplorerModel::outcomeReady);
@@ -141,7 +175,7 @@ void FlowTest::explorerSweep() {
       const ExplorerConfig c = model.cellConfig(ki, pi);
       QCOMPARE(c.accum, d.ks[ki]);
       QCOMPARE(c.stages, d.ps[pi]);
-      auto direct = sim::SimulateSpec(SpecOf(c), CostOf(c));
+      auto direct = sim::SimulateSpec(*SpecOf(c), *CostOf(*MakePaciSimBackend(), c, *SpecOf(c)));
       QVERIFY(direct.ok());
       QCOMPARE(cell.tokens_per_s, direct->tokens_per_s);
     }

@@ -100,6 +100,7 @@ ir::Schedule TwoStages(const std::vector<std::vector<std::pair<ir::OpKind, uint6
   ir::Schedule s;
   s.mutable_spec()->set_kind(ir::ONE_F_ONE_B_FLUSH);
   s.mutable_spec()->set_stages(2);
+  s.mutable_spec()->set_chunks(1);  // a hand-made IR gives V: only generation and reading normalise it
   uint64_t id = 0;
   for (uint32_t stage = 0; stage < 2; ++stage) {
     ir::StageStream* st = s.add_streams();

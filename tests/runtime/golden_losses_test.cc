@@ -19,6 +19,7 @@
 
 #include "exec/runtime/pipeline_trainer.h"
 #include "proto/ir_names.h"
+#include "sched/pipeline_spec.h"
 #include "sched/schedule_generator.h"
 #include "tiny_setup.h"
 
@@ -43,19 +44,10 @@ std::vector<GoldenCase> Cases() {
 
 // The schedule `paci train --schedule NAME --stages P --accum K --updates 10` builds.
 ir::Schedule ScheduleOf(const GoldenCase& c) {
-  ir::PipelineSpec spec;
-  spec.set_kind(c.kind);
-  spec.set_stages(c.stages);
-  if (c.kind == ir::INTERLEAVED_1F1B) spec.set_chunks(2);
-  if (IsFlushSchedule(c.kind)) {
-    spec.set_microbatches_per_iteration(c.accum);
-    spec.set_total_microbatches(uint64_t{kUpdates} * c.accum);
-  } else {
-    const uint32_t K = c.kind == ir::PIPEDREAM ? 1 : c.accum;
-    spec.set_accum(K);
-    spec.set_total_microbatches(uint64_t{kUpdates} * K);
-  }
-  Result<ir::Schedule> s = GenerateSchedule(spec);
+  const uint32_t K = c.kind == ir::PIPEDREAM ? 1 : c.accum;  // pipedream updates every micro-batch
+  Result<ir::PipelineSpec> spec = SpecFor(c.kind, c.stages, K, uint64_t{kUpdates} * K);  // V = 2 interleaved
+  EXPECT_TRUE(spec.ok()) << spec.status().message();
+  Result<ir::Schedule> s = GenerateSchedule(*spec);
   EXPECT_TRUE(s.ok()) << s.status().message();
   return *s;
 }

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "sched/expanded_schedule.h"
+#include "sched/pipeline_spec.h"
 #include "sched/schedule_validator.h"
 #include "sched/unit_timeline.h"
 #include "sched/weight_version_analysis.h"
@@ -76,6 +77,34 @@ TEST(Generators, ImpossibleCombinationsAreRefused) {
   refused(ir::PACI, 4, 0, 4, 2, "chunks");
   refused(ir::GPIPE, 0, 8, 0, 0, "stages");
   refused(ir::ONE_F_ONE_B_FLUSH, 4, 8, 0, 2, "chunks");
+}
+
+// SpecFor: K is the micro-batches per update for every schedule (a flush iteration's M), V only
+// for interleaved-1f1b, and the spec comes out normalized (chunks >= 1, defaults filled).
+TEST(Generators, SpecForReadsKTheSameForEverySchedule) {
+  Result<ir::PipelineSpec> flush = SpecFor(ir::ONE_F_ONE_B_FLUSH, 4, 8, 32, 3);
+  ASSERT_TRUE(flush.ok()) << flush.status().message();
+  EXPECT_EQ(flush->microbatches_per_iteration(), 8u);
+  EXPECT_EQ(flush->total_microbatches(), 32u);
+  EXPECT_EQ(flush->chunks(), 1u);  // V is interleaved-1f1b's alone
+  Result<ir::PipelineSpec> paci = SpecFor(ir::PACI, 4, 8, 0);
+  ASSERT_TRUE(paci.ok());
+  EXPECT_EQ(paci->accum(), 8u);
+  EXPECT_EQ(paci->chunks(), 1u);
+  EXPECT_EQ(paci->total_microbatches(), 32u);  // NormalizeSpec's default 4 max(P, K)
+  Result<ir::PipelineSpec> interleaved = SpecFor(ir::INTERLEAVED_1F1B, 4, 8, 16);
+  ASSERT_TRUE(interleaved.ok());
+  EXPECT_EQ(interleaved->chunks(), 2u);
+  EXPECT_EQ(SpecFor(ir::INTERLEAVED_1F1B, 4, 8, 16, 3)->chunks(), 3u);
+  EXPECT_EQ(SpecFor(ir::GPIPE, 4, 0, 0)->microbatches_per_iteration(), DefaultAccum(ir::GPIPE, 4));
+  EXPECT_EQ(SpecFor(ir::PIPEDREAM, 4, 0, 0)->accum(), 1u);
+  Result<ir::PipelineSpec> bad = SpecFor(ir::PIPEDREAM_2BW, 8, 4, 0);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message().rfind("accum", 0), 0u) << bad.status().message();
+  // What it builds is what a schedule of the same numbers is generated from.
+  Result<ir::Schedule> generated = GenerateSchedule(*paci);
+  ASSERT_TRUE(generated.ok());
+  EXPECT_EQ(generated->spec().SerializeAsString(), paci->SerializeAsString());
 }
 
 // Forwards before the first backward on each stage: Megatron's P-s-1 warm-up plus the first

@@ -13,6 +13,7 @@
 #include "sched/comm_lowering.h"
 #include "sched/expanded_schedule.h"
 #include "sched/op_messages.h"
+#include "sched/pipeline_spec.h"
 #include "sched/schedule_csv.h"
 #include "sched/schedule_io.h"
 #include "sched/schedule_text.h"
@@ -56,6 +57,25 @@ TEST(IrForms, JsonRoundTrip) {
     ASSERT_TRUE(back.ok()) << back.status().message();
     EXPECT_TRUE(MessageDifferencer::Equals(s, *back)) << Name(s);
   }
+}
+
+// A file written before every spec carried chunks (0) reads with the chunks its ops use, in
+// every form, so nothing past reading sees chunks 0.
+TEST(IrForms, OldFilesWithChunksZeroAreNormalizedOnReading) {
+  for (const ir::Schedule& s : Samples()) {
+    ir::Schedule old = s;
+    old.mutable_spec()->set_chunks(0);
+    Result<std::string> json = ScheduleToJson(old);
+    ASSERT_TRUE(json.ok());
+    Result<ir::Schedule> from_json = ScheduleFromJson(*json);
+    Result<ir::Schedule> from_binary = ScheduleFromBinary(ScheduleToBinary(old));
+    ASSERT_TRUE(from_json.ok() && from_binary.ok()) << Name(s);
+    EXPECT_EQ(from_json->spec().chunks(), s.spec().chunks()) << Name(s);
+    EXPECT_TRUE(MessageDifferencer::Equals(s, *from_binary)) << Name(s);
+  }
+  ir::PipelineSpec record;  // a stored run's spec, read without its schedule
+  NormalizeChunks(&record);
+  EXPECT_EQ(record.chunks(), 1u);
 }
 
 TEST(IrForms, TextRoundTripCompactIsExact) {

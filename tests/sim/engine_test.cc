@@ -31,7 +31,7 @@ struct Times {
 // compute lane to the message's arrival; sends queue FIFO on the stage's send lane. Repeats
 // until nothing moves. Slow and obvious; no event queue.
 std::map<uint64_t, Times> Reference(const ir::Schedule& schedule, const ir::CostModel& cost) {
-  const uint32_t P = schedule.spec().stages(), V = std::max<uint32_t>(1, schedule.spec().chunks());
+  const uint32_t P = schedule.spec().stages(), V = schedule.spec().chunks();
   Result<StageCostModel> model = StageCostModel::Create(cost, P, V);
   EXPECT_TRUE(model.ok());
   const auto ops = ExpandSchedule(schedule);

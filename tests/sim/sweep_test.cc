@@ -94,12 +94,12 @@ TEST(Sweep, RecommendsFastestWithinLimits) {
 
 TEST(UpdateTiming, FlushTimingIsExactAndPaciFaster) {
   // 1F1B-flush, M = K = 8, P = 8: 45 ms per update, no offset (docs/method.md §6.7).
-  Result<UpdateTiming> flush = SimulateUpdateTiming(SweepSpec(ir::ONE_F_ONE_B_FLUSH, 8, 8, 0, 1), Cost(1, 2), 16);
+  Result<UpdateTiming> flush = SimulateUpdateTiming(*SweepSpec(ir::ONE_F_ONE_B_FLUSH, 8, 8, 0, 1), Cost(1, 2), 16);
   ASSERT_TRUE(flush.ok());
   EXPECT_NEAR(flush->period_s, 0.045, 1e-12);
   EXPECT_NEAR(flush->offset_s, 0.0, 1e-12);
   // PACI, K = 8: 24 ms per update in steady state (ranking them: tests/study/time_to_accuracy_test.cc).
-  Result<UpdateTiming> paci = SimulateUpdateTiming(SweepSpec(ir::PACI, 8, 8, 0, 1), Cost(1, 2), 16);
+  Result<UpdateTiming> paci = SimulateUpdateTiming(*SweepSpec(ir::PACI, 8, 8, 0, 1), Cost(1, 2), 16);
   ASSERT_TRUE(paci.ok());
   EXPECT_NEAR(paci->period_s, 0.024, 1e-12);
   EXPECT_NEAR(paci->SecondsFor(1100), paci->offset_s + 1100 * 0.024, 1e-9);

@@ -40,7 +40,7 @@ void WriteRun(store::TraceStore& db, const RunSpec& r) {
   store::RunInfo info;
   info.kind = r.kind;
   info.name = "renamed by hand";  // identity never comes from the name
-  info.spec = sim::SweepSpec(KindOf(r.schedule), static_cast<uint32_t>(r.stages), static_cast<uint32_t>(r.accum), 0, 1);
+  info.spec = *sim::SweepSpec(KindOf(r.schedule), static_cast<uint32_t>(r.stages), static_cast<uint32_t>(r.accum), 0, 1);
   info.description = r.setup;
   info.config.schedule = r.schedule;
   info.config.stages = r.stages;
