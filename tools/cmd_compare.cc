@@ -117,11 +117,11 @@ void PrintJson(const CompareFlags& f, const RunComparison& c) {
 
 void Compare(const CompareFlags& f) {
   auto store = OpenStoreForReading(f.db);
-  if (!store.ok()) Fail(2, store.status().message());
+  if (!store.ok()) Fail(kExitBadInput, store.status().message());
   auto a = store->LoadRun(f.a);
-  if (!a.ok()) Fail(a.status().code() == Status::Code::kIoError ? 1 : 2, a.status().message());
+  if (!a.ok()) Fail(a.status());
   auto b = store->LoadRun(f.b);
-  if (!b.ok()) Fail(b.status().code() == Status::Code::kIoError ? 1 : 2, b.status().message());
+  if (!b.ok()) Fail(b.status());
   const RunComparison c = store::CompareRuns(*a, *b);
   if (f.json) PrintJson(f, c);
   else PrintText(f, c);

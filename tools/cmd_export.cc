@@ -26,9 +26,9 @@ struct ExportFlags {
 
 void Export(const ExportFlags& f) {
   auto store = OpenStoreForReading(f.db);
-  if (!store.ok()) Fail(2, store.status().message());
+  if (!store.ok()) Fail(kExitBadInput, store.status().message());
   auto run = store->LoadRun(f.run);
-  if (!run.ok()) Fail(run.status().code() == Status::Code::kIoError ? 1 : 2, run.status().message());
+  if (!run.ok()) Fail(run.status());
   const std::string text = f.format == "csv" ? store::ExportCsv(*run) : store::ExportChromeTrace(*run);
   if (f.out.empty()) {
     fmt::print("{}", text);
@@ -36,7 +36,7 @@ void Export(const ExportFlags& f) {
   }
   std::ofstream out(f.out, std::ios::binary);
   out << text;
-  if (!out.flush()) Fail(1, fmt::format("{}: cannot write", f.out));
+  if (!out.flush()) Fail(kExitRuntimeError, fmt::format("{}: cannot write", f.out));
 }
 
 }  // namespace

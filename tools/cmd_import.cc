@@ -24,15 +24,15 @@ struct ImportFlags {
 
 void Import(const ImportFlags& f) {
   std::ifstream in(f.file, std::ios::binary);
-  if (!in) Fail(2, fmt::format("{}: cannot read", f.file));
+  if (!in) Fail(kExitBadInput, fmt::format("{}: cannot read", f.file));
   std::ostringstream text;
   text << in.rdbuf();
   auto run = store::ImportChromeTrace(text.str(), f.file);
-  if (!run.ok()) Fail(2, run.status().message());
+  if (!run.ok()) Fail(kExitBadInput, run.status().message());
   auto store = store::TraceStore::Open(f.db);
-  if (!store.ok()) Fail(2, store.status().message());
+  if (!store.ok()) Fail(kExitBadInput, store.status().message());
   auto id = store->ImportRun(*run);
-  if (!id.ok()) Fail(1, id.status().message());
+  if (!id.ok()) Fail(kExitRuntimeError, id.status().message());
   fmt::print("imported run {} ({} ops) from {}\n", *id, run->ops.size(), f.file);
 }
 

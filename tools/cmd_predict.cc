@@ -57,19 +57,19 @@ ir::CostModel BaseCost(const store::RunData& run) {
 
 store::RunData LoadMeasured(store::TraceStore& db, int64_t id, const char* flag) {
   Result<store::RunData> run = db.LoadRun(id);
-  if (!run.ok()) Fail(2, std::string(flag) + ": " + run.status().message());
-  if (run->record.info.kind != store::RunKind::kMeasured) Fail(2, fmt::format("{}: run {} is not a measured run", flag, id));
+  if (!run.ok()) Fail(kExitBadInput, std::string(flag) + ": " + run.status().message());
+  if (run->record.info.kind != store::RunKind::kMeasured) Fail(kExitBadInput, fmt::format("{}: run {} is not a measured run", flag, id));
   // A failed, killed or unfinished run's ops stop part-way: a prediction fitted to them or
   // compared with them looks like a result and is not one (issue 25).
   if (run->record.status != store::RunStatus::kComplete)
-    Fail(2, fmt::format("{}: run {} is {}{}; predict needs a complete run", flag, id,
+    Fail(kExitBadInput, fmt::format("{}: run {} is {}{}; predict needs a complete run", flag, id,
                         store::RunStatusName(run->record.status),
                         run->record.message.empty() ? "" : " (" + run->record.message + ")"));
-  if (!run->record.info.schedule) Fail(2, fmt::format("{}: run {} has no schedule IR stored", flag, id));
+  if (!run->record.info.schedule) Fail(kExitBadInput, fmt::format("{}: run {} has no schedule IR stored", flag, id));
   // The store holds whatever was written or imported: check the IR before the simulator plays it.
   NormalizeChunks(&*run->record.info.schedule);  // an old store's chunks 0, as on reading a file
   if (Status st = ValidateSchedule(*run->record.info.schedule); !st.ok())
-    Fail(2, fmt::format("{}: run {}: stored schedule: {}", flag, id, st.message()));
+    Fail(kExitBadInput, fmt::format("{}: run {}: stored schedule: {}", flag, id, st.message()));
   return *std::move(run);
 }
 
@@ -77,7 +77,7 @@ store::RunData LoadMeasured(store::TraceStore& db, int64_t id, const char* flag)
 exec::GPTConfig RunModel(const store::RunData& run, int* microbatch, std::string* partition) {
   const std::optional<ir::RunSetup>& setup = run.record.info.setup;
   if (!setup || !setup->has_model() || setup->microbatch_size() == 0)
-    Fail(2, fmt::format("--run: run {} records no model configuration (not made by `paci train --schedule`)",
+    Fail(kExitBadInput, fmt::format("--run: run {} records no model configuration (not made by `paci train --schedule`)",
                         run.record.id));
   exec::GPTConfig cfg;
   const ir::ModelShape& m = setup->model();
@@ -112,7 +112,7 @@ std::vector<sim::LayerSlice> TrainSplit(const exec::GPTConfig& cfg, const ir::Pi
   const int parts = static_cast<int>(spec.stages() * spec.chunks());
   Result<std::vector<exec::LayerRange>> r =
       cuts.empty() ? exec::partition_balanced(cfg, parts) : exec::partition_from_cuts(cfg, parts, cuts);
-  if (!r.ok()) Fail(2, r.status().message());
+  if (!r.ok()) Fail(kExitBadInput, r.status().message());
   std::vector<sim::LayerSlice> out;
   for (const exec::LayerRange& l : *r) out.push_back({l.first, l.last});
   return out;
@@ -122,9 +122,9 @@ std::vector<sim::LayerSlice> TrainSplit(const exec::GPTConfig& cfg, const ir::Pi
 ir::CostModel CostFromProfile(const PredictFlags& f, const exec::GPTConfig& cfg, uint32_t microbatch,
                               const ir::PipelineSpec& spec, const std::string& cuts) {
   Result<sim::ModelCostSetup> setup = ModelSetupFromFlags(f.model, nullptr);
-  if (!setup.ok()) Fail(2, setup.status().message());
+  if (!setup.ok()) Fail(kExitBadInput, setup.status().message());
   const Status match = sim::CheckProfileMatches(setup->profile, ShapeOf(cfg), microbatch, "--profile: " + f.model.profile);
-  if (!match.ok()) Fail(2, match.message());
+  if (!match.ok()) Fail(kExitBadInput, match.message());
   return sim::CostModelForSlices(*setup, TrainSplit(cfg, spec, cuts), spec.stages());
 }
 
@@ -141,7 +141,7 @@ ir::CostModel CostForRun(const PredictFlags& f, store::TraceStore& db, const sto
   }
   if (!f.cost_file.empty()) {
     Result<ir::CostModel> cost = sim::LoadCostModelFile(f.cost_file);
-    if (!cost.ok()) Fail(2, "--cost: " + cost.status().message());
+    if (!cost.ok()) Fail(kExitBadInput, "--cost: " + cost.status().message());
     if (cost->tokens_per_microbatch() == 0) cost->set_tokens_per_microbatch(BaseCost(run).tokens_per_microbatch());
     return *cost;
   }
@@ -150,10 +150,10 @@ ir::CostModel CostForRun(const PredictFlags& f, store::TraceStore& db, const sto
   const store::RunData& fit_to = other ? source : run;
   const ir::Schedule& fit_schedule = *fit_to.record.info.schedule;
   if (fit_schedule.spec().stages() != schedule.spec().stages())
-    Fail(2, fmt::format("--from-run: run {} has {} stages, run {} has {}", f.from_run, fit_schedule.spec().stages(),
+    Fail(kExitBadInput, fmt::format("--from-run: run {} has {} stages, run {} has {}", f.from_run, fit_schedule.spec().stages(),
                         run.record.id, schedule.spec().stages()));
   Result<ir::CostModel> fitted = sim::FitCostModel(fit_schedule, fit_to.ops, BaseCost(run));
-  if (!fitted.ok()) Fail(2, (other ? "--from-run: " : "--run: ") + fitted.status().message());
+  if (!fitted.ok()) Fail(kExitBadInput, (other ? "--from-run: " : "--run: ") + fitted.status().message());
   return *fitted;
 }
 
@@ -208,7 +208,7 @@ int64_t StorePrediction(store::TraceStore& db, const ir::Schedule& schedule, con
   info.cost_model = cost;
   info.description = description;
   Result<store::RunWriter> writer = db.BeginRun(info);
-  if (!writer.ok()) Fail(1, "--db: " + writer.status().message());
+  if (!writer.ok()) Fail(kExitRuntimeError, "--db: " + writer.status().message());
   sim::SimulationOptions options;
   options.sink = &*writer;
   Result<sim::SimulationResult> sim = sim::Simulate(schedule, cost, options);
@@ -219,7 +219,7 @@ int64_t StorePrediction(store::TraceStore& db, const ir::Schedule& schedule, con
   }
   Status st = StoreSimulationMetrics(*writer, *sim);
   if (st.ok()) st = writer->Finish(store::RunStatus::kComplete);
-  if (!st.ok()) Fail(1, "--db: " + st.message());
+  if (!st.ok()) Fail(kExitRuntimeError, "--db: " + st.message());
   *out = *sim;
   return writer->run_id();
 }
@@ -250,26 +250,26 @@ void PrintSummary(const Summary& p, const std::optional<Summary>& m) {
 
 void CheckSources(const PredictFlags& f) {
   const int sources = (!f.model.profile.empty()) + (!f.cost_file.empty()) + (f.from_run > 0);
-  if (sources > 1) Fail(2, "--profile, --cost and --from-run: give at most one");
+  if (sources > 1) Fail(kExitBadInput, "--profile, --cost and --from-run: give at most one");
   for (const auto& [name, opt] : f.model.given)
     if (opt->count() > 0 && name != "--profile" && name != "--colocate" && name != "--link")
-      Fail(2, name + ": does not apply to predict (use --profile, --cost or --from-run)");
-  if (f.model.colocate && f.model.profile.empty()) Fail(2, "--colocate: needs --profile");
-  if (!f.model.link.empty() && f.model.profile.empty()) Fail(2, "--link: needs --profile");
+      Fail(kExitBadInput, name + ": does not apply to predict (use --profile, --cost or --from-run)");
+  if (f.model.colocate && f.model.profile.empty()) Fail(kExitBadInput, "--colocate: needs --profile");
+  if (!f.model.link.empty() && f.model.profile.empty()) Fail(kExitBadInput, "--link: needs --profile");
 }
 
 // `paci predict --schedule ... --profile FILE`: a run before it exists.
 void PredictBeforeRun(const PredictFlags& f) {
-  if (f.model.profile.empty() && f.cost_file.empty()) Fail(2, "--schedule: needs --profile or --cost");
-  if (f.from_run > 0) Fail(2, "--from-run: needs --run, not --schedule");
+  if (f.model.profile.empty() && f.cost_file.empty()) Fail(kExitBadInput, "--schedule: needs --profile or --cost");
+  if (f.from_run > 0) Fail(kExitBadInput, "--from-run: needs --run, not --schedule");
   Result<ir::PipelineSpec> spec = SpecFromFlags(f.spec);
-  if (!spec.ok()) Fail(2, spec.status().message());
+  if (!spec.ok()) Fail(kExitBadInput, spec.status().message());
   Result<ir::Schedule> schedule = GenerateSchedule(*spec);
-  if (!schedule.ok()) Fail(2, schedule.status().message());
+  if (!schedule.ok()) Fail(kExitBadInput, schedule.status().message());
   ir::CostModel cost;
   if (!f.model.profile.empty()) {
     Result<ir::Profile> p = sim::LoadProfileFile(f.model.profile);
-    if (!p.ok()) Fail(2, "--profile: " + p.status().message());
+    if (!p.ok()) Fail(kExitBadInput, "--profile: " + p.status().message());
     exec::GPTConfig cfg;
     cfg.n_layer = static_cast<int>(p->model().layers());
     cfg.n_embd = static_cast<int>(p->model().dim());
@@ -280,11 +280,11 @@ void PredictBeforeRun(const PredictFlags& f) {
     cost = CostFromProfile(f, cfg, p->microbatch_size(), *spec, "");
   } else {
     Result<ir::CostModel> c = sim::LoadCostModelFile(f.cost_file);
-    if (!c.ok()) Fail(2, "--cost: " + c.status().message());
+    if (!c.ok()) Fail(kExitBadInput, "--cost: " + c.status().message());
     cost = *c;
   }
   Result<store::TraceStore> db = store::TraceStore::Open(f.db);
-  if (!db.ok()) Fail(2, "--db: " + db.status().message());
+  if (!db.ok()) Fail(kExitBadInput, "--db: " + db.status().message());
   sim::SimulationResult r;
   const std::string name = !f.name.empty() ? f.name : fmt::format("prediction before running {}", f.spec.schedule);
   const int64_t pred = StorePrediction(*db, *schedule, cost, name, "", &r);
@@ -299,13 +299,13 @@ void PredictBeforeRun(const PredictFlags& f) {
 void RunPredict(const PredictFlags& f) {
   CheckSources(f);
   if (!f.spec.schedule.empty()) {
-    if (f.run_opt->count() > 0) Fail(2, "--schedule: does not apply with --run (the run has its schedule)");
+    if (f.run_opt->count() > 0) Fail(kExitBadInput, "--schedule: does not apply with --run (the run has its schedule)");
     PredictBeforeRun(f);
     return;
   }
-  if (f.run <= 0) Fail(2, "--run: required (or --schedule with --profile to predict before running)");
+  if (f.run <= 0) Fail(kExitBadInput, "--run: required (or --schedule with --profile to predict before running)");
   Result<store::TraceStore> db = OpenExistingStore(f.db);
-  if (!db.ok()) Fail(2, "--db: " + db.status().message());
+  if (!db.ok()) Fail(kExitBadInput, "--db: " + db.status().message());
   const store::RunData run = LoadMeasured(*db, f.run, "--run");
   const ir::Schedule& schedule = *run.record.info.schedule;
   const ir::CostModel cost = CostForRun(f, *db, run);
@@ -317,7 +317,7 @@ void RunPredict(const PredictFlags& f) {
                                            : fmt::format("prediction of run {} ({}) from {}", f.run, run.record.info.name, source);
   sim::SimulationResult r;
   const int64_t pred = StorePrediction(*db, schedule, cost, name, run.record.info.description, &r);
-  if (Status st = db->LinkPrediction(pred, f.run); !st.ok()) Fail(1, "--db: " + st.message());
+  if (Status st = db->LinkPrediction(pred, f.run); !st.ok()) Fail(kExitRuntimeError, "--db: " + st.message());
   if (f.json) {
     fmt::print("{}\n", nlohmann::ordered_json{{"predicted_run", pred}, {"measured_run", f.run},
                                               {"predicted", SummaryJson(Predicted(r))},

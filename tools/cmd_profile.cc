@@ -56,21 +56,21 @@ void PrintTable(const ir::Profile& p) {
 void Run(ProfileFlags& f) {
   if (!f.show.empty()) {
     Result<ir::Profile> p = sim::LoadProfileFile(f.show);
-    if (!p.ok()) Fail(2, "--show: " + p.status().message());
+    if (!p.ok()) Fail(kExitBadInput, "--show: " + p.status().message());
     PrintTable(*p);
     return;
   }
   const int cores = static_cast<int>(exec::allowed_cpus().size());  // taskset and cpusets included
-  if (f.colocate_opt->count() > 0 && f.colocate != 0 && f.colocate < 2) Fail(2, "--colocate: must be 0 (none) or >= 2");
+  if (f.colocate_opt->count() > 0 && f.colocate != 0 && f.colocate < 2) Fail(kExitBadInput, "--colocate: must be 0 (none) or >= 2");
   // The default measures every core count the machine has, up to the limit a given --colocate is held to.
   f.o.max_colocated = f.colocate_opt->count() > 0 ? f.colocate : std::min(cores, exec::kMaxColocated);
-  if (f.o.max_repetitions < f.o.min_repetitions) Fail(2, "--max-repetitions: must be >= --min-repetitions");
+  if (f.o.max_repetitions < f.o.min_repetitions) Fail(kExitBadInput, "--max-repetitions: must be >= --min-repetitions");
   Result<ir::Profile> p = exec::MeasureProfile(f.o, [](const std::string& line) {
     std::fprintf(stderr, "paci profile: %s\n", line.c_str());
   });
-  if (!p.ok()) Fail(2, p.status().message());
-  if (Status st = sim::ValidateProfile(*p, "measured profile"); !st.ok()) Fail(1, st.message());
-  if (Status st = sim::WriteProfileFile(*p, f.output); !st.ok()) Fail(1, "-o: " + st.message());
+  if (!p.ok()) Fail(kExitBadInput, p.status().message());
+  if (Status st = sim::ValidateProfile(*p, "measured profile"); !st.ok()) Fail(kExitRuntimeError, st.message());
+  if (Status st = sim::WriteProfileFile(*p, f.output); !st.ok()) Fail(kExitRuntimeError, "-o: " + st.message());
   PrintTable(*p);
   fmt::print("wrote {}\n", f.output);
 }

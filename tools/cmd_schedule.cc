@@ -39,24 +39,24 @@ struct ScheduleFlags {
 
 ir::PipelineSpec SpecOrFail(const ScheduleFlags& f) {
   Result<ir::PipelineSpec> spec = SpecFromFlags(f.spec);
-  if (!spec.ok()) Fail(2, spec.status().message());
+  if (!spec.ok()) Fail(kExitBadInput, spec.status().message());
   return *spec;
 }
 
 ir::Schedule LoadOrFail(const ScheduleFlags& f) {
   Result<ScheduleReadOptions> options = InputOptionsFromFlags(f.spec);
-  if (!options.ok()) Fail(2, options.status().message());
+  if (!options.ok()) Fail(kExitBadInput, options.status().message());
   Result<ir::Schedule> schedule = ReadScheduleFile(f.input, *options);
-  if (!schedule.ok()) Fail(schedule.status().code() == Status::Code::kIoError ? 1 : 2, schedule.status().message());
-  if (Status st = ValidateSchedule(*schedule); !st.ok()) Fail(2, fmt::format("{}: {}", f.input, st.message()));
+  if (!schedule.ok()) Fail(schedule.status());
+  if (Status st = ValidateSchedule(*schedule); !st.ok()) Fail(kExitBadInput, fmt::format("{}: {}", f.input, st.message()));
   return f.add_comms ? WithCommOps(*schedule) : *schedule;
 }
 
 ir::Schedule GenerateOrFail(const ScheduleFlags& f) {
   Result<ir::Schedule> schedule = GenerateSchedule(SpecOrFail(f));
-  if (!schedule.ok()) Fail(2, schedule.status().message());
+  if (!schedule.ok()) Fail(kExitBadInput, schedule.status().message());
   if (Status st = ValidateSchedule(*schedule); !st.ok())
-    Fail(1, "generated schedule failed validation (a generator bug): " + st.message());
+    Fail(kExitRuntimeError, "generated schedule failed validation (a generator bug): " + st.message());
   return f.add_comms ? WithCommOps(*schedule) : *schedule;
 }
 
@@ -123,7 +123,7 @@ std::string Analyze(const ir::Schedule& schedule, const ScheduleFlags& f) {
   VersionVisitor visit;
   if (f.per_microbatch) visit = [&](const MicroBatchVersions& r) { records.push_back(r); };
   Result<WeightVersionReport> report = AnalyzeWeightVersions(schedule, visit);
-  if (!report.ok()) Fail(1, report.status().message());
+  if (!report.ok()) Fail(kExitRuntimeError, report.status().message());
   return f.format == "json" ? AnalysisJson(schedule, *report, records, f.per_microbatch)
                             : AnalysisTable(schedule, *report);
 }
@@ -132,7 +132,7 @@ std::string Render(const ir::Schedule& schedule, const ScheduleFlags& f) {
   if (f.analyze) return Analyze(schedule, f);
   if (f.format == "grid") {
     Result<std::string> grid = FormatScheduleGrid(schedule);
-    if (!grid.ok()) Fail(1, grid.status().message());
+    if (!grid.ok()) Fail(kExitRuntimeError, grid.status().message());
     return *grid;
   }
   if (f.format == "text") return FormatScheduleText(schedule, TextOptions{f.compact, !f.no_comms});
@@ -140,7 +140,7 @@ std::string Render(const ir::Schedule& schedule, const ScheduleFlags& f) {
   options.format = *ParseScheduleFileFormat(f.format);
   options.csv = f.csv_format == "compute_comms" ? CsvFormat::kComputeComms : CsvFormat::kComputeOnly;
   Result<std::string> out = FormatSchedule(schedule, options);
-  if (!out.ok()) Fail(1, out.status().message());
+  if (!out.ok()) Fail(kExitRuntimeError, out.status().message());
   return *out;
 }
 
@@ -152,7 +152,7 @@ void Emit(const std::string& content, const std::string& path) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out << content;
   out.close();
-  if (!out) Fail(1, fmt::format("{}: cannot write", path));
+  if (!out) Fail(kExitRuntimeError, fmt::format("{}: cannot write", path));
 }
 
 void Run(const ScheduleFlags& f) {

@@ -42,21 +42,21 @@ struct SimulateFlags {
 
 ir::PipelineSpec SpecOrFail(const SimulateFlags& f) {
   Result<ir::PipelineSpec> spec = SpecFromFlags(f.spec);
-  if (!spec.ok()) Fail(2, spec.status().message());
+  if (!spec.ok()) Fail(kExitBadInput, spec.status().message());
   return *spec;
 }
 
 ir::Schedule ScheduleFromFlags(const SimulateFlags& f) {
   if (!f.input.empty()) {
     Result<ScheduleReadOptions> options = InputOptionsFromFlags(f.spec);
-    if (!options.ok()) Fail(2, options.status().message());
+    if (!options.ok()) Fail(kExitBadInput, options.status().message());
     Result<ir::Schedule> s = ReadScheduleFile(f.input, *options);
-    if (!s.ok()) Fail(2, "--input: " + s.status().message());
-    if (Status st = ValidateSchedule(*s); !st.ok()) Fail(2, fmt::format("--input: {}: {}", f.input, st.message()));
+    if (!s.ok()) Fail(kExitBadInput, "--input: " + s.status().message());
+    if (Status st = ValidateSchedule(*s); !st.ok()) Fail(kExitBadInput, fmt::format("--input: {}: {}", f.input, st.message()));
     return *s;
   }
   Result<ir::Schedule> s = GenerateSchedule(SpecOrFail(f));
-  if (!s.ok()) Fail(2, s.status().message());
+  if (!s.ok()) Fail(kExitBadInput, s.status().message());
   return *s;
 }
 
@@ -83,7 +83,7 @@ int64_t SimulateIntoStore(const SimulateFlags& f, const ir::Schedule& schedule, 
   // Long runs keep only what determines them; readers re-simulate their ops (simulated_runs.h).
   Result<store::RunWriter> writer = db->BeginRun(
       info, store::WriterOptions{.replay_above_ops = f.keep_ops ? 0 : store::kReplayAboveOps});
-  if (!writer.ok()) Fail(1, "--db: " + writer.status().message());
+  if (!writer.ok()) Fail(kExitRuntimeError, "--db: " + writer.status().message());
   sim::SimulationOptions options;
   options.sink = &*writer;
   Result<sim::SimulationResult> r = sim::Simulate(schedule, cost, options);
@@ -93,11 +93,11 @@ int64_t SimulateIntoStore(const SimulateFlags& f, const ir::Schedule& schedule, 
     (void)db->DeleteRun(writer->run_id());
     Fail(r.status().code() == Status::Code::kInvalidArgument ? 2 : 1, r.status().message());
   }
-  if (Status st = StoreSimulationMetrics(*writer, *r); !st.ok()) Fail(1, "--db: " + st.message());
-  if (Status st = writer->Finish(store::RunStatus::kComplete); !st.ok()) Fail(1, "--db: " + st.message());
+  if (Status st = StoreSimulationMetrics(*writer, *r); !st.ok()) Fail(kExitRuntimeError, "--db: " + st.message());
+  if (Status st = writer->Finish(store::RunStatus::kComplete); !st.ok()) Fail(kExitRuntimeError, "--db: " + st.message());
   *out = *r;
   Result<store::RunRecord> record = db->GetRun(writer->run_id());
-  if (!record.ok()) Fail(1, "--db: " + record.status().message());
+  if (!record.ok()) Fail(kExitRuntimeError, "--db: " + record.status().message());
   *replayed = record->op_storage == store::OpStorage::kReplayed;
   return writer->run_id();
 }
@@ -189,19 +189,19 @@ void PrintStageCosts(const ir::CostModel& cost) {
 }
 
 void Run(const SimulateFlags& f) {
-  if (f.no_db && f.keep_ops) Fail(2, "--keep-ops: does not apply with --no-db");
+  if (f.no_db && f.keep_ops) Fail(kExitBadInput, "--keep-ops: does not apply with --no-db");
   const ir::Schedule schedule = ScheduleFromFlags(f);
   Result<ir::CostModel> cost = CostFromFlags(f.cost);
-  if (!cost.ok()) Fail(2, cost.status().message());
+  if (!cost.ok()) Fail(kExitBadInput, cost.status().message());
   if (ModelFlagsGiven(f.model)) {
     // The model on its hardware (or profile) gives the costs; the partitioner picks the split.
     Result<sim::ModelCostSetup> setup = ModelSetupFromFlags(f.model, &f.cost);
-    if (!setup.ok()) Fail(2, setup.status().message());
+    if (!setup.ok()) Fail(kExitBadInput, setup.status().message());
     const ir::Jitter jitter = cost->jitter();
     cost = sim::CostModelForSpec(*setup, schedule.spec());
     if (cost.ok()) *cost->mutable_jitter() = jitter;
   }
-  if (!cost.ok()) Fail(2, cost.status().message());
+  if (!cost.ok()) Fail(kExitBadInput, cost.status().message());
   const auto t0 = std::chrono::steady_clock::now();
   sim::SimulationResult r;
   int64_t run_id = 0;

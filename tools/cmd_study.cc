@@ -83,7 +83,7 @@ void RefuseGridFlags(const std::vector<std::string>& extras) {
                                               "--name", "--save", "--resume", "--transport"};
   for (const std::string& a : extras) {
     const std::string flag = a.substr(0, a.find('='));
-    if (owned.count(flag)) Fail(2, flag + ": set by the study for every point; use the study's own flag");
+    if (owned.count(flag)) Fail(kExitBadInput, flag + ": set by the study for every point; use the study's own flag");
   }
 }
 
@@ -101,7 +101,7 @@ std::vector<Point> Grid(const StudyFlags& f, int cores) {
   const int64_t warmup = std::llround(f.warmup_frac * static_cast<double>(f.updates));
   // jobs and stages are bounded by CheckStudyFlags, so this product fits; checked all the same.
   const std::optional<int64_t> shares = CheckedMul<int64_t>(f.jobs, f.stages);
-  if (!shares || *shares < 1) Fail(2, "--jobs x --stages: out of range");
+  if (!shares || *shares < 1) Fail(kExitBadInput, "--jobs x --stages: out of range");
   const int threads = static_cast<int>(std::max<int64_t>(1, cores / *shares));
   bool threads_given = false;
   for (const std::string& a : f.train_args) threads_given |= a.rfind("--threads", 0) == 0;
@@ -120,7 +120,7 @@ std::vector<Point> Grid(const StudyFlags& f, int cores) {
           if (!threads_given) p.args.insert(p.args.end(), {"--threads", std::to_string(threads)});
           p.args.insert(p.args.end(), f.train_args.begin(), f.train_args.end());
           Result<StudyPoint> id = PointOfTrainArgs({p.args.begin() + 1, p.args.end()});
-          if (!id.ok()) Fail(2, id.status().message());  // PointOfTrainArgs refuses what train would
+          if (!id.ok()) Fail(kExitBadInput, id.status().message());  // PointOfTrainArgs refuses what train would
           p.id = std::move(*id);
           grid.push_back(std::move(p));
         }
@@ -132,9 +132,9 @@ std::vector<StudyPoint> FinishedPoints(const std::string& db) {
   std::vector<StudyPoint> done;
   if (!std::filesystem::exists(db)) return done;
   Result<store::TraceStore> s = store::TraceStore::Open(db);
-  if (!s.ok()) Fail(2, "--db: " + s.status().message());
+  if (!s.ok()) Fail(kExitBadInput, "--db: " + s.status().message());
   Result<std::vector<store::RunRecord>> runs = s->ListRuns();
-  if (!runs.ok()) Fail(1, "--db: " + runs.status().message());
+  if (!runs.ok()) Fail(kExitRuntimeError, "--db: " + runs.status().message());
   for (const store::RunRecord& r : *runs)
     if (r.status == store::RunStatus::kComplete && r.info.kind == store::RunKind::kMeasured)
       if (std::optional<StudyPoint> p = PointOfRun(r)) done.push_back(std::move(*p));
@@ -165,7 +165,7 @@ pid_t Spawn(const Point& p, const std::string& log) {
   pid_t pid = 0;
   const int err = posix_spawn(&pid, self.c_str(), &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
-  if (err != 0) Fail(1, fmt::format("cannot start {}: {}", self, std::strerror(err)));
+  if (err != 0) Fail(kExitRuntimeError, fmt::format("cannot start {}: {}", self, std::strerror(err)));
   return pid;
 }
 
@@ -175,7 +175,7 @@ void MakeLogDir(const std::string& logs, bool given) {
   std::error_code ec;
   std::filesystem::create_directories(logs, ec);
   if (ec || !std::filesystem::is_directory(logs))
-    Fail(2, fmt::format("{}: cannot make the log folder '{}': {}", flag, logs,
+    Fail(kExitBadInput, fmt::format("{}: cannot make the log folder '{}': {}", flag, logs,
                         ec ? ec.message() : "a file of that name exists"));
 }
 
@@ -186,19 +186,19 @@ void RefuseRepeats(const std::vector<T>& values, const char* flag) {
   for (size_t i = 0; i < values.size(); ++i)
     for (size_t j = 0; j < i; ++j)
       if (values[j] == values[i])
-        Fail(2, fmt::format("{}: {} is given twice; each value is one point of the grid", flag, values[i]));
+        Fail(kExitBadInput, fmt::format("{}: {} is given twice; each value is one point of the grid", flag, values[i]));
 }
 
 // The study's own numbers, before any of them is multiplied or divided by.
 void CheckStudyFlags(const StudyFlags& f) {
-  if (f.jobs < 1 || f.jobs > kMaxStudyJobs) Fail(2, fmt::format("--jobs must be in [1, {}], got {}", kMaxStudyJobs, f.jobs));
+  if (f.jobs < 1 || f.jobs > kMaxStudyJobs) Fail(kExitBadInput, fmt::format("--jobs must be in [1, {}], got {}", kMaxStudyJobs, f.jobs));
   if (f.stages < 1 || f.stages > kMaxStages)
-    Fail(2, fmt::format("--stages must be in [1, {}] (kMaxStages, sched/limits.h), got {}", kMaxStages, f.stages));
-  if (f.seeds < 1) Fail(2, "--seeds must be at least 1");
+    Fail(kExitBadInput, fmt::format("--stages must be in [1, {}] (kMaxStages, sched/limits.h), got {}", kMaxStages, f.stages));
+  if (f.seeds < 1) Fail(kExitBadInput, "--seeds must be at least 1");
   const Result<uint64_t> points =
       CheckedProduct({f.schedules.size(), f.accum.size(), f.lr.size(), f.seeds}, kMaxStudyPoints,
                      "--schedules x --accum x --lr x --seeds", "kMaxStudyPoints (tools/cmd_study.cc)");
-  if (!points.ok()) Fail(2, points.status().message());
+  if (!points.ok()) Fail(kExitBadInput, points.status().message());
   RefuseRepeats(f.schedules, "--schedules");
   RefuseRepeats(f.accum, "--accum");
   RefuseRepeats(f.lr, "--lr");
@@ -206,16 +206,16 @@ void CheckStudyFlags(const StudyFlags& f) {
 
 void RunStudy(const StudyFlags& f) {
   CheckStudyFlags(f);
-  if (f.updates < 1) Fail(2, "--updates must be at least 1");
-  if (f.schedules.empty() || f.accum.empty() || f.lr.empty()) Fail(2, "--schedules, --accum and --lr need a value");
-  if (!(f.warmup_frac >= 0 && f.warmup_frac < 1)) Fail(2, "--warmup-frac must be in [0, 1)");
-  if (!(f.min_lr_frac >= 0 && f.min_lr_frac <= 1)) Fail(2, "--min-lr-frac must be in [0, 1]");
+  if (f.updates < 1) Fail(kExitBadInput, "--updates must be at least 1");
+  if (f.schedules.empty() || f.accum.empty() || f.lr.empty()) Fail(kExitBadInput, "--schedules, --accum and --lr need a value");
+  if (!(f.warmup_frac >= 0 && f.warmup_frac < 1)) Fail(kExitBadInput, "--warmup-frac must be in [0, 1)");
+  if (!(f.min_lr_frac >= 0 && f.min_lr_frac <= 1)) Fail(kExitBadInput, "--min-lr-frac must be in [0, 1]");
   for (const std::string& s : f.schedules)
-    if (!ParseScheduleName(s)) Fail(2, "--schedules: unknown schedule '" + s + "'");
+    if (!ParseScheduleName(s)) Fail(kExitBadInput, "--schedules: unknown schedule '" + s + "'");
   RefuseGridFlags(f.train_args);
 
   const Result<GridShare> share = ReadGridShare([](const char* name) { return std::getenv(name); });
-  if (!share.ok()) Fail(2, share.status().message());
+  if (!share.ok()) Fail(kExitBadInput, share.status().message());
   const std::vector<Point> grid = Grid(f, StudyCores(*share));  // checks every point: nothing made before
   const std::string logs = f.log_dir.empty() ? f.db + ".logs" : f.log_dir;
   MakeLogDir(logs, !f.log_dir.empty());
@@ -247,7 +247,7 @@ void RunStudy(const StudyFlags& f) {
     }
     int status = 0;
     const pid_t pid = waitpid(-1, &status, 0);
-    if (pid < 0) Fail(1, std::string("waitpid: ") + std::strerror(errno));
+    if (pid < 0) Fail(kExitRuntimeError, std::string("waitpid: ") + std::strerror(errno));
     auto it = running.find(pid);
     if (it == running.end()) continue;
     const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
@@ -260,7 +260,7 @@ void RunStudy(const StudyFlags& f) {
   }
   std::printf("%s: trained %zu, skipped %zu, failed %zu\n", who.c_str(), todo.size() - failed, owned - todo.size(),
               failed);
-  if (failed) Fail(1, fmt::format("{} of {} point(s) failed", failed, todo.size()));
+  if (failed) Fail(kExitRuntimeError, fmt::format("{} of {} point(s) failed", failed, todo.size()));
 }
 
 }  // namespace

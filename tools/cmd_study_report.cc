@@ -57,7 +57,7 @@ struct ReportFlags {
 std::vector<StudyConfiguration> SelectConfigurations(const ReportFlags& f, std::vector<StudyConfiguration> all) {
   std::vector<StudyConfiguration> kept = study::SelectSubGrid(f.grid, std::move(all));
   if (kept.empty() && !f.grid.Empty())
-    Fail(2, "--schedules/--stages/--accum/--lr: no configuration of " + f.db + " is in that sub-grid");
+    Fail(kExitBadInput, "--schedules/--stages/--accum/--lr: no configuration of " + f.db + " is in that sub-grid");
   return kept;
 }
 
@@ -71,14 +71,14 @@ std::string Opt(const std::optional<double>& v) { return v ? fmt::format("{:.6g}
 
 std::ofstream OpenOut(const std::filesystem::path& path) {
   std::ofstream out(path);
-  if (!out) Fail(1, "--out: cannot write " + path.string());
+  if (!out) Fail(kExitRuntimeError, "--out: cannot write " + path.string());
   return out;
 }
 
 // Every complete measured run with the study's columns, grouped; curves.csv written on the way.
 std::vector<Configuration> LoadConfigurations(const ReportFlags& f, store::TraceStore& db, std::ofstream& curves) {
   Result<std::vector<StudyConfiguration>> loaded = study::LoadStudy(db);
-  if (!loaded.ok()) Fail(1, "--db: " + loaded.status().message());
+  if (!loaded.ok()) Fail(kExitRuntimeError, "--db: " + loaded.status().message());
   std::vector<Configuration> configs;
   curves << "configuration,schedule,P,K,lr,microbatch_size,tokens_per_update,seed,run,update,tokens,train_loss,val_loss\n";
   for (StudyConfiguration& l : SelectConfigurations(f, std::move(*loaded))) {
@@ -100,7 +100,7 @@ void WriteBands(const std::vector<Configuration>& configs, const std::filesystem
   f << "configuration,tokens,mean_train_loss,stddev,seeds\n";
   for (const Configuration& c : configs) {
     Result<study::SeedBand> band = study::MeanOverSeeds(c.TrainCurves());
-    if (!band.ok()) Fail(1, c.label + ": " + band.status().message());
+    if (!band.ok()) Fail(kExitRuntimeError, c.label + ": " + band.status().message());
     for (size_t i = 0; i < band->tokens.size(); ++i)
       f << Csv(c.label) << ',' << band->tokens[i] << ',' << fmt::format("{:.6g},{:.6g}", band->mean[i], band->stddev[i])
         << ',' << band->seeds << '\n';
@@ -127,16 +127,16 @@ void WriteFinal(const std::vector<Configuration>& configs, const std::filesystem
 void PredictRates(const ReportFlags& f, std::vector<Configuration>* configs) {
   const bool model = ModelFlagsGiven(f.model);
   if (f.cost.empty() && !model) return;
-  if (!f.cost.empty() && model) Fail(2, "--cost: give a cost file or --model/--hardware, not both");
+  if (!f.cost.empty() && model) Fail(kExitBadInput, "--cost: give a cost file or --model/--hardware, not both");
   std::optional<ir::CostModel> cost;
   std::optional<sim::ModelCostSetup> setup;
   if (!f.cost.empty()) {
     Result<ir::CostModel> c = sim::LoadCostModelFile(f.cost);
-    if (!c.ok()) Fail(2, "--cost: " + c.status().message());
+    if (!c.ok()) Fail(kExitBadInput, "--cost: " + c.status().message());
     cost = *c;
   } else {
     Result<sim::ModelCostSetup> s = ModelSetupFromFlags(f.model, nullptr);
-    if (!s.ok()) Fail(2, s.status().message());
+    if (!s.ok()) Fail(kExitBadInput, s.status().message());
     setup = *s;
   }
   for (Configuration& c : *configs) {
@@ -145,11 +145,11 @@ void PredictRates(const ReportFlags& f, std::vector<Configuration>* configs) {
       here = *cost;
     } else {
       Result<ir::CostModel> m = sim::CostModelForSpec(*setup, c.spec);
-      if (!m.ok()) Fail(2, "--model: " + c.label + ": " + m.status().message());
+      if (!m.ok()) Fail(kExitBadInput, "--model: " + c.label + ": " + m.status().message());
       here = *m;
     }
     Result<double> r = study::StudyTokensPerSecondAt(c, here);
-    if (!r.ok()) Fail(2, "--cost: " + c.label + ": " + r.status().message());
+    if (!r.ok()) Fail(kExitBadInput, "--cost: " + c.label + ": " + r.status().message());
     c.steady_tokens_per_s = *r;
   }
 }
@@ -210,7 +210,7 @@ size_t PlotCurves(plot::Renderer& r, const std::vector<Configuration>& configs, 
     }
     const std::string stem = (out / fmt::format("{}_lr{:g}", by_time ? "loss_vs_time" : "loss_vs_tokens", lr)).string();
     const Status st = r.Write(chart, stem);
-    if (!st.ok()) Fail(1, "--out: " + st.message());
+    if (!st.ok()) Fail(kExitRuntimeError, "--out: " + st.message());
     ++written;
   }
   return written;
@@ -232,7 +232,7 @@ size_t PlotTta(plot::Renderer& r, const std::vector<Configuration>& configs,
                           seconds ? *times[i].hi : *tokens[i].hi});
   }
   const Status st = r.Write(chart, (out / "tta").string());
-  if (!st.ok()) Fail(1, "--out: " + st.message());
+  if (!st.ok()) Fail(kExitRuntimeError, "--out: " + st.message());
   return 1;
 }
 
@@ -270,7 +270,7 @@ size_t PlotHeatMaps(plot::Renderer& r, const std::vector<Configuration>& configs
     std::string file = s;
     std::replace(file.begin(), file.end(), '+', '_');
     const Status st = r.Write(map, (out / ("gap_heatmap_" + file)).string());
-    if (!st.ok()) Fail(1, "--out: " + st.message());
+    if (!st.ok()) Fail(kExitRuntimeError, "--out: " + st.message());
     ++written;
   }
   return written;
@@ -278,18 +278,18 @@ size_t PlotHeatMaps(plot::Renderer& r, const std::vector<Configuration>& configs
 #endif
 
 void RunReport(const ReportFlags& f) {
-  if (f.out.empty()) Fail(2, "--out: a folder for the CSV files is required");
+  if (f.out.empty()) Fail(kExitBadInput, "--out: a folder for the CSV files is required");
   if (f.target_loss != 0)  // 0: not given
-    if (Status st = study::CheckTargetLoss(f.target_loss); !st.ok()) Fail(2, st.message());
+    if (Status st = study::CheckTargetLoss(f.target_loss); !st.ok()) Fail(kExitBadInput, st.message());
   if ((!f.cost.empty() || ModelFlagsGiven(f.model)) && f.target_loss <= 0)
-    Fail(2, std::string(f.cost.empty() ? "--model" : "--cost") + ": applies only with --target-loss (time to that loss)");
+    Fail(kExitBadInput, std::string(f.cost.empty() ? "--model" : "--cost") + ": applies only with --target-loss (time to that loss)");
   Result<store::TraceStore> db = store::TraceStore::Open(f.db, store::OpenOptions{.create_if_missing = false});
-  if (!db.ok()) Fail(2, "--db: " + db.status().message());
+  if (!db.ok()) Fail(kExitBadInput, "--db: " + db.status().message());
   const std::filesystem::path out(f.out);
   std::error_code ec;  // a file in the way is bad input naming the flag, not an internal error
   std::filesystem::create_directories(out, ec);
   if (ec || !std::filesystem::is_directory(out))
-    Fail(2, "--out: cannot make the folder '" + f.out + "': " + (ec ? ec.message() : "a file of that name exists"));
+    Fail(kExitBadInput, "--out: cannot make the folder '" + f.out + "': " + (ec ? ec.message() : "a file of that name exists"));
   std::ofstream curves = OpenOut(out / "curves.csv");
   std::vector<Configuration> configs = LoadConfigurations(f, *db, curves);
   PredictRates(f, &configs);

@@ -109,7 +109,7 @@ std::string Predicts(store::TraceStore& db, int64_t id) {
 
 void RunSummary(const SummaryFlags& f) {
   Result<store::TraceStore> db = OpenStoreForReading(f.db);
-  if (!db.ok()) Fail(2, "--db: " + db.status().message());
+  if (!db.ok()) Fail(kExitBadInput, "--db: " + db.status().message());
   fmt::print("{:>4} {:<9} {:<26} {:>4} {:>8} {:>6} {:>8} {:>10} {:>12}  {:<16} {:<30} {}\n", "run", "kind",
              "name", "K", "lr", "seed", "val loss", "tokens/s", "ms/update", "max drift/stage",
              "peak MiB/stage", "");
@@ -117,7 +117,7 @@ void RunSummary(const SummaryFlags& f) {
   for (int64_t id : f.runs) {
     // Metrics and updates are enough: no op is read or re-simulated.
     Result<store::RunData> r = db->LoadRunWithoutOps(id);
-    if (!r.ok()) Fail(2, fmt::format("run {}: {}", id, r.status().message()));
+    if (!r.ok()) Fail(kExitBadInput, fmt::format("run {}: {}", id, r.status().message()));
     loaded.push_back(std::move(*r));
   }
   for (const store::RunData& run : loaded) {

@@ -56,10 +56,10 @@ struct SweepFlags {
 template <typename T>
 std::vector<T> RangeOrFail(const std::string& flag, const std::string& text) {
   Result<std::vector<uint64_t>> r = sim::ParseRange(text);
-  if (!r.ok()) Fail(2, flag + ": " + r.status().message());
+  if (!r.ok()) Fail(kExitBadInput, flag + ": " + r.status().message());
   std::vector<T> out;
   for (uint64_t v : *r) {
-    if (v > 1000000) Fail(2, flag + ": " + std::to_string(v) + " is too large");
+    if (v > 1000000) Fail(kExitBadInput, flag + ": " + std::to_string(v) + " is too large");
     out.push_back(static_cast<T>(v));
   }
   return out;
@@ -79,7 +79,7 @@ void CheckSweepWork(const sim::SweepGrid& g) {
             work += static_cast<double>(P) * s->chunks() * static_cast<double>(s->total_microbatches());
         }
   if (work > static_cast<double>(kMaxSweepStageMicroBatches))
-    Fail(2, fmt::format("--schedules/--stages/--accum/--microbatches: the grid simulates {:.3g} stage micro-batches, "
+    Fail(kExitBadInput, fmt::format("--schedules/--stages/--accum/--microbatches: the grid simulates {:.3g} stage micro-batches, "
                         "beyond the limit kMaxSweepStageMicroBatches = {} (sched/limits.h); narrow the ranges",
                         work, kMaxSweepStageMicroBatches));
 }
@@ -95,11 +95,11 @@ sim::SweepGrid GridFromFlags(const SweepFlags& f) {
     } else if (auto kind = ParseScheduleName(name)) {
       g.schedules.push_back(*kind);
     } else {
-      Fail(2, fmt::format("--schedules: unknown schedule '{}'", name));
+      Fail(kExitBadInput, fmt::format("--schedules: unknown schedule '{}'", name));
     }
     rest = comma < rest.size() ? rest.substr(comma + 1) : std::string_view{};
   }
-  if (f.stages.empty()) Fail(2, "--stages: required (e.g. 8, 2..32, 4,8,16)");
+  if (f.stages.empty()) Fail(kExitBadInput, "--stages: required (e.g. 8, 2..32, 4,8,16)");
   g.stages = RangeOrFail<uint32_t>("--stages", f.stages);
   g.accums = RangeOrFail<uint32_t>("--accum", f.accum);
   if (!f.microbatches.empty()) g.microbatches = RangeOrFail<uint64_t>("--microbatches", f.microbatches);
@@ -108,8 +108,8 @@ sim::SweepGrid GridFromFlags(const SweepFlags& f) {
   for (uint32_t K : g.accums)
     for (uint64_t N : g.microbatches.empty() ? std::vector<uint64_t>{0} : g.microbatches)
       for (uint64_t U : g.updates.empty() ? std::vector<uint64_t>{0} : g.updates)
-        if (Result<uint64_t> u = UpdatesFromFlags(K, N, U); !u.ok()) Fail(2, u.status().message());
-  if (f.chunks < 2) Fail(2, "--chunks: interleaved-1f1b needs at least 2");
+        if (Result<uint64_t> u = UpdatesFromFlags(K, N, U); !u.ok()) Fail(kExitBadInput, u.status().message());
+  if (f.chunks < 2) Fail(kExitBadInput, "--chunks: interleaved-1f1b needs at least 2");
   g.chunks = f.chunks;
   CheckSweepWork(g);
   return g;
@@ -127,9 +127,9 @@ std::map<std::string, study::LossCurve> CurvesOrFail(const SweepFlags& f) {
     const size_t eq = spec.find('=');
     const std::string key = eq == std::string::npos ? "*" : spec.substr(0, eq);
     const std::string path = eq == std::string::npos ? spec : spec.substr(eq + 1);
-    if (key != "*" && !ParseScheduleName(key)) Fail(2, "--loss-curve: unknown schedule '" + key + "'");
+    if (key != "*" && !ParseScheduleName(key)) Fail(kExitBadInput, "--loss-curve: unknown schedule '" + key + "'");
     Result<study::LossCurve> c = study::LoadLossCurveCsv(path);
-    if (!c.ok()) Fail(2, "--loss-curve: " + c.status().message());
+    if (!c.ok()) Fail(kExitBadInput, "--loss-curve: " + c.status().message());
     curves[key] = *c;
   }
   return curves;
@@ -140,7 +140,7 @@ std::vector<study::TtaEntry> TimeToAccuracy(const SweepFlags& f, const std::vect
                                             const sim::CostForSpec& cost_for) {
   Result<std::vector<study::TtaEntry>> entries =
       study::SweepTimeToAccuracy(rows, CurvesOrFail(f), f.target_loss, cost_for, f.tta_updates, f.threads);
-  if (!entries.ok()) Fail(1, entries.status().message());
+  if (!entries.ok()) Fail(kExitRuntimeError, entries.status().message());
   return *entries;
 }
 
@@ -279,7 +279,7 @@ void Write(const std::string& content, const std::string& path) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out << content;
   out.close();
-  if (!out) Fail(1, "-o: cannot write " + path);
+  if (!out) Fail(kExitRuntimeError, "-o: cannot write " + path);
 }
 
 // A sweep point's metrics under the keys every run uses; drift and memory are the maximum over
@@ -308,7 +308,7 @@ Status StoreSweepMetrics(store::RunWriter& w, const sim::SweepRow& r) {
 void StoreRows(const SweepFlags& f, const std::vector<sim::SweepRow>& rows, const sim::CostForSpec& cost_for) {
   if (f.no_db) return;
   Result<store::TraceStore> db = store::TraceStore::Open(f.db);
-  if (!db.ok()) Fail(2, "--db: " + db.status().message());
+  if (!db.ok()) Fail(kExitBadInput, "--db: " + db.status().message());
   size_t stored = 0;
   for (const sim::SweepRow& r : rows) {
     if (!r.ok()) continue;
@@ -322,10 +322,10 @@ void StoreRows(const SweepFlags& f, const std::vector<sim::SweepRow>& rows, cons
     info.description = "sweep point: metrics only";
     info.config.device = "simulator";
     Result<store::RunWriter> w = db->BeginRun(info);
-    if (!w.ok()) Fail(1, "--db: " + w.status().message());
+    if (!w.ok()) Fail(kExitRuntimeError, "--db: " + w.status().message());
     Status st = StoreSweepMetrics(*w, r);
     if (st.ok()) st = w->Finish(store::RunStatus::kComplete);
-    if (!st.ok()) Fail(1, "--db: " + st.message());
+    if (!st.ok()) Fail(kExitRuntimeError, "--db: " + st.message());
     ++stored;
   }
   std::fprintf(stderr, "paci sweep: stored %zu predicted runs in %s\n", stored, f.db.c_str());
@@ -341,10 +341,10 @@ void RefuseGridFlagsWithStudy(const SweepFlags& f) {
       {"--output", !f.output.empty()}, {"--memory-budget-gb", f.memory_budget_gb > 0},
       {"--max-drift", f.max_drift >= 0}};
   for (const auto& [flag, on] : given)
-    if (on) Fail(2, std::string(flag) + ": does not apply with --loss-curves (the study's configurations are ranked)");
-  if (std::isnan(f.target_loss)) Fail(2, "--target-loss: required with --loss-curves");
-  if (Status st = study::CheckTargetLoss(f.target_loss); !st.ok()) Fail(2, st.message());
-  if (f.tta_updates < 1) Fail(2, "--tta-updates: must be at least 1");
+    if (on) Fail(kExitBadInput, std::string(flag) + ": does not apply with --loss-curves (the study's configurations are ranked)");
+  if (std::isnan(f.target_loss)) Fail(kExitBadInput, "--target-loss: required with --loss-curves");
+  if (Status st = study::CheckTargetLoss(f.target_loss); !st.ok()) Fail(kExitBadInput, st.message());
+  if (f.tta_updates < 1) Fail(kExitBadInput, "--tta-updates: must be at least 1");
 }
 
 // Prints one configuration's line of the ranking: its time and tokens with intervals, and why.
@@ -367,12 +367,12 @@ void PrintRank(int rank, const study::StudyRank& r, const study::StudyRanking& a
 void RankStudy(const SweepFlags& f, const sim::CostForSpec& cost_for) {
   RefuseGridFlagsWithStudy(f);
   Result<store::TraceStore> db = store::TraceStore::Open(f.study, store::OpenOptions{.create_if_missing = false, .read_only = true});
-  if (!db.ok()) Fail(2, "--loss-curves: " + db.status().message());
+  if (!db.ok()) Fail(kExitBadInput, "--loss-curves: " + db.status().message());
   Result<std::vector<study::StudyConfiguration>> configs = study::LoadStudy(*db);
-  if (!configs.ok()) Fail(2, "--loss-curves: " + configs.status().message());
-  if (configs->empty()) Fail(2, "--loss-curves: " + f.study + " holds no complete training runs with configuration columns");
+  if (!configs.ok()) Fail(kExitBadInput, "--loss-curves: " + configs.status().message());
+  if (configs->empty()) Fail(kExitBadInput, "--loss-curves: " + f.study + " holds no complete training runs with configuration columns");
   Result<study::StudyRanking> ranking = study::RankStudy(*configs, f.target_loss, cost_for);
-  if (!ranking.ok()) Fail(2, ranking.status().message());
+  if (!ranking.ok()) Fail(kExitBadInput, ranking.status().message());
   fmt::print("time to train loss <= {:g} (smoothed over {} updates), from {}: updates to the target measured "
              "(mean over seeds, 95 % t-interval) x steady-state time per update predicted at the target scale\n",
              f.target_loss, study::kLossSmoothingWindow, f.study);
@@ -392,11 +392,11 @@ void RankStudy(const SweepFlags& f, const sim::CostForSpec& cost_for) {
 void Run(const SweepFlags& f) {
   if (!f.study.empty()) {
     Result<ir::CostModel> cost = CostFromFlags(f.cost);
-    if (!cost.ok()) Fail(2, cost.status().message());
+    if (!cost.ok()) Fail(kExitBadInput, cost.status().message());
     std::optional<sim::ModelCostSetup> setup;
     if (ModelFlagsGiven(f.model)) {
       Result<sim::ModelCostSetup> s = ModelSetupFromFlags(f.model, &f.cost);
-      if (!s.ok()) Fail(2, s.status().message());
+      if (!s.ok()) Fail(kExitBadInput, s.status().message());
       setup = *s;
     }
     RankStudy(f, [&](const ir::PipelineSpec& spec) -> Result<ir::CostModel> {
@@ -406,13 +406,13 @@ void Run(const SweepFlags& f) {
   }
   const sim::SweepGrid grid = GridFromFlags(f);
   Result<ir::CostModel> cost = CostFromFlags(f.cost);
-  if (!cost.ok()) Fail(2, cost.status().message());
+  if (!cost.ok()) Fail(kExitBadInput, cost.status().message());
   sim::CostForSpec cost_for = [&cost](const ir::PipelineSpec&) -> Result<ir::CostModel> { return *cost; };
   std::optional<sim::ModelCostSetup> setup;
   if (ModelFlagsGiven(f.model)) {
     // Each point gets its own layer split (it depends on P, V and the schedule's in-flight depth).
     Result<sim::ModelCostSetup> s = ModelSetupFromFlags(f.model, &f.cost);
-    if (!s.ok()) Fail(2, s.status().message());
+    if (!s.ok()) Fail(kExitBadInput, s.status().message());
     setup = *s;
     cost_for = [&setup, &cost](const ir::PipelineSpec& spec) -> Result<ir::CostModel> {
       Result<ir::CostModel> c = sim::CostModelForSpec(*setup, spec);
@@ -420,11 +420,11 @@ void Run(const SweepFlags& f) {
       return c;
     };
   }
-  if (f.memory_budget_gb < 0) Fail(2, "--memory-budget-gb: must be >= 0");
+  if (f.memory_budget_gb < 0) Fail(kExitBadInput, "--memory-budget-gb: must be >= 0");
   const bool tta = !f.loss_curves.empty();
-  if (tta && std::isnan(f.target_loss)) Fail(2, "--target-loss: required with --loss-curve");
+  if (tta && std::isnan(f.target_loss)) Fail(kExitBadInput, "--target-loss: required with --loss-curve");
   if (tta)
-    if (Status st = study::CheckTargetLoss(f.target_loss); !st.ok()) Fail(2, st.message());
+    if (Status st = study::CheckTargetLoss(f.target_loss); !st.ok()) Fail(kExitBadInput, st.message());
   std::string format = f.format;
   if (format.empty()) format = f.output.size() > 5 && f.output.ends_with(".json") ? "json" : "csv";
 

@@ -64,7 +64,7 @@ Result<std::vector<uint16_t>> LoadCorpus(const std::vector<std::string>& data, i
 
 exec::DataSplit LoadData(TrainFlags& f) {
   Result<std::vector<uint16_t>> tokens = LoadCorpus(f.data, f.cfg.model.vocab_size, &f.pipe);
-  if (!tokens.ok()) Fail(2, tokens.status().message());
+  if (!tokens.ok()) Fail(kExitBadInput, tokens.status().message());
   return exec::split_tokens(*tokens);
 }
 
@@ -79,23 +79,23 @@ void RunTrain(TrainFlags& f) {
   exec::TrainConfig& c = f.cfg;
   c.model.block_size = f.seq;
   const Result<exec::SamplerKind> sampler = ParseSampler(f.sampler);
-  if (!sampler.ok()) Fail(2, sampler.status().message());
+  if (!sampler.ok()) Fail(kExitBadInput, sampler.status().message());
   c.sampler = *sampler;
-  if (f.threads < 0) Fail(2, "--threads must not be negative");
+  if (f.threads < 0) Fail(kExitBadInput, "--threads must not be negative");
   if (f.threads > 1 && !exec::exec_openmp())
-    Fail(2, "--threads: this paci was built without OpenMP (-DPACI_OPENMP=OFF), so each stage has one kernel "
+    Fail(kExitBadInput, "--threads: this paci was built without OpenMP (-DPACI_OPENMP=OFF), so each stage has one kernel "
             "thread; drop --threads or rebuild with -DPACI_OPENMP=ON");
-  if (f.eval_every < 0) Fail(2, "--eval-every must not be negative");
-  if (c.accum < 1) Fail(2, "--accum must be at least 1");
+  if (f.eval_every < 0) Fail(kExitBadInput, "--eval-every must not be negative");
+  if (c.accum < 1) Fail(kExitBadInput, "--accum must be at least 1");
   // A typed 0 (or less) would train nothing and store it as complete (issue 25).
-  if (f.updates->count() > 0 && c.updates < 1) Fail(2, "--updates must be at least 1");
+  if (f.updates->count() > 0 && c.updates < 1) Fail(kExitBadInput, "--updates must be at least 1");
   // One reading of the run length for every command (tools/spec_flags.h).
   const Result<uint64_t> updates = UpdatesFromFlags(static_cast<uint32_t>(c.accum), f.pipe.microbatches,
                                                     f.updates->count() > 0 ? static_cast<uint64_t>(c.updates) : 0);
-  if (!updates.ok()) Fail(2, updates.status().message());
+  if (!updates.ok()) Fail(kExitBadInput, updates.status().message());
   if (*updates > 0) c.updates = static_cast<int64_t>(*updates);
   if (f.pipe.schedule.empty() && (f.pipe.stages != 1 || f.pipe.chunks != 0))
-    Fail(2, std::string(f.pipe.stages != 1 ? "--stages" : "--chunks") + ": applies only to pipelined training (--schedule)");
+    Fail(kExitBadInput, std::string(f.pipe.stages != 1 ? "--stages" : "--chunks") + ": applies only to pipelined training (--schedule)");
   if (!f.pipe.schedule.empty()) {
     // Each stage gets its share of the cores unless --threads says otherwise; threads and MPI
     // runs then use the same count, which keeps their results identical.
@@ -116,17 +116,17 @@ void RunTrain(TrainFlags& f) {
   }
   const std::string pipeline_only = GivenPipelineOnlyFlag(f.pipe);
   if (!pipeline_only.empty())
-    Fail(2, pipeline_only + " applies to pipelined training only; add --schedule NAME (e.g. --schedule 1f1b-flush --stages 1)");
+    Fail(kExitBadInput, pipeline_only + " applies to pipelined training only; add --schedule NAME (e.g. --schedule 1f1b-flush --stages 1)");
   const exec::ThreadBudget budget =
       exec::plan_thread_budget(static_cast<int>(exec::allowed_cpus().size()), 1, f.threads);
   std::fprintf(stderr, "paci train: %s\n", budget.describe().c_str());
   exec::exec_set_threads(budget.threads_per_stage);
   Result<exec::Trainer> created = exec::trainer_create(c, LoadData(f));
-  if (!created.ok()) Fail(2, created.status().message());
+  if (!created.ok()) Fail(kExitBadInput, created.status().message());
   exec::Trainer& tr = *created;
   if (!f.resume.empty()) {
     const Status st = exec::checkpoint_load(f.resume, &tr);
-    if (!st.ok()) Fail(2, "--resume: " + st.message());
+    if (!st.ok()) Fail(kExitBadInput, "--resume: " + st.message());
   }
   const int64_t start = tr.opt.step;
   // train_config_check bounded B, T and K, so the product fits.
@@ -144,7 +144,7 @@ void RunTrain(TrainFlags& f) {
   for (int64_t u = start; u < c.updates; u++) {
     st = exec::trainer_step(&tr);
     if (!std::isfinite(st.loss))
-      Fail(1, fmt::format("update {}: the loss is {}; training diverged (try a lower --lr)", u + 1, st.loss));
+      Fail(kExitRuntimeError, fmt::format("update {}: the loss is {}; training diverged (try a lower --lr)", u + 1, st.loss));
     const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const double done = static_cast<double>(u + 1 - start);
     const double tps = tokens_per_update * done / el;
@@ -164,10 +164,10 @@ void RunTrain(TrainFlags& f) {
   }
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (std::isnan(val)) val = exec::trainer_eval(&tr);
-  if (!std::isfinite(val)) Fail(1, fmt::format("validation loss is {}; training diverged (try a lower --lr)", val));
+  if (!std::isfinite(val)) Fail(kExitRuntimeError, fmt::format("validation loss is {}; training diverged (try a lower --lr)", val));
   if (!f.save.empty()) {
     const Status s = exec::checkpoint_save(f.save, tr);
-    if (!s.ok()) Fail(1, "--save: " + s.message());
+    if (!s.ok()) Fail(kExitRuntimeError, "--save: " + s.message());
   }
   const int64_t n = c.updates - start;
   std::printf("trained %lld updates (%lld..%lld) in %.1f s, %.0f tokens/s\n", static_cast<long long>(n),

@@ -47,11 +47,11 @@ ir::Schedule BuildSchedule(const exec::TrainConfig& cfg, const PipelineTrainFlag
   flags.accum = static_cast<uint32_t>(cfg.accum);
   flags.updates = updates;
   const Result<ir::PipelineSpec> spec = SpecFromFlags(flags);
-  if (!spec.ok()) Fail(2, spec.status().message());
+  if (!spec.ok()) Fail(kExitBadInput, spec.status().message());
   Result<ir::Schedule> schedule = GenerateSchedule(*spec);
-  if (!schedule.ok()) Fail(2, schedule.status().message());
+  if (!schedule.ok()) Fail(kExitBadInput, schedule.status().message());
   const Status valid = ValidateSchedule(*schedule);
-  if (!valid.ok()) Fail(1, "generated schedule is invalid: " + valid.message());
+  if (!valid.ok()) Fail(kExitRuntimeError, "generated schedule is invalid: " + valid.message());
   return *schedule;
 }
 
@@ -85,7 +85,7 @@ store::RunInfo MakeRunInfo(const exec::TrainConfig& cfg, const PipelineTrainFlag
   study::RunChoices choices = RunChoicesOf(f);
   choices.partition = ranges;
   Result<ir::RunSetup> setup = study::BuildRunSetup(cfg, choices);
-  if (!setup.ok()) Fail(2, setup.status().message());
+  if (!setup.ok()) Fail(kExitBadInput, setup.status().message());
   info.cost_model = exec::StageSizes(cfg, schedule, ranges, PrecisionElementBytes(setup->precision()));
   // The runs table's configuration columns (store/run_info.h), from the record.
   info.config.microbatch_size = setup->microbatch_size();
@@ -104,10 +104,10 @@ store::RunInfo MakeRunInfo(const exec::TrainConfig& cfg, const PipelineTrainFlag
 // stages never share a core - only when they fit; otherwise the OS shares the CPUs among them.
 // Under MPI each rank is a process, and binding ranks is mpirun's job (--bind-to core).
 std::vector<std::vector<int>> PlanPinning(const PipelineTrainFlags& f) {
-  if (f.pin != "auto" && f.pin != "on" && f.pin != "off") Fail(2, "--pin must be auto, on or off, not '" + f.pin + "'");
+  if (f.pin != "auto" && f.pin != "on" && f.pin != "off") Fail(kExitBadInput, "--pin must be auto, on or off, not '" + f.pin + "'");
   if (f.pin == "off") return {};
   if (f.transport != "threads") {
-    if (f.pin == "on") Fail(2, "--pin applies to --transport threads; under mpirun bind the ranks with --bind-to core");
+    if (f.pin == "on") Fail(kExitBadInput, "--pin applies to --transport threads; under mpirun bind the ranks with --bind-to core");
     return {};
   }
   const std::vector<int> allowed = exec::allowed_cpus();
@@ -117,7 +117,7 @@ std::vector<std::vector<int>> PlanPinning(const PipelineTrainFlags& f) {
   const uint64_t needed = static_cast<uint64_t>(f.stages) * static_cast<uint64_t>(threads);
   if (cpus.empty() || cpus.back().empty()) {
     if (f.pin == "on")
-      Fail(2, fmt::format("--pin on: {} stages x {} kernel threads need {} CPUs, this process may use {}; lower "
+      Fail(kExitBadInput, fmt::format("--pin on: {} stages x {} kernel threads need {} CPUs, this process may use {}; lower "
                           "--threads or --stages, or use --pin auto", f.stages, threads, needed, allowed.size()));
     std::fprintf(stderr, "paci train: stage threads not pinned: %llu threads, %zu CPUs, so the OS shares them\n",
                  static_cast<unsigned long long>(needed), allowed.size());
@@ -138,11 +138,11 @@ exec::PipelineConfig MakePipelineConfig(const exec::TrainConfig& cfg, const Pipe
   pc.pipemare.lr_warmup = f.pipemare_lr_warmup;
   pc.drift_lr_scale = f.drift_lr_scale;
   pc.stage_cpus = PlanPinning(f);
-  if (f.recv_timeout_s < 1) Fail(2, "--recv-timeout must be at least 1 second");
+  if (f.recv_timeout_s < 1) Fail(kExitBadInput, "--recv-timeout must be at least 1 second");
   pc.recv_timeout = std::chrono::seconds(f.recv_timeout_s);
   if (!f.inject_fault.empty()) {
     Result<exec::FaultSpec> fault = exec::ParseFaultSpec(f.inject_fault);
-    if (!fault.ok()) Fail(2, fault.status().message());
+    if (!fault.ok()) Fail(kExitBadInput, fault.status().message());
     pc.fault = *fault;
   }
   return pc;
@@ -151,7 +151,7 @@ exec::PipelineConfig MakePipelineConfig(const exec::TrainConfig& cfg, const Pipe
 std::optional<store::TraceStore> OpenStore(const PipelineTrainFlags& f) {
   if (f.no_db) return std::nullopt;
   Result<store::TraceStore> s = store::TraceStore::Open(f.db);
-  if (!s.ok()) Fail(2, "--db: " + s.status().message());
+  if (!s.ok()) Fail(kExitBadInput, "--db: " + s.status().message());
   return std::move(*s);
 }
 
@@ -169,7 +169,7 @@ void RunThreads(const exec::TrainConfig& cfg, const PipelineTrainFlags& f, const
   std::optional<store::RunWriter> writer;
   if (db) {
     Result<store::RunWriter> w = db->BeginRun(MakeRunInfo(cfg, f, schedule, ranges));
-    if (!w.ok()) Fail(1, "--db: " + w.status().message());
+    if (!w.ok()) Fail(kExitRuntimeError, "--db: " + w.status().message());
     writer.emplace(std::move(*w));
   }
   // Until the run is finished, SIGTERM and SIGINT mark it failed before they end the process.
@@ -179,11 +179,11 @@ void RunThreads(const exec::TrainConfig& cfg, const PipelineTrainFlags& f, const
   Result<exec::PipelineResult> r = exec::TrainPipelineThreads(schedule, pc, data, &sink);
   if (!r.ok()) {
     if (writer) (void)writer->Finish(store::RunStatus::kFailed, r.status().message());
-    Fail(1, r.status().message());
+    Fail(kExitRuntimeError, r.status().message());
   }
   if (!f.save.empty()) {
     const Status st = exec::pipeline_checkpoint_save(f.save, cfg.model, r->state);
-    if (!st.ok()) Fail(1, "--save: " + st.message());
+    if (!st.ok()) Fail(kExitRuntimeError, "--save: " + st.message());
     std::printf("saved %s and %s (%lld updates)\n", f.save.c_str(), exec::optim_path(f.save).c_str(),
                 static_cast<long long>(r->state.updates));
   }
@@ -194,7 +194,7 @@ void RunThreads(const exec::TrainConfig& cfg, const PipelineTrainFlags& f, const
   StoreRunMetrics(writer ? &*writer : nullptr, cfg, *r);
   if (writer) {
     const Status st = writer->Finish(store::RunStatus::kComplete);
-    if (!st.ok()) Fail(1, "--db: " + st.message());
+    if (!st.ok()) Fail(kExitRuntimeError, "--db: " + st.message());
     std::printf("stored measured run %lld in %s\n", static_cast<long long>(writer->run_id()), f.db.c_str());
   }
 }
@@ -235,17 +235,17 @@ namespace {
 
 // Refuses, with exit code 2 and the flag's name, every flag this pipelined run cannot honour.
 void CheckApplicable(const PipelineTrainFlags& f) {
-  if (f.device != "cpu" && f.device != "cuda") Fail(2, "--device must be cpu or cuda, not '" + f.device + "'");
+  if (f.device != "cpu" && f.device != "cuda") Fail(kExitBadInput, "--device must be cpu or cuda, not '" + f.device + "'");
   if (f.transport != "threads" && f.transport != "mpi" && f.transport != "nccl")
-    Fail(2, "--transport must be threads, mpi or nccl, not '" + f.transport + "'");
+    Fail(kExitBadInput, "--transport must be threads, mpi or nccl, not '" + f.transport + "'");
   if (!f.precision.empty() && f.device != "cuda")
-    Fail(2, "--precision applies to --device cuda only; the CPU trains in fp32");
+    Fail(kExitBadInput, "--precision applies to --device cuda only; the CPU trains in fp32");
   if (!f.precision.empty() && !ParsePrecisionName(f.precision))
-    Fail(2, "--precision must be fp32 or bf16, not '" + f.precision + "'");
-  if (f.transport == "nccl" && f.device != "cuda") Fail(2, "--transport nccl needs --device cuda");
+    Fail(kExitBadInput, "--precision must be fp32 or bf16, not '" + f.precision + "'");
+  if (f.transport == "nccl" && f.device != "cuda") Fail(kExitBadInput, "--transport nccl needs --device cuda");
   if (f.cmd && f.cmd->count("--pipemare-lr-warmup") > 0 && f.schedule != ScheduleName(ir::PIPEMARE))
-    Fail(2, "--pipemare-lr-warmup applies to --schedule pipemare only, not '" + f.schedule + "'");
-  if (f.pipemare_lr_warmup < 1) Fail(2, "--pipemare-lr-warmup must be at least 1 update");
+    Fail(kExitBadInput, "--pipemare-lr-warmup applies to --schedule pipemare only, not '" + f.schedule + "'");
+  if (f.pipemare_lr_warmup < 1) Fail(kExitBadInput, "--pipemare-lr-warmup must be at least 1 update");
 }
 
 // The device's backend, from exec's factory: a device this build lacks (or, for cuda, no usable
@@ -253,9 +253,9 @@ void CheckApplicable(const PipelineTrainFlags& f) {
 // CMake option that builds it.
 exec::BackendFactory MakeBackend(const PipelineTrainFlags& f) {
   Result<exec::BackendFactory> backend = exec::MakeStageBackend(f.device, study::RunPrecision(f.device, f.precision));
-  if (!backend.ok()) Fail(2, "--device " + f.device + ": " + backend.status().message());
+  if (!backend.ok()) Fail(kExitBadInput, "--device " + f.device + ": " + backend.status().message());
   if (Status built = exec::TransportBuilt(f.transport); !built.ok())
-    Fail(2, "--transport " + f.transport + ": " + built.message());
+    Fail(kExitBadInput, "--transport " + f.transport + ": " + built.message());
   return std::move(*backend);
 }
 
@@ -304,29 +304,29 @@ Status CheckTrainArgs(const TrainArgs& t) {
 // --drift-lr-scale acts on drift, the weight versions a micro-batch's weights change by between
 // its forward and backward: refused where no micro-batch of this schedule ever crosses one.
 void CheckDriftLrScale(const PipelineTrainFlags& f, const ir::Schedule& schedule) {
-  if (Status st = DriftLrScaleInRange(f.drift_lr_scale); !st.ok()) Fail(2, st.message());
+  if (Status st = DriftLrScaleInRange(f.drift_lr_scale); !st.ok()) Fail(kExitBadInput, st.message());
   if (f.drift_lr_scale == 0) return;
   Result<WeightVersionReport> report = AnalyzeWeightVersions(schedule);
-  if (!report.ok()) Fail(1, "--drift-lr-scale: " + report.status().message());
+  if (!report.ok()) Fail(kExitRuntimeError, "--drift-lr-scale: " + report.status().message());
   uint32_t most = 0;
   for (const auto& stage : report->stages) most = std::max<uint32_t>(most, static_cast<uint32_t>(stage.max_drift));
   if (most == 0)
-    Fail(2, fmt::format("--drift-lr-scale: does not apply to {}: no micro-batch's weights change between its "
+    Fail(kExitBadInput, fmt::format("--drift-lr-scale: does not apply to {}: no micro-batch's weights change between its "
                         "forward and backward (drift 0 on every stage)", f.schedule));
 }
 
 void RunPipelineTrain(const exec::TrainConfig& cfg, const PipelineTrainFlags& f, const exec::DataSplit& data) {
-  if (Status st = StagesInRange(f.stages); !st.ok()) Fail(2, st.message());
-  if (Status st = exec::train_data_check(cfg, data); !st.ok()) Fail(2, "--data: " + st.message());
+  if (Status st = StagesInRange(f.stages); !st.ok()) Fail(kExitBadInput, st.message());
+  if (Status st = exec::train_data_check(cfg, data); !st.ok()) Fail(kExitBadInput, "--data: " + st.message());
   CheckApplicable(f);
   exec::BackendFactory backend = MakeBackend(f);
   exec::PipelineConfig pc = MakePipelineConfig(cfg, f);
   std::optional<exec::PipelineState> resumed;
   if (!f.resume.empty()) {
     Result<exec::PipelineState> st = exec::pipeline_checkpoint_load(f.resume, cfg.model, cfg.sampler);
-    if (!st.ok()) Fail(2, "--resume: " + st.status().message());
+    if (!st.ok()) Fail(kExitBadInput, "--resume: " + st.status().message());
     if (st->updates >= cfg.updates)
-      Fail(2, fmt::format("--resume: {} holds {} updates; --updates {} leaves none to train", f.resume,
+      Fail(kExitBadInput, fmt::format("--resume: {} holds {} updates; --updates {} leaves none to train", f.resume,
                           st->updates, cfg.updates));
     resumed = std::move(*st);
     pc.resume = &*resumed;
@@ -340,7 +340,7 @@ void RunPipelineTrain(const exec::TrainConfig& cfg, const PipelineTrainFlags& f,
   pc.keep_state = !f.save.empty();
   pc.backend = std::move(backend);
   Result<std::vector<exec::LayerRange>> ranges = exec::PlanPipeline(schedule, pc);
-  if (!ranges.ok()) Fail(2, ranges.status().message());
+  if (!ranges.ok()) Fail(kExitBadInput, ranges.status().message());
   if (f.transport == "threads") {
     PrintPartition(*ranges, f.stages);
     RunThreads(cfg, f, data, schedule, pc, *ranges);

@@ -20,7 +20,7 @@ void RunRanks(const exec::TrainConfig& cfg, const PipelineTrainFlags& f, const e
               const ir::Schedule& schedule, const exec::PipelineConfig& pc,
               const std::function<store::RunInfo()>& run_info) {
   Result<std::unique_ptr<exec::RankGroup>> joined = exec::JoinRanks();
-  if (!joined.ok()) Fail(2, "--transport " + f.transport + ": " + joined.status().message());
+  if (!joined.ok()) Fail(kExitBadInput, "--transport " + f.transport + ": " + joined.status().message());
   exec::RankGroup& session = **joined;
   const uint32_t rank = static_cast<uint32_t>(session.rank());
   const bool last = rank + 1 == static_cast<uint32_t>(session.size());
