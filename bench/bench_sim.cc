@@ -4,12 +4,12 @@
 // Goal (issue 3): >= 10 M simulated ops/s on one core. Results: README.md, "## Simulator".
 #include <benchmark/benchmark.h>
 
+#include "proto/exit_codes.h"
 #include "sched/pipeline_spec.h"
 #include "sched/schedule_generator.h"
 #include "sim/simulator.h"
 #include "sim/stage_cost_model.h"
 #include "sim/sweep.h"
-#include "proto/exit_codes.h"
 
 namespace {
 
@@ -78,11 +78,13 @@ BENCHMARK(BM_Sweep32x64)->ArgName("threads")->Arg(1)->Arg(0)->Unit(benchmark::kM
 
 // The program's one exception boundary (proto/exit_codes.h): bad flags exit 2, failures 1.
 int main(int argc, char** argv) {
-  return paci::ExitBoundary([] { return "bench_sim"; }, [&] {
-    benchmark::Initialize(&argc, argv);
-    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return paci::kExitBadInput;
-    benchmark::RunSpecifiedBenchmarks();
-    benchmark::Shutdown();
-    return 0;
-  });
+  return paci::ExitBoundary([] { return "bench_sim"; },
+                            [&] {
+                              benchmark::Initialize(&argc, argv);
+                              if (benchmark::ReportUnrecognizedArguments(argc, argv))
+                                return paci::kExitBadInput;
+                              benchmark::RunSpecifiedBenchmarks();
+                              benchmark::Shutdown();
+                              return 0;
+                            });
 }

@@ -9,26 +9,26 @@
 // Op times measured while streams share the GPU are longer than alone, so both predictions lean
 // high. Step = one optimizer update = M micro-batches for both schedules (PACI runs with K = M).
 // Goal (issue 8): >= 40% MFU in bf16 for GPT-2-small on one H100/H200; a goal, not a test.
+#include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
 #include <string>
 
-#include <CLI/CLI.hpp>
-#include <fmt/format.h>
-
-#include "exec/cuda/cuda_common.h"
 #include "exec/cuda/cuda_backend.h"
-#include "exec/runtime/pipeline_trainer.h"
-#include "proto/ir_names.h"
-#include "exec/runtime/stage_sizes.h"
+#include "exec/cuda/cuda_common.h"
 #include "exec/model/rng.h"
+#include "exec/runtime/pipeline_trainer.h"
+#include "exec/runtime/stage_sizes.h"
+#include "proto/exit_codes.h"
+#include "proto/ir_names.h"
 #include "sched/expanded_schedule.h"
 #include "sched/pipeline_spec.h"
 #include "sched/schedule_generator.h"
 #include "sim/cost_model_fit.h"
 #include "sim/simulator.h"
 #include "sim/stage_cost_model.h"  // MsToNs
-#include "proto/exit_codes.h"
 
 using namespace paci;
 using namespace paci::exec;
@@ -43,7 +43,8 @@ struct Args {
 
 ir::Schedule Make(ir::ScheduleKind kind, const Args& a, int steps) {
   // K = --microbatches micro-batches per update (a flush schedule's iteration M).
-  Result<ir::PipelineSpec> spec = SpecFor(kind, a.stages, a.microbatches, static_cast<uint64_t>(steps) * a.microbatches);
+  Result<ir::PipelineSpec> spec =
+      SpecFor(kind, a.stages, a.microbatches, static_cast<uint64_t>(steps) * a.microbatches);
   Result<ir::Schedule> s = spec.ok() ? GenerateSchedule(*spec) : Result<ir::Schedule>(spec.status());
   if (!s.ok()) {
     std::fprintf(stderr, "schedule: %s\n", s.status().ToString().c_str());
@@ -101,10 +102,13 @@ int RunBench(int argc, char** argv) {
 
   const double fpt = gpt_flops_per_token(base.train.model);
   std::printf("device: %s, %d SMs, %.0f GiB; dense bf16 peak %s\n", prop.name, prop.multiProcessorCount,
-              prop.totalGlobalMem / 1073741824.0, peak > 0 ? fmt::format("{:.0f} TFLOP/s", peak / 1e12).c_str() : "unknown");
-  std::printf("model: %d layers, %d wide, %d heads, T %d, V %d, %.1fM params, %.3f GFLOP/token; %s, B %d, P %d, M %d\n",
-              a.layers, a.dim, a.heads, a.seq, a.vocab, gpt_param_layout(base.train.model).total / 1e6, fpt / 1e9,
-              a.precision.c_str(), a.batch, a.stages, a.microbatches);
+              prop.totalGlobalMem / 1073741824.0,
+              peak > 0 ? fmt::format("{:.0f} TFLOP/s", peak / 1e12).c_str() : "unknown");
+  std::printf(
+      "model: %d layers, %d wide, %d heads, T %d, V %d, %.1fM params, %.3f GFLOP/token; %s, B %d, P %d, M "
+      "%d\n",
+      a.layers, a.dim, a.heads, a.seq, a.vocab, gpt_param_layout(base.train.model).total / 1e6, fpt / 1e9,
+      a.precision.c_str(), a.batch, a.stages, a.microbatches);
   std::printf("\n%-12s %10s %9s %7s %12s %12s %8s %12s %8s\n", "schedule", "tokens/s", "TFLOP/s", "MFU",
               "step ms", "sim P-GPU", "err", "serial ms", "err");
 
@@ -118,7 +122,8 @@ int RunBench(int argc, char** argv) {
     Result<PipelineResult> run = TrainPipelineThreads(timed, base, data, &trace);
     if (!run.ok()) return std::fprintf(stderr, "%s\n", run.status().ToString().c_str()), 1;
     // 2. Predictions from the run's own op times.
-    Result<ir::CostModel> cost = sim::FitCostModel(timed, trace.ops, StageSizes(base.train, timed, run->partition));
+    Result<ir::CostModel> cost =
+        sim::FitCostModel(timed, trace.ops, StageSizes(base.train, timed, run->partition));
     if (!cost.ok()) return std::fprintf(stderr, "fit: %s\n", cost.status().ToString().c_str()), 1;
     Result<sim::SimulationResult> sim = sim::Simulate(timed, *cost);
     if (!sim.ok()) return std::fprintf(stderr, "simulate: %s\n", sim.status().ToString().c_str()), 1;
@@ -139,8 +144,9 @@ int RunBench(int argc, char** argv) {
     const double tflops = tps * fpt / 1e12;
     const auto err = [&](double pred) { return fmt::format("{:+.1f}%", 100.0 * (pred - step_ms) / step_ms); };
     std::printf("%-12s %10.0f %9.1f %6.1f%% %12.2f %12.2f %8s %12.2f %8s\n",
-                kind == ir::PACI ? "paci" : "1f1b-flush", tps, tflops, peak > 0 ? 100.0 * tflops * 1e12 / peak : 0.0,
-                step_ms, sim_ms, err(sim_ms).c_str(), serial_ms, err(serial_ms).c_str());
+                kind == ir::PACI ? "paci" : "1f1b-flush", tps, tflops,
+                peak > 0 ? 100.0 * tflops * 1e12 / peak : 0.0, step_ms, sim_ms, err(sim_ms).c_str(),
+                serial_ms, err(serial_ms).c_str());
     for (int s = 0; s < cost->stages_size(); s++) {
       const ir::StageCost& c = cost->stages(s);
       std::printf("    stage %d: F %.2f ms, B %.2f ms, opt %.2f ms; peak device bytes held %.2f GiB\n", s,

@@ -7,7 +7,6 @@
 // e.g. 4 64 4 64 8 2 4 40 3: the issue's `paci train --schedule gpipe --stages 2 --accum 4
 // --updates 40 --layers 4 --dim 64 --heads 4 --seq 64 --microbatch-size 8`, 3 runs of each.
 #include <sys/resource.h>
-
 #include <time.h>
 
 #include <algorithm>
@@ -121,26 +120,27 @@ int main(int argc, char** argv) {
   for (uint16_t& x : tokens) x = static_cast<uint16_t>(rng_below(&rng, 256));
   const DataSplit data = split_tokens(tokens, 0.05);
 
-  std::printf("L=%d C=%d NH=%d T=%d B=%d P=%u K=%u updates=%u, %d runs of each, alternating\n", a[0], a[1], a[2],
-              a[3], a[4], P, K, updates, repeats);
-  std::printf("%-4s %-11s %6s %10s %10s %10s %10s\n", "run", "schedule", "stage", "fwd ms", "fwd cpu ms", "tokens/s",
-              "faults");
+  std::printf("L=%d C=%d NH=%d T=%d B=%d P=%u K=%u updates=%u, %d runs of each, alternating\n", a[0], a[1],
+              a[2], a[3], a[4], P, K, updates, repeats);
+  std::printf("%-4s %-11s %6s %10s %10s %10s %10s\n", "run", "schedule", "stage", "fwd ms", "fwd cpu ms",
+              "tokens/s", "faults");
   std::vector<std::vector<double>> ratio(P), cpu_ratio(P);
   for (int rep = 0; rep < repeats; ++rep) {
     const RunResult g = RunOnce(ir::GPIPE, P, K, updates, pc, data);
     const RunResult f = RunOnce(ir::ONE_F_ONE_B_FLUSH, P, K, updates, pc, data);
     for (uint32_t s = 0; s < P; ++s) {
       for (const auto& [name, r] : {std::pair{"gpipe", &g}, std::pair{"1f1b-flush", &f}})
-        std::printf("%-4d %-11s %6u %10.3f %10.3f %10.0f %10ld\n", rep, name, s, r->forward_ms[s], r->forward_cpu_ms[s],
-                    r->tokens_per_s, r->faults);
+        std::printf("%-4d %-11s %6u %10.3f %10.3f %10.0f %10ld\n", rep, name, s, r->forward_ms[s],
+                    r->forward_cpu_ms[s], r->tokens_per_s, r->faults);
       ratio[s].push_back(g.forward_ms[s] / f.forward_ms[s]);
       cpu_ratio[s].push_back(g.forward_cpu_ms[s] / f.forward_cpu_ms[s]);
     }
   }
   const auto summary = [&](const char* what, std::vector<double> r, uint32_t s) {
     std::sort(r.begin(), r.end());
-    std::printf("stage %u: gpipe / 1f1b-flush forward %s time, median of %d runs: %.3f (min %.3f, max %.3f)\n", s, what,
-                repeats, r[r.size() / 2], r.front(), r.back());
+    std::printf(
+        "stage %u: gpipe / 1f1b-flush forward %s time, median of %d runs: %.3f (min %.3f, max %.3f)\n", s,
+        what, repeats, r[r.size() / 2], r.front(), r.back());
   };
   for (uint32_t s = 0; s < P; ++s) summary("wall", ratio[s], s), summary("CPU", cpu_ratio[s], s);
   return 0;

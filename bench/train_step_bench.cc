@@ -76,10 +76,12 @@ void print_breakdown(const KernelTimes& k, double step_cpu_s, int steps) {
     if (k.calls[i] == 0) continue;
     timed += k.seconds[i];
     const double ms = 1000.0 * k.seconds[i] / steps;
-    std::printf("%-30s %7ld %12.3f %6.1f%% ", kernel_op_name(static_cast<KernelOp>(i)), k.calls[i] / steps, ms,
-                100.0 * k.seconds[i] / step_cpu_s);
-    if (k.flops[i] > 0) std::printf("%9.1f\n", k.flops[i] / k.seconds[i] / 1e9);
-    else std::printf("%9s\n", "-");
+    std::printf("%-30s %7ld %12.3f %6.1f%% ", kernel_op_name(static_cast<KernelOp>(i)), k.calls[i] / steps,
+                ms, 100.0 * k.seconds[i] / step_cpu_s);
+    if (k.flops[i] > 0)
+      std::printf("%9.1f\n", k.flops[i] / k.seconds[i] / 1e9);
+    else
+      std::printf("%9s\n", "-");
   }
   const double rest = step_cpu_s - timed;
   std::printf("%-30s %7s %12.3f %6.1f%%\n", "untimed (copies, residuals)", "", 1000.0 * rest / steps,
@@ -91,17 +93,21 @@ int RunBench(int argc, char** argv) {
   int npos = 0;
   char* pos[8];
   for (int i = 1; i < argc; i++) {
-    if (std::strcmp(argv[i], "--breakdown") == 0) breakdown = true;
-    else if (std::strcmp(argv[i], "--peak") == 0) peak = true;
-    else if (npos < 8 && argv[i][0] != '-') pos[npos++] = argv[i];
+    if (std::strcmp(argv[i], "--breakdown") == 0)
+      breakdown = true;
+    else if (std::strcmp(argv[i], "--peak") == 0)
+      peak = true;
+    else if (npos < 8 && argv[i][0] != '-')
+      pos[npos++] = argv[i];
     else {
       std::fprintf(stderr, "train_step_bench: unknown argument '%s'\n", argv[i]);
       return 2;
     }
   }
   if (npos != 8) {
-    std::fprintf(stderr, "usage: train_step_bench LAYERS DIM HEADS SEQ BATCH VOCAB STEPS THREADS "
-                         "[--breakdown] [--peak]\n");
+    std::fprintf(stderr,
+                 "usage: train_step_bench LAYERS DIM HEADS SEQ BATCH VOCAB STEPS THREADS "
+                 "[--breakdown] [--peak]\n");
     return 2;
   }
   TrainConfig c;
@@ -138,10 +144,11 @@ int RunBench(int argc, char** argv) {
   const double cpu = process_cpu_seconds() - cpu0, tcpu = thread_cpu_seconds() - tcpu0;
   const double tok = static_cast<double>(c.B) * c.model.block_size * steps;
   const double flops = step_flops(c.model, c.B) * steps;
-  std::printf("paci_train_step tokens_per_s=%.1f tokens_per_cpu_s=%.1f ms_per_step=%.3f gflops=%.2f "
-              "gflops_per_cpu_s=%.2f threads=%d gemm=%s\n",
-              tok / s, tok / cpu, 1000.0 * s / steps, flops / s / 1e9, flops / cpu / 1e9, exec_threads(),
-              exec_gemm_backend());
+  std::printf(
+      "paci_train_step tokens_per_s=%.1f tokens_per_cpu_s=%.1f ms_per_step=%.3f gflops=%.2f "
+      "gflops_per_cpu_s=%.2f threads=%d gemm=%s\n",
+      tok / s, tok / cpu, 1000.0 * s / steps, flops / s / 1e9, flops / cpu / 1e9, exec_threads(),
+      exec_gemm_backend());
   if (breakdown) print_breakdown(kt, tcpu, steps);
   if (peak) {
     const double p = fma_peak_gflops();

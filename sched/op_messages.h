@@ -3,8 +3,8 @@
 // v -> v-1. A SEND and a RECV pair up exactly when their MessageKeys are equal.
 #pragma once
 
-#include <cstdint>
 #include <compare>
+#include <cstdint>
 #include <optional>
 
 #include "sched/expanded_schedule.h"
@@ -20,7 +20,9 @@ struct MessageKey {
   auto operator<=>(const MessageKey&) const = default;
 };
 
-inline uint32_t VirtualStage(uint32_t stage, uint32_t chunk, uint32_t stages) { return chunk * stages + stage; }
+inline uint32_t VirtualStage(uint32_t stage, uint32_t chunk, uint32_t stages) {
+  return chunk * stages + stage;
+}
 inline uint32_t VirtualStageOf(const PlainOp& op, uint32_t stages) {
   return VirtualStage(op.stage, op.chunk, stages);
 }
@@ -44,8 +46,8 @@ inline bool IsSend(ir::OpKind k) { return k == ir::SEND_ACTIVATION || k == ir::S
 inline bool IsRecv(ir::OpKind k) { return k == ir::RECV_ACTIVATION || k == ir::RECV_GRAD; }
 inline bool IsMessageOp(ir::OpKind k) { return IsSend(k) || IsRecv(k); }
 inline bool IsCompute(ir::OpKind k) {
-  return k == ir::FORWARD || k == ir::BACKWARD || k == ir::BACKWARD_INPUT ||
-         k == ir::BACKWARD_WEIGHT || k == ir::OPTIMIZER_STEP;
+  return k == ir::FORWARD || k == ir::BACKWARD || k == ir::BACKWARD_INPUT || k == ir::BACKWARD_WEIGHT ||
+         k == ir::OPTIMIZER_STEP;
 }
 
 // The message of a send/receive op; nullopt for other ops or for a message that would leave the
@@ -57,15 +59,28 @@ inline std::optional<MessageKey> MessageOf(const PlainOp& op, uint32_t stages, u
   int64_t from = 0, to = 0;
   bool grad = false;
   switch (op.kind) {
-    case ir::SEND_ACTIVATION: from = v; to = v + 1; break;
-    case ir::RECV_ACTIVATION: from = v - 1; to = v; break;
-    case ir::SEND_GRAD: from = v; to = v - 1; grad = true; break;
-    case ir::RECV_GRAD: from = v + 1; to = v; grad = true; break;
+    case ir::SEND_ACTIVATION:
+      from = v;
+      to = v + 1;
+      break;
+    case ir::RECV_ACTIVATION:
+      from = v - 1;
+      to = v;
+      break;
+    case ir::SEND_GRAD:
+      from = v;
+      to = v - 1;
+      grad = true;
+      break;
+    case ir::RECV_GRAD:
+      from = v + 1;
+      to = v;
+      grad = true;
+      break;
     default: return std::nullopt;
   }
   if (from < 0 || to < 0 || from > last || to > last) return std::nullopt;
   return MessageKey{grad, op.micro_batch, static_cast<uint32_t>(from), static_cast<uint32_t>(to)};
 }
-
 
 }  // namespace paci

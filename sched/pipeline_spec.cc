@@ -21,18 +21,17 @@ Status NormalizeFlush(ir::PipelineSpec& s) {
     if (s.chunks() == 0) s.set_chunks(2);
     if (M % P != 0)
       return Invalid("microbatches", "interleaved-1f1b needs M (" + std::to_string(M) +
-                                         ") to be a multiple of the stage count P (" +
-                                         std::to_string(P) + ")");
+                                         ") to be a multiple of the stage count P (" + std::to_string(P) +
+                                         ")");
   } else if (s.chunks() > 1) {
     return Invalid("chunks", "only interleaved-1f1b has more than one chunk per stage");
   }
   if (s.chunks() == 0) s.set_chunks(1);
   if (s.total_microbatches() == 0) s.set_total_microbatches(M);
   if (s.total_microbatches() % M != 0)
-    return Invalid("total_microbatches", "a flush schedule runs whole iterations of M = " +
-                                             std::to_string(M) + " micro-batches");
-  if (s.window_size() > 0)
-    return Invalid("window", "flush schedules fix their own in-flight window");
+    return Invalid("total_microbatches",
+                   "a flush schedule runs whole iterations of M = " + std::to_string(M) + " micro-batches");
+  if (s.window_size() > 0) return Invalid("window", "flush schedules fix their own in-flight window");
   return Status::Ok();
 }
 
@@ -76,14 +75,17 @@ uint32_t DefaultAccum(ir::ScheduleKind kind, uint32_t stages) {
   return kind == ir::PIPEDREAM ? 1 : stages;
 }
 
-Result<ir::PipelineSpec> SpecFor(ir::ScheduleKind kind, uint32_t stages, uint32_t accum, uint64_t microbatches,
-                                 uint32_t chunks, const std::vector<uint32_t>& window) {
+Result<ir::PipelineSpec> SpecFor(ir::ScheduleKind kind, uint32_t stages, uint32_t accum,
+                                 uint64_t microbatches, uint32_t chunks,
+                                 const std::vector<uint32_t>& window) {
   ir::PipelineSpec spec;
   spec.set_kind(kind);
   spec.set_stages(stages);
   // One update per flush iteration, so K is the iteration's M there.
-  if (IsFlushSchedule(kind)) spec.set_microbatches_per_iteration(accum);
-  else spec.set_accum(accum);
+  if (IsFlushSchedule(kind))
+    spec.set_microbatches_per_iteration(accum);
+  else
+    spec.set_accum(accum);
   if (kind == ir::INTERLEAVED_1F1B) spec.set_chunks(chunks);
   spec.set_total_microbatches(microbatches);
   for (uint32_t w : window) spec.add_window(w);

@@ -34,8 +34,9 @@ uint32_t DefaultAccum(ir::ScheduleKind kind, uint32_t stages);
 //    ignore it (a caller that must refuse V > 1 for them says so in its own words);
 //  - window: the in-flight cap per stage (asynchronous schedules), empty: P - s.
 // The error names the spec field at fault (as NormalizeSpec).
-Result<ir::PipelineSpec> SpecFor(ir::ScheduleKind kind, uint32_t stages, uint32_t accum, uint64_t microbatches,
-                                 uint32_t chunks = 0, const std::vector<uint32_t>& window = {});
+Result<ir::PipelineSpec> SpecFor(ir::ScheduleKind kind, uint32_t stages, uint32_t accum,
+                                 uint64_t microbatches, uint32_t chunks = 0,
+                                 const std::vector<uint32_t>& window = {});
 
 // A schedule read from a file or a store whose spec leaves chunks 0 (written before every spec
 // carried it) takes the chunk count its ops use, at least 1. With NormalizeSpec this is where

@@ -36,12 +36,13 @@ Result<std::string> FormatScheduleGrid(const ir::Schedule& schedule, const UnitC
       busy[s] += t.end - t.start;
     }
   }
-  std::string out = fmt::format(
-      "# {} P={}: unit-time grid, F={} B={} I={} W={} OPT={} units; '.' idle; makespan {}\n",
-      ScheduleName(schedule.spec().kind()), schedule.spec().stages(), costs.forward, costs.backward,
-      costs.backward_input, costs.backward_weight, costs.optimizer, T);
+  std::string out =
+      fmt::format("# {} P={}: unit-time grid, F={} B={} I={} W={} OPT={} units; '.' idle; makespan {}\n",
+                  ScheduleName(schedule.spec().kind()), schedule.spec().stages(), costs.forward,
+                  costs.backward, costs.backward_input, costs.backward_weight, costs.optimizer, T);
   std::string header = "time    ";
-  for (int64_t u = 0; u < T; u += 5) header += fmt::format("{:<{}}", u, std::min<int64_t>(5, T - u) * (width + 1));
+  for (int64_t u = 0; u < T; u += 5)
+    header += fmt::format("{:<{}}", u, std::min<int64_t>(5, T - u) * (width + 1));
   out += header + "\n";
   for (size_t s = 0; s < cells.size(); ++s) {
     std::string row = fmt::format("{:<8}", fmt::format("stage {}", s));

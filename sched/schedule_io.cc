@@ -42,7 +42,8 @@ Result<ScheduleFileFormat> ParseScheduleFileFormat(std::string_view name) {
   if (name == "json") return ScheduleFileFormat::kJson;
   if (name == "text") return ScheduleFileFormat::kText;
   if (name == "csv") return ScheduleFileFormat::kCsv;
-  return Status::InvalidArgument(fmt::format("unknown schedule file format '{}' (proto, json, text, csv)", name));
+  return Status::InvalidArgument(
+      fmt::format("unknown schedule file format '{}' (proto, json, text, csv)", name));
 }
 
 ScheduleFileFormat FormatFromPath(std::string_view path) {
@@ -81,10 +82,11 @@ Status CheckKnownEnums(const google::protobuf::Message& m, std::string_view sour
       if (f->cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_ENUM) {
         const int v = f->is_repeated() ? r->GetRepeatedEnumValue(m, f, i) : r->GetEnumValue(m, f);
         if (f->enum_type()->FindValueByNumber(v) == nullptr)
-          return Status::InvalidArgument(fmt::format("{}: {}: unknown {} value {}", source, where,
-                                                     f->enum_type()->name(), v));
+          return Status::InvalidArgument(
+              fmt::format("{}: {}: unknown {} value {}", source, where, f->enum_type()->name(), v));
       } else if (f->cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) {
-        const google::protobuf::Message& sub = f->is_repeated() ? r->GetRepeatedMessage(m, f, i) : r->GetMessage(m, f);
+        const google::protobuf::Message& sub =
+            f->is_repeated() ? r->GetRepeatedMessage(m, f, i) : r->GetMessage(m, f);
         PACI_RETURN_IF_ERROR(CheckKnownEnums(sub, source, where));
       }
     }
@@ -98,7 +100,8 @@ Result<ir::Schedule> ScheduleFromJson(std::string_view json, std::string_view so
   ir::Schedule schedule;
   auto status = google::protobuf::util::JsonStringToMessage(std::string(json), &schedule);
   if (!status.ok())
-    return Status::InvalidArgument(fmt::format("{}: not a JSON schedule: {}", source, std::string(status.message())));
+    return Status::InvalidArgument(
+        fmt::format("{}: not a JSON schedule: {}", source, std::string(status.message())));
   PACI_RETURN_IF_ERROR(CheckKnownEnums(schedule, source, ""));
   NormalizeChunks(&schedule);
   return schedule;

@@ -47,8 +47,8 @@ std::string SpecLine(const ir::Schedule& schedule) {
   }
   return fmt::format(
       "spec ir_version={} kind={} stages={} chunks={} microbatches={} accum={} total={} window={}",
-      schedule.ir_version(), ScheduleName(s.kind()), s.stages(), s.chunks(),
-      s.microbatches_per_iteration(), s.accum(), s.total_microbatches(), window);
+      schedule.ir_version(), ScheduleName(s.kind()), s.stages(), s.chunks(), s.microbatches_per_iteration(),
+      s.accum(), s.total_microbatches(), window);
 }
 
 // ---- parsing -------------------------------------------------------------------------------
@@ -81,8 +81,7 @@ std::vector<std::string_view> Split(std::string_view text) {
   return out;
 }
 
-Status ParseSpecField(const Parser& p, std::string_view key, std::string_view value,
-                      ir::Schedule& schedule) {
+Status ParseSpecField(const Parser& p, std::string_view key, std::string_view value, ir::Schedule& schedule) {
   ir::PipelineSpec& s = *schedule.mutable_spec();
   uint64_t n = 0;
   if (key == "kind") {
@@ -109,13 +108,20 @@ Status ParseSpecField(const Parser& p, std::string_view key, std::string_view va
   // Every field but `total` is 32-bit: a larger number must not wrap into a small valid one.
   if (key != "total" && n > UINT32_MAX)
     return p.Error(fmt::format("spec field {}: {} does not fit in 32 bits", key, value));
-  if (key == "ir_version") schedule.set_ir_version(static_cast<uint32_t>(n));
-  else if (key == "stages") s.set_stages(static_cast<uint32_t>(n));
-  else if (key == "chunks") s.set_chunks(static_cast<uint32_t>(n));
-  else if (key == "microbatches") s.set_microbatches_per_iteration(static_cast<uint32_t>(n));
-  else if (key == "accum") s.set_accum(static_cast<uint32_t>(n));
-  else if (key == "total") s.set_total_microbatches(n);
-  else return p.Error(fmt::format("unknown spec field '{}'", key));
+  if (key == "ir_version")
+    schedule.set_ir_version(static_cast<uint32_t>(n));
+  else if (key == "stages")
+    s.set_stages(static_cast<uint32_t>(n));
+  else if (key == "chunks")
+    s.set_chunks(static_cast<uint32_t>(n));
+  else if (key == "microbatches")
+    s.set_microbatches_per_iteration(static_cast<uint32_t>(n));
+  else if (key == "accum")
+    s.set_accum(static_cast<uint32_t>(n));
+  else if (key == "total")
+    s.set_total_microbatches(n);
+  else
+    return p.Error(fmt::format("unknown spec field '{}'", key));
   return Status::Ok();
 }
 
@@ -148,8 +154,8 @@ Result<ir::Op> ParseOpToken(const Parser& p, std::string_view tok, uint32_t stag
     return op;
   }
   if (v % stages != stage)
-    return p.Error(fmt::format("'{}' runs on virtual stage {}, which is not on stage {} (P = {})",
-                               tok, v, stage, stages));
+    return p.Error(fmt::format("'{}' runs on virtual stage {}, which is not on stage {} (P = {})", tok, v,
+                               stage, stages));
   op.set_chunk(v / stages);
   return op;
 }
@@ -182,8 +188,9 @@ Status ParseOps(const Parser& p, std::string_view text, uint32_t stages, ir::Sta
     }
     Result<ir::Op> op = ParseOpToken(p, tok, stream.stage(), stages);
     if (!op.ok()) return op.status();
-    auto* target = section == 0 ? stream.mutable_prefix()
-                   : section == 1 ? stream.mutable_body() : stream.mutable_suffix();
+    auto* target = section == 0   ? stream.mutable_prefix()
+                   : section == 1 ? stream.mutable_body()
+                                  : stream.mutable_suffix();
     *target->Add() = *op;
   }
   if (section == 1) return p.Error("body '(' not closed");
@@ -294,11 +301,10 @@ Result<ir::Schedule> ParseScheduleText(std::string_view text, std::string_view s
     }
   }
   if (lines.empty()) return Status::InvalidArgument(fmt::format("{}: no stage lines", source));
-  const uint32_t P = schedule.spec().stages() ? schedule.spec().stages()
-                                              : static_cast<uint32_t>(lines.size());
+  const uint32_t P =
+      schedule.spec().stages() ? schedule.spec().stages() : static_cast<uint32_t>(lines.size());
   if (lines.size() != P)
-    return Status::InvalidArgument(
-        fmt::format("{}: {} stage lines for {} stages", source, lines.size(), P));
+    return Status::InvalidArgument(fmt::format("{}: {} stage lines for {} stages", source, lines.size(), P));
   std::sort(lines.begin(), lines.end(), [](auto& a, auto& b) { return a.stage < b.stage; });
   bool compact = false;
   for (uint32_t s = 0; s < P; ++s) {

@@ -82,8 +82,8 @@ Result<UnitTimeline> ComputeUnitTimeline(const ir::Schedule& schedule, const Uni
   for (size_t s = 0; s < expanded.size(); ++s)
     if (next[s] < expanded[s].size())
       return Status::FailedPrecondition(fmt::format(
-          "stage {}: op {} (id {}) can never start: its dependency never runs (see ValidateSchedule)",
-          s, OpText(expanded[s][next[s]], P), expanded[s][next[s]].id));
+          "stage {}: op {} (id {}) can never start: its dependency never runs (see ValidateSchedule)", s,
+          OpText(expanded[s][next[s]], P), expanded[s][next[s]].id));
   return timeline;
 }
 

@@ -13,7 +13,10 @@ namespace {
 struct Mean {
   double sum = 0;
   uint64_t n = 0;
-  void Add(double x) { sum += x; ++n; }
+  void Add(double x) {
+    sum += x;
+    ++n;
+  }
   int64_t Get() const { return n == 0 ? 0 : static_cast<int64_t>(sum / static_cast<double>(n) + 0.5); }
 };
 
@@ -29,7 +32,8 @@ int64_t FitLatency(const ir::Schedule& schedule, const std::vector<ir::TraceEven
   std::map<std::tuple<bool, uint64_t, uint32_t, uint32_t>, int64_t> send_start;
   for (const ir::TraceEvent& e : measured) {
     if (!IsSend(e.kind())) continue;
-    if (auto k = key_of(e)) send_start[{k->is_grad, k->micro_batch, k->from_virtual, k->to_virtual}] = e.start_ns();
+    if (auto k = key_of(e))
+      send_start[{k->is_grad, k->micro_batch, k->from_virtual, k->to_virtual}] = e.start_ns();
   }
   std::vector<int64_t> delays;
   for (const ir::TraceEvent& e : measured) {
@@ -37,7 +41,8 @@ int64_t FitLatency(const ir::Schedule& schedule, const std::vector<ir::TraceEven
     auto k = key_of(e);
     if (!k) continue;
     auto it = send_start.find({k->is_grad, k->micro_batch, k->from_virtual, k->to_virtual});
-    if (it != send_start.end() && e.start_ns() <= it->second) delays.push_back(std::max<int64_t>(0, e.end_ns() - it->second));
+    if (it != send_start.end() && e.start_ns() <= it->second)
+      delays.push_back(std::max<int64_t>(0, e.end_ns() - it->second));
   }
   if (delays.empty()) return 0;
   std::nth_element(delays.begin(), delays.begin() + delays.size() / 2, delays.end());
@@ -46,8 +51,7 @@ int64_t FitLatency(const ir::Schedule& schedule, const std::vector<ir::TraceEven
 
 }  // namespace
 
-Result<ir::CostModel> FitCostModel(const ir::Schedule& schedule,
-                                   const std::vector<ir::TraceEvent>& measured,
+Result<ir::CostModel> FitCostModel(const ir::Schedule& schedule, const std::vector<ir::TraceEvent>& measured,
                                    const ir::CostModel& base) {
   const uint32_t P = schedule.spec().stages();
   const double V = schedule.spec().chunks();
@@ -59,8 +63,8 @@ Result<ir::CostModel> FitCostModel(const ir::Schedule& schedule,
   ir::CostModel cost = base;
   cost.clear_stages();
   for (uint32_t s = 0; s < P; ++s) {
-    ir::StageCost c = base.stages_size() == 0 ? ir::StageCost()
-                                              : base.stages(std::min<int>(s, base.stages_size() - 1));
+    ir::StageCost c =
+        base.stages_size() == 0 ? ir::StageCost() : base.stages(std::min<int>(s, base.stages_size() - 1));
     auto& m = means[s];
     if (m[ir::FORWARD].n == 0)
       return Status::InvalidArgument("measured run: stage " + std::to_string(s) + " has no forward ops");

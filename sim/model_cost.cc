@@ -21,7 +21,8 @@ Result<nlohmann::json> ParseJsonObject(const std::string& text, const std::strin
 }
 
 Result<std::string> ReadJsonFile(const std::string& path, const std::string& what) {
-  Result<std::string> text = ReadBoundedFile(path, kMaxInputFileBytes, "kMaxInputFileBytes (sched/bounded_file.h)");
+  Result<std::string> text =
+      ReadBoundedFile(path, kMaxInputFileBytes, "kMaxInputFileBytes (sched/bounded_file.h)");
   if (!text.ok() && text.status().code() == Status::Code::kNotFound)
     return Status::InvalidArgument(what + " '" + path + "' is neither a known name nor a readable file");
   if (!text.ok()) return Status::InvalidArgument(what + ": " + text.status().message());
@@ -48,7 +49,8 @@ Status ReadNumber(const nlohmann::json& j, const std::string& path, const std::s
 Result<std::string> ReadString(const nlohmann::json& j, const std::string& path, const std::string& k,
                                const std::string& fallback) {
   if (!j.contains(k)) return fallback;
-  if (!j.at(k).is_string()) return Status::InvalidArgument(path + ": " + k + ": must be a string, got " + j.at(k).dump());
+  if (!j.at(k).is_string())
+    return Status::InvalidArgument(path + ": " + k + ": must be a string, got " + j.at(k).dump());
   return j.at(k).get<std::string>();
 }
 
@@ -78,12 +80,15 @@ constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
 
 PrecisionBytes BytesOf(ir::Precision p) {
   if (p != ir::PRECISION_BF16) return PrecisionBytes{4, 4, 4, 8};  // weights, grads, Adam m + v
-  return PrecisionBytes{2, 2, 2, 12};                                // + fp32 master copy, m, v
+  return PrecisionBytes{2, 2, 2, 12};                              // + fp32 master copy, m, v
 }
 
 Status ValidateModelShape(const ir::ModelShape& m) {
-  const std::pair<const char*, uint32_t> fields[] = {
-      {"--layers", m.layers()}, {"--dim", m.dim()}, {"--heads", m.heads()}, {"--seq", m.seq()}, {"--vocab", m.vocab()}};
+  const std::pair<const char*, uint32_t> fields[] = {{"--layers", m.layers()},
+                                                     {"--dim", m.dim()},
+                                                     {"--heads", m.heads()},
+                                                     {"--seq", m.seq()},
+                                                     {"--vocab", m.vocab()}};
   for (const auto& [name, v] : fields)
     if (v == 0) return Status::InvalidArgument(std::string(name) + ": must be > 0");
   if (m.dim() % m.heads() != 0)
@@ -112,7 +117,6 @@ Status CheckModelSize(const ir::ModelShape& m, uint32_t microbatch) {
   return Status::Ok();
 }
 
-
 namespace {
 
 // The named models, smallest first.
@@ -128,11 +132,10 @@ const std::vector<std::pair<std::string, ir::ModelShape>>& ModelPresets() {
 // Nominal vendor figures (dense, no sparsity): A100 SXM 80 GB, H100 SXM5, H200 SXM; "cpu" is a
 // generic two-core AVX2 box. Efficiencies are typical achieved fractions; a profile calibrates them.
 const std::vector<Hardware>& HardwarePresets() {
-  static const std::vector<Hardware> kHardware = {
-      {"a100", 19.5e12, 312e12, 2.039e12, 80 * kGiB, 0.6, 0.7},
-      {"h100", 66.9e12, 989.4e12, 3.35e12, 80 * kGiB, 0.6, 0.7},
-      {"h200", 66.9e12, 989.4e12, 4.8e12, 141e9, 0.6, 0.7},
-      {"cpu", 1.0e11, 1.0e11, 2.0e10, 16 * kGiB, 0.5, 0.5}};
+  static const std::vector<Hardware> kHardware = {{"a100", 19.5e12, 312e12, 2.039e12, 80 * kGiB, 0.6, 0.7},
+                                                  {"h100", 66.9e12, 989.4e12, 3.35e12, 80 * kGiB, 0.6, 0.7},
+                                                  {"h200", 66.9e12, 989.4e12, 4.8e12, 141e9, 0.6, 0.7},
+                                                  {"cpu", 1.0e11, 1.0e11, 2.0e10, 16 * kGiB, 0.5, 0.5}};
   return kHardware;
 }
 
@@ -155,7 +158,8 @@ std::string Choices(const std::vector<std::string>& names) {
 Result<std::string> DescriptionFile(const std::string& name, const std::string& what,
                                     const std::vector<std::string>& presets) {
   if (name.find('/') == std::string::npos && name.find('.') == std::string::npos)
-    return Status::InvalidArgument("--" + what + ": unknown " + what + " '" + name + "' (" + Choices(presets) + ")");
+    return Status::InvalidArgument("--" + what + ": unknown " + what + " '" + name + "' (" +
+                                   Choices(presets) + ")");
   return ReadJsonFile(name, "--" + what);
 }
 
@@ -223,8 +227,9 @@ Result<Hardware> HardwareByName(const std::string& name) {
 Result<Hardware> HardwareFromJson(const std::string& text, const std::string& name) {
   Result<nlohmann::json> j = ParseJsonObject(text, name);
   if (!j.ok()) return j.status();
-  PACI_RETURN_IF_ERROR(CheckKeys(*j, name, {"name", "peak_tflops_fp32", "peak_tflops_bf16", "memory_bandwidth_gbs",
-                                            "memory_gb", "matmul_efficiency", "memory_efficiency"}));
+  PACI_RETURN_IF_ERROR(CheckKeys(*j, name,
+                                 {"name", "peak_tflops_fp32", "peak_tflops_bf16", "memory_bandwidth_gbs",
+                                  "memory_gb", "matmul_efficiency", "memory_efficiency"}));
   Hardware hw;
   Result<std::string> label = ReadString(*j, name, "name", name);
   if (!label.ok()) return label.status();
@@ -270,9 +275,9 @@ int NumLayers(const ir::ModelShape& m) { return static_cast<int>(m.layers()) + 2
 
 uint64_t LayerParams(const ir::ModelShape& m, int layer) {
   const uint64_t C = m.dim(), V = m.vocab(), T = m.seq();
-  if (layer == 0) return V * C + T * C;                  // wte, wpe
+  if (layer == 0) return V * C + T * C;                                   // wte, wpe
   if (layer <= static_cast<int>(m.layers())) return 12 * C * C + 13 * C;  // see docs/cost-model.md
-  return 2 * C + (m.tie() ? 0 : V * C);                  // ln_f, lm_head
+  return 2 * C + (m.tie() ? 0 : V * C);                                   // ln_f, lm_head
 }
 
 uint64_t BlockActivationBytes(uint64_t s, uint64_t b, uint64_t h, uint64_t a, uint64_t act) {
@@ -298,8 +303,8 @@ LayerWork LayerWorkOf(const ir::ModelShape& m, int layer, uint32_t microbatch, i
     w.backward_weight_flops = 24 * B * T * C * C;
     w.activation_bytes = BlockActivationBytes(m.seq(), microbatch, m.dim(), m.heads(), pb.activation);
     const double act = static_cast<double>(w.activation_bytes);
-    w.forward_bytes = act + weights;               // each saved tensor written once
-    w.backward_input_bytes = 2 * act + weights;    // read it, write its gradient
+    w.forward_bytes = act + weights;             // each saved tensor written once
+    w.backward_input_bytes = 2 * act + weights;  // read it, write its gradient
     w.backward_weight_bytes = act + 2.0 * static_cast<double>(w.params) * pb.gradient;
   } else {
     w.forward_flops = 2 * B * T * C * V;
@@ -313,14 +318,16 @@ LayerWork LayerWorkOf(const ir::ModelShape& m, int layer, uint32_t microbatch, i
     w.backward_weight_bytes = logits + 2.0 * static_cast<double>(w.params) * pb.gradient;
   }
   // AdamW reads weights, gradients and state and writes weights and state.
-  w.optimizer_bytes = static_cast<double>(w.params) * (2.0 * pb.weight + pb.gradient + 2.0 * pb.optimizer_state);
+  w.optimizer_bytes =
+      static_cast<double>(w.params) * (2.0 * pb.weight + pb.gradient + 2.0 * pb.optimizer_state);
   return w;
 }
 
 std::vector<LayerCost> LayerCostsOnHardware(const ir::ModelShape& m, uint32_t microbatch, ir::Precision p,
                                             const Hardware& hw) {
   const PrecisionBytes pb = BytesOf(p);
-  const double flops = (p != ir::PRECISION_BF16 ? hw.peak_flops_fp32 : hw.peak_flops_bf16) * hw.matmul_efficiency;
+  const double flops =
+      (p != ir::PRECISION_BF16 ? hw.peak_flops_fp32 : hw.peak_flops_bf16) * hw.matmul_efficiency;
   const double bw = hw.memory_bandwidth * hw.memory_efficiency;
   auto ns = [&](double f, double bytes) { return (f / flops + bytes / bw) * 1e9; };
   std::vector<LayerCost> out;
@@ -343,7 +350,8 @@ std::vector<LayerCost> LayerCostsOnHardware(const ir::ModelShape& m, uint32_t mi
 
 Result<Hardware> CalibrateHardware(const Hardware& hw, const ir::Profile& profile) {
   const std::optional<ir::Precision> p = ParsePrecisionName(profile.precision());
-  if (!p) return Status::InvalidArgument("--precision: must be fp32 or bf16, not '" + profile.precision() + "'");
+  if (!p)
+    return Status::InvalidArgument("--precision: must be fp32 or bf16, not '" + profile.precision() + "'");
   const double flops = *p == ir::PRECISION_FP32 ? hw.peak_flops_fp32 : hw.peak_flops_bf16;
   // Unknowns x = 1 / e_matmul, y = 1 / e_memory; sample i: t_i = x f_i + y m_i with f_i the time at
   // peak FLOP/s and m_i the time at peak bandwidth. Normal equations of the 2 x 2 least squares.
@@ -365,7 +373,8 @@ Result<Hardware> CalibrateHardware(const Hardware& hw, const ir::Profile& profil
     }
   }
   const double det = ff * mm - fm * fm;
-  if (!(det > 1e-12 * ff * mm)) return Status::InvalidArgument("--calibrate: the profile cannot separate GEMM from memory time");
+  if (!(det > 1e-12 * ff * mm))
+    return Status::InvalidArgument("--calibrate: the profile cannot separate GEMM from memory time");
   double x = (ft * mm - mt * fm) / det, y = (ff * mt - fm * ft) / det;
   // A term that comes out <= 0 cannot be told apart in this profile: keep that class's preset
   // efficiency and fit the other alone.
@@ -377,7 +386,8 @@ Result<Hardware> CalibrateHardware(const Hardware& hw, const ir::Profile& profil
     x = (ft - y * fm) / ff;
   }
   if (!(x > 0) || !(y > 0))
-    return Status::InvalidArgument("--calibrate: the profile's times do not fit the model (a term came out <= 0)");
+    return Status::InvalidArgument(
+        "--calibrate: the profile's times do not fit the model (a term came out <= 0)");
   Hardware out = hw;
   out.matmul_efficiency = 1.0 / x;
   out.memory_efficiency = 1.0 / y;
@@ -479,8 +489,11 @@ void ShareOneDevice(const ir::Profile& profile, ir::CostModel* cost) {
   for (const ir::ColocationFactor& c : f) {
     // Fill gaps (a profile may skip counts) with the nearest smaller factor.
     while (cost->colocation_slowdown_size() + 2 < static_cast<int>(c.stages()))
-      cost->add_colocation_slowdown(cost->colocation_slowdown_size() ? cost->colocation_slowdown(cost->colocation_slowdown_size() - 1) : 1.0);
-    if (cost->colocation_slowdown_size() + 2 == static_cast<int>(c.stages())) cost->add_colocation_slowdown(c.slowdown());
+      cost->add_colocation_slowdown(cost->colocation_slowdown_size()
+                                        ? cost->colocation_slowdown(cost->colocation_slowdown_size() - 1)
+                                        : 1.0);
+    if (cost->colocation_slowdown_size() + 2 == static_cast<int>(c.stages()))
+      cost->add_colocation_slowdown(c.slowdown());
   }
 }
 

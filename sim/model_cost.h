@@ -24,12 +24,12 @@ PrecisionBytes BytesOf(ir::Precision p);
 
 struct Hardware {
   std::string name;
-  double peak_flops_fp32 = 0;     // FLOP/s, dense
+  double peak_flops_fp32 = 0;  // FLOP/s, dense
   double peak_flops_bf16 = 0;
-  double memory_bandwidth = 0;    // bytes/s
-  double memory_bytes = 0;        // device memory (the partitioner's default cap)
-  double matmul_efficiency = 0.5; // achieved / peak for GEMMs
-  double memory_efficiency = 0.7; // achieved / peak bandwidth for element-wise ops
+  double memory_bandwidth = 0;     // bytes/s
+  double memory_bytes = 0;         // device memory (the partitioner's default cap)
+  double matmul_efficiency = 0.5;  // achieved / peak for GEMMs
+  double memory_efficiency = 0.7;  // achieved / peak bandwidth for element-wise ops
 };
 
 struct Link {
@@ -59,7 +59,7 @@ Result<Link> LinkFromJson(const std::string& text, const std::string& source);
 inline constexpr double kMaxPeakTflops = 1e6;    // 1 EFLOP/s per device
 inline constexpr double kMaxBandwidthGBs = 1e6;  // 1 PB/s, memory or link
 inline constexpr double kMaxMemoryGB = 1e6;
-inline constexpr double kMaxLatencyUs = 1e9;     // 1000 s per message
+inline constexpr double kMaxLatencyUs = 1e9;  // 1000 s per message
 // The preset names each of the three accepts (besides a file), in the order a menu lists them.
 std::vector<std::string> ModelNames();
 std::vector<std::string> HardwareNames();
@@ -141,9 +141,9 @@ struct ModelCostSetup {
   uint32_t microbatch = 0;
   std::vector<LayerCost> layers;
   Link link;
-  double memory_cap_bytes = 0;          // 0: no cap
-  bool colocate = false;                // every stage on one device, slowed by `profile`'s factors
-  ir::Profile profile;                  // when the costs come from a profile
+  double memory_cap_bytes = 0;  // 0: no cap
+  bool colocate = false;        // every stage on one device, slowed by `profile`'s factors
+  ir::Profile profile;          // when the costs come from a profile
 };
 
 // Partitions the layers for `spec` (P x V slices under the cap) and builds its cost model.

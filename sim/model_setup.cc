@@ -31,8 +31,9 @@ Result<ir::ModelShape> ShapeOf(const ModelCostInputs& in, bool need) {
   if (in.seq) m.set_seq(*in.seq);
   if (in.vocab) m.set_vocab(*in.vocab);
   if (need && in.model.empty() && (m.layers() == 0 || m.dim() == 0 || m.heads() == 0))
-    return Status::InvalidArgument("--model: required (gpt2, gpt2-medium, gpt2-large, gpt2-xl, a JSON file), "
-                                   "or --layers, --dim and --heads");
+    return Status::InvalidArgument(
+        "--model: required (gpt2, gpt2-medium, gpt2-large, gpt2-xl, a JSON file), "
+        "or --layers, --dim and --heads");
   if (need) PACI_RETURN_IF_ERROR(ValidateModelShape(m));
   return m;
 }
@@ -63,7 +64,8 @@ Result<ModelCostSetup> FromProfile(const ModelCostInputs& in, ModelCostSetup s) 
 
 Result<ModelCostSetup> ModelSetupFromInputs(const ModelCostInputs& in) {
   if (!in.hardware.empty() && !in.profile.empty())
-    return Status::InvalidArgument("--hardware: does not apply with --profile (the profile's times are its device's)");
+    return Status::InvalidArgument(
+        "--hardware: does not apply with --profile (the profile's times are its device's)");
   if (in.hardware.empty() && in.profile.empty())
     return Status::InvalidArgument("--hardware or --profile: one is required to cost the model");
   if (in.memory_cap_gb && !(*in.memory_cap_gb >= 0 && std::isfinite(*in.memory_cap_gb)))
@@ -86,9 +88,9 @@ Result<ModelCostSetup> ModelSetupFromInputs(const ModelCostInputs& in) {
     hw = CalibrateHardware(*hw, *p);
     if (!hw.ok()) return hw.status();
   }
-  const std::optional<ir::Precision> p =
-      !in.precision.empty() ? ParsePrecisionName(in.precision)
-                            : (hw->name == "cpu" ? ir::PRECISION_FP32 : ir::PRECISION_BF16);
+  const std::optional<ir::Precision> p = !in.precision.empty()
+                                             ? ParsePrecisionName(in.precision)
+                                             : (hw->name == "cpu" ? ir::PRECISION_FP32 : ir::PRECISION_BF16);
   if (!p) return Status::InvalidArgument("--precision: must be fp32 or bf16, not '" + in.precision + "'");
   s.model = *shape;
   s.microbatch = in.microbatch_size ? in.microbatch_size : 8;

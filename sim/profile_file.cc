@@ -20,7 +20,8 @@ Status Bad(const std::string& source, const std::string& field, const std::strin
 }
 
 Status CheckTime(const std::string& source, const std::string& field, double v) {
-  if (!std::isfinite(v) || v < 0) return Bad(source, field, "must be a finite number >= 0, got " + std::to_string(v));
+  if (!std::isfinite(v) || v < 0)
+    return Bad(source, field, "must be a finite number >= 0, got " + std::to_string(v));
   // Stage sums of layer times become int64 ns (BuildCostModel): bounded so they cannot overflow.
   if (v > static_cast<double>(kMaxOpNs))
     return Bad(source, field, "must be at most " + std::to_string(kMaxOpNs) + " (kMaxOpNs, sched/limits.h)");
@@ -29,7 +30,8 @@ Status CheckTime(const std::string& source, const std::string& field, double v) 
 
 Status CheckBytes(const std::string& source, const std::string& field, uint64_t v) {
   if (v > kMaxBytes)
-    return Bad(source, field, "must be at most " + std::to_string(kMaxBytes) + " bytes (kMaxBytes, sched/limits.h)");
+    return Bad(source, field,
+               "must be at most " + std::to_string(kMaxBytes) + " bytes (kMaxBytes, sched/limits.h)");
   return Status::Ok();
 }
 
@@ -42,8 +44,9 @@ std::string ExpectedKind(const ir::ModelShape& m, int i) {
 
 Status ValidateProfile(const ir::Profile& p, const std::string& source) {
   if (p.version() != kProfileVersion)
-    return Bad(source, "version", "is " + std::to_string(p.version()) + ", this build reads version " +
-                                      std::to_string(kProfileVersion));
+    return Bad(source, "version",
+               "is " + std::to_string(p.version()) + ", this build reads version " +
+                   std::to_string(kProfileVersion));
   if (p.microbatch_size() == 0) return Bad(source, "microbatch_size", "must be > 0");
   Status shape = ValidateModelShape(p.model());
   if (shape.ok()) shape = CheckModelSize(p.model(), p.microbatch_size());
@@ -56,27 +59,34 @@ Status ValidateProfile(const ir::Profile& p, const std::string& source) {
     return Bad(source, "precision", "must be fp32 or bf16, got '" + p.precision() + "'");
   const int n = NumLayers(p.model());
   if (p.layers_size() != n)
-    return Bad(source, "layers", "has " + std::to_string(p.layers_size()) + " entries; the model has " +
-                                     std::to_string(n) + " layers (embedding, blocks, head)");
+    return Bad(source, "layers",
+               "has " + std::to_string(p.layers_size()) + " entries; the model has " + std::to_string(n) +
+                   " layers (embedding, blocks, head)");
   for (int i = 0; i < n; ++i) {
     const ir::LayerProfile& l = p.layers(i);
     const std::string f = "layers[" + std::to_string(i) + "]";
-    if (l.index() != static_cast<uint32_t>(i)) return Bad(source, f + ".index", "must be " + std::to_string(i));
+    if (l.index() != static_cast<uint32_t>(i))
+      return Bad(source, f + ".index", "must be " + std::to_string(i));
     if (l.kind() != ExpectedKind(p.model(), i))
       return Bad(source, f + ".kind", "must be " + ExpectedKind(p.model(), i) + ", got '" + l.kind() + "'");
-    const std::pair<const char*, double> values[] = {
-        {"forward_ns", l.forward_ns()},           {"forward_rse", l.forward_rse()},
-        {"backward_input_ns", l.backward_input_ns()}, {"backward_input_rse", l.backward_input_rse()},
-        {"backward_weight_ns", l.backward_weight_ns()}, {"backward_weight_rse", l.backward_weight_rse()},
-        {"optimizer_ns", l.optimizer_ns()},       {"optimizer_rse", l.optimizer_rse()}};
+    const std::pair<const char*, double> values[] = {{"forward_ns", l.forward_ns()},
+                                                     {"forward_rse", l.forward_rse()},
+                                                     {"backward_input_ns", l.backward_input_ns()},
+                                                     {"backward_input_rse", l.backward_input_rse()},
+                                                     {"backward_weight_ns", l.backward_weight_ns()},
+                                                     {"backward_weight_rse", l.backward_weight_rse()},
+                                                     {"optimizer_ns", l.optimizer_ns()},
+                                                     {"optimizer_rse", l.optimizer_rse()}};
     for (const auto& [name, v] : values) PACI_RETURN_IF_ERROR(CheckTime(source, f + "." + name, v));
     if (l.forward_ns() <= 0) return Bad(source, f + ".forward_ns", "must be > 0");
-    if (l.repetitions() == 0) return Bad(source, f + ".repetitions", "must be >= 1: its times are means of no sample");
+    if (l.repetitions() == 0)
+      return Bad(source, f + ".repetitions", "must be >= 1: its times are means of no sample");
     if (l.message_bytes() == 0) return Bad(source, f + ".message_bytes", "must be > 0");
-    const std::pair<const char*, uint64_t> sizes[] = {
-        {"activation_bytes", l.activation_bytes()}, {"weight_bytes", l.weight_bytes()},
-        {"gradient_bytes", l.gradient_bytes()},     {"optimizer_state_bytes", l.optimizer_state_bytes()},
-        {"message_bytes", l.message_bytes()}};
+    const std::pair<const char*, uint64_t> sizes[] = {{"activation_bytes", l.activation_bytes()},
+                                                      {"weight_bytes", l.weight_bytes()},
+                                                      {"gradient_bytes", l.gradient_bytes()},
+                                                      {"optimizer_state_bytes", l.optimizer_state_bytes()},
+                                                      {"message_bytes", l.message_bytes()}};
     for (const auto& [name, v] : sizes) PACI_RETURN_IF_ERROR(CheckBytes(source, f + "." + name, v));
   }
   for (int i = 0; i < p.colocation_size(); ++i) {
@@ -84,13 +94,17 @@ Status ValidateProfile(const ir::Profile& p, const std::string& source) {
     const std::string f = "colocation[" + std::to_string(i) + "]";
     for (int j = 0; j < i; ++j)  // two slowdowns for one count: which one applies is a guess
       if (p.colocation(j).stages() == c.stages())
-        return Bad(source, f + ".stages", "repeats colocation[" + std::to_string(j) + "]'s " + std::to_string(c.stages()));
+        return Bad(source, f + ".stages",
+                   "repeats colocation[" + std::to_string(j) + "]'s " + std::to_string(c.stages()));
     // ShareOneDevice fills one slowdown per stage count up to `stages`: bounded like P.
     if (c.stages() < 2 || c.stages() > kMaxStages)
-      return Bad(source, f + ".stages", "must be in 2.." + std::to_string(kMaxStages) + " (kMaxStages, sched/limits.h)");
+      return Bad(source, f + ".stages",
+                 "must be in 2.." + std::to_string(kMaxStages) + " (kMaxStages, sched/limits.h)");
     if (!std::isfinite(c.slowdown()) || c.slowdown() <= 0 || c.slowdown() > kMaxColocationSlowdown)
-      return Bad(source, f + ".slowdown", "must be a finite number in (0, 4096] (kMaxColocationSlowdown, "
-                                          "sim/stage_cost_model.h), got " + std::to_string(c.slowdown()));
+      return Bad(source, f + ".slowdown",
+                 "must be a finite number in (0, 4096] (kMaxColocationSlowdown, "
+                 "sim/stage_cost_model.h), got " +
+                     std::to_string(c.slowdown()));
     PACI_RETURN_IF_ERROR(CheckTime(source, f + ".rse", c.rse()));
   }
   return Status::Ok();
@@ -110,7 +124,8 @@ Result<std::string> ProfileToJson(const ir::Profile& profile) {
 Result<ir::Profile> ProfileFromJson(const std::string& json, const std::string& source) {
   ir::Profile p;
   auto status = google::protobuf::util::JsonStringToMessage(json, &p);
-  if (!status.ok()) return Status::InvalidArgument(source + ": not a profile: " + std::string(status.message()));
+  if (!status.ok())
+    return Status::InvalidArgument(source + ": not a profile: " + std::string(status.message()));
   PACI_RETURN_IF_ERROR(ValidateProfile(p, source));
   return p;
 }
@@ -126,7 +141,8 @@ Status WriteProfileFile(const ir::Profile& profile, const std::string& path) {
 }
 
 Result<ir::Profile> LoadProfileFile(const std::string& path) {
-  Result<std::string> text = ReadBoundedFile(path, kMaxInputFileBytes, "kMaxInputFileBytes (sched/bounded_file.h)");
+  Result<std::string> text =
+      ReadBoundedFile(path, kMaxInputFileBytes, "kMaxInputFileBytes (sched/bounded_file.h)");
   if (!text.ok()) return Status::InvalidArgument(text.status().message());
   return ProfileFromJson(*text, path);
 }
@@ -134,13 +150,17 @@ Result<ir::Profile> LoadProfileFile(const std::string& path) {
 Status CheckProfileMatches(const ir::Profile& p, const ir::ModelShape& m, uint32_t microbatch,
                            const std::string& source) {
   const std::pair<const char*, std::pair<uint32_t, uint32_t>> fields[] = {
-      {"model.layers", {p.model().layers(), m.layers()}}, {"model.dim", {p.model().dim(), m.dim()}},
-      {"model.heads", {p.model().heads(), m.heads()}},    {"model.seq", {p.model().seq(), m.seq()}},
-      {"model.vocab", {p.model().vocab(), m.vocab()}},    {"microbatch_size", {p.microbatch_size(), microbatch}}};
+      {"model.layers", {p.model().layers(), m.layers()}},
+      {"model.dim", {p.model().dim(), m.dim()}},
+      {"model.heads", {p.model().heads(), m.heads()}},
+      {"model.seq", {p.model().seq(), m.seq()}},
+      {"model.vocab", {p.model().vocab(), m.vocab()}},
+      {"microbatch_size", {p.microbatch_size(), microbatch}}};
   for (const auto& [name, v] : fields)
     if (v.first != v.second)
-      return Bad(source, name, "the profile is for another model: it has " + std::to_string(v.first) + ", the run needs " +
-                                   std::to_string(v.second));
+      return Bad(source, name,
+                 "the profile is for another model: it has " + std::to_string(v.first) + ", the run needs " +
+                     std::to_string(v.second));
   if (p.model().tie() != m.tie()) return Bad(source, "model.tie", "the profile is for another model");
   return Status::Ok();
 }

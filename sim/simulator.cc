@@ -9,10 +9,10 @@
 #include "sched/expanded_schedule.h"
 #include "sched/limits.h"
 #include "sched/op_messages.h"
+#include "sched/op_trace.h"
 #include "sched/pipeline_spec.h"
 #include "sched/schedule_generator.h"
 #include "sched/weight_version_analysis.h"
-#include "sched/op_trace.h"
 #include "sched/weight_version_rule.h"
 #include "sim/event_queue.h"
 #include "sim/stage_cost_model.h"
@@ -30,16 +30,16 @@ struct StageState {
 
   StageOpCursor cursor;
   ir::WeightPolicy policy = ir::SYNC_AFTER_FLUSH;
-  Mailbox mail[2];                  // [0] activations, [1] gradients
-  bool waiting = false;             // the compute lane waits for a message not yet sent
-  int64_t send_free_ns = 0;         // when the send lane is next free
-  int64_t live_version = 0;         // optimizer steps completed
+  Mailbox mail[2];                     // [0] activations, [1] gradients
+  bool waiting = false;                // the compute lane waits for a message not yet sent
+  int64_t send_free_ns = 0;            // when the send lane is next free
+  int64_t live_version = 0;            // optimizer steps completed
   std::vector<InFlightRing> inflight;  // per chunk, forwards awaiting their backward
   uint32_t live_acts = 0, live_wgrads = 0;
-  uint32_t stash_distinct = 0;      // distinct versions in inflight[0] (STASH)
+  uint32_t stash_distinct = 0;  // distinct versions in inflight[0] (STASH)
   uint64_t mem_bytes = 0;
   uint64_t drift_sum = 0, backwards = 0;
-  std::vector<int64_t> unapplied;   // forward versions of gradients the next step applies
+  std::vector<int64_t> unapplied;  // forward versions of gradients the next step applies
   uint64_t staleness_sum = 0, applied = 0;
   StageMetrics m;
   // Co-location: the compute op in progress on a shared device, its work left (ns at full speed)
@@ -62,9 +62,8 @@ class Engine {
  public:
   Engine(const ir::Schedule& schedule, const StageCostModel& cost, const SimulationOptions& opt)
       : schedule_(schedule), cost_(cost), sink_(opt.sink),
-        samples_(opt.sink != nullptr && opt.memory_samples),
-        P_(schedule.spec().stages()), V_(schedule.spec().chunks()),
-        K_(std::max<uint32_t>(1, schedule.spec().accum())) {}
+        samples_(opt.sink != nullptr && opt.memory_samples), P_(schedule.spec().stages()),
+        V_(schedule.spec().chunks()), K_(std::max<uint32_t>(1, schedule.spec().accum())) {}
 
   Status Run();
   SimulationResult TakeResult() const;
@@ -97,13 +96,13 @@ class Engine {
   // The costs are too large for int64 ns: bad input, not a broken schedule.
   int64_t TooLong(const std::string& what) {
     if (error_.ok())
-      error_ = Status::InvalidArgument("simulate: " + what + " ends after 2^63 ns; the run is too long to simulate");
+      error_ = Status::InvalidArgument("simulate: " + what +
+                                       " ends after 2^63 ns; the run is too long to simulate");
     return kNoResume;
   }
   std::string Describe(const PlainOp& op) const {
-    return "stage " + std::to_string(op.stage) + " op " + std::to_string(op.id) + " (" +
-           OpKindCode(op.kind) + " micro-batch " + std::to_string(op.micro_batch) + " chunk " +
-           std::to_string(op.chunk) + ")";
+    return "stage " + std::to_string(op.stage) + " op " + std::to_string(op.id) + " (" + OpKindCode(op.kind) +
+           " micro-batch " + std::to_string(op.micro_batch) + " chunk " + std::to_string(op.chunk) + ")";
   }
 
   const ir::Schedule& schedule_;
@@ -138,13 +137,14 @@ Status Engine::Run() {
     if (schedule_.spec().kind() == ir::PIPEMARE) st.m.extra_weight_buffers = kPipeMareExtraWeightBuffers;
     st.stash_distinct = 0;
     SetMemory(st, s, 0);
-    if (samples_) sink_->OnMemory([&] {
-      ir::MemorySample m;
-      m.set_stage(s);
-      m.set_time_ns(0);
-      m.set_live_bytes(st.mem_bytes);
-      return m;
-    }());
+    if (samples_)
+      sink_->OnMemory([&] {
+        ir::MemorySample m;
+        m.set_stage(s);
+        m.set_time_ns(0);
+        m.set_live_bytes(st.mem_bytes);
+        return m;
+      }());
   }
   const bool shared = cost_.AnyShared();
   if (shared) {
@@ -286,11 +286,14 @@ void Engine::SetMemory(StageState& st, uint32_t s, int64_t t) {
   const StageMemory& mem = cost_.Memory(s);
   const uint32_t copies = WeightCopies(st);
   st.m.weight_versions = std::max(st.m.weight_versions, copies);
-  const unsigned __int128 wide = static_cast<unsigned __int128>(mem.weight_bytes) * (copies + st.m.extra_weight_buffers) + mem.static_bytes +
-                                 static_cast<unsigned __int128>(mem.activation_bytes) * st.live_acts +
-                                 static_cast<unsigned __int128>(mem.weight_grad_bytes) * st.live_wgrads;
+  const unsigned __int128 wide =
+      static_cast<unsigned __int128>(mem.weight_bytes) * (copies + st.m.extra_weight_buffers) +
+      mem.static_bytes + static_cast<unsigned __int128>(mem.activation_bytes) * st.live_acts +
+      static_cast<unsigned __int128>(mem.weight_grad_bytes) * st.live_wgrads;
   if (wide > UINT64_MAX) {
-    if (error_.ok()) error_ = Status::InvalidArgument("simulate: stage " + std::to_string(s) + " holds more than 2^64 bytes");
+    if (error_.ok())
+      error_ =
+          Status::InvalidArgument("simulate: stage " + std::to_string(s) + " holds more than 2^64 bytes");
     return;
   }
   const uint64_t bytes = static_cast<uint64_t>(wide);
@@ -319,8 +322,7 @@ int64_t Engine::Compute(uint32_t s, const PlainOp& op, int64_t now) {
     case ir::FORWARD: {
       version = ForwardVersion(st, op);
       InFlightRing& ring = st.inflight[op.chunk];
-      if (st.policy == ir::STASH && (ring.Empty() || ring.Back().version != version))
-        ++st.stash_distinct;
+      if (st.policy == ir::STASH && (ring.Empty() || ring.Back().version != version)) ++st.stash_distinct;
       ring.Push(InFlight{op.micro_batch, version});
       st.m.peak_activations = std::max(st.m.peak_activations, ++st.live_acts);
       SetMemory(st, s, now);
@@ -342,8 +344,7 @@ int64_t Engine::Compute(uint32_t s, const PlainOp& op, int64_t now) {
       ++st.m.optimizer_steps;
       if (st.policy == ir::STASH) SetMemory(st, s, end);
       break;
-    default:
-      return Fail(Describe(op) + " is not an op the simulator knows");
+    default: return Fail(Describe(op) + " is not an op the simulator knows");
   }
   if (!error_.ok()) return kNoResume;
   if (cost_.SharesDevice(s)) {
@@ -475,8 +476,7 @@ SimulationResult Engine::TakeResult() const {
     r.peak_activations = std::max(r.peak_activations, m.peak_activations);
     r.stages.push_back(std::move(m));
   }
-  if (max_end_ > 0 && P_ > 0)
-    r.bubble_fraction = idle / (static_cast<double>(max_end_) * P_);
+  if (max_end_ > 0 && P_ > 0) r.bubble_fraction = idle / (static_cast<double>(max_end_) * P_);
   return r;
 }
 
@@ -490,8 +490,9 @@ Result<SimulationResult> Simulate(const ir::Schedule& schedule, const ir::CostMo
     return Status::InvalidArgument("simulate: schedule has " + std::to_string(schedule.streams_size()) +
                                    " streams for " + std::to_string(P) + " stages");
   if (schedule.spec().chunks() == 0)  // a check, not a default: generation and reading normalise it
-    return Status::InvalidArgument("simulate: spec.chunks is 0; specs are normalised when generated or read "
-                                   "(sched/pipeline_spec.h)");
+    return Status::InvalidArgument(
+        "simulate: spec.chunks is 0; specs are normalised when generated or read "
+        "(sched/pipeline_spec.h)");
   ::paci::Result<StageCostModel> model = StageCostModel::Create(cost, P, schedule.spec().chunks());
   if (!model.ok()) return model.status();
   Engine engine(schedule, *model, options);

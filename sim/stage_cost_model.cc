@@ -26,11 +26,13 @@ Status CheckStage(const ir::StageCost& c, int i) {
   const std::string f = "stages[" + std::to_string(i) + "]";
   for (int64_t ns : {c.forward_ns(), c.backward_input_ns(), c.backward_weight_ns(), c.optimizer_ns()})
     if (ns < 0 || ns > kMaxOpNs)
-      return Invalid(f, "op times must be in 0.." + std::to_string(kMaxOpNs) + " ns (kMaxOpNs, sched/limits.h)");
+      return Invalid(f,
+                     "op times must be in 0.." + std::to_string(kMaxOpNs) + " ns (kMaxOpNs, sched/limits.h)");
   for (uint64_t b : {c.activation_bytes(), c.weight_grad_bytes(), c.weight_bytes(), c.gradient_bytes(),
                      c.optimizer_state_bytes(), c.message_bytes()})
     if (b > kMaxBytes)
-      return Invalid(f, "sizes must be at most " + std::to_string(kMaxBytes) + " bytes (kMaxBytes, sched/limits.h)");
+      return Invalid(
+          f, "sizes must be at most " + std::to_string(kMaxBytes) + " bytes (kMaxBytes, sched/limits.h)");
   return Status::Ok();
 }
 
@@ -39,8 +41,8 @@ Status CheckJitter(const ir::Jitter& j, uint32_t stages) {
     return Invalid("jitter.cv", "must be in [0, " + std::to_string(kMaxJitterCv) + "]");
   if (!(j.straggler_factor() >= 0 && j.straggler_factor() <= kMaxStragglerFactor))
     return Invalid("jitter.straggler_factor", "must be in [0, " + std::to_string(kMaxStragglerFactor) + "]");
-  if (j.straggler_factor() > 0 && (j.straggler_stage() < 0 ||
-                                   j.straggler_stage() >= static_cast<int32_t>(stages)))
+  if (j.straggler_factor() > 0 &&
+      (j.straggler_stage() < 0 || j.straggler_stage() >= static_cast<int32_t>(stages)))
     return Invalid("jitter.straggler_stage", "must name a stage in 0.." + std::to_string(stages - 1));
   return Status::Ok();
 }
@@ -100,11 +102,11 @@ Result<StageCostModel> StageCostModel::Create(const ir::CostModel& cost, uint32_
   if (V == 0) V = 1;
   const int ns = cost.stages_size(), nl = cost.links_size();
   if (ns != 1 && ns != static_cast<int>(P))
-    return Invalid("stages", "needs 1 entry or one per stage (" + std::to_string(P) + "), got " +
-                                 std::to_string(ns));
+    return Invalid("stages",
+                   "needs 1 entry or one per stage (" + std::to_string(P) + "), got " + std::to_string(ns));
   if (nl > 1 && nl != static_cast<int>(P) - 1 && nl != static_cast<int>(P))
-    return Invalid("links", "needs 0, 1, P-1 or P entries (P = " + std::to_string(P) + "), got " +
-                                std::to_string(nl));
+    return Invalid("links",
+                   "needs 0, 1, P-1 or P entries (P = " + std::to_string(P) + "), got " + std::to_string(nl));
   PACI_RETURN_IF_ERROR(CheckJitter(cost.jitter(), P));
 
   StageCostModel m;
@@ -118,7 +120,8 @@ Result<StageCostModel> StageCostModel::Create(const ir::CostModel& cost, uint32_
     const ir::StageCost& c = cost.stages(i);
     PACI_RETURN_IF_ERROR(CheckStage(c, i));
     const double slow = (j.straggler_factor() > 0 && j.straggler_stage() == static_cast<int32_t>(s))
-                            ? j.straggler_factor() : 1.0;
+                            ? j.straggler_factor()
+                            : 1.0;
     // A chunk is 1/V of the stage; integer division truncates at most V-1 ns per op.
     auto per_chunk = [&](int64_t ns_total) {
       return static_cast<int64_t>(std::llround(static_cast<double>(ns_total / V) * slow));

@@ -88,9 +88,9 @@ class StageCostModel {
   std::vector<int64_t> base_ns_;      // [stage * kKinds + kind]
   std::vector<int64_t> transfer_ns_;  // [link]
   std::vector<StageMemory> memory_;
-  std::vector<uint32_t> device_;      // empty: stage s on device s
-  std::vector<bool> shared_;          // empty: no stage shares its device (or no slowdown)
-  std::vector<double> slowdown_;      // [n-2]: while n stages of a device are busy
+  std::vector<uint32_t> device_;  // empty: stage s on device s
+  std::vector<bool> shared_;      // empty: no stage shares its device (or no slowdown)
+  std::vector<double> slowdown_;  // [n-2]: while n stages of a device are busy
   uint32_t devices_ = 0;
 };
 

@@ -60,8 +60,7 @@ class Mailbox {
   // Finds the message for (micro_batch, to_virtual); nullptr when it has not been sent yet.
   const Message* Find(uint64_t micro_batch, uint32_t to_virtual) const {
     for (size_t i = head_; i < items_.size(); ++i)
-      if (items_[i].micro_batch == micro_batch && items_[i].to_virtual == to_virtual)
-        return &items_[i];
+      if (items_[i].micro_batch == micro_batch && items_[i].to_virtual == to_virtual) return &items_[i];
     return nullptr;
   }
 

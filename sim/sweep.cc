@@ -80,7 +80,8 @@ void Summarize(const SimulationResult& r, SweepRow* row) {
 
 SweepRow RunPoint(const SweepRow& point, const CostForSpec& cost_for) {
   SweepRow row = point;
-  Result<ir::PipelineSpec> spec = SweepSpec(point.kind, point.stages, point.accum, point.microbatches, point.chunks);
+  Result<ir::PipelineSpec> spec =
+      SweepSpec(point.kind, point.stages, point.accum, point.microbatches, point.chunks);
   if (!spec.ok()) {
     row.error = spec.status().message();
     return row;
@@ -116,7 +117,8 @@ Result<std::vector<uint64_t>> ParseRange(std::string_view text) {
   return out;
 }
 
-Result<ir::PipelineSpec> SweepSpec(ir::ScheduleKind kind, uint32_t P, uint32_t K, uint64_t N, uint32_t chunks) {
+Result<ir::PipelineSpec> SweepSpec(ir::ScheduleKind kind, uint32_t P, uint32_t K, uint64_t N,
+                                   uint32_t chunks) {
   if (K == 0) return Status::InvalidArgument("accum: must be at least 1");
   if (N == 0) N = 8 * uint64_t{std::max(P, K)};
   return SpecFor(kind, P, K, (N + K - 1) / K * K, chunks);
@@ -132,7 +134,7 @@ std::vector<SweepRow> RunSweep(const SweepGrid& grid, const ir::CostModel& cost,
 std::vector<SweepRow> RunSweep(const SweepGrid& grid, const CostForSpec& cost_for, unsigned threads) {
   std::vector<SweepRow> rows;
   const bool by_updates = !grid.updates.empty();
-  const std::vector<uint64_t> lengths = by_updates ? grid.updates
+  const std::vector<uint64_t> lengths = by_updates                  ? grid.updates
                                         : grid.microbatches.empty() ? std::vector<uint64_t>{0}
                                                                     : grid.microbatches;
   for (ir::ScheduleKind kind : grid.schedules)

@@ -58,8 +58,8 @@ void ParallelFor(size_t n, unsigned threads, const std::function<void(size_t)>& 
 
 // The normalized spec of one grid point (sched's SpecFor): the run N rounded up to whole updates
 // of K, 8 * max(P, K) micro-batches when N is 0; V applies to interleaved-1f1b only.
-Result<ir::PipelineSpec> SweepSpec(ir::ScheduleKind kind, uint32_t stages, uint32_t accum, uint64_t microbatches,
-                           uint32_t chunks);
+Result<ir::PipelineSpec> SweepSpec(ir::ScheduleKind kind, uint32_t stages, uint32_t accum,
+                                   uint64_t microbatches, uint32_t chunks);
 
 // Simulates every point on `threads` threads (0: all cores). Rows come in grid order:
 // schedule, then stages, then K, then N. Points a generator rejects become rows with `error`.

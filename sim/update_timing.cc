@@ -11,7 +11,8 @@ Result<UpdateTiming> SimulateUpdateTiming(const ir::PipelineSpec& requested, con
   Result<ir::PipelineSpec> spec = NormalizeSpec(requested);
   if (!spec.ok()) return spec.status();
   if (updates == 0) updates = 1;
-  const uint64_t per_update = IsFlushSchedule(spec->kind()) ? spec->microbatches_per_iteration() : spec->accum();
+  const uint64_t per_update =
+      IsFlushSchedule(spec->kind()) ? spec->microbatches_per_iteration() : spec->accum();
   double makespan[2] = {0, 0};
   for (int i = 0; i < 2; ++i) {
     ir::PipelineSpec s = *spec;
@@ -26,15 +27,18 @@ Result<UpdateTiming> SimulateUpdateTiming(const ir::PipelineSpec& requested, con
   return t;
 }
 
-Result<double> SteadyTokensPerSecond(const ir::PipelineSpec& requested, const ir::CostModel& cost, uint64_t updates) {
+Result<double> SteadyTokensPerSecond(const ir::PipelineSpec& requested, const ir::CostModel& cost,
+                                     uint64_t updates) {
   if (cost.tokens_per_microbatch() == 0)
     return Status::InvalidArgument("steady tokens/s: the cost model has no tokens_per_microbatch");
   Result<ir::PipelineSpec> spec = NormalizeSpec(requested);
   if (!spec.ok()) return spec.status();
   Result<UpdateTiming> timing = SimulateUpdateTiming(*spec, cost, updates);
   if (!timing.ok()) return timing.status();
-  if (!(timing->period_s > 0)) return Status::FailedPrecondition("steady tokens/s: the simulated update takes no time");
-  const uint64_t per_update = IsFlushSchedule(spec->kind()) ? spec->microbatches_per_iteration() : spec->accum();
+  if (!(timing->period_s > 0))
+    return Status::FailedPrecondition("steady tokens/s: the simulated update takes no time");
+  const uint64_t per_update =
+      IsFlushSchedule(spec->kind()) ? spec->microbatches_per_iteration() : spec->accum();
   return static_cast<double>(per_update * cost.tokens_per_microbatch()) / timing->period_s;
 }
 

@@ -1,12 +1,11 @@
 #include "store/migrated_copy.h"
 
+#include <fmt/format.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "store/schema.h"
 #include "store/sqlite_db.h"
@@ -37,8 +36,7 @@ Status CopyDatabase(const SqliteDb& from, SqliteDb& to) {
 
 }  // namespace
 
-Result<std::shared_ptr<const MigratedCopy>> MigratedCopy::Make(const std::string& path,
-                                                               int busy_timeout_ms) {
+Result<std::shared_ptr<const MigratedCopy>> MigratedCopy::Make(const std::string& path, int busy_timeout_ms) {
   auto from = SqliteDb::Open(path, SQLITE_OPEN_READONLY);
   if (!from.ok()) return from.status();
   sqlite3_busy_timeout(from->get(), busy_timeout_ms);
@@ -52,7 +50,8 @@ Result<std::shared_ptr<const MigratedCopy>> MigratedCopy::Make(const std::string
   // The copy has one reader and no writer: no -wal and -shm files beside it to clean up.
   PACI_RETURN_IF_ERROR(to->Exec("PRAGMA journal_mode = DELETE"));
   if (Status st = MigrateToCurrent(*to); !st.ok())
-    return Status::Corruption(fmt::format("{}: migrating a private copy for reading: {}", path, st.message()));
+    return Status::Corruption(
+        fmt::format("{}: migrating a private copy for reading: {}", path, st.message()));
   return copy;
 }
 

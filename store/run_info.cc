@@ -1,15 +1,15 @@
 #include "store/run_info.h"
 
+#include <fmt/format.h>
+
+#include <algorithm>
+
 #include "proto/ir_names.h"
 #include "proto/run_setup.h"
-#include <algorithm>
-#include <fmt/format.h>
 
 namespace paci::store {
 
-const char* RunKindName(RunKind kind) {
-  return kind == RunKind::kPredicted ? "predicted" : "measured";
-}
+const char* RunKindName(RunKind kind) { return kind == RunKind::kPredicted ? "predicted" : "measured"; }
 
 const char* RunStatusName(RunStatus status) {
   switch (status) {
@@ -53,8 +53,8 @@ std::optional<OpStorage> ParseOpStorage(const std::string& name) {
   return std::nullopt;
 }
 
-void FillConfigFromRun(RunKind kind, const ir::PipelineSpec& spec,
-                       const std::optional<ir::CostModel>& cost, RunConfig* c) {
+void FillConfigFromRun(RunKind kind, const ir::PipelineSpec& spec, const std::optional<ir::CostModel>& cost,
+                       RunConfig* c) {
   if (spec.stages() > 0) {
     if (c->schedule.empty()) c->schedule = ScheduleName(spec.kind());
     if (!c->stages) c->stages = spec.stages();
@@ -75,7 +75,9 @@ void FillConfigFromRun(RunKind kind, const ir::PipelineSpec& spec,
 }
 
 void FillConfigFromSetup(const ir::RunSetup& setup, RunConfig* c) {
-  auto positive = [](int64_t v) -> std::optional<int64_t> { return v > 0 ? std::optional<int64_t>(v) : std::nullopt; };
+  auto positive = [](int64_t v) -> std::optional<int64_t> {
+    return v > 0 ? std::optional<int64_t>(v) : std::nullopt;
+  };
   if (!c->microbatch_size) c->microbatch_size = positive(setup.microbatch_size());
   if (!c->accum) c->accum = positive(setup.accum());
   if (!c->seed && setup.has_seed()) c->seed = static_cast<int64_t>(setup.seed());
@@ -89,19 +91,19 @@ Status CheckRunData(const RunData& run, const std::string& source) {
   const uint32_t chunks = std::max(1u, spec.chunks());
   for (const ir::TraceEvent& e : run.ops) {
     if (e.stage() >= stages)
-      return Status::InvalidArgument(fmt::format("{}: op {} names stage {}, but the run has {} stages", source,
-                                                 e.op_id(), e.stage(), stages));
+      return Status::InvalidArgument(fmt::format("{}: op {} names stage {}, but the run has {} stages",
+                                                 source, e.op_id(), e.stage(), stages));
     if (spec.stages() > 0 && e.chunk() >= chunks)
-      return Status::InvalidArgument(fmt::format("{}: op {} names chunk {}, but the run has {} chunks", source,
-                                                 e.op_id(), e.chunk(), chunks));
+      return Status::InvalidArgument(fmt::format("{}: op {} names chunk {}, but the run has {} chunks",
+                                                 source, e.op_id(), e.chunk(), chunks));
     if (e.end_ns() < e.start_ns())
       return Status::InvalidArgument(fmt::format("{}: op {} ends ({} ns) before it starts ({} ns)", source,
                                                  e.op_id(), e.end_ns(), e.start_ns()));
   }
   for (const ir::MemorySample& m : run.memory)
     if (m.stage() >= stages)
-      return Status::InvalidArgument(fmt::format("{}: a memory sample names stage {}, but the run has {} stages",
-                                                 source, m.stage(), stages));
+      return Status::InvalidArgument(fmt::format(
+          "{}: a memory sample names stage {}, but the run has {} stages", source, m.stage(), stages));
   return Status::Ok();
 }
 

@@ -1,8 +1,8 @@
 #include "store/run_record_json.h"
 
-#include <cstdlib>
-
 #include <google/protobuf/util/json_util.h>
+
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 
 #include "proto/ir_names.h"
@@ -85,8 +85,8 @@ std::optional<ir::RunSetup> ReadUntyped(const json& j) {
   s.set_microbatch_size(static_cast<uint32_t>(Integer(j, "microbatch_size").value_or(0)));
   s.set_accum(static_cast<uint32_t>(Integer(j, "accum").value_or(0)));
   if (s.microbatch_size() && s.accum() && s.model().seq())
-    s.set_tokens_per_update(static_cast<uint64_t>(
-        TokensPerUpdate(s.microbatch_size(), s.model().seq(), s.accum()).value_or(0)));
+    s.set_tokens_per_update(
+        static_cast<uint64_t>(TokensPerUpdate(s.microbatch_size(), s.model().seq(), s.accum()).value_or(0)));
   s.set_lr(Number(j, "lr").value_or(0));
   if (auto seed = Integer(j, "seed")) s.set_seed(static_cast<uint64_t>(*seed));
   ReadUntypedKnobs(j, &s);

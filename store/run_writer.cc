@@ -1,10 +1,10 @@
 #include "store/run_writer.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
-
-#include <fmt/format.h>
 
 #include "store/op_tiles.h"
 #include "store/sqlite_db.h"
@@ -20,8 +20,7 @@ int64_t UnixNowNs() {
 
 }  // namespace
 
-RunWriter::RunWriter(std::unique_ptr<SqliteDb> db, int64_t run_id, bool owns_run,
-                     WriterOptions options)
+RunWriter::RunWriter(std::unique_ptr<SqliteDb> db, int64_t run_id, bool owns_run, WriterOptions options)
     : db_(std::move(db)), run_id_(run_id), owns_run_(owns_run), options_(options),
       last_flush_(std::chrono::steady_clock::now()) {}
 
@@ -44,9 +43,9 @@ Status RunWriter::Prepare() {
   auto mem = SqliteStmt::Prepare(*db_, "INSERT INTO memory VALUES (?1,?2,?3,?4)");
   if (!mem.ok()) return mem.status();
   auto span = SqliteStmt::Prepare(*db_,
-      "UPDATE runs SET op_count = coalesce(op_count, 0) + ?2, "
-      "first_start_ns = min(coalesce(first_start_ns, ?3), ?3), "
-      "last_end_ns = max(coalesce(last_end_ns, ?4), ?4) WHERE id = ?1");
+                                  "UPDATE runs SET op_count = coalesce(op_count, 0) + ?2, "
+                                  "first_start_ns = min(coalesce(first_start_ns, ?3), ?3), "
+                                  "last_end_ns = max(coalesce(last_end_ns, ?4), ?4) WHERE id = ?1");
   if (!span.ok()) return span.status();
   insert_span_ = std::make_unique<SqliteStmt>(std::move(*span));
   insert_op_ = std::make_unique<SqliteStmt>(std::move(*op));
@@ -102,7 +101,8 @@ Status RunWriter::Flush() {
   if (!st.ok() && error_.ok()) {
     error_ = RunDeleted() ? Status::FailedPrecondition(fmt::format(
                                 "run {} was deleted while it was being written (paci runs delete); "
-                                "nothing more of it is stored", run_id_))
+                                "nothing more of it is stored",
+                                run_id_))
                           : Status::IoError(fmt::format("run {}: batch lost: {}", run_id_, st.message()));
   }
   return error_;
@@ -125,28 +125,44 @@ Status RunWriter::WriteBatch(bool with_ops) {
     const ir::TraceEvent& e = ops_[i];
     first_start = std::min(first_start, e.start_ns());
     last_end = std::max(last_end, e.end_ns());
-    insert_op_->Bind(1, run_id_).Bind(2, static_cast<int64_t>(e.op_id())).Bind(3, e.stage())
-        .Bind(4, e.chunk()).Bind(5, static_cast<int64_t>(e.micro_batch())).Bind(6, e.kind())
-        .Bind(7, e.lane()).Bind(8, e.start_ns()).Bind(9, e.end_ns()).Bind(10, e.weight_version())
+    insert_op_->Bind(1, run_id_)
+        .Bind(2, static_cast<int64_t>(e.op_id()))
+        .Bind(3, e.stage())
+        .Bind(4, e.chunk())
+        .Bind(5, static_cast<int64_t>(e.micro_batch()))
+        .Bind(6, e.kind())
+        .Bind(7, e.lane())
+        .Bind(8, e.start_ns())
+        .Bind(9, e.end_ns())
+        .Bind(10, e.weight_version())
         .Bind(11, static_cast<int64_t>(e.live_bytes()));
     PACI_RETURN_IF_ERROR(insert_op_->Run());
   }
   for (const ir::UpdateMetric& m : updates_) {
-    insert_update_->Bind(1, run_id_).Bind(2, static_cast<int64_t>(m.update())).BindDouble(3, m.loss())
-        .BindDouble(4, m.val_loss()).BindDouble(5, m.learning_rate())
-        .Bind(6, static_cast<int64_t>(m.tokens())).Bind(7, m.wall_ns());
+    insert_update_->Bind(1, run_id_)
+        .Bind(2, static_cast<int64_t>(m.update()))
+        .BindDouble(3, m.loss())
+        .BindDouble(4, m.val_loss())
+        .BindDouble(5, m.learning_rate())
+        .Bind(6, static_cast<int64_t>(m.tokens()))
+        .Bind(7, m.wall_ns());
     PACI_RETURN_IF_ERROR(insert_update_->Run());
   }
   for (size_t i = 0; i < n_memory; ++i) {
     const ir::MemorySample& s = memory_[i];
-    insert_memory_->Bind(1, run_id_).Bind(2, s.stage()).Bind(3, s.time_ns())
+    insert_memory_->Bind(1, run_id_)
+        .Bind(2, s.stage())
+        .Bind(3, s.time_ns())
         .Bind(4, static_cast<int64_t>(s.live_bytes()));
     PACI_RETURN_IF_ERROR(insert_memory_->Run());
   }
   if (n_ops > 0) {
     // The run's op count and span, in the batch's transaction: a run list reads them from the
     // run's row, and several writers (one per rank) add up.
-    insert_span_->Bind(1, run_id_).Bind(2, static_cast<int64_t>(n_ops)).Bind(3, first_start).Bind(4, last_end);
+    insert_span_->Bind(1, run_id_)
+        .Bind(2, static_cast<int64_t>(n_ops))
+        .Bind(3, first_start)
+        .Bind(4, last_end);
     PACI_RETURN_IF_ERROR(insert_span_->Run());
   }
   return txn->Commit();
@@ -172,8 +188,8 @@ Status RunWriter::Finish(RunStatus status, const std::string& message) {
   // Every rank has flushed before the owner finishes (pipeline_train's barrier): summarise them.
   if (flushed.ok() && !replayed_) flushed = WriteSummary();
   if (!flushed.ok() && status == RunStatus::kComplete) status = RunStatus::kFailed;
-  auto stmt = SqliteStmt::Prepare(
-      *db_, "UPDATE runs SET status = ?1, message = ?2, end_unix_ns = ?3 WHERE id = ?4");
+  auto stmt =
+      SqliteStmt::Prepare(*db_, "UPDATE runs SET status = ?1, message = ?2, end_unix_ns = ?3 WHERE id = ?4");
   if (!stmt.ok()) return stmt.status();
   stmt->BindText(1, RunStatusName(status))
       .BindText(2, flushed.ok() ? message : flushed.message())
@@ -191,7 +207,8 @@ Status RunWriter::WriteSummary() {
 }
 
 Status RunWriter::RecordReplayed() {
-  auto stmt = SqliteStmt::Prepare(*db_,
+  auto stmt = SqliteStmt::Prepare(
+      *db_,
       "UPDATE runs SET op_storage = 'replayed', replay_ops = ?1, op_count = ?1, replay_digest = ?2 "
       "WHERE id = ?3");
   if (!stmt.ok()) return stmt.status();

@@ -20,7 +20,7 @@
 
 namespace paci::store {
 
-class SqliteDb;    // store-internal (sqlite_db.h)
+class SqliteDb;  // store-internal (sqlite_db.h)
 class SqliteStmt;
 
 // A predicted run with more ops than this is stored by what determines it (IR, cost model with
@@ -30,8 +30,8 @@ class SqliteStmt;
 inline constexpr int64_t kReplayAboveOps = 100000;
 
 struct WriterOptions {
-  size_t batch_events = 4096;                      // events per transaction
-  std::chrono::milliseconds max_delay{1000};       // a reader sees events at most this late
+  size_t batch_events = 4096;                 // events per transaction
+  std::chrono::milliseconds max_delay{1000};  // a reader sees events at most this late
   // > 0: predicted runs only (BeginRun refuses others and runs without a schedule or cost
   // model). Ops and memory samples are held back until the run has more than this many ops;
   // then they are dropped and only counted and digested, and Finish marks the run 'replayed'.

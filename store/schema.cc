@@ -1,12 +1,12 @@
 #include "store/schema.h"
 
+#include <fmt/format.h>
+
 #include <array>
 #include <cstring>
 #include <fstream>
 #include <string_view>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "store/op_tiles.h"
 #include "store/run_info.h"
@@ -111,7 +111,8 @@ ALTER TABLE runs ADD COLUMN device TEXT;
 -- Maintained on every op insert but read only by LoadOps, which the primary key's range of one
 -- run serves as well at the sizes measured runs have: writes are 1.6x faster without it.
 DROP INDEX ops_by_time;
-)sql", BackfillRunConfig},
+)sql",
+     BackfillRunConfig},
     // 3 -> 4: each run's op count and time span kept on its row (a run list never counts op
     // rows), and the level-of-detail summary of runs stored op by op (op_tiles.h).
     {R"sql(
@@ -136,7 +137,8 @@ UPDATE runs SET op_count = (SELECT count(*) FROM ops WHERE run = runs.id),
                 first_start_ns = (SELECT min(start_ns) FROM ops WHERE run = runs.id),
                 last_end_ns = (SELECT max(end_ns) FROM ops WHERE run = runs.id)
   WHERE op_storage = 'stored';
-)sql", BackfillOpSummary},
+)sql",
+     BackfillOpSummary},
 }};
 
 Result<int64_t> PragmaInt(const SqliteDb& db, std::string_view pragma) {
@@ -161,8 +163,8 @@ Result<int> Classify(const SqliteDb& db) {
   if (!app.ok()) {
     // Only "not a database" means a foreign file; a lock or I/O error is reported as it is.
     if (app.status().code() != Status::Code::kCorruption) return app.status();
-    return Status::InvalidArgument(fmt::format("{}: not a paci trace store ({})", db.path(),
-                                               sqlite3_errmsg(db.get())));
+    return Status::InvalidArgument(
+        fmt::format("{}: not a paci trace store ({})", db.path(), sqlite3_errmsg(db.get())));
   }
   auto version = PragmaInt(db, "user_version");
   auto tables = CountTables(db);
@@ -170,9 +172,9 @@ Result<int> Classify(const SqliteDb& db) {
   if (!tables.ok()) return tables.status();
   if (*app == 0 && *version == 0 && *tables == 0) return 0;
   if (*app != kApplicationId) {
-    return Status::InvalidArgument(fmt::format(
-        "{}: not a paci trace store (a SQLite database of something else, application_id {})",
-        db.path(), *app));
+    return Status::InvalidArgument(
+        fmt::format("{}: not a paci trace store (a SQLite database of something else, application_id {})",
+                    db.path(), *app));
   }
   if (*version > kSchemaVersion) {
     return Status::FailedPrecondition(fmt::format(
@@ -189,7 +191,8 @@ Result<int> Classify(const SqliteDb& db) {
 // (schedule, P, K, simulator seed) and, for runs `paci train` wrote, its run record.
 Status BackfillRunConfig(SqliteDb& db) {
   auto select = SqliteStmt::Prepare(db, "SELECT id, kind, spec, cost_model, description FROM runs");
-  auto update = SqliteStmt::Prepare(db,
+  auto update = SqliteStmt::Prepare(
+      db,
       "UPDATE runs SET schedule_name = ?2, stages = ?3, accum = ?4, microbatch_size = ?5, "
       "tokens_per_update = ?6, lr = ?7, seed = ?8, precision = ?9, device = ?10 WHERE id = ?1");
   if (!select.ok()) return select.status();
@@ -204,7 +207,8 @@ Status BackfillRunConfig(SqliteDb& db) {
     RunConfig c;
     const RunKind kind = ParseRunKind(select->Text(1)).value_or(RunKind::kMeasured);
     FillConfigFromRun(kind, spec, cost, &c);
-    if (std::optional<ir::RunSetup> setup = RunSetupFromDescription(select->Text(4))) FillConfigFromSetup(*setup, &c);
+    if (std::optional<ir::RunSetup> setup = RunSetupFromDescription(select->Text(4)))
+      FillConfigFromSetup(*setup, &c);
     update->Bind(1, select->Int(0));
     BindConfig(*update, 2, c);
     PACI_RETURN_IF_ERROR(update->Run());
@@ -214,8 +218,8 @@ Status BackfillRunConfig(SqliteDb& db) {
 // Version 4's summary for every finished run stored op by op (a running run gets its own when its
 // writer finishes).
 Status BackfillOpSummary(SqliteDb& db) {
-  auto select = SqliteStmt::Prepare(db,
-      "SELECT id FROM runs WHERE op_storage = 'stored' AND status != 'running' AND op_count > 0");
+  auto select = SqliteStmt::Prepare(
+      db, "SELECT id FROM runs WHERE op_storage = 'stored' AND status != 'running' AND op_count > 0");
   if (!select.ok()) return select.status();
   std::vector<int64_t> ids;
   for (bool row = true;;) {
@@ -245,8 +249,8 @@ Status InspectWalHeader(const std::string& path) {
         "{}: not a paci trace store (a SQLite database of something else, application_id {})", path, app));
   if (version > kSchemaVersion)
     return Status::FailedPrecondition(fmt::format(
-        "{}: trace store schema version {} is newer than this paci supports ({}); use a newer paci",
-        path, version, kSchemaVersion));
+        "{}: trace store schema version {} is newer than this paci supports ({}); use a newer paci", path,
+        version, kSchemaVersion));
   return Status::Ok();
 }
 
@@ -293,17 +297,26 @@ Status MigrateToCurrent(SqliteDb& db) { return MigrateTo(db, kSchemaVersion); }
 
 void BindConfig(SqliteStmt& stmt, int first, const RunConfig& c) {
   auto text = [&](int i, const std::string& v) {
-    if (v.empty()) stmt.BindNull(first + i); else stmt.BindText(first + i, v);
+    if (v.empty())
+      stmt.BindNull(first + i);
+    else
+      stmt.BindText(first + i, v);
   };
   auto integer = [&](int i, const std::optional<int64_t>& v) {
-    if (v) stmt.Bind(first + i, *v); else stmt.BindNull(first + i);
+    if (v)
+      stmt.Bind(first + i, *v);
+    else
+      stmt.BindNull(first + i);
   };
   text(0, c.schedule);
   integer(1, c.stages);
   integer(2, c.accum);
   integer(3, c.microbatch_size);
   integer(4, c.tokens_per_update);
-  if (c.lr) stmt.BindDouble(first + 5, *c.lr); else stmt.BindNull(first + 5);
+  if (c.lr)
+    stmt.BindDouble(first + 5, *c.lr);
+  else
+    stmt.BindNull(first + 5);
   integer(6, c.seed);
   text(7, c.precision);
   text(8, c.device);

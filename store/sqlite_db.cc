@@ -1,5 +1,6 @@
 #include "store/sqlite_db.h"
 
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <cctype>
@@ -7,8 +8,6 @@
 #include <cstring>
 #include <limits>
 #include <string>
-
-#include <fmt/format.h>
 
 namespace paci::store {
 
@@ -40,12 +39,13 @@ std::string FileUri(const std::string& path, const char* query) {
 Result<SqliteDb> SqliteDb::Open(const std::string& path, int flags) {
   sqlite3* raw = nullptr;
   const bool immutable = (flags & SQLITE_OPEN_READONLY) != 0 && ReadOnlyDirectoryWithoutWal(path);
-  const int rc = immutable ? sqlite3_open_v2(FileUri(path, "?immutable=1").c_str(), &raw, flags | SQLITE_OPEN_URI, nullptr)
+  const int rc = immutable ? sqlite3_open_v2(FileUri(path, "?immutable=1").c_str(), &raw,
+                                             flags | SQLITE_OPEN_URI, nullptr)
                            : sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
   SqliteDb db(path, raw);
   if (rc != SQLITE_OK) {
-    return Status::IoError(fmt::format("{}: cannot open: {}", path,
-                                       raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
+    return Status::IoError(
+        fmt::format("{}: cannot open: {}", path, raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
   }
   sqlite3_extended_result_codes(raw, 1);
   // SQLite enforces REFERENCES only where each connection asks: every connection asks, so a

@@ -1,16 +1,15 @@
 #include "store/trace_store.h"
 
+#include <fmt/format.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <fstream>
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <fstream>
 #include <thread>
-
-#include <fmt/format.h>
 
 #include "store/migrated_copy.h"
 #include "store/op_tiles.h"
@@ -50,7 +49,7 @@ bool ProcessAlive(int64_t pid) {
   std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
   std::string line;
   if (!std::getline(stat, line)) return true;  // no procfs: trust kill()
-  const size_t close = line.rfind(')');      // the state follows "pid (comm) "
+  const size_t close = line.rfind(')');        // the state follows "pid (comm) "
   return !(close != std::string::npos && close + 2 < line.size() && line[close + 2] == 'Z');
 }
 
@@ -140,9 +139,10 @@ Status QuickCheck(const SqliteDb& db) {
   if (Status step = stmt->Step(&row); !step.ok()) return Status::Corruption(step.message());
   const std::string verdict = row ? stmt->Text(0) : std::string("no answer");
   if (verdict == "ok") return Status::Ok();
-  return Status::Corruption(fmt::format("{}: the file is damaged ({}); it is not written to. "
-                                        "Read what is left with `sqlite3 {} .recover`",
-                                        db.path(), verdict, db.path()));
+  return Status::Corruption(
+      fmt::format("{}: the file is damaged ({}); it is not written to. "
+                  "Read what is left with `sqlite3 {} .recover`",
+                  db.path(), verdict, db.path()));
 }
 
 }  // namespace
@@ -202,8 +202,8 @@ TraceStore& TraceStore::operator=(TraceStore&&) noexcept = default;
 TraceStore::~TraceStore() = default;
 
 Result<std::unique_ptr<SqliteDb>> TraceStore::Connect(bool read_only) const {
-  auto db = SqliteDb::Open(copy_ ? copy_->path() : path_, read_only ? SQLITE_OPEN_READONLY
-                                            : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  auto db = SqliteDb::Open(copy_ ? copy_->path() : path_,
+                           read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   if (!db.ok()) return db.status();
   auto owned = std::make_unique<SqliteDb>(std::move(*db));
   sqlite3_busy_timeout(owned->get(), options_.busy_timeout_ms);
@@ -214,16 +214,17 @@ Result<RunWriter> TraceStore::BeginRun(const RunInfo& info, WriterOptions option
   if (options.replay_above_ops > 0 &&
       (info.kind != RunKind::kPredicted || !info.schedule || !info.cost_model)) {
     return Status::InvalidArgument(fmt::format(
-        "{}: only a predicted run with its schedule and cost model can be stored for replay",
-        path_));
+        "{}: only a predicted run with its schedule and cost model can be stored for replay", path_));
   }
   auto db = Connect(false);
   if (!db.ok()) return db.status();
   PACI_RETURN_IF_ERROR(SetWriterPragmas(**db));
-  auto stmt = SqliteStmt::Prepare(**db, fmt::format(
-      "INSERT INTO runs (kind, name, schedule, spec, cost_model, description, host, writer_pid, "
-      "code_revision, start_unix_ns, status, {}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,"
-      "'running',?11,?12,?13,?14,?15,?16,?17,?18,?19)", kConfigColumns));
+  auto stmt = SqliteStmt::Prepare(
+      **db,
+      fmt::format("INSERT INTO runs (kind, name, schedule, spec, cost_model, description, host, writer_pid, "
+                  "code_revision, start_unix_ns, status, {}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,"
+                  "'running',?11,?12,?13,?14,?15,?16,?17,?18,?19)",
+                  kConfigColumns));
   if (!stmt.ok()) return stmt.status();
   const ir::PipelineSpec& spec = info.schedule ? info.schedule->spec() : info.spec;
   RunConfig config = info.config;
@@ -234,8 +235,12 @@ Result<RunWriter> TraceStore::BeginRun(const RunInfo& info, WriterOptions option
   stmt->BindBlob(4, spec.SerializeAsString());
   if (info.cost_model) stmt->BindBlob(5, info.cost_model->SerializeAsString());
   // A run copied from a store keeps its description's bytes; a new run's record becomes its description.
-  stmt->BindText(6, info.description.empty() && info.setup ? RunSetupToDescription(*info.setup) : info.description).BindText(7, info.host.empty() ? HostName() : info.host)
-      .Bind(8, getpid()).BindText(9, info.code_revision).Bind(10, UnixNowNs());
+  stmt->BindText(
+          6, info.description.empty() && info.setup ? RunSetupToDescription(*info.setup) : info.description)
+      .BindText(7, info.host.empty() ? HostName() : info.host)
+      .Bind(8, getpid())
+      .BindText(9, info.code_revision)
+      .Bind(10, UnixNowNs());
   PACI_RETURN_IF_ERROR(stmt->Run());
   const int64_t id = (*db)->LastInsertId();
   return RunWriter(std::move(*db), id, /*owns_run=*/true, options);
@@ -243,8 +248,8 @@ Result<RunWriter> TraceStore::BeginRun(const RunInfo& info, WriterOptions option
 
 Result<RunWriter> TraceStore::AttachRun(int64_t run_id, WriterOptions options) {
   if (options.replay_above_ops > 0) {
-    return Status::InvalidArgument(fmt::format(
-        "{}: run {}: only the writer that begins a run may keep it for replay", path_, run_id));
+    return Status::InvalidArgument(
+        fmt::format("{}: run {}: only the writer that begins a run may keep it for replay", path_, run_id));
   }
   auto record = GetRun(run_id);
   if (!record.ok()) return record.status();
@@ -289,11 +294,11 @@ Status TraceStore::DeleteRuns(const std::vector<int64_t>& run_ids) {
     if (!record.ok()) return record.status();  // the transaction rolls back: nothing deleted
   }
   for (int64_t id : run_ids)
-    for (const char* sql : {"DELETE FROM ops WHERE run = ?1", "DELETE FROM op_tiles WHERE run = ?1",
-                            "DELETE FROM updates WHERE run = ?1",
-                            "DELETE FROM memory WHERE run = ?1", "DELETE FROM metrics WHERE run = ?1",
-                            "DELETE FROM links WHERE predicted = ?1 OR measured = ?1",
-                            "DELETE FROM runs WHERE id = ?1"}) {
+    for (const char* sql :
+         {"DELETE FROM ops WHERE run = ?1", "DELETE FROM op_tiles WHERE run = ?1",
+          "DELETE FROM updates WHERE run = ?1", "DELETE FROM memory WHERE run = ?1",
+          "DELETE FROM metrics WHERE run = ?1", "DELETE FROM links WHERE predicted = ?1 OR measured = ?1",
+          "DELETE FROM runs WHERE id = ?1"}) {
       auto stmt = SqliteStmt::Prepare(*db_, sql);
       if (!stmt.ok()) return stmt.status();
       PACI_RETURN_IF_ERROR(stmt->Bind(1, id).Run());
@@ -305,8 +310,12 @@ Status TraceStore::FailRunningRun(int64_t run_id, const std::string& message) {
   auto stmt = SqliteStmt::Prepare(
       *db_, "UPDATE runs SET status = ?1, message = ?2, end_unix_ns = ?3 WHERE id = ?4 AND status = ?5");
   if (!stmt.ok()) return stmt.status();
-  return stmt->BindText(1, RunStatusName(RunStatus::kFailed)).BindText(2, message).Bind(3, UnixNowNs())
-      .Bind(4, run_id).BindText(5, RunStatusName(RunStatus::kRunning)).Run();
+  return stmt->BindText(1, RunStatusName(RunStatus::kFailed))
+      .BindText(2, message)
+      .Bind(3, UnixNowNs())
+      .Bind(4, run_id)
+      .BindText(5, RunStatusName(RunStatus::kRunning))
+      .Run();
 }
 
 Status TraceStore::LinkPrediction(int64_t predicted, int64_t measured) {
@@ -315,9 +324,9 @@ Status TraceStore::LinkPrediction(int64_t predicted, int64_t measured) {
   auto m = GetRun(measured);
   if (!m.ok()) return m.status();
   if (p->info.kind != RunKind::kPredicted || m->info.kind != RunKind::kMeasured) {
-    return Status::InvalidArgument(fmt::format(
-        "{}: link needs a predicted run then a measured one; run {} is {}, run {} is {}", path_,
-        predicted, RunKindName(p->info.kind), measured, RunKindName(m->info.kind)));
+    return Status::InvalidArgument(
+        fmt::format("{}: link needs a predicted run then a measured one; run {} is {}, run {} is {}", path_,
+                    predicted, RunKindName(p->info.kind), measured, RunKindName(m->info.kind)));
   }
   auto stmt = SqliteStmt::Prepare(*db_, "INSERT OR IGNORE INTO links VALUES (?1, ?2)");
   if (!stmt.ok()) return stmt.status();
@@ -325,9 +334,10 @@ Status TraceStore::LinkPrediction(int64_t predicted, int64_t measured) {
 }
 
 Result<std::vector<std::pair<int64_t, int64_t>>> TraceStore::LinksOf(int64_t run_id) {
-  auto stmt = SqliteStmt::Prepare(
-      *db_, "SELECT predicted, measured FROM links WHERE predicted = ?1 OR measured = ?1 "
-            "ORDER BY predicted, measured");
+  auto stmt =
+      SqliteStmt::Prepare(*db_,
+                          "SELECT predicted, measured FROM links WHERE predicted = ?1 OR measured = ?1 "
+                          "ORDER BY predicted, measured");
   if (!stmt.ok()) return stmt.status();
   stmt->Bind(1, run_id);
   std::vector<std::pair<int64_t, int64_t>> links;
@@ -357,7 +367,8 @@ Result<std::map<int64_t, std::map<std::string, double>>> TraceStore::ListMetrics
   std::string params;
   for (size_t i = 0; i < keys.size(); ++i) params += fmt::format("{}?{}", i ? "," : "", i + 1);
   auto stmt = SqliteStmt::Prepare(
-      *db_, fmt::format("SELECT run, key, value FROM metrics WHERE key IN ({}) AND value IS NOT NULL", params));
+      *db_,
+      fmt::format("SELECT run, key, value FROM metrics WHERE key IN ({}) AND value IS NOT NULL", params));
   if (!stmt.ok()) return stmt.status();
   for (size_t i = 0; i < keys.size(); ++i) stmt->BindText(static_cast<int>(i + 1), keys[i]);
   for (bool row = true;;) {
@@ -370,8 +381,8 @@ Result<std::map<int64_t, std::map<std::string, double>>> TraceStore::ListMetrics
 Result<std::optional<int64_t>> TraceStore::StoredOpExtentNs(int64_t run_id) {
   // The span every batch of the run's writers kept up to date (schema 4), not a scan of its ops.
   auto stmt = SqliteStmt::Prepare(*db_,
-      "SELECT coalesce(op_count, 0), last_end_ns - first_start_ns FROM runs "
-      "WHERE id = ?1 AND op_storage = 'stored'");
+                                  "SELECT coalesce(op_count, 0), last_end_ns - first_start_ns FROM runs "
+                                  "WHERE id = ?1 AND op_storage = 'stored'");
   if (!stmt.ok()) return stmt.status();
   stmt->Bind(1, run_id);
   bool row = false;
@@ -394,7 +405,6 @@ Status ForEachRow(const SqliteDb& db, std::string_view sql, int64_t run_id, Fn&&
   }
 }
 
-
 }  // namespace
 
 Result<RunData> TraceStore::LoadRunWithoutOps(int64_t run_id) {
@@ -402,8 +412,8 @@ Result<RunData> TraceStore::LoadRunWithoutOps(int64_t run_id) {
   if (!record.ok()) return record.status();
   RunData data;
   data.record = std::move(*record);
-  PACI_RETURN_IF_ERROR(ForEachRow(*db_,
-      "SELECT idx, loss, val_loss, lr, tokens, wall_ns FROM updates WHERE run = ?1 ORDER BY idx",
+  PACI_RETURN_IF_ERROR(ForEachRow(
+      *db_, "SELECT idx, loss, val_loss, lr, tokens, wall_ns FROM updates WHERE run = ?1 ORDER BY idx",
       run_id, [&](const SqliteStmt& s) {
         ir::UpdateMetric& m = data.updates.emplace_back();
         m.set_update(s.Int(0));
@@ -414,7 +424,7 @@ Result<RunData> TraceStore::LoadRunWithoutOps(int64_t run_id) {
         m.set_wall_ns(s.Int(5));
       }));
   PACI_RETURN_IF_ERROR(ForEachRow(*db_, "SELECT key, value FROM metrics WHERE run = ?1", run_id,
-      [&](const SqliteStmt& s) { data.metrics[s.Text(0)] = s.Double(1); }));
+                                  [&](const SqliteStmt& s) { data.metrics[s.Text(0)] = s.Double(1); }));
   return data;
 }
 
@@ -428,10 +438,10 @@ Result<RunData> TraceStore::LoadRun(int64_t run_id) {
   }
   data.ops.reserve(data.record.op_count);
   PACI_RETURN_IF_ERROR(ForEachRow(*db_,
-      fmt::format("SELECT {} FROM ops WHERE run = ?1 ORDER BY op_id", kOpColumns), run_id,
-      [&](const SqliteStmt& s) { data.ops.push_back(ReadOpRow(s)); }));
-  PACI_RETURN_IF_ERROR(ForEachRow(*db_,
-      "SELECT stage, time_ns, live_bytes FROM memory WHERE run = ?1 ORDER BY stage, time_ns, rowid",
+                                  fmt::format("SELECT {} FROM ops WHERE run = ?1 ORDER BY op_id", kOpColumns),
+                                  run_id, [&](const SqliteStmt& s) { data.ops.push_back(ReadOpRow(s)); }));
+  PACI_RETURN_IF_ERROR(ForEachRow(
+      *db_, "SELECT stage, time_ns, live_bytes FROM memory WHERE run = ?1 ORDER BY stage, time_ns, rowid",
       run_id, [&](const SqliteStmt& s) {
         ir::MemorySample& m = data.memory.emplace_back();
         m.set_stage(s.Int(0));
@@ -444,8 +454,8 @@ Result<RunData> TraceStore::LoadRun(int64_t run_id) {
   return loaded;
 }
 
-Result<std::vector<ir::TraceEvent>> TraceStore::LoadOps(int64_t run_id, uint32_t stage,
-                                                        int64_t start_ns, int64_t end_ns) {
+Result<std::vector<ir::TraceEvent>> TraceStore::LoadOps(int64_t run_id, uint32_t stage, int64_t start_ns,
+                                                        int64_t end_ns) {
   auto record = GetRun(run_id);
   if (!record.ok()) return record.status();
   if (record->op_storage == OpStorage::kReplayed) {
@@ -459,7 +469,8 @@ Result<std::vector<ir::TraceEvent>> TraceStore::LoadOps(int64_t run_id, uint32_t
     });
     return ops;
   }
-  auto stmt = SqliteStmt::Prepare(*db_,
+  auto stmt = SqliteStmt::Prepare(
+      *db_,
       "SELECT op_id, stage, chunk, micro_batch, kind, lane, start_ns, end_ns, weight_version, "
       "live_bytes FROM ops WHERE run = ?1 AND stage = ?2 AND start_ns < ?4 AND end_ns > ?3 "
       "ORDER BY start_ns, op_id");
@@ -497,13 +508,14 @@ class DigestingSink : public TraceSink {
 
 Status TraceStore::ReplayInto(const RunRecord& record, TraceSink& sink) const {
   if (!options_.replay) {
-    return Status::FailedPrecondition(fmt::format(
-        "{}: run {} is stored by what determines it (schedule, cost model, seed), not op by op, "
-        "and this reader cannot re-simulate it", path_, record.id));
+    return Status::FailedPrecondition(
+        fmt::format("{}: run {} is stored by what determines it (schedule, cost model, seed), not op by op, "
+                    "and this reader cannot re-simulate it",
+                    path_, record.id));
   }
   if (!record.info.schedule || !record.info.cost_model) {
-    return Status::Corruption(fmt::format("{}: replayed run {} has no schedule or cost model",
-                                          path_, record.id));
+    return Status::Corruption(
+        fmt::format("{}: replayed run {} has no schedule or cost model", path_, record.id));
   }
   DigestingSink digesting(sink);
   Status st = options_.replay(*record.info.schedule, *record.info.cost_model, digesting);
@@ -512,11 +524,11 @@ Status TraceStore::ReplayInto(const RunRecord& record, TraceSink& sink) const {
         fmt::format("{}: run {}: re-simulation failed: {}", path_, record.id, st.message()));
   }
   if (digesting.digest.ops() != record.op_count || digesting.digest.value() != record.ops_digest) {
-    return Status::FailedPrecondition(fmt::format(
-        "{}: run {}: re-simulation gives {} ops (digest {:016x}), the stored run had {} (digest "
-        "{:016x}); the simulator changed since revision '{}' stored it", path_, record.id,
-        digesting.digest.ops(), digesting.digest.value(), record.op_count, record.ops_digest,
-        record.info.code_revision));
+    return Status::FailedPrecondition(
+        fmt::format("{}: run {}: re-simulation gives {} ops (digest {:016x}), the stored run had {} (digest "
+                    "{:016x}); the simulator changed since revision '{}' stored it",
+                    path_, record.id, digesting.digest.ops(), digesting.digest.value(), record.op_count,
+                    record.ops_digest, record.info.code_revision));
   }
   return Status::Ok();
 }
@@ -558,8 +570,7 @@ Result<std::optional<OpTileSummary>> TraceStore::LoadOpTiles(int64_t run_id) {
   return ReadOpTiles(*db_, run_id);
 }
 
-Result<OpWindow> TraceStore::LoadOpWindow(int64_t run_id, int64_t start_ns, int64_t end_ns,
-                                          int64_t max_ops) {
+Result<OpWindow> TraceStore::LoadOpWindow(int64_t run_id, int64_t start_ns, int64_t end_ns, int64_t max_ops) {
   auto record = GetRun(run_id);
   if (!record.ok()) return record.status();
   if (record->op_storage == OpStorage::kReplayed) {
@@ -582,10 +593,10 @@ Status TraceStore::PlayRun(int64_t run_id, TraceSink& sink) {
   if (!record.ok()) return record.status();
   if (record->op_storage == OpStorage::kReplayed) return ReplayInto(*record, sink);
   PACI_RETURN_IF_ERROR(ForEachRow(*db_,
-      fmt::format("SELECT {} FROM ops WHERE run = ?1 ORDER BY op_id", kOpColumns), run_id,
-      [&](const SqliteStmt& s) { sink.OnOp(ReadOpRow(s)); }));
-  return ForEachRow(*db_,
-      "SELECT stage, time_ns, live_bytes FROM memory WHERE run = ?1 ORDER BY stage, time_ns, rowid",
+                                  fmt::format("SELECT {} FROM ops WHERE run = ?1 ORDER BY op_id", kOpColumns),
+                                  run_id, [&](const SqliteStmt& s) { sink.OnOp(ReadOpRow(s)); }));
+  return ForEachRow(
+      *db_, "SELECT stage, time_ns, live_bytes FROM memory WHERE run = ?1 ORDER BY stage, time_ns, rowid",
       run_id, [&](const SqliteStmt& s) {
         ir::MemorySample m;
         m.set_stage(s.Int(0));
@@ -610,8 +621,8 @@ Result<int64_t> TraceStore::ImportRun(const RunData& data) {
       for (const auto& [key, value] : data.metrics) PACI_RETURN_IF_ERROR(writer->SetMetric(key, value));
       PACI_RETURN_IF_ERROR(writer->Finish(data.record.status, data.record.message));
       // Keep the original times; writer_pid 0 says no live process owns an imported run.
-      auto stmt = SqliteStmt::Prepare(*db_,
-          "UPDATE runs SET start_unix_ns = ?1, end_unix_ns = ?2, writer_pid = 0 WHERE id = ?3");
+      auto stmt = SqliteStmt::Prepare(
+          *db_, "UPDATE runs SET start_unix_ns = ?1, end_unix_ns = ?2, writer_pid = 0 WHERE id = ?3");
       if (!stmt.ok()) return stmt.status();
       stmt->Bind(1, data.record.start_unix_ns).Bind(3, id);
       if (data.record.end_unix_ns) stmt->Bind(2, *data.record.end_unix_ns);

@@ -35,7 +35,7 @@ struct OpenOptions {
   bool create_if_missing = true;  // false: a missing file is an error (readers, the CLI)
   // Never writes, not even a migration: an older store is read through a migrated private copy.
   bool read_only = false;
-  int busy_timeout_ms = 30000;    // how long to wait for another process's write lock
+  int busy_timeout_ms = 30000;  // how long to wait for another process's write lock
   // Materialises the ops and memory samples of replayed runs in LoadRun and LoadOps. Unset:
   // those calls fail for such runs with a message that says so; everything else works.
   ReplayFn replay = {};

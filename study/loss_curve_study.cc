@@ -52,7 +52,8 @@ std::optional<double> TokensToReach(const TokenCurve& curve, double target_loss,
   return curve.tokens[*i];
 }
 
-TokensToTarget TokensToTargetOverSeeds(const std::vector<TokenCurve>& seeds, double target_loss, size_t window) {
+TokensToTarget TokensToTargetOverSeeds(const std::vector<TokenCurve>& seeds, double target_loss,
+                                       size_t window) {
   TokensToTarget out;
   out.seeds = seeds.size();
   std::vector<double> reached;

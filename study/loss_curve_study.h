@@ -40,7 +40,8 @@ std::optional<double> TokensToReach(const TokenCurve& curve, double target_loss,
 
 // Tokens to target over seeds: mean and a 95 % Student-t interval for the mean (statistics.h).
 // Defined only when every seed reaches the target (a seed that never does has no finite token
-// count, so the mean would be biased low); `reached` says how many did. One seed: lo = hi = mean (no spread known).
+// count, so the mean would be biased low); `reached` says how many did. One seed: lo = hi = mean (no spread
+// known).
 struct TokensToTarget {
   size_t seeds = 0, reached = 0;
   std::optional<double> mean, lo, hi;

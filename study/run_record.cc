@@ -1,6 +1,7 @@
 #include "study/run_record.h"
 
 #include <fmt/format.h>
+
 #include <nlohmann/json.hpp>
 
 #include "proto/ir_names.h"
@@ -57,7 +58,8 @@ ir::Precision RunPrecision(std::string_view device, std::string_view precision_f
 
 Result<ir::RunSetup> BuildRunSetup(const exec::TrainConfig& cfg, const RunChoices& choices) {
   const std::optional<int64_t> tokens = TokensPerUpdate(cfg.B, cfg.model.block_size, cfg.accum);
-  if (!tokens) return Status::InvalidArgument("--microbatch-size x --seq x --accum: tokens per update overflow");
+  if (!tokens)
+    return Status::InvalidArgument("--microbatch-size x --seq x --accum: tokens per update overflow");
   ir::RunSetup s;
   s.set_record_version(1);
   SetModel(cfg.model, s.mutable_model());
@@ -79,7 +81,7 @@ std::string SetupIdentity(const ir::RunSetup& s) {
   nlohmann::json j = nlohmann::json::object();
   if (s.has_model()) {
     const ir::ModelShape& m = s.model();
-    j["model"] = {{"layers", m.layers()}, {"dim", m.dim()}, {"heads", m.heads()},
+    j["model"] = {{"layers", m.layers()}, {"dim", m.dim()},     {"heads", m.heads()},
                   {"seq", m.seq()},       {"vocab", m.vocab()}, {"tie", m.tie()}};
   }
   if (s.has_updates()) j["updates"] = s.updates();
@@ -88,7 +90,8 @@ std::string SetupIdentity(const ir::RunSetup& s) {
   if (s.has_min_lr_frac()) j["min_lr_frac"] = s.min_lr_frac();
   if (s.has_pipemare_lr_warmup()) j["pipemare_lr_warmup"] = s.pipemare_lr_warmup();
   if (s.has_drift_lr_scale()) j["drift_lr_scale"] = s.drift_lr_scale();
-  if (s.has_data()) j["data"] = {{"tokens", s.data().tokens()}, {"fnv1a64", fmt::format("{:016x}", s.data().fnv1a64())}};
+  if (s.has_data())
+    j["data"] = {{"tokens", s.data().tokens()}, {"fnv1a64", fmt::format("{:016x}", s.data().fnv1a64())}};
   if (s.has_weight_decay()) j["weight_decay"] = s.weight_decay();
   if (s.has_sampler()) j["sampler"] = s.sampler();
   if (s.has_eval_batches()) j["eval_batches"] = s.eval_batches();

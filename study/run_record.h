@@ -18,16 +18,16 @@ namespace paci::study {
 
 // What a pipelined run chose beyond exec::TrainConfig (tools/pipeline_train.h's flags).
 struct RunChoices {
-  std::string schedule;                    // CLI name; a schedule's own knobs are recorded for it only
+  std::string schedule;  // CLI name; a schedule's own knobs are recorded for it only
   std::string transport = "threads";
   std::string device = "cpu";
-  std::string precision;                   // --precision as given: "", "fp32" or "bf16"
-  std::vector<exec::LayerRange> partition; // one per slice; empty before the split is known
+  std::string precision;                    // --precision as given: "", "fp32" or "bf16"
+  std::vector<exec::LayerRange> partition;  // one per slice; empty before the split is known
   std::string resumed_from;
-  std::vector<std::string> data_files;     // empty: the default corpus
+  std::vector<std::string> data_files;  // empty: the default corpus
   uint64_t data_tokens = 0, data_fingerprint = 0;
   int64_t pipemare_lr_warmup = 0;
-  double drift_lr_scale = 0;               // 0: off
+  double drift_lr_scale = 0;  // 0: off
 };
 
 // fp32 on the CPU; on CUDA the --precision given, bf16 when none was.

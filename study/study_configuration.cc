@@ -72,14 +72,16 @@ Result<std::vector<StudyConfiguration>> LoadStudy(store::TraceStore& db) {
 Result<double> StudyTokensPerSecondAt(const StudyConfiguration& c, ir::CostModel cost) {
   const double study_per_update = static_cast<double>(*c.point.config.tokens_per_update);
   const double k = static_cast<double>(*c.point.config.accum);
-  if (cost.tokens_per_microbatch() == 0) cost.set_tokens_per_microbatch(static_cast<uint64_t>(study_per_update / k));
+  if (cost.tokens_per_microbatch() == 0)
+    cost.set_tokens_per_microbatch(static_cast<uint64_t>(study_per_update / k));
   Result<double> steady = sim::SteadyTokensPerSecond(c.spec, cost);
   if (!steady.ok()) return steady.status();
   return *steady * study_per_update / (k * static_cast<double>(cost.tokens_per_microbatch()));
 }
 
 bool IsFlushBaselineOf(const StudyConfiguration& f, const StudyConfiguration& c) {
-  return f.IsFlush() && f.point.config.stages == c.point.config.stages && f.point.config.lr == c.point.config.lr &&
+  return f.IsFlush() && f.point.config.stages == c.point.config.stages &&
+         f.point.config.lr == c.point.config.lr &&
          f.point.config.tokens_per_update == c.point.config.tokens_per_update &&
          SharedSetup(f.point.setup) == SharedSetup(c.point.setup);
 }

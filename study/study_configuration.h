@@ -22,9 +22,9 @@ struct StudyRun {
 };
 struct StudyConfiguration {
   StudyPoint point;
-  std::string label;           // ConfigurationLabel, plus the setup when two setups share it
+  std::string label;  // ConfigurationLabel, plus the setup when two setups share it
   ir::PipelineSpec spec;
-  std::vector<StudyRun> runs;  // one per seed
+  std::vector<StudyRun> runs;                   // one per seed
   std::vector<TokenCurve> TrainCurves() const;  // train loss against tokens, per run
   bool IsFlush() const { return point.config.schedule == "1f1b-flush"; }
 };

@@ -10,7 +10,8 @@ namespace paci::study {
 
 std::optional<StudyPoint> PointOfRun(const store::RunRecord& run) {
   const store::RunConfig& c = run.info.config;
-  if (c.schedule.empty() || !c.stages || !c.accum || !c.lr || !c.seed || !c.microbatch_size || !c.tokens_per_update)
+  if (c.schedule.empty() || !c.stages || !c.accum || !c.lr || !c.seed || !c.microbatch_size ||
+      !c.tokens_per_update)
     return std::nullopt;
   if (!run.info.setup) return std::nullopt;  // the store reads every record, typed or not, into it
   return StudyPoint{c, SetupIdentity(*run.info.setup)};

@@ -106,7 +106,8 @@ void RankTimeToAccuracy(std::vector<TtaEntry>* entries) {
   }
   if (!best_flush) return;
   for (TtaEntry& e : *entries)
-    if (e.seconds_to_target && *e.seconds_to_target > 0) e.speedup_vs_best_flush = *best_flush / *e.seconds_to_target;
+    if (e.seconds_to_target && *e.seconds_to_target > 0)
+      e.speedup_vs_best_flush = *best_flush / *e.seconds_to_target;
 }
 
 namespace {
@@ -144,8 +145,10 @@ Result<std::vector<TtaEntry>> SweepTimeToAccuracy(const std::vector<sim::SweepRo
     Result<ir::CostModel> cost = spec.ok() ? cost_for(*spec) : Result<ir::CostModel>(spec.status());
     Result<sim::UpdateTiming> t = cost.ok() ? sim::SimulateUpdateTiming(*spec, *cost, tta_updates)
                                             : Result<sim::UpdateTiming>(cost.status());
-    if (!t.ok()) errors[i] = t.status();
-    else e.timing = *t;
+    if (!t.ok())
+      errors[i] = t.status();
+    else
+      e.timing = *t;
   });
   for (const Status& st : errors)
     if (!st.ok()) return st;

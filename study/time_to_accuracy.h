@@ -48,7 +48,7 @@ std::optional<size_t> FirstIndexReaching(const std::vector<double>& loss, double
                                          size_t window = kLossSmoothingWindow);
 
 struct TtaEntry {
-  bool flush = false;            // counts as a flush baseline
+  bool flush = false;  // counts as a flush baseline
   sim::UpdateTiming timing;
   std::optional<uint64_t> updates_to_target;
   std::optional<double> seconds_to_target;

@@ -1,19 +1,19 @@
 // `paci compare RUN_A RUN_B`: two runs side by side (per-stage busy, bubble, drift, peak memory),
 // per-op start and duration residuals when both played the same IR, and the makespan error of A
 // relative to B in percent. Give the prediction first and the measurement second.
-#include <cmath>
-#include <memory>
-#include <string>
+#include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
-#include <fmt/format.h>
+#include <cmath>
+#include <memory>
 #include <nlohmann/json.hpp>
+#include <string>
 
+#include "proto/exit_codes.h"
 #include "store/run_metrics.h"
 #include "store/trace_store.h"
 #include "tools/commands.h"
 #include "tools/simulated_runs.h"
-#include "proto/exit_codes.h"
 
 namespace paci::cli {
 namespace {
@@ -39,9 +39,7 @@ std::string Ns(double ns) {
   return fmt::format("{:.3f} s", ns / 1e9);
 }
 
-std::string Drift(const StageMetrics* s) {
-  return s && s->max_drift ? std::to_string(*s->max_drift) : "-";
-}
+std::string Drift(const StageMetrics* s) { return s && s->max_drift ? std::to_string(*s->max_drift) : "-"; }
 
 const StageMetrics* StageOf(const RunMetrics& m, size_t s) {
   return s < m.stages.size() ? &m.stages[s] : nullptr;
@@ -64,10 +62,11 @@ void PrintText(const CompareFlags& f, const RunComparison& c) {
   fmt::print("  all  bubble {:.4f} vs {:.4f}\n", c.a.bubble_fraction, c.b.bubble_fraction);
   if (c.same_ops) {
     const auto& r = c.summary;
-    fmt::print("per-op residuals ({} - {}) over {} ops: start mean|.| {}, max|.| {}, rms {}; "
-               "duration mean|.| {}, max|.| {}, rms {}\n", f.a, f.b, r.count,
-               Ns(r.mean_abs_start_ns), Ns(r.max_abs_start_ns), Ns(r.rms_start_ns),
-               Ns(r.mean_abs_duration_ns), Ns(r.max_abs_duration_ns), Ns(r.rms_duration_ns));
+    fmt::print(
+        "per-op residuals ({} - {}) over {} ops: start mean|.| {}, max|.| {}, rms {}; "
+        "duration mean|.| {}, max|.| {}, rms {}\n",
+        f.a, f.b, r.count, Ns(r.mean_abs_start_ns), Ns(r.max_abs_start_ns), Ns(r.rms_start_ns),
+        Ns(r.mean_abs_duration_ns), Ns(r.max_abs_duration_ns), Ns(r.rms_duration_ns));
     if (f.per_op) {
       fmt::print("{:>8}  {:>14}  {:>14}\n", "op", "start res ns", "dur res ns");
       for (const auto& o : c.residuals)
@@ -83,23 +82,32 @@ void PrintText(const CompareFlags& f, const RunComparison& c) {
 json MetricsJson(int64_t id, const RunMetrics& m) {
   json stages = json::array();
   for (const StageMetrics& s : m.stages) {
-    stages.push_back({{"stage", s.stage}, {"busy_ns", s.busy_ns}, {"idle_ns", s.idle_ns},
+    stages.push_back({{"stage", s.stage},
+                      {"busy_ns", s.busy_ns},
+                      {"idle_ns", s.idle_ns},
                       {"bubble_fraction", s.bubble_fraction},
                       {"max_drift", s.max_drift ? json(*s.max_drift) : json(nullptr)},
-                      {"mean_drift", s.mean_drift}, {"peak_live_bytes", s.peak_live_bytes},
+                      {"mean_drift", s.mean_drift},
+                      {"peak_live_bytes", s.peak_live_bytes},
                       {"ops", s.ops}});
   }
-  return {{"run", id}, {"makespan_ns", m.makespan_ns}, {"bubble_fraction", m.bubble_fraction},
+  return {{"run", id},
+          {"makespan_ns", m.makespan_ns},
+          {"bubble_fraction", m.bubble_fraction},
           {"stages", stages}};
 }
 
 void PrintJson(const CompareFlags& f, const RunComparison& c) {
-  json out = {{"a", MetricsJson(f.a, c.a)}, {"b", MetricsJson(f.b, c.b)},
-              {"same_ops", c.same_ops}, {"makespan_error_pct", c.makespan_error_pct}};
+  json out = {{"a", MetricsJson(f.a, c.a)},
+              {"b", MetricsJson(f.b, c.b)},
+              {"same_ops", c.same_ops},
+              {"makespan_error_pct", c.makespan_error_pct}};
   if (c.same_ops) {
     const auto& r = c.summary;
-    out["residuals"] = {{"count", r.count}, {"mean_abs_start_ns", r.mean_abs_start_ns},
-                        {"max_abs_start_ns", r.max_abs_start_ns}, {"rms_start_ns", r.rms_start_ns},
+    out["residuals"] = {{"count", r.count},
+                        {"mean_abs_start_ns", r.mean_abs_start_ns},
+                        {"max_abs_start_ns", r.max_abs_start_ns},
+                        {"rms_start_ns", r.rms_start_ns},
                         {"mean_abs_duration_ns", r.mean_abs_duration_ns},
                         {"max_abs_duration_ns", r.max_abs_duration_ns},
                         {"rms_duration_ns", r.rms_duration_ns}};
@@ -123,16 +131,18 @@ void Compare(const CompareFlags& f) {
   auto b = store->LoadRun(f.b);
   if (!b.ok()) Fail(b.status());
   const RunComparison c = store::CompareRuns(*a, *b);
-  if (f.json) PrintJson(f, c);
-  else PrintText(f, c);
+  if (f.json)
+    PrintJson(f, c);
+  else
+    PrintText(f, c);
 }
 
 }  // namespace
 
 void AddCompareCommand(CLI::App& app) {
   auto flags = std::make_shared<CompareFlags>();
-  CLI::App* cmd = app.add_subcommand(
-      "compare", "two runs side by side; makespan error of RUN_A relative to RUN_B");
+  CLI::App* cmd =
+      app.add_subcommand("compare", "two runs side by side; makespan error of RUN_A relative to RUN_B");
   cmd->add_option("RUN_A", flags->a, "first run id (e.g. the prediction)")->required();
   cmd->add_option("RUN_B", flags->b, "second run id (e.g. the measurement)")->required();
   cmd->add_option("--db", flags->db, "trace store file")->capture_default_str();

@@ -1,18 +1,18 @@
 // `paci export --run ID --format chrome|csv [-o FILE]`: a stored run as Chrome trace-event JSON
 // (opens in Perfetto and chrome://tracing) or as CSV, to standard output without -o.
+#include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
 #include <fstream>
 #include <memory>
 #include <string>
 
-#include <CLI/CLI.hpp>
-#include <fmt/format.h>
-
+#include "proto/exit_codes.h"
 #include "store/chrome_trace.h"
 #include "store/csv_trace.h"
 #include "store/trace_store.h"
 #include "tools/commands.h"
 #include "tools/simulated_runs.h"
-#include "proto/exit_codes.h"
 
 namespace paci::cli {
 namespace {

@@ -1,17 +1,17 @@
 // `paci import --format chrome FILE`: reads a Chrome trace written by `paci export` back into a
 // trace store as a new run (same ops, times, updates, memory samples and run description).
+#include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
 #include <fstream>
 #include <memory>
 #include <sstream>
 #include <string>
 
-#include <CLI/CLI.hpp>
-#include <fmt/format.h>
-
+#include "proto/exit_codes.h"
 #include "store/chrome_trace.h"
 #include "store/trace_store.h"
 #include "tools/commands.h"
-#include "proto/exit_codes.h"
 
 namespace paci::cli {
 namespace {

@@ -16,10 +16,11 @@
 #include <string>
 
 #include "exec/runtime/layer_partition.h"
+#include "proto/exit_codes.h"
 #include "sched/pipeline_spec.h"
 #include "sched/schedule_generator.h"
-#include "sim/cost_model_file.h"
 #include "sched/schedule_validator.h"
+#include "sim/cost_model_file.h"
 #include "sim/cost_model_fit.h"
 #include "sim/model_cost.h"
 #include "sim/profile_file.h"
@@ -27,10 +28,9 @@
 #include "store/run_metrics.h"
 #include "store/trace_store.h"
 #include "tools/commands.h"
-#include "tools/simulated_runs.h"
 #include "tools/model_flags.h"
+#include "tools/simulated_runs.h"
 #include "tools/spec_flags.h"
-#include "proto/exit_codes.h"
 
 namespace paci::cli {
 namespace {
@@ -50,7 +50,8 @@ ir::CostModel BaseCost(const store::RunData& run) {
   ir::CostModel base = run.record.info.cost_model.value_or(ir::CostModel());
   for (int s = 0; s < base.stages_size(); ++s) {
     auto it = run.metrics.find(store::metric::PerStageKey(store::metric::kActivationBytes, s));
-    if (it != run.metrics.end()) base.mutable_stages(s)->set_activation_bytes(static_cast<uint64_t>(it->second));
+    if (it != run.metrics.end())
+      base.mutable_stages(s)->set_activation_bytes(static_cast<uint64_t>(it->second));
   }
   return base;
 }
@@ -58,14 +59,16 @@ ir::CostModel BaseCost(const store::RunData& run) {
 store::RunData LoadMeasured(store::TraceStore& db, int64_t id, const char* flag) {
   Result<store::RunData> run = db.LoadRun(id);
   if (!run.ok()) Fail(kExitBadInput, std::string(flag) + ": " + run.status().message());
-  if (run->record.info.kind != store::RunKind::kMeasured) Fail(kExitBadInput, fmt::format("{}: run {} is not a measured run", flag, id));
+  if (run->record.info.kind != store::RunKind::kMeasured)
+    Fail(kExitBadInput, fmt::format("{}: run {} is not a measured run", flag, id));
   // A failed, killed or unfinished run's ops stop part-way: a prediction fitted to them or
   // compared with them looks like a result and is not one (issue 25).
   if (run->record.status != store::RunStatus::kComplete)
     Fail(kExitBadInput, fmt::format("{}: run {} is {}{}; predict needs a complete run", flag, id,
-                        store::RunStatusName(run->record.status),
-                        run->record.message.empty() ? "" : " (" + run->record.message + ")"));
-  if (!run->record.info.schedule) Fail(kExitBadInput, fmt::format("{}: run {} has no schedule IR stored", flag, id));
+                                    store::RunStatusName(run->record.status),
+                                    run->record.message.empty() ? "" : " (" + run->record.message + ")"));
+  if (!run->record.info.schedule)
+    Fail(kExitBadInput, fmt::format("{}: run {} has no schedule IR stored", flag, id));
   // The store holds whatever was written or imported: check the IR before the simulator plays it.
   NormalizeChunks(&*run->record.info.schedule);  // an old store's chunks 0, as on reading a file
   if (Status st = ValidateSchedule(*run->record.info.schedule); !st.ok())
@@ -77,8 +80,9 @@ store::RunData LoadMeasured(store::TraceStore& db, int64_t id, const char* flag)
 exec::GPTConfig RunModel(const store::RunData& run, int* microbatch, std::string* partition) {
   const std::optional<ir::RunSetup>& setup = run.record.info.setup;
   if (!setup || !setup->has_model() || setup->microbatch_size() == 0)
-    Fail(kExitBadInput, fmt::format("--run: run {} records no model configuration (not made by `paci train --schedule`)",
-                        run.record.id));
+    Fail(kExitBadInput,
+         fmt::format("--run: run {} records no model configuration (not made by `paci train --schedule`)",
+                     run.record.id));
   exec::GPTConfig cfg;
   const ir::ModelShape& m = setup->model();
   cfg.n_layer = static_cast<int>(m.layers());
@@ -123,7 +127,8 @@ ir::CostModel CostFromProfile(const PredictFlags& f, const exec::GPTConfig& cfg,
                               const ir::PipelineSpec& spec, const std::string& cuts) {
   Result<sim::ModelCostSetup> setup = ModelSetupFromFlags(f.model, nullptr);
   if (!setup.ok()) Fail(kExitBadInput, setup.status().message());
-  const Status match = sim::CheckProfileMatches(setup->profile, ShapeOf(cfg), microbatch, "--profile: " + f.model.profile);
+  const Status match =
+      sim::CheckProfileMatches(setup->profile, ShapeOf(cfg), microbatch, "--profile: " + f.model.profile);
   if (!match.ok()) Fail(kExitBadInput, match.message());
   return sim::CostModelForSlices(*setup, TrainSplit(cfg, spec, cuts), spec.stages());
 }
@@ -142,7 +147,8 @@ ir::CostModel CostForRun(const PredictFlags& f, store::TraceStore& db, const sto
   if (!f.cost_file.empty()) {
     Result<ir::CostModel> cost = sim::LoadCostModelFile(f.cost_file);
     if (!cost.ok()) Fail(kExitBadInput, "--cost: " + cost.status().message());
-    if (cost->tokens_per_microbatch() == 0) cost->set_tokens_per_microbatch(BaseCost(run).tokens_per_microbatch());
+    if (cost->tokens_per_microbatch() == 0)
+      cost->set_tokens_per_microbatch(BaseCost(run).tokens_per_microbatch());
     return *cost;
   }
   const bool other = f.from_run > 0;
@@ -150,8 +156,8 @@ ir::CostModel CostForRun(const PredictFlags& f, store::TraceStore& db, const sto
   const store::RunData& fit_to = other ? source : run;
   const ir::Schedule& fit_schedule = *fit_to.record.info.schedule;
   if (fit_schedule.spec().stages() != schedule.spec().stages())
-    Fail(kExitBadInput, fmt::format("--from-run: run {} has {} stages, run {} has {}", f.from_run, fit_schedule.spec().stages(),
-                        run.record.id, schedule.spec().stages()));
+    Fail(kExitBadInput, fmt::format("--from-run: run {} has {} stages, run {} has {}", f.from_run,
+                                    fit_schedule.spec().stages(), run.record.id, schedule.spec().stages()));
   Result<ir::CostModel> fitted = sim::FitCostModel(fit_schedule, fit_to.ops, BaseCost(run));
   if (!fitted.ok()) Fail(kExitBadInput, (other ? "--from-run: " : "--run: ") + fitted.status().message());
   return *fitted;
@@ -164,8 +170,12 @@ struct Summary {
 };
 
 nlohmann::ordered_json SummaryJson(const Summary& s) {
-  return {{"makespan_ms", s.makespan_ms}, {"time_per_update_ms", s.per_update_ms}, {"tokens_per_s", s.tokens_per_s},
-          {"bubble_fraction", s.bubble}, {"stage_bubble_fraction", s.stage_bubble}, {"peak_memory_bytes", s.peak_bytes}};
+  return {{"makespan_ms", s.makespan_ms},
+          {"time_per_update_ms", s.per_update_ms},
+          {"tokens_per_s", s.tokens_per_s},
+          {"bubble_fraction", s.bubble},
+          {"stage_bubble_fraction", s.stage_bubble},
+          {"peak_memory_bytes", s.peak_bytes}};
 }
 
 Summary Predicted(const sim::SimulationResult& r) {
@@ -190,8 +200,10 @@ Summary Measured(const store::RunData& run, uint64_t updates) {
   s.tokens_per_s = tps != run.metrics.end() ? tps->second : 0;
   s.bubble = m.bubble_fraction;
   for (size_t st = 0; st < m.stages.size(); ++st) {
-    auto it = run.metrics.find(store::metric::PerStageKey(store::metric::kPeakMemoryBytes, static_cast<uint32_t>(st)));
-    s.peak_bytes.push_back(it != run.metrics.end() ? static_cast<uint64_t>(it->second) : m.stages[st].peak_live_bytes);
+    auto it = run.metrics.find(
+        store::metric::PerStageKey(store::metric::kPeakMemoryBytes, static_cast<uint32_t>(st)));
+    s.peak_bytes.push_back(it != run.metrics.end() ? static_cast<uint64_t>(it->second)
+                                                   : m.stages[st].peak_live_bytes);
     s.stage_bubble.push_back(m.stages[st].bubble_fraction);
   }
   return s;
@@ -235,7 +247,8 @@ void PrintSummary(const Summary& p, const std::optional<Summary>& m) {
     if (mv) fmt::print(" {:>12} {:>8}", fmt::format(fmt::runtime(fmt_), *mv), Pct(pv, *mv));
     fmt::print("\n");
   };
-  fmt::print("  {:<18} {:>12}{}\n", "", "predicted", m ? fmt::format(" {:>12} {:>8}", "measured", "error") : "");
+  fmt::print("  {:<18} {:>12}{}\n", "", "predicted",
+             m ? fmt::format(" {:>12} {:>8}", "measured", "error") : "");
   row("makespan_ms", p.makespan_ms, m ? std::optional(m->makespan_ms) : std::nullopt, "{:.1f}");
   row("time/update_ms", p.per_update_ms, m ? std::optional(m->per_update_ms) : std::nullopt, "{:.2f}");
   row("tokens/s", p.tokens_per_s, m ? std::optional(m->tokens_per_s) : std::nullopt, "{:.0f}");
@@ -260,7 +273,8 @@ void CheckSources(const PredictFlags& f) {
 
 // `paci predict --schedule ... --profile FILE`: a run before it exists.
 void PredictBeforeRun(const PredictFlags& f) {
-  if (f.model.profile.empty() && f.cost_file.empty()) Fail(kExitBadInput, "--schedule: needs --profile or --cost");
+  if (f.model.profile.empty() && f.cost_file.empty())
+    Fail(kExitBadInput, "--schedule: needs --profile or --cost");
   if (f.from_run > 0) Fail(kExitBadInput, "--from-run: needs --run, not --schedule");
   Result<ir::PipelineSpec> spec = SpecFromFlags(f.spec);
   if (!spec.ok()) Fail(kExitBadInput, spec.status().message());
@@ -286,57 +300,68 @@ void PredictBeforeRun(const PredictFlags& f) {
   Result<store::TraceStore> db = store::TraceStore::Open(f.db);
   if (!db.ok()) Fail(kExitBadInput, "--db: " + db.status().message());
   sim::SimulationResult r;
-  const std::string name = !f.name.empty() ? f.name : fmt::format("prediction before running {}", f.spec.schedule);
+  const std::string name =
+      !f.name.empty() ? f.name : fmt::format("prediction before running {}", f.spec.schedule);
   const int64_t pred = StorePrediction(*db, *schedule, cost, name, "", &r);
   if (f.json) {
-    fmt::print("{}\n", nlohmann::ordered_json{{"predicted_run", pred}, {"predicted", SummaryJson(Predicted(r))}}.dump(2));
+    fmt::print(
+        "{}\n",
+        nlohmann::ordered_json{{"predicted_run", pred}, {"predicted", SummaryJson(Predicted(r))}}.dump(2));
     return;
   }
-  fmt::print("stored predicted run {} in {} ({})\n", pred, f.db, f.model.colocate ? "co-located" : "stages alone");
+  fmt::print("stored predicted run {} in {} ({})\n", pred, f.db,
+             f.model.colocate ? "co-located" : "stages alone");
   PrintSummary(Predicted(r), std::nullopt);
 }
 
 void RunPredict(const PredictFlags& f) {
   CheckSources(f);
   if (!f.spec.schedule.empty()) {
-    if (f.run_opt->count() > 0) Fail(kExitBadInput, "--schedule: does not apply with --run (the run has its schedule)");
+    if (f.run_opt->count() > 0)
+      Fail(kExitBadInput, "--schedule: does not apply with --run (the run has its schedule)");
     PredictBeforeRun(f);
     return;
   }
-  if (f.run <= 0) Fail(kExitBadInput, "--run: required (or --schedule with --profile to predict before running)");
+  if (f.run <= 0)
+    Fail(kExitBadInput, "--run: required (or --schedule with --profile to predict before running)");
   Result<store::TraceStore> db = OpenExistingStore(f.db);
   if (!db.ok()) Fail(kExitBadInput, "--db: " + db.status().message());
   const store::RunData run = LoadMeasured(*db, f.run, "--run");
   const ir::Schedule& schedule = *run.record.info.schedule;
   const ir::CostModel cost = CostForRun(f, *db, run);
-  const std::string source = !f.model.profile.empty() ? "profile " + f.model.profile + (f.model.colocate ? " (co-located)" : "")
-                             : !f.cost_file.empty()   ? "cost file " + f.cost_file
-                             : f.from_run > 0         ? fmt::format("run {}", f.from_run)
-                                                      : std::string("its own op times");
-  const std::string name = !f.name.empty() ? f.name
-                                           : fmt::format("prediction of run {} ({}) from {}", f.run, run.record.info.name, source);
+  const std::string source = !f.model.profile.empty()
+                                 ? "profile " + f.model.profile + (f.model.colocate ? " (co-located)" : "")
+                             : !f.cost_file.empty() ? "cost file " + f.cost_file
+                             : f.from_run > 0       ? fmt::format("run {}", f.from_run)
+                                                    : std::string("its own op times");
+  const std::string name =
+      !f.name.empty() ? f.name
+                      : fmt::format("prediction of run {} ({}) from {}", f.run, run.record.info.name, source);
   sim::SimulationResult r;
   const int64_t pred = StorePrediction(*db, schedule, cost, name, run.record.info.description, &r);
   if (Status st = db->LinkPrediction(pred, f.run); !st.ok()) Fail(kExitRuntimeError, "--db: " + st.message());
   if (f.json) {
-    fmt::print("{}\n", nlohmann::ordered_json{{"predicted_run", pred}, {"measured_run", f.run},
+    fmt::print("{}\n", nlohmann::ordered_json{{"predicted_run", pred},
+                                              {"measured_run", f.run},
                                               {"predicted", SummaryJson(Predicted(r))},
                                               {"measured", SummaryJson(Measured(run, r.optimizer_updates))}}
                            .dump(2));
     return;
   }
-  fmt::print("stored predicted run {} for measured run {} in {} (costs from {})\n", pred, f.run, f.db, source);
+  fmt::print("stored predicted run {} for measured run {} in {} (costs from {})\n", pred, f.run, f.db,
+             source);
   PrintSummary(Predicted(r), Measured(run, r.optimizer_updates));
   const Summary p = Predicted(r), m = Measured(run, r.optimizer_updates);
-  fmt::print("time per update: predicted {:.2f} ms, measured {:.2f} ms, error {}\n", p.per_update_ms, m.per_update_ms,
-             Pct(p.per_update_ms, m.per_update_ms));
+  fmt::print("time per update: predicted {:.2f} ms, measured {:.2f} ms, error {}\n", p.per_update_ms,
+             m.per_update_ms, Pct(p.per_update_ms, m.per_update_ms));
 }
 
 }  // namespace
 
 void AddPredictCommand(CLI::App& app) {
   auto f = std::make_shared<PredictFlags>();
-  CLI::App* cmd = app.add_subcommand("predict", "Predict a measured run (or one before it runs) with the simulator");
+  CLI::App* cmd =
+      app.add_subcommand("predict", "Predict a measured run (or one before it runs) with the simulator");
   f->run_opt = cmd->add_option("--run", f->run, "measured run id to predict");
   cmd->add_option("--cost", f->cost_file, "take the costs from a cost model file");
   cmd->add_option("--from-run", f->from_run, "take the costs fitted to another measured run")

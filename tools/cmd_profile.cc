@@ -13,9 +13,9 @@
 
 #include "exec/model/affinity.h"
 #include "exec/model/profile.h"
+#include "proto/exit_codes.h"
 #include "sim/profile_file.h"
 #include "tools/commands.h"
-#include "proto/exit_codes.h"
 
 namespace paci::cli {
 namespace {
@@ -31,23 +31,28 @@ std::string Cell(double ns, double rse) { return fmt::format("{:9.4f} ±{:4.1f}%
 
 void PrintTable(const ir::Profile& p) {
   const ir::ModelShape& m = p.model();
-  fmt::print("profile: {} blocks, dim {}, {} heads, seq {}, vocab {}, micro-batch {}, {}, {} thread(s) per stage, {}\n",
-             m.layers(), m.dim(), m.heads(), m.seq(), m.vocab(), p.microbatch_size(), p.precision(), p.threads(),
-             p.device());
-  fmt::print("{:>5} {:<9} {:>16} {:>16} {:>16} {:>16} {:>5} {:>9} {:>9} {:>9}\n", "layer", "kind", "forward_ms",
-             "bwd_input_ms", "bwd_weight_ms", "optimizer_ms", "reps", "act_KiB", "weight_KiB", "msg_KiB");
+  fmt::print(
+      "profile: {} blocks, dim {}, {} heads, seq {}, vocab {}, micro-batch {}, {}, {} thread(s) per stage, "
+      "{}\n",
+      m.layers(), m.dim(), m.heads(), m.seq(), m.vocab(), p.microbatch_size(), p.precision(), p.threads(),
+      p.device());
+  fmt::print("{:>5} {:<9} {:>16} {:>16} {:>16} {:>16} {:>5} {:>9} {:>9} {:>9}\n", "layer", "kind",
+             "forward_ms", "bwd_input_ms", "bwd_weight_ms", "optimizer_ms", "reps", "act_KiB", "weight_KiB",
+             "msg_KiB");
   double f = 0, bi = 0, bw = 0, opt = 0;
   for (const ir::LayerProfile& l : p.layers()) {
     fmt::print("{:>5} {:<9} {} {} {} {} {:>5} {:>9.1f} {:>9.1f} {:>9.1f}\n", l.index(), l.kind(),
                Cell(l.forward_ns(), l.forward_rse()), Cell(l.backward_input_ns(), l.backward_input_rse()),
-               Cell(l.backward_weight_ns(), l.backward_weight_rse()), Cell(l.optimizer_ns(), l.optimizer_rse()),
-               l.repetitions(), l.activation_bytes() / 1024.0, l.weight_bytes() / 1024.0, l.message_bytes() / 1024.0);
+               Cell(l.backward_weight_ns(), l.backward_weight_rse()),
+               Cell(l.optimizer_ns(), l.optimizer_rse()), l.repetitions(), l.activation_bytes() / 1024.0,
+               l.weight_bytes() / 1024.0, l.message_bytes() / 1024.0);
     f += l.forward_ns();
     bi += l.backward_input_ns();
     bw += l.backward_weight_ns();
     opt += l.optimizer_ns();
   }
-  fmt::print("{:>5} {:<9} {:>16.4f} {:>16.4f} {:>16.4f} {:>16.4f}\n", "sum", "", f / 1e6, bi / 1e6, bw / 1e6, opt / 1e6);
+  fmt::print("{:>5} {:<9} {:>16.4f} {:>16.4f} {:>16.4f} {:>16.4f}\n", "sum", "", f / 1e6, bi / 1e6, bw / 1e6,
+             opt / 1e6);
   for (const ir::ColocationFactor& c : p.colocation())
     fmt::print("co-location: {} stages sharing the device: ops x{:.3f} ±{:.1f}%\n", c.stages(), c.slowdown(),
                c.rse() * 100);
@@ -61,16 +66,19 @@ void Run(ProfileFlags& f) {
     return;
   }
   const int cores = static_cast<int>(exec::allowed_cpus().size());  // taskset and cpusets included
-  if (f.colocate_opt->count() > 0 && f.colocate != 0 && f.colocate < 2) Fail(kExitBadInput, "--colocate: must be 0 (none) or >= 2");
+  if (f.colocate_opt->count() > 0 && f.colocate != 0 && f.colocate < 2)
+    Fail(kExitBadInput, "--colocate: must be 0 (none) or >= 2");
   // The default measures every core count the machine has, up to the limit a given --colocate is held to.
   f.o.max_colocated = f.colocate_opt->count() > 0 ? f.colocate : std::min(cores, exec::kMaxColocated);
-  if (f.o.max_repetitions < f.o.min_repetitions) Fail(kExitBadInput, "--max-repetitions: must be >= --min-repetitions");
-  Result<ir::Profile> p = exec::MeasureProfile(f.o, [](const std::string& line) {
-    std::fprintf(stderr, "paci profile: %s\n", line.c_str());
-  });
+  if (f.o.max_repetitions < f.o.min_repetitions)
+    Fail(kExitBadInput, "--max-repetitions: must be >= --min-repetitions");
+  Result<ir::Profile> p = exec::MeasureProfile(
+      f.o, [](const std::string& line) { std::fprintf(stderr, "paci profile: %s\n", line.c_str()); });
   if (!p.ok()) Fail(kExitBadInput, p.status().message());
-  if (Status st = sim::ValidateProfile(*p, "measured profile"); !st.ok()) Fail(kExitRuntimeError, st.message());
-  if (Status st = sim::WriteProfileFile(*p, f.output); !st.ok()) Fail(kExitRuntimeError, "-o: " + st.message());
+  if (Status st = sim::ValidateProfile(*p, "measured profile"); !st.ok())
+    Fail(kExitRuntimeError, st.message());
+  if (Status st = sim::WriteProfileFile(*p, f.output); !st.ok())
+    Fail(kExitRuntimeError, "-o: " + st.message());
   PrintTable(*p);
   fmt::print("wrote {}\n", f.output);
 }
@@ -79,7 +87,8 @@ void Run(ProfileFlags& f) {
 
 void AddProfileCommand(CLI::App& app) {
   auto f = std::make_shared<ProfileFlags>();
-  CLI::App* cmd = app.add_subcommand("profile", "Measure per-layer costs and co-location slowdown on this machine");
+  CLI::App* cmd =
+      app.add_subcommand("profile", "Measure per-layer costs and co-location slowdown on this machine");
   exec::ProfileOptions& o = f->o;
   o.model.n_layer = 2;
   o.model.n_embd = 64;
@@ -95,12 +104,16 @@ void AddProfileCommand(CLI::App& app) {
   cmd->add_option("--threads", o.threads, "kernel threads per stage")->capture_default_str();
   cmd->add_option("--target-rse", o.target_rse, "repeat until each mean's relative standard error is below")
       ->capture_default_str();
-  cmd->add_option("--min-repetitions", o.min_repetitions, "fewest repetitions per layer")->capture_default_str();
-  cmd->add_option("--max-repetitions", o.max_repetitions, "most repetitions per layer")->capture_default_str();
-  cmd->add_option("--max-seconds-per-layer", o.max_seconds_per_layer, "time budget per layer (all layers are timed round-robin within layers x this)")
+  cmd->add_option("--min-repetitions", o.min_repetitions, "fewest repetitions per layer")
       ->capture_default_str();
-  f->colocate_opt = cmd->add_option("--colocate", f->colocate,
-                                    "measure co-location for N = 2..this many stages (default: the cores; 0: none)");
+  cmd->add_option("--max-repetitions", o.max_repetitions, "most repetitions per layer")
+      ->capture_default_str();
+  cmd->add_option("--max-seconds-per-layer", o.max_seconds_per_layer,
+                  "time budget per layer (all layers are timed round-robin within layers x this)")
+      ->capture_default_str();
+  f->colocate_opt =
+      cmd->add_option("--colocate", f->colocate,
+                      "measure co-location for N = 2..this many stages (default: the cores; 0: none)");
   cmd->add_option("--colocate-seconds", o.colocation_seconds, "measuring time per N")->capture_default_str();
   cmd->add_option("--seed", o.seed, "seed of weights and inputs")->capture_default_str();
   cmd->add_option("-o,--output", f->output, "profile file to write")->capture_default_str();

@@ -1,21 +1,21 @@
 // `paci runs list|show|delete|link`: what is in a trace store, one run in detail, removing runs,
 // and recording which prediction a measured run belongs to.
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
 #include <ctime>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include <CLI/CLI.hpp>
-#include <fmt/chrono.h>
-#include <fmt/format.h>
-
+#include "proto/exit_codes.h"
 #include "proto/ir_names.h"
 #include "store/run_metrics.h"
 #include "store/trace_store.h"
 #include "tools/commands.h"
 #include "tools/simulated_runs.h"
-#include "proto/exit_codes.h"
 
 namespace paci::cli {
 namespace {
@@ -74,10 +74,11 @@ void List(const std::string& db) {
 
 std::string ConfigLine(const store::RunConfig& c) {
   auto text = [](const std::string& s) { return s.empty() ? std::string("-") : s; };
-  return fmt::format("schedule {}  P {}  K {}  micro-batch size {}  tokens/update {}  lr {}  seed {}  "
-                     "precision {}  device {}", text(c.schedule), OrDash(c.stages), OrDash(c.accum),
-                     OrDash(c.microbatch_size), OrDash(c.tokens_per_update), Lr(c.lr),
-                     OrDash(c.seed), text(c.precision), text(c.device));
+  return fmt::format(
+      "schedule {}  P {}  K {}  micro-batch size {}  tokens/update {}  lr {}  seed {}  "
+      "precision {}  device {}",
+      text(c.schedule), OrDash(c.stages), OrDash(c.accum), OrDash(c.microbatch_size),
+      OrDash(c.tokens_per_update), Lr(c.lr), OrDash(c.seed), text(c.precision), text(c.device));
 }
 
 void Show(const std::string& db, int64_t id) {

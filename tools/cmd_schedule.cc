@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "proto/exit_codes.h"
 #include "proto/ir_names.h"
 #include "sched/comm_lowering.h"
 #include "sched/pipeline_spec.h"
@@ -24,7 +25,6 @@
 #include "sched/weight_version_analysis.h"
 #include "tools/commands.h"
 #include "tools/spec_flags.h"
-#include "proto/exit_codes.h"
 
 namespace paci::cli {
 namespace {
@@ -48,7 +48,8 @@ ir::Schedule LoadOrFail(const ScheduleFlags& f) {
   if (!options.ok()) Fail(kExitBadInput, options.status().message());
   Result<ir::Schedule> schedule = ReadScheduleFile(f.input, *options);
   if (!schedule.ok()) Fail(schedule.status());
-  if (Status st = ValidateSchedule(*schedule); !st.ok()) Fail(kExitBadInput, fmt::format("{}: {}", f.input, st.message()));
+  if (Status st = ValidateSchedule(*schedule); !st.ok())
+    Fail(kExitBadInput, fmt::format("{}: {}", f.input, st.message()));
   return f.add_comms ? WithCommOps(*schedule) : *schedule;
 }
 
@@ -91,18 +92,21 @@ std::string AnalysisJson(const ir::Schedule& schedule, const WeightVersionReport
   if (per_microbatch) {
     j["micro_batches"] = nlohmann::json::array();
     for (const MicroBatchVersions& r : records)
-      j["micro_batches"].push_back({{"stage", r.stage}, {"chunk", r.chunk}, {"micro_batch", r.micro_batch},
+      j["micro_batches"].push_back({{"stage", r.stage},
+                                    {"chunk", r.chunk},
+                                    {"micro_batch", r.micro_batch},
                                     {"forward_version", r.forward_version},
-                                    {"backward_version", r.backward_version}, {"drift", r.drift}});
+                                    {"backward_version", r.backward_version},
+                                    {"drift", r.drift}});
   }
   return j.dump(2) + "\n";
 }
 
 std::string AnalysisTable(const ir::Schedule& schedule, const WeightVersionReport& report) {
   const ir::PipelineSpec& spec = schedule.spec();
-  std::string out = fmt::format("{}: P={} V={} K={} M={} N={}\n", ScheduleName(spec.kind()), spec.stages(),
-                                spec.chunks(), spec.accum(), spec.microbatches_per_iteration(),
-                                spec.total_microbatches());
+  std::string out =
+      fmt::format("{}: P={} V={} K={} M={} N={}\n", ScheduleName(spec.kind()), spec.stages(), spec.chunks(),
+                  spec.accum(), spec.microbatches_per_iteration(), spec.total_microbatches());
   out += fmt::format("{:>5} {:>18} {:>9} {:>6} {:>10} {:>10} {:>8} {:>8} {:>6}  {}\n", "stage", "policy",
                      "max_drift", "bound", "mean_drift", "grad_stale", "versions", "inflight", "steps",
                      "histogram (drift:count)");
@@ -171,12 +175,15 @@ void AddScheduleCommand(CLI::App& app) {
   cmd->add_option("--csv-format", flags->csv_format, "PyTorch CSV flavour for --format csv")
       ->check(CLI::IsMember({"compute_only", "compute_comms"}));
   cmd->add_flag("--analyze", flags->analyze, "print the weight-version analysis instead of the schedule");
-  cmd->add_flag("--per-microbatch", flags->per_microbatch, "with --analyze --format json: every micro-batch's versions");
+  cmd->add_flag("--per-microbatch", flags->per_microbatch,
+                "with --analyze --format json: every micro-batch's versions");
   cmd->add_flag("--compact", flags->compact, "text: keep the repeated body as ( ... )xR+S");
   cmd->add_flag("--no-comms", flags->no_comms, "text: leave out SEND/RECV ops");
-  cmd->add_flag("--add-comms", flags->add_comms, "rewrite SEND/RECV ops around every compute op (e.g. after a compute_only CSV)");
+  cmd->add_flag("--add-comms", flags->add_comms,
+                "rewrite SEND/RECV ops around every compute op (e.g. after a compute_only CSV)");
   cmd->add_option("-o,--output", flags->output, "write here instead of stdout");
-  cmd->add_option("--input", flags->input, "load a schedule (.txt text, .csv PyTorch, .json, .pb) instead of generating");
+  cmd->add_option("--input", flags->input,
+                  "load a schedule (.txt text, .csv PyTorch, .json, .pb) instead of generating");
   cmd->callback([flags] { Run(*flags); });
 }
 

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "proto/exit_codes.h"
 #include "proto/ir_names.h"
 #include "sched/pipeline_spec.h"
 #include "sched/schedule_generator.h"
@@ -22,11 +23,10 @@
 #include "store/trace_store.h"
 #include "tools/code_revision.h"
 #include "tools/commands.h"
+#include "tools/model_flags.h"
+#include "tools/sim_flags.h"
 #include "tools/simulated_runs.h"
 #include "tools/spec_flags.h"
-#include "tools/sim_flags.h"
-#include "tools/model_flags.h"
-#include "proto/exit_codes.h"
 
 namespace paci::cli {
 namespace {
@@ -52,7 +52,8 @@ ir::Schedule ScheduleFromFlags(const SimulateFlags& f) {
     if (!options.ok()) Fail(kExitBadInput, options.status().message());
     Result<ir::Schedule> s = ReadScheduleFile(f.input, *options);
     if (!s.ok()) Fail(kExitBadInput, "--input: " + s.status().message());
-    if (Status st = ValidateSchedule(*s); !st.ok()) Fail(kExitBadInput, fmt::format("--input: {}: {}", f.input, st.message()));
+    if (Status st = ValidateSchedule(*s); !st.ok())
+      Fail(kExitBadInput, fmt::format("--input: {}: {}", f.input, st.message()));
     return *s;
   }
   Result<ir::Schedule> s = GenerateSchedule(SpecOrFail(f));
@@ -62,8 +63,10 @@ ir::Schedule ScheduleFromFlags(const SimulateFlags& f) {
 
 std::string RunName(const ir::PipelineSpec& s) {
   std::string out = fmt::format("{} P={}", ScheduleName(s.kind()), s.stages());
-  if (IsFlushSchedule(s.kind())) out += fmt::format(" M={}", s.microbatches_per_iteration());
-  else out += fmt::format(" K={}", s.accum());
+  if (IsFlushSchedule(s.kind()))
+    out += fmt::format(" M={}", s.microbatches_per_iteration());
+  else
+    out += fmt::format(" K={}", s.accum());
   if (s.chunks() > 1) out += fmt::format(" V={}", s.chunks());
   return out + fmt::format(" N={}", s.total_microbatches());
 }
@@ -81,8 +84,8 @@ int64_t SimulateIntoStore(const SimulateFlags& f, const ir::Schedule& schedule, 
   info.cost_model = cost;
   info.code_revision = CodeRevision();
   // Long runs keep only what determines them; readers re-simulate their ops (simulated_runs.h).
-  Result<store::RunWriter> writer = db->BeginRun(
-      info, store::WriterOptions{.replay_above_ops = f.keep_ops ? 0 : store::kReplayAboveOps});
+  Result<store::RunWriter> writer =
+      db->BeginRun(info, store::WriterOptions{.replay_above_ops = f.keep_ops ? 0 : store::kReplayAboveOps});
   if (!writer.ok()) Fail(kExitRuntimeError, "--db: " + writer.status().message());
   sim::SimulationOptions options;
   options.sink = &*writer;
@@ -93,8 +96,10 @@ int64_t SimulateIntoStore(const SimulateFlags& f, const ir::Schedule& schedule, 
     (void)db->DeleteRun(writer->run_id());
     Fail(r.status().code() == Status::Code::kInvalidArgument ? 2 : 1, r.status().message());
   }
-  if (Status st = StoreSimulationMetrics(*writer, *r); !st.ok()) Fail(kExitRuntimeError, "--db: " + st.message());
-  if (Status st = writer->Finish(store::RunStatus::kComplete); !st.ok()) Fail(kExitRuntimeError, "--db: " + st.message());
+  if (Status st = StoreSimulationMetrics(*writer, *r); !st.ok())
+    Fail(kExitRuntimeError, "--db: " + st.message());
+  if (Status st = writer->Finish(store::RunStatus::kComplete); !st.ok())
+    Fail(kExitRuntimeError, "--db: " + st.message());
   *out = *r;
   Result<store::RunRecord> record = db->GetRun(writer->run_id());
   if (!record.ok()) Fail(kExitRuntimeError, "--db: " + record.status().message());
@@ -116,22 +121,22 @@ void AddStageCosts(const ir::CostModel& cost, uint32_t s, nlohmann::ordered_json
   (*j)["message_bytes"] = c.message_bytes();
 }
 
-nlohmann::ordered_json ResultJson(const ir::PipelineSpec& spec, const sim::SimulationResult& r, int64_t run_id,
-                                  const ir::CostModel& cost) {
+nlohmann::ordered_json ResultJson(const ir::PipelineSpec& spec, const sim::SimulationResult& r,
+                                  int64_t run_id, const ir::CostModel& cost) {
   nlohmann::ordered_json j = {{"schedule", ScheduleName(spec.kind())},
-                      {"stages", spec.stages()},
-                      {"chunks", spec.chunks()},
-                      {"accum", spec.accum()},
-                      {"microbatches_per_iteration", spec.microbatches_per_iteration()},
-                      {"total_microbatches", spec.total_microbatches()},
-                      {"makespan_ms", r.makespan_ms()},
-                      {"makespan_ns", r.makespan_ns},
-                      {"bubble_fraction", r.bubble_fraction},
-                      {"throughput_microbatches_per_s", r.throughput_microbatches_per_s},
-                      {"tokens_per_s", r.tokens_per_s},
-                      {"optimizer_updates", r.optimizer_updates},
-                      {"ops", r.ops},
-                      {"per_stage", nlohmann::ordered_json::array()}};
+                              {"stages", spec.stages()},
+                              {"chunks", spec.chunks()},
+                              {"accum", spec.accum()},
+                              {"microbatches_per_iteration", spec.microbatches_per_iteration()},
+                              {"total_microbatches", spec.total_microbatches()},
+                              {"makespan_ms", r.makespan_ms()},
+                              {"makespan_ns", r.makespan_ns},
+                              {"bubble_fraction", r.bubble_fraction},
+                              {"throughput_microbatches_per_s", r.throughput_microbatches_per_s},
+                              {"tokens_per_s", r.tokens_per_s},
+                              {"optimizer_updates", r.optimizer_updates},
+                              {"ops", r.ops},
+                              {"per_stage", nlohmann::ordered_json::array()}};
   if (run_id > 0) j["run_id"] = run_id;
   for (const sim::StageMetrics& s : r.stages)
     j["per_stage"].push_back({{"stage", s.stage},
@@ -167,10 +172,12 @@ void PrintTable(const ir::PipelineSpec& spec, const sim::SimulationResult& r, do
   for (const sim::StageMetrics& s : r.stages) {
     std::string hist;
     for (size_t d = 0; d < s.drift_histogram.size(); ++d)
-      if (s.drift_histogram[d]) hist += fmt::format("{}{}:{}", hist.empty() ? "" : " ", d, s.drift_histogram[d]);
-    fmt::print("{:>5} {:>11.6g} {:>11.6g} {:>7.4f} {:>7.4f} {:>8} {:>12.1f} {:>8} {:>9} {:>10.4f}  {}\n", s.stage,
-               s.busy_ns / 1e6, s.idle_ns / 1e6, s.bubble_fraction, s.span_bubble_fraction, s.peak_activations,
-               s.peak_memory_bytes / 1048576.0, s.weight_versions, s.max_drift, s.mean_drift, hist);
+      if (s.drift_histogram[d])
+        hist += fmt::format("{}{}:{}", hist.empty() ? "" : " ", d, s.drift_histogram[d]);
+    fmt::print("{:>5} {:>11.6g} {:>11.6g} {:>7.4f} {:>7.4f} {:>8} {:>12.1f} {:>8} {:>9} {:>10.4f}  {}\n",
+               s.stage, s.busy_ns / 1e6, s.idle_ns / 1e6, s.bubble_fraction, s.span_bubble_fraction,
+               s.peak_activations, s.peak_memory_bytes / 1048576.0, s.weight_versions, s.max_drift,
+               s.mean_drift, hist);
   }
   fmt::print("simulated {} ops in {:.3f} s ({:.3g} M ops/s{})\n", r.ops, wall_s,
              wall_s > 0 ? r.ops / wall_s / 1e6 : 0.0, stored ? ", trace store writes included" : "");
@@ -178,13 +185,14 @@ void PrintTable(const ir::PipelineSpec& spec, const sim::SimulationResult& r, do
 
 // The costs the model gave each stage (its layer split, op times and bytes).
 void PrintStageCosts(const ir::CostModel& cost) {
-  fmt::print("{:>5} {:>6} {:>11} {:>11} {:>11} {:>11} {:>12} {:>12} {:>11}\n", "stage", "layers", "forward_ms",
-             "bwd_in_ms", "bwd_w_ms", "opt_ms", "act_MiB", "weights_MiB", "msg_MiB");
+  fmt::print("{:>5} {:>6} {:>11} {:>11} {:>11} {:>11} {:>12} {:>12} {:>11}\n", "stage", "layers",
+             "forward_ms", "bwd_in_ms", "bwd_w_ms", "opt_ms", "act_MiB", "weights_MiB", "msg_MiB");
   for (int s = 0; s < cost.stages_size(); ++s) {
     const ir::StageCost& c = cost.stages(s);
-    fmt::print("{:>5} {:>6} {:>11.4g} {:>11.4g} {:>11.4g} {:>11.4g} {:>12.1f} {:>12.1f} {:>11.2f}\n", s, c.layers(),
-               c.forward_ns() / 1e6, c.backward_input_ns() / 1e6, c.backward_weight_ns() / 1e6, c.optimizer_ns() / 1e6,
-               c.activation_bytes() / 1048576.0, c.weight_bytes() / 1048576.0, c.message_bytes() / 1048576.0);
+    fmt::print("{:>5} {:>6} {:>11.4g} {:>11.4g} {:>11.4g} {:>11.4g} {:>12.1f} {:>12.1f} {:>11.2f}\n", s,
+               c.layers(), c.forward_ns() / 1e6, c.backward_input_ns() / 1e6, c.backward_weight_ns() / 1e6,
+               c.optimizer_ns() / 1e6, c.activation_bytes() / 1048576.0, c.weight_bytes() / 1048576.0,
+               c.message_bytes() / 1048576.0);
   }
 }
 
@@ -208,7 +216,8 @@ void Run(const SimulateFlags& f) {
   bool replayed = false;
   if (f.no_db) {
     Result<sim::SimulationResult> res = sim::Simulate(schedule, *cost);
-    if (!res.ok()) Fail(res.status().code() == Status::Code::kInvalidArgument ? 2 : 1, res.status().message());
+    if (!res.ok())
+      Fail(res.status().code() == Status::Code::kInvalidArgument ? 2 : 1, res.status().message());
     r = *res;
   } else {
     run_id = SimulateIntoStore(f, schedule, *cost, &r, &replayed);

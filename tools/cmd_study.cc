@@ -8,36 +8,35 @@
 // turns the runs into CSV and plots. Exit codes: 0 every point done, 1 some point failed, 2 bad
 // flags.
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
-#include <cmath>
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <optional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include <fmt/format.h>
-
 #include "exec/model/affinity.h"
+#include "proto/exit_codes.h"
 #include "proto/ir_names.h"
 #include "sched/checked_math.h"
 #include "sched/limits.h"
 #include "store/trace_store.h"
 #include "tools/commands.h"
-#include "proto/exit_codes.h"
 #include "tools/grid_share.h"
 #include "tools/study_point.h"
 
@@ -65,7 +64,7 @@ struct StudyFlags {
   double warmup_frac = 0.01;  // the paper: linear warm-up over 1 % of the updates
   double min_lr_frac = 0.1;   // cosine decay to 0.1 x peak
   std::string db = "study.db";
-  std::string log_dir;        // default: <db>.logs
+  std::string log_dir;  // default: <db>.logs
   int jobs = 1;
   std::vector<std::string> train_args;  // passed through to every `paci train`
 };
@@ -78,12 +77,13 @@ struct Point {
 
 // The flags a study sets per point; given among the pass-through flags they would contradict it.
 void RefuseGridFlags(const std::vector<std::string>& extras) {
-  static const std::set<std::string> owned = {"--schedule", "--stages", "--accum", "--lr", "--seed", "--updates",
-                                              "--microbatches", "--warmup", "--min-lr-frac", "--db", "--no-db",
-                                              "--name", "--save", "--resume", "--transport"};
+  static const std::set<std::string> owned = {
+      "--schedule",    "--stages", "--accum", "--lr",   "--seed", "--updates", "--microbatches", "--warmup",
+      "--min-lr-frac", "--db",     "--no-db", "--name", "--save", "--resume",  "--transport"};
   for (const std::string& a : extras) {
     const std::string flag = a.substr(0, a.find('='));
-    if (owned.count(flag)) Fail(kExitBadInput, flag + ": set by the study for every point; use the study's own flag");
+    if (owned.count(flag))
+      Fail(kExitBadInput, flag + ": set by the study for every point; use the study's own flag");
   }
 }
 
@@ -111,16 +111,35 @@ std::vector<Point> Grid(const StudyFlags& f, int cores) {
       for (double lr : f.lr)
         for (uint32_t seed = 1; seed <= f.seeds; ++seed) {
           Point p;
-          p.name = fmt::format("study {} P={} K={} lr={:g} seed={} updates={} warmup={:g} min_lr={:g}{}", schedule,
-                               f.stages, k, lr, seed, f.updates, f.warmup_frac, f.min_lr_frac, extra);
-          p.args = {"train", "--schedule", schedule, "--stages", std::to_string(f.stages), "--accum",
-                    std::to_string(k), "--lr", fmt::format("{:g}", lr), "--seed", std::to_string(seed),
-                    "--updates", std::to_string(f.updates), "--warmup", std::to_string(warmup),
-                    "--min-lr-frac", fmt::format("{:g}", f.min_lr_frac), "--db", f.db, "--name", p.name};
+          p.name =
+              fmt::format("study {} P={} K={} lr={:g} seed={} updates={} warmup={:g} min_lr={:g}{}", schedule,
+                          f.stages, k, lr, seed, f.updates, f.warmup_frac, f.min_lr_frac, extra);
+          p.args = {"train",
+                    "--schedule",
+                    schedule,
+                    "--stages",
+                    std::to_string(f.stages),
+                    "--accum",
+                    std::to_string(k),
+                    "--lr",
+                    fmt::format("{:g}", lr),
+                    "--seed",
+                    std::to_string(seed),
+                    "--updates",
+                    std::to_string(f.updates),
+                    "--warmup",
+                    std::to_string(warmup),
+                    "--min-lr-frac",
+                    fmt::format("{:g}", f.min_lr_frac),
+                    "--db",
+                    f.db,
+                    "--name",
+                    p.name};
           if (!threads_given) p.args.insert(p.args.end(), {"--threads", std::to_string(threads)});
           p.args.insert(p.args.end(), f.train_args.begin(), f.train_args.end());
           Result<StudyPoint> id = PointOfTrainArgs({p.args.begin() + 1, p.args.end()});
-          if (!id.ok()) Fail(kExitBadInput, id.status().message());  // PointOfTrainArgs refuses what train would
+          if (!id.ok())
+            Fail(kExitBadInput, id.status().message());  // PointOfTrainArgs refuses what train would
           p.id = std::move(*id);
           grid.push_back(std::move(p));
         }
@@ -147,8 +166,9 @@ std::string LogName(const Point& p) {
   uint64_t h = 1469598103934665603ull;  // FNV-1a
   for (unsigned char c : p.name) h = (h ^ c) * 1099511628211ull;
   const store::RunConfig& c = p.id.config;
-  return fmt::format("{}-P{}-K{}-lr{:g}-seed{}-{:08x}.log", c.schedule, c.stages.value_or(0), c.accum.value_or(0),
-                     c.lr.value_or(0), c.seed.value_or(0), static_cast<uint32_t>(h ^ (h >> 32)));
+  return fmt::format("{}-P{}-K{}-lr{:g}-seed{}-{:08x}.log", c.schedule, c.stages.value_or(0),
+                     c.accum.value_or(0), c.lr.value_or(0), c.seed.value_or(0),
+                     static_cast<uint32_t>(h ^ (h >> 32)));
 }
 
 // Starts `paci train` for one point with stdout and stderr in `log`; returns its pid.
@@ -176,7 +196,7 @@ void MakeLogDir(const std::string& logs, bool given) {
   std::filesystem::create_directories(logs, ec);
   if (ec || !std::filesystem::is_directory(logs))
     Fail(kExitBadInput, fmt::format("{}: cannot make the log folder '{}': {}", flag, logs,
-                        ec ? ec.message() : "a file of that name exists"));
+                                    ec ? ec.message() : "a file of that name exists"));
 }
 
 // A value given twice in a grid list: its points would train twice and pool as two seeds of one
@@ -186,14 +206,17 @@ void RefuseRepeats(const std::vector<T>& values, const char* flag) {
   for (size_t i = 0; i < values.size(); ++i)
     for (size_t j = 0; j < i; ++j)
       if (values[j] == values[i])
-        Fail(kExitBadInput, fmt::format("{}: {} is given twice; each value is one point of the grid", flag, values[i]));
+        Fail(kExitBadInput,
+             fmt::format("{}: {} is given twice; each value is one point of the grid", flag, values[i]));
 }
 
 // The study's own numbers, before any of them is multiplied or divided by.
 void CheckStudyFlags(const StudyFlags& f) {
-  if (f.jobs < 1 || f.jobs > kMaxStudyJobs) Fail(kExitBadInput, fmt::format("--jobs must be in [1, {}], got {}", kMaxStudyJobs, f.jobs));
+  if (f.jobs < 1 || f.jobs > kMaxStudyJobs)
+    Fail(kExitBadInput, fmt::format("--jobs must be in [1, {}], got {}", kMaxStudyJobs, f.jobs));
   if (f.stages < 1 || f.stages > kMaxStages)
-    Fail(kExitBadInput, fmt::format("--stages must be in [1, {}] (kMaxStages, sched/limits.h), got {}", kMaxStages, f.stages));
+    Fail(kExitBadInput, fmt::format("--stages must be in [1, {}] (kMaxStages, sched/limits.h), got {}",
+                                    kMaxStages, f.stages));
   if (f.seeds < 1) Fail(kExitBadInput, "--seeds must be at least 1");
   const Result<uint64_t> points =
       CheckedProduct({f.schedules.size(), f.accum.size(), f.lr.size(), f.seeds}, kMaxStudyPoints,
@@ -207,7 +230,8 @@ void CheckStudyFlags(const StudyFlags& f) {
 void RunStudy(const StudyFlags& f) {
   CheckStudyFlags(f);
   if (f.updates < 1) Fail(kExitBadInput, "--updates must be at least 1");
-  if (f.schedules.empty() || f.accum.empty() || f.lr.empty()) Fail(kExitBadInput, "--schedules, --accum and --lr need a value");
+  if (f.schedules.empty() || f.accum.empty() || f.lr.empty())
+    Fail(kExitBadInput, "--schedules, --accum and --lr need a value");
   if (!(f.warmup_frac >= 0 && f.warmup_frac < 1)) Fail(kExitBadInput, "--warmup-frac must be in [0, 1)");
   if (!(f.min_lr_frac >= 0 && f.min_lr_frac <= 1)) Fail(kExitBadInput, "--min-lr-frac must be in [0, 1]");
   for (const std::string& s : f.schedules)
@@ -228,14 +252,14 @@ void RunStudy(const StudyFlags& f) {
     if (std::none_of(done.begin(), done.end(), [&](const StudyPoint& d) { return SamePoint(d, grid[i].id); }))
       todo.push_back(i);
   }
-  const std::string who = share->ranks == 1 ? "study"
-                                             : fmt::format("study rank {} of {} ({})", share->rank, share->ranks,
-                                                           share->source);
+  const std::string who =
+      share->ranks == 1 ? "study"
+                        : fmt::format("study rank {} of {} ({})", share->rank, share->ranks, share->source);
   if (share->ranks > 1)
-    std::printf("%s: this rank trains grid points i with i %% %d == %d: %zu of %zu\n", who.c_str(), share->ranks,
-                share->rank, owned, grid.size());
-  std::printf("%s: %zu points, %zu already in %s, %zu to train (%d at once)\n", who.c_str(), owned, owned - todo.size(),
-              f.db.c_str(), todo.size(), f.jobs);
+    std::printf("%s: this rank trains grid points i with i %% %d == %d: %zu of %zu\n", who.c_str(),
+                share->ranks, share->rank, owned, grid.size());
+  std::printf("%s: %zu points, %zu already in %s, %zu to train (%d at once)\n", who.c_str(), owned,
+              owned - todo.size(), f.db.c_str(), todo.size(), f.jobs);
   std::fflush(stdout);
 
   std::map<pid_t, size_t> running;
@@ -258,8 +282,8 @@ void RunStudy(const StudyFlags& f) {
     std::fflush(stdout);
     running.erase(it);
   }
-  std::printf("%s: trained %zu, skipped %zu, failed %zu\n", who.c_str(), todo.size() - failed, owned - todo.size(),
-              failed);
+  std::printf("%s: trained %zu, skipped %zu, failed %zu\n", who.c_str(), todo.size() - failed,
+              owned - todo.size(), failed);
   if (failed) Fail(kExitRuntimeError, fmt::format("{} of {} point(s) failed", failed, todo.size()));
 }
 
@@ -267,22 +291,30 @@ void RunStudy(const StudyFlags& f) {
 
 void AddStudyCommand(CLI::App& app) {
   auto f = std::make_shared<StudyFlags>();
-  CLI::App* cmd = app.add_subcommand(
-      "study", "train a grid of schedules x K x lr x seeds into one store, --jobs at once; re-running skips finished points");
+  CLI::App* cmd = app.add_subcommand("study",
+                                     "train a grid of schedules x K x lr x seeds into one store, --jobs at "
+                                     "once; re-running skips finished points");
   cmd->add_option("--schedules", f->schedules, "schedules to compare")->delimiter(',')->capture_default_str();
   cmd->add_option("--stages", f->stages, "pipeline stages P")->capture_default_str();
-  cmd->add_option("--accum", f->accum, "micro-batches per update K, comma-separated")->delimiter(',')->capture_default_str();
-  cmd->add_option("--lr", f->lr, "peak learning rates, comma-separated")->delimiter(',')->capture_default_str();
+  cmd->add_option("--accum", f->accum, "micro-batches per update K, comma-separated")
+      ->delimiter(',')
+      ->capture_default_str();
+  cmd->add_option("--lr", f->lr, "peak learning rates, comma-separated")
+      ->delimiter(',')
+      ->capture_default_str();
   cmd->add_option("--seeds", f->seeds, "seeds 1..N per point")->capture_default_str();
   cmd->add_option("--updates", f->updates, "optimizer updates per run")->capture_default_str();
-  cmd->add_option("--warmup-frac", f->warmup_frac, "linear warm-up as a fraction of --updates")->capture_default_str();
-  cmd->add_option("--min-lr-frac", f->min_lr_frac, "cosine decay to this fraction of the peak lr")->capture_default_str();
+  cmd->add_option("--warmup-frac", f->warmup_frac, "linear warm-up as a fraction of --updates")
+      ->capture_default_str();
+  cmd->add_option("--min-lr-frac", f->min_lr_frac, "cosine decay to this fraction of the peak lr")
+      ->capture_default_str();
   cmd->add_option("--db", f->db, "trace store every run is recorded in")->capture_default_str();
   cmd->add_option("--log-dir", f->log_dir, "where each run's output goes (default: DB.logs)");
   cmd->add_option("--jobs", f->jobs, "runs at once")->capture_default_str();
   cmd->allow_extras();
-  cmd->footer("Other flags (model, data, --eval-every, --device) are passed to every `paci train`. Under mpirun or "
-              "srun, each rank trains its share of the grid (point i on rank i % ranks) into the same --db.");
+  cmd->footer(
+      "Other flags (model, data, --eval-every, --device) are passed to every `paci train`. Under mpirun or "
+      "srun, each rank trains its share of the grid (point i on rank i % ranks) into the same --db.");
 
   CLI::App* report = AddStudyReportCommand(cmd);
   cmd->callback([f, cmd, report] {

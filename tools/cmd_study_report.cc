@@ -7,6 +7,8 @@
 // time per update; rate_at_target_scale is that rate in study tokens per second,
 // StudyTokensPerSecondAt). Plots (Qt Charts offscreen, plot/): loss vs tokens per lr, loss vs predicted time,
 // time-to-accuracy bars, and a K x lr heat map of the gap to flush per schedule.
+#include <fmt/format.h>
+
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cmath>
@@ -19,8 +21,7 @@
 #include <string>
 #include <vector>
 
-#include <fmt/format.h>
-
+#include "proto/exit_codes.h"
 #include "proto/ir_names.h"
 #include "sim/cost_model_file.h"
 #include "store/trace_store.h"
@@ -28,7 +29,6 @@
 #include "study/study_configuration.h"
 #include "study/study_report.h"
 #include "tools/commands.h"
-#include "proto/exit_codes.h"
 #include "tools/model_flags.h"
 #ifdef PACI_HAVE_PLOT
 #include "plot/charts.h"
@@ -54,10 +54,12 @@ struct ReportFlags {
 
 // The configurations in the sub-grid the flags name, with their flush baselines. Nothing selected is
 // an error naming the flags.
-std::vector<StudyConfiguration> SelectConfigurations(const ReportFlags& f, std::vector<StudyConfiguration> all) {
+std::vector<StudyConfiguration> SelectConfigurations(const ReportFlags& f,
+                                                     std::vector<StudyConfiguration> all) {
   std::vector<StudyConfiguration> kept = study::SelectSubGrid(f.grid, std::move(all));
   if (kept.empty() && !f.grid.Empty())
-    Fail(kExitBadInput, "--schedules/--stages/--accum/--lr: no configuration of " + f.db + " is in that sub-grid");
+    Fail(kExitBadInput,
+         "--schedules/--stages/--accum/--lr: no configuration of " + f.db + " is in that sub-grid");
   return kept;
 }
 
@@ -76,20 +78,23 @@ std::ofstream OpenOut(const std::filesystem::path& path) {
 }
 
 // Every complete measured run with the study's columns, grouped; curves.csv written on the way.
-std::vector<Configuration> LoadConfigurations(const ReportFlags& f, store::TraceStore& db, std::ofstream& curves) {
+std::vector<Configuration> LoadConfigurations(const ReportFlags& f, store::TraceStore& db,
+                                              std::ofstream& curves) {
   Result<std::vector<StudyConfiguration>> loaded = study::LoadStudy(db);
   if (!loaded.ok()) Fail(kExitRuntimeError, "--db: " + loaded.status().message());
   std::vector<Configuration> configs;
-  curves << "configuration,schedule,P,K,lr,microbatch_size,tokens_per_update,seed,run,update,tokens,train_loss,val_loss\n";
+  curves << "configuration,schedule,P,K,lr,microbatch_size,tokens_per_update,seed,run,update,tokens,train_"
+            "loss,val_loss\n";
   for (StudyConfiguration& l : SelectConfigurations(f, std::move(*loaded))) {
     Configuration& c = configs.emplace_back();
     static_cast<StudyConfiguration&>(c) = std::move(l);
     const store::RunConfig& k = c.point.config;
     for (const StudyRun& r : c.runs)
       for (const ir::UpdateMetric& u : r.updates)
-        curves << fmt::format("{},{},{},{},{:g},{},{},{},{},{},{},{:.6g},{}\n", Csv(c.label), k.schedule, *k.stages,
-                              *k.accum, *k.lr, *k.microbatch_size, *k.tokens_per_update, r.seed, r.id, u.update(),
-                              u.tokens(), u.loss(), std::isnan(u.val_loss()) ? "" : fmt::format("{:.6g}", u.val_loss()));
+        curves << fmt::format("{},{},{},{},{:g},{},{},{},{},{},{},{:.6g},{}\n", Csv(c.label), k.schedule,
+                              *k.stages, *k.accum, *k.lr, *k.microbatch_size, *k.tokens_per_update, r.seed,
+                              r.id, u.update(), u.tokens(), u.loss(),
+                              std::isnan(u.val_loss()) ? "" : fmt::format("{:.6g}", u.val_loss()));
   }
   return configs;
 }
@@ -102,8 +107,8 @@ void WriteBands(const std::vector<Configuration>& configs, const std::filesystem
     Result<study::SeedBand> band = study::MeanOverSeeds(c.TrainCurves());
     if (!band.ok()) Fail(kExitRuntimeError, c.label + ": " + band.status().message());
     for (size_t i = 0; i < band->tokens.size(); ++i)
-      f << Csv(c.label) << ',' << band->tokens[i] << ',' << fmt::format("{:.6g},{:.6g}", band->mean[i], band->stddev[i])
-        << ',' << band->seeds << '\n';
+      f << Csv(c.label) << ',' << band->tokens[i] << ','
+        << fmt::format("{:.6g},{:.6g}", band->mean[i], band->stddev[i]) << ',' << band->seeds << '\n';
     bands->push_back(*band);
   }
 }
@@ -127,7 +132,8 @@ void WriteFinal(const std::vector<Configuration>& configs, const std::filesystem
 void PredictRates(const ReportFlags& f, std::vector<Configuration>* configs) {
   const bool model = ModelFlagsGiven(f.model);
   if (f.cost.empty() && !model) return;
-  if (!f.cost.empty() && model) Fail(kExitBadInput, "--cost: give a cost file or --model/--hardware, not both");
+  if (!f.cost.empty() && model)
+    Fail(kExitBadInput, "--cost: give a cost file or --model/--hardware, not both");
   std::optional<ir::CostModel> cost;
   std::optional<sim::ModelCostSetup> setup;
   if (!f.cost.empty()) {
@@ -154,8 +160,9 @@ void PredictRates(const ReportFlags& f, std::vector<Configuration>* configs) {
   }
 }
 
-void WriteTta(const ReportFlags& f, const std::vector<Configuration>& configs, const std::filesystem::path& out,
-              std::vector<study::PredictedTimeToAccuracy>* times, std::vector<study::TokensToTarget>* tokens) {
+void WriteTta(const ReportFlags& f, const std::vector<Configuration>& configs,
+              const std::filesystem::path& out, std::vector<study::PredictedTimeToAccuracy>* times,
+              std::vector<study::TokensToTarget>* tokens) {
   std::ofstream tta = OpenOut(out / "tta.csv");
   tta << "configuration,seeds,reached,tokens_to_target,tokens_lo95,tokens_hi95,rate_at_target_scale,"
          "predicted_seconds,seconds_lo95,seconds_hi95\n";
@@ -164,8 +171,8 @@ void WriteTta(const ReportFlags& f, const std::vector<Configuration>& configs, c
     study::PredictedTimeToAccuracy time;
     if (c.steady_tokens_per_s) time = study::PredictTimeToAccuracy(t, *c.steady_tokens_per_s);
     tta << Csv(c.label) << ',' << t.seeds << ',' << t.reached << ',' << Opt(t.mean) << ',' << Opt(t.lo) << ','
-        << Opt(t.hi) << ',' << Opt(c.steady_tokens_per_s) << ',' << Opt(time.seconds) << ',' << Opt(time.lo) << ','
-        << Opt(time.hi) << '\n';
+        << Opt(t.hi) << ',' << Opt(c.steady_tokens_per_s) << ',' << Opt(time.seconds) << ',' << Opt(time.lo)
+        << ',' << Opt(time.hi) << '\n';
     times->push_back(time);
     tokens->push_back(t);
   }
@@ -190,16 +197,17 @@ plot::Series BandSeries(const std::string& name, const study::SeedBand& b, doubl
 }
 
 // One chart per lr (all schedules and K at that lr), x = tokens or predicted seconds.
-size_t PlotCurves(plot::Renderer& r, const std::vector<Configuration>& configs, const std::vector<study::SeedBand>& bands,
-                  const std::filesystem::path& out, bool by_time) {
+size_t PlotCurves(plot::Renderer& r, const std::vector<Configuration>& configs,
+                  const std::vector<study::SeedBand>& bands, const std::filesystem::path& out, bool by_time) {
   std::set<double> lrs;
   for (const Configuration& c : configs) lrs.insert(*c.point.config.lr);
   size_t written = 0;
   for (double lr : lrs) {
     plot::LineChart chart;
-    chart.title = fmt::format("train loss, lr {:g} (mean over seeds, {}-update trailing mean; band +-1 sd)", lr,
-                              study::kLossSmoothingWindow);
-    chart.x_label = by_time ? "predicted seconds at the target scale (updates x steady-state time per update)" : "training tokens";
+    chart.title = fmt::format("train loss, lr {:g} (mean over seeds, {}-update trailing mean; band +-1 sd)",
+                              lr, study::kLossSmoothingWindow);
+    chart.x_label = by_time ? "predicted seconds at the target scale (updates x steady-state time per update)"
+                            : "training tokens";
     chart.y_label = "train loss";
     for (size_t i = 0; i < configs.size(); ++i) {
       const Configuration& c = configs[i];
@@ -208,7 +216,8 @@ size_t PlotCurves(plot::Renderer& r, const std::vector<Configuration>& configs, 
       const std::string name = fmt::format("{} K={}", VariantName(c.point), *c.point.config.accum);
       chart.series.push_back(BandSeries(name, bands[i], by_time ? 1.0 / *c.steady_tokens_per_s : 1.0));
     }
-    const std::string stem = (out / fmt::format("{}_lr{:g}", by_time ? "loss_vs_time" : "loss_vs_tokens", lr)).string();
+    const std::string stem =
+        (out / fmt::format("{}_lr{:g}", by_time ? "loss_vs_time" : "loss_vs_tokens", lr)).string();
     const Status st = r.Write(chart, stem);
     if (!st.ok()) Fail(kExitRuntimeError, "--out: " + st.message());
     ++written;
@@ -217,19 +226,22 @@ size_t PlotCurves(plot::Renderer& r, const std::vector<Configuration>& configs, 
 }
 
 size_t PlotTta(plot::Renderer& r, const std::vector<Configuration>& configs,
-               const std::vector<study::PredictedTimeToAccuracy>& times, const std::vector<study::TokensToTarget>& tokens,
-               double target, const std::filesystem::path& out) {
+               const std::vector<study::PredictedTimeToAccuracy>& times,
+               const std::vector<study::TokensToTarget>& tokens, double target,
+               const std::filesystem::path& out) {
   plot::BarChart chart;
-  const bool seconds = std::any_of(times.begin(), times.end(), [](const auto& t) { return t.seconds.has_value(); });
-  chart.title = fmt::format("{} to train loss {:g} (mean over seeds, 95 % t-interval; configurations that reach it)",
-                            seconds ? "predicted time" : "tokens", target);
+  const bool seconds =
+      std::any_of(times.begin(), times.end(), [](const auto& t) { return t.seconds.has_value(); });
+  chart.title =
+      fmt::format("{} to train loss {:g} (mean over seeds, 95 % t-interval; configurations that reach it)",
+                  seconds ? "predicted time" : "tokens", target);
   chart.y_label = seconds ? "seconds at the target scale" : "training tokens";
   for (size_t i = 0; i < configs.size(); ++i) {
     const std::optional<double> v = seconds ? times[i].seconds : tokens[i].mean;
     if (!v) continue;
     const store::RunConfig& k = configs[i].point.config;
-    chart.bars.push_back({fmt::format("{} K={} lr={:g}", VariantName(configs[i].point), *k.accum, *k.lr), *v, seconds ? *times[i].lo : *tokens[i].lo,
-                          seconds ? *times[i].hi : *tokens[i].hi});
+    chart.bars.push_back({fmt::format("{} K={} lr={:g}", VariantName(configs[i].point), *k.accum, *k.lr), *v,
+                          seconds ? *times[i].lo : *tokens[i].lo, seconds ? *times[i].hi : *tokens[i].hi});
   }
   const Status st = r.Write(chart, (out / "tta").string());
   if (!st.ok()) Fail(kExitRuntimeError, "--out: " + st.message());
@@ -237,7 +249,8 @@ size_t PlotTta(plot::Renderer& r, const std::vector<Configuration>& configs,
 }
 
 // Per non-flush schedule: rows lr, columns K, cell = final val loss minus flush's (paired mean).
-size_t PlotHeatMaps(plot::Renderer& r, const std::vector<Configuration>& configs, const std::filesystem::path& out) {
+size_t PlotHeatMaps(plot::Renderer& r, const std::vector<Configuration>& configs,
+                    const std::filesystem::path& out) {
   std::set<std::string> schedules;
   for (const Configuration& c : configs)
     if (!c.IsFlush() && study::FlushOf(configs, c)) schedules.insert(VariantName(c.point));
@@ -251,7 +264,8 @@ size_t PlotHeatMaps(plot::Renderer& r, const std::vector<Configuration>& configs
         lrs.insert(*c.point.config.lr);
       }
     plot::HeatMap map;
-    map.title = fmt::format("{}: final validation loss minus 1F1B-flush's (same lr, tokens/update; mean over seeds)", s);
+    map.title = fmt::format(
+        "{}: final validation loss minus 1F1B-flush's (same lr, tokens/update; mean over seeds)", s);
     map.x_label = "K (micro-batches per update)";
     map.y_label = "peak lr";
     for (int64_t k : ks) map.columns.push_back(std::to_string(k));
@@ -282,14 +296,17 @@ void RunReport(const ReportFlags& f) {
   if (f.target_loss != 0)  // 0: not given
     if (Status st = study::CheckTargetLoss(f.target_loss); !st.ok()) Fail(kExitBadInput, st.message());
   if ((!f.cost.empty() || ModelFlagsGiven(f.model)) && f.target_loss <= 0)
-    Fail(kExitBadInput, std::string(f.cost.empty() ? "--model" : "--cost") + ": applies only with --target-loss (time to that loss)");
-  Result<store::TraceStore> db = store::TraceStore::Open(f.db, store::OpenOptions{.create_if_missing = false});
+    Fail(kExitBadInput, std::string(f.cost.empty() ? "--model" : "--cost") +
+                            ": applies only with --target-loss (time to that loss)");
+  Result<store::TraceStore> db =
+      store::TraceStore::Open(f.db, store::OpenOptions{.create_if_missing = false});
   if (!db.ok()) Fail(kExitBadInput, "--db: " + db.status().message());
   const std::filesystem::path out(f.out);
   std::error_code ec;  // a file in the way is bad input naming the flag, not an internal error
   std::filesystem::create_directories(out, ec);
   if (ec || !std::filesystem::is_directory(out))
-    Fail(kExitBadInput, "--out: cannot make the folder '" + f.out + "': " + (ec ? ec.message() : "a file of that name exists"));
+    Fail(kExitBadInput, "--out: cannot make the folder '" + f.out +
+                            "': " + (ec ? ec.message() : "a file of that name exists"));
   std::ofstream curves = OpenOut(out / "curves.csv");
   std::vector<Configuration> configs = LoadConfigurations(f, *db, curves);
   PredictRates(f, &configs);
@@ -308,14 +325,16 @@ void RunReport(const ReportFlags& f) {
 #ifdef PACI_HAVE_PLOT
   plot::Renderer renderer;
   size_t plots = PlotCurves(renderer, configs, bands, out, /*by_time=*/false);
-  if (std::any_of(configs.begin(), configs.end(), [](const Configuration& c) { return c.steady_tokens_per_s.has_value(); }))
+  if (std::any_of(configs.begin(), configs.end(),
+                  [](const Configuration& c) { return c.steady_tokens_per_s.has_value(); }))
     plots += PlotCurves(renderer, configs, bands, out, /*by_time=*/true);
   if (f.target_loss > 0) plots += PlotTta(renderer, configs, times, tokens, f.target_loss, out);
   plots += PlotHeatMaps(renderer, configs, out);
   std::printf("study report: %zu plots (PNG and SVG) in %s\n", plots, f.out.c_str());
 #else
-  std::fprintf(stderr, "study report: no plots: this paci was built without Qt (plots need Qt6 Charts); "
-                       "--no-plots silences this\n");
+  std::fprintf(stderr,
+               "study report: no plots: this paci was built without Qt (plots need Qt6 Charts); "
+               "--no-plots silences this\n");
 #endif
 }
 
@@ -323,22 +342,28 @@ void RunReport(const ReportFlags& f) {
 
 CLI::App* AddStudyReportCommand(CLI::App* study) {
   auto r = std::make_shared<ReportFlags>();
-  CLI::App* report = study->add_subcommand("report", "CSV and plots of a study's loss curves, seed bands, gap to flush and time to a target loss");
+  CLI::App* report = study->add_subcommand(
+      "report", "CSV and plots of a study's loss curves, seed bands, gap to flush and time to a target loss");
   report->add_option("--db", r->db, "the study's trace store")->capture_default_str();
   report->add_option("--out", r->out, "folder for the CSV files and plots")->required();
   report->add_option("--target-loss", r->target_loss, "training loss (smoothed) to reach: writes tta.csv");
-  report->add_option("--cost", r->cost, "cost model at the target scale (JSON or proto text; without tokens_per_microbatch: the study's micro-batch)");
+  report->add_option("--cost", r->cost,
+                     "cost model at the target scale (JSON or proto text; without tokens_per_microbatch: the "
+                     "study's micro-batch)");
   AddModelFlags(report, &r->model);
   report->add_flag("--no-plots", r->no_plots, "CSV only");
-  report->add_option("--schedules", r->grid.schedules, "report only these schedules (variants by their name, e.g. paci+drift-lr-scale=1)")
+  report
+      ->add_option("--schedules", r->grid.schedules,
+                   "report only these schedules (variants by their name, e.g. paci+drift-lr-scale=1)")
       ->delimiter(',');
   report->add_option("--stages", r->grid.stages, "report only these P")->delimiter(',');
   report->add_option("--accum", r->grid.accum, "report only these K")->delimiter(',');
   report->add_option("--lr", r->grid.lr, "report only these peak learning rates")->delimiter(',');
-  report->footer("Time to accuracy at a target scale: updates to the target loss (measured here) x the simulator's "
-                 "steady-state time per update under --cost or --model/--hardware/--link (predicted there). "
-                 "--schedules/--stages/--accum/--lr report a sub-grid; the 1F1B-flush baseline of each configuration "
-                 "in it is kept.");
+  report->footer(
+      "Time to accuracy at a target scale: updates to the target loss (measured here) x the simulator's "
+      "steady-state time per update under --cost or --model/--hardware/--link (predicted there). "
+      "--schedules/--stages/--accum/--lr report a sub-grid; the 1F1B-flush baseline of each configuration "
+      "in it is kept.");
   report->callback([r] { RunReport(*r); });
   return report;
 }

@@ -1,23 +1,23 @@
 // `paci summary RUN...`: stored runs side by side, one row each: validation loss, tokens/s, time
 // per update, max drift and peak memory per stage, and for a prediction the measured run it
 // predicts. The main job ends with this table.
+#include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cmath>
 #include <optional>
-#include <string_view>
 #include <string>
+#include <string_view>
 #include <vector>
 
-#include <CLI/CLI.hpp>
-#include <fmt/format.h>
-
+#include "proto/exit_codes.h"
 #include "proto/ir_names.h"
 #include "store/metric_keys.h"
-#include "study/time_to_accuracy.h"
 #include "store/trace_store.h"
+#include "study/time_to_accuracy.h"
 #include "tools/commands.h"
 #include "tools/simulated_runs.h"
-#include "proto/exit_codes.h"
 
 namespace paci::cli {
 namespace {
@@ -62,13 +62,15 @@ void PrintTimeToLoss(const std::vector<store::RunData>& runs, double target) {
     const double t = TimeToLoss(*r, target);
     if (IsFlushSchedule(r->record.info.spec.kind()) && !std::isnan(t) && !(t >= best_flush)) best_flush = t;
   }
-  fmt::print("\ntime to training loss {:.4f} (smoothed over {} updates):\n", target, study::kLossSmoothingWindow);
+  fmt::print("\ntime to training loss {:.4f} (smoothed over {} updates):\n", target,
+             study::kLossSmoothingWindow);
   for (const auto* r : measured) {
     const double t = TimeToLoss(*r, target);
     fmt::print("{:>4} {:<26} {:>9} {}\n", r->record.id, r->record.info.name.substr(0, 26),
                std::isnan(t) ? "never" : fmt::format("{:.1f} s", t),
-               std::isnan(t) || std::isnan(best_flush) ? std::string()
-                                                       : fmt::format("{:.2f}x vs fastest flush", best_flush / t));
+               std::isnan(t) || std::isnan(best_flush)
+                   ? std::string()
+                   : fmt::format("{:.2f}x vs fastest flush", best_flush / t));
   }
 }
 
@@ -126,10 +128,10 @@ void RunSummary(const SummaryFlags& f) {
     namespace m = store::metric;
     const store::RunConfig& c = r->record.info.config;
     fmt::print("{:>4} {:<9} {:<26} {:>4} {:>8} {:>6} {:>8} {:>10} {:>12}  {:<16} {:<30} {}\n", id,
-               store::RunKindName(r->record.info.kind), r->record.info.name.substr(0, 26),
-               OrDash(c.accum), Lr(c.lr), OrDash(c.seed),
-               Metric(*r, m::kValLoss, "{:.4f}"), Metric(*r, m::kTokensPerS, "{:.0f}"),
-               Metric(*r, m::kTimePerUpdateMs, "{:.2f}"), PerStage(*r, m::kMaxDrift, "{:.0f}", 1.0),
+               store::RunKindName(r->record.info.kind), r->record.info.name.substr(0, 26), OrDash(c.accum),
+               Lr(c.lr), OrDash(c.seed), Metric(*r, m::kValLoss, "{:.4f}"),
+               Metric(*r, m::kTokensPerS, "{:.0f}"), Metric(*r, m::kTimePerUpdateMs, "{:.2f}"),
+               PerStage(*r, m::kMaxDrift, "{:.0f}", 1.0),
                PerStage(*r, m::kPeakMemoryBytes, "{:.2f}", 1.0 / (1 << 20)), Predicts(*db, id));
   }
   PrintTimeToLoss(loaded, f.target_loss);

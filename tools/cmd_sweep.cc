@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "proto/exit_codes.h"
 #include "proto/ir_names.h"
 #include "sched/limits.h"
 #include "sim/sweep.h"
@@ -28,10 +29,9 @@
 #include "study/study_ranking.h"
 #include "study/time_to_accuracy.h"
 #include "tools/commands.h"
+#include "tools/model_flags.h"
 #include "tools/sim_flags.h"
 #include "tools/spec_flags.h"
-#include "tools/model_flags.h"
-#include "proto/exit_codes.h"
 
 namespace paci::cli {
 namespace {
@@ -79,9 +79,11 @@ void CheckSweepWork(const sim::SweepGrid& g) {
             work += static_cast<double>(P) * s->chunks() * static_cast<double>(s->total_microbatches());
         }
   if (work > static_cast<double>(kMaxSweepStageMicroBatches))
-    Fail(kExitBadInput, fmt::format("--schedules/--stages/--accum/--microbatches: the grid simulates {:.3g} stage micro-batches, "
-                        "beyond the limit kMaxSweepStageMicroBatches = {} (sched/limits.h); narrow the ranges",
-                        work, kMaxSweepStageMicroBatches));
+    Fail(kExitBadInput,
+         fmt::format(
+             "--schedules/--stages/--accum/--microbatches: the grid simulates {:.3g} stage micro-batches, "
+             "beyond the limit kMaxSweepStageMicroBatches = {} (sched/limits.h); narrow the ranges",
+             work, kMaxSweepStageMicroBatches));
 }
 
 sim::SweepGrid GridFromFlags(const SweepFlags& f) {
@@ -108,7 +110,8 @@ sim::SweepGrid GridFromFlags(const SweepFlags& f) {
   for (uint32_t K : g.accums)
     for (uint64_t N : g.microbatches.empty() ? std::vector<uint64_t>{0} : g.microbatches)
       for (uint64_t U : g.updates.empty() ? std::vector<uint64_t>{0} : g.updates)
-        if (Result<uint64_t> u = UpdatesFromFlags(K, N, U); !u.ok()) Fail(kExitBadInput, u.status().message());
+        if (Result<uint64_t> u = UpdatesFromFlags(K, N, U); !u.ok())
+          Fail(kExitBadInput, u.status().message());
   if (f.chunks < 2) Fail(kExitBadInput, "--chunks: interleaved-1f1b needs at least 2");
   g.chunks = f.chunks;
   CheckSweepWork(g);
@@ -127,7 +130,8 @@ std::map<std::string, study::LossCurve> CurvesOrFail(const SweepFlags& f) {
     const size_t eq = spec.find('=');
     const std::string key = eq == std::string::npos ? "*" : spec.substr(0, eq);
     const std::string path = eq == std::string::npos ? spec : spec.substr(eq + 1);
-    if (key != "*" && !ParseScheduleName(key)) Fail(kExitBadInput, "--loss-curve: unknown schedule '" + key + "'");
+    if (key != "*" && !ParseScheduleName(key))
+      Fail(kExitBadInput, "--loss-curve: unknown schedule '" + key + "'");
     Result<study::LossCurve> c = study::LoadLossCurveCsv(path);
     if (!c.ok()) Fail(kExitBadInput, "--loss-curve: " + c.status().message());
     curves[key] = *c;
@@ -144,29 +148,42 @@ std::vector<study::TtaEntry> TimeToAccuracy(const SweepFlags& f, const std::vect
   return *entries;
 }
 
-const char* kColumns[] = {"schedule", "stages", "accum", "chunks", "microbatches", "makespan_ms",
-                          "throughput_microbatches_per_s", "tokens_per_s", "bubble_fraction",
-                          "peak_memory_bytes", "peak_activations", "weight_versions", "max_drift",
-                          "mean_drift", "optimizer_updates", "ops", "error"};
+const char* kColumns[] = {"schedule",
+                          "stages",
+                          "accum",
+                          "chunks",
+                          "microbatches",
+                          "makespan_ms",
+                          "throughput_microbatches_per_s",
+                          "tokens_per_s",
+                          "bubble_fraction",
+                          "peak_memory_bytes",
+                          "peak_activations",
+                          "weight_versions",
+                          "max_drift",
+                          "mean_drift",
+                          "optimizer_updates",
+                          "ops",
+                          "error"};
 
 nlohmann::ordered_json RowJson(const sim::SweepRow& r, const study::TtaEntry* tta) {
   nlohmann::ordered_json j = {{"schedule", ScheduleName(r.kind)},
-                      {"stages", r.stages},
-                      {"accum", r.accum},
-                      {"chunks", r.chunks},
-                      {"microbatches", r.microbatches},
-                      {"makespan_ms", r.makespan_ns / 1e6},
-                      {"throughput_microbatches_per_s", r.throughput_microbatches_per_s},
-                      {"tokens_per_s", r.tokens_per_s},
-                      {"bubble_fraction", r.bubble_fraction},
-                      {"peak_memory_bytes", r.peak_memory_bytes},
-                      {"peak_activations", r.peak_activations},
-                      {"weight_versions", r.weight_versions},
-                      {"max_drift", r.max_drift},
-                      {"mean_drift", r.mean_drift},
-                      {"optimizer_updates", r.optimizer_updates},
-                      {"ops", r.ops},
-                      {"error", r.error}};
+                              {"stages", r.stages},
+                              {"accum", r.accum},
+                              {"chunks", r.chunks},
+                              {"microbatches", r.microbatches},
+                              {"makespan_ms", r.makespan_ns / 1e6},
+                              {"throughput_microbatches_per_s", r.throughput_microbatches_per_s},
+                              {"tokens_per_s", r.tokens_per_s},
+                              {"bubble_fraction", r.bubble_fraction},
+                              {"peak_memory_bytes", r.peak_memory_bytes},
+                              {"peak_activations", r.peak_activations},
+                              {"weight_versions", r.weight_versions},
+                              {"max_drift", r.max_drift},
+                              {"mean_drift", r.mean_drift},
+                              {"optimizer_updates", r.optimizer_updates},
+                              {"ops", r.ops},
+                              {"error", r.error}};
   if (!r.stage_costs.empty()) {
     // The model's derived costs per stage (the layer split the partitioner chose for this point).
     j["per_stage"] = nlohmann::ordered_json::array();
@@ -185,10 +202,13 @@ nlohmann::ordered_json RowJson(const sim::SweepRow& r, const study::TtaEntry* tt
   }
   if (tta) {
     j["seconds_per_update"] = tta->timing.period_s;
-    j["updates_to_target"] = tta->updates_to_target ? nlohmann::ordered_json(*tta->updates_to_target) : nlohmann::ordered_json();
-    j["time_to_target_s"] = tta->seconds_to_target ? nlohmann::ordered_json(*tta->seconds_to_target) : nlohmann::ordered_json();
-    j["speedup_vs_best_flush"] =
-        tta->speedup_vs_best_flush ? nlohmann::ordered_json(*tta->speedup_vs_best_flush) : nlohmann::ordered_json();
+    j["updates_to_target"] =
+        tta->updates_to_target ? nlohmann::ordered_json(*tta->updates_to_target) : nlohmann::ordered_json();
+    j["time_to_target_s"] =
+        tta->seconds_to_target ? nlohmann::ordered_json(*tta->seconds_to_target) : nlohmann::ordered_json();
+    j["speedup_vs_best_flush"] = tta->speedup_vs_best_flush
+                                     ? nlohmann::ordered_json(*tta->speedup_vs_best_flush)
+                                     : nlohmann::ordered_json();
   }
   return j;
 }
@@ -213,7 +233,8 @@ std::string Format(const std::vector<sim::SweepRow>& rows, const std::vector<stu
   }
   std::vector<std::string> cols(std::begin(kColumns), std::end(kColumns));
   if (!tta.empty())
-    for (const char* c : {"seconds_per_update", "updates_to_target", "time_to_target_s", "speedup_vs_best_flush"})
+    for (const char* c :
+         {"seconds_per_update", "updates_to_target", "time_to_target_s", "speedup_vs_best_flush"})
       cols.push_back(c);
   std::string out;
   for (size_t c = 0; c < cols.size(); ++c) {
@@ -237,21 +258,22 @@ void PrintTable(const std::vector<sim::SweepRow>& rows) {
              "microbatch/s", "bubble", "peak_mem_MiB", "max_drift", "mean_drift");
   for (const sim::SweepRow& r : rows) {
     if (!r.ok()) continue;
-    fmt::print("{:<28} {:>7} {:>12.6g} {:>14.6g} {:>8.4f} {:>12.1f} {:>9} {:>10.4f}\n", Label(r), r.microbatches,
-               r.makespan_ns / 1e6, r.throughput_microbatches_per_s, r.bubble_fraction,
+    fmt::print("{:<28} {:>7} {:>12.6g} {:>14.6g} {:>8.4f} {:>12.1f} {:>9} {:>10.4f}\n", Label(r),
+               r.microbatches, r.makespan_ns / 1e6, r.throughput_microbatches_per_s, r.bubble_fraction,
                r.peak_memory_bytes / 1048576.0, r.max_drift, r.mean_drift);
   }
 }
 
 void PrintRecommendations(const std::vector<sim::SweepRow>& rows, const sim::SweepLimits& limits) {
   std::string within;
-  if (limits.memory_budget_bytes) within += fmt::format(" memory <= {:.6g} GiB/stage", *limits.memory_budget_bytes / 1073741824.0);
+  if (limits.memory_budget_bytes)
+    within += fmt::format(" memory <= {:.6g} GiB/stage", *limits.memory_budget_bytes / 1073741824.0);
   if (limits.max_drift) within += fmt::format(" drift <= {}", *limits.max_drift);
   fmt::print("recommendation (best throughput{}):\n", within.empty() ? "" : "," + within);
   auto line = [](const char* what, const std::optional<sim::SweepRow>& r) {
     if (!r) return fmt::format("  {:<10} none fits\n", what);
-    return fmt::format("  {:<10} {:<28} {:.6g} micro-batches/s{}  peak {:.1f} MiB  max drift {}\n", what, Label(*r),
-                       r->throughput_microbatches_per_s,
+    return fmt::format("  {:<10} {:<28} {:.6g} micro-batches/s{}  peak {:.1f} MiB  max drift {}\n", what,
+                       Label(*r), r->throughput_microbatches_per_s,
                        r->tokens_per_s > 0 ? fmt::format(" ({:.6g} tokens/s)", r->tokens_per_s) : "",
                        r->peak_memory_bytes / 1048576.0, r->max_drift);
   };
@@ -260,7 +282,8 @@ void PrintRecommendations(const std::vector<sim::SweepRow>& rows, const sim::Swe
   }
 }
 
-void PrintTta(const std::vector<sim::SweepRow>& rows, const std::vector<study::TtaEntry>& tta, double target) {
+void PrintTta(const std::vector<sim::SweepRow>& rows, const std::vector<study::TtaEntry>& tta,
+              double target) {
   fmt::print("time to loss <= {:g}:\n", target);
   for (size_t i = 0; i < rows.size(); ++i) {
     const study::TtaEntry& e = tta[i];
@@ -269,9 +292,10 @@ void PrintTta(const std::vector<sim::SweepRow>& rows, const std::vector<study::T
       fmt::print("  {:<28} {}\n", Label(rows[i]), e.updates_to_target ? "-" : "not reached (or no curve)");
       continue;
     }
-    fmt::print("  {:<28} {:>8} updates x {:.6g} s = {:.6g} s{}\n", Label(rows[i]), *e.updates_to_target, e.timing.period_s,
-               *e.seconds_to_target,
-               e.speedup_vs_best_flush ? fmt::format("   {:.3f}x vs best flush", *e.speedup_vs_best_flush) : "");
+    fmt::print(
+        "  {:<28} {:>8} updates x {:.6g} s = {:.6g} s{}\n", Label(rows[i]), *e.updates_to_target,
+        e.timing.period_s, *e.seconds_to_target,
+        e.speedup_vs_best_flush ? fmt::format("   {:.3f}x vs best flush", *e.speedup_vs_best_flush) : "");
   }
 }
 
@@ -305,7 +329,8 @@ Status StoreSweepMetrics(store::RunWriter& w, const sim::SweepRow& r) {
 
 // Each possible point becomes a predicted run holding the sweep's metrics (no op trace: `paci
 // simulate` with the same flags records one), so sweeps sit beside the runs they inform.
-void StoreRows(const SweepFlags& f, const std::vector<sim::SweepRow>& rows, const sim::CostForSpec& cost_for) {
+void StoreRows(const SweepFlags& f, const std::vector<sim::SweepRow>& rows,
+               const sim::CostForSpec& cost_for) {
   if (f.no_db) return;
   Result<store::TraceStore> db = store::TraceStore::Open(f.db);
   if (!db.ok()) Fail(kExitBadInput, "--db: " + db.status().message());
@@ -334,14 +359,19 @@ void StoreRows(const SweepFlags& f, const std::vector<sim::SweepRow>& rows, cons
 // The grid's own flags do not apply when the configurations come from a study.
 void RefuseGridFlagsWithStudy(const SweepFlags& f) {
   const SweepFlags defaults;
-  const std::pair<const char*, bool> given[] = {
-      {"--schedules", f.schedules != defaults.schedules}, {"--stages", !f.stages.empty()},
-      {"--accum", f.accum != defaults.accum}, {"--microbatches", !f.microbatches.empty()},
-      {"--updates", !f.updates.empty()}, {"--loss-curve", !f.loss_curves.empty()},
-      {"--output", !f.output.empty()}, {"--memory-budget-gb", f.memory_budget_gb > 0},
-      {"--max-drift", f.max_drift >= 0}};
+  const std::pair<const char*, bool> given[] = {{"--schedules", f.schedules != defaults.schedules},
+                                                {"--stages", !f.stages.empty()},
+                                                {"--accum", f.accum != defaults.accum},
+                                                {"--microbatches", !f.microbatches.empty()},
+                                                {"--updates", !f.updates.empty()},
+                                                {"--loss-curve", !f.loss_curves.empty()},
+                                                {"--output", !f.output.empty()},
+                                                {"--memory-budget-gb", f.memory_budget_gb > 0},
+                                                {"--max-drift", f.max_drift >= 0}};
   for (const auto& [flag, on] : given)
-    if (on) Fail(kExitBadInput, std::string(flag) + ": does not apply with --loss-curves (the study's configurations are ranked)");
+    if (on)
+      Fail(kExitBadInput,
+           std::string(flag) + ": does not apply with --loss-curves (the study's configurations are ranked)");
   if (std::isnan(f.target_loss)) Fail(kExitBadInput, "--target-loss: required with --loss-curves");
   if (Status st = study::CheckTargetLoss(f.target_loss); !st.ok()) Fail(kExitBadInput, st.message());
   if (f.tta_updates < 1) Fail(kExitBadInput, "--tta-updates: must be at least 1");
@@ -353,38 +383,49 @@ void PrintRank(int rank, const study::StudyRank& r, const study::StudyRanking& a
   std::string why;
   if (r.vs_best_flush) {
     why = fmt::format(" | vs {} : {:.2f}x tokens, {:.2f}x throughput -> {:.2f}x speed-up",
-                      all.ranks[*all.best_flush].config->label, r.vs_best_flush->tokens, r.vs_best_flush->throughput,
-                      r.vs_best_flush->speedup);
+                      all.ranks[*all.best_flush].config->label, r.vs_best_flush->tokens,
+                      r.vs_best_flush->throughput, r.vs_best_flush->speedup);
   } else if (all.best_flush) {
     why = " | the best flush baseline";
   }
-  fmt::print("  {:>2}  {:<52} {:.4g} s [{:.4g}, {:.4g}]  ({:.4g} tokens [{:.4g}, {:.4g}] at {:.4g} tokens/s){}\n", rank,
-             c.label, *r.time.seconds, *r.time.lo, *r.time.hi, *r.tokens.mean, *r.tokens.lo, *r.tokens.hi, r.rate, why);
+  fmt::print(
+      "  {:>2}  {:<52} {:.4g} s [{:.4g}, {:.4g}]  ({:.4g} tokens [{:.4g}, {:.4g}] at {:.4g} tokens/s){}\n",
+      rank, c.label, *r.time.seconds, *r.time.lo, *r.time.hi, *r.tokens.mean, *r.tokens.lo, *r.tokens.hi,
+      r.rate, why);
 }
 
 // Ranks a study's configurations by predicted time to the target loss (study/study_ranking.h) and
 // says why.
 void RankStudy(const SweepFlags& f, const sim::CostForSpec& cost_for) {
   RefuseGridFlagsWithStudy(f);
-  Result<store::TraceStore> db = store::TraceStore::Open(f.study, store::OpenOptions{.create_if_missing = false, .read_only = true});
+  Result<store::TraceStore> db =
+      store::TraceStore::Open(f.study, store::OpenOptions{.create_if_missing = false, .read_only = true});
   if (!db.ok()) Fail(kExitBadInput, "--loss-curves: " + db.status().message());
   Result<std::vector<study::StudyConfiguration>> configs = study::LoadStudy(*db);
   if (!configs.ok()) Fail(kExitBadInput, "--loss-curves: " + configs.status().message());
-  if (configs->empty()) Fail(kExitBadInput, "--loss-curves: " + f.study + " holds no complete training runs with configuration columns");
+  if (configs->empty())
+    Fail(kExitBadInput,
+         "--loss-curves: " + f.study + " holds no complete training runs with configuration columns");
   Result<study::StudyRanking> ranking = study::RankStudy(*configs, f.target_loss, cost_for);
   if (!ranking.ok()) Fail(kExitBadInput, ranking.status().message());
-  fmt::print("time to train loss <= {:g} (smoothed over {} updates), from {}: updates to the target measured "
-             "(mean over seeds, 95 % t-interval) x steady-state time per update predicted at the target scale\n",
-             f.target_loss, study::kLossSmoothingWindow, f.study);
+  fmt::print(
+      "time to train loss <= {:g} (smoothed over {} updates), from {}: updates to the target measured "
+      "(mean over seeds, 95 % t-interval) x steady-state time per update predicted at the target scale\n",
+      f.target_loss, study::kLossSmoothingWindow, f.study);
   int rank = 0;
   for (const study::StudyRank& r : ranking->ranks) {
-    if (r.time.seconds) PrintRank(++rank, r, *ranking);
-    else fmt::print("   -  {:<52} not reached by every seed ({} of {})\n", r.config->label, r.tokens.reached, r.tokens.seeds);
+    if (r.time.seconds)
+      PrintRank(++rank, r, *ranking);
+    else
+      fmt::print("   -  {:<52} not reached by every seed ({} of {})\n", r.config->label, r.tokens.reached,
+                 r.tokens.seeds);
   }
   const std::vector<study::StudyRank>& ranks = ranking->ranks;
   if (!ranks.empty() && ranks.front().time.seconds)
-    fmt::print("recommendation: {} (fewest predicted seconds to the target; intervals overlapping the next ones "
-               "mean the seeds cannot separate them)\n", ranks.front().config->label);
+    fmt::print(
+        "recommendation: {} (fewest predicted seconds to the target; intervals overlapping the next ones "
+        "mean the seeds cannot separate them)\n",
+        ranks.front().config->label);
   else
     fmt::print("recommendation: none: no configuration reached loss {:g} on every seed\n", f.target_loss);
 }
@@ -432,7 +473,8 @@ void Run(const SweepFlags& f) {
   const std::vector<sim::SweepRow> rows =
       setup ? sim::RunSweep(grid, cost_for, f.threads) : sim::RunSweep(grid, *cost, f.threads);
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  const std::vector<study::TtaEntry> entries = tta ? TimeToAccuracy(f, rows, cost_for) : std::vector<study::TtaEntry>{};
+  const std::vector<study::TtaEntry> entries =
+      tta ? TimeToAccuracy(f, rows, cost_for) : std::vector<study::TtaEntry>{};
 
   uint64_t ops = 0, failed = 0;
   for (const sim::SweepRow& r : rows) {
@@ -440,15 +482,18 @@ void Run(const SweepFlags& f) {
     failed += r.ok() ? 0 : 1;
   }
   if (f.output.empty() || f.output == "-") {
-    if (f.output == "-") std::fputs(Format(rows, entries, format).c_str(), stdout);
-    else PrintTable(rows);
+    if (f.output == "-")
+      std::fputs(Format(rows, entries, format).c_str(), stdout);
+    else
+      PrintTable(rows);
   } else {
     Write(Format(rows, entries, format), f.output);
   }
   std::fprintf(stderr, "paci sweep: %zu configurations (%llu impossible, skipped) in %.3f s, %.3g M ops/s\n",
                rows.size(), static_cast<unsigned long long>(failed), wall, wall > 0 ? ops / wall / 1e6 : 0.0);
   sim::SweepLimits limits;
-  if (f.memory_budget_gb > 0) limits.memory_budget_bytes = static_cast<uint64_t>(f.memory_budget_gb * 1073741824.0);
+  if (f.memory_budget_gb > 0)
+    limits.memory_budget_bytes = static_cast<uint64_t>(f.memory_budget_gb * 1073741824.0);
   if (f.max_drift >= 0) limits.max_drift = static_cast<uint32_t>(f.max_drift);
   StoreRows(f, rows, cost_for);
   if (f.output == "-") return;  // machine-readable stdout: no trailing prose
@@ -461,13 +506,17 @@ void Run(const SweepFlags& f) {
 void AddSweepCommand(CLI::App& app) {
   auto flags = std::make_shared<SweepFlags>();
   CLI::App* cmd = app.add_subcommand("sweep", "Simulate a grid of schedules x stages x K and recommend one");
-  cmd->add_option("--schedules", flags->schedules, "comma-separated schedule names, or 'all'")->capture_default_str();
-  cmd->add_option("--stages,-P", flags->stages, "stage counts: 8, 4,8,16, 2..32, 2..64:pow2, 2..32:2");
-  cmd->add_option("--accum,-K", flags->accum, "micro-batches per optimizer update K (flush: the iteration M = K), as a range")
+  cmd->add_option("--schedules", flags->schedules, "comma-separated schedule names, or 'all'")
       ->capture_default_str();
-  cmd->add_option("--microbatches,-M", flags->microbatches,
-                  "run lengths in micro-batches, whole updates of every K, as a range (default 8 x max(P, K))");
-  cmd->add_option("--updates,--iterations", flags->updates, "run lengths in optimizer updates (N x K micro-batches), as a range");
+  cmd->add_option("--stages,-P", flags->stages, "stage counts: 8, 4,8,16, 2..32, 2..64:pow2, 2..32:2");
+  cmd->add_option("--accum,-K", flags->accum,
+                  "micro-batches per optimizer update K (flush: the iteration M = K), as a range")
+      ->capture_default_str();
+  cmd->add_option(
+      "--microbatches,-M", flags->microbatches,
+      "run lengths in micro-batches, whole updates of every K, as a range (default 8 x max(P, K))");
+  cmd->add_option("--updates,--iterations", flags->updates,
+                  "run lengths in optimizer updates (N x K micro-batches), as a range");
   cmd->add_option("--chunks,-V", flags->chunks, "virtual chunks for interleaved-1f1b")->capture_default_str();
   cmd->add_option("--threads", flags->threads, "worker threads (0 = all cores)")->capture_default_str();
   AddCostFlags(cmd, flags->cost);
@@ -475,15 +524,18 @@ void AddSweepCommand(CLI::App& app) {
   cmd->add_option("-o,--output", flags->output, "write rows here (CSV or JSON; '-' = stdout)");
   cmd->add_option("--format", flags->format, "csv or json (default: from -o's extension, else csv)")
       ->check(CLI::IsMember({"csv", "json"}));
-  cmd->add_option("--memory-budget-gb", flags->memory_budget_gb, "per-stage memory budget for the recommendation (GiB)");
+  cmd->add_option("--memory-budget-gb", flags->memory_budget_gb,
+                  "per-stage memory budget for the recommendation (GiB)");
   cmd->add_option("--max-drift", flags->max_drift, "largest drift the recommendation may have");
   cmd->add_option("--loss-curve", flags->loss_curves,
                   "CSV update,loss for time to accuracy: FILE (all schedules) or SCHEDULE=FILE (repeatable)");
   cmd->add_option("--loss-curves", flags->study,
                   "a `paci study` store: rank its configurations by predicted time to --target-loss");
   cmd->add_option("--target-loss", flags->target_loss, "target loss for time to accuracy");
-  cmd->add_option("--tta-updates", flags->tta_updates, "updates simulated to fit time per update")->capture_default_str();
-  cmd->add_option("--db", flags->db, "trace store that receives one predicted run per point")->capture_default_str();
+  cmd->add_option("--tta-updates", flags->tta_updates, "updates simulated to fit time per update")
+      ->capture_default_str();
+  cmd->add_option("--db", flags->db, "trace store that receives one predicted run per point")
+      ->capture_default_str();
   cmd->add_flag("--no-db", flags->no_db, "do not store the points");
   cmd->callback([flags] { Run(*flags); });
 }

@@ -18,11 +18,11 @@
 #include "exec/model/data.h"
 #include "exec/model/threads.h"
 #include "exec/model/train.h"
+#include "proto/exit_codes.h"
 #include "proto/run_setup.h"
 #include "tools/commands.h"
 #include "tools/pipeline_train.h"
 #include "tools/spec_flags.h"
-#include "proto/exit_codes.h"
 
 namespace paci::cli {
 namespace {
@@ -43,11 +43,13 @@ struct TrainFlags {
 
 std::string FormatSeconds(double s) {
   const long t = std::lround(s);
-  return t >= 3600 ? fmt::format("{}:{:02}:{:02}", t / 3600, t / 60 % 60, t % 60) : fmt::format("{}:{:02}", t / 60, t % 60);
+  return t >= 3600 ? fmt::format("{}:{:02}:{:02}", t / 3600, t / 60 % 60, t % 60)
+                   : fmt::format("{}:{:02}", t / 60, t % 60);
 }
 
 // The token stream of --data (or the default corpus), recording the corpus's identity in `pipe`.
-Result<std::vector<uint16_t>> LoadCorpus(const std::vector<std::string>& data, int vocab, PipelineTrainFlags* pipe) {
+Result<std::vector<uint16_t>> LoadCorpus(const std::vector<std::string>& data, int vocab,
+                                         PipelineTrainFlags* pipe) {
   std::vector<std::string> files = data;
   if (files.empty()) {
     Result<std::vector<std::string>> def = exec::default_corpus_files();
@@ -83,19 +85,22 @@ void RunTrain(TrainFlags& f) {
   c.sampler = *sampler;
   if (f.threads < 0) Fail(kExitBadInput, "--threads must not be negative");
   if (f.threads > 1 && !exec::exec_openmp())
-    Fail(kExitBadInput, "--threads: this paci was built without OpenMP (-DPACI_OPENMP=OFF), so each stage has one kernel "
-            "thread; drop --threads or rebuild with -DPACI_OPENMP=ON");
+    Fail(kExitBadInput,
+         "--threads: this paci was built without OpenMP (-DPACI_OPENMP=OFF), so each stage has one kernel "
+         "thread; drop --threads or rebuild with -DPACI_OPENMP=ON");
   if (f.eval_every < 0) Fail(kExitBadInput, "--eval-every must not be negative");
   if (c.accum < 1) Fail(kExitBadInput, "--accum must be at least 1");
   // A typed 0 (or less) would train nothing and store it as complete (issue 25).
   if (f.updates->count() > 0 && c.updates < 1) Fail(kExitBadInput, "--updates must be at least 1");
   // One reading of the run length for every command (tools/spec_flags.h).
-  const Result<uint64_t> updates = UpdatesFromFlags(static_cast<uint32_t>(c.accum), f.pipe.microbatches,
-                                                    f.updates->count() > 0 ? static_cast<uint64_t>(c.updates) : 0);
+  const Result<uint64_t> updates =
+      UpdatesFromFlags(static_cast<uint32_t>(c.accum), f.pipe.microbatches,
+                       f.updates->count() > 0 ? static_cast<uint64_t>(c.updates) : 0);
   if (!updates.ok()) Fail(kExitBadInput, updates.status().message());
   if (*updates > 0) c.updates = static_cast<int64_t>(*updates);
   if (f.pipe.schedule.empty() && (f.pipe.stages != 1 || f.pipe.chunks != 0))
-    Fail(kExitBadInput, std::string(f.pipe.stages != 1 ? "--stages" : "--chunks") + ": applies only to pipelined training (--schedule)");
+    Fail(kExitBadInput, std::string(f.pipe.stages != 1 ? "--stages" : "--chunks") +
+                            ": applies only to pipelined training (--schedule)");
   if (!f.pipe.schedule.empty()) {
     // Each stage gets its share of the cores unless --threads says otherwise; threads and MPI
     // runs then use the same count, which keeps their results identical.
@@ -107,7 +112,8 @@ void RunTrain(TrainFlags& f) {
     f.pipe.resume = f.resume;
     // Validation during a pipelined run copies every stage's weights: only when asked for.
     f.pipe.eval_every = f.eval_every_opt->count() > 0 ? f.eval_every : 0;
-    const exec::ThreadBudget budget = exec::plan_thread_budget(hw, static_cast<int>(f.pipe.stages), f.threads);
+    const exec::ThreadBudget budget =
+        exec::plan_thread_budget(hw, static_cast<int>(f.pipe.stages), f.threads);
     std::fprintf(stderr, "paci train: %s, gemm %s\n", budget.describe().c_str(), exec::exec_gemm_backend());
     exec::exec_set_threads(budget.threads_per_stage);
     const exec::DataSplit data = LoadData(f);  // first: it fills f.pipe's corpus identity
@@ -116,7 +122,9 @@ void RunTrain(TrainFlags& f) {
   }
   const std::string pipeline_only = GivenPipelineOnlyFlag(f.pipe);
   if (!pipeline_only.empty())
-    Fail(kExitBadInput, pipeline_only + " applies to pipelined training only; add --schedule NAME (e.g. --schedule 1f1b-flush --stages 1)");
+    Fail(kExitBadInput, pipeline_only +
+                            " applies to pipelined training only; add --schedule NAME (e.g. --schedule "
+                            "1f1b-flush --stages 1)");
   const exec::ThreadBudget budget =
       exec::plan_thread_budget(static_cast<int>(exec::allowed_cpus().size()), 1, f.threads);
   std::fprintf(stderr, "paci train: %s\n", budget.describe().c_str());
@@ -130,13 +138,14 @@ void RunTrain(TrainFlags& f) {
   }
   const int64_t start = tr.opt.step;
   // train_config_check bounded B, T and K, so the product fits.
-  const double tokens_per_update = static_cast<double>(TokensPerUpdate(c.B, c.model.block_size, c.accum).value_or(0));
+  const double tokens_per_update =
+      static_cast<double>(TokensPerUpdate(c.B, c.model.block_size, c.accum).value_or(0));
   std::fprintf(stderr,
                "paci train: %zu parameters, %d layers, dim %d, %d heads, seq %d, batch %d x %d accum, "
                "%zu train / %zu val tokens, %d threads (%s), updates %lld..%lld\n",
                tr.params.size(), c.model.n_layer, c.model.n_embd, c.model.n_head, c.model.block_size, c.B,
-               c.accum, tr.data.train.size(), tr.data.val.size(), exec::exec_threads(), exec::exec_gemm_backend(),
-               static_cast<long long>(start), static_cast<long long>(c.updates));
+               c.accum, tr.data.train.size(), tr.data.val.size(), exec::exec_threads(),
+               exec::exec_gemm_backend(), static_cast<long long>(start), static_cast<long long>(c.updates));
   const bool tty = isatty(fileno(stderr)) != 0;
   const auto t0 = std::chrono::steady_clock::now();
   exec::StepStats st;
@@ -144,16 +153,18 @@ void RunTrain(TrainFlags& f) {
   for (int64_t u = start; u < c.updates; u++) {
     st = exec::trainer_step(&tr);
     if (!std::isfinite(st.loss))
-      Fail(kExitRuntimeError, fmt::format("update {}: the loss is {}; training diverged (try a lower --lr)", u + 1, st.loss));
+      Fail(kExitRuntimeError,
+           fmt::format("update {}: the loss is {}; training diverged (try a lower --lr)", u + 1, st.loss));
     const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const double done = static_cast<double>(u + 1 - start);
     const double tps = tokens_per_update * done / el;
     const bool eval = f.eval_every > 0 && ((u + 1) % f.eval_every == 0 || u + 1 == c.updates);
     if (eval) val = exec::trainer_eval(&tr);
     if (tty || eval || (u + 1) % 10 == 0 || u + 1 == c.updates) {
-      std::string line = fmt::format("update {:>5}/{} | loss {:.4f} | lr {:.2e} | norm {:.3f} | {:.0f} tok/s | ETA {}",
-                                     u + 1, c.updates, st.loss, st.lr, st.grad_norm, tps,
-                                     FormatSeconds(el / done * static_cast<double>(c.updates - u - 1)));
+      std::string line =
+          fmt::format("update {:>5}/{} | loss {:.4f} | lr {:.2e} | norm {:.3f} | {:.0f} tok/s | ETA {}",
+                      u + 1, c.updates, st.loss, st.lr, st.grad_norm, tps,
+                      FormatSeconds(el / done * static_cast<double>(c.updates - u - 1)));
       if (eval) line += fmt::format(" | val {:.4f}", val);
       if (tty) {
         std::fprintf(stderr, eval ? "\r%s\033[K\n" : "\r%s\033[K", line.c_str());  // redraw in place
@@ -164,7 +175,8 @@ void RunTrain(TrainFlags& f) {
   }
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (std::isnan(val)) val = exec::trainer_eval(&tr);
-  if (!std::isfinite(val)) Fail(kExitRuntimeError, fmt::format("validation loss is {}; training diverged (try a lower --lr)", val));
+  if (!std::isfinite(val))
+    Fail(kExitRuntimeError, fmt::format("validation loss is {}; training diverged (try a lower --lr)", val));
   if (!f.save.empty()) {
     const Status s = exec::checkpoint_save(f.save, tr);
     if (!s.ok()) Fail(kExitRuntimeError, "--save: " + s.message());
@@ -193,14 +205,19 @@ void AddTrainFlags(CLI::App* cmd, TrainFlags* f) {
   cmd->add_option("--vocab", c.model.vocab_size, "vocabulary (256 for text; e.g. 50257 for GPT-2 .bin)")
       ->capture_default_str();
   cmd->add_flag("--tie", c.model.tie, "tie lm_head to the token embedding");
-  f->updates = cmd->add_option("--updates", c.updates, "train until this many optimizer updates")->capture_default_str();
-  cmd->add_option("--decay-updates", c.decay_updates, "cosine schedule length (0: --updates)")->capture_default_str();
+  f->updates = cmd->add_option("--updates", c.updates, "train until this many optimizer updates")
+                   ->capture_default_str();
+  cmd->add_option("--decay-updates", c.decay_updates, "cosine schedule length (0: --updates)")
+      ->capture_default_str();
   cmd->add_option("--accum", c.accum, "micro-batches per update")->capture_default_str();
   cmd->add_option("--lr", c.lr, "peak learning rate")->capture_default_str();
   cmd->add_option("--warmup", c.warmup, "linear warm-up updates")->capture_default_str();
-  cmd->add_option("--min-lr-frac", c.min_lr_frac, "final learning rate as a fraction of --lr")->capture_default_str();
-  cmd->add_option("--weight-decay", c.adamw.weight_decay, "AdamW decoupled weight decay")->capture_default_str();
-  f->grad_clip = cmd->add_option("--grad-clip", c.grad_clip, "global gradient-norm clip (0: off)")->capture_default_str();
+  cmd->add_option("--min-lr-frac", c.min_lr_frac, "final learning rate as a fraction of --lr")
+      ->capture_default_str();
+  cmd->add_option("--weight-decay", c.adamw.weight_decay, "AdamW decoupled weight decay")
+      ->capture_default_str();
+  f->grad_clip = cmd->add_option("--grad-clip", c.grad_clip, "global gradient-norm clip (0: off)")
+                     ->capture_default_str();
   cmd->add_option("--seed", c.seed, "seed for weights and the sampler")->capture_default_str();
   cmd->add_option("--data", f->data, "text files or .bin token files (default: the fortunes corpus)");
   cmd->add_option("--sampler", f->sampler, "random | sequential")->capture_default_str();
@@ -245,7 +262,8 @@ Result<TrainArgs> ReadTrainArgs(const std::vector<std::string>& args) {
 
 void AddTrainCommand(CLI::App& app) {
   auto f = std::make_shared<TrainFlags>();
-  CLI::App* cmd = app.add_subcommand("train", "Train the GPT model, unpipelined or with a pipeline schedule (--schedule)");
+  CLI::App* cmd = app.add_subcommand(
+      "train", "Train the GPT model, unpipelined or with a pipeline schedule (--schedule)");
   AddTrainFlags(cmd, f.get());
   cmd->callback([f] { RunTrain(*f); });
 }

@@ -4,8 +4,8 @@
 // code, anything else 1 with its message, never an abort.
 #include <CLI/CLI.hpp>
 
-#include "tools/commands.h"
 #include "proto/exit_codes.h"
+#include "tools/commands.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"paci: pipeline-parallel schedules, simulation and training with bounded drift"};
@@ -30,7 +30,8 @@ int main(int argc, char** argv) {
     // CLI11 takes an empty value as "not given" and keeps the default: refuse it instead.
     for (int i = 1; i < argc; ++i)
       if (argv[i][0] == '\0')
-        paci::Fail(paci::kExitBadInput, i > 1 ? std::string("empty value after ") + argv[i - 1] : "empty argument");
+        paci::Fail(paci::kExitBadInput,
+                   i > 1 ? std::string("empty value after ") + argv[i - 1] : "empty argument");
     try {
       app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -1,10 +1,10 @@
 #include "tools/pipeline_metrics.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-
-#include <fmt/format.h>
 
 #include "sched/weight_version_analysis.h"
 #include "store/metric_keys.h"
@@ -27,7 +27,8 @@ namespace {
 // A metric that cannot be stored leaves the run's evidence incomplete: say so, keep training's result.
 void SetMetricOrWarn(store::RunWriter* w, const std::string& key, double value) {
   const Status st = w->SetMetric(key, value);
-  if (!st.ok()) std::fprintf(stderr, "paci train: --db: metric %s not stored: %s\n", key.c_str(), st.message().c_str());
+  if (!st.ok())
+    std::fprintf(stderr, "paci train: --db: metric %s not stored: %s\n", key.c_str(), st.message().c_str());
 }
 
 }  // namespace
@@ -57,16 +58,18 @@ void StoreRunMetrics(store::RunWriter* w, const exec::TrainConfig& cfg, const ex
     SetMetricOrWarn(w, std::string(m::kTrainLoss), r.updates.empty() ? NAN : r.updates.back().loss());
     SetMetricOrWarn(w, std::string(m::kSeconds), r.seconds);
     // The ops' span where the runtime has one (threads), as the simulator predicts it; else wall time.
-    SetMetricOrWarn(w, std::string(m::kMakespanNs), (r.op_span_seconds > 0 ? r.op_span_seconds : r.seconds) * 1e9);
+    SetMetricOrWarn(w, std::string(m::kMakespanNs),
+                    (r.op_span_seconds > 0 ? r.op_span_seconds : r.seconds) * 1e9);
     SetMetricOrWarn(w, std::string(m::kTokensPerS), tokens / r.seconds);
     SetMetricOrWarn(w, std::string(m::kUpdates), static_cast<double>(r.updates.size()));
-    SetMetricOrWarn(w, std::string(m::kTimePerUpdateMs), r.seconds * 1e3 / std::max<size_t>(1, r.updates.size()));
+    SetMetricOrWarn(w, std::string(m::kTimePerUpdateMs),
+                    r.seconds * 1e3 / std::max<size_t>(1, r.updates.size()));
   }
-  std::printf("trained %zu updates in %.1f s, %.0f tokens/s; final train loss %.4f, val loss %.4f "
-              "(uniform: %.4f)\n",
-              r.updates.size(), r.seconds, tokens / r.seconds,
-              r.updates.empty() ? NAN : r.updates.back().loss(), r.val_loss,
-              std::log(static_cast<double>(cfg.model.vocab_size)));
+  std::printf(
+      "trained %zu updates in %.1f s, %.0f tokens/s; final train loss %.4f, val loss %.4f "
+      "(uniform: %.4f)\n",
+      r.updates.size(), r.seconds, tokens / r.seconds, r.updates.empty() ? NAN : r.updates.back().loss(),
+      r.val_loss, std::log(static_cast<double>(cfg.model.vocab_size)));
 }
 
 }  // namespace paci::cli

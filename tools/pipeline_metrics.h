@@ -18,8 +18,12 @@ namespace paci::cli {
 class PrintingSink : public TraceSink {
  public:
   PrintingSink(TraceSink* inner, bool print) : inner_(inner), print_(print) {}
-  void OnOp(const ir::TraceEvent& e) override { if (inner_) inner_->OnOp(e); }
-  void OnMemory(const ir::MemorySample& m) override { if (inner_) inner_->OnMemory(m); }
+  void OnOp(const ir::TraceEvent& e) override {
+    if (inner_) inner_->OnOp(e);
+  }
+  void OnMemory(const ir::MemorySample& m) override {
+    if (inner_) inner_->OnMemory(m);
+  }
   void OnUpdate(const ir::UpdateMetric& m) override;
   Status Flush() override { return inner_ ? inner_->Flush() : Status::Ok(); }
 

@@ -1,7 +1,6 @@
 #include "tools/pipeline_train.h"
-#include "tools/code_revision.h"
-#include "tools/spec_flags.h"
 
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -9,17 +8,16 @@
 #include <cstdio>
 #include <optional>
 
-#include <fmt/format.h>
-
 #include "exec/model/affinity.h"
-#include "exec/model/threads.h"
 #include "exec/model/checkpoint.h"
-#include "exec/runtime/pipeline_checkpoint.h"
+#include "exec/model/threads.h"
+#include "exec/model/train.h"
 #include "exec/runtime/device_factory.h"
+#include "exec/runtime/pipeline_checkpoint.h"
 #include "exec/runtime/pipeline_trainer.h"
 #include "exec/runtime/stage_sizes.h"
 #include "exec/runtime/transport_factory.h"
-#include "exec/model/train.h"
+#include "proto/exit_codes.h"
 #include "proto/ir_names.h"
 #include "sched/checked_math.h"
 #include "sched/limits.h"
@@ -27,11 +25,12 @@
 #include "sched/schedule_validator.h"
 #include "sched/weight_version_analysis.h"
 #include "store/trace_store.h"
-#include "proto/exit_codes.h"
 #include "study/run_record.h"
+#include "tools/code_revision.h"
 #include "tools/interrupt_guard.h"
 #include "tools/pipeline_metrics.h"
 #include "tools/pipeline_train_mpi.h"
+#include "tools/spec_flags.h"
 
 namespace paci::cli {
 namespace {
@@ -78,8 +77,7 @@ store::RunInfo MakeRunInfo(const exec::TrainConfig& cfg, const PipelineTrainFlag
                            const ir::Schedule& schedule, const std::vector<exec::LayerRange>& ranges) {
   store::RunInfo info;
   info.kind = store::RunKind::kMeasured;
-  info.name = !f.name.empty() ? f.name
-                              : fmt::format("{} P={} K={}", f.schedule, f.stages, cfg.accum);
+  info.name = !f.name.empty() ? f.name : fmt::format("{} P={} K={}", f.schedule, f.stages, cfg.accum);
   info.schedule = schedule;
   info.spec = schedule.spec();
   study::RunChoices choices = RunChoicesOf(f);
@@ -104,22 +102,29 @@ store::RunInfo MakeRunInfo(const exec::TrainConfig& cfg, const PipelineTrainFlag
 // stages never share a core - only when they fit; otherwise the OS shares the CPUs among them.
 // Under MPI each rank is a process, and binding ranks is mpirun's job (--bind-to core).
 std::vector<std::vector<int>> PlanPinning(const PipelineTrainFlags& f) {
-  if (f.pin != "auto" && f.pin != "on" && f.pin != "off") Fail(kExitBadInput, "--pin must be auto, on or off, not '" + f.pin + "'");
+  if (f.pin != "auto" && f.pin != "on" && f.pin != "off")
+    Fail(kExitBadInput, "--pin must be auto, on or off, not '" + f.pin + "'");
   if (f.pin == "off") return {};
   if (f.transport != "threads") {
-    if (f.pin == "on") Fail(kExitBadInput, "--pin applies to --transport threads; under mpirun bind the ranks with --bind-to core");
+    if (f.pin == "on")
+      Fail(kExitBadInput,
+           "--pin applies to --transport threads; under mpirun bind the ranks with --bind-to core");
     return {};
   }
   const std::vector<int> allowed = exec::allowed_cpus();
   const int threads = exec::exec_threads();
   std::vector<std::vector<int>> cpus;
-  for (uint32_t s = 0; s < f.stages; ++s) cpus.push_back(exec::stage_cpus(allowed, static_cast<int>(s), threads));
+  for (uint32_t s = 0; s < f.stages; ++s)
+    cpus.push_back(exec::stage_cpus(allowed, static_cast<int>(s), threads));
   const uint64_t needed = static_cast<uint64_t>(f.stages) * static_cast<uint64_t>(threads);
   if (cpus.empty() || cpus.back().empty()) {
     if (f.pin == "on")
-      Fail(kExitBadInput, fmt::format("--pin on: {} stages x {} kernel threads need {} CPUs, this process may use {}; lower "
-                          "--threads or --stages, or use --pin auto", f.stages, threads, needed, allowed.size()));
-    std::fprintf(stderr, "paci train: stage threads not pinned: %llu threads, %zu CPUs, so the OS shares them\n",
+      Fail(kExitBadInput,
+           fmt::format("--pin on: {} stages x {} kernel threads need {} CPUs, this process may use {}; lower "
+                       "--threads or --stages, or use --pin auto",
+                       f.stages, threads, needed, allowed.size()));
+    std::fprintf(stderr,
+                 "paci train: stage threads not pinned: %llu threads, %zu CPUs, so the OS shares them\n",
                  static_cast<unsigned long long>(needed), allowed.size());
     return {};
   }
@@ -158,7 +163,8 @@ std::optional<store::TraceStore> OpenStore(const PipelineTrainFlags& f) {
 void PrintPartition(const std::vector<exec::LayerRange>& ranges, uint32_t P) {
   std::string line = "partition (layers [first, last) per stage; 0 = embedding, last = head):";
   for (size_t v = 0; v < ranges.size(); ++v)
-    line += fmt::format(" {}{}:[{},{})", v % P, v >= P ? fmt::format(".{}", v / P) : "", ranges[v].first, ranges[v].last);
+    line += fmt::format(" {}{}:[{},{})", v % P, v >= P ? fmt::format(".{}", v / P) : "", ranges[v].first,
+                        ranges[v].last);
   std::printf("%s\n", line.c_str());
 }
 
@@ -202,32 +208,43 @@ void RunThreads(const exec::TrainConfig& cfg, const PipelineTrainFlags& f, const
 }  // namespace
 
 void AddPipelineFlags(CLI::App* cmd, PipelineTrainFlags* f) {
-  cmd->add_option("--schedule", f->schedule, "pipeline schedule: " + fmt::format("{}", fmt::join(AllScheduleNames(), ", ")) +
-                                                 " (default: no pipeline)");
+  cmd->add_option("--schedule", f->schedule,
+                  "pipeline schedule: " + fmt::format("{}", fmt::join(AllScheduleNames(), ", ")) +
+                      " (default: no pipeline)");
   cmd->add_option("--stages", f->stages, "pipeline stages P")->capture_default_str();
-  cmd->add_option("--microbatches", f->microbatches, "run length in micro-batches instead of --updates (N = updates x --accum)");
+  cmd->add_option("--microbatches", f->microbatches,
+                  "run length in micro-batches instead of --updates (N = updates x --accum)");
   cmd->add_option("--chunks", f->chunks, "interleaved-1f1b: chunks per stage V");
-  cmd->add_option("--transport", f->transport, "threads | mpi (one rank per stage under mpirun) | nccl")->capture_default_str();
-  cmd->add_option("--device", f->device, "cpu | cuda (every stage on one GPU, one stream each)")->capture_default_str();
+  cmd->add_option("--transport", f->transport, "threads | mpi (one rank per stage under mpirun) | nccl")
+      ->capture_default_str();
+  cmd->add_option("--device", f->device, "cpu | cuda (every stage on one GPU, one stream each)")
+      ->capture_default_str();
   cmd->add_option("--precision", f->precision, "--device cuda: fp32 | bf16 activations (default bf16)");
   cmd->add_option("--db", f->db, "trace store to record the run in")->capture_default_str();
   cmd->add_flag("--no-db", f->no_db, "do not record the run");
-  cmd->add_option("--partition", f->partition, "first layer of each slice after the first, e.g. 2,4 (default: balanced)");
-  cmd->add_option("--recv-timeout", f->recv_timeout_s, "seconds a stage waits for a peer before failing")->capture_default_str();
+  cmd->add_option("--partition", f->partition,
+                  "first layer of each slice after the first, e.g. 2,4 (default: balanced)");
+  cmd->add_option("--recv-timeout", f->recv_timeout_s, "seconds a stage waits for a peer before failing")
+      ->capture_default_str();
   cmd->add_option("--name", f->name, "label of the stored run");
-  cmd->add_option("--pipemare-lr-warmup", f->pipemare_lr_warmup,
-                  "--schedule pipemare: updates over which the per-stage lr scale tau^-p anneals p from 1 to 0")
+  cmd->add_option(
+         "--pipemare-lr-warmup", f->pipemare_lr_warmup,
+         "--schedule pipemare: updates over which the per-stage lr scale tau^-p anneals p from 1 to 0")
       ->capture_default_str();
   cmd->add_option("--drift-lr-scale", f->drift_lr_scale,
-                  "staleness mitigation (no memory): each step's lr / (1 + A x the mean drift of its micro-batches), A in "
+                  "staleness mitigation (no memory): each step's lr / (1 + A x the mean drift of its "
+                  "micro-batches), A in "
                   "[0, 1000]; "
                   "schedules whose micro-batches cross weight versions only (paci, pipemare)")
       ->capture_default_str();
-  cmd->add_option("--pin", f->pin,
-                  "stage threads on their own CPUs: auto (when stages x threads fit the CPUs this process may "
-                  "use) | on (refused if they do not fit) | off; --transport threads only")
+  cmd->add_option(
+         "--pin", f->pin,
+         "stage threads on their own CPUs: auto (when stages x threads fit the CPUs this process may "
+         "use) | on (refused if they do not fit) | off; --transport threads only")
       ->capture_default_str();
-  cmd->add_option("--inject-fault", f->inject_fault, "drill: crash:STAGE:SENDS, hang:STAGE:SENDS or device:STAGE:OPS")->group("");
+  cmd->add_option("--inject-fault", f->inject_fault,
+                  "drill: crash:STAGE:SENDS, hang:STAGE:SENDS or device:STAGE:OPS")
+      ->group("");
   f->cmd = cmd;
 }
 
@@ -235,14 +252,16 @@ namespace {
 
 // Refuses, with exit code 2 and the flag's name, every flag this pipelined run cannot honour.
 void CheckApplicable(const PipelineTrainFlags& f) {
-  if (f.device != "cpu" && f.device != "cuda") Fail(kExitBadInput, "--device must be cpu or cuda, not '" + f.device + "'");
+  if (f.device != "cpu" && f.device != "cuda")
+    Fail(kExitBadInput, "--device must be cpu or cuda, not '" + f.device + "'");
   if (f.transport != "threads" && f.transport != "mpi" && f.transport != "nccl")
     Fail(kExitBadInput, "--transport must be threads, mpi or nccl, not '" + f.transport + "'");
   if (!f.precision.empty() && f.device != "cuda")
     Fail(kExitBadInput, "--precision applies to --device cuda only; the CPU trains in fp32");
   if (!f.precision.empty() && !ParsePrecisionName(f.precision))
     Fail(kExitBadInput, "--precision must be fp32 or bf16, not '" + f.precision + "'");
-  if (f.transport == "nccl" && f.device != "cuda") Fail(kExitBadInput, "--transport nccl needs --device cuda");
+  if (f.transport == "nccl" && f.device != "cuda")
+    Fail(kExitBadInput, "--transport nccl needs --device cuda");
   if (f.cmd && f.cmd->count("--pipemare-lr-warmup") > 0 && f.schedule != ScheduleName(ir::PIPEMARE))
     Fail(kExitBadInput, "--pipemare-lr-warmup applies to --schedule pipemare only, not '" + f.schedule + "'");
   if (f.pipemare_lr_warmup < 1) Fail(kExitBadInput, "--pipemare-lr-warmup must be at least 1 update");
@@ -252,7 +271,8 @@ void CheckApplicable(const PipelineTrainFlags& f) {
 // GPU) exits 2 naming --device and what to do; then a transport this build lacks, naming the
 // CMake option that builds it.
 exec::BackendFactory MakeBackend(const PipelineTrainFlags& f) {
-  Result<exec::BackendFactory> backend = exec::MakeStageBackend(f.device, study::RunPrecision(f.device, f.precision));
+  Result<exec::BackendFactory> backend =
+      exec::MakeStageBackend(f.device, study::RunPrecision(f.device, f.precision));
   if (!backend.ok()) Fail(kExitBadInput, "--device " + f.device + ": " + backend.status().message());
   if (Status built = exec::TransportBuilt(f.transport); !built.ok())
     Fail(kExitBadInput, "--transport " + f.transport + ": " + built.message());
@@ -263,9 +283,9 @@ exec::BackendFactory MakeBackend(const PipelineTrainFlags& f) {
 
 std::string GivenPipelineOnlyFlag(const PipelineTrainFlags& f) {
   if (!f.cmd) return "";
-  for (const char* name : {"--stages", "--chunks", "--transport", "--device", "--precision",
-                           "--db", "--no-db", "--partition", "--recv-timeout", "--name", "--inject-fault",
-                           "--pipemare-lr-warmup", "--drift-lr-scale", "--pin"})
+  for (const char* name :
+       {"--stages", "--chunks", "--transport", "--device", "--precision", "--db", "--no-db", "--partition",
+        "--recv-timeout", "--name", "--inject-fault", "--pipemare-lr-warmup", "--drift-lr-scale", "--pin"})
     if (f.cmd->count(name) > 0) return name;
   return "";
 }
@@ -281,8 +301,8 @@ Status DriftLrScaleInRange(double scale) {
 // --stages is 1..kMaxStages (sched/limits.h), as every schedule generator requires.
 Status StagesInRange(uint32_t stages) {
   if (stages >= 1 && stages <= kMaxStages) return Status::Ok();
-  return Status::InvalidArgument(fmt::format("--stages must be in [1, {}] (kMaxStages, sched/limits.h), got {}",
-                                             kMaxStages, stages));
+  return Status::InvalidArgument(
+      fmt::format("--stages must be in [1, {}] (kMaxStages, sched/limits.h), got {}", kMaxStages, stages));
 }
 
 }  // namespace
@@ -309,13 +329,17 @@ void CheckDriftLrScale(const PipelineTrainFlags& f, const ir::Schedule& schedule
   Result<WeightVersionReport> report = AnalyzeWeightVersions(schedule);
   if (!report.ok()) Fail(kExitRuntimeError, "--drift-lr-scale: " + report.status().message());
   uint32_t most = 0;
-  for (const auto& stage : report->stages) most = std::max<uint32_t>(most, static_cast<uint32_t>(stage.max_drift));
+  for (const auto& stage : report->stages)
+    most = std::max<uint32_t>(most, static_cast<uint32_t>(stage.max_drift));
   if (most == 0)
-    Fail(kExitBadInput, fmt::format("--drift-lr-scale: does not apply to {}: no micro-batch's weights change between its "
-                        "forward and backward (drift 0 on every stage)", f.schedule));
+    Fail(kExitBadInput,
+         fmt::format("--drift-lr-scale: does not apply to {}: no micro-batch's weights change between its "
+                     "forward and backward (drift 0 on every stage)",
+                     f.schedule));
 }
 
-void RunPipelineTrain(const exec::TrainConfig& cfg, const PipelineTrainFlags& f, const exec::DataSplit& data) {
+void RunPipelineTrain(const exec::TrainConfig& cfg, const PipelineTrainFlags& f,
+                      const exec::DataSplit& data) {
   if (Status st = StagesInRange(f.stages); !st.ok()) Fail(kExitBadInput, st.message());
   if (Status st = exec::train_data_check(cfg, data); !st.ok()) Fail(kExitBadInput, "--data: " + st.message());
   CheckApplicable(f);
@@ -326,12 +350,13 @@ void RunPipelineTrain(const exec::TrainConfig& cfg, const PipelineTrainFlags& f,
     Result<exec::PipelineState> st = exec::pipeline_checkpoint_load(f.resume, cfg.model, cfg.sampler);
     if (!st.ok()) Fail(kExitBadInput, "--resume: " + st.status().message());
     if (st->updates >= cfg.updates)
-      Fail(kExitBadInput, fmt::format("--resume: {} holds {} updates; --updates {} leaves none to train", f.resume,
-                          st->updates, cfg.updates));
+      Fail(kExitBadInput, fmt::format("--resume: {} holds {} updates; --updates {} leaves none to train",
+                                      f.resume, st->updates, cfg.updates));
     resumed = std::move(*st);
     pc.resume = &*resumed;
     std::printf("resuming %s at update %lld (written by %s)\n", f.resume.c_str(),
-                static_cast<long long>(resumed->updates), resumed->schedule.empty() ? "unpipelined training" : resumed->schedule.c_str());
+                static_cast<long long>(resumed->updates),
+                resumed->schedule.empty() ? "unpipelined training" : resumed->schedule.c_str());
   }
   const int64_t start = resumed ? resumed->updates : 0;
   const ir::Schedule schedule = BuildSchedule(cfg, f, static_cast<uint64_t>(cfg.updates - start));

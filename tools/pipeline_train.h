@@ -7,10 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "proto/status.h"
-
 #include "exec/model/data.h"
 #include "exec/model/train.h"
+#include "proto/status.h"
 #include "study/run_record.h"
 
 namespace CLI {
@@ -20,9 +19,9 @@ class App;
 namespace paci::cli {
 
 struct PipelineTrainFlags {
-  std::string schedule;        // empty: unpipelined training
+  std::string schedule;  // empty: unpipelined training
   uint32_t stages = 1;
-  uint64_t microbatches = 0;   // run length in micro-batches, instead of --updates (spec_flags.h)
+  uint64_t microbatches = 0;  // run length in micro-batches, instead of --updates (spec_flags.h)
   uint32_t chunks = 0;
   std::string transport = "threads";
   std::string db = "paci.db";
@@ -32,18 +31,18 @@ struct PipelineTrainFlags {
   std::string inject_fault;
   std::string name;
   std::string device = "cpu";
-  std::string precision;       // --device cuda: fp32 | bf16 (default bf16)
+  std::string precision;             // --device cuda: fp32 | bf16 (default bf16)
   int64_t pipemare_lr_warmup = 100;  // updates over which PipeMare anneals its per-stage lr scale
-  double drift_lr_scale = 0;   // lr / (1 + this x mean drift of the step's micro-batches); 0: off
-  std::string pin = "auto";    // stage threads on their own CPUs: auto (when they fit) | on | off
+  double drift_lr_scale = 0;         // lr / (1 + this x mean drift of the step's micro-batches); 0: off
+  std::string pin = "auto";          // stage threads on their own CPUs: auto (when they fit) | on | off
   // The corpus as a study tells corpora apart (study/study_point.h): the --data files as given and
   // the token stream's length and fingerprint. No files: the default corpus, which adds nothing.
   std::vector<std::string> data_files;
   uint64_t data_tokens = 0, data_fingerprint = 0;
   // Shared with unpipelined training (cmd_train.cc fills them).
   std::string save, resume;
-  int eval_every = 0;          // 0: validation loss at the end only
-  CLI::App* cmd = nullptr;     // to tell which flags were given
+  int eval_every = 0;       // 0: validation loss at the end only
+  CLI::App* cmd = nullptr;  // to tell which flags were given
 };
 
 // A `paci train` command line as the trainer reads it, without training: what a study needs to

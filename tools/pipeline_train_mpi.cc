@@ -1,17 +1,17 @@
 #include "tools/pipeline_train_mpi.h"
 
+#include <fmt/format.h>
+
 #include <cstdio>
 #include <memory>
 #include <optional>
-
-#include <fmt/format.h>
 
 #include "exec/model/checkpoint.h"
 #include "exec/runtime/exchange_plan.h"
 #include "exec/runtime/rank_group.h"
 #include "exec/runtime/transport_factory.h"
-#include "store/trace_store.h"
 #include "proto/exit_codes.h"
+#include "store/trace_store.h"
 #include "tools/pipeline_metrics.h"
 
 namespace paci::cli {
@@ -25,7 +25,8 @@ void RunRanks(const exec::TrainConfig& cfg, const PipelineTrainFlags& f, const e
   const uint32_t rank = static_cast<uint32_t>(session.rank());
   const bool last = rank + 1 == static_cast<uint32_t>(session.size());
   if (static_cast<uint32_t>(session.size()) != f.stages) {
-    if (rank == 0) std::fprintf(stderr, "paci train: --stages %u but mpirun started %d ranks\n", f.stages, session.size());
+    if (rank == 0)
+      std::fprintf(stderr, "paci train: --stages %u but mpirun started %d ranks\n", f.stages, session.size());
     session.AbortJob(2);
   }
   std::optional<store::TraceStore> db;
@@ -44,7 +45,10 @@ void RunRanks(const exec::TrainConfig& cfg, const PipelineTrainFlags& f, const e
   if (rank == 0 && !f.no_db) {
     open_store();
     Result<store::RunWriter> w = db->BeginRun(run_info());
-    if (!w.ok()) { std::fprintf(stderr, "paci train: --db: %s\n", w.status().message().c_str()); session.AbortJob(1); }
+    if (!w.ok()) {
+      std::fprintf(stderr, "paci train: --db: %s\n", w.status().message().c_str());
+      session.AbortJob(1);
+    }
     run_id = w->run_id();
     writer.emplace(std::move(*w));
   }
@@ -52,13 +56,17 @@ void RunRanks(const exec::TrainConfig& cfg, const PipelineTrainFlags& f, const e
   if (rank != 0 && run_id != 0) {
     open_store();
     Result<store::RunWriter> w = db->AttachRun(run_id);
-    if (!w.ok()) { std::fprintf(stderr, "paci train: --db: %s\n", w.status().message().c_str()); session.AbortJob(1); }
+    if (!w.ok()) {
+      std::fprintf(stderr, "paci train: --db: %s\n", w.status().message().c_str());
+      session.AbortJob(1);
+    }
     writer.emplace(std::move(*w));
   }
   if (f.transport == "nccl") {
     // NCCL sends wait for their receives: refuse a schedule whose exchanges could deadlock.
     if (Result<std::vector<std::vector<PlainOp>>> plan = exec::PlanExchanges(schedule); !plan.ok()) {
-      if (rank == 0) std::fprintf(stderr, "paci train: --transport nccl: %s\n", plan.status().message().c_str());
+      if (rank == 0)
+        std::fprintf(stderr, "paci train: --transport nccl: %s\n", plan.status().message().c_str());
       std::fflush(stderr);
       session.AbortJob(2);
     }
@@ -82,7 +90,8 @@ void RunRanks(const exec::TrainConfig& cfg, const PipelineTrainFlags& f, const e
     std::fflush(stderr);
     // Keeps what this rank measured; the writer that began the run (rank 0) also stores it failed.
     // A failure on another rank reaches rank 0 only as AbortJob, so there the run stays "running".
-    if (writer) (void)writer->Finish(store::RunStatus::kFailed, fmt::format("rank {}: {}", rank, r.status().message()));
+    if (writer)
+      (void)writer->Finish(store::RunStatus::kFailed, fmt::format("rank {}: {}", rank, r.status().message()));
     session.AbortJob(1);
   }
   if (last && !f.save.empty()) {

@@ -33,8 +33,10 @@ inline Result<store::TraceStore> OpenStoreForReading(const std::string& path) {
   options.replay = sim::Replay;
   Result<store::TraceStore> store = store::TraceStore::Open(path, options);
   if (store.ok() && store->reads_migrated_copy())
-    std::fprintf(stderr, "%s: an older store, read through a migrated private copy (the file is unchanged; "
-                 "any writing command migrates it once)\n", path.c_str());
+    std::fprintf(stderr,
+                 "%s: an older store, read through a migrated private copy (the file is unchanged; "
+                 "any writing command migrates it once)\n",
+                 path.c_str());
   return store;
 }
 
@@ -52,13 +54,14 @@ inline Status StoreSimulationMetrics(store::RunWriter& w, const sim::SimulationR
   // Tokens per second is unknown (0) without a model: leave it unset so that it reads "-".
   if (r.tokens_per_s > 0) PACI_RETURN_IF_ERROR(w.SetMetric(m::kTokensPerS, r.tokens_per_s));
   for (const sim::StageMetrics& s : r.stages) {
-    PACI_RETURN_IF_ERROR(w.SetMetric(m::PerStageKey(m::kPeakMemoryBytes, s.stage),
-                                     static_cast<double>(s.peak_memory_bytes)));
+    PACI_RETURN_IF_ERROR(
+        w.SetMetric(m::PerStageKey(m::kPeakMemoryBytes, s.stage), static_cast<double>(s.peak_memory_bytes)));
     PACI_RETURN_IF_ERROR(w.SetMetric(m::PerStageKey(m::kMaxDrift, s.stage), s.max_drift));
     PACI_RETURN_IF_ERROR(w.SetMetric(m::PerStageKey(m::kMeanDrift, s.stage), s.mean_drift));
     PACI_RETURN_IF_ERROR(w.SetMetric(m::PerStageKey(m::kWeightVersions, s.stage), s.weight_versions));
     PACI_RETURN_IF_ERROR(w.SetMetric(m::PerStageKey(m::kBubbleFraction, s.stage), s.bubble_fraction));
-    PACI_RETURN_IF_ERROR(w.SetMetric(m::PerStageKey(m::kGradientStaleness, s.stage), s.max_gradient_staleness));
+    PACI_RETURN_IF_ERROR(
+        w.SetMetric(m::PerStageKey(m::kGradientStaleness, s.stage), s.max_gradient_staleness));
   }
   return Status::Ok();
 }

@@ -39,26 +39,33 @@ void AddSpecFlags(CLI::App* cmd, SpecFlags* flags) {
       ->check(AtLeastOne());
   cmd->add_option("--microbatches,-M", flags->microbatches, "run length in micro-batches, whole updates of K")
       ->check(AtLeastOne());
-  cmd->add_option("--updates,--iterations", flags->updates, "run length in optimizer updates (N x K micro-batches)")
+  cmd->add_option("--updates,--iterations", flags->updates,
+                  "run length in optimizer updates (N x K micro-batches)")
       ->check(AtLeastOne());
   cmd->add_option("--chunks,-V", flags->chunks, "virtual chunks per stage (interleaved-1f1b)");
-  cmd->add_option("--window", flags->window, "in-flight cap per stage L_0,L_1,... (asynchronous)")->delimiter(',');
+  cmd->add_option("--window", flags->window, "in-flight cap per stage L_0,L_1,... (asynchronous)")
+      ->delimiter(',');
 }
 
 Result<ir::ScheduleKind> ScheduleKindFromFlag(const std::string& name) {
   if (auto kind = ParseScheduleName(name)) return *kind;
-  return Bad(fmt::format("--schedule: unknown schedule '{}' (known: {})", name, fmt::join(AllScheduleNames(), ", ")));
+  return Bad(fmt::format("--schedule: unknown schedule '{}' (known: {})", name,
+                         fmt::join(AllScheduleNames(), ", ")));
 }
 
 Result<uint64_t> UpdatesFromFlags(uint32_t accum, uint64_t microbatches, uint64_t updates) {
   if (accum == 0) return Bad("--accum: must be at least 1");
   if (microbatches > 0 && updates > 0)
-    return Bad(fmt::format("--microbatches and --updates both set the run length: give one "
-                           "(--microbatches N = --updates N/K with --accum K = {})", accum));
+    return Bad(
+        fmt::format("--microbatches and --updates both set the run length: give one "
+                    "(--microbatches N = --updates N/K with --accum K = {})",
+                    accum));
   if (microbatches == 0) return updates;
   if (microbatches % accum != 0)
-    return Bad(fmt::format("--microbatches: {} is not a whole number of updates of --accum {} "
-                           "(every schedule updates after K micro-batches)", microbatches, accum));
+    return Bad(
+        fmt::format("--microbatches: {} is not a whole number of updates of --accum {} "
+                    "(every schedule updates after K micro-batches)",
+                    microbatches, accum));
   return microbatches / accum;
 }
 
@@ -70,10 +77,13 @@ Result<ir::PipelineSpec> SpecFromFlags(const SpecFlags& f, uint64_t default_upda
   const uint32_t P = f.stages, K = f.accum > 0 ? f.accum : DefaultAccum(*kind, P);
   const bool flush = IsFlushSchedule(*kind);
   if (*kind == ir::PIPEDREAM && K != 1)
-    return Bad("--accum: pipedream updates after every micro-batch (K = 1); for K > 1 use pipedream-2bw or paci");
+    return Bad(
+        "--accum: pipedream updates after every micro-batch (K = 1); for K > 1 use pipedream-2bw or paci");
   if (*kind == ir::INTERLEAVED_1F1B && K % P != 0)
-    return Bad(fmt::format("--accum: interleaved-1f1b needs K (its iteration M) to be a multiple of --stages "
-                           "{}, got {}", P, K));
+    return Bad(
+        fmt::format("--accum: interleaved-1f1b needs K (its iteration M) to be a multiple of --stages "
+                    "{}, got {}",
+                    P, K));
   if (f.chunks > 1 && *kind != ir::INTERLEAVED_1F1B)
     return Bad("--chunks: only interleaved-1f1b has more than one chunk per stage");
   if (!f.window.empty() && flush) return Bad("--window: flush schedules fix their own in-flight window");
@@ -91,13 +101,17 @@ Result<ir::PipelineSpec> SpecFromFlags(const SpecFlags& f, uint64_t default_upda
 }
 
 Result<ScheduleReadOptions> InputOptionsFromFlags(const SpecFlags& f) {
-  const std::pair<const char*, bool> shaping[] = {
-      {"--stages", f.stages > 0},   {"--microbatches", f.microbatches > 0}, {"--updates", f.updates > 0},
-      {"--chunks", f.chunks > 0},   {"--window", !f.window.empty()}};
+  const std::pair<const char*, bool> shaping[] = {{"--stages", f.stages > 0},
+                                                  {"--microbatches", f.microbatches > 0},
+                                                  {"--updates", f.updates > 0},
+                                                  {"--chunks", f.chunks > 0},
+                                                  {"--window", !f.window.empty()}};
   for (const auto& [flag, given] : shaping)
     if (given)
-      return Bad(fmt::format("{}: does not apply to --input (the file fixes its stages and run); "
-                             "only --schedule and --accum say how to read a compute-only CSV", flag));
+      return Bad(
+          fmt::format("{}: does not apply to --input (the file fixes its stages and run); "
+                      "only --schedule and --accum say how to read a compute-only CSV",
+                      flag));
   ScheduleReadOptions options;
   if (!f.schedule.empty()) {
     Result<ir::ScheduleKind> kind = ScheduleKindFromFlag(f.schedule);

@@ -6,11 +6,10 @@
 // Contradictory or inapplicable combinations are refused with the flags named.
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <cstdint>
 #include <string>
 #include <vector>
-
-#include <CLI/CLI.hpp>
 
 #include "paci.pb.h"
 #include "proto/status.h"

@@ -4,7 +4,6 @@
 
 #include "proto/ir_names.h"
 #include "sched/checked_math.h"
-
 #include "study/run_record.h"
 #include "tools/pipeline_train.h"
 

@@ -1,10 +1,10 @@
 #include "exec/cuda/cuda_backend.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cstring>
 #include <string>
-
-#include <fmt/format.h>
 
 #include "exec/cuda/elementwise.cuh"
 #include "exec/cuda/pipemare.cuh"
@@ -82,8 +82,9 @@ Result<std::unique_ptr<CudaBackend>> CudaBackend::CreateImpl(const CudaBackendSe
   b->origin_ = b->NewEvent();
   CUDA_CHECK(cudaEventRecord(b->origin_, b->ctx_.stream));
   CUDA_CHECK(cudaEventSynchronize(b->origin_));
-  b->origin_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() -
-                                                                       setup.origin).count();
+  b->origin_ns_ =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - setup.origin)
+          .count();
   return b;
 }
 
@@ -109,17 +110,17 @@ CudaBackend::~CudaBackend() {
 // its DMA has landed.
 void CudaBackend::UploadWeights(Chunk& c, const float* host) {
   c.live.master.reserve(c.n * sizeof(float));
-  CUDA_CHECK(cudaMemcpyAsync(c.live.master.get(), host, c.n * sizeof(float), cudaMemcpyHostToDevice, ctx_.stream));
+  CUDA_CHECK(
+      cudaMemcpyAsync(c.live.master.get(), host, c.n * sizeof(float), cudaMemcpyHostToDevice, ctx_.stream));
   if (s_.precision == ir::PRECISION_BF16) {
     c.live.bf16.reserve(c.n * sizeof(__nv_bfloat16));
-    convert_cuda<__nv_bfloat16, float>(c.live.bf16.as<__nv_bfloat16>(), c.live.master.as<float>(), c.n, ctx_.stream);
+    convert_cuda<__nv_bfloat16, float>(c.live.bf16.as<__nv_bfloat16>(), c.live.master.as<float>(), c.n,
+                                       ctx_.stream);
   }
   CUDA_CHECK(cudaStreamSynchronize(ctx_.stream));
 }
 
-size_t CudaBackend::MessageBytes() const {
-  return chunks_[0].model.message_bytes(s_.B, s_.model.block_size);
-}
+size_t CudaBackend::MessageBytes() const { return chunks_[0].model.message_bytes(s_.B, s_.model.block_size); }
 
 cudaEvent_t CudaBackend::NewEvent() {
   if (!spare_events_.empty()) {
@@ -180,13 +181,15 @@ Result<StageWeightsCuda> CudaBackend::WeightsAt(uint32_t chunk, int64_t version)
   } else {
     auto it = kept_.find(version);
     if (it == kept_.end())
-      return Status::Internal(fmt::format("weight version {} is neither live ({}) nor kept", version, live_version_));
+      return Status::Internal(
+          fmt::format("weight version {} is neither live ({}) nor kept", version, live_version_));
     w = &it->second[chunk];
   }
   return StageWeightsCuda{w->master.as<float>(), w->bf16.as<__nv_bfloat16>()};
 }
 
-Status CudaBackend::ForwardImpl(const MicroBatchSlot& slot, int64_t version, const int* tokens, const int* targets) {
+Status CudaBackend::ForwardImpl(const MicroBatchSlot& slot, int64_t version, const int* tokens,
+                                const int* targets) {
   const DeviceMemoryScope counted(&memory_);
   RetireSends();
   Chunk& c = chunks_[slot.chunk];
@@ -199,7 +202,8 @@ Status CudaBackend::ForwardImpl(const MicroBatchSlot& slot, int64_t version, con
     const size_t n = static_cast<size_t>(s_.B) * s_.model.block_size;
     if (tokens) std::copy(tokens, tokens + n, ids.host);
     if (targets) std::copy(targets, targets + n, ids.host + n);
-    CUDA_CHECK(cudaMemcpyAsync(ids.dev.get(), ids.host, 2 * n * sizeof(int), cudaMemcpyHostToDevice, ctx_.stream));
+    CUDA_CHECK(
+        cudaMemcpyAsync(ids.dev.get(), ids.host, 2 * n * sizeof(int), cudaMemcpyHostToDevice, ctx_.stream));
     if (tokens) in.tokens = ids.dev.as<int>();
     if (targets) in.targets = ids.dev.as<int>() + n;
   }
@@ -258,8 +262,8 @@ Status CudaBackend::BackwardImpl(const MicroBatchSlot& slot, int64_t version, in
                                     static_cast<float>(correction), c.n, ctx_.stream);
     if (s_.precision == ir::PRECISION_BF16) {
       corrected_.bf16.reserve(c.n * sizeof(__nv_bfloat16));
-      convert_cuda<__nv_bfloat16, float>(corrected_.bf16.as<__nv_bfloat16>(), corrected_.master.as<float>(), c.n,
-                                         ctx_.stream);
+      convert_cuda<__nv_bfloat16, float>(corrected_.bf16.as<__nv_bfloat16>(), corrected_.master.as<float>(),
+                                         c.n, ctx_.stream);
     }
     *w = StageWeightsCuda{corrected_.master.as<float>(), corrected_.bf16.as<__nv_bfloat16>()};
   }
@@ -300,7 +304,8 @@ void CudaBackend::OptimizerStepImpl(const std::vector<float>& lr) {
     adamw_cuda_update(&c.opt, w, c.grads.as<float>(), lr[i], c.live.bf16.as<__nv_bfloat16>(), ctx_.stream);
     CUDA_CHECK(cudaMemsetAsync(c.grads.get(), 0, c.n * sizeof(float), ctx_.stream));
     if (c.delta.bytes() > 0)
-      pipemare_update_delta_cuda(c.delta.as<float>(), w, c.before.as<float>(), s_.pipemare_gamma, c.n, ctx_.stream);
+      pipemare_update_delta_cuda(c.delta.as<float>(), w, c.before.as<float>(), s_.pipemare_gamma, c.n,
+                                 ctx_.stream);
   }
   ++live_version_;
 }
@@ -331,14 +336,16 @@ void CudaBackend::DropVersion(int64_t version) {
   kept_.erase(it);
 }
 
-Status CudaBackend::SendImpl(Transport& transport, uint32_t to_stage, const MessageKey& key, const MicroBatchSlot& slot) {
+Status CudaBackend::SendImpl(Transport& transport, uint32_t to_stage, const MessageKey& key,
+                             const MicroBatchSlot& slot) {
   const DeviceMemoryScope counted(&memory_);
   auto it = outbox_.find(slot);
   if (it == outbox_.end()) return Status::Internal("nothing to send for " + SlotText(slot));
   Message* m = it->second;
   outbox_.erase(it);
   if (transport.moves_device_buffers()) {
-    PACI_RETURN_IF_ERROR(transport.SendDevice(to_stage, key, m->buf.get(), MessageBytes(), ctx_.stream, m->freed));
+    PACI_RETURN_IF_ERROR(
+        transport.SendDevice(to_stage, key, m->buf.get(), MessageBytes(), ctx_.stream, m->freed));
     sending_.push_back(m);  // reusable once `freed` (recorded after the send is posted) has passed
     return Status::Ok();
   }
@@ -357,7 +364,8 @@ Status CudaBackend::RecvImpl(Transport& transport, uint32_t from_stage, const Me
   // peer process, or the two could close a cycle.
   Message* m = AcquireMessage(true);
   if (transport.moves_device_buffers()) {
-    PACI_RETURN_IF_ERROR(transport.RecvDevice(from_stage, key, m->buf.get(), MessageBytes(), ctx_.stream, nullptr));
+    PACI_RETURN_IF_ERROR(
+        transport.RecvDevice(from_stage, key, m->buf.get(), MessageBytes(), ctx_.stream, nullptr));
   } else {
     std::vector<float> host;
     Status st = transport.Recv(from_stage, key, &host, timeout);
@@ -428,7 +436,6 @@ bool CudaBackend::OpTimesIfDoneImpl(uint64_t timer, bool wait, OpTimes* times) {
   return true;
 }
 
-
 void CudaBackend::ExportChunkImpl(uint32_t chunk, ChunkState* out) const {
   const Chunk& c = chunks_[chunk];
   out->weights.resize(c.n);
@@ -437,7 +444,8 @@ void CudaBackend::ExportChunkImpl(uint32_t chunk, ChunkState* out) const {
   // On the stage's stream, after everything issued before (a legacy-stream copy would not wait for
   // it), then wait: the host vectors are read as soon as this returns.
   const size_t bytes = c.n * sizeof(float);
-  CUDA_CHECK(cudaMemcpyAsync(out->weights.data(), c.live.master.get(), bytes, cudaMemcpyDeviceToHost, ctx_.stream));
+  CUDA_CHECK(
+      cudaMemcpyAsync(out->weights.data(), c.live.master.get(), bytes, cudaMemcpyDeviceToHost, ctx_.stream));
   CUDA_CHECK(cudaMemcpyAsync(out->m.data(), c.opt.m.get(), bytes, cudaMemcpyDeviceToHost, ctx_.stream));
   CUDA_CHECK(cudaMemcpyAsync(out->v.data(), c.opt.v.get(), bytes, cudaMemcpyDeviceToHost, ctx_.stream));
   CUDA_CHECK(cudaStreamSynchronize(ctx_.stream));
@@ -450,8 +458,10 @@ void CudaBackend::ImportChunkImpl(uint32_t chunk, const ChunkState& in) {
   PACI_CHECK(in.weights.size() == c.n && in.m.size() == c.n && in.v.size() == c.n);
   // Stream-ordered like every upload; UploadWeights waits for the stream, so `in` may go once this
   // returns.
-  CUDA_CHECK(cudaMemcpyAsync(c.opt.m.get(), in.m.data(), c.n * sizeof(float), cudaMemcpyHostToDevice, ctx_.stream));
-  CUDA_CHECK(cudaMemcpyAsync(c.opt.v.get(), in.v.data(), c.n * sizeof(float), cudaMemcpyHostToDevice, ctx_.stream));
+  CUDA_CHECK(
+      cudaMemcpyAsync(c.opt.m.get(), in.m.data(), c.n * sizeof(float), cudaMemcpyHostToDevice, ctx_.stream));
+  CUDA_CHECK(
+      cudaMemcpyAsync(c.opt.v.get(), in.v.data(), c.n * sizeof(float), cudaMemcpyHostToDevice, ctx_.stream));
   UploadWeights(c, in.weights.data());
   c.opt.step = in.step;
 }
@@ -473,7 +483,8 @@ Status CudaBackend::Guard(const char* method, F&& f) const {
   }
 }
 
-Status CudaBackend::Forward(const MicroBatchSlot& slot, int64_t version, const int* tokens, const int* targets) {
+Status CudaBackend::Forward(const MicroBatchSlot& slot, int64_t version, const int* tokens,
+                            const int* targets) {
   return Guard("Forward", [&] { return ForwardImpl(slot, version, tokens, targets); });
 }
 Status CudaBackend::Backward(const MicroBatchSlot& slot, int64_t version, int64_t correction, float dloss,
@@ -495,11 +506,12 @@ void CudaBackend::KeepVersion(int64_t version) {
     return Status::Ok();
   });
 }
-Status CudaBackend::Send(Transport& transport, uint32_t to_stage, const MessageKey& key, const MicroBatchSlot& slot) {
+Status CudaBackend::Send(Transport& transport, uint32_t to_stage, const MessageKey& key,
+                         const MicroBatchSlot& slot) {
   return Guard("Send", [&] { return SendImpl(transport, to_stage, key, slot); });
 }
-Status CudaBackend::Recv(Transport& transport, uint32_t from_stage, const MessageKey& key, const MicroBatchSlot& slot,
-                         std::chrono::milliseconds timeout) {
+Status CudaBackend::Recv(Transport& transport, uint32_t from_stage, const MessageKey& key,
+                         const MicroBatchSlot& slot, std::chrono::milliseconds timeout) {
   return Guard("Recv", [&] { return RecvImpl(transport, from_stage, key, slot, timeout); });
 }
 uint64_t CudaBackend::BeginOp() {
@@ -548,7 +560,8 @@ BackendFactory CudaBackendFactory(ir::Precision precision) {
     int device = 0;
     if (const cudaError_t e = cudaGetDevice(&device); e != cudaSuccess) {
       (void)cudaGetLastError();
-      return Status::FailedPrecondition(std::string("--device cuda: cudaGetDevice: ") + cudaGetErrorString(e));
+      return Status::FailedPrecondition(std::string("--device cuda: cudaGetDevice: ") +
+                                        cudaGetErrorString(e));
     }
     CudaBackendSetup s;
     s.model = req.train->model;

@@ -48,7 +48,8 @@ class CudaBackend : public StageBackend {
   void OptimizerStep(const std::vector<float>& lr) override;
   void KeepVersion(int64_t version) override;
   void DropVersion(int64_t version) override;
-  Status Send(Transport& transport, uint32_t to_stage, const MessageKey& key, const MicroBatchSlot& slot) override;
+  Status Send(Transport& transport, uint32_t to_stage, const MessageKey& key,
+              const MicroBatchSlot& slot) override;
   Status Recv(Transport& transport, uint32_t from_stage, const MessageKey& key, const MicroBatchSlot& slot,
               std::chrono::milliseconds timeout) override;
   void ReadLosses(size_t first, size_t n, float* out) override;
@@ -103,13 +104,14 @@ class CudaBackend : public StageBackend {
   Status Guard(const char* method, F&& f) const;
   // The methods' bodies; they may throw CudaError (inside Guard only).
   Status ForwardImpl(const MicroBatchSlot& slot, int64_t version, const int* tokens, const int* targets);
-  Status BackwardImpl(const MicroBatchSlot& slot, int64_t version, int64_t correction, float dloss, bool with_weight);
+  Status BackwardImpl(const MicroBatchSlot& slot, int64_t version, int64_t correction, float dloss,
+                      bool with_weight);
   Status BackwardWeightImpl(const MicroBatchSlot& slot);
   void OptimizerStepImpl(const std::vector<float>& lr);
   void KeepVersionImpl(int64_t version);
   Status SendImpl(Transport& transport, uint32_t to_stage, const MessageKey& key, const MicroBatchSlot& slot);
-  Status RecvImpl(Transport& transport, uint32_t from_stage, const MessageKey& key, const MicroBatchSlot& slot,
-                  std::chrono::milliseconds timeout);
+  Status RecvImpl(Transport& transport, uint32_t from_stage, const MessageKey& key,
+                  const MicroBatchSlot& slot, std::chrono::milliseconds timeout);
   uint64_t BeginOpImpl();
   void EndOpImpl(uint64_t timer);
   bool OpTimesIfDoneImpl(uint64_t timer, bool wait, OpTimes* times);
@@ -133,10 +135,10 @@ class CudaBackend : public StageBackend {
   std::vector<Chunk> chunks_;
   int64_t live_version_ = 0;
   std::map<int64_t, std::vector<Weights>> kept_;  // version -> per chunk
-  std::vector<Weights> spare_weights_;             // dropped copies, reused (same stream)
-  Weights corrected_;                              // PipeMare's backward weights
+  std::vector<Weights> spare_weights_;            // dropped copies, reused (same stream)
+  Weights corrected_;                             // PipeMare's backward weights
   std::map<MicroBatchSlot, std::unique_ptr<StageSavedCuda>> saved_;
-  ChunkRecordPool<StageSavedCuda> spare_saved_;  // per chunk: a record keeps its chunk's sizes
+  ChunkRecordPool<StageSavedCuda> spare_saved_;     // per chunk: a record keeps its chunk's sizes
   std::vector<std::unique_ptr<Message>> messages_;  // owns every message buffer
   std::vector<Message*> free_messages_;
   // Sent over a transport that posts at EndExchange (NCCL): their `freed` is recorded only then,

@@ -5,16 +5,16 @@
 // device buffer. Host-only header: plain C++ translation units may include it.
 #pragma once
 
+#include <cublas_v2.h>
+#include <cuda_bf16.h>
+#include <cuda_runtime.h>
+
 #include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
 #include <utility>
-
-#include <cublas_v2.h>
-#include <cuda_bf16.h>
-#include <cuda_runtime.h>
 
 #include "exec/cuda/device_memory.h"
 
@@ -48,7 +48,8 @@ class CudaErrorScope {
 [[noreturn]] inline void cuda_fail(const char* lib, const char* msg, const char* expr, const char* file,
                                    int line) {
   if (CudaErrorScope::Active())
-    throw CudaError(std::string(lib) + " error: " + msg + " in " + expr + " at " + file + ":" + std::to_string(line));
+    throw CudaError(std::string(lib) + " error: " + msg + " in " + expr + " at " + file + ":" +
+                    std::to_string(line));
   std::fprintf(stderr, "[%s error] %s\n  in %s\n  at %s:%d\n", lib, msg, expr, file, line);
   std::exit(EXIT_FAILURE);
 }
@@ -94,7 +95,7 @@ enum class CudaDeviceState {
 };
 struct CudaDeviceProbe {
   CudaDeviceState state = CudaDeviceState::kNoDevice;
-  int count = 0;                               // 0 unless kAvailable
+  int count = 0;                                // 0 unless kAvailable
   int driver_version = 0, runtime_version = 0;  // 1000 * major + 10 * minor; driver 0: none
   std::string message;                          // why there is no usable device; empty when kAvailable
   // Nothing to run on, and nothing wrong: a GPU test may skip. A too-old driver or another error
@@ -168,7 +169,9 @@ class DeviceBuffer {
   }
   void* get() const { return ptr_; }
   template <typename T>
-  T* as() const { return static_cast<T*>(ptr_); }
+  T* as() const {
+    return static_cast<T*>(ptr_);
+  }
   size_t bytes() const { return bytes_; }
 
  private:

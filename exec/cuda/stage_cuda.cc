@@ -41,8 +41,8 @@ BlockWeightsX<X> block_weights_x(const BlockWeights& w, const float* wm, const X
 
 // x is s->inp (already filled); y is the next layer's input buffer or the stage output.
 template <typename X>
-void block_forward(const CudaContext& ctx, const BlockWeights& w, const BlockWeightsX<X>& wx, LayerSavedCuda* s,
-                   X* y, X* att_scratch, int B, int T, int C, int NH) {
+void block_forward(const CudaContext& ctx, const BlockWeights& w, const BlockWeightsX<X>& wx,
+                   LayerSavedCuda* s, X* y, X* att_scratch, int B, int T, int C, int NH) {
   const int N = B * T;
   const long nc = static_cast<long>(N) * C;
   const cudaStream_t st = ctx.stream;
@@ -101,7 +101,8 @@ void block_backward_input(const CudaContext& ctx, const BlockWeights& w, const B
 }
 
 template <typename X>
-void block_backward_weight(const CudaContext& ctx, const BlockGrads& g, const LayerSavedCuda& s, int N, int C) {
+void block_backward_weight(const CudaContext& ctx, const BlockGrads& g, const LayerSavedCuda& s, int N,
+                           int C) {
   const cudaStream_t st = ctx.stream;
   matmul_backward_weight_cuda<X>(ctx, g.fcprojw, g.fcprojb, s.dy.as<X>(), s.fch_gelu.as<X>(), N, 4 * C, C);
   matmul_backward_weight_cuda<X>(ctx, g.fcw, g.fcb, s.dfch.as<X>(), s.ln2.as<X>(), N, C, 4 * C);
@@ -119,14 +120,15 @@ size_t StageSavedCuda::bytes() const {
   size_t b = loss.bytes();
   for (const LayerSavedCuda& l : layers)
     for (const DeviceBuffer* d :
-         {&l.tokens, &l.targets, &l.inp, &l.ln1, &l.qkv, &l.atty, &l.att, &l.r2, &l.ln2, &l.fch, &l.fch_gelu,
-          &l.logits, &l.ln1_mean, &l.ln1_rstd, &l.ln2_mean, &l.ln2_rstd, &l.losses, &l.ce_stats, &l.dy, &l.dfch, &l.dln2,
-          &l.dr2, &l.dqkv, &l.dln1})
+         {&l.tokens, &l.targets,  &l.inp,      &l.ln1,    &l.qkv,      &l.atty,     &l.att,      &l.r2,
+          &l.ln2,    &l.fch,      &l.fch_gelu, &l.logits, &l.ln1_mean, &l.ln1_rstd, &l.ln2_mean, &l.ln2_rstd,
+          &l.losses, &l.ce_stats, &l.dy,       &l.dfch,   &l.dln2,     &l.dr2,      &l.dqkv,     &l.dln1})
       b += d->bytes();
   return b;
 }
 
-Result<StageModelCuda> StageModelCuda::Create(const GPTConfig& cfg, int first, int last, ir::Precision precision) {
+Result<StageModelCuda> StageModelCuda::Create(const GPTConfig& cfg, int first, int last,
+                                              ir::Precision precision) {
   Result<StageModel> cpu = StageModel::Create(cfg, first, last);
   if (!cpu.ok()) return cpu.status();
   StageModelCuda m;
@@ -141,8 +143,8 @@ size_t StageModelCuda::offset_of(const char* name) const {
   return s->offset - cpu_.param_offset();
 }
 
-void StageModelCuda::forward(const CudaContext& ctx, const StageWeightsCuda& w, const StageInputCuda& in, int B,
-                             int T, StageSavedCuda* saved, void* out) const {
+void StageModelCuda::forward(const CudaContext& ctx, const StageWeightsCuda& w, const StageInputCuda& in,
+                             int B, int T, StageSavedCuda* saved, void* out) const {
   if (precision_ == ir::PRECISION_FP32) {
     forward_t<float>(ctx, w.master, w.master, in, B, T, saved, static_cast<float*>(out));
   } else {
@@ -158,8 +160,8 @@ void StageModelCuda::backward_input(const CudaContext& ctx, const StageWeightsCu
                             static_cast<float*>(dinp));
   } else {
     PACI_CHECK(w.bf16 != nullptr);
-    backward_input_t<__nv_bfloat16>(ctx, w.master, w.bf16, saved, static_cast<const __nv_bfloat16*>(dout), dloss,
-                                    static_cast<__nv_bfloat16*>(dinp));
+    backward_input_t<__nv_bfloat16>(ctx, w.master, w.bf16, saved, static_cast<const __nv_bfloat16*>(dout),
+                                    dloss, static_cast<__nv_bfloat16*>(dinp));
   }
 }
 
@@ -188,7 +190,8 @@ void StageModelCuda::forward_t(const CudaContext& ctx, const float* wm, const X*
   saved->B = B, saved->T = T;
   saved->layers.resize(last - first);
   X* scratch = take<X>(scratch_, attention_scratch_elems(B, T, C, NH) + 4 * nc);
-  if (!cpu_.has_embedding()) copy_async(take<X>(saved->layers[0].inp, nc), static_cast<const X*>(in.acts), nc, st);
+  if (!cpu_.has_embedding())
+    copy_async(take<X>(saved->layers[0].inp, nc), static_cast<const X*>(in.acts), nc, st);
   for (int l = first; l < last; l++) {
     LayerSavedCuda* s = &saved->layers[l - first];
     s->has_dgrads = false;
@@ -228,8 +231,8 @@ void StageModelCuda::forward_t(const CudaContext& ctx, const float* wm, const X*
 }
 
 template <typename X>
-void StageModelCuda::backward_input_t(const CudaContext& ctx, const float* wm, const X* wx, StageSavedCuda* saved,
-                                      const X* dout, float dloss, X* dinp) const {
+void StageModelCuda::backward_input_t(const CudaContext& ctx, const float* wm, const X* wx,
+                                      StageSavedCuda* saved, const X* dout, float dloss, X* dinp) const {
   const GPTConfig& cfg = cpu_.config();
   const int B = saved->B, T = saved->T, C = cfg.n_embd, V = cfg.vocab_size, NH = cfg.n_head, N = B * T;
   const long nc = static_cast<long>(N) * C;
@@ -251,8 +254,8 @@ void StageModelCuda::backward_input_t(const CudaContext& ctx, const float* wm, c
     switch (gpt_layer_kind(cfg, l)) {
       case LayerKind::kHead: {
         X* dlogits = s->logits.as<X>();  // over the logits; probabilities recomputed in fp32
-        crossentropy_backward_cuda<X>(dlogits, dlogits, s->ce_stats.as<float>(), s->targets.as<int>(), dloss / N, N,
-                                      V, st);
+        crossentropy_backward_cuda<X>(dlogits, dlogits, s->ce_stats.as<float>(), s->targets.as<int>(),
+                                      dloss / N, N, V, st);
         const X* wlm = wx + offset_of(cfg.tie ? "transformer.wte.weight" : "lm_head.weight");
         X* dln = take<X>(s->dln1, nc);
         matmul_backward_input_cuda<X>(ctx, dln, dlogits, wlm, N, C, V, false);
@@ -263,12 +266,11 @@ void StageModelCuda::backward_input_t(const CudaContext& ctx, const float* wm, c
       }
       case LayerKind::kBlock: {
         const BlockWeights w = block_weights(wm + base, C);
-        block_backward_input<X>(ctx, w, block_weights_x<X>(w, wm + base, wx + base), s, dx, tmp, scratch, B, T, C,
-                                NH);
+        block_backward_input<X>(ctx, w, block_weights_x<X>(w, wm + base, wx + base), s, dx, tmp, scratch, B,
+                                T, C, NH);
         break;
       }
-      case LayerKind::kEmbedding:
-        break;  // its dy (filled by the layer above) is all backward_weight needs
+      case LayerKind::kEmbedding: break;  // its dy (filled by the layer above) is all backward_weight needs
     }
     s->has_dgrads = true;
   }
@@ -286,19 +288,18 @@ void StageModelCuda::backward_weight_t(const CudaContext& ctx, StageSavedCuda* s
     float* g = grads + (cpu_.layout().layer_offset[l] - cpu_.param_offset());
     switch (gpt_layer_kind(cfg, l)) {
       case LayerKind::kHead:
-        matmul_backward_weight_cuda<X>(ctx, grads + offset_of(cfg.tie ? "transformer.wte.weight" : "lm_head.weight"),
-                                       nullptr, s.logits.as<X>(), s.ln1.as<X>(), N, C, V);
-        layernorm_backward_weight_cuda<X>(grads + offset_of("transformer.ln_f.weight"),
-                                          grads + offset_of("transformer.ln_f.bias"), s.dln1.as<X>(), s.inp.as<X>(),
-                                          s.ln1_mean.as<float>(), s.ln1_rstd.as<float>(), N, C, st);
+        matmul_backward_weight_cuda<X>(
+            ctx, grads + offset_of(cfg.tie ? "transformer.wte.weight" : "lm_head.weight"), nullptr,
+            s.logits.as<X>(), s.ln1.as<X>(), N, C, V);
+        layernorm_backward_weight_cuda<X>(
+            grads + offset_of("transformer.ln_f.weight"), grads + offset_of("transformer.ln_f.bias"),
+            s.dln1.as<X>(), s.inp.as<X>(), s.ln1_mean.as<float>(), s.ln1_rstd.as<float>(), N, C, st);
         break;
-      case LayerKind::kBlock:
-        block_backward_weight<X>(ctx, block_grads(g, C), s, N, C);
-        break;
+      case LayerKind::kBlock: block_backward_weight<X>(ctx, block_grads(g, C), s, N, C); break;
       case LayerKind::kEmbedding:
         encoder_backward_weight_cuda<X>(grads + offset_of("transformer.wte.weight"),
-                                        grads + offset_of("transformer.wpe.weight"), s.dy.as<X>(), s.tokens.as<int>(),
-                                        saved->B, saved->T, C, st);
+                                        grads + offset_of("transformer.wpe.weight"), s.dy.as<X>(),
+                                        s.tokens.as<int>(), saved->B, saved->T, C, st);
         break;
     }
   }
@@ -323,8 +324,8 @@ AdamWCuda adamw_cuda_create(const AdamWConfig& cfg, const ParamLayout& layout, s
   return opt;
 }
 
-void adamw_cuda_update(AdamWCuda* opt, float* params, const float* grads, float lr, __nv_bfloat16* params_bf16,
-                       cudaStream_t stream) {
+void adamw_cuda_update(AdamWCuda* opt, float* params, const float* grads, float lr,
+                       __nv_bfloat16* params_bf16, cudaStream_t stream) {
   opt->step++;
   adamw_update_cuda(opt->state(), opt->cfg, opt->step, params, grads, lr, params_bf16, stream);
 }

@@ -9,9 +9,9 @@
 #include <cstdint>
 #include <vector>
 
-#include "exec/model/adamw.h"
 #include "exec/cuda/adamw.cuh"
 #include "exec/cuda/cuda_common.h"
+#include "exec/model/adamw.h"
 #include "exec/model/stage.h"
 #include "paci.pb.h"
 #include "proto/ir_names.h"
@@ -24,11 +24,11 @@ namespace paci::exec {
 // and then dlogits in one (N,V) buffer (`logits`), and instead of the probabilities each row's
 // softmax max and 1/sum in fp32 (`ce_stats`, see crossentropy.cuh).
 struct LayerSavedCuda {
-  DeviceBuffer tokens, targets;                     // int (N)
+  DeviceBuffer tokens, targets;                                           // int (N)
   DeviceBuffer inp, ln1, qkv, atty, att, r2, ln2, fch, fch_gelu, logits;  // X
   DeviceBuffer ln1_mean, ln1_rstd, ln2_mean, ln2_rstd, losses;            // float
-  DeviceBuffer ce_stats;                            // float (2N): head only, per row max and 1/sum
-  DeviceBuffer dy, dfch, dln2, dr2, dqkv, dln1;     // X, written by backward_input
+  DeviceBuffer ce_stats;                         // float (2N): head only, per row max and 1/sum
+  DeviceBuffer dy, dfch, dln2, dr2, dqkv, dln1;  // X, written by backward_input
   bool has_dgrads = false;
 };
 
@@ -79,8 +79,8 @@ class StageModelCuda {
   // dout: (B,T,C) gradient of this stage's output (device), or ignored when the stage holds the
   // head, whose loss gradient weight is dloss (1/accum, as the float StageModel reads there).
   // dinp: (B,T,C) gradient for the previous stage; null for the first stage.
-  void backward_input(const CudaContext& ctx, const StageWeightsCuda& w, StageSavedCuda* saved, const void* dout,
-                      float dloss, void* dinp) const;
+  void backward_input(const CudaContext& ctx, const StageWeightsCuda& w, StageSavedCuda* saved,
+                      const void* dout, float dloss, void* dinp) const;
   // grads += dLoss/dWeights (fp32, the stage's span). backward_input must have run on `saved`.
   void backward_weight(const CudaContext& ctx, StageSavedCuda* saved, float* grads) const;
   void backward(const CudaContext& ctx, const StageWeightsCuda& w, StageSavedCuda* saved, const void* dout,
@@ -120,8 +120,8 @@ struct AdamWCuda {
 AdamWCuda adamw_cuda_create(const AdamWConfig& cfg, const ParamLayout& layout, size_t param_offset, size_t n,
                             cudaStream_t stream);
 // One update of params/grads (device, the span); refreshes params_bf16 (may be null) in the same pass.
-void adamw_cuda_update(AdamWCuda* opt, float* params, const float* grads, float lr, __nv_bfloat16* params_bf16,
-                       cudaStream_t stream);
+void adamw_cuda_update(AdamWCuda* opt, float* params, const float* grads, float lr,
+                       __nv_bfloat16* params_bf16, cudaStream_t stream);
 
 // Mean loss a head stage's forward stored (waits for ctx.stream).
 float stage_loss_cuda(const StageSavedCuda& saved, cudaStream_t stream);

@@ -5,7 +5,6 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
-
 #include <nlohmann/json.hpp>
 
 #include "exec/model/safetensors.h"
@@ -20,21 +19,24 @@ std::string config_json(const GPTConfig& c) {
   return j.dump();
 }
 
-Status check_config(const std::string& path, const std::map<std::string, std::string>& meta, const GPTConfig& c) {
+Status check_config(const std::string& path, const std::map<std::string, std::string>& meta,
+                    const GPTConfig& c) {
   auto it = meta.find("paci.config");
   if (it == meta.end()) return Status::Ok();  // a foreign file: the tensor shapes are checked instead
   nlohmann::json j = nlohmann::json::parse(it->second, nullptr, false);
   if (!j.is_object()) return Status::Corruption(path + ": bad paci.config metadata");
-  const std::pair<const char*, const char*> fields[] = {{"vocab_size", "--vocab"}, {"block_size", "--seq"},
-                                                        {"n_layer", "--layers"},   {"n_head", "--heads"},
+  const std::pair<const char*, const char*> fields[] = {{"vocab_size", "--vocab"},
+                                                        {"block_size", "--seq"},
+                                                        {"n_layer", "--layers"},
+                                                        {"n_head", "--heads"},
                                                         {"n_embd", "--dim"}};
   const int mine[] = {c.vocab_size, c.block_size, c.n_layer, c.n_head, c.n_embd};
   for (int i = 0; i < 5; i++) {
     if (!j.contains(fields[i].first) || !j[fields[i].first].is_number_integer()) continue;
     const int theirs = j[fields[i].first].get<int>();
     if (theirs != mine[i])
-      return Status::InvalidArgument(path + ": checkpoint has " + fields[i].second + " " + std::to_string(theirs) +
-                                     ", this run " + std::to_string(mine[i]));
+      return Status::InvalidArgument(path + ": checkpoint has " + fields[i].second + " " +
+                                     std::to_string(theirs) + ", this run " + std::to_string(mine[i]));
   }
   if (j.contains("tie") && j["tie"].is_boolean() && j["tie"].get<bool>() != c.tie)
     return Status::InvalidArgument(path + ": checkpoint and this run disagree on --tie");
@@ -64,8 +66,8 @@ uint64_t meta_u64(const std::map<std::string, std::string>& m, const std::string
 Status check_finite(const std::string& path, const std::string& name, const float* p, size_t n) {
   for (size_t i = 0; i < n; i++)
     if (!std::isfinite(p[i]))
-      return Status::InvalidArgument(path + ": tensor " + name + " holds a non-finite value (" + std::to_string(p[i]) +
-                                     ") at element " + std::to_string(i));
+      return Status::InvalidArgument(path + ": tensor " + name + " holds a non-finite value (" +
+                                     std::to_string(p[i]) + ") at element " + std::to_string(i));
   return Status::Ok();
 }
 
@@ -125,15 +127,19 @@ Result<std::map<std::string, std::string>> adamw_load(const std::string& path, c
   const size_t lo = opt->param_offset, hi = opt->param_offset + opt->m.size();
   for (const ParamSpec& s : layout.tensors) {
     if (s.offset < lo || s.offset + s.numel > hi) continue;
-    PACI_RETURN_IF_ERROR(safetensors_get_f32(*f, "exp_avg." + s.name, s.shape, opt->m.data() + (s.offset - lo)));
-    PACI_RETURN_IF_ERROR(safetensors_get_f32(*f, "exp_avg_sq." + s.name, s.shape, opt->v.data() + (s.offset - lo)));
+    PACI_RETURN_IF_ERROR(
+        safetensors_get_f32(*f, "exp_avg." + s.name, s.shape, opt->m.data() + (s.offset - lo)));
+    PACI_RETURN_IF_ERROR(
+        safetensors_get_f32(*f, "exp_avg_sq." + s.name, s.shape, opt->v.data() + (s.offset - lo)));
     PACI_RETURN_IF_ERROR(check_finite(path, "exp_avg." + s.name, opt->m.data() + (s.offset - lo), s.numel));
-    PACI_RETURN_IF_ERROR(check_finite(path, "exp_avg_sq." + s.name, opt->v.data() + (s.offset - lo), s.numel));
+    PACI_RETURN_IF_ERROR(
+        check_finite(path, "exp_avg_sq." + s.name, opt->v.data() + (s.offset - lo), s.numel));
   }
   bool ok = true;
   const uint64_t step = meta_u64(f->metadata, "paci.adamw_step", &ok);
   opt->step = static_cast<int64_t>(step);
-  if (!ok || step > static_cast<uint64_t>(INT64_MAX)) return Status::Corruption(path + ": metadata paci.adamw_step missing or not a number");
+  if (!ok || step > static_cast<uint64_t>(INT64_MAX))
+    return Status::Corruption(path + ": metadata paci.adamw_step missing or not a number");
   return f->metadata;
 }
 
@@ -146,15 +152,16 @@ std::string weights_digest(const float* params, size_t n) {
   return hex;
 }
 
-Status check_same_checkpoint(const std::string& optim_path, const std::map<std::string, std::string>& optim_meta,
-                             const float* params, size_t n) {
+Status check_same_checkpoint(const std::string& optim_path,
+                             const std::map<std::string, std::string>& optim_meta, const float* params,
+                             size_t n) {
   auto it = optim_meta.find("paci.weights_digest");
   if (it == optim_meta.end()) return Status::Ok();
   const std::string have = weights_digest(params, n);
   if (it->second == have) return Status::Ok();
-  return Status::InvalidArgument(optim_path + ": optimizer state of another checkpoint (saved beside weights " +
-                                 it->second + ", the weights file holds " + have +
-                                 "); resume from the two files one --save wrote together");
+  return Status::InvalidArgument(
+      optim_path + ": optimizer state of another checkpoint (saved beside weights " + it->second +
+      ", the weights file holds " + have + "); resume from the two files one --save wrote together");
 }
 
 Status checkpoint_save(const std::string& path, const Trainer& tr) {

@@ -35,8 +35,9 @@ Result<std::map<std::string, std::string>> adamw_load(const std::string& path, c
 std::string weights_digest(const float* params, size_t n);
 // Fails naming optim_path when its paci.weights_digest is not that of `params` (files written
 // before the digest existed carry none and pass).
-Status check_same_checkpoint(const std::string& optim_path, const std::map<std::string, std::string>& optim_meta,
-                             const float* params, size_t n);
+Status check_same_checkpoint(const std::string& optim_path,
+                             const std::map<std::string, std::string>& optim_meta, const float* params,
+                             size_t n);
 
 // The trainer's full state: weights, AdamW, sampler. Resuming continues bit-identically on CPU.
 Status checkpoint_save(const std::string& path, const Trainer& tr);

@@ -2,17 +2,17 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstdlib>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <thread>
 #include <vector>
 
 #include "exec/model/adamw.h"
 #include "exec/model/rng.h"
-#include "proto/ir_names.h"
 #include "exec/model/stage.h"
 #include "exec/model/threads.h"
+#include "proto/ir_names.h"
 #include "sched/checked_math.h"
 
 namespace paci::exec {
@@ -40,9 +40,9 @@ struct Samples {
 uint64_t SavedBytes(const StageSaved& s) {
   uint64_t bytes = 0;
   for (const LayerSaved& l : s.layers) {
-    for (const std::vector<float>* v : {&l.inp, &l.ln1, &l.ln1_mean, &l.ln1_rstd, &l.qkv, &l.atty, &l.att, &l.r2,
-                                        &l.ln2, &l.ln2_mean, &l.ln2_rstd, &l.fch, &l.fch_gelu, &l.logits,
-                                        &l.probs, &l.losses})
+    for (const std::vector<float>* v :
+         {&l.inp, &l.ln1, &l.ln1_mean, &l.ln1_rstd, &l.qkv, &l.atty, &l.att, &l.r2, &l.ln2, &l.ln2_mean,
+          &l.ln2_rstd, &l.fch, &l.fch_gelu, &l.logits, &l.probs, &l.losses})
       bytes += v->capacity() * sizeof(float);
     bytes += (l.tokens.capacity() + l.targets.capacity()) * sizeof(int);
   }
@@ -98,8 +98,10 @@ struct SliceBench {
 
   StageInput Input() const {
     StageInput in;
-    if (model.has_embedding()) in.tokens = tokens.data();
-    else in.acts = acts.data();
+    if (model.has_embedding())
+      in.tokens = tokens.data();
+    else
+      in.acts = acts.data();
     if (model.has_head()) in.targets = targets.data();
     return in;
   }
@@ -132,7 +134,8 @@ struct LayerTimer {
   }
 };
 
-ir::LayerProfile LayerProfileOf(const ProfileOptions& o, int layer, LayerTimer& t, uint64_t activation_bytes) {
+ir::LayerProfile LayerProfileOf(const ProfileOptions& o, int layer, LayerTimer& t,
+                                uint64_t activation_bytes) {
   ir::LayerProfile p;
   p.set_index(static_cast<uint32_t>(layer));
   p.set_kind(KindName(gpt_layer_kind(o.model, layer)));
@@ -187,13 +190,16 @@ Result<std::vector<ir::LayerProfile>> MeasureLayers(const ProfileOptions& o,
       t.Repeat();
       any = true;
     }
-    const bool all_min = std::all_of(timers.begin(), timers.end(), [&](const LayerTimer& t) { return t.f.n >= o.min_repetitions; });
+    const bool all_min = std::all_of(timers.begin(), timers.end(),
+                                     [&](const LayerTimer& t) { return t.f.n >= o.min_repetitions; });
     if (all_min && std::chrono::duration<double>(Clock::now() - start).count() > budget) break;
   }
   std::vector<ir::LayerProfile> out;
   for (int l = 0; l < n; ++l) {
     out.push_back(LayerProfileOf(o, l, timers[l], activation_bytes[l]));
-    if (progress) progress("layer " + std::to_string(l) + " (" + out.back().kind() + "): " + std::to_string(out.back().repetitions()) + " repetitions");
+    if (progress)
+      progress("layer " + std::to_string(l) + " (" + out.back().kind() +
+               "): " + std::to_string(out.back().repetitions()) + " repetitions");
   }
   return out;
 }
@@ -258,15 +264,18 @@ Result<ir::Profile> MeasureProfile(const ProfileOptions& o,
   if (o.B < 1) return Status::InvalidArgument("--microbatch-size: must be >= 1");
   if (o.threads < 1) return Status::InvalidArgument("--threads: must be >= 1");
   if (o.threads > 1 && !exec_openmp())
-    return Status::InvalidArgument("--threads: this build has no OpenMP (-DPACI_OPENMP=OFF), so one kernel thread only");
+    return Status::InvalidArgument(
+        "--threads: this build has no OpenMP (-DPACI_OPENMP=OFF), so one kernel thread only");
   if (!(o.target_rse > 0) || !std::isfinite(o.target_rse))
     return Status::InvalidArgument("--target-rse: must be a number > 0");
   if (o.max_colocated > kMaxColocated)
-    return Status::InvalidArgument("--colocate: at most kMaxColocated (exec/model/profile.h) = " +
-                                   std::to_string(kMaxColocated) + " stages, got " + std::to_string(o.max_colocated));
-  PACI_RETURN_IF_ERROR(CheckRange(o.colocation_seconds, 0, kMaxProfileSeconds, "--colocate-seconds", /*lo_open=*/true));
+    return Status::InvalidArgument(
+        "--colocate: at most kMaxColocated (exec/model/profile.h) = " + std::to_string(kMaxColocated) +
+        " stages, got " + std::to_string(o.max_colocated));
   PACI_RETURN_IF_ERROR(
-      CheckRange(o.max_seconds_per_layer, 0, kMaxProfileSeconds, "--max-seconds-per-layer", /*lo_open=*/true));
+      CheckRange(o.colocation_seconds, 0, kMaxProfileSeconds, "--colocate-seconds", /*lo_open=*/true));
+  PACI_RETURN_IF_ERROR(CheckRange(o.max_seconds_per_layer, 0, kMaxProfileSeconds, "--max-seconds-per-layer",
+                                  /*lo_open=*/true));
   exec_set_threads(o.threads);
   ir::Profile p;
   p.set_version(1);
@@ -284,7 +293,8 @@ Result<ir::Profile> MeasureProfile(const ProfileOptions& o,
   // The load average says whether others shared the machine while we measured (a profile taken
   // under load predicts runs under the same load only).
   double load = 0;
-  const std::string busy = getloadavg(&load, 1) == 1 ? ", load average " + std::to_string(load).substr(0, 4) : "";
+  const std::string busy =
+      getloadavg(&load, 1) == 1 ? ", load average " + std::to_string(load).substr(0, 4) : "";
   p.set_device("cpu: " + std::to_string(std::thread::hardware_concurrency()) + " hardware threads" + busy);
   const int n = gpt_num_layers(o.model);
   Result<std::vector<ir::LayerProfile>> layers = MeasureLayers(o, progress);
@@ -304,7 +314,8 @@ Result<ir::Profile> MeasureProfile(const ProfileOptions& o,
       c.set_stages(static_cast<uint32_t>(k));
       c.set_slowdown(shared.mean / alone.mean);
       c.set_rse(std::hypot(shared.Rse(), alone.Rse()));
-      if (progress) progress("co-location of " + std::to_string(k) + " stages: x" + std::to_string(c.slowdown()));
+      if (progress)
+        progress("co-location of " + std::to_string(k) + " stages: x" + std::to_string(c.slowdown()));
     }
   }
   return p;

@@ -1,10 +1,10 @@
 #include "exec/runtime/exchange_plan.h"
 
+#include <fmt/format.h>
+
 #include <map>
 #include <optional>
 #include <string>
-
-#include <fmt/format.h>
 
 #include "proto/ir_names.h"
 #include "sched/schedule_text.h"
@@ -93,8 +93,10 @@ Status Play(const std::vector<std::vector<PlainOp>>& ops, uint32_t chunks, std::
       for (size_t i = items[s][it].first; i < items[s][it].first + items[s][it].count; ++i) {
         const PlainOp& op = ops[s][i];
         const std::optional<MessageKey> key = MessageOf(op, P, V);
-        if (!key) return Status::InvalidArgument(fmt::format("stage {}: {} leaves the pipeline", s, OpText(op, P)));
-        const uint32_t from = StageChunkOf(key->from_virtual, P).stage, to = StageChunkOf(key->to_virtual, P).stage;
+        if (!key)
+          return Status::InvalidArgument(fmt::format("stage {}: {} leaves the pipeline", s, OpText(op, P)));
+        const uint32_t from = StageChunkOf(key->from_virtual, P).stage,
+                       to = StageChunkOf(key->to_virtual, P).stage;
         (IsSend(op.kind) ? sends : recvs)[{from, to}].push_back(Place{s, it, i, *key, op.id});
       }
     }
@@ -107,16 +109,17 @@ Status Play(const std::vector<std::vector<PlainOp>>& ops, uint32_t chunks, std::
                                                     link.second, out.size(), in.size()));
     for (size_t k = 0; k < out.size(); ++k) {
       if (!(out[k].key == in[k].key))
-        return Status::FailedPrecondition(fmt::format(
-            "link {} -> {}: message {} is sent by op {} but received by op {} as another message", link.first,
-            link.second, k, out[k].op_id, in[k].op_id));
+        return Status::FailedPrecondition(
+            fmt::format("link {} -> {}: message {} is sent by op {} but received by op {} as another message",
+                        link.first, link.second, k, out[k].op_id, in[k].op_id));
       partners[out[k].stage][out[k].item].push_back(in[k]);
       partners[in[k].stage][in[k].item].push_back(out[k]);
     }
   }
   for (const auto& [link, in] : recvs)
     if (!sends.count(link))
-      return Status::FailedPrecondition(fmt::format("link {} -> {}: receives without sends", link.first, link.second));
+      return Status::FailedPrecondition(
+          fmt::format("link {} -> {}: receives without sends", link.first, link.second));
 
   // Rendezvous play: pos[s] is the item stage s has reached (posted, not yet completed).
   std::vector<size_t> pos(P, 0);
@@ -135,7 +138,8 @@ Status Play(const std::vector<std::vector<PlainOp>>& ops, uint32_t chunks, std::
   std::string stuck;
   for (uint32_t s = 0; s < P; ++s) {
     if (pos[s] == items[s].size()) continue;
-    stuck += fmt::format("{}stage {} at {}", stuck.empty() ? "" : "; ", s, OpText(ops[s][items[s][pos[s]].first], P));
+    stuck += fmt::format("{}stage {} at {}", stuck.empty() ? "" : "; ", s,
+                         OpText(ops[s][items[s][pos[s]].first], P));
     // A send waiting for a receive the peer has not reached: that receive could be posted in the
     // exchange the peer is stalled at (a stalled stage is always at an exchange).
     for (const Place& p : partners[s][pos[s]]) {

@@ -19,8 +19,8 @@ Result<std::vector<LayerRange>> partition_balanced(const GPTConfig& cfg, int par
   if (parts < 1 || parts > n)
     return Status::InvalidArgument("--stages: " + std::to_string(parts) +
                                    " pipeline slices need at least that many layers; the model has " +
-                                   std::to_string(n) + " (embedding, " +
-                                   std::to_string(cfg.n_layer) + " blocks, head); raise --layers");
+                                   std::to_string(n) + " (embedding, " + std::to_string(cfg.n_layer) +
+                                   " blocks, head); raise --layers");
   std::vector<LayerLoad> loads(n);
   for (int i = 0; i < n; ++i) loads[i].compute = layer_cost(cfg, i);
   return PartitionLayers(loads, static_cast<uint32_t>(parts), {}, 0);
@@ -40,8 +40,8 @@ Result<std::vector<LayerRange>> partition_from_cuts(const GPTConfig& cfg, int pa
   }
   const int n = gpt_num_layers(cfg);
   if (static_cast<int>(firsts.size()) != parts)
-    return Status::InvalidArgument("--partition: needs " + std::to_string(parts - 1) +
-                                   " cut points for " + std::to_string(parts) + " slices");
+    return Status::InvalidArgument("--partition: needs " + std::to_string(parts - 1) + " cut points for " +
+                                   std::to_string(parts) + " slices");
   firsts.push_back(n);
   std::vector<LayerRange> out;
   for (int k = 0; k < parts; ++k) {

@@ -28,7 +28,6 @@ Result<std::vector<LayerRange>> partition_balanced(const GPTConfig& cfg, int par
 
 // Parses "--partition" text: the first layer of every slice after the first, e.g. "2,4,6" for
 // four slices of an 8-layer list. The message names the flag on error.
-Result<std::vector<LayerRange>> partition_from_cuts(const GPTConfig& cfg, int parts,
-                                                    const std::string& cuts);
+Result<std::vector<LayerRange>> partition_from_cuts(const GPTConfig& cfg, int parts, const std::string& cuts);
 
 }  // namespace paci::exec

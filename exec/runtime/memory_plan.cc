@@ -25,7 +25,7 @@ uint32_t PeakMessages(const ir::Schedule& schedule, uint32_t stage, uint64_t id_
       peak = std::max(peak, ++held);  // the output buffer, while the input is still held
       const bool forward = op.kind == ir::FORWARD;
       if (forward ? !IsFirstVirtual(op, P) : !IsLastVirtual(op, P, V)) --held;  // input consumed
-      if (forward ? IsLastVirtual(op, P, V) : IsFirstVirtual(op, P)) --held;   // nothing to send
+      if (forward ? IsLastVirtual(op, P, V) : IsFirstVirtual(op, P)) --held;    // nothing to send
     }
   }
   return static_cast<uint32_t>(peak) + 1;  // + the buffer a receive fills before it is filed

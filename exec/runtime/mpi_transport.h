@@ -54,7 +54,7 @@ class MpiTransport : public Transport {
  private:
   using Key = std::pair<uint32_t, MessageKey>;  // (from stage, message)
   struct PendingSend;
-  void Progress();           // completes finished sends
+  void Progress();              // completes finished sends
   bool PollOne(uint32_t from);  // receives one message from `from` into the mailbox if any
 
   // A received message, or (full = false) an idle buffer kept for the next one.

@@ -22,7 +22,8 @@ Result<uint64_t> MetaU64(const std::map<std::string, std::string>& meta, const s
 
 Status pipeline_checkpoint_save(const std::string& path, const GPTConfig& model, const PipelineState& state) {
   const ParamLayout layout = gpt_param_layout(model);
-  PACI_RETURN_IF_ERROR(weights_save(path, model, state.params.data(), {{"paci.step", std::to_string(state.updates)}}));
+  PACI_RETURN_IF_ERROR(
+      weights_save(path, model, state.params.data(), {{"paci.step", std::to_string(state.updates)}}));
   AdamW opt;
   opt.m = state.m;
   opt.v = state.v;
@@ -36,7 +37,8 @@ Status pipeline_checkpoint_save(const std::string& path, const GPTConfig& model,
                      {"paci.weights_digest", weights_digest(state.params.data(), state.params.size())}});
 }
 
-Result<PipelineState> pipeline_checkpoint_load(const std::string& path, const GPTConfig& model, SamplerKind sampler) {
+Result<PipelineState> pipeline_checkpoint_load(const std::string& path, const GPTConfig& model,
+                                               SamplerKind sampler) {
   const ParamLayout layout = gpt_param_layout(model);
   PipelineState state;
   state.params.assign(layout.total, 0.0f);

@@ -1,18 +1,18 @@
-#include "exec/model/affinity.h"
 #include "exec/runtime/pipeline_trainer.h"
+
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <mutex>
 #include <optional>
 #include <thread>
 
-#include <fmt/format.h>
-
+#include "exec/model/affinity.h"
+#include "exec/model/threads.h"
+#include "exec/model/train.h"
 #include "exec/runtime/cpu_backend.h"
 #include "exec/runtime/pipeline_eval.h"
 #include "exec/runtime/thread_transport.h"
-#include "exec/model/threads.h"
-#include "exec/model/train.h"
 #include "proto/ir_names.h"
 
 namespace paci::exec {
@@ -22,10 +22,22 @@ namespace {
 class LockedSink : public TraceSink {
  public:
   explicit LockedSink(TraceSink* inner) : inner_(inner) {}
-  void OnOp(const ir::TraceEvent& e) override { std::lock_guard l(mu_); inner_->OnOp(e); }
-  void OnUpdate(const ir::UpdateMetric& m) override { std::lock_guard l(mu_); inner_->OnUpdate(m); }
-  void OnMemory(const ir::MemorySample& s) override { std::lock_guard l(mu_); inner_->OnMemory(s); }
-  Status Flush() override { std::lock_guard l(mu_); return inner_->Flush(); }
+  void OnOp(const ir::TraceEvent& e) override {
+    std::lock_guard l(mu_);
+    inner_->OnOp(e);
+  }
+  void OnUpdate(const ir::UpdateMetric& m) override {
+    std::lock_guard l(mu_);
+    inner_->OnUpdate(m);
+  }
+  void OnMemory(const ir::MemorySample& s) override {
+    std::lock_guard l(mu_);
+    inner_->OnMemory(s);
+  }
+  Status Flush() override {
+    std::lock_guard l(mu_);
+    return inner_->Flush();
+  }
 
  private:
   std::mutex mu_;
@@ -122,8 +134,9 @@ struct StageRun {
 
 Result<StageRun> PrepareStage(const ir::Schedule& schedule, const PipelineConfig& cfg, uint32_t stage,
                               const std::vector<LayerRange>& ranges, float* params, float* grads,
-                              const DataSplit& data, Transport* transport, TraceSink* sink, PipelineEval* eval,
-                              std::chrono::steady_clock::time_point origin, const StageMemoryPlan& memory) {
+                              const DataSplit& data, Transport* transport, TraceSink* sink,
+                              PipelineEval* eval, std::chrono::steady_clock::time_point origin,
+                              const StageMemoryPlan& memory) {
   StageRun run;
   run.chunks = ChunksOf(ranges, stage, schedule.spec().stages());
   BackendRequest req;
@@ -174,8 +187,8 @@ std::string SpecText(const ir::Schedule& schedule) {
 // The gathered model's validation loss and, for --save, the state a resumed run starts from.
 void FinishResult(const ir::Schedule& schedule, const PipelineConfig& cfg, const DataSplit& data,
                   PipelineResult* result) {
-  result->val_loss = EvaluateLoss(cfg.train.model, result->params.data(), data.val, cfg.train.B,
-                                  cfg.train.eval_batches);
+  result->val_loss =
+      EvaluateLoss(cfg.train.model, result->params.data(), data.val, cfg.train.B, cfg.train.eval_batches);
   if (!cfg.keep_state) return;
   result->state.params = result->params;
   result->state.updates = StartOf(cfg).updates + CountUpdates(schedule);
@@ -203,21 +216,24 @@ Result<std::vector<LayerRange>> PlanPipeline(const ir::Schedule& schedule, const
   PACI_RETURN_IF_ERROR(train_config_check(cfg.train));  // what trainer_create checks unpipelined
   const ir::PipelineSpec& spec = schedule.spec();
   if (spec.chunks() == 0)  // a check, not a default: generation and reading normalise it
-    return Status::InvalidArgument("spec.chunks is 0; specs are normalised when generated or read (sched/pipeline_spec.h)");
+    return Status::InvalidArgument(
+        "spec.chunks is 0; specs are normalised when generated or read (sched/pipeline_spec.h)");
   const int parts = static_cast<int>(spec.stages() * spec.chunks());
   if (cfg.train.model.tie && parts > 1)
-    return Status::InvalidArgument("--tie: a tied LM head needs the embedding and the head on one "
-                                   "stage; untie it to pipeline the model");
+    return Status::InvalidArgument(
+        "--tie: a tied LM head needs the embedding and the head on one "
+        "stage; untie it to pipeline the model");
   // The stage worker never clips (PACI does not: method.md 2.2), on any device, even with one stage.
   if (cfg.train.grad_clip > 0.0f)
-    return Status::InvalidArgument("--grad-clip: global gradient clipping needs an all-reduce across "
-                                   "stages, which these pipelines do not have; use --grad-clip 0");
+    return Status::InvalidArgument(
+        "--grad-clip: global gradient clipping needs an all-reduce across "
+        "stages, which these pipelines do not have; use --grad-clip 0");
   return cfg.partition.empty() ? partition_balanced(cfg.train.model, parts)
                                : partition_from_cuts(cfg.train.model, parts, cfg.partition);
 }
 
-float EvaluateLoss(const GPTConfig& model, const float* params, const std::vector<uint16_t>& tokens,
-                   int B, int batches) {
+float EvaluateLoss(const GPTConfig& model, const float* params, const std::vector<uint16_t>& tokens, int B,
+                   int batches) {
   Result<StageModel> whole = StageModel::Create(model, 0, gpt_num_layers(model));
   PACI_CHECK(whole.ok());
   return eval_loss(*whole, params, tokens, B, batches);
@@ -244,14 +260,16 @@ Result<PipelineResult> TrainPipelineThreads(const ir::Schedule& schedule, const 
   // needs this stage's gradient, which needs the activation first), a gradient from s + 1 to one
   // whose record this stage holds: so at most the records of the stage and its neighbours
   // (interleaved schedules wrap around from the last stage to the first).
-  const size_t message_floats = static_cast<size_t>(cfg.train.B) * cfg.train.model.block_size * cfg.train.model.n_embd;
+  const size_t message_floats =
+      static_cast<size_t>(cfg.train.B) * cfg.train.model.block_size * cfg.train.model.n_embd;
   const auto records = [&](uint32_t s) {
     uint32_t n = 0;
     for (uint32_t r : memory[s].records_per_chunk) n += r;
     return n;
   };
   for (uint32_t s = 0; s < P; ++s) {
-    const uint32_t bound = records((s + P - 1) % P) + (P > 1 ? records(s) : 0) + (P > 2 ? records((s + 1) % P) : 0);
+    const uint32_t bound =
+        records((s + P - 1) % P) + (P > 1 ? records(s) : 0) + (P > 2 ? records((s + 1) % P) : 0);
     hub.Reserve(s, bound, message_floats);
   }
   std::optional<LockedSink> locked;
@@ -282,9 +300,9 @@ Result<PipelineResult> TrainPipelineThreads(const ir::Schedule& schedule, const 
           }
         }
         exec_set_threads(omp_threads);
-        Result<StageRun> run = PrepareStage(schedule, cfg, s, *ranges, result.params.data(), grads.data(), data,
-                                            endpoints[s].get(), shared_sink, eval ? &*eval : nullptr, origin,
-                                            memory[s]);
+        Result<StageRun> run =
+            PrepareStage(schedule, cfg, s, *ranges, result.params.data(), grads.data(), data,
+                         endpoints[s].get(), shared_sink, eval ? &*eval : nullptr, origin, memory[s]);
         status[s] = run.ok() ? RunStageWorker(run->setup, &result.stages[s]) : run.status();
         if (!status[s].ok()) {
           endpoints[s]->Abort(fmt::format("stage {} failed", s));
@@ -317,8 +335,9 @@ Result<PipelineResult> TrainPipelineThreads(const ir::Schedule& schedule, const 
 // --eval-every with one stage per rank: every other rank sends its weight snapshots to the last
 // rank, which completes each due update's model, evaluates it and emits the update's metric with
 // its validation loss (so due updates reach the sink after the run, in update order).
-Status GatherEval(const ir::Schedule& schedule, const PipelineConfig& cfg, const std::vector<LayerRange>& ranges,
-                  Transport& transport, PipelineEval* eval, PipelineResult* result) {
+Status GatherEval(const ir::Schedule& schedule, const PipelineConfig& cfg,
+                  const std::vector<LayerRange>& ranges, Transport& transport, PipelineEval* eval,
+                  PipelineResult* result) {
   const uint32_t P = schedule.spec().stages(), s = transport.stage();
   const ParamLayout layout = gpt_param_layout(cfg.train.model);
   const auto key = [](int64_t update, uint32_t v) {
@@ -329,7 +348,8 @@ Status GatherEval(const ir::Schedule& schedule, const PipelineConfig& cfg, const
       const std::vector<float> params = eval->PartialParams(u);
       for (uint32_t v = s; v < ranges.size(); v += P) {
         const size_t lo = layout.layer_offset[ranges[v].first], hi = layout.layer_offset[ranges[v].last];
-        PACI_RETURN_IF_ERROR(transport.Send(P - 1, key(u, v), std::span<const float>(params.data() + lo, hi - lo)));
+        PACI_RETURN_IF_ERROR(
+            transport.Send(P - 1, key(u, v), std::span<const float>(params.data() + lo, hi - lo)));
       }
     }
     return Status::Ok();
@@ -351,14 +371,14 @@ Status GatherEval(const ir::Schedule& schedule, const PipelineConfig& cfg, const
 }
 
 Result<PipelineResult> TrainPipelineStage(const ir::Schedule& schedule, const PipelineConfig& cfg,
-                                          const DataSplit& data, Transport& transport,
-                                          TraceSink* sink) {
+                                          const DataSplit& data, Transport& transport, TraceSink* sink) {
   Result<std::vector<LayerRange>> ranges = PlanPipeline(schedule, cfg);
   if (!ranges.ok()) return ranges.status();
   PACI_RETURN_IF_ERROR(train_data_check(cfg.train, data));
   const uint32_t P = schedule.spec().stages(), s = transport.stage();
   if (transport.stages() != P)
-    return Status::InvalidArgument(fmt::format("--stages {} but the job has {} ranks", P, transport.stages()));
+    return Status::InvalidArgument(
+        fmt::format("--stages {} but the job has {} ranks", P, transport.stages()));
   PipelineResult result;
   result.partition = *ranges;
   result.params = cfg.resume ? cfg.resume->params : InitialParams(cfg.train.model, cfg.train.seed);
@@ -371,15 +391,17 @@ Result<PipelineResult> TrainPipelineStage(const ir::Schedule& schedule, const Pi
   if (cfg.eval_every > 0)
     eval.emplace(cfg.train.model, &data.val, cfg.train.B, cfg.train.eval_batches, cfg.eval_every,
                  static_cast<uint32_t>(ranges->size()), s + 1 == P ? sink : nullptr);
-  Result<StageRun> run = PrepareStage(schedule, cfg, s, *ranges, result.params.data(), grads.data(), data,
-                                      &transport, sink, eval ? &*eval : nullptr, origin, PlanMemory(schedule)[s]);
+  Result<StageRun> run =
+      PrepareStage(schedule, cfg, s, *ranges, result.params.data(), grads.data(), data, &transport, sink,
+                   eval ? &*eval : nullptr, origin, PlanMemory(schedule)[s]);
   if (!run.ok()) return run.status();
   PACI_RETURN_IF_ERROR(RunStageWorker(run->setup, &result.stages[0]));
   if (cfg.keep_state) {
     result.state.m.assign(result.params.size(), 0.0f);
     result.state.v.assign(result.params.size(), 0.0f);
   }
-  ExportState(*run->backend, run->chunks, cfg.train.model, &result.params, cfg.keep_state ? &result.state : nullptr);
+  ExportState(*run->backend, run->chunks, cfg.train.model, &result.params,
+              cfg.keep_state ? &result.state : nullptr);
   PACI_RETURN_IF_ERROR(run->backend->Failure());
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - origin).count();
   result.updates = result.stages[0].updates;
@@ -387,7 +409,8 @@ Result<PipelineResult> TrainPipelineStage(const ir::Schedule& schedule, const Pi
   // Gather the trained slices on the last stage, which evaluates the whole model (and, for --save,
   // AdamW's moments, so it holds the whole checkpoint).
   const ParamLayout layout = gpt_param_layout(cfg.train.model);
-  std::vector<std::pair<std::vector<float>*, MessageKey (*)(uint32_t)>> parts = {{&result.params, WeightsKey}};
+  std::vector<std::pair<std::vector<float>*, MessageKey (*)(uint32_t)>> parts = {
+      {&result.params, WeightsKey}};
   if (cfg.keep_state) {
     parts.push_back({&result.state.m, [](uint32_t v) { return MomentKey(v, 1); }});
     parts.push_back({&result.state.v, [](uint32_t v) { return MomentKey(v, 2); }});
@@ -395,7 +418,8 @@ Result<PipelineResult> TrainPipelineStage(const ir::Schedule& schedule, const Pi
   for (uint32_t v = s; v < ranges->size() && s + 1 != P; v += P) {
     const size_t lo = layout.layer_offset[(*ranges)[v].first], hi = layout.layer_offset[(*ranges)[v].last];
     for (const auto& [whole, key] : parts)
-      PACI_RETURN_IF_ERROR(transport.Send(P - 1, key(v), std::span<const float>(whole->data() + lo, hi - lo)));
+      PACI_RETURN_IF_ERROR(
+          transport.Send(P - 1, key(v), std::span<const float>(whole->data() + lo, hi - lo)));
   }
   if (s + 1 == P) {
     for (uint32_t v = 0; v < ranges->size(); ++v) {

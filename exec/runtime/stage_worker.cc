@@ -1,9 +1,9 @@
 #include "exec/runtime/stage_worker.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
-
-#include <fmt/format.h>
 
 #include "exec/runtime/exchange_plan.h"
 #include "exec/runtime/pipeline_eval.h"
@@ -21,7 +21,7 @@ struct IssuedOp {
   PlainOp op;
   uint64_t timer = 0;
   int64_t version = -1;
-  bool has_update = false;      // an optimizer step of the stage that holds the loss
+  bool has_update = false;  // an optimizer step of the stage that holds the loss
   ir::UpdateMetric update;
   size_t loss_first = 0, loss_count = 0;
 };
@@ -109,8 +109,7 @@ Status StageWorker::Forward(const PlainOp& op, int64_t* version) {
     sampler_next(&sampler_, s_.data->train, B, T, tokens.data(), targets.data());
   }
   *version = versions_.BeginForward(op.micro_batch, op.chunk);
-  PACI_RETURN_IF_ERROR(backend_.Forward({op.micro_batch, op.chunk}, *version,
-                                        first ? tokens.data() : nullptr,
+  PACI_RETURN_IF_ERROR(backend_.Forward({op.micro_batch, op.chunk}, *version, first ? tokens.data() : nullptr,
                                         last ? targets.data() : nullptr));
   if (last) ++losses_issued_;
   return Status::Ok();
@@ -125,8 +124,8 @@ Status StageWorker::Backward(const PlainOp& op, bool with_weight, int64_t* versi
   drift_sum_ += drift;
   ++drift_backwards_;
   const int64_t correction = s_.schedule->spec().kind() == ir::PIPEMARE ? drift : 0;
-  PACI_RETURN_IF_ERROR(backend_.Backward({op.micro_batch, op.chunk}, *version, correction, 1.0f / loss_divisor_,
-                                         with_weight));
+  PACI_RETURN_IF_ERROR(
+      backend_.Backward({op.micro_batch, op.chunk}, *version, correction, 1.0f / loss_divisor_, with_weight));
   if (with_weight)
     for (int64_t v : versions_.EndBackward(op.micro_batch, op.chunk)) backend_.DropVersion(v);
   return Status::Ok();
@@ -142,7 +141,7 @@ Status StageWorker::WeightGrad(const PlainOp& op, int64_t* version) {
 const std::vector<float>& StageWorker::LearningRates() {
   const TrainConfig& t = s_.train;
   const int64_t step = s_.start.updates + versions_.live();  // updates done, as AdamW::step
-  std::vector<float>& lr = lr_;  // reused: no allocation per update
+  std::vector<float>& lr = lr_;                              // reused: no allocation per update
   lr.assign(V_, lr_schedule(step, t.lr, t.warmup, decay_updates_, t.min_lr_frac));
   if (s_.schedule->spec().kind() == ir::PIPEMARE) {
     // PipeMare T1: stages with more delay start with a smaller step, annealed to plain lr.
@@ -190,7 +189,8 @@ void StageWorker::SnapshotForEval(int64_t update) {
   for (uint32_t c = 0; c < V_; ++c) {
     ChunkState state;
     backend_.ExportChunk(c, &state);
-    s_.eval->AddSlice(update, layout.layer_offset[s_.virtual_ranges[VirtualStage(s_.stage, c, P_)].first], std::move(state.weights));
+    s_.eval->AddSlice(update, layout.layer_offset[s_.virtual_ranges[VirtualStage(s_.stage, c, P_)].first],
+                      std::move(state.weights));
   }
 }
 
@@ -200,7 +200,8 @@ Status StageWorker::Communicate(const PlainOp& op) {
   const MicroBatchSlot slot{op.micro_batch, op.chunk};
   if (IsSend(op.kind))
     return backend_.Send(*s_.transport, StageChunkOf(key->to_virtual, P_).stage, *key, slot);
-  Status st = backend_.Recv(*s_.transport, StageChunkOf(key->from_virtual, P_).stage, *key, slot, s_.recv_timeout);
+  Status st =
+      backend_.Recv(*s_.transport, StageChunkOf(key->from_virtual, P_).stage, *key, slot, s_.recv_timeout);
   if (!st.ok()) {
     const std::string msg = fmt::format("at {}: {}", OpText(op, P_), st.message());
     if (st.code() == Status::Code::kDeadlineExceeded) return Status::DeadlineExceeded(msg);
@@ -242,7 +243,8 @@ Status StageWorker::Play(const PlainOp& op, bool opens, bool closes) {
   // A device error in a method without a Status return (optimizer step, kept versions, timing)
   // is left sticky in the backend: this op is where the stage learns of it.
   if (st.ok()) st = backend_.Failure();
-  if (!st.ok()) return st.code() == Status::Code::kInternal ? Status::Internal(Where(op) + ": " + st.message()) : st;
+  if (!st.ok())
+    return st.code() == Status::Code::kInternal ? Status::Internal(Where(op) + ": " + st.message()) : st;
   report_->weight_versions = std::max(report_->weight_versions, versions_.VersionsHeld());
   ++report_->ops;
   if (issued_head_ == issued_.size()) {

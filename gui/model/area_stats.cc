@@ -25,9 +25,9 @@ void CountRow(const TraceIndex& index, uint32_t stage, ir::Lane lane, double t0,
 
 QString CountsText(const std::array<int64_t, kOpKindSlots>& counts) {
   // Compute kinds first, then communication, in the legend's order.
-  static const ir::OpKind kOrder[] = {ir::FORWARD,         ir::BACKWARD,        ir::BACKWARD_INPUT,
-                                      ir::BACKWARD_WEIGHT, ir::OPTIMIZER_STEP,  ir::SEND_ACTIVATION,
-                                      ir::RECV_ACTIVATION, ir::SEND_GRAD,       ir::RECV_GRAD};
+  static const ir::OpKind kOrder[] = {ir::FORWARD,         ir::BACKWARD,       ir::BACKWARD_INPUT,
+                                      ir::BACKWARD_WEIGHT, ir::OPTIMIZER_STEP, ir::SEND_ACTIVATION,
+                                      ir::RECV_ACTIVATION, ir::SEND_GRAD,      ir::RECV_GRAD};
   QStringList parts;
   for (ir::OpKind k : kOrder) {
     if (counts[k] == 0) continue;
@@ -38,8 +38,8 @@ QString CountsText(const std::array<int64_t, kOpKindSlots>& counts) {
 
 }  // namespace
 
-AreaStats ComputeAreaStats(const TraceIndex& index, uint32_t first_stage, uint32_t last_stage,
-                           double t0, double t1) {
+AreaStats ComputeAreaStats(const TraceIndex& index, uint32_t first_stage, uint32_t last_stage, double t0,
+                           double t1) {
   AreaStats out;
   if (t1 < t0) std::swap(t0, t1);
   if (last_stage < first_stage) std::swap(first_stage, last_stage);

@@ -17,8 +17,8 @@ inline constexpr int kOpKindSlots = 10;  // ir::OpKind values 0..9
 
 struct StageAreaStats {
   uint32_t stage = 0;
-  double busy_ns = 0;          // compute lane busy within [t0, t1]
-  double bubble_fraction = 0;  // 1 - busy / (t1 - t0)
+  double busy_ns = 0;                       // compute lane busy within [t0, t1]
+  double bubble_fraction = 0;               // 1 - busy / (t1 - t0)
   std::array<int64_t, kOpKindSlots> ops{};  // ops (every lane) overlapping [t0, t1], by kind
 };
 
@@ -31,8 +31,8 @@ struct AreaStats {
 };
 
 // Stages [first, last] (clamped to the run's) over [t0, t1] (swapped when given backwards).
-AreaStats ComputeAreaStats(const TraceIndex& index, uint32_t first_stage, uint32_t last_stage,
-                           double t0, double t1);
+AreaStats ComputeAreaStats(const TraceIndex& index, uint32_t first_stage, uint32_t last_stage, double t0,
+                           double t1);
 
 // The panel's text, one line per stage and a total line:
 // "stage 1: busy 1.20 ms, bubble 40.0 %, ops F 3 · B 3 · SEND_F 3".

@@ -33,7 +33,8 @@ std::vector<sim::UniformCost> StageCostsOf(const ExplorerConfig& c, const ir::Pi
   return stages;
 }
 
-Result<ir::CostModel> CostOf(const SimBackend& backend, const ExplorerConfig& c, const ir::PipelineSpec& spec) {
+Result<ir::CostModel> CostOf(const SimBackend& backend, const ExplorerConfig& c,
+                             const ir::PipelineSpec& spec) {
   if (c.cost_source == CostSource::kModel) return backend.ModelCost(c.model, spec);
   return backend.TypedCost(StageCostsOf(c, spec));
 }

@@ -25,21 +25,21 @@ enum class CostSource { kTyped, kModel };
 
 struct ExplorerConfig {
   ir::ScheduleKind kind = ir::PACI;
-  uint32_t stages = 4;            // P
-  uint32_t accum = 4;             // K: micro-batches per update, every schedule (flush: M = K)
-  uint32_t chunks = 1;            // V (interleaved)
-  uint64_t total_microbatches = 0;  // 0: the spec's default run length
-  double forward_ms = 4.0;        // whole model, one micro-batch
-  double backward_ms = 8.0;       // input + weight gradient, whole model
-  double optimizer_ms = 0.3;      // per stage step
-  std::vector<double> stage_scale;  // per stage; missing entries are 1
-  double activation_mib = 256;    // whole model, one micro-batch
-  double weight_mib = 1024;       // whole model
-  double link_latency_us = 20;    // --latency-us
+  uint32_t stages = 4;               // P
+  uint32_t accum = 4;                // K: micro-batches per update, every schedule (flush: M = K)
+  uint32_t chunks = 1;               // V (interleaved)
+  uint64_t total_microbatches = 0;   // 0: the spec's default run length
+  double forward_ms = 4.0;           // whole model, one micro-batch
+  double backward_ms = 8.0;          // input + weight gradient, whole model
+  double optimizer_ms = 0.3;         // per stage step
+  std::vector<double> stage_scale;   // per stage; missing entries are 1
+  double activation_mib = 256;       // whole model, one micro-batch
+  double weight_mib = 1024;          // whole model
+  double link_latency_us = 20;       // --latency-us
   double link_bandwidth_gbps = 200;  // Gbit/s, as --bandwidth-gbps (200 Gbit/s = 25 GB/s)
   uint64_t tokens_per_microbatch = 8192;
   CostSource cost_source = CostSource::kTyped;
-  sim::ModelCostInputs model;     // read when cost_source is kModel
+  sim::ModelCostInputs model;  // read when cost_source is kModel
   bool operator==(const ExplorerConfig&) const = default;
 };
 
@@ -50,6 +50,7 @@ Result<ir::PipelineSpec> SpecOf(const ExplorerConfig& c);
 std::vector<sim::UniformCost> StageCostsOf(const ExplorerConfig& c, const ir::PipelineSpec& spec);
 // The cost model of `c` for its normalized `spec`: the typed costs (SimBackend::TypedCost) or the
 // model on hardware (SimBackend::ModelCost).
-Result<ir::CostModel> CostOf(const SimBackend& backend, const ExplorerConfig& c, const ir::PipelineSpec& spec);
+Result<ir::CostModel> CostOf(const SimBackend& backend, const ExplorerConfig& c,
+                             const ir::PipelineSpec& spec);
 
 }  // namespace paci::gui

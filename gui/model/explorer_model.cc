@@ -99,7 +99,10 @@ void ExplorerModel::simulate() {
     SimJob job = watcher->result();
     outcome_ = job.outcome;
     error_ = job.error;
-    if (outcome_) emit outcomeReady(); else emit failed(error_);
+    if (outcome_)
+      emit outcomeReady();
+    else
+      emit failed(error_);
   });
   setPending(+1);
   watcher->setFuture(QtConcurrent::run(RunJob, backend_, config_));

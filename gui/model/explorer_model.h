@@ -33,7 +33,7 @@ struct SweepCell {
 
 struct SweepData {
   std::vector<uint32_t> ks, ps;
-  ExplorerConfig base;  // the configuration swept, K and P zeroed (SweepBase)
+  ExplorerConfig base;           // the configuration swept, K and P zeroed (SweepBase)
   std::vector<SweepCell> cells;  // ks.size() rows of ps.size(): cells[ki * ps.size() + pi]
   const SweepCell& At(size_t ki, size_t pi) const { return cells[ki * ps.size() + pi]; }
   bool empty() const { return cells.empty(); }

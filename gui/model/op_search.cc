@@ -10,8 +10,8 @@ namespace paci::gui {
 namespace {
 
 bool IsCompute(ir::OpKind k) {
-  return k == ir::FORWARD || k == ir::BACKWARD || k == ir::BACKWARD_INPUT ||
-         k == ir::BACKWARD_WEIGHT || k == ir::OPTIMIZER_STEP;
+  return k == ir::FORWARD || k == ir::BACKWARD || k == ir::BACKWARD_INPUT || k == ir::BACKWARD_WEIGHT ||
+         k == ir::OPTIMIZER_STEP;
 }
 
 std::vector<std::string> Words(std::string_view text) {
@@ -130,8 +130,8 @@ std::vector<size_t> FindOps(const TraceIndex& index, const OpQuery& query) {
 }
 
 size_t FirstMatchFrom(const TraceIndex& index, const std::vector<size_t>& matches, double t) {
-  const auto it = std::partition_point(matches.begin(), matches.end(),
-                                       [&](size_t i) { return index.op(i).start < t; });
+  const auto it =
+      std::partition_point(matches.begin(), matches.end(), [&](size_t i) { return index.op(i).start < t; });
   return it == matches.end() ? 0 : static_cast<size_t>(it - matches.begin());
 }
 

@@ -25,17 +25,17 @@ class ReplayModel : public QObject {
   const TraceIndex* index() const { return index_.get(); }
 
   int64_t time() const { return time_; }
-  void setTime(int64_t t);             // clamped to [0, makespan]
+  void setTime(int64_t t);  // clamped to [0, makespan]
   double speed() const { return speed_; }
   void setSpeed(double ns_per_wall_ms) { speed_ = ns_per_wall_ms; }
-  void step(double wall_ms);           // advances; stops playing at the end
+  void step(double wall_ms);  // advances; stops playing at the end
   void play();
   void pause();
   bool playing() const { return timer_.isActive(); }
 
-  std::vector<size_t> opsInFlight() const;          // indices into index()->ops()
-  std::vector<uint64_t> liveBytes() const;          // per stage, at time()
-  std::vector<int64_t> latestVersion() const;       // per stage; -1 before any versioned op
+  std::vector<size_t> opsInFlight() const;            // indices into index()->ops()
+  std::vector<uint64_t> liveBytes() const;            // per stage, at time()
+  std::vector<int64_t> latestVersion() const;         // per stage; -1 before any versioned op
   uint64_t peakBytes() const { return peak_bytes_; }  // over the run, for scaling bars
   // Whether the run carries any live memory: false when every sample and every op says 0 B, as
   // for a simulation whose costs give no memory sizes (`paci simulate` with typed times and no
@@ -49,7 +49,7 @@ class ReplayModel : public QObject {
 
  private:
   std::shared_ptr<const TraceIndex> index_;
-  std::vector<std::vector<std::pair<int64_t, uint64_t>>> memory_;  // per stage, by time
+  std::vector<std::vector<std::pair<int64_t, uint64_t>>> memory_;   // per stage, by time
   std::vector<std::vector<std::pair<int64_t, int64_t>>> versions_;  // per stage: start, max so far
   int64_t time_ = 0;
   double speed_ = 1e6;  // 1 ms of trace per wall millisecond

@@ -4,9 +4,7 @@
 
 namespace paci::gui {
 
-const char* RunKindName(RunKind kind) {
-  return kind == RunKind::kMeasured ? "measured" : "predicted";
-}
+const char* RunKindName(RunKind kind) { return kind == RunKind::kMeasured ? "measured" : "predicted"; }
 
 void FillSummaryFromSpec(const ir::PipelineSpec& spec, RunSummary* s) {
   s->schedule = ScheduleName(spec.kind());

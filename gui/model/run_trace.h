@@ -22,12 +22,12 @@ struct RunSummary {
   int64_t id = 0;
   RunKind kind = RunKind::kPredicted;
   std::string name;
-  std::string schedule;      // CLI name, e.g. "paci", "1f1b-flush"
-  uint32_t stages = 0;       // P
-  uint32_t accum = 0;        // K
-  uint32_t microbatches = 0; // M
-  uint32_t chunks = 0;       // V
-  std::optional<double> lr;      // run configuration, when the store knows it
+  std::string schedule;       // CLI name, e.g. "paci", "1f1b-flush"
+  uint32_t stages = 0;        // P
+  uint32_t accum = 0;         // K
+  uint32_t microbatches = 0;  // M
+  uint32_t chunks = 0;        // V
+  std::optional<double> lr;   // run configuration, when the store knows it
   std::optional<int64_t> seed;
   // Results a person scans the list for (store::RunHeadline: the store's one definition of each).
   std::optional<double> val_loss;
@@ -36,8 +36,8 @@ struct RunSummary {
   std::optional<double> makespan_error_pct;  // of the prediction linked to this run (either side)
   int64_t partner = 0;                       // the linked run that error compares with
   int64_t op_count = 0;
-  bool replayed = false;     // ops re-simulated when loaded (store/README.md, "Growth")
-  std::string state;         // "complete", "running", "incomplete", "failed"
+  bool replayed = false;  // ops re-simulated when loaded (store/README.md, "Growth")
+  std::string state;      // "complete", "running", "incomplete", "failed"
   int64_t start_unix_ns = 0;
 };
 
@@ -58,7 +58,7 @@ struct RunTrace {
   RunSummary summary;
   ir::PipelineSpec spec;
   std::optional<ir::CostModel> cost_model;
-  std::vector<ir::TraceEvent> ops;       // empty when a long run was indexed while loading
+  std::vector<ir::TraceEvent> ops;          // empty when a long run was indexed while loading
   std::shared_ptr<const TraceIndex> index;  // set by sources that index while loading
   std::vector<ir::UpdateMetric> updates;
   std::vector<ir::MemorySample> memory;

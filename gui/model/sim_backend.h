@@ -13,24 +13,24 @@
 #include "paci.pb.h"
 #include "proto/status.h"
 #include "proto/trace_sink.h"
-#include "sim/model_setup.h"        // sim::ModelCostInputs: the model-and-hardware inputs
-#include "sim/stage_cost_model.h"   // sim::UniformCost: the typed costs, in the CLI's units
+#include "sim/model_setup.h"       // sim::ModelCostInputs: the model-and-hardware inputs
+#include "sim/stage_cost_model.h"  // sim::UniformCost: the typed costs, in the CLI's units
 
 namespace paci::gui {
 
 // What the explorer's cards show, straight from the simulator's own metrics.
 struct MetricCards {
   double tokens_per_s = 0;
-  double bubble_fraction = 0;          // over all stages, idle / (idle + busy)
+  double bubble_fraction = 0;  // over all stages, idle / (idle + busy)
   int64_t makespan_ns = 0;
-  std::vector<uint64_t> peak_bytes;    // per stage
-  double max_drift = 0;                // over stages
-  double mean_drift = 0;               // mean over stages of the per-stage mean drift
+  std::vector<uint64_t> peak_bytes;  // per stage
+  double max_drift = 0;              // over stages
+  double mean_drift = 0;             // mean over stages of the per-stage mean drift
   bool operator==(const MetricCards&) const = default;
 };
 
 struct SimOutcome {
-  ir::PipelineSpec spec;               // normalized
+  ir::PipelineSpec spec;  // normalized
   ir::CostModel cost;
   std::vector<ir::TraceEvent> ops;
   std::vector<ir::MemorySample> memory;
@@ -45,8 +45,7 @@ struct CostNames {
 class SimBackend {
  public:
   virtual ~SimBackend() = default;
-  virtual Result<SimOutcome> Simulate(const ir::PipelineSpec& spec,
-                                      const ir::CostModel& cost) const = 0;
+  virtual Result<SimOutcome> Simulate(const ir::PipelineSpec& spec, const ir::CostModel& cost) const = 0;
   // The cost model of a model on hardware (or a profile) for the normalized `spec` (sched's
   // SpecFor, as `paci simulate` partitions for the generated schedule's): the inputs read as the
   // command line reads its flags (sim::ModelSetupFromInputs), the layers split by the partitioner.

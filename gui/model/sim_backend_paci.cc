@@ -29,8 +29,7 @@ MetricCards CardsOf(const sim::SimulationResult& r) {
 
 class PaciSimBackend : public SimBackend {
  public:
-  Result<SimOutcome> Simulate(const ir::PipelineSpec& spec,
-                              const ir::CostModel& cost) const override {
+  Result<SimOutcome> Simulate(const ir::PipelineSpec& spec, const ir::CostModel& cost) const override {
     auto schedule = GenerateSchedule(spec);
     if (!schedule.ok()) return schedule.status();
     VectorTraceSink sink;
@@ -66,9 +65,7 @@ class PaciSimBackend : public SimBackend {
 
 }  // namespace
 
-std::shared_ptr<const SimBackend> MakePaciSimBackend() {
-  return std::make_shared<const PaciSimBackend>();
-}
+std::shared_ptr<const SimBackend> MakePaciSimBackend() { return std::make_shared<const PaciSimBackend>(); }
 
 std::function<Status(const ir::Schedule&, const ir::CostModel&, TraceSink&)> MakeStoreReplay() {
   return sim::Replay;

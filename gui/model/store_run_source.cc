@@ -94,8 +94,8 @@ std::shared_ptr<const RunOverview> OverviewOf(const store::OpTileSummary& s, uin
   std::vector<RunOverview::Tile> tiles;
   tiles.reserve(s.tiles.size());
   for (const store::OpTile& t : s.tiles) tiles.push_back({t.stage, t.lane, t.tile, t.busy_ns, t.ops});
-  return std::make_shared<const RunOverview>(stages, s.tile_ns, s.last_end_ns - s.first_start_ns,
-                                             s.op_count, tiles);
+  return std::make_shared<const RunOverview>(stages, s.tile_ns, s.last_end_ns - s.first_start_ns, s.op_count,
+                                             tiles);
 }
 
 class StoreRunSource : public RunSource {
@@ -150,8 +150,9 @@ class StoreRunSource : public RunSource {
                        });
       t.memory = std::move(builder.memory);
       auto index = std::move(builder).Finish();
-      if (!index.ok()) return Status::Corruption(store_.path() + ": run " + std::to_string(id) + ": " +
-                                                 index.status().message());
+      if (!index.ok())
+        return Status::Corruption(store_.path() + ": run " + std::to_string(id) + ": " +
+                                  index.status().message());
       t.index = std::make_shared<const TraceIndex>(std::move(*index));
     } else {
       auto full = store_.LoadRun(id);
@@ -191,14 +192,13 @@ Result<std::unique_ptr<RunSource>> OpenStoreSource(const std::string& path, int6
   store::OpenOptions options;
   options.create_if_missing = false;
   options.read_only = true;
-  options.busy_timeout_ms = 2000;  // a viewer says "locked" after 2 s rather than hang
+  options.busy_timeout_ms = 2000;      // a viewer says "locked" after 2 s rather than hang
   options.replay = MakeStoreReplay();  // long predicted runs are re-simulated when opened
   // An older store (e.g. the recorded traces/) is read through a migrated private copy: the
   // viewer never writes the file it shows.
   auto store = store::TraceStore::Open(path, options);
   if (!store.ok()) return store.status();
-  return std::unique_ptr<RunSource>(
-      std::make_unique<StoreRunSource>(std::move(*store), windowed_above_ops));
+  return std::unique_ptr<RunSource>(std::make_unique<StoreRunSource>(std::move(*store), windowed_above_ops));
 }
 
 }  // namespace paci::gui

@@ -11,8 +11,7 @@ namespace {
 constexpr ir::Lane kLanes[] = {ir::LANE_COMPUTE, ir::LANE_SEND, ir::LANE_RECV};
 }
 
-TimelineModel::TimelineModel(std::shared_ptr<const TraceIndex> index, uint32_t chunks,
-                             LaneGeometry geometry)
+TimelineModel::TimelineModel(std::shared_ptr<const TraceIndex> index, uint32_t chunks, LaneGeometry geometry)
     : index_(std::move(index)), chunks_(chunks), geometry_(geometry) {}
 
 void TimelineModel::SetOverview(std::shared_ptr<const RunOverview> overview) {
@@ -38,8 +37,7 @@ double TimelineModel::Height() const {
 }
 
 QRectF TimelineModel::StageRect(uint32_t stage, double width) const {
-  return QRectF(0, stage * (geometry_.lane_height + geometry_.lane_gap), width,
-                geometry_.lane_height);
+  return QRectF(0, stage * (geometry_.lane_height + geometry_.lane_gap), width, geometry_.lane_height);
 }
 
 uint32_t TimelineModel::StageAt(double y) const {
@@ -135,8 +133,7 @@ QString TimelineModel::ToolTip(size_t i) const {
            .arg(QString::fromStdString(FormatTime(s.start, step)),
                 QString::fromStdString(FormatTime(s.end, step)),
                 QString::fromStdString(FormatTime(s.end - s.start, step)));
-  t += s.version >= 0 ? QStringLiteral("weight version %1").arg(s.version)
-                      : QStringLiteral("no weights");
+  t += s.version >= 0 ? QStringLiteral("weight version %1").arg(s.version) : QStringLiteral("no weights");
   if (s.live_bytes > 0) t += QStringLiteral("   live memory %1").arg(FormatBytes(s.live_bytes));
   return t;
 }

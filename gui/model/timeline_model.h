@@ -27,8 +27,7 @@ struct LaneGeometry {
 
 class TimelineModel {
  public:
-  TimelineModel(std::shared_ptr<const TraceIndex> index, uint32_t chunks,
-                LaneGeometry geometry = {});
+  TimelineModel(std::shared_ptr<const TraceIndex> index, uint32_t chunks, LaneGeometry geometry = {});
 
   // A long run whose ops are loaded a window at a time: `overview` draws the rows wherever the
   // loaded window does not cover the view, and index() is the window (SetWindow).

@@ -2,7 +2,6 @@
 
 #include <QCheckBox>
 #include <QComboBox>
-#include <algorithm>
 #include <QDoubleSpinBox>
 #include <QFileDialog>
 #include <QFormLayout>
@@ -17,6 +16,7 @@
 #include <QSplitter>
 #include <QToolButton>
 #include <QVBoxLayout>
+#include <algorithm>
 
 #include "gui/model/number_format.h"
 #include "gui/model/op_style.h"
@@ -91,8 +91,9 @@ ExplorerPage::ExplorerPage(std::shared_ptr<const SimBackend> backend, QWidget* p
   error_ = new QLabel;
   error_->setWordWrap(true);
   error_->setTextInteractionFlags(Qt::TextSelectableByMouse);
-  error_->setStyleSheet(QStringLiteral("QLabel { background: #fdecea; color: #8a1c1c; border: 1px solid "
-                                       "#e3a5a0; border-radius: 3px; padding: 8px; font-size: 11pt; }"));
+  error_->setStyleSheet(
+      QStringLiteral("QLabel { background: #fdecea; color: #8a1c1c; border: 1px solid "
+                     "#e3a5a0; border-radius: 3px; padding: 8px; font-size: 11pt; }"));
   error_->hide();
   auto* layout = new QVBoxLayout(this);
   layout->addWidget(buildCards());
@@ -211,10 +212,12 @@ QWidget* ExplorerPage::buildControls() {
 void ExplorerPage::addCostControls(QFormLayout* form) {
   costs_ = new QComboBox;
   costs_->addItems({tr("typed times"), tr("model on hardware"), tr("measured profile")});
-  costs_->setToolTip(tr("Typed per-model times, or the model-and-hardware cost model as `paci simulate "
-                        "--model --hardware --link` (or `--profile`) computes it"));
+  costs_->setToolTip(
+      tr("Typed per-model times, or the model-and-hardware cost model as `paci simulate "
+         "--model --hardware --link` (or `--profile`) computes it"));
   const CostNames names = model_.backend() ? model_.backend()->Names() : CostNames{};
-  model_name_ = NameMenu(names.models, tr("--model: a name, or a JSON file {layers, dim, heads, seq, vocab}"));
+  model_name_ =
+      NameMenu(names.models, tr("--model: a name, or a JSON file {layers, dim, heads, seq, vocab}"));
   model_name_->setCurrentText(QStringLiteral("gpt2-medium"));
   hardware_ = NameMenu(names.hardware, tr("--hardware: a name, or a JSON file (sim/model_cost.h)"));
   hardware_->setCurrentText(QStringLiteral("h100"));
@@ -255,7 +258,8 @@ void ExplorerPage::addCostControls(QFormLayout* form) {
 
 void ExplorerPage::showCostRows() {
   const auto source = static_cast<Costs>(costs_->currentIndex());
-  const bool typed = source == Costs::kTyped, hw = source == Costs::kHardware, prof = source == Costs::kProfile;
+  const bool typed = source == Costs::kTyped, hw = source == Costs::kHardware,
+             prof = source == Costs::kProfile;
   for (QWidget* w : {static_cast<QWidget*>(fwd_), static_cast<QWidget*>(bwd_), static_cast<QWidget*>(opt_),
                      static_cast<QWidget*>(scale_)})
     form_->setRowVisible(w, typed);
@@ -382,8 +386,9 @@ void ExplorerPage::showOutcome() {
   peak_->setText(peaks.join(QStringLiteral(" · ")));
   const ExplorerConfig& cfg = model_.config();
   // K or M, whichever the schedule uses (the normalized spec leaves the other 0).
-  const QString batching = outcome->spec.accum() ? QStringLiteral("K=%1").arg(outcome->spec.accum())
-                                                 : QStringLiteral("M=%1").arg(outcome->spec.microbatches_per_iteration());
+  const QString batching = outcome->spec.accum()
+                               ? QStringLiteral("K=%1").arg(outcome->spec.accum())
+                               : QStringLiteral("M=%1").arg(outcome->spec.microbatches_per_iteration());
   outcome_status_ = tr("%1, P=%2, %3: %4 ops simulated")
                         .arg(QString::fromStdString(ScheduleName(cfg.kind)))
                         .arg(cfg.stages)
@@ -403,10 +408,15 @@ namespace {
 // The simulator reads the cost inputs as the command line's flags and names them so; the page
 // names its own controls instead.
 QString InControlsWords(QString message) {
-  static const std::pair<const char*, const char*> kFlags[] = {
-      {"--microbatch-size", "Micro-batch"}, {"--model", "Model"}, {"--hardware", "Hardware"},
-      {"--link", "Link"}, {"--profile", "Profile"}, {"--colocate", "\"stages share the device\""},
-      {"--precision", "Precision"}, {"--memory-cap-gb", "Memory cap"}, {"--calibrate", "Calibration"}};
+  static const std::pair<const char*, const char*> kFlags[] = {{"--microbatch-size", "Micro-batch"},
+                                                               {"--model", "Model"},
+                                                               {"--hardware", "Hardware"},
+                                                               {"--link", "Link"},
+                                                               {"--profile", "Profile"},
+                                                               {"--colocate", "\"stages share the device\""},
+                                                               {"--precision", "Precision"},
+                                                               {"--memory-cap-gb", "Memory cap"},
+                                                               {"--calibrate", "Calibration"}};
   for (const auto& [flag, control] : kFlags) message.replace(QLatin1String(flag), QLatin1String(control));
   return message;
 }
@@ -424,9 +434,10 @@ void ExplorerPage::showFailure(const QString& message) {
   const auto source = static_cast<Costs>(costs_->currentIndex());
   QString what;
   if (source == Costs::kProfile && profile_->text().trimmed().isEmpty()) {
-    what = tr("No profile file chosen. Costs = \"measured profile\" reads the per-layer times of a "
-              "file written by <tt>paci profile</tt>: pick one in the Profile row (…), or choose "
-              "other costs.");
+    what =
+        tr("No profile file chosen. Costs = \"measured profile\" reads the per-layer times of a "
+           "file written by <tt>paci profile</tt>: pick one in the Profile row (…), or choose "
+           "other costs.");
   } else if (source == Costs::kHardware && model_name_->currentText().trimmed().isEmpty()) {
     what = tr("No model chosen: pick one in the Model row (gpt2 … gpt2-xl) or type a JSON file.");
   } else {
@@ -486,7 +497,8 @@ void ExplorerPage::fitTimeline() {
     return;
   }
   if (total <= 0 || sizes.value(0) >= rows + frame) return;
-  const int timeline = std::min(rows + frame, std::max(sizes.value(0), total - heatmap_->minimumSizeHint().height()));
+  const int timeline =
+      std::min(rows + frame, std::max(sizes.value(0), total - heatmap_->minimumSizeHint().height()));
   splitter_->setSizes({timeline, total - timeline});
 }
 

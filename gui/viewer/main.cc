@@ -20,8 +20,8 @@
 #include "gui/viewer/run_browser.h"
 #include "gui/viewer/timeline_page.h"
 #include "gui/viewer/timeline_widget.h"
-#include "proto/ir_names.h"
 #include "proto/exit_codes.h"
+#include "proto/ir_names.h"
 
 namespace paci::gui {
 namespace {
@@ -44,9 +44,9 @@ std::vector<int64_t> ParseIds(const QString& s) {
 
 std::optional<MainWindow::View> ParseView(const QString& v) {
   static const std::pair<const char*, MainWindow::View> kViews[] = {
-      {"runs", MainWindow::View::kRuns},         {"timeline", MainWindow::View::kTimeline},
-      {"compare", MainWindow::View::kCompare},   {"explorer", MainWindow::View::kExplorer},
-      {"replay", MainWindow::View::kReplay},     {"curves", MainWindow::View::kCurves}};
+      {"runs", MainWindow::View::kRuns},       {"timeline", MainWindow::View::kTimeline},
+      {"compare", MainWindow::View::kCompare}, {"explorer", MainWindow::View::kExplorer},
+      {"replay", MainWindow::View::kReplay},   {"curves", MainWindow::View::kCurves}};
   for (const auto& [name, view] : kViews) {
     if (v == QLatin1String(name)) return view;
   }
@@ -84,21 +84,21 @@ int Bench(MainWindow& w, const QString& path, int64_t id, const QElapsedTimer& s
   const double paint_ms = t.nsecsElapsed() / 1e6;
   TimelinePage* page = w.timelinePage();
   const RunOverview* overview = page->model()->overview();
-  const size_t ops = overview ? static_cast<size_t>(overview->op_count()) : page->model()->index().ops().size();
+  const size_t ops =
+      overview ? static_cast<size_t>(overview->op_count()) : page->model()->index().ops().size();
   std::printf("run %lld: %zu ops%s\n", static_cast<long long>(id), ops,
               overview ? " (stored op by op: opened from its summary, ops loaded per window)" : "");
   std::printf("load (store read + index, off the UI thread): %.1f ms\n", load_ms);
   std::printf("first paint of the whole run: %.1f ms\n", paint_ms);
-  std::printf("time to first paint since process start: %.1f ms\n",
-              since_start.nsecsElapsed() / 1e6);
+  std::printf("time to first paint since process start: %.1f ms\n", since_start.nsecsElapsed() / 1e6);
   double total = 0, worst = 0;
   const int steps = 40;
   for (int i = 0; i < steps; ++i) {
     // 20 notches in, then 20 out, about the middle: every frame repaints the whole timeline.
     const int delta = i < steps / 2 ? 120 : -120;
     const QPointF pos(tl->width() / 2.0, 60);
-    QWheelEvent e(pos, tl->mapToGlobal(pos), QPoint(), QPoint(0, delta), Qt::NoButton,
-                  Qt::NoModifier, Qt::NoScrollPhase, false);
+    QWheelEvent e(pos, tl->mapToGlobal(pos), QPoint(), QPoint(0, delta), Qt::NoButton, Qt::NoModifier,
+                  Qt::NoScrollPhase, false);
     t.restart();
     QApplication::sendEvent(tl, &e);
     (void)tl->grab();
@@ -136,8 +136,8 @@ int Bench(MainWindow& w, const QString& path, int64_t id, const QElapsedTimer& s
   int from_ops = 0;
   frames("pan (Shift+wheel notch + full repaint) at 100x zoom", 20, [&] {
     const QPointF pos(tl->width() / 2.0, 60);
-    QWheelEvent e(pos, tl->mapToGlobal(pos), QPoint(), QPoint(0, -120), Qt::NoButton,
-                  Qt::ShiftModifier, Qt::NoScrollPhase, false);
+    QWheelEvent e(pos, tl->mapToGlobal(pos), QPoint(), QPoint(0, -120), Qt::NoButton, Qt::ShiftModifier,
+                  Qt::NoScrollPhase, false);
     QApplication::sendEvent(tl, &e);
     from_ops += page->model()->Covers(tl->axis().VisibleStart(), tl->axis().VisibleEnd());
   });
@@ -148,20 +148,24 @@ int Bench(MainWindow& w, const QString& path, int64_t id, const QElapsedTimer& s
   QElapsedTimer phase;
   phase.start();
   double read_ms = 0;
-  auto run = LoadAndIndex(**source, id, [&](double f) {
-    if (f >= 0.6 && read_ms == 0) read_ms = phase.nsecsElapsed() / 1e6;
-    return true;
-  }, LoadDetail::kWindowed);
+  auto run = LoadAndIndex(
+      **source, id,
+      [&](double f) {
+        if (f >= 0.6 && read_ms == 0) read_ms = phase.nsecsElapsed() / 1e6;
+        return true;
+      },
+      LoadDetail::kWindowed);
   if (!run.ok()) return 1;
   if ((*run)->trace.overview) {
     std::printf("of which: reading the summary (%lld ops) %.1f ms\n",
                 static_cast<long long>((*run)->trace.overview->op_count()), phase.nsecsElapsed() / 1e6);
     return 0;
   }
-  std::printf("of which: store read or re-simulation with each op placed into the index as it "
-              "arrives %.1f ms (%zu ops, %zu memory samples), finishing the index %.1f ms\n", read_ms,
-              (*run)->index->ops().size(), (*run)->trace.memory.size(),
-              phase.nsecsElapsed() / 1e6 - read_ms);
+  std::printf(
+      "of which: store read or re-simulation with each op placed into the index as it "
+      "arrives %.1f ms (%zu ops, %zu memory samples), finishing the index %.1f ms\n",
+      read_ms, (*run)->index->ops().size(), (*run)->trace.memory.size(),
+      phase.nsecsElapsed() / 1e6 - read_ms);
   return 0;
 }
 
@@ -171,7 +175,8 @@ double NumberFlag(const char* name, const QString& text, double lo, double hi) {
   const double v = text.toDouble(&ok);
   if (!ok || !std::isfinite(v) || v < lo || v > hi)
     Fail(kExitBadInput, std::string("--") + name + ": '" + text.toStdString() + "' is not a number in [" +
-                            QString::number(lo).toStdString() + ", " + QString::number(hi).toStdString() + "]");
+                            QString::number(lo).toStdString() + ", " + QString::number(hi).toStdString() +
+                            "]");
   return v;
 }
 
@@ -209,7 +214,8 @@ int RunViewer(int argc, char** argv) {
   ViewerApplication app(argc, argv);
   QApplication::setApplicationName(QStringLiteral("paci-viewer"));
   QCommandLineParser args;
-  args.setApplicationDescription(QStringLiteral("PACI viewer: timelines, comparison, explorer, replay, curves"));
+  args.setApplicationDescription(
+      QStringLiteral("PACI viewer: timelines, comparison, explorer, replay, curves"));
   args.addHelpOption();
   args.addPositionalArgument(QStringLiteral("FILE.db"), QStringLiteral("trace store to open"));
   args.addOptions({
@@ -254,10 +260,13 @@ int RunViewer(int argc, char** argv) {
   const bool has_view = args.isSet("view");
   const MainWindow::View view = parsed.value_or(MainWindow::View::kRuns);
   bool ok = true;
-  if (args.isSet("run")) ok = batch ? w.openRunNow(args.value("run").toLongLong()) : (w.openRun(args.value("run").toLongLong()), true);
+  if (args.isSet("run"))
+    ok = batch ? w.openRunNow(args.value("run").toLongLong())
+               : (w.openRun(args.value("run").toLongLong()), true);
   if (ok && args.isSet("compare")) {
     const auto ids = ParseIds(args.value("compare"));
-    ok = ids.size() == 2 && (batch ? w.compareRunsNow(ids[0], ids[1]) : (w.compareRuns(ids[0], ids[1]), true));
+    ok =
+        ids.size() == 2 && (batch ? w.compareRunsNow(ids[0], ids[1]) : (w.compareRuns(ids[0], ids[1]), true));
   }
   if (ok && (args.isSet("curves") || (has_view && view == MainWindow::View::kCurves))) {
     std::vector<int64_t> ids = ParseIds(args.value("curves"));
@@ -274,7 +283,8 @@ int RunViewer(int argc, char** argv) {
     if (r.index()) r.setTime(static_cast<int64_t>(static_cast<double>(r.index()->makespan()) * at));
   }
   if (ok && args.isSet("select-op")) w.timelinePage()->selectOpId(args.value("select-op").toULongLong());
-  if (ok && args.value("curve-axis") == QLatin1String("wall")) w.curvesPage()->setAxis(CurveAxis::kWallSeconds);
+  if (ok && args.value("curve-axis") == QLatin1String("wall"))
+    w.curvesPage()->setAxis(CurveAxis::kWallSeconds);
   if (ok && args.isSet("range-ms")) {
     const QStringList r = args.value("range-ms").split(',');
     if (r.size() == 2) {

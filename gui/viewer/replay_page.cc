@@ -17,8 +17,8 @@ constexpr int kBarHeight = 22;
 constexpr int kSliderSteps = 10000;
 }  // namespace
 
-void StageBars::setValues(std::vector<uint64_t> bytes, std::vector<int64_t> versions,
-                          uint64_t peak, bool recorded) {
+void StageBars::setValues(std::vector<uint64_t> bytes, std::vector<int64_t> versions, uint64_t peak,
+                          bool recorded) {
   recorded_ = recorded;
   bytes_ = std::move(bytes);
   versions_ = std::move(versions);
@@ -34,9 +34,7 @@ QString StageBars::label(size_t s) const {
   return QStringLiteral("%1   weights %2").arg(mem, v);
 }
 
-QSize StageBars::sizeHint() const {
-  return {600, static_cast<int>(bytes_.size()) * kBarHeight + 8};
-}
+QSize StageBars::sizeHint() const { return {600, static_cast<int>(bytes_.size()) * kBarHeight + 8}; }
 
 void StageBars::paintEvent(QPaintEvent*) {
   QPainter p(this);
@@ -48,7 +46,8 @@ void StageBars::paintEvent(QPaintEvent*) {
     p.drawText(QRectF(0, y, name_w - 6, kBarHeight - 4), Qt::AlignRight | Qt::AlignVCenter,
                QStringLiteral("stage %1").arg(s));
     p.fillRect(QRectF(name_w, y, w, kBarHeight - 4), palette().alternateBase());
-    if (recorded_) p.fillRect(QRectF(name_w, y, w * bytes_[s] / peak_, kBarHeight - 4), QColor(0x6a, 0x8e, 0xc8));
+    if (recorded_)
+      p.fillRect(QRectF(name_w, y, w * bytes_[s] / peak_, kBarHeight - 4), QColor(0x6a, 0x8e, 0xc8));
     p.drawText(QRectF(name_w + w + 6, y, right - 6, kBarHeight - 4), Qt::AlignLeft | Qt::AlignVCenter,
                label(s));
   }
@@ -57,13 +56,18 @@ void StageBars::paintEvent(QPaintEvent*) {
 ReplayPage::ReplayPage(QWidget* parent) : QWidget(parent) {
   title_ = new QLabel(tr("Open a run to replay it."));
   timeline_ = new TimelineWidget;
-  timeline_->setEmptyText(tr("Open a run (double-click it in the Runs tab), then come back here to replay it."));
+  timeline_->setEmptyText(
+      tr("Open a run (double-click it in the Runs tab), then come back here to replay it."));
   play_ = new QPushButton(tr("Play"));
   speed_ = new QComboBox;
   // Trace time per wall second.
-  for (const auto& [label, ns] : std::initializer_list<std::pair<const char*, double>>{
-           {"1 us/s", 1e3}, {"10 us/s", 1e4}, {"100 us/s", 1e5}, {"1 ms/s", 1e6},
-           {"10 ms/s", 1e7}, {"100 ms/s", 1e8}, {"1 s/s", 1e9}}) {
+  for (const auto& [label, ns] : std::initializer_list<std::pair<const char*, double>>{{"1 us/s", 1e3},
+                                                                                       {"10 us/s", 1e4},
+                                                                                       {"100 us/s", 1e5},
+                                                                                       {"1 ms/s", 1e6},
+                                                                                       {"10 ms/s", 1e7},
+                                                                                       {"100 ms/s", 1e8},
+                                                                                       {"1 s/s", 1e9}}) {
     speed_->addItem(QString::fromLatin1(label), ns);
   }
   speed_->setCurrentIndex(4);
@@ -88,8 +92,7 @@ ReplayPage::ReplayPage(QWidget* parent) : QWidget(parent) {
   auto apply_speed = [this] { model_.setSpeed(speed_->currentData().toDouble() / 1000.0); };
   apply_speed();
   connect(speed_, &QComboBox::currentIndexChanged, this, apply_speed);
-  connect(play_, &QPushButton::clicked, this,
-          [this] { model_.playing() ? model_.pause() : model_.play(); });
+  connect(play_, &QPushButton::clicked, this, [this] { model_.playing() ? model_.pause() : model_.play(); });
   connect(&model_, &ReplayModel::playingChanged, this,
           [this](bool on) { play_->setText(on ? tr("Pause") : tr("Play")); });
   connect(&model_, &ReplayModel::timeChanged, this, &ReplayPage::refresh);
@@ -104,10 +107,11 @@ void ReplayPage::setRun(std::shared_ptr<const TraceIndex> index, uint32_t chunks
   timeline_model_ = std::make_unique<TimelineModel>(index, chunks);
   timeline_->setTracks({{title, timeline_model_.get(), {}}});
   model_.setTrace(std::move(index), std::move(memory));
-  memory_title_->setText(model_.memoryRecorded()
-                             ? tr("Live memory and latest weight version per stage")
-                             : tr("Latest weight version per stage (live memory not recorded: the run's costs "
-                                  "give no memory sizes, e.g. paci simulate without --activation-mb / --weights-mb)"));
+  memory_title_->setText(
+      model_.memoryRecorded()
+          ? tr("Live memory and latest weight version per stage")
+          : tr("Latest weight version per stage (live memory not recorded: the run's costs "
+               "give no memory sizes, e.g. paci simulate without --activation-mb / --weights-mb)"));
   refresh();
 }
 
@@ -139,8 +143,7 @@ void ReplayPage::refresh() {
   }
   bars_->setValues(model_.liveBytes(), model_.latestVersion(), model_.peakBytes(), model_.memoryRecorded());
   const double step = std::max<double>(1, ix->makespan() / 1000.0);
-  clock_->setText(QString::fromStdString(FormatTime(t, step) + " / " +
-                                         FormatTime(ix->makespan(), step)));
+  clock_->setText(QString::fromStdString(FormatTime(t, step) + " / " + FormatTime(ix->makespan(), step)));
   if (!slider_->isSliderDown() && ix->makespan() > 0) {
     slider_->setValue(static_cast<int>(t * kSliderSteps / ix->makespan()));
   }

@@ -44,8 +44,8 @@ class ReplayPage : public QWidget {
   Q_OBJECT
  public:
   explicit ReplayPage(QWidget* parent = nullptr);
-  void setRun(std::shared_ptr<const TraceIndex> index, uint32_t chunks,
-              std::vector<ir::MemorySample> memory, const QString& title);
+  void setRun(std::shared_ptr<const TraceIndex> index, uint32_t chunks, std::vector<ir::MemorySample> memory,
+              const QString& title);
   void clear();  // back to the hint: no run (another store was opened)
   QString titleText() const;
   ReplayModel& model() { return model_; }

@@ -37,8 +37,9 @@ TimelinePage::TimelinePage(QWidget* parent) : QWidget(parent) {
   window_status_ = new QLabel;
   window_status_->hide();
   search_ = new QLineEdit;
-  search_->setPlaceholderText(tr("Search ops: mb 12 · B · stage 3 F 7 · send mb 4 · op 120  "
-                                 "(Enter / n: next, N: previous)"));
+  search_->setPlaceholderText(
+      tr("Search ops: mb 12 · B · stage 3 F 7 · send mb 4 · op 120  "
+         "(Enter / n: next, N: previous)"));
   search_->setClearButtonEnabled(true);
   search_status_ = new QLabel;
   search_status_->setWordWrap(true);  // an error names the word and gives examples: wrap it
@@ -98,12 +99,14 @@ void TimelinePage::clear() {
   resetNavigation();
   legend_->setEntries({}, 1);
   header_->setText(tr("Open a run from the run browser."));
-  details_->setText(tr("Wheel: zoom · drag: pan · Shift+drag: zoom to a range, Z: zoom back · "
-                       "Ctrl+drag: area statistics · W/S/A/D: zoom and pan · 0: fit · click: select "
-                       "an op · n / N: next / previous search match"));
+  details_->setText(
+      tr("Wheel: zoom · drag: pan · Shift+drag: zoom to a range, Z: zoom back · "
+         "Ctrl+drag: area statistics · W/S/A/D: zoom and pan · 0: fit · click: select "
+         "an op · n / N: next / previous search match"));
   // Says where runs come from as well: on a first start there is no store and no run to click.
-  timeline_->setEmptyText(tr("Double-click a run in the Runs tab to see its timeline "
-                             "(File > Open store… opens a store)."));
+  timeline_->setEmptyText(
+      tr("Double-click a run in the Runs tab to see its timeline "
+         "(File > Open store… opens a store)."));
 }
 
 void TimelinePage::showLoading(const QString& what) {
@@ -126,7 +129,9 @@ void TimelinePage::requestWindow() {
   if (in_view > max_window_ops_) {
     window_status_->setText(tr("Summary: busy fraction per pixel column from the run's stored "
                                "summary, about %L1 ops in view. Zoom in to under %L2 ops to load "
-                               "them (at most %L2 per window).").arg(in_view).arg(max_window_ops_));
+                               "them (at most %L2 per window).")
+                                .arg(in_view)
+                                .arg(max_window_ops_));
     return;
   }
   if (loading_) {
@@ -173,7 +178,7 @@ void TimelinePage::startWindowLoad(double t0, double t1) {
       // A window reaching past either end of the run covers all views beyond it too.
       model_->SetWindow(r.index, t0 <= 0 ? -1e300 : t0, t1 >= makespan ? 1e300 : t1);
       legend_->setRun(*r.index, model_->chunks(), true);  // a summary has no kinds; a window has
-      rerunSearch();  // the old matches indexed the old window
+      rerunSearch();                                      // the old matches indexed the old window
       const double step = (t1 - t0) / 100;
       const QString from = QString::fromStdString(FormatTime(std::max(0.0, t0), step));
       const QString to = QString::fromStdString(FormatTime(std::min<double>(makespan, t1), step));
@@ -206,8 +211,8 @@ void TimelinePage::startWindowLoad(double t0, double t1) {
     std::vector<OpSpan> spans;
     spans.reserve(w->ops.size());
     for (const auto& e : w->ops) spans.push_back(TraceIndex::SpanOf(e));
-    r.index = std::make_shared<const TraceIndex>(
-        TraceIndex::ForWindow(std::move(spans), stages, offset, makespan));
+    r.index =
+        std::make_shared<const TraceIndex>(TraceIndex::ForWindow(std::move(spans), stages, offset, makespan));
     r.ms = clock.nsecsElapsed() / 1e6;
     return r;
   }));
@@ -235,8 +240,8 @@ bool TimelinePage::selectOpId(uint64_t op_id) {
   return true;
 }
 
-void TimelinePage::setRun(std::shared_ptr<const TraceIndex> index, uint32_t chunks,
-                          const QString& title, std::shared_ptr<const RunOverview> overview,
+void TimelinePage::setRun(std::shared_ptr<const TraceIndex> index, uint32_t chunks, const QString& title,
+                          std::shared_ptr<const RunOverview> overview,
                           std::shared_ptr<OpWindowSource> windows) {
   ++generation_;
   loading_ = stale_ = false;
@@ -245,7 +250,8 @@ void TimelinePage::setRun(std::shared_ptr<const TraceIndex> index, uint32_t chun
   if (windows_) model_->SetOverview(std::move(overview));
   window_status_->setVisible(windows_ != nullptr);
   const TraceIndex& ix = model_->index();
-  const size_t ops = model_->overview() ? static_cast<size_t>(model_->overview()->op_count()) : ix.ops().size();
+  const size_t ops =
+      model_->overview() ? static_cast<size_t>(model_->overview()->op_count()) : ix.ops().size();
   legend_->setRun(ix, chunks, model_->overview() != nullptr);
   header_->setText(QStringLiteral("<b>%1</b> &nbsp; %2 stages, %3 ops, makespan %4")
                        .arg(title.toHtmlEscaped())
@@ -305,7 +311,8 @@ void TimelinePage::rerunSearch() {
   matches_ = FindOps(model_->index(), *query);
   current_.reset();
   timeline_->setHighlights(matches_);
-  search_status_->setText(tr("%1 matches in the loaded ops").arg(FormatCount(static_cast<int64_t>(matches_.size()))));
+  search_status_->setText(
+      tr("%1 matches in the loaded ops").arg(FormatCount(static_cast<int64_t>(matches_.size()))));
 }
 
 void TimelinePage::stepMatch(int dir) {
@@ -333,14 +340,17 @@ std::optional<size_t> TimelinePage::currentMatch() const {
 
 QString TimelinePage::searchStatus() const { return search_status_->text(); }
 
-QString TimelinePage::areaStatsText() const { return area_stats_->isHidden() ? QString() : area_stats_->text(); }
+QString TimelinePage::areaStatsText() const {
+  return area_stats_->isHidden() ? QString() : area_stats_->text();
+}
 
 void TimelinePage::showAreaStats(int, uint32_t first, uint32_t last, double t0, double t1) {
   if (!model_) return;
   if (!model_->Covers(t0, t1)) {
     // The summary has busy time per tile, not op kinds: counting needs the ops themselves.
-    area_stats_->setText(tr("The ops of this area are not loaded (the summary is drawn): zoom in "
-                            "until they load, then select the area again."));
+    area_stats_->setText(
+        tr("The ops of this area are not loaded (the summary is drawn): zoom in "
+           "until they load, then select the area again."));
   } else {
     area_stats_->setText(FormatAreaStats(ComputeAreaStats(model_->index(), first, last, t0, t1)));
   }

@@ -30,8 +30,7 @@ class TimelinePage : public QWidget {
   // window at a time (RunTrace::overview and windows) is drawn from its overview until the ops
   // of the window in view are loaded, off the UI thread, after each zoom or pan.
   void setRun(std::shared_ptr<const TraceIndex> index, uint32_t chunks, const QString& title,
-              std::shared_ptr<const RunOverview> overview = {},
-              std::shared_ptr<OpWindowSource> windows = {});
+              std::shared_ptr<const RunOverview> overview = {}, std::shared_ptr<OpWindowSource> windows = {});
   // Back to the empty page (no run, the hint): another store was opened, its runs are not ours.
   void clear();
   // While a run loads (off the UI thread): the page says which, instead of "Double-click a run".
@@ -70,10 +69,10 @@ class TimelinePage : public QWidget {
   void showDetails(int64_t op);
   void requestWindow();  // after each axis change: load the view's ops if they are few enough
   void startWindowLoad(double t0, double t1);
-  void showMatch();           // centres, highlights and selects matches_[current_]
-  void rerunSearch();         // the ops changed (a window loaded): same text, new indices
+  void showMatch();    // centres, highlights and selects matches_[current_]
+  void rerunSearch();  // the ops changed (a window loaded): same text, new indices
   void showAreaStats(int track, uint32_t first, uint32_t last, double t0, double t1);
-  void resetNavigation();     // a new run or none: no search, no area
+  void resetNavigation();  // a new run or none: no search, no area
 
   QLabel* header_;
   QLabel* details_;
@@ -91,8 +90,8 @@ class TimelinePage : public QWidget {
   std::shared_ptr<OpWindowSource> windows_;
   int64_t max_window_ops_ = kMaxWindowOps;
   bool loading_ = false;
-  bool stale_ = false;   // the view moved while a load was in flight
-  int generation_ = 0;   // a new run drops the old run's loads
+  bool stale_ = false;  // the view moved while a load was in flight
+  int generation_ = 0;  // a new run drops the old run's loads
 };
 
 }  // namespace paci::gui

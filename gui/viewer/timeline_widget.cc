@@ -15,9 +15,9 @@
 
 namespace paci::gui {
 namespace {
-constexpr double kGutter = 64;      // stage labels
+constexpr double kGutter = 64;  // stage labels
 constexpr double kRuler = 26;
-constexpr double kTitle = 20;       // track title row
+constexpr double kTitle = 20;  // track title row
 constexpr double kTrackGap = 10;
 }  // namespace
 
@@ -217,8 +217,8 @@ void TimelineWidget::paintTrack(QPainter& p, int t) {
     const QRectF lane = m.StageRect(s, w).translated(kGutter, top);
     p.fillRect(lane, palette().alternateBase());
     p.setPen(palette().color(QPalette::WindowText));
-    p.drawText(QRectF(0, lane.top(), kGutter - 6, lane.height()),
-               Qt::AlignRight | Qt::AlignVCenter, QStringLiteral("stage %1").arg(s));
+    p.drawText(QRectF(0, lane.top(), kGutter - 6, lane.height()), Qt::AlignRight | Qt::AlignVCenter,
+               QStringLiteral("stage %1").arg(s));
   }
   p.save();
   p.setClipRect(QRectF(kGutter, top, w, m.Height()));
@@ -245,41 +245,45 @@ void TimelineWidget::paintTrack(QPainter& p, int t) {
       const double head = std::max(0.0, axis_.ToX(*play_head_));
       QColor wash = palette().color(QPalette::Base);
       wash.setAlpha(150);
-      if (head < c.band.right()) p.fillRect(QRectF(head, c.band.top(), c.band.right() - head, c.band.height()), wash);
+      if (head < c.band.right())
+        p.fillRect(QRectF(head, c.band.top(), c.band.right() - head, c.band.height()), wash);
     }
   };
-  m.ForEachVisible(axis_, [&](const TimelineModel::Box& b) {
-    const OpSpan& op = m.index().op(b.index);
-    QColor fill = OpFill(op);
-    const ReplayLook look = replay ? replayLook(b.index) : ReplayLook::kNormal;
-    // A search washes out what does not match, as the replay does the ops still to come.
-    const bool match = searching && highlighted(b.index);
-    const bool faded = look == ReplayLook::kFuture || (searching && !match);
-    if (faded) {
-      fill = fill.lighter(160);
-      fill.setAlpha(110);
-    }
-    p.fillRect(b.rect, fill);
-    if (match) {
-      p.setPen(QPen(QColor(255, 170, 0), 2));
-      p.drawRect(b.rect.adjusted(1, 1, -1, -1));
-    } else if (look == ReplayLook::kInFlight) {
-      p.setPen(QPen(QColor(20, 20, 20), 2));
-      p.drawRect(b.rect.adjusted(1, 1, -1, -1));
-    } else if (b.rect.width() > 4) {
-      p.setPen(QPen(fill.darker(150), 0));
-      p.drawRect(b.rect.adjusted(0, 0, -0.5, -0.5));
-    }
-    if (op.lane == ir::LANE_COMPUTE && b.rect.width() > 12) {
-      // The longest label that fits: "F3 v2", else "F3", else none.
-      QString label = OpLabel(op, true, m.chunks());
-      if (fm.horizontalAdvance(label) + 4 > b.rect.width()) label = OpLabel(op, false, m.chunks());
-      if (fm.horizontalAdvance(label) + 4 <= b.rect.width()) {
-        p.setPen(faded || fill.lightness() > 170 ? QColor(60, 60, 60) : QColor(Qt::white));
-        p.drawText(b.rect, Qt::AlignCenter, label);
-      }
-    }
-  }, paint_coverage);
+  m.ForEachVisible(
+      axis_,
+      [&](const TimelineModel::Box& b) {
+        const OpSpan& op = m.index().op(b.index);
+        QColor fill = OpFill(op);
+        const ReplayLook look = replay ? replayLook(b.index) : ReplayLook::kNormal;
+        // A search washes out what does not match, as the replay does the ops still to come.
+        const bool match = searching && highlighted(b.index);
+        const bool faded = look == ReplayLook::kFuture || (searching && !match);
+        if (faded) {
+          fill = fill.lighter(160);
+          fill.setAlpha(110);
+        }
+        p.fillRect(b.rect, fill);
+        if (match) {
+          p.setPen(QPen(QColor(255, 170, 0), 2));
+          p.drawRect(b.rect.adjusted(1, 1, -1, -1));
+        } else if (look == ReplayLook::kInFlight) {
+          p.setPen(QPen(QColor(20, 20, 20), 2));
+          p.drawRect(b.rect.adjusted(1, 1, -1, -1));
+        } else if (b.rect.width() > 4) {
+          p.setPen(QPen(fill.darker(150), 0));
+          p.drawRect(b.rect.adjusted(0, 0, -0.5, -0.5));
+        }
+        if (op.lane == ir::LANE_COMPUTE && b.rect.width() > 12) {
+          // The longest label that fits: "F3 v2", else "F3", else none.
+          QString label = OpLabel(op, true, m.chunks());
+          if (fm.horizontalAdvance(label) + 4 > b.rect.width()) label = OpLabel(op, false, m.chunks());
+          if (fm.horizontalAdvance(label) + 4 <= b.rect.width()) {
+            p.setPen(faded || fill.lightness() > 170 ? QColor(60, 60, 60) : QColor(Qt::white));
+            p.drawText(b.rect, Qt::AlignCenter, label);
+          }
+        }
+      },
+      paint_coverage);
   paintSelection(p, t);
   if (t == 0) paintHighlights(p);
   p.restore();

@@ -22,7 +22,7 @@ class TimelineWidget : public QWidget {
  public:
   struct Track {
     QString title;
-    TimelineModel* model = nullptr;  // not owned; the page keeps it alive while shown
+    TimelineModel* model = nullptr;                // not owned; the page keeps it alive while shown
     std::function<QString(size_t)> extra_tooltip;  // appended to the model's tooltip
   };
 
@@ -118,7 +118,7 @@ class TimelineWidget : public QWidget {
   QPointF drag_now_;
   Drag drag_ = Drag::kPan;
   std::vector<std::pair<double, double>> zoom_back_;  // ranges shown before each zoomToRange
-  std::vector<size_t> highlights_;                     // sorted
+  std::vector<size_t> highlights_;                    // sorted
   std::optional<size_t> current_match_;
   std::optional<Area> area_;
   bool dragging_ = false;

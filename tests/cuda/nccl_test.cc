@@ -59,8 +59,8 @@ int RankModeMatchesOneGpu(NcclTransport* t, ir::ScheduleKind kind, int rank) {
   if (!o.ok()) return Check(false, o.status().ToString().c_str(), rank);
   bool same = !o->updates.empty() && o->updates.size() == r->updates.size();
   for (size_t u = 0; same && u < o->updates.size(); u++) {
-    std::printf("rank %d: %s update %zu: loss rank mode %.6f one-GPU %.6f\n", rank, ir::ScheduleKind_Name(kind).c_str(),
-                u + 1, r->updates[u].loss(), o->updates[u].loss());
+    std::printf("rank %d: %s update %zu: loss rank mode %.6f one-GPU %.6f\n", rank,
+                ir::ScheduleKind_Name(kind).c_str(), u + 1, r->updates[u].loss(), o->updates[u].loss());
     same = std::fabs(r->updates[u].loss() - o->updates[u].loss()) <= 1e-4;
   }
   return Check(same, "rank mode losses equal one-GPU mode", rank);
@@ -99,7 +99,8 @@ int main(int argc, char** argv) {
     if (rank == 0) {
       (*t)->BeginExchange();
       const bool sent = (*t)->Send(1, a1, Pattern(n, 1)).ok() && (*t)->Send(1, a2, Pattern(n, 2)).ok();
-      failures += Check(sent && (*t)->EndExchange(std::chrono::milliseconds(30000)).ok(), "host send a1, a2", rank);
+      failures +=
+          Check(sent && (*t)->EndExchange(std::chrono::milliseconds(30000)).ok(), "host send a1, a2", rank);
       const bool ok = (*t)->Recv(1, g1, &got, std::chrono::milliseconds(30000)).ok() && got == Pattern(n, 3);
       failures += Check(ok, "host recv g1", rank);
     } else {

@@ -1,7 +1,7 @@
 // The CUDA backend under the same stage worker as the CPU: every schedule and weight policy
-// (flush, interleaved chunks, PipeDream stash, 2BW, PipeMare, PACI), all stages on one GPU with one stream each, against
-// the CPU pipeline runtime: the same schedule IR, model, seed and batches give the same per-update
-// losses (fp32: 1e-4 relative, as accumulation orders differ), every op is traced once with GPU
+// (flush, interleaved chunks, PipeDream stash, 2BW, PipeMare, PACI), all stages on one GPU with one stream
+// each, against the CPU pipeline runtime: the same schedule IR, model, seed and batches give the same
+// per-update losses (fp32: 1e-4 relative, as accumulation orders differ), every op is traced once with GPU
 // times. Skips without a GPU; the host parts (peak table, FLOP count) run everywhere.
 #include <gtest/gtest.h>
 
@@ -58,7 +58,8 @@ TEST_P(CudaBackendPipeline, SameLossesAsCpuPipeline) {
   ASSERT_EQ(gpu->updates.size(), cpu->updates.size());
   double worst = 0;
   for (size_t u = 0; u < cpu->updates.size(); ++u) {
-    const double rel = std::fabs(gpu->updates[u].loss() - cpu->updates[u].loss()) / std::fabs(cpu->updates[u].loss());
+    const double rel =
+        std::fabs(gpu->updates[u].loss() - cpu->updates[u].loss()) / std::fabs(cpu->updates[u].loss());
     worst = std::max(worst, rel);
   }
   std::printf("  %s: %zu updates, max relative loss difference GPU vs CPU %.3g (tolerance 1e-4)\n",
@@ -72,10 +73,10 @@ TEST_P(CudaBackendPipeline, SameLossesAsCpuPipeline) {
 
 INSTANTIATE_TEST_SUITE_P(Schedules, CudaBackendPipeline,
                          ::testing::Values(Case{ir::ONE_F_ONE_B_FLUSH, 2, 4, 0}, Case{ir::GPIPE, 3, 4, 0},
-                                           Case{ir::INTERLEAVED_1F1B, 2, 4, 0},
-                                           Case{ir::ZB_H1, 2, 4, 0}, Case{ir::PACI, 2, 0, 4},
-                                           Case{ir::PACI, 3, 0, 2}, Case{ir::PIPEDREAM, 2, 0, 1},
-                                           Case{ir::PIPEDREAM_2BW, 2, 0, 2}, Case{ir::PIPEMARE, 2, 0, 2}));
+                                           Case{ir::INTERLEAVED_1F1B, 2, 4, 0}, Case{ir::ZB_H1, 2, 4, 0},
+                                           Case{ir::PACI, 2, 0, 4}, Case{ir::PACI, 3, 0, 2},
+                                           Case{ir::PIPEDREAM, 2, 0, 1}, Case{ir::PIPEDREAM_2BW, 2, 0, 2},
+                                           Case{ir::PIPEMARE, 2, 0, 2}));
 
 // Runs without a GPU: the MFU peak table and the FLOP count.
 TEST(CudaHost, PeakTableAndFlops) {

@@ -3,6 +3,8 @@
 // model and for pipeline slices, with the backward run on weights different from the forward's (as
 // PACI does). Errors are measured relative to the largest reference value of each tensor:
 // fp32 1e-4, bf16 5e-2 (every activation is rounded to bf16 between kernels). Skips without a GPU.
+#include "exec/model/stage.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -10,7 +12,6 @@
 
 #include "exec/cuda/stage_cuda.h"
 #include "exec/model/gpt.h"
-#include "exec/model/stage.h"
 #include "tests/cuda/cuda_test_util.h"
 
 // gtest prints test parameters through PrintTo, found by argument-dependent lookup: in the
@@ -47,8 +48,8 @@ void expect_rel_close(const std::string& name, const std::vector<float>& gpu, co
     err = std::max(err, std::fabs(static_cast<double>(gpu[i]) - cpu[i]));
     scale = std::max(scale, std::fabs(static_cast<double>(cpu[i])));
   }
-  std::printf("  %-44s max abs err %.3e, max |ref| %.3e (tolerance %.0e * max |ref|)\n", name.c_str(), err, scale,
-              rel);
+  std::printf("  %-44s max abs err %.3e, max |ref| %.3e (tolerance %.0e * max |ref|)\n", name.c_str(), err,
+              scale, rel);
   EXPECT_LE(err, rel * scale) << name;
 }
 
@@ -56,7 +57,9 @@ struct Slice {
   int first, last;
   bool tie;
 };
-void PrintTo(const Slice& s, std::ostream* os) { *os << "[" << s.first << ", " << s.last << (s.tie ? ") tied" : ")"); }
+void PrintTo(const Slice& s, std::ostream* os) {
+  *os << "[" << s.first << ", " << s.last << (s.tie ? ") tied" : ")");
+}
 
 class CudaStage : public ::testing::TestWithParam<std::tuple<Slice, ir::Precision>> {};
 
@@ -142,7 +145,8 @@ TEST_P(CudaStage, MatchesCpuStageModel) {
                 cpu->has_embedding() ? nullptr : dinp_dev.get(), dgrads.get());
   CUDA_CHECK(cudaStreamSynchronize(ctx.stream));
   if (!cpu->has_embedding())
-    expect_rel_close(std::string("backward_input dinp [") + pname + "]", from_act(dinp_dev.get(), act_n), dinp, rel);
+    expect_rel_close(std::string("backward_input dinp [") + pname + "]", from_act(dinp_dev.get(), act_n),
+                     dinp, rel);
   // Per tensor, so a small tensor's error is not hidden by a large one's scale.
   const std::vector<float> g = dgrads.download();
   for (const ParamSpec& s : layout.tensors) {
@@ -155,16 +159,16 @@ TEST_P(CudaStage, MatchesCpuStageModel) {
   cuda_context_destroy(&ctx);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Slices, CudaStage,
-    ::testing::Combine(::testing::Values(Slice{0, 4, false}, Slice{0, 4, true}, Slice{0, 2, false},
-                                         Slice{2, 4, false}, Slice{1, 3, false}, Slice{3, 4, false}),
-                       ::testing::Values(ir::PRECISION_FP32, ir::PRECISION_BF16)),
-    [](const ::testing::TestParamInfo<CudaStage::ParamType>& info) {
-      const Slice s = std::get<0>(info.param);
-      return "layers_" + std::to_string(s.first) + "_" + std::to_string(s.last) + (s.tie ? "_tied_" : "_") +
-             PrecisionName(std::get<1>(info.param));
-    });
+INSTANTIATE_TEST_SUITE_P(Slices, CudaStage,
+                         ::testing::Combine(::testing::Values(Slice{0, 4, false}, Slice{0, 4, true},
+                                                              Slice{0, 2, false}, Slice{2, 4, false},
+                                                              Slice{1, 3, false}, Slice{3, 4, false}),
+                                            ::testing::Values(ir::PRECISION_FP32, ir::PRECISION_BF16)),
+                         [](const ::testing::TestParamInfo<CudaStage::ParamType>& info) {
+                           const Slice s = std::get<0>(info.param);
+                           return "layers_" + std::to_string(s.first) + "_" + std::to_string(s.last) +
+                                  (s.tie ? "_tied_" : "_") + PrecisionName(std::get<1>(info.param));
+                         });
 
 }  // namespace
 }  // namespace paci::exec

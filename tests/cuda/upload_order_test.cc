@@ -54,7 +54,8 @@ TEST(CudaUploadOrder, CreateThenStep) {
   const ParamLayout layout = gpt_param_layout(cfg);
   for (uint32_t round = 0; round < 4; ++round) {
     std::vector<float> init = randn(layout.total, 100 + round, 0.02f);
-    Result<std::unique_ptr<CudaBackend>> b = CudaBackend::Create(BackendSetup(cfg, {0, gpt_num_layers(cfg)}, init.data()));
+    Result<std::unique_ptr<CudaBackend>> b =
+        CudaBackend::Create(BackendSetup(cfg, {0, gpt_num_layers(cfg)}, init.data()));
     ASSERT_TRUE(b.ok()) << b.status().ToString();
     (*b)->OptimizerStep({0.0f});
     ChunkState out;
@@ -65,7 +66,8 @@ TEST(CudaUploadOrder, CreateThenStep) {
       bad_mv += out.m[i] != 0.0f || out.v[i] != 0.0f;
     }
     EXPECT_EQ(bad_w, 0u) << "round " << round << ": weights differ from the upload";
-    EXPECT_EQ(bad_mv, 0u) << "round " << round << ": moments not zero (gradients or moments read before zeroed)";
+    EXPECT_EQ(bad_mv, 0u) << "round " << round
+                          << ": moments not zero (gradients or moments read before zeroed)";
   }
 }
 
@@ -76,7 +78,8 @@ TEST(CudaUploadOrder, ImportThenStep) {
   const GPTConfig cfg = BigConfig();
   const ParamLayout layout = gpt_param_layout(cfg);
   std::vector<float> init(layout.total, 0.0f);
-  Result<std::unique_ptr<CudaBackend>> b = CudaBackend::Create(BackendSetup(cfg, {0, gpt_num_layers(cfg)}, init.data()));
+  Result<std::unique_ptr<CudaBackend>> b =
+      CudaBackend::Create(BackendSetup(cfg, {0, gpt_num_layers(cfg)}, init.data()));
   ASSERT_TRUE(b.ok()) << b.status().ToString();
   const AdamWConfig ac;
   for (uint32_t round = 0; round < 8; ++round) {
@@ -108,7 +111,8 @@ TEST(CudaUploadOrder, RecvThenForward) {
   const ParamLayout layout = gpt_param_layout(cfg);
   const int head = gpt_num_layers(cfg) - 1, B = 8, T = cfg.block_size, N = B * T;
   std::vector<float> init = randn(layout.total, 500, 0.02f);
-  Result<std::unique_ptr<CudaBackend>> b = CudaBackend::Create(BackendSetup(cfg, {head, head + 1}, init.data()));
+  Result<std::unique_ptr<CudaBackend>> b =
+      CudaBackend::Create(BackendSetup(cfg, {head, head + 1}, init.data()));
   ASSERT_TRUE(b.ok()) << b.status().ToString();
   Result<StageModel> cpu = StageModel::Create(cfg, head, head + 1);
   ASSERT_TRUE(cpu.ok()) << cpu.status().ToString();
@@ -123,8 +127,8 @@ TEST(CudaUploadOrder, RecvThenForward) {
     const std::vector<int> targets = randint(N, cfg.vocab_size, 700 + mb);
     StageSaved saved;
     std::vector<float> out;
-    cpu->forward(init.data() + cpu->param_offset(), StageInput{nullptr, acts.data(), targets.data()}, B, T, &saved,
-                 &out);
+    cpu->forward(init.data() + cpu->param_offset(), StageInput{nullptr, acts.data(), targets.data()}, B, T,
+                 &saved, &out);
     want[mb] = saved.loss;
     const MessageKey key{false, mb, static_cast<uint32_t>(0), static_cast<uint32_t>(1)};
     ASSERT_TRUE(sender->Send(1, key, acts).ok());

@@ -13,7 +13,8 @@
 namespace {
 
 // A small model on `hw` over `link`, two stages of 1F1B-flush: every number the files gave is used.
-void CostSmallPipeline(const paci::ir::ModelShape& model, const paci::sim::Hardware& hw, const paci::sim::Link& link) {
+void CostSmallPipeline(const paci::ir::ModelShape& model, const paci::sim::Hardware& hw,
+                       const paci::sim::Link& link) {
   if (model.layers() > 64) return;  // the layer loop is linear; keep each input fast
   paci::sim::ModelCostSetup setup;
   setup.model = model;

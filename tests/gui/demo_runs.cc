@@ -67,9 +67,8 @@ Result<int64_t> WriteRun(store::TraceStore& ts, const DemoRun& d) {
   auto result = sim::Simulate(*schedule, cost, o);
   if (!result.ok()) return result.status();
   if (d.updates > 0) {
-    const uint64_t per_update = IsFlushSchedule(spec->kind())
-                                    ? schedule->spec().microbatches_per_iteration()
-                                    : schedule->spec().accum();
+    const uint64_t per_update = IsFlushSchedule(spec->kind()) ? schedule->spec().microbatches_per_iteration()
+                                                              : schedule->spec().accum();
     const int64_t ns = result->makespan_ns * static_cast<int64_t>(per_update) /
                        static_cast<int64_t>(std::max<uint64_t>(result->microbatches, 1));
     WriteSyntheticCurve(d, ns, *writer);
@@ -118,11 +117,10 @@ Result<DemoIds> WriteDemoStore(const std::string& path, const DemoOptions& optio
   ids.measured = ids.all[1];
   ids.flush = ids.all[2];
   PACI_RETURN_IF_ERROR(ts->LinkPrediction(ids.predicted, ids.measured));
-  for (const DemoRun& d : {Make("gpipe P=4 M=8", ir::GPIPE, 4, 8),
-                           Make("zb-h1 P=4 M=8", ir::ZB_H1, 4, 8),
-                           Make("interleaved P=4 V=2 M=8", ir::INTERLEAVED_1F1B, 4, 8),
-                           Make("pipedream-2bw P=4 K=4", ir::PIPEDREAM_2BW, 4, 4),
-                           Make("paci P=8 K=2", ir::PACI, 8, 2)}) {
+  for (const DemoRun& d :
+       {Make("gpipe P=4 M=8", ir::GPIPE, 4, 8), Make("zb-h1 P=4 M=8", ir::ZB_H1, 4, 8),
+        Make("interleaved P=4 V=2 M=8", ir::INTERLEAVED_1F1B, 4, 8),
+        Make("pipedream-2bw P=4 K=4", ir::PIPEDREAM_2BW, 4, 4), Make("paci P=8 K=2", ir::PACI, 8, 2)}) {
     auto id = WriteRun(*ts, d);
     if (!id.ok()) return id.status();
     ids.all.push_back(*id);

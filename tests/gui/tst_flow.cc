@@ -2,11 +2,11 @@
 // open a store, list runs, select two (filter, then compare them), change K in the explorer and
 // see the metric cards become the simulator's own numbers, and step the replay. Also: a bad file
 // and a locked database give messages, not crashes.
+#include <sqlite3.h>
+
 #include <QAbstractItemModelTester>
 #include <QTemporaryDir>
 #include <QtTest>
-#include <sqlite3.h>
-
 #include <fstream>
 
 #include "gui/model/comparison_model.h"
@@ -115,8 +115,7 @@ void FlowTest::explorerCardsFollowSimulator() {
   }
   QCOMPARE(k8.max_drift, max_drift);
   qInfo("K=1: %.0f tok/s, bubble %.3f, max drift %.0f; K=8: %.0f tok/s, bubble %.3f, max drift %.0f",
-        k1.tokens_per_s, k1.bubble_fraction, k1.max_drift, k8.tokens_per_s, k8.bubble_fraction,
-        k8.max_drift);
+        k1.tokens_per_s, k1.bubble_fraction, k1.max_drift, k8.tokens_per_s, k8.bubble_fraction, k8.max_drift);
 
   // Two quick changes: only the last one's result lands.
   model.setAccum(2);
@@ -151,7 +150,8 @@ void FlowTest::explorerTypedCostsAreTheCommandLines() {
   u.tokens_per_microbatch = 8192;
   const ir::CostModel cli = sim::MakeCostModel(u);
   QCOMPARE(cost->stages_size(), 4);
-  for (const ir::StageCost& s : cost->stages()) QVERIFY(s.SerializeAsString() == cli.stages(0).SerializeAsString());
+  for (const ir::StageCost& s : cost->stages())
+    QVERIFY(s.SerializeAsString() == cli.stages(0).SerializeAsString());
   QCOMPARE(cost->links_size(), 1);
   QCOMPARE(cost->links(0).bandwidth_bytes_per_s(), 25e9);  // 200 Gbit/s = 25 GB/s
   QCOMPARE(cost->links(0).latency_ns(), int64_t{20000});

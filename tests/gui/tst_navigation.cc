@@ -147,7 +147,7 @@ void NavigationTest::findAndStep() {
   QCOMPARE(ids("op 2"), (std::vector<uint64_t>{2}));
   QVERIFY(ids("stage 7").empty());  // a stage the run does not have: no match, no crash
   const auto f = FindOps(ix, *ParseOpQuery("F"));
-  QCOMPARE(FirstMatchFrom(ix, f, 11), size_t{1});  // F0 on stage 1 starts at 12
+  QCOMPARE(FirstMatchFrom(ix, f, 11), size_t{1});   // F0 on stage 1 starts at 12
   QCOMPARE(FirstMatchFrom(ix, f, 100), size_t{0});  // none after: back to the first
   QCOMPARE(StepMatch(3, std::nullopt, 1), size_t{0});
   QCOMPARE(StepMatch(3, std::nullopt, -1), size_t{2});
@@ -183,7 +183,8 @@ void NavigationTest::areaStatistics() {
   QCOMPARE(a.stages[0].ops[ir::FORWARD], int64_t{1});
   QCOMPARE(a.stages[0].ops[ir::RECV_ACTIVATION], int64_t{0});
   const QString text = FormatAreaStats(ComputeAreaStats(ix, 0, 1, 0, 40));
-  QVERIFY2(text.contains(QStringLiteral("stage 0: busy 30 ns, bubble 25.0 %, ops F 1 · B 1 · SEND_F 1")), qPrintable(text));
+  QVERIFY2(text.contains(QStringLiteral("stage 0: busy 30 ns, bubble 25.0 %, ops F 1 · B 1 · SEND_F 1")),
+           qPrintable(text));
   QVERIFY2(text.contains(QStringLiteral("all: busy 48 ns, bubble 40.0 %")), qPrintable(text));
 }
 
@@ -214,9 +215,13 @@ void NavigationTest::shiftDragZoomsToRangeAndBack() {
   Shot(w.get(), "timeline-zoom-drag");  // the band being dragged
   QTest::mouseRelease(tl, Qt::LeftButton, Qt::ShiftModifier, to);
   const double tol = (want1 - want0) * 1e-6;
-  QVERIFY2(std::abs(tl->axis().VisibleStart() - want0) <= tol && std::abs(tl->axis().VisibleEnd() - want1) <= tol,
-           qPrintable(QStringLiteral("view %1-%2, dragged %3-%4").arg(tl->axis().VisibleStart())
-                          .arg(tl->axis().VisibleEnd()).arg(want0).arg(want1)));
+  QVERIFY2(
+      std::abs(tl->axis().VisibleStart() - want0) <= tol && std::abs(tl->axis().VisibleEnd() - want1) <= tol,
+      qPrintable(QStringLiteral("view %1-%2, dragged %3-%4")
+                     .arg(tl->axis().VisibleStart())
+                     .arg(tl->axis().VisibleEnd())
+                     .arg(want0)
+                     .arg(want1)));
   QVERIFY(page->zoomBackButton()->isEnabled());
   // A second zoom inside the first, then back twice: Z, then the button.
   QTest::mousePress(tl, Qt::LeftButton, Qt::ShiftModifier, from);
@@ -261,7 +266,8 @@ void NavigationTest::searchHighlightsAndSteps() {
   auto centred = [&](size_t op) {
     const double v0 = tl->axis().VisibleStart(), v1 = tl->axis().VisibleEnd(), eps = (v1 - v0) * 1e-3;
     const double mid = (ix.op(op).start + ix.op(op).end) / 2.0;
-    if (ix.op(op).start < v0 - eps || ix.op(op).end > v1 + eps || v0 < -eps || v1 > ix.makespan() + eps) return false;
+    if (ix.op(op).start < v0 - eps || ix.op(op).end > v1 + eps || v0 < -eps || v1 > ix.makespan() + eps)
+      return false;
     return std::abs(mid - (v0 + v1) / 2) <= eps || std::abs(v0) <= eps || std::abs(v1 - ix.makespan()) <= eps;
   };
   QVERIFY(page->currentMatch());
@@ -357,14 +363,16 @@ void NavigationTest::replayWithoutMemorySaysNotRecorded() {
   QVERIFY(!page.model().memoryRecorded());
   for (size_t s = 0; s < 2; ++s) {
     const QString text = page.bars()->label(s);
-    QVERIFY2(text.contains(QStringLiteral("not recorded")) && !text.contains(QStringLiteral("0 B")), qPrintable(text));
+    QVERIFY2(text.contains(QStringLiteral("not recorded")) && !text.contains(QStringLiteral("0 B")),
+             qPrintable(text));
   }
   Shot(&page, "replay-no-memory");
   // The same ops with live bytes: bytes again.
   std::vector<OpSpan> spans = {Span(0, ir::FORWARD, 0, 0, 10, 1), Span(1, ir::FORWARD, 0, 12, 22, 5)};
   spans[0].live_bytes = 3 << 20;
   spans[1].live_bytes = 1 << 20;
-  page.setRun(std::make_shared<const TraceIndex>(TraceIndex::FromSpans(spans, 2)), 1, {}, QStringLiteral("memory"));
+  page.setRun(std::make_shared<const TraceIndex>(TraceIndex::FromSpans(spans, 2)), 1, {},
+              QStringLiteral("memory"));
   page.model().setTime(25);
   QVERIFY(page.model().memoryRecorded());
   QVERIFY2(page.bars()->label(0).startsWith(QStringLiteral("3")), qPrintable(page.bars()->label(0)));

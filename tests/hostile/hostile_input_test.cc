@@ -1,25 +1,24 @@
 // Hostile input at each library boundary: every case here crashed, hung, allocated without bound
 // or was silently accepted before its check existed (issue 14). Each asserts a clean refusal
 // that names the field or limit at fault.
+#include <gtest/gtest.h>
 #include <sqlite3.h>
 
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
-
-#include "exec/runtime/pipeline_trainer.h"
 #include "exec/model/safetensors.h"
 #include "exec/model/train.h"
+#include "exec/runtime/pipeline_trainer.h"
 #include "sched/bounded_file.h"
 #include "sched/checked_math.h"
-#include "sched/layer_partition.h"
 #include "sched/ir_version.h"
+#include "sched/layer_partition.h"
 #include "sched/limits.h"
 #include "sched/pipeline_spec.h"
 #include "sched/schedule_generator.h"
@@ -56,7 +55,9 @@ ir::Schedule Generated(ir::ScheduleKind kind, uint32_t P, uint32_t M) {
 
 ir::CostModel Uniform(double fwd_ms, double jitter = 0);
 
-bool Mentions(const Status& st, const std::string& what) { return st.message().find(what) != std::string::npos; }
+bool Mentions(const Status& st, const std::string& what) {
+  return st.message().find(what) != std::string::npos;
+}
 
 // --- schedules ---------------------------------------------------------------------------------
 
@@ -252,9 +253,10 @@ std::string SafetensorsBytes(const std::string& header) {
 TEST(HostileCheckpoint, SafetensorsHeaderOddities) {  // was: nlohmann exception -> abort
   EXPECT_FALSE(exec::safetensors_parse(SafetensorsBytes(R"({"__metadata__": 5})"), "m.st").ok());
   EXPECT_FALSE(exec::safetensors_parse(SafetensorsBytes(R"({"__metadata__": [1, 2]})"), "m.st").ok());
-  EXPECT_FALSE(exec::safetensors_parse(
-                   SafetensorsBytes(R"({"w": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 0]}})"), "m.st")
-                   .ok());
+  EXPECT_FALSE(
+      exec::safetensors_parse(
+          SafetensorsBytes(R"({"w": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 0]}})"), "m.st")
+          .ok());
   std::string huge_length = SafetensorsBytes("{}");
   huge_length[7] = '\x7f';
   EXPECT_FALSE(exec::safetensors_parse(huge_length, "m.st").ok());
@@ -330,8 +332,10 @@ TEST(HostileProfile, CountsTimesAndSizesBeyondTheLimitsAreRefused) {
   };
   add("colocation[0].stages", [](ir::Profile& p) { p.mutable_colocation(0)->set_stages(kStageMax); });
   add("layers[1].forward_ns", [](ir::Profile& p) { p.mutable_layers(1)->set_forward_ns(1e30); });
-  add("layers[2].optimizer_ns", [](ir::Profile& p) { p.mutable_layers(2)->set_optimizer_ns(2.0 * kMaxOpNs); });
-  add("layers[0].weight_bytes", [](ir::Profile& p) { p.mutable_layers(0)->set_weight_bytes(uint64_t{1} << 63); });
+  add("layers[2].optimizer_ns",
+      [](ir::Profile& p) { p.mutable_layers(2)->set_optimizer_ns(2.0 * kMaxOpNs); });
+  add("layers[0].weight_bytes",
+      [](ir::Profile& p) { p.mutable_layers(0)->set_weight_bytes(uint64_t{1} << 63); });
   add("model.layers", [](ir::Profile& p) { p.mutable_model()->set_layers(2147483647); });
   // Issue 25: a slowdown of 1e15 overflowed the slowed op's end into a shorter makespan; a second
   // entry for one stage count was silently one of two.
@@ -386,7 +390,7 @@ TEST(HostileFiles, NonRegularAndOversizedFilesAreNotRead) {  // was: /dev/zero r
 }
 
 TEST(HostileModelCost, PartitionerWorkIsBoundedBeforeAllocating) {  // was: O(P L^2), minutes to days
-  std::vector<LayerLoad> layers(1u << 20);  // kMaxModelLayers blocks
+  std::vector<LayerLoad> layers(1u << 20);                          // kMaxModelLayers blocks
   const Result<std::vector<LayerSlice>> split = PartitionLayers(layers, 2, {}, 0);
   ASSERT_FALSE(split.ok());
   EXPECT_TRUE(Mentions(split.status(), "kMaxPartitionSteps"));

@@ -2,6 +2,7 @@
 // flags and checkpoints, sweep --loss-curves) keep the contract. Each case reproduces a crash,
 // hang, wrong exit code or silent acceptance found by hand, through the real `paci` binary, and
 // checks the refusal that replaced it: exit 2, a message naming the flag, file or limit, quickly.
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -12,8 +13,6 @@
 #include <filesystem>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "tests/hostile/paci_cli.h"
 
@@ -47,7 +46,8 @@ TEST_F(HostileSurfaces, StudyDividesOnlyByCheckedNumbers) {  // was: SIGFPE (exi
 
 TEST_F(HostileSurfaces, StudyGridIsBounded) {  // was: looped forever, memory growing
   ExpectStudyRefused("--seeds 4294967295", "kMaxStudyPoints", 10);
-  ExpectStudyRefused("--accum 2,4 --lr 1e-3,2e-3 --seeds 30000", "--schedules x --accum x --lr x --seeds", 10);
+  ExpectStudyRefused("--accum 2,4 --lr 1e-3,2e-3 --seeds 30000", "--schedules x --accum x --lr x --seeds",
+                     10);
 }
 
 TEST_F(HostileSurfaces, StudyRefusesBadPointsItself) {  // was: exit 1, each child failing alone
@@ -73,10 +73,12 @@ TEST_F(HostileSurfaces, FilesWhereFoldersBelongNameTheFlag) {  // was: "internal
   EXPECT_REFUSED(Paci("study report --out " + file + Db()), "--out");
 }
 
-TEST_F(HostileSurfaces, StudyReportTargetLossIsFiniteAndPositive) {  // was: nan skipped tta.csv, inf "reached"
+TEST_F(HostileSurfaces,
+       StudyReportTargetLossIsFiniteAndPositive) {  // was: nan skipped tta.csv, inf "reached"
   MakeStore();
   for (const char* t : {"nan", "inf", "-1", "1e9"})
-    EXPECT_REFUSED(Paci("study report --out " + dir_.File("r") + " --target-loss " + t + Db()), "--target-loss");
+    EXPECT_REFUSED(Paci("study report --out " + dir_.File("r") + " --target-loss " + t + Db()),
+                   "--target-loss");
 }
 
 TEST_F(HostileSurfaces, SweepLossCurvesTargetIsFiniteAndPositive) {  // was: inf and -1 accepted
@@ -95,12 +97,14 @@ TEST_F(HostileSurfaces, ColocationTimeIsFiniteAndBounded) {  // was: nan and 1e3
     EXPECT_REFUSED(o, "--colocate-seconds");
     EXPECT_LT(o.seconds, 10) << s;
   }
-  EXPECT_REFUSED(Paci("profile --layers 1 --dim 16 --heads 2 --seq 8 --colocate 100000 -o " + dir_.File("p.json")),
-                 "kMaxColocated");
+  EXPECT_REFUSED(
+      Paci("profile --layers 1 --dim 16 --heads 2 --seq 8 --colocate 100000 -o " + dir_.File("p.json")),
+      "kMaxColocated");
 }
 
 TEST_F(HostileSurfaces, PartitionerWorkIsBounded) {  // was: minutes inside the documented layer limit
-  const Outcome o = Paci("simulate --schedule gpipe --stages 2 --model gpt2 --layers 1048576 --hardware h100 --no-db");
+  const Outcome o =
+      Paci("simulate --schedule gpipe --stages 2 --model gpt2 --layers 1048576 --hardware h100 --no-db");
   EXPECT_REFUSED(o, "kMaxPartitionSteps");
   EXPECT_LT(o.seconds, 10);
 }
@@ -134,9 +138,10 @@ TEST_F(HostileSurfaces, NonRegularFilesAreRefusedUnread) {  // was: read /dev/ze
 
 TEST_F(HostileSurfaces, DriftLrScaleIsFiniteAndBounded) {  // was: inf stored NaN curves as complete
   for (const char* a : {"inf", "nan", "1e9"})
-    EXPECT_REFUSED(Paci("train" + kModel + " --schedule paci --stages 2 --accum 2 --updates 2 --drift-lr-scale " +
-                        std::string(a) + Db()),
-                   "--drift-lr-scale");
+    EXPECT_REFUSED(
+        Paci("train" + kModel + " --schedule paci --stages 2 --accum 2 --updates 2 --drift-lr-scale " +
+             std::string(a) + Db()),
+        "--drift-lr-scale");
   EXPECT_EQ(RunCount(), 0u);
 }
 
@@ -149,8 +154,9 @@ TEST_F(HostileSurfaces, CheckpointWithANaNWeightIsRefusedOnBothPaths) {  // was:
   const float nan = std::nanf("");
   std::memcpy(&bytes[8 + hlen], &nan, sizeof(nan));  // the first value of the tensor at offset 0
   WriteBytes(ck, bytes);
-  EXPECT_REFUSED(Paci("train" + kModel + " --schedule paci --stages 2 --accum 2 --updates 3 --resume " + ck + Db()),
-                 "non-finite");
+  EXPECT_REFUSED(
+      Paci("train" + kModel + " --schedule paci --stages 2 --accum 2 --updates 3 --resume " + ck + Db()),
+      "non-finite");
   EXPECT_REFUSED(Paci("train" + kModel + " --updates 3 --resume " + ck), "non-finite");
   EXPECT_EQ(RunCount(), 0u);
 }
@@ -161,8 +167,9 @@ TEST_F(HostileSurfaces, MixedCheckpointFilesAreRefusedOnBothPaths) {
   ASSERT_EQ(Paci("train" + kModel + " --updates 1 --save " + a).code, 0);
   ASSERT_EQ(Paci("train" + kModel + " --updates 2 --save " + b).code, 0);
   WriteBytes(dir_.File("a.optim.safetensors"), ReadBytes(dir_.File("b.optim.safetensors")));
-  EXPECT_REFUSED(Paci("train" + kModel + " --schedule paci --stages 2 --accum 2 --updates 3 --resume " + a + Db()),
-                 "optimizer state of another checkpoint");
+  EXPECT_REFUSED(
+      Paci("train" + kModel + " --schedule paci --stages 2 --accum 2 --updates 3 --resume " + a + Db()),
+      "optimizer state of another checkpoint");
   EXPECT_REFUSED(Paci("train" + kModel + " --updates 3 --resume " + a), "a.optim.safetensors");
   EXPECT_EQ(RunCount(), 0u);
   EXPECT_EQ(Paci("train" + kModel + " --updates 3 --resume " + b).code, 0);  // one --save's pair resumes
@@ -177,7 +184,8 @@ TEST_F(HostileSurfaces, TypedZerosAreNotTheDefault) {  // was: 0 silently meant 
   EXPECT_REFUSED(Paci("train" + kModel + " --updates 0"), "--updates");
 }
 
-TEST_F(HostileSurfaces, RunLengthProductsDoNotWrap) {  // was: 2^62 x 4 wrapped to 0: a default-length run, exit 0
+TEST_F(HostileSurfaces,
+       RunLengthProductsDoNotWrap) {  // was: 2^62 x 4 wrapped to 0: a default-length run, exit 0
   EXPECT_REFUSED(Paci("simulate --schedule paci --stages 2 --accum 4 --updates 4611686018427387904 --no-db"),
                  "--updates");
 }
@@ -218,7 +226,8 @@ TEST_F(HostileSurfaces, InterruptedTrainingIsStoredFailed) {  // was: 'running' 
   for (int sig : {SIGTERM, SIGINT}) {
     db_ = dir_.File("interrupted-" + std::to_string(sig) + ".db");
     const std::string cmd = std::string(PACI_BINARY) + " train" + kModel +
-                            " --schedule paci --stages 2 --accum 2 --updates 1000000" + Db() + " >/dev/null 2>&1";
+                            " --schedule paci --stages 2 --accum 2 --updates 1000000" + Db() +
+                            " >/dev/null 2>&1";
     const pid_t pid = fork();
     ASSERT_GE(pid, 0);
     if (pid == 0) {
@@ -238,7 +247,8 @@ TEST_F(HostileSurfaces, InterruptedTrainingIsStoredFailed) {  // was: 'running' 
     int status = 0;
     ASSERT_EQ(waitpid(pid, &status, 0), pid);
     EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == sig) << "status " << status;
-    Result<store::TraceStore> s = store::TraceStore::Open(db_, {.create_if_missing = false, .read_only = true});
+    Result<store::TraceStore> s =
+        store::TraceStore::Open(db_, {.create_if_missing = false, .read_only = true});
     ASSERT_TRUE(s.ok());
     const std::vector<store::RunRecord> runs = *s->ListRuns();
     ASSERT_EQ(runs.size(), 1u);
@@ -252,7 +262,8 @@ TEST_F(HostileSurfaces, InterruptedTrainingIsStoredFailed) {  // was: 'running' 
 TEST_F(HostileSurfaces, ReadOnlyCommandsLeaveAnOlderStoreUnchanged) {
   std::filesystem::copy_file(std::string(PACI_TRACES_DIR) + "/paci-vs-flush-p2.db", db_);
   const std::string before = ReadBytes(db_);
-  for (const char* command : {"runs list", "runs show 1", "summary 1 2", "compare 2 1", "export --run 1 -o /dev/null"}) {
+  for (const char* command :
+       {"runs list", "runs show 1", "summary 1 2", "compare 2 1", "export --run 1 -o /dev/null"}) {
     const Outcome o = Paci(std::string(command) + Db());
     EXPECT_EQ(o.code, 0) << command << ": " << o.err;
     EXPECT_NE(o.err.find("migrated private copy"), std::string::npos) << command << ": " << o.err;

@@ -2,11 +2,12 @@
 // sends and receives, completes under rendezvous semantics (a send waits for its receive), and
 // every link's messages pair up in the same order on both ends; a stream that would deadlock or
 // that receives out of send order is caught.
+#include "exec/runtime/exchange_plan.h"
+
 #include <gtest/gtest.h>
 
-#include "exec/runtime/exchange_plan.h"
-#include "sched/schedule_generator.h"
 #include "proto/ir_names.h"
+#include "sched/schedule_generator.h"
 
 namespace paci::exec {
 namespace {
@@ -31,12 +32,14 @@ ir::Schedule Generate(ir::ScheduleKind kind, uint32_t P, uint32_t K) {
 
 TEST(ExchangePlan, EveryScheduleCannotDeadlockUnderRendezvous) {
   int checked = 0;
-  for (auto [P, K] : {std::pair{2u, 2u}, std::pair{2u, 4u}, std::pair{4u, 4u}, std::pair{4u, 8u}, std::pair{8u, 8u}})
-    for (ir::ScheduleKind kind : {ir::GPIPE, ir::ONE_F_ONE_B_FLUSH, ir::INTERLEAVED_1F1B, ir::ZB_H1, ir::PIPEDREAM,
-                                  ir::PIPEDREAM_2BW, ir::PIPEMARE, ir::PACI}) {
+  for (auto [P, K] :
+       {std::pair{2u, 2u}, std::pair{2u, 4u}, std::pair{4u, 4u}, std::pair{4u, 8u}, std::pair{8u, 8u}})
+    for (ir::ScheduleKind kind : {ir::GPIPE, ir::ONE_F_ONE_B_FLUSH, ir::INTERLEAVED_1F1B, ir::ZB_H1,
+                                  ir::PIPEDREAM, ir::PIPEDREAM_2BW, ir::PIPEMARE, ir::PACI}) {
       const ir::Schedule s = Generate(kind, P, K);
       Result<std::vector<std::vector<PlainOp>>> plan = PlanExchanges(s);
-      ASSERT_TRUE(plan.ok()) << ScheduleName(kind) << " P=" << P << " K=" << K << ": " << plan.status().ToString();
+      ASSERT_TRUE(plan.ok()) << ScheduleName(kind) << " P=" << P << " K=" << K << ": "
+                             << plan.status().ToString();
       EXPECT_TRUE(CheckExchangesCannotDeadlock(*plan, s.spec().chunks()).ok());
       // Only interleaved 1F1B needs its receives posted early; every other IR runs as written.
       const Status as_is = CheckExchangesCannotDeadlock(s);
@@ -119,8 +122,9 @@ ir::Schedule TwoStages(const std::vector<std::vector<std::pair<ir::OpKind, uint6
 TEST(ExchangePlan, SendsSeparatedByComputeFromTheirReceivesDeadlock) {
   // Each stage sends, computes, then receives what the other sent: fine with buffered sends, a
   // deadlock when a send waits for its receive.
-  const ir::Schedule s = TwoStages({{{ir::FORWARD, 1}, {ir::SEND_ACTIVATION, 1}, {ir::FORWARD, 2}, {ir::RECV_GRAD, 0}},
-                                    {{ir::BACKWARD, 0}, {ir::SEND_GRAD, 0}, {ir::BACKWARD, 3}, {ir::RECV_ACTIVATION, 1}}});
+  const ir::Schedule s =
+      TwoStages({{{ir::FORWARD, 1}, {ir::SEND_ACTIVATION, 1}, {ir::FORWARD, 2}, {ir::RECV_GRAD, 0}},
+                 {{ir::BACKWARD, 0}, {ir::SEND_GRAD, 0}, {ir::BACKWARD, 3}, {ir::RECV_ACTIVATION, 1}}});
   const Status st = CheckExchangesCannotDeadlock(s);
   EXPECT_FALSE(st.ok());
   EXPECT_NE(st.message().find("deadlock"), std::string::npos) << st.message();
@@ -128,8 +132,9 @@ TEST(ExchangePlan, SendsSeparatedByComputeFromTheirReceivesDeadlock) {
 }
 
 TEST(ExchangePlan, TheSameOpsInOneExchangeEachComplete) {
-  const ir::Schedule s = TwoStages({{{ir::FORWARD, 1}, {ir::SEND_ACTIVATION, 1}, {ir::RECV_GRAD, 0}, {ir::FORWARD, 2}},
-                                    {{ir::BACKWARD, 0}, {ir::SEND_GRAD, 0}, {ir::RECV_ACTIVATION, 1}, {ir::FORWARD, 1}}});
+  const ir::Schedule s =
+      TwoStages({{{ir::FORWARD, 1}, {ir::SEND_ACTIVATION, 1}, {ir::RECV_GRAD, 0}, {ir::FORWARD, 2}},
+                 {{ir::BACKWARD, 0}, {ir::SEND_GRAD, 0}, {ir::RECV_ACTIVATION, 1}, {ir::FORWARD, 1}}});
   EXPECT_TRUE(CheckExchangesCannotDeadlock(s).ok()) << CheckExchangesCannotDeadlock(s).ToString();
 }
 

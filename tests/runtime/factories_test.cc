@@ -82,13 +82,15 @@ TEST(TransportFactory, RankTransportsNeedAnMpiJob) {
   LoneRank lone;
   const std::chrono::milliseconds timeout(1000);
   Result<RankTransport> threads = MakeTransport("threads", lone, "cpu", timeout);
-  EXPECT_EQ(threads.status().code(), Status::Code::kInvalidArgument) << "threads are made by TrainPipelineThreads";
+  EXPECT_EQ(threads.status().code(), Status::Code::kInvalidArgument)
+      << "threads are made by TrainPipelineThreads";
   Result<RankTransport> mpi = MakeTransport("mpi", lone, "cpu", timeout);
   ASSERT_FALSE(mpi.ok());
   EXPECT_TRUE(Names(mpi.status(), kMpiBuilt ? "MPI job" : "-DPACI_WITH_MPI=ON")) << mpi.status().message();
   Result<RankTransport> nccl = MakeTransport("nccl", lone, "cuda", timeout);
   ASSERT_FALSE(nccl.ok());
-  EXPECT_TRUE(Names(nccl.status(), kNcclBuilt ? "MPI job" : "-DPACI_WITH_CUDA=ON")) << nccl.status().message();
+  EXPECT_TRUE(Names(nccl.status(), kNcclBuilt ? "MPI job" : "-DPACI_WITH_CUDA=ON"))
+      << nccl.status().message();
 }
 
 TEST(TransportFactory, JoinRanksNamesTheOptionWithoutMpi) {

@@ -5,6 +5,7 @@
 // (~1e-7 relative after 10 updates), never more; a wrong schedule or weight version moves them by
 // far more than 1e-5. To re-record after an intended numerical change:
 //   PACI_GOLDEN_RECORD=1 build/tests/runtime/runtime_golden_losses_test
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -14,8 +15,6 @@
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "exec/runtime/pipeline_trainer.h"
 #include "proto/ir_names.h"

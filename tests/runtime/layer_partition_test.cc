@@ -1,11 +1,11 @@
 // The executor's layer split (exec/runtime/layer_partition.h) pinned for a few GPT shapes: these
 // are the splits `paci train` made before its partitioner became sched's shared one, so trained
 // runs, checkpoints and `paci predict --profile` keep the stage boundaries they had.
+#include "exec/runtime/layer_partition.h"
+
 #include <gtest/gtest.h>
 
 #include <vector>
-
-#include "exec/runtime/layer_partition.h"
 
 namespace paci::exec {
 namespace {

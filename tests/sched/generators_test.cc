@@ -38,7 +38,8 @@ TEST(Generators, FlushSchedulesValidate) {
       }
   // M smaller than the pipeline (warm-up capped at M) and odd M for the non-interleaved ones.
   for (ir::ScheduleKind kind : {ir::GPIPE, ir::ONE_F_ONE_B_FLUSH, ir::ZB_H1})
-    for (uint32_t M : {1u, 3u, 5u}) EXPECT_TRUE(ValidateSchedule(Generate({.kind = kind, .P = 8, .M = M})).ok());
+    for (uint32_t M : {1u, 3u, 5u})
+      EXPECT_TRUE(ValidateSchedule(Generate({.kind = kind, .P = 8, .M = M})).ok());
 }
 
 TEST(Generators, AsyncSchedulesValidate) {
@@ -55,12 +56,14 @@ TEST(Generators, AsyncSchedulesValidate) {
         }
       }
   // A uniform window override (docs/method.md §3.1 corollary) still validates.
-  EXPECT_TRUE(ValidateSchedule(Generate({.kind = ir::PACI, .P = 4, .K = 2, .N = 40, .window = {6, 6, 6, 6}})).ok());
+  EXPECT_TRUE(
+      ValidateSchedule(Generate({.kind = ir::PACI, .P = 4, .K = 2, .N = 40, .window = {6, 6, 6, 6}})).ok());
 }
 
 TEST(Generators, ImpossibleCombinationsAreRefused) {
   ir::PipelineSpec spec;
-  auto refused = [&](ir::ScheduleKind kind, uint32_t P, uint32_t M, uint32_t K, uint32_t V, const std::string& field) {
+  auto refused = [&](ir::ScheduleKind kind, uint32_t P, uint32_t M, uint32_t K, uint32_t V,
+                     const std::string& field) {
     spec.Clear();
     spec.set_kind(kind);
     spec.set_stages(P);
@@ -210,7 +213,8 @@ TEST(Generators, CompactStreamSizeDoesNotGrowWithTheRun) {
   const ir::Schedule long_run = Generate({.kind = ir::PACI, .P = 8, .K = 4, .N = 64'000'000});
   // Only varint widths grow (absolute micro-batch numbers in the suffix, the repeat count).
   EXPECT_LT(long_run.ByteSizeLong(), 2 * short_run.ByteSizeLong());
-  EXPECT_EQ(StageLength(long_run.streams(7)), 64'000'000ull * 4 + 64'000'000 / 4);  // RECV_F F B SEND_B, OPT per K
+  EXPECT_EQ(StageLength(long_run.streams(7)),
+            64'000'000ull * 4 + 64'000'000 / 4);  // RECV_F F B SEND_B, OPT per K
 }
 
 }  // namespace

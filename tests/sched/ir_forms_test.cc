@@ -1,14 +1,14 @@
 // The IR survives every external form: binary protobuf, JSON, the text form (explicit and compact)
 // and PyTorch's CSV (compute_only and compute_comms), in memory and through files; bad input is
 // reported with the file (and line) at fault.
-#include <gtest/gtest.h>
 #include <google/protobuf/util/message_differencer.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
-#include <unistd.h>
 
 #include "sched/comm_lowering.h"
 #include "sched/expanded_schedule.h"
@@ -98,14 +98,17 @@ TEST(IrForms, TextRoundTripExplicit) {
 
 TEST(IrForms, TextLooksLikeActions) {
   const ir::Schedule s = Generate({.kind = ir::ONE_F_ONE_B_FLUSH, .P = 2, .M = 2});
-  EXPECT_EQ(FormatScheduleText(s, {.with_comms = false}),
-            "# paci schedule 1f1b-flush: one line per stage; op = <virtual stage><kind><micro-batch, 1-based>\n"
-            "spec ir_version=1 kind=1f1b-flush stages=2 chunks=1 microbatches=2 accum=0 total=2 window=\n"
-            "stage 0 sync-after-flush: 0F1 0F2 0B1 0B2 0OPT2\n"
-            "stage 1 sync-after-flush: 1F1 1B1 1F2 1B2 1OPT2\n");
+  EXPECT_EQ(
+      FormatScheduleText(s, {.with_comms = false}),
+      "# paci schedule 1f1b-flush: one line per stage; op = <virtual stage><kind><micro-batch, 1-based>\n"
+      "spec ir_version=1 kind=1f1b-flush stages=2 chunks=1 microbatches=2 accum=0 total=2 window=\n"
+      "stage 0 sync-after-flush: 0F1 0F2 0B1 0B2 0OPT2\n"
+      "stage 1 sync-after-flush: 1F1 1B1 1F2 1B2 1OPT2\n");
   // Chunks show through the virtual stage: P = 2, V = 2, chunk 1 of stage 0 is virtual stage 2.
-  const std::string text = FormatScheduleText(Generate({.kind = ir::INTERLEAVED_1F1B, .P = 2, .M = 2, .V = 2}));
-  EXPECT_NE(text.find("stage 0 sync-after-flush: 0F1 0SEND_F1 0F2 0SEND_F2 2RECV_F1 2F1"), std::string::npos) << text;
+  const std::string text =
+      FormatScheduleText(Generate({.kind = ir::INTERLEAVED_1F1B, .P = 2, .M = 2, .V = 2}));
+  EXPECT_NE(text.find("stage 0 sync-after-flush: 0F1 0SEND_F1 0F2 0SEND_F2 2RECV_F1 2F1"), std::string::npos)
+      << text;
 }
 
 TEST(IrForms, HandWrittenTextWithoutSpecLine) {
@@ -120,7 +123,8 @@ TEST(IrForms, HandWrittenTextWithoutSpecLine) {
   // Lowering adds the sends and receives the generators would write.
   const ir::Schedule lowered = WithCommOps(*s);
   EXPECT_TRUE(ValidateSchedule(lowered).ok());
-  EXPECT_EQ(ExpandSchedule(lowered), ExpandSchedule(Generate({.kind = ir::ONE_F_ONE_B_FLUSH, .P = 2, .M = 2})));
+  EXPECT_EQ(ExpandSchedule(lowered),
+            ExpandSchedule(Generate({.kind = ir::ONE_F_ONE_B_FLUSH, .P = 2, .M = 2})));
 }
 
 TEST(IrForms, TextErrorsNameTheLine) {
@@ -134,7 +138,8 @@ TEST(IrForms, TextErrorsNameTheLine) {
   s = ParseScheduleText("spec stages=4294967298\nstage 0 stash: 0F1\nstage 1 stash: 0F1\n", "plan.txt");
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.status().message().find("plan.txt:1: spec field stages: 4294967298 does not fit in 32 bits"),
-            std::string::npos) << s.status().message();
+            std::string::npos)
+      << s.status().message();
 }
 
 // Compute ops (and comm ops when `comms`) of each stage, without OPT: what a CSV carries.
@@ -162,7 +167,8 @@ TEST(IrForms, CsvRoundTrip) {
                          !IsFlushSchedule(s.spec().kind());
       if (whole && s.spec().window_size() == 0) {
         // A compute-only file is lowered to send/receive ops on reading (lower_compute_only).
-        const ir::Schedule compute_only = s.spec().stages() > 1 ? WithCommOps(WithoutCommOps(s)) : WithoutCommOps(s);
+        const ir::Schedule compute_only =
+            s.spec().stages() > 1 ? WithCommOps(WithoutCommOps(s)) : WithoutCommOps(s);
         const ir::Schedule want = comms ? ToExplicit(s) : compute_only;
         EXPECT_EQ(ExpandSchedule(*back), ExpandSchedule(want)) << Name(s) << " " << comms;
       }

@@ -1,12 +1,12 @@
 // The shared layer partitioner (sched/layer_partition.h) pinned on known cost vectors: the splits
 // below are what both the simulator's and the executor's partitioners gave before they became this
 // one, so a change to the search (or its tie-breaking) shows here first.
+#include "sched/layer_partition.h"
+
 #include <gtest/gtest.h>
 
 #include <utility>
 #include <vector>
-
-#include "sched/layer_partition.h"
 
 namespace paci {
 namespace {
@@ -54,7 +54,8 @@ TEST(LayerPartition, MemoryCapBindsPerSlice) {
 }
 
 TEST(LayerPartition, RefusalsNameTheReason) {
-  const Result<std::vector<LayerSlice>> none = PartitionLayers(Loads({1, 1, 1, 1, 1, 1}, 10, 5), 3, {3, 2, 1}, 40);
+  const Result<std::vector<LayerSlice>> none =
+      PartitionLayers(Loads({1, 1, 1, 1, 1, 1}, 10, 5), 3, {3, 2, 1}, 40);
   ASSERT_FALSE(none.ok());
   EXPECT_NE(none.status().message().find("memory cap"), std::string::npos);
   const Result<std::vector<LayerSlice>> few = PartitionLayers(Loads({1, 1}), 3, {}, 0);

@@ -82,10 +82,14 @@ ir::CostModel JitteredCost(double cv, uint64_t seed, double latency_us, double g
 }
 
 std::vector<ir::PipelineSpec> AllKinds(uint32_t P) {
-  return {Spec(ir::GPIPE, P, 8, 0, 16), Spec(ir::ONE_F_ONE_B_FLUSH, P, 8, 0, 24),
-          Spec(ir::INTERLEAVED_1F1B, P, 2 * P, 0, 4 * P, 2), Spec(ir::ZB_H1, P, 8, 0, 16),
-          Spec(ir::PIPEDREAM, P, 0, 1, 40), Spec(ir::PIPEDREAM_2BW, P, 0, P, 40),
-          Spec(ir::PIPEMARE, P, 0, 3, 40), Spec(ir::PACI, P, 0, 3, 41)};
+  return {Spec(ir::GPIPE, P, 8, 0, 16),
+          Spec(ir::ONE_F_ONE_B_FLUSH, P, 8, 0, 24),
+          Spec(ir::INTERLEAVED_1F1B, P, 2 * P, 0, 4 * P, 2),
+          Spec(ir::ZB_H1, P, 8, 0, 16),
+          Spec(ir::PIPEDREAM, P, 0, 1, 40),
+          Spec(ir::PIPEDREAM_2BW, P, 0, P, 40),
+          Spec(ir::PIPEMARE, P, 0, 3, 40),
+          Spec(ir::PACI, P, 0, 3, 41)};
 }
 
 // Every op's start and end equal the reference's, for every schedule, with jitter, latency,
@@ -235,11 +239,11 @@ TEST(Engine, LongPaciRunUtilisation) {
       EXPECT_GE(over_own_span, 0.98) << "P " << P << " K " << K << " stage " << s.stage;
       EXPECT_EQ(s.max_drift, (P - 1 - s.stage + K - 1) / K);
     }
-    std::printf("PACI P=%u K=%u N=%llu: makespan %.0f ms, busy/makespan min %.4f (stage 0 %.4f)\n", P,
-                K, static_cast<unsigned long long>(N), r.makespan_ms(),
-                1.0 - std::max_element(r.stages.begin(), r.stages.end(), [](auto& a, auto& b) {
-                        return a.bubble_fraction < b.bubble_fraction;
-                      })->bubble_fraction,
+    std::printf("PACI P=%u K=%u N=%llu: makespan %.0f ms, busy/makespan min %.4f (stage 0 %.4f)\n", P, K,
+                static_cast<unsigned long long>(N), r.makespan_ms(),
+                1.0 - std::max_element(r.stages.begin(), r.stages.end(),
+                                       [](auto& a, auto& b) { return a.bubble_fraction < b.bubble_fraction; })
+                          ->bubble_fraction,
                 1.0 - r.stages[0].bubble_fraction);
   }
 }
@@ -306,8 +310,8 @@ TEST(Engine, FlushLatencyRule) {
     for (int64_t P : {2, 3, 5, 8}) {
       for (int64_t M = 1; M <= 3 * P + 4; ++M) {
         const int64_t floor_div = M >= 2 ? (M - 2) / P : -1;
-        const int64_t want = (M + P - 1) * static_cast<int64_t>((k.f + k.b) * kMs) +
-                             (2 * P + 2 * M - 6 - 2 * floor_div) * c;
+        const int64_t want =
+            (M + P - 1) * static_cast<int64_t>((k.f + k.b) * kMs) + (2 * P + 2 * M - 6 - 2 * floor_div) * c;
         EXPECT_EQ(Sim(Spec(ir::ONE_F_ONE_B_FLUSH, P, M), cost).makespan_ns, want) << "P " << P << " M " << M;
       }
     }
@@ -418,9 +422,10 @@ TEST(Engine, TraceCoversEveryOpOnce) {
     const bool compute = e.kind() != ir::SEND_ACTIVATION && e.kind() != ir::SEND_GRAD &&
                          e.kind() != ir::RECV_ACTIVATION && e.kind() != ir::RECV_GRAD;
     EXPECT_EQ(e.weight_version() >= 0, compute);
-    EXPECT_EQ(e.lane(), compute ? ir::LANE_COMPUTE
-                                : (e.kind() == ir::SEND_ACTIVATION || e.kind() == ir::SEND_GRAD ? ir::LANE_SEND
-                                                                                                 : ir::LANE_RECV));
+    EXPECT_EQ(e.lane(), compute
+                            ? ir::LANE_COMPUTE
+                            : (e.kind() == ir::SEND_ACTIVATION || e.kind() == ir::SEND_GRAD ? ir::LANE_SEND
+                                                                                            : ir::LANE_RECV));
   }
   for (uint64_t i = 0; i < total; ++i) EXPECT_EQ(seen[i], 1) << "op " << i;
   EXPECT_EQ(r->ops, total);

@@ -1,6 +1,8 @@
 // The model-and-hardware cost model (sim/model_cost.h): FLOPs per layer against a count of every
 // GEMM, Korthikanti et al.'s activation memory by hand, the partitioner on known cases; the
 // profile file's round trip and refusals; co-location in the simulator on a hand-checked timeline.
+#include "sim/model_cost.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -9,7 +11,6 @@
 #include <functional>
 #include <map>
 
-#include "sim/model_cost.h"
 #include "sim/model_setup.h"
 #include "sim/profile_file.h"
 #include "tests/sim/sim_test_util.h"
@@ -23,19 +24,22 @@ double BlockForwardFlopsByGemms(double B, double T, double C, double heads) {
   const double d = C / heads;
   double flops = 0;
   auto gemm = [&](double m, double k, double n) { flops += 2 * m * k * n; };
-  gemm(B * T, C, 3 * C);                      // qkv
+  gemm(B * T, C, 3 * C);  // qkv
   for (int h = 0; h < heads; ++h) {
-    gemm(B * T, d, T);                        // scores (batched over B)
-    gemm(B * T, T, d);                        // weighted values
+    gemm(B * T, d, T);  // scores (batched over B)
+    gemm(B * T, T, d);  // weighted values
   }
-  gemm(B * T, C, C);                          // attention projection
-  gemm(B * T, C, 4 * C);                      // fc
-  gemm(B * T, 4 * C, C);                      // fc projection
+  gemm(B * T, C, C);      // attention projection
+  gemm(B * T, C, 4 * C);  // fc
+  gemm(B * T, 4 * C, C);  // fc projection
   return flops;
 }
 
 TEST(ModelCost, BlockFlopsEqualTheGemmCountForTwoConfigs) {
-  struct Case { const char* model; uint32_t b; };
+  struct Case {
+    const char* model;
+    uint32_t b;
+  };
   for (const Case& c : {Case{"gpt2-medium", 8}, Case{"gpt2-xl", 4}}) {
     Result<ir::ModelShape> m = ModelByName(c.model);
     ASSERT_TRUE(m.ok());
@@ -262,7 +266,8 @@ TEST(Colocation, SlowsExactlyTheOverlappingOps) {
   const ir::PipelineSpec spec = Spec(ir::GPIPE, 2, 2, 0, 2);
   Collect alone;
   const SimulationResult base = Sim(spec, cost, &alone);
-  EXPECT_EQ(base.makespan_ns, 22 * kMs);  // 0-2 F1, F2 2-4 | s1 F1 2-6 F2 6-10 B1 10-14 B2 14-18 | s0 B1 14-18 B2 18-22
+  EXPECT_EQ(base.makespan_ns,
+            22 * kMs);  // 0-2 F1, F2 2-4 | s1 F1 2-6 F2 6-10 B1 10-14 B2 14-18 | s0 B1 14-18 B2 18-22
   cost.add_device(0);
   cost.add_device(0);
   cost.add_colocation_slowdown(1.5);

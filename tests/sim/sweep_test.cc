@@ -1,8 +1,9 @@
 // Sweeps (ranges, deterministic parallel runs, recommendations), time per update and cost files.
+#include "sim/sweep.h"
+
 #include <gtest/gtest.h>
 
 #include "sim/cost_model_file.h"
-#include "sim/sweep.h"
 #include "sim/update_timing.h"
 #include "tests/sim/sim_test_util.h"
 
@@ -94,7 +95,8 @@ TEST(Sweep, RecommendsFastestWithinLimits) {
 
 TEST(UpdateTiming, FlushTimingIsExactAndPaciFaster) {
   // 1F1B-flush, M = K = 8, P = 8: 45 ms per update, no offset (docs/method.md §6.7).
-  Result<UpdateTiming> flush = SimulateUpdateTiming(*SweepSpec(ir::ONE_F_ONE_B_FLUSH, 8, 8, 0, 1), Cost(1, 2), 16);
+  Result<UpdateTiming> flush =
+      SimulateUpdateTiming(*SweepSpec(ir::ONE_F_ONE_B_FLUSH, 8, 8, 0, 1), Cost(1, 2), 16);
   ASSERT_TRUE(flush.ok());
   EXPECT_NEAR(flush->period_s, 0.045, 1e-12);
   EXPECT_NEAR(flush->offset_s, 0.0, 1e-12);

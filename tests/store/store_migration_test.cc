@@ -2,12 +2,12 @@
 // with every run, op and metric intact, and gain the version-3 configuration columns, filled from
 // each run's spec and `paci train` description. The recorded files themselves are never touched,
 // and a read-only open reads them through a migrated private copy without writing them.
+#include <gtest/gtest.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <iterator>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "store/schema.h"
 #include "store/sqlite_db.h"
@@ -18,9 +18,8 @@
 namespace paci::store {
 namespace {
 
-using testing::TempDir;
 using testing::Query;
-
+using testing::TempDir;
 
 class TracesMigration : public ::testing::TestWithParam<std::string> {};
 
@@ -97,7 +96,8 @@ INSTANTIATE_TEST_SUITE_P(Traces, TracesMigration,
                          ::testing::Values("paci-vs-flush-p2.db", "flush-baselines-p2.db"),
                          [](const auto& info) {
                            std::string name = info.param.substr(0, info.param.find('.'));
-                           for (char& ch : name) if (ch == '-') ch = '_';
+                           for (char& ch : name)
+                             if (ch == '-') ch = '_';
                            return name;
                          });
 

@@ -2,6 +2,8 @@
 // one file without losing events; a writer killed with SIGKILL leaves a sound file holding every
 // batch it committed, and its run shows as incomplete; a file that is not a paci store, or whose
 // schema is newer, is refused with the file named and left byte-identical.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,9 +13,6 @@
 #include <map>
 #include <random>
 #include <thread>
-
-#include <fmt/format.h>
-#include <gtest/gtest.h>
 
 #include "store/schema.h"
 #include "store/trace_store.h"
@@ -139,8 +138,7 @@ TEST(StoreCrash, SigkillKeepsCommittedBatchesAndRunShowsIncomplete) {
     auto store = TraceStore::Open(path);
     if (!store.ok()) _exit(10);
     auto run = store->BeginRun(GpipeInfo(2, 2, RunKind::kMeasured),
-                               WriterOptions{.batch_events = kBatch,
-                                             .max_delay = std::chrono::hours(1)});
+                               WriterOptions{.batch_events = kBatch, .max_delay = std::chrono::hours(1)});
     if (!run.ok()) _exit(11);
     for (uint64_t id = 0;; ++id) {
       run->OnOp(testing::Event(id, id % 2, 0, id / 4 + 1, ir::FORWARD, id * 10, id * 10 + 9, 0, id));
@@ -265,8 +263,9 @@ TEST(StoreForeignFiles, NewerSchemaIsRefusedAndLeftByteIdentical) {
   {
     // What a later paci would leave: a higher user_version, and the WAL folded back in.
     auto db = SqliteDb::Open(path, SQLITE_OPEN_READWRITE);
-    ASSERT_TRUE(db->Exec(fmt::format("PRAGMA user_version = {}; PRAGMA journal_mode = DELETE;",
-                                     kSchemaVersion + 1)).ok());
+    ASSERT_TRUE(
+        db->Exec(fmt::format("PRAGMA user_version = {}; PRAGMA journal_mode = DELETE;", kSchemaVersion + 1))
+            .ok());
   }
   ExpectRefusedUnchanged(path, "newer");
 }

@@ -1,13 +1,14 @@
 // The study analysis on synthetic curves whose answers are known in closed form: tokens to a
 // target loss (smoothed, so one lucky dip does not count) and its interval over seeds; mean and
 // spread over seeds; time to accuracy = tokens / the simulator's steady-state tokens per second.
+#include "study/loss_curve_study.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <vector>
 
 #include "sim/update_timing.h"
-#include "study/loss_curve_study.h"
 #include "tests/sim/sim_test_util.h"
 
 namespace paci::study {
@@ -22,7 +23,8 @@ namespace simtest = sim::simtest;
 // loss(u) = 2 + 3 exp(-(u - shift) / 50) for updates 1..400.
 LossCurve Exponential(double shift) {
   LossCurve c;
-  for (uint64_t u = 1; u <= 400; ++u) c.points.emplace_back(u, 2.0 + 3.0 * std::exp(-(double(u) - shift) / 50.0));
+  for (uint64_t u = 1; u <= 400; ++u)
+    c.points.emplace_back(u, 2.0 + 3.0 * std::exp(-(double(u) - shift) / 50.0));
   return c;
 }
 

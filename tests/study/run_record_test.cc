@@ -3,13 +3,15 @@
 // JSON record `paci train` wrote before the record was typed - written here by a copy of that
 // writer into a raw SQL row, and the recorded stores in traces/ - is read into the same record,
 // the same configuration columns and the same study identity as the typed writer gives.
-#include <filesystem>
-#include <string>
+#include "study/run_record.h"
 
 #include <fmt/format.h>
 #include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>
+
+#include <filesystem>
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "proto/ir_names.h"
 #include "proto/run_setup.h"
@@ -17,7 +19,6 @@
 #include "store/schema.h"
 #include "store/sqlite_db.h"
 #include "store/trace_store.h"
-#include "study/run_record.h"
 
 namespace paci::study {
 namespace {
@@ -40,16 +41,23 @@ class TempDir {
 // The untyped record as tools/pipeline_train.cc wrote it up to this change (RunSetup + Describe),
 // kept verbatim as the fixture of the old format.
 nlohmann::json OldRunSetup(const exec::TrainConfig& cfg, const RunChoices& f) {
-  nlohmann::json j = {{"model", {{"layers", cfg.model.n_layer}, {"dim", cfg.model.n_embd},
-                                 {"heads", cfg.model.n_head}, {"seq", cfg.model.block_size},
-                                 {"vocab", cfg.model.vocab_size}, {"tie", cfg.model.tie}}},
-                      {"updates", cfg.updates}, {"warmup", cfg.warmup}, {"decay_updates", cfg.decay_updates},
+  nlohmann::json j = {{"model",
+                       {{"layers", cfg.model.n_layer},
+                        {"dim", cfg.model.n_embd},
+                        {"heads", cfg.model.n_head},
+                        {"seq", cfg.model.block_size},
+                        {"vocab", cfg.model.vocab_size},
+                        {"tie", cfg.model.tie}}},
+                      {"updates", cfg.updates},
+                      {"warmup", cfg.warmup},
+                      {"decay_updates", cfg.decay_updates},
                       {"min_lr_frac", cfg.min_lr_frac}};
   if (f.schedule == "pipemare") j["pipemare_lr_warmup"] = f.pipemare_lr_warmup;
   if (f.drift_lr_scale > 0) j["drift_lr_scale"] = f.drift_lr_scale;
   const exec::TrainConfig defaults;
   if (cfg.adamw.weight_decay != defaults.adamw.weight_decay) j["weight_decay"] = cfg.adamw.weight_decay;
-  if (cfg.sampler != defaults.sampler) j["sampler"] = cfg.sampler == exec::SamplerKind::kSequential ? "sequential" : "random";
+  if (cfg.sampler != defaults.sampler)
+    j["sampler"] = cfg.sampler == exec::SamplerKind::kSequential ? "sequential" : "random";
   if (cfg.eval_batches != defaults.eval_batches) j["eval_batches"] = cfg.eval_batches;
   if (!f.data_files.empty())
     j["data"] = {{"tokens", f.data_tokens}, {"fnv1a64", fmt::format("{:016x}", f.data_fingerprint)}};
@@ -60,8 +68,13 @@ std::string OldDescription(const exec::TrainConfig& cfg, const RunChoices& f) {
   nlohmann::json partition = nlohmann::json::array();
   for (const exec::LayerRange& r : f.partition) partition.push_back({r.first, r.last});
   nlohmann::json j = OldRunSetup(cfg, f);
-  j.update({{"microbatch_size", cfg.B}, {"accum", cfg.accum}, {"lr", cfg.lr}, {"seed", cfg.seed},
-            {"transport", f.transport}, {"device", f.device}, {"partition", partition}});
+  j.update({{"microbatch_size", cfg.B},
+            {"accum", cfg.accum},
+            {"lr", cfg.lr},
+            {"seed", cfg.seed},
+            {"transport", f.transport},
+            {"device", f.device},
+            {"partition", partition}});
   if (f.device == "cuda") j["precision"] = f.precision.empty() ? "bf16" : f.precision;
   if (!f.resumed_from.empty()) j["resumed_from"] = f.resumed_from;
   if (!f.data_files.empty()) j["data_files"] = f.data_files;
@@ -144,8 +157,8 @@ TEST(RunRecord, BuildsEveryField) {
   const Case plain = Cases()[0];
   Result<ir::RunSetup> d = BuildRunSetup(plain.cfg, plain.choices);
   ASSERT_TRUE(d.ok());
-  EXPECT_FALSE(d->has_weight_decay() || d->has_sampler() || d->has_eval_batches() || d->has_pipemare_lr_warmup() ||
-               d->has_drift_lr_scale() || d->has_data());
+  EXPECT_FALSE(d->has_weight_decay() || d->has_sampler() || d->has_eval_batches() ||
+               d->has_pipemare_lr_warmup() || d->has_drift_lr_scale() || d->has_data());
   EXPECT_EQ(d->precision(), ir::PRECISION_FP32);
   EXPECT_EQ(BuildRunSetup(Cases()[2].cfg, Cases()[2].choices)->precision(), ir::PRECISION_BF16);
 }
@@ -219,16 +232,24 @@ TEST(RunRecordMigration, OldStoreRowReadsLikeATypedRun) {
       auto db = store::SqliteDb::Open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
       ASSERT_TRUE(db.ok());
       ASSERT_TRUE(store::MigrateToCurrent(*db).ok());
-      auto insert = store::SqliteStmt::Prepare(*db,
+      auto insert = store::SqliteStmt::Prepare(
+          *db,
           "INSERT INTO runs (kind, name, description, status, schedule_name, stages, accum, microbatch_size, "
           "tokens_per_update, lr, seed, precision, device) VALUES ('measured', 'old', ?1, 'complete', ?2, 2, "
           "?3, ?4, ?5, ?6, ?7, ?8, ?9)");
       ASSERT_TRUE(insert.ok()) << insert.status().ToString();
       const std::string precision = c.choices.device == "cuda" && c.choices.precision.empty() ? "bf16"
-                                    : c.choices.device == "cuda" ? c.choices.precision : "fp32";
-      insert->BindText(1, old).BindText(2, c.choices.schedule).Bind(3, c.cfg.accum).Bind(4, c.cfg.B)
-          .Bind(5, *TokensPerUpdate(c.cfg.B, c.cfg.model.block_size, c.cfg.accum)).BindDouble(6, c.cfg.lr)
-          .Bind(7, static_cast<int64_t>(c.cfg.seed)).BindText(8, precision).BindText(9, c.choices.device);
+                                    : c.choices.device == "cuda" ? c.choices.precision
+                                                                 : "fp32";
+      insert->BindText(1, old)
+          .BindText(2, c.choices.schedule)
+          .Bind(3, c.cfg.accum)
+          .Bind(4, c.cfg.B)
+          .Bind(5, *TokensPerUpdate(c.cfg.B, c.cfg.model.block_size, c.cfg.accum))
+          .BindDouble(6, c.cfg.lr)
+          .Bind(7, static_cast<int64_t>(c.cfg.seed))
+          .BindText(8, precision)
+          .BindText(9, c.choices.device);
       ASSERT_TRUE(insert->Run().ok());
     }
     auto store = store::TraceStore::Open(path, store::OpenOptions{.create_if_missing = false});

@@ -1,11 +1,11 @@
 // The report statistics against values computed elsewhere: Student-t quantiles and intervals of
 // small samples whose mean and spread are known by hand.
+#include "study/statistics.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <vector>
-
-#include "study/statistics.h"
 
 namespace paci::study {
 namespace {
@@ -14,12 +14,12 @@ namespace {
 // change with mpmath (findroot on 1 - betainc(dof/2, 1/2, 0, dof/(dof+t^2))/2 = 0.975, 30 digits);
 // dof 1 and 2 also have closed forms: tan(0.475 pi) and 0.95 / sqrt(2 x 0.975 x 0.025).
 TEST(Statistics, StudentT95MatchesPublishedQuantiles) {
-  const std::pair<size_t, double> known[] = {{1, 12.7062047361747},  {2, 4.302652729749464},
-                                             {3, 3.18244630528371},  {4, 2.776445105197794},
-                                             {5, 2.570581835636316}, {9, 2.262157162798206},
-                                             {10, 2.228138851986275}, {19, 2.09302405440831},
-                                             {29, 2.045229642132704}, {30, 2.042272456301238}};
-  for (const auto& [dof, t] : known) EXPECT_NEAR(StudentT95(dof), t, 5e-4) << "dof " << dof;  // a 3-decimal table
+  const std::pair<size_t, double> known[] = {
+      {1, 12.7062047361747},   {2, 4.302652729749464}, {3, 3.18244630528371},   {4, 2.776445105197794},
+      {5, 2.570581835636316},  {9, 2.262157162798206}, {10, 2.228138851986275}, {19, 2.09302405440831},
+      {29, 2.045229642132704}, {30, 2.042272456301238}};
+  for (const auto& [dof, t] : known)
+    EXPECT_NEAR(StudentT95(dof), t, 5e-4) << "dof " << dof;  // a 3-decimal table
   // Beyond 30 the normal's 97.5 % quantile, scipy.stats.norm.ppf(0.975) = 1.959963984540054
   // (t(31) is 2.0395: the interval is up to 4 % narrow there, as documented).
   EXPECT_NEAR(StudentT95(31), 1.959963984540054, 5e-4);

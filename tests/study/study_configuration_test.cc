@@ -1,6 +1,8 @@
 // Point identity, a study's runs grouped into configurations, the report's final-loss statistics
 // and the ranking by predicted time to a target loss, on real SQLite stores written here through
 // the store library (no `paci` process, no mock).
+#include "study/study_configuration.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -9,10 +11,9 @@
 
 #include "sim/sweep.h"
 #include "sim/update_timing.h"
-#include "store/run_record_json.h"
 #include "store/metric_keys.h"
+#include "store/run_record_json.h"
 #include "store/trace_store.h"
-#include "study/study_configuration.h"
 #include "study/study_ranking.h"
 #include "study/study_report.h"
 #include "tests/sim/sim_test_util.h"
@@ -40,7 +41,8 @@ void WriteRun(store::TraceStore& db, const RunSpec& r) {
   store::RunInfo info;
   info.kind = r.kind;
   info.name = "renamed by hand";  // identity never comes from the name
-  info.spec = *sim::SweepSpec(KindOf(r.schedule), static_cast<uint32_t>(r.stages), static_cast<uint32_t>(r.accum), 0, 1);
+  info.spec = *sim::SweepSpec(KindOf(r.schedule), static_cast<uint32_t>(r.stages),
+                              static_cast<uint32_t>(r.accum), 0, 1);
   info.description = r.setup;
   info.config.schedule = r.schedule;
   info.config.stages = r.stages;
@@ -100,15 +102,19 @@ TEST(StudyPoint, IdentityIsColumnsAndSetup) {
   run.info.config.lr = 1e-3;
   run.info.config.seed = 7;
   // An untyped record of an earlier version, read as the store reads every description.
-  run.info.description = R"({"model":{"layers":2},"updates":100,"host_note":"not part of the setup","drift_lr_scale":0.5})";
+  run.info.description =
+      R"({"model":{"layers":2},"updates":100,"host_note":"not part of the setup","drift_lr_scale":0.5})";
   run.info.setup = store::RunSetupFromDescription(run.info.description);
   const std::optional<StudyPoint> p = PointOfRun(run);
   ASSERT_TRUE(p.has_value());
   // Only what the record keeps: the host note is gone; the model is always whole in the record.
-  EXPECT_EQ(p->setup, R"({"drift_lr_scale":0.5,"model":{"dim":0,"heads":0,"layers":2,"seq":0,"tie":false,"vocab":0},"updates":100})");
+  EXPECT_EQ(
+      p->setup,
+      R"({"drift_lr_scale":0.5,"model":{"dim":0,"heads":0,"layers":2,"seq":0,"tie":false,"vocab":0},"updates":100})");
   EXPECT_EQ(VariantName(*p), "paci+drift-lr-scale=0.5");
   EXPECT_EQ(ConfigurationLabel(*p), "paci+drift-lr-scale=0.5 P=2 K=4 lr=0.001 b=8 tokens/update=2048");
-  EXPECT_EQ(SharedSetup(p->setup), R"({"model":{"dim":0,"heads":0,"layers":2,"seq":0,"tie":false,"vocab":0},"updates":100})");
+  EXPECT_EQ(SharedSetup(p->setup),
+            R"({"model":{"dim":0,"heads":0,"layers":2,"seq":0,"tie":false,"vocab":0},"updates":100})");
 
   StudyPoint q = *p;
   q.config.seed = 8;
@@ -139,7 +145,10 @@ TEST_F(StudyStore, GroupsSeedsIntoConfigurations) {
   WriteRun(*db_, {.schedule = "paci", .seed = 2, .loss = Line(0.05), .val_loss = 3.17});
   WriteRun(*db_, {.schedule = "paci", .seed = 3, .loss = Line(0.05), .status = store::RunStatus::kFailed});
   WriteRun(*db_, {.schedule = "paci", .seed = 4, .loss = Line(0.05), .kind = store::RunKind::kPredicted});
-  WriteRun(*db_, {.schedule = "paci", .seed = 1, .setup = R"({"model":{"layers":2},"updates":100,"drift_lr_scale":1.0})", .loss = Line(0.05)});
+  WriteRun(*db_, {.schedule = "paci",
+                  .seed = 1,
+                  .setup = R"({"model":{"layers":2},"updates":100,"drift_lr_scale":1.0})",
+                  .loss = Line(0.05)});
   const std::vector<StudyConfiguration> c = Load();
   ASSERT_EQ(c.size(), 3u);
   EXPECT_EQ(c[0].label, "1f1b-flush P=2 K=4 lr=0.001 b=8 tokens/update=2048");
@@ -164,8 +173,12 @@ TEST_F(StudyStore, EqualColumnsDifferentSetupsAreToldApart) {
   WriteRun(*db_, {.seed = 2, .setup = R"({"model":{"layers":2},"updates":100})", .loss = Line(0.05)});
   const std::vector<StudyConfiguration> c = Load();
   ASSERT_EQ(c.size(), 2u);
-  EXPECT_EQ(c[0].label, R"(paci P=2 K=4 lr=0.001 b=8 tokens/update=2048 {"model":{"dim":0,"heads":0,"layers":2,"seq":0,"tie":false,"vocab":0},"updates":100})");
-  EXPECT_EQ(c[1].label, R"(paci P=2 K=4 lr=0.001 b=8 tokens/update=2048 {"model":{"dim":0,"heads":0,"layers":2,"seq":0,"tie":false,"vocab":0},"updates":200})");
+  EXPECT_EQ(
+      c[0].label,
+      R"(paci P=2 K=4 lr=0.001 b=8 tokens/update=2048 {"model":{"dim":0,"heads":0,"layers":2,"seq":0,"tie":false,"vocab":0},"updates":100})");
+  EXPECT_EQ(
+      c[1].label,
+      R"(paci P=2 K=4 lr=0.001 b=8 tokens/update=2048 {"model":{"dim":0,"heads":0,"layers":2,"seq":0,"tie":false,"vocab":0},"updates":200})");
   EXPECT_EQ(c[0].runs.size(), 2u);
   EXPECT_EQ(FlushOf(c, c[0]), nullptr);
 }
@@ -202,7 +215,9 @@ SubGrid Grid(std::vector<std::string> schedules, std::vector<int64_t> stages, st
 TEST_F(StudyStore, SubGridKeepsTheFlushBaseline) {
   WriteRun(*db_, {.schedule = "1f1b-flush", .loss = Line(0.05)});
   WriteRun(*db_, {.schedule = "paci", .loss = Line(0.05)});
-  WriteRun(*db_, {.schedule = "paci", .setup = R"({"model":{"layers":2},"updates":100,"drift_lr_scale":1.0})", .loss = Line(0.05)});
+  WriteRun(*db_, {.schedule = "paci",
+                  .setup = R"({"model":{"layers":2},"updates":100,"drift_lr_scale":1.0})",
+                  .loss = Line(0.05)});
   WriteRun(*db_, {.schedule = "paci", .lr = 2e-3, .loss = Line(0.05)});
   const std::vector<StudyConfiguration> all = Load();
   ASSERT_EQ(all.size(), 4u);

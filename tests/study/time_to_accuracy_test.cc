@@ -1,5 +1,7 @@
 // Time to accuracy from a loss curve and a simulated time per update: the CSV reading, the one
 // smoothed "reached", the ranking against the fastest flush, and a whole sweep's ranking per P.
+#include "study/time_to_accuracy.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -8,7 +10,6 @@
 #include <vector>
 
 #include "sim/sweep.h"
-#include "study/time_to_accuracy.h"
 #include "tests/sim/sim_test_util.h"
 
 namespace paci::study {
@@ -80,8 +81,10 @@ TEST(TimeToAccuracy, SweepRanksWithinEachStageCount) {
     }
     // The trailing mean of 10 points lags the raw line by 4.5 updates: 10 - 0.05 (u - 4.5) <= 5 at u = 105.
     EXPECT_EQ((*e)[i].updates_to_target, 105u);
-    if (rows[i].kind == ir::ONE_F_ONE_B_FLUSH) EXPECT_NEAR(*(*e)[i].speedup_vs_best_flush, 1.0, 1e-12);
-    else EXPECT_GT(*(*e)[i].speedup_vs_best_flush, 1.0);
+    if (rows[i].kind == ir::ONE_F_ONE_B_FLUSH)
+      EXPECT_NEAR(*(*e)[i].speedup_vs_best_flush, 1.0, 1e-12);
+    else
+      EXPECT_GT(*(*e)[i].speedup_vs_best_flush, 1.0);
   }
   const sim::CostForSpec broken = [](const ir::PipelineSpec&) -> Result<ir::CostModel> {
     return Status::InvalidArgument("no cost here");
