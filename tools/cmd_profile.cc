@@ -16,6 +16,7 @@
 #include "proto/exit_codes.h"
 #include "sim/profile_file.h"
 #include "tools/commands.h"
+#include "tools/gpt_flags.h"
 
 namespace paci::cli {
 namespace {
@@ -90,16 +91,7 @@ void AddProfileCommand(CLI::App& app) {
   CLI::App* cmd =
       app.add_subcommand("profile", "Measure per-layer costs and co-location slowdown on this machine");
   exec::ProfileOptions& o = f->o;
-  o.model.n_layer = 2;
-  o.model.n_embd = 64;
-  o.model.n_head = 4;
-  o.model.block_size = 32;
-  cmd->add_option("--layers", o.model.n_layer, "transformer blocks")->capture_default_str();
-  cmd->add_option("--dim", o.model.n_embd, "embedding width")->capture_default_str();
-  cmd->add_option("--heads", o.model.n_head, "attention heads")->capture_default_str();
-  cmd->add_option("--seq", o.model.block_size, "sequence length T")->capture_default_str();
-  cmd->add_option("--vocab", o.model.vocab_size, "vocabulary")->capture_default_str();
-  cmd->add_flag("--tie", o.model.tie, "tie lm_head to the token embedding");
+  AddGptShapeFlags(cmd, &o.model, &o.model.block_size);
   cmd->add_option("--microbatch-size", o.B, "micro-batch size b")->capture_default_str();
   cmd->add_option("--threads", o.threads, "kernel threads per stage")->capture_default_str();
   cmd->add_option("--target-rse", o.target_rse, "repeat until each mean's relative standard error is below")

@@ -21,6 +21,7 @@
 #include "proto/exit_codes.h"
 #include "proto/run_setup.h"
 #include "tools/commands.h"
+#include "tools/gpt_flags.h"
 #include "tools/pipeline_train.h"
 #include "tools/spec_flags.h"
 
@@ -194,17 +195,8 @@ void RunTrain(TrainFlags& f) {
 // study reads a point's command line exactly as the trainer will.
 void AddTrainFlags(CLI::App* cmd, TrainFlags* f) {
   exec::TrainConfig& c = f->cfg;
-  c.model.n_layer = 2;
-  c.model.n_embd = 64;
-  c.model.n_head = 4;
-  cmd->add_option("--layers", c.model.n_layer, "transformer blocks")->capture_default_str();
-  cmd->add_option("--dim", c.model.n_embd, "embedding width")->capture_default_str();
-  cmd->add_option("--heads", c.model.n_head, "attention heads")->capture_default_str();
-  cmd->add_option("--seq", f->seq, "sequence length T")->capture_default_str();
+  AddGptShapeFlags(cmd, &c.model, &f->seq);
   cmd->add_option("--microbatch-size", c.B, "micro-batch size b")->capture_default_str();
-  cmd->add_option("--vocab", c.model.vocab_size, "vocabulary (256 for text; e.g. 50257 for GPT-2 .bin)")
-      ->capture_default_str();
-  cmd->add_flag("--tie", c.model.tie, "tie lm_head to the token embedding");
   f->updates = cmd->add_option("--updates", c.updates, "train until this many optimizer updates")
                    ->capture_default_str();
   cmd->add_option("--decay-updates", c.decay_updates, "cosine schedule length (0: --updates)")
