@@ -76,6 +76,22 @@ store::RunData LoadMeasured(store::TraceStore& db, int64_t id, const char* flag)
   return *std::move(run);
 }
 
+// Costs fitted to `source` apply to `run` only when both trained the same model in the same
+// micro-batches (issue 25: another model's costs were used without a word).
+void CheckSameModel(const store::RunData& source, const store::RunData& run) {
+  const std::optional<ir::RunSetup>&a = source.record.info.setup, &b = run.record.info.setup;
+  if (!a || !b) return;  // an imported run carries no record: the stage count was checked
+  const std::string x =
+      a->model().ShortDebugString() + " microbatch_size: " + std::to_string(a->microbatch_size());
+  const std::string y =
+      b->model().ShortDebugString() + " microbatch_size: " + std::to_string(b->microbatch_size());
+  if (x != y)
+    Fail(kExitBadInput,
+         fmt::format("--from-run: run {} trained {{{}}}, run {} trained {{{}}}: its fitted costs do "
+                     "not apply; fit to a run of the same model",
+                     source.record.id, x, run.record.id, y));
+}
+
 // The model config `paci train` recorded in the run's record (ir::RunSetup).
 exec::GPTConfig RunModel(const store::RunData& run, int* microbatch, std::string* partition) {
   const std::optional<ir::RunSetup>& setup = run.record.info.setup;
@@ -158,6 +174,7 @@ ir::CostModel CostForRun(const PredictFlags& f, store::TraceStore& db, const sto
   if (fit_schedule.spec().stages() != schedule.spec().stages())
     Fail(kExitBadInput, fmt::format("--from-run: run {} has {} stages, run {} has {}", f.from_run,
                                     fit_schedule.spec().stages(), run.record.id, schedule.spec().stages()));
+  if (other) CheckSameModel(source, run);
   Result<ir::CostModel> fitted = sim::FitCostModel(fit_schedule, fit_to.ops, BaseCost(run));
   if (!fitted.ok()) Fail(kExitBadInput, (other ? "--from-run: " : "--run: ") + fitted.status().message());
   return *fitted;

@@ -205,6 +205,19 @@ TEST_F(HostileSurfaces, PredictNeedsACompleteRun) {  // was: fitted to a failed 
   EXPECT_EQ(RunCount(), 1u);
 }
 
+TEST_F(HostileSurfaces,
+       PredictFromAnotherModelIsRefused) {  // was: 3-layer costs predicted a 2-layer run, exit 0
+  const std::string train = " --schedule paci --stages 2 --accum 2 --updates 2" + Db();
+  ASSERT_EQ(Paci("train" + kModel + train).code, 0);
+  const std::string three_layers =
+      " --layers 3 --dim 32 --heads 4 --seq 16 --microbatch-size 2 --eval-batches 1";
+  ASSERT_EQ(Paci("train" + three_layers + train).code, 0);
+  ASSERT_EQ(Paci("train" + kModel + " --seed 5" + train).code, 0);
+  EXPECT_REFUSED(Paci("predict --run 1 --from-run 2" + Db()), "--from-run: run 2 trained {layers: 3");
+  EXPECT_EQ(RunCount(), 3u);
+  EXPECT_EQ(Paci("predict --run 1 --from-run 3" + Db()).code, 0);  // same model, another seed
+}
+
 TEST_F(HostileSurfaces, AnEmptyFileIsNoStoreForReaders) {  // was: report wrote a schema into it, exit 0
   WriteBytes(db_, "");
   EXPECT_REFUSED(Paci("study report --out " + dir_.File("r") + Db()), "an empty file");
