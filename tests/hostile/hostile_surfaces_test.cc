@@ -88,6 +88,9 @@ TEST_F(HostileSurfaces, SweepLossCurvesTargetIsFiniteAndPositive) {  // was: inf
                    "--target-loss");
   EXPECT_REFUSED(Paci("sweep --loss-curves " + db_ + " --target-loss 3 --tta-updates 0 --fwd-ms 1 --no-db"),
                  "--tta-updates");
+  // was: ignored (the ranking predicts the steady state, whatever the run length asked)
+  EXPECT_REFUSED(Paci("sweep --loss-curves " + db_ + " --target-loss 3 --tta-updates 8 --fwd-ms 1 --no-db"),
+                 "--tta-updates: does not apply with --loss-curves");
 }
 
 TEST_F(HostileSurfaces, ColocationTimeIsFiniteAndBounded) {  // was: nan and 1e308 never finished
