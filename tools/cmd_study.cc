@@ -36,6 +36,7 @@
 #include "sched/checked_math.h"
 #include "sched/limits.h"
 #include "store/trace_store.h"
+#include "tools/child_signals.h"
 #include "tools/commands.h"
 #include "tools/grid_share.h"
 #include "tools/study_point.h"
@@ -264,13 +265,24 @@ void RunStudy(const StudyFlags& f) {
 
   std::map<pid_t, size_t> running;
   size_t next = 0, failed = 0;
+  const ChildSignals signals;
+  bool forwarded = false;
   while (next < todo.size() || !running.empty()) {
-    while (next < todo.size() && static_cast<int>(running.size()) < f.jobs) {
+    while (!signals.received() && next < todo.size() && static_cast<int>(running.size()) < f.jobs) {
       const size_t i = todo[next++];
       running[Spawn(grid[i], logs + "/" + LogName(grid[i]))] = i;
     }
+    if (signals.received() && !forwarded) {
+      forwarded = true;  // once: each child marks its own run failed and ends
+      std::printf("%s: %s: passed on to %zu running point(s); nothing more is started; a re-run resumes\n",
+                  who.c_str(), signals.received() == SIGINT ? "SIGINT" : "SIGTERM", running.size());
+      std::fflush(stdout);
+      for (const auto& [child, point] : running) kill(child, signals.received());
+    }
+    if (running.empty()) break;
     int status = 0;
     const pid_t pid = waitpid(-1, &status, 0);
+    if (pid < 0 && errno == EINTR) continue;  // a signal: passed on at the top of the loop
     if (pid < 0) Fail(kExitRuntimeError, std::string("waitpid: ") + std::strerror(errno));
     auto it = running.find(pid);
     if (it == running.end()) continue;
@@ -282,6 +294,7 @@ void RunStudy(const StudyFlags& f) {
     std::fflush(stdout);
     running.erase(it);
   }
+  if (signals.received()) signals.EndBySignal();
   std::printf("%s: trained %zu, skipped %zu, failed %zu\n", who.c_str(), todo.size() - failed,
               owned - todo.size(), failed);
   if (failed) Fail(kExitRuntimeError, fmt::format("{} of {} point(s) failed", failed, todo.size()));

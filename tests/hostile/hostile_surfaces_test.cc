@@ -288,5 +288,38 @@ TEST_F(HostileSurfaces, ReadOnlyCommandsLeaveAnOlderStoreUnchanged) {
   }
 }
 
+// was: SIGTERM ended the study and left its children training, their runs 'running'.
+TEST_F(HostileSurfaces, StudySignalReachesItsChildren) {
+  const std::string cmd = std::string(PACI_BINARY) +
+                          " study --schedules paci --stages 2 --accum 2 --seeds 2 " +
+                          "--jobs 2 --updates 1000000" + kModel + Db() + " >/dev/null 2>&1";
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  struct Reaper {  // a failed assertion must not leave a study training
+    pid_t pid;
+    ~Reaper() {
+      if (kill(pid, SIGKILL) == 0) waitpid(pid, nullptr, 0);
+    }
+  } reaper{pid};
+  for (int i = 0; i < 600 && RunCount() < 2; ++i) usleep(50'000);  // both children stored their runs
+  ASSERT_EQ(RunCount(), 2u) << "the runs never appeared";
+  ASSERT_EQ(kill(pid, SIGTERM), 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);  // the study waits for its children before it ends
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM) << "status " << status;
+  Result<store::TraceStore> s = store::TraceStore::Open(db_, {.create_if_missing = false, .read_only = true});
+  ASSERT_TRUE(s.ok());
+  const std::vector<store::RunRecord> runs = *s->ListRuns();  // a copy: the Result is a temporary
+  ASSERT_EQ(runs.size(), 2u);
+  for (const store::RunRecord& r : runs) {
+    EXPECT_EQ(r.status, store::RunStatus::kFailed) << r.id;
+    EXPECT_NE(r.message.find("interrupted (SIGTERM)"), std::string::npos) << "message: " << r.message;
+  }
+}
+
 }  // namespace
 }  // namespace paci
