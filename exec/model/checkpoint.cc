@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "exec/model/safetensors.h"
+#include "proto/fnv1a.h"
 
 namespace paci::exec {
 
@@ -144,9 +145,7 @@ Result<std::map<std::string, std::string>> adamw_load(const std::string& path, c
 }
 
 std::string weights_digest(const float* params, size_t n) {
-  uint64_t h = 1469598103934665603ull;  // FNV-1a, 64 bits: a label, not a defence
-  const auto* bytes = reinterpret_cast<const unsigned char*>(params);
-  for (size_t i = 0; i < n * sizeof(float); ++i) h = (h ^ bytes[i]) * 1099511628211ull;
+  const uint64_t h = Fnv1a64(params, n * sizeof(float));
   char hex[17];
   std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(h));
   return hex;

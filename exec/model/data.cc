@@ -6,6 +6,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "proto/fnv1a.h"
 #include "sched/bounded_file.h"
 
 namespace paci::exec {
@@ -13,7 +14,8 @@ namespace paci::exec {
 namespace {
 
 Result<std::vector<uint8_t>> read_file(const std::string& path) {
-  Result<std::string> text = ReadBoundedFile(path, kMaxDataFileBytes, "kMaxDataFileBytes (exec/model/data.h)");
+  Result<std::string> text =
+      ReadBoundedFile(path, kMaxDataFileBytes, "kMaxDataFileBytes (exec/model/data.h)");
   if (!text.ok() && text.status().code() == Status::Code::kNotFound)
     return Status::NotFound(path + ": cannot open data file");
   if (!text.ok()) return text.status();
@@ -26,12 +28,14 @@ Status append_bin(const std::string& path, const std::vector<uint8_t>& bytes, in
   int32_t header[3] = {0, 0, 0};
   if (bytes.size() >= 1024) std::memcpy(header, bytes.data(), sizeof(header));
   if (header[0] == kLlmcTokensMagic) {
-    if (header[1] != 1) return Status::Corruption(path + ": llm.c token file version " + std::to_string(header[1]) + ", expected 1");
+    if (header[1] != 1)
+      return Status::Corruption(path + ": llm.c token file version " + std::to_string(header[1]) +
+                                ", expected 1");
     begin = 1024;
     count = static_cast<size_t>(header[2]);
     if (bytes.size() != begin + 2 * count)
-      return Status::Corruption(path + ": llm.c header says " + std::to_string(count) + " tokens but the file holds " +
-                                std::to_string((bytes.size() - begin) / 2));
+      return Status::Corruption(path + ": llm.c header says " + std::to_string(count) +
+                                " tokens but the file holds " + std::to_string((bytes.size() - begin) / 2));
   } else {
     if (bytes.size() % 2 != 0) return Status::Corruption(path + ": odd size for a uint16 token file");
     count = bytes.size() / 2;
@@ -41,8 +45,9 @@ Status append_bin(const std::string& path, const std::vector<uint8_t>& bytes, in
   std::memcpy(out->data() + at, bytes.data() + begin, 2 * count);  // little-endian host
   for (size_t i = at; i < out->size(); i++)
     if ((*out)[i] >= vocab)
-      return Status::InvalidArgument(path + ": token id " + std::to_string((*out)[i]) + " at " + std::to_string(i - at) +
-                                     " is not below --vocab " + std::to_string(vocab));
+      return Status::InvalidArgument(path + ": token id " + std::to_string((*out)[i]) + " at " +
+                                     std::to_string(i - at) + " is not below --vocab " +
+                                     std::to_string(vocab));
   return Status::Ok();
 }
 
@@ -56,7 +61,8 @@ Result<std::vector<uint16_t>> load_tokens(const std::vector<std::string>& paths,
     if (path.ends_with(".bin")) {
       PACI_RETURN_IF_ERROR(append_bin(path, *bytes, vocab, &tokens));
     } else {
-      if (vocab < 256) return Status::InvalidArgument(path + ": a text file needs --vocab >= 256 (byte tokens)");
+      if (vocab < 256)
+        return Status::InvalidArgument(path + ": a text file needs --vocab >= 256 (byte tokens)");
       tokens.insert(tokens.end(), bytes->begin(), bytes->end());
     }
   }
@@ -72,18 +78,18 @@ Result<std::vector<std::string>> default_corpus_files(const std::string& dir) {
     files.push_back(e.path().string());
   }
   if (ec || files.empty())
-    return Status::NotFound(dir + ": default corpus missing (run scripts/install-deps.sh for fortunes, or pass --data)");
+    return Status::NotFound(
+        dir + ": default corpus missing (run scripts/install-deps.sh for fortunes, or pass --data)");
   std::sort(files.begin(), files.end());
   return files;
 }
 
 uint64_t tokens_fingerprint(const std::vector<uint16_t>& tokens) {
-  uint64_t h = 14695981039346656037ull;  // FNV-1a 64 offset basis
-  for (uint16_t t : tokens)
-    for (uint16_t byte : {static_cast<uint16_t>(t & 0xff), static_cast<uint16_t>(t >> 8)}) {
-      h ^= byte;
-      h *= 1099511628211ull;  // FNV prime
-    }
+  uint64_t h = kFnv1a64Basis;
+  for (uint16_t t : tokens) {  // little-endian bytes whatever the machine, so stored fingerprints compare
+    const unsigned char bytes[2] = {static_cast<unsigned char>(t & 0xff), static_cast<unsigned char>(t >> 8)};
+    h = Fnv1a64(bytes, 2, h);
+  }
   return h;
 }
 
