@@ -1,14 +1,17 @@
 #include "plot/charts.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <QApplication>
 #include <QAreaSeries>
 #include <QBarCategoryAxis>
 #include <QBarSeries>
-#include <QHorizontalBarSeries>
 #include <QBarSet>
 #include <QCategoryAxis>
 #include <QChart>
 #include <QGraphicsScene>
+#include <QHorizontalStackedBarSeries>
 #include <QImage>
 #include <QLegend>
 #include <QLegendMarker>
@@ -17,16 +20,12 @@
 #include <QScatterSeries>
 #include <QSvgGenerator>
 #include <QValueAxis>
-
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
-#include <string>
 #include <cmath>
 #include <cstdlib>
 #include <limits>
+#include <string>
 
 namespace paci::plot {
 namespace {
@@ -42,13 +41,27 @@ QColor SeriesColor(size_t i) {
 
 QString Q(const std::string& s) { return QString::fromStdString(s); }
 
+QColor ColorOf(const std::string& hex, size_t position) {
+  return hex.empty() ? SeriesColor(position) : QColor(Q(hex));
+}
+
+// Solid, then dash patterns (in pen widths) that stay apart when printed in grey.
+QPen LinePen(const QColor& color, int dash) {
+  static const QList<qreal> kPatterns[kDashStyles - 1] = {
+      {6, 3}, {1.5, 2}, {8, 3, 1.5, 3}, {12, 4}, {3, 5}, {8, 3, 1.5, 3, 1.5, 3}, {4, 2, 4, 6}};
+  QPen pen(color, 2);
+  const int d = ((dash % kDashStyles) + kDashStyles) % kDashStyles;
+  if (d > 0) pen.setDashPattern(kPatterns[d - 1]);
+  return pen;
+}
+
 // Renders the chart (which the scene owns) into stem.png and stem.svg.
-Status Render(QChart* chart, const std::string& stem) {
+Status Render(QChart* chart, const std::string& stem, int height = kHeight) {
   QGraphicsScene scene;
   scene.addItem(chart);
-  chart->resize(kWidth, kHeight);
-  const QRectF rect(0, 0, kWidth, kHeight);
-  QImage image(kWidth, kHeight, QImage::Format_ARGB32);
+  chart->resize(kWidth, height);
+  const QRectF rect(0, 0, kWidth, height);
+  QImage image(kWidth, height, QImage::Format_ARGB32);
   image.fill(Qt::white);
   {
     QPainter painter(&image);
@@ -59,7 +72,7 @@ Status Render(QChart* chart, const std::string& stem) {
   if (!image.save(Q(png), "PNG")) return Status::IoError(png + ": cannot write");
   QSvgGenerator generator;
   generator.setFileName(Q(svg));
-  generator.setSize(QSize(kWidth, kHeight));
+  generator.setSize(QSize(kWidth, height));
   generator.setViewBox(rect);
   generator.setTitle(chart->title());
   {
@@ -74,6 +87,7 @@ QChart* NewChart(const std::string& title) {
   auto* chart = new QChart;
   chart->setTitle(Q(title));
   chart->legend()->setAlignment(Qt::AlignRight);
+  chart->legend()->setMarkerShape(QLegend::MarkerShapeFromSeries);  // a line sample shows the dash
   chart->setBackgroundBrush(Qt::white);
   return chart;
 }
@@ -96,14 +110,19 @@ QColor Diverging(double v, double scale) {
 }
 
 // The colour key of a heat map: one legend entry per step of the diverging scale, +scale at the
-// top to -scale at the bottom (the largest |value|; Qt Charts has no colour bar). Empty series: only their markers show.
+// top to -scale at the bottom (HeatMap::scale; Qt Charts has no colour bar). Empty series: only their markers
+// show.
 void AddColourKey(QChart* chart, double scale) {
   for (double t : {1.0, 0.5, 0.0, -0.5, -1.0}) {
     auto* key = new QScatterSeries;
     key->setMarkerShape(QScatterSeries::MarkerShapeRectangle);
     key->setColor(Diverging(t * scale, scale));
     key->setBorderColor(Qt::gray);
-    key->setName(t == 0 ? QString("0") : QString::asprintf("%+.3f", t * scale));
+    // U+2265 / U+2264: a legend reads "<" as the start of rich text.
+    key->setName(t == 0             ? QString("0")
+                 : std::abs(t) == 1 ? QString::fromUtf8(t > 0 ? "\u2265 " : "\u2264 ") +
+                                          QString::asprintf("%+.3f", t * scale)
+                                    : QString::asprintf("%+.3f", t * scale));
     chart->addSeries(key);
   }
 }
@@ -135,7 +154,9 @@ Status Renderer::Write(const LineChart& c, const std::string& stem) {
   std::vector<QAbstractSeries*> all;
   for (size_t i = 0; i < c.series.size(); ++i) {
     const Series& s = c.series[i];
-    const QColor color = SeriesColor(i);
+    // Members of one colour family darken with their dash, so they part by shade as well.
+    const QColor color =
+        s.color.empty() ? SeriesColor(i) : ColorOf(s.color, i).darker(100 + 22 * (s.dash % kDashStyles));
     const bool band = s.lo.size() == s.x.size() && s.hi.size() == s.x.size() && !s.x.empty();
     if (band) {
       auto* lo = new QLineSeries;
@@ -157,7 +178,7 @@ Status Renderer::Write(const LineChart& c, const std::string& stem) {
     }
     auto* line = new QLineSeries;
     line->setName(Q(s.name));
-    line->setPen(QPen(color, 2));
+    line->setPen(LinePen(color, s.dash));
     for (size_t j = 0; j < s.x.size(); ++j) {
       line->append(s.x[j], s.y[j]);
       x0 = std::min(x0, s.x[j]);
@@ -180,54 +201,88 @@ Status Renderer::Write(const LineChart& c, const std::string& stem) {
   return Render(chart, stem);
 }
 
-// Horizontal bars, so long labels read whole on the left axis; bar i sits at y = i.
-Status Renderer::Write(const BarChart& c, const std::string& stem) {
-  QChart* chart = NewChart(c.title);
-  auto* set = new QBarSet(Q(c.y_label));
-  set->setColor(SeriesColor(0));
-  QStringList labels;
-  double top = 0;
-  for (const Bar& b : c.bars) {
-    *set << b.value;
-    labels << Q(b.label);
-    top = std::max({top, b.value, b.hi});
+// The value axis of a bar chart: up to the highest whisker, but no further than twice the longest
+// bar, so one wide interval does not squeeze every bar into a sliver (its whisker is then marked).
+double BarAxisTop(const std::vector<Bar>& bars) {
+  double longest = 0, whiskers = 0;
+  for (const Bar& b : bars) {
+    longest = std::max(longest, b.value);
+    if (b.interval) whiskers = std::max(whiskers, b.hi);
   }
-  auto* bars = new QHorizontalBarSeries;
-  bars->append(set);
+  return std::max(longest, std::min(whiskers, 2 * longest)) * 1.05;
+}
+
+// An arrowhead at (x, y): the whisker goes on past the axis there.
+void AddArrowhead(QChart* chart, QAbstractAxis* ax, QAbstractAxis* ay, double x, double y) {
+  auto* head = new QScatterSeries;
+  head->setMarkerShape(QScatterSeries::MarkerShapeTriangle);
+  head->setMarkerSize(11);
+  head->setColor(Qt::black);
+  head->append(x, y);
+  chart->addSeries(head);
+  head->attachAxis(ax);
+  head->attachAxis(ay);
+}
+
+// Horizontal bars, so long labels read whole on the left axis; bar i sits at y = i. One bar set per
+// colour, stacked, so each bar keeps its own colour in its own row.
+Status Renderer::Write(const BarChart& c, const std::string& stem) {
+  const double top = BarAxisTop(c.bars);
+  bool clipped = false;
+  QStringList labels;
+  std::vector<std::string> colors;
+  for (const Bar& b : c.bars) {
+    labels << Q(b.label + (b.interval ? "" : " (no interval)"));
+    if (std::find(colors.begin(), colors.end(), b.color) == colors.end()) colors.push_back(b.color);
+  }
+  auto* bars = new QHorizontalStackedBarSeries;
+  for (const std::string& color : colors) {
+    auto* set = new QBarSet(Q(c.y_label));
+    set->setColor(ColorOf(color, 0));
+    set->setBorderColor(ColorOf(color, 0));
+    for (const Bar& b : c.bars) *set << (b.color == color ? b.value : 0.0);
+    bars->append(set);
+  }
+  QChart* chart = NewChart(c.title);
   chart->addSeries(bars);
   auto* ay = new QBarCategoryAxis;
   ay->append(labels);
-  QValueAxis* ax = ValueAxis(c.y_label, 0, top * 1.05);
+  QValueAxis* ax = ValueAxis(c.y_label, 0, top);
   chart->addAxis(ax, Qt::AlignBottom);
   chart->addAxis(ay, Qt::AlignLeft);
   bars->attachAxis(ax);
   bars->attachAxis(ay);
+  const double edge = ax->max();
   for (size_t i = 0; i < c.bars.size(); ++i) {
-    if (c.bars[i].lo == c.bars[i].hi) continue;
+    const Bar& b = c.bars[i];
+    if (!b.interval || b.lo == b.hi) continue;
     auto* whisker = new QLineSeries;
     whisker->setPen(QPen(Qt::black, 2));
-    const double y = static_cast<double>(i), lo = std::max(0.0, c.bars[i].lo), hi = c.bars[i].hi;
-    whisker->append(lo, y - 0.15);
-    whisker->append(lo, y + 0.15);
-    whisker->append(lo, y);
-    whisker->append(hi, y);
-    whisker->append(hi, y - 0.15);
-    whisker->append(hi, y + 0.15);
+    const double y = static_cast<double>(i), lo = std::max(0.0, b.lo), hi = std::min(edge, b.hi);
+    for (const QPointF& p : {QPointF(lo, y - 0.15), QPointF(lo, y + 0.15), QPointF(lo, y), QPointF(hi, y),
+                             QPointF(hi, y - 0.15), QPointF(hi, y + 0.15)})
+      whisker->append(p);
     chart->addSeries(whisker);
     whisker->attachAxis(ax);
     whisker->attachAxis(ay);
+    if (b.lo < 0) AddArrowhead(chart, ax, ay, 0, y);
+    if (b.hi > edge) AddArrowhead(chart, ax, ay, edge, y);
+    clipped = clipped || b.lo < 0 || b.hi > edge;
   }
+  if (clipped) chart->setTitle(chart->title() + "<br>(a triangle: the interval runs on past the axis)");
   chart->legend()->setVisible(false);
-  return Render(chart, stem);
+  // Rows tall enough for their labels: Qt elides a category label that does not fit its row.
+  return Render(chart, stem, std::max(kHeight, 140 + 24 * static_cast<int>(c.bars.size())));
 }
 
 Status Renderer::Write(const HeatMap& m, const std::string& stem) {
   QChart* chart = NewChart(m.title);
   const size_t nx = m.columns.size(), ny = m.rows.size();
-  double scale = 0;
-  for (const auto& row : m.value)
-    for (const auto& v : row)
-      if (v) scale = std::max(scale, std::abs(*v));
+  double scale = m.scale;
+  if (scale <= 0)
+    for (const auto& row : m.value)
+      for (const auto& v : row)
+        if (v) scale = std::max(scale, std::abs(*v));
   if (scale == 0) scale = 1;
   auto* ax = new QCategoryAxis;
   auto* ay = new QCategoryAxis;

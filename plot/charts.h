@@ -13,20 +13,30 @@
 namespace paci::plot {
 
 // One line; with lo/hi (same length as x) a shaded band around it, e.g. mean +- sd over seeds.
+// `color` ("#rrggbb"; empty: the palette by position) and `dash` (0 solid, then kDashStyles distinct
+// patterns) let a caller keep one colour per family of series and tell its members apart past the
+// ten colours a palette can offer.
 struct Series {
   std::string name;
   std::vector<double> x, y, lo, hi;
+  std::string color;
+  int dash = 0;
 };
+inline constexpr int kDashStyles = 8;
 
 struct LineChart {
   std::string title, x_label, y_label;
   std::vector<Series> series;
 };
 
-// One bar with a 95 % interval drawn as a whisker (lo == hi: no whisker; clipped at 0).
+// One bar with a 95 % interval drawn as a whisker. Without an interval (`interval` false) the label
+// says "no interval"; a whisker that runs past the axis (below 0, or beyond the axis the chart
+// chose so the bars stay readable) ends in an arrowhead at the edge, and the chart says so.
 struct Bar {
   std::string label;
   double value = 0, lo = 0, hi = 0;
+  bool interval = true;
+  std::string color;  // "#rrggbb"; empty: the palette's first
 };
 
 struct BarChart {
@@ -34,11 +44,14 @@ struct BarChart {
   std::vector<Bar> bars;
 };
 
-// value[row][column]; nullopt cells are left blank. Colours diverge around zero.
+// value[row][column]; nullopt cells are left blank. Colours diverge around zero on a scale of
+// -+`scale` (values beyond saturate, their labels keep the value); 0: the largest |value| of this map.
+// Maps meant to be compared side by side share one fixed scale.
 struct HeatMap {
   std::string title, x_label, y_label;
   std::vector<std::string> columns, rows;
   std::vector<std::vector<std::optional<double>>> value;
+  double scale = 0;
 };
 
 // Owns the offscreen Qt application the charts need. One per process at a time (Qt's rule);

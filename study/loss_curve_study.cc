@@ -57,11 +57,14 @@ TokensToTarget TokensToTargetOverSeeds(const std::vector<TokenCurve>& seeds, dou
   TokensToTarget out;
   out.seeds = seeds.size();
   std::vector<double> reached;
-  for (const TokenCurve& c : seeds)
-    if (std::optional<double> t = TokensToReach(c, target_loss, window)) reached.push_back(*t);
+  for (const TokenCurve& c : seeds) {
+    out.per_seed.push_back(TokensToReach(c, target_loss, window));
+    if (out.per_seed.back()) reached.push_back(*out.per_seed.back());
+  }
   out.reached = reached.size();
   if (reached.empty() || reached.size() < seeds.size()) return out;
-  const std::optional<MeanInterval> m = MeanWithInterval(reached);
+  const std::optional<MeanInterval> m = GeometricMeanWithInterval(reached);
+  if (!m) return out;
   out.mean = m->mean;
   out.lo = m->lo;
   out.hi = m->hi;

@@ -38,13 +38,15 @@ Result<SeedBand> MeanOverSeeds(const std::vector<TokenCurve>& seeds);
 std::optional<double> TokensToReach(const TokenCurve& curve, double target_loss,
                                     size_t window = kLossSmoothingWindow);
 
-// Tokens to target over seeds: mean and a 95 % Student-t interval for the mean (statistics.h).
+// Tokens to target over seeds: the geometric mean and its 95 % interval, t on the logs
+// (statistics.h: a count is positive and skewed, so a symmetric interval would go below zero).
 // Defined only when every seed reaches the target (a seed that never does has no finite token
-// count, so the mean would be biased low); `reached` says how many did. One seed: lo = hi = mean (no spread
-// known).
+// count, so the mean would be biased low); `reached` says how many did, `per_seed` what each did, in
+// the order of the curves given. One seed: lo = hi = mean (no spread known).
 struct TokensToTarget {
   size_t seeds = 0, reached = 0;
   std::optional<double> mean, lo, hi;
+  std::vector<std::optional<double>> per_seed;
 };
 TokensToTarget TokensToTargetOverSeeds(const std::vector<TokenCurve>& seeds, double target_loss,
                                        size_t window = kLossSmoothingWindow);

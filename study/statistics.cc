@@ -38,4 +38,26 @@ std::optional<MeanInterval> MeanWithInterval(const std::vector<double>& values) 
   return r;
 }
 
+std::optional<MeanInterval> GeometricMeanWithInterval(const std::vector<double>& values) {
+  std::vector<double> logs;
+  for (double x : values) {
+    if (!std::isfinite(x)) continue;
+    if (x <= 0) return std::nullopt;
+    logs.push_back(std::log(x));
+  }
+  const std::optional<MeanInterval> m = MeanWithInterval(logs);
+  if (!m) return std::nullopt;
+  return MeanInterval{m->n, std::exp(m->mean), m->stddev, std::exp(m->lo), std::exp(m->hi)};
+}
+
+std::optional<MeanInterval> PairedRatioWithInterval(const std::vector<double>& numerator,
+                                                    const std::vector<double>& denominator) {
+  std::vector<double> ratios;
+  for (size_t i = 0; i < numerator.size() && i < denominator.size(); ++i) {
+    const double a = numerator[i], b = denominator[i];
+    if (std::isfinite(a) && std::isfinite(b) && a > 0 && b > 0) ratios.push_back(a / b);
+  }
+  return GeometricMeanWithInterval(ratios);
+}
+
 }  // namespace paci::study

@@ -1,6 +1,7 @@
 // The statistics a study reports over seeds: the mean, the sample standard deviation and the 95 %
-// Student-t interval of the mean. One definition, so final losses, gaps to flush and tokens to a
-// target all carry the same interval.
+// Student-t interval of the mean for losses and gaps; for positive, skewed quantities (tokens and
+// seconds to a target, speed-ups) the geometric mean with the t-interval taken on the logarithms, so
+// an interval never goes below zero; and ratios paired by seed. docs/statistics.md derives them.
 #pragma once
 
 #include <cstddef>
@@ -24,5 +25,18 @@ struct MeanInterval {
 };
 // Of the finite values (a run that stored none is NaN and left out); nullopt when there are none.
 std::optional<MeanInterval> MeanWithInterval(const std::vector<double>& values);
+
+// For positive quantities: the geometric mean exp(m) and the interval exp(m -+ t(n-1) s / sqrt(n)),
+// where m and s are the mean and sample standard deviation of ln(values) (`stddev` holds s). The
+// interval is that of the geometric mean, always positive and asymmetric as a count's spread is.
+// Of the finite values; nullopt when there are none or one is <= 0 (its log is undefined).
+std::optional<MeanInterval> GeometricMeanWithInterval(const std::vector<double>& values);
+
+// The ratio numerator[i] / denominator[i] of pairs that share a seed (same initial weights and data
+// order), as GeometricMeanWithInterval of the per-pair ratios: a paired comparison, so seed-to-seed
+// variation common to both sides cancels. Pairs with a non-finite or non-positive side are left
+// out; nullopt when none is left. The two vectors must have the same length.
+std::optional<MeanInterval> PairedRatioWithInterval(const std::vector<double>& numerator,
+                                                    const std::vector<double>& denominator);
 
 }  // namespace paci::study

@@ -2,31 +2,32 @@
 
 #include <algorithm>
 
+#include "study/study_report.h"
+
 namespace paci::study {
-namespace {
-
-Result<StudyRank> RankOf(const StudyConfiguration& c, double target_loss, const sim::CostForSpec& cost_for) {
-  StudyRank r;
-  r.config = &c;
-  r.tokens = TokensToTargetOverSeeds(c.TrainCurves(), target_loss);
-  Result<ir::CostModel> cost = cost_for(c.spec);
-  if (!cost.ok()) return Status::InvalidArgument(c.label + ": " + cost.status().message());
-  Result<double> rate = StudyTokensPerSecondAt(c, *cost);
-  if (!rate.ok()) return Status::InvalidArgument(c.label + ": " + rate.status().message());
-  r.rate = *rate;
-  r.time = PredictTimeToAccuracy(r.tokens, r.rate);
-  return r;
-}
-
-}  // namespace
 
 Result<StudyRanking> RankStudy(const std::vector<StudyConfiguration>& configs, double target_loss,
                                const sim::CostForSpec& cost_for) {
-  StudyRanking out;
+  std::vector<double> rates;
   for (const StudyConfiguration& c : configs) {
-    Result<StudyRank> r = RankOf(c, target_loss, cost_for);
-    if (!r.ok()) return r.status();
-    out.ranks.push_back(*r);
+    Result<ir::CostModel> cost = cost_for(c.spec);
+    if (!cost.ok()) return Status::InvalidArgument(c.label + ": " + cost.status().message());
+    Result<double> rate = StudyTokensPerSecondAt(c, *cost);
+    if (!rate.ok()) return Status::InvalidArgument(c.label + ": " + rate.status().message());
+    rates.push_back(*rate);
+  }
+  return RankStudyAtRates(configs, rates, target_loss);
+}
+
+StudyRanking RankStudyAtRates(const std::vector<StudyConfiguration>& configs,
+                              const std::vector<double>& rates, double target_loss) {
+  StudyRanking out;
+  for (size_t i = 0; i < configs.size() && i < rates.size(); ++i) {
+    StudyRank& r = out.ranks.emplace_back();
+    r.config = &configs[i];
+    r.tokens = TokensToTargetOverSeeds(configs[i].TrainCurves(), target_loss);
+    r.rate = rates[i];
+    r.time = PredictTimeToAccuracy(r.tokens, r.rate);
   }
   std::stable_sort(out.ranks.begin(), out.ranks.end(), [](const StudyRank& a, const StudyRank& b) {
     if (a.time.seconds.has_value() != b.time.seconds.has_value()) return a.time.seconds.has_value();
@@ -39,8 +40,9 @@ Result<StudyRanking> RankStudy(const std::vector<StudyConfiguration>& configs, d
   for (size_t i = 0; i < out.ranks.size(); ++i) {
     StudyRank& r = out.ranks[i];
     if (i == *out.best_flush || !r.time.seconds) continue;
-    r.vs_best_flush = StudyRank::VsFlush{*r.tokens.mean / *flush.tokens.mean, r.rate / flush.rate,
-                                         *flush.time.seconds / *r.time.seconds};
+    r.vs_best_flush = StudyRank::VsFlush{
+        *r.tokens.mean / *flush.tokens.mean, r.rate / flush.rate, *flush.time.seconds / *r.time.seconds,
+        PairedSpeedup(*r.config, r.rate, *flush.config, flush.rate, target_loss)};
   }
   return out;
 }

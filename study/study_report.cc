@@ -57,4 +57,22 @@ FinalLoss FinalLossOf(const StudyConfiguration& c, const StudyConfiguration* flu
   return out;
 }
 
+std::optional<MeanInterval> PairedSpeedup(const StudyConfiguration& c, double c_rate,
+                                          const StudyConfiguration& base, double base_rate,
+                                          double target_loss) {
+  if (!(c_rate > 0) || !(base_rate > 0)) return std::nullopt;
+  const std::vector<TokenCurve> c_curves = c.TrainCurves(), base_curves = base.TrainCurves();
+  std::vector<double> base_seconds, c_seconds;
+  for (size_t i = 0; i < c.runs.size(); ++i)
+    for (size_t j = 0; j < base.runs.size(); ++j) {
+      if (c.runs[i].seed != base.runs[j].seed) continue;
+      const std::optional<double> a = TokensToReach(c_curves[i], target_loss);
+      const std::optional<double> b = TokensToReach(base_curves[j], target_loss);
+      if (!a || !b) continue;
+      base_seconds.push_back(*b / base_rate);
+      c_seconds.push_back(*a / c_rate);
+    }
+  return PairedRatioWithInterval(base_seconds, c_seconds);
+}
+
 }  // namespace paci::study

@@ -1,6 +1,7 @@
 // The numbers of `paci study report` that are more than a column copied out of the store: which
-// configurations a sub-grid keeps, and the final validation loss of a configuration with its gap
-// to 1F1B-flush, each with a 95 % t-interval over seeds (statistics.h).
+// configurations a sub-grid keeps, the final validation loss of a configuration with its gap to
+// 1F1B-flush, each with a 95 % t-interval over seeds (statistics.h), and speed-ups in time to a
+// target loss paired by seed.
 #pragma once
 
 #include <cstdint>
@@ -39,5 +40,13 @@ struct FinalLoss {
   std::optional<MeanInterval> gap;
 };
 FinalLoss FinalLossOf(const StudyConfiguration& c, const StudyConfiguration* flush);
+
+// Speed-up in predicted time to `target_loss` of `c` (at `c_rate` study tokens per second at the
+// target scale) over `base` (at `base_rate`), paired by seed: per seed, base's time / c's time =
+// (base tokens to target / base_rate) / (c tokens to target / c_rate), then the geometric mean and
+// its 95 % interval over the seeds both reach (statistics.h). nullopt when no seed pairs.
+std::optional<MeanInterval> PairedSpeedup(const StudyConfiguration& c, double c_rate,
+                                          const StudyConfiguration& base, double base_rate,
+                                          double target_loss);
 
 }  // namespace paci::study

@@ -1,11 +1,13 @@
 // `paci study report`: a study's stored runs as CSV and plots. Runs are grouped into
 // configurations by the store's configuration columns and setup (study/study_point.h), seeds
 // pooled. Files: curves.csv (every run's loss against tokens), bands.csv (mean and spread over
-// seeds), final.csv (final validation loss with a 95 % interval and the gap to 1F1B-flush at the
-// same lr and tokens per update, paired by seed), tta.csv (with --target-loss: tokens to target,
-// and with a cost model the predicted time at the target scale from the simulator's steady-state
-// time per update; rate_at_target_scale is that rate in study tokens per second,
-// StudyTokensPerSecondAt). Plots (Qt Charts offscreen, plot/): loss vs tokens per lr, loss vs predicted time,
+// seeds), seeds.csv (each run's final losses), final.csv (final validation loss with a 95 %
+// interval and the gap to 1F1B-flush at the same lr and tokens per update, paired by seed), tta.csv
+// (with --target-loss: tokens to target per seed and their geometric mean; with a cost model the
+// predicted time at the target scale from the simulator's steady-state time per update, and the
+// speed-ups over the same-K flush and the best flush, paired by seed; rate_at_target_scale is that
+// rate in study tokens per second, StudyTokensPerSecondAt). docs/statistics.md defines every
+// interval. Plots (Qt Charts offscreen, plot/): loss vs tokens per lr, loss vs predicted time,
 // time-to-accuracy bars, and a K x lr heat map of the gap to flush per schedule.
 #include <fmt/format.h>
 
@@ -27,6 +29,7 @@
 #include "store/trace_store.h"
 #include "study/loss_curve_study.h"
 #include "study/study_configuration.h"
+#include "study/study_ranking.h"
 #include "study/study_report.h"
 #include "tools/commands.h"
 #include "tools/model_flags.h"
@@ -160,25 +163,109 @@ void PredictRates(const ReportFlags& f, std::vector<Configuration>* configs) {
   }
 }
 
-void WriteTta(const ReportFlags& f, const std::vector<Configuration>& configs,
-              const std::filesystem::path& out, std::vector<study::PredictedTimeToAccuracy>* times,
-              std::vector<study::TokensToTarget>* tokens) {
-  std::ofstream tta = OpenOut(out / "tta.csv");
-  tta << "configuration,seeds,reached,tokens_to_target,tokens_lo95,tokens_hi95,rate_at_target_scale,"
-         "predicted_seconds,seconds_lo95,seconds_hi95\n";
+// The per-seed numbers behind final.csv: one row per run.
+void WriteSeeds(const std::vector<Configuration>& configs, const std::filesystem::path& out) {
+  std::ofstream f = OpenOut(out / "seeds.csv");
+  f << "configuration,schedule,P,K,lr,seed,run,updates,tokens,final_train_loss,final_val_loss\n";
   for (const Configuration& c : configs) {
-    const study::TokensToTarget t = study::TokensToTargetOverSeeds(c.TrainCurves(), f.target_loss);
-    study::PredictedTimeToAccuracy time;
-    if (c.steady_tokens_per_s) time = study::PredictTimeToAccuracy(t, *c.steady_tokens_per_s);
-    tta << Csv(c.label) << ',' << t.seeds << ',' << t.reached << ',' << Opt(t.mean) << ',' << Opt(t.lo) << ','
-        << Opt(t.hi) << ',' << Opt(c.steady_tokens_per_s) << ',' << Opt(time.seconds) << ',' << Opt(time.lo)
-        << ',' << Opt(time.hi) << '\n';
-    times->push_back(time);
-    tokens->push_back(t);
+    const store::RunConfig& k = c.point.config;
+    for (const StudyRun& r : c.runs) {
+      const ir::UpdateMetric* last = r.updates.empty() ? nullptr : &r.updates.back();
+      f << fmt::format("{},{},{},{},{:g},{},{},{},{},{},{}\n", Csv(c.label), k.schedule, *k.stages, *k.accum,
+                       *k.lr, r.seed, r.id, last ? last->update() : 0, last ? last->tokens() : 0,
+                       last ? fmt::format("{:.6g}", last->loss()) : "",
+                       std::isnan(r.final_val_loss) ? "" : fmt::format("{:.6g}", r.final_val_loss));
+    }
+  }
+}
+
+std::string Interval(const std::optional<MeanInterval>& m) {
+  return m ? fmt::format("{:.6g},{:.6g},{:.6g}", m->mean, m->lo, m->hi) : ",,";
+}
+
+// "seed:tokens" per seed ("-" for a seed that never reaches the target), in the runs' order.
+std::string TokensBySeed(const StudyConfiguration& c, const study::TokensToTarget& t) {
+  std::string out;
+  for (size_t i = 0; i < c.runs.size() && i < t.per_seed.size(); ++i)
+    out += fmt::format("{}{}:{}", i ? " " : "", c.runs[i].seed,
+                       t.per_seed[i] ? fmt::format("{:.0f}", *t.per_seed[i]) : "-");
+  return out;
+}
+
+// The time-to-accuracy numbers of every configuration, in the order of `configs`.
+struct TtaRow {
+  study::TokensToTarget tokens;
+  study::PredictedTimeToAccuracy time;
+  std::optional<MeanInterval> vs_flush, vs_best_flush;  // paired by seed
+  const Configuration* best_flush = nullptr;
+};
+
+std::vector<TtaRow> TimeToAccuracy(double target, const std::vector<Configuration>& configs) {
+  std::vector<TtaRow> rows(configs.size());
+  for (size_t i = 0; i < configs.size(); ++i)
+    rows[i].tokens = study::TokensToTargetOverSeeds(configs[i].TrainCurves(), target);
+  const bool rates = !configs.empty() && configs[0].steady_tokens_per_s.has_value();
+  if (!rates) return rows;
+  std::vector<StudyConfiguration> plain;
+  std::vector<double> rate;
+  for (const Configuration& c : configs) {
+    plain.push_back(c);
+    rate.push_back(*c.steady_tokens_per_s);
+  }
+  const study::StudyRanking ranking = study::RankStudyAtRates(plain, rate, target);
+  const study::StudyRank* best = ranking.best_flush ? &ranking.ranks[*ranking.best_flush] : nullptr;
+  for (size_t i = 0; i < configs.size(); ++i) {
+    const Configuration& c = configs[i];
+    TtaRow& row = rows[i];
+    row.time = study::PredictTimeToAccuracy(row.tokens, rate[i]);
+    if (const Configuration* flush = c.IsFlush() ? nullptr : study::FlushOf(configs, c))
+      row.vs_flush = study::PairedSpeedup(c, rate[i], *flush, *flush->steady_tokens_per_s, target);
+    if (best && best->config->label != c.label) {
+      row.best_flush = &configs[static_cast<size_t>(best->config - plain.data())];
+      row.vs_best_flush = study::PairedSpeedup(c, rate[i], *best->config, best->rate, target);
+    }
+  }
+  return rows;
+}
+
+void WriteTta(const std::vector<Configuration>& configs, const std::vector<TtaRow>& rows,
+              const std::filesystem::path& out) {
+  std::ofstream tta = OpenOut(out / "tta.csv");
+  tta << "configuration,seeds,reached,tokens_to_target,tokens_lo95,tokens_hi95,tokens_by_seed,"
+         "rate_at_target_scale,predicted_seconds,seconds_lo95,seconds_hi95,speedup_vs_flush,"
+         "speedup_vs_flush_lo95,speedup_vs_flush_hi95,best_flush,speedup_vs_best_flush,"
+         "speedup_vs_best_flush_lo95,speedup_vs_best_flush_hi95\n";
+  for (size_t i = 0; i < configs.size(); ++i) {
+    const Configuration& c = configs[i];
+    const TtaRow& r = rows[i];
+    tta << Csv(c.label) << ',' << r.tokens.seeds << ',' << r.tokens.reached << ',' << Opt(r.tokens.mean)
+        << ',' << Opt(r.tokens.lo) << ',' << Opt(r.tokens.hi) << ',' << TokensBySeed(c, r.tokens) << ','
+        << Opt(c.steady_tokens_per_s) << ',' << Opt(r.time.seconds) << ',' << Opt(r.time.lo) << ','
+        << Opt(r.time.hi) << ',' << Interval(r.vs_flush) << ','
+        << (r.best_flush ? Csv(r.best_flush->label) : "") << ',' << Interval(r.vs_best_flush) << '\n';
   }
 }
 
 #ifdef PACI_HAVE_PLOT
+// One colour per schedule in every figure of every report, so figures compare at a glance; the
+// mitigated PACI variants share a red. Members of a family (K) differ by dash (DashOf).
+std::string ScheduleColor(const std::string& variant) {
+  static const std::map<std::string, std::string> kColors = {
+      {"1f1b-flush", "#4e79a7"}, {"paci", "#f28e2b"},
+      {"pipedream", "#59a14f"},  {"pipedream-2bw", "#b07aa1"},
+      {"pipemare", "#9c755f"},   {"gpipe", "#76b7b2"},
+      {"zb-h1", "#edc948"},      {"interleaved-1f1b", "#ff9da7"}};
+  if (auto it = kColors.find(variant); it != kColors.end()) return it->second;
+  return variant.rfind("paci+", 0) == 0 ? "#e15759" : "#bab0ac";
+}
+
+// A dash per K: the i-th smallest K of the report gets dash pattern i, in every figure of it.
+int DashOf(const std::vector<Configuration>& configs, int64_t k) {
+  std::set<int64_t> ks;
+  for (const Configuration& c : configs) ks.insert(*c.point.config.accum);
+  return static_cast<int>(std::distance(ks.begin(), ks.find(k)));
+}
+
 // The mean over seeds, +- one standard deviation, both smoothed as "reached" is (trailing mean).
 plot::Series BandSeries(const std::string& name, const study::SeedBand& b, double x_scale) {
   plot::Series s;
@@ -214,7 +301,10 @@ size_t PlotCurves(plot::Renderer& r, const std::vector<Configuration>& configs,
       if (*c.point.config.lr != lr) continue;
       if (by_time && !c.steady_tokens_per_s) continue;
       const std::string name = fmt::format("{} K={}", VariantName(c.point), *c.point.config.accum);
-      chart.series.push_back(BandSeries(name, bands[i], by_time ? 1.0 / *c.steady_tokens_per_s : 1.0));
+      plot::Series& s =
+          chart.series.emplace_back(BandSeries(name, bands[i], by_time ? 1.0 / *c.steady_tokens_per_s : 1.0));
+      s.color = ScheduleColor(VariantName(c.point));
+      s.dash = DashOf(configs, *c.point.config.accum);
     }
     const std::string stem =
         (out / fmt::format("{}_lr{:g}", by_time ? "loss_vs_time" : "loss_vs_tokens", lr)).string();
@@ -225,28 +315,37 @@ size_t PlotCurves(plot::Renderer& r, const std::vector<Configuration>& configs,
   return written;
 }
 
-size_t PlotTta(plot::Renderer& r, const std::vector<Configuration>& configs,
-               const std::vector<study::PredictedTimeToAccuracy>& times,
-               const std::vector<study::TokensToTarget>& tokens, double target,
-               const std::filesystem::path& out) {
+size_t PlotTta(plot::Renderer& r, const std::vector<Configuration>& configs, const std::vector<TtaRow>& rows,
+               double target, const std::filesystem::path& out) {
   plot::BarChart chart;
   const bool seconds =
-      std::any_of(times.begin(), times.end(), [](const auto& t) { return t.seconds.has_value(); });
-  chart.title =
-      fmt::format("{} to train loss {:g} (mean over seeds, 95 % t-interval; configurations that reach it)",
-                  seconds ? "predicted time" : "tokens", target);
+      std::any_of(rows.begin(), rows.end(), [](const TtaRow& t) { return t.time.seconds.has_value(); });
+  chart.title = fmt::format(
+      "{} to train loss {:g} (geometric mean over seeds, 95 % t-interval on the logs; configurations that "
+      "reach it)",
+      seconds ? "predicted time" : "tokens", target);
   chart.y_label = seconds ? "seconds at the target scale" : "training tokens";
   for (size_t i = 0; i < configs.size(); ++i) {
-    const std::optional<double> v = seconds ? times[i].seconds : tokens[i].mean;
+    const TtaRow& t = rows[i];
+    const std::optional<double> v = seconds ? t.time.seconds : t.tokens.mean;
     if (!v) continue;
     const store::RunConfig& k = configs[i].point.config;
-    chart.bars.push_back({fmt::format("{} K={} lr={:g}", VariantName(configs[i].point), *k.accum, *k.lr), *v,
-                          seconds ? *times[i].lo : *tokens[i].lo, seconds ? *times[i].hi : *tokens[i].hi});
+    plot::Bar& bar = chart.bars.emplace_back();
+    bar.label = fmt::format("{} K={} lr={:g}", VariantName(configs[i].point), *k.accum, *k.lr);
+    bar.value = *v;
+    bar.lo = seconds ? *t.time.lo : *t.tokens.lo;
+    bar.hi = seconds ? *t.time.hi : *t.tokens.hi;
+    bar.interval = t.tokens.reached > 1;
+    bar.color = ScheduleColor(VariantName(configs[i].point));
   }
   const Status st = r.Write(chart, (out / "tta").string());
   if (!st.ok()) Fail(kExitRuntimeError, "--out: " + st.message());
   return 1;
 }
+
+// Every gap heat map of every report shares this diverging scale (a gap beyond it saturates, its
+// label keeps the value), so colours compare across figures.
+constexpr double kGapColourScale = 0.4;
 
 // Per non-flush schedule: rows lr, columns K, cell = final val loss minus flush's (paired mean).
 size_t PlotHeatMaps(plot::Renderer& r, const std::vector<Configuration>& configs,
@@ -265,7 +364,10 @@ size_t PlotHeatMaps(plot::Renderer& r, const std::vector<Configuration>& configs
       }
     plot::HeatMap map;
     map.title = fmt::format(
-        "{}: final validation loss minus 1F1B-flush's (same lr, tokens/update; mean over seeds)", s);
+        "{}: final validation loss minus 1F1B-flush's (same lr, tokens/update; paired mean over seeds; "
+        "colour scale -+{:g} in every heat map)",
+        s, kGapColourScale);
+    map.scale = kGapColourScale;
     map.x_label = "K (micro-batches per update)";
     map.y_label = "peak lr";
     for (int64_t k : ks) map.columns.push_back(std::to_string(k));
@@ -314,10 +416,12 @@ void RunReport(const ReportFlags& f) {
   WriteBands(configs, out, &bands);
   WriteFinal(configs, out);
   size_t csv = 3;
-  std::vector<study::PredictedTimeToAccuracy> times;
-  std::vector<study::TokensToTarget> tokens;
+  WriteSeeds(configs, out);
+  ++csv;
+  std::vector<TtaRow> tta;
   if (f.target_loss > 0) {
-    WriteTta(f, configs, out, &times, &tokens);
+    tta = TimeToAccuracy(f.target_loss, configs);
+    WriteTta(configs, tta, out);
     ++csv;
   }
   std::printf("study report: %zu configurations, %zu CSV files in %s\n", configs.size(), csv, f.out.c_str());
@@ -328,7 +432,7 @@ void RunReport(const ReportFlags& f) {
   if (std::any_of(configs.begin(), configs.end(),
                   [](const Configuration& c) { return c.steady_tokens_per_s.has_value(); }))
     plots += PlotCurves(renderer, configs, bands, out, /*by_time=*/true);
-  if (f.target_loss > 0) plots += PlotTta(renderer, configs, times, tokens, f.target_loss, out);
+  if (f.target_loss > 0) plots += PlotTta(renderer, configs, tta, f.target_loss, out);
   plots += PlotHeatMaps(renderer, configs, out);
   std::printf("study report: %zu plots (PNG and SVG) in %s\n", plots, f.out.c_str());
 #else

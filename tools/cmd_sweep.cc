@@ -387,6 +387,9 @@ void PrintRank(int rank, const study::StudyRank& r, const study::StudyRanking& a
     why = fmt::format(" | vs {} : {:.2f}x tokens, {:.2f}x throughput -> {:.2f}x speed-up",
                       all.ranks[*all.best_flush].config->label, r.vs_best_flush->tokens,
                       r.vs_best_flush->throughput, r.vs_best_flush->speedup);
+    if (const auto& p = r.vs_best_flush->paired)
+      why +=
+          fmt::format(" (paired by seed: {:.2f}x [{:.2f}, {:.2f}], {} seeds)", p->mean, p->lo, p->hi, p->n);
   } else if (all.best_flush) {
     why = " | the best flush baseline";
   }
@@ -412,7 +415,8 @@ void RankStudy(const SweepFlags& f, const sim::CostForSpec& cost_for) {
   if (!ranking.ok()) Fail(kExitBadInput, ranking.status().message());
   fmt::print(
       "time to train loss <= {:g} (smoothed over {} updates), from {}: updates to the target measured "
-      "(mean over seeds, 95 % t-interval) x steady-state time per update predicted at the target scale\n",
+      "(geometric mean over seeds, 95 % t-interval on the logs) x steady-state time per update predicted at "
+      "the target scale\n",
       f.target_loss, study::kLossSmoothingWindow, f.study);
   int rank = 0;
   for (const study::StudyRank& r : ranking->ranks) {

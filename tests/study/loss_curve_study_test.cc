@@ -43,8 +43,9 @@ TEST(LossCurveStudy, TokensToTargetIsSmoothed) {
   EXPECT_EQ(TokensToReach(curve, 1.9), std::nullopt);
 }
 
-// Seeds shifted by -5, 0, +5 updates reach at 90k, 95k, 100k tokens: mean 95k, sd 5k, and the
-// 95 % interval of the mean is 95k -+ t(2) * 5k / sqrt(3) with t(2) = 4.303.
+// Seeds shifted by -5, 0, +5 updates reach at 90k, 95k, 100k tokens: a count, so the geometric
+// mean (90k x 95k x 100k)^(1/3) = 94,912.2 and the t(2) = 4.303 interval on the logs,
+// [83,267.8, 108,185.0] (computed by hand in Python's math module).
 TEST(LossCurveStudy, TokensToTargetIntervalOverSeeds) {
   std::vector<TokenCurve> seeds;
   for (double shift : {-5.0, 0.0, 5.0}) seeds.push_back(LossAgainstTokens(Exponential(shift), 1000));
@@ -52,10 +53,12 @@ TEST(LossCurveStudy, TokensToTargetIntervalOverSeeds) {
   EXPECT_EQ(t.seeds, 3u);
   EXPECT_EQ(t.reached, 3u);
   ASSERT_TRUE(t.mean && t.lo && t.hi);
-  EXPECT_DOUBLE_EQ(*t.mean, 95000);
-  const double half = 4.303 * 5000 / std::sqrt(3.0);
-  EXPECT_NEAR(*t.lo, 95000 - half, 1e-6);
-  EXPECT_NEAR(*t.hi, 95000 + half, 1e-6);
+  EXPECT_NEAR(*t.mean, 94912.19958029332, 1e-6);
+  EXPECT_NEAR(*t.lo, 83267.76947120707, 1e-6);
+  EXPECT_NEAR(*t.hi, 108185.02388591536, 1e-6);
+  ASSERT_EQ(t.per_seed.size(), 3u);
+  EXPECT_EQ(t.per_seed[0], 90000);
+  EXPECT_EQ(t.per_seed[2], 100000);
 
   seeds.push_back(LossAgainstTokens(Exponential(1000), 1000));  // starts 3e9 above 2: never reaches
   const TokensToTarget partial = TokensToTargetOverSeeds(seeds, 2.5);

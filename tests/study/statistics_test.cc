@@ -67,5 +67,67 @@ TEST(Statistics, MeanIntervalSkipsMissingValues) {
   EXPECT_EQ(one->hi, 2.5);
 }
 
+// {1000, 2000, 4000}: the logs have mean ln 2000 and sd ln 2, so the geometric mean is 2000 and the
+// interval 2000 x exp(-+ t(2) ln 2 / sqrt(3)) = [357.41, 11191.55] with the table's t(2) = 4.303
+// (computed by hand in Python's math module).
+TEST(Statistics, GeometricMeanIntervalOfKnownSample) {
+  const std::optional<MeanInterval> m = GeometricMeanWithInterval({1000, 2000, 4000});
+  ASSERT_TRUE(m.has_value());
+  EXPECT_EQ(m->n, 3u);
+  EXPECT_NEAR(m->mean, 2000, 1e-9);
+  EXPECT_NEAR(m->stddev, std::log(2.0), 1e-12);
+  EXPECT_NEAR(m->lo, 357.41244923092376, 1e-6);
+  EXPECT_NEAR(m->hi, 11191.55196918055, 1e-6);
+}
+
+// A count's interval never goes below zero: {100, 100, 10000} tokens has a symmetric t-interval
+// whose lower bound is -10,799.9; on the logs it is [0.628, 343,031] around the geometric mean 464.16.
+TEST(Statistics, CountIntervalStaysPositiveWhereTheSymmetricOneDoesNot) {
+  const std::optional<MeanInterval> symmetric = MeanWithInterval({100, 100, 10000});
+  ASSERT_TRUE(symmetric.has_value());
+  EXPECT_NEAR(symmetric->lo, -10799.9, 0.1);
+  const std::optional<MeanInterval> m = GeometricMeanWithInterval({100, 100, 10000});
+  ASSERT_TRUE(m.has_value());
+  EXPECT_NEAR(m->mean, 464.1588833612782, 1e-9);
+  EXPECT_NEAR(m->lo, 0.6280583588133177, 1e-9);
+  EXPECT_NEAR(m->hi, 343030.971533055, 1e-6);
+  EXPECT_GT(m->lo, 0);
+}
+
+TEST(Statistics, GeometricMeanNeedsPositiveValues) {
+  EXPECT_FALSE(GeometricMeanWithInterval({}).has_value());
+  EXPECT_FALSE(GeometricMeanWithInterval({1, 0, 2}).has_value());
+  EXPECT_FALSE(GeometricMeanWithInterval({1, -2}).has_value());
+  const std::optional<MeanInterval> one = GeometricMeanWithInterval({NAN, 8, INFINITY});
+  ASSERT_TRUE(one.has_value());
+  EXPECT_EQ(one->n, 1u);
+  EXPECT_DOUBLE_EQ(one->mean, 8);
+  EXPECT_DOUBLE_EQ(one->lo, 8);
+  EXPECT_DOUBLE_EQ(one->hi, 8);
+}
+
+// Pairs (2, 1), (6, 2), (12, 4): per-seed ratios 2, 3, 3, geometric mean 18^(1/3) = 2.62074 and
+// interval [1.46504, 4.68811]. The unpaired ratio of the means, 6.67 / 2.33 = 2.86, is a different
+// number: pairing is the point.
+TEST(Statistics, PairedRatioOfKnownPairs) {
+  const std::optional<MeanInterval> r = PairedRatioWithInterval({2, 6, 12}, {1, 2, 4});
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->n, 3u);
+  EXPECT_NEAR(r->mean, 2.6207413942088964, 1e-12);
+  EXPECT_NEAR(r->lo, 1.46504378965076, 1e-9);
+  EXPECT_NEAR(r->hi, 4.6881093274060195, 1e-9);
+  // Identical ratios: zero width, whatever the seeds' spread.
+  const std::optional<MeanInterval> same = PairedRatioWithInterval({2, 20, 200}, {1, 10, 100});
+  ASSERT_TRUE(same.has_value());
+  EXPECT_NEAR(same->mean, 2, 1e-12);
+  EXPECT_NEAR(same->lo, 2, 1e-12);
+  EXPECT_NEAR(same->hi, 2, 1e-12);
+  // A pair with a missing side (a seed that never reached the target) is left out.
+  const std::optional<MeanInterval> partial = PairedRatioWithInterval({2, NAN, 12}, {1, 2, 4});
+  ASSERT_TRUE(partial.has_value());
+  EXPECT_EQ(partial->n, 2u);
+  EXPECT_FALSE(PairedRatioWithInterval({NAN}, {1}).has_value());
+}
+
 }  // namespace
 }  // namespace paci::study

@@ -249,7 +249,7 @@ TEST_F(StudyStore, RanksByPredictedTimeToTarget) {
   EXPECT_EQ(r->ranks[1].config->point.config.schedule, "1f1b-flush");
   EXPECT_EQ(r->ranks[2].config->point.config.schedule, "gpipe");
   ASSERT_EQ(r->best_flush, 1u);
-  EXPECT_EQ(*r->ranks[0].tokens.mean, 105 * 2048.0);
+  EXPECT_NEAR(*r->ranks[0].tokens.mean, 105 * 2048.0, 1e-9);  // a geometric mean: exp(log(x))
   ir::CostModel at_study = cost;
   at_study.set_tokens_per_microbatch(512);
   Result<double> steady = sim::SteadyTokensPerSecond(r->ranks[0].config->spec, at_study);
@@ -270,6 +270,36 @@ TEST_F(StudyStore, RanksByPredictedTimeToTarget) {
   Result<StudyRanking> failed = RankStudy(c, 5.0, broken);
   ASSERT_FALSE(failed.ok());
   EXPECT_EQ(failed.status().message(), "1f1b-flush P=2 K=4 lr=0.001 b=8 tokens/update=2048: bad cost");
+}
+
+// Paired by seed: flush reaches loss 5 at updates 105, 130 (rates 0.05, 0.04 per update) for seeds
+// 1, 2; PACI at 55, 105 (0.1, 0.05). At equal rates the per-seed speed-ups are 105/55 and 130/105,
+// so the paired speed-up is their geometric mean, sqrt(1.909 x 1.238) = 1.5374, with a finite
+// interval. A seed that one side never reaches is left out.
+TEST_F(StudyStore, SpeedupIsPairedBySeed) {
+  WriteRun(*db_, {.schedule = "1f1b-flush", .seed = 1, .loss = Line(0.05)});
+  WriteRun(*db_, {.schedule = "1f1b-flush", .seed = 2, .loss = Line(0.04)});
+  WriteRun(*db_, {.schedule = "1f1b-flush", .seed = 3, .loss = Line(0.001)});  // never reaches
+  WriteRun(*db_, {.schedule = "paci", .seed = 1, .loss = Line(0.1)});
+  WriteRun(*db_, {.schedule = "paci", .seed = 2, .loss = Line(0.05)});
+  WriteRun(*db_, {.schedule = "paci", .seed = 3, .loss = Line(0.1)});
+  const std::vector<StudyConfiguration> c = Load();
+  ASSERT_EQ(c.size(), 2u);
+  const StudyConfiguration& flush = c[0].IsFlush() ? c[0] : c[1];
+  const StudyConfiguration& paci = c[0].IsFlush() ? c[1] : c[0];
+  const std::optional<MeanInterval> s = PairedSpeedup(paci, 1000, flush, 1000, 5.0);
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(s->n, 2u);
+  // Line(r) reaches 5 at ceil(5 / r + 4.5): 105, 130 for flush; 55, 105 for PACI.
+  EXPECT_NEAR(s->mean, std::sqrt((105.0 / 55) * (130.0 / 105)), 1e-12);
+  EXPECT_LT(s->lo, s->mean);
+  EXPECT_GT(s->hi, s->mean);
+  // Twice PACI's rate halves its time: the speed-up doubles, interval and all.
+  const std::optional<MeanInterval> faster = PairedSpeedup(paci, 2000, flush, 1000, 5.0);
+  ASSERT_TRUE(faster.has_value());
+  EXPECT_NEAR(faster->mean, 2 * s->mean, 1e-12);
+  EXPECT_NEAR(faster->lo, 2 * s->lo, 1e-9);
+  EXPECT_FALSE(PairedSpeedup(paci, 0, flush, 1000, 5.0).has_value());
 }
 
 }  // namespace

@@ -1,7 +1,7 @@
 // `paci study` through the real binary: a 2 x 2 x 2 grid trained, resumed without re-running,
-// reported (whole and a sub-grid) and ranked; what makes two points different (corpus, optimizer and sampler knobs,
-// device); one log file per point; and the grid shared out among the copies a launcher starts
-// (the launcher's variables here; real mpirun processes in study_mpi_test.sh).
+// reported (whole and a sub-grid) and ranked; what makes two points different (corpus, optimizer and sampler
+// knobs, device); one log file per point; and the grid shared out among the copies a launcher starts (the
+// launcher's variables here; real mpirun processes in study_mpi_test.sh).
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -54,17 +54,21 @@ TEST(Study, TrainsTheGridAndResumesWithoutRerunning) {
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   const std::string db = (dir / "study.db").string();
-  const std::string study = std::string("study --schedules paci,1f1b-flush --stages 2 --accum 1,2 --lr 1e-3,3e-3") +
-                            " --seeds 1 --updates 3 --jobs 2 --db " + db + " " + kTinyModel;
-  const CliRun by_hand = Paci("train --schedule paci --stages 2 --accum 1 --lr 1e-3 --seed 1 --updates 3 --warmup 0 "
-                              "--min-lr-frac 0.1 --name by-hand --db " + db + " " + kTinyModel);
+  const std::string study =
+      std::string("study --schedules paci,1f1b-flush --stages 2 --accum 1,2 --lr 1e-3,3e-3") +
+      " --seeds 1 --updates 3 --jobs 2 --db " + db + " " + kTinyModel;
+  const CliRun by_hand = Paci(
+      "train --schedule paci --stages 2 --accum 1 --lr 1e-3 --seed 1 --updates 3 --warmup 0 "
+      "--min-lr-frac 0.1 --name by-hand --db " +
+      db + " " + kTinyModel);
   ASSERT_EQ(by_hand.code, 0) << by_hand.err;
   const CliRun first = Paci(study);
   ASSERT_EQ(first.code, 0) << first.err << first.out;
   EXPECT_NE(first.out.find("trained 7, skipped 1, failed 0"), std::string::npos) << first.out;
   const CliRun list = Paci("runs list --db " + db);
   size_t complete = 0;
-  for (size_t at = list.out.find("complete"); at != std::string::npos; at = list.out.find("complete", at + 1)) ++complete;
+  for (size_t at = list.out.find("complete"); at != std::string::npos; at = list.out.find("complete", at + 1))
+    ++complete;
   EXPECT_EQ(complete, 8u) << list.out;
 
   const CliRun again = Paci(study);
@@ -80,9 +84,10 @@ TEST(Study, TrainsTheGridAndResumesWithoutRerunning) {
   const std::string cost = (dir / "cost.json").string();
   std::ofstream(cost) << R"({"stages":[{"fwd_ms":1,"bwd_ms":2}],"tokens_per_microbatch":16})";
   const std::string out = (dir / "report").string();
-  const CliRun report = Paci("study report --db " + db + " --out " + out + " --target-loss 10 --cost " + cost);
+  const CliRun report =
+      Paci("study report --db " + db + " --out " + out + " --target-loss 10 --cost " + cost);
   ASSERT_EQ(report.code, 0) << report.err;
-  EXPECT_NE(report.out.find("8 configurations, 4 CSV files"), std::string::npos) << report.out;
+  EXPECT_NE(report.out.find("8 configurations, 5 CSV files"), std::string::npos) << report.out;
   const auto lines = [](const std::string& path) {
     std::ifstream in(path);
     std::vector<std::string> rows;
@@ -94,9 +99,16 @@ TEST(Study, TrainsTheGridAndResumesWithoutRerunning) {
   const std::vector<std::string> tta = lines(out + "/tta.csv");
   ASSERT_EQ(tta.size(), 1u + 8);
   for (size_t i = 1; i < tta.size(); ++i) {
-    EXPECT_EQ(std::count(tta[i].begin(), tta[i].end(), ','), 9) << tta[i];
-    EXPECT_NE(tta[i].back(), ',') << tta[i];  // predicted seconds filled in
+    EXPECT_EQ(std::count(tta[i].begin(), tta[i].end(), ','), 17) << tta[i];
+    // The configuration's label is quoted and holds no comma: field 8 is predicted_seconds.
+    std::vector<std::string> field;
+    std::stringstream row(tta[i]);
+    for (std::string x; std::getline(row, x, ',');) field.push_back(x);
+    ASSERT_GE(field.size(), 9u) << tta[i];
+    EXPECT_FALSE(field[8].empty()) << tta[i];  // predicted seconds filled in
   }
+  // One row per run: seed 1 of each of the 8 configurations.
+  EXPECT_EQ(lines(out + "/seeds.csv").size(), 1u + 8);
   // 1F1B-flush at P = 2, K = 1 under 1 + 2 ms per micro-batch: 16 tokens per (K + P - 1) x 3 ms.
   EXPECT_NE(tta[1].find("1f1b-flush P=2 K=1"), std::string::npos) << tta[1];
   EXPECT_NE(tta[1].find(",2666.67,"), std::string::npos) << tta[1];
@@ -115,7 +127,8 @@ TEST(Study, TrainsTheGridAndResumesWithoutRerunning) {
   EXPECT_EQ(Paci("study report --db " + db + " --out " + out + " --cost " + cost).code, 2);
 
   // A sub-grid: PACI at K = 2, lr 3e-3, and the flush baseline it is compared with.
-  const CliRun sub = Paci("study report --no-plots --db " + db + " --out " + out + "-sub --schedules paci --accum 2 --lr 3e-3");
+  const CliRun sub = Paci("study report --no-plots --db " + db + " --out " + out +
+                          "-sub --schedules paci --accum 2 --lr 3e-3");
   ASSERT_EQ(sub.code, 0) << sub.err;
   EXPECT_NE(sub.out.find("2 configurations"), std::string::npos) << sub.out;
   const std::vector<std::string> sub_final = lines(out + "-sub/final.csv");
@@ -151,8 +164,8 @@ TEST(Study, TheCorpusIsPartOfAPointsIdentity) {
   const auto dir = std::filesystem::temp_directory_path() / ("paci_study_data_" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
-  const std::string db = (dir / "study.db").string(), a = (dir / "a.txt").string(), b = (dir / "b.txt").string(),
-                    a_copy = (dir / "a_copy.txt").string();
+  const std::string db = (dir / "study.db").string(), a = (dir / "a.txt").string(),
+                    b = (dir / "b.txt").string(), a_copy = (dir / "a_copy.txt").string();
   {
     std::ofstream fa(a), fb(b);
     for (int i = 0; i < 40; ++i) {
@@ -161,8 +174,9 @@ TEST(Study, TheCorpusIsPartOfAPointsIdentity) {
     }
   }
   std::filesystem::copy_file(a, a_copy);
-  const std::string study = "study --schedules paci --stages 2 --accum 1 --lr 1e-3 --seeds 1 --updates 2 --db " + db +
-                            " " + kTinyModel;
+  const std::string study =
+      "study --schedules paci --stages 2 --accum 1 --lr 1e-3 --seeds 1 --updates 2 --db " + db + " " +
+      kTinyModel;
   const auto trained = [&](const std::string& extra, const char* expect) {
     const CliRun r = Paci(study + extra);
     ASSERT_EQ(r.code, 0) << extra << "\n" << r.err << r.out;
@@ -171,7 +185,7 @@ TEST(Study, TheCorpusIsPartOfAPointsIdentity) {
   trained(" --data " + a, "trained 1, skipped 0, failed 0");
   trained(" --data " + b, "trained 1, skipped 0, failed 0");       // another corpus: another point
   trained(" --data " + a_copy, "trained 0, skipped 1, failed 0");  // the same text elsewhere: the same
-  trained("", "trained 1, skipped 0, failed 0");                    // the default corpus
+  trained("", "trained 1, skipped 0, failed 0");                   // the default corpus
   trained(" --data " + b, "trained 0, skipped 1, failed 0");
 
   const CliRun report = Paci("study report --no-plots --db " + db + " --out " + (dir / "report").string());
@@ -190,9 +204,10 @@ TEST(Study, TheCorpusIsPartOfAPointsIdentity) {
 TEST(Study, WeightDecaySamplerAndValidationBatchesArePartOfAPoint) {
   const auto dir = FreshDir("paci_study_knobs");
   // kTinyModel without its --eval-batches: the default (20) first.
-  const std::string study = "study --schedules paci --stages 2 --accum 1 --lr 1e-3 --seeds 1 --updates 2 --db " +
-                            (dir / "study.db").string() +
-                            " --layers 1 --dim 16 --heads 2 --seq 8 --microbatch-size 2 --eval-every 0";
+  const std::string study =
+      "study --schedules paci --stages 2 --accum 1 --lr 1e-3 --seeds 1 --updates 2 --db " +
+      (dir / "study.db").string() +
+      " --layers 1 --dim 16 --heads 2 --seq 8 --microbatch-size 2 --eval-every 0";
   const auto expect = [&](const std::string& extra, const char* what) {
     const CliRun r = Paci(study + extra);
     ASSERT_EQ(r.code, 0) << extra << "\n" << r.err << r.out;
@@ -219,16 +234,23 @@ TEST(Study, EveryPointHasItsOwnLog) {
     std::ofstream text(corpus);
     for (int i = 0; i < 40; ++i) text << "every stage steps its own optimizer " << i << "\n";
   }
-  const std::string study = "study --schedules paci,1f1b-flush --stages 2 --accum 1,2 --lr 1e-3 --seeds 1 "
-                            "--updates 2 --db " + (dir / "study.db").string() + " " + kTinyModel;
+  const std::string study =
+      "study --schedules paci,1f1b-flush --stages 2 --accum 1,2 --lr 1e-3 --seeds 1 "
+      "--updates 2 --db " +
+      (dir / "study.db").string() + " " + kTinyModel;
   ASSERT_EQ(Paci(study).code, 0);
   ASSERT_EQ(Paci(study + " --data " + corpus).code, 0);
   std::vector<std::string> logs;
-  for (const auto& e : std::filesystem::directory_iterator(dir / "study.db.logs")) logs.push_back(e.path().filename());
+  for (const auto& e : std::filesystem::directory_iterator(dir / "study.db.logs"))
+    logs.push_back(e.path().filename());
   EXPECT_EQ(logs.size(), 8u);
-  EXPECT_EQ(std::count_if(logs.begin(), logs.end(), [](const std::string& n) { return n.rfind("paci-P2-K2-lr0.001-seed1-", 0) == 0; }), 2);
+  EXPECT_EQ(std::count_if(logs.begin(), logs.end(),
+                          [](const std::string& n) { return n.rfind("paci-P2-K2-lr0.001-seed1-", 0) == 0; }),
+            2);
   for (const std::string& name : logs)
-    EXPECT_NE(paci::testing::ReadWholeFile((dir / "study.db.logs" / name).string()).find("update"), std::string::npos) << name;
+    EXPECT_NE(paci::testing::ReadWholeFile((dir / "study.db.logs" / name).string()).find("update"),
+              std::string::npos)
+        << name;
   std::filesystem::remove_all(dir);
 }
 
@@ -238,11 +260,15 @@ TEST(Study, EveryPointHasItsOwnLog) {
 // outside the size is refused naming the variable.
 TEST(Study, ALaunchersRanksShareTheGrid) {
   const auto dir = FreshDir("paci_study_ranks");
-  const std::string study = "study --schedules paci,1f1b-flush --stages 2 --accum 1,2 --lr 1e-3 --seeds 1 "
-                            "--updates 2 --db " + (dir / "study.db").string() + " " + kTinyModel;
+  const std::string study =
+      "study --schedules paci,1f1b-flush --stages 2 --accum 1,2 --lr 1e-3 --seeds 1 "
+      "--updates 2 --db " +
+      (dir / "study.db").string() + " " + kTinyModel;
   const CliRun zero = Paci(study, "OMPI_COMM_WORLD_RANK=0 OMPI_COMM_WORLD_SIZE=3");
   ASSERT_EQ(zero.code, 0) << zero.err << zero.out;
-  EXPECT_TRUE(Has(zero, "study rank 0 of 3 (OMPI_COMM_WORLD_RANK/SIZE): this rank trains grid points i with i % 3 == 0: 2 of 4"))
+  EXPECT_TRUE(Has(zero,
+                  "study rank 0 of 3 (OMPI_COMM_WORLD_RANK/SIZE): this rank trains grid points i with i % 3 "
+                  "== 0: 2 of 4"))
       << zero.out;
   EXPECT_TRUE(Has(zero, "trained 2, skipped 0, failed 0")) << zero.out;
   const CliRun one = Paci(study, "PMI_RANK=1 PMI_SIZE=3");
