@@ -68,7 +68,9 @@ std::optional<MeanInterval> PairedSpeedup(const StudyConfiguration& c, double c_
       if (c.runs[i].seed != base.runs[j].seed) continue;
       const std::optional<double> a = TokensToReach(c_curves[i], target_loss);
       const std::optional<double> b = TokensToReach(base_curves[j], target_loss);
-      if (!a || !b) continue;
+      // As for tokens to target: a seed that never gets there has no time, and leaving it out
+      // would flatter the side that missed, so the speed-up is defined only when every seed does.
+      if (!a || !b) return std::nullopt;
       base_seconds.push_back(*b / base_rate);
       c_seconds.push_back(*a / c_rate);
     }

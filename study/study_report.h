@@ -44,7 +44,8 @@ FinalLoss FinalLossOf(const StudyConfiguration& c, const StudyConfiguration* flu
 // Speed-up in predicted time to `target_loss` of `c` (at `c_rate` study tokens per second at the
 // target scale) over `base` (at `base_rate`), paired by seed: per seed, base's time / c's time =
 // (base tokens to target / base_rate) / (c tokens to target / c_rate), then the geometric mean and
-// its 95 % interval over the seeds both reach (statistics.h). nullopt when no seed pairs.
+// its 95 % interval over the seeds (statistics.h). nullopt when no seed pairs, or when a seed of
+// either never reaches the target (as tokens to target, defined only when every seed does).
 std::optional<MeanInterval> PairedSpeedup(const StudyConfiguration& c, double c_rate,
                                           const StudyConfiguration& base, double base_rate,
                                           double target_loss);

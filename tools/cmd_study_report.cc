@@ -13,6 +13,7 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -384,7 +385,10 @@ size_t PlotHeatMaps(plot::Renderer& r, const std::vector<Configuration>& configs
       }
     }
     std::string file = s;
-    std::replace(file.begin(), file.end(), '+', '_');
+    // A file name a shell needs no quotes for: "paci+drift-lr-scale=1.0" -> "paci_drift-lr-scale_1_0".
+    std::replace_if(
+        file.begin(), file.end(),
+        [](char ch) { return !std::isalnum(static_cast<unsigned char>(ch)) && ch != '-'; }, '_');
     const Status st = r.Write(map, (out / ("gap_heatmap_" + file)).string());
     if (!st.ok()) Fail(kExitRuntimeError, "--out: " + st.message());
     ++written;

@@ -275,15 +275,23 @@ TEST_F(StudyStore, RanksByPredictedTimeToTarget) {
 // Paired by seed: flush reaches loss 5 at updates 105, 130 (rates 0.05, 0.04 per update) for seeds
 // 1, 2; PACI at 55, 105 (0.1, 0.05). At equal rates the per-seed speed-ups are 105/55 and 130/105,
 // so the paired speed-up is their geometric mean, sqrt(1.909 x 1.238) = 1.5374, with a finite
-// interval. A seed that one side never reaches is left out.
+// interval. A seed that one side never reaches leaves the speed-up undefined (not left out, which
+// would flatter the side that missed).
 TEST_F(StudyStore, SpeedupIsPairedBySeed) {
   WriteRun(*db_, {.schedule = "1f1b-flush", .seed = 1, .loss = Line(0.05)});
   WriteRun(*db_, {.schedule = "1f1b-flush", .seed = 2, .loss = Line(0.04)});
-  WriteRun(*db_, {.schedule = "1f1b-flush", .seed = 3, .loss = Line(0.001)});  // never reaches
   WriteRun(*db_, {.schedule = "paci", .seed = 1, .loss = Line(0.1)});
   WriteRun(*db_, {.schedule = "paci", .seed = 2, .loss = Line(0.05)});
-  WriteRun(*db_, {.schedule = "paci", .seed = 3, .loss = Line(0.1)});
-  const std::vector<StudyConfiguration> c = Load();
+  WriteRun(*db_, {.schedule = "gpipe", .seed = 1, .loss = Line(0.1)});
+  WriteRun(*db_, {.schedule = "gpipe", .seed = 2, .loss = Line(0.001)});  // never reaches
+  const std::vector<StudyConfiguration> all = Load();
+  ASSERT_EQ(all.size(), 3u);
+  const StudyConfiguration& gpipe = all[0].point.config.schedule == "gpipe"   ? all[0]
+                                    : all[1].point.config.schedule == "gpipe" ? all[1]
+                                                                              : all[2];
+  std::vector<StudyConfiguration> c;
+  for (const StudyConfiguration& x : all)
+    if (x.point.config.schedule != "gpipe") c.push_back(x);
   ASSERT_EQ(c.size(), 2u);
   const StudyConfiguration& flush = c[0].IsFlush() ? c[0] : c[1];
   const StudyConfiguration& paci = c[0].IsFlush() ? c[1] : c[0];
@@ -300,6 +308,7 @@ TEST_F(StudyStore, SpeedupIsPairedBySeed) {
   EXPECT_NEAR(faster->mean, 2 * s->mean, 1e-12);
   EXPECT_NEAR(faster->lo, 2 * s->lo, 1e-9);
   EXPECT_FALSE(PairedSpeedup(paci, 0, flush, 1000, 5.0).has_value());
+  EXPECT_FALSE(PairedSpeedup(gpipe, 1000, flush, 1000, 5.0).has_value());  // seed 2 never reaches
 }
 
 }  // namespace
