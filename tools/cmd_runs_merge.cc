@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -50,8 +51,11 @@ void Merge(const MergeFlags& f) {
   options.key = StudyKey;
   options.skip_duplicates = f.skip_duplicates;
   options.without_ops = f.without_ops;
+  const bool existed = std::filesystem::exists(f.db);
   Result<store::MergeResult> r = store::MergeStores(f.sources, f.db, options);
-  if (!r.ok()) Fail(kExitBadInput, r.status().message() + " (" + f.db + " is unchanged)");
+  if (!r.ok())
+    Fail(kExitBadInput,
+         r.status().message() + " (" + f.db + (existed ? " is unchanged)" : " was not created)"));
   size_t copied = 0;
   for (const store::SourceMerge& s : r->sources) {
     copied += s.copied.size();
