@@ -103,6 +103,11 @@ SqliteStmt& SqliteStmt::BindNull(int i) {
   return *this;
 }
 
+SqliteStmt& SqliteStmt::BindColumn(int i, const SqliteStmt& from, int col) {
+  sqlite3_bind_value(stmt_.get(), i, sqlite3_column_value(from.stmt_.get(), col));
+  return *this;
+}
+
 Status SqliteStmt::Step(bool* row) {
   const int rc = sqlite3_step(stmt_.get());
   *row = rc == SQLITE_ROW;

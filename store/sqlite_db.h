@@ -58,6 +58,9 @@ class SqliteStmt {
   SqliteStmt& BindText(int i, std::string_view v);
   SqliteStmt& BindBlob(int i, std::string_view bytes);
   SqliteStmt& BindNull(int i);
+  // Binds column `col` of `from`'s current row as it is stored (type and bytes): a row copied
+  // between stores without knowing its columns.
+  SqliteStmt& BindColumn(int i, const SqliteStmt& from, int col);
 
   // Advances; *row says whether a row is available. Resets nothing.
   Status Step(bool* row);
@@ -70,13 +73,14 @@ class SqliteStmt {
   bool IsNull(int col) const { return sqlite3_column_type(stmt_.get(), col) == SQLITE_NULL; }
   std::string Text(int col) const;
   std::string Blob(int col) const;
+  int ColumnCount() const { return sqlite3_column_count(stmt_.get()); }
+  std::string ColumnName(int col) const { return sqlite3_column_name(stmt_.get(), col); }
 
  private:
   struct Finalizer {
     void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
   };
-  SqliteStmt(sqlite3* db, std::string path, sqlite3_stmt* s)
-      : db_(db), path_(std::move(path)), stmt_(s) {}
+  SqliteStmt(sqlite3* db, std::string path, sqlite3_stmt* s) : db_(db), path_(std::move(path)), stmt_(s) {}
 
   sqlite3* db_;  // not owned; the connection outlives its statements
   std::string path_;

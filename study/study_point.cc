@@ -26,6 +26,16 @@ bool SamePoint(const StudyPoint& a, const StudyPoint& b, bool ignore_seed) {
          (x.precision.empty() ? "fp32" : x.precision) == (y.precision.empty() ? "fp32" : y.precision);
 }
 
+std::string PointKey(const StudyPoint& p) {
+  const store::RunConfig& c = p.config;
+  // SamePoint's defaults for runs stored before the device and precision columns; lr exactly.
+  return fmt::format("{}|P={}|K={}|lr={}|b={}|t={}|seed={}|{}|{}|{}", c.schedule, c.stages.value_or(-1),
+                     c.accum.value_or(-1), c.lr.value_or(-1), c.microbatch_size.value_or(-1),
+                     c.tokens_per_update.value_or(-1), c.seed.value_or(-1),
+                     c.device.empty() ? "cpu" : c.device, c.precision.empty() ? "fp32" : c.precision,
+                     p.setup);
+}
+
 std::string VariantName(const StudyPoint& p) {
   const nlohmann::json setup = nlohmann::json::parse(p.setup, nullptr, /*allow_exceptions=*/false);
   if (setup.is_object() && setup.contains("drift_lr_scale"))

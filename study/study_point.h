@@ -25,6 +25,10 @@ std::optional<StudyPoint> PointOfRun(const store::RunRecord& run);
 // Runs stored before the device and precision columns existed were on the CPU in fp32.
 bool SamePoint(const StudyPoint& a, const StudyPoint& b, bool ignore_seed = false);
 
+// A string equal for two points exactly when SamePoint (seed included) says they are equal: what
+// `paci runs merge` keys runs by to find two runs of one grid point and seed.
+std::string PointKey(const StudyPoint& p);
+
 // The schedule as a study compares it: its name, plus "+drift-lr-scale=A" with the mitigation.
 std::string VariantName(const StudyPoint& p);
 

@@ -1,5 +1,5 @@
-// `paci runs list|show|delete|link`: what is in a trace store, one run in detail, removing runs,
-// and recording which prediction a measured run belongs to.
+// `paci runs list|show|delete|link|merge`: what is in a trace store, one run in detail, removing
+// runs, recording which prediction a measured run belongs to, and (cmd_runs_merge.cc) joining stores.
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
@@ -103,7 +103,10 @@ void Show(const std::string& db, int64_t id) {
   fmt::print("  ops: {}  updates: {}  memory samples: {}\n", run->ops.size(), run->updates.size(),
              run->memory.size());
   const store::RunMetrics m = store::ComputeRunMetrics(*run);
-  fmt::print("  makespan: {} ns  bubble: {:.4f}\n", m.makespan_ns, m.bubble_fraction);
+  if (run->ops.empty())  // e.g. merged --without-ops: the stored metrics below still hold
+    fmt::print("  makespan: -  bubble: -  (no ops stored)\n");
+  else
+    fmt::print("  makespan: {} ns  bubble: {:.4f}\n", m.makespan_ns, m.bubble_fraction);
   for (const auto& [key, value] : run->metrics) fmt::print("  metric {}: {}\n", key, value);
   auto links = store.LinksOf(id);
   if (!links.ok()) Fail(links.status());
@@ -139,7 +142,7 @@ void AddDbFlag(CLI::App* app, RunsFlags* flags) {
 
 void AddRunsCommand(CLI::App& app) {
   auto flags = std::make_shared<RunsFlags>();
-  CLI::App* runs = app.add_subcommand("runs", "list, show, delete or link runs in a trace store");
+  CLI::App* runs = app.add_subcommand("runs", "list, show, delete, link or merge runs in a trace store");
   runs->require_subcommand(1);
   CLI::App* list = runs->add_subcommand("list", "one line per run");
   AddDbFlag(list, flags.get());
@@ -157,6 +160,7 @@ void AddRunsCommand(CLI::App& app) {
   link->add_option("MEASURED", flags->measured, "measured run id")->required();
   AddDbFlag(link, flags.get());
   link->callback([flags] { Link(flags->db, flags->predicted, flags->measured); });
+  AddRunsMergeCommand(runs);
 }
 
 }  // namespace paci::cli

@@ -4,7 +4,8 @@
 // re-running the same command skips every point the store already holds complete, so an
 // interrupted study resumes. Flags it does not know (the model and data flags, --eval-every) go to
 // every `paci train` unchanged. Started several times by mpirun or srun, each copy trains its share
-// of the grid (tools/grid_share.h) into the same store. `paci study report` (cmd_study_report.cc)
+// of the grid (tools/grid_share.h) into the same store, or with "{rank}" in --db each into its own,
+// joined afterwards by `paci runs merge` (cmd_runs_merge.cc). `paci study report` (cmd_study_report.cc)
 // turns the runs into CSV and plots. Exit codes: 0 every point done, 1 some point failed, 2 bad
 // flags.
 #include <fcntl.h>
@@ -228,37 +229,41 @@ void CheckStudyFlags(const StudyFlags& f) {
   RefuseRepeats(f.lr, "--lr");
 }
 
-void RunStudy(const StudyFlags& f) {
-  CheckStudyFlags(f);
-  if (f.updates < 1) Fail(kExitBadInput, "--updates must be at least 1");
-  if (f.schedules.empty() || f.accum.empty() || f.lr.empty())
-    Fail(kExitBadInput, "--schedules, --accum and --lr need a value");
-  if (!(f.warmup_frac >= 0 && f.warmup_frac < 1)) Fail(kExitBadInput, "--warmup-frac must be in [0, 1)");
-  if (!(f.min_lr_frac >= 0 && f.min_lr_frac <= 1)) Fail(kExitBadInput, "--min-lr-frac must be in [0, 1]");
-  for (const std::string& s : f.schedules)
-    if (!ParseScheduleName(s)) Fail(kExitBadInput, "--schedules: unknown schedule '" + s + "'");
-  RefuseGridFlags(f.train_args);
+// Replaces every "{rank}" in `s` with the rank: one store (and log folder) per rank.
+std::string ExpandRank(std::string s, int rank) {
+  static const std::string kRank = "{rank}";
+  for (size_t at = s.find(kRank); at != std::string::npos; at = s.find(kRank, at))
+    s.replace(at, kRank.size(), std::to_string(rank));
+  return s;
+}
 
-  const Result<GridShare> share = ReadGridShare([](const char* name) { return std::getenv(name); });
-  if (!share.ok()) Fail(kExitBadInput, share.status().message());
-  const std::vector<Point> grid = Grid(f, StudyCores(*share));  // checks every point: nothing made before
+// The flags with --db and --log-dir of this rank.
+StudyFlags WithRank(StudyFlags f, int rank) {
+  f.db = ExpandRank(f.db, rank);
+  f.log_dir = ExpandRank(f.log_dir, rank);
+  return f;
+}
+
+// Trains this copy's share of the grid into f.db (its "{rank}" already replaced).
+void RunShare(const StudyFlags& f, const GridShare& share) {
+  const std::vector<Point> grid = Grid(f, StudyCores(share));  // checks every point: nothing made before
   const std::string logs = f.log_dir.empty() ? f.db + ".logs" : f.log_dir;
   MakeLogDir(logs, !f.log_dir.empty());
   const std::vector<StudyPoint> done = FinishedPoints(f.db);
   std::vector<size_t> todo;
   size_t owned = 0;
   for (size_t i = 0; i < grid.size(); ++i) {
-    if (!share->Owns(i)) continue;
+    if (!share.Owns(i)) continue;
     ++owned;
     if (std::none_of(done.begin(), done.end(), [&](const StudyPoint& d) { return SamePoint(d, grid[i].id); }))
       todo.push_back(i);
   }
   const std::string who =
-      share->ranks == 1 ? "study"
-                        : fmt::format("study rank {} of {} ({})", share->rank, share->ranks, share->source);
-  if (share->ranks > 1)
+      share.ranks == 1 ? "study"
+                       : fmt::format("study rank {} of {} ({})", share.rank, share.ranks, share.source);
+  if (share.ranks > 1)
     std::printf("%s: this rank trains grid points i with i %% %d == %d: %zu of %zu\n", who.c_str(),
-                share->ranks, share->rank, owned, grid.size());
+                share.ranks, share.rank, owned, grid.size());
   std::printf("%s: %zu points, %zu already in %s, %zu to train (%d at once)\n", who.c_str(), owned,
               owned - todo.size(), f.db.c_str(), todo.size(), f.jobs);
   std::fflush(stdout);
@@ -288,7 +293,7 @@ void RunStudy(const StudyFlags& f) {
     if (it == running.end()) continue;
     const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
     failed += ok ? 0 : 1;
-    std::printf("%s%s  %s%s\n", share->ranks > 1 ? fmt::format("[rank {}] ", share->rank).c_str() : "",
+    std::printf("%s%s  %s%s\n", share.ranks > 1 ? fmt::format("[rank {}] ", share.rank).c_str() : "",
                 ok ? "done  " : "FAILED", grid[it->second].name.c_str(),
                 ok ? "" : fmt::format(" (see {}/{})", logs, LogName(grid[it->second])).c_str());
     std::fflush(stdout);
@@ -298,6 +303,22 @@ void RunStudy(const StudyFlags& f) {
   std::printf("%s: trained %zu, skipped %zu, failed %zu\n", who.c_str(), todo.size() - failed,
               owned - todo.size(), failed);
   if (failed) Fail(kExitRuntimeError, fmt::format("{} of {} point(s) failed", failed, todo.size()));
+}
+
+void RunStudy(const StudyFlags& f) {
+  CheckStudyFlags(f);
+  if (f.updates < 1) Fail(kExitBadInput, "--updates must be at least 1");
+  if (f.schedules.empty() || f.accum.empty() || f.lr.empty())
+    Fail(kExitBadInput, "--schedules, --accum and --lr need a value");
+  if (!(f.warmup_frac >= 0 && f.warmup_frac < 1)) Fail(kExitBadInput, "--warmup-frac must be in [0, 1)");
+  if (!(f.min_lr_frac >= 0 && f.min_lr_frac <= 1)) Fail(kExitBadInput, "--min-lr-frac must be in [0, 1]");
+  for (const std::string& s : f.schedules)
+    if (!ParseScheduleName(s)) Fail(kExitBadInput, "--schedules: unknown schedule '" + s + "'");
+  RefuseGridFlags(f.train_args);
+
+  const Result<GridShare> share = ReadGridShare([](const char* name) { return std::getenv(name); });
+  if (!share.ok()) Fail(kExitBadInput, share.status().message());
+  RunShare(WithRank(f, share->rank), *share);
 }
 
 }  // namespace
@@ -321,13 +342,19 @@ void AddStudyCommand(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--min-lr-frac", f->min_lr_frac, "cosine decay to this fraction of the peak lr")
       ->capture_default_str();
-  cmd->add_option("--db", f->db, "trace store every run is recorded in")->capture_default_str();
-  cmd->add_option("--log-dir", f->log_dir, "where each run's output goes (default: DB.logs)");
+  cmd->add_option("--db", f->db,
+                  "trace store every run is recorded in; \"{rank}\" in it is replaced by the launcher's rank "
+                  "(one store per rank, joined by `paci runs merge`)")
+      ->capture_default_str();
+  cmd->add_option("--log-dir", f->log_dir,
+                  "where each run's output goes (default: DB.logs; \"{rank}\" as in --db)");
   cmd->add_option("--jobs", f->jobs, "runs at once")->capture_default_str();
   cmd->allow_extras();
   cmd->footer(
       "Other flags (model, data, --eval-every, --device) are passed to every `paci train`. Under mpirun or "
-      "srun, each rank trains its share of the grid (point i on rank i % ranks) into the same --db.");
+      "srun, each rank trains its share of the grid (point i on rank i % ranks) into the same --db, or with "
+      "--db 'study.rank{rank}.db' each into its own store (local disk; SQLite is unsafe on NFS), joined "
+      "afterwards by `paci runs merge study.rank*.db --db study.db`.");
 
   CLI::App* report = AddStudyReportCommand(cmd);
   cmd->callback([f, cmd, report] {

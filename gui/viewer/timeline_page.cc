@@ -253,11 +253,19 @@ void TimelinePage::setRun(std::shared_ptr<const TraceIndex> index, uint32_t chun
   const size_t ops =
       model_->overview() ? static_cast<size_t>(model_->overview()->op_count()) : ix.ops().size();
   legend_->setRun(ix, chunks, model_->overview() != nullptr);
-  header_->setText(QStringLiteral("<b>%1</b> &nbsp; %2 stages, %3 ops, makespan %4")
-                       .arg(title.toHtmlEscaped())
-                       .arg(ix.stages())
-                       .arg(FormatCount(static_cast<int64_t>(ops)))
-                       .arg(QString::fromStdString(FormatTime(ix.makespan(), ix.makespan() / 1000.0))));
+  if (ops == 0) {
+    // A run kept without its per-op trace (`paci runs merge --without-ops`) or that ran no op.
+    header_->setText(tr("<b>%1</b> &nbsp; %2 stages; this run has no ops stored (its updates and metrics "
+                        "are in the run list and Curves)")
+                         .arg(title.toHtmlEscaped())
+                         .arg(ix.stages()));
+  } else {
+    header_->setText(QStringLiteral("<b>%1</b> &nbsp; %2 stages, %3 ops, makespan %4")
+                         .arg(title.toHtmlEscaped())
+                         .arg(ix.stages())
+                         .arg(FormatCount(static_cast<int64_t>(ops)))
+                         .arg(QString::fromStdString(FormatTime(ix.makespan(), ix.makespan() / 1000.0))));
+  }
   resetNavigation();
   timeline_->setTracks({{title, model_.get(), {}}});
 }

@@ -11,6 +11,7 @@
 #include "gui/viewer/run_browser.h"
 #include "gui/viewer/timeline_page.h"
 #include "gui/viewer/timeline_widget.h"
+#include "store/store_merge.h"
 #include "tests/gui/demo_runs.h"
 
 using namespace paci;
@@ -24,6 +25,7 @@ class WindowTest : public QObject {
   void compareAndExport();
   void explorerPage();
   void badStoreShowsMessage();
+  void runWithoutOpsSaysSo();
 
  private:
   QTemporaryDir dir_;
@@ -53,8 +55,8 @@ void WindowTest::openZoomSelect() {
   QVERIFY(tl->isVisible());
   const double span = tl->axis().VisibleEnd() - tl->axis().VisibleStart();
   const QPointF pos(tl->width() / 2.0, 60);
-  QWheelEvent wheel(pos, tl->mapToGlobal(pos), QPoint(), QPoint(0, 240), Qt::NoButton,
-                    Qt::NoModifier, Qt::NoScrollPhase, false);
+  QWheelEvent wheel(pos, tl->mapToGlobal(pos), QPoint(), QPoint(0, 240), Qt::NoButton, Qt::NoModifier,
+                    Qt::NoScrollPhase, false);
   QApplication::sendEvent(tl, &wheel);
   QVERIFY(tl->axis().VisibleEnd() - tl->axis().VisibleStart() < span * 0.8);
   // Click every 7 px along stage 0's compute band until something is selected.
@@ -62,15 +64,16 @@ void WindowTest::openZoomSelect() {
   QSignalSpy selected(tl, &TimelineWidget::opSelected);
   tl->fit();
   const int y = static_cast<int>(26 + 20 + m->LaneRect(0, ir::LANE_COMPUTE, 1).center().y());
-  for (int x = 70; x < tl->width() && !m->selected(); x += 7) QTest::mouseClick(tl, Qt::LeftButton, {}, QPoint(x, y));
+  for (int x = 70; x < tl->width() && !m->selected(); x += 7)
+    QTest::mouseClick(tl, Qt::LeftButton, {}, QPoint(x, y));
   QVERIFY(m->selected().has_value());
   QVERIFY(selected.count() >= 1);
   QVERIFY(!m->edges().after.empty() || !m->edges().before.empty());
   // Drag pans.
   const double origin = tl->axis().origin_ns;
   QTest::mousePress(tl, Qt::LeftButton, {}, QPoint(400, y));
-  QMouseEvent move(QEvent::MouseMove, QPointF(500, y), tl->mapToGlobal(QPointF(500, y)),
-                   Qt::NoButton, Qt::LeftButton, Qt::NoModifier);
+  QMouseEvent move(QEvent::MouseMove, QPointF(500, y), tl->mapToGlobal(QPointF(500, y)), Qt::NoButton,
+                   Qt::LeftButton, Qt::NoModifier);
   QApplication::sendEvent(tl, &move);
   QTest::mouseRelease(tl, Qt::LeftButton, {}, QPoint(500, y));
   QVERIFY(tl->axis().origin_ns != origin);
@@ -128,6 +131,22 @@ void WindowTest::badStoreShowsMessage() {
   f.close();
   QVERIFY(!w_->openStore(bad));  // message on stderr in non-interactive mode; no crash
   QCOMPARE(w_->browser()->model().rowCount(), static_cast<int>(ids_.all.size()));
+}
+
+// A store merged --without-ops (`paci runs merge`, store/store_merge.h) keeps runs without their
+// per-op trace: the viewer lists and opens them and says the run has no ops.
+void WindowTest::runWithoutOpsSaysSo() {
+  const QString lean = dir_.filePath(QStringLiteral("lean.db"));
+  store::MergeOptions without_ops;
+  without_ops.without_ops = true;
+  auto merged = store::MergeStores({PACI_TRACES_DIR "/paci-vs-flush-p2.db"}, lean.toStdString(), without_ops);
+  QVERIFY2(merged.ok(), merged.status().message().c_str());
+  QVERIFY(w_->openStore(lean));
+  QVERIFY(w_->browser()->model().rowCount() > 0);
+  QVERIFY(w_->openRunNow(1));
+  QVERIFY2(w_->timelinePage()->headerText().contains(QStringLiteral("no ops stored")),
+           qPrintable(w_->timelinePage()->headerText()));
+  QVERIFY(w_->timelinePage()->timeline()->grab().width() > 0);  // paints an empty run
 }
 
 QTEST_MAIN(WindowTest)
