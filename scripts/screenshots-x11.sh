@@ -14,7 +14,7 @@ BUILD=${BUILD:-$ROOT/build}
 OUT=${OUT:-$ROOT/docs/screenshots}
 NUM=${DISPLAY_NUM:-99}
 WORK=$(mktemp -d)
-Xvfb ":$NUM" -screen 0 1600x1000x24 -nolisten tcp > "$WORK/xvfb.log" 2>&1 &
+Xvfb ":$NUM" -screen 0 1600x1000x24 -nolisten tcp -noreset > "$WORK/xvfb.log" 2>&1 &
 XVFB=$!
 VIEWER=
 cleanup() {

@@ -5,6 +5,7 @@
 #include <QCommandLineParser>
 #include <QElapsedTimer>
 #include <QThread>
+#include <QTimer>
 #include <QWheelEvent>
 #include <cmath>
 #include <cstdio>
@@ -296,8 +297,10 @@ int RunViewer(int argc, char** argv) {
     };
     if (batch)
       place_head();
-    else  // the run loads in the background: place the play head once it is shown
-      QObject::connect(&w, &MainWindow::runShown, &w, place_head, Qt::SingleShotConnection);
+    else  // the run loads in the background: once shown (and its Timeline tab brought to front)
+      QObject::connect(
+          &w, &MainWindow::runShown, &w, [&w, place_head] { QTimer::singleShot(0, &w, place_head); },
+          Qt::SingleShotConnection);
   }
   if (ok && args.isSet("select-op")) w.timelinePage()->selectOpId(args.value("select-op").toULongLong());
   if (ok && args.value("curve-axis") == QLatin1String("wall"))
