@@ -14,7 +14,7 @@ BUILD=${BUILD:-$ROOT/build}
 OUT=${OUT:-$ROOT/docs/screenshots}
 NUM=${DISPLAY_NUM:-99}
 WORK=$(mktemp -d)
-Xvfb ":$NUM" -screen 0 1600x1000x24 -nolisten tcp > "$WORK/xvfb.log" 2>&1 &
+Xvfb ":$NUM" -screen 0 1600x1000x24 -nolisten tcp -noreset > "$WORK/xvfb.log" 2>&1 &
 XVFB=$!
 VIEWER=
 cleanup() {
@@ -41,15 +41,15 @@ tab 170 2   # Side by side before any comparison: a hint, no time axis
 shot first-look-side-by-side-empty.png
 tab 263 5   # Explorer: must show the default configuration without any input
 shot first-look-explorer.png
-xdotool mousemove --window "$WIN" 144 536 click 1   # "Sweep K x P"
+xdotool mousemove --window "$WIN" 144 568 click 1   # "Sweep K x P"
 sleep 15
 shot first-look-explorer-sweep.png
 # Costs: "model on hardware" (default gpt2-medium, h100, nvlink4), then P = 8, K = 8 and a sweep.
-xdotool mousemove --window "$WIN" 211 309 click 1; sleep 1; xdotool key Down Return; sleep 4
+xdotool mousemove --window "$WIN" 211 341 click 1; sleep 1; xdotool key Down Return; sleep 4
 field() { xdotool mousemove --window "$WIN" 173 "$1" click 1; xdotool key ctrl+a; xdotool type "$2"; xdotool key Tab; sleep 3; }
-field 228 8   # Stages P
-field 257 8   # Per update K
-xdotool mousemove --window "$WIN" 137 568 click 1   # "Sweep K x P" (the form is shorter now)
+field 260 8   # Stages P
+field 289 8   # Per update K
+xdotool mousemove --window "$WIN" 137 600 click 1   # "Sweep K x P" (the form is shorter now)
 sleep 30
 shot explorer-model-cost.png
 kill "$VIEWER" 2> /dev/null || true

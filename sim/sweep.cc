@@ -9,6 +9,7 @@
 #include "proto/ir_names.h"
 #include "sched/pipeline_spec.h"
 #include "sim/simulator.h"
+#include "sim/update_timing.h"
 
 namespace paci::sim {
 namespace {
@@ -78,7 +79,7 @@ void Summarize(const SimulationResult& r, SweepRow* row) {
   }
 }
 
-SweepRow RunPoint(const SweepRow& point, const CostForSpec& cost_for) {
+SweepRow RunPoint(const SweepRow& point, const CostForSpec& cost_for, bool steady_state) {
   SweepRow row = point;
   Result<ir::PipelineSpec> spec =
       SweepSpec(point.kind, point.stages, point.accum, point.microbatches, point.chunks);
@@ -99,6 +100,16 @@ SweepRow RunPoint(const SweepRow& point, const CostForSpec& cost_for) {
     return row;
   }
   Summarize(*r, &row);
+  if (!steady_state) return row;
+  Result<SteadyState> steady = SimulateSteadyState(*spec, *cost);
+  if (!steady.ok()) {
+    row.error = "steady state: " + steady.status().message();
+    return row;
+  }
+  row.steady_updates = steady->updates;
+  row.steady_throughput_microbatches_per_s = steady->microbatches_per_s;
+  row.steady_tokens_per_s = steady->tokens_per_s;
+  row.steady_bubble_fraction = steady->bubble_fraction;
   return row;
 }
 
@@ -149,7 +160,8 @@ std::vector<SweepRow> RunSweep(const SweepGrid& grid, const CostForSpec& cost_fo
           r.chunks = kind == ir::INTERLEAVED_1F1B ? grid.chunks : 1;  // as SpecFor reads V
         }
   // Results land at their index, so the output order does not depend on which thread ran what.
-  ParallelFor(rows.size(), threads, [&](size_t i) { rows[i] = RunPoint(rows[i], cost_for); });
+  const bool steady = grid.steady_state;
+  ParallelFor(rows.size(), threads, [&](size_t i) { rows[i] = RunPoint(rows[i], cost_for, steady); });
   return rows;
 }
 
@@ -176,13 +188,12 @@ std::vector<Recommendation> Recommend(const std::vector<SweepRow>& rows, const S
     Recommendation& rec = by_p[r.stages];
     rec.stages = r.stages;
     if (!fits(r)) continue;
-    if (!rec.best || r.throughput_microbatches_per_s > rec.best->throughput_microbatches_per_s) rec.best = r;
+    if (!rec.best || r.RankedThroughput() > rec.best->RankedThroughput()) rec.best = r;
   }
   for (const SweepRow& r : rows) {
     Recommendation& rec = by_p[r.stages];
     if (!fits(r) || !rec.best || r.kind == rec.best->kind) continue;
-    if (!rec.runner_up || r.throughput_microbatches_per_s > rec.runner_up->throughput_microbatches_per_s)
-      rec.runner_up = r;
+    if (!rec.runner_up || r.RankedThroughput() > rec.runner_up->RankedThroughput()) rec.runner_up = r;
   }
   std::vector<Recommendation> out;
   for (auto& [p, rec] : by_p) out.push_back(std::move(rec));

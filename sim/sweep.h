@@ -27,7 +27,10 @@ struct SweepGrid {
   std::vector<uint32_t> accums;
   std::vector<uint64_t> microbatches;  // run lengths N; empty: 8 * max(P, K) per point
   std::vector<uint64_t> updates;       // or run lengths in updates (N = updates x K); not both
-  uint32_t chunks = 2;                 // V for interleaved-1f1b
+  // Whether each point also gets its steady state (SweepRow::steady_*). `paci sweep` asks for it
+  // when no run length is given, so that its default answers "which is faster in the long run".
+  bool steady_state = false;
+  uint32_t chunks = 2;  // V for interleaved-1f1b
 };
 
 // One simulated configuration. Run lengths are rounded up to whole groups of K micro-batches.
@@ -50,7 +53,20 @@ struct SweepRow {
   uint64_t ops = 0;
   std::vector<ir::StageCost> stage_costs;  // the cost model's stages, when it depends on the point
 
+  // The steady state (SimulateSteadyState), for a grid without run lengths (the default): what a
+  // long run tends to. The run's figures above include its fill and drain, which dominate a run
+  // of 8 x max(P, K) micro-batches. steady_updates 0: not computed.
+  uint64_t steady_updates = 0;  // R: runs of R and 2R updates gave it
+  double steady_throughput_microbatches_per_s = 0;
+  double steady_tokens_per_s = 0;
+  double steady_bubble_fraction = 0;
+
   bool ok() const { return error.empty(); }
+  bool has_steady() const { return steady_updates > 0; }
+  // What the recommendation ranks: the steady state where there is one, else the run's.
+  double RankedThroughput() const {
+    return has_steady() ? steady_throughput_microbatches_per_s : throughput_microbatches_per_s;
+  }
 };
 
 // Calls fn(0..n-1) on `threads` threads (0: all cores); each index exactly once.
@@ -63,6 +79,7 @@ Result<ir::PipelineSpec> SweepSpec(ir::ScheduleKind kind, uint32_t stages, uint3
 
 // Simulates every point on `threads` threads (0: all cores). Rows come in grid order:
 // schedule, then stages, then K, then N. Points a generator rejects become rows with `error`.
+// With grid.steady_state each row also carries its steady state.
 std::vector<SweepRow> RunSweep(const SweepGrid& grid, const ir::CostModel& cost, unsigned threads = 0);
 
 // The same with a cost model per point (a model on hardware: the layer split depends on P, V and
@@ -82,7 +99,8 @@ struct Recommendation {
   std::optional<SweepRow> runner_up;  // highest throughput of another schedule within the limits
 };
 
-// One recommendation per stage count in `rows` (ascending P); ties go to the earlier row.
+// One recommendation per stage count in `rows` (ascending P), by SweepRow::RankedThroughput;
+// ties go to the earlier row.
 std::vector<Recommendation> Recommend(const std::vector<SweepRow>& rows, const SweepLimits& limits);
 
 }  // namespace paci::sim

@@ -1,13 +1,13 @@
 #include "store/run_metrics.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <map>
 #include <tuple>
 #include <utility>
-
-#include <fmt/format.h>
 
 #include "store/metric_keys.h"
 #include "store/trace_store.h"
@@ -17,13 +17,13 @@ namespace {
 
 bool IsCompute(const ir::TraceEvent& e) {
   switch (e.kind()) {
-    case ir::FORWARD: case ir::BACKWARD: case ir::BACKWARD_INPUT: case ir::BACKWARD_WEIGHT:
-    case ir::OPTIMIZER_STEP:
-      return true;
-    case ir::OP_KIND_UNSPECIFIED:
-      return e.lane() == ir::LANE_COMPUTE;
-    default:
-      return false;
+    case ir::FORWARD:
+    case ir::BACKWARD:
+    case ir::BACKWARD_INPUT:
+    case ir::BACKWARD_WEIGHT:
+    case ir::OPTIMIZER_STEP: return true;
+    case ir::OP_KIND_UNSPECIFIED: return e.lane() == ir::LANE_COMPUTE;
+    default: return false;
   }
 }
 
@@ -54,8 +54,7 @@ void AddDrift(const std::vector<ir::TraceEvent>& ops, std::vector<StageMetrics>*
   }
   std::vector<int64_t> sum(stages->size(), 0), count(stages->size(), 0);
   for (const auto& e : ops) {
-    if ((e.kind() != ir::BACKWARD && e.kind() != ir::BACKWARD_INPUT) || e.weight_version() < 0)
-      continue;
+    if ((e.kind() != ir::BACKWARD && e.kind() != ir::BACKWARD_INPUT) || e.weight_version() < 0) continue;
     auto it = forward_version.find({e.stage(), e.chunk(), e.micro_batch()});
     if (it == forward_version.end()) continue;
     const int64_t drift = e.weight_version() - it->second;
@@ -188,7 +187,8 @@ double PredictionErrorPct(double predicted, double measured) {
 
 Result<std::map<int64_t, RunHeadline>> LoadRunHeadlines(TraceStore& store) {
   const std::vector<std::string> keys = {std::string(metric::kValLoss), std::string(metric::kTokensPerS),
-                                         std::string(metric::kMakespanNs)};
+                                         std::string(metric::kMakespanNs),
+                                         std::string(metric::kThroughputMicrobatchesPerS)};
   auto metrics = store.ListMetrics(keys);
   if (!metrics.ok()) return metrics.status();
   auto links = store.ListLinks();
@@ -205,6 +205,7 @@ Result<std::map<int64_t, RunHeadline>> LoadRunHeadlines(TraceStore& store) {
     h.val_loss = get(keys[0]);
     h.tokens_per_s = get(keys[1]);
     h.makespan_ns = get(keys[2]);
+    h.microbatches_per_s = get(keys[3]);
   }
   // Runs that take part in a link and store no makespan (recorded before every run kind kept
   // it): the extent of their op rows, by one aggregate each.

@@ -23,25 +23,23 @@ struct StageMetrics {
   uint32_t stage = 0;
   int64_t busy_ns = 0;
   int64_t idle_ns = 0;
-  double bubble_fraction = 0;          // idle / (idle + busy)
-  std::optional<int64_t> max_drift;    // absent when no F/B pair carries weight versions
+  double bubble_fraction = 0;        // idle / (idle + busy)
+  std::optional<int64_t> max_drift;  // absent when no F/B pair carries weight versions
   double mean_drift = 0;
-  uint64_t peak_live_bytes = 0;        // over op ends and memory samples
+  uint64_t peak_live_bytes = 0;  // over op ends and memory samples
   int64_t ops = 0;
 };
 
 struct RunMetrics {
-  int64_t start_ns = 0;                // first op start
-  int64_t makespan_ns = 0;             // last op end - first op start
-  double bubble_fraction = 0;          // over all stages: sum idle / sum (idle + busy)
-  std::vector<StageMetrics> stages;    // index = stage
+  int64_t start_ns = 0;              // first op start
+  int64_t makespan_ns = 0;           // last op end - first op start
+  double bubble_fraction = 0;        // over all stages: sum idle / sum (idle + busy)
+  std::vector<StageMetrics> stages;  // index = stage
 };
 
 RunMetrics ComputeRunMetrics(const std::vector<ir::TraceEvent>& ops,
                              const std::vector<ir::MemorySample>& memory);
-inline RunMetrics ComputeRunMetrics(const RunData& run) {
-  return ComputeRunMetrics(run.ops, run.memory);
-}
+inline RunMetrics ComputeRunMetrics(const RunData& run) { return ComputeRunMetrics(run.ops, run.memory); }
 
 // One op played in both runs; residual = A - B, times relative to each run's own start.
 struct OpResidual {
@@ -62,9 +60,9 @@ struct RunComparison {
   // and micro-batch (both played the same IR); otherwise `why_no_residuals` says what differs.
   bool same_ops = false;
   std::string why_no_residuals;
-  std::vector<OpResidual> residuals;   // by op id
+  std::vector<OpResidual> residuals;  // by op id
   ResidualSummary summary;
-  double makespan_error_pct = 0;       // (A - B) / B * 100: A is the prediction, B the measurement
+  double makespan_error_pct = 0;  // (A - B) / B * 100: A is the prediction, B the measurement
 };
 
 RunComparison CompareRuns(const RunData& a, const RunData& b);
@@ -84,6 +82,7 @@ inline double MakespanErrorPct(double predicted_ns, double measured_ns) {
 struct RunHeadline {
   std::optional<double> val_loss;
   std::optional<double> tokens_per_s;
+  std::optional<double> microbatches_per_s;  // for runs without tokens per micro-batch
   std::optional<double> makespan_ns;
   std::optional<double> makespan_error_pct;
   int64_t partner = 0;  // the run the error compares with; 0: none

@@ -13,6 +13,7 @@
 
 #include "store/migrated_copy.h"
 #include "store/op_tiles.h"
+#include "store/replay_sinks.h"
 #include "store/run_record_json.h"
 #include "store/schema.h"
 #include "store/sqlite_db.h"
@@ -567,6 +568,15 @@ Status TraceStore::Replay(const RunRecord& record, RunData* data) const {
 Result<std::optional<OpTileSummary>> TraceStore::LoadOpTiles(int64_t run_id) {
   auto record = GetRun(run_id);
   if (!record.ok()) return record.status();
+  if (record->op_storage == OpStorage::kReplayed && options_.replay && record->op_count > 0) {
+    // No stored summary: tile the re-simulation as it plays, keeping no op.
+    OpTiler tiler(record->op_count, kMaxRunStages);
+    PACI_RETURN_IF_ERROR(ReplayInto(*record, tiler));
+    auto s = std::move(tiler).Finish();
+    if (!s.ok())
+      return Status::Corruption(fmt::format("{}: run {}: {}", path_, run_id, s.status().message()));
+    return std::optional<OpTileSummary>(std::move(*s));
+  }
   return ReadOpTiles(*db_, run_id);
 }
 
@@ -574,16 +584,10 @@ Result<OpWindow> TraceStore::LoadOpWindow(int64_t run_id, int64_t start_ns, int6
   auto record = GetRun(run_id);
   if (!record.ok()) return record.status();
   if (record->op_storage == OpStorage::kReplayed) {
-    RunData data;
-    PACI_RETURN_IF_ERROR(Replay(*record, &data));
-    OpWindow w;
-    w.ids_read = record->op_count;
-    for (ir::TraceEvent& e : data.ops) {
-      if (e.start_ns() >= end_ns || e.end_ns() <= start_ns) continue;
-      if (static_cast<int64_t>(w.ops.size()) >= max_ops) return OpWindow{{}, true, w.ids_read};
-      w.ops.push_back(std::move(e));
-    }
-    return w;
+    // Filtered as the re-simulation plays: a 9 M-op run never sits in memory whole.
+    OpWindowSink window(start_ns, end_ns, max_ops);
+    PACI_RETURN_IF_ERROR(ReplayInto(*record, window));
+    return std::move(window).Finish();
   }
   return ReadOpWindow(*db_, run_id, start_ns, end_ns, max_ops);
 }

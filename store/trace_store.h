@@ -75,12 +75,14 @@ class TraceStore {
   // the visible window of a long run without loading all of it. A replayed run is re-simulated.
   Result<std::vector<ir::TraceEvent>> LoadOps(int64_t run_id, uint32_t stage, int64_t start_ns,
                                               int64_t end_ns);
-  // The run's level-of-detail summary (op_tiles.h): nullopt for a run without one (running,
-  // replayed, or empty). A few hundred thousand rows for a 10 M-op run.
+  // The run's level-of-detail summary (op_tiles.h): nullopt for a run without one (running or
+  // empty). A few hundred thousand rows for a 10 M-op run. A replayed run (with
+  // OpenOptions::replay) is re-simulated and tiled as it plays (OpTiler), no op kept; without
+  // OpenOptions::replay it has none.
   Result<std::optional<OpTileSummary>> LoadOpTiles(int64_t run_id);
   // The ops of every stage with start < end_ns and end > start_ns (run clock), by op id, reading
   // only the op-id ranges of the summary's tiles that meet the window; more than max_ops:
-  // OpWindow::truncated and no ops. A replayed run is re-simulated.
+  // OpWindow::truncated and no ops. A replayed run is re-simulated, keeping only the window's ops.
   Result<OpWindow> LoadOpWindow(int64_t run_id, int64_t start_ns, int64_t end_ns, int64_t max_ops);
   // Plays the run's ops and memory samples into `sink` without holding them: stored runs by op
   // id (memory by stage and time), replayed runs as the engine reports them. On an error (a

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -24,6 +25,7 @@
 #include "proto/ir_names.h"
 #include "sched/limits.h"
 #include "sim/sweep.h"
+#include "sim/update_timing.h"
 #include "store/metric_keys.h"
 #include "store/trace_store.h"
 #include "study/study_ranking.h"
@@ -75,8 +77,12 @@ void CheckSweepWork(const sim::SweepGrid& g) {
       for (uint32_t K : g.accums)
         for (uint64_t N : lengths) {
           // A point the spec refuses is not simulated: it costs nothing.
-          if (Result<ir::PipelineSpec> s = sim::SweepSpec(kind, P, K, N, g.chunks); s.ok())
-            work += static_cast<double>(P) * s->chunks() * static_cast<double>(s->total_microbatches());
+          if (Result<ir::PipelineSpec> s = sim::SweepSpec(kind, P, K, N, g.chunks); s.ok()) {
+            double n = static_cast<double>(s->total_microbatches());
+            // The steady state adds runs of R and 2R updates.
+            if (g.steady_state) n += 3.0 * static_cast<double>(sim::SteadyStateUpdates(*s) * K);
+            work += static_cast<double>(P) * s->chunks() * n;
+          }
         }
   if (work > static_cast<double>(kMaxSweepStageMicroBatches))
     Fail(kExitBadInput,
@@ -114,6 +120,8 @@ sim::SweepGrid GridFromFlags(const SweepFlags& f) {
           Fail(kExitBadInput, u.status().message());
   if (f.chunks < 2) Fail(kExitBadInput, "--chunks: interleaved-1f1b needs at least 2");
   g.chunks = f.chunks;
+  // No run length asked for: each point's steady state, beside its short run (fill and drain).
+  g.steady_state = g.microbatches.empty() && g.updates.empty();
   CheckSweepWork(g);
   return g;
 }
@@ -184,6 +192,13 @@ nlohmann::ordered_json RowJson(const sim::SweepRow& r, const study::TtaEntry* tt
                               {"optimizer_updates", r.optimizer_updates},
                               {"ops", r.ops},
                               {"error", r.error}};
+  if (r.has_steady()) {
+    // The default sweep's headline: what a long run tends to (the columns above are the run's).
+    j["steady_throughput_microbatches_per_s"] = r.steady_throughput_microbatches_per_s;
+    j["steady_tokens_per_s"] = r.steady_tokens_per_s;
+    j["steady_bubble_fraction"] = r.steady_bubble_fraction;
+    j["steady_updates"] = r.steady_updates;
+  }
   if (!r.stage_costs.empty()) {
     // The model's derived costs per stage (the layer split the partitioner chose for this point).
     j["per_stage"] = nlohmann::ordered_json::array();
@@ -232,6 +247,12 @@ std::string Format(const std::vector<sim::SweepRow>& rows, const std::vector<stu
     return all.dump(2) + "\n";
   }
   std::vector<std::string> cols(std::begin(kColumns), std::end(kColumns));
+  const bool steady =
+      std::any_of(rows.begin(), rows.end(), [](const sim::SweepRow& r) { return r.has_steady(); });
+  if (steady)
+    for (const char* c : {"steady_throughput_microbatches_per_s", "steady_tokens_per_s",
+                          "steady_bubble_fraction", "steady_updates"})
+      cols.push_back(c);
   if (!tta.empty())
     for (const char* c :
          {"seconds_per_update", "updates_to_target", "time_to_target_s", "speedup_vs_best_flush"})
@@ -246,21 +267,42 @@ std::string Format(const std::vector<sim::SweepRow>& rows, const std::vector<stu
     const nlohmann::ordered_json j = RowJson(rows[i], tta.empty() ? nullptr : &tta[i]);
     for (size_t c = 0; c < cols.size(); ++c) {
       if (c) out += ',';
-      out += CsvCell(j.at(cols[c]));
+      out += j.contains(cols[c]) ? CsvCell(j.at(cols[c])) : std::string();  // a failed row has no steady
     }
     out += "\n";
   }
   return out;
 }
 
+// The default sweep leads with the steady state and gives the short run's figures beside it;
+// with a run length asked for, the table is that run's.
 void PrintTable(const std::vector<sim::SweepRow>& rows) {
-  fmt::print("{:<28} {:>7} {:>12} {:>14} {:>8} {:>12} {:>9} {:>10}\n", "configuration", "N", "makespan_ms",
-             "microbatch/s", "bubble", "peak_mem_MiB", "max_drift", "mean_drift");
+  const bool steady =
+      std::any_of(rows.begin(), rows.end(), [](const sim::SweepRow& r) { return r.has_steady(); });
+  if (steady) {
+    fmt::print(
+        "steady state: the difference between runs of R and 2R updates (fill and drain cancel); "
+        "run: the N micro-batches simulated (fill and drain included)\n");
+    fmt::print("{:<28} {:>7} {:>14} {:>8} {:>5} {:>12} {:>8} {:>12} {:>12} {:>9} {:>10}\n", "configuration",
+               "N", "steady_mb/s", "steady", "R", "run_mb/s", "run", "makespan_ms", "peak_mem_MiB",
+               "max_drift", "mean_drift");
+    fmt::print("{:<28} {:>7} {:>14} {:>8} {:>5} {:>12} {:>8}\n", "", "", "", "bubble", "", "", "bubble");
+  } else {
+    fmt::print("{:<28} {:>7} {:>12} {:>14} {:>8} {:>12} {:>9} {:>10}\n", "configuration", "N", "makespan_ms",
+               "microbatch/s", "bubble", "peak_mem_MiB", "max_drift", "mean_drift");
+  }
   for (const sim::SweepRow& r : rows) {
     if (!r.ok()) continue;
-    fmt::print("{:<28} {:>7} {:>12.6g} {:>14.6g} {:>8.4f} {:>12.1f} {:>9} {:>10.4f}\n", Label(r),
-               r.microbatches, r.makespan_ns / 1e6, r.throughput_microbatches_per_s, r.bubble_fraction,
-               r.peak_memory_bytes / 1048576.0, r.max_drift, r.mean_drift);
+    if (steady)
+      fmt::print(
+          "{:<28} {:>7} {:>14.6g} {:>8.4f} {:>5} {:>12.6g} {:>8.4f} {:>12.6g} {:>12.1f} {:>9} {:>10.4f}\n",
+          Label(r), r.microbatches, r.steady_throughput_microbatches_per_s, r.steady_bubble_fraction,
+          r.steady_updates, r.throughput_microbatches_per_s, r.bubble_fraction, r.makespan_ns / 1e6,
+          r.peak_memory_bytes / 1048576.0, r.max_drift, r.mean_drift);
+    else
+      fmt::print("{:<28} {:>7} {:>12.6g} {:>14.6g} {:>8.4f} {:>12.1f} {:>9} {:>10.4f}\n", Label(r),
+                 r.microbatches, r.makespan_ns / 1e6, r.throughput_microbatches_per_s, r.bubble_fraction,
+                 r.peak_memory_bytes / 1048576.0, r.max_drift, r.mean_drift);
   }
 }
 
@@ -269,12 +311,16 @@ void PrintRecommendations(const std::vector<sim::SweepRow>& rows, const sim::Swe
   if (limits.memory_budget_bytes)
     within += fmt::format(" memory <= {:.6g} GiB/stage", *limits.memory_budget_bytes / 1073741824.0);
   if (limits.max_drift) within += fmt::format(" drift <= {}", *limits.max_drift);
-  fmt::print("recommendation (best throughput{}):\n", within.empty() ? "" : "," + within);
+  const bool steady =
+      std::any_of(rows.begin(), rows.end(), [](const sim::SweepRow& r) { return r.has_steady(); });
+  fmt::print("recommendation (best {}throughput{}):\n", steady ? "steady-state " : "",
+             within.empty() ? "" : "," + within);
   auto line = [](const char* what, const std::optional<sim::SweepRow>& r) {
     if (!r) return fmt::format("  {:<10} none fits\n", what);
+    const double tokens = r->has_steady() ? r->steady_tokens_per_s : r->tokens_per_s;
     return fmt::format("  {:<10} {:<28} {:.6g} micro-batches/s{}  peak {:.1f} MiB  max drift {}\n", what,
-                       Label(*r), r->throughput_microbatches_per_s,
-                       r->tokens_per_s > 0 ? fmt::format(" ({:.6g} tokens/s)", r->tokens_per_s) : "",
+                       Label(*r), r->RankedThroughput(),
+                       tokens > 0 ? fmt::format(" ({:.6g} tokens/s)", tokens) : "",
                        r->peak_memory_bytes / 1048576.0, r->max_drift);
   };
   for (const sim::Recommendation& rec : sim::Recommend(rows, limits)) {
@@ -520,7 +566,8 @@ void AddSweepCommand(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option(
       "--microbatches,-M", flags->microbatches,
-      "run lengths in micro-batches, whole updates of every K, as a range (default 8 x max(P, K))");
+      "run lengths in micro-batches, whole updates of every K, as a range (default 8 x max(P, K), "
+      "shown beside each point's steady state)");
   cmd->add_option("--updates,--iterations", flags->updates,
                   "run lengths in optimizer updates (N x K micro-batches), as a range");
   cmd->add_option("--chunks,-V", flags->chunks, "virtual chunks for interleaved-1f1b")->capture_default_str();

@@ -50,8 +50,8 @@ QString ExplorerModel::sweepStaleReason() const {
 
 double SweepCell::Value(SweepMetric m) const {
   switch (m) {
-    case SweepMetric::kThroughput: return tokens_per_s;
-    case SweepMetric::kBubble: return bubble_fraction;
+    case SweepMetric::kThroughput: return steady_tokens_per_s;
+    case SweepMetric::kBubble: return steady_bubble_fraction;
     case SweepMetric::kMaxDrift: return max_drift;
   }
   return 0;
@@ -139,6 +139,10 @@ void ExplorerModel::runSweep(std::vector<uint32_t> ks, std::vector<uint32_t> ps)
     out.ok = true;
     out.tokens_per_s = job.outcome->cards.tokens_per_s;
     out.bubble_fraction = job.outcome->cards.bubble_fraction;
+    const MetricCards& cards = job.outcome->cards;
+    const bool steady = cards.steady_updates > 0;  // else updates take no time: the run's figures
+    out.steady_tokens_per_s = steady ? cards.steady_tokens_per_s : cards.tokens_per_s;
+    out.steady_bubble_fraction = steady ? cards.steady_bubble_fraction : cards.bubble_fraction;
     out.max_drift = job.outcome->cards.max_drift;
     return out;
   };

@@ -22,10 +22,14 @@ ExplorerConfig SweepBase(ExplorerConfig c);
 
 enum class SweepMetric { kThroughput, kBubble, kMaxDrift };
 
+// One (K, P) of a sweep. The heatmap shows the steady state; the simulated run's figures are kept
+// beside it (they equal `paci simulate` for the cell's run length).
 struct SweepCell {
   bool ok = false;
   double tokens_per_s = 0;
   double bubble_fraction = 0;
+  double steady_tokens_per_s = 0;
+  double steady_bubble_fraction = 0;
   double max_drift = 0;
   QString error;
   double Value(SweepMetric m) const;

@@ -1,6 +1,7 @@
 #include "gui/model/number_format.h"
 
 #include <QLocale>
+#include <algorithm>
 #include <cmath>
 
 namespace paci::gui {
@@ -36,6 +37,25 @@ QString FormatSignedPercent(double pct, int decimals) {
   const double v = NoNegativeZero(pct, decimals);
   const QString s = QString::number(v, 'f', decimals);
   return v > 0 ? QStringLiteral("+") + s : s;
+}
+
+QString FormatDuration(double ns) {
+  struct Unit {
+    double scale;
+    const char* name;
+  };
+  static constexpr Unit kUnits[] = {{1e9, "s"}, {1e6, "ms"}, {1e3, "us"}, {1, "ns"}};
+  const double mag = std::abs(ns);
+  for (const Unit& u : kUnits) {
+    if (mag < u.scale * 0.99995 && u.scale > 1) continue;  // 999.96 us reads 1.000 ms
+    const double v = ns / u.scale;
+    // Four significant digits: 1.235, 12.35, 123.5, 1,235 (seconds only); whole nanoseconds.
+    const int whole_digits =
+        std::abs(v) < 1 ? 1 : static_cast<int>(std::floor(std::log10(std::abs(v) * 1.00005))) + 1;
+    const int decimals = u.scale == 1 ? 0 : std::clamp(4 - whole_digits, 0, 3);
+    return FormatFixed(v, decimals) + QLatin1Char(' ') + QLatin1String(u.name);
+  }
+  return {};
 }
 
 }  // namespace paci::gui

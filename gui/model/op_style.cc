@@ -14,7 +14,7 @@ QColor OpKindColor(ir::OpKind kind) {
     case ir::SEND_ACTIVATION:
     case ir::RECV_ACTIVATION: return QColor(0x9a, 0x8f, 0xc9);  // lavender
     case ir::SEND_GRAD:
-    case ir::RECV_GRAD: return QColor(0xc9, 0xa0, 0x6a);        // tan
+    case ir::RECV_GRAD: return QColor(0xc9, 0xa0, 0x6a);  // tan
     default: return QColor(0x88, 0x88, 0x88);
   }
 }
@@ -36,7 +36,9 @@ QString OpLabel(const OpSpan& op, bool with_version, uint32_t chunks) {
   if (op.kind != ir::OPTIMIZER_STEP) {
     s += QString::number(op.micro_batch);
     // Interleaved: a stage runs micro-batch 95 once per chunk; "F95" twice in a lane said nothing.
-    if (chunks > 1) s += op.chunk < 26 ? QString(QChar('a' + static_cast<char>(op.chunk))) : QStringLiteral(".%1").arg(op.chunk);
+    if (chunks > 1)
+      s += op.chunk < 26 ? QString(QChar('a' + static_cast<char>(op.chunk)))
+                         : QStringLiteral(".%1").arg(op.chunk);
   }
   if (with_version && op.version >= 0) s += QStringLiteral(" v%1").arg(op.version);
   return s;
@@ -88,7 +90,8 @@ QString FormatBytes(double bytes) {
     bytes /= 1024;
     ++u;
   }
-  return QStringLiteral("%1 %2").arg(bytes, 0, 'f', u == 0 ? 0 : 1).arg(units[u]);
+  // Three significant digits or more: "768 MiB", "12.5 MiB", "1.3 GiB" (no "768.0 MiB").
+  return QStringLiteral("%1 %2").arg(bytes, 0, 'f', u == 0 || bytes >= 100 ? 0 : 1).arg(units[u]);
 }
 
 }  // namespace paci::gui

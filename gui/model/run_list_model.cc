@@ -1,7 +1,6 @@
 #include "gui/model/run_list_model.h"
 
 #include "gui/model/number_format.h"
-#include "gui/model/time_axis.h"
 
 namespace paci::gui {
 
@@ -22,9 +21,7 @@ int RunListModel::rowCount(const QModelIndex& parent) const {
   return parent.isValid() ? 0 : static_cast<int>(runs_.size());
 }
 
-int RunListModel::columnCount(const QModelIndex& parent) const {
-  return parent.isValid() ? 0 : kColumnCount;
-}
+int RunListModel::columnCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : kColumnCount; }
 
 QVariant RunListModel::data(const QModelIndex& index, int role) const {
   if (!checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid)) {
@@ -33,8 +30,8 @@ QVariant RunListModel::data(const QModelIndex& index, int role) const {
   const RunSummary& r = runs_[index.row()];
   if (role == RunIdRole) return QVariant::fromValue<qlonglong>(r.id);
   if (role == Qt::TextAlignmentRole) {
-    const bool numeric = index.column() != kKind && index.column() != kName &&
-                         index.column() != kSchedule && index.column() != kState;
+    const bool numeric = index.column() != kKind && index.column() != kName && index.column() != kSchedule &&
+                         index.column() != kState;
     return QVariant::fromValue<int>(numeric ? Qt::AlignRight | Qt::AlignVCenter
                                             : Qt::AlignLeft | Qt::AlignVCenter);
   }
@@ -58,13 +55,18 @@ QVariant RunListModel::data(const QModelIndex& index, int role) const {
       if (!r.val_loss) return QString();
       return role == Qt::EditRole ? QVariant(*r.val_loss) : QVariant(QString::number(*r.val_loss, 'f', 4));
     case kTokensPerS:
+      // A simulation with typed costs knows no tokens per micro-batch: its micro-batches per
+      // second, named so, rather than a blank where the explorer shows a throughput.
+      if (!r.tokens_per_s && r.microbatches_per_s)
+        return role == Qt::EditRole
+                   ? QVariant(*r.microbatches_per_s)
+                   : QVariant(FormatFixed(*r.microbatches_per_s, 1) + QStringLiteral(" mb/s"));
       if (!r.tokens_per_s) return QString();
-      return role == Qt::EditRole ? QVariant(*r.tokens_per_s)
-                                  : QVariant(FormatFixed(*r.tokens_per_s, 0));
+      return role == Qt::EditRole ? QVariant(*r.tokens_per_s) : QVariant(FormatFixed(*r.tokens_per_s, 0));
     case kMakespan:
       if (!r.makespan_ns) return QString();
       return role == Qt::EditRole ? QVariant(*r.makespan_ns)
-                                  : QVariant(QString::fromStdString(FormatTime(*r.makespan_ns, *r.makespan_ns / 1000)));
+                                  : QVariant(FormatDuration(*r.makespan_ns));  // one format down the column
     case kError:
       if (!r.makespan_error_pct) return QString();
       return role == Qt::EditRole ? QVariant(*r.makespan_error_pct)
@@ -82,12 +84,16 @@ QVariant RunListModel::data(const QModelIndex& index, int role) const {
 QVariant RunListModel::headerData(int section, Qt::Orientation o, int role) const {
   if (o == Qt::Horizontal && role == Qt::ToolTipRole && section == kError)
     return tr("Makespan error of the prediction linked to this run, (predicted - measured) / measured");
+  if (o == Qt::Horizontal && role == Qt::ToolTipRole && section == kTokensPerS)
+    return tr(
+        "Tokens per second; \"mb/s\" (micro-batches per second) for a simulation whose costs name no "
+        "tokens per micro-batch");
   if (o != Qt::Horizontal || role != Qt::DisplayRole) return {};
-  static const char* kNames[kColumnCount] = {"ID", "Kind", "Name", "Schedule", "P", "K", "M",
-                                             "V", "lr", "Seed", "Val loss", "Tokens/s", "Makespan",
-                                             "Error vs prediction", "Ops", "State"};
-  return section >= 0 && section < kColumnCount ? QString::fromLatin1(kNames[section])
-                                                : QVariant();
+  static const char* kNames[kColumnCount] = {
+      "ID",  "Kind", "Name", "Schedule", "P",        "K",        "M",
+      "V",   "lr",   "Seed", "Val loss", "Tokens/s", "Makespan", "Error vs prediction",
+      "Ops", "State"};
+  return section >= 0 && section < kColumnCount ? QString::fromLatin1(kNames[section]) : QVariant();
 }
 
 RunFilterModel::RunFilterModel(QObject* parent) : QSortFilterProxyModel(parent) {

@@ -32,6 +32,7 @@ struct RunSummary {
   // Results a person scans the list for (store::RunHeadline: the store's one definition of each).
   std::optional<double> val_loss;
   std::optional<double> tokens_per_s;
+  std::optional<double> microbatches_per_s;  // shown where tokens/s is unknown (typed costs)
   std::optional<double> makespan_ns;
   std::optional<double> makespan_error_pct;  // of the prediction linked to this run (either side)
   int64_t partner = 0;                       // the linked run that error compares with

@@ -18,10 +18,18 @@
 
 namespace paci::gui {
 
-// What the explorer's cards show, straight from the simulator's own metrics.
+// What the explorer's cards show, straight from the simulator's own metrics. The headline is the
+// steady state (sim::SimulateSteadyState: what a long run of the configuration tends to); the
+// simulated run's own figures, fill and drain included, stand beside it.
 struct MetricCards {
-  double tokens_per_s = 0;
-  double bubble_fraction = 0;  // over all stages, idle / (idle + busy)
+  double tokens_per_s = 0;     // the simulated run's
+  double bubble_fraction = 0;  // the simulated run's, over all stages, idle / (idle + busy)
+  double microbatches_per_s = 0;
+  uint64_t microbatches = 0;  // the simulated run's length
+  double steady_tokens_per_s = 0;
+  double steady_microbatches_per_s = 0;
+  double steady_bubble_fraction = 0;
+  uint64_t steady_updates = 0;  // R: runs of R and 2R updates gave it; 0: none (updates take no time)
   int64_t makespan_ns = 0;
   std::vector<uint64_t> peak_bytes;  // per stage
   double max_drift = 0;              // over stages

@@ -8,6 +8,7 @@
 #include "sim/model_setup.h"
 #include "sim/simulator.h"
 #include "sim/stage_cost_model.h"
+#include "sim/update_timing.h"
 
 namespace paci::gui {
 namespace {
@@ -16,6 +17,8 @@ MetricCards CardsOf(const sim::SimulationResult& r) {
   MetricCards c;
   c.tokens_per_s = r.tokens_per_s;
   c.bubble_fraction = r.bubble_fraction;
+  c.microbatches_per_s = r.throughput_microbatches_per_s;
+  c.microbatches = r.microbatches;
   c.makespan_ns = r.makespan_ns;
   double drift_sum = 0;
   for (const auto& s : r.stages) {
@@ -43,6 +46,14 @@ class PaciSimBackend : public SimBackend {
     out.ops = std::move(sink.ops);
     out.memory = std::move(sink.memory);
     out.cards = CardsOf(*result);
+    // The headline: the steady state, which a short run's fill and drain hide.
+    // A run whose updates take no time (every cost 0) has none: the cards show the run's figures.
+    Result<sim::SteadyState> steady = sim::SimulateSteadyState(out.spec, cost);
+    if (!steady.ok()) return out;
+    out.cards.steady_tokens_per_s = steady->tokens_per_s;
+    out.cards.steady_microbatches_per_s = steady->microbatches_per_s;
+    out.cards.steady_bubble_fraction = steady->bubble_fraction;
+    out.cards.steady_updates = steady->updates;
     return out;
   }
 

@@ -116,6 +116,7 @@ class StoreRunSource : public RunSource {
       if (h == headlines->end()) continue;
       s.val_loss = h->second.val_loss;
       s.tokens_per_s = h->second.tokens_per_s;
+      s.microbatches_per_s = h->second.microbatches_per_s;
       s.makespan_ns = h->second.makespan_ns;
       s.makespan_error_pct = h->second.makespan_error_pct;
       s.partner = h->second.partner;
@@ -133,8 +134,10 @@ class StoreRunSource : public RunSource {
     t.spec = SpecRead(data->record);
     t.cost_model = data->record.info.cost_model;
     t.updates = std::move(data->updates);
-    if (detail == LoadDetail::kWindowed && data->record.op_storage == store::OpStorage::kStored &&
-        data->record.op_count > windowed_above_) {
+    // A long run opens on the timeline from its summary, its ops loaded a window at a time: a
+    // run stored op by op reads its op_tiles, a replayed one is tiled as it is re-simulated and
+    // re-simulated for each window (9 M ops held whole took 1.46 GB; issue 30).
+    if (detail == LoadDetail::kWindowed && data->record.op_count > windowed_above_) {
       auto windowed = LoadWindowed(data->record, &t);
       if (!windowed.ok()) return windowed.status();
       if (*windowed) return t;  // else no summary yet (a running run): read it whole

@@ -27,8 +27,9 @@ ComparePage::ComparePage(QWidget* parent) : QWidget(parent) {
   headline_->setWordWrap(true);
   legend_ = new OpLegend;
   timeline_ = new TimelineWidget;
-  timeline_->setEmptyText(tr("Pick two runs in the Runs tab (a prediction and the run it predicts) "
-                             "and press \"Compare two\"."));
+  timeline_->setEmptyText(
+      tr("Pick two runs in the Runs tab (a prediction and the run it predicts) "
+         "and press \"Compare two\"."));
   auto* scroll = new QScrollArea;
   scroll->setWidget(timeline_);
   scroll->setWidgetResizable(true);
@@ -72,8 +73,9 @@ void ComparePage::setRuns(const RunTrace& a, const RunTrace& b) {
   auto residual_tip = [m](size_t i) {
     const auto* r = m->residual(m->timelineA().index().op(i).op_id);
     if (!r) return QString();
-    return QStringLiteral("\nresidual A − B: start %1 us, duration %2 us")
-        .arg(FormatFixed(r->start_residual_ns / 1e3, 1), FormatFixed(r->duration_residual_ns / 1e3, 1));
+    return QStringLiteral("\nresidual A − B: start %1, duration %2")
+        .arg(FormatDuration(static_cast<double>(r->start_residual_ns)),
+             FormatDuration(static_cast<double>(r->duration_residual_ns)));
   };
   timeline_->setTracks({{RunTitle("A", m->summaryA()), &m->timelineA(), residual_tip},
                         {RunTitle("B", m->summaryB()), &m->timelineB(), {}}});
@@ -84,8 +86,13 @@ void ComparePage::setRuns(const RunTrace& a, const RunTrace& b) {
 
 void ComparePage::fillTable() {
   const auto& rows = model_->stageErrors();
-  const QStringList headers = {tr("stage"), tr("busy A (ms)"), tr("busy B (ms)"), tr("busy error %"),
-                               tr("bubble A %"), tr("bubble B %"), tr("mean |dur residual| (us)"),
+  const QStringList headers = {tr("stage"),
+                               tr("busy A (ms)"),
+                               tr("busy B (ms)"),
+                               tr("busy error %"),
+                               tr("bubble A %"),
+                               tr("bubble B %"),
+                               tr("mean |dur residual| (us)"),
                                tr("ops matched")};
   table_->clear();
   table_->setColumnCount(headers.size());
@@ -96,8 +103,11 @@ void ComparePage::fillTable() {
     // No matched op: there is no residual to average ("0.0" read as a perfect prediction).
     const bool matched = e.ops > 0;
     const QStringList cells = {
-        QString::number(e.stage), FormatFixed(e.busy_a_ns / 1e6, 3), FormatFixed(e.busy_b_ns / 1e6, 3),
-        FormatSignedPercent(e.busy_error_pct, 2), FormatPercent(100 * e.bubble_a, 1),
+        QString::number(e.stage),
+        FormatFixed(e.busy_a_ns / 1e6, 3),
+        FormatFixed(e.busy_b_ns / 1e6, 3),
+        FormatSignedPercent(e.busy_error_pct, 2),
+        FormatPercent(100 * e.bubble_a, 1),
         FormatPercent(100 * e.bubble_b, 1),
         matched ? FormatFixed(e.mean_abs_duration_residual_ns / 1e3, 1) : tr("no matched ops"),
         FormatCount(e.ops)};

@@ -4,6 +4,7 @@
 #include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QFileDialog>
+#include <QFontMetrics>
 #include <QFormLayout>
 #include <QGridLayout>
 #include <QGroupBox>
@@ -48,12 +49,25 @@ QComboBox* NameMenu(const std::vector<std::string>& names, const QString& tip) {
   return box;
 }
 
-QWidget* Card(const QString& title, QLabel** value) {
+// A card: a big value and, when `note` is given, a small line under it (the steady-state cards
+// name what they are and give the simulated run's figure beside).
+QWidget* Card(const QString& title, QLabel** value, QLabel** note = nullptr) {
   *value = new QLabel(QStringLiteral("–"));
   (*value)->setStyleSheet(QStringLiteral("font-size: 16pt; font-weight: bold;"));
   auto* box = new QGroupBox(title);
   auto* l = new QVBoxLayout(box);
   l->addWidget(*value);
+  if (note) {
+    *note = new QLabel;
+    QFont small = (*note)->font();
+    small.setPointSizeF(8);
+    (*note)->setFont(small);
+    (*note)->setStyleSheet(QStringLiteral("color: #555;"));
+    // Two lines from the start, so the cards do not grow (and the timeline shrink) when the
+    // first result arrives.
+    (*note)->setMinimumHeight(2 * QFontMetrics(small).lineSpacing());
+    l->addWidget(*note);
+  }
   return box;
 }
 
@@ -275,8 +289,8 @@ QWidget* ExplorerPage::buildCards() {
   auto* row = new QWidget;
   auto* l = new QHBoxLayout(row);
   l->setContentsMargins(0, 0, 0, 0);
-  l->addWidget(Card(tr("Throughput"), &tokens_));
-  l->addWidget(Card(tr("Bubble"), &bubble_));
+  l->addWidget(Card(tr("Throughput"), &tokens_, &tokens_note_));
+  l->addWidget(Card(tr("Bubble"), &bubble_, &bubble_note_));
   l->addWidget(Card(tr("Makespan"), &makespan_));
   l->addWidget(Card(tr("Drift max / mean"), &drift_));
   l->addWidget(Card(tr("Peak memory per stage"), &peak_), 2);
@@ -375,15 +389,34 @@ void ExplorerPage::showOutcome() {
   if (!outcome) return;
   error_->hide();
   const MetricCards& c = outcome->cards;
-  tokens_->setText(QStringLiteral("%1 tok/s").arg(FormatFixed(c.tokens_per_s, 0)));
-  bubble_->setText(QStringLiteral("%1 %").arg(FormatPercent(100 * c.bubble_fraction, 1)));
+  // The steady state is the headline; the simulated run (fill and drain included) stands beside.
+  // Short enough not to widen the cards (a wider card squeezes peak memory into a tall column).
+  const QString run = tr("run of %1").arg(FormatCount(static_cast<int64_t>(c.microbatches)));
+  if (c.steady_updates > 0) {
+    tokens_->setText(QStringLiteral("%1 tok/s").arg(FormatFixed(c.steady_tokens_per_s, 0)));
+    tokens_note_->setText(
+        tr("steady state, %1 mb/s\n%2: %3 mb/s")
+            .arg(FormatFixed(c.steady_microbatches_per_s, 1), run, FormatFixed(c.microbatches_per_s, 1)));
+    bubble_->setText(QStringLiteral("%1 %").arg(FormatPercent(100 * c.steady_bubble_fraction, 1)));
+    bubble_note_->setText(tr("steady state\n%1: %2 %").arg(run, FormatPercent(100 * c.bubble_fraction, 1)));
+  } else {  // no steady state (its updates take no time): the run's own figures, named so
+    tokens_->setText(QStringLiteral("%1 tok/s").arg(FormatFixed(c.tokens_per_s, 0)));
+    tokens_note_->setText(tr("%1 (no steady state)").arg(run));
+    bubble_->setText(QStringLiteral("%1 %").arg(FormatPercent(100 * c.bubble_fraction, 1)));
+    bubble_note_->setText(tokens_note_->text());
+  }
   makespan_->setText(QStringLiteral("%1 ms").arg(FormatFixed(c.makespan_ns / 1e6, 2)));
   drift_->setText(QStringLiteral("%1 / %2").arg(c.max_drift, 0, 'f', 0).arg(c.mean_drift, 0, 'f', 2));
   QStringList peaks;
   for (size_t s = 0; s < c.peak_bytes.size(); ++s) {
-    peaks << QStringLiteral("S%1 %2").arg(s).arg(FormatBytes(c.peak_bytes[s]));
+    // No break inside an entry ("S3" on one line, "1.2 GiB" on the next): only between them.
+    peaks << QStringLiteral("S%1 %2")
+                 .arg(s)
+                 .arg(FormatBytes(c.peak_bytes[s]))
+                 .replace(QLatin1Char(' '), QChar::Nbsp);
   }
-  peak_->setText(peaks.join(QStringLiteral(" · ")));
+  // The separator stays with the entry before it, so a wrapped line never starts with "·".
+  peak_->setText(peaks.join(QString(QChar::Nbsp) + QStringLiteral("· ")));
   const ExplorerConfig& cfg = model_.config();
   // K or M, whichever the schedule uses (the normalized spec leaves the other 0).
   const QString batching = outcome->spec.accum()
@@ -394,6 +427,14 @@ void ExplorerPage::showOutcome() {
                         .arg(cfg.stages)
                         .arg(batching)
                         .arg(FormatCount(static_cast<int64_t>(outcome->ops.size())));
+  // How the steady state was found, where a person asks for it rather than on every card.
+  const QString how = tr("Steady state: the difference between simulated runs of %1 and %2 updates, so fill "
+                         "and drain cancel. The run on the timeline has %3 micro-batches, fill and drain "
+                         "included. mb/s: micro-batches per second.")
+                          .arg(c.steady_updates)
+                          .arg(2 * c.steady_updates)
+                          .arg(FormatCount(static_cast<int64_t>(c.microbatches)));
+  for (QLabel* l : {tokens_, tokens_note_, bubble_, bubble_note_}) l->setToolTip(how);
   status_->setText(outcome_status_);
   showStageCosts(outcome->cost);
   auto index = std::make_shared<const TraceIndex>(TraceIndex::Build(outcome->ops, outcome->spec.stages()));
@@ -426,6 +467,7 @@ void ExplorerPage::showFailure(const QString& message) {
   // The old cards and timeline belong to another configuration: cleared, so nothing on the page
   // reads as this configuration's result.
   for (QLabel* card : {tokens_, bubble_, makespan_, drift_, peak_}) card->setText(QStringLiteral("–"));
+  for (QLabel* note : {tokens_note_, bubble_note_}) note->clear();
   stage_costs_->hide();
   timeline_->setTracks({});  // before the model its track points into
   timeline_model_.reset();

@@ -47,6 +47,11 @@ class ExplorerPage : public QWidget {
   QLabel* stageCostsLabel() const { return stage_costs_; }
   // The banner under the cards that says why the last simulation failed (hidden otherwise).
   QLabel* errorBanner() const { return error_; }
+  // The throughput and bubble cards: the steady state, with the simulated run's figure in the note.
+  QLabel* throughputCard() const { return tokens_; }
+  QLabel* throughputNote() const { return tokens_note_; }
+  QLabel* bubbleCard() const { return bubble_; }
+  QLabel* bubbleNote() const { return bubble_note_; }
   HeatmapWidget* heatmap() const { return heatmap_; }
   OpLegend* legend() const { return legend_; }
 
@@ -64,7 +69,7 @@ class ExplorerPage : public QWidget {
   ExplorerConfig readControls() const;
   void showOutcome();
   void showFailure(const QString& message);  // clears cards and timeline, shows the banner
-  void syncHeatmap();  // the heatmap's outline and whether its grid is out of date
+  void syncHeatmap();                        // the heatmap's outline and whether its grid is out of date
   void fitTimeline();
 
   ExplorerModel model_;
@@ -80,6 +85,7 @@ class ExplorerPage : public QWidget {
   QFormLayout* form_;
   QLineEdit *sweep_ks_, *sweep_ps_;
   QComboBox* metric_;
+  QLabel *tokens_note_, *bubble_note_;  // "steady state" and the simulated run's figure
   QLabel *tokens_, *bubble_, *makespan_, *drift_, *peak_, *status_, *stage_costs_, *error_;
   TimelineWidget* timeline_;
   QScrollArea* timeline_scroll_;

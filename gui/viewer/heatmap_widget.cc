@@ -10,8 +10,8 @@ constexpr double kLeft = 56, kTop = 28, kBottom = 34, kRight = 12;
 
 QString MetricName(SweepMetric m) {
   switch (m) {
-    case SweepMetric::kThroughput: return QStringLiteral("throughput (tokens/s)");
-    case SweepMetric::kBubble: return QStringLiteral("bubble %");
+    case SweepMetric::kThroughput: return QStringLiteral("steady-state throughput (tokens/s)");
+    case SweepMetric::kBubble: return QStringLiteral("steady-state bubble %");
     case SweepMetric::kMaxDrift: return QStringLiteral("max drift (updates)");
   }
   return {};

@@ -5,6 +5,7 @@
 #include <QCommandLineParser>
 #include <QElapsedTimer>
 #include <QThread>
+#include <QTimer>
 #include <QWheelEvent>
 #include <cmath>
 #include <cstdio>
@@ -87,7 +88,7 @@ int Bench(MainWindow& w, const QString& path, int64_t id, const QElapsedTimer& s
   const size_t ops =
       overview ? static_cast<size_t>(overview->op_count()) : page->model()->index().ops().size();
   std::printf("run %lld: %zu ops%s\n", static_cast<long long>(id), ops,
-              overview ? " (stored op by op: opened from its summary, ops loaded per window)" : "");
+              overview ? " (opened from its summary, ops loaded a window at a time)" : "");
   std::printf("load (store read + index, off the UI thread): %.1f ms\n", load_ms);
   std::printf("first paint of the whole run: %.1f ms\n", paint_ms);
   std::printf("time to first paint since process start: %.1f ms\n", since_start.nsecsElapsed() / 1e6);
@@ -142,6 +143,15 @@ int Bench(MainWindow& w, const QString& path, int64_t id, const QElapsedTimer& s
     from_ops += page->model()->Covers(tl->axis().VisibleStart(), tl->axis().VisibleEnd());
   });
   std::printf("pan frames drawn from loaded ops: %d of 20\n", from_ops);
+  // The search box at this zoom (a long run searches the ops loaded): typing a query and Enter,
+  // the view moved to the first match and repainted.
+  for (const char* q : {"F", "stage 3 B", "mb 90000"}) {
+    t.restart();
+    page->search(QString::fromLatin1(q));
+    (void)tl->grab();
+    std::printf("search \"%s\" (%zu ops searched): %.1f ms, %s\n", q, page->model()->index().ops().size(),
+                t.nsecsElapsed() / 1e6, page->searchStatus().toStdString().c_str());
+  }
   // Where the load time goes, measured again in this thread: store read vs. building the index.
   auto source = OpenStoreSource(path.toStdString());
   if (!source.ok()) return 1;
@@ -157,7 +167,9 @@ int Bench(MainWindow& w, const QString& path, int64_t id, const QElapsedTimer& s
       LoadDetail::kWindowed);
   if (!run.ok()) return 1;
   if ((*run)->trace.overview) {
-    std::printf("of which: reading the summary (%lld ops) %.1f ms\n",
+    std::printf("of which: %s (%lld ops) %.1f ms\n",
+                (*run)->trace.summary.replayed ? "re-simulating the run into its summary (op tiles)"
+                                               : "reading the summary",
                 static_cast<long long>((*run)->trace.overview->op_count()), phase.nsecsElapsed() / 1e6);
     return 0;
   }
@@ -277,10 +289,18 @@ int RunViewer(int argc, char** argv) {
   }
   if (ok && has_view && view == MainWindow::View::kExplorer) ok = batch ? PrepareExplorer(w, args) : true;
   if (ok && has_view && view == MainWindow::View::kReplay) {
-    w.showView(view);  // fills the replay page
-    ReplayModel& r = w.replayPage()->model();
     const double at = NumberFlag("replay-at", args.value("replay-at"), 0, 1);
-    if (r.index()) r.setTime(static_cast<int64_t>(static_cast<double>(r.index()->makespan()) * at));
+    auto place_head = [&w, at] {
+      w.showView(MainWindow::View::kReplay);  // fills the replay page
+      ReplayModel& r = w.replayPage()->model();
+      if (r.index()) r.setTime(static_cast<int64_t>(static_cast<double>(r.index()->makespan()) * at));
+    };
+    if (batch)
+      place_head();
+    else  // the run loads in the background: once shown (and its Timeline tab brought to front)
+      QObject::connect(
+          &w, &MainWindow::runShown, &w, [&w, place_head] { QTimer::singleShot(0, &w, place_head); },
+          Qt::SingleShotConnection);
   }
   if (ok && args.isSet("select-op")) w.timelinePage()->selectOpId(args.value("select-op").toULongLong());
   if (ok && args.value("curve-axis") == QLatin1String("wall"))

@@ -127,8 +127,8 @@ void TimelinePage::requestWindow() {
   const RunOverview& overview = *model_->overview();
   const int64_t in_view = overview.OpsIn(t0, t1);
   if (in_view > max_window_ops_) {
-    window_status_->setText(tr("Summary: busy fraction per pixel column from the run's stored "
-                               "summary, about %L1 ops in view. Zoom in to under %L2 ops to load "
+    window_status_->setText(tr("Summary: busy fraction per pixel column from the run's op tiles, "
+                               "about %L1 ops in view. Zoom in to under %L2 ops to load "
                                "them (at most %L2 per window).")
                                 .arg(in_view)
                                 .arg(max_window_ops_));

@@ -74,6 +74,10 @@ Result<int64_t> WriteRun(store::TraceStore& ts, const DemoRun& d) {
     WriteSyntheticCurve(d, ns, *writer);
   }
   PACI_RETURN_IF_ERROR(writer->SetMetric("makespan_ns", static_cast<double>(result->makespan_ns)));
+  // What `paci simulate` stores beside it: the run list shows it (as "mb/s" without tokens).
+  PACI_RETURN_IF_ERROR(
+      writer->SetMetric("throughput_microbatches_per_s", result->throughput_microbatches_per_s));
+  if (result->tokens_per_s > 0) PACI_RETURN_IF_ERROR(writer->SetMetric("tokens_per_s", result->tokens_per_s));
   PACI_RETURN_IF_ERROR(writer->Finish(store::RunStatus::kComplete));
   return writer->run_id();
 }

@@ -6,25 +6,26 @@
 // person writes them; and a first start without a store says how to open one.
 #include <QChart>
 #include <QComboBox>
-#include <QScatterSeries>
-#include <QValueAxis>
 #include <QFile>
 #include <QGroupBox>
 #include <QHeaderView>
 #include <QLabel>
 #include <QPushButton>
+#include <QScatterSeries>
 #include <QScrollArea>
 #include <QSplitter>
 #include <QTableView>
 #include <QTableWidget>
 #include <QTemporaryDir>
 #include <QThreadPool>
+#include <QValueAxis>
 #include <QtTest>
 #include <map>
 #include <set>
 
 #include "gui/model/number_format.h"
 #include "gui/model/op_style.h"
+#include "gui/model/run_list_model.h"
 #include "gui/viewer/compare_page.h"
 #include "gui/viewer/curves_page.h"
 #include "gui/viewer/explorer_page.h"
@@ -69,6 +70,8 @@ class DailyUseTest : public QObject {
   void theTabBeingLoadedSaysSo();
   void curvesShowValidationLossAndWholeUpdates();
   void replayTellsPastFromFuture();
+  void explorerShowsTheSteadyState();
+  void durationsAndThroughputReadAlike();
 
  private:
   // A window of its own, shown, not interactive (errors to stderr).
@@ -125,7 +128,8 @@ void DailyUseTest::anotherStoreClearsEveryPage() {
   QVERIFY(w->comparePage()->table()->isHidden());
   QVERIFY(w->comparePage()->headlineText().contains(QStringLiteral("Compare two")));
   QCOMPARE(w->replayPage()->model().index(), nullptr);
-  QVERIFY2(!w->replayPage()->titleText().contains(QLatin1Char('#')), qPrintable(w->replayPage()->titleText()));
+  QVERIFY2(!w->replayPage()->titleText().contains(QLatin1Char('#')),
+           qPrintable(w->replayPage()->titleText()));
   QCOMPARE(w->curvesPage()->model().runCount(), size_t{0});
   QVERIFY(w->curvesPage()->summaryText().contains(QStringLiteral("Curves")));
   w->showView(MainWindow::View::kTimeline);
@@ -203,14 +207,16 @@ void DailyUseTest::failedSimulationClearsThePage() {
   QVERIFY(failed.wait(30000));
   QVERIFY(page.errorBanner()->isVisible());
   const QString text = page.errorBanner()->text();
-  QVERIFY2(text.contains(QStringLiteral("profile")) && !text.contains(QStringLiteral("--")), qPrintable(text));
+  QVERIFY2(text.contains(QStringLiteral("profile")) && !text.contains(QStringLiteral("--")),
+           qPrintable(text));
   QVERIFY(page.errorBanner()->width() > page.width() / 2);  // across the page, not a corner note
   QCOMPARE(page.timeline()->trackCount(), 0);
   QVERIFY(page.timeline()->emptyText().contains(QStringLiteral("could not be simulated")));
   for (QGroupBox* card : page.findChildren<QGroupBox*>()) {
     if (card->title() == QStringLiteral("Configuration")) continue;
     for (QLabel* value : card->findChildren<QLabel*>()) {
-      QCOMPARE(value->text(), QStringLiteral("–"));
+      // A value reads "–"; the note under a steady-state card is cleared.
+      QVERIFY2(value->text() == QStringLiteral("–") || value->text().isEmpty(), qPrintable(value->text()));
     }
   }
   QVERIFY(!page.stageCostsLabel()->isVisible());
@@ -241,23 +247,27 @@ void DailyUseTest::smallWindowRunListKeepsNameAndState() {
   const QFontMetrics fm(table->font());
   int longest = 0;
   for (int r = 0; r < table->model()->rowCount(); ++r) {
-    longest = std::max(longest, fm.horizontalAdvance(table->model()->index(r, RunListModel::kName).data().toString()));
+    longest = std::max(longest,
+                       fm.horizontalAdvance(table->model()->index(r, RunListModel::kName).data().toString()));
   }
   const int name = header->sectionSize(RunListModel::kName);
   QVERIFY2(name >= std::min(longest + 8, 260),
            qPrintable(QStringLiteral("Name %1 px for text of %2 px").arg(name).arg(longest)));
-  const int state_right = header->sectionViewportPosition(RunListModel::kState) +
-                          header->sectionSize(RunListModel::kState);
-  QVERIFY2(header->sectionViewportPosition(RunListModel::kState) >= 0 &&
-               state_right <= table->viewport()->width(),
-           qPrintable(QStringLiteral("State ends at %1 of %2 px").arg(state_right).arg(table->viewport()->width())));
+  const int state_right =
+      header->sectionViewportPosition(RunListModel::kState) + header->sectionSize(RunListModel::kState);
+  QVERIFY2(
+      header->sectionViewportPosition(RunListModel::kState) >= 0 && state_right <= table->viewport()->width(),
+      qPrintable(
+          QStringLiteral("State ends at %1 of %2 px").arg(state_right).arg(table->viewport()->width())));
   Shot(w.get(), "runs-1000x700");
   // A wide window: the columns fill the view, Name taking the room (it stretched before).
   w->resize(1600, 1000);
   QTRY_COMPARE_WITH_TIMEOUT(w->size(), QSize(1600, 1000), 5000);
   QCoreApplication::processEvents();
   QVERIFY2(header->length() >= table->viewport()->width() - 1,
-           qPrintable(QStringLiteral("columns %1 px in a %2 px view").arg(header->length()).arg(table->viewport()->width())));
+           qPrintable(QStringLiteral("columns %1 px in a %2 px view")
+                          .arg(header->length())
+                          .arg(table->viewport()->width())));
   QVERIFY(header->sectionSize(RunListModel::kName) > name);
 }
 
@@ -272,20 +282,25 @@ void DailyUseTest::smallWindowExplorerShowsEveryStage() {
   c.stages = 8;
   c.accum = 8;
   page->setConfig(c);
-  QTRY_VERIFY_WITH_TIMEOUT(page->model().outcome() && !page->model().busy() &&
-                               page->model().outcome()->spec.stages() == 8u, 60000);
+  QTRY_VERIFY_WITH_TIMEOUT(
+      page->model().outcome() && !page->model().busy() && page->model().outcome()->spec.stages() == 8u,
+      60000);
   QCoreApplication::processEvents();
   QCOMPARE(w->size(), QSize(1000, 700));
   const int rows = page->timeline()->sizeHint().height();
   const int viewport = page->timelineScroll()->viewport()->height();
-  QVERIFY2(rows <= viewport, qPrintable(QStringLiteral("8 stage rows need %1 px, the pane shows %2").arg(rows).arg(viewport)));
+  QVERIFY2(rows <= viewport,
+           qPrintable(QStringLiteral("8 stage rows need %1 px, the pane shows %2").arg(rows).arg(viewport)));
   QVERIFY2(page->heatmap()->height() < 0.1 * w->height(),
-           qPrintable(QStringLiteral("empty heatmap %1 px of %2").arg(page->heatmap()->height()).arg(w->height())));
+           qPrintable(
+               QStringLiteral("empty heatmap %1 px of %2").arg(page->heatmap()->height()).arg(w->height())));
   // The legend wraps rather than clips at this width.
   OpLegend* legend = page->legend();
   QVERIFY(legend->isVisible());
   QVERIFY2(legend->height() >= legend->heightForWidth(legend->width()),
-           qPrintable(QStringLiteral("legend %1 px high, needs %2").arg(legend->height()).arg(legend->heightForWidth(legend->width()))));
+           qPrintable(QStringLiteral("legend %1 px high, needs %2")
+                          .arg(legend->height())
+                          .arg(legend->heightForWidth(legend->width()))));
   Shot(w.get(), "explorer-p8-1000x700");
 }
 
@@ -314,8 +329,9 @@ void DailyUseTest::legendAndInterleavedLabels() {
   for (const OpSpan& op : m->index().ops()) {
     if (op.lane != ir::LANE_COMPUTE || op.kind == ir::OPTIMIZER_STEP) continue;
     ++compute;
-    QVERIFY2(labels[op.stage].insert(OpLabel(op, false, m->chunks())).second,
-             qPrintable(QStringLiteral("stage %1: %2 twice").arg(op.stage).arg(OpLabel(op, false, m->chunks()))));
+    QVERIFY2(
+        labels[op.stage].insert(OpLabel(op, false, m->chunks())).second,
+        qPrintable(QStringLiteral("stage %1: %2 twice").arg(op.stage).arg(OpLabel(op, false, m->chunks()))));
   }
   QVERIFY(compute > 0);
   const QStringList legend = w->timelinePage()->legend()->texts();
@@ -332,7 +348,8 @@ void DailyUseTest::legendAndInterleavedLabels() {
   const auto entries = LegendFor(w->timelinePage()->model()->index());
   QVERIFY(!entries.empty());
   QCOMPARE(entries.front().color, OpKindColor(ir::FORWARD));
-  QVERIFY(!w->timelinePage()->legend()->texts().join(QLatin1Char(' ')).contains(QStringLiteral("busy fraction")));
+  QVERIFY(
+      !w->timelinePage()->legend()->texts().join(QLatin1Char(' ')).contains(QStringLiteral("busy fraction")));
   // A stage with more ops than a screen has pixel columns is drawn zoomed out as busy fraction
   // in one slate colour: the legend names that colour too.
   std::vector<OpSpan> spans(4001);
@@ -386,7 +403,8 @@ void DailyUseTest::numbersReadWell() {
   QVERIFY(w->openRunNow(1));
   const size_t ops = w->timelinePage()->model()->index().ops().size();
   QVERIFY2(ops >= 1000, qPrintable(QString::number(ops)));
-  QVERIFY2(w->timelinePage()->headerText().contains(FormatCount(static_cast<int64_t>(ops)) + QStringLiteral(" ops")),
+  QVERIFY2(w->timelinePage()->headerText().contains(FormatCount(static_cast<int64_t>(ops)) +
+                                                    QStringLiteral(" ops")),
            qPrintable(w->timelinePage()->headerText()));
 }
 
@@ -448,7 +466,8 @@ void DailyUseTest::compareOneRunWithItsPrediction() {
   compare->click();
   QCOMPARE(asked.count(), 0);
   bool said = false;
-  for (QLabel* l : w->browser()->findChildren<QLabel*>()) said |= l->text().contains(QStringLiteral("no linked prediction"));
+  for (QLabel* l : w->browser()->findChildren<QLabel*>())
+    said |= l->text().contains(QStringLiteral("no linked prediction"));
   QVERIFY(said);
 }
 
@@ -494,7 +513,8 @@ void DailyUseTest::curvesShowValidationLossAndWholeUpdates() {
   QVERIFY(chart->title().contains(QStringLiteral("validation loss")));
   std::map<QString, QPointF> finals;
   for (QAbstractSeries* s : chart->series()) {
-    if (auto* scatter = qobject_cast<QScatterSeries*>(s); scatter && s->name().endsWith(QStringLiteral("val (final)"))) {
+    if (auto* scatter = qobject_cast<QScatterSeries*>(s);
+        scatter && s->name().endsWith(QStringLiteral("val (final)"))) {
       QCOMPARE(scatter->count(), 1);
       finals[s->name()] = scatter->at(0);
     }
@@ -516,7 +536,8 @@ void DailyUseTest::curvesShowValidationLossAndWholeUpdates() {
   Shot(w.get(), "curves-final-val");
   // One run twice: two identical curves, said so.
   QVERIFY(w->showCurvesNow({1, 1}));
-  QVERIFY2(page->summaryText().contains(QStringLiteral("Identical loss curves")), qPrintable(page->summaryText()));
+  QVERIFY2(page->summaryText().contains(QStringLiteral("Identical loss curves")),
+           qPrintable(page->summaryText()));
 }
 
 // Issue 30 item 6: under the play head, ops already done keep their colours and ops still to come
@@ -542,7 +563,8 @@ void DailyUseTest::replayTellsPastFromFuture() {
   for (size_t i = b; i < e; ++i) {
     const OpSpan& op = ix.op(i);
     if (op.end < t && (!past || op.end - op.start > ix.op(*past).end - ix.op(*past).start)) past = i;
-    if (op.start > t && (!future || op.end - op.start > ix.op(*future).end - ix.op(*future).start)) future = i;
+    if (op.start > t && (!future || op.end - op.start > ix.op(*future).end - ix.op(*future).start))
+      future = i;
   }
   QVERIFY(past && future);
   QCOMPARE(tl->replayLook(*past), TimelineWidget::ReplayLook::kDone);
@@ -559,9 +581,116 @@ void DailyUseTest::replayTellsPastFromFuture() {
   const QColor done_fill = OpFill(ix.op(*past)), to_come_fill = OpFill(ix.op(*future));
   QVERIFY2(std::abs(done.lightness() - done_fill.lightness()) <= 3,
            qPrintable(QStringLiteral("done op %1, its colour %2").arg(done.name(), done_fill.name())));
-  QVERIFY2(to_come.lightness() > to_come_fill.lightness() + 20,
-           qPrintable(QStringLiteral("op to come %1, its colour %2").arg(to_come.name(), to_come_fill.name())));
+  QVERIFY2(
+      to_come.lightness() > to_come_fill.lightness() + 20,
+      qPrintable(QStringLiteral("op to come %1, its colour %2").arg(to_come.name(), to_come_fill.name())));
   Shot(w.get(), "replay-past-future");
+}
+
+// Item 11: the explorer's default answers "which K and P in the long run": PACI at P = 4, K = 4
+// (4 / 8 / 0.3 ms) was shown at its 16-micro-batch run's 69.8 micro-batches/s and 27.8 % bubble,
+// dominated by fill and drain. The cards now lead with the steady state (a run 100x longer gives
+// the same figure within 1 %), with the short run's figure and length named beside it; the
+// heatmap's cells are steady-state figures too. 1F1B-flush has no fill to amortise: both agree.
+void DailyUseTest::explorerShowsTheSteadyState() {
+  ExplorerPage page(MakePaciSimBackend());
+  page.resize(1400, 900);
+  page.show();
+  QTRY_VERIFY_WITH_TIMEOUT(page.model().outcome() && !page.model().busy(), 30000);
+  const ExplorerConfig base = page.model().config();
+  QCOMPARE(base.kind, ir::PACI);
+  QCOMPARE(base.stages, 4u);
+  QCOMPARE(base.accum, 4u);
+  QCOMPARE(base.total_microbatches, uint64_t{0});
+  const MetricCards c = page.model().outcome()->cards;
+  QCOMPARE(c.microbatches, uint64_t{16});
+  // A long run of the same configuration: what "steady state" promises.
+  auto long_run = [&](ExplorerConfig cfg) {
+    cfg.total_microbatches = 1600;
+    auto spec = SpecOf(cfg);
+    auto cost = CostOf(*page.model().backend(), cfg, *spec);
+    return page.model().backend()->Simulate(*spec, *cost);
+  };
+  auto paci_long = long_run(base);
+  QVERIFY(paci_long.ok());
+  const double long_mbps = paci_long->cards.microbatches_per_s;
+  QVERIFY2(std::abs(c.steady_microbatches_per_s - long_mbps) < 0.01 * long_mbps,
+           qPrintable(QStringLiteral("steady %1 vs a 1600-micro-batch run %2")
+                          .arg(c.steady_microbatches_per_s)
+                          .arg(long_mbps)));
+  QVERIFY2(c.microbatches_per_s < 0.9 * c.steady_microbatches_per_s,
+           qPrintable(QStringLiteral("short run %1").arg(c.microbatches_per_s)));
+  QVERIFY(c.steady_bubble_fraction < c.bubble_fraction - 0.1);
+  QVERIFY(std::abs(c.steady_bubble_fraction - paci_long->cards.bubble_fraction) < 0.01);
+  // The cards say so: the steady figure big, "steady state" and the short run named beside.
+  QCOMPARE(page.throughputCard()->text(), FormatFixed(c.steady_tokens_per_s, 0) + QStringLiteral(" tok/s"));
+  const QString note = page.throughputNote()->text();
+  QVERIFY2(note.contains(QStringLiteral("steady state")) && note.contains(QStringLiteral("run of 16")) &&
+               note.contains(FormatFixed(c.microbatches_per_s, 1)) &&
+               note.contains(FormatFixed(c.steady_microbatches_per_s, 1)),
+           qPrintable(note));
+  QCOMPARE(page.bubbleCard()->text(),
+           FormatPercent(100 * c.steady_bubble_fraction, 1) + QStringLiteral(" %"));
+  QVERIFY(page.throughputCard()->toolTip().contains(QStringLiteral("16 micro-batches")));
+  QVERIFY2(page.bubbleNote()->text().contains(FormatPercent(100 * c.bubble_fraction, 1)),
+           qPrintable(page.bubbleNote()->text()));
+  // The heatmap's cell for this K and P is the steady state too.
+  QSignalSpy swept(&page.model(), &ExplorerModel::sweepReady);
+  page.model().runSweep({4}, {4});
+  QVERIFY(swept.wait(60000));
+  QCOMPARE(page.model().sweep().At(0, 0).Value(SweepMetric::kThroughput), c.steady_tokens_per_s);
+  QCOMPARE(page.model().sweep().At(0, 0).Value(SweepMetric::kBubble), c.steady_bubble_fraction);
+  Shot(&page, "explorer-steady-state");
+  // Item 9: the peak-memory card wraps between stages, never inside one ("S3" / "1.2 GiB").
+  QLabel* peak = nullptr;
+  for (QGroupBox* card : page.findChildren<QGroupBox*>())
+    if (card->title() == QStringLiteral("Peak memory per stage")) peak = card->findChild<QLabel*>();
+  QVERIFY(peak);
+  // The only breakable spaces are after the separators: no line starts with "·" either.
+  const QStringList entries = peak->text().split(QString(QChar::Nbsp) + QStringLiteral("· "));
+  QCOMPARE(entries.size(), 4);
+  for (const QString& e : entries) QVERIFY2(!e.contains(QLatin1Char(' ')), qPrintable(e));
+
+  // 1F1B-flush: every update is the same, so the short run is already the steady state.
+  ExplorerConfig flush = base;
+  flush.kind = ir::ONE_F_ONE_B_FLUSH;
+  QSignalSpy ready(&page.model(), &ExplorerModel::outcomeReady);
+  page.setConfig(flush);
+  QVERIFY(ready.wait(30000));
+  const MetricCards f = page.model().outcome()->cards;
+  QVERIFY2(std::abs(f.steady_microbatches_per_s - f.microbatches_per_s) < 1e-6 * f.microbatches_per_s,
+           qPrintable(QStringLiteral("%1 vs %2").arg(f.steady_microbatches_per_s).arg(f.microbatches_per_s)));
+  // PACI's advantage in the long run, as the cards now show it.
+  QVERIFY(c.steady_microbatches_per_s / f.steady_microbatches_per_s > 1.6);
+}
+
+// Item 9, the cosmetics still open in session 8: makespans in one table read "249.0 ms" and
+// "420.00 ms" (the decimals followed each value's own step), a residual read "-136080.1 us", and
+// a stored simulation with typed costs showed a blank tokens/s where the explorer shows one.
+void DailyUseTest::durationsAndThroughputReadAlike() {
+  QCOMPARE(FormatDuration(249e6), QStringLiteral("249.0 ms"));
+  QCOMPARE(FormatDuration(420e6), QStringLiteral("420.0 ms"));
+  QCOMPARE(FormatDuration(-136080.1e3), QStringLiteral("-136.1 ms"));
+  QCOMPARE(FormatDuration(1234.6e6), QStringLiteral("1.235 s"));
+  QCOMPARE(FormatDuration(12345e9), QStringLiteral("12,345 s"));
+  QCOMPARE(FormatDuration(999.96e3), QStringLiteral("1.000 ms"));
+  QCOMPARE(FormatDuration(850), QStringLiteral("850 ns"));
+  QCOMPARE(FormatDuration(0), QStringLiteral("0 ns"));
+  RunListModel list;
+  RunSummary a, b;
+  a.id = 1;
+  a.makespan_ns = 249e6;
+  a.microbatches_per_s = 70.175;  // typed costs: no tokens per micro-batch
+  b.id = 2;
+  b.makespan_ns = 420e6;
+  b.tokens_per_s = 37402.4;
+  b.microbatches_per_s = 4.6;
+  list.setRuns({a, b});
+  auto cell = [&](int row, int col) { return list.data(list.index(row, col), Qt::DisplayRole).toString(); };
+  QCOMPARE(cell(0, RunListModel::kMakespan), QStringLiteral("249.0 ms"));
+  QCOMPARE(cell(1, RunListModel::kMakespan), QStringLiteral("420.0 ms"));
+  QCOMPARE(cell(0, RunListModel::kTokensPerS), QStringLiteral("70.2 mb/s"));
+  QCOMPARE(cell(1, RunListModel::kTokensPerS), QStringLiteral("37,402"));
 }
 
 QTEST_MAIN(DailyUseTest)

@@ -2,10 +2,11 @@
 // the timeline opens from the run's summary with no op in memory, draws far-out zoom levels from
 // it (busy totals equal to the op rows'), and when zoomed in loads exactly the ops that meet the
 // window, off the UI thread, then draws and selects them. The 9 M-row case is in bench/.
+#include <sqlite3.h>
+
 #include <QFile>
 #include <QTemporaryDir>
 #include <QtTest>
-#include <sqlite3.h>
 
 #include "gui/model/run_loader.h"
 #include "gui/model/sim_backend.h"
@@ -29,11 +30,13 @@ class WindowedTest : public QObject {
   void zoomLoadsExactlyTheWindow();
   void handEditedStageIsAMessage();
   void mainWindowOpensWindowedAndReplaysWhole();
+  void replayedRunOpensWindowed();
 
  private:
   QTemporaryDir dir_;
   std::string path_;
   int64_t id_ = 0;
+  int64_t replayed_id_ = 0;          // the same run, predicted and kept by its IR (re-simulated)
   std::vector<ir::TraceEvent> ops_;  // the run as stored, by op id
 };
 
@@ -64,6 +67,14 @@ void WindowedTest::initTestCase() {
   QVERIFY(sim::Simulate(*schedule, cost, options).ok());
   QVERIFY(writer->Finish(store::RunStatus::kComplete).ok());
   id_ = writer->run_id();
+  // The same run as `paci simulate` keeps a long one: by its IR, re-simulated when read.
+  info.kind = store::RunKind::kPredicted;
+  auto compact = store->BeginRun(info, store::WriterOptions{.replay_above_ops = 1000});
+  QVERIFY(compact.ok());
+  options.sink = &*compact;
+  QVERIFY(sim::Simulate(*schedule, cost, options).ok());
+  QVERIFY(compact->Finish(store::RunStatus::kComplete).ok());
+  replayed_id_ = compact->run_id();
   auto whole = store->LoadRun(id_);
   QVERIFY(whole.ok());
   ops_ = std::move(whole->ops);
@@ -99,8 +110,10 @@ void WindowedTest::overviewMatchesTheOpRows() {
       // row's whole busy time (columns of a busy row are clamped at 1, so no sum of them is).
       const double whole = static_cast<double>(overview->makespan() + overview->tile_ns());
       const double sum_tiles = overview->BusyFractions(s, lane, 0, whole, 1)[0] * whole;
-      QVERIFY2(std::abs(sum_tiles - sum_ops) <= 1e-6 * sum_ops + 1,
-               qPrintable(QStringLiteral("stage %1 lane %2: %3 vs %4").arg(s).arg(lane).arg(sum_tiles).arg(sum_ops)));
+      QVERIFY2(
+          std::abs(sum_tiles - sum_ops) <= 1e-6 * sum_ops + 1,
+          qPrintable(
+              QStringLiteral("stage %1 lane %2: %3 vs %4").arg(s).arg(lane).arg(sum_tiles).arg(sum_ops)));
       QVERIFY2(err / n < 0.05, qPrintable(QStringLiteral("mean column error %1").arg(err / n)));
     }
   }
@@ -125,16 +138,17 @@ void WindowedTest::zoomLoadsExactlyTheWindow() {
   QVERIFY(!model->Covers(tl->axis().VisibleStart(), tl->axis().VisibleEnd()));
   QVERIFY2(page.windowStatus().startsWith(QStringLiteral("Summary")), qPrintable(page.windowStatus()));
   int rows = 0;
-  model->ForEachVisible(tl->axis(), [](const TimelineModel::Box&) { QFAIL("a box from no ops"); },
-                        [&](const TimelineModel::Coverage& c) { rows += c.busy.size() > 0; });
+  model->ForEachVisible(
+      tl->axis(), [](const TimelineModel::Box&) { QFAIL("a box from no ops"); },
+      [&](const TimelineModel::Coverage& c) { rows += c.busy.size() > 0; });
   QCOMPARE(rows, 4 * kLanesPerStage);
   (void)tl->grab();
 
   // Zoom to 2 % of the run in its middle: the ops meeting the loaded window, exactly.
   const double t0 = makespan * 0.49, t1 = makespan * 0.51;
   tl->showRange(t0, t1);
-  QTRY_VERIFY_WITH_TIMEOUT(!page.windowLoading() && model->Covers(tl->axis().VisibleStart(), tl->axis().VisibleEnd()),
-                           20000);
+  QTRY_VERIFY_WITH_TIMEOUT(
+      !page.windowLoading() && model->Covers(tl->axis().VisibleStart(), tl->axis().VisibleEnd()), 20000);
   QVERIFY2(page.windowStatus().contains(QStringLiteral("loaded")), qPrintable(page.windowStatus()));
   const double w0 = model->window_start(), w1 = model->window_end();
   const int64_t offset = model->index().offset_ns();
@@ -167,14 +181,51 @@ void WindowedTest::zoomLoadsExactlyTheWindow() {
   QVERIFY(!page.windowLoading());
   // Zoomed out a little past the window: the next window still holds the selected op.
   tl->showRange(t0 - (t1 - t0), t1 + (t1 - t0));
-  QTRY_VERIFY_WITH_TIMEOUT(!page.windowLoading() && model->Covers(tl->axis().VisibleStart(), tl->axis().VisibleEnd()),
-                           20000);
+  QTRY_VERIFY_WITH_TIMEOUT(
+      !page.windowLoading() && model->Covers(tl->axis().VisibleStart(), tl->axis().VisibleEnd()), 20000);
   QVERIFY(model->selected().has_value());
   QCOMPARE(model->index().op(*model->selected()).op_id, selected);
   tl->showRange(makespan * 0.05, makespan * 0.07);
   QVERIFY(!model->Covers(tl->axis().VisibleStart(), tl->axis().VisibleEnd()));
-  QTRY_VERIFY_WITH_TIMEOUT(!page.windowLoading() && model->Covers(tl->axis().VisibleStart(), tl->axis().VisibleEnd()),
-                           20000);
+  QTRY_VERIFY_WITH_TIMEOUT(
+      !page.windowLoading() && model->Covers(tl->axis().VisibleStart(), tl->axis().VisibleEnd()), 20000);
+}
+
+// Issue 30 item 7: a replayed run (paci simulate's long runs) opens as a stored one does, from
+// its summary (tiled as it is re-simulated) with no op in memory, and loads exactly the ops of a
+// window (re-simulated, only those kept); before, it was re-simulated into memory whole (9 M ops:
+// 1.46 GB and 4-6 s to first paint).
+void WindowedTest::replayedRunOpensWindowed() {
+  auto source = OpenStoreSource(path_, /*windowed_above_ops=*/1000);
+  QVERIFY(source.ok());
+  auto run = LoadAndIndex(**source, replayed_id_, {}, LoadDetail::kWindowed);
+  QVERIFY2(run.ok(), run.status().message().c_str());
+  QVERIFY((*run)->trace.summary.replayed);
+  const RunOverview* overview = (*run)->trace.overview.get();
+  QVERIFY(overview != nullptr);
+  QVERIFY((*run)->trace.windows != nullptr);
+  QCOMPARE((*run)->index->ops().size(), size_t{0});
+  QCOMPARE(overview->op_count(), static_cast<int64_t>(ops_.size()));
+  const TraceIndex exact = TraceIndex::Build(ops_, 4);
+  QCOMPARE(overview->makespan(), exact.makespan());
+  for (uint32_t s = 0; s < 4; ++s) {
+    const auto [b, e] = exact.Row(s, ir::LANE_COMPUTE);
+    double sum_ops = 0;
+    for (size_t i = b; i < e; ++i) sum_ops += exact.op(i).end - exact.op(i).start;
+    const double whole = static_cast<double>(overview->makespan() + overview->tile_ns());
+    const double sum_tiles = overview->BusyFractions(s, ir::LANE_COMPUTE, 0, whole, 1)[0] * whole;
+    QVERIFY2(std::abs(sum_tiles - sum_ops) <= 1e-6 * sum_ops + 1,
+             qPrintable(QStringLiteral("stage %1: %2 vs %3").arg(s).arg(sum_tiles).arg(sum_ops)));
+  }
+  const int64_t t0 = exact.makespan() * 49 / 100, t1 = exact.makespan() * 51 / 100;
+  auto w = (*run)->trace.windows->Load(t0, t1, 1 << 20);
+  QVERIFY2(w.ok(), w.status().message().c_str());
+  std::vector<uint64_t> want, got;
+  for (const auto& e : ops_)
+    if (e.start_ns() < t1 && e.end_ns() > t0) want.push_back(e.op_id());
+  for (const auto& e : w->ops) got.push_back(e.op_id());
+  QVERIFY(!want.empty());
+  QCOMPARE(got, want);
 }
 
 void WindowedTest::handEditedStageIsAMessage() {

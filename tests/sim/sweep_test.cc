@@ -107,6 +107,67 @@ TEST(UpdateTiming, FlushTimingIsExactAndPaciFaster) {
   EXPECT_NEAR(paci->SecondsFor(1100), paci->offset_s + 1100 * 0.024, 1e-9);
 }
 
+// Issue 30 item 11: the steady state of PACI at P = 4, K = 4 (4 / 8 / 0.3 ms over the stages) is
+// what a long run tends to, well above the default short run (fill and drain dominate it); the
+// bubble likewise. For 1F1B-flush every update is alike: the steady state is any run's.
+TEST(SteadyState, MatchesALongRunAndNotTheShortOne) {
+  UniformCost u;
+  u.fwd_ms = 1;
+  u.bwd_ms = 2;
+  u.opt_ms = 0.3;
+  u.tokens_per_microbatch = 1000;
+  const ir::CostModel cost = MakeCostModel(u);
+  Result<ir::PipelineSpec> spec = SweepSpec(ir::PACI, 4, 4, 0, 1);
+  ASSERT_TRUE(spec.ok());
+  Result<SteadyState> steady = SimulateSteadyState(*spec, cost);
+  ASSERT_TRUE(steady.ok()) << steady.status().ToString();
+  EXPECT_EQ(steady->updates, SteadyStateUpdates(*spec));
+  EXPECT_EQ(steady->microbatches_per_update, 4u);
+  EXPECT_NEAR(steady->tokens_per_s, 1000 * steady->microbatches_per_s, 1e-6);
+  ir::PipelineSpec long_spec = *spec;
+  long_spec.set_total_microbatches(4 * 1000);
+  Result<SimulationResult> long_run = SimulateSpec(long_spec, cost);
+  Result<SimulationResult> short_run = SimulateSpec(*SweepSpec(ir::PACI, 4, 4, 16, 1), cost);
+  ASSERT_TRUE(long_run.ok() && short_run.ok());
+  EXPECT_NEAR(steady->microbatches_per_s, long_run->throughput_microbatches_per_s,
+              0.005 * long_run->throughput_microbatches_per_s);
+  EXPECT_NEAR(steady->bubble_fraction, long_run->bubble_fraction, 0.005);
+  EXPECT_LT(short_run->throughput_microbatches_per_s, 0.9 * steady->microbatches_per_s);
+  EXPECT_GT(short_run->bubble_fraction, steady->bubble_fraction + 0.1);
+
+  Result<ir::PipelineSpec> flush = SweepSpec(ir::ONE_F_ONE_B_FLUSH, 4, 4, 0, 1);
+  Result<SteadyState> flush_steady = SimulateSteadyState(*flush, cost);
+  Result<SimulationResult> flush_run = SimulateSpec(*flush, cost);
+  ASSERT_TRUE(flush_steady.ok() && flush_run.ok());
+  EXPECT_NEAR(flush_steady->microbatches_per_s, flush_run->throughput_microbatches_per_s,
+              1e-9 * flush_run->throughput_microbatches_per_s);
+}
+
+// The sweep's steady state: asked for (paci sweep's default), every row carries it and the
+// recommendation ranks by it; otherwise no row does (the bench and explicit run lengths).
+TEST(SteadyState, SweepRowsCarryItWhenAskedAndRankByIt) {
+  SweepGrid g;
+  g.schedules = {ir::PACI, ir::ONE_F_ONE_B_FLUSH};
+  g.stages = {4};
+  g.accums = {4};
+  for (const SweepRow& r : RunSweep(g, Cost(1, 2), 1)) EXPECT_FALSE(r.has_steady());
+  g.steady_state = true;
+  const std::vector<SweepRow> rows = RunSweep(g, Cost(1, 2), 1);
+  ASSERT_EQ(rows.size(), 2u);
+  for (const SweepRow& r : rows) {
+    ASSERT_TRUE(r.ok()) << r.error;
+    ASSERT_TRUE(r.has_steady());
+    Result<SteadyState> s = SimulateSteadyState(*SweepSpec(r.kind, 4, 4, 0, 1), Cost(1, 2));
+    EXPECT_EQ(r.steady_throughput_microbatches_per_s, s->microbatches_per_s);
+    EXPECT_EQ(r.steady_bubble_fraction, s->bubble_fraction);
+    EXPECT_EQ(r.RankedThroughput(), r.steady_throughput_microbatches_per_s);
+  }
+  EXPECT_GT(rows[0].steady_throughput_microbatches_per_s, rows[0].throughput_microbatches_per_s);
+  const std::vector<Recommendation> rec = Recommend(rows, {});
+  ASSERT_EQ(rec.size(), 1u);
+  EXPECT_EQ(rec[0].best->kind, ir::PACI);
+}
+
 TEST(CostFile, ParsesJson) {
   Result<ir::CostModel> c = ParseCostModel(R"({"stages":[{"fwd_ms":1.5,"bwd_ms":3,"weights_mb":2},
       {"fwd_ms":1}], "links":[{"latency_us":5,"bandwidth_gbps":8}], "jitter":{"cv":0.1,"seed":3},

@@ -3,13 +3,14 @@
 // CompareRuns give exactly the same ops for a jittered run. A replay that does not reproduce the
 // stored digest, or a reader without a simulator, is refused with a message naming the run.
 #include <google/protobuf/util/message_differencer.h>
+#include <gtest/gtest.h>
 
+#include <algorithm>
+#include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "sched/schedule_generator.h"
 #include "sim/simulator.h"
@@ -67,8 +68,8 @@ template <typename Msg>
 void ExpectSameMessages(const std::vector<Msg>& a, const std::vector<Msg>& b) {
   ASSERT_EQ(a.size(), b.size());
   for (size_t i = 0; i < a.size(); ++i) {
-    ASSERT_TRUE(MessageDifferencer::Equals(a[i], b[i])) << i << ": " << a[i].ShortDebugString()
-                                                        << " vs " << b[i].ShortDebugString();
+    ASSERT_TRUE(MessageDifferencer::Equals(a[i], b[i]))
+        << i << ": " << a[i].ShortDebugString() << " vs " << b[i].ShortDebugString();
   }
 }
 
@@ -113,8 +114,9 @@ TEST_F(StoreReplay, OpensWithExactlyTheOpsOfTheWholeRun) {
   EXPECT_GT(durations.size(), 20u);
   // Nothing but the run row holds the compact run: no op or memory rows.
   auto db = SqliteDb::Open(path_, SQLITE_OPEN_READONLY);
-  auto rows = SqliteStmt::Prepare(*db, "SELECT (SELECT count(*) FROM ops WHERE run = ?1) + "
-                                       "(SELECT count(*) FROM memory WHERE run = ?1)");
+  auto rows = SqliteStmt::Prepare(*db,
+                                  "SELECT (SELECT count(*) FROM ops WHERE run = ?1) + "
+                                  "(SELECT count(*) FROM memory WHERE run = ?1)");
   bool row = false;
   ASSERT_TRUE(rows->Bind(1, compact_).Step(&row).ok());
   EXPECT_EQ(rows->Int(0), 0);
@@ -146,6 +148,54 @@ TEST_F(StoreReplay, WindowsExportAndComparisonMatchTheWholeRun) {
   EXPECT_EQ(c.makespan_error_pct, 0);
 }
 
+// A replayed run has no stored summary: LoadOpTiles tiles its re-simulation (every op counted
+// once, the busy time of each stage and lane that of its ops), and LoadOpWindow keeps only the
+// window's ops, the same as the run stored op by op gives (issue 30 item 7: the viewer opens a
+// 9 M-op replayed run from these, never holding its ops).
+TEST_F(StoreReplay, TilesAndWindowsOfAReplayedRunMatchTheStoredRun) {
+  auto store = Reader();
+  ASSERT_TRUE(store.ok());
+  auto whole = store->LoadRun(whole_);
+  ASSERT_TRUE(whole.ok());
+  auto tiles = store->LoadOpTiles(compact_);
+  ASSERT_TRUE(tiles.ok()) << tiles.status().ToString();
+  ASSERT_TRUE(tiles->has_value());
+  const OpTileSummary& s = **tiles;
+  EXPECT_EQ(s.op_count, static_cast<int64_t>(whole->ops.size()));
+  std::map<std::pair<uint32_t, int>, std::pair<int64_t, int64_t>> want, got;  // busy, ops
+  int64_t first = INT64_MAX, last = 0;
+  for (const ir::TraceEvent& e : whole->ops) {
+    auto& w = want[{e.stage(), static_cast<int>(e.lane())}];
+    w.first += e.end_ns() - e.start_ns();
+    ++w.second;
+    first = std::min<int64_t>(first, e.start_ns());
+    last = std::max<int64_t>(last, e.end_ns());
+  }
+  int64_t max_tile = 0;
+  for (const OpTile& t : s.tiles) {
+    auto& g = got[{t.stage, t.lane}];
+    g.first += t.busy_ns;
+    g.second += t.ops;
+    max_tile = std::max(max_tile, t.tile);
+  }
+  EXPECT_EQ(got, want);
+  EXPECT_EQ(s.first_start_ns, first);
+  EXPECT_EQ(s.last_end_ns, last);
+  EXPECT_LT(max_tile, std::clamp<int64_t>(s.op_count / kOpsPerTile, 1, kMaxTilesPerSpan));
+  EXPECT_LE((last - first) / s.tile_ns, max_tile + 1);  // the tiles span the run
+
+  const int64_t mid = (first + last) / 2;
+  auto a = store->LoadOpWindow(whole_, mid / 2, mid + mid / 3, 1 << 20);
+  auto b = store->LoadOpWindow(compact_, mid / 2, mid + mid / 3, 1 << 20);
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_FALSE(a->ops.empty());
+  ExpectSameMessages(b->ops, a->ops);
+  auto capped = store->LoadOpWindow(compact_, mid / 2, mid + mid / 3, 3);
+  ASSERT_TRUE(capped.ok());
+  EXPECT_TRUE(capped->truncated);
+  EXPECT_TRUE(capped->ops.empty());
+}
+
 TEST_F(StoreReplay, ReaderWithoutSimulatorIsToldWhy) {
   auto store = Reader(/*with_replay=*/false);
   ASSERT_TRUE(store.ok());
@@ -163,7 +213,8 @@ TEST_F(StoreReplay, ReaderWithoutSimulatorIsToldWhy) {
 TEST_F(StoreReplay, ReplayThatDiffersFromTheStoredRunIsRefused) {
   {
     auto db = SqliteDb::Open(path_, SQLITE_OPEN_READWRITE);
-    ASSERT_TRUE(db->Exec("UPDATE runs SET replay_digest = replay_digest + 1 WHERE op_storage = 'replayed'").ok());
+    ASSERT_TRUE(
+        db->Exec("UPDATE runs SET replay_digest = replay_digest + 1 WHERE op_storage = 'replayed'").ok());
   }
   auto store = Reader();
   ASSERT_TRUE(store.ok());

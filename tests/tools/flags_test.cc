@@ -29,9 +29,9 @@ struct Kind {
   int K;
   bool flush;
 };
-const Kind kKinds[] = {{"gpipe", 4, true},          {"1f1b-flush", 4, true}, {"interleaved-1f1b", 4, true},
-                       {"zb-h1", 4, true},          {"pipedream", 1, false}, {"pipedream-2bw", 4, false},
-                       {"pipemare", 4, false},      {"paci", 4, false}};
+const Kind kKinds[] = {{"gpipe", 4, true},     {"1f1b-flush", 4, true}, {"interleaved-1f1b", 4, true},
+                       {"zb-h1", 4, true},     {"pipedream", 1, false}, {"pipedream-2bw", 4, false},
+                       {"pipemare", 4, false}, {"paci", 4, false}};
 
 std::string KindFlags(const Kind& k) {
   return std::string("--schedule ") + k.name + " --stages 4 --accum " + std::to_string(k.K);
@@ -39,13 +39,15 @@ std::string KindFlags(const Kind& k) {
 
 TEST(Flags, ScheduleReadsRunLengthTheSameForEveryKind) {
   for (const Kind& k : kKinds) {
-    for (const std::string& length : {std::string("--updates 3"), "--microbatches " + std::to_string(3 * k.K)}) {
+    for (const std::string& length :
+         {std::string("--updates 3"), "--microbatches " + std::to_string(3 * k.K)}) {
       const CliRun r = Paci("schedule " + KindFlags(k) + " " + length + " --analyze --format json");
       ASSERT_EQ(r.code, 0) << k.name << " " << length << "\n" << r.err;
       const nlohmann::json j = nlohmann::json::parse(r.out);
       EXPECT_EQ(j.at("total_microbatches"), 3 * k.K) << k.name;
       EXPECT_EQ(j.at(k.flush ? "microbatches_per_iteration" : "accum"), k.K) << k.name;
-      for (const auto& stage : j.at("per_stage")) EXPECT_EQ(stage.at("optimizer_steps"), 3) << k.name << " " << length;
+      for (const auto& stage : j.at("per_stage"))
+        EXPECT_EQ(stage.at("optimizer_steps"), 3) << k.name << " " << length;
     }
   }
 }
@@ -59,7 +61,8 @@ TEST(Flags, SimulateRunsTheUpdatesAskedFor) {
     EXPECT_EQ(j.at("total_microbatches"), 5 * k.K) << k.name;
   }
   // The issue's case: 800 micro-batches of K = 8 are 100 flush iterations, not one of 800.
-  const CliRun r = Paci("simulate --schedule 1f1b-flush --stages 4 --accum 8 --microbatches 800 --json --no-db");
+  const CliRun r =
+      Paci("simulate --schedule 1f1b-flush --stages 4 --accum 8 --microbatches 800 --json --no-db");
   ASSERT_EQ(r.code, 0) << r.err;
   const nlohmann::json j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j.at("optimizer_updates"), 100);
@@ -87,10 +90,44 @@ TEST(Flags, SweepReadsRunLengthTheSameWay) {
   }
 }
 
+// Issue 30 item 11: without a run length, sweep leads with each point's steady state (its
+// default run of 8 x max(P, K) micro-batches is mostly fill and drain), names it, gives the
+// short run beside it and ranks by it; a run length asked for keeps the run's figures alone.
+TEST(Flags, SweepDefaultShowsTheSteadyState) {
+  const CliRun table =
+      Paci("sweep --schedules paci,1f1b-flush --stages 4 --accum 4 --fwd-ms 1 --bwd-ms 2 --no-db");
+  ASSERT_EQ(table.code, 0) << table.err;
+  EXPECT_NE(table.out.find("steady state: "), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("steady_mb/s"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("run_mb/s"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("best steady-state throughput"), std::string::npos) << table.out;
+  const CliRun json = Paci(
+      "sweep --schedules paci,1f1b-flush --stages 4 --accum 4 --fwd-ms 1 --bwd-ms 2 -o - --format json "
+      "--no-db");
+  ASSERT_EQ(json.code, 0) << json.err;
+  const nlohmann::json rows = nlohmann::json::parse(json.out);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].at("schedule"), "paci");
+  EXPECT_GT(rows[0].at("steady_throughput_microbatches_per_s").get<double>(),
+            1.05 * rows[0].at("throughput_microbatches_per_s").get<double>());
+  EXPECT_LT(rows[0].at("steady_bubble_fraction").get<double>(), rows[0].at("bubble_fraction").get<double>());
+  EXPECT_GT(rows[0].at("steady_updates").get<int>(), 0);
+  const CliRun csv = Paci("sweep --schedules paci --stages 4 --accum 4 -o - --no-db");
+  ASSERT_EQ(csv.code, 0) << csv.err;
+  EXPECT_NE(csv.out.find(",steady_throughput_microbatches_per_s,"), std::string::npos) << csv.out;
+  const CliRun asked =
+      Paci("sweep --schedules paci --stages 4 --accum 4 --updates 3 -o - --format json --no-db");
+  ASSERT_EQ(asked.code, 0) << asked.err;
+  EXPECT_FALSE(nlohmann::json::parse(asked.out)[0].contains("steady_throughput_microbatches_per_s"));
+  const CliRun asked_table = Paci("sweep --schedules paci --stages 4 --accum 4 --updates 3 --no-db");
+  EXPECT_EQ(asked_table.out.find("steady"), std::string::npos) << asked_table.out;
+}
+
 using paci::testing::kTinyModel;
 
 TEST(Flags, TrainRunsMicrobatchesAsWholeUpdates) {
-  for (const char* pipe : {"", "--schedule 1f1b-flush --stages 2 --no-db", "--schedule paci --stages 2 --no-db"}) {
+  for (const char* pipe :
+       {"", "--schedule 1f1b-flush --stages 2 --no-db", "--schedule paci --stages 2 --no-db"}) {
     const CliRun r = Paci(std::string("train ") + kTinyModel + " --accum 2 --microbatches 6 " + pipe);
     ASSERT_EQ(r.code, 0) << pipe << "\n" << r.err;
     EXPECT_NE(r.out.find("trained 3 updates"), std::string::npos) << pipe << "\n" << r.out;
@@ -101,8 +138,9 @@ TEST(Flags, TrainRunsMicrobatchesAsWholeUpdates) {
 // so its first steps are scaled by 2^-p, p annealed over --pipemare-lr-warmup updates.
 TEST(Flags, PipeMareLrWarmupChangesTheRun) {
   const auto val_loss = [](int warmup) {
-    const CliRun r = Paci(std::string("train ") + kTinyModel + " --accum 1 --microbatches 4 --schedule pipemare" +
-                          " --stages 3 --no-db --pipemare-lr-warmup " + std::to_string(warmup));
+    const CliRun r =
+        Paci(std::string("train ") + kTinyModel + " --accum 1 --microbatches 4 --schedule pipemare" +
+             " --stages 3 --no-db --pipemare-lr-warmup " + std::to_string(warmup));
     EXPECT_EQ(r.code, 0) << r.err;
     const size_t at = r.out.find("val loss");
     return at == std::string::npos ? std::string() : r.out.substr(at, 16);
@@ -118,27 +156,34 @@ TEST(Flags, ContradictoryOrInapplicableFlagsExitTwoNamingThem) {
   const std::string file = (dir / "s.json").string();
   ASSERT_EQ(Paci("schedule --schedule paci --stages 4 --format json -o " + file).code, 0);
   const std::vector<std::pair<std::string, std::vector<std::string>>> cases = {
-      {"schedule --schedule 1f1b-flush --stages 4 --accum 8 --microbatches 20", {"--microbatches", "--accum"}},
+      {"schedule --schedule 1f1b-flush --stages 4 --accum 8 --microbatches 20",
+       {"--microbatches", "--accum"}},
       {"schedule --schedule paci --stages 4 --accum 4 --microbatches 10", {"--microbatches", "--accum"}},
       {"schedule --schedule gpipe --stages 4 --microbatches 16 --updates 2", {"--microbatches", "--updates"}},
-      {"schedule --schedule paci --stages 4 --microbatches 16 --iterations 4", {"--microbatches", "--updates"}},
+      {"schedule --schedule paci --stages 4 --microbatches 16 --iterations 4",
+       {"--microbatches", "--updates"}},
       {"schedule --schedule interleaved-1f1b --stages 4 --accum 6", {"--accum", "--stages"}},
       {"schedule --schedule pipedream --stages 4 --accum 4", {"--accum"}},
       {"schedule --schedule 1f1b-flush --stages 4 --window 4,3,2,1", {"--window"}},
       {"schedule --schedule 1f1b-flush --stages 4 --chunks 2", {"--chunks"}},
       {"schedule --input " + file + " --stages 4", {"--stages", "--input"}},
       {"simulate --input " + file + " --microbatches 8 --no-db", {"--microbatches", "--input"}},
-      {"simulate --schedule zb-h1 --stages 4 --accum 8 --microbatches 12 --no-db", {"--microbatches", "--accum"}},
-      {"simulate --schedule pipemare --stages 4 --updates 2 --microbatches 8 --no-db", {"--microbatches", "--updates"}},
+      {"simulate --schedule zb-h1 --stages 4 --accum 8 --microbatches 12 --no-db",
+       {"--microbatches", "--accum"}},
+      {"simulate --schedule pipemare --stages 4 --updates 2 --microbatches 8 --no-db",
+       {"--microbatches", "--updates"}},
       {"sweep --stages 4 --accum 4,8 --microbatches 12 --no-db", {"--microbatches", "--accum"}},
       {"sweep --stages 4 --accum 4 --microbatches 16 --updates 4 --no-db", {"--microbatches", "--updates"}},
-      {std::string("train ") + kTinyModel + " --accum 2 --microbatches 6 --updates 3", {"--microbatches", "--updates"}},
+      {std::string("train ") + kTinyModel + " --accum 2 --microbatches 6 --updates 3",
+       {"--microbatches", "--updates"}},
       {std::string("train ") + kTinyModel + " --accum 2 --microbatches 5", {"--microbatches", "--accum"}},
-      {std::string("train ") + kTinyModel + " --schedule pipedream --stages 2 --accum 4 --no-db", {"--accum"}},
+      {std::string("train ") + kTinyModel + " --schedule pipedream --stages 2 --accum 4 --no-db",
+       {"--accum"}},
       {std::string("train ") + kTinyModel + " --stages 2", {"--stages", "--schedule"}},
       {std::string("train ") + kTinyModel + " --schedule paci --stages 2 --pipemare-lr-warmup 5 --no-db",
        {"--pipemare-lr-warmup", "pipemare"}},
-      {std::string("train ") + kTinyModel + " --pipemare-lr-warmup 5", {"--pipemare-lr-warmup", "--schedule"}},
+      {std::string("train ") + kTinyModel + " --pipemare-lr-warmup 5",
+       {"--pipemare-lr-warmup", "--schedule"}},
       // Unpipelined training has no drift: was silently accepted.
       {std::string("train ") + kTinyModel + " --drift-lr-scale 1", {"--drift-lr-scale", "--schedule"}},
       {std::string("train ") + kTinyModel + " --schedule pipemare --stages 2 --pipemare-lr-warmup 0 --no-db",
@@ -152,7 +197,8 @@ TEST(Flags, ContradictoryOrInapplicableFlagsExitTwoNamingThem) {
   for (const auto& [args, names] : cases) {
     const CliRun r = Paci(args);
     EXPECT_EQ(r.code, 2) << args << "\n" << r.err;
-    for (const std::string& name : names) EXPECT_NE(r.err.find(name), std::string::npos) << args << "\n" << r.err;
+    for (const std::string& name : names)
+      EXPECT_NE(r.err.find(name), std::string::npos) << args << "\n" << r.err;
   }
   std::filesystem::remove_all(dir);
 }
@@ -162,7 +208,8 @@ std::string FinalLosses(const std::string& out);
 
 // --pin says what it decided, and pinning changes where threads run, never what they compute.
 TEST(Train, PinningIsReportedAndLeavesTheLossesAlone) {
-  const std::string base = std::string("train ") + kTinyModel + " --schedule paci --stages 2 --accum 2 --updates 3 --threads 1 --no-db";
+  const std::string base = std::string("train ") + kTinyModel +
+                           " --schedule paci --stages 2 --accum 2 --updates 3 --threads 1 --no-db";
   const CliRun off = Paci(base + " --pin off");
   const CliRun automatic = Paci(base);
   ASSERT_EQ(off.code, 0) << off.err;
