@@ -19,6 +19,10 @@ class TraceSink {
   virtual void OnMemory(const ir::MemorySample& /*sample*/) {}
   // Makes everything reported so far durable (for sinks that buffer).
   virtual Status Flush() { return Status::Ok(); }
+  // The sink's first failure to keep what it was given (sticky); ok while it works. Engines check
+  // it once per optimizer update and stop with it: training on into a sink that can no longer keep
+  // the run (a store whose run was deleted under it) only wastes the machine (issue 25).
+  virtual Status Failure() const { return Status::Ok(); }
 };
 
 // Keeps every event in memory, in the order reported.

@@ -18,7 +18,7 @@ Status NormalizeFlush(ir::PipelineSpec& s) {
   if (s.microbatches_per_iteration() == 0) s.set_microbatches_per_iteration(DefaultAccum(s.kind(), P));
   const uint32_t M = s.microbatches_per_iteration();
   if (s.kind() == ir::INTERLEAVED_1F1B) {
-    if (s.chunks() == 0) s.set_chunks(2);
+    if (s.chunks() == 0) s.set_chunks(DefaultChunks(s.kind()));
     if (M % P != 0)
       return Invalid("microbatches", "interleaved-1f1b needs M (" + std::to_string(M) +
                                          ") to be a multiple of the stage count P (" + std::to_string(P) +
@@ -74,6 +74,8 @@ uint32_t DefaultAccum(ir::ScheduleKind kind, uint32_t stages) {
   if (IsFlushSchedule(kind)) return 2 * stages;
   return kind == ir::PIPEDREAM ? 1 : stages;
 }
+
+uint32_t DefaultChunks(ir::ScheduleKind kind) { return kind == ir::INTERLEAVED_1F1B ? 2 : 1; }
 
 Result<ir::PipelineSpec> SpecFor(ir::ScheduleKind kind, uint32_t stages, uint32_t accum,
                                  uint64_t microbatches, uint32_t chunks,

@@ -25,6 +25,9 @@ Result<ir::PipelineSpec> NormalizeSpec(const ir::PipelineSpec& spec);
 // other asynchronous schedules.
 uint32_t DefaultAccum(ir::ScheduleKind kind, uint32_t stages);
 
+// V when none is given: 2 for interleaved-1f1b, 1 (the only value they take) for the others.
+uint32_t DefaultChunks(ir::ScheduleKind kind);
+
 // The normalized spec of `kind` on `stages` stages, as the command line, sweeps, the viewer, tests
 // and benchmarks all read these numbers (tools/README.md):
 //  - accum: K, micro-batches per optimizer update for every schedule (a flush schedule's

@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 seconds="${1:-30}"
 shift || true
 all=(fuzz_schedule_text fuzz_schedule_csv fuzz_schedule_json fuzz_schedule_proto fuzz_cost_model
-     fuzz_safetensors fuzz_chrome_trace fuzz_profile fuzz_model_files)
+     fuzz_safetensors fuzz_chrome_trace fuzz_profile fuzz_model_files fuzz_study_grid)
 targets=("$@")
 if ((${#targets[@]} == 0)); then targets=("${all[@]}"); fi
 

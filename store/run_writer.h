@@ -56,6 +56,8 @@ class RunWriter : public TraceSink {
   // Commits the buffered events. A failed batch is dropped and its error kept: this and every
   // later Flush and Finish return it, so an engine that checks at the end learns of it.
   Status Flush() override;
+  // The error Flush keeps: a lost batch, or the run deleted under this writer.
+  Status Failure() const override { return error_; }
 
   // Stores a named scalar of the run (store/metric_keys.h), replacing an old value.
   Status SetMetric(std::string_view key, double value);

@@ -6,6 +6,7 @@
 
 #include "proto/ir_names.h"
 #include "proto/run_setup.h"
+#include "sched/pipeline_spec.h"
 
 namespace paci::study {
 namespace {
@@ -29,6 +30,14 @@ void SetNonDefaultKnobs(const exec::TrainConfig& cfg, ir::RunSetup* s) {
   if (cfg.eval_batches != defaults.eval_batches) s->set_eval_batches(cfg.eval_batches);
 }
 
+// V only where it is not the schedule's default (sched/pipeline_spec.h), so `--chunks 2` of
+// interleaved-1f1b and no --chunks are one point, and older records keep their identity.
+void SetChunks(const RunChoices& c, ir::RunSetup* s) {
+  const std::optional<ir::ScheduleKind> kind = ParseScheduleName(c.schedule);
+  if (!kind || c.chunks == 0 || c.chunks == DefaultChunks(*kind)) return;
+  s->set_chunks(c.chunks);
+}
+
 void SetChoices(const RunChoices& c, ir::RunSetup* s) {
   s->set_transport(c.transport);
   s->set_device(c.device);
@@ -41,6 +50,7 @@ void SetChoices(const RunChoices& c, ir::RunSetup* s) {
   s->set_resumed_from(c.resumed_from);
   if (c.schedule == "pipemare") s->set_pipemare_lr_warmup(c.pipemare_lr_warmup);
   if (c.drift_lr_scale > 0) s->set_drift_lr_scale(c.drift_lr_scale);
+  if (c.grad_clip > 0) s->set_grad_clip(c.grad_clip);
   // By content, not path: a copy elsewhere is the same corpus, an edited file another.
   for (const std::string& f : c.data_files) s->add_data_files(f);
   if (!c.data_files.empty()) {
@@ -74,6 +84,7 @@ Result<ir::RunSetup> BuildRunSetup(const exec::TrainConfig& cfg, const RunChoice
   s.set_min_lr_frac(cfg.min_lr_frac);
   SetNonDefaultKnobs(cfg, &s);
   SetChoices(choices, &s);
+  SetChunks(choices, &s);
   return s;
 }
 
@@ -95,6 +106,8 @@ std::string SetupIdentity(const ir::RunSetup& s) {
   if (s.has_weight_decay()) j["weight_decay"] = s.weight_decay();
   if (s.has_sampler()) j["sampler"] = s.sampler();
   if (s.has_eval_batches()) j["eval_batches"] = s.eval_batches();
+  if (s.has_grad_clip()) j["grad_clip"] = s.grad_clip();
+  if (s.has_chunks()) j["chunks"] = s.chunks();
   return j.dump();
 }
 

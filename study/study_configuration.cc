@@ -47,9 +47,18 @@ Result<std::vector<StudyConfiguration>> LoadStudy(store::TraceStore& db) {
     if (r.status != store::RunStatus::kComplete || r.info.kind != store::RunKind::kMeasured) continue;
     const std::optional<StudyPoint> point = PointOfRun(r);
     if (!point) continue;
+    StudyConfiguration& config = ConfigurationOf(configs, *point, r);
+    // A point trained twice (two studies at once, a re-run beside an orphaned child) is one seed,
+    // not two: pooled, the copies gave "seeds=2" with a zero-width interval (issue 25). The first
+    // run stored counts.
+    if (std::any_of(config.runs.begin(), config.runs.end(),
+                    [&](const StudyRun& o) { return o.seed == *point->config.seed; })) {
+      ++config.repeated_runs;
+      continue;
+    }
     Result<store::RunData> data = db.LoadRunWithoutOps(r.id);
     if (!data.ok()) return data.status();
-    StudyRun& run = ConfigurationOf(configs, *point, r).runs.emplace_back();
+    StudyRun& run = config.runs.emplace_back();
     run.id = r.id;
     run.seed = *point->config.seed;
     run.updates = std::move(data->updates);

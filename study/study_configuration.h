@@ -25,6 +25,7 @@ struct StudyConfiguration {
   std::string label;  // ConfigurationLabel, plus the setup when two setups share it
   ir::PipelineSpec spec;
   std::vector<StudyRun> runs;                   // one per seed
+  int repeated_runs = 0;                        // later runs of a seed already in `runs`, left out
   std::vector<TokenCurve> TrainCurves() const;  // train loss against tokens, per run
   bool IsFlush() const { return point.config.schedule == "1f1b-flush"; }
 };

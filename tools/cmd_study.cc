@@ -37,9 +37,11 @@
 #include "sched/checked_math.h"
 #include "sched/limits.h"
 #include "store/trace_store.h"
+#include "study/study_grid.h"
 #include "tools/child_signals.h"
 #include "tools/commands.h"
 #include "tools/grid_share.h"
+#include "tools/point_claim.h"
 #include "tools/study_point.h"
 
 extern char** environ;
@@ -51,23 +53,12 @@ using study::PointOfRun;
 using study::SamePoint;
 using study::StudyPoint;
 
-// A grid beyond these is a typo, not a study (issue 25: --seeds 4294967295 looped forever, growing,
-// and --jobs 2^30 overflowed jobs x stages into a division by zero).
-constexpr uint64_t kMaxStudyPoints = 100000;
-constexpr int kMaxStudyJobs = 1024;
-
 struct StudyFlags {
-  std::vector<std::string> schedules{"paci", "1f1b-flush"};
-  uint32_t stages = 4;
-  std::vector<uint32_t> accum{4};
-  std::vector<double> lr{1e-3};
-  uint32_t seeds = 1;
-  int64_t updates = 100;
-  double warmup_frac = 0.01;  // the paper: linear warm-up over 1 % of the updates
-  double min_lr_frac = 0.1;   // cosine decay to 0.1 x peak
+  study::GridFlags grid;
+  // The list flags' items as CLI11 splits them at commas; read into `grid` by study/study_grid.h.
+  std::vector<std::string> schedules{"paci", "1f1b-flush"}, accum{"4"}, lr{"0.001"};
   std::string db = "study.db";
-  std::string log_dir;  // default: <db>.logs
-  int jobs = 1;
+  std::string log_dir;                  // default: <db>.logs
   std::vector<std::string> train_args;  // passed through to every `paci train`
 };
 
@@ -97,69 +88,66 @@ int StudyCores(const GridShare& share) {
   return std::max(1, allowed >= machine ? allowed / share.local_ranks : allowed);
 }
 
+// A key that two grid points share exactly when SamePoint says they are one point.
+std::string PointKey(const StudyPoint& p) {
+  const store::RunConfig& c = p.config;
+  return fmt::format("{}|{}|{}|{}|{}|{}|{}|{}|{}|{}", c.schedule, c.stages.value_or(0), c.accum.value_or(0),
+                     c.microbatch_size.value_or(0), c.tokens_per_update.value_or(0), c.lr.value_or(0),
+                     c.seed.value_or(0), c.device.empty() ? "cpu" : c.device,
+                     c.precision.empty() ? "fp32" : c.precision, p.setup);
+}
+
 std::vector<Point> Grid(const StudyFlags& f, int cores) {
-  std::string extra;
-  for (const std::string& a : f.train_args) extra += " " + a;
-  const int64_t warmup = std::llround(f.warmup_frac * static_cast<double>(f.updates));
-  // jobs and stages are bounded by CheckStudyFlags, so this product fits; checked all the same.
-  const std::optional<int64_t> shares = CheckedMul<int64_t>(f.jobs, f.stages);
+  // jobs and stages are bounded by CheckGridFlags, so this product fits; checked all the same.
+  const std::optional<int64_t> shares = CheckedMul<int64_t>(f.grid.jobs, f.grid.stages);
   if (!shares || *shares < 1) Fail(kExitBadInput, "--jobs x --stages: out of range");
   const int threads = static_cast<int>(std::max<int64_t>(1, cores / *shares));
   bool threads_given = false;
   for (const std::string& a : f.train_args) threads_given |= a.rfind("--threads", 0) == 0;
   std::vector<Point> grid;
-  for (const std::string& schedule : f.schedules)
-    for (uint32_t k : f.accum)
-      for (double lr : f.lr)
-        for (uint32_t seed = 1; seed <= f.seeds; ++seed) {
-          Point p;
-          p.name =
-              fmt::format("study {} P={} K={} lr={:g} seed={} updates={} warmup={:g} min_lr={:g}{}", schedule,
-                          f.stages, k, lr, seed, f.updates, f.warmup_frac, f.min_lr_frac, extra);
-          p.args = {"train",
-                    "--schedule",
-                    schedule,
-                    "--stages",
-                    std::to_string(f.stages),
-                    "--accum",
-                    std::to_string(k),
-                    "--lr",
-                    fmt::format("{:g}", lr),
-                    "--seed",
-                    std::to_string(seed),
-                    "--updates",
-                    std::to_string(f.updates),
-                    "--warmup",
-                    std::to_string(warmup),
-                    "--min-lr-frac",
-                    fmt::format("{:g}", f.min_lr_frac),
-                    "--db",
-                    f.db,
-                    "--name",
-                    p.name};
-          if (!threads_given) p.args.insert(p.args.end(), {"--threads", std::to_string(threads)});
-          p.args.insert(p.args.end(), f.train_args.begin(), f.train_args.end());
-          Result<StudyPoint> id = PointOfTrainArgs({p.args.begin() + 1, p.args.end()});
-          if (!id.ok())
-            Fail(kExitBadInput, id.status().message());  // PointOfTrainArgs refuses what train would
-          p.id = std::move(*id);
-          grid.push_back(std::move(p));
-        }
+  std::set<std::string> keys;
+  for (study::GridPoint& g : study::ExpandGrid(f.grid, f.db, f.train_args)) {
+    Point p{std::move(g.name), std::move(g.args), {}};
+    if (!threads_given) p.args.insert(p.args.end(), {"--threads", std::to_string(threads)});
+    Result<StudyPoint> id = PointOfTrainArgs({p.args.begin() + 1, p.args.end()});
+    if (!id.ok()) Fail(kExitBadInput, id.status().message());  // PointOfTrainArgs refuses what train would
+    p.id = std::move(*id);
+    // Two values that train one point (issue 25: it trained twice and pooled as two seeds).
+    if (!keys.insert(PointKey(p.id)).second)
+      Fail(kExitBadInput, "the grid names one point twice (" + p.name +
+                              "): two values of a list train the same run; give each once");
+    grid.push_back(std::move(p));
+  }
   return grid;
 }
 
-// The points the store holds complete runs of: what a re-run skips.
-std::vector<StudyPoint> FinishedPoints(const std::string& db) {
-  std::vector<StudyPoint> done;
-  if (!std::filesystem::exists(db)) return done;
+// What the store says of the grid's points: complete (a re-run skips them) or being trained by a
+// live process (another study, an orphaned child, a `paci train` by hand). A 'running' run whose
+// writer is gone (RunState::kIncomplete) is neither: it is dead, and its point is trained again.
+struct StoredPoints {
+  std::vector<StudyPoint> done, running;
+  bool Done(const StudyPoint& p) const { return Holds(done, p); }
+  bool Running(const StudyPoint& p) const { return Holds(running, p); }
+  static bool Holds(const std::vector<StudyPoint>& v, const StudyPoint& p) {
+    return std::any_of(v.begin(), v.end(), [&](const StudyPoint& d) { return SamePoint(d, p); });
+  }
+};
+
+StoredPoints ReadStoredPoints(const std::string& db) {
+  StoredPoints stored;
+  if (!std::filesystem::exists(db)) return stored;
   Result<store::TraceStore> s = store::TraceStore::Open(db);
   if (!s.ok()) Fail(kExitBadInput, "--db: " + s.status().message());
   Result<std::vector<store::RunRecord>> runs = s->ListRuns();
   if (!runs.ok()) Fail(kExitRuntimeError, "--db: " + runs.status().message());
-  for (const store::RunRecord& r : *runs)
-    if (r.status == store::RunStatus::kComplete && r.info.kind == store::RunKind::kMeasured)
-      if (std::optional<StudyPoint> p = PointOfRun(r)) done.push_back(std::move(*p));
-  return done;
+  for (const store::RunRecord& r : *runs) {
+    if (r.info.kind != store::RunKind::kMeasured) continue;
+    std::optional<StudyPoint> p = PointOfRun(r);
+    if (!p) continue;
+    if (r.state == store::RunState::kComplete) stored.done.push_back(std::move(*p));
+    if (r.state == store::RunState::kRunning) stored.running.push_back(std::move(*p));
+  }
+  return stored;
 }
 
 // A log file name per point that no other point of any study into the same store shares: the grid
@@ -173,10 +161,12 @@ std::string LogName(const Point& p) {
                      static_cast<uint32_t>(h ^ (h >> 32)));
 }
 
-// Starts `paci train` for one point with stdout and stderr in `log`; returns its pid.
-pid_t Spawn(const Point& p, const std::string& log) {
+// Starts `paci train` for one point with stdout and stderr in `log` and the point's claim as fd
+// PointClaim::kChildFd; returns its pid.
+pid_t Spawn(const Point& p, const std::string& log, const PointClaim& claim) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, claim.fd(), PointClaim::kChildFd);
   posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
   const std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
@@ -201,32 +191,30 @@ void MakeLogDir(const std::string& logs, bool given) {
                                     ec ? ec.message() : "a file of that name exists"));
 }
 
-// A value given twice in a grid list: its points would train twice and pool as two seeds of one
-// configuration, with a zero-width interval (issue 25, `--accum 2,2`).
-template <typename T>
-void RefuseRepeats(const std::vector<T>& values, const char* flag) {
-  for (size_t i = 0; i < values.size(); ++i)
-    for (size_t j = 0; j < i; ++j)
-      if (values[j] == values[i])
-        Fail(kExitBadInput,
-             fmt::format("{}: {} is given twice; each value is one point of the grid", flag, values[i]));
+// The point's claim (tools/point_claim.h), when no other process trains it: then the store is
+// read again, as another study may have finished the point, or a process that holds no claim (a
+// `paci train` by hand, a study from before claims) be training it, since the grid was planned.
+std::optional<PointClaim> ClaimPoint(const std::string& db, const Point& p) {
+  Result<std::optional<PointClaim>> claim = PointClaim::TryClaim(db, PointKey(p.id));
+  if (!claim.ok()) Fail(kExitRuntimeError, "--db: " + claim.status().message());
+  if (!*claim) return std::nullopt;
+  const StoredPoints now = ReadStoredPoints(db);
+  if (now.Done(p.id) || now.Running(p.id)) return std::nullopt;
+  return std::move(*claim);
 }
 
-// The study's own numbers, before any of them is multiplied or divided by.
-void CheckStudyFlags(const StudyFlags& f) {
-  if (f.jobs < 1 || f.jobs > kMaxStudyJobs)
-    Fail(kExitBadInput, fmt::format("--jobs must be in [1, {}], got {}", kMaxStudyJobs, f.jobs));
-  if (f.stages < 1 || f.stages > kMaxStages)
-    Fail(kExitBadInput, fmt::format("--stages must be in [1, {}] (kMaxStages, sched/limits.h), got {}",
-                                    kMaxStages, f.stages));
-  if (f.seeds < 1) Fail(kExitBadInput, "--seeds must be at least 1");
-  const Result<uint64_t> points =
-      CheckedProduct({f.schedules.size(), f.accum.size(), f.lr.size(), f.seeds}, kMaxStudyPoints,
-                     "--schedules x --accum x --lr x --seeds", "kMaxStudyPoints (tools/cmd_study.cc)");
-  if (!points.ok()) Fail(kExitBadInput, points.status().message());
-  RefuseRepeats(f.schedules, "--schedules");
-  RefuseRepeats(f.accum, "--accum");
-  RefuseRepeats(f.lr, "--lr");
+// The list flags read and every grid number checked, before anything is made.
+void ReadGridFlags(StudyFlags& f) {
+  Result<std::vector<std::string>> schedules = study::ReadScheduleList(f.schedules);
+  if (!schedules.ok()) Fail(kExitBadInput, schedules.status().message());
+  Result<std::vector<uint32_t>> accum = study::ReadAccumList(f.accum);
+  if (!accum.ok()) Fail(kExitBadInput, accum.status().message());
+  Result<std::vector<double>> lr = study::ReadLrList(f.lr);
+  if (!lr.ok()) Fail(kExitBadInput, lr.status().message());
+  f.grid.schedules = std::move(*schedules);
+  f.grid.accum = std::move(*accum);
+  f.grid.lr = std::move(*lr);
+  if (Status st = study::CheckGridFlags(f.grid); !st.ok()) Fail(kExitBadInput, st.message());
 }
 
 // Replaces every "{rank}" in `s` with the rank: one store (and log folder) per rank.
@@ -237,45 +225,53 @@ std::string ExpandRank(std::string s, int rank) {
   return s;
 }
 
-// The flags with --db and --log-dir of this rank.
-StudyFlags WithRank(StudyFlags f, int rank) {
-  f.db = ExpandRank(f.db, rank);
-  f.log_dir = ExpandRank(f.log_dir, rank);
-  return f;
-}
+void RunStudy(StudyFlags& f) {
+  ReadGridFlags(f);
+  RefuseGridFlags(f.train_args);
 
-// Trains this copy's share of the grid into f.db (its "{rank}" already replaced).
-void RunShare(const StudyFlags& f, const GridShare& share) {
-  const std::vector<Point> grid = Grid(f, StudyCores(share));  // checks every point: nothing made before
+  const Result<GridShare> share = ReadGridShare([](const char* name) { return std::getenv(name); });
+  if (!share.ok()) Fail(kExitBadInput, share.status().message());
+  f.db = ExpandRank(f.db, share->rank);  // before the grid: each point's train arguments name the store
+  f.log_dir = ExpandRank(f.log_dir, share->rank);
+  const std::vector<Point> grid = Grid(f, StudyCores(*share));  // checks every point: nothing made before
   const std::string logs = f.log_dir.empty() ? f.db + ".logs" : f.log_dir;
   MakeLogDir(logs, !f.log_dir.empty());
-  const std::vector<StudyPoint> done = FinishedPoints(f.db);
+  const StoredPoints stored = ReadStoredPoints(f.db);
   std::vector<size_t> todo;
   size_t owned = 0;
   for (size_t i = 0; i < grid.size(); ++i) {
-    if (!share.Owns(i)) continue;
+    if (!share->Owns(i)) continue;
     ++owned;
-    if (std::none_of(done.begin(), done.end(), [&](const StudyPoint& d) { return SamePoint(d, grid[i].id); }))
-      todo.push_back(i);
+    if (!stored.Done(grid[i].id)) todo.push_back(i);
   }
   const std::string who =
-      share.ranks == 1 ? "study"
-                       : fmt::format("study rank {} of {} ({})", share.rank, share.ranks, share.source);
-  if (share.ranks > 1)
+      share->ranks == 1 ? "study"
+                        : fmt::format("study rank {} of {} ({})", share->rank, share->ranks, share->source);
+  const std::string rank_tag = share->ranks > 1 ? fmt::format("[rank {}] ", share->rank) : "";
+  if (share->ranks > 1)
     std::printf("%s: this rank trains grid points i with i %% %d == %d: %zu of %zu\n", who.c_str(),
-                share.ranks, share.rank, owned, grid.size());
+                share->ranks, share->rank, owned, grid.size());
   std::printf("%s: %zu points, %zu already in %s, %zu to train (%d at once)\n", who.c_str(), owned,
-              owned - todo.size(), f.db.c_str(), todo.size(), f.jobs);
+              owned - todo.size(), f.db.c_str(), todo.size(), f.grid.jobs);
   std::fflush(stdout);
 
-  std::map<pid_t, size_t> running;
-  size_t next = 0, failed = 0;
+  std::map<pid_t, std::pair<size_t, PointClaim>> running;  // each child's point and its claim
+  size_t next = 0, failed = 0, elsewhere = 0;
   const ChildSignals signals;
   bool forwarded = false;
   while (next < todo.size() || !running.empty()) {
-    while (!signals.received() && next < todo.size() && static_cast<int>(running.size()) < f.jobs) {
+    while (!signals.received() && next < todo.size() && static_cast<int>(running.size()) < f.grid.jobs) {
       const size_t i = todo[next++];
-      running[Spawn(grid[i], logs + "/" + LogName(grid[i]))] = i;
+      std::optional<PointClaim> claim = ClaimPoint(f.db, grid[i]);
+      if (!claim) {
+        ++elsewhere;
+        std::printf("%sbusy    %s (another process trained it or is training it)\n", rank_tag.c_str(),
+                    grid[i].name.c_str());
+        std::fflush(stdout);
+        continue;
+      }
+      const pid_t pid = Spawn(grid[i], logs + "/" + LogName(grid[i]), *claim);
+      running.emplace(pid, std::make_pair(i, std::move(*claim)));
     }
     if (signals.received() && !forwarded) {
       forwarded = true;  // once: each child marks its own run failed and ends
@@ -293,32 +289,18 @@ void RunShare(const StudyFlags& f, const GridShare& share) {
     if (it == running.end()) continue;
     const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
     failed += ok ? 0 : 1;
-    std::printf("%s%s  %s%s\n", share.ranks > 1 ? fmt::format("[rank {}] ", share.rank).c_str() : "",
-                ok ? "done  " : "FAILED", grid[it->second].name.c_str(),
-                ok ? "" : fmt::format(" (see {}/{})", logs, LogName(grid[it->second])).c_str());
+    const Point& point = grid[it->second.first];
+    std::printf("%s%s  %s%s\n", rank_tag.c_str(), ok ? "done  " : "FAILED", point.name.c_str(),
+                ok ? "" : fmt::format(" (see {}/{})", logs, LogName(point)).c_str());
     std::fflush(stdout);
     running.erase(it);
   }
   if (signals.received()) signals.EndBySignal();
-  std::printf("%s: trained %zu, skipped %zu, failed %zu\n", who.c_str(), todo.size() - failed,
-              owned - todo.size(), failed);
-  if (failed) Fail(kExitRuntimeError, fmt::format("{} of {} point(s) failed", failed, todo.size()));
-}
-
-void RunStudy(const StudyFlags& f) {
-  CheckStudyFlags(f);
-  if (f.updates < 1) Fail(kExitBadInput, "--updates must be at least 1");
-  if (f.schedules.empty() || f.accum.empty() || f.lr.empty())
-    Fail(kExitBadInput, "--schedules, --accum and --lr need a value");
-  if (!(f.warmup_frac >= 0 && f.warmup_frac < 1)) Fail(kExitBadInput, "--warmup-frac must be in [0, 1)");
-  if (!(f.min_lr_frac >= 0 && f.min_lr_frac <= 1)) Fail(kExitBadInput, "--min-lr-frac must be in [0, 1]");
-  for (const std::string& s : f.schedules)
-    if (!ParseScheduleName(s)) Fail(kExitBadInput, "--schedules: unknown schedule '" + s + "'");
-  RefuseGridFlags(f.train_args);
-
-  const Result<GridShare> share = ReadGridShare([](const char* name) { return std::getenv(name); });
-  if (!share.ok()) Fail(kExitBadInput, share.status().message());
-  RunShare(WithRank(f, share->rank), *share);
+  const size_t trained = todo.size() - elsewhere - failed;
+  std::printf("%s: trained %zu, skipped %zu, failed %zu\n", who.c_str(), trained,
+              owned - todo.size() + elsewhere, failed);
+  if (failed)
+    Fail(kExitRuntimeError, fmt::format("{} of {} point(s) failed", failed, todo.size() - elsewhere));
 }
 
 }  // namespace
@@ -329,18 +311,18 @@ void AddStudyCommand(CLI::App& app) {
                                      "train a grid of schedules x K x lr x seeds into one store, --jobs at "
                                      "once; re-running skips finished points");
   cmd->add_option("--schedules", f->schedules, "schedules to compare")->delimiter(',')->capture_default_str();
-  cmd->add_option("--stages", f->stages, "pipeline stages P")->capture_default_str();
+  cmd->add_option("--stages", f->grid.stages, "pipeline stages P")->capture_default_str();
   cmd->add_option("--accum", f->accum, "micro-batches per update K, comma-separated")
       ->delimiter(',')
       ->capture_default_str();
   cmd->add_option("--lr", f->lr, "peak learning rates, comma-separated")
       ->delimiter(',')
       ->capture_default_str();
-  cmd->add_option("--seeds", f->seeds, "seeds 1..N per point")->capture_default_str();
-  cmd->add_option("--updates", f->updates, "optimizer updates per run")->capture_default_str();
-  cmd->add_option("--warmup-frac", f->warmup_frac, "linear warm-up as a fraction of --updates")
+  cmd->add_option("--seeds", f->grid.seeds, "seeds 1..N per point")->capture_default_str();
+  cmd->add_option("--updates", f->grid.updates, "optimizer updates per run")->capture_default_str();
+  cmd->add_option("--warmup-frac", f->grid.warmup_frac, "linear warm-up as a fraction of --updates")
       ->capture_default_str();
-  cmd->add_option("--min-lr-frac", f->min_lr_frac, "cosine decay to this fraction of the peak lr")
+  cmd->add_option("--min-lr-frac", f->grid.min_lr_frac, "cosine decay to this fraction of the peak lr")
       ->capture_default_str();
   cmd->add_option("--db", f->db,
                   "trace store every run is recorded in; \"{rank}\" in it is replaced by the launcher's rank "
@@ -348,7 +330,7 @@ void AddStudyCommand(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--log-dir", f->log_dir,
                   "where each run's output goes (default: DB.logs; \"{rank}\" as in --db)");
-  cmd->add_option("--jobs", f->jobs, "runs at once")->capture_default_str();
+  cmd->add_option("--jobs", f->grid.jobs, "runs at once")->capture_default_str();
   cmd->allow_extras();
   cmd->footer(
       "Other flags (model, data, --eval-every, --device) are passed to every `paci train`. Under mpirun or "

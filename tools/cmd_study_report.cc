@@ -90,6 +90,9 @@ std::vector<Configuration> LoadConfigurations(const ReportFlags& f, store::Trace
   curves << "configuration,schedule,P,K,lr,microbatch_size,tokens_per_update,seed,run,update,tokens,train_"
             "loss,val_loss\n";
   for (StudyConfiguration& l : SelectConfigurations(f, std::move(*loaded))) {
+    if (l.repeated_runs > 0)
+      std::fprintf(stderr, "study report: %s: %d run(s) repeat a seed already counted; left out\n",
+                   l.label.c_str(), l.repeated_runs);
     Configuration& c = configs.emplace_back();
     static_cast<StudyConfiguration&>(c) = std::move(l);
     const store::RunConfig& k = c.point.config;

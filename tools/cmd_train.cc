@@ -239,6 +239,7 @@ Result<TrainArgs> ReadTrainArgs(const std::vector<std::string>& args) {
   TrainArgs t;
   t.cfg = f.cfg;
   t.cfg.model.block_size = f.seq;
+  if (!f.pipe.schedule.empty() && f.grad_clip->count() == 0) t.cfg.grad_clip = 0.0f;  // as RunTrain reads it
   const Result<exec::SamplerKind> sampler = ParseSampler(f.sampler);
   if (!sampler.ok()) return sampler.status();
   t.cfg.sampler = *sampler;

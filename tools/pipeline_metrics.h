@@ -26,6 +26,7 @@ class PrintingSink : public TraceSink {
   }
   void OnUpdate(const ir::UpdateMetric& m) override;
   Status Flush() override { return inner_ ? inner_->Flush() : Status::Ok(); }
+  Status Failure() const override { return inner_ ? inner_->Failure() : Status::Ok(); }
 
  private:
   TraceSink* inner_;

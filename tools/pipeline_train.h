@@ -64,7 +64,7 @@ inline constexpr double kMaxDriftLrScale = 1000;
 
 // The run record's inputs beyond exec::TrainConfig (study/run_record.h), from the flags; the
 // partition is left to the trainer, which knows it once the model is split.
-study::RunChoices RunChoicesOf(const PipelineTrainFlags& flags);
+study::RunChoices RunChoicesOf(const exec::TrainConfig& cfg, const PipelineTrainFlags& flags);
 
 // Adds --schedule, --stages, --microbatches, --chunks, --transport, --device, --precision, --db,
 // --no-db, --partition, --recv-timeout, --name, --pipemare-lr-warmup, --drift-lr-scale, --pin and

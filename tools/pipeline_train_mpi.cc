@@ -12,6 +12,7 @@
 #include "exec/runtime/transport_factory.h"
 #include "proto/exit_codes.h"
 #include "store/trace_store.h"
+#include "tools/interrupt_guard.h"
 #include "tools/pipeline_metrics.h"
 
 namespace paci::cli {
@@ -52,6 +53,11 @@ void RunRanks(const exec::TrainConfig& cfg, const PipelineTrainFlags& f, const e
     run_id = w->run_id();
     writer.emplace(std::move(*w));
   }
+  // mpirun passes SIGTERM and SIGINT on to every rank: rank 0, whose writer began the run, marks
+  // it failed ('interrupted') before it ends, as a threads run does (issue 25); the other ranks end
+  // by the signal's default action.
+  std::optional<InterruptGuard> guard;
+  if (writer) guard.emplace(f.db, run_id);
   run_id = session.Broadcast(run_id, 0);
   if (rank != 0 && run_id != 0) {
     open_store();

@@ -16,7 +16,7 @@ Result<study::StudyPoint> PointOfTrainArgs(const std::vector<std::string>& args)
   PACI_RETURN_IF_ERROR(CheckTrainArgs(*t));
   // The record train will store (study/run_record.h), and from it the columns as
   // pipeline_train.cc's MakeRunInfo and the store's FillConfigFromRun fill them.
-  Result<ir::RunSetup> setup = study::BuildRunSetup(t->cfg, RunChoicesOf(t->pipe));
+  Result<ir::RunSetup> setup = study::BuildRunSetup(t->cfg, RunChoicesOf(t->cfg, t->pipe));
   if (!setup.ok()) return setup.status();
   study::StudyPoint p;
   p.config.schedule = t->pipe.schedule;

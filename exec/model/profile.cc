@@ -1,10 +1,14 @@
 #include "exec/model/profile.h"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -258,6 +262,56 @@ Samples MeasureConcurrent(const ProfileOptions& o, std::vector<SliceBench>& benc
 
 }  // namespace
 
+ProfileMemory ProfileBytes(const ProfileOptions& o) {
+  const double C = o.model.n_embd, L = o.model.n_layer, V = o.model.vocab_size;
+  const double T = o.model.block_size, B = o.B, H = o.model.n_head;
+  const double params = 2 * V * C + T * C + L * (12 * C * C + 13 * C) + 2 * C;  // an untied head
+  // Saved per block: ~16 B T C floats and the attention matrices (2 B H T^2); their gradients
+  // about as much again; the head's logits and probabilities and theirs (4 B T V).
+  const double acts = 2 * (B * T * (L * 16 * C) + 2 * B * H * T * T * L) + 4 * B * T * V;
+  ProfileMemory m;
+  // Every layer's bench holds its slice's weights, gradients and AdamW state (4 copies), its
+  // activations and their gradients, an input and an output gradient (2 B T C per layer), and each
+  // is made from a whole model's initial weights (one more copy, transiently).
+  m.layers = 4 * (5 * params + acts + 2 * B * T * C * (L + 2));
+  m.colocation = o.max_colocated >= 2 ? 4 * o.max_colocated * (4 * params + acts + 2 * B * T * C) : 0;
+  return m;
+}
+
+double ProfileMemoryLimit() {
+  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+  double limit = pages > 0 && page > 0 ? static_cast<double>(pages) * static_cast<double>(page) : 0;
+  struct rlimit as {};
+  if (getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY) {
+    const double address_space = static_cast<double>(as.rlim_cur);
+    limit = limit > 0 ? std::min(limit, address_space) : address_space;
+  }
+  return limit;
+}
+
+namespace {
+
+std::string GiB(double bytes) { return std::to_string(static_cast<int64_t>(std::ceil(bytes / (1 << 30)))); }
+
+// Before anything is allocated: a shape beyond the machine fails here with the flags named,
+// instead of running out of memory (or being killed) part way through.
+Status ProfileFits(const ProfileOptions& o) {
+  const ProfileMemory need = ProfileBytes(o);
+  const double have = ProfileMemoryLimit();
+  if (have <= 0 || std::max(need.layers, need.colocation) <= have) return Status::Ok();
+  const std::string machine = " GiB this machine gives the process (its memory, or ulimit -v when lower)";
+  if (need.layers > have)
+    return Status::InvalidArgument(
+        "--layers/--dim/--heads/--seq/--vocab/--microbatch-size: profiling every layer would allocate ~" +
+        GiB(need.layers) + " GiB, more than the " + GiB(have) + machine + "; profile a smaller shape");
+  return Status::InvalidArgument("--colocate " + std::to_string(o.max_colocated) + ": " +
+                                 std::to_string(o.max_colocated) + " copies of the model would allocate ~" +
+                                 GiB(need.colocation) + " GiB, more than the " + GiB(have) + machine +
+                                 "; give fewer --colocate stages (or --colocate 0)");
+}
+
+}  // namespace
+
 Result<ir::Profile> MeasureProfile(const ProfileOptions& o,
                                    const std::function<void(const std::string&)>& progress) {
   PACI_RETURN_IF_ERROR(gpt_config_validate(o.model));
@@ -276,6 +330,7 @@ Result<ir::Profile> MeasureProfile(const ProfileOptions& o,
       CheckRange(o.colocation_seconds, 0, kMaxProfileSeconds, "--colocate-seconds", /*lo_open=*/true));
   PACI_RETURN_IF_ERROR(CheckRange(o.max_seconds_per_layer, 0, kMaxProfileSeconds, "--max-seconds-per-layer",
                                   /*lo_open=*/true));
+  PACI_RETURN_IF_ERROR(ProfileFits(o));
   exec_set_threads(o.threads);
   ir::Profile p;
   p.set_version(1);

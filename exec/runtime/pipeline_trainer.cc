@@ -38,9 +38,13 @@ class LockedSink : public TraceSink {
     std::lock_guard l(mu_);
     return inner_->Flush();
   }
+  Status Failure() const override {
+    std::lock_guard l(mu_);
+    return inner_->Failure();
+  }
 
  private:
-  std::mutex mu_;
+  mutable std::mutex mu_;
   TraceSink* inner_;
 };
 

@@ -227,6 +227,9 @@ Status StageWorker::Play(const PlainOp& op, bool opens, bool closes) {
     case ir::OPTIMIZER_STEP:
       issued.version = versions_.live();
       OptimizerStep(&issued);
+      // Once per update: a sink that has failed (its run deleted) stops the stage, and its abort
+      // the others, instead of training to the end for nothing.
+      if (s_.sink) st = s_.sink->Failure();
       break;
     default: st = Communicate(op);
   }

@@ -71,12 +71,19 @@ void ThreadTransportHub::Deliver(uint32_t from, uint32_t to, const MessageKey& k
   box.cv.notify_all();
 }
 
-Status ThreadTransportHub::Take(uint32_t from, uint32_t to, const MessageKey& key,
-                                std::vector<float>* out, std::chrono::milliseconds timeout) {
+Status ThreadTransportHub::Take(uint32_t from, uint32_t to, const MessageKey& key, std::vector<float>* out,
+                                std::chrono::milliseconds timeout) {
   Mailbox& box = *boxes_[to];
   const Key k{from, key};
   std::unique_lock<std::mutex> lock(box.mu);
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  // The wait is counted in short slices, each at most twice what it asked for: a slice that took
+  // far longer means the whole process was stopped (SIGSTOP, a suspended laptop, a VM migration),
+  // and a paused process is not a dead peer (issue 25: a run paused longer than the timeout died
+  // "dead or stuck" on SIGCONT). In one process a failing stage aborts the others, so the timeout
+  // is left guarding against a stuck one (a schedule that deadlocks), in time the process ran.
+  using Clock = std::chrono::steady_clock;
+  constexpr std::chrono::milliseconds kSlice{100};
+  Clock::duration waited{0};
   for (;;) {
     for (Message& m : box.messages) {
       if (m.full && m.key == k) {
@@ -88,14 +95,16 @@ Status ThreadTransportHub::Take(uint32_t from, uint32_t to, const MessageKey& ke
     }
     {
       std::lock_guard<std::mutex> abort_lock(abort_mu_);
-      if (!abort_reason_.empty())
-        return Status::FailedPrecondition("pipeline aborted: " + abort_reason_);
+      if (!abort_reason_.empty()) return Status::FailedPrecondition("pipeline aborted: " + abort_reason_);
     }
-    if (box.cv.wait_until(lock, deadline) == std::cv_status::timeout) {
+    if (waited >= timeout)
       return Status::DeadlineExceeded(
-          fmt::format("stage {} waited {} ms for the {}; the peer is dead or stuck", to,
-                      timeout.count(), DescribeMessage(key, stages())));
-    }
+          fmt::format("stage {} waited {} ms for the {}; the peer is dead or stuck", to, timeout.count(),
+                      DescribeMessage(key, stages())));
+    const Clock::duration ask = std::min<Clock::duration>(kSlice, timeout - waited);
+    const Clock::time_point start = Clock::now();
+    box.cv.wait_for(lock, ask);
+    waited += std::min<Clock::duration>(Clock::now() - start, 2 * ask);
   }
 }
 

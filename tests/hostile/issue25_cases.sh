@@ -67,6 +67,11 @@ cases=(
   "study report --out r --target-loss inf --db s.db"
   "sweep --loss-curves s.db --target-loss inf --fwd-ms 1 --no-db"
   "sweep --loss-curves s.db --target-loss -1 --fwd-ms 1 --no-db"
+  "profile --dim 65536 --seq 4096 --microbatch-size 64"
+  "profile --layers 2 --dim 512 --heads 8 --seq 64 --colocate 256"
+  "study --schedules paci --stages 2 --accum 2 --lr 0.001,0.0010000001 $M --updates 2 --db x.db"
+  "study --schedules paci --stages 2 --accum 2 --grad-clip 1 $M --updates 2 --db x.db"
+  "study --accum 2,x $M --updates 2 --db x.db"
 )
 echo "| command | exit | seconds | message |"
 echo "|---|---|---|---|"

@@ -163,6 +163,27 @@ TEST(RunRecord, BuildsEveryField) {
   EXPECT_EQ(BuildRunSetup(Cases()[2].cfg, Cases()[2].choices)->precision(), ir::PRECISION_BF16);
 }
 
+// Issue 25: a study re-run with --grad-clip or --chunks skipped points it never trained. Both are
+// part of the identity where they are not the default, and only there (older identities stand).
+TEST(RunRecord, GradClipAndChunksArePartOfTheIdentityWhenNotTheDefault) {
+  const Case plain = Cases()[0];
+  const std::string base = SetupIdentity(*BuildRunSetup(plain.cfg, plain.choices));
+  RunChoices c = plain.choices;
+  c.chunks = 1;  // 1f1b-flush's only V
+  EXPECT_EQ(SetupIdentity(*BuildRunSetup(plain.cfg, c)), base);
+  c.grad_clip = 1.0f;
+  const std::string clipped = SetupIdentity(*BuildRunSetup(plain.cfg, c));
+  EXPECT_NE(clipped, base);
+  EXPECT_NE(clipped.find("\"grad_clip\":1"), std::string::npos) << clipped;
+  RunChoices v = plain.choices;
+  v.schedule = "interleaved-1f1b";
+  const std::string v_default = SetupIdentity(*BuildRunSetup(plain.cfg, v));
+  v.chunks = 2;  // its default
+  EXPECT_EQ(SetupIdentity(*BuildRunSetup(plain.cfg, v)), v_default);
+  v.chunks = 4;
+  EXPECT_NE(SetupIdentity(*BuildRunSetup(plain.cfg, v)).find("\"chunks\":4"), std::string::npos);
+}
+
 TEST(RunRecord, TokensPerUpdateRefusesOverflow) {
   EXPECT_EQ(TokensPerUpdate(8, 64, 4), 2048);
   EXPECT_FALSE(TokensPerUpdate(int64_t{1} << 40, int64_t{1} << 20, 1 << 10).has_value());
