@@ -88,15 +88,6 @@ int StudyCores(const GridShare& share) {
   return std::max(1, allowed >= machine ? allowed / share.local_ranks : allowed);
 }
 
-// A key that two grid points share exactly when SamePoint says they are one point.
-std::string PointKey(const StudyPoint& p) {
-  const store::RunConfig& c = p.config;
-  return fmt::format("{}|{}|{}|{}|{}|{}|{}|{}|{}|{}", c.schedule, c.stages.value_or(0), c.accum.value_or(0),
-                     c.microbatch_size.value_or(0), c.tokens_per_update.value_or(0), c.lr.value_or(0),
-                     c.seed.value_or(0), c.device.empty() ? "cpu" : c.device,
-                     c.precision.empty() ? "fp32" : c.precision, p.setup);
-}
-
 std::vector<Point> Grid(const StudyFlags& f, int cores) {
   // jobs and stages are bounded by CheckGridFlags, so this product fits; checked all the same.
   const std::optional<int64_t> shares = CheckedMul<int64_t>(f.grid.jobs, f.grid.stages);
@@ -113,7 +104,7 @@ std::vector<Point> Grid(const StudyFlags& f, int cores) {
     if (!id.ok()) Fail(kExitBadInput, id.status().message());  // PointOfTrainArgs refuses what train would
     p.id = std::move(*id);
     // Two values that train one point (issue 25: it trained twice and pooled as two seeds).
-    if (!keys.insert(PointKey(p.id)).second)
+    if (!keys.insert(study::PointKey(p.id)).second)
       Fail(kExitBadInput, "the grid names one point twice (" + p.name +
                               "): two values of a list train the same run; give each once");
     grid.push_back(std::move(p));
@@ -195,7 +186,7 @@ void MakeLogDir(const std::string& logs, bool given) {
 // read again, as another study may have finished the point, or a process that holds no claim (a
 // `paci train` by hand, a study from before claims) be training it, since the grid was planned.
 std::optional<PointClaim> ClaimPoint(const std::string& db, const Point& p) {
-  Result<std::optional<PointClaim>> claim = PointClaim::TryClaim(db, PointKey(p.id));
+  Result<std::optional<PointClaim>> claim = PointClaim::TryClaim(db, study::PointKey(p.id));
   if (!claim.ok()) Fail(kExitRuntimeError, "--db: " + claim.status().message());
   if (!*claim) return std::nullopt;
   const StoredPoints now = ReadStoredPoints(db);
