@@ -12,6 +12,11 @@ cleanup() {
 }
 trap cleanup EXIT
 db="$work/mpi.db"
+# OpenMPI's mpirun passes SIGTERM on and sends SIGKILL 1 s later (odls_base_sigkill_timeout); on a
+# loaded box rank 0 may need longer to mark its run failed. With the default a run SIGKILLed first
+# stays 'running' with no writer, which runs list, study and summary treat as dead; here we check
+# what rank 0 stores when given the time.
+export OMPI_MCA_odls_base_sigkill_timeout=10
 mpirun --allow-run-as-root --oversubscribe -np 2 "$PACI" train --layers 2 --dim 32 --heads 4 --seq 16 \
   --microbatch-size 2 --eval-batches 1 --threads 1 --schedule paci --stages 2 --accum 2 --updates 1000000 \
   --transport mpi --db "$db" > "$work/out.txt" 2>&1 &
