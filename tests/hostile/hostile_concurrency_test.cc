@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/address_sanitizer.h"
 #include "tests/hostile/paci_cli.h"
 
 namespace paci {
@@ -203,17 +204,7 @@ TEST_F(HostileConcurrency, AReportCountsARepeatedSeedOnce) {
 
 // ASan reserves terabytes of shadow address space at start-up, so under it `ulimit -v` stops the
 // binary before main; there the machine's memory is the only limit the profile can meet.
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kAddressSanitizer = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool kAddressSanitizer = true;
-#else
-constexpr bool kAddressSanitizer = false;
-#endif
-#else
-constexpr bool kAddressSanitizer = false;
-#endif
+using paci::test_build::kAddressSanitizer;
 
 // Item 6. was: ran out of memory (or was killed) part way through instead of refusing the shape.
 TEST_F(HostileConcurrency, AProfileBeyondTheMachineIsRefused) {

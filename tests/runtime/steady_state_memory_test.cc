@@ -23,21 +23,12 @@
 #include "exec/runtime/pipeline_trainer.h"
 #include "proto/ir_names.h"
 #include "sched/schedule_generator.h"
+#include "tests/address_sanitizer.h"
 #include "tiny_setup.h"
 
 namespace {
 std::atomic<uint64_t> g_allocations{0};
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kAddressSanitizer = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool kAddressSanitizer = true;
-#else
-constexpr bool kAddressSanitizer = false;
-#endif
-#else
-constexpr bool kAddressSanitizer = false;
-#endif
+using paci::test_build::kAddressSanitizer;
 }  // namespace
 
 // Every C++ allocation of the process counts (the test's own happen outside the window). The C
@@ -55,7 +46,7 @@ namespace paci::exec {
 namespace {
 
 constexpr int kUpdates = 8;
-constexpr int kWarmUpdates = 1;  // the window opens once every stage has done this many updates
+constexpr int kWarmUpdates = 1;               // the window opens once every stage has done this many updates
 constexpr double kMaxFaultsPerUpdate = 16.0;  // 64 KiB; before the plan: 50-10,000 (main, this model)
 constexpr double kMaxAllocationsPerUpdate = 0.0;  // operator new calls; before: ~150 per update
 
@@ -133,8 +124,9 @@ TEST_P(SteadyStateMemoryTest, NoPageFaultsOrAllocationsPerUpdateAfterTheFirst) {
   const double updates = kUpdates - kWarmUpdates - 1;  // the updates wholly inside the window
   const double faults = double(sampler.last().faults - sampler.first().faults) / updates;
   const double allocations = double(sampler.last().allocations - sampler.first().allocations) / updates;
-  std::printf("%-16s P=%u: %.1f minor faults, %.1f C++ allocations per update after every stage's update %d\n",
-              ScheduleName(c.kind).c_str(), c.stages, faults, allocations, kWarmUpdates);
+  std::printf(
+      "%-16s P=%u: %.1f minor faults, %.1f C++ allocations per update after every stage's update %d\n",
+      ScheduleName(c.kind).c_str(), c.stages, faults, allocations, kWarmUpdates);
   // Under AddressSanitizer the faults are its own (shadow pages of stack frames and buffers touched
   // for the first time, its allocator's bookkeeping: 145 per update at GPipe P = 2 in the CI build),
   // not the executor's, so there only the allocation count is a finding.
