@@ -50,6 +50,7 @@ void SetChoices(const RunChoices& c, ir::RunSetup* s) {
   s->set_resumed_from(c.resumed_from);
   if (c.schedule == "pipemare") s->set_pipemare_lr_warmup(c.pipemare_lr_warmup);
   if (c.drift_lr_scale > 0) s->set_drift_lr_scale(c.drift_lr_scale);
+  if (!c.staleness.empty()) s->set_staleness(c.staleness);
   if (c.grad_clip > 0) s->set_grad_clip(c.grad_clip);
   // By content, not path: a copy elsewhere is the same corpus, an edited file another.
   for (const std::string& f : c.data_files) s->add_data_files(f);
@@ -101,6 +102,7 @@ std::string SetupIdentity(const ir::RunSetup& s) {
   if (s.has_min_lr_frac()) j["min_lr_frac"] = s.min_lr_frac();
   if (s.has_pipemare_lr_warmup()) j["pipemare_lr_warmup"] = s.pipemare_lr_warmup();
   if (s.has_drift_lr_scale()) j["drift_lr_scale"] = s.drift_lr_scale();
+  if (s.has_staleness()) j["staleness"] = s.staleness();
   if (s.has_data())
     j["data"] = {{"tokens", s.data().tokens()}, {"fnv1a64", fmt::format("{:016x}", s.data().fnv1a64())}};
   if (s.has_weight_decay()) j["weight_decay"] = s.weight_decay();

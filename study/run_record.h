@@ -28,6 +28,7 @@ struct RunChoices {
   uint64_t data_tokens = 0, data_fingerprint = 0;
   int64_t pipemare_lr_warmup = 0;
   double drift_lr_scale = 0;  // 0: off
+  std::string staleness;      // any other compensation, "rewind=1" (sched/staleness.h); empty: none
   uint32_t chunks = 0;        // --chunks as given; 0: the schedule's default
   // --grad-clip; pipelined training clips nothing unless it is given (tools/cmd_train.cc), so off
   // is the default here, not exec::TrainConfig's 1.

@@ -10,6 +10,7 @@
 #include "proto/ir_names.h"
 #include "sched/checked_math.h"
 #include "sched/limits.h"
+#include "sched/staleness.h"
 
 namespace paci::study {
 namespace {
@@ -40,9 +41,19 @@ std::vector<std::string> SplitList(std::string_view text) {
   return items;
 }
 
+namespace {
+// A schedule, or a schedule with a staleness compensation: "paci", "paci+rewind=1".
+Status CheckScheduleItem(const std::string& s) {
+  Result<ScheduleVariant> v = ParseScheduleVariant(s);
+  if (!v.ok()) return Bad("--schedules: " + v.status().message());
+  if (!ParseScheduleName(v->schedule))
+    return Bad(fmt::format("--schedules: unknown schedule '{}'", v->schedule));
+  return Status::Ok();
+}
+}  // namespace
+
 Result<std::vector<std::string>> ReadScheduleList(const std::vector<std::string>& items) {
-  for (const std::string& s : items)
-    if (!ParseScheduleName(s)) return Bad(fmt::format("--schedules: unknown schedule '{}'", s));
+  for (const std::string& s : items) PACI_RETURN_IF_ERROR(CheckScheduleItem(s));
   return items;
 }
 
@@ -89,8 +100,7 @@ Status CheckGridFlags(const GridFlags& f) {
       CheckedProduct({f.schedules.size(), f.accum.size(), f.lr.size(), f.seeds}, kMaxStudyPoints,
                      "--schedules x --accum x --lr x --seeds", "kMaxStudyPoints (study/study_grid.h)");
   if (!points.ok()) return points.status();
-  for (const std::string& s : f.schedules)
-    if (!ParseScheduleName(s)) return Bad(fmt::format("--schedules: unknown schedule '{}'", s));
+  for (const std::string& s : f.schedules) PACI_RETURN_IF_ERROR(CheckScheduleItem(s));
   PACI_RETURN_IF_ERROR(NoRepeats(f.schedules, "--schedules"));
   PACI_RETURN_IF_ERROR(NoRepeats(f.accum, "--accum"));
   return NoRepeats(f.lr, "--lr");
@@ -112,9 +122,11 @@ std::vector<GridPoint> ExpandGrid(const GridFlags& f, const std::string& db,
           p.name =
               fmt::format("study {} P={} K={} lr={} seed={} updates={} warmup={:g} min_lr={:g}{}", schedule,
                           f.stages, k, lr, seed, f.updates, f.warmup_frac, f.min_lr_frac, words);
+          const Result<ScheduleVariant> variant =
+              ParseScheduleVariant(schedule);  // checked by CheckGridFlags
           p.args = {"train",
                     "--schedule",
-                    schedule,
+                    variant.ok() ? variant->schedule : schedule,
                     "--stages",
                     std::to_string(f.stages),
                     "--accum",
@@ -133,6 +145,8 @@ std::vector<GridPoint> ExpandGrid(const GridFlags& f, const std::string& db,
                     db,
                     "--name",
                     p.name};
+          if (variant.ok() && variant->staleness.on())
+            p.args.insert(p.args.end(), {"--staleness", StalenessText(variant->staleness)});
           p.args.insert(p.args.end(), extra.begin(), extra.end());
           grid.push_back(std::move(p));
         }

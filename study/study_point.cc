@@ -40,6 +40,8 @@ std::string VariantName(const StudyPoint& p) {
   const nlohmann::json setup = nlohmann::json::parse(p.setup, nullptr, /*allow_exceptions=*/false);
   if (setup.is_object() && setup.contains("drift_lr_scale"))
     return fmt::format("{}+drift-lr-scale={}", p.config.schedule, setup["drift_lr_scale"].dump());
+  if (setup.is_object() && setup.contains("staleness") && setup["staleness"].is_string())
+    return fmt::format("{}+{}", p.config.schedule, setup["staleness"].get<std::string>());
   return p.config.schedule;
 }
 
@@ -55,6 +57,7 @@ std::string SharedSetup(const std::string& setup) {
   if (!j.is_object()) return setup;
   j.erase("pipemare_lr_warmup");
   j.erase("drift_lr_scale");
+  j.erase("staleness");
   return j.dump();
 }
 

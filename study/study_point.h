@@ -29,13 +29,14 @@ bool SamePoint(const StudyPoint& a, const StudyPoint& b, bool ignore_seed = fals
 // `paci runs merge` keys runs by to find two runs of one grid point and seed.
 std::string PointKey(const StudyPoint& p);
 
-// The schedule as a study compares it: its name, plus "+drift-lr-scale=A" with the mitigation.
+// The schedule as a study compares it: its name, plus "+drift-lr-scale=A" or "+rewind=1" (any
+// compensation, sched/staleness.h) with one.
 std::string VariantName(const StudyPoint& p);
 
 // "paci P=4 K=2 lr=0.001 b=4 tokens/update=512": a configuration's label, seed left out.
 std::string ConfigurationLabel(const StudyPoint& p);
 
-// The setup without the knobs of one schedule (PipeMare's lr warm-up, the drift lr scale): what a
+// The setup without the knobs of one schedule (PipeMare's lr warm-up, a staleness compensation): what a
 // schedule and its flush baseline must share.
 std::string SharedSetup(const std::string& setup);
 

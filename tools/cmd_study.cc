@@ -216,9 +216,23 @@ std::string ExpandRank(std::string s, int rank) {
   return s;
 }
 
+// A compensation given both ways ("paci+rewind=1" and --staleness) would reach train twice.
+void RefuseTwoCompensations(const StudyFlags& f) {
+  const bool variant = std::any_of(f.grid.schedules.begin(), f.grid.schedules.end(),
+                                   [](const std::string& s) { return s.find('+') != std::string::npos; });
+  if (!variant) return;
+  for (const std::string& a : f.train_args) {
+    const std::string flag = a.substr(0, a.find('='));
+    if (flag == "--staleness" || flag == "--drift-lr-scale")
+      Fail(kExitBadInput,
+           flag + ": the --schedules variants (e.g. paci+rewind=1) already name their compensation");
+  }
+}
+
 void RunStudy(StudyFlags& f) {
   ReadGridFlags(f);
   RefuseGridFlags(f.train_args);
+  RefuseTwoCompensations(f);
 
   const Result<GridShare> share = ReadGridShare([](const char* name) { return std::getenv(name); });
   if (!share.ok()) Fail(kExitBadInput, share.status().message());

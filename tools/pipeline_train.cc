@@ -23,6 +23,7 @@
 #include "sched/limits.h"
 #include "sched/schedule_generator.h"
 #include "sched/schedule_validator.h"
+#include "sched/staleness_check.h"
 #include "sched/weight_version_analysis.h"
 #include "store/trace_store.h"
 #include "study/run_record.h"
@@ -69,6 +70,13 @@ study::RunChoices RunChoicesOf(const exec::TrainConfig& cfg, const PipelineTrain
   c.data_fingerprint = f.data_fingerprint;
   c.pipemare_lr_warmup = f.pipemare_lr_warmup;
   c.drift_lr_scale = f.drift_lr_scale;
+  // drift-lr-scale keeps its own field (and so its runs' identity) whichever flag asked for it.
+  if (Result<Staleness> s = StalenessOf(f); s.ok() && s->on()) {
+    if (s->kind == StalenessKind::kDriftLrScale)
+      c.drift_lr_scale = s->param;
+    else
+      c.staleness = StalenessText(*s);
+  }
   c.chunks = f.chunks;
   return c;
 }
@@ -143,7 +151,9 @@ exec::PipelineConfig MakePipelineConfig(const exec::TrainConfig& cfg, const Pipe
   pc.train = cfg;
   pc.partition = f.partition;
   pc.pipemare.lr_warmup = f.pipemare_lr_warmup;
-  pc.drift_lr_scale = f.drift_lr_scale;
+  Result<Staleness> staleness = StalenessOf(f);
+  if (!staleness.ok()) Fail(kExitBadInput, staleness.status().message());
+  pc.staleness = *staleness;
   pc.stage_cpus = PlanPinning(f);
   if (f.recv_timeout_s < 1) Fail(kExitBadInput, "--recv-timeout must be at least 1 second");
   pc.recv_timeout = std::chrono::seconds(f.recv_timeout_s);
@@ -240,8 +250,15 @@ void AddPipelineFlags(CLI::App* cmd, PipelineTrainFlags* f) {
                   "staleness mitigation (no memory): each step's lr / (1 + A x the mean drift of its "
                   "micro-batches), A in "
                   "[0, 1000]; "
-                  "schedules whose micro-batches cross weight versions only (paci, pipemare)")
+                  "schedules whose micro-batches cross weight versions only (paci, pipemare); the same as "
+                  "--staleness drift-lr-scale=A")
       ->capture_default_str();
+  cmd->add_option(
+      "--staleness", f->staleness,
+      "staleness compensation, no persistent memory (docs/method.md 6): " + StalenessNames() +
+          ", optionally NAME=A (default A 1): drift-lr-scale and stage-lr scale the lr, rewind runs "
+          "the backward at AdamW's estimate of the forward's weights, predict the forward at the "
+          "backward's, delay-comp corrects the gradient (DC-ASGD); schedules where weights move only");
   cmd->add_option(
          "--pin", f->pin,
          "stage threads on their own CPUs: auto (when stages x threads fit the CPUs this process may "
@@ -288,9 +305,9 @@ exec::BackendFactory MakeBackend(const PipelineTrainFlags& f) {
 
 std::string GivenPipelineOnlyFlag(const PipelineTrainFlags& f) {
   if (!f.cmd) return "";
-  for (const char* name :
-       {"--stages", "--chunks", "--transport", "--device", "--precision", "--db", "--no-db", "--partition",
-        "--recv-timeout", "--name", "--inject-fault", "--pipemare-lr-warmup", "--drift-lr-scale", "--pin"})
+  for (const char* name : {"--stages", "--chunks", "--transport", "--device", "--precision", "--db",
+                           "--no-db", "--partition", "--recv-timeout", "--name", "--inject-fault",
+                           "--pipemare-lr-warmup", "--drift-lr-scale", "--staleness", "--pin"})
     if (f.cmd->count(name) > 0) return name;
   return "";
 }
@@ -312,11 +329,27 @@ Status StagesInRange(uint32_t stages) {
 
 }  // namespace
 
+Result<Staleness> StalenessOf(const PipelineTrainFlags& f) {
+  PACI_RETURN_IF_ERROR(DriftLrScaleInRange(f.drift_lr_scale));
+  if (!f.staleness.empty() && f.drift_lr_scale > 0)
+    return Status::InvalidArgument(
+        "--drift-lr-scale: give --staleness drift-lr-scale=A or --drift-lr-scale A, not both with "
+        "--staleness");
+  if (f.drift_lr_scale > 0) return Staleness{StalenessKind::kDriftLrScale, f.drift_lr_scale};
+  if (f.staleness.empty()) return Staleness{};
+  return ParseStaleness(f.staleness);
+}
+
 Status CheckTrainArgs(const TrainArgs& t) {
   PACI_RETURN_IF_ERROR(exec::train_config_check(t.cfg));
   if (t.pipe.schedule.empty()) return Status::Ok();
   PACI_RETURN_IF_ERROR(StagesInRange(t.pipe.stages));
-  PACI_RETURN_IF_ERROR(DriftLrScaleInRange(t.pipe.drift_lr_scale));
+  Result<Staleness> staleness = StalenessOf(t.pipe);
+  if (!staleness.ok()) return staleness.status();
+  if (!RunsOnCuda(staleness->kind) && t.pipe.device == "cuda")
+    return Status::InvalidArgument(fmt::format(
+        "--staleness {}: not on --device cuda yet (no kernel); drift-lr-scale and stage-lr run there",
+        StalenessText(*staleness)));
   // PlanPipeline's refusal, made before training so that a study refuses it once (issue 25: a
   // study re-run with --grad-clip skipped points its identity could not tell apart).
   if (t.cfg.grad_clip > 0)
@@ -332,21 +365,20 @@ Status CheckTrainArgs(const TrainArgs& t) {
   return SpecFromFlags(flags).status();
 }
 
-// --drift-lr-scale acts on drift, the weight versions a micro-batch's weights change by between
-// its forward and backward: refused where no micro-batch of this schedule ever crosses one.
-void CheckDriftLrScale(const PipelineTrainFlags& f, const ir::Schedule& schedule) {
-  if (Status st = DriftLrScaleInRange(f.drift_lr_scale); !st.ok()) Fail(kExitBadInput, st.message());
-  if (f.drift_lr_scale == 0) return;
-  Result<WeightVersionReport> report = AnalyzeWeightVersions(schedule);
-  if (!report.ok()) Fail(kExitRuntimeError, "--drift-lr-scale: " + report.status().message());
-  uint32_t most = 0;
-  for (const auto& stage : report->stages)
-    most = std::max<uint32_t>(most, static_cast<uint32_t>(stage.max_drift));
-  if (most == 0)
+// A compensation acts on drift or stale gradients: refused where this schedule has none, with
+// the flag that asked for it.
+void CheckStaleness(const PipelineTrainFlags& f, const ir::Schedule& schedule) {
+  Result<Staleness> s = StalenessOf(f);
+  if (!s.ok()) Fail(kExitBadInput, s.status().message());
+  const char* flag = f.drift_lr_scale > 0 ? "--drift-lr-scale" : "--staleness";
+  Status st = CheckStalenessApplies(*s, schedule, flag);
+  if (st.code() == Status::Code::kInternal) Fail(kExitRuntimeError, st.message());
+  if (!st.ok()) Fail(kExitBadInput, st.message());
+  if (!RunsOnCuda(s->kind) && f.device == "cuda")
     Fail(kExitBadInput,
-         fmt::format("--drift-lr-scale: does not apply to {}: no micro-batch's weights change between its "
-                     "forward and backward (drift 0 on every stage)",
-                     f.schedule));
+         fmt::format("--staleness {}: not on --device cuda yet (no kernel); drift-lr-scale and "
+                     "stage-lr run there",
+                     StalenessText(*s)));
 }
 
 void RunPipelineTrain(const exec::TrainConfig& cfg, const PipelineTrainFlags& f,
@@ -371,7 +403,7 @@ void RunPipelineTrain(const exec::TrainConfig& cfg, const PipelineTrainFlags& f,
   }
   const int64_t start = resumed ? resumed->updates : 0;
   const ir::Schedule schedule = BuildSchedule(cfg, f, static_cast<uint64_t>(cfg.updates - start));
-  CheckDriftLrScale(f, schedule);
+  CheckStaleness(f, schedule);
   pc.eval_every = f.eval_every;
   pc.keep_state = !f.save.empty();
   pc.backend = std::move(backend);

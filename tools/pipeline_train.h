@@ -10,6 +10,7 @@
 #include "exec/model/data.h"
 #include "exec/model/train.h"
 #include "proto/status.h"
+#include "sched/staleness.h"
 #include "study/run_record.h"
 
 namespace CLI {
@@ -33,7 +34,8 @@ struct PipelineTrainFlags {
   std::string device = "cpu";
   std::string precision;             // --device cuda: fp32 | bf16 (default bf16)
   int64_t pipemare_lr_warmup = 100;  // updates over which PipeMare anneals its per-stage lr scale
-  double drift_lr_scale = 0;         // lr / (1 + this x mean drift of the step's micro-batches); 0: off
+  double drift_lr_scale = 0;         // --drift-lr-scale A: --staleness drift-lr-scale=A, as runs before it
+  std::string staleness;             // --staleness NAME[=X] (sched/staleness.h); empty: none
   std::string pin = "auto";          // stage threads on their own CPUs: auto (when they fit) | on | off
   // The corpus as a study tells corpora apart (study/study_point.h): the --data files as given and
   // the token stream's length and fingerprint. No files: the default corpus, which adds nothing.
@@ -62,13 +64,17 @@ Status CheckTrainArgs(const TrainArgs& t);
 // --drift-lr-scale's documented range: [0, this].
 inline constexpr double kMaxDriftLrScale = 1000;
 
+// The compensation --staleness or --drift-lr-scale asks for (not both), its text checked; the
+// schedule-dependent checks come when the schedule is built.
+Result<Staleness> StalenessOf(const PipelineTrainFlags& flags);
+
 // The run record's inputs beyond exec::TrainConfig (study/run_record.h), from the flags; the
 // partition is left to the trainer, which knows it once the model is split.
 study::RunChoices RunChoicesOf(const exec::TrainConfig& cfg, const PipelineTrainFlags& flags);
 
 // Adds --schedule, --stages, --microbatches, --chunks, --transport, --device, --precision, --db,
-// --no-db, --partition, --recv-timeout, --name, --pipemare-lr-warmup, --drift-lr-scale, --pin and
-// the hidden --inject-fault.
+// --no-db, --partition, --recv-timeout, --name, --pipemare-lr-warmup, --drift-lr-scale, --staleness, --pin
+// and the hidden --inject-fault.
 void AddPipelineFlags(CLI::App* cmd, PipelineTrainFlags* flags);
 
 // The flags above that were given although no --schedule was (unpipelined training ignores

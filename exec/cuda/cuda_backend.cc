@@ -8,6 +8,7 @@
 
 #include "exec/cuda/elementwise.cuh"
 #include "exec/cuda/pipemare.cuh"
+#include "sched/staleness.h"
 
 namespace paci::exec {
 namespace {
@@ -483,7 +484,7 @@ Status CudaBackend::Guard(const char* method, F&& f) const {
   }
 }
 
-Status CudaBackend::Forward(const MicroBatchSlot& slot, int64_t version, const int* tokens,
+Status CudaBackend::Forward(const MicroBatchSlot& slot, int64_t version, int64_t /*ahead*/, const int* tokens,
                             const int* targets) {
   return Guard("Forward", [&] { return ForwardImpl(slot, version, tokens, targets); });
 }
@@ -494,7 +495,7 @@ Status CudaBackend::Backward(const MicroBatchSlot& slot, int64_t version, int64_
 Status CudaBackend::BackwardWeight(const MicroBatchSlot& slot) {
   return Guard("BackwardWeight", [&] { return BackwardWeightImpl(slot); });
 }
-void CudaBackend::OptimizerStep(const std::vector<float>& lr) {
+void CudaBackend::OptimizerStep(const std::vector<float>& lr, double /*stale*/) {
   (void)Guard("OptimizerStep", [&] {
     OptimizerStepImpl(lr);
     return Status::Ok();
@@ -563,6 +564,11 @@ BackendFactory CudaBackendFactory(ir::Precision precision) {
       return Status::FailedPrecondition(std::string("--device cuda: cudaGetDevice: ") +
                                         cudaGetErrorString(e));
     }
+    if (!RunsOnCuda(req.staleness.kind))
+      return Status::InvalidArgument(
+          fmt::format("--staleness {}: not on the CUDA backend yet (it has no kernel; "
+                      "the CPU backend runs it, and drift-lr-scale and stage-lr run on both)",
+                      StalenessText(req.staleness)));
     CudaBackendSetup s;
     s.model = req.train->model;
     s.B = req.train->B;

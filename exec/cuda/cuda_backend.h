@@ -41,11 +41,14 @@ class CudaBackend : public StageBackend {
   static Result<std::unique_ptr<CudaBackend>> Create(const CudaBackendSetup& setup);
   ~CudaBackend() override;
 
-  Status Forward(const MicroBatchSlot& slot, int64_t version, const int* tokens, const int* targets) override;
+  // `ahead` and `stale` are ignored: the compensations that use them (predict, delay-comp) are
+  // refused on this backend (sched/staleness.h RunsOnCuda), by CudaBackendFactory too.
+  Status Forward(const MicroBatchSlot& slot, int64_t version, int64_t ahead, const int* tokens,
+                 const int* targets) override;
   Status Backward(const MicroBatchSlot& slot, int64_t version, int64_t correction, float dloss,
                   bool with_weight) override;
   Status BackwardWeight(const MicroBatchSlot& slot) override;
-  void OptimizerStep(const std::vector<float>& lr) override;
+  void OptimizerStep(const std::vector<float>& lr, double stale) override;
   void KeepVersion(int64_t version) override;
   void DropVersion(int64_t version) override;
   Status Send(Transport& transport, uint32_t to_stage, const MessageKey& key,

@@ -28,8 +28,8 @@ void block_forward(const BlockWeights& w, const float* x, LayerSaved* s, float* 
   attention_forward(s->atty.data(), s->att.data(), s->qkv.data(), B, T, C, NH);
   matmul_forward(s->r2.data(), s->atty.data(), w.attprojw, w.attprojb, N, C, C);
   for (int i = 0; i < N * C; i++) s->r2[i] += x[i];
-  layernorm_forward(s->ln2.data(), s->ln2_mean.data(), s->ln2_rstd.data(), s->r2.data(), w.ln2w, w.ln2b,
-                    N, C);
+  layernorm_forward(s->ln2.data(), s->ln2_mean.data(), s->ln2_rstd.data(), s->r2.data(), w.ln2w, w.ln2b, N,
+                    C);
   matmul_forward(s->fch.data(), s->ln2.data(), w.fcw, w.fcb, N, C, 4 * C);
   gelu_forward(s->fch_gelu.data(), s->fch.data(), N * 4 * C);
   matmul_forward(y, s->fch_gelu.data(), w.fcprojw, w.fcprojb, N, 4 * C, C);
@@ -56,21 +56,36 @@ void block_backward_input(const BlockWeights& w, LayerSaved* s, const float* dy,
   s->dln1.assign(N * C, 0.0f);
   matmul_backward_input(s->dln1.data(), s->dqkv.data(), w.qkvw, N, C, 3 * C);
   std::copy(s->dr2.begin(), s->dr2.end(), dx);  // residual path
-  layernorm_backward_input(dx, s->dln1.data(), s->inp.data(), w.ln1w, s->ln1_mean.data(),
-                           s->ln1_rstd.data(), N, C);
+  layernorm_backward_input(dx, s->dln1.data(), s->inp.data(), w.ln1w, s->ln1_mean.data(), s->ln1_rstd.data(),
+                           N, C);
   s->has_dgrads = true;
 }
 
 void block_backward_weight(const BlockGrads& g, const LayerSaved& s, int N, int C) {
   matmul_backward_weight(g.fcprojw, g.fcprojb, s.dy.data(), s.fch_gelu.data(), N, 4 * C, C);
   matmul_backward_weight(g.fcw, g.fcb, s.dfch.data(), s.ln2.data(), N, C, 4 * C);
-  layernorm_backward_weight(g.ln2w, g.ln2b, s.dln2.data(), s.r2.data(), s.ln2_mean.data(),
-                            s.ln2_rstd.data(), N, C);
+  layernorm_backward_weight(g.ln2w, g.ln2b, s.dln2.data(), s.r2.data(), s.ln2_mean.data(), s.ln2_rstd.data(),
+                            N, C);
   matmul_backward_weight(g.attprojw, g.attprojb, s.dr2.data(), s.atty.data(), N, C, C);
   matmul_backward_weight(g.qkvw, g.qkvb, s.dqkv.data(), s.ln1.data(), N, C, 3 * C);
-  layernorm_backward_weight(g.ln1w, g.ln1b, s.dln1.data(), s.inp.data(), s.ln1_mean.data(),
-                            s.ln1_rstd.data(), N, C);
+  layernorm_backward_weight(g.ln1w, g.ln1b, s.dln1.data(), s.inp.data(), s.ln1_mean.data(), s.ln1_rstd.data(),
+                            N, C);
 }
+
+// One contiguous copy of a stage's weights, read layer by layer.
+class ContiguousLayerWeights final : public LayerWeights {
+ public:
+  ContiguousLayerWeights(const ParamLayout& layout, size_t param_offset, const float* weights)
+      : layout_(layout), param_offset_(param_offset), weights_(weights) {}
+  const float* Layer(int layer) const override {
+    return weights_ + (layout_.layer_offset[layer] - param_offset_);
+  }
+
+ private:
+  const ParamLayout& layout_;
+  size_t param_offset_;
+  const float* weights_;
+};
 
 }  // namespace
 
@@ -98,7 +113,33 @@ float* StageModel::tensor(float* base, const char* name) const {
   return const_cast<float*>(tensor(static_cast<const float*>(base), name));
 }
 
+const float* StageModel::layer_tensor(const float* layer_weights, int layer, const char* name) const {
+  const ParamSpec* s = param_find(layout_, name);
+  PACI_CHECK(s != nullptr && s->offset >= layout_.layer_offset[layer] &&
+             s->offset < layout_.layer_offset[layer + 1]);
+  return layer_weights + (s->offset - layout_.layer_offset[layer]);
+}
+
+bool StageModel::backward_reads_weights(int layer) const {
+  return gpt_layer_kind(cfg_, layer) != LayerKind::kEmbedding;
+}
+
 void StageModel::forward(const float* weights, const StageInput& in, int B, int T, StageSaved* saved,
+                         std::vector<float>* out, StageScratch* scratch) const {
+  forward(ContiguousLayerWeights(layout_, param_offset(), weights), in, B, T, saved, out, scratch);
+}
+
+void StageModel::backward_input(const float* weights, StageSaved* saved, const float* dout,
+                                std::vector<float>* dinp, StageScratch* scratch) const {
+  backward_input(ContiguousLayerWeights(layout_, param_offset(), weights), saved, dout, dinp, scratch);
+}
+
+void StageModel::backward(const float* weights, StageSaved* saved, const float* dout,
+                          std::vector<float>* dinp, float* grads, StageScratch* scratch) const {
+  backward(ContiguousLayerWeights(layout_, param_offset(), weights), saved, dout, dinp, grads, scratch);
+}
+
+void StageModel::forward(const LayerWeights& weights, const StageInput& in, int B, int T, StageSaved* saved,
                          std::vector<float>* out, StageScratch* scratch) const {
   const int C = cfg_.n_embd, V = cfg_.vocab_size, N = B * T;
   PACI_CHECK(T >= 1 && T <= cfg_.block_size && B >= 1);
@@ -115,13 +156,13 @@ void StageModel::forward(const float* weights, const StageInput& in, int B, int 
   if (!has_embedding()) cur.assign(in.acts, in.acts + static_cast<size_t>(N) * C);
   for (int l = first_; l < last_; l++) {
     LayerSaved* s = &saved->layers[l - first_];
-    const float* w = weights + (layout_.layer_offset[l] - param_offset());
+    const float* w = weights.Layer(l);
     switch (gpt_layer_kind(cfg_, l)) {
       case LayerKind::kEmbedding:
         s->tokens.assign(in.tokens, in.tokens + N);
         cur.resize(static_cast<size_t>(N) * C);
-        encoder_forward(cur.data(), in.tokens, tensor(weights, "transformer.wte.weight"),
-                        tensor(weights, "transformer.wpe.weight"), B, T, C);
+        encoder_forward(cur.data(), in.tokens, layer_tensor(w, l, "transformer.wte.weight"),
+                        layer_tensor(w, l, "transformer.wpe.weight"), B, T, C);
         break;
       case LayerKind::kBlock:
         block_forward(block_weights(w, C), cur.data(), s, next.data(), B, T, C, cfg_.n_head);
@@ -134,9 +175,11 @@ void StageModel::forward(const float* weights, const StageInput& in, int B, int 
         s->losses.resize(N);
         s->targets.assign(in.targets, in.targets + N);
         layernorm_forward(s->ln1.data(), s->ln1_mean.data(), s->ln1_rstd.data(), cur.data(),
-                          tensor(weights, "transformer.ln_f.weight"), tensor(weights, "transformer.ln_f.bias"),
-                          N, C);
-        const float* wlm = tensor(weights, cfg_.tie ? "transformer.wte.weight" : "lm_head.weight");
+                          layer_tensor(w, l, "transformer.ln_f.weight"),
+                          layer_tensor(w, l, "transformer.ln_f.bias"), N, C);
+        // Asked for after ln_f's last use: a tied head's matrix is layer 0's.
+        const float* wlm = cfg_.tie ? layer_tensor(weights.Layer(0), 0, "transformer.wte.weight")
+                                    : layer_tensor(w, l, "lm_head.weight");
         matmul_forward(s->logits.data(), s->ln1.data(), wlm, nullptr, N, C, V);
         crossentropy_forward(s->losses.data(), s->probs.data(), s->logits.data(), in.targets, N, V);
         double sum = 0.0;
@@ -151,7 +194,7 @@ void StageModel::forward(const float* weights, const StageInput& in, int B, int 
   out->swap(cur);
 }
 
-void StageModel::backward_input(const float* weights, StageSaved* saved, const float* dout,
+void StageModel::backward_input(const LayerWeights& weights, StageSaved* saved, const float* dout,
                                 std::vector<float>* dinp, StageScratch* scratch) const {
   const int B = saved->B, T = saved->T, C = cfg_.n_embd, V = cfg_.vocab_size, N = B * T;
   PACI_CHECK(static_cast<int>(saved->layers.size()) == last_ - first_);
@@ -164,22 +207,24 @@ void StageModel::backward_input(const float* weights, StageSaved* saved, const f
   if (!has_head()) d.assign(dout, dout + static_cast<size_t>(N) * C);
   for (int l = last_ - 1; l >= first_; l--) {
     LayerSaved* s = &saved->layers[l - first_];
-    const float* w = weights + (layout_.layer_offset[l] - param_offset());
+    // Asked for only where used: the embedding's backward reads no weights.
     switch (gpt_layer_kind(cfg_, l)) {
       case LayerKind::kHead: {
         s->dlogits.resize(static_cast<size_t>(N) * V);
         crossentropy_backward(s->dlogits.data(), s->probs.data(), s->targets.data(), dout[0] / N, N, V);
-        const float* wlm = tensor(weights, cfg_.tie ? "transformer.wte.weight" : "lm_head.weight");
+        const float* wlm = cfg_.tie ? layer_tensor(weights.Layer(0), 0, "transformer.wte.weight")
+                                    : layer_tensor(weights.Layer(l), l, "lm_head.weight");
         s->dln1.assign(static_cast<size_t>(N) * C, 0.0f);
         matmul_backward_input(s->dln1.data(), s->dlogits.data(), wlm, N, C, V);
         d.assign(static_cast<size_t>(N) * C, 0.0f);
         layernorm_backward_input(d.data(), s->dln1.data(), s->inp.data(),
-                                 tensor(weights, "transformer.ln_f.weight"), s->ln1_mean.data(),
-                                 s->ln1_rstd.data(), N, C);
+                                 layer_tensor(weights.Layer(l), l, "transformer.ln_f.weight"),
+                                 s->ln1_mean.data(), s->ln1_rstd.data(), N, C);
         break;
       }
       case LayerKind::kBlock:
-        block_backward_input(block_weights(w, C), s, d.data(), dprev.data(), B, T, C, cfg_.n_head, sc.tmp);
+        block_backward_input(block_weights(weights.Layer(l), C), s, d.data(), dprev.data(), B, T, C,
+                             cfg_.n_head, sc.tmp);
         d.swap(dprev);
         break;
       case LayerKind::kEmbedding:
@@ -207,19 +252,18 @@ void StageModel::backward_weight(StageSaved* saved, float* grads) const {
                                   s.ln1_mean.data(), s.ln1_rstd.data(), N, C);
         break;
       }
-      case LayerKind::kBlock:
-        block_backward_weight(block_grads(g, C), s, N, C);
-        break;
+      case LayerKind::kBlock: block_backward_weight(block_grads(g, C), s, N, C); break;
       case LayerKind::kEmbedding:
-        encoder_backward_weight(tensor(grads, "transformer.wte.weight"), tensor(grads, "transformer.wpe.weight"),
-                                s.dy.data(), s.tokens.data(), saved->B, saved->T, C);
+        encoder_backward_weight(tensor(grads, "transformer.wte.weight"),
+                                tensor(grads, "transformer.wpe.weight"), s.dy.data(), s.tokens.data(),
+                                saved->B, saved->T, C);
         break;
     }
   }
 }
 
-void StageModel::backward(const float* weights, StageSaved* saved, const float* dout, std::vector<float>* dinp,
-                          float* grads, StageScratch* scratch) const {
+void StageModel::backward(const LayerWeights& weights, StageSaved* saved, const float* dout,
+                          std::vector<float>* dinp, float* grads, StageScratch* scratch) const {
   backward_input(weights, saved, dout, dinp, scratch);
   backward_weight(saved, grads);
 }
@@ -231,11 +275,10 @@ void StageModel::reserve(int B, int T, StageSaved* saved, StageScratch* scratch)
   for (int l = first_; l < last_; l++) {
     LayerSaved& s = saved->layers[l - first_];
     switch (gpt_layer_kind(cfg_, l)) {
-      case LayerKind::kEmbedding:
-        s.tokens.reserve(N), s.dy.reserve(NC);
-        break;
+      case LayerKind::kEmbedding: s.tokens.reserve(N), s.dy.reserve(NC); break;
       case LayerKind::kBlock:
-        for (std::vector<float>* v : {&s.inp, &s.ln1, &s.atty, &s.r2, &s.ln2, &s.dy, &s.dln2, &s.dr2, &s.dln1})
+        for (std::vector<float>* v :
+             {&s.inp, &s.ln1, &s.atty, &s.r2, &s.ln2, &s.dy, &s.dln2, &s.dr2, &s.dln1})
           v->reserve(NC);
         for (std::vector<float>* v : {&s.ln1_mean, &s.ln1_rstd, &s.ln2_mean, &s.ln2_rstd}) v->reserve(N);
         for (std::vector<float>* v : {&s.fch, &s.fch_gelu, &s.dfch}) v->reserve(4 * NC);

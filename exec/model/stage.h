@@ -17,10 +17,10 @@ namespace paci::exec {
 // What one layer's forward saved for its backward, plus (after backward_input) the intermediate
 // output-gradients its weight-gradient part needs. Shapes with N = B*T rows.
 struct LayerSaved {
-  std::vector<int> tokens;    // embedding: (N) input ids
-  std::vector<float> inp;     // block, head: layer input (N,C)
+  std::vector<int> tokens;  // embedding: (N) input ids
+  std::vector<float> inp;   // block, head: layer input (N,C)
   std::vector<float> ln1, ln1_mean, ln1_rstd, qkv, atty, att, r2, ln2, ln2_mean, ln2_rstd, fch, fch_gelu;
-  std::vector<int> targets;   // head: (N)
+  std::vector<int> targets;                  // head: (N)
   std::vector<float> logits, probs, losses;  // head: (N,V), (N,V), (N); ln1* hold ln_f
   // Written by backward_input, read by backward_weight.
   std::vector<float> dy, dfch, dln2, dr2, dqkv, dln1, dlogits;
@@ -30,7 +30,7 @@ struct LayerSaved {
 // One micro-batch's record for a whole stage. Reusing a record across micro-batches reuses memory.
 struct StageSaved {
   int B = 0, T = 0;
-  float loss = 0.0f;  // mean cross-entropy, set by forward when the stage holds the head
+  float loss = 0.0f;               // mean cross-entropy, set by forward when the stage holds the head
   std::vector<LayerSaved> layers;  // layers[i] belongs to layer first + i
 };
 
@@ -46,6 +46,18 @@ struct StageInput {
   const int* tokens = nullptr;   // (B,T) token ids, stage holds the embedding
   const float* acts = nullptr;   // (B,T,C) previous stage's output, otherwise
   const int* targets = nullptr;  // (B,T) next-token ids, required when the stage holds the head
+};
+
+// Where a pass reads each layer's weights. The plain overloads below read one contiguous copy of
+// the stage's weights; a staleness compensation (exec/runtime/staleness_math.h) passes an
+// estimate written one layer at a time into a layer-sized buffer, so it costs one layer of memory,
+// not a weight copy. A pass asks for a layer right before it uses it, and (a tied head aside) only
+// for that layer while it runs it.
+class LayerWeights {
+ public:
+  virtual ~LayerWeights() = default;
+  // The first float of layer `layer`'s weights, valid until the next call.
+  virtual const float* Layer(int layer) const = 0;
 };
 
 class StageModel {
@@ -69,12 +81,16 @@ class StageModel {
   // for the next stage, or {loss} (mean over B*T tokens) when the stage holds the head.
   void forward(const float* weights, const StageInput& in, int B, int T, StageSaved* saved,
                std::vector<float>* out, StageScratch* scratch = nullptr) const;
+  void forward(const LayerWeights& weights, const StageInput& in, int B, int T, StageSaved* saved,
+               std::vector<float>* out, StageScratch* scratch = nullptr) const;
 
   // Input-gradient part (B op). dout: (B,T,C) gradient of this stage's output, or, when the stage
   // holds the head, a pointer to one float: the weight of this micro-batch's loss in the objective
   // (1/accum). dinp: (B,T,C) gradient for the previous stage, left empty for the first stage.
   // Also stores in `saved` what backward_weight needs; `weights` may differ from the forward's.
-  void backward_input(const float* weights, StageSaved* saved, const float* dout,
+  void backward_input(const float* weights, StageSaved* saved, const float* dout, std::vector<float>* dinp,
+                      StageScratch* scratch = nullptr) const;
+  void backward_input(const LayerWeights& weights, StageSaved* saved, const float* dout,
                       std::vector<float>* dinp, StageScratch* scratch = nullptr) const;
 
   // Weight-gradient part (W op): grads += dLoss/dWeights, using the activations from forward and
@@ -84,6 +100,16 @@ class StageModel {
   // Both parts.
   void backward(const float* weights, StageSaved* saved, const float* dout, std::vector<float>* dinp,
                 float* grads, StageScratch* scratch = nullptr) const;
+  void backward(const LayerWeights& weights, StageSaved* saved, const float* dout, std::vector<float>* dinp,
+                float* grads, StageScratch* scratch = nullptr) const;
+
+  // Whether a layer's backward_input reads its weights (the embedding's does not: its input
+  // gradient is the tokens', which nothing needs). Only such layers need a weight estimate.
+  bool backward_reads_weights(int layer) const;
+  // Floats of layer `layer`'s weights.
+  size_t layer_params(int layer) const {
+    return layout_.layer_offset[layer + 1] - layout_.layer_offset[layer];
+  }
 
   // Reserves every buffer a (B,T) micro-batch's forward and backward put in `saved`, and
   // `scratch`'s, so that later passes of at most that size allocate nothing. Sizes stay 0.
@@ -93,6 +119,8 @@ class StageModel {
   StageModel(const GPTConfig& cfg, int first, int last);
   const float* tensor(const float* base, const char* name) const;
   float* tensor(float* base, const char* name) const;
+  // Tensor `name` of layer `layer`, whose weights start at `layer_weights`.
+  const float* layer_tensor(const float* layer_weights, int layer, const char* name) const;
 
   GPTConfig cfg_;
   ParamLayout layout_;

@@ -1,11 +1,13 @@
 #include "exec/runtime/cpu_backend.h"
 
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 #include "exec/model/adamw.h"
 #include "exec/runtime/pipemare.h"
+#include "exec/runtime/staleness_math.h"
+#include "exec/runtime/weight_estimate.h"
 
 namespace paci::exec {
 
@@ -14,9 +16,9 @@ namespace {
 // of them that counting, committing and clearing a record share.
 template <class L, class F, class G>
 void ForEachBuffer(L& l, F f, G g) {
-  for (auto* v : {&l.inp, &l.ln1, &l.ln1_mean, &l.ln1_rstd, &l.qkv, &l.atty, &l.att, &l.r2, &l.ln2, &l.ln2_mean,
-                  &l.ln2_rstd, &l.fch, &l.fch_gelu, &l.logits, &l.probs, &l.losses, &l.dy, &l.dfch, &l.dln2, &l.dr2,
-                  &l.dqkv, &l.dln1, &l.dlogits})
+  for (auto* v : {&l.inp, &l.ln1,      &l.ln1_mean, &l.ln1_rstd, &l.qkv,      &l.atty,   &l.att,    &l.r2,
+                  &l.ln2, &l.ln2_mean, &l.ln2_rstd, &l.fch,      &l.fch_gelu, &l.logits, &l.probs,  &l.losses,
+                  &l.dy,  &l.dfch,     &l.dln2,     &l.dr2,      &l.dqkv,     &l.dln1,   &l.dlogits})
     f(*v);
   g(l.tokens), g(l.targets);
 }
@@ -27,8 +29,9 @@ void ForEachBuffer(L& l, F f, G g) {
 uint64_t SavedBytes(const StageSaved& s) {
   uint64_t bytes = 0;
   for (const LayerSaved& l : s.layers)
-    ForEachBuffer(l, [&](const std::vector<float>& v) { bytes += v.size() * sizeof(float); },
-                  [&](const std::vector<int>& v) { bytes += v.size() * sizeof(int); });
+    ForEachBuffer(
+        l, [&](const std::vector<float>& v) { bytes += v.size() * sizeof(float); },
+        [&](const std::vector<int>& v) { bytes += v.size() * sizeof(int); });
   return bytes;
 }
 
@@ -48,13 +51,15 @@ void Commit(V& v) {
 
 void CommitSaved(StageSaved& s) {
   for (LayerSaved& l : s.layers)
-    ForEachBuffer(l, [](std::vector<float>& v) { Commit(v); }, [](std::vector<int>& v) { Commit(v); });
+    ForEachBuffer(
+        l, [](std::vector<float>& v) { Commit(v); }, [](std::vector<int>& v) { Commit(v); });
 }
 
 // Empties a record for its next micro-batch; every buffer keeps its capacity.
 void ClearSaved(StageSaved& s) {
   for (LayerSaved& l : s.layers) {
-    ForEachBuffer(l, [](std::vector<float>& v) { v.clear(); }, [](std::vector<int>& v) { v.clear(); });
+    ForEachBuffer(
+        l, [](std::vector<float>& v) { v.clear(); }, [](std::vector<int>& v) { v.clear(); });
     l.has_dgrads = false;
   }
   s.loss = 0.0f;
@@ -69,10 +74,12 @@ Result<std::unique_ptr<CpuBackend>> CpuBackend::Create(const CpuBackendSetup& se
     Result<StageModel> model = StageModel::Create(setup.model, r.first, r.last);
     if (!model.ok()) return model.status();
     Chunk chunk{std::move(*model), {}, {}};
-    chunk.opt = adamw_create(setup.adamw, chunk.model.layout(), chunk.model.param_offset(), chunk.model.num_params());
+    chunk.opt =
+        adamw_create(setup.adamw, chunk.model.layout(), chunk.model.param_offset(), chunk.model.num_params());
     if (setup.pipemare_delta) chunk.delta.assign(chunk.model.num_params(), 0.0f);
     b->chunks_.push_back(std::move(chunk));
   }
+  b->last_lr_.assign(b->chunks_.size(), 0.0f);
   b->Reserve();
   if (setup.async) b->stream_ = std::make_unique<CpuStream>();
   return b;
@@ -99,6 +106,12 @@ void CpuBackend::Reserve() {
     corrected_.reserve(largest), before_.reserve(largest);
     Commit(corrected_), Commit(before_);
   }
+  if (CostOf(s_.staleness.kind).layer_estimate) {
+    size_t largest = 0;
+    for (const Chunk& c : chunks_) largest = std::max(largest, AdamWeightEstimate::LargestLayer(c.model));
+    estimate_.reserve(largest);
+    Commit(estimate_);
+  }
   messages_.Reserve(std::max<uint32_t>(s_.memory.messages, 1), [&](std::vector<float>& v) {
     v.reserve(message);
     Commit(v);
@@ -123,7 +136,8 @@ CpuBackend::~CpuBackend() {
 }
 
 int64_t CpuBackend::Now() const {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - s_.origin).count();
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - s_.origin)
+      .count();
 }
 
 Status CpuBackend::TakeError() {
@@ -149,7 +163,8 @@ Result<const float*> CpuBackend::Weights(uint32_t chunk, int64_t version) const 
   if (version == live_version_) return static_cast<const float*>(Live(chunk));
   const VersionCopy* kept = kept_.Find(version);
   if (kept == nullptr)
-    return Status::Internal(fmt::format("weight version {} is neither live ({}) nor kept", version, live_version_));
+    return Status::Internal(
+        fmt::format("weight version {} is neither live ({}) nor kept", version, live_version_));
   return static_cast<const float*>((*kept)[chunk].data());
 }
 
@@ -159,22 +174,32 @@ Result<const float*> CpuBackend::BackwardWeights(uint32_t chunk, int64_t version
   if (!w.ok() || c.delta.empty() || correction <= 0) return w;
   // PipeMare discrepancy correction: estimate the weights the forward used.
   corrected_.resize(c.delta.size());
-  pipemare_corrected_weights(corrected_.data(), *w, c.delta.data(), static_cast<float>(correction), c.delta.size());
+  pipemare_corrected_weights(corrected_.data(), *w, c.delta.data(), static_cast<float>(correction),
+                             c.delta.size());
   return static_cast<const float*>(corrected_.data());
 }
 
-Status CpuBackend::Forward(const MicroBatchSlot& slot, int64_t version, const int* tokens, const int* targets) {
-  if (!stream_) return ForwardNow(slot, version, tokens, targets);
+float CpuBackend::EstimateScale(StalenessKind kind, int64_t updates) const {
+  if (s_.staleness.kind != kind || updates <= 0) return 0.0f;
+  const float k = static_cast<float>(s_.staleness.param * static_cast<double>(updates));
+  return kind == StalenessKind::kPredict ? -k : k;
+}
+
+Status CpuBackend::Forward(const MicroBatchSlot& slot, int64_t version, int64_t ahead, const int* tokens,
+                           const int* targets) {
+  if (!stream_) return ForwardNow(slot, version, ahead, tokens, targets);
   // The caller's batch buffers are reused before the stream runs the op: copy them.
   const size_t n = static_cast<size_t>(s_.B) * s_.model.block_size;
   std::vector<int> tok = tokens ? std::vector<int>(tokens, tokens + n) : std::vector<int>();
   std::vector<int> tgt = targets ? std::vector<int>(targets, targets + n) : std::vector<int>();
-  return Run([this, slot, version, tok = std::move(tok), tgt = std::move(tgt)]() -> Status {
-    return ForwardNow(slot, version, tok.empty() ? nullptr : tok.data(), tgt.empty() ? nullptr : tgt.data());
+  return Run([this, slot, version, ahead, tok = std::move(tok), tgt = std::move(tgt)]() -> Status {
+    return ForwardNow(slot, version, ahead, tok.empty() ? nullptr : tok.data(),
+                      tgt.empty() ? nullptr : tgt.data());
   });
 }
 
-Status CpuBackend::ForwardNow(const MicroBatchSlot& slot, int64_t version, const int* tokens, const int* targets) {
+Status CpuBackend::ForwardNow(const MicroBatchSlot& slot, int64_t version, int64_t ahead, const int* tokens,
+                              const int* targets) {
   const Chunk& c = chunks_[slot.chunk];
   StageInput in;
   in.tokens = tokens;
@@ -192,7 +217,10 @@ Status CpuBackend::ForwardNow(const MicroBatchSlot& slot, int64_t version, const
     in.acts = acts->data();
   }
   StageSaved& saved = saved_[slot.chunk].Open(slot);
-  c.model.forward(*w, in, s_.B, s_.model.block_size, &saved, &out, &scratch_);
+  // Predict: the weights this micro-batch's backward will see, `ahead` updates on.
+  const AdamWeightEstimate weights(c.model, *w, c.opt, last_lr_[slot.chunk],
+                                   EstimateScale(StalenessKind::kPredict, ahead), &estimate_);
+  c.model.forward(weights, in, s_.B, s_.model.block_size, &saved, &out, &scratch_);
   messages_.Close({slot, false}, ClearMessage);
   if (activation_bytes_ == 0) activation_bytes_ = SavedBytes(saved);
   if (c.model.has_head()) {
@@ -203,14 +231,17 @@ Status CpuBackend::ForwardNow(const MicroBatchSlot& slot, int64_t version, const
   return Status::Ok();
 }
 
-Status CpuBackend::Backward(const MicroBatchSlot& slot, int64_t version, int64_t correction, float dloss,
+Status CpuBackend::Backward(const MicroBatchSlot& slot, int64_t version, int64_t drift, float dloss,
                             bool with_weight) {
-  return Run([this, slot, version, correction, dloss, with_weight]() -> Status {
+  return Run([this, slot, version, drift, dloss, with_weight]() -> Status {
     StageSaved* saved = saved_[slot.chunk].Find(slot);
     if (saved == nullptr) return Status::Internal("backward before forward of " + SlotText(slot));
     const StageModel& model = chunks_[slot.chunk].model;
-    Result<const float*> w = BackwardWeights(slot.chunk, version, correction);
+    Result<const float*> w = BackwardWeights(slot.chunk, version, drift);
     if (!w.ok()) return w.status();
+    // Rewind: the weights the forward saw, `drift` updates ago.
+    const AdamWeightEstimate weights(model, *w, chunks_[slot.chunk].opt, last_lr_[slot.chunk],
+                                     EstimateScale(StalenessKind::kRewind, drift), &estimate_);
     std::vector<float>& dinp = messages_.Open({slot, true});
     const float* dout = &dloss;
     if (!model.has_head()) {
@@ -222,9 +253,9 @@ Status CpuBackend::Backward(const MicroBatchSlot& slot, int64_t version, int64_t
       dout = grad->data();
     }
     if (with_weight) {
-      model.backward(*w, saved, dout, &dinp, Grads(slot.chunk), &scratch_);
+      model.backward(weights, saved, dout, &dinp, Grads(slot.chunk), &scratch_);
     } else {
-      model.backward_input(*w, saved, dout, &dinp, &scratch_);
+      model.backward_input(weights, saved, dout, &dinp, &scratch_);
     }
     messages_.Close({slot, false}, ClearMessage);
     if (model.has_embedding()) messages_.Close({slot, true}, ClearMessage);  // nothing to send
@@ -243,21 +274,26 @@ Status CpuBackend::BackwardWeight(const MicroBatchSlot& slot) {
   });
 }
 
-void CpuBackend::OptimizerStep(const std::vector<float>& lr) {
-  if (!stream_) return StepNow(lr);
-  (void)Run([this, lr]() -> Status {  // a copy: the caller's rates may change before it runs
-    StepNow(lr);
+void CpuBackend::OptimizerStep(const std::vector<float>& lr, double stale) {
+  if (!stream_) return StepNow(lr, stale);
+  (void)Run([this, lr, stale]() -> Status {  // a copy: the caller's rates may change before it runs
+    StepNow(lr, stale);
     return Status::Ok();
   });
 }
 
-void CpuBackend::StepNow(const std::vector<float>& lr) {
+void CpuBackend::StepNow(const std::vector<float>& lr, double stale) {
+  const bool delay_comp = s_.staleness.kind == StalenessKind::kDelayComp && stale > 0;
   for (uint32_t c = 0; c < chunks_.size(); ++c) {
     Chunk& ch = chunks_[c];
     float* w = Live(c);
     const size_t n = ch.model.num_params();
     if (!ch.delta.empty()) before_.assign(w, w + n);
+    if (delay_comp && ch.opt.step > 0)
+      delay_compensate(Grads(c), w, AdamStepOf(ch.opt, 0, last_lr_[c]),
+                       static_cast<float>(s_.staleness.param), static_cast<float>(stale), n);
     adamw_update(&ch.opt, w, Grads(c), lr[c]);
+    last_lr_[c] = lr[c];
     zero_floats(Grads(c), n);
     if (!ch.delta.empty()) pipemare_update_delta(ch.delta.data(), w, before_.data(), s_.pipemare_gamma, n);
   }
@@ -270,7 +306,8 @@ void CpuBackend::KeepVersion(int64_t version) {
     VersionCopy* copy = kept_.Find(version);
     if (copy == nullptr) copy = &kept_.Open(version);
     copy->resize(chunks_.size());
-    for (uint32_t c = 0; c < chunks_.size(); ++c) (*copy)[c].assign(Live(c), Live(c) + chunks_[c].model.num_params());
+    for (uint32_t c = 0; c < chunks_.size(); ++c)
+      (*copy)[c].assign(Live(c), Live(c) + chunks_[c].model.num_params());
     return Status::Ok();
   });
 }
@@ -284,7 +321,8 @@ void CpuBackend::DropVersion(int64_t version) {
   });
 }
 
-Status CpuBackend::Send(Transport& transport, uint32_t to_stage, const MessageKey& key, const MicroBatchSlot& slot) {
+Status CpuBackend::Send(Transport& transport, uint32_t to_stage, const MessageKey& key,
+                        const MicroBatchSlot& slot) {
   Synchronize();  // the producing op has run
   PACI_RETURN_IF_ERROR(TakeError());
   const std::vector<float>* out = messages_.Find({slot, true});
@@ -294,8 +332,8 @@ Status CpuBackend::Send(Transport& transport, uint32_t to_stage, const MessageKe
   return st;
 }
 
-Status CpuBackend::Recv(Transport& transport, uint32_t from_stage, const MessageKey& key, const MicroBatchSlot& slot,
-                        std::chrono::milliseconds timeout) {
+Status CpuBackend::Recv(Transport& transport, uint32_t from_stage, const MessageKey& key,
+                        const MicroBatchSlot& slot, std::chrono::milliseconds timeout) {
   if (!stream_) {
     // Received straight into an idle buffer of the table; the transport hands over its own
     // buffer in exchange (thread_transport.h), so neither side allocates.
@@ -336,8 +374,10 @@ uint64_t CpuBackend::BeginOp() {
     std::lock_guard l(mu_);
     TimerAt(id).times.start_ns = now;
   };
-  if (stream_) stream_->Enqueue(start);
-  else start();
+  if (stream_)
+    stream_->Enqueue(start);
+  else
+    start();
   return id;
 }
 
@@ -352,8 +392,10 @@ void CpuBackend::EndOp(uint64_t timer) {
     t.times.live_bytes = live;
     t.done = true;
   };
-  if (stream_) stream_->Enqueue(finish);
-  else finish();
+  if (stream_)
+    stream_->Enqueue(finish);
+  else
+    finish();
 }
 
 bool CpuBackend::OpTimesIfDone(uint64_t timer, bool wait, OpTimes* times) {
@@ -386,7 +428,9 @@ uint64_t CpuBackend::LiveBytes() const {
   kept_.ForEachUsed([&](const VersionCopy& copy) {
     for (const auto& c : copy) bytes += c.size() * sizeof(float);
   });
-  for (const Chunk& c : chunks_) bytes += c.model.num_params() * sizeof(float) * (4 + (c.delta.empty() ? 0 : 1));
+  for (const Chunk& c : chunks_)
+    bytes += c.model.num_params() * sizeof(float) * (4 + (c.delta.empty() ? 0 : 1));
+  bytes += estimate_.capacity() * sizeof(float);  // rewind / predict: one layer, held for the run
   for (const auto& t : saved_) t.ForEachUsed([&](const StageSaved& s) { bytes += SavedBytes(s); });
   messages_.ForEachUsed([&](const std::vector<float>& v) { bytes += v.size() * sizeof(float); });
   return bytes;

@@ -14,25 +14,29 @@
 #include <optional>
 #include <vector>
 
-#include "exec/runtime/layer_partition.h"
+#include "exec/model/stage.h"
 #include "exec/runtime/cpu_stream.h"
+#include "exec/runtime/layer_partition.h"
 #include "exec/runtime/memory_plan.h"
 #include "exec/runtime/slot_table.h"
 #include "exec/runtime/stage_backend.h"
-#include "exec/model/stage.h"
+#include "sched/staleness.h"
 
 namespace paci::exec {
 
 struct CpuBackendSetup {
   GPTConfig model;
-  int B = 1;                               // micro-batch size; T = model.block_size
+  int B = 1;  // micro-batch size; T = model.block_size
   AdamWConfig adamw;
-  std::vector<LayerRange> chunks;          // this stage's layer slices, by chunk
-  float* params = nullptr;                 // whole-model buffers; the backend touches its spans
+  std::vector<LayerRange> chunks;  // this stage's layer slices, by chunk
+  float* params = nullptr;         // whole-model buffers; the backend touches its spans
   float* grads = nullptr;
-  bool pipemare_delta = false;             // keep PipeMare's EMA of weight updates
+  bool pipemare_delta = false;  // keep PipeMare's EMA of weight updates
   float pipemare_gamma = 0.9f;
-  bool async = false;                      // run ops on a CpuStream
+  // A compensation the backend applies (rewind, predict, delay-comp); the lr-only kinds are the
+  // worker's, and ignored here.
+  Staleness staleness;
+  bool async = false;  // run ops on a CpuStream
   // Records and buffers to make before the first op; empty: one per chunk, more made when needed.
   StageMemoryPlan memory;
   std::chrono::steady_clock::time_point origin;
@@ -43,14 +47,16 @@ class CpuBackend : public StageBackend {
   static Result<std::unique_ptr<CpuBackend>> Create(const CpuBackendSetup& setup);
   ~CpuBackend() override;
 
-  Status Forward(const MicroBatchSlot& slot, int64_t version, const int* tokens, const int* targets) override;
-  Status Backward(const MicroBatchSlot& slot, int64_t version, int64_t correction, float dloss,
+  Status Forward(const MicroBatchSlot& slot, int64_t version, int64_t ahead, const int* tokens,
+                 const int* targets) override;
+  Status Backward(const MicroBatchSlot& slot, int64_t version, int64_t drift, float dloss,
                   bool with_weight) override;
   Status BackwardWeight(const MicroBatchSlot& slot) override;
-  void OptimizerStep(const std::vector<float>& lr) override;
+  void OptimizerStep(const std::vector<float>& lr, double stale) override;
   void KeepVersion(int64_t version) override;
   void DropVersion(int64_t version) override;
-  Status Send(Transport& transport, uint32_t to_stage, const MessageKey& key, const MicroBatchSlot& slot) override;
+  Status Send(Transport& transport, uint32_t to_stage, const MessageKey& key,
+              const MicroBatchSlot& slot) override;
   Status Recv(Transport& transport, uint32_t from_stage, const MessageKey& key, const MicroBatchSlot& slot,
               std::chrono::milliseconds timeout) override;
   void ReadLosses(size_t first, size_t n, float* out) override;
@@ -88,13 +94,17 @@ class CpuBackend : public StageBackend {
   float* Grads(uint32_t c) const { return s_.grads + chunks_[c].model.param_offset(); }
   Result<const float*> Weights(uint32_t chunk, int64_t version) const;
   Result<const float*> BackwardWeights(uint32_t chunk, int64_t version, int64_t correction);
+  // The weight scale k of a rewind (k = A x drift) or prediction (k = -A x ahead) on chunk c's
+  // estimate; 0 when the backend is not set up for `kind`.
+  float EstimateScale(StalenessKind kind, int64_t updates) const;
   int64_t Now() const;
   // Runs `work` now, or on the stream; a failure is returned now or by a later call. A template,
   // so running now wraps nothing in a std::function (no allocation).
   template <class Work>
   Status Run(Work&& work);
-  Status ForwardNow(const MicroBatchSlot& slot, int64_t version, const int* tokens, const int* targets);
-  void StepNow(const std::vector<float>& lr);
+  Status ForwardNow(const MicroBatchSlot& slot, int64_t version, int64_t ahead, const int* tokens,
+                    const int* targets);
+  void StepNow(const std::vector<float>& lr, double stale);
   void Reserve();
   Status TakeError();
   Timer& TimerAt(uint64_t id) { return timers_[timer_head_ + (id - first_timer_)]; }  // with mu_ held
@@ -102,12 +112,14 @@ class CpuBackend : public StageBackend {
   CpuBackendSetup s_;
   std::vector<Chunk> chunks_;
   int64_t live_version_ = 0;
-  SlotTable<int64_t, VersionCopy> kept_;                 // version -> per chunk
+  SlotTable<int64_t, VersionCopy> kept_;                      // version -> per chunk
   std::vector<SlotTable<MicroBatchSlot, StageSaved>> saved_;  // by chunk
   SlotTable<MessageSlot, std::vector<float>> messages_;
   StageScratch scratch_;
   std::vector<float> corrected_;  // PipeMare's backward weights
   std::vector<float> before_;     // PipeMare: the weights before a step
+  std::vector<float> estimate_;   // rewind / predict: one layer's estimated weights
+  std::vector<float> last_lr_;    // per chunk, the lr of the last step (the estimates' step size)
   uint64_t activation_bytes_ = 0;
   // Shared with the stream thread.
   mutable std::mutex mu_;

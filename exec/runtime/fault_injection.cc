@@ -1,11 +1,11 @@
 #include "exec/runtime/fault_injection.h"
 
+#include <fmt/format.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <sstream>
 #include <vector>
-
-#include <fmt/format.h>
 
 namespace paci::exec {
 namespace {
@@ -66,27 +66,29 @@ class FaultInjectingBackend : public StageBackend {
   FaultInjectingBackend(std::unique_ptr<StageBackend> inner, uint32_t stage, FaultSpec fault)
       : inner_(std::move(inner)), stage_(stage), fault_(fault) {}
 
-  Status Forward(const MicroBatchSlot& slot, int64_t version, const int* tokens, const int* targets) override {
+  Status Forward(const MicroBatchSlot& slot, int64_t version, int64_t ahead, const int* tokens,
+                 const int* targets) override {
     if (Fails("Forward")) return failed_;
-    return inner_->Forward(slot, version, tokens, targets);
+    return inner_->Forward(slot, version, ahead, tokens, targets);
   }
-  Status Backward(const MicroBatchSlot& slot, int64_t version, int64_t correction, float dloss,
+  Status Backward(const MicroBatchSlot& slot, int64_t version, int64_t drift, float dloss,
                   bool with_weight) override {
     if (Fails("Backward")) return failed_;
-    return inner_->Backward(slot, version, correction, dloss, with_weight);
+    return inner_->Backward(slot, version, drift, dloss, with_weight);
   }
   Status BackwardWeight(const MicroBatchSlot& slot) override {
     if (Fails("BackwardWeight")) return failed_;
     return inner_->BackwardWeight(slot);
   }
-  void OptimizerStep(const std::vector<float>& lr) override {
-    if (!Fails("OptimizerStep")) inner_->OptimizerStep(lr);
+  void OptimizerStep(const std::vector<float>& lr, double stale) override {
+    if (!Fails("OptimizerStep")) inner_->OptimizerStep(lr, stale);
   }
   void KeepVersion(int64_t version) override {
     if (failed_.ok()) inner_->KeepVersion(version);
   }
   void DropVersion(int64_t version) override { inner_->DropVersion(version); }
-  Status Send(Transport& transport, uint32_t to_stage, const MessageKey& key, const MicroBatchSlot& slot) override {
+  Status Send(Transport& transport, uint32_t to_stage, const MessageKey& key,
+              const MicroBatchSlot& slot) override {
     if (Fails("Send")) return failed_;
     return inner_->Send(transport, to_stage, key, slot);
   }
@@ -114,8 +116,8 @@ class FaultInjectingBackend : public StageBackend {
   bool Fails(const char* method) {
     if (!failed_.ok()) return true;
     if (ops_++ < fault_.after_sends) return false;
-    failed_ = Status::Internal(fmt::format("injected device failure in {} (stage {}, op {} of the stage)", method,
-                                           stage_, ops_ - 1));
+    failed_ = Status::Internal(fmt::format("injected device failure in {} (stage {}, op {} of the stage)",
+                                           method, stage_, ops_ - 1));
     return true;
   }
 
@@ -134,14 +136,19 @@ Result<FaultSpec> ParseFaultSpec(const std::string& text) {
   for (std::string p; std::getline(ss, p, ':');) parts.push_back(p);
   const auto bad = [&] {
     return Status::InvalidArgument(
-        "--inject-fault: expected crash:STAGE:SENDS, hang:STAGE:SENDS or device:STAGE:OPS, got '" + text + "'");
+        "--inject-fault: expected crash:STAGE:SENDS, hang:STAGE:SENDS or device:STAGE:OPS, got '" + text +
+        "'");
   };
   if (parts.size() != 3) return bad();
   FaultSpec f;
-  if (parts[0] == "crash") f.kind = FaultSpec::Kind::kCrash;
-  else if (parts[0] == "hang") f.kind = FaultSpec::Kind::kHang;
-  else if (parts[0] == "device") f.kind = FaultSpec::Kind::kDevice;
-  else return bad();
+  if (parts[0] == "crash")
+    f.kind = FaultSpec::Kind::kCrash;
+  else if (parts[0] == "hang")
+    f.kind = FaultSpec::Kind::kHang;
+  else if (parts[0] == "device")
+    f.kind = FaultSpec::Kind::kDevice;
+  else
+    return bad();
   try {
     f.stage = static_cast<uint32_t>(std::stoul(parts[1]));
     f.after_sends = std::stoull(parts[2]);

@@ -14,6 +14,7 @@
 #include "exec/runtime/pipeline_eval.h"
 #include "exec/runtime/thread_transport.h"
 #include "proto/ir_names.h"
+#include "sched/weight_version_analysis.h"
 
 namespace paci::exec {
 namespace {
@@ -72,6 +73,7 @@ Result<std::unique_ptr<StageBackend>> MakeBackend(const PipelineConfig& cfg, con
   b.grads = req.grads;
   b.pipemare_delta = req.pipemare;
   b.pipemare_gamma = req.pipemare_gamma;
+  b.staleness = req.staleness;
   b.async = cfg.cpu_async;
   b.origin = req.origin;
   b.memory = req.memory;
@@ -129,6 +131,16 @@ std::vector<StageMemoryPlan> PlanMemory(const ir::Schedule& schedule) {
   return std::vector<StageMemoryPlan>(schedule.spec().stages());
 }
 
+// The compensation stage `stage`'s backend applies: none where no micro-batch of the stage
+// drifts, so a stage with nothing to estimate holds no estimate buffer (and the simulator, which
+// counts one only where some drift is, predicts the same peak).
+Staleness StageStaleness(const ir::Schedule& schedule, const Staleness& s, uint32_t stage) {
+  if (!CostOf(s.kind).layer_estimate) return s;
+  Result<WeightVersionReport> report = AnalyzeWeightVersions(schedule);
+  if (report.ok() && report->stages[stage].max_drift == 0) return Staleness{};
+  return s;
+}
+
 // Everything one stage needs; `eval` may be null.
 struct StageRun {
   StageWorkerSetup setup;
@@ -151,6 +163,7 @@ Result<StageRun> PrepareStage(const ir::Schedule& schedule, const PipelineConfig
   req.grads = grads;
   req.pipemare = schedule.spec().kind() == ir::PIPEMARE;
   req.pipemare_gamma = cfg.pipemare.gamma;
+  req.staleness = StageStaleness(schedule, cfg.staleness, stage);
   req.origin = origin;
   req.memory = memory;
   Result<std::unique_ptr<StageBackend>> backend = MakeBackend(cfg, req);
@@ -170,7 +183,7 @@ Result<StageRun> PrepareStage(const ir::Schedule& schedule, const PipelineConfig
   s.eval = eval;
   s.recv_timeout = cfg.recv_timeout;
   s.pipemare = cfg.pipemare;
-  s.drift_lr_scale = cfg.drift_lr_scale;
+  s.staleness = cfg.staleness;
   s.start = StartOf(cfg);
   return run;
 }

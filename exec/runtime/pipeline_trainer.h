@@ -22,30 +22,32 @@ namespace paci::exec {
 // What a backend factory is asked for: one stage's slices, its share of the initial weights.
 struct BackendRequest {
   uint32_t stage = 0;
-  std::vector<LayerRange> chunks;   // the stage's slices, by chunk
+  std::vector<LayerRange> chunks;  // the stage's slices, by chunk
   const TrainConfig* train = nullptr;
-  float* params = nullptr;          // whole-model host buffers (initial weights; the CPU trains in place)
+  float* params = nullptr;  // whole-model host buffers (initial weights; the CPU trains in place)
   float* grads = nullptr;
-  bool pipemare = false;            // keep PipeMare's EMA of weight updates
+  bool pipemare = false;  // keep PipeMare's EMA of weight updates
   float pipemare_gamma = 0.9f;
+  Staleness staleness;  // the backend applies rewind, predict and delay-comp
   std::chrono::steady_clock::time_point origin;
-  StageMemoryPlan memory;           // records and buffers to make up front (memory_plan.h)
+  StageMemoryPlan memory;  // records and buffers to make up front (memory_plan.h)
 };
 using BackendFactory = std::function<Result<std::unique_ptr<StageBackend>>(const BackendRequest&)>;
 
 struct PipelineConfig {
-  TrainConfig train;           // model, micro-batch size, LR schedule, AdamW, seed, eval batches
-  std::string partition;       // "--partition" cut points; empty = balanced by compute
+  TrainConfig train;      // model, micro-batch size, LR schedule, AdamW, seed, eval batches
+  std::string partition;  // "--partition" cut points; empty = balanced by compute
   std::chrono::milliseconds recv_timeout{60000};
   PipeMareConfig pipemare;
-  double drift_lr_scale = 0;   // StageWorkerSetup::drift_lr_scale
-  FaultSpec fault;             // none unless a test or drill asks for a failing stage
-  BackendFactory backend;      // empty: the CPU backend
-  bool cpu_async = false;      // CPU backend: ops on a CpuStream, times read back (tests the GPU path)
-  int64_t eval_every = 0;      // validation loss every N updates (threads only)
+  Staleness staleness;     // a staleness compensation (sched/staleness.h); the tools check it applies
+  FaultSpec fault;         // none unless a test or drill asks for a failing stage
+  BackendFactory backend;  // empty: the CPU backend
+  bool cpu_async = false;  // CPU backend: ops on a CpuStream, times read back (tests the GPU path)
+  int64_t eval_every = 0;  // validation loss every N updates (threads only)
   const PipelineState* resume = nullptr;  // start from a checkpoint's drained point
-  bool keep_state = false;     // fill PipelineResult::state (for --save; on the last rank with MPI)
-  std::vector<std::vector<int>> stage_cpus;  // threads: stage s's thread pinned to these CPUs; empty: not pinned
+  bool keep_state = false;  // fill PipelineResult::state (for --save; on the last rank with MPI)
+  std::vector<std::vector<int>>
+      stage_cpus;  // threads: stage s's thread pinned to these CPUs; empty: not pinned
 };
 
 struct PipelineResult {
@@ -71,11 +73,10 @@ Result<PipelineResult> TrainPipelineThreads(const ir::Schedule& schedule, const 
 // This process plays stage transport.stage(). At the end every stage sends its trained weights to
 // the last stage, which computes the validation loss.
 Result<PipelineResult> TrainPipelineStage(const ir::Schedule& schedule, const PipelineConfig& cfg,
-                                          const DataSplit& data, Transport& transport,
-                                          TraceSink* sink);
+                                          const DataSplit& data, Transport& transport, TraceSink* sink);
 
 // Mean loss of `batches` fixed sequential windows from the start of `tokens`.
-float EvaluateLoss(const GPTConfig& model, const float* params, const std::vector<uint16_t>& tokens,
-                   int B, int batches);
+float EvaluateLoss(const GPTConfig& model, const float* params, const std::vector<uint16_t>& tokens, int B,
+                   int batches);
 
 }  // namespace paci::exec

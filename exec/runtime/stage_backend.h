@@ -45,16 +45,22 @@ class StageBackend {
 
   // Forward of `slot` at weight `version` (live, or one kept by KeepVersion). `tokens` (first
   // virtual stage) and `targets` (last) are (B,T) host ids, null otherwise; the input
-  // activation is the message Recv stored for `slot`; the output waits for Send.
-  virtual Status Forward(const MicroBatchSlot& slot, int64_t version, const int* tokens,
+  // activation is the message Recv stored for `slot`; the output waits for Send. `ahead`: the
+  // updates the micro-batch's weights will take before its backward (its drift); a backend set up
+  // to predict (sched/staleness.h) runs the forward at its estimate of those weights.
+  virtual Status Forward(const MicroBatchSlot& slot, int64_t version, int64_t ahead, const int* tokens,
                          const int* targets) = 0;
   // Backward (input part, and the weight part too when `with_weight`). `dloss` weighs the loss
-  // on the last virtual stage; `correction` > 0 runs it at w - correction * delta (PipeMare).
-  virtual Status Backward(const MicroBatchSlot& slot, int64_t version, int64_t correction, float dloss,
+  // on the last virtual stage. `drift`: the updates since the micro-batch's forward; a backend
+  // with a weight estimate runs the backward at its estimate of the forward's weights: PipeMare's
+  // w - drift * delta, or the rewind's w + A * drift * step (sched/staleness.h).
+  virtual Status Backward(const MicroBatchSlot& slot, int64_t version, int64_t drift, float dloss,
                           bool with_weight) = 0;
   virtual Status BackwardWeight(const MicroBatchSlot& slot) = 0;
   // One AdamW update per chunk at lr[chunk]; gradients are zeroed; the live version advances.
-  virtual void OptimizerStep(const std::vector<float>& lr) = 0;
+  // `stale`: the mean, over the micro-batches it applies, of the updates between their forward and
+  // now, for a backend set up to compensate the delay (delay-comp).
+  virtual void OptimizerStep(const std::vector<float>& lr, double stale) = 0;
 
   // Weight versions besides the live one (PipeDream's stash, 2BW's older buffer).
   virtual void KeepVersion(int64_t version) = 0;  // copies the live weights as `version`

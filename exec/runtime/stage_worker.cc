@@ -12,6 +12,7 @@
 #include "sched/op_messages.h"
 #include "sched/op_trace.h"
 #include "sched/schedule_text.h"
+#include "sched/weight_version_analysis.h"
 
 namespace paci::exec {
 namespace {
@@ -40,6 +41,8 @@ class StageWorker {
     return fmt::format("stage {}: op {} (id {})", s_.stage, OpText(op, P_), op.id);
   }
 
+  void AnalyzeDrift();
+  int64_t FutureDrift(const PlainOp& op) const;
   Status Forward(const PlainOp& op, int64_t* version);
   Status Backward(const PlainOp& op, bool with_weight, int64_t* version);
   Status WeightGrad(const PlainOp& op, int64_t* version);
@@ -59,8 +62,13 @@ class StageWorker {
   uint64_t next_sample_mb_ = 1;
   size_t losses_issued_ = 0, group_first_loss_ = 0;
   uint64_t tokens_done_ = 0;
-  // Drift of the backwards since the last optimizer step, for StageWorkerSetup::drift_lr_scale.
-  int64_t drift_sum_ = 0, drift_backwards_ = 0;
+  // Drift, and gradient staleness (live version - forward's), of the backwards since the last
+  // optimizer step: drift-lr-scale's and delay-comp's means.
+  int64_t drift_sum_ = 0, stale_sum_ = 0, drift_backwards_ = 0;
+  // Predict: the drift each forward's micro-batch will have, [(micro_batch - 1) * V + chunk];
+  // stage-lr: the stage's largest drift.
+  std::vector<int32_t> future_drift_;
+  int64_t max_drift_ = 0;
   // Ops issued and not yet reported: [issued_head_, end). A vector compacted now and then, not a
   // deque, whose blocks would be allocated and freed as ops pass through it.
   std::vector<IssuedOp> issued_;
@@ -91,6 +99,26 @@ StageWorker::StageWorker(const StageWorkerSetup& setup, StageReport* report)
     sampler_.kind = setup.train.sampler;
     sampler_.rng.state = setup.train.seed;  // as trainer_create: the same batches as unpipelined
   }
+  if (setup.staleness.kind == StalenessKind::kPredict || setup.staleness.kind == StalenessKind::kStageLr)
+    AnalyzeDrift();
+}
+
+// The schedule is data: every micro-batch's drift is known before it runs. The tools have
+// checked the schedule with the same analysis, so it does not fail here.
+void StageWorker::AnalyzeDrift() {
+  const bool predict = s_.staleness.kind == StalenessKind::kPredict;
+  Result<WeightVersionReport> report = AnalyzeWeightVersions(*s_.schedule, [&](const MicroBatchVersions& m) {
+    if (!predict || m.stage != s_.stage || m.micro_batch == 0) return;
+    const size_t i = static_cast<size_t>(m.micro_batch - 1) * V_ + m.chunk;
+    if (i >= future_drift_.size()) future_drift_.resize(i + 1, 0);
+    future_drift_[i] = static_cast<int32_t>(m.drift);
+  });
+  if (report.ok()) max_drift_ = report->stages[s_.stage].max_drift;
+}
+
+int64_t StageWorker::FutureDrift(const PlainOp& op) const {
+  const size_t i = static_cast<size_t>(op.micro_batch - 1) * V_ + op.chunk;
+  return op.micro_batch > 0 && i < future_drift_.size() ? future_drift_[i] : 0;
 }
 
 Status StageWorker::Forward(const PlainOp& op, int64_t* version) {
@@ -109,8 +137,8 @@ Status StageWorker::Forward(const PlainOp& op, int64_t* version) {
     sampler_next(&sampler_, s_.data->train, B, T, tokens.data(), targets.data());
   }
   *version = versions_.BeginForward(op.micro_batch, op.chunk);
-  PACI_RETURN_IF_ERROR(backend_.Forward({op.micro_batch, op.chunk}, *version, first ? tokens.data() : nullptr,
-                                        last ? targets.data() : nullptr));
+  PACI_RETURN_IF_ERROR(backend_.Forward({op.micro_batch, op.chunk}, *version, FutureDrift(op),
+                                        first ? tokens.data() : nullptr, last ? targets.data() : nullptr));
   if (last) ++losses_issued_;
   return Status::Ok();
 }
@@ -122,10 +150,10 @@ Status StageWorker::Backward(const PlainOp& op, bool with_weight, int64_t* versi
   const int64_t drift = *version - forward;
   report_->max_drift = std::max(report_->max_drift, drift);
   drift_sum_ += drift;
+  stale_sum_ += versions_.live() - forward;
   ++drift_backwards_;
-  const int64_t correction = s_.schedule->spec().kind() == ir::PIPEMARE ? drift : 0;
   PACI_RETURN_IF_ERROR(
-      backend_.Backward({op.micro_batch, op.chunk}, *version, correction, 1.0f / loss_divisor_, with_weight));
+      backend_.Backward({op.micro_batch, op.chunk}, *version, drift, 1.0f / loss_divisor_, with_weight));
   if (with_weight)
     for (int64_t v : versions_.EndBackward(op.micro_batch, op.chunk)) backend_.DropVersion(v);
   return Status::Ok();
@@ -150,19 +178,24 @@ const std::vector<float>& StageWorker::LearningRates() {
     const double p = std::max(0.0, 1.0 - double(step) / double(s_.pipemare.lr_warmup));
     for (float& l : lr) l = static_cast<float>(l * std::pow(tau, -p));
   }
-  if (s_.drift_lr_scale > 0 && drift_backwards_ > 0) {
+  const Staleness& st = s_.staleness;
+  if (st.kind == StalenessKind::kDriftLrScale && st.param > 0 && drift_backwards_ > 0) {
     // The step applies gradients computed on weights `mean drift` updates old: take a smaller one.
     const double mean_drift = static_cast<double>(drift_sum_) / static_cast<double>(drift_backwards_);
-    for (float& l : lr) l = static_cast<float>(l / (1.0 + s_.drift_lr_scale * mean_drift));
+    for (float& l : lr) l = static_cast<float>(l / (1.0 + st.param * mean_drift));
   }
+  if (st.kind == StalenessKind::kStageLr && st.param > 0 && max_drift_ > 0)
+    for (float& l : lr) l = static_cast<float>(l / (1.0 + st.param * static_cast<double>(max_drift_)));
   return lr;
 }
 
 void StageWorker::OptimizerStep(IssuedOp* issued) {
   const std::vector<float>& lr = LearningRates();
   if (versions_.KeepBeforeStep()) backend_.KeepVersion(versions_.live());
-  backend_.OptimizerStep(lr);
-  drift_sum_ = drift_backwards_ = 0;
+  const double stale =
+      drift_backwards_ > 0 ? static_cast<double>(stale_sum_) / static_cast<double>(drift_backwards_) : 0.0;
+  backend_.OptimizerStep(lr, stale);
+  drift_sum_ = stale_sum_ = drift_backwards_ = 0;
   for (int64_t v : versions_.AfterStep()) backend_.DropVersion(v);
   const int64_t update = s_.start.updates + versions_.live();
   const size_t group = losses_issued_ - group_first_loss_;

@@ -10,20 +10,21 @@
 #include <vector>
 
 #include "exec/model/data.h"
+#include "exec/model/train.h"
 #include "exec/runtime/layer_partition.h"
 #include "exec/runtime/stage_backend.h"
-#include "exec/model/train.h"
 #include "exec/runtime/transport.h"
 #include "paci.pb.h"
 #include "proto/trace_sink.h"
+#include "sched/staleness.h"
 
 namespace paci::exec {
 
 class PipelineEval;
 
-// PipeMare's two corrections (docs/method.md §4.7, recalled from the paper): per-stage learning-rate rescheduling
-// lr * tau^-p with p annealed from 1 to 0 over `lr_warmup` updates, and the backward run at
-// w - d * delta, delta an EMA (factor `gamma`) of the stage's weight updates, d the drift.
+// PipeMare's two corrections (docs/method.md §4.7, recalled from the paper): per-stage learning-rate
+// rescheduling lr * tau^-p with p annealed from 1 to 0 over `lr_warmup` updates, and the backward run at w -
+// d * delta, delta an EMA (factor `gamma`) of the stage's weight updates, d the drift.
 struct PipeMareConfig {
   int64_t lr_warmup = 100;
   float gamma = 0.9f;
@@ -31,28 +32,29 @@ struct PipeMareConfig {
 
 // Where a schedule segment starts: a fresh run, or a drained point a checkpoint recorded.
 struct SegmentStart {
-  int64_t updates = 0;          // optimizer updates done before this segment
-  uint64_t tokens = 0;          // training tokens seen before it
+  int64_t updates = 0;  // optimizer updates done before this segment
+  uint64_t tokens = 0;  // training tokens seen before it
   bool resumed = false;
-  Sampler sampler;              // the batch sampler's state when resumed
+  Sampler sampler;  // the batch sampler's state when resumed
 };
 
 struct StageWorkerSetup {
   const ir::Schedule* schedule = nullptr;
   uint32_t stage = 0;
-  TrainConfig train;                      // model, B, lr schedule, seed, sampler
-  std::vector<LayerRange> virtual_ranges; // per virtual stage v = chunk * P + stage
-  StageBackend* backend = nullptr;        // the stage's device: weights, activations, messages
+  TrainConfig train;                       // model, B, lr schedule, seed, sampler
+  std::vector<LayerRange> virtual_ranges;  // per virtual stage v = chunk * P + stage
+  StageBackend* backend = nullptr;         // the stage's device: weights, activations, messages
   const DataSplit* data = nullptr;
   Transport* transport = nullptr;
-  TraceSink* sink = nullptr;              // may be null
-  PipelineEval* eval = nullptr;           // validation every N updates; may be null
+  TraceSink* sink = nullptr;     // may be null
+  PipelineEval* eval = nullptr;  // validation every N updates; may be null
   std::chrono::milliseconds recv_timeout{60000};
   PipeMareConfig pipemare;
-  // Staleness mitigation at no memory cost: each optimizer step's lr is divided by
-  // 1 + drift_lr_scale x the mean drift (versions crossed between forward and backward) of the
-  // micro-batches it applies. 0: off.
-  double drift_lr_scale = 0;
+  // A staleness compensation (sched/staleness.h). The worker applies the lr-only kinds
+  // (drift-lr-scale: each step's lr / (1 + A x the mean drift of the micro-batches it applies;
+  // stage-lr: / (1 + A x the stage's largest drift)) and hands the backend what the others need:
+  // each forward's drift to come, each backward's drift, each step's mean gradient staleness.
+  Staleness staleness;
   SegmentStart start;
 };
 
@@ -60,9 +62,9 @@ struct StageReport {
   uint64_t ops = 0;
   uint64_t peak_bytes = 0;
   int64_t max_drift = 0;
-  int weight_versions = 1;                // most versions held at once
-  uint64_t activation_bytes = 0;          // what one micro-batch's forward keeps for its backward
-  int64_t first_op_start_ns = -1;         // the stage's ops, from the run's origin (-1: none ran)
+  int weight_versions = 1;         // most versions held at once
+  uint64_t activation_bytes = 0;   // what one micro-batch's forward keeps for its backward
+  int64_t first_op_start_ns = -1;  // the stage's ops, from the run's origin (-1: none ran)
   int64_t last_op_end_ns = 0;
   std::vector<ir::UpdateMetric> updates;  // filled by the stage that holds the loss
   Sampler sampler;                        // the batch sampler's state at the end

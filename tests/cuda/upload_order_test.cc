@@ -57,7 +57,7 @@ TEST(CudaUploadOrder, CreateThenStep) {
     Result<std::unique_ptr<CudaBackend>> b =
         CudaBackend::Create(BackendSetup(cfg, {0, gpt_num_layers(cfg)}, init.data()));
     ASSERT_TRUE(b.ok()) << b.status().ToString();
-    (*b)->OptimizerStep({0.0f});
+    (*b)->OptimizerStep({0.0f}, 0);
     ChunkState out;
     (*b)->ExportChunk(0, &out);
     size_t bad_w = 0, bad_mv = 0;
@@ -90,7 +90,7 @@ TEST(CudaUploadOrder, ImportThenStep) {
     for (float& x : in.v) x = x * x;
     in.step = 3 + round;
     (*b)->ImportChunk(0, in);
-    (*b)->OptimizerStep({0.0f});
+    (*b)->OptimizerStep({0.0f}, 0);
     ChunkState out;
     (*b)->ExportChunk(0, &out);
     size_t bad = 0;
@@ -135,7 +135,7 @@ TEST(CudaUploadOrder, RecvThenForward) {
     const MicroBatchSlot slot{mb, 0};
     Status st = (*b)->Recv(*receiver, 0, key, slot, std::chrono::milliseconds(10000));
     ASSERT_TRUE(st.ok()) << st.ToString();
-    st = (*b)->Forward(slot, 0, nullptr, targets.data());
+    st = (*b)->Forward(slot, 0, 0, nullptr, targets.data());
     ASSERT_TRUE(st.ok()) << st.ToString();
   }
   (*b)->Synchronize();

@@ -20,10 +20,12 @@ ir::Schedule Generate(ir::ScheduleKind kind, uint32_t P, uint32_t K, uint64_t up
   spec.set_kind(kind);
   spec.set_stages(P);
   if (kind == ir::INTERLEAVED_1F1B) spec.set_chunks(2);
-  const bool flush = kind == ir::GPIPE || kind == ir::ONE_F_ONE_B_FLUSH || kind == ir::INTERLEAVED_1F1B ||
-                     kind == ir::ZB_H1;
-  if (flush) spec.set_microbatches_per_iteration(K);
-  else spec.set_accum(kind == ir::PIPEDREAM ? 1 : K);
+  const bool flush =
+      kind == ir::GPIPE || kind == ir::ONE_F_ONE_B_FLUSH || kind == ir::INTERLEAVED_1F1B || kind == ir::ZB_H1;
+  if (flush)
+    spec.set_microbatches_per_iteration(K);
+  else
+    spec.set_accum(kind == ir::PIPEDREAM ? 1 : K);
   spec.set_total_microbatches(updates * (kind == ir::PIPEDREAM ? 1 : K));
   Result<ir::Schedule> s = GenerateSchedule(spec);
   EXPECT_TRUE(s.ok()) << s.status().message();
@@ -31,8 +33,8 @@ ir::Schedule Generate(ir::ScheduleKind kind, uint32_t P, uint32_t K, uint64_t up
 }
 
 TEST(DeferredTiming, EveryScheduleSameLossesAsTheSynchronousPath) {
-  for (ir::ScheduleKind kind : {ir::GPIPE, ir::ONE_F_ONE_B_FLUSH, ir::INTERLEAVED_1F1B, ir::ZB_H1, ir::PIPEDREAM,
-                                ir::PIPEDREAM_2BW, ir::PIPEMARE, ir::PACI}) {
+  for (ir::ScheduleKind kind : {ir::GPIPE, ir::ONE_F_ONE_B_FLUSH, ir::INTERLEAVED_1F1B, ir::ZB_H1,
+                                ir::PIPEDREAM, ir::PIPEDREAM_2BW, ir::PIPEMARE, ir::PACI}) {
     const ir::Schedule s = Generate(kind, 2, 2, 6);
     PipelineConfig sync_cfg;
     sync_cfg.train = testing::TinyTrainConfig();
@@ -56,7 +58,8 @@ TEST(DeferredTiming, EveryScheduleSameLossesAsTheSynchronousPath) {
     const std::vector<uint64_t> bases = StageIdBases(s);
     std::map<uint32_t, int64_t> last_end;
     std::map<uint32_t, StageOpCursor> cursors;
-    for (uint32_t st = 0; st < s.spec().stages(); ++st) cursors.emplace(st, StageOpCursor(s.streams(st), bases[st]));
+    for (uint32_t st = 0; st < s.spec().stages(); ++st)
+      cursors.emplace(st, StageOpCursor(s.streams(st), bases[st]));
     for (const ir::TraceEvent& e : async_sink.ops) {
       StageOpCursor& c = cursors.at(e.stage());
       ASSERT_FALSE(c.Done());
@@ -97,7 +100,7 @@ TEST(DeferredTiming, BackendReportsTimesAndLossOnCompletion) {
   for (uint64_t mb = 1; mb <= 3; ++mb) {
     sampler_next(&sampler, data.train, cfg.B, cfg.model.block_size, tok.data(), tgt.data());
     timers.push_back((*backend)->BeginOp());
-    ASSERT_TRUE((*backend)->Forward({mb, 0}, 0, tok.data(), tgt.data()).ok());
+    ASSERT_TRUE((*backend)->Forward({mb, 0}, 0, 0, tok.data(), tgt.data()).ok());
     (*backend)->EndOp(timers.back());
   }
   OpTimes prev, t;
