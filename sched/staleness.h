@@ -2,7 +2,7 @@
 // between its forward and backward; PipeDream, 2BW and those two before its gradient is applied)
 // corrects for it without a weight stash. The kinds, the one parameter each takes, the text form
 // `NAME[=X]` of `--staleness` and of schedule variants ("paci+rewind=1"), which schedules each
-// applies to and what it costs. The formulas are docs/method.md §6; the executor applies them
+// applies to and what it costs. The formulas are docs/method.md §9; the executor applies them
 // (exec/runtime/staleness_math.h), the simulator costs them (sim/staleness_cost.h).
 #pragma once
 

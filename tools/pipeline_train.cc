@@ -255,7 +255,7 @@ void AddPipelineFlags(CLI::App* cmd, PipelineTrainFlags* f) {
       ->capture_default_str();
   cmd->add_option(
       "--staleness", f->staleness,
-      "staleness compensation, no persistent memory (docs/method.md 6): " + StalenessNames() +
+      "staleness compensation, no persistent memory (docs/method.md 9): " + StalenessNames() +
           ", optionally NAME=A (default A 1): drift-lr-scale and stage-lr scale the lr, rewind runs "
           "the backward at AdamW's estimate of the forward's weights, predict the forward at the "
           "backward's, delay-comp corrects the gradient (DC-ASGD); schedules where weights move only");

@@ -108,7 +108,9 @@ void CpuBackend::Reserve() {
   }
   if (CostOf(s_.staleness.kind).layer_estimate) {
     size_t largest = 0;
-    for (const Chunk& c : chunks_) largest = std::max(largest, AdamWeightEstimate::LargestLayer(c.model));
+    const bool forward = s_.staleness.kind == StalenessKind::kPredict;
+    for (const Chunk& c : chunks_)
+      largest = std::max(largest, AdamWeightEstimate::LargestLayer(c.model, forward));
     estimate_.reserve(largest);
     Commit(estimate_);
   }
@@ -219,7 +221,8 @@ Status CpuBackend::ForwardNow(const MicroBatchSlot& slot, int64_t version, int64
   StageSaved& saved = saved_[slot.chunk].Open(slot);
   // Predict: the weights this micro-batch's backward will see, `ahead` updates on.
   const AdamWeightEstimate weights(c.model, *w, c.opt, last_lr_[slot.chunk],
-                                   EstimateScale(StalenessKind::kPredict, ahead), &estimate_);
+                                   EstimateScale(StalenessKind::kPredict, ahead), /*forward=*/true,
+                                   &estimate_);
   c.model.forward(weights, in, s_.B, s_.model.block_size, &saved, &out, &scratch_);
   messages_.Close({slot, false}, ClearMessage);
   if (activation_bytes_ == 0) activation_bytes_ = SavedBytes(saved);
@@ -241,7 +244,8 @@ Status CpuBackend::Backward(const MicroBatchSlot& slot, int64_t version, int64_t
     if (!w.ok()) return w.status();
     // Rewind: the weights the forward saw, `drift` updates ago.
     const AdamWeightEstimate weights(model, *w, chunks_[slot.chunk].opt, last_lr_[slot.chunk],
-                                     EstimateScale(StalenessKind::kRewind, drift), &estimate_);
+                                     EstimateScale(StalenessKind::kRewind, drift), /*forward=*/false,
+                                     &estimate_);
     std::vector<float>& dinp = messages_.Open({slot, true});
     const float* dout = &dloss;
     if (!model.has_head()) {

@@ -1,5 +1,5 @@
 // The arithmetic of the staleness compensations that estimate weights from AdamW's own state
-// (docs/method.md §6): the step AdamW took last, lr * (m_hat / (sqrt(v_hat) + eps) + wd * w), run
+// (docs/method.md §9): the step AdamW took last, lr * (m_hat / (sqrt(v_hat) + eps) + wd * w), run
 // back over d updates (rewind) or forward over d (predict), and DC-ASGD's delay-compensated
 // gradient with Adam's v as its curvature scale. Plain loops: the CPU reference of any GPU kernel.
 #pragma once

@@ -183,7 +183,7 @@ TEST(Staleness, LayerByLayerEstimateOfAZeroStepIsTheWeights) {
   std::vector<float> buffer, dplain, destimate;
   const float dloss = 0.5f;
   model->backward_input(w, &a, &dloss, &dplain);
-  const AdamWeightEstimate estimate(*model, w, opt, 0.01f, 3.0f, &buffer);
+  const AdamWeightEstimate estimate(*model, w, opt, 0.01f, 3.0f, /*forward=*/false, &buffer);
   model->backward_input(estimate, &b, &dloss, &destimate);
   EXPECT_EQ(buffer.size(), model->layer_params(model->first()));  // the first block: the last one asked for
   EXPECT_TRUE(BitIdentical(dplain, destimate));
@@ -216,7 +216,7 @@ TEST(Staleness, RewindAddsOneLayerOnDriftingStagesOnly) {
     const LayerRange r = plain.partition[s];
     Result<StageModel> m = StageModel::Create(cfg.model, r.first, r.last);
     ASSERT_TRUE(m.ok());
-    const uint64_t layer = AdamWeightEstimate::LargestLayer(*m) * sizeof(float);
+    const uint64_t layer = AdamWeightEstimate::LargestLayer(*m, /*forward=*/false) * sizeof(float);
     const uint64_t expected = plain.stages[s].peak_bytes + (s < 3 ? layer : 0);
     EXPECT_EQ(rewind.stages[s].peak_bytes, expected) << "stage " << s;
   }

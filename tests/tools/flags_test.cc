@@ -188,6 +188,23 @@ TEST(Flags, ContradictoryOrInapplicableFlagsExitTwoNamingThem) {
       {std::string("train ") + kTinyModel + " --drift-lr-scale 1", {"--drift-lr-scale", "--schedule"}},
       {std::string("train ") + kTinyModel + " --schedule pipemare --stages 2 --pipemare-lr-warmup 0 --no-db",
        {"--pipemare-lr-warmup"}},
+      {std::string("train ") + kTinyModel + " --staleness rewind", {"--staleness", "--schedule"}},
+      {std::string("train ") + kTinyModel + " --schedule paci --stages 2 --staleness stash --no-db",
+       {"--staleness", "unknown compensation 'stash'", "rewind"}},
+      {std::string("train ") + kTinyModel + " --schedule paci --stages 2 --staleness rewind=nan --no-db",
+       {"--staleness", "[0, 1000]"}},
+      {std::string("train ") + kTinyModel +
+           " --schedule paci --stages 2 --staleness rewind --drift-lr-scale 1 --no-db",
+       {"--drift-lr-scale", "not both"}},
+      {std::string("train ") + kTinyModel + " --schedule 1f1b-flush --stages 2 --staleness predict --no-db",
+       {"--staleness", "predict does not apply to 1f1b-flush"}},
+      {std::string("train ") + kTinyModel + " --schedule pipemare --stages 2 --staleness rewind --no-db",
+       {"--staleness", "pipemare"}},
+      {std::string("train ") + kTinyModel + " --schedule pipedream-2bw --stages 2 --staleness rewind --no-db",
+       {"--staleness", "rewind does not apply to pipedream-2bw"}},
+      {"study --schedules paci+stash --stages 2 --db " + (dir / "s.db").string(), {"--schedules", "stash"}},
+      {"study --schedules paci+rewind --stages 2 --staleness rewind --db " + (dir / "s.db").string(),
+       {"--staleness", "variants"}},
       {std::string("train ") + kTinyModel + " --pin on", {"--pin", "--schedule"}},
       {std::string("train ") + kTinyModel + " --schedule paci --stages 2 --pin sometimes --no-db", {"--pin"}},
       // More stage threads than any machine's CPUs: --pin on cannot give each its own.
@@ -247,6 +264,29 @@ TEST(Train, DriftLrScaleAppliesOnlyWhereWeightsDrift) {
   ASSERT_FALSE(FinalLosses(plain.out).empty()) << plain.out;
   EXPECT_NE(FinalLosses(plain.out), FinalLosses(mitigated.out));
   EXPECT_EQ(FinalLosses(mitigated.out), FinalLosses(again.out));
+}
+
+// --staleness: every compensation trains, changes PACI's losses deterministically, and records
+// its name; delay-comp also applies to 2BW (its gradient is one update stale), the lr kinds not.
+TEST(Train, StalenessCompensationsTrainAndAreDeterministic) {
+  // The block on stage 0 with the embedding: the embedding alone reads no weights in its backward,
+  // so rewind and predict would have nothing to estimate there.
+  const std::string base =
+      std::string("train ") + kTinyModel + " --stages 2 --partition 2 --updates 8 --lr 3e-2 --no-db";
+  const CliRun plain = Paci(base + " --schedule paci --accum 2");
+  ASSERT_EQ(plain.code, 0) << plain.err;
+  for (const char* s : {"rewind", "predict", "delay-comp=100", "stage-lr"}) {
+    const CliRun a = Paci(base + " --schedule paci --accum 2 --staleness " + s);
+    const CliRun b = Paci(base + " --schedule paci --accum 2 --staleness " + s);
+    ASSERT_EQ(a.code, 0) << s << a.err;
+    EXPECT_NE(FinalLosses(plain.out), FinalLosses(a.out)) << s;
+    EXPECT_EQ(FinalLosses(a.out), FinalLosses(b.out)) << s;
+  }
+  EXPECT_EQ(Paci(base + " --schedule pipedream-2bw --accum 2 --staleness delay-comp").code, 0);
+  EXPECT_EQ(Paci(base + " --schedule pipedream-2bw --accum 2 --staleness stage-lr").code, 2);
+  // --drift-lr-scale A and --staleness drift-lr-scale=A are one compensation.
+  EXPECT_EQ(FinalLosses(Paci(base + " --schedule paci --accum 2 --drift-lr-scale 1").out),
+            FinalLosses(Paci(base + " --schedule paci --accum 2 --staleness drift-lr-scale=1").out));
 }
 
 }  // namespace
