@@ -40,12 +40,23 @@ std::vector<StudyConfiguration> SelectSubGrid(const SubGrid& grid, std::vector<S
   return kept;
 }
 
-std::optional<MeanInterval> GapToFlush(const StudyConfiguration& c, const StudyConfiguration& flush) {
+std::optional<MeanInterval> PairedGap(const StudyConfiguration& c, const StudyConfiguration& base) {
   std::vector<double> diffs;
   for (const StudyRun& a : c.runs)
-    for (const StudyRun& b : flush.runs)
+    for (const StudyRun& b : base.runs)
       if (a.seed == b.seed) diffs.push_back(a.final_val_loss - b.final_val_loss);
   return MeanWithInterval(diffs);
+}
+
+std::optional<MeanInterval> GapToFlush(const StudyConfiguration& c, const StudyConfiguration& flush) {
+  return PairedGap(c, flush);
+}
+
+bool IsPlainFormOf(const StudyConfiguration& p, const StudyConfiguration& c) {
+  const store::RunConfig &a = p.point.config, &b = c.point.config;
+  return VariantName(c.point) != b.schedule && VariantName(p.point) == a.schedule && a.schedule == b.schedule &&
+         a.stages == b.stages && a.accum == b.accum && a.lr == b.lr && a.tokens_per_update == b.tokens_per_update &&
+         SharedSetup(p.point.setup) == SharedSetup(c.point.setup);
 }
 
 FinalLoss FinalLossOf(const StudyConfiguration& c, const StudyConfiguration* flush) {

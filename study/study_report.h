@@ -28,9 +28,21 @@ struct SubGrid {
 // plots keep their reference), in their order in `all`. Empty when the sub-grid holds none.
 std::vector<StudyConfiguration> SelectSubGrid(const SubGrid& grid, std::vector<StudyConfiguration> all);
 
-// Gap in final validation loss to flush, paired by seed (same seed: same initial weights and data
-// order), so the interval is over per-seed differences; nullopt when no seed pairs with a value.
+// Gap in final validation loss of `c` to `base`, paired by seed (same seed: same initial weights
+// and data order), so the interval is over per-seed differences; nullopt when no seed pairs with a
+// value. GapToFlush is it against the flush baseline.
+std::optional<MeanInterval> PairedGap(const StudyConfiguration& c, const StudyConfiguration& base);
 std::optional<MeanInterval> GapToFlush(const StudyConfiguration& c, const StudyConfiguration& flush);
+
+// Whether `plain` is the uncompensated form of the variant `c` ("paci" of "paci+predict=1"): same
+// schedule, P, K, lr, tokens per update and shared setup, without a compensation.
+bool IsPlainFormOf(const StudyConfiguration& plain, const StudyConfiguration& c);
+template <typename Config>
+const Config* PlainOf(const std::vector<Config>& configs, const StudyConfiguration& c) {
+  for (const Config& p : configs)
+    if (IsPlainFormOf(p, c)) return &p;
+  return nullptr;
+}
 
 // A configuration's row of final.csv: its final validation loss over seeds, and with a flush
 // baseline that baseline's mean and the paired gap.

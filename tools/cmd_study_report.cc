@@ -135,6 +135,24 @@ void WriteFinal(const std::vector<Configuration>& configs, const std::filesystem
   }
 }
 
+// variants.csv, when the report holds a compensated variant and its plain form (paci+predict=1 and
+// paci): each variant's final validation loss against its plain form's, paired by seed.
+void WriteVariants(const std::vector<Configuration>& configs, const std::filesystem::path& out) {
+  std::vector<std::pair<const Configuration*, const Configuration*>> pairs;
+  for (const Configuration& c : configs)
+    if (const Configuration* plain = study::PlainOf(configs, c)) pairs.emplace_back(&c, plain);
+  if (pairs.empty()) return;
+  std::ofstream f = OpenOut(out / "variants.csv");
+  f << "configuration,plain,seeds,val_loss,plain_val_loss,gap_to_plain,gap_lo95,gap_hi95\n";
+  for (const auto& [c, plain] : pairs) {
+    const study::FinalLoss l = study::FinalLossOf(*c, plain);  // the plain form as the baseline
+    f << Csv(c->label) << ',' << Csv(plain->label) << ',' << c->runs.size() << ','
+      << (l.val ? fmt::format("{:.6g}", l.val->mean) : "") << ','
+      << (l.flush_val ? fmt::format("{:.6g}", *l.flush_val) : "") << ','
+      << (l.gap ? fmt::format("{:.6g},{:.6g},{:.6g}", l.gap->mean, l.gap->lo, l.gap->hi) : ",,") << '\n';
+  }
+}
+
 // Steady-state tokens/s of every configuration at the target scale: --cost, or the model flags.
 void PredictRates(const ReportFlags& f, std::vector<Configuration>* configs) {
   const bool model = ModelFlagsGiven(f.model);
@@ -422,6 +440,7 @@ void RunReport(const ReportFlags& f) {
   std::vector<study::SeedBand> bands;
   WriteBands(configs, out, &bands);
   WriteFinal(configs, out);
+  WriteVariants(configs, out);
   size_t csv = 3;
   WriteSeeds(configs, out);
   ++csv;
