@@ -505,12 +505,16 @@ ir::CostModel CostModelForSlices(const ModelCostSetup& setup, const std::vector<
   return cost;
 }
 
-Result<ir::CostModel> CostModelForSpec(const ModelCostSetup& setup, const ir::PipelineSpec& spec) {
+Result<std::vector<LayerSlice>> SlicesForSpec(const ModelCostSetup& setup, const ir::PipelineSpec& spec) {
   const uint32_t P = spec.stages(), V = std::max<uint32_t>(1, spec.chunks());
-  Result<std::vector<LayerSlice>> slices =
-      PartitionLayers(LayerLoads(setup.layers), P * V, InflightPerVirtualStage(spec), setup.memory_cap_bytes);
+  return PartitionLayers(LayerLoads(setup.layers), P * V, InflightPerVirtualStage(spec),
+                         setup.memory_cap_bytes);
+}
+
+Result<ir::CostModel> CostModelForSpec(const ModelCostSetup& setup, const ir::PipelineSpec& spec) {
+  Result<std::vector<LayerSlice>> slices = SlicesForSpec(setup, spec);
   if (!slices.ok()) return slices.status();
-  return CostModelForSlices(setup, *slices, P);
+  return CostModelForSlices(setup, *slices, spec.stages());
 }
 
 }  // namespace paci::sim

@@ -146,7 +146,9 @@ struct ModelCostSetup {
   ir::Profile profile;          // when the costs come from a profile
 };
 
-// Partitions the layers for `spec` (P x V slices under the cap) and builds its cost model.
+// The layer split for `spec`: P x V slices under the cap (what CostModelForSpec builds from).
+Result<std::vector<LayerSlice>> SlicesForSpec(const ModelCostSetup& setup, const ir::PipelineSpec& spec);
+// Partitions the layers for `spec` (SlicesForSpec) and builds its cost model.
 Result<ir::CostModel> CostModelForSpec(const ModelCostSetup& setup, const ir::PipelineSpec& spec);
 // The same for a given split (e.g. the one a measured run used).
 ir::CostModel CostModelForSlices(const ModelCostSetup& setup, const std::vector<LayerSlice>& slices,

@@ -134,6 +134,7 @@ Status Engine::Run() {
     st.inflight.resize(V_);
     st.m.stage = s;
     st.m.weight_versions = st.policy == ir::DOUBLE_BUFFER ? 2 : 1;
+    st.m.transient_bytes = cost_.Memory(s).transient_bytes;
     if (schedule_.spec().kind() == ir::PIPEMARE) st.m.extra_weight_buffers = kPipeMareExtraWeightBuffers;
     st.stash_distinct = 0;
     SetMemory(st, s, 0);
@@ -289,7 +290,11 @@ void Engine::SetMemory(StageState& st, uint32_t s, int64_t t) {
   const unsigned __int128 wide =
       static_cast<unsigned __int128>(mem.weight_bytes) * (copies + st.m.extra_weight_buffers) +
       mem.static_bytes + static_cast<unsigned __int128>(mem.activation_bytes) * st.live_acts +
-      static_cast<unsigned __int128>(mem.weight_grad_bytes) * st.live_wgrads;
+      static_cast<unsigned __int128>(mem.weight_grad_bytes) * st.live_wgrads +
+      // A compensation's estimate exists only while an op runs, but a stage's peak is reached
+      // during an op (a forward holds its new activations, a backward the ones it frees at its
+      // end), so counting it always adds it exactly to the peak; between ops it is over by it.
+      mem.transient_bytes;
   if (wide > UINT64_MAX) {
     if (error_.ok())
       error_ =

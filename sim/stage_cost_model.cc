@@ -29,7 +29,7 @@ Status CheckStage(const ir::StageCost& c, int i) {
       return Invalid(f,
                      "op times must be in 0.." + std::to_string(kMaxOpNs) + " ns (kMaxOpNs, sched/limits.h)");
   for (uint64_t b : {c.activation_bytes(), c.weight_grad_bytes(), c.weight_bytes(), c.gradient_bytes(),
-                     c.optimizer_state_bytes(), c.message_bytes()})
+                     c.optimizer_state_bytes(), c.message_bytes(), c.transient_bytes()})
     if (b > kMaxBytes)
       return Invalid(
           f, "sizes must be at most " + std::to_string(kMaxBytes) + " bytes (kMaxBytes, sched/limits.h)");
@@ -134,7 +134,7 @@ Result<StageCostModel> StageCostModel::Create(const ir::CostModel& cost, uint32_
     base[ComputeKindIndex(ir::OPTIMIZER_STEP)] =
         static_cast<int64_t>(std::llround(static_cast<double>(c.optimizer_ns()) * slow));
     m.memory_[s] = StageMemory{c.activation_bytes() / V, c.weight_grad_bytes() / V, c.weight_bytes(),
-                               c.gradient_bytes() + c.optimizer_state_bytes()};
+                               c.gradient_bytes() + c.optimizer_state_bytes(), c.transient_bytes()};
   }
   // Link i joins stage i and i+1; link P-1 is the interleaved wrap from stage P-1 to stage 0.
   // A message over link i carries stage i's output (its gradient has the same size).

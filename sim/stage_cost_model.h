@@ -32,6 +32,7 @@ struct StageMemory {
   uint64_t weight_grad_bytes = 0;  // per pending weight-gradient of one chunk (M_W / V)
   uint64_t weight_bytes = 0;       // one weight copy of the whole stage
   uint64_t static_bytes = 0;       // gradient buffer + optimizer state
+  uint64_t transient_bytes = 0;    // a staleness compensation's one-layer estimate (while an op runs)
 };
 
 class StageCostModel {

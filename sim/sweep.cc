@@ -8,6 +8,7 @@
 
 #include "proto/ir_names.h"
 #include "sched/pipeline_spec.h"
+#include "sched/schedule_generator.h"
 #include "sim/simulator.h"
 #include "sim/update_timing.h"
 
@@ -72,6 +73,7 @@ void Summarize(const SimulationResult& r, SweepRow* row) {
   row->ops = r.ops;
   for (const StageMetrics& s : r.stages) {
     row->peak_memory_bytes = std::max(row->peak_memory_bytes, s.peak_memory_bytes);
+    row->transient_bytes = std::max(row->transient_bytes, s.transient_bytes);
     row->peak_activations = std::max(row->peak_activations, s.peak_activations);
     row->weight_versions = std::max(row->weight_versions, s.weight_versions);
     row->max_drift = std::max(row->max_drift, s.max_drift);
@@ -79,7 +81,8 @@ void Summarize(const SimulationResult& r, SweepRow* row) {
   }
 }
 
-SweepRow RunPoint(const SweepRow& point, const CostForSpec& cost_for, bool steady_state) {
+SweepRow RunPoint(const SweepRow& point, const CostForSpec& cost_for, const SweepGrid& grid) {
+  const bool steady_state = grid.steady_state;
   SweepRow row = point;
   Result<ir::PipelineSpec> spec =
       SweepSpec(point.kind, point.stages, point.accum, point.microbatches, point.chunks);
@@ -89,6 +92,9 @@ SweepRow RunPoint(const SweepRow& point, const CostForSpec& cost_for, bool stead
   }
   row.microbatches = spec->total_microbatches();
   Result<ir::CostModel> cost = cost_for(*spec);
+  if (cost.ok() && row.staleness.on())
+    cost = CompensatedCost(*spec, row.staleness, *cost,
+                           grid.largest_layer ? grid.largest_layer(*spec) : std::vector<uint64_t>{});
   if (!cost.ok()) {
     row.error = cost.status().message();
     return row;
@@ -135,10 +141,21 @@ Result<ir::PipelineSpec> SweepSpec(ir::ScheduleKind kind, uint32_t P, uint32_t K
   return SpecFor(kind, P, K, (N + K - 1) / K * K, chunks);
 }
 
+Result<ir::CostModel> CompensatedCost(const ir::PipelineSpec& spec, const Staleness& staleness,
+                                      const ir::CostModel& cost, const std::vector<uint64_t>& largest_layer) {
+  if (!staleness.on()) return cost;
+  Result<ir::Schedule> schedule = GenerateSchedule(spec);
+  if (!schedule.ok()) return schedule.status();
+  return ApplyStalenessCost(cost, staleness, *schedule,
+                            ScheduleVariantText({ScheduleName(spec.kind()), staleness}), largest_layer);
+}
+
 std::vector<SweepRow> RunSweep(const SweepGrid& grid, const ir::CostModel& cost, unsigned threads) {
   const CostForSpec same = [&cost](const ir::PipelineSpec&) -> Result<ir::CostModel> { return cost; };
   std::vector<SweepRow> rows = RunSweep(grid, same, threads);
-  for (SweepRow& r : rows) r.stage_costs.clear();  // the same for every point: nothing to report
+  // The same for every plain point: nothing to report. A compensated point's costs are its own.
+  for (SweepRow& r : rows)
+    if (!r.staleness.on()) r.stage_costs.clear();
   return rows;
 }
 
@@ -148,20 +165,21 @@ std::vector<SweepRow> RunSweep(const SweepGrid& grid, const CostForSpec& cost_fo
   const std::vector<uint64_t> lengths = by_updates                  ? grid.updates
                                         : grid.microbatches.empty() ? std::vector<uint64_t>{0}
                                                                     : grid.microbatches;
-  for (ir::ScheduleKind kind : grid.schedules)
+  for (size_t k = 0; k < grid.schedules.size(); ++k)
     for (uint32_t P : grid.stages)
       for (uint32_t K : grid.accums)
         for (uint64_t N : lengths) {
+          const ir::ScheduleKind kind = grid.schedules[k];
           SweepRow& r = rows.emplace_back();
           r.kind = kind;
+          if (k < grid.staleness.size()) r.staleness = grid.staleness[k];
           r.stages = P;
           r.accum = K;
           r.microbatches = by_updates ? N * K : N;
           r.chunks = kind == ir::INTERLEAVED_1F1B ? grid.chunks : 1;  // as SpecFor reads V
         }
   // Results land at their index, so the output order does not depend on which thread ran what.
-  const bool steady = grid.steady_state;
-  ParallelFor(rows.size(), threads, [&](size_t i) { rows[i] = RunPoint(rows[i], cost_for, steady); });
+  ParallelFor(rows.size(), threads, [&](size_t i) { rows[i] = RunPoint(rows[i], cost_for, grid); });
   return rows;
 }
 
@@ -192,7 +210,10 @@ std::vector<Recommendation> Recommend(const std::vector<SweepRow>& rows, const S
   }
   for (const SweepRow& r : rows) {
     Recommendation& rec = by_p[r.stages];
-    if (!fits(r) || !rec.best || r.kind == rec.best->kind) continue;
+    if (!fits(r) || !rec.best) continue;
+    if (r.kind == rec.best->kind && r.staleness.kind == rec.best->staleness.kind &&
+        r.staleness.param == rec.best->staleness.param)
+      continue;  // the best's own variant: the runner-up is another schedule or compensation
     if (!rec.runner_up || r.RankedThroughput() > rec.runner_up->RankedThroughput()) rec.runner_up = r;
   }
   std::vector<Recommendation> out;

@@ -14,6 +14,8 @@
 
 #include "paci.pb.h"
 #include "proto/status.h"
+#include "sched/staleness.h"
+#include "sim/staleness_cost.h"
 
 namespace paci::sim {
 
@@ -23,6 +25,12 @@ Result<std::vector<uint64_t>> ParseRange(std::string_view text);
 
 struct SweepGrid {
   std::vector<ir::ScheduleKind> schedules;
+  // The compensation of each schedule row (schedule variants "paci+rewind=1", sched/staleness.h):
+  // empty, or one per entry of `schedules`. A point where it does not apply becomes a row error.
+  std::vector<Staleness> staleness;
+  // Per spec, each stage's largest estimated layer (LargestEstimatedLayer) when the costs come
+  // from a model; null: from the cost model's own weight bytes and layer count.
+  std::function<std::vector<uint64_t>(const ir::PipelineSpec&)> largest_layer;
   std::vector<uint32_t> stages;
   std::vector<uint32_t> accums;
   std::vector<uint64_t> microbatches;  // run lengths N; empty: 8 * max(P, K) per point
@@ -36,6 +44,7 @@ struct SweepGrid {
 // One simulated configuration. Run lengths are rounded up to whole groups of K micro-batches.
 struct SweepRow {
   ir::ScheduleKind kind = ir::SCHEDULE_KIND_UNSPECIFIED;
+  Staleness staleness;  // the row's compensation; its name is ScheduleVariantText
   uint32_t stages = 0, accum = 0, chunks = 1;
   uint64_t microbatches = 0;
   std::string error;  // non-empty: the configuration is impossible (e.g. 2BW with K < P)
@@ -46,6 +55,7 @@ struct SweepRow {
   double tokens_per_s = 0;
   double bubble_fraction = 0;
   uint64_t peak_memory_bytes = 0;  // max over stages
+  uint64_t transient_bytes = 0;    // max over stages: a compensation's one-layer estimate
   uint32_t peak_activations = 0;   // max over stages
   uint32_t weight_versions = 0;    // max over stages
   uint32_t max_drift = 0;          // max over stages
@@ -87,6 +97,12 @@ std::vector<SweepRow> RunSweep(const SweepGrid& grid, const ir::CostModel& cost,
 // cannot be made (nothing fits the memory cap) becomes a row with `error`.
 using CostForSpec = std::function<Result<ir::CostModel>(const ir::PipelineSpec&)>;
 std::vector<SweepRow> RunSweep(const SweepGrid& grid, const CostForSpec& cost_for, unsigned threads = 0);
+
+// `cost` with `staleness` applied on the schedule of `spec` (ApplyStalenessCost; `cost` itself
+// when off). The error, where it does not apply, starts with the variant ("paci+rewind=1").
+Result<ir::CostModel> CompensatedCost(const ir::PipelineSpec& spec, const Staleness& staleness,
+                                      const ir::CostModel& cost,
+                                      const std::vector<uint64_t>& largest_layer = {});
 
 struct SweepLimits {
   std::optional<uint64_t> memory_budget_bytes;  // per stage

@@ -5,6 +5,8 @@
 #include <optional>
 #include <string>
 
+#include "sched/staleness.h"
+#include "sim/sweep.h"
 #include "sim/update_timing.h"
 #include "store/metric_keys.h"
 
@@ -79,6 +81,14 @@ Result<std::vector<StudyConfiguration>> LoadStudy(store::TraceStore& db) {
 }
 
 Result<double> StudyTokensPerSecondAt(const StudyConfiguration& c, ir::CostModel cost) {
+  // A compensated variant ("paci+rewind=1") pays its extra reads and writes (sim/staleness_cost.h).
+  Result<ScheduleVariant> variant = ParseScheduleVariant(VariantName(c.point));
+  if (!variant.ok()) return variant.status();
+  if (variant->staleness.on()) {
+    Result<ir::CostModel> compensated = sim::CompensatedCost(c.spec, variant->staleness, cost);
+    if (!compensated.ok()) return compensated.status();
+    cost = *std::move(compensated);
+  }
   const double study_per_update = static_cast<double>(*c.point.config.tokens_per_update);
   const double k = static_cast<double>(*c.point.config.accum);
   if (cost.tokens_per_microbatch() == 0)

@@ -36,7 +36,8 @@ Result<std::vector<StudyConfiguration>> LoadStudy(store::TraceStore& db);
 // the target scale's steady-state time per update (sim::SteadyTokensPerSecond under `cost`).
 // Expressed as a rate in the study's tokens per second, so tokens to target / this rate is that
 // time: steady tokens/s x (study tokens per update / target tokens per update). A cost model
-// without tokens_per_microbatch is taken to be at the study's micro-batch size.
+// without tokens_per_microbatch is taken to be at the study's micro-batch size. A configuration
+// whose variant (VariantName) carries a staleness compensation is costed with it (CompensatedCost).
 Result<double> StudyTokensPerSecondAt(const StudyConfiguration& c, ir::CostModel cost);
 
 // Whether `flush` is the 1F1B-flush configuration `c` compares with: same P, lr, tokens per

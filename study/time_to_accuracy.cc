@@ -137,12 +137,15 @@ Result<std::vector<TtaEntry>> SweepTimeToAccuracy(const std::vector<sim::SweepRo
     TtaEntry& e = entries[i];
     e.flush = IsFlushSchedule(r.kind);
     if (!r.ok()) return;
-    auto it = curves.find(ScheduleName(r.kind));
+    // A variant's own curve ("paci+rewind=1=FILE"), else its schedule's, else the one for all.
+    auto it = curves.find(ScheduleVariantText({ScheduleName(r.kind), r.staleness}));
+    if (it == curves.end()) it = curves.find(ScheduleName(r.kind));
     if (it == curves.end()) it = curves.find("*");
     if (it == curves.end()) return;
     e.updates_to_target = UpdatesToReach(it->second, target_loss);
     Result<ir::PipelineSpec> spec = sim::SweepSpec(r.kind, r.stages, r.accum, 0, r.chunks);
     Result<ir::CostModel> cost = spec.ok() ? cost_for(*spec) : Result<ir::CostModel>(spec.status());
+    if (cost.ok()) cost = sim::CompensatedCost(*spec, r.staleness, *cost);
     Result<sim::UpdateTiming> t = cost.ok() ? sim::SimulateUpdateTiming(*spec, *cost, tta_updates)
                                             : Result<sim::UpdateTiming>(cost.status());
     if (!t.ok())

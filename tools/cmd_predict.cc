@@ -25,12 +25,14 @@
 #include "sim/model_cost.h"
 #include "sim/profile_file.h"
 #include "sim/simulator.h"
+#include "sim/staleness_cost.h"
 #include "store/run_metrics.h"
 #include "store/trace_store.h"
 #include "tools/commands.h"
 #include "tools/model_flags.h"
 #include "tools/simulated_runs.h"
 #include "tools/spec_flags.h"
+#include "tools/staleness_flags.h"
 
 namespace paci::cli {
 namespace {
@@ -38,7 +40,7 @@ namespace {
 struct PredictFlags {
   std::string db = "paci.db";
   int64_t run = 0, from_run = 0;
-  std::string cost_file, name;
+  std::string cost_file, name, staleness;
   SpecFlags spec;
   bool json = false;
   ModelFlags model;  // --profile, --colocate, --link (--model and --hardware are refused here)
@@ -139,14 +141,18 @@ std::vector<sim::LayerSlice> TrainSplit(const exec::GPTConfig& cfg, const ir::Pi
 }
 
 // The profile's costs summed over the split `paci train` uses (or used) for this model.
+// `largest` (may be null) receives each stage's largest estimated layer (sim/staleness_cost.h).
 ir::CostModel CostFromProfile(const PredictFlags& f, const exec::GPTConfig& cfg, uint32_t microbatch,
-                              const ir::PipelineSpec& spec, const std::string& cuts) {
+                              const ir::PipelineSpec& spec, const std::string& cuts,
+                              std::vector<uint64_t>* largest = nullptr) {
   Result<sim::ModelCostSetup> setup = ModelSetupFromFlags(f.model, nullptr);
   if (!setup.ok()) Fail(kExitBadInput, setup.status().message());
   const Status match =
       sim::CheckProfileMatches(setup->profile, ShapeOf(cfg), microbatch, "--profile: " + f.model.profile);
   if (!match.ok()) Fail(kExitBadInput, match.message());
-  return sim::CostModelForSlices(*setup, TrainSplit(cfg, spec, cuts), spec.stages());
+  const std::vector<sim::LayerSlice> slices = TrainSplit(cfg, spec, cuts);
+  if (largest) *largest = sim::LargestEstimatedLayer(setup->layers, slices, spec.stages());
+  return sim::CostModelForSlices(*setup, slices, spec.stages());
 }
 
 // Costs for measured run `run` from the chosen source.
@@ -297,7 +303,10 @@ void PredictBeforeRun(const PredictFlags& f) {
   if (!spec.ok()) Fail(kExitBadInput, spec.status().message());
   Result<ir::Schedule> schedule = GenerateSchedule(*spec);
   if (!schedule.ok()) Fail(kExitBadInput, schedule.status().message());
+  Result<Staleness> staleness = StalenessFromFlag(f.staleness, *schedule);
+  if (!staleness.ok()) Fail(kExitBadInput, staleness.status().message());
   ir::CostModel cost;
+  std::vector<uint64_t> largest;
   if (!f.model.profile.empty()) {
     Result<ir::Profile> p = sim::LoadProfileFile(f.model.profile);
     if (!p.ok()) Fail(kExitBadInput, "--profile: " + p.status().message());
@@ -308,17 +317,23 @@ void PredictBeforeRun(const PredictFlags& f) {
     cfg.block_size = static_cast<int>(p->model().seq());
     cfg.vocab_size = static_cast<int>(p->model().vocab());
     cfg.tie = p->model().tie();
-    cost = CostFromProfile(f, cfg, p->microbatch_size(), *spec, "");
+    cost = CostFromProfile(f, cfg, p->microbatch_size(), *spec, "", &largest);
   } else {
     Result<ir::CostModel> c = sim::LoadCostModelFile(f.cost_file);
     if (!c.ok()) Fail(kExitBadInput, "--cost: " + c.status().message());
     cost = *c;
   }
+  if (staleness->on()) {
+    Result<ir::CostModel> c = sim::ApplyStalenessCost(cost, *staleness, *schedule, "--staleness", largest);
+    if (!c.ok()) Fail(kExitBadInput, c.status().message());
+    cost = *c;
+  }
   Result<store::TraceStore> db = store::TraceStore::Open(f.db);
   if (!db.ok()) Fail(kExitBadInput, "--db: " + db.status().message());
   sim::SimulationResult r;
-  const std::string name =
-      !f.name.empty() ? f.name : fmt::format("prediction before running {}", f.spec.schedule);
+  const std::string name = !f.name.empty() ? f.name
+                                           : fmt::format("prediction before running {}",
+                                                         ScheduleVariantText({f.spec.schedule, *staleness}));
   const int64_t pred = StorePrediction(*db, *schedule, cost, name, "", &r);
   if (f.json) {
     fmt::print(
@@ -339,6 +354,9 @@ void RunPredict(const PredictFlags& f) {
     PredictBeforeRun(f);
     return;
   }
+  if (!f.staleness.empty())
+    Fail(kExitBadInput,
+         "--staleness: does not apply with --run (the run trained with its own; give --schedule)");
   if (f.run <= 0)
     Fail(kExitBadInput, "--run: required (or --schedule with --profile to predict before running)");
   Result<store::TraceStore> db = OpenExistingStore(f.db);
@@ -387,6 +405,7 @@ void AddPredictCommand(CLI::App& app) {
   cmd->add_option("--name", f->name, "name of the stored prediction");
   cmd->add_flag("--json", f->json, "print predicted (and measured) numbers as JSON");
   AddSpecFlags(cmd, &f->spec);
+  AddStalenessOption(cmd, &f->staleness);
   AddModelFlags(cmd, &f->model, /*with_shape=*/false);
   cmd->callback([f] { RunPredict(*f); });
 }

@@ -22,9 +22,12 @@
 #include "sched/schedule_io.h"
 #include "sched/schedule_text.h"
 #include "sched/schedule_validator.h"
+#include "sched/staleness.h"
 #include "sched/weight_version_analysis.h"
+#include "sim/staleness_cost.h"
 #include "tools/commands.h"
 #include "tools/spec_flags.h"
+#include "tools/staleness_flags.h"
 
 namespace paci::cli {
 namespace {
@@ -34,7 +37,7 @@ struct ScheduleFlags {
   std::string format = "text";
   std::string csv_format = "compute_only";
   bool analyze = false, per_microbatch = false, compact = false, no_comms = false, add_comms = false;
-  std::string output, input;
+  std::string output, input, staleness;
 };
 
 ir::PipelineSpec SpecOrFail(const ScheduleFlags& f) {
@@ -122,14 +125,55 @@ std::string AnalysisTable(const ir::Schedule& schedule, const WeightVersionRepor
   return out;
 }
 
+std::string EstimatedOp(const Staleness& s) {
+  if (!CostOf(s.kind).layer_estimate) return "none";
+  return s.kind == StalenessKind::kPredict ? "forwards" : "backwards";
+}
+
+std::string CompensationTable(const Staleness& s, const WeightVersionReport& report) {
+  std::string out = fmt::format(
+      "compensation {}: {} that need the weight estimate (drift > 0), extra floats read and written per "
+      "parameter over the run (optimizer step: 7), memory held while an op runs; persistent bytes "
+      "unchanged\n",
+      StalenessText(s), EstimatedOp(s));
+  out += fmt::format("{:>5} {:>10} {:>8} {:>18}  {}\n", "stage", "estimates", "of", "extra_floats/param",
+                     "transient");
+  for (const sim::StageCompensation& c : sim::CompensationPerStage(s, report))
+    out += fmt::format("{:>5} {:>10} {:>8} {:>18.6g}  {}\n", c.stage, c.estimates, c.ops,
+                       c.extra_floats_per_param, c.transient ? "one layer's weights" : "none");
+  return out;
+}
+
+nlohmann::json CompensationJson(const Staleness& s, const WeightVersionReport& report) {
+  nlohmann::json j = {{"compensation", StalenessText(s)},
+                      {"estimated_ops", EstimatedOp(s)},
+                      {"persistent_bytes", "unchanged"},
+                      {"per_stage", nlohmann::json::array()}};
+  for (const sim::StageCompensation& c : sim::CompensationPerStage(s, report))
+    j["per_stage"].push_back({{"stage", c.stage},
+                              {"estimates", c.estimates},
+                              {"ops", c.ops},
+                              {"extra_floats_per_param", c.extra_floats_per_param},
+                              {"transient", c.transient ? "one layer's weights" : "none"}});
+  return j;
+}
+
 std::string Analyze(const ir::Schedule& schedule, const ScheduleFlags& f) {
   std::vector<MicroBatchVersions> records;
   VersionVisitor visit;
   if (f.per_microbatch) visit = [&](const MicroBatchVersions& r) { records.push_back(r); };
   Result<WeightVersionReport> report = AnalyzeWeightVersions(schedule, visit);
   if (!report.ok()) Fail(kExitRuntimeError, report.status().message());
-  return f.format == "json" ? AnalysisJson(schedule, *report, records, f.per_microbatch)
-                            : AnalysisTable(schedule, *report);
+  Result<Staleness> s = StalenessFromFlag(f.staleness, schedule);
+  if (!s.ok()) Fail(kExitBadInput, s.status().message());
+  if (f.format == "json") {
+    std::string out = AnalysisJson(schedule, *report, records, f.per_microbatch);
+    if (!s->on()) return out;
+    nlohmann::json j = nlohmann::json::parse(out);
+    j["staleness"] = CompensationJson(*s, *report);
+    return j.dump(2) + "\n";
+  }
+  return AnalysisTable(schedule, *report) + (s->on() ? CompensationTable(*s, *report) : "");
 }
 
 std::string Render(const ir::Schedule& schedule, const ScheduleFlags& f) {
@@ -160,6 +204,7 @@ void Emit(const std::string& content, const std::string& path) {
 }
 
 void Run(const ScheduleFlags& f) {
+  if (!f.staleness.empty() && !f.analyze) Fail(kExitBadInput, "--staleness: needs --analyze");
   const ir::Schedule schedule = f.input.empty() ? GenerateOrFail(f) : LoadOrFail(f);
   Emit(Render(schedule, f), f.output);
 }
@@ -175,6 +220,7 @@ void AddScheduleCommand(CLI::App& app) {
   cmd->add_option("--csv-format", flags->csv_format, "PyTorch CSV flavour for --format csv")
       ->check(CLI::IsMember({"compute_only", "compute_comms"}));
   cmd->add_flag("--analyze", flags->analyze, "print the weight-version analysis instead of the schedule");
+  AddStalenessOption(cmd, &flags->staleness);
   cmd->add_flag("--per-microbatch", flags->per_microbatch,
                 "with --analyze --format json: every micro-batch's versions");
   cmd->add_flag("--compact", flags->compact, "text: keep the repeated body as ( ... )xR+S");

@@ -20,6 +20,7 @@
 #include "sched/schedule_io.h"
 #include "sched/schedule_validator.h"
 #include "sim/simulator.h"
+#include "sim/staleness_cost.h"
 #include "store/trace_store.h"
 #include "tools/code_revision.h"
 #include "tools/commands.h"
@@ -27,6 +28,7 @@
 #include "tools/sim_flags.h"
 #include "tools/simulated_runs.h"
 #include "tools/spec_flags.h"
+#include "tools/staleness_flags.h"
 
 namespace paci::cli {
 namespace {
@@ -37,7 +39,7 @@ struct SimulateFlags {
   CostFlags cost;
   ModelFlags model;
   bool json = false, no_db = false, keep_ops = false;
-  std::string db = "paci.db", name;
+  std::string db = "paci.db", name, staleness;
 };
 
 ir::PipelineSpec SpecOrFail(const SimulateFlags& f) {
@@ -61,8 +63,9 @@ ir::Schedule ScheduleFromFlags(const SimulateFlags& f) {
   return *s;
 }
 
-std::string RunName(const ir::PipelineSpec& s) {
-  std::string out = fmt::format("{} P={}", ScheduleName(s.kind()), s.stages());
+std::string RunName(const ir::PipelineSpec& s, const Staleness& staleness) {
+  const std::string variant = ScheduleVariantText({ScheduleName(s.kind()), staleness});
+  std::string out = fmt::format("{} P={}", variant, s.stages());
   if (IsFlushSchedule(s.kind()))
     out += fmt::format(" M={}", s.microbatches_per_iteration());
   else
@@ -73,12 +76,12 @@ std::string RunName(const ir::PipelineSpec& s) {
 
 // Simulates into the store: a predicted run with the schedule, cost model and metrics.
 int64_t SimulateIntoStore(const SimulateFlags& f, const ir::Schedule& schedule, const ir::CostModel& cost,
-                          sim::SimulationResult* out, bool* replayed) {
+                          const Staleness& staleness, sim::SimulationResult* out, bool* replayed) {
   Result<store::TraceStore> db = store::TraceStore::Open(f.db);
   if (!db.ok()) Fail(db.status(), "--db: ");
   store::RunInfo info;
   info.kind = store::RunKind::kPredicted;
-  info.name = f.name.empty() ? RunName(schedule.spec()) : f.name;
+  info.name = f.name.empty() ? RunName(schedule.spec(), staleness) : f.name;
   info.schedule = schedule;
   info.spec = schedule.spec();
   info.cost_model = cost;
@@ -121,9 +124,16 @@ void AddStageCosts(const ir::CostModel& cost, uint32_t s, nlohmann::ordered_json
   (*j)["message_bytes"] = c.message_bytes();
 }
 
+// What the compensation holds beyond the persistent bytes: one layer's weights, or nothing.
+std::string TransientText(const sim::StageMetrics& s) {
+  return s.transient_bytes > 0 ? fmt::format("one layer's weights, {:.2f} MiB", s.transient_bytes / 1048576.0)
+                               : "none";
+}
+
 nlohmann::ordered_json ResultJson(const ir::PipelineSpec& spec, const sim::SimulationResult& r,
-                                  int64_t run_id, const ir::CostModel& cost) {
+                                  int64_t run_id, const ir::CostModel& cost, const Staleness& staleness) {
   nlohmann::ordered_json j = {{"schedule", ScheduleName(spec.kind())},
+                              {"staleness", StalenessText(staleness)},
                               {"stages", spec.stages()},
                               {"chunks", spec.chunks()},
                               {"accum", spec.accum()},
@@ -147,6 +157,7 @@ nlohmann::ordered_json ResultJson(const ir::PipelineSpec& spec, const sim::Simul
                               {"peak_activations", s.peak_activations},
                               {"peak_weight_grads", s.peak_weight_grads},
                               {"peak_memory_bytes", s.peak_memory_bytes},
+                              {"transient_bytes", s.transient_bytes},
                               {"weight_versions", s.weight_versions},
                               {"optimizer_steps", s.optimizer_steps},
                               {"max_drift", s.max_drift},
@@ -160,8 +171,9 @@ nlohmann::ordered_json ResultJson(const ir::PipelineSpec& spec, const sim::Simul
   return j;
 }
 
-void PrintTable(const ir::PipelineSpec& spec, const sim::SimulationResult& r, double wall_s, bool stored) {
-  fmt::print("{}\n", RunName(spec));
+void PrintTable(const ir::PipelineSpec& spec, const sim::SimulationResult& r, double wall_s, bool stored,
+                const Staleness& staleness) {
+  fmt::print("{}\n", RunName(spec, staleness));
   fmt::print("makespan {:.6g} ms   throughput {:.6g} micro-batches/s{}   bubble {:.4f}   updates {}\n",
              r.makespan_ms(), r.throughput_microbatches_per_s,
              r.tokens_per_s > 0 ? fmt::format(" ({:.6g} tokens/s)", r.tokens_per_s) : "", r.bubble_fraction,
@@ -179,6 +191,10 @@ void PrintTable(const ir::PipelineSpec& spec, const sim::SimulationResult& r, do
                s.peak_activations, s.peak_memory_bytes / 1048576.0, s.weight_versions, s.max_drift,
                s.mean_drift, hist);
   }
+  if (staleness.on())
+    for (const sim::StageMetrics& s : r.stages)
+      fmt::print("stage {} {}: transient {} (in peak_mem; persistent bytes unchanged)\n", s.stage,
+                 StalenessText(staleness), TransientText(s));
   fmt::print("simulated {} ops in {:.3f} s ({:.3g} M ops/s{})\n", r.ops, wall_s,
              wall_s > 0 ? r.ops / wall_s / 1e6 : 0.0, stored ? ", trace store writes included" : "");
 }
@@ -199,16 +215,24 @@ void PrintStageCosts(const ir::CostModel& cost) {
 void Run(const SimulateFlags& f) {
   if (f.no_db && f.keep_ops) Fail(kExitBadInput, "--keep-ops: does not apply with --no-db");
   const ir::Schedule schedule = ScheduleFromFlags(f);
+  Result<Staleness> staleness = StalenessFromFlag(f.staleness, schedule);
+  if (!staleness.ok()) Fail(kExitBadInput, staleness.status().message());
   Result<ir::CostModel> cost = CostFromFlags(f.cost);
   if (!cost.ok()) Fail(kExitBadInput, cost.status().message());
+  std::vector<uint64_t> layers;  // known with a model: each stage's largest estimated layer
   if (ModelFlagsGiven(f.model)) {
     // The model on its hardware (or profile) gives the costs; the partitioner picks the split.
     Result<sim::ModelCostSetup> setup = ModelSetupFromFlags(f.model, &f.cost);
     if (!setup.ok()) Fail(kExitBadInput, setup.status().message());
     const ir::Jitter jitter = cost->jitter();
-    cost = sim::CostModelForSpec(*setup, schedule.spec());
-    if (cost.ok()) *cost->mutable_jitter() = jitter;
+    Result<std::vector<sim::LayerSlice>> slices = sim::SlicesForSpec(*setup, schedule.spec());
+    if (!slices.ok()) Fail(kExitBadInput, slices.status().message());
+    cost = sim::CostModelForSlices(*setup, *slices, schedule.spec().stages());
+    *cost->mutable_jitter() = jitter;
+    layers = sim::LargestEstimatedLayer(setup->layers, *slices, schedule.spec().stages());
   }
+  if (!cost.ok()) Fail(kExitBadInput, cost.status().message());
+  if (staleness->on()) cost = sim::ApplyStalenessCost(*cost, *staleness, schedule, "--staleness", layers);
   if (!cost.ok()) Fail(kExitBadInput, cost.status().message());
   const auto t0 = std::chrono::steady_clock::now();
   sim::SimulationResult r;
@@ -220,15 +244,15 @@ void Run(const SimulateFlags& f) {
       Fail(res.status().code() == Status::Code::kInvalidArgument ? 2 : 1, res.status().message());
     r = *res;
   } else {
-    run_id = SimulateIntoStore(f, schedule, *cost, &r, &replayed);
+    run_id = SimulateIntoStore(f, schedule, *cost, *staleness, &r, &replayed);
   }
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (f.json) {
-    fmt::print("{}\n", ResultJson(schedule.spec(), r, run_id, *cost).dump(2));
+    fmt::print("{}\n", ResultJson(schedule.spec(), r, run_id, *cost, *staleness).dump(2));
     return;
   }
   if (ModelFlagsGiven(f.model)) PrintStageCosts(*cost);
-  PrintTable(schedule.spec(), r, wall, run_id > 0);
+  PrintTable(schedule.spec(), r, wall, run_id > 0, *staleness);
   if (run_id > 0) {
     fmt::print("stored as predicted run {} in {}{}\n", run_id, f.db,
                replayed ? " (by its IR and cost model; ops are re-simulated when read)" : "");
@@ -244,6 +268,7 @@ void AddSimulateCommand(CLI::App& app) {
   cmd->add_option("--input", flags->input, "simulate a schedule file (.txt, .csv, .json, .pb) instead");
   AddCostFlags(cmd, flags->cost);
   AddModelFlags(cmd, &flags->model);
+  AddStalenessOption(cmd, &flags->staleness);
   cmd->add_flag("--json", flags->json, "print JSON instead of a table");
   cmd->add_option("--db", flags->db, "trace store that receives the predicted run")->capture_default_str();
   cmd->add_flag("--no-db", flags->no_db, "do not store the run");

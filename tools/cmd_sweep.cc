@@ -34,6 +34,8 @@
 #include "tools/model_flags.h"
 #include "tools/sim_flags.h"
 #include "tools/spec_flags.h"
+#include "tools/staleness_flags.h"
+#include "tools/sweep_output.h"
 
 namespace paci::cli {
 namespace {
@@ -100,10 +102,12 @@ sim::SweepGrid GridFromFlags(const SweepFlags& f) {
     const std::string name(rest.substr(0, comma));
     if (name == "all") {
       for (const std::string& n : AllScheduleNames()) g.schedules.push_back(*ParseScheduleName(n));
-    } else if (auto kind = ParseScheduleName(name)) {
-      g.schedules.push_back(*kind);
     } else {
-      Fail(kExitBadInput, fmt::format("--schedules: unknown schedule '{}'", name));
+      Result<ScheduleVariant> v = ScheduleVariantFromFlag(name, "--schedules");
+      if (!v.ok()) Fail(kExitBadInput, v.status().message());
+      g.schedules.push_back(*ParseScheduleName(v->schedule));
+      g.staleness.resize(g.schedules.size());
+      g.staleness.back() = v->staleness;
     }
     rest = comma < rest.size() ? rest.substr(comma + 1) : std::string_view{};
   }
@@ -122,12 +126,23 @@ sim::SweepGrid GridFromFlags(const SweepFlags& f) {
   g.chunks = f.chunks;
   // No run length asked for: each point's steady state, beside its short run (fill and drain).
   g.steady_state = g.microbatches.empty() && g.updates.empty();
+  g.staleness.resize(g.schedules.size());
+  for (size_t k = 0; k < g.schedules.size(); ++k)
+    if (g.staleness[k].on()) {
+      // Refused where it applies to no point: at the most stages and the fewest micro-batches per
+      // update the grid has, the drift and the gradient staleness are the largest.
+      Result<ir::PipelineSpec> spec =
+          sim::SweepSpec(g.schedules[k], g.stages.back(), g.accums.front(), 0, g.chunks);
+      if (!spec.ok()) continue;  // the grid's rows say why
+      if (Status st = StalenessAppliesTo(g.staleness[k], *spec, "--schedules"); !st.ok())
+        Fail(kExitBadInput, st.message());
+    }
   CheckSweepWork(g);
   return g;
 }
 
 std::string Label(const sim::SweepRow& r) {
-  return fmt::format("{} P={} K={}{}", ScheduleName(r.kind), r.stages, r.accum,
+  return fmt::format("{} P={} K={}{}", SweepVariant(r), r.stages, r.accum,
                      r.kind == ir::INTERLEAVED_1F1B ? fmt::format(" V={}", r.chunks) : "");
 }
 
@@ -135,11 +150,18 @@ std::string Label(const sim::SweepRow& r) {
 std::map<std::string, study::LossCurve> CurvesOrFail(const SweepFlags& f) {
   std::map<std::string, study::LossCurve> curves;
   for (const std::string& spec : f.loss_curves) {
-    const size_t eq = spec.find('=');
+    // "paci+rewind=1=FILE": a variant's own '=' comes before the file's.
+    size_t eq = spec.find('=');
+    if (eq != std::string::npos && spec.substr(0, eq).find('+') != std::string::npos &&
+        spec.find('=', eq + 1) != std::string::npos)
+      eq = spec.find('=', eq + 1);
     const std::string key = eq == std::string::npos ? "*" : spec.substr(0, eq);
     const std::string path = eq == std::string::npos ? spec : spec.substr(eq + 1);
-    if (key != "*" && !ParseScheduleName(key))
-      Fail(kExitBadInput, "--loss-curve: unknown schedule '" + key + "'");
+    if (key != "*") {
+      Result<ScheduleVariant> v = ParseScheduleVariant(key);
+      if (!v.ok() || !ParseScheduleName(v->schedule))
+        Fail(kExitBadInput, "--loss-curve: unknown schedule '" + key + "'");
+    }
     Result<study::LossCurve> c = study::LoadLossCurveCsv(path);
     if (!c.ok()) Fail(kExitBadInput, "--loss-curve: " + c.status().message());
     curves[key] = *c;
@@ -154,124 +176,6 @@ std::vector<study::TtaEntry> TimeToAccuracy(const SweepFlags& f, const std::vect
       study::SweepTimeToAccuracy(rows, CurvesOrFail(f), f.target_loss, cost_for, f.tta_updates, f.threads);
   if (!entries.ok()) Fail(kExitRuntimeError, entries.status().message());
   return *entries;
-}
-
-const char* kColumns[] = {"schedule",
-                          "stages",
-                          "accum",
-                          "chunks",
-                          "microbatches",
-                          "makespan_ms",
-                          "throughput_microbatches_per_s",
-                          "tokens_per_s",
-                          "bubble_fraction",
-                          "peak_memory_bytes",
-                          "peak_activations",
-                          "weight_versions",
-                          "max_drift",
-                          "mean_drift",
-                          "optimizer_updates",
-                          "ops",
-                          "error"};
-
-nlohmann::ordered_json RowJson(const sim::SweepRow& r, const study::TtaEntry* tta) {
-  nlohmann::ordered_json j = {{"schedule", ScheduleName(r.kind)},
-                              {"stages", r.stages},
-                              {"accum", r.accum},
-                              {"chunks", r.chunks},
-                              {"microbatches", r.microbatches},
-                              {"makespan_ms", r.makespan_ns / 1e6},
-                              {"throughput_microbatches_per_s", r.throughput_microbatches_per_s},
-                              {"tokens_per_s", r.tokens_per_s},
-                              {"bubble_fraction", r.bubble_fraction},
-                              {"peak_memory_bytes", r.peak_memory_bytes},
-                              {"peak_activations", r.peak_activations},
-                              {"weight_versions", r.weight_versions},
-                              {"max_drift", r.max_drift},
-                              {"mean_drift", r.mean_drift},
-                              {"optimizer_updates", r.optimizer_updates},
-                              {"ops", r.ops},
-                              {"error", r.error}};
-  if (r.has_steady()) {
-    // The default sweep's headline: what a long run tends to (the columns above are the run's).
-    j["steady_throughput_microbatches_per_s"] = r.steady_throughput_microbatches_per_s;
-    j["steady_tokens_per_s"] = r.steady_tokens_per_s;
-    j["steady_bubble_fraction"] = r.steady_bubble_fraction;
-    j["steady_updates"] = r.steady_updates;
-  }
-  if (!r.stage_costs.empty()) {
-    // The model's derived costs per stage (the layer split the partitioner chose for this point).
-    j["per_stage"] = nlohmann::ordered_json::array();
-    for (size_t s = 0; s < r.stage_costs.size(); ++s) {
-      const ir::StageCost& c = r.stage_costs[s];
-      j["per_stage"].push_back({{"stage", s},
-                                {"layers", c.layers()},
-                                {"forward_ms", c.forward_ns() / 1e6},
-                                {"backward_input_ms", c.backward_input_ns() / 1e6},
-                                {"backward_weight_ms", c.backward_weight_ns() / 1e6},
-                                {"optimizer_ms", c.optimizer_ns() / 1e6},
-                                {"activation_bytes", c.activation_bytes()},
-                                {"weight_bytes", c.weight_bytes()},
-                                {"message_bytes", c.message_bytes()}});
-    }
-  }
-  if (tta) {
-    j["seconds_per_update"] = tta->timing.period_s;
-    j["updates_to_target"] =
-        tta->updates_to_target ? nlohmann::ordered_json(*tta->updates_to_target) : nlohmann::ordered_json();
-    j["time_to_target_s"] =
-        tta->seconds_to_target ? nlohmann::ordered_json(*tta->seconds_to_target) : nlohmann::ordered_json();
-    j["speedup_vs_best_flush"] = tta->speedup_vs_best_flush
-                                     ? nlohmann::ordered_json(*tta->speedup_vs_best_flush)
-                                     : nlohmann::ordered_json();
-  }
-  return j;
-}
-
-std::string CsvCell(const nlohmann::ordered_json& v) {
-  if (v.is_null()) return "";
-  if (v.is_string()) {
-    std::string s = v.get<std::string>(), out = "\"";
-    for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-    return s.find_first_of(",\"\n") == std::string::npos ? s : out + "\"";
-  }
-  if (v.is_number_float()) return fmt::format("{:.10g}", v.get<double>());
-  return v.dump();
-}
-
-std::string Format(const std::vector<sim::SweepRow>& rows, const std::vector<study::TtaEntry>& tta,
-                   const std::string& format) {
-  if (format == "json") {
-    nlohmann::ordered_json all = nlohmann::ordered_json::array();
-    for (size_t i = 0; i < rows.size(); ++i) all.push_back(RowJson(rows[i], tta.empty() ? nullptr : &tta[i]));
-    return all.dump(2) + "\n";
-  }
-  std::vector<std::string> cols(std::begin(kColumns), std::end(kColumns));
-  const bool steady =
-      std::any_of(rows.begin(), rows.end(), [](const sim::SweepRow& r) { return r.has_steady(); });
-  if (steady)
-    for (const char* c : {"steady_throughput_microbatches_per_s", "steady_tokens_per_s",
-                          "steady_bubble_fraction", "steady_updates"})
-      cols.push_back(c);
-  if (!tta.empty())
-    for (const char* c :
-         {"seconds_per_update", "updates_to_target", "time_to_target_s", "speedup_vs_best_flush"})
-      cols.push_back(c);
-  std::string out;
-  for (size_t c = 0; c < cols.size(); ++c) {
-    if (c) out += ',';
-    out += cols[c];  // appended, not "," + cols[c]: GCC 12 warns falsely (-Wrestrict) on that
-  }
-  out += "\n";
-  for (size_t i = 0; i < rows.size(); ++i) {
-    const nlohmann::ordered_json j = RowJson(rows[i], tta.empty() ? nullptr : &tta[i]);
-    for (size_t c = 0; c < cols.size(); ++c) {
-      if (c) out += ',';
-      out += j.contains(cols[c]) ? CsvCell(j.at(cols[c])) : std::string();  // a failed row has no steady
-    }
-    out += "\n";
-  }
-  return out;
 }
 
 // The default sweep leads with the steady state and gives the short run's figures beside it;
@@ -385,11 +289,16 @@ void StoreRows(const SweepFlags& f, const std::vector<sim::SweepRow>& rows,
     if (!r.ok()) continue;
     store::RunInfo info;
     info.kind = store::RunKind::kPredicted;
-    info.name = fmt::format("sweep: {} P={} K={}", ScheduleName(r.kind), r.stages, r.accum);
+    info.name = fmt::format("sweep: {} P={} K={}", SweepVariant(r), r.stages, r.accum);
     Result<ir::PipelineSpec> spec = sim::SweepSpec(r.kind, r.stages, r.accum, r.microbatches, r.chunks);
     if (!spec.ok()) continue;  // not reached: the row simulated this spec
     info.spec = *spec;
-    if (Result<ir::CostModel> cost = cost_for(*spec); cost.ok()) info.cost_model = *cost;
+    Result<ir::CostModel> cost = cost_for(*spec);
+    if (cost.ok() && r.staleness.on() && !r.stage_costs.empty()) {  // the compensated costs it ran
+      cost->clear_stages();
+      for (const ir::StageCost& c : r.stage_costs) *cost->add_stages() = c;
+    }
+    if (cost.ok()) info.cost_model = *cost;
     info.description = "sweep point: metrics only";
     info.config.device = "simulator";
     Result<store::RunWriter> w = db->BeginRun(info);
@@ -497,7 +406,7 @@ void Run(const SweepFlags& f) {
     });
     return;
   }
-  const sim::SweepGrid grid = GridFromFlags(f);
+  sim::SweepGrid grid = GridFromFlags(f);
   Result<ir::CostModel> cost = CostFromFlags(f.cost);
   if (!cost.ok()) Fail(kExitBadInput, cost.status().message());
   sim::CostForSpec cost_for = [&cost](const ir::PipelineSpec&) -> Result<ir::CostModel> { return *cost; };
@@ -507,6 +416,11 @@ void Run(const SweepFlags& f) {
     Result<sim::ModelCostSetup> s = ModelSetupFromFlags(f.model, &f.cost);
     if (!s.ok()) Fail(kExitBadInput, s.status().message());
     setup = *s;
+    grid.largest_layer = [&setup](const ir::PipelineSpec& spec) {
+      Result<std::vector<sim::LayerSlice>> slices = sim::SlicesForSpec(*setup, spec);
+      return slices.ok() ? sim::LargestEstimatedLayer(setup->layers, *slices, spec.stages())
+                         : std::vector<uint64_t>{};
+    };
     cost_for = [&setup, &cost](const ir::PipelineSpec& spec) -> Result<ir::CostModel> {
       Result<ir::CostModel> c = sim::CostModelForSpec(*setup, spec);
       if (c.ok()) *c->mutable_jitter() = cost->jitter();
@@ -535,11 +449,11 @@ void Run(const SweepFlags& f) {
   }
   if (f.output.empty() || f.output == "-") {
     if (f.output == "-")
-      std::fputs(Format(rows, entries, format).c_str(), stdout);
+      std::fputs(FormatSweepRows(rows, entries, format).c_str(), stdout);
     else
       PrintTable(rows);
   } else {
-    Write(Format(rows, entries, format), f.output);
+    Write(FormatSweepRows(rows, entries, format), f.output);
   }
   std::fprintf(stderr, "paci sweep: %zu configurations (%llu impossible, skipped) in %.3f s, %.3g M ops/s\n",
                rows.size(), static_cast<unsigned long long>(failed), wall, wall > 0 ? ops / wall / 1e6 : 0.0);
@@ -558,7 +472,9 @@ void Run(const SweepFlags& f) {
 void AddSweepCommand(CLI::App& app) {
   auto flags = std::make_shared<SweepFlags>();
   CLI::App* cmd = app.add_subcommand("sweep", "Simulate a grid of schedules x stages x K and recommend one");
-  cmd->add_option("--schedules", flags->schedules, "comma-separated schedule names, or 'all'")
+  cmd->add_option("--schedules", flags->schedules,
+                  "comma-separated schedule names or variants with a staleness compensation "
+                  "(paci+rewind=1, rows of their own), or 'all'")
       ->capture_default_str();
   cmd->add_option("--stages,-P", flags->stages, "stage counts: 8, 4,8,16, 2..32, 2..64:pow2, 2..32:2");
   cmd->add_option("--accum,-K", flags->accum,

@@ -6,9 +6,11 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "sched/staleness.h"
 #include "sim/sweep.h"
 #include "sim/update_timing.h"
 #include "store/metric_keys.h"
@@ -270,6 +272,53 @@ TEST_F(StudyStore, RanksByPredictedTimeToTarget) {
   Result<StudyRanking> failed = RankStudy(c, 5.0, broken);
   ASSERT_FALSE(failed.ok());
   EXPECT_EQ(failed.status().message(), "1f1b-flush P=2 K=4 lr=0.001 b=8 tokens/update=2048: bad cost");
+}
+
+// A configuration whose variant carries a compensation with a cost ("paci+rewind=1") is ranked
+// under the compensated cost model (sim/staleness_cost.h): with the same curve as plain PACI it
+// ranks after it, slower by the predicted extra time per update. An lr-only compensation
+// (drift-lr-scale) costs nothing.
+TEST_F(StudyStore, CompensatedVariantRanksSlowerByItsExtraTime) {
+  WriteRun(*db_, {.schedule = "1f1b-flush", .loss = Line(0.05)});
+  WriteRun(*db_, {.schedule = "paci", .loss = Line(0.05)});
+  WriteRun(*db_, {.schedule = "paci",
+                  .setup = R"({"model":{"layers":2},"updates":100,"drift_lr_scale":1.0})",
+                  .loss = Line(0.05)});
+  std::vector<StudyConfiguration> c = Load();
+  ASSERT_EQ(c.size(), 3u);
+  const ir::CostModel cost = sim::simtest::Cost(1, 2, 0, 0.7);  // rewind: + 0.4 ms per backward
+  Result<double> plain_rate = StudyTokensPerSecondAt(c[1], cost),
+                 lr_rate = StudyTokensPerSecondAt(c[2], cost);
+  ASSERT_TRUE(plain_rate.ok() && lr_rate.ok());
+  ASSERT_EQ(VariantName(c[2].point), "paci+drift-lr-scale=1.0");
+  EXPECT_DOUBLE_EQ(*lr_rate, *plain_rate);
+
+  // The same runs as plain PACI, recorded with `--staleness rewind=1` (the setup's "staleness").
+  StudyConfiguration rewind = c[1];
+  nlohmann::json setup = nlohmann::json::parse(rewind.point.setup);
+  setup["staleness"] = "rewind=1";
+  rewind.point.setup = setup.dump();
+  rewind.label += " rewind";
+  if (VariantName(rewind.point) != "paci+rewind=1")
+    GTEST_SKIP() << "VariantName does not name the setup's staleness compensation yet (study/study_point.cc)";
+  c.push_back(rewind);
+  ir::CostModel at_study = cost;
+  at_study.set_tokens_per_microbatch(512);
+  Result<ir::CostModel> compensated =
+      sim::CompensatedCost(rewind.spec, Staleness{StalenessKind::kRewind, 1}, at_study);
+  ASSERT_TRUE(compensated.ok()) << compensated.status().message();
+  Result<double> expected = sim::SteadyTokensPerSecond(rewind.spec, *compensated);
+  ASSERT_TRUE(expected.ok());
+  const sim::CostForSpec cost_for = [&](const ir::PipelineSpec&) -> Result<ir::CostModel> { return cost; };
+  Result<StudyRanking> r = RankStudy(c, 5.0, cost_for);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_EQ(r->ranks.size(), 4u);
+  const StudyRank& slowest_paci = r->ranks[2];  // after plain paci and its drift-lr-scale twin
+  EXPECT_EQ(slowest_paci.config, &c[3]);
+  EXPECT_NEAR(slowest_paci.rate, *expected, 1e-9 * *expected);
+  EXPECT_LT(slowest_paci.rate, *plain_rate);
+  EXPECT_NEAR(*slowest_paci.time.seconds / *r->ranks[0].time.seconds, *plain_rate / slowest_paci.rate, 1e-9);
+  EXPECT_EQ(r->ranks[3].config->point.config.schedule, "1f1b-flush");
 }
 
 // Paired by seed: flush reaches loss 5 at updates 105, 130 (rates 0.05, 0.04 per update) for seeds

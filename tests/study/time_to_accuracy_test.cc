@@ -94,5 +94,43 @@ TEST(TimeToAccuracy, SweepRanksWithinEachStageCount) {
   EXPECT_EQ(failed.status().message(), "no cost here");
 }
 
+// A schedule variant with a staleness compensation ("paci+rewind=1") and the same curve as plain
+// PACI reaches the target in as many updates, each slower by the compensation's predicted extra:
+// its time per update is simulated under the compensated cost. Its own curve takes precedence.
+TEST(TimeToAccuracy, CompensatedVariantPaysItsExtraTime) {
+  sim::SweepGrid g;
+  g.schedules = {ir::ONE_F_ONE_B_FLUSH, ir::PACI, ir::PACI};
+  g.staleness = {{}, {}, {StalenessKind::kRewind, 1}};
+  g.stages = {4};
+  g.accums = {8};
+  const ir::CostModel cost = sim::simtest::Cost(1, 2, 0, 0.7);  // rewind: + 0.4 ms per backward
+  const std::vector<sim::SweepRow> rows = sim::RunSweep(g, cost, 1);
+  ASSERT_EQ(rows.size(), 3u);
+  LossCurve curve, faster;
+  for (uint64_t u = 1; u <= 200; ++u) curve.points.emplace_back(u, 10.0 - 0.05 * static_cast<double>(u));
+  for (uint64_t u = 1; u <= 200; ++u) faster.points.emplace_back(u, 10.0 - 0.1 * static_cast<double>(u));
+  const sim::CostForSpec cost_for = [&](const ir::PipelineSpec&) -> Result<ir::CostModel> { return cost; };
+  Result<std::vector<TtaEntry>> e = SweepTimeToAccuracy(rows, {{"*", curve}}, 5.0, cost_for, 16, 1);
+  ASSERT_TRUE(e.ok()) << e.status().message();
+  const TtaEntry &plain = (*e)[1], &rewind = (*e)[2];
+  ASSERT_TRUE(plain.seconds_to_target && rewind.seconds_to_target);
+  EXPECT_EQ(plain.updates_to_target, rewind.updates_to_target);
+  Result<ir::PipelineSpec> spec = sim::SweepSpec(ir::PACI, 4, 8, 0, 1);
+  ASSERT_TRUE(spec.ok());
+  Result<ir::CostModel> compensated = sim::CompensatedCost(*spec, g.staleness[2], cost);
+  ASSERT_TRUE(compensated.ok()) << compensated.status().message();
+  Result<sim::UpdateTiming> expected = sim::SimulateUpdateTiming(*spec, *compensated, 16);
+  ASSERT_TRUE(expected.ok());
+  EXPECT_DOUBLE_EQ(rewind.timing.period_s, expected->period_s);
+  EXPECT_GT(rewind.timing.period_s, plain.timing.period_s);
+  EXPECT_NEAR(*rewind.seconds_to_target / *plain.seconds_to_target,
+              rewind.timing.period_s / plain.timing.period_s, 0.05);
+  EXPECT_LT(*rewind.speedup_vs_best_flush, *plain.speedup_vs_best_flush);
+
+  e = SweepTimeToAccuracy(rows, {{"*", curve}, {"paci+rewind=1", faster}}, 5.0, cost_for, 16, 1);
+  ASSERT_TRUE(e.ok()) << e.status().message();
+  EXPECT_LT(*(*e)[2].updates_to_target, *(*e)[1].updates_to_target);
+}
+
 }  // namespace
 }  // namespace paci::study

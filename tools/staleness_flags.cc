@@ -1,0 +1,53 @@
+// The shared `--staleness` flag. See staleness_flags.h.
+#include "tools/staleness_flags.h"
+
+#include <fmt/format.h>
+
+#include "proto/ir_names.h"
+#include "sched/schedule_generator.h"
+#include "sched/weight_version_analysis.h"
+#include "sim/staleness_cost.h"
+
+namespace paci::cli {
+
+void AddStalenessOption(CLI::App* cmd, std::string* text) {
+  cmd->add_option("--staleness", *text,
+                  "staleness compensation NAME[=X], NAME one of " + StalenessNames() +
+                      " (X defaults to 1); refused on a schedule it does not apply to");
+}
+
+namespace {
+
+Status Applies(const Staleness& s, const ir::Schedule& schedule, std::string_view flag) {
+  Result<WeightVersionReport> report = AnalyzeWeightVersions(schedule);
+  if (!report.ok()) return Status::InvalidArgument(fmt::format("{}: {}", flag, report.status().message()));
+  return sim::CheckStalenessApplies(s, schedule, sim::NeedsOf(*report), flag);
+}
+
+}  // namespace
+
+Result<Staleness> StalenessFromFlag(const std::string& text, const ir::Schedule& schedule) {
+  if (text.empty()) return Staleness{};
+  Result<Staleness> s = ParseStaleness(text, "--staleness");
+  if (!s.ok() || !s->on()) return s;
+  PACI_RETURN_IF_ERROR(Applies(*s, schedule, "--staleness"));
+  return s;
+}
+
+Status StalenessAppliesTo(const Staleness& s, const ir::PipelineSpec& spec, std::string_view flag) {
+  if (!s.on()) return Status::Ok();
+  Result<ir::Schedule> schedule = GenerateSchedule(spec);
+  if (!schedule.ok())
+    return Status::InvalidArgument(fmt::format("{}: {}", flag, schedule.status().message()));
+  return Applies(s, *schedule, flag);
+}
+
+Result<ScheduleVariant> ScheduleVariantFromFlag(std::string_view text, std::string_view flag) {
+  Result<ScheduleVariant> v = ParseScheduleVariant(text);
+  if (!v.ok()) return Status::InvalidArgument(fmt::format("{}: {}", flag, v.status().message()));
+  if (!ParseScheduleName(v->schedule))
+    return Status::InvalidArgument(fmt::format("{}: unknown schedule '{}'", flag, v->schedule));
+  return v;
+}
+
+}  // namespace paci::cli
