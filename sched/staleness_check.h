@@ -8,11 +8,15 @@
 #include "paci.pb.h"
 #include "proto/status.h"
 #include "sched/staleness.h"
+#include "sched/weight_version_analysis.h"
 
 namespace paci {
 
 // InvalidArgument naming `flag` when `s` needs drift (or a stale gradient) the schedule never has,
 // or conflicts with PipeMare's own correction; Internal when the schedule cannot be analysed.
 Status CheckStalenessApplies(const Staleness& s, const ir::Schedule& schedule, std::string_view flag);
+// The same with the schedule's analysis already made.
+Status CheckStalenessApplies(const Staleness& s, const ir::Schedule& schedule,
+                             const WeightVersionReport& report, std::string_view flag);
 
 }  // namespace paci

@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "proto/ir_names.h"
+#include "sched/staleness_check.h"
 
 namespace paci::sim {
 namespace {
@@ -26,10 +27,13 @@ uint64_t LayerBytes(const ir::StageCost& c, const std::vector<uint64_t>& largest
 }  // namespace
 
 std::vector<uint64_t> LargestEstimatedLayer(const std::vector<LayerCost>& layers,
-                                            const std::vector<LayerSlice>& slices, uint32_t stages) {
+                                            const std::vector<LayerSlice>& slices, uint32_t stages,
+                                            StalenessKind kind) {
   std::vector<uint64_t> out(stages, 0);
+  const int first = kind == StalenessKind::kPredict ? 0 : 1;  // layer 0: the embedding
   for (size_t v = 0; v < slices.size() && stages > 0; ++v)
-    for (int l = std::max(1, slices[v].first); l < slices[v].last && l < static_cast<int>(layers.size()); ++l)
+    for (int l = std::max(first, slices[v].first); l < slices[v].last && l < static_cast<int>(layers.size());
+         ++l)
       out[v % stages] = std::max(out[v % stages], layers[l].weight_bytes);
   return out;
 }
@@ -62,25 +66,6 @@ std::vector<StageCompensation> CompensationPerStage(const Staleness& s, const We
   return out;
 }
 
-Status CheckStalenessApplies(const Staleness& s, const ir::Schedule& schedule, const StalenessNeeds& needs,
-                             std::string_view flag) {
-  if (!s.on()) return Status::Ok();
-  const std::string kind = ScheduleName(schedule.spec().kind());
-  const std::string text = StalenessText(s);
-  if (NeedsDrift(s.kind) && !needs.any_drift)
-    return Status::InvalidArgument(fmt::format(
-        "{}: {} does not apply to {}: no micro-batch's weights change between its forward and backward", flag,
-        text, kind));
-  if (NeedsStaleGradient(s.kind) && !needs.any_stale_gradient)
-    return Status::InvalidArgument(
-        fmt::format("{}: {} does not apply to {}: no gradient is applied to weights newer than its forward's",
-                    flag, text, kind));
-  if (ConflictsWithPipeMare(s.kind) && schedule.spec().kind() == ir::PIPEMARE)
-    return Status::InvalidArgument(fmt::format(
-        "{}: {} does not apply to pipemare: it estimates the weights with its own correction", flag, text));
-  return Status::Ok();
-}
-
 Result<ir::CostModel> ApplyStalenessCost(const ir::CostModel& cost, const Staleness& s,
                                          const StalenessNeeds& needs,
                                          const std::vector<uint64_t>& largest_layer) {
@@ -101,7 +86,9 @@ Result<ir::CostModel> ApplyStalenessCost(const ir::CostModel& cost, const Stalen
   for (size_t i = 0; i < P; ++i) {
     ir::StageCost& c = *out.mutable_stages(static_cast<int>(i));
     const int64_t opt = c.optimizer_ns();
-    c.set_optimizer_ns(opt + ExtraNs(k.optimizer_floats_per_param, opt));
+    // The executor corrects a step only when its gradients are stale (PACI's last stage: never).
+    if (needs.stale_gradient_stages[i] != 0)
+      c.set_optimizer_ns(opt + ExtraNs(k.optimizer_floats_per_param, opt));
     if (needs.drifted[i] == 0) continue;
     c.set_forward_ns(c.forward_ns() + ExtraNs(k.forward_floats_per_param, opt));
     // BACKWARD takes backward_input + backward_weight, BACKWARD_INPUT the first: both are charged.
@@ -117,9 +104,8 @@ Result<ir::CostModel> ApplyStalenessCost(const ir::CostModel& cost, const Stalen
   if (!s.on()) return cost;
   Result<WeightVersionReport> report = AnalyzeWeightVersions(schedule);
   if (!report.ok()) return report.status();
-  const StalenessNeeds needs = NeedsOf(*report);
-  PACI_RETURN_IF_ERROR(CheckStalenessApplies(s, schedule, needs, flag));
-  return ApplyStalenessCost(cost, s, needs, largest_layer);
+  PACI_RETURN_IF_ERROR(CheckStalenessApplies(s, schedule, *report, flag));  // sched/staleness_check.h
+  return ApplyStalenessCost(cost, s, NeedsOf(*report), largest_layer);
 }
 
 }  // namespace paci::sim

@@ -22,10 +22,12 @@ namespace paci::sim {
 inline constexpr double kOptimizerFloatsPerParam = 7;
 
 // Per stage, the weight bytes of its largest layer a weight estimate covers (the transient
-// buffer), from a model's layer costs and split (stage s holds slices s, s+P, ...). The embedding
-// is left out: its backward reads no weights.
+// buffer), from a model's layer costs and split (stage s holds slices s, s+P, ...). A rewind leaves
+// the embedding out (its backward reads no weights); a prediction estimates it too, as the
+// executor does (exec/runtime/weight_estimate.h).
 std::vector<uint64_t> LargestEstimatedLayer(const std::vector<LayerCost>& layers,
-                                            const std::vector<LayerSlice>& slices, uint32_t stages);
+                                            const std::vector<LayerSlice>& slices, uint32_t stages,
+                                            StalenessKind kind = StalenessKind::kRewind);
 
 // Per stage of a schedule: backwards analysed, and those whose weights moved since their forward
 // (drift > 0): the ops rewind (backwards) or predict (forwards, whose future drift it is) run on.
@@ -50,17 +52,11 @@ struct StageCompensation {
 };
 std::vector<StageCompensation> CompensationPerStage(const Staleness& s, const WeightVersionReport& report);
 
-// OK when `s` means something on `schedule` (NeedsDrift: some drift > 0; NeedsStaleGradient: some
-// stale gradient; rewind and predict not on PipeMare, which estimates the weights itself). The
-// error starts with `flag` and says why.
-Status CheckStalenessApplies(const Staleness& s, const ir::Schedule& schedule, const StalenessNeeds& needs,
-                             std::string_view flag);
-
 // `cost` (1 or P stage entries) with `s`'s cost added, one entry per stage of `needs`:
 //  forward_ns / backward_input_ns += floats per param x optimizer_ns / 7 on stages with drift > 0.
 //    An upper bound: every forward or backward of such a stage is charged (only those with drift
 //    > 0 do the work) for every parameter of the stage (the executor skips the embedding's);
-//  optimizer_ns += floats per param x optimizer_ns / 7 on every stage (delay-comp: every step);
+//  optimizer_ns += floats per param x optimizer_ns / 7 on stages with stale gradients (delay-comp);
 //  transient_bytes, kinds with a layer estimate, on stages with drift > 0: the largest estimated
 //    layer (`largest_layer`, one per stage, when the costs come from a model), else
 //    ceil(weight_bytes / max(1, layers)) (exact for equal layers; weight_bytes without layers).

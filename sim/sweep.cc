@@ -93,8 +93,9 @@ SweepRow RunPoint(const SweepRow& point, const CostForSpec& cost_for, const Swee
   row.microbatches = spec->total_microbatches();
   Result<ir::CostModel> cost = cost_for(*spec);
   if (cost.ok() && row.staleness.on())
-    cost = CompensatedCost(*spec, row.staleness, *cost,
-                           grid.largest_layer ? grid.largest_layer(*spec) : std::vector<uint64_t>{});
+    cost = CompensatedCost(
+        *spec, row.staleness, *cost,
+        grid.largest_layer ? grid.largest_layer(*spec, row.staleness.kind) : std::vector<uint64_t>{});
   if (!cost.ok()) {
     row.error = cost.status().message();
     return row;

@@ -30,7 +30,7 @@ struct SweepGrid {
   std::vector<Staleness> staleness;
   // Per spec, each stage's largest estimated layer (LargestEstimatedLayer) when the costs come
   // from a model; null: from the cost model's own weight bytes and layer count.
-  std::function<std::vector<uint64_t>(const ir::PipelineSpec&)> largest_layer;
+  std::function<std::vector<uint64_t>(const ir::PipelineSpec&, StalenessKind)> largest_layer;
   std::vector<uint32_t> stages;
   std::vector<uint32_t> accums;
   std::vector<uint64_t> microbatches;  // run lengths N; empty: 8 * max(P, K) per point

@@ -54,8 +54,9 @@ std::optional<MeanInterval> GapToFlush(const StudyConfiguration& c, const StudyC
 
 bool IsPlainFormOf(const StudyConfiguration& p, const StudyConfiguration& c) {
   const store::RunConfig &a = p.point.config, &b = c.point.config;
-  return VariantName(c.point) != b.schedule && VariantName(p.point) == a.schedule && a.schedule == b.schedule &&
-         a.stages == b.stages && a.accum == b.accum && a.lr == b.lr && a.tokens_per_update == b.tokens_per_update &&
+  return VariantName(c.point) != b.schedule && VariantName(p.point) == a.schedule &&
+         a.schedule == b.schedule && a.stages == b.stages && a.accum == b.accum && a.lr == b.lr &&
+         a.tokens_per_update == b.tokens_per_update &&
          SharedSetup(p.point.setup) == SharedSetup(c.point.setup);
 }
 

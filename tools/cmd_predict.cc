@@ -144,14 +144,15 @@ std::vector<sim::LayerSlice> TrainSplit(const exec::GPTConfig& cfg, const ir::Pi
 // `largest` (may be null) receives each stage's largest estimated layer (sim/staleness_cost.h).
 ir::CostModel CostFromProfile(const PredictFlags& f, const exec::GPTConfig& cfg, uint32_t microbatch,
                               const ir::PipelineSpec& spec, const std::string& cuts,
-                              std::vector<uint64_t>* largest = nullptr) {
+                              std::vector<uint64_t>* largest = nullptr,
+                              StalenessKind kind = StalenessKind::kRewind) {
   Result<sim::ModelCostSetup> setup = ModelSetupFromFlags(f.model, nullptr);
   if (!setup.ok()) Fail(kExitBadInput, setup.status().message());
   const Status match =
       sim::CheckProfileMatches(setup->profile, ShapeOf(cfg), microbatch, "--profile: " + f.model.profile);
   if (!match.ok()) Fail(kExitBadInput, match.message());
   const std::vector<sim::LayerSlice> slices = TrainSplit(cfg, spec, cuts);
-  if (largest) *largest = sim::LargestEstimatedLayer(setup->layers, slices, spec.stages());
+  if (largest) *largest = sim::LargestEstimatedLayer(setup->layers, slices, spec.stages(), kind);
   return sim::CostModelForSlices(*setup, slices, spec.stages());
 }
 
@@ -317,7 +318,7 @@ void PredictBeforeRun(const PredictFlags& f) {
     cfg.block_size = static_cast<int>(p->model().seq());
     cfg.vocab_size = static_cast<int>(p->model().vocab());
     cfg.tie = p->model().tie();
-    cost = CostFromProfile(f, cfg, p->microbatch_size(), *spec, "", &largest);
+    cost = CostFromProfile(f, cfg, p->microbatch_size(), *spec, "", &largest, staleness->kind);
   } else {
     Result<ir::CostModel> c = sim::LoadCostModelFile(f.cost_file);
     if (!c.ok()) Fail(kExitBadInput, "--cost: " + c.status().message());

@@ -229,7 +229,7 @@ void Run(const SimulateFlags& f) {
     if (!slices.ok()) Fail(kExitBadInput, slices.status().message());
     cost = sim::CostModelForSlices(*setup, *slices, schedule.spec().stages());
     *cost->mutable_jitter() = jitter;
-    layers = sim::LargestEstimatedLayer(setup->layers, *slices, schedule.spec().stages());
+    layers = sim::LargestEstimatedLayer(setup->layers, *slices, schedule.spec().stages(), staleness->kind);
   }
   if (!cost.ok()) Fail(kExitBadInput, cost.status().message());
   if (staleness->on()) cost = sim::ApplyStalenessCost(*cost, *staleness, schedule, "--staleness", layers);

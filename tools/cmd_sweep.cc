@@ -416,9 +416,9 @@ void Run(const SweepFlags& f) {
     Result<sim::ModelCostSetup> s = ModelSetupFromFlags(f.model, &f.cost);
     if (!s.ok()) Fail(kExitBadInput, s.status().message());
     setup = *s;
-    grid.largest_layer = [&setup](const ir::PipelineSpec& spec) {
+    grid.largest_layer = [&setup](const ir::PipelineSpec& spec, StalenessKind kind) {
       Result<std::vector<sim::LayerSlice>> slices = sim::SlicesForSpec(*setup, spec);
-      return slices.ok() ? sim::LargestEstimatedLayer(setup->layers, *slices, spec.stages())
+      return slices.ok() ? sim::LargestEstimatedLayer(setup->layers, *slices, spec.stages(), kind)
                          : std::vector<uint64_t>{};
     };
     cost_for = [&setup, &cost](const ir::PipelineSpec& spec) -> Result<ir::CostModel> {

@@ -5,8 +5,8 @@
 
 #include "proto/ir_names.h"
 #include "sched/schedule_generator.h"
+#include "sched/staleness_check.h"
 #include "sched/weight_version_analysis.h"
-#include "sim/staleness_cost.h"
 
 namespace paci::cli {
 
@@ -21,7 +21,7 @@ namespace {
 Status Applies(const Staleness& s, const ir::Schedule& schedule, std::string_view flag) {
   Result<WeightVersionReport> report = AnalyzeWeightVersions(schedule);
   if (!report.ok()) return Status::InvalidArgument(fmt::format("{}: {}", flag, report.status().message()));
-  return sim::CheckStalenessApplies(s, schedule, sim::NeedsOf(*report), flag);
+  return CheckStalenessApplies(s, schedule, *report, flag);
 }
 
 }  // namespace

@@ -50,18 +50,24 @@ TEST(Staleness, SimulateChargesTheCompensationAndShowsItsTransientMemory) {
   EXPECT_NE(table.out.find("stage 3 rewind=1: transient none"), std::string::npos);
 }
 
-// With a model the transient is one block's weights (GPT-2 small, bf16: (12 x 768^2 + 13 x 768) x 2
-// bytes), not the embedding on stage 0, and none on the last stage, whose backwards never drift.
+// With a model a rewind's transient is one block's weights (GPT-2 small, bf16: (12 x 768^2 + 13 x
+// 768) x 2 bytes), not the embedding on stage 0 (its backward reads no weights), and none on the
+// last stage, whose backwards never drift. A prediction estimates the embedding too (its forward
+// reads it): stage 0 then holds the embedding's size, (50257 + 1024) x 768 x 2 bytes.
 TEST(Staleness, SimulateWithAModelHoldsTheLargestLayerThatIsEstimated) {
-  const nlohmann::json j =
-      Json(Paci("simulate --schedule paci -P 4 -K 3 --updates 6 --model gpt2 --hardware h100 --staleness "
-                "predict --no-db "
-                "--json"));
+  const std::string run =
+      "simulate --schedule paci -P 4 -K 3 --updates 6 --model gpt2 --hardware h100 --no-db --json";
+  const nlohmann::json j = Json(Paci(run + " --staleness rewind"));
   ASSERT_TRUE(j.is_object());
   const uint64_t block = (12ull * 768 * 768 + 13 * 768) * 2;
   EXPECT_EQ(j["per_stage"][0]["transient_bytes"], block);
   EXPECT_EQ(j["per_stage"][1]["transient_bytes"], block);
   EXPECT_EQ(j["per_stage"][3]["transient_bytes"], 0);
+  const nlohmann::json p = Json(Paci(run + " --staleness predict"));
+  ASSERT_TRUE(p.is_object());
+  EXPECT_EQ(p["per_stage"][0]["transient_bytes"], (50257ull + 1024) * 768 * 2);
+  EXPECT_EQ(p["per_stage"][1]["transient_bytes"], block);
+  EXPECT_EQ(p["per_stage"][3]["transient_bytes"], 0);
 }
 
 TEST(Staleness, RefusedWhereItDoesNotApply) {
