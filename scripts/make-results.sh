@@ -10,7 +10,8 @@
 # --paci PATH  the paci binary (default: build/tools/paci)
 # --only DIR   rebuild one results folder (e.g. p8-k; "." is docs/results itself)
 #
-# Per folder: final.csv and seeds.csv (final losses; the same for every target), tta-<target>.csv
+# Per folder: final.csv and seeds.csv (final losses; the same for every target), variants.csv (each
+# compensated variant against its plain form, where there are some), tta-<target>.csv
 # and its markdown table table-<target>.md (scripts/study_table.py) for each target, and the plots of
 # the first target's report (tta-<target>.png for its bars).
 set -euo pipefail
@@ -48,6 +49,11 @@ reports=(
   "w256|w256.db|3.0 2.8|"
   "w512|w512.db|3.0 2.8|"
   "p8-baselines|p8.db|3.0 3.6|--accum 1,8 --lr 1e-3 --schedules paci,1f1b-flush,pipedream,pipedream-2bw,pipemare"
+  # docs/results-staleness.md: the staleness compensations (issue 27)
+  "staleness/p8-k8|staleness-p8.db|2.6 2.5 2.4|--accum 8"
+  "staleness/p8-k7|staleness-p8.db|2.6 2.5 2.4|--accum 7"
+  "staleness/w256|staleness-w256.db|3.0 2.6 2.4|"
+  "staleness/w512|staleness-w512.db|3.0 2.8|"
 )
 
 tmp=$(mktemp -d)
@@ -71,6 +77,7 @@ for entry in "${reports[@]}"; do
     cp "$work/tta.csv" "$dest/tta-$t.csv"
     if [ "$first" = 1 ]; then
       cp "$work/final.csv" "$work/seeds.csv" "$dest/"
+      [ ! -f "$work/variants.csv" ] || cp "$work/variants.csv" "$dest/"
       for png in "$work"/*.png; do
         [ -e "$png" ] || continue
         name=$(basename "$png")

@@ -26,6 +26,7 @@
 
 #include "proto/exit_codes.h"
 #include "proto/ir_names.h"
+#include "sched/staleness.h"
 #include "sim/cost_model_file.h"
 #include "store/trace_store.h"
 #include "study/loss_curve_study.h"
@@ -269,16 +270,26 @@ void WriteTta(const std::vector<Configuration>& configs, const std::vector<TtaRo
 }
 
 #ifdef PACI_HAVE_PLOT
-// One colour per schedule in every figure of every report, so figures compare at a glance; the
-// mitigated PACI variants share a red. Members of a family (K) differ by dash (DashOf).
+// One colour per schedule in every figure of every report, so figures compare at a glance, and one
+// per staleness compensation of a variant ("paci+predict=1": predict's). Members of a family (K)
+// differ by dash (DashOf).
 std::string ScheduleColor(const std::string& variant) {
   static const std::map<std::string, std::string> kColors = {
       {"1f1b-flush", "#4e79a7"}, {"paci", "#f28e2b"},
       {"pipedream", "#59a14f"},  {"pipedream-2bw", "#b07aa1"},
       {"pipemare", "#9c755f"},   {"gpipe", "#76b7b2"},
       {"zb-h1", "#edc948"},      {"interleaved-1f1b", "#ff9da7"}};
+  static const std::map<StalenessKind, std::string> kCompensationColors = {
+      {StalenessKind::kDriftLrScale, "#e15759"},
+      {StalenessKind::kStageLr, "#7f7f7f"},
+      {StalenessKind::kRewind, "#17becf"},
+      {StalenessKind::kPredict, "#2ca02c"},
+      {StalenessKind::kDelayComp, "#8c6d31"}};
   if (auto it = kColors.find(variant); it != kColors.end()) return it->second;
-  return variant.rfind("paci+", 0) == 0 ? "#e15759" : "#bab0ac";
+  if (Result<ScheduleVariant> v = ParseScheduleVariant(variant); v.ok())
+    if (auto it = kCompensationColors.find(v->staleness.kind); it != kCompensationColors.end())
+      return it->second;
+  return "#bab0ac";
 }
 
 // A dash per K: the i-th smallest K of the report gets dash pattern i, in every figure of it.
