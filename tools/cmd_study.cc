@@ -160,13 +160,17 @@ pid_t Spawn(const Point& p, const std::string& log, const PointClaim& claim) {
   posix_spawn_file_actions_adddup2(&actions, claim.fd(), PointClaim::kChildFd);
   posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-  const std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
+  std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
+  if (const size_t gone = self.rfind(" (deleted)"); gone != std::string::npos) self.resize(gone);
   std::vector<char*> argv;
   argv.push_back(const_cast<char*>(self.c_str()));
   for (const std::string& a : p.args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
   pid_t pid = 0;
-  const int err = posix_spawn(&pid, self.c_str(), &actions, nullptr, argv.data(), environ);
+  // This very binary, not the file now at its path: a rebuild during a long study replaced (or
+  // deleted) that file, so every later point failed to start, or would have trained with another
+  // build than the points before it. /proc/self/exe still names the inode this process runs.
+  const int err = posix_spawn(&pid, "/proc/self/exe", &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   if (err != 0) Fail(kExitRuntimeError, fmt::format("cannot start {}: {}", self, std::strerror(err)));
   return pid;
