@@ -52,6 +52,7 @@ reports=(
   # docs/results-staleness.md: the staleness compensations (issue 27)
   "staleness/p8-k8|staleness-p8.db|2.5 2.6 2.4|--accum 8"
   "staleness/p8-k7|staleness-p8.db|2.5 2.6 2.4|--accum 7"
+  "staleness/w256|staleness-w256.db|2.6 3.0 2.4|"
   "staleness/w512|staleness-w512.db|3.0 2.8|"
 )
 
