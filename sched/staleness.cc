@@ -7,6 +7,8 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "proto/ir_names.h"
+
 namespace paci {
 namespace {
 
@@ -29,7 +31,10 @@ std::string_view StalenessName(StalenessKind kind) {
 
 std::string StalenessNames() {
   std::string out;
-  for (const auto& [k, name] : kNames) out += (out.empty() ? "" : "|") + std::string(name);
+  for (const auto& [k, name] : kNames) {
+    if (!out.empty()) out += '|';
+    out += name;
+  }
   return out;
 }
 
@@ -101,6 +106,8 @@ Result<ScheduleVariant> ParseScheduleVariant(std::string_view text) {
   ScheduleVariant v;
   const size_t plus = text.find('+');
   v.schedule = std::string(text.substr(0, plus));
+  if (!ParseScheduleName(v.schedule))
+    return Status::InvalidArgument(fmt::format("unknown schedule '{}'", v.schedule));
   if (plus == std::string_view::npos) return v;
   Result<Staleness> s = ParseStaleness(text.substr(plus + 1), fmt::format("schedule variant '{}'", text));
   if (!s.ok()) return s.status();

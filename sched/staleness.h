@@ -64,7 +64,7 @@ struct StalenessCost {
 StalenessCost CostOf(StalenessKind kind);
 
 // A schedule and its compensation, as sweeps, studies and reports name them: "paci+rewind=1".
-// A bare schedule name has kind kNone.
+// A bare schedule name has kind kNone; an unknown schedule name is an error.
 struct ScheduleVariant {
   std::string schedule;
   Staleness staleness;

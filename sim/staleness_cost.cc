@@ -45,8 +45,6 @@ StalenessNeeds NeedsOf(const WeightVersionReport& report) {
     n.backwards.push_back(st.backwards);
     n.drifted.push_back(st.backwards - std::min(zero, st.backwards));
     n.stale_gradient_stages.push_back(st.max_gradient_staleness > 0 ? 1 : 0);
-    n.any_drift = n.any_drift || n.drifted.back() > 0;
-    n.any_stale_gradient = n.any_stale_gradient || st.max_gradient_staleness > 0;
   }
   return n;
 }

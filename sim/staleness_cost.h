@@ -35,7 +35,6 @@ struct StalenessNeeds {
   std::vector<uint64_t> backwards;
   std::vector<uint64_t> drifted;
   std::vector<uint64_t> stale_gradient_stages;  // 1 where some applied gradient is stale
-  bool any_drift = false, any_stale_gradient = false;
 };
 StalenessNeeds NeedsOf(const WeightVersionReport& report);
 

@@ -340,16 +340,25 @@ Result<Staleness> StalenessOf(const PipelineTrainFlags& f) {
   return ParseStaleness(f.staleness);
 }
 
+namespace {
+
+// Rewind, predict and delay-comp have no CUDA kernels yet (the backend refuses them too).
+Status StalenessOnDevice(const Staleness& s, const std::string& device) {
+  if (RunsOnCuda(s.kind) || device != "cuda") return Status::Ok();
+  return Status::InvalidArgument(fmt::format(
+      "--staleness {}: not on --device cuda yet (no kernel); drift-lr-scale and stage-lr run there",
+      StalenessText(s)));
+}
+
+}  // namespace
+
 Status CheckTrainArgs(const TrainArgs& t) {
   PACI_RETURN_IF_ERROR(exec::train_config_check(t.cfg));
   if (t.pipe.schedule.empty()) return Status::Ok();
   PACI_RETURN_IF_ERROR(StagesInRange(t.pipe.stages));
   Result<Staleness> staleness = StalenessOf(t.pipe);
   if (!staleness.ok()) return staleness.status();
-  if (!RunsOnCuda(staleness->kind) && t.pipe.device == "cuda")
-    return Status::InvalidArgument(fmt::format(
-        "--staleness {}: not on --device cuda yet (no kernel); drift-lr-scale and stage-lr run there",
-        StalenessText(*staleness)));
+  PACI_RETURN_IF_ERROR(StalenessOnDevice(*staleness, t.pipe.device));
   // PlanPipeline's refusal, made before training so that a study refuses it once (issue 25: a
   // study re-run with --grad-clip skipped points its identity could not tell apart).
   if (t.cfg.grad_clip > 0)
@@ -374,11 +383,7 @@ void CheckStaleness(const PipelineTrainFlags& f, const ir::Schedule& schedule) {
   Status st = CheckStalenessApplies(*s, schedule, flag);
   if (st.code() == Status::Code::kInternal) Fail(kExitRuntimeError, st.message());
   if (!st.ok()) Fail(kExitBadInput, st.message());
-  if (!RunsOnCuda(s->kind) && f.device == "cuda")
-    Fail(kExitBadInput,
-         fmt::format("--staleness {}: not on --device cuda yet (no kernel); drift-lr-scale and "
-                     "stage-lr run there",
-                     StalenessText(*s)));
+  if (Status on = StalenessOnDevice(*s, f.device); !on.ok()) Fail(kExitBadInput, on.message());
 }
 
 void RunPipelineTrain(const exec::TrainConfig& cfg, const PipelineTrainFlags& f,

@@ -16,21 +16,11 @@ void AddStalenessOption(CLI::App* cmd, std::string* text) {
                       " (X defaults to 1); refused on a schedule it does not apply to");
 }
 
-namespace {
-
-Status Applies(const Staleness& s, const ir::Schedule& schedule, std::string_view flag) {
-  Result<WeightVersionReport> report = AnalyzeWeightVersions(schedule);
-  if (!report.ok()) return Status::InvalidArgument(fmt::format("{}: {}", flag, report.status().message()));
-  return CheckStalenessApplies(s, schedule, *report, flag);
-}
-
-}  // namespace
-
 Result<Staleness> StalenessFromFlag(const std::string& text, const ir::Schedule& schedule) {
   if (text.empty()) return Staleness{};
   Result<Staleness> s = ParseStaleness(text, "--staleness");
   if (!s.ok() || !s->on()) return s;
-  PACI_RETURN_IF_ERROR(Applies(*s, schedule, "--staleness"));
+  PACI_RETURN_IF_ERROR(CheckStalenessApplies(*s, schedule, "--staleness"));
   return s;
 }
 
@@ -39,14 +29,12 @@ Status StalenessAppliesTo(const Staleness& s, const ir::PipelineSpec& spec, std:
   Result<ir::Schedule> schedule = GenerateSchedule(spec);
   if (!schedule.ok())
     return Status::InvalidArgument(fmt::format("{}: {}", flag, schedule.status().message()));
-  return Applies(s, *schedule, flag);
+  return CheckStalenessApplies(s, *schedule, flag);
 }
 
 Result<ScheduleVariant> ScheduleVariantFromFlag(std::string_view text, std::string_view flag) {
   Result<ScheduleVariant> v = ParseScheduleVariant(text);
   if (!v.ok()) return Status::InvalidArgument(fmt::format("{}: {}", flag, v.status().message()));
-  if (!ParseScheduleName(v->schedule))
-    return Status::InvalidArgument(fmt::format("{}: unknown schedule '{}'", flag, v->schedule));
   return v;
 }
 
