@@ -13,7 +13,9 @@
 # PACI_TABLE_ONLY=1 prints the table of an existing $PACI_OUT without running anything.
 # Environment: PACI_UPDATES (default 20), PACI_OUT (default bench/prediction_accuracy.out), PACI_BIN
 # (default build/tools/paci; a copy keeps a rebuild from changing the binary mid-run),
-# PACI_SCHEDULES, PACI_STAGES, PACI_KS (space-separated subsets, default all / "2 4" / "4 8").
+# PACI_SCHEDULES, PACI_STAGES, PACI_KS (space-separated subsets, default all / "2 4" / "4 8"),
+# PACI_REPEATS (default 1): every case again, with a fresh profile, this many times in all (the
+# whole set once, then again, so that a slow minute of the host does not fall on one case only).
 # PipeDream has K = 1: one case per P, of 4 x PACI_UPDATES micro-batches.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,7 +30,8 @@ B=8
 load1() { cut -d' ' -f1 /proc/loadavg; }
 read -r -a KS <<< "${PACI_KS:-4 8}"
 
-[[ -n "${PACI_TABLE_ONLY:-}" ]] || for sched in ${PACI_SCHEDULES:-gpipe 1f1b-flush interleaved-1f1b zb-h1 pipedream pipedream-2bw pipemare paci}; do
+[[ -n "${PACI_TABLE_ONLY:-}" ]] || for rep in $(seq 1 "${PACI_REPEATS:-1}"); do
+for sched in ${PACI_SCHEDULES:-gpipe 1f1b-flush interleaved-1f1b zb-h1 pipedream pipedream-2bw pipemare paci}; do
   for P in ${PACI_STAGES:-2 4}; do
     for K in "${KS[@]}"; do
       U="$UPDATES"
@@ -39,9 +42,9 @@ read -r -a KS <<< "${PACI_KS:-4 8}"
       spec=(--accum "$K" --updates "$U")
       chunks=(); [[ "$sched" == interleaved-1f1b ]] && chunks=(--chunks 2)
       spec+=("${chunks[@]}")
-      tag="$sched-P$P-K$K"
+      tag="$sched-P$P-K$K-r$rep"
       load_profile="$(load1)"
-      "$PACI" profile "${MODEL[@]}" --microbatch-size "$B" --threads 1 --colocate "$P" \
+      "$PACI" profile "${MODEL[@]}" --microbatch-size "$B" --threads 1 --colocate "$P" --max-seconds-per-layer 1 \
         -o "$OUT/$tag.profile.json" > "$OUT/$tag.profile.txt" 2>/dev/null
       "$PACI" predict --schedule "$sched" --stages "$P" "${spec[@]}" --profile "$OUT/$tag.profile.json" \
         --db "$DB" --json --name "before: $tag" > "$OUT/$tag.alone.json"
@@ -59,6 +62,7 @@ read -r -a KS <<< "${PACI_KS:-4 8}"
     done
   done
 done
+done
 
 python3 - "$OUT" <<'EOF'
 import json, os, sqlite3, statistics, sys
@@ -69,9 +73,11 @@ run_ids = {name: rid for rid, name in db.execute("select id, name from runs")}
 def compute_busy_ns(run):  # all stages' compute-lane time (lane 0)
     return db.execute("select sum(end_ns - start_ns) from ops where run = ? and lane = 0", (run,)).fetchone()[0] or 0
 
-rows, errs = [], {"alone": [], "coloc": []}
-bub = {"alone": [], "coloc": []}
-loads, residuals = [], []
+rows = []
+errs = {}  # (P, kind) -> |errors|
+bub = {}
+loads, residuals = [], {}
+per_case = {}  # case without the repeat -> [co-located error, ...]
 for name in sorted(os.listdir(out)):
     if not name.endswith(".measured.json"): continue
     tag = name[:-len(".measured.json")]
@@ -87,15 +93,16 @@ for name in sorted(os.listdir(out)):
     for kind in ("alone", "coloc"):
         p = json.load(open(os.path.join(out, f"{tag}.{kind}.json")))["predicted"]
         e = (p["makespan_ms"] - m["makespan_ms"]) / m["makespan_ms"] * 100
-        errs[kind].append(abs(e))
+        errs.setdefault((P, kind), []).append(abs(e))
+        if kind == "coloc": per_case.setdefault(tag.rsplit("-r", 1)[0], []).append(e)
         be = max(abs(a - b) for a, b in zip(p["stage_bubble_fraction"], m["stage_bubble_fraction"]))
-        bub[kind].append(be)
+        bub.setdefault((P, kind), []).append(be)
         cells += [f"{p['makespan_ms']:.0f}", f"{e:+.1f}%", f"{be:.3f}"]
     # Diagnostic (reads the run): op-speed ratio, and the makespan error left without it.
     coloc = json.load(open(os.path.join(out, f"{tag}.coloc.json")))["predicted"]
     ratio = compute_busy_ns(measured_json["measured_run"]) / compute_busy_ns(run_ids[f"before: {tag} co-located"])
     rest = (coloc["makespan_ms"] * ratio - m["makespan_ms"]) / m["makespan_ms"] * 100
-    residuals.append(abs(rest))
+    residuals.setdefault(P, []).append(abs(rest))
     cells += [f"{ratio:.2f}", f"{rest:+.1f}%"]
     rows.append(cells)
 print("| case | load: profile / start / end | co-location at P | measured ms | alone: predicted ms | error | "
@@ -104,10 +111,18 @@ print("| case | load: profile / start / end | co-location at P | measured ms | a
 print("|---|---|---|---|---|---|---|---|---|---|---|---|")
 for r in rows: print("| " + " | ".join(r) + " |")
 print()
-for kind in ("alone", "coloc"):
-    print(f"- {kind}: median |makespan error| {statistics.median(errs[kind]):.1f}%, max {max(errs[kind]):.1f}%; "
-          f"median max-stage bubble error {statistics.median(bub[kind]):.3f}")
-print(f"- diagnostic, op speed divided out: median |makespan error| {statistics.median(residuals):.1f}%, "
-      f"max {max(residuals):.1f}%")
+if any(len(v) > 1 for v in per_case.values()):
+    print("| case | co-located error per repeat | median | spread (max - min) |")
+    print("|---|---|---|---|")
+    for case, es in sorted(per_case.items()):
+        print(f"| {case} | {' / '.join(f'{e:+.1f}%' for e in es)} | {statistics.median(es):+.1f}% | {max(es) - min(es):.1f} |")
+    print()
+for P in sorted({p for p, _ in errs}):
+    for kind in ("alone", "coloc"):
+        e = errs[(P, kind)]
+        print(f"- P = {P}, {kind}: median |makespan error| {statistics.median(e):.1f}%, max {max(e):.1f}% "
+              f"({len(e)} runs); median max-stage bubble error {statistics.median(bub[(P, kind)]):.3f}")
+    print(f"- P = {P}, diagnostic, op speed divided out: median |makespan error| "
+          f"{statistics.median(residuals[P]):.1f}%, max {max(residuals[P]):.1f}%")
 print(f"- load average (1 min) over the cases: {min(loads):.1f} .. {max(loads):.1f}, median {statistics.median(loads):.1f}")
 EOF

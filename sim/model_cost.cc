@@ -403,6 +403,11 @@ std::vector<LayerCost> LayerCostsFromProfile(const ir::Profile& profile) {
     c.backward_input_ns = l.backward_input_ns();
     c.backward_weight_ns = l.backward_weight_ns();
     c.optimizer_ns = l.optimizer_ns();
+    if (profile.cold_records() > 0) {
+      c.forward_cold_ns = l.forward_cold_ns();
+      c.backward_input_cold_ns = l.backward_input_cold_ns();
+      c.backward_weight_cold_ns = l.backward_weight_cold_ns();
+    }
     c.activation_bytes = l.activation_bytes();
     c.weight_bytes = l.weight_bytes();
     c.gradient_bytes = l.gradient_bytes();
@@ -436,19 +441,43 @@ std::vector<LayerLoad> LayerLoads(const std::vector<LayerCost>& layers) {
   return out;
 }
 
+std::vector<double> ColdCacheWeights(const ir::Profile& profile, const std::vector<LayerCost>& layers,
+                                     const std::vector<LayerSlice>& slices, const ir::PipelineSpec& spec) {
+  const uint32_t P = spec.stages();
+  std::vector<double> w(P, 0.0);
+  const double hot = static_cast<double>(profile.hot_working_set_bytes());
+  if (profile.cold_records() == 0 || hot <= 0) return w;
+  const std::vector<uint32_t> inflight = InflightPerVirtualStage(spec);
+  std::vector<double> bytes(P, 0.0);
+  for (size_t v = 0; v < slices.size() && v < inflight.size(); ++v)
+    for (int l = slices[v].first; l < slices[v].last; ++l)
+      bytes[v % P] += static_cast<double>(inflight[v]) * static_cast<double>(layers[l].activation_bytes);
+  for (uint32_t s = 0; s < P; ++s) w[s] = std::clamp((bytes[s] - hot) / hot, 0.0, 1.0);
+  return w;
+}
+
+namespace {
+
+// `hot` moved `w` of the way to `cold` (hot alone when cold was not measured).
+double Blend(double hot, double cold, double w) { return cold > 0 ? hot + w * (cold - hot) : hot; }
+
+}  // namespace
+
 ir::CostModel BuildCostModel(const std::vector<LayerCost>& layers, const std::vector<LayerSlice>& slices,
-                             uint32_t stages, const Link& link, uint64_t tokens_per_microbatch) {
+                             uint32_t stages, const Link& link, uint64_t tokens_per_microbatch,
+                             const std::vector<double>& cold) {
   ir::CostModel cost;
   for (uint32_t s = 0; s < stages; ++s) {
     LayerCost sum;
     uint32_t count = 0;
     uint64_t message = 0;
+    const double w = s < cold.size() ? cold[s] : 0.0;
     for (size_t v = s; v < slices.size(); v += stages) {
       for (int l = slices[v].first; l < slices[v].last; ++l) {
         const LayerCost& c = layers[l];
-        sum.forward_ns += c.forward_ns;
-        sum.backward_input_ns += c.backward_input_ns;
-        sum.backward_weight_ns += c.backward_weight_ns;
+        sum.forward_ns += Blend(c.forward_ns, c.forward_cold_ns, w);
+        sum.backward_input_ns += Blend(c.backward_input_ns, c.backward_input_cold_ns, w);
+        sum.backward_weight_ns += Blend(c.backward_weight_ns, c.backward_weight_cold_ns, w);
         sum.optimizer_ns += c.optimizer_ns;
         sum.activation_bytes += c.activation_bytes;
         sum.weight_bytes += c.weight_bytes;
@@ -498,9 +527,10 @@ void ShareOneDevice(const ir::Profile& profile, ir::CostModel* cost) {
 }
 
 ir::CostModel CostModelForSlices(const ModelCostSetup& setup, const std::vector<LayerSlice>& slices,
-                                 uint32_t stages) {
-  ir::CostModel cost = BuildCostModel(setup.layers, slices, stages, setup.link,
-                                      uint64_t{setup.microbatch} * setup.model.seq());
+                                 const ir::PipelineSpec& spec) {
+  ir::CostModel cost = BuildCostModel(setup.layers, slices, spec.stages(), setup.link,
+                                      uint64_t{setup.microbatch} * setup.model.seq(),
+                                      ColdCacheWeights(setup.profile, setup.layers, slices, spec));
   if (setup.colocate) ShareOneDevice(setup.profile, &cost);
   return cost;
 }
@@ -514,7 +544,7 @@ Result<std::vector<LayerSlice>> SlicesForSpec(const ModelCostSetup& setup, const
 Result<ir::CostModel> CostModelForSpec(const ModelCostSetup& setup, const ir::PipelineSpec& spec) {
   Result<std::vector<LayerSlice>> slices = SlicesForSpec(setup, spec);
   if (!slices.ok()) return slices.status();
-  return CostModelForSlices(setup, *slices, spec.stages());
+  return CostModelForSlices(setup, *slices, spec);
 }
 
 }  // namespace paci::sim

@@ -97,6 +97,8 @@ uint64_t BlockActivationBytes(uint64_t s, uint64_t b, uint64_t h, uint64_t a, ui
 // measured profile reduce to this, and the partitioner and BuildCostModel work from it.
 struct LayerCost {
   double forward_ns = 0, backward_input_ns = 0, backward_weight_ns = 0, optimizer_ns = 0;
+  // With caches cold (a profile's *_cold_ns; 0: not measured, the times above hold throughout).
+  double forward_cold_ns = 0, backward_input_cold_ns = 0, backward_weight_cold_ns = 0;
   uint64_t activation_bytes = 0, weight_bytes = 0, gradient_bytes = 0, optimizer_state_bytes = 0;
   uint64_t message_bytes = 0;
   double compute_ns() const { return forward_ns + backward_input_ns + backward_weight_ns; }
@@ -127,9 +129,20 @@ std::vector<LayerLoad> LayerLoads(const std::vector<LayerCost>& layers);
 std::vector<uint32_t> InflightPerVirtualStage(const ir::PipelineSpec& spec);
 
 // The simulator's cost model for `slices` (P x V of them; stage s holds slices s, s+P, ...): the
-// sums of the layers' costs per stage, `link` between stages, tokens per micro-batch.
+// sums of the layers' costs per stage, `link` between stages, tokens per micro-batch. `cold`
+// (empty: all hot) weighs each stage's cold times against its hot ones (ColdCacheWeights).
 ir::CostModel BuildCostModel(const std::vector<LayerCost>& layers, const std::vector<LayerSlice>& slices,
-                             uint32_t stages, const Link& link, uint64_t tokens_per_microbatch);
+                             uint32_t stages, const Link& link, uint64_t tokens_per_microbatch,
+                             const std::vector<double>& cold = {});
+
+// The cache model (docs/cost-model.md, "Caches"): a profile times every op hot, cycling through
+// one record of every layer's activations (hot_working_set_bytes, W), and cold, through many. A
+// stage whose micro-batches in flight hold W_s bytes of activations (InflightPerVirtualStage x
+// its slices' bytes) runs at weight w = clamp((W_s - W) / W, 0, 1) of the way from hot to cold:
+// hot while it cycles through no more than the hot timings did, cold from twice that. One weight
+// per stage; all 0 when the profile has no cold times.
+std::vector<double> ColdCacheWeights(const ir::Profile& profile, const std::vector<LayerCost>& layers,
+                                     const std::vector<LayerSlice>& slices, const ir::PipelineSpec& spec);
 
 // All stages on device 0, slowed by the profile's co-location factors (sorted by stage count).
 void ShareOneDevice(const ir::Profile& profile, ir::CostModel* cost);
@@ -152,6 +165,6 @@ Result<std::vector<LayerSlice>> SlicesForSpec(const ModelCostSetup& setup, const
 Result<ir::CostModel> CostModelForSpec(const ModelCostSetup& setup, const ir::PipelineSpec& spec);
 // The same for a given split (e.g. the one a measured run used).
 ir::CostModel CostModelForSlices(const ModelCostSetup& setup, const std::vector<LayerSlice>& slices,
-                                 uint32_t stages);
+                                 const ir::PipelineSpec& spec);
 
 }  // namespace paci::sim

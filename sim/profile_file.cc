@@ -69,14 +69,22 @@ Status ValidateProfile(const ir::Profile& p, const std::string& source) {
       return Bad(source, f + ".index", "must be " + std::to_string(i));
     if (l.kind() != ExpectedKind(p.model(), i))
       return Bad(source, f + ".kind", "must be " + ExpectedKind(p.model(), i) + ", got '" + l.kind() + "'");
-    const std::pair<const char*, double> values[] = {{"forward_ns", l.forward_ns()},
-                                                     {"forward_rse", l.forward_rse()},
-                                                     {"backward_input_ns", l.backward_input_ns()},
-                                                     {"backward_input_rse", l.backward_input_rse()},
-                                                     {"backward_weight_ns", l.backward_weight_ns()},
-                                                     {"backward_weight_rse", l.backward_weight_rse()},
-                                                     {"optimizer_ns", l.optimizer_ns()},
-                                                     {"optimizer_rse", l.optimizer_rse()}};
+    const std::pair<const char*, double> values[] = {
+        {"forward_ns", l.forward_ns()},
+        {"forward_rse", l.forward_rse()},
+        {"backward_input_ns", l.backward_input_ns()},
+        {"backward_input_rse", l.backward_input_rse()},
+        {"backward_weight_ns", l.backward_weight_ns()},
+        {"backward_weight_rse", l.backward_weight_rse()},
+        {"optimizer_ns", l.optimizer_ns()},
+        {"optimizer_rse", l.optimizer_rse()},
+        {"forward_cpu_ns", l.forward_cpu_ns()},
+        {"backward_input_cpu_ns", l.backward_input_cpu_ns()},
+        {"backward_weight_cpu_ns", l.backward_weight_cpu_ns()},
+        {"optimizer_cpu_ns", l.optimizer_cpu_ns()},
+        {"forward_cold_ns", l.forward_cold_ns()},
+        {"backward_input_cold_ns", l.backward_input_cold_ns()},
+        {"backward_weight_cold_ns", l.backward_weight_cold_ns()}};
     for (const auto& [name, v] : values) PACI_RETURN_IF_ERROR(CheckTime(source, f + "." + name, v));
     if (l.forward_ns() <= 0) return Bad(source, f + ".forward_ns", "must be > 0");
     if (l.repetitions() == 0)
@@ -107,6 +115,15 @@ Status ValidateProfile(const ir::Profile& p, const std::string& source) {
                      std::to_string(c.slowdown()));
     PACI_RETURN_IF_ERROR(CheckTime(source, f + ".rse", c.rse()));
   }
+  for (int i = 0; i < p.halves_size(); ++i)
+    PACI_RETURN_IF_ERROR(
+        CheckTime(source, "halves[" + std::to_string(i) + "].difference", p.halves(i).difference()));
+  PACI_RETURN_IF_ERROR(CheckTime(source, "cpu_share", p.cpu_share()));
+  PACI_RETURN_IF_ERROR(CheckBytes(source, "hot_working_set_bytes", p.hot_working_set_bytes()));
+  PACI_RETURN_IF_ERROR(CheckBytes(source, "cold_working_set_bytes", p.cold_working_set_bytes()));
+  // The cache model interpolates between the two working sets: the cold one lies beyond the hot.
+  if (p.cold_records() > 0 && p.cold_working_set_bytes() <= p.hot_working_set_bytes())
+    return Bad(source, "cold_working_set_bytes", "must exceed hot_working_set_bytes when cold_records > 0");
   return Status::Ok();
 }
 

@@ -153,7 +153,7 @@ ir::CostModel CostFromProfile(const PredictFlags& f, const exec::GPTConfig& cfg,
   if (!match.ok()) Fail(kExitBadInput, match.message());
   const std::vector<sim::LayerSlice> slices = TrainSplit(cfg, spec, cuts);
   if (largest) *largest = sim::LargestEstimatedLayer(setup->layers, slices, spec.stages(), kind);
-  return sim::CostModelForSlices(*setup, slices, spec.stages());
+  return sim::CostModelForSlices(*setup, slices, spec);
 }
 
 // Costs for measured run `run` from the chosen source.

@@ -1,7 +1,8 @@
 // `paci profile`: measures per-layer op times and bytes of the GPT model on this machine with the
 // executor's own layer code (exec/profile.h), and the slowdown when N stages share the cores;
-// writes a versioned profile file (sim/profile_file.h) and prints a table. `--show FILE` reads a
-// profile back (refusing a damaged one, naming the field) and prints its table.
+// writes a versioned profile file (sim/profile_file.h) and prints a table. `--profiles N` takes N
+// profiles back to back and prints how far apart they are per op kind (sim/profile_repeat.h).
+// `--show FILE` reads a profile back (refusing a damaged one, naming the field) and prints its table.
 // Exit codes: 0 ok, 2 bad flags or a bad profile file, 1 a write failure.
 #include <fmt/format.h>
 
@@ -10,22 +11,29 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "exec/model/affinity.h"
 #include "exec/model/profile.h"
 #include "proto/exit_codes.h"
 #include "sim/profile_file.h"
+#include "sim/profile_repeat.h"
 #include "tools/commands.h"
 #include "tools/gpt_flags.h"
 
 namespace paci::cli {
 namespace {
 
+// --profiles: enough to see whether a host repeats, few enough that a typo does not run for hours.
+constexpr int kMaxProfiles = 10;
+
 struct ProfileFlags {
   exec::ProfileOptions o;
   std::string output = "profile.json", show;
   int colocate = -1;
+  int profiles = 1;
   CLI::Option* colocate_opt = nullptr;
+  CLI::Option* profiles_opt = nullptr;
 };
 
 std::string Cell(double ns, double rse) { return fmt::format("{:9.4f} ±{:4.1f}%", ns / 1e6, rse * 100); }
@@ -54,13 +62,69 @@ void PrintTable(const ir::Profile& p) {
   }
   fmt::print("{:>5} {:<9} {:>16.4f} {:>16.4f} {:>16.4f} {:>16.4f}\n", "sum", "", f / 1e6, bi / 1e6, bw / 1e6,
              opt / 1e6);
+  if (p.cold_records() > 0) {
+    double fc = 0, bic = 0, bwc = 0;
+    for (const ir::LayerProfile& l : p.layers())
+      fc += l.forward_cold_ns(), bic += l.backward_input_cold_ns(), bwc += l.backward_weight_cold_ns();
+    fmt::print(
+        "{:>5} {:<9} {:>16.4f} {:>16.4f} {:>16.4f}   (caches cold: {} records, {:.0f} MiB, against {:.0f} "
+        "MiB "
+        "hot)\n",
+        "cold", "", fc / 1e6, bic / 1e6, bwc / 1e6, p.cold_records(), p.cold_working_set_bytes() / 1048576.0,
+        p.hot_working_set_bytes() / 1048576.0);
+  }
   for (const ir::ColocationFactor& c : p.colocation())
-    fmt::print("co-location: {} stages sharing the device: ops x{:.3f} ±{:.1f}%\n", c.stages(), c.slowdown(),
-               c.rse() * 100);
+    fmt::print("co-location: {} stages sharing the device{}: ops x{:.3f} ±{:.1f}%\n", c.stages(),
+               c.pinned() ? " (pinned as paci train pins them)" : "", c.slowdown(), c.rse() * 100);
+  if (p.halves_size() > 0) {
+    std::string halves;
+    for (const ir::RepeatCheck& h : p.halves())
+      halves += fmt::format(" {} {:.1f}%", h.kind(), h.difference() * 100);
+    fmt::print("repeatability: first against second half of the repetitions:{}; CPU share {:.1f}%\n", halves,
+               p.cpu_share() * 100);
+  }
+  if (!p.warning().empty()) fmt::print("warning: {}\n", p.warning());
+}
+
+// Per kind, each profile's sum and the largest difference between any two (the first is the
+// reference); a disagreement beyond the tolerance becomes the first profile's warning.
+void PrintRepeats(std::vector<ir::Profile>& ps) {
+  const std::vector<sim::KindSum> first = sim::ProfileKindSums(ps[0]);
+  std::vector<double> worst(first.size(), 0);
+  for (size_t i = 1; i < ps.size(); ++i) {
+    const std::vector<ir::RepeatCheck> d = sim::CompareProfiles(ps[0], ps[i]);
+    for (size_t k = 0; k < d.size() && k < worst.size(); ++k)
+      worst[k] = std::max(worst[k], d[k].difference());
+  }
+  fmt::print("\n{} profiles back to back, sums over layers (ms; co-location: the factor):\n", ps.size());
+  fmt::print("{:<22}", "kind");
+  for (size_t i = 0; i < ps.size(); ++i) fmt::print(" {:>10}", fmt::format("profile {}", i + 1));
+  fmt::print(" {:>11}\n", "difference");
+  std::string over;
+  for (size_t k = 0; k < first.size(); ++k) {
+    const bool coloc = first[k].kind.rfind("co-location", 0) == 0;
+    fmt::print("{:<22}", first[k].kind);
+    for (const ir::Profile& p : ps) {
+      const std::vector<sim::KindSum> s = sim::ProfileKindSums(p);
+      fmt::print(" {:>10.4f}", k < s.size() ? s[k].value / (coloc ? 1 : 1e6) : 0.0);
+    }
+    fmt::print(" {:>10.1f}%\n", worst[k] * 100);
+    if (worst[k] > exec::kProfileRepeatTolerance)
+      over += fmt::format("{}{} {:.1f}%", over.empty() ? "" : ", ", first[k].kind, worst[k] * 100);
+  }
+  if (over.empty()) {
+    fmt::print("the profiles agree within {:.0f}% on every kind\n", exec::kProfileRepeatTolerance * 100);
+    return;
+  }
+  const std::string why = fmt::format("{} profiles taken back to back differ by more than {:.0f}%: {}",
+                                      ps.size(), exec::kProfileRepeatTolerance * 100, over);
+  fmt::print("warning: {}\n", why);
+  ps[0].set_warning(ps[0].warning().empty() ? why : ps[0].warning() + "; " + why);
 }
 
 void Run(ProfileFlags& f) {
   if (!f.show.empty()) {
+    if (f.profiles_opt->count() > 0) Fail(kExitBadInput, "--profiles: does not apply with --show");
     Result<ir::Profile> p = sim::LoadProfileFile(f.show);
     if (!p.ok()) Fail(kExitBadInput, "--show: " + p.status().message());
     PrintTable(*p);
@@ -73,14 +137,26 @@ void Run(ProfileFlags& f) {
   f.o.max_colocated = f.colocate_opt->count() > 0 ? f.colocate : std::min(cores, exec::kMaxColocated);
   if (f.o.max_repetitions < f.o.min_repetitions)
     Fail(kExitBadInput, "--max-repetitions: must be >= --min-repetitions");
-  Result<ir::Profile> p = exec::MeasureProfile(
-      f.o, [](const std::string& line) { std::fprintf(stderr, "paci profile: %s\n", line.c_str()); });
-  if (!p.ok()) Fail(kExitBadInput, p.status().message());
-  if (Status st = sim::ValidateProfile(*p, "measured profile"); !st.ok())
-    Fail(kExitRuntimeError, st.message());
-  if (Status st = sim::WriteProfileFile(*p, f.output); !st.ok())
+  if (f.profiles < 1 || f.profiles > kMaxProfiles)
+    Fail(kExitBadInput, fmt::format("--profiles: must be in 1..{}, got {}", kMaxProfiles, f.profiles));
+  std::vector<ir::Profile> ps;
+  for (int i = 0; i < f.profiles; ++i) {
+    Result<ir::Profile> p = exec::MeasureProfile(
+        f.o, [](const std::string& line) { std::fprintf(stderr, "paci profile: %s\n", line.c_str()); });
+    if (!p.ok()) Fail(kExitBadInput, p.status().message());
+    if (Status st = sim::ValidateProfile(*p, "measured profile"); !st.ok())
+      Fail(kExitRuntimeError, st.message());
+    ps.push_back(std::move(*p));
+  }
+  for (size_t i = 1; i < ps.size(); ++i) {
+    fmt::print("profile {}:\n", i + 1);
+    PrintTable(ps[i]);
+  }
+  if (ps.size() > 1) PrintRepeats(ps);
+  if (Status st = sim::WriteProfileFile(ps[0], f.output); !st.ok())
     Fail(kExitRuntimeError, "-o: " + st.message());
-  PrintTable(*p);
+  if (ps.size() > 1) fmt::print("\nprofile 1 (the one written):\n");
+  PrintTable(ps[0]);
   fmt::print("wrote {}\n", f.output);
 }
 
@@ -107,6 +183,12 @@ void AddProfileCommand(CLI::App& app) {
       cmd->add_option("--colocate", f->colocate,
                       "measure co-location for N = 2..this many stages (default: the cores; 0: none)");
   cmd->add_option("--colocate-seconds", o.colocation_seconds, "measuring time per N")->capture_default_str();
+  f->profiles_opt =
+      cmd->add_option(
+             "--profiles", f->profiles,
+             "take this many profiles back to back, print their differences per op kind, write the first "
+             "(with a warning when they differ by more than 3%)")
+          ->capture_default_str();
   cmd->add_option("--seed", o.seed, "seed of weights and inputs")->capture_default_str();
   cmd->add_option("-o,--output", f->output, "profile file to write")->capture_default_str();
   cmd->add_option("--show", f->show, "print a profile file instead of measuring (checks it)");

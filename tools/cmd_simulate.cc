@@ -227,7 +227,7 @@ void Run(const SimulateFlags& f) {
     const ir::Jitter jitter = cost->jitter();
     Result<std::vector<sim::LayerSlice>> slices = sim::SlicesForSpec(*setup, schedule.spec());
     if (!slices.ok()) Fail(kExitBadInput, slices.status().message());
-    cost = sim::CostModelForSlices(*setup, *slices, schedule.spec().stages());
+    cost = sim::CostModelForSlices(*setup, *slices, schedule.spec());
     *cost->mutable_jitter() = jitter;
     layers = sim::LargestEstimatedLayer(setup->layers, *slices, schedule.spec().stages(), staleness->kind);
   }

@@ -4,17 +4,19 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
+#include <iterator>
+#include <numeric>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "exec/model/adamw.h"
-#include "exec/model/rng.h"
-#include "exec/model/stage.h"
+#include "exec/model/colocation_probe.h"
+#include "exec/model/profile_stats.h"
+#include "exec/model/slice_bench.h"
 #include "exec/model/threads.h"
 #include "proto/ir_names.h"
 #include "sched/checked_math.h"
@@ -22,35 +24,10 @@
 namespace paci::exec {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-// Running mean and relative standard error of repeated timings (Welford).
-struct Samples {
-  double mean = 0, m2 = 0;
-  int n = 0;
-  void Add(double x) {
-    ++n;
-    const double d = x - mean;
-    mean += d / n;
-    m2 += d * (x - mean);
-  }
-  double Rse() const {
-    if (n < 2 || mean <= 0) return n < 2 ? INFINITY : 0.0;
-    return std::sqrt(m2 / (n - 1) / n) / mean;
-  }
-};
-
-// Bytes one micro-batch's forward leaves in `saved` for its backward (as the stage worker counts).
-uint64_t SavedBytes(const StageSaved& s) {
-  uint64_t bytes = 0;
-  for (const LayerSaved& l : s.layers) {
-    for (const std::vector<float>* v :
-         {&l.inp, &l.ln1, &l.ln1_mean, &l.ln1_rstd, &l.qkv, &l.atty, &l.att, &l.r2, &l.ln2, &l.ln2_mean,
-          &l.ln2_rstd, &l.fch, &l.fch_gelu, &l.logits, &l.probs, &l.losses})
-      bytes += v->capacity() * sizeof(float);
-    bytes += (l.tokens.capacity() + l.targets.capacity()) * sizeof(int);
-  }
-  return bytes;
+std::string Percent(double fraction) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f %%", fraction * 100);
+  return buf;
 }
 
 const char* KindName(LayerKind k) {
@@ -62,97 +39,62 @@ const char* KindName(LayerKind k) {
   return "";
 }
 
-// Everything one slice [first, last) needs to run forward, backward and the optimizer repeatedly.
-struct SliceBench {
-  StageModel model;
-  std::vector<float> params, grads, acts, dout, out, dinp;
-  std::vector<int> tokens, targets;
-  StageSaved saved;
-  AdamW opt;
-  int B = 0, T = 0;
-
-  static Result<SliceBench> Create(const GPTConfig& cfg, int first, int last, int B, uint64_t seed) {
-    Result<StageModel> m = StageModel::Create(cfg, first, last);
-    if (!m.ok()) return m.status();
-    SliceBench b;
-    b.model = *m;
-    b.B = B;
-    b.T = cfg.block_size;
-    const ParamLayout layout = gpt_param_layout(cfg);
-    std::vector<float> all(layout.total);
-    gpt_init_params(cfg, layout, seed, all.data());
-    b.params.assign(all.begin() + static_cast<long>(b.model.param_offset()),
-                    all.begin() + static_cast<long>(b.model.param_offset() + b.model.num_params()));
-    b.grads.assign(b.params.size(), 0.0f);
-    b.opt = adamw_create(AdamWConfig{}, layout, b.model.param_offset(), b.model.num_params());
-    Rng rng{seed * 7919 + static_cast<uint64_t>(first)};
-    const size_t n = static_cast<size_t>(B) * b.T;
-    b.tokens.resize(n);
-    b.targets.resize(n);
-    for (size_t i = 0; i < n; ++i) {
-      b.tokens[i] = static_cast<int>(rng_below(&rng, static_cast<uint64_t>(cfg.vocab_size)));
-      b.targets[i] = static_cast<int>(rng_below(&rng, static_cast<uint64_t>(cfg.vocab_size)));
-    }
-    b.acts.resize(n * static_cast<size_t>(cfg.n_embd));
-    b.dout.resize(b.acts.size());
-    for (float& x : b.acts) x = rng_normal(&rng);
-    for (float& x : b.dout) x = 1e-3f * rng_normal(&rng);
-    return b;
-  }
-
-  StageInput Input() const {
-    StageInput in;
-    if (model.has_embedding())
-      in.tokens = tokens.data();
-    else
-      in.acts = acts.data();
-    if (model.has_head()) in.targets = targets.data();
-    return in;
-  }
-  void Forward() { model.forward(params.data(), Input(), B, T, &saved, &out); }
-  void BackwardInput() {
-    const float dloss = 1.0f;
-    model.backward_input(params.data(), &saved, model.has_head() ? &dloss : dout.data(), &dinp);
-  }
-  void BackwardWeight() { model.backward_weight(&saved, grads.data()); }
-  void Optimizer() { adamw_update(&opt, params.data(), grads.data(), 1e-5f); }
-};
-
-template <typename Fn>
-double TimeNs(Fn&& fn) {
-  const auto t0 = Clock::now();
-  fn();
-  return std::chrono::duration<double, std::nano>(Clock::now() - t0).count();
-}
-
-// One layer under measurement: its bench and the running means of its four ops.
+// One layer under measurement: its bench and the samples of its ops, hot (record 0, reused)
+// and cold (records 1.. in turn: the forward writes one, the backward reads the one the forward
+// wrote longest ago, as under GPipe).
 struct LayerTimer {
   SliceBench bench;
-  Samples f, bi, bw, opt;
-  double WorstRse() const { return std::max({f.Rse(), bi.Rse(), bw.Rse(), opt.Rse()}); }
-  void Repeat() {
-    f.Add(TimeNs([&] { bench.Forward(); }));
-    bi.Add(TimeNs([&] { bench.BackwardInput(); }));
-    bw.Add(TimeNs([&] { bench.BackwardWeight(); }));
-    opt.Add(TimeNs([&] { bench.Optimizer(); }));
+  TimingSamples f, bi, bw, opt, fc, bic, bwc;
+  std::vector<const TimingSamples*> All() const { return {&f, &bi, &bw, &opt, &fc, &bic, &bwc}; }
+  int ColdRecords() const { return static_cast<int>(bench.records.size()) - 1; }
+  double WorstRse(bool cold) const {
+    return cold ? std::max({fc.Rse(), bic.Rse(), bwc.Rse()})
+                : std::max({f.Rse(), bi.Rse(), bw.Rse(), opt.Rse()});
+  }
+  // One repetition of the hot or the cold ops; `record` false runs them without keeping the times.
+  void Repeat(bool cold, int round, bool record) {
+    auto time = [&](TimingSamples& s, auto&& op) {
+      const OpTime t = TimeOp(op);
+      if (record) s.Add(t);
+    };
+    if (!cold) {
+      time(f, [&] { bench.Forward(0); });
+      time(bi, [&] { bench.BackwardInput(0); });
+      time(bw, [&] { bench.BackwardWeight(0); });
+      time(opt, [&] { bench.Optimizer(); });
+      return;
+    }
+    const int C = ColdRecords();
+    time(fc, [&] { bench.Forward(1 + round % C); });
+    const int oldest = 1 + (round + 1) % C;
+    time(bic, [&] { bench.BackwardInput(oldest); });
+    time(bwc, [&] { bench.BackwardWeight(oldest); });
   }
 };
 
-ir::LayerProfile LayerProfileOf(const ProfileOptions& o, int layer, LayerTimer& t,
-                                uint64_t activation_bytes) {
+ir::LayerProfile LayerProfileOf(const ProfileOptions& o, int layer, const LayerTimer& t) {
   ir::LayerProfile p;
   p.set_index(static_cast<uint32_t>(layer));
   p.set_kind(KindName(gpt_layer_kind(o.model, layer)));
-  p.set_activation_bytes(activation_bytes);
-  p.set_forward_ns(t.f.mean);
+  p.set_activation_bytes(ForwardSavedBytes(t.bench.records[0]));
+  p.set_forward_ns(t.f.Median());
   p.set_forward_rse(t.f.Rse());
-  p.set_backward_input_ns(t.bi.mean);
+  p.set_backward_input_ns(t.bi.Median());
   p.set_backward_input_rse(t.bi.Rse());
-  p.set_backward_weight_ns(t.bw.mean);
+  p.set_backward_weight_ns(t.bw.Median());
   p.set_backward_weight_rse(t.bw.Rse());
-  p.set_optimizer_ns(t.opt.mean);
+  p.set_optimizer_ns(t.opt.Median());
   p.set_optimizer_rse(t.opt.Rse());
-  p.set_repetitions(static_cast<uint32_t>(t.f.n));
+  p.set_forward_cpu_ns(t.f.CpuMedian());
+  p.set_backward_input_cpu_ns(t.bi.CpuMedian());
+  p.set_backward_weight_cpu_ns(t.bw.CpuMedian());
+  p.set_optimizer_cpu_ns(t.opt.CpuMedian());
+  if (t.ColdRecords() > 0) {
+    p.set_forward_cold_ns(t.fc.Median());
+    p.set_backward_input_cold_ns(t.bic.Median());
+    p.set_backward_weight_cold_ns(t.bwc.Median());
+  }
+  p.set_repetitions(static_cast<uint32_t>(t.f.n()));
   const uint64_t params = t.bench.model.num_params();
   p.set_weight_bytes(params * 4);
   p.set_gradient_bytes(params * 4);
@@ -161,120 +103,123 @@ ir::LayerProfile LayerProfileOf(const ProfileOptions& o, int layer, LayerTimer& 
   return p;
 }
 
-// Every layer's four ops, repeated round-robin (one repetition of each unfinished layer per
-// round) until each layer's worst relative standard error is below the target, or it reached
-// max_repetitions, or the whole budget (max_seconds_per_layer x layers) is spent. Round-robin,
-// not layer after layer, so that a change in the machine's background load during the profile
-// (a shared box) falls on all layers alike instead of inflating whichever layer was being timed.
-Result<std::vector<ir::LayerProfile>> MeasureLayers(const ProfileOptions& o,
-                                                    const std::function<void(const std::string&)>& progress) {
-  const int n = gpt_num_layers(o.model);
-  std::vector<LayerTimer> timers;
-  std::vector<uint64_t> activation_bytes;
-  for (int l = 0; l < n; ++l) {
-    Result<SliceBench> made = SliceBench::Create(o.model, l, l + 1, o.B, o.seed);
-    if (!made.ok()) return made.status();
-    LayerTimer t{std::move(*made), {}, {}, {}, {}};
-    t.bench.Forward();  // warm-up: allocates every buffer the repetitions reuse
-    activation_bytes.push_back(SavedBytes(t.bench.saved));
-    t.bench.BackwardInput();
-    t.bench.BackwardWeight();
-    t.bench.Optimizer();
-    timers.push_back(std::move(t));
-  }
-  auto finished = [&](const LayerTimer& t) {
-    return t.f.n >= o.max_repetitions || (t.f.n >= o.min_repetitions && t.WorstRse() <= o.target_rse);
-  };
-  const double budget = o.max_seconds_per_layer * n;
-  const auto start = Clock::now();
-  for (bool any = true; any;) {
-    any = false;
-    for (LayerTimer& t : timers) {
-      if (finished(t)) continue;
-      t.Repeat();
-      any = true;
+// The first half of the repetitions against the second, per op kind (sums over layers), and the
+// CPU share of every timed op, into `p`; a warning when either says the host was not steady.
+void CheckRepeatability(const ProfileOptions& o, const std::vector<LayerTimer>& timers, ir::Profile* p) {
+  static const char* const kNames[] = {
+      "forward",      "backward_input",      "backward_weight",     "optimizer",
+      "forward_cold", "backward_input_cold", "backward_weight_cold"};
+  std::string worst;
+  double worst_diff = 0, wall = 0, cpu = 0;
+  for (size_t k = 0; k < std::size(kNames); ++k) {
+    double first = 0, second = 0;
+    for (const LayerTimer& t : timers) {
+      const TimingSamples& s = *t.All()[k];
+      if (s.n() < 2) continue;
+      first += s.FirstHalfMedian();
+      second += s.SecondHalfMedian();
+      wall += k < 4 ? std::accumulate(s.wall_ns.begin(), s.wall_ns.end(), 0.0) : 0;
+      cpu += k < 4 ? std::accumulate(s.cpu_ns.begin(), s.cpu_ns.end(), 0.0) : 0;
     }
-    const bool all_min = std::all_of(timers.begin(), timers.end(),
-                                     [&](const LayerTimer& t) { return t.f.n >= o.min_repetitions; });
-    if (all_min && std::chrono::duration<double>(Clock::now() - start).count() > budget) break;
+    if (first <= 0 && second <= 0) continue;
+    ir::RepeatCheck& c = *p->add_halves();
+    c.set_kind(kNames[k]);
+    c.set_difference(RelativeDifference(first, second));
+    if (c.difference() > worst_diff) worst_diff = c.difference(), worst = c.kind();
   }
-  std::vector<ir::LayerProfile> out;
-  for (int l = 0; l < n; ++l) {
-    out.push_back(LayerProfileOf(o, l, timers[l], activation_bytes[l]));
-    if (progress)
-      progress("layer " + std::to_string(l) + " (" + out.back().kind() +
-               "): " + std::to_string(out.back().repetitions()) + " repetitions");
-  }
-  return out;
+  p->set_cpu_share(wall > 0 ? cpu / (wall * o.threads) : 0);
+  std::string warning;
+  if (worst_diff > kProfileRepeatTolerance)
+    warning = "the two halves of the repetitions differ by " + Percent(worst_diff) + " in " + worst +
+              " (more than " + Percent(kProfileRepeatTolerance) +
+              "): this host's speed changed while it was profiled";
+  if (p->cpu_share() < kProfileMinCpuShare)
+    warning += std::string(warning.empty() ? "" : "; ") + "the ops had " + Percent(p->cpu_share()) +
+               " of their CPUs: other processes shared them";
+  if (!warning.empty()) p->set_warning(warning + "; predictions from this profile carry that error");
 }
 
-// Mean time of one whole-model forward + backward on each of `n` threads running at once
-// (n = 1: alone), each with `threads` kernel threads, for about `seconds`.
-Samples MeasureConcurrent(const ProfileOptions& o, std::vector<SliceBench>& benches, int n, double seconds) {
-  std::vector<Samples> per(n);
-  std::vector<std::atomic<int>> done(static_cast<size_t>(n));  // samples so far, read by the timer
-  std::atomic<int> ready{0};
-  std::atomic<bool> stop{false};
-  std::vector<std::thread> pool;
-  for (int t = 0; t < n; ++t) {
-    pool.emplace_back([&, t] {
-      exec_set_threads(o.threads);
-      SliceBench& b = benches[t];
-      b.Forward();
-      b.BackwardInput();
-      b.BackwardWeight();
-      ready.fetch_add(1);
-      while (ready.load() < n) std::this_thread::yield();
-      // Every thread keeps running until all have enough samples, so each sample overlaps others.
-      while (!stop.load()) {
-        per[t].Add(TimeNs([&] {
-          b.Forward();
-          b.BackwardInput();
-          b.BackwardWeight();
-        }));
-        done[static_cast<size_t>(t)].fetch_add(1);
-      }
-    });
+// Every layer's ops, repeated round-robin (one repetition of every layer per round), in blocks of
+// kBlockRounds hot rounds then kBlockRounds cold ones, until each op's relative standard error is
+// below the target, or max_repetitions, or the budget (max_seconds_per_layer x layers) is spent.
+// Round-robin, so that a change in the machine's load falls on all layers alike; every layer in
+// every round, so that all are timed with the same working set in the caches (stopping the quick
+// ones early left the rest a smaller one and made them faster). Hot and cold alternate in blocks,
+// not op by op, because the cold records' traffic would evict the hot record between its uses;
+// the first round of each block only warms the caches to its kind and is not recorded. Blocks
+// rather than one pass of each, so that a drift of the host falls on hot and cold alike.
+constexpr int kBlockRounds = 8;
+
+Result<std::vector<LayerTimer>> MeasureLayers(const ProfileOptions& o, int cold_records) {
+  const int n = gpt_num_layers(o.model);
+  std::vector<LayerTimer> timers;
+  for (int l = 0; l < n; ++l) {
+    Result<SliceBench> made = SliceBench::Create(o.model, l, l + 1, o.B, o.seed, 1 + cold_records);
+    if (!made.ok()) return made.status();
+    timers.push_back(LayerTimer{std::move(*made), {}, {}, {}, {}, {}, {}, {}});
+    LayerTimer& t = timers.back();
+    t.bench.BackwardInput(0);  // warm-up: sizes every buffer the repetitions reuse
+    t.bench.BackwardWeight(0);
+    t.bench.Optimizer();
   }
-  while (ready.load() < n) std::this_thread::yield();
-  const auto start = Clock::now();
-  for (;;) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    const double el = std::chrono::duration<double>(Clock::now() - start).count();
-    bool enough = true;
-    for (const std::atomic<int>& d : done) enough = enough && d.load() >= 3;
-    if (el > seconds && enough) break;
-    if (el > 10 * seconds) break;
+  const double budget = o.max_seconds_per_layer * n;
+  const auto start = std::chrono::steady_clock::now();
+  auto done = [&](bool cold) {
+    return timers[0].f.n() >= o.max_repetitions ||
+           (timers[0].f.n() >= o.min_repetitions &&
+            std::all_of(timers.begin(), timers.end(),
+                        [&](const LayerTimer& t) { return t.WorstRse(cold) <= o.target_rse; }));
+  };
+  for (int round = 0;;) {
+    for (const bool cold : {false, true}) {
+      if (cold && cold_records == 0) continue;
+      for (int r = 0; r < kBlockRounds; ++r, ++round)
+        for (LayerTimer& t : timers) t.Repeat(cold, round, /*record=*/r > 0);
+    }
+    const bool over =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() > budget;
+    if ((done(false) && (cold_records == 0 || done(true))) || (over && timers[0].f.n() >= o.min_repetitions))
+      break;
   }
-  stop.store(true);
-  for (std::thread& th : pool) th.join();
-  Samples all;  // pooled over threads (Chan et al.'s merge of mean and M2)
-  for (const Samples& t : per) {
-    if (t.n == 0) continue;
-    const int nn = all.n + t.n;
-    const double d = t.mean - all.mean;
-    all.m2 += t.m2 + d * d * static_cast<double>(all.n) * t.n / nn;
-    all.mean += d * t.n / nn;
-    all.n = nn;
-  }
-  return all;
+  return timers;
 }
 
 }  // namespace
 
-ProfileMemory ProfileBytes(const ProfileOptions& o) {
+namespace {
+
+// Bytes, in floats, that one micro-batch's forward saves over the whole model (~16 B T C per
+// block and the attention matrices, 2 B H T^2; the head's logits and probabilities, 2 B T V).
+double SavedFloats(const ProfileOptions& o) {
   const double C = o.model.n_embd, L = o.model.n_layer, V = o.model.vocab_size;
   const double T = o.model.block_size, B = o.B, H = o.model.n_head;
+  return B * T * (L * 16 * C) + 2 * B * H * T * T * L + 2 * B * T * V;
+}
+
+}  // namespace
+
+int ColdRecords(const ProfileOptions& o) {
+  const double record = 4 * SavedFloats(o);
+  if (record >= kColdWorkingSetBytes) return 0;  // one record already overflows any cache
+  return static_cast<int>(std::min<double>(kMaxColdRecords, std::ceil(kColdWorkingSetBytes / record)));
+}
+
+ProfileMemory ProfileBytes(const ProfileOptions& o) {
+  const double C = o.model.n_embd, L = o.model.n_layer, V = o.model.vocab_size;
+  const double T = o.model.block_size, B = o.B;
   const double params = 2 * V * C + T * C + L * (12 * C * C + 13 * C) + 2 * C;  // an untied head
-  // Saved per block: ~16 B T C floats and the attention matrices (2 B H T^2); their gradients
-  // about as much again; the head's logits and probabilities and theirs (4 B T V).
-  const double acts = 2 * (B * T * (L * 16 * C) + 2 * B * H * T * T * L) + 4 * B * T * V;
+  // Saved activations, their gradients about as much again.
+  const double acts = 2 * SavedFloats(o);
+  const int cold = ColdRecords(o);
   ProfileMemory m;
   // Every layer's bench holds its slice's weights, gradients and AdamW state (4 copies), its
-  // activations and their gradients, an input and an output gradient (2 B T C per layer), and each
-  // is made from a whole model's initial weights (one more copy, transiently).
-  m.layers = 4 * (5 * params + acts + 2 * B * T * C * (L + 2));
-  m.colocation = o.max_colocated >= 2 ? 4 * o.max_colocated * (4 * params + acts + 2 * B * T * C) : 0;
+  // activations and their gradients, the cold records, an input and an output gradient (2 B T C
+  // per layer), and each is made from a whole model's initial weights (one more copy, transiently).
+  m.layers = 4 * (5 * params + acts + cold * acts / 2 + 2 * B * T * C * (L + 2));
+  // The co-location slices cover the model once, and once more for every layer count of stages
+  // beyond the first (more stages than layers repeat layers).
+  const double copies = std::ceil(o.max_colocated / (L + 2));
+  m.colocation = o.max_colocated >= 2 ? 4 * copies * (5 * params + acts + 2 * B * T * C * (L + 2)) : 0;
   return m;
 }
 
@@ -304,10 +249,10 @@ Status ProfileFits(const ProfileOptions& o) {
     return Status::InvalidArgument(
         "--layers/--dim/--heads/--seq/--vocab/--microbatch-size: profiling every layer would allocate ~" +
         GiB(need.layers) + " GiB, more than the " + GiB(have) + machine + "; profile a smaller shape");
-  return Status::InvalidArgument("--colocate " + std::to_string(o.max_colocated) + ": " +
-                                 std::to_string(o.max_colocated) + " copies of the model would allocate ~" +
-                                 GiB(need.colocation) + " GiB, more than the " + GiB(have) + machine +
-                                 "; give fewer --colocate stages (or --colocate 0)");
+  return Status::InvalidArgument(
+      "--colocate " + std::to_string(o.max_colocated) + ": " + std::to_string(o.max_colocated) +
+      " stages' slices of the model would allocate ~" + GiB(need.colocation) + " GiB, more than the " +
+      GiB(have) + machine + "; give fewer --colocate stages (or --colocate 0)");
 }
 
 }  // namespace
@@ -351,27 +296,31 @@ Result<ir::Profile> MeasureProfile(const ProfileOptions& o,
   const std::string busy =
       getloadavg(&load, 1) == 1 ? ", load average " + std::to_string(load).substr(0, 4) : "";
   p.set_device("cpu: " + std::to_string(std::thread::hardware_concurrency()) + " hardware threads" + busy);
-  const int n = gpt_num_layers(o.model);
-  Result<std::vector<ir::LayerProfile>> layers = MeasureLayers(o, progress);
-  if (!layers.ok()) return layers.status();
-  for (const ir::LayerProfile& l : *layers) *p.add_layers() = l;
-  if (o.max_colocated >= 2) {
-    std::vector<SliceBench> benches;
-    for (int t = 0; t < o.max_colocated; ++t) {
-      Result<SliceBench> b = SliceBench::Create(o.model, 0, n, o.B, o.seed + static_cast<uint64_t>(t));
-      if (!b.ok()) return b.status();
-      benches.push_back(std::move(*b));
-    }
-    const Samples alone = MeasureConcurrent(o, benches, 1, o.colocation_seconds);
-    for (int k = 2; k <= o.max_colocated; ++k) {
-      const Samples shared = MeasureConcurrent(o, benches, k, o.colocation_seconds);
-      ir::ColocationFactor& c = *p.add_colocation();
-      c.set_stages(static_cast<uint32_t>(k));
-      c.set_slowdown(shared.mean / alone.mean);
-      c.set_rse(std::hypot(shared.Rse(), alone.Rse()));
-      if (progress)
-        progress("co-location of " + std::to_string(k) + " stages: x" + std::to_string(c.slowdown()));
-    }
+  const int cold = ColdRecords(o);
+  Result<std::vector<LayerTimer>> timers = MeasureLayers(o, cold);
+  if (!timers.ok()) return timers.status();
+  for (size_t l = 0; l < timers->size(); ++l) {
+    *p.add_layers() = LayerProfileOf(o, static_cast<int>(l), (*timers)[l]);
+    if (progress)
+      progress("layer " + std::to_string(l) + " (" + p.layers().rbegin()->kind() +
+               "): " + std::to_string(p.layers().rbegin()->repetitions()) + " repetitions");
+  }
+  uint64_t record = 0;
+  for (const ir::LayerProfile& l : p.layers()) record += l.activation_bytes();
+  p.set_hot_working_set_bytes(record);
+  if (cold > 0) {
+    p.set_cold_records(static_cast<uint32_t>(cold));
+    p.set_cold_working_set_bytes(record * static_cast<uint64_t>(cold));
+  }
+  CheckRepeatability(o, *timers, &p);
+  timers->clear();  // frees the layer benches before the co-location's slices are made
+  for (int k = 2; k <= o.max_colocated; ++k) {
+    Result<ir::ColocationFactor> c = MeasureColocation(o, k);
+    if (!c.ok()) return c.status();
+    *p.add_colocation() = *c;
+    if (progress)
+      progress("co-location of " + std::to_string(k) + " stages" + (c->pinned() ? " (pinned)" : "") + ": x" +
+               std::to_string(c->slowdown()));
   }
   return p;
 }

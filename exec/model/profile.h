@@ -1,8 +1,10 @@
 // Profiling (`paci profile`): measures, with the executor's own layer code, what each GPT layer
-// costs for one micro-batch on this machine (forward, backward-input, backward-weight, AdamW step;
-// activation, weight, gradient and message bytes), repeating each measurement until the relative
-// standard error of its mean is small, and how much N stages slow each other down when they share
-// the cores (co-location). The result is an ir::Profile the simulator can cost any split from.
+// costs for one micro-batch on this machine (forward, backward-input, backward-weight, AdamW step,
+// with hot and with cold caches; activation, weight, gradient and message bytes), repeating each
+// measurement until the relative standard error of its median is small, checks that the two halves
+// of the repetitions agree, and measures how much N stages slow each other down when they share
+// the cores as `paci train` places them (co-location). The result is an ir::Profile the simulator
+// can cost any split from.
 #pragma once
 
 #include <functional>
@@ -18,8 +20,8 @@ struct ProfileOptions {
   GPTConfig model;           // model.block_size is the sequence length T
   int B = 8;                 // micro-batch size
   int threads = 1;           // kernel threads per stage (as `paci train` gives each stage)
-  double target_rse = 0.02;  // stop repeating once every mean's relative standard error is below
-  int min_repetitions = 5;
+  double target_rse = 0.01;  // stop repeating once every median's relative standard error is below
+  int min_repetitions = 10;  // enough for the two halves to be compared
   int max_repetitions = 400;
   double max_seconds_per_layer = 3.0;  // budget: layers x this, the layers timed round-robin
   int max_colocated = 0;               // measure co-location for N = 2..max_colocated stages (0: none)
@@ -33,10 +35,23 @@ struct ProfileOptions {
 inline constexpr int kMaxColocated = 256;
 inline constexpr double kMaxProfileSeconds = 3600;
 
+// A profile vouches for its numbers when the two halves of its repetitions agree within this per
+// op kind (sums over layers) and its ops had at least this share of their CPUs; otherwise its
+// `warning` says why not. Two profiles taken back to back are held to the same tolerance.
+inline constexpr double kProfileRepeatTolerance = 0.03;
+inline constexpr double kProfileMinCpuShare = 0.9;
+
+// The cold timings rotate through enough records of every layer's saved activations to cover
+// this many bytes (beyond the last-level caches of the machines we run on), at most
+// kMaxColdRecords; none when one record of the whole model already covers it.
+inline constexpr double kColdWorkingSetBytes = 128.0 * (1 << 20);
+inline constexpr int kMaxColdRecords = 16;
+int ColdRecords(const ProfileOptions& o);
+
 // The bytes a profile of `o` allocates at its peak, estimated from the shape before anything is
 // allocated: every layer's bench at once (weights, gradients, AdamW state, one micro-batch's saved
-// activations and their gradients), then the co-location's max_colocated copies of the whole model
-// (issue 25: --dim 65536 --seq 4096 --microbatch-size 64 ran out of memory).
+// activations and their gradients, the cold records), then the co-location's slices (issue 25:
+// --dim 65536 --seq 4096 --microbatch-size 64 ran out of memory).
 struct ProfileMemory {
   double layers = 0;      // bytes while every layer is timed
   double colocation = 0;  // bytes of the co-location measurement (0 without one)

@@ -216,12 +216,13 @@ TEST_F(HostileConcurrency, AProfileBeyondTheMachineIsRefused) {
   EXPECT_LT(big.seconds, 60);
   const Outcome many = Paci("profile --colocate 100000 -o " + dir_.File("p.json"), limit);
   EXPECT_REFUSED(many, "--colocate");
-  // Within the limit by the shape, beyond it by the copies co-location makes (~45 GiB: beyond the
-  // 4 GiB limit, not necessarily beyond the machine, so not under ASan).
+  // Within the limit by the shape, beyond it by the slices co-location makes (64 copies of the
+  // model's 4 layers, ~10 GiB: beyond the 4 GiB limit, not necessarily beyond the machine, so not
+  // under ASan).
   if (kAddressSanitizer) return;
   const Outcome copies =
       Paci("profile --layers 2 --dim 512 --heads 8 --seq 64 --colocate 256 -o " + dir_.File("p.json"), limit);
-  EXPECT_REFUSED(copies, "--colocate 256: 256 copies");
+  EXPECT_REFUSED(copies, "--colocate 256: 256 stages' slices");
   EXPECT_FALSE(std::filesystem::exists(dir_.File("p.json")));
 }
 

@@ -13,6 +13,7 @@
 
 #include "sim/model_setup.h"
 #include "sim/profile_file.h"
+#include "sim/profile_repeat.h"
 #include "tests/sim/sim_test_util.h"
 
 namespace paci::sim::simtest {
@@ -318,6 +319,70 @@ TEST(ModelCost, CostModelForSpecSumsTheSplitAndFitsThePipeline) {
   EXPECT_EQ(cost->tokens_per_microbatch(), 8u * 1024);
   Result<SimulationResult> r = SimulateSpec(spec, *cost);
   ASSERT_TRUE(r.ok()) << r.status().message();
+}
+
+// SmallProfile with cold times (1.5x the hot ones) measured over 4 records of 1 MB per layer.
+ir::Profile ColdProfile() {
+  ir::Profile p = SmallProfile();
+  for (ir::LayerProfile& l : *p.mutable_layers()) {
+    l.set_activation_bytes(1000000);
+    l.set_forward_cold_ns(1.5 * l.forward_ns());
+    l.set_backward_input_cold_ns(1.5 * l.backward_input_ns());
+  }
+  p.set_cold_records(4);
+  p.set_hot_working_set_bytes(4000000);
+  p.set_cold_working_set_bytes(16000000);
+  return p;
+}
+
+// The cache model (docs/cost-model.md): a stage is hot while its micro-batches in flight hold no
+// more activations than the profile's hot timings cycled through, cold from twice that, and in
+// between in proportion; GPipe holds all K, 1F1B P - s.
+TEST(ModelCost, StagesHoldingMoreMicroBatchesRunWithColdCaches) {
+  const ir::Profile p = ColdProfile();
+  const std::vector<LayerCost> layers = LayerCostsFromProfile(p);
+  const std::vector<LayerSlice> slices = {{0, 2}, {2, 4}};  // 2 MB per micro-batch in flight
+  // GPipe K = 4: 8 MB in flight on each stage, twice the hot 4 MB: cold.
+  EXPECT_EQ(ColdCacheWeights(p, layers, slices, Spec(ir::GPIPE, 2, 4, 4)), (std::vector<double>{1, 1}));
+  // GPipe K = 3: 6 MB, half way. 1F1B: 2 and 1 micro-batches (4 and 2 MB), hot.
+  EXPECT_EQ(ColdCacheWeights(p, layers, slices, Spec(ir::GPIPE, 2, 3, 3)), (std::vector<double>{0.5, 0.5}));
+  EXPECT_EQ(ColdCacheWeights(p, layers, slices, Spec(ir::ONE_F_ONE_B_FLUSH, 2, 4, 4)),
+            (std::vector<double>{0, 0}));
+  // Without cold times (an older profile, or a model too big for them) every stage is hot.
+  EXPECT_EQ(ColdCacheWeights(SmallProfile(), LayerCostsFromProfile(SmallProfile()), slices,
+                             Spec(ir::GPIPE, 2, 4, 4)),
+            (std::vector<double>{0, 0}));
+  // The weights reach the stage costs: GPipe's forward of stage 0 is layers 0 and 1 cold.
+  ModelCostSetup s;
+  s.model = p.model();
+  s.microbatch = p.microbatch_size();
+  s.layers = layers;
+  s.profile = p;
+  const ir::CostModel gpipe = CostModelForSlices(s, slices, Spec(ir::GPIPE, 2, 4, 4));
+  const ir::CostModel flush = CostModelForSlices(s, slices, Spec(ir::ONE_F_ONE_B_FLUSH, 2, 4, 4));
+  EXPECT_EQ(flush.stages(0).forward_ns(), 3000000);
+  EXPECT_EQ(gpipe.stages(0).forward_ns(), 4500000);
+  EXPECT_EQ(gpipe.stages(1).backward_input_ns(), 6000000);
+  // A cold working set no larger than the hot one is refused by name.
+  ir::Profile bad = p;
+  bad.set_cold_working_set_bytes(bad.hot_working_set_bytes());
+  const Status st = ValidateProfile(bad, "p.json");
+  EXPECT_NE(st.message().find("cold_working_set_bytes"), std::string::npos) << st.message();
+}
+
+TEST(ProfileRepeat, ComparesTheSumsOfEveryKindAndTheCoLocationFactors) {
+  const ir::Profile a = ColdProfile();
+  ir::Profile b = a;
+  b.mutable_layers(1)->set_forward_ns(b.layers(1).forward_ns() + 1e6);  // forward sums 10 and 11 ms
+  b.mutable_colocation(0)->set_slowdown(1.5);
+  const std::vector<ir::RepeatCheck> d = CompareProfiles(a, b);
+  ASSERT_EQ(d.size(), 8u);  // 4 hot kinds, 3 cold, one co-location factor
+  EXPECT_EQ(d[0].kind(), "forward");
+  EXPECT_NEAR(d[0].difference(), 1.0 / 10.5, 1e-12);
+  EXPECT_EQ(d[1].difference(), 0);
+  EXPECT_EQ(d[7].kind(), "co-location 2");
+  EXPECT_NEAR(d[7].difference(), 0.25 / 1.375, 1e-12);
+  EXPECT_EQ(CompareProfiles(SmallProfile(), SmallProfile()).size(), 5u);  // no cold kinds
 }
 
 TEST(ModelCost, CalibrationRecoversTheEfficienciesAProfileWasMadeWith) {

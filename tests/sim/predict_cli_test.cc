@@ -36,7 +36,8 @@ const char* kShape = "--layers 2 --dim 16 --heads 2 --seq 8";
 
 TEST_F(PredictCli, ProfileRoundTripsPredictsAndRefusesBadInput) {
   const std::string prof = Path("p.json"), db = Path("runs.db");
-  CliRun r = Paci(std::string("profile ") + kShape + " --microbatch-size 2 --threads 1 --max-seconds-per-layer 0.2 " +
+  CliRun r = Paci(std::string("profile ") + kShape +
+                  " --microbatch-size 2 --threads 1 --max-seconds-per-layer 0.2 " +
                   "--colocate 2 --colocate-seconds 0.2 -o " + prof);
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("co-location: 2 stages"), std::string::npos) << r.out;
@@ -64,8 +65,9 @@ TEST_F(PredictCli, ProfileRoundTripsPredictsAndRefusesBadInput) {
   EXPECT_GT(b["predicted"]["makespan_ms"].get<double>(), 0);
 
   // A real run, then predicted from the profile, linked, with the measured numbers beside.
-  CliRun train = Paci(std::string("train --schedule paci --stages 2 --accum 2 --updates 3 --eval-batches 1 ") + kShape +
-                      " --microbatch-size 2 --db " + db);
+  CliRun train =
+      Paci(std::string("train --schedule paci --stages 2 --accum 2 --updates 3 --eval-batches 1 ") + kShape +
+           " --microbatch-size 2 --db " + db);
   ASSERT_EQ(train.code, 0) << train.err;
   CliRun after = Paci("predict --run 2 --profile " + prof + " --colocate --json --db " + db);
   ASSERT_EQ(after.code, 0) << after.err;
@@ -80,7 +82,8 @@ TEST_F(PredictCli, ProfileRoundTripsPredictsAndRefusesBadInput) {
   // A profile for another model.
   CliRun other = Paci("predict --schedule paci --stages 2 --accum 2 --profile " + prof + " --db " + db);
   EXPECT_EQ(other.code, 0) << other.err;
-  CliRun wrong = Paci("simulate --schedule paci --stages 2 --accum 2 --profile " + prof + " --layers 3 --no-db");
+  CliRun wrong =
+      Paci("simulate --schedule paci --stages 2 --accum 2 --profile " + prof + " --layers 3 --no-db");
   EXPECT_EQ(wrong.code, 2);
   EXPECT_NE(wrong.err.find("model.layers"), std::string::npos) << wrong.err;
   CliRun nocoloc = Paci("predict --schedule paci --stages 2 --accum 2 --colocate --db " + db);
@@ -88,9 +91,40 @@ TEST_F(PredictCli, ProfileRoundTripsPredictsAndRefusesBadInput) {
   EXPECT_NE(nocoloc.err.find("--colocate"), std::string::npos) << nocoloc.err;
 }
 
+// Two profiles back to back in one command: both tables, then each kind's sums side by side with
+// their difference, and a verdict against the 3 % tolerance; the first profile is written.
+TEST_F(PredictCli, TwoProfilesBackToBackPrintTheirDifferencesPerKind) {
+  const std::string prof = Path("p.json");
+  CliRun r = Paci(std::string("profile ") + kShape +
+                  " --microbatch-size 2 --threads 1 --max-seconds-per-layer 0.1 " +
+                  "--colocate 2 --colocate-seconds 0.1 --profiles 2 -o " + prof);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("2 profiles back to back"), std::string::npos) << r.out;
+  for (const char* kind : {"forward ", "backward_input ", "backward_weight ", "optimizer ", "forward_cold ",
+                           "co-location 2 ", "difference"})
+    EXPECT_NE(r.out.find(kind), std::string::npos) << kind << "\n" << r.out;
+  const bool agree = r.out.find("the profiles agree within 3%") != std::string::npos;
+  const bool differ =
+      r.out.find("warning: 2 profiles taken back to back differ by more than 3%") != std::string::npos;
+  EXPECT_NE(agree, differ) << r.out;
+  EXPECT_NE(r.out.find("repeatability: first against second half"), std::string::npos) << r.out;
+  CliRun shown = Paci("profile --show " + prof);
+  ASSERT_EQ(shown.code, 0) << shown.err;
+  if (differ) {  // the warning is in the written file
+    EXPECT_NE(shown.out.find("back to back differ"), std::string::npos) << shown.out;
+  }
+  CliRun zero = Paci(std::string("profile ") + kShape + " --profiles 0 -o " + prof);
+  EXPECT_EQ(zero.code, 2);
+  EXPECT_NE(zero.err.find("--profiles"), std::string::npos) << zero.err;
+  CliRun show = Paci("profile --show " + prof + " --profiles 2");
+  EXPECT_EQ(show.code, 2);
+  EXPECT_NE(show.err.find("--profiles"), std::string::npos) << show.err;
+}
+
 TEST(ModelFlagsCli, SimulateDerivesPerStageCostsAndRefusesBadInput) {
-  CliRun r = Paci("simulate --schedule 1f1b-flush --stages 8 --microbatches 16 --model gpt2-medium --hardware h100 "
-                  "--link nvlink4 --json --no-db");
+  CliRun r = Paci(
+      "simulate --schedule 1f1b-flush --stages 8 --microbatches 16 --model gpt2-medium --hardware h100 "
+      "--link nvlink4 --json --no-db");
   ASSERT_EQ(r.code, 0) << r.err;
   const nlohmann::json j = nlohmann::json::parse(r.out);
   ASSERT_EQ(j["per_stage"].size(), 8u);
@@ -121,8 +155,9 @@ TEST(ModelFlagsCli, SimulateDerivesPerStageCostsAndRefusesBadInput) {
     EXPECT_EQ(b.code, 2) << flags;
     EXPECT_NE(b.err.find(named), std::string::npos) << flags << ": " << b.err;
   }
-  CliRun sweep = Paci("sweep --schedules paci,zb-h1 --stages 4,8 --accum 8 --model gpt2 --hardware a100 --link ib-ndr "
-                      "--no-db -o - --format json");
+  CliRun sweep = Paci(
+      "sweep --schedules paci,zb-h1 --stages 4,8 --accum 8 --model gpt2 --hardware a100 --link ib-ndr "
+      "--no-db -o - --format json");
   ASSERT_EQ(sweep.code, 0) << sweep.err;
   const nlohmann::json rows = nlohmann::json::parse(sweep.out);
   ASSERT_EQ(rows.size(), 4u);

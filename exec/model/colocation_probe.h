@@ -1,0 +1,22 @@
+// Co-location as training meets it (`paci profile`): N stage threads, each on the CPUs that
+// `paci train --pin auto` gives stage s (unpinned when N stages do not fit, as there), each running
+// its own slice of the model with a stage's op mix (forward, backward-input, backward-weight, and
+// an optimizer step every few micro-batches), timed alone and all at once in alternating rounds.
+#pragma once
+
+#include "exec/model/profile.h"
+#include "paci.pb.h"
+#include "proto/status.h"
+
+namespace paci::exec {
+
+// The slowdown of `stages` stages sharing this machine: the sum over stages of the mean step
+// time with all running at once, over the sum of their median step times alone; the median of
+// the rounds, with their spread as the relative standard error.
+Result<ir::ColocationFactor> MeasureColocation(const ProfileOptions& o, int stages);
+
+// Stage s's layers [first, last) among `stages`, split as evenly as the count allows; with more
+// stages than layers, stage s runs layer s % layers.
+std::pair<int, int> ColocationSlice(int layers, int stages, int s);
+
+}  // namespace paci::exec

@@ -1,0 +1,37 @@
+#include "sim/profile_repeat.h"
+
+#include <cmath>
+
+namespace paci::sim {
+
+std::vector<KindSum> ProfileKindSums(const ir::Profile& p) {
+  std::vector<KindSum> out = {
+      {"forward", 0},      {"backward_input", 0},      {"backward_weight", 0},     {"optimizer", 0},
+      {"forward_cold", 0}, {"backward_input_cold", 0}, {"backward_weight_cold", 0}};
+  for (const ir::LayerProfile& l : p.layers()) {
+    const double v[] = {
+        l.forward_ns(),      l.backward_input_ns(),      l.backward_weight_ns(),     l.optimizer_ns(),
+        l.forward_cold_ns(), l.backward_input_cold_ns(), l.backward_weight_cold_ns()};
+    for (size_t k = 0; k < out.size(); ++k) out[k].value += v[k];
+  }
+  if (p.cold_records() == 0) out.resize(4);
+  for (const ir::ColocationFactor& c : p.colocation())
+    out.push_back({"co-location " + std::to_string(c.stages()), c.slowdown()});
+  return out;
+}
+
+std::vector<ir::RepeatCheck> CompareProfiles(const ir::Profile& a, const ir::Profile& b) {
+  std::vector<ir::RepeatCheck> out;
+  const std::vector<KindSum> sb = ProfileKindSums(b);
+  for (const KindSum& x : ProfileKindSums(a))
+    for (const KindSum& y : sb)
+      if (x.kind == y.kind) {
+        ir::RepeatCheck& c = out.emplace_back();
+        c.set_kind(x.kind);
+        const double mean = (x.value + y.value) / 2;
+        c.set_difference(mean > 0 ? std::fabs(x.value - y.value) / mean : 0.0);
+      }
+  return out;
+}
+
+}  // namespace paci::sim
