@@ -25,7 +25,7 @@ struct ProfileOptions {
   int max_repetitions = 400;
   double max_seconds_per_layer = 3.0;  // budget: layers x this, the layers timed round-robin
   int max_colocated = 0;               // measure co-location for N = 2..max_colocated stages (0: none)
-  double colocation_seconds = 1.0;     // per N, roughly
+  double colocation_seconds = 2.0;     // per N, roughly (three rounds of alone, then together)
   uint64_t seed = 1;
 };
 
