@@ -350,8 +350,10 @@ Status CudaBackend::SendImpl(Transport& transport, uint32_t to_stage, const Mess
     sending_.push_back(m);  // reusable once `freed` (recorded after the send is posted) has passed
     return Status::Ok();
   }
-  // Host staging: floats carry the bytes (two bf16 values per float).
-  std::vector<float> host((MessageBytes() + sizeof(float) - 1) / sizeof(float));
+  // Host staging: floats carry the bytes (two bf16 values per float). The transport copies the
+  // payload, so one buffer serves every send.
+  std::vector<float>& host = send_host_;
+  host.resize((MessageBytes() + sizeof(float) - 1) / sizeof(float));
   CUDA_CHECK(cudaMemcpyAsync(host.data(), m->buf.get(), MessageBytes(), cudaMemcpyDeviceToHost, ctx_.stream));
   CUDA_CHECK(cudaStreamSynchronize(ctx_.stream));
   ReleaseMessage(m);
@@ -368,7 +370,9 @@ Status CudaBackend::RecvImpl(Transport& transport, uint32_t from_stage, const Me
     PACI_RETURN_IF_ERROR(
         transport.RecvDevice(from_stage, key, m->buf.get(), MessageBytes(), ctx_.stream, nullptr));
   } else {
-    std::vector<float> host;
+    // The in-process transport swaps its buffer with this one, so the buffers circulate and the
+    // steady state allocates nothing (issue 24), as on the CPU backend.
+    std::vector<float>& host = recv_host_;
     Status st = transport.Recv(from_stage, key, &host, timeout);
     if (!st.ok()) {
       free_messages_.push_back(m);
@@ -380,7 +384,8 @@ Status CudaBackend::RecvImpl(Transport& transport, uint32_t from_stage, const Me
                                           host.size() * sizeof(float), MessageBytes()));
     }
     // Through a pinned slot, stream-ordered: the forward or backward that reads `m` runs on this
-    // stream, and `host` dies when this returns. The slot is reused only once its copy has passed.
+    // stream, and `host` is overwritten by the next receive. The slot is reused only once its copy
+    // has passed.
     RecvStaging& r = recv_staging_[next_recv_staging_++ % recv_staging_.size()];
     if (r.host == nullptr) {
       CUDA_CHECK(cudaMallocHost(&r.host, MessageBytes()));

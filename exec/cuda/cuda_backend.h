@@ -152,6 +152,7 @@ class CudaBackend : public StageBackend {
   std::vector<IdsSlot> ids_;
   size_t next_ids_ = 0;
   std::vector<RecvStaging> recv_staging_;
+  std::vector<float> send_host_, recv_host_;  // host-staged messages, reused (no per-message allocation)
   size_t next_recv_staging_ = 0;
   std::vector<float*> loss_blocks_;  // pinned host, kLossBlock floats each
   size_t losses_issued_ = 0;
