@@ -144,7 +144,8 @@ ir::CostModel BuildCostModel(const std::vector<LayerCost>& layers, const std::ve
 std::vector<double> ColdCacheWeights(const ir::Profile& profile, const std::vector<LayerCost>& layers,
                                      const std::vector<LayerSlice>& slices, const ir::PipelineSpec& spec);
 
-// All stages on device 0, slowed by the profile's co-location factors (sorted by stage count).
+// All stages on device 0, slowed by the profile's co-location factors (sorted by stage count),
+// each at least n / Profile.cpus for n stages busy (no more CPUs than the profile's process had).
 void ShareOneDevice(const ir::Profile& profile, ir::CostModel* cost);
 
 // Everything needed to cost any schedule of one model on one kind of device: the layers' costs

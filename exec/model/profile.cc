@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "exec/model/affinity.h"
 #include "exec/model/colocation_probe.h"
 #include "exec/model/profile_stats.h"
 #include "exec/model/slice_bench.h"
@@ -296,6 +297,7 @@ Result<ir::Profile> MeasureProfile(const ProfileOptions& o,
   const std::string busy =
       getloadavg(&load, 1) == 1 ? ", load average " + std::to_string(load).substr(0, 4) : "";
   p.set_device("cpu: " + std::to_string(std::thread::hardware_concurrency()) + " hardware threads" + busy);
+  p.set_cpus(static_cast<uint32_t>(allowed_cpus().size()));
   const int cold = ColdRecords(o);
   Result<std::vector<LayerTimer>> timers = MeasureLayers(o, cold);
   if (!timers.ok()) return timers.status();

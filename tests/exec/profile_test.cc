@@ -69,6 +69,7 @@ TEST(Profile, MeasuresMediansCpuTimesColdCachesAndItsOwnRepeatability) {
   EXPECT_EQ(p->halves(0).kind(), "forward");
   EXPECT_EQ(p->halves(6).kind(), "backward_weight_cold");
   EXPECT_GT(p->cpu_share(), 0);
+  EXPECT_EQ(p->cpus(), allowed_cpus().size());
   // The warning, when there is one, says what it saw.
   if (!p->warning().empty()) {
     EXPECT_TRUE(p->warning().find("halves") != std::string::npos ||

@@ -285,6 +285,25 @@ TEST(Colocation, SlowsExactlyTheOverlappingOps) {
   EXPECT_EQ(Sim(spec, cost).makespan_ns, base.makespan_ns);
 }
 
+// N stages on C CPUs can never share them faster than C / N each: a factor measured below that
+// (x1.92 for 4 threads on 2 CPUs, a noisy probe) is raised to it, counts beyond the profile's keep
+// its last factor under the same bound, and a profile that does not say its CPUs is taken as is.
+TEST(Colocation, NoMoreCpusThanTheProfileHadAreShared) {
+  ir::Profile p = SmallProfile();  // x1.25 for 2 stages
+  ir::ColocationFactor& four = *p.add_colocation();
+  four.set_stages(4);
+  four.set_slowdown(1.92);
+  ir::CostModel cost;
+  for (int s = 0; s < 5; ++s) cost.add_stages();
+  ShareOneDevice(p, &cost);
+  EXPECT_EQ(std::vector<double>(cost.colocation_slowdown().begin(), cost.colocation_slowdown().end()),
+            (std::vector<double>{1.25, 1.25, 1.92}));  // no CPU count: as measured, gaps filled
+  p.set_cpus(2);
+  ShareOneDevice(p, &cost);
+  EXPECT_EQ(std::vector<double>(cost.colocation_slowdown().begin(), cost.colocation_slowdown().end()),
+            (std::vector<double>{1.25, 1.5, 2.0, 2.5}));
+}
+
 TEST(Colocation, BadDeviceListsAreRefused) {
   ir::CostModel cost = Cost(1, 2);
   cost.add_device(0);  // one entry for two stages
