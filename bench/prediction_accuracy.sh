@@ -29,6 +29,7 @@ MODEL=(--layers 6 --dim 64 --heads 4 --seq 64)
 B=8
 load1() { cut -d' ' -f1 /proc/loadavg; }
 read -r -a KS <<< "${PACI_KS:-4 8}"
+[[ "${PACI_REPEATS:-1}" =~ ^[1-9][0-9]*$ ]] || { echo "PACI_REPEATS: must be a whole number >= 1, got '${PACI_REPEATS}'" >&2; exit 2; }
 
 [[ -n "${PACI_TABLE_ONLY:-}" ]] || for rep in $(seq 1 "${PACI_REPEATS:-1}"); do
 for sched in ${PACI_SCHEDULES:-gpipe 1f1b-flush interleaved-1f1b zb-h1 pipedream pipedream-2bw pipemare paci}; do
