@@ -22,6 +22,8 @@ cd "$(dirname "$0")/.."
 PACI="${PACI_BIN:-build/tools/paci}"
 UPDATES="${PACI_UPDATES:-20}"
 OUT="${PACI_OUT:-bench/prediction_accuracy.out}"
+# Checked before anything is created or deleted: a typo must not cost the last run's output.
+[[ "${PACI_REPEATS:-1}" =~ ^[1-9][0-9]*$ ]] || { echo "PACI_REPEATS: must be a whole number >= 1, got '${PACI_REPEATS}'" >&2; exit 2; }
 mkdir -p "$OUT"
 DB="$OUT/runs.db"
 [[ -n "${PACI_TABLE_ONLY:-}" ]] || rm -f "$DB" "$OUT"/*.json "$OUT"/*.txt
@@ -29,7 +31,6 @@ MODEL=(--layers 6 --dim 64 --heads 4 --seq 64)
 B=8
 load1() { cut -d' ' -f1 /proc/loadavg; }
 read -r -a KS <<< "${PACI_KS:-4 8}"
-[[ "${PACI_REPEATS:-1}" =~ ^[1-9][0-9]*$ ]] || { echo "PACI_REPEATS: must be a whole number >= 1, got '${PACI_REPEATS}'" >&2; exit 2; }
 
 [[ -n "${PACI_TABLE_ONLY:-}" ]] || for rep in $(seq 1 "${PACI_REPEATS:-1}"); do
 for sched in ${PACI_SCHEDULES:-gpipe 1f1b-flush interleaved-1f1b zb-h1 pipedream pipedream-2bw pipemare paci}; do
