@@ -63,15 +63,12 @@ void PrintTable(const ir::Profile& p) {
   fmt::print("{:>5} {:<9} {:>16.4f} {:>16.4f} {:>16.4f} {:>16.4f}\n", "sum", "", f / 1e6, bi / 1e6, bw / 1e6,
              opt / 1e6);
   if (p.cold_records() > 0) {
-    double fc = 0, bic = 0, bwc = 0;
-    for (const ir::LayerProfile& l : p.layers())
-      fc += l.forward_cold_ns(), bic += l.backward_input_cold_ns(), bwc += l.backward_weight_cold_ns();
-    fmt::print(
-        "{:>5} {:<9} {:>16.4f} {:>16.4f} {:>16.4f}   (caches cold: {} records, {:.0f} MiB, against {:.0f} "
-        "MiB "
-        "hot)\n",
-        "cold", "", fc / 1e6, bic / 1e6, bwc / 1e6, p.cold_records(), p.cold_working_set_bytes() / 1048576.0,
-        p.hot_working_set_bytes() / 1048576.0);
+    const std::vector<sim::KindSum> k = sim::ProfileKindSums(p);  // [4], [5], [6]: the cold kinds
+    const std::string note =
+        fmt::format("(caches cold: {} records, {:.0f} MiB, against {:.0f} MiB hot)", p.cold_records(),
+                    p.cold_working_set_bytes() / 1048576.0, p.hot_working_set_bytes() / 1048576.0);
+    fmt::print("{:>5} {:<9} {:>16.4f} {:>16.4f} {:>16.4f}   {}\n", "cold", "", k[4].value / 1e6,
+               k[5].value / 1e6, k[6].value / 1e6, note);
   }
   for (const ir::ColocationFactor& c : p.colocation())
     fmt::print("co-location: {} stages sharing the device{}: ops x{:.3f} ±{:.1f}%\n", c.stages(),
