@@ -3,6 +3,10 @@
 // median forward op time of each (wall and CPU), their ratio, minor page faults and tokens/s. Before the
 // executor's memory plan (exec/runtime/memory_plan.h) GPipe's forwards were 3-6x slower here:
 // its K in-flight records were freed together at every flush and faulted in again.
+// A third arm is the control: 1F1B-flush again, given GPipe's K records per stage and using them in
+// rotation (RecordControl), so each of its forwards, like each of GPipe's, writes a record the
+// caches lost K ops ago instead of the one its last backward has just read. "gpipe / control" near
+// 1 says the rest of the gap is the schedule's memory traffic, not the executor.
 //   schedule_forward_bench L C NH T B P K UPDATES REPEATS
 // e.g. 4 64 4 64 8 2 4 40 3: the issue's `paci train --schedule gpipe --stages 2 --accum 4
 // --updates 40 --layers 4 --dim 64 --heads 4 --seq 64 --microbatch-size 8`, 3 runs of each.
@@ -65,8 +69,9 @@ struct RunResult {
   long faults = 0;
 };
 
-RunResult RunOnce(ir::ScheduleKind kind, uint32_t P, uint32_t K, uint32_t updates, const PipelineConfig& pc,
-                  const DataSplit& data) {
+RunResult RunOnce(ir::ScheduleKind kind, uint32_t P, uint32_t K, uint32_t updates, PipelineConfig pc,
+                  const DataSplit& data, uint32_t rotated_records = 0) {
+  pc.record_control.min_per_chunk = rotated_records;
   Result<ir::PipelineSpec> spec = SpecFor(kind, P, K, uint64_t{updates} * K);
   Result<ir::Schedule> schedule = spec.ok() ? GenerateSchedule(*spec) : Result<ir::Schedule>(spec.status());
   if (!schedule.ok()) {
@@ -124,24 +129,31 @@ int main(int argc, char** argv) {
               a[2], a[3], a[4], P, K, updates, repeats);
   std::printf("%-4s %-11s %6s %10s %10s %10s %10s\n", "run", "schedule", "stage", "fwd ms", "fwd cpu ms",
               "tokens/s", "faults");
-  std::vector<std::vector<double>> ratio(P), cpu_ratio(P);
+  std::vector<std::vector<double>> ratio(P), cpu_ratio(P), control_ratio(P);
   for (int rep = 0; rep < repeats; ++rep) {
     const RunResult g = RunOnce(ir::GPIPE, P, K, updates, pc, data);
     const RunResult f = RunOnce(ir::ONE_F_ONE_B_FLUSH, P, K, updates, pc, data);
+    const RunResult c = RunOnce(ir::ONE_F_ONE_B_FLUSH, P, K, updates, pc, data, K);
     for (uint32_t s = 0; s < P; ++s) {
-      for (const auto& [name, r] : {std::pair{"gpipe", &g}, std::pair{"1f1b-flush", &f}})
+      for (const auto& [name, r] :
+           {std::pair{"gpipe", &g}, std::pair{"1f1b-flush", &f}, std::pair{"control", &c}})
         std::printf("%-4d %-11s %6u %10.3f %10.3f %10.0f %10ld\n", rep, name, s, r->forward_ms[s],
                     r->forward_cpu_ms[s], r->tokens_per_s, r->faults);
       ratio[s].push_back(g.forward_ms[s] / f.forward_ms[s]);
       cpu_ratio[s].push_back(g.forward_cpu_ms[s] / f.forward_cpu_ms[s]);
+      control_ratio[s].push_back(g.forward_cpu_ms[s] / c.forward_cpu_ms[s]);
     }
   }
   const auto summary = [&](const char* what, std::vector<double> r, uint32_t s) {
     std::sort(r.begin(), r.end());
-    std::printf(
-        "stage %u: gpipe / 1f1b-flush forward %s time, median of %d runs: %.3f (min %.3f, max %.3f)\n", s,
-        what, repeats, r[r.size() / 2], r.front(), r.back());
+    std::printf("stage %u: %s, median of %d runs: %.3f (min %.3f, max %.3f)\n", s, what, repeats,
+                r[r.size() / 2], r.front(), r.back());
   };
-  for (uint32_t s = 0; s < P; ++s) summary("wall", ratio[s], s), summary("CPU", cpu_ratio[s], s);
+  for (uint32_t s = 0; s < P; ++s) {
+    summary("gpipe / 1f1b-flush forward wall time", ratio[s], s);
+    summary("gpipe / 1f1b-flush forward CPU time", cpu_ratio[s], s);
+    summary("gpipe / control (1f1b-flush with gpipe's records, rotated) forward CPU time", control_ratio[s],
+            s);
+  }
   return 0;
 }

@@ -93,6 +93,7 @@ void CpuBackend::Reserve() {
   saved_.resize(chunks_.size());
   for (uint32_t c = 0; c < chunks_.size(); ++c) {
     const uint32_t planned = c < s_.memory.records_per_chunk.size() ? s_.memory.records_per_chunk[c] : 1;
+    saved_[c].set_least_recent_first(s_.memory.rotate_records);
     saved_[c].Reserve(planned, [&](StageSaved& r) {
       chunks_[c].model.reserve(B, T, &r, &scratch_);
       CommitSaved(r);

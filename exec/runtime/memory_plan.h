@@ -22,6 +22,9 @@ struct StageMemoryPlan {
   // Weight copies besides the live weights (PipeDream's stash, 2BW's older buffer): the
   // analysis' weight versions held at once, minus the live one (plus 2BW's copy during its step).
   uint32_t kept_versions = 0;
+  // A benchmark's control, never set in training: records handed out least recently used first
+  // (SlotTable), so that every forward writes a record the caches have lost, as GPipe's do.
+  bool rotate_records = false;
 };
 
 // One plan per stage; fails where the analysis does (a schedule ValidateSchedule refuses).

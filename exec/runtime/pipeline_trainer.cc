@@ -125,10 +125,17 @@ SegmentStart StartOf(const PipelineConfig& cfg) {
 
 // Each stage's memory plan, computed once for all stages. A schedule the analysis refuses gets
 // empty plans (buffers made on first use) and fails in the worker with the op that breaks it.
-std::vector<StageMemoryPlan> PlanMemory(const ir::Schedule& schedule) {
+std::vector<StageMemoryPlan> PlanMemory(const ir::Schedule& schedule, const RecordControl& control) {
   Result<std::vector<StageMemoryPlan>> plans = PlanStageMemory(schedule);
-  if (plans.ok()) return std::move(*plans);
-  return std::vector<StageMemoryPlan>(schedule.spec().stages());
+  std::vector<StageMemoryPlan> out =
+      plans.ok() ? std::move(*plans) : std::vector<StageMemoryPlan>(schedule.spec().stages());
+  if (control.min_per_chunk == 0) return out;
+  for (StageMemoryPlan& p : out) {
+    p.records_per_chunk.resize(std::max<size_t>(p.records_per_chunk.size(), schedule.spec().chunks()), 0);
+    for (uint32_t& r : p.records_per_chunk) r = std::max(r, control.min_per_chunk);
+    p.rotate_records = true;
+  }
+  return out;
 }
 
 // The compensation stage `stage`'s backend applies: none where no micro-batch of the stage
@@ -245,6 +252,10 @@ Result<std::vector<LayerRange>> PlanPipeline(const ir::Schedule& schedule, const
     return Status::InvalidArgument(
         "--grad-clip: global gradient clipping needs an all-reduce across "
         "stages, which these pipelines do not have; use --grad-clip 0");
+  if (cfg.record_control.min_per_chunk > 0 && cfg.backend)
+    return Status::InvalidArgument(
+        "record_control: a benchmark's control of the CPU backend's records; "
+        "this run has another backend");
   return cfg.partition.empty() ? partition_balanced(cfg.train.model, parts)
                                : partition_from_cuts(cfg.train.model, parts, cfg.partition);
 }
@@ -270,7 +281,7 @@ Result<PipelineResult> TrainPipelineThreads(const ir::Schedule& schedule, const 
     result.state.v.assign(result.params.size(), 0.0f);
   }
   std::vector<float> grads(result.params.size(), 0.0f);
-  const std::vector<StageMemoryPlan> memory = PlanMemory(schedule);
+  const std::vector<StageMemoryPlan> memory = PlanMemory(schedule, cfg.record_control);
   ThreadTransportHub hub(P);
   // A mailbox holds messages sent to its stage and not yet received. An activation from stage
   // s - 1 not yet received belongs to a micro-batch whose record s - 1 still holds (its backward
@@ -410,7 +421,7 @@ Result<PipelineResult> TrainPipelineStage(const ir::Schedule& schedule, const Pi
                  static_cast<uint32_t>(ranges->size()), s + 1 == P ? sink : nullptr);
   Result<StageRun> run =
       PrepareStage(schedule, cfg, s, *ranges, result.params.data(), grads.data(), data, &transport, sink,
-                   eval ? &*eval : nullptr, origin, PlanMemory(schedule)[s]);
+                   eval ? &*eval : nullptr, origin, PlanMemory(schedule, cfg.record_control)[s]);
   if (!run.ok()) return run.status();
   PACI_RETURN_IF_ERROR(RunStageWorker(run->setup, &result.stages[0]));
   if (cfg.keep_state) {

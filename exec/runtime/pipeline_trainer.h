@@ -34,6 +34,13 @@ struct BackendRequest {
 };
 using BackendFactory = std::function<Result<std::unique_ptr<StageBackend>>(const BackendRequest&)>;
 
+// A benchmark's control over the CPU backend's micro-batch records (bench/schedule_forward_bench.cc
+// gives 1F1B-flush GPipe's): at least `min_per_chunk` records per chunk, used in rotation. Off
+// (zero) in training, where each stage keeps the schedule's peak and reuses the first idle one.
+struct RecordControl {
+  uint32_t min_per_chunk = 0;
+};
+
 struct PipelineConfig {
   TrainConfig train;      // model, micro-batch size, LR schedule, AdamW, seed, eval batches
   std::string partition;  // "--partition" cut points; empty = balanced by compute
@@ -47,7 +54,8 @@ struct PipelineConfig {
   const PipelineState* resume = nullptr;  // start from a checkpoint's drained point
   bool keep_state = false;  // fill PipelineResult::state (for --save; on the last rank with MPI)
   std::vector<std::vector<int>>
-      stage_cpus;  // threads: stage s's thread pinned to these CPUs; empty: not pinned
+      stage_cpus;                // threads: stage s's thread pinned to these CPUs; empty: not pinned
+  RecordControl record_control;  // benchmarks only; the CPU backend, threads
 };
 
 struct PipelineResult {

@@ -7,8 +7,8 @@
 #include <thread>
 
 #include "exec/runtime/pipeline_trainer.h"
-#include "exec/runtime/weight_versions.h"
 #include "exec/runtime/thread_transport.h"
+#include "exec/runtime/weight_versions.h"
 #include "sched/expanded_schedule.h"
 #include "sched/schedule_generator.h"
 #include "sched/weight_version_analysis.h"
@@ -75,8 +75,8 @@ TEST_P(SyncScheduleTest, SameWeightsAsUnpipelinedAfterTenUpdates) {
   ASSERT_TRUE(r.ok()) << r.status().message();
   ASSERT_EQ(r->updates.size(), 10u);
   const float diff = MaxAbsDiff(r->params, ref);
-  std::printf("kind %d P=%u V=%u: max |w_pipeline - w_unpipelined| after 10 updates = %g\n", c.kind,
-              c.stages, c.chunks, diff);
+  std::printf("kind %d P=%u V=%u: max |w_pipeline - w_unpipelined| after 10 updates = %g\n", c.kind, c.stages,
+              c.chunks, diff);
   EXPECT_LE(diff, 1e-6f);
   for (int i = 0; i < 10; ++i) EXPECT_NEAR(r->updates[i].loss(), ref_losses[i], 1e-6) << "update " << i;
 }
@@ -86,8 +86,8 @@ INSTANTIATE_TEST_SUITE_P(Flush, SyncScheduleTest,
                                            SyncCase{ir::ONE_F_ONE_B_FLUSH, 2, 0},
                                            SyncCase{ir::ONE_F_ONE_B_FLUSH, 4, 0},
                                            SyncCase{ir::INTERLEAVED_1F1B, 2, 2},
-                                           SyncCase{ir::INTERLEAVED_1F1B, 4, 2},
-                                           SyncCase{ir::ZB_H1, 2, 0}, SyncCase{ir::ZB_H1, 4, 0}));
+                                           SyncCase{ir::INTERLEAVED_1F1B, 4, 2}, SyncCase{ir::ZB_H1, 2, 0},
+                                           SyncCase{ir::ZB_H1, 4, 0}));
 
 TEST(PaciPipeline, OneStageEqualsGradientAccumulation) {
   const TrainConfig cfg = TinyTrainConfig();
@@ -121,6 +121,30 @@ TEST(PaciPipeline, MeasuredMakespanIsTheSpanOfTheOps) {
   EXPECT_DOUBLE_EQ(r->op_span_seconds, static_cast<double>(last - first) * 1e-9);
 }
 
+// bench/schedule_forward_bench's control (RecordControl: more records, used in rotation) changes
+// where activations are written, never what is computed: the same losses and weights, bit for bit.
+TEST(RecordControl, RotatedRecordsTrainTheSameWeights) {
+  PipelineConfig pc;
+  pc.train = TinyTrainConfig();
+  const ir::Schedule schedule = Generate(ir::ONE_F_ONE_B_FLUSH, 2, 4, 0, 16);
+  Result<PipelineResult> plain = TrainPipelineThreads(schedule, pc, TinyCorpus(), nullptr);
+  pc.record_control.min_per_chunk = 4;
+  Result<PipelineResult> rotated = TrainPipelineThreads(schedule, pc, TinyCorpus(), nullptr);
+  ASSERT_TRUE(plain.ok()) << plain.status().message();
+  ASSERT_TRUE(rotated.ok()) << rotated.status().message();
+  EXPECT_EQ(MaxAbsDiff(plain->params, rotated->params), 0.0f);
+  // Idle records are not the stage's memory in use: the measured peaks stay the schedule's.
+  for (size_t s = 0; s < plain->stages.size(); ++s)
+    EXPECT_EQ(rotated->stages[s].peak_bytes, plain->stages[s].peak_bytes) << "stage " << s;
+  // A control of the CPU backend's records: refused with another backend, not ignored.
+  pc.backend = [](const BackendRequest&) -> Result<std::unique_ptr<StageBackend>> {
+    return Status::Internal("not reached");
+  };
+  Result<PipelineResult> other = TrainPipelineThreads(schedule, pc, TinyCorpus(), nullptr);
+  ASSERT_FALSE(other.ok());
+  EXPECT_NE(other.status().message().find("record_control"), std::string::npos) << other.status().message();
+}
+
 // (stage, chunk, micro-batch) -> (forward version, backward version) from the sched analysis.
 using VersionKey = std::tuple<uint32_t, uint32_t, uint64_t>;
 std::map<VersionKey, std::pair<int64_t, int64_t>> AnalysedVersions(const ir::Schedule& s) {
@@ -134,11 +158,14 @@ std::map<VersionKey, std::pair<int64_t, int64_t>> AnalysedVersions(const ir::Sch
 
 TEST(AsyncPipeline, RecordedVersionsEqualTheScheduleAnalysis) {
   const TrainConfig cfg = TinyTrainConfig();
-  struct Case { ir::ScheduleKind kind; uint32_t K; };
+  struct Case {
+    ir::ScheduleKind kind;
+    uint32_t K;
+  };
   for (uint32_t P : {2u, 3u, 4u}) {
-    for (Case c : {Case{ir::PACI, 1}, Case{ir::PACI, 2}, Case{ir::PACI, 3}, Case{ir::PACI, 8},
-                   Case{ir::PIPEDREAM, 1}, Case{ir::PIPEDREAM_2BW, 4}, Case{ir::PIPEDREAM_2BW, 5},
-                   Case{ir::PIPEMARE, 2}}) {
+    for (Case c :
+         {Case{ir::PACI, 1}, Case{ir::PACI, 2}, Case{ir::PACI, 3}, Case{ir::PACI, 8}, Case{ir::PIPEDREAM, 1},
+          Case{ir::PIPEDREAM_2BW, 4}, Case{ir::PIPEDREAM_2BW, 5}, Case{ir::PIPEMARE, 2}}) {
       const ir::Schedule s = Generate(c.kind, P, 0, c.K, 4 * std::max(P, c.K));
       PipelineConfig pc;
       pc.train = cfg;
@@ -152,8 +179,8 @@ TEST(AsyncPipeline, RecordedVersionsEqualTheScheduleAnalysis) {
         auto it = expected.find({e.stage(), e.chunk(), e.micro_batch()});
         ASSERT_NE(it, expected.end());
         const int64_t want = e.kind() == ir::FORWARD ? it->second.first : it->second.second;
-        EXPECT_EQ(e.weight_version(), want) << "P=" << P << " K=" << c.K << " kind " << c.kind
-                                            << " stage " << e.stage() << " mb " << e.micro_batch();
+        EXPECT_EQ(e.weight_version(), want) << "P=" << P << " K=" << c.K << " kind " << c.kind << " stage "
+                                            << e.stage() << " mb " << e.micro_batch();
         ++checked;
       }
       EXPECT_EQ(checked, static_cast<int>(2 * expected.size()));
@@ -193,7 +220,10 @@ TEST(StageModelSemantics, PaciBackwardUsesLiveWeightsWithSavedActivations) {
   gpt_init_params(cfg.model, layout, 2, w1.data());
   const int B = 2, T = cfg.model.block_size, C = cfg.model.n_embd;
   std::vector<float> x(B * T * C), dy(B * T * C);
-  for (size_t i = 0; i < x.size(); ++i) { x[i] = std::sin(0.1f * i); dy[i] = std::cos(0.07f * i); }
+  for (size_t i = 0; i < x.size(); ++i) {
+    x[i] = std::sin(0.1f * i);
+    dy[i] = std::cos(0.07f * i);
+  }
   StageInput in;
   in.acts = x.data();
   StageSaved saved_old, saved_check;
@@ -202,8 +232,8 @@ TEST(StageModelSemantics, PaciBackwardUsesLiveWeightsWithSavedActivations) {
   const float* W1 = w1.data() + m->param_offset();
   m->forward(W0, in, B, T, &saved_old, &out);
   saved_check = saved_old;
-  m->backward_input(W1, &saved_old, dy.data(), &dx_mixed);   // PACI: live W1, saved from W0
-  m->backward_input(W0, &saved_check, dy.data(), &dx_w0);    // consistent (stash) backward
+  m->backward_input(W1, &saved_old, dy.data(), &dx_mixed);  // PACI: live W1, saved from W0
+  m->backward_input(W0, &saved_check, dy.data(), &dx_w0);   // consistent (stash) backward
   // The mixed backward must differ from the consistent one: the weights really are the live ones.
   EXPECT_GT(MaxAbsDiff(dx_mixed, dx_w0), 1e-4f);
 }
@@ -236,7 +266,8 @@ TEST(PipelineFailure, DeviceErrorFailsTheRunWithoutExiting) {
   uint64_t first_step = 0;  // ops of stage 1 before its first optimizer step
   for (StageOpCursor c(schedule.streams(1), bases[1]); c.Current().kind != ir::OPTIMIZER_STEP; c.Next())
     ++first_step;
-  for (const auto& [after, method] : {std::pair<uint64_t, std::string>{0, "Recv"}, {first_step, "OptimizerStep"}}) {
+  for (const auto& [after, method] :
+       {std::pair<uint64_t, std::string>{0, "Recv"}, {first_step, "OptimizerStep"}}) {
     PipelineConfig pc;
     pc.train = TinyTrainConfig();
     pc.recv_timeout = std::chrono::milliseconds(20000);  // far beyond the 5 s allowed below
