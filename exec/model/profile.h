@@ -42,11 +42,20 @@ inline constexpr double kProfileRepeatTolerance = 0.03;
 inline constexpr double kProfileMinCpuShare = 0.9;
 
 // The cold timings rotate through enough records of every layer's saved activations to cover
-// this many bytes (beyond the last-level caches of the machines we run on), at most
-// kMaxColdRecords; none when one record of the whole model already covers it.
+// this many bytes, at most kMaxColdRecords; none when one record of the whole model already
+// covers it. Far beyond any core's L2; not always beyond the last level (the 2-vCPU KVM box
+// reports a 480 MiB L3, shared with its host), so cold means "L2 lost it", as under GPipe.
 inline constexpr double kColdWorkingSetBytes = 128.0 * (1 << 20);
 inline constexpr int kMaxColdRecords = 16;
 int ColdRecords(const ProfileOptions& o);
+
+// The cold records one round uses, of `records` (>= 1), 0-based: the forward writes `forward`
+// (the records in turn) and the backwards read `backward`, written records / 2 rounds earlier, so
+// that every record lies untouched about half a cycle before each use, the forward's included.
+struct ColdRound {
+  int forward = 0, backward = 0;
+};
+ColdRound ColdRecordsOf(int round, int records);
 
 // The bytes a profile of `o` allocates at its peak, estimated from the shape before anything is
 // allocated: every layer's bench at once (weights, gradients, AdamW state, one micro-batch's saved

@@ -91,6 +91,30 @@ TEST(Profile, ABigModelHasNoColdTimesItsHotOnesAreColdAlready) {
   EXPECT_EQ(ColdRecords(Tiny()), kMaxColdRecords);
 }
 
+// Cold as under GPipe, both ways: between a record's backward read and its next forward write, and
+// between that write and its read, about half a cycle of the other records passes. The earlier
+// order (backward reads the record the next forward writes) had 1 round before the forward.
+TEST(Profile, ColdRecordsLieUntouchedHalfACycleBeforeEveryUse) {
+  for (int C : {1, 2, 3, 7, 16}) {
+    std::vector<int> last_use(C, -1);
+    int forward_gap = C, backward_gap = C;
+    for (int round = 0; round < 4 * C; ++round) {
+      const ColdRound r = ColdRecordsOf(round, C);
+      ASSERT_TRUE(r.forward >= 0 && r.forward < C && r.backward >= 0 && r.backward < C);
+      if (round >= C) {
+        forward_gap = std::min(forward_gap, round - last_use[r.forward]);
+        backward_gap = std::min(backward_gap, round - last_use[r.backward]);
+      }
+      last_use[r.forward] = round;   // written
+      last_use[r.backward] = round;  // read (the same round, after the forward)
+    }
+    if (C >= 2) {
+      EXPECT_EQ(forward_gap, C - C / 2) << C << " records";
+      EXPECT_EQ(backward_gap, C / 2) << C << " records";
+    }
+  }
+}
+
 TEST(ColocationProbe, SlicesCoverTheModelAndRepeatLayersBeyondIt) {
   EXPECT_EQ(ColocationSlice(8, 2, 0), (std::pair<int, int>{0, 4}));
   EXPECT_EQ(ColocationSlice(8, 2, 1), (std::pair<int, int>{4, 8}));
