@@ -2,6 +2,8 @@
 // `paci train --pin auto` gives stage s (unpinned when N stages do not fit, as there), each running
 // its own slice of the model with a stage's op mix (forward, backward-input, backward-weight, and
 // an optimizer step every few micro-batches), timed alone and all at once in alternating rounds.
+// Stages that share CPUs hand micro-batches on to each other as a pipeline's do, so that the
+// waits for a time slice after each hand-off are in the factor.
 #pragma once
 
 #include "exec/model/profile.h"

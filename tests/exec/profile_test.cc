@@ -120,7 +120,8 @@ TEST(ColocationProbe, SlicesCoverTheModelAndRepeatLayersBeyondIt) {
   EXPECT_EQ(ColocationSlice(8, 2, 1), (std::pair<int, int>{4, 8}));
   EXPECT_EQ(ColocationSlice(8, 3, 2), (std::pair<int, int>{5, 8}));
   EXPECT_EQ(ColocationSlice(4, 6, 5), (std::pair<int, int>{1, 2}));
-  // More stages than CPUs: unpinned, as paci train --pin auto leaves them.
+  // More stages than CPUs: unpinned, as paci train --pin auto leaves them, and handing micro-batches
+  // on as a pipeline's stages do (the probe's relay: one that deadlocked would hang here).
   ProfileOptions o = Tiny();
   const int many = static_cast<int>(allowed_cpus().size()) + 1;
   const Result<ir::ColocationFactor> c = MeasureColocation(o, many);
