@@ -30,6 +30,7 @@ std::filesystem::path FreshDir(const std::string& name) {
 
 bool Has(const CliRun& r, const std::string& text) { return r.out.find(text) != std::string::npos; }
 
+#ifdef PACI_HAVE_PLOT
 // True when `path` starts with the PNG signature / holds an <svg> element, and is not tiny.
 bool IsPng(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -44,6 +45,7 @@ bool IsSvg(const std::string& path) {
   return ss.str().find("<svg") != std::string::npos && ss.str().find("</svg>") != std::string::npos &&
          ss.str().size() > 1000;
 }
+#endif
 
 // A 2 x 2 x 2 grid (schedules x K x lr) of tiny runs, two at once, into one store. Points are
 // identified by the store's configuration columns and setup, not names: a run trained by hand
