@@ -1,5 +1,8 @@
 #include "sim/profile_repeat.h"
 
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <cmath>
 
 namespace paci::sim {
@@ -32,6 +35,25 @@ std::vector<ir::RepeatCheck> CompareProfiles(const ir::Profile& a, const ir::Pro
         c.set_difference(mean > 0 ? std::fabs(x.value - y.value) / mean : 0.0);
       }
   return out;
+}
+
+RepeatSummary SummarizeRepeats(const std::vector<ir::Profile>& profiles, double tolerance) {
+  RepeatSummary r;
+  if (profiles.empty()) return r;
+  r.first = ProfileKindSums(profiles[0]);
+  r.worst.assign(r.first.size(), 0.0);
+  for (size_t i = 1; i < profiles.size(); ++i)
+    for (const ir::RepeatCheck& d : CompareProfiles(profiles[0], profiles[i]))
+      for (size_t k = 0; k < r.first.size(); ++k)
+        if (r.first[k].kind == d.kind()) r.worst[k] = std::max(r.worst[k], d.difference());
+  std::string over;
+  for (size_t k = 0; k < r.first.size(); ++k)
+    if (r.worst[k] > tolerance)
+      over += fmt::format("{}{} {:.1f}%", over.empty() ? "" : ", ", r.first[k].kind, r.worst[k] * 100);
+  if (!over.empty())
+    r.warning = fmt::format("{} profiles taken back to back differ by more than {:.0f}%: {}", profiles.size(),
+                            tolerance * 100, over);
+  return r;
 }
 
 }  // namespace paci::sim

@@ -21,4 +21,13 @@ std::vector<KindSum> ProfileKindSums(const ir::Profile& profile);
 // |a - b| / mean(a, b) for every kind both profiles have, in ProfileKindSums's order.
 std::vector<ir::RepeatCheck> CompareProfiles(const ir::Profile& a, const ir::Profile& b);
 
+// Profiles of one model taken back to back, against the first: per kind of the first, the largest
+// difference from any other, and a warning naming every kind beyond `tolerance` (empty when none).
+struct RepeatSummary {
+  std::vector<KindSum> first;  // the first profile's sums
+  std::vector<double> worst;   // per kind of `first`
+  std::string warning;
+};
+RepeatSummary SummarizeRepeats(const std::vector<ir::Profile>& profiles, double tolerance);
+
 }  // namespace paci::sim

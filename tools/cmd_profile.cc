@@ -83,40 +83,29 @@ void PrintTable(const ir::Profile& p) {
   if (!p.warning().empty()) fmt::print("warning: {}\n", p.warning());
 }
 
-// Per kind, each profile's sum and the largest difference between any two (the first is the
-// reference); a disagreement beyond the tolerance becomes the first profile's warning.
+// Per kind, each profile's sum and the largest difference from the first (sim::SummarizeRepeats);
+// a disagreement beyond the tolerance becomes the first profile's warning.
 void PrintRepeats(std::vector<ir::Profile>& ps) {
-  const std::vector<sim::KindSum> first = sim::ProfileKindSums(ps[0]);
-  std::vector<double> worst(first.size(), 0);
-  for (size_t i = 1; i < ps.size(); ++i) {
-    const std::vector<ir::RepeatCheck> d = sim::CompareProfiles(ps[0], ps[i]);
-    for (size_t k = 0; k < d.size() && k < worst.size(); ++k)
-      worst[k] = std::max(worst[k], d[k].difference());
-  }
+  const sim::RepeatSummary r = sim::SummarizeRepeats(ps, exec::kProfileRepeatTolerance);
+  std::vector<std::vector<sim::KindSum>> sums;
+  for (const ir::Profile& p : ps) sums.push_back(sim::ProfileKindSums(p));
   fmt::print("\n{} profiles back to back, sums over layers (ms; co-location: the factor):\n", ps.size());
   fmt::print("{:<22}", "kind");
   for (size_t i = 0; i < ps.size(); ++i) fmt::print(" {:>10}", fmt::format("profile {}", i + 1));
   fmt::print(" {:>11}\n", "difference");
-  std::string over;
-  for (size_t k = 0; k < first.size(); ++k) {
-    const bool coloc = first[k].kind.rfind("co-location", 0) == 0;
-    fmt::print("{:<22}", first[k].kind);
-    for (const ir::Profile& p : ps) {
-      const std::vector<sim::KindSum> s = sim::ProfileKindSums(p);
+  for (size_t k = 0; k < r.first.size(); ++k) {
+    const bool coloc = r.first[k].kind.rfind("co-location", 0) == 0;
+    fmt::print("{:<22}", r.first[k].kind);
+    for (const std::vector<sim::KindSum>& s : sums)
       fmt::print(" {:>10.4f}", k < s.size() ? s[k].value / (coloc ? 1 : 1e6) : 0.0);
-    }
-    fmt::print(" {:>10.1f}%\n", worst[k] * 100);
-    if (worst[k] > exec::kProfileRepeatTolerance)
-      over += fmt::format("{}{} {:.1f}%", over.empty() ? "" : ", ", first[k].kind, worst[k] * 100);
+    fmt::print(" {:>10.1f}%\n", r.worst[k] * 100);
   }
-  if (over.empty()) {
+  if (r.warning.empty()) {
     fmt::print("the profiles agree within {:.0f}% on every kind\n", exec::kProfileRepeatTolerance * 100);
     return;
   }
-  const std::string why = fmt::format("{} profiles taken back to back differ by more than {:.0f}%: {}",
-                                      ps.size(), exec::kProfileRepeatTolerance * 100, over);
-  fmt::print("warning: {}\n", why);
-  ps[0].set_warning(ps[0].warning().empty() ? why : ps[0].warning() + "; " + why);
+  fmt::print("warning: {}\n", r.warning);
+  ps[0].set_warning(ps[0].warning().empty() ? r.warning : ps[0].warning() + "; " + r.warning);
 }
 
 void Run(ProfileFlags& f) {

@@ -46,8 +46,8 @@ double Step(SliceBench& b) {
 // i - 1's (stage 0 runs up to n ahead of the last stage), each handing on through a condition
 // variable as the threads transport does. So a stage that is woken waits for a time slice, and
 // the CPUs idle while the runnable stages wait for one that is descheduled; free-running threads
-// never block and measured neither (session 10: x1.9 for 4 stages on 2 CPUs, where a run kept
-// the CPUs 89 % busy).
+// never block and measured neither (x1.9 for 4 stages on 2 CPUs, where a run kept the CPUs 89 %
+// busy: bench/README.md, "Prediction accuracy").
 class Relay {
  public:
   explicit Relay(size_t n) : done_(n, 0) {}

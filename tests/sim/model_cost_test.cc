@@ -404,6 +404,24 @@ TEST(ProfileRepeat, ComparesTheSumsOfEveryKindAndTheCoLocationFactors) {
   EXPECT_EQ(CompareProfiles(SmallProfile(), SmallProfile()).size(), 5u);  // no cold kinds
 }
 
+// Three profiles against the first: the largest difference per kind, and a warning naming only the
+// kinds beyond the tolerance.
+TEST(ProfileRepeat, SummaryKeepsTheLargestDifferenceAndNamesKindsBeyondTheTolerance) {
+  const ir::Profile a = ColdProfile();
+  ir::Profile b = a, c = a;
+  b.mutable_layers(1)->set_forward_ns(b.layers(1).forward_ns() + 1e6);  // forward 10 against 11 ms
+  c.mutable_layers(1)->set_forward_ns(c.layers(1).forward_ns() + 2e5);  // and 10.2 ms
+  const RepeatSummary r = SummarizeRepeats({a, b, c}, 0.03);
+  ASSERT_EQ(r.first.size(), 8u);
+  ASSERT_EQ(r.worst.size(), 8u);
+  EXPECT_NEAR(r.worst[0], 1.0 / 10.5, 1e-12);
+  for (size_t k = 1; k < r.worst.size(); ++k) EXPECT_EQ(r.worst[k], 0) << r.first[k].kind;
+  EXPECT_NE(r.warning.find("3 profiles"), std::string::npos) << r.warning;
+  EXPECT_NE(r.warning.find("forward 9.5%"), std::string::npos) << r.warning;
+  EXPECT_EQ(r.warning.find("backward"), std::string::npos) << r.warning;
+  EXPECT_TRUE(SummarizeRepeats({a, c}, 0.03).warning.empty());  // 0.2 / 10.1 = 2.0 %
+}
+
 TEST(ModelCost, CalibrationRecoversTheEfficienciesAProfileWasMadeWith) {
   // A profile of a small model "measured" on a device whose true efficiencies are 0.3 and 0.45;
   // calibrating the preset (0.5, 0.5) on it recovers them, so the large model is costed right.
