@@ -11,6 +11,9 @@
 # the run, so it is no prediction), how much slower or faster the run's compute ops were than the
 # co-located prediction's, and the makespan error left once that op-speed ratio is divided out.
 # PACI_TABLE_ONLY=1 prints the table of an existing $PACI_OUT without running anything.
+# PACI_REPREDICT=1 predicts every case of an existing $PACI_OUT again from its stored profile with
+# $PACI_BIN, trains nothing, and prints the table: a cost-model change judged on the same runs
+# (same PACI_UPDATES as they had; it rewrites the predictions in place, so copy the folder first).
 # Environment: PACI_UPDATES (default 20), PACI_OUT (default bench/prediction_accuracy.out), PACI_BIN
 # (default build/tools/paci; a copy keeps a rebuild from changing the binary mid-run),
 # PACI_SCHEDULES, PACI_STAGES, PACI_KS (space-separated subsets, default all / "2 4" / "4 8"),
@@ -26,13 +29,34 @@ OUT="${PACI_OUT:-bench/prediction_accuracy.out}"
 [[ "${PACI_REPEATS:-1}" =~ ^[1-9][0-9]*$ ]] || { echo "PACI_REPEATS: must be a whole number >= 1, got '${PACI_REPEATS}'" >&2; exit 2; }
 mkdir -p "$OUT"
 DB="$OUT/runs.db"
-[[ -n "${PACI_TABLE_ONLY:-}" ]] || rm -f "$DB" "$OUT"/*.json "$OUT"/*.txt
+[[ -n "${PACI_TABLE_ONLY:-}${PACI_REPREDICT:-}" ]] || rm -f "$DB" "$OUT"/*.json "$OUT"/*.txt
 MODEL=(--layers 6 --dim 64 --heads 4 --seq 64)
 B=8
 load1() { cut -d' ' -f1 /proc/loadavg; }
 read -r -a KS <<< "${PACI_KS:-4 8}"
 
-[[ -n "${PACI_TABLE_ONLY:-}" ]] || for rep in $(seq 1 "${PACI_REPEATS:-1}"); do
+# Predicts case $tag (schedule $1, P $2, then the spec flags) from its profile, without and with
+# the co-location model.
+predict_case() {
+  local sched="$1" P="$2"
+  shift 2
+  "$PACI" predict --schedule "$sched" --stages "$P" "$@" --profile "$OUT/$tag.profile.json" \
+    --db "$DB" --json --name "before: $tag" > "$OUT/$tag.alone.json"
+  "$PACI" predict --schedule "$sched" --stages "$P" "$@" --profile "$OUT/$tag.profile.json" --colocate \
+    --db "$DB" --json --name "before: $tag co-located" > "$OUT/$tag.coloc.json"
+}
+
+if [[ -n "${PACI_REPREDICT:-}" ]]; then
+  for measured in "$OUT"/*.measured.json; do
+    tag="$(basename "$measured" .measured.json)"  # <schedule>-P<P>-K<K>-r<repeat>
+    sched="${tag%%-P*}"; rest="${tag#*-P}"; P="${rest%%-*}"; rest="${rest#*-K}"; K="${rest%%-*}"
+    U="$UPDATES"; [[ "$sched" == pipedream ]] && U=$((4 * UPDATES))
+    spec=(--accum "$K" --updates "$U"); [[ "$sched" == interleaved-1f1b ]] && spec+=(--chunks 2)
+    predict_case "$sched" "$P" "${spec[@]}"
+  done
+fi
+
+[[ -n "${PACI_TABLE_ONLY:-}${PACI_REPREDICT:-}" ]] || for rep in $(seq 1 "${PACI_REPEATS:-1}"); do
 for sched in ${PACI_SCHEDULES:-gpipe 1f1b-flush interleaved-1f1b zb-h1 pipedream pipedream-2bw pipemare paci}; do
   for P in ${PACI_STAGES:-2 4}; do
     for K in "${KS[@]}"; do
@@ -48,10 +72,7 @@ for sched in ${PACI_SCHEDULES:-gpipe 1f1b-flush interleaved-1f1b zb-h1 pipedream
       load_profile="$(load1)"
       "$PACI" profile "${MODEL[@]}" --microbatch-size "$B" --threads 1 --colocate "$P" --max-seconds-per-layer 1 \
         -o "$OUT/$tag.profile.json" > "$OUT/$tag.profile.txt" 2>/dev/null
-      "$PACI" predict --schedule "$sched" --stages "$P" "${spec[@]}" --profile "$OUT/$tag.profile.json" \
-        --db "$DB" --json --name "before: $tag" > "$OUT/$tag.alone.json"
-      "$PACI" predict --schedule "$sched" --stages "$P" "${spec[@]}" --profile "$OUT/$tag.profile.json" --colocate \
-        --db "$DB" --json --name "before: $tag co-located" > "$OUT/$tag.coloc.json"
+      predict_case "$sched" "$P" "${spec[@]}"
       load_start="$(load1)"
       run="$("$PACI" train --schedule "$sched" --stages "$P" --accum "$K" "${chunks[@]}" "${MODEL[@]}" \
                --microbatch-size "$B" --updates "$U" --eval-batches 2 --db "$DB" --name "run: $tag" \
@@ -66,16 +87,22 @@ for sched in ${PACI_SCHEDULES:-gpipe 1f1b-flush interleaved-1f1b zb-h1 pipedream
 done
 done
 
-python3 - "$OUT" <<'EOF'
-import json, os, sqlite3, statistics, sys
-out = sys.argv[1]
+python3 - "$OUT" "$PACI" <<'EOF'
+import json, os, sqlite3, statistics, subprocess, sys
+out, paci = sys.argv[1], sys.argv[2]
 db = sqlite3.connect(os.path.join(out, "runs.db"))
-run_ids = {name: rid for rid, name in db.execute("select id, name from runs")}
+run_ids = {name: rid for rid, name in db.execute("select id, name from runs order by id")}  # the newest per name
 
 def compute_busy_ns(run):  # all stages' compute-lane time (lane 0)
     return db.execute("select sum(end_ns - start_ns) from ops where run = ? and lane = 0", (run,)).fetchone()[0] or 0
 
+def kind_medians(run):  # stage -> {op kind: median ns}, as `paci compare --by-kind` computes them
+    doc = json.loads(subprocess.run([paci, "compare", str(run), str(run), "--db", os.path.join(out, "runs.db"),
+                                     "--json", "--by-kind"], check=True, capture_output=True, text=True).stdout)
+    return [{k["kind"]: k["median_ns"] for k in s.get("kinds", [])} for s in doc["a"]["stages"]]
+
 rows = []
+op_ratios = {}  # (schedule-P, stage, op kind) -> [measured / co-located prediction, per case]
 errs = {}  # (P, kind) -> |errors|
 bub = {}
 loads, residuals = [], {}
@@ -106,6 +133,11 @@ for name in sorted(os.listdir(out)):
     rest = (coloc["makespan_ms"] * ratio - m["makespan_ms"]) / m["makespan_ms"] * 100
     residuals.setdefault(P, []).append(abs(rest))
     cells += [f"{ratio:.2f}", f"{rest:+.1f}%"]
+    group = tag.split("-K")[0]
+    for s, (pk, mk) in enumerate(zip(kind_medians(run_ids[f"before: {tag} co-located"]),
+                                     kind_medians(measured_json["measured_run"]))):
+        for k in pk.keys() & mk.keys():
+            if pk[k] > 0: op_ratios.setdefault((group, s, k), []).append(mk[k] / pk[k])
     rows.append(cells)
 print("| case | load: profile / start / end | co-location at P | measured ms | alone: predicted ms | error | "
       "max stage bubble error | co-located: predicted ms | error | max stage bubble error | "
@@ -127,4 +159,17 @@ for P in sorted({p for p, _ in errs}):
     print(f"- P = {P}, diagnostic, op speed divided out: median |makespan error| "
           f"{statistics.median(residuals[P]):.1f}%, max {max(residuals[P]):.1f}%")
 print(f"- load average (1 min) over the cases: {min(loads):.1f} .. {max(loads):.1f}, median {statistics.median(loads):.1f}")
+print()
+# Diagnostic (reads the runs): which ops ran slower or faster than predicted, and on which stage.
+kinds = [k for k in ("F", "B", "I", "W", "OPT") if any(key[2] == k for key in op_ratios)]
+print("Op time measured / co-located prediction, per stage and op kind: median over K and repeats (min - max)")
+print()
+print("| schedule, P | stage | " + " | ".join(kinds) + " |")
+print("|---|---|" + "---|" * len(kinds))
+for group, s in sorted({(g, s) for g, s, _ in op_ratios}):
+    cells = []
+    for k in kinds:
+        r = op_ratios.get((group, s, k))
+        cells.append(f"{statistics.median(r):.2f} ({min(r):.2f} - {max(r):.2f})" if r else "")
+    print(f"| {group} | {s} | " + " | ".join(cells) + " |")
 EOF

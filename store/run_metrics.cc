@@ -67,6 +67,27 @@ void AddDrift(const std::vector<ir::TraceEvent>& ops, std::vector<StageMetrics>*
     if (count[s] > 0) (*stages)[s].mean_drift = static_cast<double>(sum[s]) / count[s];
 }
 
+// The median of `ns` (the mean of the middle two for an even count); 0 when empty.
+int64_t MedianNs(std::vector<int64_t> ns) {
+  if (ns.empty()) return 0;
+  const size_t mid = ns.size() / 2;
+  std::nth_element(ns.begin(), ns.begin() + static_cast<std::ptrdiff_t>(mid), ns.end());
+  if (ns.size() % 2 == 1) return ns[mid];
+  const int64_t upper = ns[mid];
+  const int64_t lower = *std::max_element(ns.begin(), ns.begin() + static_cast<std::ptrdiff_t>(mid));
+  return lower + (upper - lower) / 2;
+}
+
+// Fills every stage's `kinds` from its compute ops.
+void AddKindTimes(const std::vector<ir::TraceEvent>& ops, std::vector<StageMetrics>* stages) {
+  std::map<std::pair<uint32_t, ir::OpKind>, std::vector<int64_t>> durations;
+  for (const auto& e : ops)
+    if (IsCompute(e) && e.kind() != ir::OP_KIND_UNSPECIFIED)
+      durations[{e.stage(), e.kind()}].push_back(e.end_ns() - e.start_ns());
+  for (auto& [key, ns] : durations)
+    (*stages)[key.first].kinds[key.second] = {static_cast<int64_t>(ns.size()), MedianNs(std::move(ns))};
+}
+
 }  // namespace
 
 RunMetrics ComputeRunMetrics(const std::vector<ir::TraceEvent>& ops,
@@ -107,6 +128,7 @@ RunMetrics ComputeRunMetrics(const std::vector<ir::TraceEvent>& ops,
   const double window = static_cast<double>(run.makespan_ns) * num_stages;
   run.bubble_fraction = window > 0 ? (window - busy_total) / window : 0;
   AddDrift(ops, &run.stages);
+  AddKindTimes(ops, &run.stages);
   return run;
 }
 

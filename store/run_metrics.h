@@ -19,6 +19,14 @@
 
 namespace paci::store {
 
+// One kind of compute op on a stage (F, B, I, W, OPT): how many ran and their median duration.
+// The median, so that the first update's warm-up or an op that lost its CPU does not move it: it
+// is what to set beside a profile's per-op times when a prediction misses.
+struct KindTime {
+  int64_t count = 0;
+  int64_t median_ns = 0;
+};
+
 struct StageMetrics {
   uint32_t stage = 0;
   int64_t busy_ns = 0;
@@ -28,6 +36,7 @@ struct StageMetrics {
   double mean_drift = 0;
   uint64_t peak_live_bytes = 0;  // over op ends and memory samples
   int64_t ops = 0;
+  std::map<ir::OpKind, KindTime> kinds;  // compute ops by kind
 };
 
 struct RunMetrics {

@@ -1,15 +1,18 @@
-// `paci compare RUN_A RUN_B`: two runs side by side (per-stage busy, bubble, drift, peak memory),
-// per-op start and duration residuals when both played the same IR, and the makespan error of A
-// relative to B in percent. Give the prediction first and the measurement second.
+// `paci compare RUN_A RUN_B`: two runs side by side (per-stage busy, bubble, drift, peak memory;
+// with --by-kind each stage's median op time per kind), per-op start and duration residuals when
+// both played the same IR, and the makespan error of A relative to B in percent. Give the
+// prediction first and the measurement second.
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
 #include <cmath>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "proto/exit_codes.h"
+#include "proto/ir_names.h"
 #include "store/run_metrics.h"
 #include "store/trace_store.h"
 #include "tools/commands.h"
@@ -28,6 +31,7 @@ struct CompareFlags {
   int64_t a = 0, b = 0;
   bool json = false;
   bool per_op = false;
+  bool by_kind = false;
 };
 
 // Durations as people read them: 335 ns, 12.500 us, 3.250 ms, 1.200 s.
@@ -45,6 +49,32 @@ const StageMetrics* StageOf(const RunMetrics& m, size_t s) {
   return s < m.stages.size() ? &m.stages[s] : nullptr;
 }
 
+// Per stage and compute-op kind, the median op time in A and in B and B / A: with a prediction as
+// A and its measurement as B, which ops ran slower or faster than predicted, and where.
+void PrintKinds(const CompareFlags& f, const RunComparison& c) {
+  fmt::print("{:>5}  {:>4}  {:>12} {:>12}  {:>10}  {:>7} {:>7}\n", "stage", "kind",
+             fmt::format("median {}", f.a), fmt::format("median {}", f.b), fmt::format("{} / {}", f.b, f.a),
+             fmt::format("ops {}", f.a), fmt::format("ops {}", f.b));
+  const size_t stages = std::max(c.a.stages.size(), c.b.stages.size());
+  for (size_t s = 0; s < stages; ++s) {
+    const StageMetrics* x = StageOf(c.a, s);
+    const StageMetrics* y = StageOf(c.b, s);
+    std::map<ir::OpKind, std::pair<store::KindTime, store::KindTime>> both;
+    if (x)
+      for (const auto& [k, t] : x->kinds) both[k].first = t;
+    if (y)
+      for (const auto& [k, t] : y->kinds) both[k].second = t;
+    for (const auto& [k, t] : both) {
+      const auto& [ta, tb] = t;
+      const std::string ratio =
+          ta.median_ns > 0 && tb.count > 0 ? fmt::format("{:.3f}", double(tb.median_ns) / ta.median_ns) : "-";
+      fmt::print("{:>5}  {:>4}  {:>12} {:>12}  {:>10}  {:>7} {:>7}\n", s, OpKindCode(k),
+                 ta.count ? Ns(ta.median_ns) : "-", tb.count ? Ns(tb.median_ns) : "-", ratio, ta.count,
+                 tb.count);
+    }
+  }
+}
+
 void PrintText(const CompareFlags& f, const RunComparison& c) {
   fmt::print("{:>5}  {:>12} {:>12}  {:>8} {:>8}  {:>6} {:>6}  {:>14} {:>14}\n", "stage",
              fmt::format("busy {}", f.a), fmt::format("busy {}", f.b), fmt::format("bub {}", f.a),
@@ -60,6 +90,7 @@ void PrintText(const CompareFlags& f, const RunComparison& c) {
                y ? y->peak_live_bytes : 0);
   }
   fmt::print("  all  bubble {:.4f} vs {:.4f}\n", c.a.bubble_fraction, c.b.bubble_fraction);
+  if (f.by_kind) PrintKinds(f, c);
   if (c.same_ops) {
     const auto& r = c.summary;
     fmt::print(
@@ -79,7 +110,7 @@ void PrintText(const CompareFlags& f, const RunComparison& c) {
              Ns(c.b.makespan_ns), c.makespan_error_pct);
 }
 
-json MetricsJson(int64_t id, const RunMetrics& m) {
+json MetricsJson(int64_t id, const RunMetrics& m, bool by_kind) {
   json stages = json::array();
   for (const StageMetrics& s : m.stages) {
     stages.push_back({{"stage", s.stage},
@@ -90,6 +121,12 @@ json MetricsJson(int64_t id, const RunMetrics& m) {
                       {"mean_drift", s.mean_drift},
                       {"peak_live_bytes", s.peak_live_bytes},
                       {"ops", s.ops}});
+    if (by_kind) {
+      json kinds = json::array();
+      for (const auto& [k, t] : s.kinds)
+        kinds.push_back({{"kind", OpKindCode(k)}, {"count", t.count}, {"median_ns", t.median_ns}});
+      stages.back()["kinds"] = kinds;
+    }
   }
   return {{"run", id},
           {"makespan_ns", m.makespan_ns},
@@ -98,8 +135,8 @@ json MetricsJson(int64_t id, const RunMetrics& m) {
 }
 
 void PrintJson(const CompareFlags& f, const RunComparison& c) {
-  json out = {{"a", MetricsJson(f.a, c.a)},
-              {"b", MetricsJson(f.b, c.b)},
+  json out = {{"a", MetricsJson(f.a, c.a, f.by_kind)},
+              {"b", MetricsJson(f.b, c.b, f.by_kind)},
               {"same_ops", c.same_ops},
               {"makespan_error_pct", c.makespan_error_pct}};
   if (c.same_ops) {
@@ -148,6 +185,9 @@ void AddCompareCommand(CLI::App& app) {
   cmd->add_option("--db", flags->db, "trace store file")->capture_default_str();
   cmd->add_flag("--json", flags->json, "print JSON instead of a table");
   cmd->add_flag("--per-op", flags->per_op, "also list every op's residuals");
+  cmd->add_flag(
+      "--by-kind", flags->by_kind,
+      "also list each stage's median op time per kind (F, B, I, W, OPT) in both runs and their ratio");
   cmd->callback([flags] { Compare(*flags); });
 }
 

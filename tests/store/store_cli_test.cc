@@ -1,16 +1,15 @@
 // The store subcommands as a user types them: `paci export` output parses and has one complete
 // event per op, `paci compare` of a run with itself says 0% error, `paci import` brings an export
 // back unchanged, `paci runs` lists and deletes, and bad input exits 2 naming the culprit.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
-
-#include <fmt/format.h>
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "store/trace_store.h"
 #include "tests/store/store_test_util.h"
@@ -92,6 +91,27 @@ TEST_F(CliTest, CompareWithItselfReportsZeroError) {
   EXPECT_EQ(doc["makespan_error_pct"].get<double>(), 0.0);
   EXPECT_EQ(doc["residuals"]["max_abs_start_ns"].get<double>(), 0.0);
   EXPECT_EQ(doc["a"]["stages"].size(), 4u);
+  EXPECT_FALSE(doc["a"]["stages"][0].contains("kinds"));
+}
+
+// --by-kind lists each stage's median time per op kind in both runs and their ratio, in the table
+// and in the JSON.
+TEST_F(CliTest, CompareByKindListsEachStagesOpKinds) {
+  Outcome o = Paci(fmt::format("compare {} {} --by-kind", id_, id_) + Db());
+  ASSERT_EQ(o.code, 0) << o.err;
+  EXPECT_NE(o.out.find("kind"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find(fmt::format("{} / {}", id_, id_)), std::string::npos) << o.out;
+  EXPECT_EQ(static_cast<size_t>(std::count(o.out.begin(), o.out.end(), '\n')), (1 + 4 + 1) + (1 + 4 * 3) + 2)
+      << o.out;
+  EXPECT_NE(o.out.find("1.000"), std::string::npos) << o.out;
+  Outcome j = Paci(fmt::format("compare {} {} --json --by-kind", id_, id_) + Db());
+  ASSERT_EQ(j.code, 0) << j.err;
+  const json doc = json::parse(j.out);
+  const json& kinds = doc["b"]["stages"][3]["kinds"];
+  ASSERT_EQ(kinds.size(), 3u) << kinds;
+  EXPECT_EQ(kinds[0]["kind"], "F");
+  EXPECT_EQ(kinds[0]["count"], 8);
+  EXPECT_GT(kinds[0]["median_ns"].get<int64_t>(), 0);
 }
 
 TEST_F(CliTest, ImportBringsBackTheExport) {
@@ -152,8 +172,9 @@ TEST_F(CliTest, BadInputExitsTwoNamingTheCulprit) {
 // same ops as `--keep-ops`, summary fills every column of a simulated run, and the run list
 // shows the configuration columns.
 TEST_F(CliTest, LongSimulationIsReplayedAndSummarised) {
-  const std::string sim = "simulate --schedule paci --stages 4 --accum 4 --microbatches 12000 "
-                          "--jitter 0.2 --seed 5 --activation-mb 1 --weights-mb 8";
+  const std::string sim =
+      "simulate --schedule paci --stages 4 --accum 4 --microbatches 12000 "
+      "--jitter 0.2 --seed 5 --activation-mb 1 --weights-mb 8";
   Outcome compact = Paci(sim + Db());
   ASSERT_EQ(compact.code, 0) << compact.err;
   EXPECT_NE(compact.out.find("re-simulated when read"), std::string::npos) << compact.out;
@@ -176,8 +197,10 @@ TEST_F(CliTest, LongSimulationIsReplayedAndSummarised) {
   // A simulation has no learning rate and no validation loss, and without a model no tokens per
   // micro-batch, so tokens/s reads "-" (not 0); with a model every other column has a value
   // (ms/update, drift and memory per stage included).
-  Outcome modelled = Paci("simulate --schedule paci --stages 4 --accum 4 --updates 3 --model gpt2 "
-                          "--hardware h100 --link nvlink4 --jitter 0.1 --seed 2" + Db());
+  Outcome modelled = Paci(
+      "simulate --schedule paci --stages 4 --accum 4 --updates 3 --model gpt2 "
+      "--hardware h100 --link nvlink4 --jitter 0.1 --seed 2" +
+      Db());
   ASSERT_EQ(modelled.code, 0) << modelled.err;
   for (const auto& [run, expected_dashes] : {std::pair{c, 3}, std::pair{w + 1, 2}}) {
     Outcome summary = Paci(fmt::format("summary {}", run) + Db());

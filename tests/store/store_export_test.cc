@@ -3,15 +3,14 @@
 // back the same run; CSV has one row per op; metrics of a known run are right; a run compared
 // with itself has 0% makespan error and zero residuals.
 #include <google/protobuf/util/message_differencer.h>
+#include <gtest/gtest.h>
 
 #include <cmath>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <sstream>
-
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "store/chrome_trace.h"
 #include "store/csv_trace.h"
@@ -94,8 +93,9 @@ TEST_F(ExportTest, ChromeTraceHasOneCompleteEventPerOpFlowsAndCounters) {
   EXPECT_EQ(doc["metadata"]["paci"]["run"]["spec"]["stages"], kP);
   // Perfetto ignores the rest of a trace after a top-level key it does not know.
   for (const auto& [key, value] : doc.items()) {
-    EXPECT_TRUE(key == "traceEvents" || key == "displayTimeUnit" || key == "metadata" ||
-                key == "otherData" || key == "systemTraceEvents") << key;
+    EXPECT_TRUE(key == "traceEvents" || key == "displayTimeUnit" || key == "metadata" || key == "otherData" ||
+                key == "systemTraceEvents")
+        << key;
   }
 }
 
@@ -118,8 +118,8 @@ TEST_F(ExportTest, FlowGoesFromSendToTheMatchingReceive) {
     bool inside = false;
     for (const auto& e : run_.ops) {
       if (static_cast<int>(e.stage()) == to_stage && e.micro_batch() == send.micro_batch() &&
-          (e.kind() == ir::RECV_ACTIVATION || e.kind() == ir::RECV_GRAD) &&
-          e.start_ns() <= ts && ts <= e.end_ns()) {
+          (e.kind() == ir::RECV_ACTIVATION || e.kind() == ir::RECV_GRAD) && e.start_ns() <= ts &&
+          ts <= e.end_ns()) {
         inside = true;
       }
     }
@@ -184,7 +184,31 @@ TEST_F(ExportTest, MetricsOfAKnownGpipeRun) {
     EXPECT_EQ(*s.max_drift, static_cast<int64_t>(kM - 1));  // B(n) uses version n-1, F uses 0
     EXPECT_DOUBLE_EQ(s.mean_drift, (kM - 1) / 2.0);
     EXPECT_EQ(s.peak_live_bytes, s.stage == 1 ? 999u : kM * 100);  // stage 1 has a sample
+    ASSERT_EQ(s.kinds.size(), 3u) << "stage " << s.stage;  // F, B and OPT; sends and receives are not compute
+    EXPECT_EQ(s.kinds.at(ir::FORWARD).count, static_cast<int64_t>(kM));
+    EXPECT_EQ(s.kinds.at(ir::FORWARD).median_ns, 10);
+    EXPECT_EQ(s.kinds.at(ir::BACKWARD).median_ns, 20);
+    EXPECT_EQ(s.kinds.at(ir::OPTIMIZER_STEP).count, 1);
+    EXPECT_EQ(s.kinds.at(ir::OPTIMIZER_STEP).median_ns, 5);
   }
+}
+
+// A kind's time is the median of its ops: one forward that lost its CPU for a long time does not
+// move it, where a mean would.
+TEST_F(ExportTest, KindTimeIsTheMedianOfTheStagesOps) {
+  RunData run = run_;
+  for (auto& e : run.ops)
+    if (e.stage() == 0 && e.kind() == ir::FORWARD) {
+      e.set_end_ns(e.start_ns() + 1000000);
+      break;
+    }
+  const RunMetrics m = ComputeRunMetrics(run);
+  EXPECT_EQ(m.stages[0].kinds.at(ir::FORWARD).median_ns, 10);
+  for (auto& e : run.ops)  // now every forward of stage 0 but one takes 30 ns
+    if (e.stage() == 0 && e.kind() == ir::FORWARD && e.end_ns() - e.start_ns() == 10)
+      e.set_end_ns(e.start_ns() + 30);
+  EXPECT_EQ(ComputeRunMetrics(run).stages[0].kinds.at(ir::FORWARD).median_ns, 30);
+  EXPECT_EQ(ComputeRunMetrics(run).stages[1].kinds.at(ir::FORWARD).median_ns, 10);
 }
 
 TEST_F(ExportTest, RunComparedWithItselfHasZeroError) {
