@@ -512,6 +512,7 @@ ir::CostModel BuildCostModel(const std::vector<LayerCost>& layers, const std::ve
 void ShareOneDevice(const ir::Profile& profile, ir::CostModel* cost) {
   cost->clear_device();
   cost->clear_colocation_slowdown();
+  cost->clear_device_slots();
   for (int s = 0; s < cost->stages_size(); ++s) cost->add_device(0);
   std::vector<ir::ColocationFactor> f(profile.colocation().begin(), profile.colocation().end());
   std::sort(f.begin(), f.end(), [](const auto& a, const auto& b) { return a.stages() < b.stages(); });
@@ -528,6 +529,16 @@ void ShareOneDevice(const ir::Profile& profile, ir::CostModel* cost) {
   // speed alone, whatever a noisy measurement says (a probe read x1.92 for 4 threads on 2 CPUs).
   // Counts beyond the profile's keep its last factor, as the simulator would, bounded the same way.
   if (profile.cpus() == 0 || cost->colocation_slowdown_size() == 0) return;
+  // More stages than CPUs, measured handing on as a pipeline's: they take turns, at most `cpus`
+  // ops at once, each stretched by the time slices it loses (docs/cost-model.md, "Co-location").
+  const uint32_t P = static_cast<uint32_t>(cost->stages_size());
+  for (const ir::ColocationFactor& c : f)
+    if (P > profile.cpus() && c.stages() == P && c.op_stretch() > 0) {
+      cost->set_device_slots(profile.cpus());
+      cost->clear_colocation_slowdown();
+      cost->add_colocation_slowdown(c.op_stretch());
+      return;
+    }
   while (cost->colocation_slowdown_size() + 2 <= cost->stages_size())
     cost->add_colocation_slowdown(cost->colocation_slowdown(cost->colocation_slowdown_size() - 1));
   for (int i = 0; i < cost->colocation_slowdown_size(); ++i)

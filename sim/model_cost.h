@@ -146,6 +146,8 @@ std::vector<double> ColdCacheWeights(const ir::Profile& profile, const std::vect
 
 // All stages on device 0, slowed by the profile's co-location factors (sorted by stage count),
 // each at least n / Profile.cpus for n stages busy (no more CPUs than the profile's process had).
+// With more stages than CPUs and a factor measured for them with op_stretch, they take turns
+// instead: one slot per CPU (CostModel.device_slots), every op at that stretch.
 void ShareOneDevice(const ir::Profile& profile, ir::CostModel* cost);
 
 // Everything needed to cost any schedule of one model on one kind of device: the layers' costs

@@ -114,6 +114,12 @@ Status ValidateProfile(const ir::Profile& p, const std::string& source) {
                  "sim/stage_cost_model.h), got " +
                      std::to_string(c.slowdown()));
     PACI_RETURN_IF_ERROR(CheckTime(source, f + ".rse", c.rse()));
+    // 0: not measured; otherwise a slowdown, bounded as one.
+    if (!std::isfinite(c.op_stretch()) || c.op_stretch() < 0 || c.op_stretch() > kMaxColocationSlowdown)
+      return Bad(source, f + ".op_stretch",
+                 "must be 0 (not measured) or a finite number in (0, 4096] (kMaxColocationSlowdown, "
+                 "sim/stage_cost_model.h), got " +
+                     std::to_string(c.op_stretch()));
   }
   for (int i = 0; i < p.halves_size(); ++i)
     PACI_RETURN_IF_ERROR(

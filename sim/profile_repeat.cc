@@ -18,8 +18,10 @@ std::vector<KindSum> ProfileKindSums(const ir::Profile& p) {
     for (size_t k = 0; k < out.size(); ++k) out[k].value += v[k];
   }
   if (p.cold_records() == 0) out.resize(4);
-  for (const ir::ColocationFactor& c : p.colocation())
+  for (const ir::ColocationFactor& c : p.colocation()) {
     out.push_back({"co-location " + std::to_string(c.stages()), c.slowdown()});
+    if (c.op_stretch() > 0) out.push_back({"op stretch " + std::to_string(c.stages()), c.op_stretch()});
+  }
   return out;
 }
 

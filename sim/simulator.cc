@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <deque>
 #include <string>
 #include <vector>
 
@@ -51,11 +52,13 @@ struct StageState {
   uint64_t event_seq = 0;
 };
 
-// Stages sharing one device progress at 1 / Slowdown(busy) of their own speed (processor sharing).
+// Stages sharing one device progress at 1 / Slowdown(busy) of their own speed (processor sharing);
+// with slots, at most that many are busy and the others wait their turn in `turns`, in order.
 struct DeviceState {
   std::vector<uint32_t> members;
   uint32_t busy = 0;
   int64_t last_ns = 0;
+  std::deque<uint32_t> turns;
 };
 
 class Engine {
@@ -76,6 +79,7 @@ class Engine {
   int64_t Compute(uint32_t s, const PlainOp& op, int64_t now);
   void Complete(StageState& st, const PlainOp& op, int64_t start, int64_t end, int64_t version);
   void StartShared(uint32_t s, const PlainOp& op, int64_t now, int64_t work_ns, int64_t version);
+  void Begin(StageState& st, DeviceState& d, int64_t now);
   void FinishShared(uint32_t s, int64_t now);
   void Progress(DeviceState& d, int64_t now);
   void Reschedule(DeviceState& d, int64_t now);
@@ -394,15 +398,23 @@ void Engine::Reschedule(DeviceState& d, int64_t now) {
 void Engine::StartShared(uint32_t s, const PlainOp& op, int64_t now, int64_t work_ns, int64_t version) {
   StageState& st = stages_[s];
   DeviceState& d = devices_[cost_.Device(s)];
-  Progress(d, now);
-  st.running = true;
   st.remaining_ns = static_cast<double>(work_ns);
-  st.op_start_ns = now;
-  st.scheduled_end_ns = -1;
   st.op = op;
   st.op_version = version;
-  ++d.busy;
+  if (cost_.Slots() > 0 && d.busy >= cost_.Slots()) {
+    d.turns.push_back(s);  // FinishShared starts it when a slot frees
+    return;
+  }
+  Progress(d, now);
+  Begin(st, d, now);
   Reschedule(d, now);
+}
+
+void Engine::Begin(StageState& st, DeviceState& d, int64_t now) {
+  st.running = true;
+  st.op_start_ns = now;
+  st.scheduled_end_ns = -1;
+  ++d.busy;
 }
 
 void Engine::FinishShared(uint32_t s, int64_t now) {
@@ -413,6 +425,10 @@ void Engine::FinishShared(uint32_t s, int64_t now) {
   st.remaining_ns = 0;
   --d.busy;
   Complete(st, st.op, st.op_start_ns, now, st.op_version);
+  if (!d.turns.empty()) {
+    Begin(stages_[d.turns.front()], d, now);
+    d.turns.pop_front();
+  }
   Reschedule(d, now);
 }
 

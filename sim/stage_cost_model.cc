@@ -87,7 +87,8 @@ Status SetColocation(const ir::CostModel& cost, uint32_t P, std::vector<uint32_t
     ++members[d];
   }
   *devices = device->empty() ? P : static_cast<uint32_t>(members.size());
-  if (!slows || device->empty()) return Status::Ok();
+  // Turns are taken on a shared device even when nothing slows its ops down.
+  if (!(slows || cost.device_slots() > 0) || device->empty()) return Status::Ok();
   shared->assign(P, false);
   bool any = false;
   for (uint32_t s = 0; s < P; ++s) any |= (*shared)[s] = members[(*device)[s]] >= 2;
@@ -148,6 +149,7 @@ Result<StageCostModel> StageCostModel::Create(const ir::CostModel& cost, uint32_
     m.transfer_ns_[l] = *t;
   }
   PACI_RETURN_IF_ERROR(SetColocation(cost, P, &m.device_, &m.shared_, &m.slowdown_, &m.devices_));
+  m.slots_ = cost.device_slots();
   if (j.cv() > 0) {
     m.jitter_ = true;
     m.sigma_ = std::sqrt(std::log1p(j.cv() * j.cv()));

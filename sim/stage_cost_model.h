@@ -65,6 +65,8 @@ class StageCostModel {
     if (busy < 2 || slowdown_.empty()) return 1.0;
     return slowdown_[std::min<size_t>(busy - 2, slowdown_.size() - 1)];
   }
+  // Ops a shared device runs at once (CostModel.device_slots); 0: no limit.
+  uint32_t Slots() const { return slots_; }
   uint64_t tokens_per_microbatch() const { return tokens_per_microbatch_; }
   uint32_t stages() const { return stages_; }
 
@@ -93,6 +95,7 @@ class StageCostModel {
   std::vector<bool> shared_;      // empty: no stage shares its device (or no slowdown)
   std::vector<double> slowdown_;  // [n-2]: while n stages of a device are busy
   uint32_t devices_ = 0;
+  uint32_t slots_ = 0;
 };
 
 // A CostModel with the same costs on every stage and link (what the CLI flags describe).

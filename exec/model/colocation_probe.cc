@@ -81,18 +81,25 @@ class Relay {
   bool stop_ = false;
 };
 
-// A stage's steps handing on through `relay`: each step's time runs from its first wait to its
-// optimizer step's end, so the waits are in it.
-double RelayedStep(SliceBench& b, Relay& relay, size_t i, int64_t* micro_batch) {
+// A step's time from its first wait to its optimizer step's end (the waits in it), and the time
+// of its ops alone (the waits left out).
+struct StepTime {
+  double wall_ns = 0, ops_ns = 0;
+};
+
+// A stage's step handing on through `relay`; wall_ns < 0 once the relay stopped.
+StepTime RelayedStep(SliceBench& b, Relay& relay, size_t i, int64_t* micro_batch) {
   const auto start = std::chrono::steady_clock::now();
+  StepTime t;
   for (int m = 0; m < kMicroBatchesPerStep; ++m) {
-    if (!relay.Wait(i, *micro_batch)) return -1;
-    MicroBatch(b);
+    if (!relay.Wait(i, *micro_batch)) return {-1, 0};
+    t.ops_ns += TimeOp([&] { MicroBatch(b); }).wall_ns;
     ++*micro_batch;
     relay.Done(i);
   }
-  b.Optimizer();
-  return std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start).count();
+  t.ops_ns += TimeOp([&] { b.Optimizer(); }).wall_ns;
+  t.wall_ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start).count();
+  return t;
 }
 
 // Runs steps on the stages `who` at once for about `seconds` (each at least kMinSteps; at most
@@ -100,11 +107,12 @@ double RelayedStep(SliceBench& b, Relay& relay, size_t i, int64_t* micro_batch) 
 // runs alone (its undisturbed speed: a preempted step is an outlier), the mean when several
 // share the CPUs (their throughput: with more threads than CPUs the scheduler's time slices make
 // some steps run uninterrupted and others wait, and the median would count only the former).
-// With `relay` the stages hand on micro-batches as a pipeline's do (Relay).
-std::vector<double> RunTogether(const ProfileOptions& o, Stages& st, const std::vector<int>& who,
-                                double seconds, bool relay = false) {
+// With `relay` the stages hand on micro-batches as a pipeline's do (Relay), and ops_ns leaves
+// out the waits; otherwise it equals wall_ns.
+std::vector<StepTime> RunTogether(const ProfileOptions& o, Stages& st, const std::vector<int>& who,
+                                  double seconds, bool relay = false) {
   const size_t n = who.size();
-  std::vector<std::vector<double>> samples(n);
+  std::vector<std::vector<double>> samples(n), op_samples(n);
   std::vector<std::atomic<int>> done(n);
   std::atomic<size_t> ready{0};
   std::atomic<bool> stop{false};
@@ -123,10 +131,16 @@ std::vector<double> RunTogether(const ProfileOptions& o, Stages& st, const std::
       // A relay's first step waits for the pipeline to fill: not counted.
       int64_t micro_batch = 0;
       for (bool first = true; !stop.load(); first = false) {
-        const double t = relay ? RelayedStep(b, hand_on, i, &micro_batch) : Step(b);
-        if (t < 0) break;
+        StepTime t;
+        if (relay) {
+          t = RelayedStep(b, hand_on, i, &micro_batch);
+        } else {
+          t.wall_ns = t.ops_ns = Step(b);
+        }
+        if (t.wall_ns < 0) break;
         if (relay && first) continue;
-        samples[i].push_back(t);
+        samples[i].push_back(t.wall_ns);
+        op_samples[i].push_back(t.ops_ns);
         done[i].fetch_add(1);
       }
     });
@@ -143,11 +157,13 @@ std::vector<double> RunTogether(const ProfileOptions& o, Stages& st, const std::
   stop.store(true);
   hand_on.Stop();
   for (std::thread& th : pool) th.join();
-  std::vector<double> times;
-  for (std::vector<double>& v : samples)
-    times.push_back(v.empty() ? 0.0
-                    : n == 1  ? MedianOf(std::move(v))
-                              : std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size()));
+  auto typical = [&](std::vector<double>& v) {
+    return v.empty() ? 0.0
+           : n == 1  ? MedianOf(std::move(v))
+                     : std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
+  };
+  std::vector<StepTime> times;
+  for (size_t i = 0; i < n; ++i) times.push_back({typical(samples[i]), typical(op_samples[i])});
   return times;
 }
 
@@ -177,15 +193,19 @@ Result<ir::ColocationFactor> MeasureColocation(const ProfileOptions& o, int stag
   std::vector<int> all(static_cast<size_t>(stages));
   for (int s = 0; s < stages; ++s) all[static_cast<size_t>(s)] = s;
   const double together_s = o.colocation_seconds / (2 * kRounds), alone_s = together_s / stages;
-  std::vector<double> ratios;
+  std::vector<double> ratios, op_ratios;
   for (int r = 0; r < kRounds; ++r) {
-    double alone = 0, together = 0;
-    for (int s = 0; s < stages; ++s) alone += RunTogether(o, st, {s}, alone_s)[0];
-    for (double t : RunTogether(o, st, all, together_s, /*relay=*/!pinned)) together += t;
+    double alone = 0, together = 0, together_ops = 0;
+    for (int s = 0; s < stages; ++s) alone += RunTogether(o, st, {s}, alone_s)[0].wall_ns;
+    for (const StepTime& t : RunTogether(o, st, all, together_s, /*relay=*/!pinned)) {
+      together += t.wall_ns;
+      together_ops += t.ops_ns;
+    }
     if (!(alone > 0 && together > 0))  // a stage that made no whole step in 10 x its time
       return Status::Internal(
           fmt::format("co-location of {} stages: a stage made no step in {:.1f} s", stages, 10 * together_s));
     ratios.push_back(together / alone);
+    op_ratios.push_back(together_ops / alone);
   }
   double mean = 0, m2 = 0;
   for (double x : ratios) mean += x / kRounds;
@@ -195,6 +215,7 @@ Result<ir::ColocationFactor> MeasureColocation(const ProfileOptions& o, int stag
   c.set_slowdown(MedianOf(ratios));
   c.set_rse(std::sqrt(m2 / (kRounds - 1) / kRounds) / mean);
   c.set_pinned(pinned);
+  if (!pinned) c.set_op_stretch(MedianOf(op_ratios));
   return c;
 }
 

@@ -79,6 +79,8 @@ TEST(Profile, MeasuresMediansCpuTimesColdCachesAndItsOwnRepeatability) {
   ASSERT_EQ(p->colocation_size(), 1);
   EXPECT_EQ(p->colocation(0).pinned(), allowed_cpus().size() >= 2);
   EXPECT_GT(p->colocation(0).slowdown(), 0);
+  // Pinned stages do not take turns: no stretch (on one CPU, two stages do).
+  EXPECT_EQ(p->colocation(0).op_stretch() > 0, !p->colocation(0).pinned());
 }
 
 TEST(Profile, ABigModelHasNoColdTimesItsHotOnesAreColdAlready) {
@@ -129,6 +131,9 @@ TEST(ColocationProbe, SlicesCoverTheModelAndRepeatLayersBeyondIt) {
   EXPECT_FALSE(c->pinned());
   EXPECT_EQ(c->stages(), static_cast<uint32_t>(many));
   EXPECT_GT(c->slowdown(), 0);
+  // Their ops alone, the waits for a turn left out: stretched by no more than the whole step.
+  EXPECT_GT(c->op_stretch(), 0);
+  EXPECT_LE(c->op_stretch(), c->slowdown() * 1.0001);
 }
 
 }  // namespace

@@ -304,6 +304,58 @@ TEST(Colocation, NoMoreCpusThanTheProfileHadAreShared) {
             (std::vector<double>{1.25, 1.5, 2.0, 2.5}));
 }
 
+// The same GPipe with one slot on the device (more stage threads than CPUs): an op that finds the
+// slot taken waits its turn and then runs at full speed (the slowdown applies to ops running
+// beside each other, and one slot never has two). By hand: s0 F1 0-2; at 2 s0 takes the slot for
+// F2 (2-4) before s1's F1, which waits and runs 4-8; s1 F2 8-12, B1 12-16 (s0 waits for B1's
+// gradient); at 16 s1 takes the slot for B2 (16-20) and s0's B1 waits: 20-24; s0 B2 24-28.
+TEST(Colocation, StagesBeyondTheSlotsWaitTheirTurn) {
+  ir::CostModel cost = Cost(2, 4);
+  *cost.add_stages() = cost.stages(0);
+  cost.mutable_stages(1)->set_forward_ns(4 * kMs);
+  cost.add_device(0);
+  cost.add_device(0);
+  cost.add_colocation_slowdown(1.5);
+  cost.set_device_slots(1);
+  Collect turns;
+  const SimulationResult r = Sim(Spec(ir::GPIPE, 2, 2, 0, 2), cost, &turns);
+  const std::map<std::pair<uint32_t, std::string>, std::pair<double, double>> want = {
+      {{0, "F1"}, {0, 2}},   {{0, "F2"}, {2, 4}},   {{1, "F1"}, {4, 8}},   {{1, "F2"}, {8, 12}},
+      {{1, "B1"}, {12, 16}}, {{1, "B2"}, {16, 20}}, {{0, "B1"}, {20, 24}}, {{0, "B2"}, {24, 28}}};
+  EXPECT_EQ(turns.ops, want);
+  EXPECT_EQ(r.makespan_ns, 28 * kMs);
+  EXPECT_EQ(r.stages[1].busy_ns, 16 * kMs);  // waiting for the slot is not busy time
+  // Two slots for two stages: no one waits, and the overlapping ops are slowed as before.
+  cost.set_device_slots(2);
+  EXPECT_EQ(Sim(Spec(ir::GPIPE, 2, 2, 0, 2), cost).makespan_ns, 25 * kMs);
+}
+
+// A profile whose probe measured P stages taking turns on fewer CPUs (op_stretch) gives the cost
+// model one slot per CPU and that stretch; without it (pinned, or an older profile) the stages
+// share the CPUs, each op slowed.
+TEST(Colocation, MoreStagesThanCpusTakeTurnsAtTheMeasuredStretch) {
+  ir::Profile p = SmallProfile();  // x1.25 for 2 stages
+  p.set_cpus(2);
+  ir::ColocationFactor& four = *p.add_colocation();
+  four.set_stages(4);
+  four.set_slowdown(2.2);
+  four.set_op_stretch(1.3);
+  ir::CostModel cost;
+  for (int s = 0; s < 4; ++s) cost.add_stages();
+  ShareOneDevice(p, &cost);
+  EXPECT_EQ(cost.device_slots(), 2u);
+  EXPECT_EQ(std::vector<double>(cost.colocation_slowdown().begin(), cost.colocation_slowdown().end()),
+            (std::vector<double>{1.3}));
+  cost.mutable_stages()->RemoveLast();  // 3 stages: no stretch measured at 3
+  ShareOneDevice(p, &cost);
+  EXPECT_EQ(cost.device_slots(), 0u);
+  EXPECT_EQ(cost.colocation_slowdown(1), 1.5);  // 3 / 2 CPUs
+  // A stretch that is not a slowdown is refused by name.
+  four.set_op_stretch(-1);
+  const Status st = ValidateProfile(p, "p.json");
+  EXPECT_NE(st.message().find("colocation[1].op_stretch"), std::string::npos) << st.message();
+}
+
 TEST(Colocation, BadDeviceListsAreRefused) {
   ir::CostModel cost = Cost(1, 2);
   cost.add_device(0);  // one entry for two stages
