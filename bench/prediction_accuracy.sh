@@ -47,6 +47,8 @@ predict_case() {
 }
 
 if [[ -n "${PACI_REPREDICT:-}" ]]; then
+  compgen -G "$OUT/*.measured.json" > /dev/null ||
+    { echo "PACI_REPREDICT: PACI_OUT '$OUT' holds no stored cases (*.measured.json) to predict again" >&2; exit 2; }
   for measured in "$OUT"/*.measured.json; do
     tag="$(basename "$measured" .measured.json)"  # <schedule>-P<P>-K<K>-r<repeat>
     sched="${tag%%-P*}"; rest="${tag#*-P}"; P="${rest%%-*}"; rest="${rest#*-K}"; K="${rest%%-*}"
