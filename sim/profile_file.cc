@@ -115,11 +115,14 @@ Status ValidateProfile(const ir::Profile& p, const std::string& source) {
                      std::to_string(c.slowdown()));
     PACI_RETURN_IF_ERROR(CheckTime(source, f + ".rse", c.rse()));
     // 0: not measured; otherwise a slowdown, bounded as one.
-    if (!std::isfinite(c.op_stretch()) || c.op_stretch() < 0 || c.op_stretch() > kMaxColocationSlowdown)
-      return Bad(source, f + ".op_stretch",
-                 "must be 0 (not measured) or a finite number in (0, 4096] (kMaxColocationSlowdown, "
-                 "sim/stage_cost_model.h), got " +
-                     std::to_string(c.op_stretch()));
+    const std::pair<const char*, double> stretches[] = {{".op_stretch", c.op_stretch()},
+                                                        {".op_cpu_stretch", c.op_cpu_stretch()}};
+    for (const auto& [field, v] : stretches)
+      if (!std::isfinite(v) || v < 0 || v > kMaxColocationSlowdown)
+        return Bad(source, f + field,
+                   "must be 0 (not measured) or a finite number in (0, 4096] (kMaxColocationSlowdown, "
+                   "sim/stage_cost_model.h), got " +
+                       std::to_string(v));
   }
   for (int i = 0; i < p.halves_size(); ++i)
     PACI_RETURN_IF_ERROR(

@@ -21,6 +21,8 @@ std::vector<KindSum> ProfileKindSums(const ir::Profile& p) {
   for (const ir::ColocationFactor& c : p.colocation()) {
     out.push_back({"co-location " + std::to_string(c.stages()), c.slowdown()});
     if (c.op_stretch() > 0) out.push_back({"op stretch " + std::to_string(c.stages()), c.op_stretch()});
+    if (c.op_cpu_stretch() > 0)
+      out.push_back({"op CPU stretch " + std::to_string(c.stages()), c.op_cpu_stretch()});
   }
   return out;
 }

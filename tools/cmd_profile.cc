@@ -71,11 +71,12 @@ void PrintTable(const ir::Profile& p) {
                k[5].value / 1e6, k[6].value / 1e6, note);
   }
   for (const ir::ColocationFactor& c : p.colocation())
-    fmt::print("co-location: {} stages sharing the device{}: ops x{:.3f} ±{:.1f}%{}\n", c.stages(),
+    fmt::print("co-location: {} stages sharing the device{}: ops x{:.3f} ±{:.1f}%{}{}\n", c.stages(),
                c.pinned() ? " (pinned as paci train pins them)" : "", c.slowdown(), c.rse() * 100,
                c.op_stretch() > 0
                    ? fmt::format("; taking turns on {} CPUs, each op x{:.3f}", p.cpus(), c.op_stretch())
-                   : "");
+                   : "",
+               c.op_cpu_stretch() > 0 ? fmt::format(" (its CPU time x{:.3f})", c.op_cpu_stretch()) : "");
   if (p.halves_size() > 0) {
     std::string halves;
     for (const ir::RepeatCheck& h : p.halves())

@@ -90,7 +90,9 @@ void RunRanks(const exec::TrainConfig& cfg, const PipelineTrainFlags& f, const e
   std::unique_ptr<exec::Transport> transport = exec::WrapWithFault(std::move(inner), pc.fault);
   session.Barrier();  // the ranks' clocks start together
   PrintingSink sink(writer ? &*writer : nullptr, last);
-  Result<exec::PipelineResult> r = exec::TrainPipelineStage(schedule, pc, data, *transport, &sink);
+  // Every rank's first op waits for the others' set-up, as the threads' do.
+  Result<exec::PipelineResult> r =
+      exec::TrainPipelineStage(schedule, pc, data, *transport, &sink, [&] { session.Barrier(); });
   if (!r.ok()) {
     std::fprintf(stderr, "paci train: rank %u: %s\n", rank, r.status().message().c_str());
     std::fflush(stderr);

@@ -34,12 +34,28 @@ void MicroBatch(SliceBench& b) {
   b.BackwardWeight();
 }
 
-double Step(SliceBench& b) {
-  return TimeOp([&] {
-           for (int m = 0; m < kMicroBatchesPerStep; ++m) MicroBatch(b);
-           b.Optimizer();
-         })
-      .wall_ns;
+// A step's time from its first wait to its optimizer step's end (the waits in it), the time of
+// its ops alone (the waits left out) and their CPU time on the stage thread's clock.
+struct StepTime {
+  double wall_ns = 0, ops_ns = 0, ops_cpu_ns = 0;
+};
+
+// `fn`'s wall time added to ops_ns and its thread CPU time to ops_cpu_ns.
+template <typename Fn>
+void TimeOps(StepTime* t, Fn&& fn) {
+  const double cpu0 = ThreadCpuNs();
+  t->ops_ns += TimeOp(fn).wall_ns;
+  t->ops_cpu_ns += ThreadCpuNs() - cpu0;
+}
+
+StepTime Step(SliceBench& b) {
+  StepTime t;
+  TimeOps(&t, [&] {
+    for (int m = 0; m < kMicroBatchesPerStep; ++m) MicroBatch(b);
+    b.Optimizer();
+  });
+  t.wall_ns = t.ops_ns;
+  return t;
 }
 
 // Stages that share CPUs hand work on like a pipeline's: stage i's micro-batch m waits for stage
@@ -81,23 +97,17 @@ class Relay {
   bool stop_ = false;
 };
 
-// A step's time from its first wait to its optimizer step's end (the waits in it), and the time
-// of its ops alone (the waits left out).
-struct StepTime {
-  double wall_ns = 0, ops_ns = 0;
-};
-
 // A stage's step handing on through `relay`; wall_ns < 0 once the relay stopped.
 StepTime RelayedStep(SliceBench& b, Relay& relay, size_t i, int64_t* micro_batch) {
   const auto start = std::chrono::steady_clock::now();
   StepTime t;
   for (int m = 0; m < kMicroBatchesPerStep; ++m) {
-    if (!relay.Wait(i, *micro_batch)) return {-1, 0};
-    t.ops_ns += TimeOp([&] { MicroBatch(b); }).wall_ns;
+    if (!relay.Wait(i, *micro_batch)) return {-1, 0, 0};
+    TimeOps(&t, [&] { MicroBatch(b); });
     ++*micro_batch;
     relay.Done(i);
   }
-  t.ops_ns += TimeOp([&] { b.Optimizer(); }).wall_ns;
+  TimeOps(&t, [&] { b.Optimizer(); });
   t.wall_ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start).count();
   return t;
 }
@@ -112,7 +122,7 @@ StepTime RelayedStep(SliceBench& b, Relay& relay, size_t i, int64_t* micro_batch
 std::vector<StepTime> RunTogether(const ProfileOptions& o, Stages& st, const std::vector<int>& who,
                                   double seconds, bool relay = false) {
   const size_t n = who.size();
-  std::vector<std::vector<double>> samples(n), op_samples(n);
+  std::vector<std::vector<double>> samples(n), op_samples(n), cpu_samples(n);
   std::vector<std::atomic<int>> done(n);
   std::atomic<size_t> ready{0};
   std::atomic<bool> stop{false};
@@ -131,16 +141,12 @@ std::vector<StepTime> RunTogether(const ProfileOptions& o, Stages& st, const std
       // A relay's first step waits for the pipeline to fill: not counted.
       int64_t micro_batch = 0;
       for (bool first = true; !stop.load(); first = false) {
-        StepTime t;
-        if (relay) {
-          t = RelayedStep(b, hand_on, i, &micro_batch);
-        } else {
-          t.wall_ns = t.ops_ns = Step(b);
-        }
+        const StepTime t = relay ? RelayedStep(b, hand_on, i, &micro_batch) : Step(b);
         if (t.wall_ns < 0) break;
         if (relay && first) continue;
         samples[i].push_back(t.wall_ns);
         op_samples[i].push_back(t.ops_ns);
+        cpu_samples[i].push_back(t.ops_cpu_ns);
         done[i].fetch_add(1);
       }
     });
@@ -163,8 +169,15 @@ std::vector<StepTime> RunTogether(const ProfileOptions& o, Stages& st, const std
                      : std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
   };
   std::vector<StepTime> times;
-  for (size_t i = 0; i < n; ++i) times.push_back({typical(samples[i]), typical(op_samples[i])});
+  for (size_t i = 0; i < n; ++i)
+    times.push_back({typical(samples[i]), typical(op_samples[i]), typical(cpu_samples[i])});
   return times;
+}
+
+void Add(const StepTime& t, StepTime* sum) {
+  sum->wall_ns += t.wall_ns;
+  sum->ops_ns += t.ops_ns;
+  sum->ops_cpu_ns += t.ops_cpu_ns;
 }
 
 }  // namespace
@@ -193,19 +206,17 @@ Result<ir::ColocationFactor> MeasureColocation(const ProfileOptions& o, int stag
   std::vector<int> all(static_cast<size_t>(stages));
   for (int s = 0; s < stages; ++s) all[static_cast<size_t>(s)] = s;
   const double together_s = o.colocation_seconds / (2 * kRounds), alone_s = together_s / stages;
-  std::vector<double> ratios, op_ratios;
+  std::vector<double> ratios, op_ratios, cpu_ratios;
   for (int r = 0; r < kRounds; ++r) {
-    double alone = 0, together = 0, together_ops = 0;
-    for (int s = 0; s < stages; ++s) alone += RunTogether(o, st, {s}, alone_s)[0].wall_ns;
-    for (const StepTime& t : RunTogether(o, st, all, together_s, /*relay=*/!pinned)) {
-      together += t.wall_ns;
-      together_ops += t.ops_ns;
-    }
-    if (!(alone > 0 && together > 0))  // a stage that made no whole step in 10 x its time
+    StepTime alone, together;
+    for (int s = 0; s < stages; ++s) Add(RunTogether(o, st, {s}, alone_s)[0], &alone);
+    for (const StepTime& t : RunTogether(o, st, all, together_s, /*relay=*/!pinned)) Add(t, &together);
+    if (!(alone.wall_ns > 0 && together.wall_ns > 0))  // a stage that made no whole step in 10 x its time
       return Status::Internal(
           fmt::format("co-location of {} stages: a stage made no step in {:.1f} s", stages, 10 * together_s));
-    ratios.push_back(together / alone);
-    op_ratios.push_back(together_ops / alone);
+    ratios.push_back(together.wall_ns / alone.wall_ns);
+    op_ratios.push_back(together.ops_ns / alone.wall_ns);
+    if (alone.ops_cpu_ns > 0) cpu_ratios.push_back(together.ops_cpu_ns / alone.ops_cpu_ns);
   }
   double mean = 0, m2 = 0;
   for (double x : ratios) mean += x / kRounds;
@@ -216,6 +227,9 @@ Result<ir::ColocationFactor> MeasureColocation(const ProfileOptions& o, int stag
   c.set_rse(std::sqrt(m2 / (kRounds - 1) / kRounds) / mean);
   c.set_pinned(pinned);
   if (!pinned) c.set_op_stretch(MedianOf(op_ratios));
+  // The thread's clock sees only its own kernel thread's work.
+  if (o.threads == 1 && cpu_ratios.size() == static_cast<size_t>(kRounds))
+    c.set_op_cpu_stretch(MedianOf(cpu_ratios));
   return c;
 }
 

@@ -4,7 +4,9 @@
 // an optimizer step every few micro-batches), timed alone and all at once in alternating rounds.
 // Stages that share CPUs hand micro-batches on to each other as a pipeline's do, so that the
 // waits for a time slice after each hand-off are in the factor; their ops are also timed apart
-// from the waits (op_stretch), for the simulator's turn-taking model (docs/cost-model.md).
+// from the waits (op_stretch), for the simulator's turn-taking model (docs/cost-model.md), and
+// on each stage thread's CPU clock (op_cpu_stretch: the work an op gains from sharing, where
+// op_stretch also holds the time slices it lost while it ran).
 #pragma once
 
 #include "exec/model/profile.h"
@@ -16,7 +18,8 @@ namespace paci::exec {
 // The slowdown of `stages` stages sharing this machine: the sum over stages of the mean step
 // time with all running at once, over the sum of their median step times alone; the median of
 // the rounds, with their spread as the relative standard error. Unpinned, also op_stretch: the
-// same ratio with the ops' times alone, the waits for a turn left out.
+// same ratio with the ops' times alone, the waits for a turn left out. With one kernel thread per
+// stage, also op_cpu_stretch: the ops' CPU time together over alone.
 Result<ir::ColocationFactor> MeasureColocation(const ProfileOptions& o, int stages);
 
 // Stage s's layers [first, last) among `stages`, split as evenly as the count allows; with more

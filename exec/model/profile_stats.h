@@ -36,6 +36,13 @@ inline double ProcessCpuNs() {
   return static_cast<double>(t.tv_sec) * 1e9 + static_cast<double>(t.tv_nsec);
 }
 
+// CPU time of the calling thread, in ns: a stage's own work when it runs one kernel thread.
+inline double ThreadCpuNs() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) * 1e9 + static_cast<double>(t.tv_nsec);
+}
+
 struct OpTime {
   double wall_ns = 0, cpu_ns = 0;
 };

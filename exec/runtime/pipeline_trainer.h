@@ -34,6 +34,10 @@ struct BackendRequest {
 };
 using BackendFactory = std::function<Result<std::unique_ptr<StageBackend>>(const BackendRequest&)>;
 
+// The CPU backend of one stage, what an empty PipelineConfig::backend stands for (`async`:
+// PipelineConfig::cpu_async). A factory that wraps it (a test's slow set-up) calls it.
+Result<std::unique_ptr<StageBackend>> MakeCpuBackend(const BackendRequest& req, bool async = false);
+
 // A benchmark's control over the CPU backend's micro-batch records (bench/schedule_forward_bench.cc
 // gives 1F1B-flush GPipe's): at least `min_per_chunk` records per chunk, used in rotation. Off
 // (zero) in training, where each stage keeps the schedule's peak and reuses the first idle one.
@@ -79,9 +83,12 @@ Result<PipelineResult> TrainPipelineThreads(const ir::Schedule& schedule, const 
                                             const DataSplit& data, TraceSink* sink);
 
 // This process plays stage transport.stage(). At the end every stage sends its trained weights to
-// the last stage, which computes the validation loss.
+// the last stage, which computes the validation loss. `prepared`, when given, is called once the
+// stage is set up and before its first op: a job passes a barrier across its ranks there, so that
+// every stage starts together, as TrainPipelineThreads' do.
 Result<PipelineResult> TrainPipelineStage(const ir::Schedule& schedule, const PipelineConfig& cfg,
-                                          const DataSplit& data, Transport& transport, TraceSink* sink);
+                                          const DataSplit& data, Transport& transport, TraceSink* sink,
+                                          const std::function<void()>& prepared = {});
 
 // Mean loss of `batches` fixed sequential windows from the start of `tokens`.
 float EvaluateLoss(const GPTConfig& model, const float* params, const std::vector<uint16_t>& tokens, int B,

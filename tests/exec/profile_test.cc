@@ -81,6 +81,8 @@ TEST(Profile, MeasuresMediansCpuTimesColdCachesAndItsOwnRepeatability) {
   EXPECT_GT(p->colocation(0).slowdown(), 0);
   // Pinned stages do not take turns: no stretch (on one CPU, two stages do).
   EXPECT_EQ(p->colocation(0).op_stretch() > 0, !p->colocation(0).pinned());
+  // One kernel thread per stage: the ops' CPU time is measured beside their wall time.
+  EXPECT_GT(p->colocation(0).op_cpu_stretch(), 0);
 }
 
 TEST(Profile, ABigModelHasNoColdTimesItsHotOnesAreColdAlready) {
@@ -134,6 +136,12 @@ TEST(ColocationProbe, SlicesCoverTheModelAndRepeatLayersBeyondIt) {
   // Their ops alone, the waits for a turn left out: stretched by no more than the whole step.
   EXPECT_GT(c->op_stretch(), 0);
   EXPECT_LE(c->op_stretch(), c->slowdown() * 1.0001);
+  EXPECT_GT(c->op_cpu_stretch(), 0);
+  // The thread's clock misses the other kernel threads of a stage: not measured with more.
+  o.threads = 2;
+  const Result<ir::ColocationFactor> two = MeasureColocation(o, many);
+  ASSERT_TRUE(two.ok()) << two.status().message();
+  EXPECT_EQ(two->op_cpu_stretch(), 0);
 }
 
 }  // namespace

@@ -354,6 +354,10 @@ TEST(Colocation, MoreStagesThanCpusTakeTurnsAtTheMeasuredStretch) {
   four.set_op_stretch(-1);
   const Status st = ValidateProfile(p, "p.json");
   EXPECT_NE(st.message().find("colocation[1].op_stretch"), std::string::npos) << st.message();
+  four.set_op_stretch(1.3);
+  four.set_op_cpu_stretch(std::nan(""));
+  const Status cpu = ValidateProfile(p, "p.json");
+  EXPECT_NE(cpu.message().find("colocation[1].op_cpu_stretch"), std::string::npos) << cpu.message();
 }
 
 TEST(Colocation, BadDeviceListsAreRefused) {
