@@ -441,10 +441,11 @@ std::vector<LayerLoad> LayerLoads(const std::vector<LayerCost>& layers) {
   return out;
 }
 
-std::vector<double> ColdCacheWeights(const ir::Profile& profile, const std::vector<LayerCost>& layers,
-                                     const std::vector<LayerSlice>& slices, const ir::PipelineSpec& spec) {
+std::vector<CacheWeight> ColdCacheWeights(const ir::Profile& profile, const std::vector<LayerCost>& layers,
+                                          const std::vector<LayerSlice>& slices,
+                                          const ir::PipelineSpec& spec) {
   const uint32_t P = spec.stages();
-  std::vector<double> w(P, 0.0);
+  std::vector<CacheWeight> w(P);
   const double hot = static_cast<double>(profile.hot_working_set_bytes());
   if (profile.cold_records() == 0 || hot <= 0) return w;
   const std::vector<uint32_t> inflight = InflightPerVirtualStage(spec);
@@ -452,32 +453,43 @@ std::vector<double> ColdCacheWeights(const ir::Profile& profile, const std::vect
   for (size_t v = 0; v < slices.size() && v < inflight.size(); ++v)
     for (int l = slices[v].first; l < slices[v].last; ++l)
       bytes[v % P] += static_cast<double>(inflight[v]) * static_cast<double>(layers[l].activation_bytes);
-  for (uint32_t s = 0; s < P; ++s) w[s] = std::clamp((bytes[s] - hot) / hot, 0.0, 1.0);
+  // Only ZB-H1 splits its backward (sched/flush_schedules.cc). Its W reads the gradients its I
+  // wrote ops before, and until then a record also holds those gradients while other
+  // micro-batches' ops run: W cold, and the stage never hotter than the hot point.
+  const bool split_backward = spec.kind() == ir::ZB_H1;
+  for (uint32_t s = 0; s < P; ++s) {
+    w[s].records = std::clamp((bytes[s] - hot) / hot, split_backward ? 0.0 : -1.0, 1.0);
+    w[s].weight_grads = split_backward ? 1.0 : w[s].records;
+  }
   return w;
 }
 
 namespace {
 
-// `hot` moved `w` of the way to `cold` (hot alone when cold was not measured).
-double Blend(double hot, double cold, double w) { return cold > 0 ? hot + w * (cold - hot) : hot; }
+// `hot` moved `w` of the way to `cold` (hot alone when cold was not measured); below the hot point
+// (w < 0) by the ratio cold / hot taken |w| times the other way, which stays above 0.
+double Blend(double hot, double cold, double w) {
+  if (!(cold > 0 && hot > 0)) return hot;
+  return w >= 0 ? hot + w * (cold - hot) : hot * std::pow(hot / cold, -w);
+}
 
 }  // namespace
 
 ir::CostModel BuildCostModel(const std::vector<LayerCost>& layers, const std::vector<LayerSlice>& slices,
                              uint32_t stages, const Link& link, uint64_t tokens_per_microbatch,
-                             const std::vector<double>& cold) {
+                             const std::vector<CacheWeight>& cold) {
   ir::CostModel cost;
   for (uint32_t s = 0; s < stages; ++s) {
     LayerCost sum;
     uint32_t count = 0;
     uint64_t message = 0;
-    const double w = s < cold.size() ? cold[s] : 0.0;
+    const CacheWeight w = s < cold.size() ? cold[s] : CacheWeight{};
     for (size_t v = s; v < slices.size(); v += stages) {
       for (int l = slices[v].first; l < slices[v].last; ++l) {
         const LayerCost& c = layers[l];
-        sum.forward_ns += Blend(c.forward_ns, c.forward_cold_ns, w);
-        sum.backward_input_ns += Blend(c.backward_input_ns, c.backward_input_cold_ns, w);
-        sum.backward_weight_ns += Blend(c.backward_weight_ns, c.backward_weight_cold_ns, w);
+        sum.forward_ns += Blend(c.forward_ns, c.forward_cold_ns, w.records);
+        sum.backward_input_ns += Blend(c.backward_input_ns, c.backward_input_cold_ns, w.records);
+        sum.backward_weight_ns += Blend(c.backward_weight_ns, c.backward_weight_cold_ns, w.weight_grads);
         sum.optimizer_ns += c.optimizer_ns;
         sum.activation_bytes += c.activation_bytes;
         sum.weight_bytes += c.weight_bytes;

@@ -128,21 +128,32 @@ std::vector<LayerLoad> LayerLoads(const std::vector<LayerCost>& layers);
 // the 1F1B family, M for GPipe), for the partitioner's memory check.
 std::vector<uint32_t> InflightPerVirtualStage(const ir::PipelineSpec& spec);
 
+// How far a stage's ops sit from the profile's hot times towards its cold ones (ColdCacheWeights):
+// t = hot + w (cold - hot), w in [-1, 1], below 0 hotter than the profile's hot point.
+struct CacheWeight {
+  double records = 0;       // forward, backward and backward-input
+  double weight_grads = 0;  // backward-weight
+  bool operator==(const CacheWeight&) const = default;
+};
+
 // The simulator's cost model for `slices` (P x V of them; stage s holds slices s, s+P, ...): the
 // sums of the layers' costs per stage, `link` between stages, tokens per micro-batch. `cold`
-// (empty: all hot) weighs each stage's cold times against its hot ones (ColdCacheWeights).
+// (empty: all hot) places each stage's times between its hot and cold ones (ColdCacheWeights).
 ir::CostModel BuildCostModel(const std::vector<LayerCost>& layers, const std::vector<LayerSlice>& slices,
                              uint32_t stages, const Link& link, uint64_t tokens_per_microbatch,
-                             const std::vector<double>& cold = {});
+                             const std::vector<CacheWeight>& cold = {});
 
 // The cache model (docs/cost-model.md, "Caches"): a profile times every op hot, cycling through
 // one record of every layer's activations (hot_working_set_bytes, W), and cold, through many. A
 // stage whose micro-batches in flight hold W_s bytes of activations (InflightPerVirtualStage x
-// its slices' bytes) runs at weight w = clamp((W_s - W) / W, 0, 1) of the way from hot to cold:
-// hot while it cycles through no more than the hot timings did, cold from twice that. One weight
-// per stage; all 0 when the profile has no cold times.
-std::vector<double> ColdCacheWeights(const ir::Profile& profile, const std::vector<LayerCost>& layers,
-                                     const std::vector<LayerSlice>& slices, const ir::PipelineSpec& spec);
+// its slices' bytes) runs at w = clamp((W_s - W) / W, -1, 1) of the way from hot to cold: hot
+// when it cycles through what the hot timings did, cold from twice that, and hotter than hot
+// below it (a stage holding half of W: w = -1/2). A split backward's weight gradient (ZB-H1's W)
+// is cold whatever the stage holds: it reads what its I wrote ops before. All 0 when the profile
+// has no cold times.
+std::vector<CacheWeight> ColdCacheWeights(const ir::Profile& profile, const std::vector<LayerCost>& layers,
+                                          const std::vector<LayerSlice>& slices,
+                                          const ir::PipelineSpec& spec);
 
 // All stages on device 0, slowed by the profile's co-location factors (sorted by stage count),
 // each at least n / Profile.cpus for n stages busy (no more CPUs than the profile's process had).

@@ -410,23 +410,27 @@ ir::Profile ColdProfile() {
   return p;
 }
 
-// The cache model (docs/cost-model.md): a stage is hot while its micro-batches in flight hold no
-// more activations than the profile's hot timings cycled through, cold from twice that, and in
-// between in proportion; GPipe holds all K, 1F1B P - s.
+// The cache model (docs/cost-model.md): a stage is hot while its micro-batches in flight hold as
+// many activations as the profile's hot timings cycled through, cold from twice that, in between
+// in proportion, and hotter below; GPipe holds all K, 1F1B P - s. ZB-H1's W is cold.
 TEST(ModelCost, StagesHoldingMoreMicroBatchesRunWithColdCaches) {
+  using Weights = std::vector<CacheWeight>;
   const ir::Profile p = ColdProfile();
   const std::vector<LayerCost> layers = LayerCostsFromProfile(p);
   const std::vector<LayerSlice> slices = {{0, 2}, {2, 4}};  // 2 MB per micro-batch in flight
   // GPipe K = 4: 8 MB in flight on each stage, twice the hot 4 MB: cold.
-  EXPECT_EQ(ColdCacheWeights(p, layers, slices, Spec(ir::GPIPE, 2, 4, 4)), (std::vector<double>{1, 1}));
-  // GPipe K = 3: 6 MB, half way. 1F1B: 2 and 1 micro-batches (4 and 2 MB), hot.
-  EXPECT_EQ(ColdCacheWeights(p, layers, slices, Spec(ir::GPIPE, 2, 3, 3)), (std::vector<double>{0.5, 0.5}));
+  EXPECT_EQ(ColdCacheWeights(p, layers, slices, Spec(ir::GPIPE, 2, 4, 4)), (Weights{{1, 1}, {1, 1}}));
+  // GPipe K = 3: 6 MB, half way.
+  EXPECT_EQ(ColdCacheWeights(p, layers, slices, Spec(ir::GPIPE, 2, 3, 3)), (Weights{{0.5, 0.5}, {0.5, 0.5}}));
+  // 1F1B: 2 and 1 micro-batches (4 and 2 MB): stage 0 at the hot point, stage 1 hotter.
   EXPECT_EQ(ColdCacheWeights(p, layers, slices, Spec(ir::ONE_F_ONE_B_FLUSH, 2, 4, 4)),
-            (std::vector<double>{0, 0}));
+            (Weights{{0, 0}, {-0.5, -0.5}}));
+  // ZB-H1 holds as 1F1B does, but its W reads what its I wrote ops before: cold, and never hotter.
+  EXPECT_EQ(ColdCacheWeights(p, layers, slices, Spec(ir::ZB_H1, 2, 4, 4)), (Weights{{0, 1}, {0, 1}}));
   // Without cold times (an older profile, or a model too big for them) every stage is hot.
   EXPECT_EQ(ColdCacheWeights(SmallProfile(), LayerCostsFromProfile(SmallProfile()), slices,
                              Spec(ir::GPIPE, 2, 4, 4)),
-            (std::vector<double>{0, 0}));
+            (Weights{{0, 0}, {0, 0}}));
   // The weights reach the stage costs: GPipe's forward of stage 0 is layers 0 and 1 cold.
   ModelCostSetup s;
   s.model = p.model();
@@ -436,6 +440,8 @@ TEST(ModelCost, StagesHoldingMoreMicroBatchesRunWithColdCaches) {
   const ir::CostModel gpipe = CostModelForSlices(s, slices, Spec(ir::GPIPE, 2, 4, 4));
   const ir::CostModel flush = CostModelForSlices(s, slices, Spec(ir::ONE_F_ONE_B_FLUSH, 2, 4, 4));
   EXPECT_EQ(flush.stages(0).forward_ns(), 3000000);
+  // Half the hot working set: the cold / hot ratio taken half a time the other way (7 ms hot).
+  EXPECT_NEAR(static_cast<double>(flush.stages(1).forward_ns()), 7e6 / std::sqrt(1.5), 1.0);
   EXPECT_EQ(gpipe.stages(0).forward_ns(), 4500000);
   EXPECT_EQ(gpipe.stages(1).backward_input_ns(), 6000000);
   // A cold working set no larger than the hot one is refused by name.
