@@ -77,6 +77,8 @@ uint32_t DefaultAccum(ir::ScheduleKind kind, uint32_t stages) {
 
 uint32_t DefaultChunks(ir::ScheduleKind kind) { return kind == ir::INTERLEAVED_1F1B ? 2 : 1; }
 
+bool SplitsBackward(ir::ScheduleKind kind) { return kind == ir::ZB_H1; }
+
 Result<ir::PipelineSpec> SpecFor(ir::ScheduleKind kind, uint32_t stages, uint32_t accum,
                                  uint64_t microbatches, uint32_t chunks,
                                  const std::vector<uint32_t>& window) {

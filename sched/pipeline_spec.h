@@ -28,6 +28,10 @@ uint32_t DefaultAccum(ir::ScheduleKind kind, uint32_t stages);
 // V when none is given: 2 for interleaved-1f1b, 1 (the only value they take) for the others.
 uint32_t DefaultChunks(ir::ScheduleKind kind);
 
+// Whether `kind` splits each backward into an input-gradient op and a weight-gradient op run later
+// (BACKWARD_INPUT, BACKWARD_WEIGHT): zb-h1 only; the others run one BACKWARD.
+bool SplitsBackward(ir::ScheduleKind kind);
+
 // The normalized spec of `kind` on `stages` stages, as the command line, sweeps, the viewer, tests
 // and benchmarks all read these numbers (tools/README.md):
 //  - accum: K, micro-batches per optimizer update for every schedule (a flush schedule's

@@ -20,9 +20,7 @@ namespace paci {
 namespace {
 
 // What has been seen (or run) per (virtual stage, micro-batch).
-enum Bit : uint8_t {
-  kF = 1, kB = 2, kI = 4, kW = 8, kRecvF = 16, kSendF = 32, kRecvB = 64, kSendB = 128
-};
+enum Bit : uint8_t { kF = 1, kB = 2, kI = 4, kW = 8, kRecvF = 16, kSendF = 32, kRecvB = 64, kSendB = 128 };
 
 uint8_t BitOf(ir::OpKind k) {
   switch (k) {
@@ -64,13 +62,13 @@ PlainOp MakeOp(uint32_t virtual_stage, uint32_t P, ir::OpKind kind, uint64_t mb)
 }
 
 Status Broken(const PlainOp& op, const Layout& l, std::string_view rule, const std::string& why) {
-  return Status::InvalidArgument(fmt::format("stage {}: op {} (id {}) breaks rule '{}': {}",
-                                             op.stage, OpText(op, l.P), op.id, rule, why));
+  return Status::InvalidArgument(fmt::format("stage {}: op {} (id {}) breaks rule '{}': {}", op.stage,
+                                             OpText(op, l.P), op.id, rule, why));
 }
 
 Status Missing(const PlainOp& op, const Layout& l, std::string_view rule, const std::string& why) {
-  return Status::InvalidArgument(fmt::format("stage {}: op {} (missing) breaks rule '{}': {}",
-                                             op.stage, OpText(op, l.P), rule, why));
+  return Status::InvalidArgument(
+      fmt::format("stage {}: op {} (missing) breaks rule '{}': {}", op.stage, OpText(op, l.P), rule, why));
 }
 
 Status SpecError(const std::string& why) {
@@ -99,7 +97,8 @@ Status CheckIds(const ir::Schedule& schedule, const Layout& l) {
                     expected ? fmt::format("id {} but its position gives {}", op.id(), *expected)
                              : std::string("an op of a repeated body must have id 0"));
     };
-    for (int i = 0; i < stream.prefix_size(); ++i) PACI_RETURN_IF_ERROR(check(stream.prefix(i), bases[s] + i));
+    for (int i = 0; i < stream.prefix_size(); ++i)
+      PACI_RETURN_IF_ERROR(check(stream.prefix(i), bases[s] + i));
     for (const ir::Op& op : stream.body()) PACI_RETURN_IF_ERROR(check(op, std::nullopt));
     for (int i = 0; i < stream.suffix_size(); ++i)
       PACI_RETURN_IF_ERROR(check(stream.suffix(i), bases[s] + suffix_start + i));
@@ -129,25 +128,24 @@ Result<Layout> CheckSpec(const ir::Schedule& schedule) {
   if (schedule.streams_size() != static_cast<int>(l.P))
     return SpecError(fmt::format("{} streams for {} stages", schedule.streams_size(), l.P));
   l.explicit_comms = HasCommOps(schedule);
-  l.form = spec.kind() == ir::ZB_H1 ? BackwardForm::kSplit
+  l.form = SplitsBackward(spec.kind())                    ? BackwardForm::kSplit
            : spec.kind() == ir::SCHEDULE_KIND_UNSPECIFIED ? BackwardForm::kEither
-                                                         : BackwardForm::kFull;
+                                                          : BackwardForm::kFull;
   for (int s = 0; s < schedule.streams_size(); ++s) {
     const ir::StageStream& stream = schedule.streams(s);
     // Every chunk runs a forward of every micro-batch, so a stream shorter than V * N cannot be
     // complete. Checked before the bit table is sized by N: a few hand-written ops claiming a
     // huge micro-batch index would otherwise allocate gigabytes only to be refused later.
     if (StageLength(stream) < uint64_t{l.V} * l.N)
-      return Status::InvalidArgument(fmt::format(
-          "stage {}: stream breaks rule 'op-count': {} ops cannot hold a forward of each of {} "
-          "micro-batches x {} chunks",
-          s, StageLength(stream), l.N, l.V));
+      return Status::InvalidArgument(
+          fmt::format("stage {}: stream breaks rule 'op-count': {} ops cannot hold a forward of each of {} "
+                      "micro-batches x {} chunks",
+                      s, StageLength(stream), l.N, l.V));
     if (stream.stage() != static_cast<uint32_t>(s))
       return Status::InvalidArgument(fmt::format(
           "stage {}: stream breaks rule 'stream-stage': streams[{}].stage is {}", s, s, stream.stage()));
     if (stream.weight_policy() == ir::WEIGHT_POLICY_UNSPECIFIED)
-      return Status::InvalidArgument(
-          fmt::format("stage {}: stream breaks rule 'spec': no weight policy", s));
+      return Status::InvalidArgument(fmt::format("stage {}: stream breaks rule 'spec': no weight policy", s));
   }
   return l;
 }
@@ -163,8 +161,9 @@ class StageScan {
     if (op.kind == ir::OPTIMIZER_STEP) return CheckOptimizer(op);
     uint8_t& bits = seen_.At(VirtualStageOf(op, l_.P), op.micro_batch);
     if (bits & BitOf(op.kind))
-      return Broken(op, l_, "exactly-once", fmt::format("second {} of micro-batch {} on this chunk",
-                                                        OpKindCode(op.kind), op.micro_batch));
+      return Broken(
+          op, l_, "exactly-once",
+          fmt::format("second {} of micro-batch {} on this chunk", OpKindCode(op.kind), op.micro_batch));
     PACI_RETURN_IF_ERROR(IsCompute(op.kind) ? CheckCompute(op, bits) : CheckComm(op, bits));
     bits |= BitOf(op.kind);
     return Status::Ok();
@@ -175,12 +174,14 @@ class StageScan {
  private:
   Status CheckFields(const PlainOp& op) const {
     if (op.stage != stage_)
-      return Broken(op, l_, "stream-stage", fmt::format("op says stage {} in the stream of stage {}",
-                                                        op.stage, stage_));
-    if (op.kind < ir::FORWARD || op.kind > ir::OPTIMIZER_STEP) return Broken(op, l_, "op-fields", "no op kind");
+      return Broken(op, l_, "stream-stage",
+                    fmt::format("op says stage {} in the stream of stage {}", op.stage, stage_));
+    if (op.kind < ir::FORWARD || op.kind > ir::OPTIMIZER_STEP)
+      return Broken(op, l_, "op-fields", "no op kind");
     if (op.kind == ir::OPTIMIZER_STEP)
-      return op.micro_batch <= l_.N ? Status::Ok()
-                                    : Broken(op, l_, "op-fields", fmt::format("micro-batch beyond N = {}", l_.N));
+      return op.micro_batch <= l_.N
+                 ? Status::Ok()
+                 : Broken(op, l_, "op-fields", fmt::format("micro-batch beyond N = {}", l_.N));
     if (op.chunk >= l_.V)
       return Broken(op, l_, "op-fields", fmt::format("chunk {} but V = {}", op.chunk, l_.V));
     if (op.micro_batch < 1 || op.micro_batch > l_.N)
@@ -203,7 +204,8 @@ class StageScan {
       return CheckVersionHeld(op, false);
     }
     const bool full = op.kind == ir::BACKWARD;
-    if (!(bits & kF)) return Broken(op, l_, "order", fmt::format("backward before the F of micro-batch {}", n));
+    if (!(bits & kF))
+      return Broken(op, l_, "order", fmt::format("backward before the F of micro-batch {}", n));
     if (full && l_.form == BackwardForm::kSplit)
       return Broken(op, l_, "exactly-once", "this schedule kind splits the backward into I and W");
     if (!full && l_.form == BackwardForm::kFull)
@@ -230,7 +232,8 @@ class StageScan {
         if (v == l_.Last()) return Broken(op, l_, "pairing", "receives a gradient from past the last stage");
         return Status::Ok();
       default:  // SEND_GRAD
-        if (!(bits & (kB | kI))) return Broken(op, l_, "order", "SEND_B before the backward that produces it");
+        if (!(bits & (kB | kI)))
+          return Broken(op, l_, "order", "SEND_B before the backward that produces it");
         if (v == 0) return Broken(op, l_, "pairing", "sends a gradient before the first stage");
         return Status::Ok();
     }
@@ -239,12 +242,15 @@ class StageScan {
   Status CheckOptimizer(const PlainOp& op) {
     const uint64_t n = op.micro_batch;
     if (!steps_.empty() && n <= steps_.back())
-      return Broken(op, l_, "optimizer", fmt::format("OPT micro-batches must increase (previous {})", steps_.back()));
+      return Broken(op, l_, "optimizer",
+                    fmt::format("OPT micro-batches must increase (previous {})", steps_.back()));
     for (uint32_t c = 0; n > 0 && c < l_.V; ++c)
       if (!(seen_.At(c * l_.P + stage_, n) & (kB | kW)))
-        return Broken(op, l_, "optimizer", fmt::format("steps before the backward of micro-batch {} it applies", n));
+        return Broken(op, l_, "optimizer",
+                      fmt::format("steps before the backward of micro-batch {} it applies", n));
     if (policy_ == ir::SYNC_AFTER_FLUSH && inflight_ != 0)
-      return Broken(op, l_, "optimizer", fmt::format("flush schedule steps with {} micro-batch(es) in flight", inflight_));
+      return Broken(op, l_, "optimizer",
+                    fmt::format("flush schedule steps with {} micro-batch(es) in flight", inflight_));
     steps_.push_back(n);
     return Status::Ok();
   }
@@ -255,9 +261,11 @@ class StageScan {
     if (policy_ != ir::DOUBLE_BUFFER) return Status::Ok();
     const int64_t used = DoubleBufferVersion(op.micro_batch, l_.K), live = steps_.size();
     if (at_forward && used > live)
-      return Broken(op, l_, "optimizer", fmt::format("uses version {} before it exists (live {})", used, live));
+      return Broken(op, l_, "optimizer",
+                    fmt::format("uses version {} before it exists (live {})", used, live));
     if (!at_forward && used < live - 1)
-      return Broken(op, l_, "optimizer", fmt::format("uses version {} but only {} and {} are held", used, live - 1, live));
+      return Broken(op, l_, "optimizer",
+                    fmt::format("uses version {} but only {} and {} are held", used, live - 1, live));
     return Status::Ok();
   }
 
@@ -279,8 +287,7 @@ std::optional<PlainOp> FindOp(const ir::Schedule& schedule, const PlainOp& want)
   return std::nullopt;
 }
 
-Status UnpairedError(const ir::Schedule& schedule, const Layout& l, const PlainOp& op,
-                     const PlainOp& peer) {
+Status UnpairedError(const ir::Schedule& schedule, const Layout& l, const PlainOp& op, const PlainOp& peer) {
   std::optional<PlainOp> found = FindOp(schedule, op);
   const std::string why = fmt::format("no matching {} on stage {}", OpText(peer, l.P), peer.stage);
   return found ? Broken(*found, l, "pairing", why) : Missing(op, l, "pairing", why);
@@ -307,7 +314,8 @@ Status CheckComplete(const Layout& l, BitTable& seen) {
       if (v > 0 && !(b & kRecvF))
         return Missing(MakeOp(v, l.P, ir::RECV_ACTIVATION, n), l, "pairing", "the F input is never received");
       if (v < l.Last() && !(b & kRecvB))
-        return Missing(MakeOp(v, l.P, ir::RECV_GRAD, n), l, "pairing", "the output gradient is never received");
+        return Missing(MakeOp(v, l.P, ir::RECV_GRAD, n), l, "pairing",
+                       "the output gradient is never received");
     }
   }
   return Status::Ok();
@@ -318,7 +326,8 @@ Status CheckPairing(const ir::Schedule& schedule, const Layout& l, BitTable& see
   for (uint32_t v = 0; v < l.Last(); ++v) {
     for (uint64_t n = 1; n <= l.N; ++n) {
       const uint8_t lo = seen.At(v, n), hi = seen.At(v + 1, n);
-      const PlainOp send_f = MakeOp(v, l.P, ir::SEND_ACTIVATION, n), recv_f = MakeOp(v + 1, l.P, ir::RECV_ACTIVATION, n);
+      const PlainOp send_f = MakeOp(v, l.P, ir::SEND_ACTIVATION, n),
+                    recv_f = MakeOp(v + 1, l.P, ir::RECV_ACTIVATION, n);
       const PlainOp send_b = MakeOp(v + 1, l.P, ir::SEND_GRAD, n), recv_b = MakeOp(v, l.P, ir::RECV_GRAD, n);
       if ((lo & kSendF) && !(hi & kRecvF)) return UnpairedError(schedule, l, send_f, recv_f);
       if (!(lo & kSendF) && (hi & kRecvF)) return UnpairedError(schedule, l, recv_f, send_f);

@@ -10,6 +10,7 @@
 #include "proto/ir_names.h"
 #include "sched/bounded_file.h"
 #include "sched/limits.h"
+#include "sched/pipeline_spec.h"
 
 namespace paci::sim {
 namespace {
@@ -453,10 +454,10 @@ std::vector<CacheWeight> ColdCacheWeights(const ir::Profile& profile, const std:
   for (size_t v = 0; v < slices.size() && v < inflight.size(); ++v)
     for (int l = slices[v].first; l < slices[v].last; ++l)
       bytes[v % P] += static_cast<double>(inflight[v]) * static_cast<double>(layers[l].activation_bytes);
-  // Only ZB-H1 splits its backward (sched/flush_schedules.cc). Its W reads the gradients its I
-  // wrote ops before, and until then a record also holds those gradients while other
-  // micro-batches' ops run: W cold, and the stage never hotter than the hot point.
-  const bool split_backward = spec.kind() == ir::ZB_H1;
+  // A split backward's W (ZB-H1's) reads the gradients its I wrote ops before, and until then a
+  // record also holds those gradients while other micro-batches' ops run: W cold, and the stage
+  // never hotter than the hot point.
+  const bool split_backward = SplitsBackward(spec.kind());
   for (uint32_t s = 0; s < P; ++s) {
     w[s].records = std::clamp((bytes[s] - hot) / hot, split_backward ? 0.0 : -1.0, 1.0);
     w[s].weight_grads = split_backward ? 1.0 : w[s].records;
@@ -469,7 +470,7 @@ namespace {
 // `hot` moved `w` of the way to `cold` (hot alone when cold was not measured); below the hot point
 // (w < 0) by the ratio cold / hot taken |w| times the other way, which stays above 0.
 double Blend(double hot, double cold, double w) {
-  if (!(cold > 0 && hot > 0)) return hot;
+  if (!(cold > 0)) return hot;
   return w >= 0 ? hot + w * (cold - hot) : hot * std::pow(hot / cold, -w);
 }
 

@@ -29,19 +29,18 @@ inline double RelativeDifference(double a, double b) {
   return m > 0 ? std::fabs(a - b) / m : 0.0;
 }
 
-// CPU time of the whole process (every kernel thread), in ns.
-inline double ProcessCpuNs() {
+// `clock`'s reading in ns.
+inline double ClockNs(clockid_t clock) {
   timespec t{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  clock_gettime(clock, &t);
   return static_cast<double>(t.tv_sec) * 1e9 + static_cast<double>(t.tv_nsec);
 }
 
+// CPU time of the whole process (every kernel thread), in ns.
+inline double ProcessCpuNs() { return ClockNs(CLOCK_PROCESS_CPUTIME_ID); }
+
 // CPU time of the calling thread, in ns: a stage's own work when it runs one kernel thread.
-inline double ThreadCpuNs() {
-  timespec t{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-  return static_cast<double>(t.tv_sec) * 1e9 + static_cast<double>(t.tv_nsec);
-}
+inline double ThreadCpuNs() { return ClockNs(CLOCK_THREAD_CPUTIME_ID); }
 
 struct OpTime {
   double wall_ns = 0, cpu_ns = 0;
